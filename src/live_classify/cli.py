@@ -1,0 +1,167 @@
+"""The ``live-classify`` command: argument parsing, wiring and exit codes.
+
+Every problem the user can fix ends in one line on stderr and a non-zero exit, never a traceback:
+exit 2 for a bad command line, 1 for a bad file, model or device, 130 for Ctrl+C.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import cv2
+
+from live_classify import __version__
+from live_classify.classifier import Classifier
+from live_classify.errors import LiveClassifyError
+from live_classify.images import expand_images, read_image
+from live_classify.model import Overrides, default_model_path
+from live_classify.providers import CHOICES, ProviderOptions
+from live_classify.report import as_json, as_text, as_trace
+
+PROG = "live-classify"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (and exit 2) instead of the usage block."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description="Classify what a camera, a video or photos show, with an ImageNet model.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--source", required=True, metavar="PHOTO|DIR|GLOB",
+                        help="an image file, a directory of images, or a quoted glob such as 'shots/*.jpg'")
+
+    out = parser.add_argument_group("output")
+    out.add_argument("--top-k", type=_positive_int, default=5, metavar="K", help="classes to report (default 5)")
+    out.add_argument("--json", action="store_true", help="one JSON object per image on stdout")
+    out.add_argument("--trace", action="store_true",
+                     help="show the four stages per image: tensor shape after each and its time")
+
+    model = parser.add_argument_group("model")
+    model.add_argument("--model", type=Path, metavar="PATH", help="an ONNX classifier (default: the bundled EfficientNet-Lite0)")
+    model.add_argument("--labels", type=Path, metavar="FILE", help="class names, one per line (overrides the model's)")
+    model.add_argument("--provider", choices=list(CHOICES), default="auto",
+                       help="auto tries TensorRT, then CUDA, then CPU; a GPU named here must start or it is an error")
+    model.add_argument("--device-id", type=_non_negative_int, default=0, metavar="N", help="GPU index (default 0)")
+    model.add_argument("--threads", type=_non_negative_int, default=0, metavar="N",
+                       help="CPU inference threads (default 0: one per core)")
+    model.add_argument("--cuda-graph", action="store_true", help="capture the model as a CUDA graph (CUDA only)")
+    model.add_argument("--no-fp16", action="store_true", help="TensorRT: build fp32 engines instead of fp16")
+    model.add_argument("--trt-cache", type=Path, metavar="DIR", help="TensorRT engine cache directory")
+
+    pre = parser.add_argument_group("preprocessing (overrides the model's metadata)")
+    pre.add_argument("--input-size", type=_size, metavar="N|HxW", help="model input size, e.g. 224 or 256x320")
+    pre.add_argument("--crop-fraction", type=float, metavar="F", help="center crop, fraction of the shorter side")
+    pre.add_argument("--color-order", type=str.upper, choices=["RGB", "BGR"], help="channel order the model expects")
+    pre.add_argument("--mean", type=_triple, metavar="M|R,G,B", help="per-channel mean in 0..255 units")
+    pre.add_argument("--std", type=_triple, metavar="S|R,G,B", help="per-channel std in 0..255 units")
+    pre.add_argument("--smooth", type=_fraction, default=1.0, metavar="A",
+                     help="probability smoothing over frames, weight of the newest (default 1: none)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)  # our one-line errors say it all
+    try:
+        return classify_images(args)
+    except LiveClassifyError as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+
+
+def open_classifier(args: argparse.Namespace) -> Classifier:
+    """The engine as the flags describe it; says on stderr which provider runs and what it assumed."""
+    options = ProviderOptions(device_id=args.device_id, cuda_graph=args.cuda_graph,
+                              tensorrt_fp16=not args.no_fp16, threads=args.threads,
+                              **({"tensorrt_cache": args.trt_cache} if args.trt_cache else {}))
+    overrides = Overrides(labels_file=args.labels, size=args.input_size, crop_fraction=args.crop_fraction,
+                          color_order=args.color_order, mean=args.mean, std=args.std)
+    classifier = Classifier.open(args.model or default_model_path(), args.provider, overrides, options,
+                                 top=args.top_k, smoothing=args.smooth)
+    print(f"{PROG}: {classifier.opened.describe()}", file=sys.stderr)
+    for notice in classifier.spec.notices:
+        print(f"{PROG}: note: {notice}", file=sys.stderr)
+    return classifier
+
+
+def classify_images(args: argparse.Namespace) -> int:
+    """Print the top-k of every image; an unreadable image is reported and the rest still run."""
+    paths = expand_images(args.source)
+    classifier = open_classifier(args)
+    failed = 0
+    for path in paths:
+        try:
+            t0 = time.perf_counter()
+            image = read_image(path)
+            decode_ms = (time.perf_counter() - t0) * 1e3
+        except LiveClassifyError as error:
+            print(f"{PROG}: error: {error}", file=sys.stderr)
+            failed += 1
+            continue
+        classifier.smoother.reset()  # unrelated photos: no smoothing across them
+        result = classifier.classify(image)
+        if args.json:
+            print(as_json(str(path), result), flush=True)
+        elif args.trace:
+            print(as_trace(str(path), image, decode_ms, result, classifier), flush=True)
+        else:
+            print(as_text(str(path), result), flush=True)
+    if failed:
+        print(f"{PROG}: {failed} of {len(paths)} images could not be read", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def _positive_int(text: str) -> int:
+    value = _non_negative_int(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {text}")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative: {text}")
+    return value
+
+
+def _size(text: str) -> tuple[int, int]:
+    parts = text.lower().split("x")
+    if len(parts) not in (1, 2) or not all(p.isdigit() and int(p) > 0 for p in parts):
+        raise argparse.ArgumentTypeError(f"expected N or HxW with positive numbers, not {text!r}")
+    return (int(parts[0]), int(parts[-1]))
+
+
+def _triple(text: str) -> tuple[float, float, float]:
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected one number or three (R,G,B), not {text!r}") from None
+    if len(values) not in (1, 3) or not all(v == v and abs(v) != float("inf") for v in values):
+        raise argparse.ArgumentTypeError(f"expected one number or three (R,G,B), not {text!r}")
+    if len(values) == 1:
+        values *= 3
+    return (values[0], values[1], values[2])
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must be in (0, 1], not {text}")
+    return value

@@ -1,0 +1,217 @@
+"""What a model needs from the outside: its file, its labels and its preprocessing.
+
+The model describes itself: labels and preprocessing live in the ONNX file's ``metadata_props``
+(see ``models/export_efficientnet_lite0.py``), so one file is enough to deploy. Flags override
+them for foreign models that carry no such metadata.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from importlib import resources
+from pathlib import Path
+
+import onnxruntime as ort
+
+from live_classify.errors import LiveClassifyError
+
+DEFAULT_MODEL_NAME = "efficientnet_lite0.onnx"
+
+#: torchvision's ImageNet statistics in 0..255 units: what most foreign ImageNet ONNX files expect.
+TORCHVISION_MEAN = (123.675, 116.28, 103.53)
+TORCHVISION_STD = (58.395, 57.12, 57.375)
+
+
+@dataclass(frozen=True)
+class Preprocessing:
+    """How a BGR frame becomes the model's input tensor."""
+
+    height: int
+    width: int
+    crop_fraction: float  # the centered crop keeps this fraction of the shorter side
+    color_order: str  # "RGB" or "BGR": the order the model was trained on
+    mean: tuple[float, float, float]  # per channel, in the model's color order, 0..255 units
+    std: tuple[float, float, float]
+
+    def describe(self) -> str:
+        """E.g. 'crop 0.875, 224x224, RGB, (x - 127) / 128'."""
+        mean = _short(self.mean)
+        std = _short(self.std)
+        return f"crop {self.crop_fraction:.3g}, {self.width}x{self.height}, {self.color_order}, (x - {mean}) / {std}"
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """Flags that replace what the model's metadata says (None: keep the model's own)."""
+
+    labels_file: Path | None = None
+    size: tuple[int, int] | None = None  # (height, width)
+    crop_fraction: float | None = None
+    color_order: str | None = None
+    mean: tuple[float, float, float] | None = None
+    std: tuple[float, float, float] | None = None
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Everything the engine needs to know about one model file."""
+
+    path: Path
+    name: str
+    input_name: str
+    output_name: str
+    labels: tuple[str, ...] | None  # None until the class count is known
+    preprocessing: Preprocessing
+    outputs_logits: bool | None  # None: not stated, decided from the scores themselves
+    notices: tuple[str, ...] = ()  # things the user should know (defaults used for a foreign model)
+
+
+def default_model_path() -> Path:
+    """The bundled model: package data after ``pip install .``, ``models/`` in a source checkout."""
+    packaged = resources.files("live_classify") / "models" / DEFAULT_MODEL_NAME
+    if packaged.is_file():
+        return Path(str(packaged))
+    checkout = Path(__file__).resolve().parents[2] / "models" / DEFAULT_MODEL_NAME
+    if checkout.is_file():
+        return checkout
+    raise LiveClassifyError(f"the bundled model {DEFAULT_MODEL_NAME} is missing from this install; pass --model")
+
+
+def check_model_file(path: Path) -> None:
+    """Reject a missing or empty file before onnxruntime prints something cryptic about it."""
+    if not path.exists():
+        raise LiveClassifyError(f"model file not found: {path}")
+    if not path.is_file():
+        raise LiveClassifyError(f"model path is not a file: {path}")
+    if path.stat().st_size == 0:
+        raise LiveClassifyError(f"model file is empty: {path}")
+
+
+def read_spec(path: Path, session: ort.InferenceSession, overrides: Overrides) -> ModelSpec:
+    """Read the input/output layout and the metadata of a loaded model, then apply the overrides."""
+    image_input = _image_input(session)
+    meta = session.get_modelmeta().custom_metadata_map
+    notices: list[str] = []
+    preprocessing = _preprocessing_from(meta, image_input.shape, notices)
+    preprocessing = _apply(preprocessing, overrides)
+    labels = _read_labels_file(overrides.labels_file) if overrides.labels_file else _labels_from(meta)
+    output_names = [output.name for output in session.get_outputs()]
+    kind = meta.get("output")
+    return ModelSpec(
+        path=path,
+        name=meta.get("name", path.stem),
+        input_name=image_input.name,
+        output_name="logits" if "logits" in output_names else output_names[0],
+        labels=labels,
+        preprocessing=preprocessing,
+        outputs_logits=None if kind is None else kind == "logits",
+        notices=tuple(notices),
+    )
+
+
+def with_class_count(spec: ModelSpec, classes: int) -> ModelSpec:
+    """Check the labels against the class count the model really outputs (or name the classes)."""
+    if spec.labels is None:
+        note = f"the model carries no labels: classes are shown as numbers (pass --labels FILE)"
+        return replace(spec, labels=tuple(f"class {i}" for i in range(classes)), notices=spec.notices + (note,))
+    if len(spec.labels) != classes:
+        raise LiveClassifyError(f"{len(spec.labels)} labels given but the model outputs {classes} classes")
+    return spec
+
+
+def _image_input(session: ort.InferenceSession) -> ort.NodeArg:
+    """The model's one input, which must be a 4-D float NCHW image tensor with 3 channels."""
+    inputs = session.get_inputs()
+    if len(inputs) != 1:
+        raise LiveClassifyError(f"the model has {len(inputs)} inputs: expected one image tensor [N,3,H,W]")
+    node = inputs[0]
+    shape = list(node.shape)
+    if len(shape) != 4 or shape[1] != 3:
+        raise LiveClassifyError(
+            f"the model's input {node.name!r} has shape {shape}: expected a 4-D image tensor [N,3,H,W]"
+        )
+    if node.type != "tensor(float)":
+        raise LiveClassifyError(f"the model's input {node.name!r} is {node.type}: expected tensor(float)")
+    return node
+
+
+def _preprocessing_from(meta: dict[str, str], shape: list[object], notices: list[str]) -> Preprocessing:
+    """Preprocessing from the metadata; torchvision's ImageNet defaults where it says nothing."""
+    height, width = (dim if isinstance(dim, int) and dim > 0 else None for dim in shape[2:])
+    if "input_size" in meta:
+        height = width = int(meta["input_size"])
+    if height is None or width is None:
+        height = width = 224
+    missing = [key for key in ("crop_fraction", "color_order", "mean", "std") if key not in meta]
+    if missing:
+        notices.append(
+            f"the model's metadata lacks {', '.join(missing)}: using ImageNet defaults "
+            "(override with --crop-fraction, --color-order, --mean, --std)"
+        )
+    try:
+        return Preprocessing(
+            height=height,
+            width=width,
+            crop_fraction=float(meta.get("crop_fraction", 0.875)),
+            color_order=meta.get("color_order", "RGB").upper(),
+            mean=_triple(json.loads(meta["mean"])) if "mean" in meta else TORCHVISION_MEAN,
+            std=_triple(json.loads(meta["std"])) if "std" in meta else TORCHVISION_STD,
+        )
+    except (ValueError, TypeError) as error:
+        raise LiveClassifyError(f"the model's preprocessing metadata is malformed: {error}") from None
+
+
+def _apply(pre: Preprocessing, overrides: Overrides) -> Preprocessing:
+    """Replace the fields the user set on the command line."""
+    if overrides.size is not None:
+        pre = replace(pre, height=overrides.size[0], width=overrides.size[1])
+    for name in ("crop_fraction", "color_order", "mean", "std"):
+        value = getattr(overrides, name)
+        if value is not None:
+            pre = replace(pre, **{name: value})
+    if pre.color_order not in ("RGB", "BGR"):
+        raise LiveClassifyError(f"color order must be RGB or BGR, not {pre.color_order!r}")
+    if not 0 < pre.crop_fraction <= 1:
+        raise LiveClassifyError(f"crop fraction must be in (0, 1], not {pre.crop_fraction}")
+    if any(s == 0 for s in pre.std):
+        raise LiveClassifyError("std must not be zero")
+    return pre
+
+
+def _labels_from(meta: dict[str, str]) -> tuple[str, ...] | None:
+    if "labels" not in meta:
+        return None
+    try:
+        labels = json.loads(meta["labels"])
+    except ValueError:
+        raise LiveClassifyError("the model's 'labels' metadata is not a JSON list") from None
+    if not isinstance(labels, list) or not all(isinstance(label, str) for label in labels):
+        raise LiveClassifyError("the model's 'labels' metadata is not a JSON list of strings")
+    return tuple(labels)
+
+
+def _read_labels_file(path: Path) -> tuple[str, ...]:
+    """One label per line; blank lines at the end are ignored."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise LiveClassifyError(f"cannot read labels file {path}: {getattr(error, 'strerror', None) or error}") from None
+    labels = tuple(line.strip() for line in text.rstrip("\n").splitlines())
+    if not labels or not any(labels):
+        raise LiveClassifyError(f"labels file is empty: {path}")
+    return labels
+
+
+def _triple(values: object) -> tuple[float, float, float]:
+    if isinstance(values, (int, float)):
+        values = [values] * 3
+    numbers = tuple(float(v) for v in values)  # type: ignore[union-attr]
+    if len(numbers) != 3:
+        raise ValueError(f"expected 3 values, got {len(numbers)}")
+    return numbers  # type: ignore[return-value]
+
+
+def _short(values: tuple[float, float, float]) -> str:
+    if len(set(values)) == 1:
+        return f"{values[0]:g}"
+    return "[" + ", ".join(f"{v:g}" for v in values) + "]"

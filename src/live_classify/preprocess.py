@@ -1,0 +1,50 @@
+"""Stage 2: a BGR frame of any size becomes the model's normalized NCHW float32 tensor.
+
+Center crop (a fraction of the shorter side, at the model's aspect ratio), resize, channel order,
+``(x - mean) / std`` and HWC→NCHW, written into one preallocated buffer: no per-frame allocation
+beyond OpenCV's own. Feeding BGR to an RGB model or squashing the frame without the crop changes
+the answers, so each step follows the model's recipe exactly.
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from live_classify.model import Preprocessing
+
+
+def center_crop_box(height: int, width: int, pre: Preprocessing) -> tuple[int, int, int, int]:
+    """(top, left, crop_height, crop_width) of the centered crop with the model's aspect ratio."""
+    aspect = pre.width / pre.height
+    crop_h = min(height, width / aspect) * pre.crop_fraction
+    crop_w = crop_h * aspect
+    crop_h, crop_w = max(1, round(crop_h)), max(1, round(crop_w))
+    return (height - crop_h) // 2, (width - crop_w) // 2, crop_h, crop_w
+
+
+class Preprocessor:
+    """Writes each frame's tensor into ``out``: the buffer the inference session is bound to."""
+
+    def __init__(self, pre: Preprocessing, out: np.ndarray) -> None:
+        if out.shape != (1, 3, pre.height, pre.width) or out.dtype != np.float32:
+            raise ValueError(f"buffer must be float32 (1, 3, {pre.height}, {pre.width}), got {out.dtype} {out.shape}")
+        self.pre = pre
+        self.out = out
+        self._resized = np.empty((pre.height, pre.width, 3), np.uint8)
+        self._mean = np.asarray(pre.mean, np.float32).reshape(3, 1, 1)
+        self._inv_std = (1.0 / np.asarray(pre.std, np.float32)).reshape(3, 1, 1)
+
+    def __call__(self, bgr: np.ndarray) -> np.ndarray:
+        """Preprocess one HxWx3 uint8 BGR frame; returns the (reused) output buffer."""
+        top, left, crop_h, crop_w = center_crop_box(bgr.shape[0], bgr.shape[1], self.pre)
+        crop = bgr[top : top + crop_h, left : left + crop_w]
+        # INTER_AREA averages the pixels it drops, close to the antialiased resize the model was
+        # trained with; INTER_LINEAR is faster but aliases when shrinking a 720p frame to 224.
+        interpolation = cv2.INTER_AREA if crop_h > self.pre.height else cv2.INTER_LINEAR
+        cv2.resize(crop, (self.pre.width, self.pre.height), dst=self._resized, interpolation=interpolation)
+        chw = self._resized.transpose(2, 0, 1)  # a view: B, G, R planes
+        if self.pre.color_order == "RGB":
+            chw = chw[::-1]  # still a view
+        np.subtract(chw, self._mean, out=self.out[0])
+        np.multiply(self.out[0], self._inv_std, out=self.out[0])
+        return self.out

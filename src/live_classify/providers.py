@@ -1,0 +1,174 @@
+"""Open an onnxruntime session on the provider the user asked for, and say honestly which one runs.
+
+onnxruntime-gpu falls back to the CPU silently when CUDA or TensorRT libraries are missing, after
+printing a wall of errors (some from C++ to fd 2, some from Python to stdout). We try each GPU
+provider in turn with that noise captured, keep only the reason ("libcublasLt.so.13: cannot open
+shared object file"), and check ``session.get_providers()`` ourselves.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import re
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import onnxruntime as ort
+
+from live_classify.errors import LiveClassifyError
+
+TENSORRT = "TensorrtExecutionProvider"
+CUDA = "CUDAExecutionProvider"
+CPU = "CPUExecutionProvider"
+
+#: ``--provider`` choices and the providers each one tries, best first.
+CHOICES: dict[str, tuple[str, ...]] = {
+    "auto": (TENSORRT, CUDA, CPU),
+    "tensorrt": (TENSORRT,),
+    "cuda": (CUDA,),
+    "cpu": (CPU,),
+}
+SHORT_NAMES = {TENSORRT: "TensorRT", CUDA: "CUDA", CPU: "CPU"}
+
+
+@dataclass(frozen=True)
+class ProviderOptions:
+    """Knobs for the GPU providers; the defaults start fast and keep TensorRT engines between runs."""
+
+    device_id: int = 0
+    cuda_graph: bool = False
+    tensorrt_fp16: bool = True
+    tensorrt_cache: Path = field(
+        default_factory=lambda: Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
+        / "live-classify" / "tensorrt"
+    )
+    threads: int = 0  # 0: onnxruntime's default (one per physical core)
+
+
+@dataclass(frozen=True)
+class OpenedSession:
+    """A session and the story of how its provider was chosen."""
+
+    session: ort.InferenceSession
+    provider: str
+    skipped: dict[str, str]  # provider -> why it was not taken
+
+    @property
+    def device(self) -> str:
+        """Where I/O-binding buffers live: 'cuda' for the GPU providers, else 'cpu'."""
+        return "cpu" if self.provider == CPU else "cuda"
+
+    def describe(self) -> str:
+        """One line: what runs, and why a GPU provider that was tried does not."""
+        line = f"running on {SHORT_NAMES.get(self.provider, self.provider)} ({self.provider})"
+        if self.skipped:
+            why = "; ".join(f"{SHORT_NAMES[p]} unavailable: {r}" for p, r in self.skipped.items())
+            line += f" — {why}"
+        return line
+
+
+def open_session(model: Path, choice: str, options: ProviderOptions) -> OpenedSession:
+    """Create the session on the best provider ``choice`` allows; fail if a named GPU can't start."""
+    if choice not in CHOICES:
+        raise LiveClassifyError(f"unknown provider {choice!r}: choose one of {', '.join(CHOICES)}")
+    ort.set_default_logger_severity(3)  # errors only; we report provider problems ourselves
+    available = set(ort.get_available_providers())
+    skipped: dict[str, str] = {}
+    for provider in CHOICES[choice]:
+        if provider not in available:
+            skipped[provider] = "not in this onnxruntime build (install onnxruntime-gpu)"
+            continue
+        session, noise = _try_provider(model, provider, options)
+        if session is not None and session.get_providers()[0] == provider:
+            return OpenedSession(session, provider, skipped)
+        skipped[provider] = _reason(noise)
+    if choice == "auto":  # unreachable in practice: the CPU provider is in every build
+        raise LiveClassifyError("no onnxruntime provider could start: " + "; ".join(skipped.values()))
+    name = SHORT_NAMES[CHOICES[choice][0]]
+    raise LiveClassifyError(f"--provider {choice}: {name} cannot start: {skipped[CHOICES[choice][0]]}")
+
+
+def _try_provider(
+    model: Path, provider: str, options: ProviderOptions
+) -> tuple[ort.InferenceSession | None, str]:
+    """One attempt at a session on ``provider`` (CPU as its only fallback), its noise captured."""
+    session_options = ort.SessionOptions()
+    session_options.log_severity_level = 3
+    session_options.intra_op_num_threads = options.threads
+    providers: list[tuple[str, dict[str, object]] | str] = [(provider, _provider_options(provider, options))]
+    if provider != CPU:
+        providers.append(CPU)
+    with _captured_output() as noise:
+        if provider != CPU and hasattr(ort, "preload_dlls"):
+            ort.preload_dlls()  # finds CUDA/cuDNN installed as nvidia-* Python packages
+        try:
+            session = ort.InferenceSession(str(model), session_options, providers=providers)
+        except Exception as error:  # noqa: BLE001 - onnxruntime raises bare RuntimeError/Fail types
+            if provider == CPU:
+                raise LiveClassifyError(f"cannot load model {model}: {_first_line(error)}") from None
+            print(error, file=sys.stderr)
+            session = None
+    return session, noise.getvalue()
+
+
+def _provider_options(provider: str, options: ProviderOptions) -> dict[str, object]:
+    """Sensible options: cuDNN's heuristic algorithm search (fast start), TensorRT fp16 + engine cache."""
+    if provider == CUDA:
+        return {
+            "device_id": options.device_id,
+            "cudnn_conv_algo_search": "HEURISTIC",
+            "enable_cuda_graph": "1" if options.cuda_graph else "0",
+        }
+    if provider == TENSORRT:
+        return {
+            "device_id": options.device_id,
+            "trt_fp16_enable": "1" if options.tensorrt_fp16 else "0",
+            "trt_engine_cache_enable": "1",
+            "trt_engine_cache_path": str(options.tensorrt_cache),
+            "trt_timing_cache_enable": "1",
+            "trt_timing_cache_path": str(options.tensorrt_cache),
+        }
+    return {}
+
+
+@contextlib.contextmanager
+def _captured_output() -> Iterator[io.StringIO]:
+    """Capture stdout and stderr at the file-descriptor level too, where onnxruntime's C++ writes.
+
+    The yielded buffer holds everything printed once the ``with`` block has ended.
+    """
+    noise = io.StringIO()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = {fd: os.dup(fd) for fd in (1, 2)}
+    with tempfile.TemporaryFile(mode="w+b") as sink:
+        try:
+            for fd in saved:
+                os.dup2(sink.fileno(), fd)
+            with contextlib.redirect_stdout(noise), contextlib.redirect_stderr(noise):
+                yield noise
+        finally:
+            for fd, copy in saved.items():
+                os.dup2(copy, fd)
+                os.close(copy)
+            sink.seek(0)
+            noise.write(sink.read().decode(errors="replace"))
+
+
+def _reason(noise: str) -> str:
+    """The most useful line of onnxruntime's noise: which library failed to load, or the last error."""
+    missing = re.search(r"with error: ([^\n]+?)(?:\x1b\[m)?$", noise, re.MULTILINE)
+    if missing:
+        return missing.group(1).strip()
+    lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in noise.splitlines()]
+    lines = [line for line in lines if line and not set(line) <= {"*"}]
+    return lines[-1][:200] if lines else "the provider did not start (no reason given)"
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__

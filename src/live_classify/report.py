@@ -1,0 +1,59 @@
+"""How results are written for people (text, the four-stage trace) and for programs (JSON)."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from live_classify.classifier import Classification, Classifier
+
+
+def as_text(name: str, result: Classification) -> str:
+    """The top-k for one image, one class per line."""
+    rows = [name]
+    for rank, (label, score) in enumerate(zip(result.top.labels, result.top.scores), start=1):
+        rows.append(f"  {rank}. {score:6.1%}  {label}")
+    return "\n".join(rows)
+
+
+def as_record(name: str, result: Classification) -> dict[str, object]:
+    """One JSON-ready record: the source, the top-k and the stage times."""
+    return {
+        "source": name,
+        "top": [
+            {"class_id": cid, "label": label, "score": round(score, 6)}
+            for cid, label, score in zip(result.top.class_ids, result.top.labels, result.top.scores)
+        ],
+        "times_ms": {
+            "preprocess": round(result.times.preprocess_ms, 3),
+            "inference": round(result.times.inference_ms, 3),
+            "postprocess": round(result.times.postprocess_ms, 3),
+        },
+    }
+
+
+def as_json(name: str, result: Classification) -> str:
+    return json.dumps(as_record(name, result), ensure_ascii=False)
+
+
+def as_trace(name: str, image: np.ndarray, decode_ms: float, result: Classification, classifier: Classifier) -> str:
+    """The four stages a frame goes through, with the tensor after each and its time."""
+    spec = classifier.spec
+    tensor = classifier.bound.input
+    scores_shape = "x".join(str(d) for d in classifier.bound.scores_shape)
+    h, w = image.shape[:2]
+    rows = [
+        name,
+        _stage("1 input", f"{h}x{w}x3 {image.dtype}", decode_ms, "decoded, BGR"),
+        _stage("2 preprocessing", f"{'x'.join(map(str, tensor.shape))} {tensor.dtype}",
+               result.times.preprocess_ms, spec.preprocessing.describe()),
+        _stage("3 inference", f"{scores_shape} float32", result.times.inference_ms,
+               f"{spec.name} on {classifier.opened.provider}, I/O binding"),
+        _stage("4 postprocessing", f"{result.top.label!r} {result.top.score:.1%}",
+               result.times.postprocess_ms, f"{'softmax, ' if spec.outputs_logits is not False else ''}top-{len(result.top.labels)}"),
+    ]
+    return "\n".join(rows)
+
+
+def _stage(stage: str, shape: str, ms: float, detail: str) -> str:
+    return f"  [{stage:<16}] {shape:<26} {ms:8.2f} ms  {detail}"
