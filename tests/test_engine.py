@@ -1,0 +1,101 @@
+"""Stages 2–4 together: I/O binding against plain session.run, providers, accuracy on real photos."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import onnxruntime as ort
+import pytest
+
+from live_classify.classifier import Classifier
+from live_classify.errors import LiveClassifyError
+from live_classify.model import default_model_path
+from live_classify.providers import CPU, CUDA, ProviderOptions, open_session
+
+from conftest import CHELSEA, COFFEE
+
+CAT_CLASSES = {"tabby", "tiger cat", "Persian cat", "Siamese cat", "Egyptian cat"}
+
+
+def gpu_works() -> bool:
+    """True only on a machine where the CUDA provider really starts."""
+    try:
+        return open_session(default_model_path(), "cuda", ProviderOptions()).provider == CUDA
+    except LiveClassifyError:
+        return False
+
+
+def test_io_binding_gives_what_plain_run_gives(classifier: Classifier) -> None:
+    session = classifier.opened.session
+    for photo in (CHELSEA, COFFEE):
+        classifier.preprocess(cv2.imread(str(photo)))
+        plain = session.run([classifier.spec.output_name], {classifier.spec.input_name: classifier.bound.input})[0]
+        bound = classifier.bound.run()
+        assert bound.shape == plain.shape == (1, 1000)
+        np.testing.assert_allclose(bound, plain, atol=1e-5)
+
+
+def test_bound_buffers_are_reused_not_reallocated(classifier: Classifier) -> None:
+    """Preprocessing writes into the very memory the session reads: no copy, no re-bind per frame."""
+    buffer = classifier.bound.input
+    classifier.preprocess(cv2.imread(str(CHELSEA)))
+    first = classifier.bound.run().copy()
+    classifier.preprocess(cv2.imread(str(COFFEE)))
+    assert classifier.bound.input is buffer
+    assert not np.allclose(classifier.bound.run(), first)
+
+
+def test_photos_are_classified_correctly(classifier: Classifier) -> None:
+    classifier.smoother.reset()
+    cat = classifier.classify(cv2.imread(str(CHELSEA)))
+    assert cat.top.label in CAT_CLASSES, cat.top
+    assert set(cat.top.labels[:3]) <= CAT_CLASSES | {"lynx"}
+    classifier.smoother.reset()
+    coffee = classifier.classify(cv2.imread(str(COFFEE)))
+    assert coffee.top.label == "espresso" and coffee.top.score > 0.8, coffee.top
+    assert sum(coffee.top.scores) <= 1.0 + 1e-6
+    assert min(coffee.times.preprocess_ms, coffee.times.inference_ms) > 0
+
+
+def test_feeding_bgr_or_squashing_changes_the_answer(classifier: Classifier) -> None:
+    """The preprocessing recipe matters: these are the mistakes the engine must not make."""
+    bgr = cv2.imread(str(CHELSEA))
+    classifier.preprocess(bgr)
+    right = classifier.bound.run().copy()
+    classifier.preprocess(np.ascontiguousarray(bgr[:, :, ::-1]))  # the model now sees BGR
+    swapped = classifier.bound.run()
+    assert np.abs(swapped - right).max() > 0.5
+    classifier.preprocess(cv2.resize(bgr, (224, 224)))  # squashed, no crop
+    assert np.abs(classifier.bound.run() - right).max() > 0.5
+
+
+def test_cpu_provider_runs_and_says_so_in_one_line(model_path) -> None:
+    opened = open_session(model_path, "cpu", ProviderOptions())
+    assert opened.session.get_providers()[0] == CPU
+    assert opened.device == "cpu"
+    assert "\n" not in opened.describe() and "CPU" in opened.describe()
+
+
+@pytest.mark.skipif("CUDAExecutionProvider" not in ort.get_available_providers(), reason="CPU-only onnxruntime build")
+def test_auto_falls_back_quietly_and_says_why(model_path, capfd) -> None:
+    if gpu_works():
+        pytest.skip("a GPU really works here; the fallback cannot be seen")
+    capfd.readouterr()
+    opened = open_session(model_path, "auto", ProviderOptions())
+    out, err = capfd.readouterr()
+    assert opened.provider == CPU
+    assert out == "" and err == "", "onnxruntime's wall of errors leaked"
+    assert "CUDA unavailable:" in opened.describe() and "\n" not in opened.describe()
+
+
+@pytest.mark.skipif("CUDAExecutionProvider" not in ort.get_available_providers(), reason="CPU-only onnxruntime build")
+@pytest.mark.parametrize("choice", ["cuda", "tensorrt"])
+def test_a_gpu_named_explicitly_never_falls_back(model_path, choice) -> None:
+    if gpu_works():
+        pytest.skip("a GPU really works here")
+    with pytest.raises(LiveClassifyError, match="cannot start"):
+        open_session(model_path, choice, ProviderOptions())
+
+
+def test_unknown_provider_is_an_error(model_path) -> None:
+    with pytest.raises(LiveClassifyError, match="unknown provider"):
+        open_session(model_path, "opencl", ProviderOptions())
