@@ -16,10 +16,12 @@ import cv2
 from live_classify import __version__
 from live_classify.classifier import Classifier
 from live_classify.errors import LiveClassifyError
-from live_classify.images import expand_images, read_image
+from live_classify.images import expand_images, looks_like_images, read_image
+from live_classify.live import run_video
 from live_classify.model import Overrides, default_model_path
 from live_classify.providers import CHOICES, ProviderOptions
 from live_classify.report import as_json, as_text, as_trace
+from live_classify.sources import is_stream, parse_camera, parse_video_source
 
 PROG = "live-classify"
 
@@ -34,14 +36,38 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="Classify what a camera, a video or photos show, with an ImageNet model.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("--source", required=True, metavar="PHOTO|DIR|GLOB",
-                        help="an image file, a directory of images, or a quoted glob such as 'shots/*.jpg'")
+    what = parser.add_mutually_exclusive_group(required=True)
+    what.add_argument("--camera", metavar="N|/dev/videoN", help="a camera by index or device")
+    what.add_argument("--source", metavar="URI",
+                      help="a video file, a stream (rtsp://, http://...), a photo, a directory of photos, "
+                           "or a quoted glob such as 'shots/*.jpg'")
+
+    cam = parser.add_argument_group("camera and stream")
+    cam.add_argument("--width", type=_positive_int, help="ask the camera for this width")
+    cam.add_argument("--height", type=_positive_int, help="ask the camera for this height")
+    cam.add_argument("--fps", type=_positive_float, help="ask the camera for this frame rate")
+    cam.add_argument("--fourcc", type=_fourcc, help="ask the camera for this pixel format, e.g. MJPG (720p@30 on most USB cameras)")
+    cam.add_argument("--open-timeout", type=_positive_float, default=10.0, metavar="S",
+                     help="give up opening a stream after S seconds (10)")
+    cam.add_argument("--read-timeout", type=_positive_float, default=5.0, metavar="S",
+                     help="a stream that sends nothing for S seconds is lost (5)")
+    cam.add_argument("--reconnect", type=_non_negative_int, default=10, metavar="N",
+                     help="reconnection attempts, with backoff, before a lost camera or stream is an error (10)")
+    cam.add_argument("--realtime", action="store_true",
+                     help="play a video file at its own frame rate, newest frame wins, like a camera")
+
+    live = parser.add_argument_group("window and outputs (cameras, streams, video files)")
+    live.add_argument("--headless", action="store_true", help="no window, even if a display is there")
+    live.add_argument("--record", type=Path, metavar="FILE.avi", help="record the annotated video (Motion-JPEG AVI)")
+    live.add_argument("--jsonl", metavar="FILE|-", help="one JSON line per classified frame, to a file or stdout")
+    live.add_argument("--snapshot-dir", type=Path, default=Path("."), metavar="DIR",
+                      help="where the s key saves snapshots (current directory)")
 
     out = parser.add_argument_group("output")
     out.add_argument("--top-k", type=_positive_int, default=5, metavar="K", help="classes to report (default 5)")
-    out.add_argument("--json", action="store_true", help="one JSON object per image on stdout")
+    out.add_argument("--json", action="store_true", help="photos: one JSON object per image on stdout")
     out.add_argument("--trace", action="store_true",
-                     help="show the four stages per image: tensor shape after each and its time")
+                     help="photos: show the four stages per image, the tensor after each and its time")
 
     model = parser.add_argument_group("model")
     model.add_argument("--model", type=Path, metavar="PATH", help="an ONNX classifier (default: the bundled EfficientNet-Lite0)")
@@ -70,6 +96,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)  # our one-line errors say it all
     try:
+        if args.camera is not None:
+            return run_video(args, parse_camera(args.camera), lambda: open_classifier(args))
+        if is_stream(args.source) or not looks_like_images(args.source):
+            return run_video(args, parse_video_source(args.source), lambda: open_classifier(args))
         return classify_images(args)
     except LiveClassifyError as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
@@ -136,6 +166,22 @@ def _non_negative_int(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"must not be negative: {text}")
     return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number, not {text}")
+    return value
+
+
+def _fourcc(text: str) -> str:
+    if len(text) != 4 or not text.isascii() or not text.isprintable():
+        raise argparse.ArgumentTypeError(f"a pixel format is 4 characters, such as MJPG or YUYV, not {text!r}")
+    return text.upper()
 
 
 def _size(text: str) -> tuple[int, int]:

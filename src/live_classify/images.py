@@ -16,6 +16,12 @@ def is_image_path(path: str | Path) -> bool:
     return Path(path).suffix.lower() in IMAGE_SUFFIXES
 
 
+def looks_like_images(source: str) -> bool:
+    """True for a directory, an image file, or a glob: what the photo mode handles."""
+    path = Path(source)
+    return path.is_dir() or is_image_path(path) or (not path.exists() and glob.has_magic(source))
+
+
 def expand_images(source: str) -> list[Path]:
     """The image files that ``source`` names: one file, the images in a directory, or a glob."""
     path = Path(source)

@@ -1,0 +1,168 @@
+"""The main loop for cameras, streams and video files: pipeline in, window/recording/JSON out.
+
+Every way out — q/Esc, the window closed, end of stream, Ctrl+C, SIGTERM, SIGHUP, a failed
+thread — goes through the same ``finally``: the recording is closed (and was playable all along),
+the JSON lines are flushed, and a summary is printed.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable, Iterator
+
+import numpy as np
+
+from live_classify import overlay
+from live_classify.classifier import Classifier
+from live_classify.pipeline import Pipeline, Shown
+from live_classify.sinks import JsonLines, Recorder, Window, display_problem
+from live_classify.sources import CameraSettings, SourceSpec, VideoSource
+
+Log = Callable[[str], None]
+
+
+def log(message: str) -> None:
+    print(f"live-classify: {message}", file=sys.stderr, flush=True)
+
+
+def run_video(args: argparse.Namespace, spec: SourceSpec, open_classifier: Callable[[], Classifier]) -> int:
+    """Classify a camera, stream or video file until it ends or the user stops; returns the exit code."""
+    recorder = Recorder(args.record, None, measure=spec.live) if args.record else None
+    jsonl_target = args.jsonl
+    show_window = not args.headless
+    if show_window and (problem := display_problem()):
+        log(f"{problem}: running headless")
+        show_window = False
+    if not show_window and not recorder and not jsonl_target:
+        log("headless with no --record or --jsonl: writing JSON lines to stdout")
+        jsonl_target = "-"
+    jsonl = JsonLines(jsonl_target, spec.name) if jsonl_target else None
+
+    settings = CameraSettings(args.width, args.height, args.fps, args.fourcc)
+    source = VideoSource(spec, settings, args.open_timeout, args.read_timeout)
+    log(f"opened {source.describe()}")
+    if recorder and not spec.live:
+        recorder.fps = source.claimed_fps or recorder.fallback_fps
+    classifier = open_classifier()
+    pace = (source.claimed_fps or 30.0) if args.realtime and not spec.live else None
+    pipeline = Pipeline(source, classifier, every_frame=not spec.live and not pace, pace_fps=pace,
+                        max_reconnects=args.reconnect, log=log)
+    window = Window(args.snapshot_dir) if show_window else None
+    provider = classifier.opened.provider.removesuffix("ExecutionProvider")
+    try:
+        with _stop_on_signals(pipeline):
+            pipeline.start()
+            _main_loop(pipeline, provider, window, recorder, jsonl)
+    except BrokenPipeError:
+        log("the reader of the JSON lines went away: stopping")
+        _quiet_stdout()
+    finally:
+        pipeline.join(timeout=args.read_timeout + 2)
+        if jsonl:
+            for prediction in pipeline.leftover_predictions():
+                jsonl.write(prediction)
+        if recorder:
+            recorder.close()
+        if jsonl:
+            jsonl.close()
+        if window:
+            window.close()
+        _summary(pipeline, classifier, recorder, jsonl)
+    if pipeline.error:
+        log(f"error: {pipeline.error}")
+        return 1
+    return 0
+
+
+def _main_loop(pipeline: Pipeline, provider: str, window: Window | None, recorder: Recorder | None,
+               jsonl: JsonLines | None) -> None:
+    last: list[Shown] = []
+
+    def idle() -> None:
+        """No frame is coming (stall, reconnect): keep the window alive and say why it is frozen."""
+        if window is None:
+            return
+        if pipeline.reconnecting and last:
+            window.show(_annotate(last[0], pipeline, provider, reconnecting=True))
+        else:
+            window.poll()
+        if window.quit:
+            pipeline.stop()
+
+    for shown in pipeline.frames(idle):
+        if jsonl:
+            for prediction in shown.new_predictions:
+                jsonl.write(prediction)
+        if window or recorder:
+            canvas = _annotate(shown, pipeline, provider, paused=bool(window and window.paused))
+            if recorder:
+                recorder.write(canvas, shown.frame.t_capture)
+            if window:
+                window.show(canvas)
+                if window.quit:
+                    break
+        last[:] = [shown]
+        if pipeline.stopping:
+            break
+
+
+def _annotate(shown: Shown, pipeline: Pipeline, provider: str, *, paused: bool = False,
+              reconnecting: bool = False) -> np.ndarray:
+    stats = pipeline.stats
+    age = None
+    if shown.prediction is not None:
+        age = (shown.frame.t_capture - shown.prediction.frame.t_capture) * 1e3
+    status = overlay.Status(
+        capture_fps=stats.capture_rate.rate, inference_fps=stats.inference_rate.rate,
+        display_fps=stats.display_rate.rate, dropped=stats.dropped, provider=provider,
+        age_ms=age, paused=paused, reconnecting=reconnecting,
+    )
+    return overlay.draw(shown.frame.image.copy(), shown.prediction, status)
+
+
+@contextlib.contextmanager
+def _stop_on_signals(pipeline: Pipeline) -> Iterator[None]:
+    """First Ctrl+C/SIGTERM/SIGHUP: a clean stop. A second one: exit at once — the recording is
+    Motion-JPEG, playable as it stands, and every JSON line is already flushed."""
+    signals = [signal.SIGINT, signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
+    received: list[int] = []
+
+    def handler(signum: int, _frame: object) -> None:
+        received.append(signum)
+        if len(received) > 1:
+            os._exit(128 + signum)
+        log(f"{signal.Signals(signum).name}: stopping (again to quit at once)")
+        pipeline.stop()
+
+    previous = {s: signal.signal(s, handler) for s in signals}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+def _summary(pipeline: Pipeline, classifier: Classifier, recorder: Recorder | None, jsonl: JsonLines | None) -> None:
+    s = pipeline.stats
+    elapsed = max(1e-9, time.monotonic() - s.started)
+    p50, p95 = s.latency_percentile(50), s.latency_percentile(95)
+    latency = f"latency p50 {p50:.0f} ms, p95 {p95:.0f} ms" if p50 is not None else "no latency measured"
+    log(f"{s.captured} frames captured, {s.classified} classified, {s.dropped} dropped, {s.shown} shown, "
+        f"{s.reconnects} reconnects in {elapsed:.1f} s")
+    log(f"capture {s.captured / elapsed:.1f} fps, inference {s.classified / elapsed:.1f} fps; {latency}; "
+        f"{classifier.opened.provider}")
+    if recorder:
+        log(f"recorded {recorder.frames} frames to {recorder.path} at {recorder.fps or 0:g} fps")
+    if jsonl and jsonl.lines:
+        log(f"wrote {jsonl.lines} JSON lines")
+
+
+def _quiet_stdout() -> None:
+    """After a broken pipe, point stdout at /dev/null so Python's exit flush does not fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)

@@ -1,0 +1,304 @@
+"""The live pipeline: a capture thread and an inference thread around the engine, joined by queues.
+
+Two ways to flow, chosen by the source:
+
+* **latest wins** (cameras, streams, a file with ``--realtime``): every captured frame goes to the
+  main loop to be shown and recorded; the inference thread gets only the newest frame (a one-slot
+  queue that drops the oldest, counted as dropped), so a slow classifier never builds a backlog.
+  Each shown frame carries the newest prediction and its age: smooth video, honest labels.
+* **every frame** (a video file): nothing is dropped; capture blocks when inference is behind, and
+  each frame reaches the main loop with its own prediction.
+
+cv2 and onnxruntime release the GIL in their heavy calls, so plain threads overlap for real.
+"""
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from live_classify.classifier import Classification, Classifier
+from live_classify.sources import VideoSource
+
+Log = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One captured image, stamped the moment ``read()`` returned it."""
+
+    index: int
+    t_capture: float  # time.monotonic()
+    wall_time: float  # time.time(), for people and logs
+    image: np.ndarray
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The engine's answer for one frame."""
+
+    frame: Frame
+    result: Classification
+    t_done: float  # time.monotonic()
+
+    @property
+    def latency_ms(self) -> float:
+        """Capture to result: what the user waits for a label."""
+        return (self.t_done - self.frame.t_capture) * 1e3
+
+
+@dataclass(frozen=True)
+class Shown:
+    """What the main loop gets for each frame: the frame, the prediction to draw, and the new ones."""
+
+    frame: Frame
+    prediction: Prediction | None  # the newest (live) or the frame's own (every frame)
+    new_predictions: list[Prediction]  # classified since the last shown frame: one JSON line each
+
+
+class RateMeter:
+    """Events per second over the last ``window`` seconds."""
+
+    def __init__(self, window: float = 2.0) -> None:
+        self.window = window
+        self._times: deque[float] = deque()
+
+    def tick(self, t: float) -> None:
+        self._times.append(t)
+        while self._times and t - self._times[0] > self.window:
+            self._times.popleft()
+
+    @property
+    def rate(self) -> float:
+        if len(self._times) < 2:
+            return 0.0
+        return (len(self._times) - 1) / max(1e-9, self._times[-1] - self._times[0])
+
+
+@dataclass
+class Stats:
+    """Counters the threads update and the overlay and the summary read."""
+
+    captured: int = 0
+    classified: int = 0
+    dropped: int = 0  # live: frames the inference thread never saw because a newer one replaced them
+    shown: int = 0
+    reconnects: int = 0
+    capture_rate: RateMeter = field(default_factory=RateMeter)
+    inference_rate: RateMeter = field(default_factory=RateMeter)
+    display_rate: RateMeter = field(default_factory=RateMeter)
+    latencies_ms: deque[float] = field(default_factory=lambda: deque(maxlen=100_000))
+    started: float = field(default_factory=time.monotonic)
+
+    def latency_percentile(self, q: float) -> float | None:
+        return float(np.percentile(self.latencies_ms, q)) if self.latencies_ms else None
+
+
+_END = None  # the sentinel that ends each queue
+
+
+class Pipeline:
+    """Runs capture and inference in threads; iterate :meth:`frames` on the main thread."""
+
+    def __init__(self, source: VideoSource, classifier: Classifier, *, every_frame: bool,
+                 pace_fps: float | None = None, max_reconnects: int = 10, log: Log = print) -> None:
+        self.source = source
+        self.classifier = classifier
+        self.every_frame = every_frame
+        self.pace_fps = pace_fps  # a file played at its own rate, as if it were live
+        self.max_reconnects = max_reconnects
+        self.log = log
+        self.stats = Stats()
+        self.error: str | None = None
+        self.reconnecting = False
+        self._stop = threading.Event()
+        # every frame: capture -> to_infer -> inference -> to_show.  Live: capture -> to_show, and
+        # capture -> to_infer (one slot, newest wins) -> inference -> results.
+        self._to_infer: queue.Queue = queue.Queue(maxsize=8 if every_frame else 1)
+        self._to_show: queue.Queue = queue.Queue(maxsize=8 if every_frame else 64)
+        self._results: queue.Queue = queue.Queue()
+        self._latest: Prediction | None = None
+        self._threads = [
+            threading.Thread(target=self._guard(self._capture_loop), name="capture", daemon=True),
+            threading.Thread(target=self._guard(self._inference_loop), name="inference", daemon=True),
+        ]
+
+    # -- the main thread's side -------------------------------------------------------------
+
+    def start(self) -> Pipeline:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Ask both threads to finish; safe from a signal handler."""
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def join(self, timeout: float = 10.0) -> None:
+        self.stop()
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+    def frames(self, idle: Callable[[], None] | None = None) -> Iterator[Shown]:
+        """Every frame to show, in order, until the source ends, a thread fails, or stop().
+
+        ``idle`` is called about ten times a second while no frame arrives (a stalled stream, a
+        reconnect), so a window stays responsive.
+        """
+        while True:
+            try:
+                item = self._to_show.get(timeout=0.1)
+            except queue.Empty:
+                if self._stop.is_set() and not any(t.is_alive() for t in self._threads):
+                    return
+                if idle is not None:
+                    idle()
+                continue
+            if item is _END:
+                return
+            self.stats.shown += 1
+            self.stats.display_rate.tick(time.monotonic())
+            if self.every_frame:
+                frame, prediction = item
+                yield Shown(frame, prediction, [prediction])
+            else:
+                new = self._drain_results()
+                yield Shown(item, self._latest, new)
+
+    def leftover_predictions(self) -> list[Prediction]:
+        """Predictions made after the last shown frame: call after :meth:`join` so none is lost."""
+        return self._drain_results()
+
+    def _drain_results(self) -> list[Prediction]:
+        new: list[Prediction] = []
+        while True:
+            try:
+                new.append(self._results.get_nowait())
+            except queue.Empty:
+                break
+        if new:
+            self._latest = new[-1]
+        return new
+
+    # -- the threads --------------------------------------------------------------------------
+
+    def _guard(self, loop: Callable[[], None]) -> Callable[[], None]:
+        """Any failure in a thread stops the pipeline with a message instead of hanging it."""
+
+        def run() -> None:
+            try:
+                loop()
+            except Exception as error:  # noqa: BLE001 - surfaced to the user by the main thread
+                if self.error is None:
+                    self.error = f"{threading.current_thread().name} failed: {error}"
+                self._stop.set()
+                self._put_newest(self._to_show, _END, count_drops=False)
+
+        return run
+
+    def _end_of_source(self) -> None:
+        """Let what is queued drain, then end: through inference for files, at once for live."""
+        if self.every_frame:
+            self._put_blocking(self._to_infer, _END)
+        else:
+            self._put_newest(self._to_infer, _END, count_drops=False)
+            self._put_newest(self._to_show, _END, count_drops=False)
+
+    def _capture_loop(self) -> None:
+        index = 0
+        period = 1.0 / self.pace_fps if self.pace_fps else 0.0
+        next_due = time.monotonic()
+        try:
+            while not self._stop.is_set():
+                image = self.source.read()
+                if image is None:
+                    if not self.source.spec.live or not self._reconnect():
+                        break
+                    continue
+                if period:
+                    next_due += period
+                    self._stop.wait(max(0.0, next_due - time.monotonic()))
+                now = time.monotonic()
+                frame = Frame(index, now, time.time(), image)
+                index += 1
+                self.stats.captured += 1
+                self.stats.capture_rate.tick(now)
+                if self.every_frame:
+                    self._put_blocking(self._to_infer, frame)
+                else:
+                    self._put_newest(self._to_infer, frame, count_drops=True)
+                    self._put_newest(self._to_show, frame, count_drops=False)
+        finally:
+            self.source.release()
+        self._end_of_source()
+
+    def _reconnect(self) -> bool:
+        """Reopen a lost live source with backoff; False once ``max_reconnects`` tries have failed."""
+        self.reconnecting = True
+        delay = 0.5
+        for attempt in range(1, self.max_reconnects + 1):
+            self.log(f"{self.source.spec.name}: lost; reconnecting in {delay:g} s (attempt {attempt}/{self.max_reconnects})")
+            if self._stop.wait(delay):
+                return False
+            if self.source.reopen():
+                self.stats.reconnects += 1
+                self.reconnecting = False
+                self.log(f"{self.source.spec.name}: reconnected")
+                return True
+            delay = min(5.0, delay * 2)
+        self.error = f"{self.source.spec.name}: lost, and {self.max_reconnects} reconnection attempts failed"
+        self._stop.set()
+        return False
+
+    def _inference_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                frame = self._to_infer.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            if frame is _END:
+                if self.every_frame:
+                    self._put_blocking(self._to_show, _END)
+                return
+            result = self.classifier.classify(frame.image)
+            prediction = Prediction(frame, result, time.monotonic())
+            self.stats.classified += 1
+            self.stats.inference_rate.tick(prediction.t_done)
+            self.stats.latencies_ms.append(prediction.latency_ms)
+            if self.every_frame:
+                self._put_blocking(self._to_show, (frame, prediction))
+            else:
+                self._results.put(prediction)
+
+    def _put_blocking(self, q: queue.Queue, item: object) -> None:
+        """Wait for room (nothing is dropped), but give up when the pipeline stops."""
+        while not self._stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def _put_newest(self, q: queue.Queue, item: Frame | None, *, count_drops: bool) -> None:
+        """Put ``item``, dropping the oldest queued frame when full: latency stays bounded."""
+        while True:
+            try:
+                q.put_nowait(item)
+                return
+            except queue.Full:
+                try:
+                    q.get_nowait()
+                    if count_drops:
+                        self.stats.dropped += 1
+                except queue.Empty:
+                    pass

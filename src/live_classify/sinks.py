@@ -1,0 +1,204 @@
+"""Where annotated frames and predictions go: a window, a recording, JSON lines."""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+import time
+from pathlib import Path
+from typing import TextIO
+
+import cv2
+import numpy as np
+
+from live_classify.errors import LiveClassifyError
+from live_classify.pipeline import Prediction
+
+WINDOW_NAME = "live-classify"
+KEY_QUIT = {ord("q"), ord("Q"), 27}  # q, Esc
+KEY_PAUSE = ord(" ")
+KEY_SNAPSHOT = ord("s")
+
+
+def display_problem() -> str | None:
+    """Why no window can open here, or None. Checked up front: opencv-python's Qt build aborts the
+    whole process (SIGABRT, not an exception) when a window opens without a display."""
+    if sys.platform in ("win32", "darwin"):
+        return None
+    if os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    display = os.environ.get("DISPLAY")
+    if not display:
+        return "no display (DISPLAY is not set)"
+    host, _, number = display.rpartition(":")
+    number = number.split(".")[0]
+    if not number.isdigit():
+        return f"DISPLAY={display} is not a display name"
+    if host in ("", "unix"):
+        if Path(f"/tmp/.X11-unix/X{number}").exists():
+            return None
+        return f"no X server on DISPLAY={display}"
+    try:
+        with socket.create_connection((host, 6000 + int(number)), timeout=1.0):
+            return None
+    except OSError:
+        return f"cannot reach the X server on DISPLAY={display}"
+
+
+class Window:
+    """A resizable window showing the annotated frames; q/Esc quit, space pauses, s saves a snapshot."""
+
+    def __init__(self, snapshot_dir: Path = Path(".")) -> None:
+        # Qt's own warnings (missing font directory, ...) would bury our one-line messages.
+        os.environ.setdefault("QT_LOGGING_RULES", "*.warning=false")
+        cv2.namedWindow(WINDOW_NAME, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO | cv2.WINDOW_GUI_NORMAL)
+        self.snapshot_dir = snapshot_dir
+        self.paused = False
+        self.quit = False
+        self._shown_once = False
+        self._last: np.ndarray | None = None
+
+    def show(self, image: np.ndarray) -> None:
+        """Show a frame (unless paused) and handle the keys pressed since the last one."""
+        if not self.paused:
+            if not self._shown_once:
+                cv2.resizeWindow(WINDOW_NAME, image.shape[1], image.shape[0])
+                self._shown_once = True
+            cv2.imshow(WINDOW_NAME, image)
+            self._last = image
+        self.poll()
+
+    def poll(self) -> None:
+        """Handle keys and a closed window; call it even when no frame comes, so the window lives."""
+        key = cv2.waitKey(1) & 0xFF
+        if key in KEY_QUIT:
+            self.quit = True
+        elif key == KEY_PAUSE:
+            self.paused = not self.paused
+        elif key == KEY_SNAPSHOT and self._last is not None:
+            self.snapshot(self._last)
+        if self._shown_once and cv2.getWindowProperty(WINDOW_NAME, cv2.WND_PROP_VISIBLE) < 1:
+            self.quit = True  # the user closed the window
+
+    def snapshot(self, image: np.ndarray) -> Path:
+        path = self.snapshot_dir / time.strftime("live-classify-%Y%m%d-%H%M%S.png")
+        cv2.imwrite(str(path), image)
+        print(f"live-classify: saved {path}", file=sys.stderr)
+        return path
+
+    def close(self) -> None:
+        cv2.destroyAllWindows()
+        cv2.waitKey(1)
+
+
+def check_writable(path: Path, what: str) -> None:
+    """Fail before capture starts, not after the first minute of video."""
+    if path.is_dir():
+        raise LiveClassifyError(f"{what} {path} is a directory")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise LiveClassifyError(f"cannot write {what} {path}: directory {parent} does not exist")
+    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise LiveClassifyError(f"cannot write {what} {path}: permission denied")
+
+
+class Recorder:
+    """The annotated video as Motion-JPEG in AVI, at the source's real frame rate.
+
+    Why MJPG/AVI: every frame is a self-contained JPEG appended to the file, so what is on disk
+    stays playable after a hard kill or a power cut (the index at the end is optional for
+    readers); a plain .mp4 from OpenCV is unreadable without its final ``moov`` box. The rate of a
+    live source is measured over its first second, since streams often claim a rate they do not
+    send (MJPEG over HTTP always says 25).
+    """
+
+    MEASURE_S = 1.0
+
+    def __init__(self, path: Path, claimed_fps: float | None, measure: bool) -> None:
+        if path.suffix.lower() != ".avi":
+            raise LiveClassifyError(
+                f"--record {path}: use a .avi file (Motion-JPEG survives a crash; .mp4 does not)")
+        check_writable(path, "recording")
+        self.path = path
+        self.fps = None if measure or not claimed_fps else claimed_fps
+        self.fallback_fps = claimed_fps or 30.0
+        self.frames = 0
+        self._size: tuple[int, int] | None = None
+        self._writer: cv2.VideoWriter | None = None
+        self._pending: list[tuple[np.ndarray, float]] = []
+
+    def write(self, image: np.ndarray, t_capture: float) -> None:
+        """Add one frame; frames of another size (a camera that came back different) are scaled."""
+        if self._size is None:
+            self._size = (image.shape[1], image.shape[0])
+        elif (image.shape[1], image.shape[0]) != self._size:
+            image = cv2.resize(image, self._size, interpolation=cv2.INTER_AREA)
+        if self._writer is None:
+            self._pending.append((image, t_capture))
+            if self.fps is None and t_capture - self._pending[0][1] < self.MEASURE_S:
+                return
+            self._open()
+            return
+        self._writer.write(image)
+        self.frames += 1
+
+    def close(self) -> None:
+        """Write the index; the file is already playable without it."""
+        if self._writer is None and self._pending:
+            self._open()
+        if self._writer is not None:
+            self._writer.release()
+            self._writer = None
+
+    def _open(self) -> None:
+        if self.fps is None:
+            # The median interval, not the mean: a stream's first frames often arrive in a burst.
+            intervals = np.diff([t for _, t in self._pending])
+            median = float(np.median(intervals)) if intervals.size else 0.0
+            self.fps = round(1.0 / median, 2) if median > 0 else self.fallback_fps
+        writer = cv2.VideoWriter(str(self.path), cv2.CAP_FFMPEG, cv2.VideoWriter_fourcc(*"MJPG"), self.fps, self._size)
+        if not writer.isOpened():
+            raise LiveClassifyError(f"cannot record to {self.path}: OpenCV could not open a Motion-JPEG writer")
+        self._writer = writer
+        for image, _ in self._pending:
+            writer.write(image)
+            self.frames += 1
+        self._pending = []
+
+
+class JsonLines:
+    """One JSON object per classified frame, flushed per line, to a file or stdout (``-``)."""
+
+    def __init__(self, target: str, source_name: str) -> None:
+        self.source_name = source_name
+        self.lines = 0
+        if target == "-":
+            self._out: TextIO = sys.stdout
+            self._owned = False
+        else:
+            path = Path(target)
+            check_writable(path, "JSON lines file")
+            self._out = path.open("a", encoding="utf-8")
+            self._owned = True
+
+    def write(self, prediction: Prediction) -> None:
+        top = prediction.result.top
+        times = prediction.result.times
+        record = {
+            "frame": prediction.frame.index,
+            "time": round(prediction.frame.wall_time, 3),
+            "source": self.source_name,
+            "top": [{"class_id": c, "label": label, "score": round(s, 6)}
+                    for c, label, s in zip(top.class_ids, top.labels, top.scores)],
+            "inference_ms": round(times.inference_ms, 3),
+            "preprocess_ms": round(times.preprocess_ms, 3),
+            "latency_ms": round(prediction.latency_ms, 3),
+        }
+        self._out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self._out.flush()
+        self.lines += 1
+
+    def close(self) -> None:
+        if self._owned:
+            self._out.close()

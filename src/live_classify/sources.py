@@ -1,0 +1,165 @@
+"""Stage 1 for video: one name (a camera index, a device, a file, a stream URL) becomes frames.
+
+A live source (camera, stream) is opened with timeouts so that a dead one fails in seconds, not
+after OpenCV's 30 s default, and can be reopened when it is lost. A file simply ends at EOF.
+"""
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import cv2
+import numpy as np
+
+from live_classify.errors import LiveClassifyError
+
+STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "http", "https", "udp", "tcp", "srt")
+
+
+@dataclass(frozen=True)
+class CameraSettings:
+    """What to ask a camera for; it may grant something else, which we report."""
+
+    width: int | None = None
+    height: int | None = None
+    fps: float | None = None
+    fourcc: str | None = None  # e.g. MJPG: what makes 720p@30 work on most USB cameras
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """A parsed ``--camera`` / ``--source`` value."""
+
+    target: int | str  # camera index, device path, file path or URL
+    kind: str  # "camera", "stream" or "file"
+    name: str  # for logs and overlays: credentials removed
+
+    @property
+    def live(self) -> bool:
+        return self.kind != "file"
+
+
+def redact(uri: str) -> str:
+    """The URI without a password (``rtsp://user:***@host/``), for anything a person or log sees."""
+    parts = urlsplit(uri)
+    if parts.password is None:
+        return uri
+    host = parts.hostname or ""
+    if parts.port:
+        host += f":{parts.port}"
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+
+
+def is_stream(value: str) -> bool:
+    return urlsplit(value).scheme.lower() in STREAM_SCHEMES
+
+
+def parse_camera(value: str) -> SourceSpec:
+    """``--camera 0`` or ``--camera /dev/video2``."""
+    if value.isdigit():
+        return SourceSpec(int(value), "camera", f"camera {value}")
+    if re.fullmatch(r"/dev/video\d+", value) or value.startswith("/dev/"):
+        return SourceSpec(value, "camera", value)
+    raise LiveClassifyError(f"--camera takes an index (0, 1, ...) or a device such as /dev/video0, not {value!r}")
+
+
+def parse_video_source(value: str) -> SourceSpec:
+    """A stream URL or a video file given with ``--source``."""
+    if is_stream(value):
+        return SourceSpec(value, "stream", redact(value))
+    if urlsplit(value).scheme.lower() == "file":
+        value = urlsplit(value).path
+    path = Path(value)
+    if not path.exists():
+        raise LiveClassifyError(f"source not found: {value}")
+    if not path.is_file():
+        raise LiveClassifyError(f"source is not a file: {value}")
+    return SourceSpec(str(path), "file", str(path))
+
+
+class VideoSource:
+    """An opened capture: ``read()`` gives BGR frames; ``reopen()`` tries once to get a lost one back."""
+
+    def __init__(self, spec: SourceSpec, settings: CameraSettings = CameraSettings(),
+                 open_timeout_s: float = 10.0, read_timeout_s: float = 5.0) -> None:
+        self.spec = spec
+        self.settings = settings
+        self.open_timeout_s = open_timeout_s
+        self.read_timeout_s = read_timeout_s
+        self.capture = self._open()
+        if self.capture is None:
+            raise LiveClassifyError(self._open_failure())
+        self.width = int(self.capture.get(cv2.CAP_PROP_FRAME_WIDTH))
+        self.height = int(self.capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        fps = self.capture.get(cv2.CAP_PROP_FPS)
+        # MJPEG over HTTP claims 25 fps whatever it sends, so a live rate is measured, not believed.
+        self.claimed_fps = fps if fps and 0 < fps < 1000 else None
+
+    def describe(self) -> str:
+        """What the source granted: '640x480 @ 30 fps MJPG'."""
+        fps = f" @ {self.claimed_fps:g} fps" if self.claimed_fps else ""
+        fourcc = ""
+        if self.spec.kind == "camera":
+            code = int(self.capture.get(cv2.CAP_PROP_FOURCC))
+            fourcc = " " + "".join(chr((code >> 8 * i) & 0xFF) for i in range(4)).strip("\x00") if code else ""
+        return f"{self.spec.name}: {self.width}x{self.height}{fps}{fourcc}"
+
+    def read(self) -> np.ndarray | None:
+        """The next frame, or None at the end of a file / when a live source is lost."""
+        ok, frame = self.capture.read()
+        if not ok or frame is None or frame.size == 0:
+            return None
+        if frame.ndim == 2:
+            frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
+        return frame
+
+    def reopen(self) -> bool:
+        """One attempt to get a lost live source back."""
+        self.release()
+        capture = self._open()
+        if capture is None:
+            return False
+        self.capture = capture
+        return True
+
+    def release(self) -> None:
+        if self.capture is not None:
+            self.capture.release()
+
+    def _open(self) -> cv2.VideoCapture | None:
+        target, kind = self.spec.target, self.spec.kind
+        if kind == "camera":
+            api = cv2.CAP_V4L2 if sys.platform.startswith("linux") else cv2.CAP_ANY
+            capture = cv2.VideoCapture(target, api)
+            if capture.isOpened():
+                self._apply_settings(capture)
+        else:
+            timeouts = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, int(self.open_timeout_s * 1000),
+                        cv2.CAP_PROP_READ_TIMEOUT_MSEC, int(self.read_timeout_s * 1000)]
+            capture = cv2.VideoCapture(str(target), cv2.CAP_FFMPEG, timeouts)
+        if not capture.isOpened():
+            capture.release()
+            return None
+        return capture
+
+    def _apply_settings(self, capture: cv2.VideoCapture) -> None:
+        """Ask in the order drivers honour: pixel format first, then size, then rate."""
+        s = self.settings
+        if s.fourcc:
+            capture.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*s.fourcc))
+        if s.width:
+            capture.set(cv2.CAP_PROP_FRAME_WIDTH, s.width)
+        if s.height:
+            capture.set(cv2.CAP_PROP_FRAME_HEIGHT, s.height)
+        if s.fps:
+            capture.set(cv2.CAP_PROP_FPS, s.fps)
+
+    def _open_failure(self) -> str:
+        if self.spec.kind == "camera":
+            return f"cannot open {self.spec.name}: no such camera, or it is busy (another program may hold it)"
+        if self.spec.kind == "stream":
+            return f"cannot open stream {self.spec.name} within {self.open_timeout_s:g} s"
+        return f"cannot open video {self.spec.name}: not a video OpenCV can read, or damaged"
