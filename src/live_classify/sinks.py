@@ -82,8 +82,14 @@ class Window:
             self.quit = True  # the user closed the window
 
     def snapshot(self, image: np.ndarray) -> Path:
-        path = self.snapshot_dir / time.strftime("live-classify-%Y%m%d-%H%M%S.png")
-        cv2.imwrite(str(path), image)
+        """Save the shown frame as a PNG, written under a temporary name so no reader sees half of it."""
+        now = time.time()
+        path = self.snapshot_dir / f"live-classify-{time.strftime('%Y%m%d-%H%M%S', time.localtime(now))}-{int(now * 1000) % 1000:03d}.png"
+        partial = path.with_name(f".{path.name}.partial.png")
+        if not cv2.imwrite(str(partial), image):
+            print(f"live-classify: cannot save a snapshot in {self.snapshot_dir}", file=sys.stderr)
+            return path
+        os.replace(partial, path)
         print(f"live-classify: saved {path}", file=sys.stderr)
         return path
 
@@ -116,10 +122,10 @@ class Recorder:
     MEASURE_S = 1.0
 
     def __init__(self, path: Path, claimed_fps: float | None, measure: bool) -> None:
+        check_writable(path, "recording")
         if path.suffix.lower() != ".avi":
             raise LiveClassifyError(
                 f"--record {path}: use a .avi file (Motion-JPEG survives a crash; .mp4 does not)")
-        check_writable(path, "recording")
         self.path = path
         self.fps = None if measure or not claimed_fps else claimed_fps
         self.fallback_fps = claimed_fps or 30.0

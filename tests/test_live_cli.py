@@ -1,0 +1,170 @@
+"""The real command on live streams and video files, headless: outputs, stops, faults, bad input."""
+from __future__ import annotations
+
+import json
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import COFFEE, assert_clean_error, count_frames, make_video, run_cli
+from mjpeg_server import MjpegServer
+
+
+def jsonl_rows(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+def test_every_frame_of_a_file_is_classified_and_recorded(video_file: Path, tmp_path: Path) -> None:
+    run = run_cli("--source", str(video_file), "--record", str(tmp_path / "out.avi"),
+                  "--jsonl", str(tmp_path / "out.jsonl"), "--provider", "cpu")
+    assert run.returncode == 0, run.stderr
+    rows = jsonl_rows((tmp_path / "out.jsonl").read_text())
+    assert [r["frame"] for r in rows] == list(range(60))
+    assert rows[0]["top"][0]["label"] in {"tiger cat", "tabby", "Egyptian cat"}
+    assert rows[-1]["top"][0]["label"] == "espresso"
+    assert count_frames(tmp_path / "out.avi") == 60
+    assert "no display" in run.stderr and "running headless" in run.stderr
+    assert "60 frames captured, 60 classified, 0 dropped" in run.stderr
+
+
+def test_realtime_file_plays_at_its_rate(tmp_path: Path) -> None:
+    clip = make_video(tmp_path / "clip.mp4", 50, fps=25)
+    started = time.monotonic()
+    run = run_cli("--source", str(clip), "--realtime", "--jsonl", "-", "--provider", "cpu")
+    assert run.returncode == 0, run.stderr
+    assert time.monotonic() - started > 50 / 25 - 0.2
+    assert 0 < len(jsonl_rows(run.stdout)) <= 50
+
+
+def test_live_stream_headless_with_recording_and_json_on_stdout(camera: MjpegServer, live_cli, tmp_path: Path) -> None:
+    record = tmp_path / "live.avi"
+    cli = live_cli("--source", camera.url, "--record", str(record), "--jsonl", "-", "--provider", "cpu")
+    cli.wait_for(lambda: len(cli.stdout_lines) >= 60, what="60 predictions")
+    cli.signal(signal.SIGINT)
+    run = cli.finish()
+    assert run.returncode == 0, run.stderr
+    rows = jsonl_rows(run.stdout)
+    assert all(r["source"] == camera.url for r in rows)
+    assert [r["frame"] for r in rows] == sorted(r["frame"] for r in rows)
+    latencies = sorted(r["latency_ms"] for r in rows)
+    assert latencies[len(latencies) // 2] < 500, latencies  # bounded: no backlog behind the camera
+    frames = count_frames(record)
+    assert frames >= 60
+    recorded_fps = float(run.stderr.split(" at ")[-1].split(" fps")[0])
+    assert 24 <= recorded_fps <= 36, "recorded at the measured rate, not the 25 the stream claims"
+    assert "SIGINT: stopping" in run.stderr
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGKILL])
+def test_every_way_of_being_stopped_leaves_a_readable_recording(signum: int, camera: MjpegServer, live_cli,
+                                                                 tmp_path: Path) -> None:
+    record = tmp_path / "live.avi"
+    jsonl = tmp_path / "live.jsonl"
+    cli = live_cli("--source", camera.url, "--record", str(record), "--jsonl", str(jsonl), "--provider", "cpu")
+    cli.wait_for(lambda: jsonl.exists() and len(jsonl.read_text().splitlines()) >= 90, what="3 s of video")
+    cli.signal(signum)
+    run = cli.finish()
+    lines = jsonl.read_text().splitlines()
+    assert all(json.loads(line) for line in lines)  # every line whole, even after SIGKILL
+    frames = count_frames(record)
+    if signum == signal.SIGKILL:
+        assert run.returncode == -signal.SIGKILL
+        assert frames >= 60, "at most about a second of video lost to a hard kill"
+    else:
+        assert run.returncode == 0, run.stderr
+        assert frames >= 90
+        assert "frames captured" in run.stderr
+
+
+def test_a_second_ctrl_c_exits_at_once_and_the_recording_still_plays(camera: MjpegServer, live_cli, tmp_path: Path) -> None:
+    record = tmp_path / "live.avi"
+    cli = live_cli("--source", camera.url, "--record", str(record), "--jsonl", "-", "--provider", "cpu")
+    cli.wait_for(lambda: len(cli.stdout_lines) >= 60, what="predictions")
+    cli.signal(signal.SIGINT)
+    cli.signal(signal.SIGINT)
+    run = cli.finish()
+    assert run.returncode in (0, 128 + signal.SIGINT)
+    assert count_frames(record) > 0
+
+
+def test_a_lost_stream_is_reconnected(camera: MjpegServer, live_cli) -> None:
+    cli = live_cli("--source", camera.url, "--jsonl", "-", "--read-timeout", "1", "--provider", "cpu")
+    cli.wait_for(lambda: len(cli.stdout_lines) >= 30, what="first predictions")
+    port = camera.port
+    camera.stop()
+    cli.wait_for_stderr("reconnecting")
+    before = len(cli.stdout_lines)
+    with MjpegServer(COFFEE, fps=30, port=port):
+        cli.wait_for_stderr("reconnected")
+        cli.wait_for(lambda: len(cli.stdout_lines) >= before + 30, what="predictions after the reconnect")
+        cli.signal(signal.SIGTERM)
+        run = cli.finish()
+    assert run.returncode == 0, run.stderr
+    assert jsonl_rows(run.stdout)[-1]["top"][0]["label"] == "espresso"  # the camera that came back
+    assert "1 reconnects" in run.stderr
+
+
+def test_a_stalled_stream_that_never_returns_is_an_error_but_keeps_the_recording(camera: MjpegServer, live_cli,
+                                                                                  tmp_path: Path) -> None:
+    record = tmp_path / "live.avi"
+    cli = live_cli("--source", camera.url, "--record", str(record), "--jsonl", "-", "--read-timeout", "1",
+                   "--open-timeout", "1", "--reconnect", "2", "--provider", "cpu")
+    cli.wait_for(lambda: len(cli.stdout_lines) >= 30, what="first predictions")
+    camera.stall()  # the connection stays open, nothing more is sent
+    run = cli.finish(timeout=60)
+    assert_clean_error(run, "2 reconnection attempts failed")
+    assert "attempt 2/2" in run.stderr
+    assert count_frames(record) >= 30
+
+
+def test_latency_stays_bounded_when_inference_is_slower_than_the_camera(camera: MjpegServer, live_cli,
+                                                                        tmp_path: Path) -> None:
+    """One inference thread (-threads 1) on a 60 fps camera: frames are dropped, not queued."""
+    camera.stop()
+    with MjpegServer(COFFEE, fps=60, port=0, width=1280, height=720) as fast:
+        cli = live_cli("--source", fast.url, "--jsonl", "-", "--threads", "1", "--provider", "cpu")
+        cli.wait_for(lambda: len(cli.stdout_lines) >= 100, timeout=60, what="100 predictions")
+        cli.signal(signal.SIGINT)
+        run = cli.finish()
+    rows = jsonl_rows(run.stdout)
+    late = sorted(r["latency_ms"] for r in rows[-30:])
+    early = sorted(r["latency_ms"] for r in rows[10:40])
+    assert late[15] < early[15] * 2 + 50, (early, late)  # flat, not growing
+    captured, classified, dropped = (int(run.stderr.split(" frames captured")[0].split()[-1]),
+                                     int(run.stderr.split(" classified")[0].split()[-1]),
+                                     int(run.stderr.split(" dropped")[0].split()[-1]))
+    assert dropped > 0 and captured > classified
+
+
+BAD_INPUTS = {
+    "record dir missing": (["--source", "{video}", "--record", "{tmp}/no/such/dir/out.avi"], "does not exist"),
+    "record mp4": (["--source", "{video}", "--record", "{tmp}/out.mp4"], "use a .avi file"),
+    "record is a dir": (["--source", "{video}", "--record", "{tmp}"], "is a directory"),
+    "jsonl dir missing": (["--source", "{video}", "--jsonl", "{tmp}/no/such/out.jsonl"], "does not exist"),
+    "missing camera": (["--camera", "7"], "cannot open camera 7"),
+    "camera not a number": (["--camera", "front"], "--camera takes an index"),
+    "dead stream": (["--source", "http://127.0.0.1:9/", "--open-timeout", "2"], "cannot open stream"),
+    "missing video": (["--source", "{tmp}/nothing.mp4"], "source not found"),
+    "not a video": (["--source", "{tmp}/notes.mp4"], "cannot open video"),
+    "bad fourcc": (["--camera", "0", "--fourcc", "MJPEG"], "--fourcc"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUTS))
+def test_bad_live_input_is_one_clear_line(case: str, tmp_path: Path, video_file: Path) -> None:
+    (tmp_path / "notes.mp4").write_text("not a video at all")
+    flags, message = BAD_INPUTS[case]
+    started = time.monotonic()
+    run = run_cli(*[a.format(tmp=tmp_path, video=video_file) for a in flags], "--provider", "cpu")
+    assert_clean_error(run, message)
+    assert time.monotonic() - started < 20, "a dead source must fail in seconds"
+    assert not (tmp_path / "out.avi").exists()
+
+
+def test_credentials_in_a_stream_url_are_never_shown(camera: MjpegServer) -> None:
+    url = camera.url.replace("http://", "http://admin:hunter2@")
+    run = run_cli("--source", url.replace(str(camera.port), "9"), "--open-timeout", "2", "--provider", "cpu")
+    assert run.returncode != 0
+    assert "hunter2" not in run.stderr and "admin:***@" in run.stderr

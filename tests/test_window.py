@@ -1,0 +1,112 @@
+"""The live window for real, on a virtual screen (Xvfb): a screenshot shows the overlay, keys work."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from conftest import count_frames, headless_env
+from mjpeg_server import MjpegServer
+
+TOOLS = ("Xvfb", "xdotool", "import")
+missing = [tool for tool in TOOLS if shutil.which(tool) is None]
+if missing and os.environ.get("CI"):
+    raise RuntimeError(f"CI must install {', '.join(missing)} (.ci/run does)")
+pytestmark = pytest.mark.skipif(bool(missing), reason=f"needs {', '.join(missing)}: apt-get install xvfb xdotool imagemagick")
+
+
+@pytest.fixture
+def display() -> Iterator[str]:
+    """A fresh X server on a free display number."""
+    for number in range(90, 120):
+        if not Path(f"/tmp/.X11-unix/X{number}").exists() and not Path(f"/tmp/.X{number}-lock").exists():
+            break
+    name = f":{number}"
+    server = subprocess.Popen(["Xvfb", name, "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while not Path(f"/tmp/.X11-unix/X{number}").exists():
+        assert time.monotonic() < deadline, "Xvfb did not start"
+        time.sleep(0.05)
+    yield name
+    server.terminate()
+    server.wait(10)
+
+
+def x(display: str, *command: str, timeout: float = 15) -> str:
+    return subprocess.run(command, env={**os.environ, "DISPLAY": display}, capture_output=True, text=True,
+                          timeout=timeout).stdout
+
+
+def window_id(display: str) -> str:
+    """Wait for our window to be mapped; its X id."""
+    found = x(display, "xdotool", "search", "--sync", "--onlyvisible", "--name", "^live-classify$")
+    assert found.strip(), "no live-classify window appeared"
+    return found.split()[0]
+
+
+def screenshot(display: str, path: Path) -> np.ndarray:
+    x(display, "import", "-window", "root", str(path))
+    return cv2.imread(str(path))
+
+
+def press(display: str, key: str) -> None:
+    x(display, "xdotool", "search", "--name", "^live-classify$", "windowfocus", "--sync", "key", key)
+
+
+def bar_pixels(image: np.ndarray) -> int:
+    """Pixels of the overlay's green confidence bars (BGR 80, 200, 80)."""
+    return int(np.all(np.abs(image.astype(int) - (80, 200, 80)) <= 12, axis=2).sum())
+
+
+def test_the_window_shows_the_overlay_and_the_keys_work(display: str, live_cli, tmp_path: Path) -> None:
+    record = tmp_path / "shown.avi"
+    with MjpegServer(Path(__file__).parent / "data" / "coffee.png", fps=30) as camera:
+        cli = live_cli("--source", camera.url, "--record", str(record), "--snapshot-dir", str(tmp_path),
+                       "--provider", "cpu", env=headless_env(DISPLAY=display))
+        window_id(display)
+        time.sleep(2)  # predictions arrive, the rates settle
+        shot = screenshot(display, tmp_path / "screen.png")
+        assert bar_pixels(shot) > 300, "no confidence bars on screen"
+        picture = shot[200:460, 100:600]
+        assert picture.mean() > 40, "the video is not on screen"
+        assert "running headless" not in cli.stderr
+
+        press(display, "s")
+        cli.wait_for(lambda: list(tmp_path.glob("live-classify-*.png")), what="a snapshot")
+        snapshot = cv2.imread(str(next(tmp_path.glob("live-classify-*.png"))))
+        assert snapshot.shape == (480, 640, 3) and bar_pixels(snapshot) > 300
+
+        press(display, "q")
+        run = cli.finish(timeout=20)
+    assert run.returncode == 0, run.stderr
+    assert count_frames(record) >= 30
+    assert "frames captured" in run.stderr
+
+
+def test_headless_flag_opens_no_window_even_with_a_display(display: str, live_cli, tmp_path: Path) -> None:
+    with MjpegServer(Path(__file__).parent / "data" / "chelsea.png", fps=30) as camera:
+        cli = live_cli("--source", camera.url, "--headless", "--jsonl", "-", "--provider", "cpu",
+                       env=headless_env(DISPLAY=display))
+        cli.wait_for(lambda: len(cli.stdout_lines) >= 20, what="predictions")
+        assert x(display, "xdotool", "search", "--name", "^live-classify$").strip() == ""
+        cli.signal(signal.SIGINT)
+        assert cli.finish().returncode == 0
+
+
+def test_a_display_that_is_not_there_means_headless_not_a_crash(video_file: Path, tmp_path: Path) -> None:
+    """opencv-python's Qt build aborts the process on a dead DISPLAY; we must notice first."""
+    from conftest import run_cli
+
+    run = run_cli("--source", str(video_file), "--jsonl", "-", "--provider", "cpu",
+                  env=headless_env(DISPLAY=":119"))
+    assert run.returncode == 0, run.stderr
+    assert "no X server on DISPLAY=:119: running headless" in run.stderr
