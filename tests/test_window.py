@@ -67,6 +67,11 @@ def bar_pixels(image: np.ndarray) -> int:
     return int(np.all(np.abs(image.astype(int) - (80, 200, 80)) <= 12, axis=2).sum())
 
 
+def warning_pixels(image: np.ndarray) -> int:
+    """Pixels of the overlay's orange notices such as 'paused' (BGR 60, 170, 255)."""
+    return int(np.all(np.abs(image.astype(int) - (60, 170, 255)) <= 20, axis=2).sum())
+
+
 def test_the_window_shows_the_overlay_and_the_keys_work(display: str, live_cli, tmp_path: Path) -> None:
     record = tmp_path / "shown.avi"
     with MjpegServer(Path(__file__).parent / "data" / "coffee.png", fps=30) as camera:
@@ -79,6 +84,11 @@ def test_the_window_shows_the_overlay_and_the_keys_work(display: str, live_cli, 
         picture = shot[200:460, 100:600]
         assert picture.mean() > 40, "the video is not on screen"
         assert "running headless" not in cli.stderr
+
+        press(display, "space")
+        time.sleep(0.5)
+        assert warning_pixels(screenshot(display, tmp_path / "paused.png")) > 30, "no 'paused' on screen"
+        press(display, "space")
 
         press(display, "s")
         cli.wait_for(lambda: list(tmp_path.glob("live-classify-*.png")), what="a snapshot")

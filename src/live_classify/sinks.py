@@ -57,16 +57,19 @@ class Window:
         self.paused = False
         self.quit = False
         self._shown_once = False
+        self._frozen = False
         self._last: np.ndarray | None = None
 
     def show(self, image: np.ndarray) -> None:
-        """Show a frame (unless paused) and handle the keys pressed since the last one."""
-        if not self.paused:
+        """Show a frame and handle the keys pressed since the last one. Paused, the first frame
+        after the pause (the one that says so) stays on screen while the rest keep flowing."""
+        if not (self.paused and self._frozen):
             if not self._shown_once:
                 cv2.resizeWindow(WINDOW_NAME, image.shape[1], image.shape[0])
                 self._shown_once = True
             cv2.imshow(WINDOW_NAME, image)
             self._last = image
+            self._frozen = self.paused
         self.poll()
 
     def poll(self) -> None:
