@@ -95,7 +95,7 @@ BAD_INPUTS = {
     "unknown provider": (["--provider", "opencl"], "invalid choice: 'opencl'"),
     "bad size": (["--input-size", "0x3"], "--input-size"),
     "bad mean": (["--mean", "1,2"], "--mean"),
-    "bad crop": (["--crop-fraction", "1.5"], "crop fraction"),
+    "bad crop": (["--crop-fraction", "1.5"], "--crop-fraction"),
 }
 
 
@@ -114,3 +114,13 @@ def test_bad_input_is_one_clear_line_and_a_non_zero_exit(case: str, tmp_path: Pa
     if "--provider" not in args:
         args += ["--provider", "cpu"]
     assert_clean_error(run_cli(*args), message)
+
+
+@pytest.mark.parametrize("flags", [
+    ["--top-k", "0"], ["--top-k", "many"], ["--threads", "-1"], ["--smooth", "0"], ["--smooth", "nan"],
+    ["--mean", "1,2,3,4"], ["--std", "inf"], ["--input-size", "224x"], ["--fps", "-5"], ["--read-timeout", "0"],
+])
+def test_bad_values_are_usage_errors(flags: list[str]) -> None:
+    run = run_cli("--source", str(COFFEE), *flags)
+    assert_clean_error(run, flags[0])
+    assert run.returncode == 2

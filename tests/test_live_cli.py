@@ -168,3 +168,30 @@ def test_credentials_in_a_stream_url_are_never_shown(camera: MjpegServer) -> Non
     run = run_cli("--source", url.replace(str(camera.port), "9"), "--open-timeout", "2", "--provider", "cpu")
     assert run.returncode != 0
     assert "hunter2" not in run.stderr and "admin:***@" in run.stderr
+
+
+def test_an_existing_recording_is_not_replaced_unless_asked(video_file: Path, tmp_path: Path) -> None:
+    record = tmp_path / "keep.avi"
+    record.write_bytes(b"yesterday's recording")
+    run = run_cli("--source", str(video_file), "--record", str(record), "--provider", "cpu")
+    assert_clean_error(run, "--overwrite")
+    assert record.read_bytes() == b"yesterday's recording"
+    run = run_cli("--source", str(video_file), "--record", str(record), "--overwrite", "--provider", "cpu")
+    assert run.returncode == 0, run.stderr
+    assert count_frames(record) == 60
+
+
+def test_json_lines_are_appended_never_truncated(video_file: Path, tmp_path: Path) -> None:
+    jsonl = tmp_path / "log.jsonl"
+    for _ in range(2):
+        assert run_cli("--source", str(video_file), "--jsonl", str(jsonl), "--provider", "cpu").returncode == 0
+    assert len(jsonl_rows(jsonl.read_text())) == 120
+
+
+def test_a_reader_that_goes_away_stops_the_run_cleanly(camera: MjpegServer, live_cli) -> None:
+    cli = live_cli("--source", camera.url, "--jsonl", "-", "--provider", "cpu")
+    cli.wait_for(lambda: len(cli.stdout_lines) >= 5, what="predictions")
+    cli.process.stdout.close()  # like `live-classify ... | head -5`
+    run = cli.finish()
+    assert run.returncode == 0, run.stderr
+    assert "went away" in run.stderr and "Traceback" not in run.stderr

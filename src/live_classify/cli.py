@@ -14,6 +14,7 @@ from pathlib import Path
 import cv2
 
 from live_classify import __version__
+from live_classify.argtypes import fourcc, fraction, non_negative_int, positive_float, positive_int, size, triple
 from live_classify.classifier import Classifier
 from live_classify.errors import LiveClassifyError
 from live_classify.images import expand_images, looks_like_images, read_image
@@ -43,15 +44,15 @@ def build_parser() -> argparse.ArgumentParser:
                            "or a quoted glob such as 'shots/*.jpg'")
 
     cam = parser.add_argument_group("camera and stream")
-    cam.add_argument("--width", type=_positive_int, help="ask the camera for this width")
-    cam.add_argument("--height", type=_positive_int, help="ask the camera for this height")
-    cam.add_argument("--fps", type=_positive_float, help="ask the camera for this frame rate")
-    cam.add_argument("--fourcc", type=_fourcc, help="ask the camera for this pixel format, e.g. MJPG (720p@30 on most USB cameras)")
-    cam.add_argument("--open-timeout", type=_positive_float, default=10.0, metavar="S",
+    cam.add_argument("--width", type=positive_int, help="ask the camera for this width")
+    cam.add_argument("--height", type=positive_int, help="ask the camera for this height")
+    cam.add_argument("--fps", type=positive_float, help="ask the camera for this frame rate")
+    cam.add_argument("--fourcc", type=fourcc, help="ask the camera for this pixel format, e.g. MJPG (720p@30 on most USB cameras)")
+    cam.add_argument("--open-timeout", type=positive_float, default=10.0, metavar="S",
                      help="give up opening a stream after S seconds (10)")
-    cam.add_argument("--read-timeout", type=_positive_float, default=5.0, metavar="S",
+    cam.add_argument("--read-timeout", type=positive_float, default=5.0, metavar="S",
                      help="a stream that sends nothing for S seconds is lost (5)")
-    cam.add_argument("--reconnect", type=_non_negative_int, default=10, metavar="N",
+    cam.add_argument("--reconnect", type=non_negative_int, default=10, metavar="N",
                      help="reconnection attempts, with backoff, before a lost camera or stream is an error (10)")
     cam.add_argument("--realtime", action="store_true",
                      help="play a video file at its own frame rate, newest frame wins, like a camera")
@@ -59,12 +60,13 @@ def build_parser() -> argparse.ArgumentParser:
     live = parser.add_argument_group("window and outputs (cameras, streams, video files)")
     live.add_argument("--headless", action="store_true", help="no window, even if a display is there")
     live.add_argument("--record", type=Path, metavar="FILE.avi", help="record the annotated video (Motion-JPEG AVI)")
-    live.add_argument("--jsonl", metavar="FILE|-", help="one JSON line per classified frame, to a file or stdout")
+    live.add_argument("--overwrite", action="store_true", help="replace an existing recording")
+    live.add_argument("--jsonl", metavar="FILE|-", help="one JSON line per classified frame, appended to a file, or to stdout")
     live.add_argument("--snapshot-dir", type=Path, default=Path("."), metavar="DIR",
                       help="where the s key saves snapshots (current directory)")
 
     out = parser.add_argument_group("output")
-    out.add_argument("--top-k", type=_positive_int, default=5, metavar="K", help="classes to report (default 5)")
+    out.add_argument("--top-k", type=positive_int, default=5, metavar="K", help="classes to report (default 5)")
     out.add_argument("--json", action="store_true", help="photos: one JSON object per image on stdout")
     out.add_argument("--trace", action="store_true",
                      help="photos: show the four stages per image, the tensor after each and its time")
@@ -74,20 +76,20 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--labels", type=Path, metavar="FILE", help="class names, one per line (overrides the model's)")
     model.add_argument("--provider", choices=list(CHOICES), default="auto",
                        help="auto tries TensorRT, then CUDA, then CPU; a GPU named here must start or it is an error")
-    model.add_argument("--device-id", type=_non_negative_int, default=0, metavar="N", help="GPU index (default 0)")
-    model.add_argument("--threads", type=_non_negative_int, default=0, metavar="N",
+    model.add_argument("--device-id", type=non_negative_int, default=0, metavar="N", help="GPU index (default 0)")
+    model.add_argument("--threads", type=non_negative_int, default=0, metavar="N",
                        help="CPU inference threads (default 0: one per core)")
     model.add_argument("--cuda-graph", action="store_true", help="capture the model as a CUDA graph (CUDA only)")
     model.add_argument("--no-fp16", action="store_true", help="TensorRT: build fp32 engines instead of fp16")
     model.add_argument("--trt-cache", type=Path, metavar="DIR", help="TensorRT engine cache directory")
 
     pre = parser.add_argument_group("preprocessing (overrides the model's metadata)")
-    pre.add_argument("--input-size", type=_size, metavar="N|HxW", help="model input size, e.g. 224 or 256x320")
-    pre.add_argument("--crop-fraction", type=float, metavar="F", help="center crop, fraction of the shorter side")
+    pre.add_argument("--input-size", type=size, metavar="N|HxW", help="model input size, e.g. 224 or 256x320")
+    pre.add_argument("--crop-fraction", type=fraction, metavar="F", help="center crop, fraction of the shorter side")
     pre.add_argument("--color-order", type=str.upper, choices=["RGB", "BGR"], help="channel order the model expects")
-    pre.add_argument("--mean", type=_triple, metavar="M|R,G,B", help="per-channel mean in 0..255 units")
-    pre.add_argument("--std", type=_triple, metavar="S|R,G,B", help="per-channel std in 0..255 units")
-    pre.add_argument("--smooth", type=_fraction, default=1.0, metavar="A",
+    pre.add_argument("--mean", type=triple, metavar="M|R,G,B", help="per-channel mean in 0..255 units")
+    pre.add_argument("--std", type=triple, metavar="S|R,G,B", help="per-channel std in 0..255 units")
+    pre.add_argument("--smooth", type=fraction, default=1.0, metavar="A",
                      help="probability smoothing over frames, weight of the newest (default 1: none)")
     return parser
 
@@ -149,65 +151,3 @@ def classify_images(args: argparse.Namespace) -> int:
     if failed:
         print(f"{PROG}: {failed} of {len(paths)} images could not be read", file=sys.stderr)
     return 1 if failed else 0
-
-
-def _positive_int(text: str) -> int:
-    value = _non_negative_int(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {text}")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative: {text}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"must be a positive number, not {text}")
-    return value
-
-
-def _fourcc(text: str) -> str:
-    if len(text) != 4 or not text.isascii() or not text.isprintable():
-        raise argparse.ArgumentTypeError(f"a pixel format is 4 characters, such as MJPG or YUYV, not {text!r}")
-    return text.upper()
-
-
-def _size(text: str) -> tuple[int, int]:
-    parts = text.lower().split("x")
-    if len(parts) not in (1, 2) or not all(p.isdigit() and int(p) > 0 for p in parts):
-        raise argparse.ArgumentTypeError(f"expected N or HxW with positive numbers, not {text!r}")
-    return (int(parts[0]), int(parts[-1]))
-
-
-def _triple(text: str) -> tuple[float, float, float]:
-    try:
-        values = [float(v) for v in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected one number or three (R,G,B), not {text!r}") from None
-    if len(values) not in (1, 3) or not all(v == v and abs(v) != float("inf") for v in values):
-        raise argparse.ArgumentTypeError(f"expected one number or three (R,G,B), not {text!r}")
-    if len(values) == 1:
-        values *= 3
-    return (values[0], values[1], values[2])
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"must be in (0, 1], not {text}")
-    return value

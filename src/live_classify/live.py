@@ -13,17 +13,15 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import numpy as np
 
 from live_classify import overlay
 from live_classify.classifier import Classifier
 from live_classify.pipeline import Pipeline, Shown
-from live_classify.sinks import JsonLines, Recorder, Window, display_problem
+from live_classify.sinks import JsonLines, Recorder, Window, check_writable, display_problem
 from live_classify.sources import CameraSettings, SourceSpec, VideoSource
-
-Log = Callable[[str], None]
-
 
 def log(message: str) -> None:
     print(f"live-classify: {message}", file=sys.stderr, flush=True)
@@ -31,44 +29,46 @@ def log(message: str) -> None:
 
 def run_video(args: argparse.Namespace, spec: SourceSpec, open_classifier: Callable[[], Classifier]) -> int:
     """Classify a camera, stream or video file until it ends or the user stops; returns the exit code."""
-    recorder = Recorder(args.record, None, measure=spec.live) if args.record else None
-    jsonl_target = args.jsonl
+    if args.record:
+        Recorder.check(args.record, args.overwrite)  # before anything is opened or written
+    if args.jsonl and args.jsonl != "-":
+        check_writable(Path(args.jsonl), "JSON lines file")
     show_window = not args.headless
     if show_window and (problem := display_problem()):
         log(f"{problem}: running headless")
         show_window = False
-    if not show_window and not recorder and not jsonl_target:
+    jsonl_target = args.jsonl
+    if not show_window and not args.record and not jsonl_target:
         log("headless with no --record or --jsonl: writing JSON lines to stdout")
         jsonl_target = "-"
-    jsonl = JsonLines(jsonl_target, spec.name) if jsonl_target else None
 
-    settings = CameraSettings(args.width, args.height, args.fps, args.fourcc)
-    source = VideoSource(spec, settings, args.open_timeout, args.read_timeout)
+    source = VideoSource(spec, CameraSettings(args.width, args.height, args.fps, args.fourcc),
+                         args.open_timeout, args.read_timeout)
     log(f"opened {source.describe()}")
-    if recorder and not spec.live:
-        recorder.fps = source.claimed_fps or recorder.fallback_fps
-    classifier = open_classifier()
+    try:
+        classifier = open_classifier()
+    except BaseException:
+        source.release()
+        raise
     pace = (source.claimed_fps or 30.0) if args.realtime and not spec.live else None
     pipeline = Pipeline(source, classifier, every_frame=not spec.live and not pace, pace_fps=pace,
                         max_reconnects=args.reconnect, log=log)
+    # A file's rate is in its header; a live source's is measured (streams claim what they like).
+    recorder = Recorder(args.record, None if pipeline.drops_frames else source.claimed_fps) if args.record else None
+    jsonl = JsonLines(jsonl_target, spec.name) if jsonl_target else None
     window = Window(args.snapshot_dir) if show_window else None
-    provider = classifier.opened.provider.removesuffix("ExecutionProvider")
     try:
         with _stop_on_signals(pipeline):
             pipeline.start()
-            _main_loop(pipeline, provider, window, recorder, jsonl)
-    except BrokenPipeError:
-        log("the reader of the JSON lines went away: stopping")
-        _quiet_stdout()
+            _main_loop(pipeline, classifier.opened.short_name, window, recorder, jsonl)
     finally:
         pipeline.join(timeout=args.read_timeout + 2)
         if jsonl:
             for prediction in pipeline.leftover_predictions():
                 jsonl.write(prediction)
+            jsonl.close()
         if recorder:
             recorder.close()
-        if jsonl:
-            jsonl.close()
         if window:
             window.close()
         _summary(pipeline, classifier, recorder, jsonl)
@@ -80,14 +80,14 @@ def run_video(args: argparse.Namespace, spec: SourceSpec, open_classifier: Calla
 
 def _main_loop(pipeline: Pipeline, provider: str, window: Window | None, recorder: Recorder | None,
                jsonl: JsonLines | None) -> None:
-    last: list[Shown] = []
+    last: Shown | None = None
 
     def idle() -> None:
         """No frame is coming (stall, reconnect): keep the window alive and say why it is frozen."""
         if window is None:
             return
-        if pipeline.reconnecting and last:
-            window.show(_annotate(last[0], pipeline, provider, reconnecting=True))
+        if pipeline.reconnecting and last is not None:
+            window.show(_annotate(last, pipeline, provider, reconnecting=True))
         else:
             window.poll()
         if window.quit:
@@ -97,6 +97,9 @@ def _main_loop(pipeline: Pipeline, provider: str, window: Window | None, recorde
         if jsonl:
             for prediction in shown.new_predictions:
                 jsonl.write(prediction)
+            if jsonl.reader_gone:
+                log("the reader of the JSON lines went away: stopping")
+                return
         if window or recorder:
             canvas = _annotate(shown, pipeline, provider, paused=bool(window and window.paused))
             if recorder:
@@ -104,10 +107,8 @@ def _main_loop(pipeline: Pipeline, provider: str, window: Window | None, recorde
             if window:
                 window.show(canvas)
                 if window.quit:
-                    break
-        last[:] = [shown]
-        if pipeline.stopping:
-            break
+                    return
+        last = shown
 
 
 def _annotate(shown: Shown, pipeline: Pipeline, provider: str, *, paused: bool = False,
@@ -159,10 +160,3 @@ def _summary(pipeline: Pipeline, classifier: Classifier, recorder: Recorder | No
         log(f"recorded {recorder.frames} frames to {recorder.path} at {recorder.fps or 0:g} fps")
     if jsonl and jsonl.lines:
         log(f"wrote {jsonl.lines} JSON lines")
-
-
-def _quiet_stdout() -> None:
-    """After a broken pipe, point stdout at /dev/null so Python's exit flush does not fail again."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    os.close(devnull)

@@ -140,8 +140,9 @@ class Pipeline:
         self._stop.set()
 
     @property
-    def stopping(self) -> bool:
-        return self._stop.is_set()
+    def drops_frames(self) -> bool:
+        """True when inference takes only the newest frame (a live source, or a paced file)."""
+        return not self.every_frame
 
     def join(self, timeout: float = 10.0) -> None:
         self.stop()
@@ -159,12 +160,12 @@ class Pipeline:
             try:
                 item = self._to_show.get(timeout=0.1)
             except queue.Empty:
-                if self._stop.is_set() and not any(t.is_alive() for t in self._threads):
+                if self._stop.is_set():
                     return
                 if idle is not None:
                     idle()
                 continue
-            if item is _END:
+            if item is _END or self._stop.is_set():
                 return
             self.stats.shown += 1
             self.stats.display_rate.tick(time.monotonic())

@@ -62,9 +62,14 @@ class OpenedSession:
         """Where I/O-binding buffers live: 'cuda' for the GPU providers, else 'cpu'."""
         return "cpu" if self.provider == CPU else "cuda"
 
+    @property
+    def short_name(self) -> str:
+        """'TensorRT', 'CUDA' or 'CPU'."""
+        return SHORT_NAMES.get(self.provider, self.provider.removesuffix("ExecutionProvider"))
+
     def describe(self) -> str:
         """One line: what runs, and why a GPU provider that was tried does not."""
-        line = f"running on {SHORT_NAMES.get(self.provider, self.provider)} ({self.provider})"
+        line = f"running on {self.short_name} ({self.provider})"
         if self.skipped:
             why = "; ".join(f"{SHORT_NAMES[p]} unavailable: {r}" for p, r in self.skipped.items())
             line += f" — {why}"

@@ -123,15 +123,22 @@ class Recorder:
     """
 
     MEASURE_S = 1.0
+    FALLBACK_FPS = 30.0  # when a run is too short to measure anything
 
-    def __init__(self, path: Path, claimed_fps: float | None, measure: bool) -> None:
+    @staticmethod
+    def check(path: Path, overwrite: bool) -> None:
+        """Refuse a path that cannot be written, a non-AVI name, or a recording that would be lost."""
         check_writable(path, "recording")
         if path.suffix.lower() != ".avi":
             raise LiveClassifyError(
                 f"--record {path}: use a .avi file (Motion-JPEG survives a crash; .mp4 does not)")
+        if path.exists() and not overwrite:
+            raise LiveClassifyError(f"--record {path}: the file exists (pass --overwrite to replace it)")
+
+    def __init__(self, path: Path, fps: float | None) -> None:
+        """``fps`` None: measure the rate from the frames' capture times."""
         self.path = path
-        self.fps = None if measure or not claimed_fps else claimed_fps
-        self.fallback_fps = claimed_fps or 30.0
+        self.fps = fps
         self.frames = 0
         self._size: tuple[int, int] | None = None
         self._writer: cv2.VideoWriter | None = None
@@ -165,7 +172,7 @@ class Recorder:
             # The median interval, not the mean: a stream's first frames often arrive in a burst.
             intervals = np.diff([t for _, t in self._pending])
             median = float(np.median(intervals)) if intervals.size else 0.0
-            self.fps = round(1.0 / median, 2) if median > 0 else self.fallback_fps
+            self.fps = round(1.0 / median, 2) if median > 0 else self.FALLBACK_FPS
         writer = cv2.VideoWriter(str(self.path), cv2.CAP_FFMPEG, cv2.VideoWriter_fourcc(*"MJPG"), self.fps, self._size)
         if not writer.isOpened():
             raise LiveClassifyError(f"cannot record to {self.path}: OpenCV could not open a Motion-JPEG writer")
@@ -180,18 +187,25 @@ class JsonLines:
     """One JSON object per classified frame, flushed per line, to a file or stdout (``-``)."""
 
     def __init__(self, target: str, source_name: str) -> None:
+        """A file is appended to: earlier lines are never lost."""
         self.source_name = source_name
         self.lines = 0
+        self.reader_gone = False  # stdout was a pipe whose reader closed it
         if target == "-":
             self._out: TextIO = sys.stdout
             self._owned = False
         else:
             path = Path(target)
             check_writable(path, "JSON lines file")
-            self._out = path.open("a", encoding="utf-8")
+            try:
+                self._out = path.open("a", encoding="utf-8")
+            except OSError as error:
+                raise LiveClassifyError(f"cannot write JSON lines file {path}: {error.strerror}") from None
             self._owned = True
 
     def write(self, prediction: Prediction) -> None:
+        if self.reader_gone:
+            return
         top = prediction.result.top
         times = prediction.result.times
         record = {
@@ -204,10 +218,22 @@ class JsonLines:
             "preprocess_ms": round(times.preprocess_ms, 3),
             "latency_ms": round(prediction.latency_ms, 3),
         }
-        self._out.write(json.dumps(record, ensure_ascii=False) + "\n")
-        self._out.flush()
+        try:
+            self._out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            self._out.flush()
+        except BrokenPipeError:
+            self.reader_gone = True
+            _silence_stdout()
+            return
         self.lines += 1
 
     def close(self) -> None:
         if self._owned:
             self._out.close()
+
+
+def _silence_stdout() -> None:
+    """After a broken pipe, point stdout at /dev/null so Python's exit flush does not fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
