@@ -13,6 +13,23 @@ import numpy as np
 from live_classify.model import Preprocessing
 
 
+def resize_antialiased(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """Shrink ``src`` into ``dst`` without aliasing, at a fraction of ``INTER_AREA``'s cost.
+
+    The model was trained on antialiased resizes; plain bilinear shrinking of a 720p crop by 2.8x
+    skips pixels and aliases fine texture. ``INTER_AREA`` averages properly but is slow for
+    non-integer ratios (2.2 ms for 630→224 here). So: first a box filter by the whole factor k
+    (``INTER_AREA`` at exactly 1/k, which OpenCV does fast), then bilinear for what is left, a
+    shrink of less than 2x.
+    """
+    out_h, out_w = dst.shape[:2]
+    k = max(1, min(src.shape[0] // out_h, src.shape[1] // out_w))
+    if k > 1:
+        h, w = src.shape[0] // k, src.shape[1] // k
+        src = cv2.resize(src[: h * k, : w * k], (w, h), interpolation=cv2.INTER_AREA)
+    return cv2.resize(src, (out_w, out_h), dst=dst, interpolation=cv2.INTER_LINEAR)
+
+
 def center_crop_box(height: int, width: int, pre: Preprocessing) -> tuple[int, int, int, int]:
     """(top, left, crop_height, crop_width) of the centered crop with the model's aspect ratio."""
     aspect = pre.width / pre.height
@@ -38,10 +55,7 @@ class Preprocessor:
         """Preprocess one HxWx3 uint8 BGR frame; returns the (reused) output buffer."""
         top, left, crop_h, crop_w = center_crop_box(bgr.shape[0], bgr.shape[1], self.pre)
         crop = bgr[top : top + crop_h, left : left + crop_w]
-        # INTER_AREA averages the pixels it drops, close to the antialiased resize the model was
-        # trained with; INTER_LINEAR is faster but aliases when shrinking a 720p frame to 224.
-        interpolation = cv2.INTER_AREA if crop_h > self.pre.height else cv2.INTER_LINEAR
-        cv2.resize(crop, (self.pre.width, self.pre.height), dst=self._resized, interpolation=interpolation)
+        resize_antialiased(crop, self._resized)
         chw = self._resized.transpose(2, 0, 1)  # a view: B, G, R planes
         if self.pre.color_order == "RGB":
             chw = chw[::-1]  # still a view
