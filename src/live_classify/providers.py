@@ -47,6 +47,9 @@ class ProviderOptions:
         / "live-classify" / "tensorrt"
     )
     threads: int = 0  # 0: onnxruntime's default (one per physical core)
+    # onnxruntime's CPU workers spin-wait between runs by default: fastest for back-to-back runs,
+    # but the spinning steals a core from the capture thread in the live pipeline.
+    spin: bool = True
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,8 @@ def _try_provider(
     session_options = ort.SessionOptions()
     session_options.log_severity_level = 3
     session_options.intra_op_num_threads = options.threads
+    if not options.spin:
+        session_options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     providers: list[tuple[str, dict[str, object]] | str] = [(provider, _provider_options(provider, options))]
     if provider != CPU:
         providers.append(CPU)
