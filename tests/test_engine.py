@@ -45,11 +45,9 @@ def test_bound_buffers_are_reused_not_reallocated(classifier: Classifier) -> Non
 
 
 def test_photos_are_classified_correctly(classifier: Classifier) -> None:
-    classifier.smoother.reset()
     cat = classifier.classify(cv2.imread(str(CHELSEA)))
     assert cat.top.label in CAT_CLASSES, cat.top
     assert set(cat.top.labels[:3]) <= CAT_CLASSES | {"lynx"}
-    classifier.smoother.reset()
     coffee = classifier.classify(cv2.imread(str(COFFEE)))
     assert coffee.top.label == "espresso" and coffee.top.score > 0.8, coffee.top
     assert sum(coffee.top.scores) <= 1.0 + 1e-6

@@ -4,7 +4,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
+import pytest
 
 from live_classify.classifier import Classification, Classifier
 from live_classify.pipeline import Pipeline
@@ -21,6 +23,9 @@ class Slowed:
         self.fail_after = fail_after
         self.calls = 0
         self.source_latencies_ms: list[float] = []
+
+    def sibling(self) -> Slowed:
+        return Slowed(self.real.sibling(), self.delay_s, self.fail_after)
 
     def classify(self, image: np.ndarray) -> Classification:
         self.calls += 1
@@ -64,13 +69,29 @@ def test_a_slow_classifier_on_a_live_camera_drops_frames_instead_of_lagging(came
     assert last < first + 100, latencies
 
 
-def test_a_slow_classifier_on_a_file_still_sees_every_frame(video_file: Path, classifier: Classifier) -> None:
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_a_slow_classifier_on_a_file_still_sees_every_frame_in_order(workers: int, video_file: Path,
+                                                                     classifier: Classifier) -> None:
     slow = Slowed(classifier, delay_s=0.02)
-    pipeline = Pipeline(VideoSource(parse_video_source(str(video_file))), slow, every_frame=True).start()
-    indices = [shown.frame.index for shown in pipeline.frames()]
+    pipeline = Pipeline(VideoSource(parse_video_source(str(video_file))), slow, every_frame=True, workers=workers)
+    shown = list(pipeline.start().frames())
     pipeline.join()
-    assert indices == list(range(60))
+    assert [s.frame.index for s in shown] == list(range(60))
+    assert all(s.prediction.frame is s.frame for s in shown), "each frame carries its own prediction"
     assert pipeline.stats.classified == 60 and pipeline.stats.dropped == 0
+    capture = cv2.VideoCapture(str(video_file))  # the same file, one frame at a time, no threads
+    one_by_one = [classifier.classify(capture.read()[1]).top for _ in range(60)]
+    assert [s.prediction.result.top for s in shown] == one_by_one
+
+
+def test_smoothing_is_applied_in_frame_order_across_workers(video_file: Path, classifier: Classifier) -> None:
+    pipeline = Pipeline(VideoSource(parse_video_source(str(video_file))), classifier, every_frame=True,
+                        workers=2, smoothing=0.2)
+    labels = [s.prediction.result.top.label for s in pipeline.start().frames()]
+    pipeline.join()
+    switch = labels.index("espresso")
+    assert 31 <= switch <= 40, labels  # the label follows the cut a few frames late, once
+    assert all(label == "espresso" for label in labels[switch:])
 
 
 def test_a_failing_thread_stops_the_pipeline_with_a_message_not_a_hang(camera: MjpegServer,

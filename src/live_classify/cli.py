@@ -9,6 +9,7 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 
 import cv2
@@ -99,9 +100,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)  # our one-line errors say it all
     try:
         if args.camera is not None:
-            return run_video(args, parse_camera(args.camera), lambda: open_classifier(args))
+            return run_video(args, parse_camera(args.camera), partial(open_classifier, args))
         if is_stream(args.source) or not looks_like_images(args.source):
-            return run_video(args, parse_video_source(args.source), lambda: open_classifier(args))
+            return run_video(args, parse_video_source(args.source), partial(open_classifier, args))
         return classify_images(args)
     except LiveClassifyError as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
@@ -111,15 +112,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-def open_classifier(args: argparse.Namespace) -> Classifier:
-    """The engine as the flags describe it; says on stderr which provider runs and what it assumed."""
+def open_classifier(args: argparse.Namespace, threads: int | None = None, spin: bool = True) -> Classifier:
+    """The engine as the flags describe it; says on stderr which provider runs and what it assumed.
+
+    ``threads`` and ``spin`` let the video pipeline tune the CPU provider (``--threads`` wins).
+    """
     options = ProviderOptions(device_id=args.device_id, cuda_graph=args.cuda_graph,
-                              tensorrt_fp16=not args.no_fp16, threads=args.threads,
+                              tensorrt_fp16=not args.no_fp16, threads=args.threads or threads or 0, spin=spin,
                               **({"tensorrt_cache": args.trt_cache} if args.trt_cache else {}))
     overrides = Overrides(labels_file=args.labels, size=args.input_size, crop_fraction=args.crop_fraction,
                           color_order=args.color_order, mean=args.mean, std=args.std)
     classifier = Classifier.open(args.model or default_model_path(), args.provider, overrides, options,
-                                 top=args.top_k, smoothing=args.smooth)
+                                 top=args.top_k)
     print(f"{PROG}: {classifier.opened.describe()}", file=sys.stderr)
     for notice in classifier.spec.notices:
         print(f"{PROG}: note: {notice}", file=sys.stderr)
@@ -140,7 +144,6 @@ def classify_images(args: argparse.Namespace) -> int:
             print(f"{PROG}: error: {error}", file=sys.stderr)
             failed += 1
             continue
-        classifier.smoother.reset()  # unrelated photos: no smoothing across them
         result = classifier.classify(image)
         if args.json:
             print(as_json(str(path), result), flush=True)

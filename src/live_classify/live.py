@@ -20,6 +20,7 @@ import numpy as np
 from live_classify import overlay
 from live_classify.classifier import Classifier
 from live_classify.pipeline import Pipeline, Shown
+from live_classify.providers import CPU
 from live_classify.sinks import JsonLines, Recorder, Window, check_writable, display_problem
 from live_classify.sources import CameraSettings, SourceSpec, VideoSource
 
@@ -27,7 +28,7 @@ def log(message: str) -> None:
     print(f"live-classify: {message}", file=sys.stderr, flush=True)
 
 
-def run_video(args: argparse.Namespace, spec: SourceSpec, open_classifier: Callable[[], Classifier]) -> int:
+def run_video(args: argparse.Namespace, spec: SourceSpec, open_classifier: Callable[..., Classifier]) -> int:
     """Classify a camera, stream or video file until it ends or the user stops; returns the exit code."""
     if args.record:
         Recorder.check(args.record, args.overwrite)  # before anything is opened or written
@@ -45,14 +46,22 @@ def run_video(args: argparse.Namespace, spec: SourceSpec, open_classifier: Calla
     source = VideoSource(spec, CameraSettings(args.width, args.height, args.fps, args.fourcc),
                          args.open_timeout, args.read_timeout)
     log(f"opened {source.describe()}")
+    every_frame = not spec.live and not args.realtime
+    cores = os.cpu_count() or 1
+    # Every frame of a file: throughput counts, so one single-threaded engine per core, sharing
+    # the session, beats one engine whose threads meet at a barrier after every layer while
+    # decoding and drawing take turns on the same cores. Live: one engine on all cores, for the
+    # shortest latency. onnxruntime's spin-waiting only steals those cores from capture.
+    parallel = every_frame and not args.threads and cores > 1
     try:
-        classifier = open_classifier()
+        classifier = open_classifier(threads=1 if parallel else None, spin=False)
     except BaseException:
         source.release()
         raise
-    pace = (source.claimed_fps or 30.0) if args.realtime and not spec.live else None
-    pipeline = Pipeline(source, classifier, every_frame=not spec.live and not pace, pace_fps=pace,
-                        max_reconnects=args.reconnect, log=log)
+    workers = cores if parallel and classifier.opened.provider == CPU else 1
+    pace = None if spec.live or not args.realtime else source.claimed_fps or 30.0
+    pipeline = Pipeline(source, classifier, every_frame=every_frame, workers=workers, smoothing=args.smooth,
+                        pace_fps=pace, max_reconnects=args.reconnect, log=log)
     # A file's rate is in its header; a live source's is measured (streams claim what they like).
     recorder = Recorder(args.record, None if pipeline.drops_frames else source.claimed_fps) if args.record else None
     jsonl = JsonLines(jsonl_target, spec.name) if jsonl_target else None

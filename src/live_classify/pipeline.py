@@ -7,8 +7,11 @@ Two ways to flow, chosen by the source:
   queue that drops the oldest, counted as dropped), so a slow classifier never builds a backlog.
   Each shown frame carries the newest prediction and its age: smooth video, honest labels.
 * **every frame** (a video file): nothing is dropped; capture blocks when inference is behind, and
-  each frame reaches the main loop with its own prediction.
+  each frame reaches the main loop with its own prediction. Throughput is what counts here, so
+  several inference threads can share the session: frames are dealt to them in turn and collected
+  in the same turn, which keeps the order without any sorting.
 
+Smoothing over frames, when asked for, is applied on the main thread in frame order.
 cv2 and onnxruntime release the GIL in their heavy calls, so plain threads overlap for real.
 """
 from __future__ import annotations
@@ -18,11 +21,12 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from live_classify.classifier import Classification, Classifier
+from live_classify.postprocess import Smoother
 from live_classify.sources import VideoSource
 
 Log = Callable[[str], None]
@@ -82,7 +86,11 @@ class RateMeter:
 
 @dataclass
 class Stats:
-    """Counters the threads update and the overlay and the summary read."""
+    """Counters the threads update and the overlay and the summary read.
+
+    Each counter has one writer thread, except the inference ones, which several workers share
+    under ``lock``.
+    """
 
     captured: int = 0
     classified: int = 0
@@ -94,6 +102,13 @@ class Stats:
     display_rate: RateMeter = field(default_factory=RateMeter)
     latencies_ms: deque[float] = field(default_factory=lambda: deque(maxlen=100_000))
     started: float = field(default_factory=time.monotonic)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def count_classified(self, prediction: Prediction) -> None:
+        with self.lock:
+            self.classified += 1
+            self.inference_rate.tick(prediction.t_done)
+            self.latencies_ms.append(prediction.latency_ms)
 
     def latency_percentile(self, q: float) -> float | None:
         return float(np.percentile(self.latencies_ms, q)) if self.latencies_ms else None
@@ -105,8 +120,9 @@ _END = None  # the sentinel that ends each queue
 class Pipeline:
     """Runs capture and inference in threads; iterate :meth:`frames` on the main thread."""
 
-    def __init__(self, source: VideoSource, classifier: Classifier, *, every_frame: bool,
-                 pace_fps: float | None = None, max_reconnects: int = 10, log: Log = print) -> None:
+    def __init__(self, source: VideoSource, classifier: Classifier, *, every_frame: bool, workers: int = 1,
+                 smoothing: float = 1.0, pace_fps: float | None = None, max_reconnects: int = 10,
+                 log: Log = print) -> None:
         self.source = source
         self.classifier = classifier
         self.every_frame = every_frame
@@ -117,16 +133,22 @@ class Pipeline:
         self.error: str | None = None
         self.reconnecting = False
         self._stop = threading.Event()
-        # every frame: capture -> to_infer -> inference -> to_show.  Live: capture -> to_show, and
-        # capture -> to_infer (one slot, newest wins) -> inference -> results.
-        self._to_infer: queue.Queue = queue.Queue(maxsize=8 if every_frame else 1)
-        self._to_show: queue.Queue = queue.Queue(maxsize=8 if every_frame else 64)
+        self._smoother = Smoother(smoothing) if smoothing < 1 else None
+        engines = [classifier] + [classifier.sibling() for _ in range(workers - 1 if every_frame else 0)]
+        # Every frame: capture deals frames to each engine's inbox in turn; the main loop takes
+        # results from the outboxes in the same turn. Live: capture -> to_show, and capture ->
+        # the one engine's one-slot inbox (newest wins) -> results.
+        self._inboxes: list[queue.Queue] = [queue.Queue(maxsize=4 if every_frame else 1) for _ in engines]
+        self._outboxes: list[queue.Queue] = [queue.Queue(maxsize=4) for _ in engines]
+        self._to_show: queue.Queue = queue.Queue(maxsize=64)
         self._results: queue.Queue = queue.Queue()
         self._latest: Prediction | None = None
-        self._threads = [
-            threading.Thread(target=self._guard(self._capture_loop), name="capture", daemon=True),
-            threading.Thread(target=self._guard(self._inference_loop), name="inference", daemon=True),
+        self._threads = [threading.Thread(target=self._guard(self._capture_loop), name="capture", daemon=True)]
+        self._threads += [
+            threading.Thread(target=self._guard(lambda n=n: self._inference_loop(n)), name="inference", daemon=True)
+            for n in range(len(engines))
         ]
+        self._engines = engines
 
     # -- the main thread's side -------------------------------------------------------------
 
@@ -136,7 +158,7 @@ class Pipeline:
         return self
 
     def stop(self) -> None:
-        """Ask both threads to finish; safe from a signal handler."""
+        """Ask every thread to finish; safe from a signal handler."""
         self._stop.set()
 
     @property
@@ -156,9 +178,11 @@ class Pipeline:
         ``idle`` is called about ten times a second while no frame arrives (a stalled stream, a
         reconnect), so a window stays responsive.
         """
+        turn = 0
         while True:
+            box = self._outboxes[turn % len(self._outboxes)] if self.every_frame else self._to_show
             try:
-                item = self._to_show.get(timeout=0.1)
+                item = box.get(timeout=0.1)
             except queue.Empty:
                 if self._stop.is_set():
                     return
@@ -167,10 +191,12 @@ class Pipeline:
                 continue
             if item is _END or self._stop.is_set():
                 return
+            turn += 1
             self.stats.shown += 1
             self.stats.display_rate.tick(time.monotonic())
             if self.every_frame:
                 frame, prediction = item
+                prediction = self._smoothed(prediction)
                 yield Shown(frame, prediction, [prediction])
             else:
                 new = self._drain_results()
@@ -184,12 +210,17 @@ class Pipeline:
         new: list[Prediction] = []
         while True:
             try:
-                new.append(self._results.get_nowait())
+                new.append(self._smoothed(self._results.get_nowait()))
             except queue.Empty:
                 break
         if new:
             self._latest = new[-1]
         return new
+
+    def _smoothed(self, prediction: Prediction) -> Prediction:
+        if self._smoother is None:
+            return prediction
+        return replace(prediction, result=self.classifier.smoothed(prediction.result, self._smoother))
 
     # -- the threads --------------------------------------------------------------------------
 
@@ -203,17 +234,8 @@ class Pipeline:
                 if self.error is None:
                     self.error = f"{threading.current_thread().name} failed: {error}"
                 self._stop.set()
-                self._put_newest(self._to_show, _END, count_drops=False)
 
         return run
-
-    def _end_of_source(self) -> None:
-        """Let what is queued drain, then end: through inference for files, at once for live."""
-        if self.every_frame:
-            self._put_blocking(self._to_infer, _END)
-        else:
-            self._put_newest(self._to_infer, _END, count_drops=False)
-            self._put_newest(self._to_show, _END, count_drops=False)
 
     def _capture_loop(self) -> None:
         index = 0
@@ -231,17 +253,26 @@ class Pipeline:
                     self._stop.wait(max(0.0, next_due - time.monotonic()))
                 now = time.monotonic()
                 frame = Frame(index, now, time.time(), image)
-                index += 1
                 self.stats.captured += 1
                 self.stats.capture_rate.tick(now)
                 if self.every_frame:
-                    self._put_blocking(self._to_infer, frame)
+                    self._put_blocking(self._inboxes[index % len(self._inboxes)], frame)
                 else:
-                    self._put_newest(self._to_infer, frame, count_drops=True)
+                    self._put_newest(self._inboxes[0], frame, count_drops=True)
                     self._put_newest(self._to_show, frame, count_drops=False)
+                index += 1
         finally:
             self.source.release()
-        self._end_of_source()
+        self._end_of_source(index)
+
+    def _end_of_source(self, frames: int) -> None:
+        """Let what is queued drain, then end: through inference for files, at once for live."""
+        if self.every_frame:
+            for k in range(len(self._inboxes)):  # in turn, so the main loop meets END where frame N would be
+                self._put_blocking(self._inboxes[(frames + k) % len(self._inboxes)], _END)
+        else:
+            self._put_newest(self._inboxes[0], _END, count_drops=False)
+            self._put_newest(self._to_show, _END, count_drops=False)
 
     def _reconnect(self) -> bool:
         """Reopen a lost live source with backoff; False once ``max_reconnects`` tries have failed."""
@@ -261,23 +292,22 @@ class Pipeline:
         self._stop.set()
         return False
 
-    def _inference_loop(self) -> None:
+    def _inference_loop(self, n: int) -> None:
+        engine, inbox, outbox = self._engines[n], self._inboxes[n], self._outboxes[n]
         while not self._stop.is_set():
             try:
-                frame = self._to_infer.get(timeout=0.1)
+                frame = inbox.get(timeout=0.1)
             except queue.Empty:
                 continue
             if frame is _END:
                 if self.every_frame:
-                    self._put_blocking(self._to_show, _END)
+                    self._put_blocking(outbox, _END)
                 return
-            result = self.classifier.classify(frame.image)
+            result = engine.classify(frame.image)
             prediction = Prediction(frame, result, time.monotonic())
-            self.stats.classified += 1
-            self.stats.inference_rate.tick(prediction.t_done)
-            self.stats.latencies_ms.append(prediction.latency_ms)
+            self.stats.count_classified(prediction)
             if self.every_frame:
-                self._put_blocking(self._to_show, (frame, prediction))
+                self._put_blocking(outbox, (frame, prediction))
             else:
                 self._results.put(prediction)
 

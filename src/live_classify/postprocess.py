@@ -74,7 +74,3 @@ class Smoother:
             self._state *= 1 - self.alpha
             self._state += self.alpha * probabilities
         return self._state
-
-    def reset(self) -> None:
-        """Forget the history, e.g. when the scene changes to an unrelated image."""
-        self._state = None
