@@ -131,7 +131,8 @@ def _annotate(shown: Shown, pipeline: Pipeline, provider: str, *, paused: bool =
         display_fps=stats.display_rate.rate, dropped=stats.dropped, provider=provider,
         age_ms=age, paused=paused, reconnecting=reconnecting,
     )
-    return overlay.draw(shown.frame.image.copy(), shown.prediction, status)
+    canvas = shown.frame.image if shown.exclusive and not reconnecting else shown.frame.image.copy()
+    return overlay.draw(canvas, shown.prediction, status)
 
 
 @contextlib.contextmanager

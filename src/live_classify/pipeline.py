@@ -63,6 +63,7 @@ class Shown:
     frame: Frame
     prediction: Prediction | None  # the newest (live) or the frame's own (every frame)
     new_predictions: list[Prediction]  # classified since the last shown frame: one JSON line each
+    exclusive: bool  # no other thread reads the frame any more: draw on it without a copy
 
 
 class RateMeter:
@@ -139,7 +140,7 @@ class Pipeline:
         # results from the outboxes in the same turn. Live: capture -> to_show, and capture ->
         # the one engine's one-slot inbox (newest wins) -> results.
         self._inboxes: list[queue.Queue] = [queue.Queue(maxsize=4 if every_frame else 1) for _ in engines]
-        self._outboxes: list[queue.Queue] = [queue.Queue(maxsize=4) for _ in engines]
+        self._outboxes: list[queue.Queue] = [queue.Queue(maxsize=8) for _ in engines]
         self._to_show: queue.Queue = queue.Queue(maxsize=64)
         self._results: queue.Queue = queue.Queue()
         self._latest: Prediction | None = None
@@ -197,10 +198,10 @@ class Pipeline:
             if self.every_frame:
                 frame, prediction = item
                 prediction = self._smoothed(prediction)
-                yield Shown(frame, prediction, [prediction])
+                yield Shown(frame, prediction, [prediction], exclusive=True)
             else:
                 new = self._drain_results()
-                yield Shown(item, self._latest, new)
+                yield Shown(item, self._latest, new, exclusive=False)  # inference may still read it
 
     def leftover_predictions(self) -> list[Prediction]:
         """Predictions made after the last shown frame: call after :meth:`join` so none is lost."""
