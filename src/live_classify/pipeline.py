@@ -22,6 +22,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
+from functools import partial
 
 import numpy as np
 
@@ -135,21 +136,20 @@ class Pipeline:
         self.reconnecting = False
         self._stop = threading.Event()
         self._smoother = Smoother(smoothing) if smoothing < 1 else None
-        engines = [classifier] + [classifier.sibling() for _ in range(workers - 1 if every_frame else 0)]
+        self._engines = [classifier] + [classifier.sibling() for _ in range(workers - 1 if every_frame else 0)]
         # Every frame: capture deals frames to each engine's inbox in turn; the main loop takes
         # results from the outboxes in the same turn. Live: capture -> to_show, and capture ->
         # the one engine's one-slot inbox (newest wins) -> results.
-        self._inboxes: list[queue.Queue] = [queue.Queue(maxsize=4 if every_frame else 1) for _ in engines]
-        self._outboxes: list[queue.Queue] = [queue.Queue(maxsize=8) for _ in engines]
+        self._inboxes: list[queue.Queue] = [queue.Queue(maxsize=4 if every_frame else 1) for _ in self._engines]
+        self._outboxes: list[queue.Queue] = [queue.Queue(maxsize=8) for _ in self._engines]
         self._to_show: queue.Queue = queue.Queue(maxsize=64)
         self._results: queue.Queue = queue.Queue()
         self._latest: Prediction | None = None
         self._threads = [threading.Thread(target=self._guard(self._capture_loop), name="capture", daemon=True)]
         self._threads += [
-            threading.Thread(target=self._guard(lambda n=n: self._inference_loop(n)), name="inference", daemon=True)
-            for n in range(len(engines))
+            threading.Thread(target=self._guard(partial(self._inference_loop, n)), name="inference", daemon=True)
+            for n in range(len(self._engines))
         ]
-        self._engines = engines
 
     # -- the main thread's side -------------------------------------------------------------
 

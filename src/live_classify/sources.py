@@ -5,7 +5,6 @@ after OpenCV's 30 s default, and can be reopened when it is lost. A file simply 
 """
 from __future__ import annotations
 
-import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,8 +43,12 @@ class SourceSpec:
 
 def redact(uri: str) -> str:
     """The URI without a password (``rtsp://user:***@host/``), for anything a person or log sees."""
-    parts = urlsplit(uri)
-    if parts.password is None:
+    try:
+        parts = urlsplit(uri)
+        password = parts.password
+    except ValueError:  # not a URL after all (e.g. an unbalanced '[')
+        return uri
+    if password is None:
         return uri
     host = parts.hostname or ""
     if parts.port:
@@ -54,14 +57,17 @@ def redact(uri: str) -> str:
 
 
 def is_stream(value: str) -> bool:
-    return urlsplit(value).scheme.lower() in STREAM_SCHEMES
+    try:
+        return urlsplit(value).scheme.lower() in STREAM_SCHEMES
+    except ValueError:
+        return False
 
 
 def parse_camera(value: str) -> SourceSpec:
     """``--camera 0`` or ``--camera /dev/video2``."""
     if value.isdigit():
         return SourceSpec(int(value), "camera", f"camera {value}")
-    if re.fullmatch(r"/dev/video\d+", value) or value.startswith("/dev/"):
+    if value.startswith("/dev/"):
         return SourceSpec(value, "camera", value)
     raise LiveClassifyError(f"--camera takes an index (0, 1, ...) or a device such as /dev/video0, not {value!r}")
 
@@ -70,7 +76,7 @@ def parse_video_source(value: str) -> SourceSpec:
     """A stream URL or a video file given with ``--source``."""
     if is_stream(value):
         return SourceSpec(value, "stream", redact(value))
-    if urlsplit(value).scheme.lower() == "file":
+    if value.startswith("file://"):
         value = urlsplit(value).path
     path = Path(value)
     if not path.exists():
