@@ -1,6 +1,7 @@
 """Side-by-side performance of live-classify, measured in one run and reported as ratios.
 
-    python benchmarks/run.py                 # everything (about 10 minutes on 2 cores)
+    pip install '.[bench]'                   # matplotlib, for the latency plot
+    python benchmarks/run.py                 # everything (about 11 minutes on 2 cores)
     python benchmarks/run.py --quick         # shorter runs, for a first look
     python benchmarks/run.py --only inference,preprocess
 
