@@ -60,12 +60,14 @@ class Camera:
 class MjpegServer:
     """Serves ``multipart/x-mixed-replace`` JPEG frames at ``fps`` to every client, on 127.0.0.1 only.
 
-    ``stall()`` keeps connections open but stops sending; ``stop()`` closes everything; a new
-    server on the same port brings the "camera" back.
+    ``stall()`` keeps connections open but stops sending (``resume()`` sends again); ``stop()``
+    closes everything; a new server on the same port brings the "camera" back.
     """
 
-    def __init__(self, photo: Path, fps: float = 30.0, port: int = 0, width: int = 640, height: int = 480) -> None:
+    def __init__(self, photo: Path, fps: float = 30.0, port: int = 0, width: int = 640, height: int = 480,
+                 corrupt_every: int = 0) -> None:
         self.fps = fps
+        self.corrupt_every = corrupt_every  # every Nth part is a damaged JPEG (alternately cut short / garbage)
         self.camera = Camera(photo, width, height)
         self.sent = 0
         self._lock = threading.Lock()
@@ -100,6 +102,9 @@ class MjpegServer:
     def stall(self) -> None:
         self._stalled.set()
 
+    def resume(self) -> None:
+        self._stalled.clear()
+
     def stop(self) -> None:
         self._stopping.set()
         self.httpd.shutdown()
@@ -115,6 +120,9 @@ class MjpegServer:
                     continue
                 with self._lock:
                     jpeg = self.camera.next_jpeg()
+                    n = self.camera.count
+                if self.corrupt_every and n % self.corrupt_every == 0:
+                    jpeg = jpeg[: len(jpeg) // 3] if n // self.corrupt_every % 2 else bytes(reversed(jpeg))
                 out.write(f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n\r\n".encode())
                 out.write(jpeg + b"\r\n")
                 out.flush()

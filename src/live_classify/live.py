@@ -64,7 +64,7 @@ def run_video(args: argparse.Namespace, spec: SourceSpec, open_classifier: Calla
                         pace_fps=pace, max_reconnects=args.reconnect, log=log)
     # A file's rate is in its header; a live source's is measured (streams claim what they like).
     recorder = Recorder(args.record, None if pipeline.drops_frames else source.claimed_fps) if args.record else None
-    jsonl = JsonLines(jsonl_target, spec.name) if jsonl_target else None
+    jsonl = JsonLines(jsonl_target, spec.name, drop=pipeline.drops_frames) if jsonl_target else None
     window = Window(args.snapshot_dir) if show_window else None
     try:
         with _stop_on_signals(pipeline):
@@ -81,8 +81,9 @@ def run_video(args: argparse.Namespace, spec: SourceSpec, open_classifier: Calla
         if window:
             window.close()
         _summary(pipeline, classifier, recorder, jsonl)
-    if pipeline.error:
-        log(f"error: {pipeline.error}")
+    failure = pipeline.error or (jsonl.error if jsonl else None)
+    if failure:
+        log(f"error: {failure}")
         return 1
     return 0
 
@@ -108,6 +109,8 @@ def _main_loop(pipeline: Pipeline, provider: str, window: Window | None, recorde
                 jsonl.write(prediction)
             if jsonl.reader_gone:
                 log("the reader of the JSON lines went away: stopping")
+                return
+            if jsonl.error:
                 return
         if window or recorder:
             canvas = _annotate(shown, pipeline, provider, paused=bool(window and window.paused))
@@ -168,5 +171,6 @@ def _summary(pipeline: Pipeline, classifier: Classifier, recorder: Recorder | No
         f"{classifier.opened.provider}")
     if recorder:
         log(f"recorded {recorder.frames} frames to {recorder.path} at {recorder.fps or 0:g} fps")
-    if jsonl and jsonl.lines:
-        log(f"wrote {jsonl.lines} JSON lines")
+    if jsonl and (jsonl.lines or jsonl.skipped):
+        skipped = f" ({jsonl.skipped} skipped: the reader was too slow)" if jsonl.skipped else ""
+        log(f"wrote {jsonl.lines} JSON lines{skipped}")

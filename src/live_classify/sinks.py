@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import socket
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import TextIO
@@ -184,13 +186,22 @@ class Recorder:
 
 
 class JsonLines:
-    """One JSON object per classified frame, flushed per line, to a file or stdout (``-``)."""
+    """One JSON object per classified frame, flushed per line, to a file or stdout (``-``).
 
-    def __init__(self, target: str, source_name: str) -> None:
+    Lines are written by a thread of their own, so a slow reader (``--jsonl - | slow-consumer``)
+    never holds up the window or the recording. Live, at most ``backlog`` lines wait for it and
+    the oldest are skipped (and counted) beyond that; for a file (``drop=False``) the run waits
+    for the reader instead, since every frame's line is owed.
+    """
+
+    def __init__(self, target: str, source_name: str, *, drop: bool = True, backlog: int = 1000) -> None:
         """A file is appended to: earlier lines are never lost."""
         self.source_name = source_name
         self.lines = 0
+        self.skipped = 0  # lines dropped because the reader was too slow
         self.reader_gone = False  # stdout was a pipe whose reader closed it
+        self.error: str | None = None  # the file could not be written (disk full, ...)
+        self._drop = drop
         if target == "-":
             self._out: TextIO = sys.stdout
             self._owned = False
@@ -202,13 +213,33 @@ class JsonLines:
             except OSError as error:
                 raise LiveClassifyError(f"cannot write JSON lines file {path}: {error.strerror}") from None
             self._owned = True
+        self._backlog: queue.Queue = queue.Queue(maxsize=backlog)
+        self._writer = threading.Thread(target=self._write_lines, name="jsonl", daemon=True)
+        self._writer.start()
 
     def write(self, prediction: Prediction) -> None:
-        if self.reader_gone:
+        """Queue one line; returns at once, unless lines are owed (a file) and the reader lags."""
+        if self.reader_gone or self.error:
             return
+        line = json.dumps(self.record(prediction), ensure_ascii=False) + "\n"
+        if not self._drop:
+            self._backlog.put(line)
+            return
+        while True:
+            try:
+                self._backlog.put_nowait(line)
+                return
+            except queue.Full:
+                try:
+                    self._backlog.get_nowait()
+                    self.skipped += 1
+                except queue.Empty:
+                    pass
+
+    def record(self, prediction: Prediction) -> dict[str, object]:
         top = prediction.result.top
         times = prediction.result.times
-        record = {
+        return {
             "frame": prediction.frame.index,
             "time": round(prediction.frame.wall_time, 3),
             "source": self.source_name,
@@ -218,18 +249,27 @@ class JsonLines:
             "preprocess_ms": round(times.preprocess_ms, 3),
             "latency_ms": round(prediction.latency_ms, 3),
         }
-        try:
-            self._out.write(json.dumps(record, ensure_ascii=False) + "\n")
-            self._out.flush()
-        except BrokenPipeError:
-            self.reader_gone = True
-            _silence_stdout()
-            return
-        self.lines += 1
 
-    def close(self) -> None:
+    def close(self, timeout: float = 10.0) -> None:
+        """Write what is queued (waiting at most ``timeout`` for a stuck reader), then close."""
+        self._backlog.put(None)
+        self._writer.join(timeout)
         if self._owned:
             self._out.close()
+
+    def _write_lines(self) -> None:
+        while (line := self._backlog.get()) is not None:
+            if self.reader_gone or self.error:
+                continue
+            try:
+                self._out.write(line)
+                self._out.flush()
+                self.lines += 1
+            except BrokenPipeError:
+                self.reader_gone = True
+                _silence_stdout()
+            except OSError as error:
+                self.error = f"cannot write JSON lines: {error.strerror or error}"
 
 
 def _silence_stdout() -> None:

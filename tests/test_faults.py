@@ -1,0 +1,122 @@
+"""Faults an unattended edge box meets, injected for real: stalls, restarts, damaged data, slow readers."""
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+
+from conftest import CHELSEA, COFFEE, assert_clean_error, count_frames, headless_env, make_video, run_cli
+from mjpeg_server import MjpegServer
+
+
+def frame_sizes(video: Path) -> set[tuple[int, int]]:
+    capture = cv2.VideoCapture(str(video))
+    sizes = set()
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            return sizes
+        sizes.add(frame.shape[:2])
+
+
+def test_a_stream_that_stalls_and_resumes_is_picked_up_again(camera: MjpegServer, live_cli, tmp_path: Path) -> None:
+    record = tmp_path / "stall.avi"
+    cli = live_cli("--source", camera.url, "--record", str(record), "--jsonl", "-", "--read-timeout", "1",
+                   "--provider", "cpu")
+    cli.wait_for(lambda: len(cli.stdout_lines) >= 30, what="first predictions")
+    camera.stall()
+    started = time.monotonic()
+    cli.wait_for_stderr("lost; reconnecting")
+    assert time.monotonic() - started < 5, "a stall is noticed within the read timeout"
+    camera.resume()
+    cli.wait_for_stderr("reconnected")
+    before = len(cli.stdout_lines)
+    cli.wait_for(lambda: len(cli.stdout_lines) >= before + 30, what="predictions after the stall")
+    cli.signal(signal.SIGINT)
+    run = cli.finish()
+    assert run.returncode == 0, run.stderr
+    assert count_frames(record) >= 60
+
+
+def test_a_camera_that_comes_back_at_another_size_is_recorded_at_the_first(camera: MjpegServer, live_cli,
+                                                                           tmp_path: Path) -> None:
+    record = tmp_path / "resized.avi"
+    cli = live_cli("--source", camera.url, "--record", str(record), "--jsonl", "-", "--read-timeout", "1",
+                   "--provider", "cpu")
+    cli.wait_for(lambda: len(cli.stdout_lines) >= 30, what="first predictions")
+    port = camera.port
+    for n, (width, height) in enumerate(((320, 240), (1280, 720)), start=1):  # dies and comes back, twice
+        camera.stop()
+        camera = MjpegServer(COFFEE, fps=30, port=port, width=width, height=height).__enter__()
+        cli.wait_for(lambda n=n: sum("reconnected" in line for line in cli.stderr_lines) >= n, what=f"reconnect {n}")
+        before = len(cli.stdout_lines)
+        cli.wait_for(lambda before=before: len(cli.stdout_lines) >= before + 20, what="predictions at the new size")
+    camera.stop()
+    cli.signal(signal.SIGTERM)
+    run = cli.finish()
+    assert run.returncode == 0, run.stderr
+    assert frame_sizes(record) == {(480, 640)}
+    assert "2 reconnects" in run.stderr
+
+
+def test_damaged_jpeg_parts_in_a_stream_are_skipped(live_cli, tmp_path: Path) -> None:
+    with MjpegServer(CHELSEA, fps=30, corrupt_every=5) as damaged:
+        cli = live_cli("--source", damaged.url, "--jsonl", "-", "--read-timeout", "2", "--provider", "cpu")
+        cli.wait_for(lambda: len(cli.stdout_lines) >= 60, timeout=40, what="predictions despite damage")
+        cli.signal(signal.SIGINT)
+        run = cli.finish()
+    assert run.returncode == 0, run.stderr
+    assert "Traceback" not in run.stderr
+    rows = [json.loads(line) for line in run.stdout.splitlines()]
+    assert sum(r["top"][0]["label"] in {"tiger cat", "Egyptian cat", "tabby"} for r in rows) > len(rows) * 0.8
+
+
+def test_a_video_file_cut_in_the_middle(tmp_path: Path) -> None:
+    """Motion-JPEG AVI cut short: what is there is classified. MP4 cut short: one clear error."""
+    whole = tmp_path / "whole.avi"
+    writer = cv2.VideoWriter(str(whole), cv2.VideoWriter_fourcc(*"MJPG"), 25, (320, 240))
+    photo = cv2.resize(cv2.imread(str(COFFEE)), (320, 240))
+    for _ in range(50):
+        writer.write(photo)
+    writer.release()
+    cut = tmp_path / "cut.avi"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    run = run_cli("--source", str(cut), "--jsonl", "-", "--provider", "cpu")
+    assert run.returncode == 0, run.stderr
+    assert 15 <= len(run.stdout.splitlines()) < 50
+
+    mp4 = make_video(tmp_path / "whole.mp4", 50)
+    cut_mp4 = tmp_path / "cut.mp4"
+    cut_mp4.write_bytes(mp4.read_bytes()[: mp4.stat().st_size // 2])
+    assert_clean_error(run_cli("--source", str(cut_mp4), "--jsonl", "-", "--provider", "cpu"), "cannot open video")
+
+
+def test_a_slow_reader_of_the_json_lines_holds_up_neither_capture_nor_memory(camera: MjpegServer,
+                                                                            tmp_path: Path) -> None:
+    """``live-classify --jsonl - | slow`` : capture and recording keep the camera's pace, memory stays flat."""
+    record = tmp_path / "slow.avi"
+    process = subprocess.Popen([sys.executable, "-m", "live_classify", "--source", camera.url, "--jsonl", "-",
+                                "--record", str(record), "--provider", "cpu"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=headless_env(), text=True)
+    rss = []
+    for _ in range(12):  # the reader takes 5 lines a second; 30 arrive
+        for _ in range(5):
+            process.stdout.readline()
+            time.sleep(0.2)
+        rss.append(int(next(line for line in Path(f"/proc/{process.pid}/status").read_text().splitlines()
+                            if line.startswith("VmRSS")).split()[1]))
+    process.send_signal(signal.SIGINT)
+    process.stdout.close()
+    stderr = process.stderr.read()
+    process.wait(30)
+    assert "Traceback" not in stderr
+    captured = int(stderr.split(" frames captured")[0].split()[-1])
+    assert captured > 12 * 30 * 0.8, stderr  # capture kept the camera's pace
+    assert count_frames(record) > 12 * 30 * 0.7  # and so did the recording
+    assert rss[-1] - rss[3] < 30_000, rss  # kB: no growth with the backlog
+    assert "JSON lines" in stderr  # the summary came: the run ended cleanly
