@@ -87,6 +87,7 @@ BAD_INPUTS = {
     "empty model": (["--model", "{tmp}/empty.onnx"], "model file is empty"),
     "not onnx": (["--model", "{tmp}/junk.onnx"], "cannot load model"),
     "not an image model": (["--model", "{tmp}/vector.onnx"], "expected a 4-D image tensor"),
+    "channels-last model": (["--model", "{tmp}/nhwc.onnx"], "has shape ['N', 'H', 'W', 3]: expected a 4-D image tensor [N,3,H,W]"),
     "labels do not match": (["--labels", "{tmp}/ten.txt"], "10 labels given but the model outputs 1000 classes"),
     "missing labels file": (["--labels", "{tmp}/none.txt"], "cannot read labels file"),
     "unreadable image": (["--source", "{tmp}/broken.png"], "cannot decode image"),
@@ -104,6 +105,7 @@ def test_bad_input_is_one_clear_line_and_a_non_zero_exit(case: str, tmp_path: Pa
     (tmp_path / "empty.onnx").write_bytes(b"")
     (tmp_path / "junk.onnx").write_text("this is not a protobuf")
     vector_model(tmp_path / "vector.onnx")
+    pooled_classifier(tmp_path / "nhwc.onnx", input_shape=["N", "H", "W", 3])
     (tmp_path / "ten.txt").write_text("\n".join(f"c{i}" for i in range(10)))
     (tmp_path / "broken.png").write_bytes((DATA / "chelsea.png").read_bytes()[:200])
     (tmp_path / "emptydir").mkdir()

@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
+import pytest
 
 from conftest import CHELSEA, COFFEE, assert_clean_error, count_frames, headless_env, make_video, run_cli
 from mjpeg_server import MjpegServer
@@ -71,7 +74,8 @@ def test_damaged_jpeg_parts_in_a_stream_are_skipped(live_cli, tmp_path: Path) ->
         cli.signal(signal.SIGINT)
         run = cli.finish()
     assert run.returncode == 0, run.stderr
-    assert "Traceback" not in run.stderr
+    assert "Traceback" not in run.stderr and "[mjpeg @" not in run.stderr, "decoder noise leaked"
+    assert " 0 reconnects" in run.stderr, "a damaged frame is skipped, not taken for a lost camera"
     rows = [json.loads(line) for line in run.stdout.splitlines()]
     assert sum(r["top"][0]["label"] in {"tiger cat", "Egyptian cat", "tabby"} for r in rows) > len(rows) * 0.8
 
@@ -120,3 +124,46 @@ def test_a_slow_reader_of_the_json_lines_holds_up_neither_capture_nor_memory(cam
     assert count_frames(record) > 12 * 30 * 0.7  # and so did the recording
     assert rss[-1] - rss[3] < 30_000, rss  # kB: no growth with the backlog
     assert "JSON lines" in stderr  # the summary came: the run ended cleanly
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """An 8 MB file system of its own (tmpfs), to fill up for real."""
+    mount_point = tmp_path / "small"
+    mount_point.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount_point)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        if os.environ.get("CI"):
+            raise RuntimeError(f"cannot mount a tmpfs for the disk-full test: {done.stderr}")
+        pytest.skip(f"needs root to mount a small tmpfs: {done.stderr.strip()}")
+    yield mount_point
+    subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def test_a_full_disk_stops_the_recording_cleanly_and_classification_goes_on(small_disk: Path, camera: MjpegServer,
+                                                                             live_cli) -> None:
+    record, jsonl = small_disk / "cam.avi", small_disk / "cam.jsonl"
+    cli = live_cli("--source", camera.url, "--record", str(record), "--jsonl", str(jsonl), "--provider", "cpu")
+    cli.wait_for_stderr("recording stopped: the disk is nearly full", timeout=60)
+    lines_at_stop = len(jsonl.read_text().splitlines())
+    cli.wait_for(lambda: len(jsonl.read_text().splitlines()) >= lines_at_stop + 30, what="classification going on")
+    cli.signal(signal.SIGINT)
+    run = cli.finish()
+    assert run.returncode == 0, run.stderr
+    reported = int(run.stderr.split("recorded ")[1].split(" frames")[0])
+    assert reported > 30 and count_frames(record) == reported, "every frame it says it recorded is there"
+    assert "stopped early: disk nearly full" in run.stderr
+    assert all(json.loads(line) for line in jsonl.read_text().splitlines())
+
+
+def test_credentials_never_reach_logs_json_or_errors(camera: MjpegServer, live_cli) -> None:
+    url = camera.url.replace("http://", "http://admin:hunter2@")
+    cli = live_cli("--source", url, "--jsonl", "-", "--read-timeout", "1", "--provider", "cpu")
+    cli.wait_for(lambda: len(cli.stdout_lines) >= 10, what="predictions")
+    camera.stop()  # lost: the reconnect messages name the source too
+    cli.wait_for_stderr("reconnecting")
+    cli.signal(signal.SIGINT)
+    run = cli.finish()
+    assert "hunter2" not in run.stdout + run.stderr
+    assert json.loads(run.stdout.splitlines()[0])["source"].startswith("http://admin:***@127.0.0.1")

@@ -6,6 +6,7 @@ exit 2 for a bad command line, 1 for a bad file, model or device, 130 for Ctrl+C
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Sequence
@@ -97,7 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)  # our one-line errors say it all
+    # Our one-line errors say it all: OpenCV's warnings and FFmpeg's decoder complaints about a
+    # damaged frame (which the source skips) would only bury them.
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
     try:
         if args.camera is not None:
             return run_video(args, parse_camera(args.camera), partial(open_classifier, args))

@@ -63,7 +63,7 @@ def run_video(args: argparse.Namespace, spec: SourceSpec, open_classifier: Calla
     pipeline = Pipeline(source, classifier, every_frame=every_frame, workers=workers, smoothing=args.smooth,
                         pace_fps=pace, max_reconnects=args.reconnect, log=log)
     # A file's rate is in its header; a live source's is measured (streams claim what they like).
-    recorder = Recorder(args.record, None if pipeline.drops_frames else source.claimed_fps) if args.record else None
+    recorder = Recorder(args.record, None if pipeline.drops_frames else source.claimed_fps, log) if args.record else None
     jsonl = JsonLines(jsonl_target, spec.name, drop=pipeline.drops_frames) if jsonl_target else None
     window = Window(args.snapshot_dir) if show_window else None
     try:
@@ -170,7 +170,8 @@ def _summary(pipeline: Pipeline, classifier: Classifier, recorder: Recorder | No
     log(f"capture {s.captured / elapsed:.1f} fps, inference {s.classified / elapsed:.1f} fps; {latency}; "
         f"{classifier.opened.provider}")
     if recorder:
-        log(f"recorded {recorder.frames} frames to {recorder.path} at {recorder.fps or 0:g} fps")
+        stopped = " (stopped early: disk nearly full)" if recorder.stopped_for_space else ""
+        log(f"recorded {recorder.frames} frames to {recorder.path} at {recorder.fps or 0:g} fps{stopped}")
     if jsonl and (jsonl.lines or jsonl.skipped):
         skipped = f" ({jsonl.skipped} skipped: the reader was too slow)" if jsonl.skipped else ""
         log(f"wrote {jsonl.lines} JSON lines{skipped}")

@@ -4,10 +4,12 @@ from __future__ import annotations
 import json
 import os
 import queue
+import shutil
 import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
@@ -126,6 +128,11 @@ class Recorder:
 
     MEASURE_S = 1.0
     FALLBACK_FPS = 30.0  # when a run is too short to measure anything
+    # OpenCV's writer reports no write errors: on a full disk it would silently drop every frame
+    # while we count them as recorded. So the free space is checked each second, and recording
+    # stops — closed, playable — while a few seconds of video still fit; classification goes on.
+    RESERVE_SECONDS = 3.0
+    RESERVE_MIN_BYTES = 4 * 2**20
 
     @staticmethod
     def check(path: Path, overwrite: bool) -> None:
@@ -137,17 +144,23 @@ class Recorder:
         if path.exists() and not overwrite:
             raise LiveClassifyError(f"--record {path}: the file exists (pass --overwrite to replace it)")
 
-    def __init__(self, path: Path, fps: float | None) -> None:
+    def __init__(self, path: Path, fps: float | None, log: Callable[[str], None] = print) -> None:
         """``fps`` None: measure the rate from the frames' capture times."""
         self.path = path
         self.fps = fps
+        self.log = log
         self.frames = 0
+        self.stopped_for_space = False
+        self._next_check = 0.0
+        self._last_size = 0
         self._size: tuple[int, int] | None = None
         self._writer: cv2.VideoWriter | None = None
         self._pending: list[tuple[np.ndarray, float]] = []
 
     def write(self, image: np.ndarray, t_capture: float) -> None:
         """Add one frame; frames of another size (a camera that came back different) are scaled."""
+        if self.stopped_for_space:
+            return
         if self._size is None:
             self._size = (image.shape[1], image.shape[0])
         elif (image.shape[1], image.shape[0]) != self._size:
@@ -160,6 +173,25 @@ class Recorder:
             return
         self._writer.write(image)
         self.frames += 1
+        self._check_space()
+
+    def _check_space(self) -> None:
+        """Once a second: stop while RESERVE_SECONDS of video (at the rate seen) still fit."""
+        now = time.monotonic()
+        if now < self._next_check:
+            return
+        self._next_check = now + 1.0
+        try:
+            size = self.path.stat().st_size
+        except OSError:
+            size = self._last_size
+        per_second, self._last_size = max(0, size - self._last_size), size
+        free = shutil.disk_usage(self.path.parent).free
+        if free < max(self.RESERVE_MIN_BYTES, self.RESERVE_SECONDS * per_second):
+            self.close()
+            self.stopped_for_space = True
+            self.log(f"recording stopped: the disk is nearly full ({free / 2**20:.1f} MB free); "
+                     f"{self.path} keeps its {self.frames} frames; classification goes on")
 
     def close(self) -> None:
         """Write the index; the file is already playable without it."""

@@ -6,6 +6,7 @@ after OpenCV's 30 s default, and can be reopened when it is lost. A file simply 
 from __future__ import annotations
 
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -89,6 +90,8 @@ def parse_video_source(value: str) -> SourceSpec:
 class VideoSource:
     """An opened capture: ``read()`` gives BGR frames; ``reopen()`` tries once to get a lost one back."""
 
+    MAX_QUICK_FAILURES = 3
+
     def __init__(self, spec: SourceSpec, settings: CameraSettings = CameraSettings(),
                  open_timeout_s: float = 10.0, read_timeout_s: float = 5.0) -> None:
         self.spec = spec
@@ -114,13 +117,20 @@ class VideoSource:
         return f"{self.spec.name}: {self.width}x{self.height}{fps}{fourcc}"
 
     def read(self) -> np.ndarray | None:
-        """The next frame, or None at the end of a file / when a live source is lost."""
-        ok, frame = self.capture.read()
-        if not ok or frame is None or frame.size == 0:
-            return None
-        if frame.ndim == 2:
-            frame = cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
-        return frame
+        """The next frame, or None at the end of a file or when a live source is lost.
+
+        A live stream's damaged frame fails one read and the next one works, so a quick failure
+        is retried (up to ``MAX_QUICK_FAILURES`` in a row) before the source counts as lost; a
+        read that failed by running into the read timeout means a stall: lost at once.
+        """
+        for _ in range(self.MAX_QUICK_FAILURES if self.spec.live else 1):
+            started = time.monotonic()
+            ok, frame = self.capture.read()
+            if ok and frame is not None and frame.size:
+                return cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR) if frame.ndim == 2 else frame
+            if time.monotonic() - started > 0.8 * self.read_timeout_s:
+                return None
+        return None
 
     def reopen(self) -> bool:
         """One attempt to get a lost live source back."""
