@@ -12,6 +12,7 @@ from pathlib import Path
 
 import cv2
 import pytest
+from mjpeg_server import MjpegServer
 
 from live_classify.classifier import Classifier
 from live_classify.model import default_model_path
@@ -150,10 +151,8 @@ def video_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def camera() -> Iterator["MjpegServer"]:
+def camera() -> Iterator[MjpegServer]:
     """A fake live camera at 30 fps on 127.0.0.1."""
-    from mjpeg_server import MjpegServer
-
     with MjpegServer(CHELSEA, fps=30) as server:
         yield server
 

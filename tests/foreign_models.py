@@ -44,3 +44,17 @@ def vector_model(path: Path) -> Path:
     model.ir_version = 8
     onnx.save(model, path)
     return path
+
+
+def failing_model(path: Path) -> Path:
+    """A model that loads but fails at run time on any image that is not 8x8 (a fixed Reshape)."""
+    graph = helper.make_graph(
+        [helper.make_node("Reshape", ["image", "shape"], ["scores"])], "failing",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 3, "H", "W"])],
+        [helper.make_tensor_value_info("scores", TensorProto.FLOAT, [1, 192])],
+        [numpy_helper.from_array(np.array([1, 192], np.int64), "shape")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, path)
+    return path

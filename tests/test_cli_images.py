@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from conftest import CHELSEA, COFFEE, DATA, assert_clean_error, run_cli
-from foreign_models import pooled_classifier, vector_model
+from foreign_models import failing_model, pooled_classifier, vector_model
 
 
 def test_a_photo_prints_its_top_classes() -> None:
@@ -95,6 +95,8 @@ BAD_INPUTS = {
     "empty directory": (["--source", "{tmp}/emptydir"], "no images"),
     "unknown provider": (["--provider", "opencl"], "invalid choice: 'opencl'"),
     "bad size": (["--input-size", "0x3"], "--input-size"),
+    "model fails when run": (["--model", "{tmp}/failing.onnx"], "the model fails on a 1x3x224x224 input"),
+    "size the model cannot take": (["--input-size", "96x128"], "the model's input is fixed at 224x224"),
     "bad mean": (["--mean", "1,2"], "--mean"),
     "bad crop": (["--crop-fraction", "1.5"], "--crop-fraction"),
 }
@@ -105,6 +107,7 @@ def test_bad_input_is_one_clear_line_and_a_non_zero_exit(case: str, tmp_path: Pa
     (tmp_path / "empty.onnx").write_bytes(b"")
     (tmp_path / "junk.onnx").write_text("this is not a protobuf")
     vector_model(tmp_path / "vector.onnx")
+    failing_model(tmp_path / "failing.onnx")
     pooled_classifier(tmp_path / "nhwc.onnx", input_shape=["N", "H", "W", 3])
     (tmp_path / "ten.txt").write_text("\n".join(f"c{i}" for i in range(10)))
     (tmp_path / "broken.png").write_bytes((DATA / "chelsea.png").read_bytes()[:200])

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from live_classify.binding import BoundSession
+from live_classify.errors import LiveClassifyError
 from live_classify.model import ModelSpec, Overrides, check_model_file, read_spec, with_class_count
 from live_classify.postprocess import Smoother, TopK, to_probabilities, top_k
 from live_classify.preprocess import Preprocessor
@@ -47,8 +48,12 @@ class Classifier:
         pre = spec.preprocessing
         self.opened = opened
         self.device_id = device_id
-        self.bound = BoundSession(opened.session, spec.input_name, spec.output_name,
-                                  (1, 3, pre.height, pre.width), opened.device, device_id)
+        try:
+            self.bound = BoundSession(opened.session, spec.input_name, spec.output_name,
+                                      (1, 3, pre.height, pre.width), opened.device, device_id)
+        except Exception as error:  # noqa: BLE001 - onnxruntime's own error types, raised by its first run
+            first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+            raise LiveClassifyError(f"the model fails on a 1x3x{pre.height}x{pre.width} input: {first}") from None
         self.spec = with_class_count(spec, int(np.prod(self.bound.scores_shape[1:])))
         self.preprocess = Preprocessor(pre, self.bound.input)
         self.bound.warm_up()

@@ -21,8 +21,10 @@ from live_classify import overlay
 from live_classify.classifier import Classifier
 from live_classify.pipeline import Pipeline, Shown
 from live_classify.providers import CPU
-from live_classify.sinks import JsonLines, Recorder, Window, check_writable, display_problem
+from live_classify.sinks import JsonLines, Recorder, check_writable
+from live_classify.window import Window, display_problem
 from live_classify.sources import CameraSettings, SourceSpec, VideoSource
+
 
 def log(message: str) -> None:
     print(f"live-classify: {message}", file=sys.stderr, flush=True)
@@ -66,21 +68,21 @@ def run_video(args: argparse.Namespace, spec: SourceSpec, open_classifier: Calla
     recorder = Recorder(args.record, None if pipeline.drops_frames else source.claimed_fps, log) if args.record else None
     jsonl = JsonLines(jsonl_target, spec.name, drop=pipeline.drops_frames) if jsonl_target else None
     window = Window(args.snapshot_dir) if show_window else None
-    try:
-        with _stop_on_signals(pipeline):
+    with _stop_on_signals(pipeline):  # a signal while finishing up must not cut the finishing short
+        try:
             pipeline.start()
             _main_loop(pipeline, classifier.opened.short_name, window, recorder, jsonl)
-    finally:
-        pipeline.join(timeout=args.read_timeout + 2)
-        if jsonl:
-            for prediction in pipeline.leftover_predictions():
-                jsonl.write(prediction)
-            jsonl.close()
-        if recorder:
-            recorder.close()
-        if window:
-            window.close()
-        _summary(pipeline, classifier, recorder, jsonl)
+        finally:
+            pipeline.join(timeout=args.read_timeout + 2)
+            if jsonl:
+                for prediction in pipeline.leftover_predictions():
+                    jsonl.write(prediction)
+                jsonl.close()
+            if recorder:
+                recorder.close()
+            if window:
+                window.close()
+            _summary(pipeline, classifier, recorder, jsonl)
     failure = pipeline.error or (jsonl.error if jsonl else None)
     if failure:
         log(f"error: {failure}")

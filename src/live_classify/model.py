@@ -94,6 +94,10 @@ def read_spec(path: Path, session: ort.InferenceSession, overrides: Overrides) -
     notices: list[str] = []
     preprocessing = _preprocessing_from(meta, image_input.shape, notices)
     preprocessing = _apply(preprocessing, overrides)
+    fixed = [dim if isinstance(dim, int) and dim > 0 else None for dim in image_input.shape[2:]]
+    if None not in fixed and (preprocessing.height, preprocessing.width) != tuple(fixed):
+        raise LiveClassifyError(f"the model's input is fixed at {fixed[0]}x{fixed[1]}: "
+                                f"an input size of {preprocessing.height}x{preprocessing.width} does not fit it")
     labels = _read_labels_file(overrides.labels_file) if overrides.labels_file else _labels_from(meta)
     output_names = [output.name for output in session.get_outputs()]
     kind = meta.get("output")
@@ -112,7 +116,7 @@ def read_spec(path: Path, session: ort.InferenceSession, overrides: Overrides) -
 def with_class_count(spec: ModelSpec, classes: int) -> ModelSpec:
     """Check the labels against the class count the model really outputs (or name the classes)."""
     if spec.labels is None:
-        note = f"the model carries no labels: classes are shown as numbers (pass --labels FILE)"
+        note = "the model carries no labels: classes are shown as numbers (pass --labels FILE)"
         return replace(spec, labels=tuple(f"class {i}" for i in range(classes)), notices=spec.notices + (note,))
     if len(spec.labels) != classes:
         raise LiveClassifyError(f"{len(spec.labels)} labels given but the model outputs {classes} classes")
