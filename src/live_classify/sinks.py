@@ -89,11 +89,14 @@ class Recorder:
         self._check_space()
 
     def _check_space(self) -> None:
-        """Once a second: stop while RESERVE_SECONDS of video (at the rate seen) still fit."""
+        """Once a second: push what the OS holds to the disk (a power cut then loses at most the
+        second since, plus FFmpeg's own 256 KB buffer), and stop while RESERVE_SECONDS of video
+        (at the rate seen) still fit."""
         now = time.monotonic()
         if now < self._next_check:
             return
         self._next_check = now + 1.0
+        _fsync(self.path)
         try:
             size = self.path.stat().st_size
         except OSError:
@@ -203,6 +206,7 @@ class JsonLines:
             self._out.close()
 
     def _write_lines(self) -> None:
+        next_sync = 0.0
         while (line := self._backlog.get()) is not None:
             if self.reader_gone or self.error:
                 continue
@@ -210,11 +214,28 @@ class JsonLines:
                 self._out.write(line)
                 self._out.flush()
                 self.lines += 1
+                if self._owned and time.monotonic() >= next_sync:  # a power cut loses a second at most
+                    os.fsync(self._out.fileno())
+                    next_sync = time.monotonic() + 1.0
             except BrokenPipeError:
                 self.reader_gone = True
                 _silence_stdout()
             except OSError as error:
                 self.error = f"cannot write JSON lines: {error.strerror or error}"
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file's data from the OS to the disk (fsync on any descriptor of the file does)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _silence_stdout() -> None:
