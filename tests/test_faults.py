@@ -167,3 +167,18 @@ def test_credentials_never_reach_logs_json_or_errors(camera: MjpegServer, live_c
     run = cli.finish()
     assert "hunter2" not in run.stdout + run.stderr
     assert json.loads(run.stdout.splitlines()[0])["source"].startswith("http://admin:***@127.0.0.1")
+
+
+def test_a_disk_that_fills_with_json_lines_stops_the_run_with_one_line(small_disk: Path, camera: MjpegServer,
+                                                                        live_cli) -> None:
+    filler = small_disk / "filler"
+    free = os.statvfs(small_disk).f_bavail * os.statvfs(small_disk).f_frsize
+    filler.write_bytes(b"\0" * (free - 40_000))  # room for about 80 lines
+    jsonl = small_disk / "cam.jsonl"
+    cli = live_cli("--source", camera.url, "--jsonl", str(jsonl), "--provider", "cpu")
+    run = cli.finish(timeout=60)
+    assert_clean_error(run, "cannot write JSON lines", "No space left on device")
+    lines = jsonl.read_text().splitlines()
+    assert len(lines) > 20
+    whole = [json.loads(line) for line in lines[:-1]]  # at most the last line is cut
+    assert [r["frame"] for r in whole] == sorted(r["frame"] for r in whole)

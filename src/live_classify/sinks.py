@@ -203,7 +203,10 @@ class JsonLines:
         self._backlog.put(None)
         self._writer.join(timeout)
         if self._owned:
-            self._out.close()
+            try:
+                self._out.close()
+            except OSError:  # the disk filled up: self.error already says so
+                pass
 
     def _write_lines(self) -> None:
         next_sync = 0.0
