@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -153,7 +154,7 @@ def test_a_full_disk_stops_the_recording_cleanly_and_classification_goes_on(smal
     assert run.returncode == 0, run.stderr
     reported = int(run.stderr.split("recorded ")[1].split(" frames")[0])
     assert reported > 30 and count_frames(record) == reported, "every frame it says it recorded is there"
-    assert "stopped early: disk nearly full" in run.stderr
+    assert "stopped early: the disk is nearly full" in run.stderr
     assert all(json.loads(line) for line in jsonl.read_text().splitlines())
 
 
@@ -182,3 +183,25 @@ def test_a_disk_that_fills_with_json_lines_stops_the_run_with_one_line(small_dis
     assert len(lines) > 20
     whole = [json.loads(line) for line in lines[:-1]]  # at most the last line is cut
     assert [r["frame"] for r in whole] == sorted(r["frame"] for r in whole)
+
+
+def test_a_file_size_limit_stops_the_recording_cleanly(camera: MjpegServer, tmp_path: Path) -> None:
+    """``ulimit -f``: OpenCV's writer reports no error, so the recorder watches the file grow."""
+    record, jsonl = tmp_path / "limited.avi", tmp_path / "limited.jsonl"
+    limit = 3 * 2**20
+
+    def limited() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    process = subprocess.Popen([sys.executable, "-m", "live_classify", "--source", camera.url, "--record", str(record),
+                                "--jsonl", str(jsonl), "--provider", "cpu"], preexec_fn=limited,
+                               stderr=subprocess.PIPE, text=True, env=headless_env())
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and (not jsonl.exists() or len(jsonl.read_text().splitlines()) < 300):
+        time.sleep(0.5)
+    process.send_signal(signal.SIGINT)
+    stderr = process.communicate(timeout=30)[1]
+    assert process.returncode == 0, stderr
+    assert "recording stopped: the file stopped growing" in stderr
+    assert record.stat().st_size <= limit and count_frames(record) > 30
+    assert len(jsonl.read_text().splitlines()) >= 300, "classification went on"

@@ -172,7 +172,7 @@ def _summary(pipeline: Pipeline, classifier: Classifier, recorder: Recorder | No
     log(f"capture {s.captured / elapsed:.1f} fps, inference {s.classified / elapsed:.1f} fps; {latency}; "
         f"{classifier.opened.provider}")
     if recorder:
-        stopped = " (stopped early: disk nearly full)" if recorder.stopped_for_space else ""
+        stopped = f" (stopped early: {recorder.stopped_because})" if recorder.stopped_because else ""
         log(f"recorded {recorder.frames} frames to {recorder.path} at {recorder.fps or 0:g} fps{stopped}")
     if jsonl and (jsonl.lines or jsonl.skipped):
         skipped = f" ({jsonl.skipped} skipped: the reader was too slow)" if jsonl.skipped else ""

@@ -46,6 +46,7 @@ class Recorder:
     # stops — closed, playable — while a few seconds of video still fit; classification goes on.
     RESERVE_SECONDS = 3.0
     RESERVE_MIN_BYTES = 4 * 2**20
+    FFMPEG_BUFFER = 256 * 2**10  # FFmpeg writes the file in chunks of this size
 
     @staticmethod
     def check(path: Path, overwrite: bool) -> None:
@@ -63,16 +64,18 @@ class Recorder:
         self.fps = fps
         self.log = log
         self.frames = 0
-        self.stopped_for_space = False
+        self.stopped_because: str | None = None  # why recording stopped before the run did
         self._next_check = 0.0
         self._last_size = 0
+        self._frames_at_last_growth = 0
+        self._frame_bytes = 0  # one frame as JPEG, measured when the writer opens
         self._size: tuple[int, int] | None = None
         self._writer: cv2.VideoWriter | None = None
         self._pending: list[tuple[np.ndarray, float]] = []
 
     def write(self, image: np.ndarray, t_capture: float) -> None:
         """Add one frame; frames of another size (a camera that came back different) are scaled."""
-        if self.stopped_for_space:
+        if self.stopped_because:
             return
         if self._size is None:
             self._size = (image.shape[1], image.shape[0])
@@ -101,13 +104,23 @@ class Recorder:
             size = self.path.stat().st_size
         except OSError:
             size = self._last_size
-        per_second, self._last_size = max(0, size - self._last_size), size
+        per_second = max(0, size - self._last_size)
+        if size > self._last_size:
+            self._last_size, self._frames_at_last_growth = size, self.frames
         free = shutil.disk_usage(self.path.parent).free
         if free < max(self.RESERVE_MIN_BYTES, self.RESERVE_SECONDS * per_second):
-            self.close()
-            self.stopped_for_space = True
-            self.log(f"recording stopped: the disk is nearly full ({free / 2**20:.1f} MB free); "
-                     f"{self.path} keeps its {self.frames} frames; classification goes on")
+            self._stop(f"the disk is nearly full ({free / 2**20:.1f} MB free)")
+        elif (self.frames - self._frames_at_last_growth) * self._frame_bytes > 3 * self.FFMPEG_BUFFER:
+            # Far more than FFmpeg buffers went in, and nothing came out: the writes fail, and
+            # the frames since the file last grew are not in it.
+            self.frames = self._frames_at_last_growth
+            self._stop("the file stopped growing (a file size limit?)")
+
+    def _stop(self, why: str) -> None:
+        """Close the recording — playable — and keep classifying."""
+        self.close()
+        self.stopped_because = why
+        self.log(f"recording stopped: {why}; {self.path} keeps what it had on disk; classification goes on")
 
     def close(self) -> None:
         """Write the index; the file is already playable without it."""
@@ -127,6 +140,7 @@ class Recorder:
         if not writer.isOpened():
             raise LiveClassifyError(f"cannot record to {self.path}: OpenCV could not open a Motion-JPEG writer")
         self._writer = writer
+        self._frame_bytes = len(cv2.imencode(".jpg", self._pending[0][0], [cv2.IMWRITE_JPEG_QUALITY, 75])[1])
         for image, _ in self._pending:
             writer.write(image)
             self.frames += 1
