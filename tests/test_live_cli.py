@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import time
 from pathlib import Path
@@ -195,3 +196,13 @@ def test_a_reader_that_goes_away_stops_the_run_cleanly(camera: MjpegServer, live
     run = cli.finish()
     assert run.returncode == 0, run.stderr
     assert "went away" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_outputs_are_created_with_ordinary_permissions(video_file: Path, tmp_path: Path) -> None:
+    record, jsonl = tmp_path / "p.avi", tmp_path / "p.jsonl"
+    run = run_cli("--source", str(video_file), "--record", str(record), "--jsonl", str(jsonl), "--provider", "cpu")
+    assert run.returncode == 0, run.stderr
+    umask = os.umask(0)
+    os.umask(umask)
+    for path in (record, jsonl):
+        assert path.stat().st_mode & 0o777 == 0o666 & ~umask, oct(path.stat().st_mode)
