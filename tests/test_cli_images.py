@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -129,3 +131,12 @@ def test_bad_values_are_usage_errors(flags: list[str]) -> None:
     run = run_cli("--source", str(COFFEE), *flags)
     assert_clean_error(run, flags[0])
     assert run.returncode == 2
+
+
+def test_a_reader_that_stops_early_is_no_error(tmp_path: Path) -> None:
+    for i in range(30):
+        shutil.copy(COFFEE, tmp_path / f"{i:02d}.png")
+    done = subprocess.run(f"{sys.executable} -m live_classify --source {tmp_path} --json --provider cpu | head -1",
+                          shell=True, capture_output=True, text=True, timeout=120)
+    assert json.loads(done.stdout)["top"][0]["label"] == "espresso"
+    assert "Traceback" not in done.stderr and "Broken pipe" not in done.stderr, done.stderr

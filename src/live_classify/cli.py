@@ -24,6 +24,7 @@ from live_classify.live import run_video
 from live_classify.model import Overrides, default_model_path
 from live_classify.providers import CHOICES, ProviderOptions
 from live_classify.report import as_json, as_text, as_trace
+from live_classify.sinks import silence_stdout
 from live_classify.sources import is_stream, parse_camera, parse_video_source
 
 PROG = "live-classify"
@@ -114,6 +115,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `live-classify --source shots/ --json | head -1`: the reader had enough
+        silence_stdout()
+        return 0
 
 
 def open_classifier(args: argparse.Namespace, threads: int | None = None, spin: bool = True) -> Classifier:

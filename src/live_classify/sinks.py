@@ -236,7 +236,7 @@ class JsonLines:
                     next_sync = time.monotonic() + 1.0
             except BrokenPipeError:
                 self.reader_gone = True
-                _silence_stdout()
+                silence_stdout()
             except OSError as error:
                 self.error = f"cannot write JSON lines: {error.strerror or error}"
 
@@ -255,7 +255,7 @@ def _fsync(path: Path) -> None:
         os.close(fd)
 
 
-def _silence_stdout() -> None:
+def silence_stdout() -> None:
     """After a broken pipe, point stdout at /dev/null so Python's exit flush does not fail again."""
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
