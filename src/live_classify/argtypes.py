@@ -15,6 +15,13 @@ def _number(text: str) -> float:
     return value
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (and exit 2) instead of the usage block."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
 def non_negative_int(text: str) -> int:
     try:
         value = int(text)
@@ -44,6 +51,14 @@ def fraction(text: str) -> float:
     value = _number(text)
     if not 0 < value <= 1:
         raise argparse.ArgumentTypeError(f"must be in (0, 1], not {text}")
+    return value
+
+
+def holdout_fraction(text: str) -> float:
+    """A number in [0, 1): the share of data held out."""
+    value = _number(text)
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"must be in [0, 1), not {text}")
     return value
 
 

@@ -16,7 +16,9 @@ from pathlib import Path
 import cv2
 
 from live_classify import __version__
-from live_classify.argtypes import fourcc, fraction, non_negative_int, positive_float, positive_int, size, triple
+from live_classify.argtypes import (
+    OneLineParser, fourcc, fraction, non_negative_int, positive_float, positive_int, size, triple,
+)
 from live_classify.classifier import Classifier
 from live_classify.errors import LiveClassifyError
 from live_classify.images import expand_images, looks_like_images, read_image
@@ -30,15 +32,8 @@ from live_classify.sources import is_stream, parse_camera, parse_video_source
 PROG = "live-classify"
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line (and exit 2) instead of the usage block."""
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog=PROG, description="Classify what a camera, a video or photos show, with an ImageNet model.")
+    parser = OneLineParser(prog=PROG, description="Classify what a camera, a video or photos show, with an ImageNet model.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     what = parser.add_mutually_exclusive_group(required=True)
     what.add_argument("--camera", metavar="N|/dev/videoN", help="a camera by index or device")
