@@ -7,6 +7,7 @@ import signal
 import time
 from pathlib import Path
 
+import cv2
 import pytest
 
 from conftest import COFFEE, assert_clean_error, count_frames, make_video, run_cli
@@ -206,3 +207,17 @@ def test_outputs_are_created_with_ordinary_permissions(video_file: Path, tmp_pat
     os.umask(umask)
     for path in (record, jsonl):
         assert path.stat().st_mode & 0o777 == 0o666 & ~umask, oct(path.stat().st_mode)
+
+
+def test_headless_collect_saves_raw_frames_for_training(camera: MjpegServer, tmp_path: Path) -> None:
+    run = run_cli("--source", camera.url, "--collect", "door open", "--count", "4", "--interval", "0.2",
+                  "--collect-dir", str(tmp_path / "dataset"), "--provider", "cpu")
+    assert run.returncode == 0, run.stderr
+    saved = sorted((tmp_path / "dataset" / "door open").glob("*.png"))
+    assert len(saved) == 4
+    frame = cv2.imread(str(saved[0]))
+    assert frame.shape == (480, 640, 3)
+    assert frame[:100, :200].mean() > 60, "raw frames, without the overlay's dark panel"
+    assert "collected 4 frames of 'door open'" in run.stderr
+    bad = run_cli("--source", camera.url, "--collect", "../escape", "--collect-dir", str(tmp_path), "--provider", "cpu")
+    assert_clean_error(bad, "cannot be a folder name")

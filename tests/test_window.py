@@ -120,3 +120,23 @@ def test_a_display_that_is_not_there_means_headless_not_a_crash(video_file: Path
                   env=headless_env(DISPLAY=":119"))
     assert run.returncode == 0, run.stderr
     assert "no X server on DISPLAY=:119: running headless" in run.stderr
+
+
+def test_keys_1_to_9_save_frames_under_their_class(display: str, live_cli, tmp_path: Path) -> None:
+    dataset = tmp_path / "dataset"
+    with MjpegServer(Path(__file__).parent / "data" / "coffee.png", fps=30) as camera:
+        cli = live_cli("--source", camera.url, "--classes", "cup,empty table", "--collect-dir", str(dataset),
+                       "--provider", "cpu", env=headless_env(DISPLAY=display))
+        window_id(display)
+        time.sleep(1)
+        for key in ("1", "1", "2", "7"):  # 7: no class bound, nothing saved
+            press(display, key)
+            time.sleep(0.3)
+        cli.wait_for(lambda: len(list(dataset.glob("*/*.png"))) >= 3, what="three saved frames")
+        assert warning_pixels(screenshot(display, tmp_path / "counts.png")) > 30, "no counts on the overlay"
+        press(display, "q")
+        run = cli.finish(timeout=20)
+    assert run.returncode == 0, run.stderr
+    assert len(list((dataset / "cup").glob("*.png"))) == 2
+    assert len(list((dataset / "empty table").glob("*.png"))) == 1
+    assert "1 cup: 2 | 2 empty table: 1" in run.stderr

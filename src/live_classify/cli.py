@@ -60,6 +60,14 @@ def build_parser() -> argparse.ArgumentParser:
     live.add_argument("--record", type=Path, metavar="FILE.avi", help="record the annotated video (Motion-JPEG AVI)")
     live.add_argument("--overwrite", action="store_true", help="replace an existing recording")
     live.add_argument("--jsonl", metavar="FILE|-", help="one JSON line per classified frame, appended to a file, or to stdout")
+    live.add_argument("--classes", type=_class_list, metavar="A,B,...",
+                      help="your own classes (up to 9): keys 1-9 in the window save the next frame under one")
+    live.add_argument("--collect", metavar="LABEL", help="headless: save frames of LABEL (with --count, --interval)")
+    live.add_argument("--count", type=positive_int, default=20, metavar="N", help="--collect: frames to save (20)")
+    live.add_argument("--interval", type=positive_float, default=1.0, metavar="S",
+                      help="--collect: seconds between saved frames (1)")
+    live.add_argument("--collect-dir", type=Path, default=Path("dataset"), metavar="DIR",
+                      help="where collected frames go, one folder per class (./dataset), for live-classify-train")
     live.add_argument("--snapshot-dir", type=Path, default=Path("."), metavar="DIR",
                       help="where the s key saves snapshots (current directory)")
 
@@ -113,6 +121,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # `live-classify --source shots/ --json | head -1`: the reader had enough
         silence_stdout()
         return 0
+
+
+def _class_list(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not 1 <= len(names) <= 9:
+        raise argparse.ArgumentTypeError(f"give 1 to 9 comma-separated class names, not {text!r}")
+    return names
 
 
 def open_classifier(args: argparse.Namespace, threads: int | None = None, spin: bool = True) -> Classifier:

@@ -19,6 +19,7 @@ import numpy as np
 
 from live_classify import overlay
 from live_classify.classifier import Classifier
+from live_classify.collect import Collector
 from live_classify.pipeline import Pipeline, Shown
 from live_classify.providers import CPU
 from live_classify.sinks import JsonLines, Recorder, check_writable
@@ -36,12 +37,13 @@ def run_video(args: argparse.Namespace, spec: SourceSpec, open_classifier: Calla
         Recorder.check(args.record, args.overwrite)  # before anything is opened or written
     if args.jsonl and args.jsonl != "-":
         check_writable(Path(args.jsonl), "JSON lines file")
+    collector = _collector(args)
     show_window = not args.headless
     if show_window and (problem := display_problem()):
         log(f"{problem}: running headless")
         show_window = False
     jsonl_target = args.jsonl
-    if not show_window and not args.record and not jsonl_target:
+    if not show_window and not args.record and not jsonl_target and not args.collect:
         log("headless with no --record or --jsonl: writing JSON lines to stdout")
         jsonl_target = "-"
 
@@ -71,7 +73,7 @@ def run_video(args: argparse.Namespace, spec: SourceSpec, open_classifier: Calla
     with _stop_on_signals(pipeline):  # a signal while finishing up must not cut the finishing short
         try:
             pipeline.start()
-            _main_loop(pipeline, classifier.opened.short_name, window, recorder, jsonl)
+            _main_loop(pipeline, classifier.opened.short_name, window, recorder, jsonl, collector, args)
         finally:
             pipeline.join(timeout=args.read_timeout + 2)
             if jsonl:
@@ -90,9 +92,19 @@ def run_video(args: argparse.Namespace, spec: SourceSpec, open_classifier: Calla
     return 0
 
 
+def _collector(args: argparse.Namespace) -> Collector | None:
+    """Frames for your own classes: bound to keys 1-9 (--classes), or one label headless (--collect)."""
+    if args.collect:
+        return Collector(args.collect_dir, [args.collect])
+    if args.classes:
+        return Collector(args.collect_dir, args.classes)
+    return None
+
+
 def _main_loop(pipeline: Pipeline, provider: str, window: Window | None, recorder: Recorder | None,
-               jsonl: JsonLines | None) -> None:
+               jsonl: JsonLines | None, collector: Collector | None, args: argparse.Namespace) -> None:
     last: Shown | None = None
+    next_collect = 0.0
 
     def idle() -> None:
         """No frame is coming (stall, reconnect): keep the window alive and say why it is frozen."""
@@ -114,8 +126,20 @@ def _main_loop(pipeline: Pipeline, provider: str, window: Window | None, recorde
                 return
             if jsonl.error:
                 return
+        if collector and args.collect and time.monotonic() >= next_collect:  # headless, every --interval
+            log(f"saved {collector.save(shown.frame.image, args.collect)}")
+            next_collect = time.monotonic() + args.interval
+            if collector.counts[args.collect] >= args.count:
+                log(f"collected {args.count} frames of {args.collect!r} in {args.collect_dir}")
+                return
+        if collector and window and window.class_key:  # keys 1-9: this frame, raw, before the overlay
+            if window.class_key <= len(collector.classes):
+                name = collector.classes[window.class_key - 1]
+                log(f"saved {collector.save(shown.frame.image, name)} ({collector.summary()})")
+            window.class_key = None
         if window or recorder:
-            canvas = _annotate(shown, pipeline, provider, paused=bool(window and window.paused))
+            canvas = _annotate(shown, pipeline, provider, paused=bool(window and window.paused),
+                               collected=collector.summary() if collector else None)
             if recorder:
                 recorder.write(canvas, shown.frame.t_capture)
             if window:
@@ -126,7 +150,7 @@ def _main_loop(pipeline: Pipeline, provider: str, window: Window | None, recorde
 
 
 def _annotate(shown: Shown, pipeline: Pipeline, provider: str, *, paused: bool = False,
-              reconnecting: bool = False) -> np.ndarray:
+              reconnecting: bool = False, collected: str | None = None) -> np.ndarray:
     stats = pipeline.stats
     age = None
     if shown.prediction is not None:
@@ -134,7 +158,7 @@ def _annotate(shown: Shown, pipeline: Pipeline, provider: str, *, paused: bool =
     status = overlay.Status(
         capture_fps=stats.capture_rate.rate, inference_fps=stats.inference_rate.rate,
         display_fps=stats.display_rate.rate, dropped=stats.dropped, provider=provider,
-        age_ms=age, paused=paused, reconnecting=reconnecting,
+        age_ms=age, paused=paused, reconnecting=reconnecting, collected=collected,
     )
     canvas = shown.frame.image if shown.exclusive and not reconnecting else shown.frame.image.copy()
     return overlay.draw(canvas, shown.prediction, status)

@@ -27,6 +27,7 @@ class Status:
     age_ms: float | None = None  # how old the drawn prediction is, relative to the shown frame
     paused: bool = False
     reconnecting: bool = False
+    collected: str | None = None  # frames saved per class, when collecting
 
 
 def draw(image: np.ndarray, prediction: Prediction | None, status: Status) -> np.ndarray:
@@ -48,6 +49,8 @@ def draw(image: np.ndarray, prediction: Prediction | None, status: Status) -> np
         rows.append(("source lost: reconnecting...", WARN, None, 0.6))
     if status.paused:
         rows.append(("paused (space to resume)", WARN, None, 0.6))
+    if status.collected:
+        rows.append((f"saved: {status.collected}", WARN, None, 0.5))
 
     thickness = 1 if scale < 1.2 else 2
     sizes = [cv2.getTextSize(text, FONT, size * scale, thickness)[0] for text, _, _, size in rows]

@@ -51,6 +51,7 @@ class Window:
         self.snapshot_dir = snapshot_dir
         self.paused = False
         self.quit = False
+        self.class_key: int | None = None  # 1-9 pressed: the main loop saves the next frame under that class
         self._shown_once = False
         self._frozen = False
         self._last: np.ndarray | None = None
@@ -76,6 +77,8 @@ class Window:
             self.paused = not self.paused
         elif key == KEY_SNAPSHOT and self._last is not None:
             self.snapshot(self._last)
+        elif ord("1") <= key <= ord("9"):
+            self.class_key = key - ord("0")
         if self._shown_once and cv2.getWindowProperty(WINDOW_NAME, cv2.WND_PROP_VISIBLE) < 1:
             self.quit = True  # the user closed the window
 
