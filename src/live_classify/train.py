@@ -317,15 +317,15 @@ def confusion_table(matrix: np.ndarray, labels: Sequence[str]) -> str:
     """Per-class accuracy and the confusion matrix (rows: true class, columns: predicted), with
     the classes numbered so long names do not blow up the columns."""
     width = max(5, len(str(matrix.max())) + 1)
-    name_width = max(len(label) for label in labels)
     corner = "true \\ predicted"
-    head = f"  {corner:<{name_width + 4}}" + "".join(f"{f'[{i}]':>{width}}" for i in range(len(labels)))
+    first = max(len(corner), *(len(f"[{i}] {label}") for i, label in enumerate(labels)))
+    head = f"  {corner:<{first}}" + "".join(f"{f'[{i}]':>{width}}" for i in range(len(labels)))
     rows = [head + "   accuracy"]
     for i, label in enumerate(labels):
         total = int(matrix[i].sum())
         acc = f"{matrix[i, i] / total:7.1%} of {total}" if total else "      - (none held out)"
         cells = "".join(f"{int(n):>{width}}" for n in matrix[i])
-        rows.append(f"  [{i}] {label:<{name_width}}{cells}   {acc}")
+        rows.append(f"  {f'[{i}] {label}':<{first}}{cells}   {acc}")
     return "\n".join(rows)
 
 
