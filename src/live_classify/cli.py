@@ -20,7 +20,7 @@ from live_classify.argtypes import (
     OneLineParser, fourcc, fraction, non_negative_int, positive_float, positive_int, size, triple,
 )
 from live_classify.classifier import Classifier
-from live_classify.errors import LiveClassifyError
+from live_classify.errors import LiveClassifyError, exit_code
 from live_classify.images import expand_images, looks_like_images, read_image
 from live_classify.live import run_video
 from live_classify.model import Overrides, default_model_path
@@ -107,20 +107,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
     try:
-        if args.camera is not None:
-            return run_video(args, parse_camera(args.camera), partial(open_classifier, args))
-        if is_stream(args.source) or not looks_like_images(args.source):
-            return run_video(args, parse_video_source(args.source), partial(open_classifier, args))
-        return classify_images(args)
-    except LiveClassifyError as error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
+        return exit_code(PROG, partial(_run, args))
     except BrokenPipeError:  # `live-classify --source shots/ --json | head -1`: the reader had enough
         silence_stdout()
         return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Photos, or a camera / stream / video file, as the source says."""
+    if args.camera is not None:
+        return run_video(args, parse_camera(args.camera), partial(open_classifier, args))
+    if is_stream(args.source) or not looks_like_images(args.source):
+        return run_video(args, parse_video_source(args.source), partial(open_classifier, args))
+    return classify_images(args)
 
 
 def _class_list(text: str) -> list[str]:

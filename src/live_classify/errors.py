@@ -1,5 +1,21 @@
-"""The one exception type the CLI turns into a one-line message and a non-zero exit."""
+"""The one exception type the commands turn into a one-line message and a non-zero exit."""
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
 
 
 class LiveClassifyError(Exception):
     """A problem the user can fix (bad file, bad flag, missing device); never a bug."""
+
+
+def exit_code(prog: str, action: Callable[[], int]) -> int:
+    """Run a command's work: a user error is one line on stderr and exit 1, Ctrl+C is exit 130."""
+    try:
+        return action()
+    except LiveClassifyError as error:
+        print(f"{prog}: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130

@@ -6,6 +6,7 @@ import json
 import numpy as np
 
 from live_classify.classifier import Classification, Classifier
+from live_classify.postprocess import TopK
 
 
 def as_text(name: str, result: Classification) -> str:
@@ -16,14 +17,17 @@ def as_text(name: str, result: Classification) -> str:
     return "\n".join(rows)
 
 
+def top_records(top: TopK) -> list[dict[str, object]]:
+    """The top-k as JSON-ready records, most likely first: what photos and video lines share."""
+    return [{"class_id": cid, "label": label, "score": round(score, 6)}
+            for cid, label, score in zip(top.class_ids, top.labels, top.scores)]
+
+
 def as_record(name: str, result: Classification) -> dict[str, object]:
     """One JSON-ready record: the source, the top-k and the stage times."""
     return {
         "source": name,
-        "top": [
-            {"class_id": cid, "label": label, "score": round(score, 6)}
-            for cid, label, score in zip(result.top.class_ids, result.top.labels, result.top.scores)
-        ],
+        "top": top_records(result.top),
         "times_ms": {
             "preprocess": round(result.times.preprocess_ms, 3),
             "inference": round(result.times.inference_ms, 3),

@@ -17,6 +17,7 @@ import numpy as np
 
 from live_classify.errors import LiveClassifyError
 from live_classify.pipeline import Prediction
+from live_classify.report import top_records
 
 def check_writable(path: Path, what: str) -> None:
     """Fail before capture starts, not after the first minute of video."""
@@ -205,8 +206,7 @@ class JsonLines:
             "frame": prediction.frame.index,
             "time": round(prediction.frame.wall_time, 3),
             "source": self.source_name,
-            "top": [{"class_id": c, "label": label, "score": round(s, 6)}
-                    for c, label, s in zip(top.class_ids, top.labels, top.scores)],
+            "top": top_records(top),
             "inference_ms": round(times.inference_ms, 3),
             "preprocess_ms": round(times.preprocess_ms, 3),
             "latency_ms": round(prediction.latency_ms, 3),

@@ -26,7 +26,7 @@ import numpy as np
 import onnxruntime as ort
 
 from live_classify.argtypes import OneLineParser, holdout_fraction, non_negative_int, positive_int
-from live_classify.errors import LiveClassifyError
+from live_classify.errors import LiveClassifyError, exit_code
 from live_classify.images import is_image_path, read_image
 from live_classify.model import (
     Overrides,
@@ -499,16 +499,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    try:
+
+    def run() -> int:
         train(args.data_dir, args.out, model=args.model, options=TrainOptions(epochs=args.epochs),
               val_fraction=args.val_fraction, augmentations=args.augment, seed=args.seed, plot=args.plot)
-    except LiveClassifyError as error:
-        print(f"{PROG}: error: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
-    return 0
+        return 0
+
+    return exit_code(PROG, run)
 
 
 if __name__ == "__main__":
