@@ -8,6 +8,7 @@ shared object file"), and check ``session.get_providers()`` ourselves.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import os
 import re
@@ -113,8 +114,8 @@ def _try_provider(
     if provider != CPU:
         providers.append(CPU)
     with _captured_output() as noise:
-        if provider != CPU and hasattr(ort, "preload_dlls"):
-            ort.preload_dlls()  # finds CUDA/cuDNN installed as nvidia-* Python packages
+        if provider != CPU:
+            _preload_gpu_libraries()
         try:
             session = ort.InferenceSession(str(model), session_options, providers=providers)
         except Exception as error:  # noqa: BLE001 - onnxruntime raises bare RuntimeError/Fail types
@@ -123,6 +124,14 @@ def _try_provider(
             print(error, file=sys.stderr)
             session = None
     return session, noise.getvalue()
+
+
+@functools.cache
+def _preload_gpu_libraries() -> None:
+    """Once per process, however many GPU providers are tried: load CUDA/cuDNN from the nvidia-*
+    Python packages where they are installed that way."""
+    if hasattr(ort, "preload_dlls"):
+        ort.preload_dlls()
 
 
 def _provider_options(provider: str, options: ProviderOptions) -> dict[str, object]:
