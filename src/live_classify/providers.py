@@ -20,7 +20,7 @@ from pathlib import Path
 
 import onnxruntime as ort
 
-from live_classify.errors import LiveClassifyError
+from live_classify.errors import LiveClassifyError, first_line
 
 TENSORRT = "TensorrtExecutionProvider"
 CUDA = "CUDAExecutionProvider"
@@ -51,6 +51,13 @@ class ProviderOptions:
     # onnxruntime's CPU workers spin-wait between runs by default: fastest for back-to-back runs,
     # but the spinning steals a core from the capture thread in the live pipeline.
     spin: bool = True
+    # Where ``(x - mean) / std`` runs: "device" sends uint8 pixels to the GPU and normalizes there,
+    # "host" does it in numpy, "auto" picks "device" on a GPU and "host" on the CPU.
+    normalize: str = "auto"
+
+    def normalizes_on_device(self, device: str) -> bool:
+        """Whether normalization runs on the device, for a session whose buffers live on ``device``."""
+        return self.normalize == "device" or (self.normalize == "auto" and device != "cpu")
 
 
 @dataclass(frozen=True)
@@ -120,7 +127,7 @@ def _try_provider(
             session = ort.InferenceSession(str(model), session_options, providers=providers)
         except Exception as error:  # noqa: BLE001 - onnxruntime raises bare RuntimeError/Fail types
             if provider == CPU:
-                raise LiveClassifyError(f"cannot load model {model}: {_first_line(error)}") from None
+                raise LiveClassifyError(f"cannot load model {model}: {first_line(error)}") from None
             print(error, file=sys.stderr)
             session = None
     return session, noise.getvalue()
@@ -186,8 +193,3 @@ def _reason(noise: str) -> str:
     lines = [re.sub(r"\x1b\[[0-9;]*m", "", line).strip() for line in noise.splitlines()]
     lines = [line for line in lines if line and not set(line) <= {"*"}]
     return lines[-1][:200] if lines else "the provider did not start (no reason given)"
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__
