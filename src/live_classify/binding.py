@@ -13,6 +13,7 @@ the model runs. Both ways give bit-identical input tensors.
 """
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from importlib import resources
 
@@ -23,6 +24,7 @@ from live_classify.model import Preprocessing
 from live_classify.pinned import page_lock
 
 NORMALIZE_GRAPH = "normalize.onnx"
+_graph_ids = itertools.count(1)  # CUDA graphs are captured per id: one id per bound batch, process-wide
 
 
 @dataclass
@@ -45,6 +47,7 @@ class BoundSession:
     def __init__(
         self, session: ort.InferenceSession, input_name: str, output_name: str, pre: Preprocessing,
         device: str, device_id: int = 0, normalize_on_device: bool = False, cuda_graph: bool = False,
+        pin: bool = True,
     ) -> None:
         self.session = session
         self.input_name = input_name
@@ -54,6 +57,7 @@ class BoundSession:
         self.device_id = device_id
         self.normalize_on_device = normalize_on_device
         self.cuda_graph = cuda_graph
+        self.pin = pin
         self._normalizer = _open_normalizer(device, device_id) if normalize_on_device else None
         self._parameters = _normalize_parameters(pre)  # kept alive: CPU OrtValues borrow their memory
         self._bound: dict[int, _Bound] = {}
@@ -107,7 +111,7 @@ class BoundSession:
         host_shape, host_type = ((n, h, w, 3), np.uint8) if self.normalize_on_device else ((n, 3, h, w), np.float32)
         host = np.zeros(host_shape, host_type)
         on_cpu = self.device == "cpu"
-        pinned = not on_cpu and page_lock(host)
+        pinned = not on_cpu and self.pin and page_lock(host)
         device_input = None if on_cpu else self._device_value(host_shape, host_type)
         feed = device_input if device_input is not None else ort.OrtValue.ortvalue_from_numpy(host)
         model_input = self._device_value((n, 3, h, w), np.float32) if self.normalize_on_device else feed
@@ -117,14 +121,15 @@ class BoundSession:
         binding.bind_ortvalue_input(self.input_name, model_input)
         binding.bind_ortvalue_output(self.output_name, scores)
         normalize = self._bind_normalizer(feed, model_input) if self.normalize_on_device else None
-        return _Bound(host, binding, device_input, scores, scores_host, normalize, pinned, self._graph_options(n))
+        return _Bound(host, binding, device_input, scores, scores_host, normalize, pinned, self._graph_options())
 
-    def _graph_options(self, n: int) -> ort.RunOptions | None:
-        """With CUDA graphs, each batch size is captured as a graph of its own."""
+    def _graph_options(self) -> ort.RunOptions | None:
+        """With CUDA graphs, each bound batch is captured as a graph of its own: a graph replays the
+        addresses it was captured with, so two batch sizes (or two engines) must never share one."""
         if not self.cuda_graph:
             return None
         options = ort.RunOptions()
-        options.add_run_config_entry("gpu_graph_id", str(n))
+        options.add_run_config_entry("gpu_graph_id", str(next(_graph_ids)))
         return options
 
     def _device_value(self, shape: tuple[int, ...], dtype: type) -> ort.OrtValue:
@@ -155,6 +160,8 @@ def _open_normalizer(device: str, device_id: int) -> ort.InferenceSession:
     graph = (resources.files("live_classify") / NORMALIZE_GRAPH).read_bytes()
     options = ort.SessionOptions()
     options.log_severity_level = 3
+    options.intra_op_num_threads = 1  # elementwise work on 150 KB: a thread pool would only contend with the model's
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     if device == "cpu":
         return ort.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
     return ort.InferenceSession(graph, options, providers=[("CUDAExecutionProvider", {"device_id": device_id})])
