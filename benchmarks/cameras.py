@@ -105,7 +105,7 @@ def run_fleet(classifier, cameras: int, fps: float = 30.0, seconds: float = 8.0,
     """Run ``cameras`` simulated cameras into ``classifier`` for ``seconds``; latency, drops and batch sizes."""
     fleet = Fleet(cameras, fps, jpeg_frames())
     for n in range(1, min(max_batch, cameras) + 1):  # bind (and, with CUDA graphs, capture) every size first
-        classifier.bound.warm_up(1, n)
+        classifier.bound.warm_up(3, n)
     threads = [threading.Thread(target=fleet.camera, args=(i,), daemon=True) for i in range(cameras)]
     for thread in threads:
         thread.start()

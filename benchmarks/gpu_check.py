@@ -181,7 +181,7 @@ def time_pipeline(check: Check) -> dict:
 
 def time_cameras(check: Check) -> dict:
     """N simulated 30 fps cameras, batched; with a CUDA graph too where one can be captured."""
-    counts = (1, 4) if check.quick else (1, 4, 8, 16, 32)
+    counts = (1, 4) if check.quick else (1, 4, 8, 16, 32, 64)
     seconds = 3.0 if check.quick else 6.0
     out = {f"{n} cameras": run_fleet(check.device, n, seconds=seconds) for n in counts}
     if check.graph_device is not None and not check.quick:
