@@ -101,10 +101,14 @@ class Fleet:
 
 
 def run_fleet(classifier, cameras: int, fps: float = 30.0, seconds: float = 8.0,  # noqa: ANN001 - a Classifier
-              max_batch: int = 16, max_wait_ms: float = 2.0, warmup: float = 1.0) -> dict:
-    """Run ``cameras`` simulated cameras into ``classifier`` for ``seconds``; latency, drops and batch sizes."""
+              max_batch: int = 16, max_wait_ms: float = 2.0, warmup: float = 1.0, sizes: tuple[int, ...] = ()) -> dict:
+    """Run ``cameras`` simulated cameras into ``classifier`` for ``seconds``; latency, drops and batch sizes.
+
+    ``sizes``: run only these batch sizes, padding a batch up to the next one (fewer CUDA graphs).
+    """
     fleet = Fleet(cameras, fps, jpeg_frames())
-    for n in range(1, min(max_batch, cameras) + 1):  # bind (and, with CUDA graphs, capture) every size first
+    sizes = sizes or tuple(range(1, min(max_batch, cameras) + 1))
+    for n in sizes:  # bind (and, with CUDA graphs, capture) every size first
         classifier.bound.warm_up(3, n)
     threads = [threading.Thread(target=fleet.camera, args=(i,), daemon=True) for i in range(cameras)]
     for thread in threads:
@@ -118,7 +122,9 @@ def run_fleet(classifier, cameras: int, fps: float = 30.0, seconds: float = 8.0,
         taken = fleet.take(max_batch, max_wait_ms / 1e3)
         if not taken:
             continue
-        classifier.classify_batch([image for _, image in taken])
+        images = [image for _, image in taken]
+        padded = next(n for n in sizes if n >= len(images))
+        classifier.classify_batch(images + images[-1:] * (padded - len(images)))
         done = time.monotonic()
         if done >= measure_from:
             if cpu0 is None:
@@ -153,11 +159,13 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=8.0, help="measured seconds per count (after 1 s of warm-up)")
     parser.add_argument("--max-batch", type=int, default=16)
     parser.add_argument("--cuda-graph", action="store_true")
+    parser.add_argument("--sizes", type=int, nargs="*", default=[], help="batch sizes to pad to (default: every size)")
     args = parser.parse_args()
     classifier = Classifier.open(default_model_path(), args.provider, options=ProviderOptions(cuda_graph=args.cuda_graph))
     print(classifier.opened.describe(), file=sys.stderr)
     for count in args.cameras:
-        print(json.dumps(run_fleet(classifier, count, seconds=args.seconds, max_batch=args.max_batch)), flush=True)
+        print(json.dumps(run_fleet(classifier, count, seconds=args.seconds, max_batch=args.max_batch,
+                                   sizes=tuple(args.sizes))), flush=True)
     return 0
 
 
