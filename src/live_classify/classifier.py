@@ -17,7 +17,7 @@ from live_classify.errors import LiveClassifyError, first_line
 from live_classify.model import ModelSpec, Overrides, check_model_file, read_spec, with_class_count
 from live_classify.postprocess import Smoother, TopK, to_probabilities, top_k
 from live_classify.preprocess import Preprocessor
-from live_classify.providers import CUDA, OpenedSession, ProviderOptions, open_session
+from live_classify.providers import OpenedSession, ProviderOptions, open_session
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ class Classifier:
         try:
             self.bound = BoundSession(opened.session, spec.input_name, spec.output_name, pre, opened.device,
                                       options.device_id, options.normalizes_on_device(opened.device),
-                                      options.cuda_graph and opened.provider == CUDA)
+                                      opened.cuda_graph)
         except Exception as error:  # noqa: BLE001 - onnxruntime's own error types, raised by its first run
             raise LiveClassifyError(f"the model fails on a 1x3x{pre.height}x{pre.width} input: {first_line(error)}") from None
         self.spec = with_class_count(spec, self.bound.classes)

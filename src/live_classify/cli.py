@@ -85,7 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--device-id", type=non_negative_int, default=0, metavar="N", help="GPU index (default 0)")
     model.add_argument("--threads", type=non_negative_int, default=0, metavar="N",
                        help="CPU inference threads (default 0: one per core)")
-    model.add_argument("--cuda-graph", action="store_true", help="capture the model as a CUDA graph (CUDA only)")
+    model.add_argument("--cuda-graph", action=argparse.BooleanOptionalAction, default=None,
+                       help="CUDA: replay the model as a CUDA graph (default: on where the model allows it)")
     model.add_argument("--normalize", choices=["auto", "host", "device"], default="auto",
                        help="where (x - mean) / std runs: device sends uint8 pixels to the GPU "
                             "(default auto: device on a GPU, host on the CPU)")
