@@ -9,6 +9,9 @@ def markdown(report: dict) -> str:
            f"host CPU {m['cpu']} ({m['cores']} cores). Produced by `python benchmarks/gpu_check.py`. "
            "Every figure on this page is from this card.", "",
            f"Provider line: `{report.get('provider_line', '?')}`. TensorRT: {report['tensorrt']}.", ""]
+    if "runs" in report:
+        out += ["Gathered in several runs, each on a fresh lent machine of this kind; compare figures side by side "
+                "only within one table:", ""] + [f"{k}. {v}" for k, v in report["runs"].items()] + [""]
     for key, title in SECTIONS.items():
         if key in report:
             out += [f"## {title}", ""]
@@ -52,9 +55,22 @@ def _pipeline(p: dict) -> list[str]:
 def _cameras(rows: dict) -> list[str]:
     out = ["| simulated 30 fps 640x480 cameras | captured/s | classified/s | dropped | latency p50 ms | p95 ms | mean batch | CPU % |",
            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    out += [f"| {k} | {r['captured_fps']} | {r['classified_fps']} | {r['dropped_pct']} % | {r['latency_p50_ms']} | "
-            f"{r['latency_p95_ms']} | {r['mean_batch']} | {r['cpu_pct']} |" for k, r in rows.items()]
-    return out + ["", "Latency runs from the moment a camera's JPEG arrived (before decoding) to its result.", ""]
+    for k, r in rows.items():
+        out.append(f"| {k} | failed: {r['error']} |" if "error" in r else
+                   f"| {k} | {r['captured_fps']} | {r['classified_fps']} | {r['dropped_pct']} % | {r['latency_p50_ms']} | "
+                   f"{r['latency_p95_ms']} | {r['mean_batch']} | {r['cpu_pct']} |")
+    return out + ["", "Latency runs from the moment a camera's JPEG arrived (before decoding) to its result; "
+                  "CPU % is of one core (the host has more).", ""]
+
+
+def _rows(rows: dict) -> list[str]:
+    """Any flat mapping of name -> value or name -> {field: value}, one bullet each."""
+    return [f"- {k}: {v}" for k, v in rows.items()] + [""]
+
+
+def _pipeline_graph(p: dict) -> list[str]:
+    return [f"{p['frames']} frames, every frame classified: {p['pipeline']['fps']:.1f} FPS "
+            f"(CPU {p['pipeline']['cpu_pct']:.0f} % of one core).", ""]
 
 
 SECTIONS = {
@@ -63,7 +79,16 @@ SECTIONS = {
     "stages_720p": "Stages 2+3 from a 720p frame",
     "batches": "Batches",
     "pipeline_720p_file": "The pipeline on a 720p file",
-    "cameras": "Many cameras, one batched engine",
+    "pipeline_720p_file_cuda_graph": "The pipeline on the same 720p file, with a CUDA graph",
+    "cameras": "Many cameras, one batched engine (no CUDA graph, batch of whatever arrived)",
+    "cameras_batch_shape": "Many cameras: the batch shape without a CUDA graph, and more cameras with one",
+    "cameras_cuda_graph": "Many cameras with CUDA graphs (each in a process of its own)",
+    "cuda_graph_answers": "A CUDA graph gives the same answers (photos in turn, batch 1 and 4)",
+    "cuda_graph_fallback": "A model with shape operators, default options",
+    "tf32_off": "The GPU-CPU difference is TF32: the same check with use_tf32=0",
+    "cli": "The real command on this card",
 }
 RENDER = {"outputs_vs_cpu": _outputs, "inference_batch1": _timings, "stages_720p": _timings,
-          "batches": _batches, "pipeline_720p_file": _pipeline, "cameras": _cameras}
+          "batches": _batches, "pipeline_720p_file": _pipeline, "pipeline_720p_file_cuda_graph": _pipeline_graph,
+          "cameras": _cameras, "cameras_batch_shape": _cameras, "cameras_cuda_graph": _cameras,
+          "cuda_graph_answers": _rows, "cuda_graph_fallback": _rows, "tf32_off": _rows, "cli": _rows}

@@ -1,5 +1,5 @@
 """The GPU-first engine, checked on the CPU provider (same code path): normalization inside a graph
-on uint8 pixels, and batches bound once per size."""
+on uint8 pixels, batches bound once per size, and CUDA graphs that fall back without leaving the GPU."""
 from __future__ import annotations
 
 import importlib.util
@@ -10,7 +10,9 @@ import cv2
 import numpy as np
 import pytest
 
+from live_classify import providers
 from live_classify.classifier import Classifier
+from live_classify.errors import LiveClassifyError
 from live_classify.model import Overrides
 from live_classify.providers import ProviderOptions
 
@@ -88,3 +90,40 @@ def test_the_shipped_normalization_graph_is_what_its_script_makes() -> None:
     spec.loader.exec_module(module)  # type: ignore[union-attr]
     shipped = (resources.files("live_classify") / "normalize.onnx").read_bytes()
     assert shipped == module.build().SerializeToString()
+
+
+class _CudaSession:
+    """Stands in for a session that onnxruntime opened on CUDA (this machine has no GPU)."""
+
+    def get_providers(self) -> list[str]:
+        return [providers.CUDA, providers.CPU]
+
+
+def _graph_refused(attempts: list[ProviderOptions]):  # noqa: ANN202 - a stand-in for providers._try_provider
+    def attempt(model: Path, provider: str, options: ProviderOptions):  # noqa: ANN202
+        attempts.append(options)
+        if options.cuda_graph is not False:
+            return None, "This session cannot use the graph capture feature as requested by the user"
+        return _CudaSession(), ""
+    return attempt
+
+
+def test_a_model_that_cannot_be_captured_runs_on_cuda_without_the_graph(model_path: Path, monkeypatch) -> None:
+    """The default (graph where possible) must not send such a model to the CPU."""
+    attempts: list[ProviderOptions] = []
+    monkeypatch.setattr(providers, "_try_provider", _graph_refused(attempts))
+    monkeypatch.setattr(providers.ort, "get_available_providers", lambda: [providers.CUDA, providers.CPU])
+    opened = providers.open_session(model_path, "cuda", ProviderOptions())
+    assert opened.provider == providers.CUDA and not opened.cuda_graph
+    assert [a.cuda_graph for a in attempts] == [None, False]
+    assert "CUDA graph off: This session cannot use the graph capture" in opened.describe()
+    assert "\n" not in opened.describe()
+
+
+def test_a_cuda_graph_asked_for_explicitly_is_not_dropped_quietly(model_path: Path, monkeypatch) -> None:
+    attempts: list[ProviderOptions] = []
+    monkeypatch.setattr(providers, "_try_provider", _graph_refused(attempts))
+    monkeypatch.setattr(providers.ort, "get_available_providers", lambda: [providers.CUDA, providers.CPU])
+    with pytest.raises(LiveClassifyError, match="CUDA cannot start: This session cannot use the graph capture"):
+        providers.open_session(model_path, "cuda", ProviderOptions(cuda_graph=True))
+    assert len(attempts) == 1
