@@ -17,7 +17,7 @@ import cv2
 
 from live_classify import __version__
 from live_classify.argtypes import (
-    OneLineParser, fourcc, fraction, non_negative_int, positive_float, positive_int, size, triple,
+    OneLineParser, file_with_suffix, fourcc, fraction, non_negative_int, positive_float, positive_int, size, triple,
 )
 from live_classify.classifier import Classifier
 from live_classify.errors import LiveClassifyError, exit_code
@@ -26,7 +26,7 @@ from live_classify.live import run_video
 from live_classify.model import Overrides, default_model_path
 from live_classify.providers import CHOICES, ProviderOptions
 from live_classify.report import as_json, as_text, as_trace
-from live_classify.sinks import silence_stdout
+from live_classify.sinks import Recorder, silence_stdout
 from live_classify.sources import is_stream, parse_camera, parse_video_source
 
 PROG = "live-classify"
@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     live = parser.add_argument_group("window and outputs (cameras, streams, video files)")
     live.add_argument("--headless", action="store_true", help="no window, even if a display is there")
-    live.add_argument("--record", type=Path, metavar="FILE.avi", help="record the annotated video (Motion-JPEG AVI)")
+    live.add_argument("--record", type=file_with_suffix(Recorder.SUFFIXES, Recorder.WHY_SUFFIXES), metavar="FILE.avi", help="record the annotated video (Motion-JPEG AVI)")
     live.add_argument("--overwrite", action="store_true", help="replace an existing recording")
     live.add_argument("--jsonl", metavar="FILE|-", help="one JSON line per classified frame, appended to a file, or to stdout")
     live.add_argument("--classes", type=_class_list, metavar="A,B,...",

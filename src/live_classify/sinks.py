@@ -55,13 +55,13 @@ class Recorder:
     RESERVE_MIN_BYTES = 4 * 2**20
     FFMPEG_BUFFER = 256 * 2**10  # FFmpeg writes the file in chunks of this size
 
+    SUFFIXES = (".avi",)  # the command line refuses any other (see cli.py)
+    WHY_SUFFIXES = "Motion-JPEG in AVI survives a crash; a plain .mp4 does not"
+
     @staticmethod
     def check(path: Path, overwrite: bool) -> None:
-        """Refuse a path that cannot be written, a non-AVI name, or a recording that would be lost."""
+        """Refuse a path that cannot be written, or a recording that would be lost."""
         check_writable(path, "recording")
-        if path.suffix.lower() != ".avi":
-            raise LiveClassifyError(
-                f"--record {path}: use a .avi file (Motion-JPEG survives a crash; .mp4 does not)")
         if path.exists() and not overwrite:
             raise LiveClassifyError(f"--record {path}: the file exists (pass --overwrite to replace it)")
 
