@@ -2,16 +2,22 @@
 mode, and messages that say what happened."""
 from __future__ import annotations
 
+import http.server
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from conftest import assert_clean_error, run_cli
+from rtsp_stub import RtspStub
+
+from live_classify.sources import with_rtsp_transport
 
 
 def test_json_lines_go_to_dev_null_a_fifo_and_a_pipe(video_file: Path, tmp_path: Path) -> None:
@@ -47,3 +53,72 @@ def test_the_avi_suffix_in_capitals_is_accepted(video_file: Path, tmp_path: Path
     run = run_cli("--source", str(video_file), "--record", str(tmp_path / "OUT.AVI"), "--provider", "cpu")
     assert run.returncode == 0, run.stderr
     assert (tmp_path / "OUT.AVI").stat().st_size > 0
+
+
+class NotFound(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        self.send_error(404)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def http_404() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NotFound)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/camera.mjpg"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def rtsp_stub() -> Iterator[RtspStub]:
+    with RtspStub() as stub:
+        yield stub
+
+
+def test_a_stream_that_fails_at_once_says_why_not_that_it_timed_out(http_404: str, rtsp_stub: RtspStub) -> None:
+    cases = {
+        "http://127.0.0.1:9/": "connection refused by 127.0.0.1:9",
+        "rtsp://admin:hunter2@nosuchhost.invalid/stream1": "unknown host nosuchhost.invalid",
+        http_404: "the server answered 404 Not Found",
+        rtsp_stub.url + "-typo": "the server answered 404 Not Found",
+        rtsp_stub.url: "the server answers, but OpenCV finds no video",  # SETUP refused
+    }
+    for url, reason in cases.items():
+        run = run_cli("--source", url, "--open-timeout", "30", "--provider", "cpu")
+        assert_clean_error(run, "cannot open stream", reason)
+        assert "within" not in run.stderr and "hunter2" not in run.stderr
+
+
+def test_only_a_real_timeout_is_called_one() -> None:
+    with socket.socket() as silent:  # connections are accepted by the kernel, never answered
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        run = run_cli("--source", f"http://127.0.0.1:{silent.getsockname()[1]}/", "--open-timeout", "1",
+                      "--provider", "cpu")
+    assert_clean_error(run, "cannot open stream", "nothing came within 1 s")
+
+
+@pytest.mark.parametrize("flag, expected", [
+    ([], ["TCP", "UDP"]),  # OpenCV's default: TCP first, then UDP
+    (["--rtsp-transport", "tcp"], ["TCP"]),
+    (["--rtsp-transport", "udp"], ["UDP"]),
+])
+def test_rtsp_transport_reaches_ffmpeg(flag: list[str], expected: list[str], rtsp_stub: RtspStub) -> None:
+    run = run_cli("--source", rtsp_stub.url, *flag, "--provider", "cpu")
+    assert_clean_error(run, "cannot open stream")  # the stub serves no video; what FFmpeg asked for counts
+    asked = ["TCP" if "RTP/AVP/TCP" in t else "UDP" for t in rtsp_stub.transports() if "multicast" not in t]
+    assert asked == expected, rtsp_stub.transports()
+
+
+def test_rtsp_transport_keeps_the_users_other_ffmpeg_options() -> None:
+    assert with_rtsp_transport(None, "tcp") == "rtsp_transport;tcp"
+    assert with_rtsp_transport("stimeout;5000000|rtsp_transport;udp", "tcp") == "stimeout;5000000|rtsp_transport;tcp"
+
+
+def test_a_bad_rtsp_transport_is_a_usage_error(rtsp_stub: RtspStub) -> None:
+    run = run_cli("--source", rtsp_stub.url, "--rtsp-transport", "http", "--provider", "cpu")
+    assert_clean_error(run, "--rtsp-transport", "invalid choice: 'http'")
+    assert run.returncode == 2 and not rtsp_stub.requests

@@ -52,6 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="a stream that sends nothing for S seconds is lost (5)")
     cam.add_argument("--reconnect", type=non_negative_int, default=10, metavar="N",
                      help="reconnection attempts, with backoff, before a lost camera or stream is an error (10)")
+    cam.add_argument("--rtsp-transport", choices=["tcp", "udp"],
+                     help="RTSP over TCP only (a camera behind NAT) or UDP only (default: TCP first, then UDP)")
     cam.add_argument("--realtime", action="store_true",
                      help="play a video file at its own frame rate, newest frame wins, like a camera")
 

@@ -48,7 +48,7 @@ def run_video(args: argparse.Namespace, spec: SourceSpec, open_classifier: Calla
         jsonl_target = "-"
 
     source = VideoSource(spec, CameraSettings(args.width, args.height, args.fps, args.fourcc),
-                         args.open_timeout, args.read_timeout)
+                         args.open_timeout, args.read_timeout, args.rtsp_transport)
     log(f"opened {source.describe()}")
     every_frame = not spec.live and not args.realtime
     cores = os.cpu_count() or 1
