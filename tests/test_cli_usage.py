@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import assert_clean_error, run_cli
+from conftest import COFFEE, assert_clean_error, run_cli
 from rtsp_stub import RtspStub
 
 from live_classify.sources import with_rtsp_transport
@@ -122,3 +122,26 @@ def test_a_bad_rtsp_transport_is_a_usage_error(rtsp_stub: RtspStub) -> None:
     run = run_cli("--source", rtsp_stub.url, "--rtsp-transport", "http", "--provider", "cpu")
     assert_clean_error(run, "--rtsp-transport", "invalid choice: 'http'")
     assert run.returncode == 2 and not rtsp_stub.requests
+
+
+def test_the_provider_line_is_short_and_the_reasons_come_with_verbose() -> None:
+    plain, verbose = (run_cli("--source", str(COFFEE), *flags) for flags in ([], ["--verbose"]))
+    assert plain.returncode == verbose.returncode == 0, plain.stderr + verbose.stderr
+    (line,) = [row for row in plain.stderr.splitlines() if "running on" in row]
+    (full,) = [row for row in verbose.stderr.splitlines() if "running on" in row]
+    assert len(line) <= 120, line
+    if "not available" in line:  # a GPU provider was tried and did not start (any box without CUDA)
+        assert line.endswith("(--verbose says why)")
+        assert "unavailable: " in full and len(full) > len(line)
+    assert verbose.stdout == plain.stdout
+
+
+def test_quiet_leaves_stderr_to_problems(video_file: Path) -> None:
+    photo = run_cli("--source", str(COFFEE), "--quiet")
+    video = run_cli("--source", str(video_file), "--jsonl", "/dev/null", "--quiet")
+    assert photo.returncode == video.returncode == 0
+    assert photo.stderr == video.stderr == ""
+    assert "espresso" in photo.stdout
+    failed = run_cli("--source", "http://127.0.0.1:9/", "--quiet")
+    assert_clean_error(failed, "connection refused")
+    assert run_cli("--source", str(COFFEE), "--quiet", "--verbose").returncode == 2

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import cv2
 
-from live_classify import __version__
+from live_classify import __version__, log
 from live_classify.argtypes import (
     OneLineParser, file_with_suffix, fourcc, fraction, non_negative_int, positive_float, positive_int, size, triple,
 )
@@ -24,7 +24,7 @@ from live_classify.errors import LiveClassifyError, exit_code
 from live_classify.images import expand_images, looks_like_images, read_image
 from live_classify.live import run_video
 from live_classify.model import Overrides, default_model_path
-from live_classify.providers import CHOICES, ProviderOptions
+from live_classify.providers import CHOICES, SHORT_NAMES, OpenedSession, ProviderOptions
 from live_classify.report import as_json, as_text, as_trace
 from live_classify.sinks import Recorder, silence_stdout
 from live_classify.sources import is_stream, parse_camera, parse_video_source
@@ -35,6 +35,9 @@ PROG = "live-classify"
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(prog=PROG, description="Classify what a camera, a video or photos show, with an ImageNet model.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    loudness = parser.add_mutually_exclusive_group()
+    loudness.add_argument("--quiet", action="store_true", help="on stderr only warnings and errors (for scripts)")
+    loudness.add_argument("--verbose", action="store_true", help="also the details, e.g. why a GPU provider was not taken")
     what = parser.add_mutually_exclusive_group(required=True)
     what.add_argument("--camera", metavar="N|/dev/videoN", help="a camera by index or device")
     what.add_argument("--source", metavar="URI",
@@ -104,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    log.configure(quiet=args.quiet, verbose=args.verbose)
     # Our one-line errors say it all: OpenCV's warnings and FFmpeg's decoder complaints about a
     # damaged frame (which the source skips) would only bury them.
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
@@ -143,10 +147,18 @@ def open_classifier(args: argparse.Namespace, threads: int | None = None, spin: 
                           color_order=args.color_order, mean=args.mean, std=args.std)
     classifier = Classifier.open(args.model or default_model_path(), args.provider, overrides, options,
                                  top=args.top_k)
-    print(f"{PROG}: {classifier.opened.describe()}", file=sys.stderr)
+    log.info(_provider_line(classifier.opened))
     for notice in classifier.spec.notices:
-        print(f"{PROG}: note: {notice}", file=sys.stderr)
+        log.info(f"note: {notice}")
     return classifier
+
+
+def _provider_line(opened: OpenedSession) -> str:
+    """Which provider runs, in one short line; the reasons the others did not start, with --verbose."""
+    if log.verbose() or not opened.skipped:
+        return opened.describe()
+    others = " and ".join(SHORT_NAMES.get(p, p) for p in opened.skipped)
+    return f"running on {opened.short_name} ({opened.provider}); {others} not available (--verbose says why)"
 
 
 def classify_images(args: argparse.Namespace) -> int:

@@ -10,7 +10,6 @@ import argparse
 import contextlib
 import os
 import signal
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from live_classify import overlay
+from live_classify.log import error, info as log, warning
 from live_classify.classifier import Classifier
 from live_classify.collect import Collector
 from live_classify.pipeline import Pipeline, Shown
@@ -25,10 +25,6 @@ from live_classify.providers import CPU
 from live_classify.sinks import JsonLines, Recorder, check_writable
 from live_classify.window import Window, display_problem
 from live_classify.sources import CameraSettings, SourceSpec, VideoSource
-
-
-def log(message: str) -> None:
-    print(f"live-classify: {message}", file=sys.stderr, flush=True)
 
 
 def run_video(args: argparse.Namespace, spec: SourceSpec, open_classifier: Callable[..., Classifier]) -> int:
@@ -67,7 +63,7 @@ def run_video(args: argparse.Namespace, spec: SourceSpec, open_classifier: Calla
     pipeline = Pipeline(source, classifier, every_frame=every_frame, workers=workers, smoothing=args.smooth,
                         pace_fps=pace, max_reconnects=args.reconnect, log=log)
     # A file's rate is in its header; a live source's is measured (streams claim what they like).
-    recorder = Recorder(args.record, None if pipeline.drops_frames else source.claimed_fps, log) if args.record else None
+    recorder = Recorder(args.record, None if pipeline.drops_frames else source.claimed_fps, warning) if args.record else None
     jsonl = JsonLines(jsonl_target, spec.name, drop=pipeline.drops_frames) if jsonl_target else None
     window = Window(args.snapshot_dir) if show_window else None
     with _stop_on_signals(pipeline):  # a signal while finishing up must not cut the finishing short
@@ -87,7 +83,7 @@ def run_video(args: argparse.Namespace, spec: SourceSpec, open_classifier: Calla
             _summary(pipeline, classifier, recorder, jsonl)
     failure = pipeline.error or (jsonl.error if jsonl else None)
     if failure:
-        log(f"error: {failure}")
+        error(failure)
         return 1
     return 0
 

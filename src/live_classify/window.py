@@ -10,6 +10,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from live_classify import log
+
 WINDOW_NAME = "live-classify"
 KEY_QUIT = {ord("q"), ord("Q"), 27}  # q, Esc
 KEY_PAUSE = ord(" ")
@@ -89,10 +91,10 @@ class Window:
         path = self.snapshot_dir / f"live-classify-{stamp}.png"
         partial = path.with_name(f".{path.name}.partial.png")
         if not cv2.imwrite(str(partial), image):
-            print(f"live-classify: cannot save a snapshot in {self.snapshot_dir}", file=sys.stderr)
+            log.warning(f"cannot save a snapshot in {self.snapshot_dir}")
             return path
         os.replace(partial, path)
-        print(f"live-classify: saved {path}", file=sys.stderr)
+        log.info(f"saved {path}")
         return path
 
     def close(self) -> None:
