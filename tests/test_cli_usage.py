@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import COFFEE, assert_clean_error, run_cli
+from conftest import COFFEE, Run, assert_clean_error, run_cli
 from rtsp_stub import RtspStub
 
 from live_classify.sources import with_rtsp_transport
@@ -145,3 +145,47 @@ def test_quiet_leaves_stderr_to_problems(video_file: Path) -> None:
     failed = run_cli("--source", "http://127.0.0.1:9/", "--quiet")
     assert_clean_error(failed, "connection refused")
     assert run_cli("--source", str(COFFEE), "--quiet", "--verbose").returncode == 2
+
+
+def warnings_in(run: Run) -> list[str]:
+    return [line.split("warning: ", 1)[1] for line in run.stderr.splitlines() if "warning: " in line]
+
+
+@pytest.mark.parametrize("source, flag, hint", [
+    ("photo", ["--record", "out.avi"], "--record is for cameras, streams and video files, not photos"),
+    ("photo", ["--jsonl", "-"], "--jsonl is for cameras"),
+    ("photo", ["--collect", "door"], "--collect is for cameras"),
+    ("video", ["--json"], "--json is for photos; for video use --jsonl"),
+    ("video", ["--trace"], "--trace is for photos"),
+])
+def test_an_output_the_mode_never_writes_is_a_usage_error(source: str, flag: list[str], hint: str,
+                                                          video_file: Path, tmp_path: Path) -> None:
+    run = run_cli("--source", str(COFFEE if source == "photo" else video_file), *flag, "--provider", "cpu",
+                  cwd=tmp_path)
+    assert_clean_error(run, hint)
+    assert run.returncode == 2 and not run.stdout and not list(tmp_path.iterdir())
+
+
+def test_a_flag_that_does_nothing_in_the_mode_is_one_warning_each(video_file: Path) -> None:
+    photo = run_cli("--source", str(COFFEE), "--realtime", "--count", "20", "--quiet")
+    assert photo.returncode == 0 and "espresso" in photo.stdout
+    assert warnings_in(photo) == ["--realtime does nothing for photos", "--count does nothing for photos"]
+
+    video = run_cli("--source", str(video_file), "--jsonl", "/dev/null", "--width", "640", "--count", "3",
+                    "--classes", "a,b", "--rtsp-transport", "tcp", "--provider", "cpu")
+    assert video.returncode == 0, video.stderr
+    assert sorted(warnings_in(video)) == sorted([
+        "--width does nothing for a video file (only a camera is asked for it)",
+        "--count does nothing without --collect",
+        "--rtsp-transport does nothing for a source that is not rtsp://",
+        "--classes does nothing without the window (keys 1-9); headless, use --collect LABEL",
+    ])
+
+
+def test_flags_that_do_something_give_no_warning(video_file: Path, tmp_path: Path) -> None:
+    video = run_cli("--source", str(video_file), "--jsonl", "/dev/null", "--record", str(tmp_path / "a.avi"),
+                    "--overwrite", "--collect", "x", "--count", "2", "--interval", "0.1", "--collect-dir",
+                    str(tmp_path / "d"), "--provider", "cpu")
+    camera = run_cli("--camera", "7", "--width", "640", "--fourcc", "MJPG", "--reconnect", "2", "--provider", "cpu")
+    assert video.returncode == 0, video.stderr
+    assert warnings_in(video) == [] and warnings_in(camera) == []

@@ -24,6 +24,7 @@ from live_classify.errors import LiveClassifyError, exit_code
 from live_classify.images import expand_images, looks_like_images, read_image
 from live_classify.live import run_video
 from live_classify.model import Overrides, default_model_path
+from live_classify.modes import CAMERA, FILE, PHOTOS, STREAM, given_flags, mode_problems
 from live_classify.providers import CHOICES, SHORT_NAMES, OpenedSession, ProviderOptions
 from live_classify.report import as_json, as_text, as_trace
 from live_classify.sinks import Recorder, silence_stdout
@@ -106,26 +107,44 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     log.configure(quiet=args.quiet, verbose=args.verbose)
+    mode = _check_mode(parser, args, argv)
     # Our one-line errors say it all: OpenCV's warnings and FFmpeg's decoder complaints about a
     # damaged frame (which the source skips) would only bury them.
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
     try:
-        return exit_code(PROG, partial(_run, args))
+        return exit_code(PROG, partial(_run, args, mode))
     except BrokenPipeError:  # `live-classify --source shots/ --json | head -1`: the reader had enough
         silence_stdout()
         return 0
 
 
-def _run(args: argparse.Namespace) -> int:
-    """Photos, or a camera / stream / video file, as the source says."""
+def _check_mode(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: Sequence[str] | None) -> str:
+    """The mode the source chose; a flag that does nothing in it is a warning, or exit 2 if it can
+    only be a mistake. ``args.given`` keeps the flags on the command line for later checks."""
     if args.camera is not None:
-        return run_video(args, parse_camera(args.camera), partial(open_classifier, args))
-    if is_stream(args.source) or not looks_like_images(args.source):
-        return run_video(args, parse_video_source(args.source), partial(open_classifier, args))
-    return classify_images(args)
+        mode = CAMERA
+    else:
+        mode = STREAM if is_stream(args.source) else PHOTOS if looks_like_images(args.source) else FILE
+    args.given = given_flags(build_parser(), argv)
+    rtsp = mode == STREAM and args.source.lower().startswith(("rtsp:", "rtsps:"))
+    errors, warnings = mode_problems(mode, args.given, rtsp)
+    if errors:
+        parser.error(errors[0])
+    for warning in warnings:
+        log.warning(warning)
+    return mode
+
+
+def _run(args: argparse.Namespace, mode: str) -> int:
+    """Photos, or a camera / stream / video file, as the source says."""
+    if mode == PHOTOS:
+        return classify_images(args)
+    spec = parse_camera(args.camera) if mode == CAMERA else parse_video_source(args.source)
+    return run_video(args, spec, partial(open_classifier, args))
 
 
 def _class_list(text: str) -> list[str]:

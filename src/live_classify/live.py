@@ -20,6 +20,7 @@ from live_classify import overlay
 from live_classify.log import error, info as log, warning
 from live_classify.classifier import Classifier
 from live_classify.collect import Collector
+from live_classify.modes import headless_problems
 from live_classify.pipeline import Pipeline, Shown
 from live_classify.providers import CPU
 from live_classify.sinks import JsonLines, Recorder, check_writable
@@ -38,6 +39,9 @@ def run_video(args: argparse.Namespace, spec: SourceSpec, open_classifier: Calla
     if show_window and (problem := display_problem()):
         log(f"{problem}: running headless")
         show_window = False
+    if not show_window:
+        for unused in headless_problems(getattr(args, "given", frozenset())):
+            warning(unused)
     jsonl_target = args.jsonl
     if not show_window and not args.record and not jsonl_target and not args.collect:
         log("headless with no --record or --jsonl: writing JSON lines to stdout")

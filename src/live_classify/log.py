@@ -22,10 +22,20 @@ class _OneLine(logging.Formatter):
         return f"{PROG}: {kind}{record.getMessage()}"
 
 
+class _Stderr(logging.Handler):
+    """Writes to whatever ``sys.stderr`` is at the time (a test may have redirected it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            print(self.format(record), file=sys.stderr, flush=True)
+        except Exception:  # noqa: BLE001 - logging's own convention: report, never raise
+            self.handleError(record)
+
+
 def configure(*, quiet: bool = False, verbose: bool = False) -> None:
     """Send the program's messages to stderr, one line each, at the level the flags ask for."""
     if not LOGGER.handlers:
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _Stderr()
         handler.setFormatter(_OneLine())
         LOGGER.addHandler(handler)
         LOGGER.propagate = False
