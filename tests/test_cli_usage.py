@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import COFFEE, Run, assert_clean_error, run_cli
+from conftest import COFFEE, Run, assert_clean_error, make_video, run_cli
 from rtsp_stub import RtspStub
 
 from live_classify.sources import with_rtsp_transport
@@ -189,3 +189,23 @@ def test_flags_that_do_something_give_no_warning(video_file: Path, tmp_path: Pat
     camera = run_cli("--camera", "7", "--width", "640", "--fourcc", "MJPG", "--reconnect", "2", "--provider", "cpu")
     assert video.returncode == 0, video.stderr
     assert warnings_in(video) == [] and warnings_in(camera) == []
+
+
+def test_collecting_from_a_file_spaces_frames_by_its_own_time_and_counts_new_ones(tmp_path: Path) -> None:
+    clip = make_video(tmp_path / "two_seconds.mp4", 50, fps=25)  # decoded far faster than 25 fps
+    dataset = tmp_path / "dataset"
+
+    def collect(count: int) -> Run:
+        return run_cli("--source", str(clip), "--collect", "cat", "--count", str(count), "--interval", "0.5",
+                       "--collect-dir", str(dataset), "--provider", "cpu")
+
+    first = collect(4)  # at 0, 0.5, 1.0 and 1.5 s of video
+    assert first.returncode == 0, first.stderr
+    assert "collected 4 new frames of 'cat'" in first.stderr and "(4 there now)" in first.stderr
+    second = collect(2)
+    assert second.returncode == 0, second.stderr
+    assert "collected 2 new frames of 'cat'" in second.stderr and "(6 there now)" in second.stderr
+    assert len(list((dataset / "cat").glob("*.png"))) == 6
+    too_many = collect(10)  # 2 s of video hold 4 frames half a second apart
+    assert_clean_error(too_many, "only 4 of 10 new frames of 'cat' collected", "ended after 2.0 s")
+    assert len(list((dataset / "cat").glob("*.png"))) == 10

@@ -19,9 +19,9 @@ import numpy as np
 from live_classify import overlay
 from live_classify.log import error, info as log, warning
 from live_classify.classifier import Classifier
-from live_classify.collect import Collector
+from live_classify.collect import Collector, Quota
 from live_classify.modes import headless_problems
-from live_classify.pipeline import Pipeline, Shown
+from live_classify.pipeline import Frame, Pipeline, Shown
 from live_classify.providers import CPU
 from live_classify.sinks import JsonLines, Recorder, check_writable
 from live_classify.window import Window, display_problem
@@ -35,6 +35,7 @@ def run_video(args: argparse.Namespace, spec: SourceSpec, open_classifier: Calla
     if args.jsonl and args.jsonl != "-":
         check_writable(Path(args.jsonl), "JSON lines file")
     collector = _collector(args)
+    quota = Quota(collector, args.collect, args.count, args.interval) if collector and args.collect else None
     show_window = not args.headless
     if show_window and (problem := display_problem()):
         log(f"{problem}: running headless")
@@ -70,10 +71,11 @@ def run_video(args: argparse.Namespace, spec: SourceSpec, open_classifier: Calla
     recorder = Recorder(args.record, None if pipeline.drops_frames else source.claimed_fps, warning) if args.record else None
     jsonl = JsonLines(jsonl_target, spec.name, drop=pipeline.drops_frames) if jsonl_target else None
     window = Window(args.snapshot_dir) if show_window else None
-    with _stop_on_signals(pipeline):  # a signal while finishing up must not cut the finishing short
+    clock = _source_clock(spec, source.claimed_fps)
+    with _stop_on_signals(pipeline) as signals:  # a signal while finishing up must not cut the finishing short
         try:
             pipeline.start()
-            _main_loop(pipeline, classifier.opened.short_name, window, recorder, jsonl, collector, args)
+            _main_loop(pipeline, classifier.opened.short_name, window, recorder, jsonl, collector, quota, clock)
         finally:
             pipeline.join(timeout=args.read_timeout + 2)
             if jsonl:
@@ -86,6 +88,10 @@ def run_video(args: argparse.Namespace, spec: SourceSpec, open_classifier: Calla
                 window.close()
             _summary(pipeline, classifier, recorder, jsonl)
     failure = pipeline.error or (jsonl.error if jsonl else None)
+    if quota:
+        log(quota.report())
+        if not (quota.done or failure or signals or (window and window.quit)):  # the source ended first
+            failure = quota.shortfall(spec.name)
     if failure:
         error(failure)
         return 1
@@ -102,9 +108,9 @@ def _collector(args: argparse.Namespace) -> Collector | None:
 
 
 def _main_loop(pipeline: Pipeline, provider: str, window: Window | None, recorder: Recorder | None,
-               jsonl: JsonLines | None, collector: Collector | None, args: argparse.Namespace) -> None:
+               jsonl: JsonLines | None, collector: Collector | None, quota: Quota | None,
+               clock: Callable[[Frame], float]) -> None:
     last: Shown | None = None
-    next_collect = 0.0
 
     def idle() -> None:
         """No frame is coming (stall, reconnect): keep the window alive and say why it is frozen."""
@@ -126,11 +132,9 @@ def _main_loop(pipeline: Pipeline, provider: str, window: Window | None, recorde
                 return
             if jsonl.error:
                 return
-        if collector and args.collect and time.monotonic() >= next_collect:  # headless, every --interval
-            log(f"saved {collector.save(shown.frame.image, args.collect)}")
-            next_collect = time.monotonic() + args.interval
-            if collector.counts[args.collect] >= args.count:
-                log(f"collected {args.count} frames of {args.collect!r} in {args.collect_dir}")
+        if quota and (saved := quota.offer(shown.frame.image, clock(shown.frame))):  # --collect, every --interval
+            log(f"saved {saved}")
+            if quota.done:
                 return
         if collector and window and window.class_key:  # keys 1-9: this frame, raw, before the overlay
             if window.class_key <= len(collector.classes):
@@ -149,6 +153,16 @@ def _main_loop(pipeline: Pipeline, provider: str, window: Window | None, recorde
         last = shown
 
 
+def _source_clock(spec: SourceSpec, claimed_fps: float | None) -> Callable[[Frame], float]:
+    """Seconds on the source's own clock: a file's time from its frame rate, else the capture time."""
+    if spec.live:
+        return lambda frame: frame.t_capture
+    fps = claimed_fps or 25.0
+    if not claimed_fps:
+        log(f"{spec.name} does not say its frame rate: its time is counted at {fps:g} fps")
+    return lambda frame: frame.index / fps
+
+
 def _annotate(shown: Shown, pipeline: Pipeline, provider: str, *, paused: bool = False,
               reconnecting: bool = False, collected: str | None = None) -> np.ndarray:
     stats = pipeline.stats
@@ -165,9 +179,10 @@ def _annotate(shown: Shown, pipeline: Pipeline, provider: str, *, paused: bool =
 
 
 @contextlib.contextmanager
-def _stop_on_signals(pipeline: Pipeline) -> Iterator[None]:
+def _stop_on_signals(pipeline: Pipeline) -> Iterator[list[int]]:
     """First Ctrl+C/SIGTERM/SIGHUP: a clean stop. A second one: exit at once — the recording is
-    Motion-JPEG, playable as it stands, and every JSON line is already flushed."""
+    Motion-JPEG, playable as it stands, and every JSON line is already flushed. Yields the list of
+    signals received, so the caller can tell a stop the user asked for."""
     signals = [signal.SIGINT, signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
     received: list[int] = []
 
@@ -180,7 +195,7 @@ def _stop_on_signals(pipeline: Pipeline) -> Iterator[None]:
 
     previous = {s: signal.signal(s, handler) for s in signals}
     try:
-        yield
+        yield received
     finally:
         for s, h in previous.items():
             signal.signal(s, h)
