@@ -9,15 +9,20 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from conftest import COFFEE, Run, assert_clean_error, make_video, run_cli
+from conftest import COFFEE, Run, assert_clean_error, count_frames, headless_env, make_video, run_cli
+from mjpeg_server import MjpegServer
 from rtsp_stub import RtspStub
+from test_window import display, missing, press, screenshot, warning_pixels, window_id  # noqa: F401 - a fixture
 
 from live_classify.sources import with_rtsp_transport
+
+needs_x = pytest.mark.skipif(bool(missing), reason="needs Xvfb, xdotool and imagemagick")
 
 
 def test_json_lines_go_to_dev_null_a_fifo_and_a_pipe(video_file: Path, tmp_path: Path) -> None:
@@ -209,3 +214,50 @@ def test_collecting_from_a_file_spaces_frames_by_its_own_time_and_counts_new_one
     too_many = collect(10)  # 2 s of video hold 4 frames half a second apart
     assert_clean_error(too_many, "only 4 of 10 new frames of 'cat' collected", "ended after 2.0 s")
     assert len(list((dataset / "cat").glob("*.png"))) == 10
+
+
+def summary_count(stderr: str, what: str) -> int:
+    """'60 frames captured, 60 classified, 0 dropped, 60 shown, ...' -> the number before ``what``."""
+    return int(stderr.split(f" {what}")[0].split()[-1])
+
+
+def test_headless_the_summary_counts_no_frame_as_shown(video_file: Path) -> None:
+    run = run_cli("--source", str(video_file), "--jsonl", "/dev/null", "--provider", "cpu")
+    assert run.returncode == 0, run.stderr
+    assert "60 frames captured, 60 classified, 0 dropped, 0 reconnects" in run.stderr
+    assert "shown" not in run.stderr
+
+
+@needs_x
+def test_the_snapshot_dir_is_made_up_front_and_every_frame_of_a_file_is_shown(display: str, video_file: Path,
+                                                                              tmp_path: Path) -> None:
+    snaps = tmp_path / "new" / "snaps"
+    run = run_cli("--source", str(video_file), "--snapshot-dir", str(snaps), "--provider", "cpu",
+                  env=headless_env(DISPLAY=display))
+    assert run.returncode == 0, run.stderr
+    assert snaps.is_dir()
+    assert summary_count(run.stderr, "shown") == 60
+
+    (tmp_path / "a file").write_text("")
+    bad = run_cli("--source", str(video_file), "--snapshot-dir", str(tmp_path / "a file"), "--provider", "cpu",
+                  env=headless_env(DISPLAY=display))
+    assert_clean_error(bad, "--snapshot-dir", "is not a directory")
+    assert "opened" not in bad.stderr, "checked before the source is opened"
+
+
+@needs_x
+def test_paused_frames_are_not_counted_as_shown(display: str, camera: MjpegServer, live_cli, tmp_path: Path) -> None:
+    record = tmp_path / "all.avi"
+    cli = live_cli("--source", camera.url, "--record", str(record), "--provider", "cpu",
+                   env=headless_env(DISPLAY=display))
+    window_id(display)
+    time.sleep(1)  # the window takes keys once it has shown a frame
+    press(display, "space")
+    cli.wait_for(lambda: warning_pixels(screenshot(display, tmp_path / "paused.png")) > 30, what="'paused' on screen")
+    paused_at = count_frames(record)  # frames on screen before the pause: about these (FFmpeg buffers a few)
+    cli.wait_for(lambda: count_frames(record) >= paused_at + 60, what="two more seconds recorded, paused")
+    press(display, "q")
+    run = cli.finish(timeout=20)
+    assert run.returncode == 0, run.stderr
+    recorded = int(run.stderr.split("recorded ")[1].split()[0])
+    assert summary_count(run.stderr, "shown") <= recorded - 30, "the frames recorded while paused were not shown"

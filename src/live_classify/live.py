@@ -24,7 +24,7 @@ from live_classify.modes import headless_problems
 from live_classify.pipeline import Frame, Pipeline, Shown
 from live_classify.providers import CPU
 from live_classify.sinks import JsonLines, Recorder, check_writable
-from live_classify.window import Window, display_problem
+from live_classify.window import Window, display_problem, prepare_snapshot_dir
 from live_classify.sources import CameraSettings, SourceSpec, VideoSource
 
 
@@ -43,6 +43,8 @@ def run_video(args: argparse.Namespace, spec: SourceSpec, open_classifier: Calla
     if not show_window:
         for unused in headless_problems(getattr(args, "given", frozenset())):
             warning(unused)
+    else:
+        prepare_snapshot_dir(args.snapshot_dir)
     jsonl_target = args.jsonl
     if not show_window and not args.record and not jsonl_target and not args.collect:
         log("headless with no --record or --jsonl: writing JSON lines to stdout")
@@ -86,7 +88,7 @@ def run_video(args: argparse.Namespace, spec: SourceSpec, open_classifier: Calla
                 recorder.close()
             if window:
                 window.close()
-            _summary(pipeline, classifier, recorder, jsonl)
+            _summary(pipeline, classifier, recorder, jsonl, shown=window is not None)
     failure = pipeline.error or (jsonl.error if jsonl else None)
     if quota:
         log(quota.report())
@@ -147,7 +149,8 @@ def _main_loop(pipeline: Pipeline, provider: str, window: Window | None, recorde
             if recorder:
                 recorder.write(canvas, shown.frame.t_capture)
             if window:
-                window.show(canvas)
+                if window.show(canvas):
+                    pipeline.stats.shown += 1
                 if window.quit:
                     return
         last = shown
@@ -201,12 +204,15 @@ def _stop_on_signals(pipeline: Pipeline) -> Iterator[list[int]]:
             signal.signal(s, h)
 
 
-def _summary(pipeline: Pipeline, classifier: Classifier, recorder: Recorder | None, jsonl: JsonLines | None) -> None:
+def _summary(pipeline: Pipeline, classifier: Classifier, recorder: Recorder | None, jsonl: JsonLines | None,
+             *, shown: bool) -> None:
+    """What the run did, on stderr; frames "shown" only where a window showed them."""
     s = pipeline.stats
     elapsed = max(1e-9, time.monotonic() - s.started)
     p50, p95 = s.latency_percentile(50), s.latency_percentile(95)
     latency = f"latency p50 {p50:.0f} ms, p95 {p95:.0f} ms" if p50 is not None else "no latency measured"
-    log(f"{s.captured} frames captured, {s.classified} classified, {s.dropped} dropped, {s.shown} shown, "
+    on_screen = f"{s.shown} shown, " if shown else ""
+    log(f"{s.captured} frames captured, {s.classified} classified, {s.dropped} dropped, {on_screen}"
         f"{s.reconnects} reconnects in {elapsed:.1f} s")
     log(f"capture {s.captured / elapsed:.1f} fps, inference {s.classified / elapsed:.1f} fps; {latency}; "
         f"{classifier.opened.provider}")
