@@ -261,3 +261,14 @@ def test_paused_frames_are_not_counted_as_shown(display: str, camera: MjpegServe
     assert run.returncode == 0, run.stderr
     recorded = int(run.stderr.split("recorded ")[1].split()[0])
     assert summary_count(run.stderr, "shown") <= recorded - 30, "the frames recorded while paused were not shown"
+
+
+def test_a_top_k_above_the_class_count_says_so_and_the_ranks_stay_aligned() -> None:
+    run = run_cli("--source", str(COFFEE), "--top-k", "5000", "--provider", "cpu")
+    assert run.returncode == 0, run.stderr
+    rows = run.stdout.splitlines()[1:]
+    assert len(rows) == 1000
+    assert "--top-k 5000, but the model has 1000 classes: all 1000 are reported" in run.stderr
+    assert {row.index("%") for row in rows} == {rows[0].index("%")}, (rows[8], rows[9], rows[999])
+    assert rows[0].split()[:2] == ["1.", "95.2%"] and rows[999].split()[0] == "1000."
+    assert "note" not in run_cli("--source", str(COFFEE), "--top-k", "1000", "--provider", "cpu").stderr

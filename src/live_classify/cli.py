@@ -169,6 +169,8 @@ def open_classifier(args: argparse.Namespace, threads: int | None = None, spin: 
     log.info(_provider_line(classifier.opened))
     for notice in classifier.spec.notices:
         log.info(f"note: {notice}")
+    if args.top_k > (classes := len(classifier.spec.labels or ())):
+        log.info(f"note: --top-k {args.top_k}, but the model has {classes} classes: all {classes} are reported")
     return classifier
 
 
