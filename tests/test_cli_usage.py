@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import COFFEE, Run, assert_clean_error, count_frames, headless_env, make_video, run_cli
+from conftest import CHELSEA, COFFEE, Run, assert_clean_error, count_frames, headless_env, make_video, run_cli
 from mjpeg_server import MjpegServer
 from rtsp_stub import RtspStub
 from test_window import display, missing, press, screenshot, warning_pixels, window_id  # noqa: F401 - a fixture
@@ -272,3 +272,19 @@ def test_a_top_k_above_the_class_count_says_so_and_the_ranks_stay_aligned() -> N
     assert {row.index("%") for row in rows} == {rows[0].index("%")}, (rows[8], rows[9], rows[999])
     assert rows[0].split()[:2] == ["1.", "95.2%"] and rows[999].split()[0] == "1000."
     assert "note" not in run_cli("--source", str(COFFEE), "--top-k", "1000", "--provider", "cpu").stderr
+
+
+def test_an_unquoted_glob_of_photos_classifies_each(tmp_path: Path) -> None:
+    for photo in (COFFEE, CHELSEA):
+        (tmp_path / photo.name).write_bytes(photo.read_bytes())
+    done = subprocess.run(f"{sys.executable} -m live_classify --source *.png --top-k 1 --provider cpu",
+                          shell=True, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[0::2] == ["chelsea.png", "coffee.png"]
+    assert "espresso" in done.stdout.splitlines()[3]
+
+
+def test_several_videos_are_a_usage_error(video_file: Path) -> None:
+    run = run_cli("--source", str(video_file), str(COFFEE), "rtsp://admin:hunter2@cam/1", "--provider", "cpu")
+    assert_clean_error(run, "--source takes several photos, but one video or stream at a time, not 3")
+    assert run.returncode == 2 and "hunter2" not in run.stderr

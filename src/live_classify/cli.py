@@ -28,7 +28,7 @@ from live_classify.modes import CAMERA, FILE, PHOTOS, STREAM, given_flags, mode_
 from live_classify.providers import CHOICES, SHORT_NAMES, OpenedSession, ProviderOptions
 from live_classify.report import as_json, as_text, as_trace
 from live_classify.sinks import Recorder, silence_stdout
-from live_classify.sources import is_stream, parse_camera, parse_video_source
+from live_classify.sources import is_stream, parse_camera, parse_video_source, redact
 
 PROG = "live-classify"
 
@@ -41,8 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     loudness.add_argument("--verbose", action="store_true", help="also the details, e.g. why a GPU provider was not taken")
     what = parser.add_mutually_exclusive_group(required=True)
     what.add_argument("--camera", metavar="N|/dev/videoN", help="a camera by index or device")
-    what.add_argument("--source", metavar="URI",
-                      help="a video file, a stream (rtsp://, http://...), a photo, a directory of photos, "
+    what.add_argument("--source", metavar="URI", nargs="+",
+                      help="a video file, a stream (rtsp://, http://...), photos, a directory of photos, "
                            "or a quoted glob such as 'shots/*.jpg'")
 
     cam = parser.add_argument_group("camera and stream")
@@ -127,10 +127,16 @@ def _check_mode(parser: argparse.ArgumentParser, args: argparse.Namespace, argv:
     only be a mistake. ``args.given`` keeps the flags on the command line for later checks."""
     if args.camera is not None:
         mode = CAMERA
+    elif all(looks_like_images(s) and not is_stream(s) for s in args.source):
+        mode = PHOTOS
+    elif len(args.source) > 1:  # `--source *.mp4` unquoted: the shell gave several names
+        names = ", ".join(redact(name) for name in args.source[:2]) + (", ..." if len(args.source) > 2 else "")
+        parser.error(f"--source takes several photos, but one video or stream at a time, not {len(args.source)} "
+                     f"({names})")
     else:
-        mode = STREAM if is_stream(args.source) else PHOTOS if looks_like_images(args.source) else FILE
+        mode = STREAM if is_stream(args.source[0]) else FILE
     args.given = given_flags(build_parser(), argv)
-    rtsp = mode == STREAM and args.source.lower().startswith(("rtsp:", "rtsps:"))
+    rtsp = mode == STREAM and args.source[0].lower().startswith(("rtsp:", "rtsps:"))
     errors, warnings = mode_problems(mode, args.given, rtsp)
     if errors:
         parser.error(errors[0])
@@ -143,7 +149,7 @@ def _run(args: argparse.Namespace, mode: str) -> int:
     """Photos, or a camera / stream / video file, as the source says."""
     if mode == PHOTOS:
         return classify_images(args)
-    spec = parse_camera(args.camera) if mode == CAMERA else parse_video_source(args.source)
+    spec = parse_camera(args.camera) if mode == CAMERA else parse_video_source(args.source[0])
     return run_video(args, spec, partial(open_classifier, args))
 
 
@@ -184,7 +190,7 @@ def _provider_line(opened: OpenedSession) -> str:
 
 def classify_images(args: argparse.Namespace) -> int:
     """Print the top-k of every image; an unreadable image is reported and the rest still run."""
-    paths = expand_images(args.source)
+    paths = [path for source in args.source for path in expand_images(source)]
     classifier = open_classifier(args)
     failed = 0
     for path in paths:
