@@ -2,9 +2,11 @@
 mode, and messages that say what happened."""
 from __future__ import annotations
 
+import argparse
 import http.server
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -20,6 +22,7 @@ from mjpeg_server import MjpegServer
 from rtsp_stub import RtspStub
 from test_window import display, missing, press, screenshot, warning_pixels, window_id  # noqa: F401 - a fixture
 
+from live_classify.cli import build_parser
 from live_classify.sources import with_rtsp_transport
 
 needs_x = pytest.mark.skipif(bool(missing), reason="needs Xvfb, xdotool and imagemagick")
@@ -288,3 +291,19 @@ def test_several_videos_are_a_usage_error(video_file: Path) -> None:
     run = run_cli("--source", str(video_file), str(COFFEE), "rtsp://admin:hunter2@cam/1", "--provider", "cpu")
     assert_clean_error(run, "--source takes several photos, but one video or stream at a time, not 3")
     assert run.returncode == 2 and "hunter2" not in run.stderr
+
+
+def test_help_groups_flags_by_task_writes_defaults_one_way_and_names_the_keys() -> None:
+    parser = build_parser()
+    group_of = {action.dest: group.title for group in parser._action_groups for action in group._group_actions}
+    assert len({group_of[d] for d in ("classes", "collect", "count", "interval", "collect_dir")}) == 1
+    assert group_of["smooth"] == group_of["top_k"] != group_of["input_size"]
+    assert group_of["rtsp_transport"] == group_of["open_timeout"]
+    for action in parser._actions:
+        if action.default not in (None, False, argparse.SUPPRESS):
+            assert "(default: " in action.help, action.option_strings
+        assert not re.search(r"\(default [^:]|\(\d+\)|\(\./", action.help or ""), action.help
+    text = run_cli("--help").stdout
+    assert "keys in the window:" in text
+    for key, does in [("q, Esc", "quit"), ("space", "pause"), ("s", "snapshot"), ("1-9", "--classes")]:
+        assert re.search(rf"^  {re.escape(key)} +.*{does}", text, re.MULTILINE), key
