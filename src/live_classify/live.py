@@ -36,15 +36,7 @@ def run_video(args: argparse.Namespace, spec: SourceSpec, open_classifier: Calla
         check_writable(Path(args.jsonl), "JSON lines file")
     collector = _collector(args)
     quota = Quota(collector, args.collect, args.count, args.interval) if collector and args.collect else None
-    show_window = not args.headless
-    if show_window and (problem := display_problem()):
-        log(f"{problem}: running headless")
-        show_window = False
-    if not show_window:
-        for unused in headless_problems(getattr(args, "given", frozenset())):
-            warning(unused)
-    else:
-        prepare_snapshot_dir(args.snapshot_dir)
+    show_window = _window_wanted(args)
     jsonl_target = args.jsonl
     if not show_window and not args.record and not jsonl_target and not args.collect:
         log("headless with no --record or --jsonl: writing JSON lines to stdout")
@@ -98,6 +90,20 @@ def run_video(args: argparse.Namespace, spec: SourceSpec, open_classifier: Calla
         error(failure)
         return 1
     return 0
+
+
+def _window_wanted(args: argparse.Namespace) -> bool:
+    """A window unless --headless or there is no display; what only a window uses is checked now."""
+    show = not args.headless
+    if show and (problem := display_problem()):
+        log(f"{problem}: running headless")
+        show = False
+    if show:
+        prepare_snapshot_dir(args.snapshot_dir)
+    else:
+        for unused in headless_problems(getattr(args, "given", frozenset())):
+            warning(unused)
+    return show
 
 
 def _collector(args: argparse.Namespace) -> Collector | None:
