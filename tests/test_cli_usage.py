@@ -161,7 +161,7 @@ def warnings_in(run: Run) -> list[str]:
 
 @pytest.mark.parametrize("source, flag, hint", [
     ("photo", ["--record", "out.avi"], "--record is for cameras, streams and video files, not photos"),
-    ("photo", ["--jsonl", "-"], "--jsonl is for cameras"),
+    ("photo", ["--jsonl", "-"], "--jsonl is for cameras, streams and video files, not photos; for photos use --json"),
     ("photo", ["--collect", "door"], "--collect is for cameras"),
     ("video", ["--json"], "--json is for photos; for video use --jsonl"),
     ("video", ["--trace"], "--trace is for photos"),

@@ -33,7 +33,8 @@ def given_flags(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> 
 def mode_problems(mode: str, given: frozenset[str], rtsp: bool = False) -> tuple[list[str], list[str]]:
     """(errors, warnings): the flags in ``given`` that do nothing for ``mode``."""
     if mode == PHOTOS:
-        errors = [f"{flag(d)} is for cameras, streams and video files, not photos" for d in VIDEO_OUTPUTS if d in given]
+        errors = [f"{flag(d)} is for cameras, streams and video files, not photos"
+                  + ("; for photos use --json" if d == "jsonl" else "") for d in VIDEO_OUTPUTS if d in given]
         return errors, [f"{flag(d)} does nothing for photos" for d in VIDEO_TUNING if d in given]
     errors = [f"{flag(d)} is for photos; for video use --jsonl FILE|-" for d in PHOTO_OUTPUTS if d in given]
     unused = {d: f"does nothing for {mode} (only a camera is asked for it)" for d in CAMERA_REQUESTS if mode != CAMERA}
