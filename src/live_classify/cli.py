@@ -21,14 +21,14 @@ from live_classify.argtypes import (
 )
 from live_classify.classifier import Classifier
 from live_classify.errors import LiveClassifyError, exit_code
-from live_classify.images import expand_images, looks_like_images, read_image
+from live_classify.images import expand_images, read_image
 from live_classify.live import run_video
 from live_classify.model import Overrides, default_model_path
-from live_classify.modes import CAMERA, FILE, PHOTOS, STREAM, given_flags, mode_problems
+from live_classify.modes import CAMERA, PHOTOS, STREAM, given_flags, mode_problems, source_mode
 from live_classify.providers import CHOICES, SHORT_NAMES, OpenedSession, ProviderOptions
 from live_classify.report import as_json, as_text, as_trace
 from live_classify.sinks import Recorder, silence_stdout
-from live_classify.sources import is_stream, parse_camera, parse_video_source, redact
+from live_classify.sources import parse_camera, parse_video_source
 
 PROG = "live-classify"
 
@@ -142,17 +142,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _check_mode(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: Sequence[str] | None) -> str:
     """The mode the source chose; a flag that does nothing in it is a warning, or exit 2 if it can
     only be a mistake. ``args.given`` keeps the flags on the command line for later checks."""
-    if args.camera is not None:
-        mode = CAMERA
-    elif all(looks_like_images(s) and not is_stream(s) for s in args.source):
-        mode = PHOTOS
-    elif len(args.source) > 1:  # `--source *.mp4` unquoted: the shell gave several names
-        names = ", ".join(redact(name) for name in args.source[:2]) + (", ..." if len(args.source) > 2 else "")
-        parser.error(f"--source takes several photos, but one video or stream at a time, not {len(args.source)} "
-                     f"({names})")
-    else:
-        mode = STREAM if is_stream(args.source[0]) else FILE
-    args.given = given_flags(build_parser(), argv)
+    try:
+        mode = source_mode(args.camera, args.source)
+    except ValueError as error:
+        parser.error(str(error))
+    args.given = given_flags(build_parser, argv)
     rtsp = mode == STREAM and args.source[0].lower().startswith(("rtsp:", "rtsps:"))
     errors, warnings = mode_problems(mode, args.given, rtsp)
     if errors:

@@ -7,7 +7,10 @@ opens is known only later (no display means headless), so that part is checked a
 from __future__ import annotations
 
 import argparse
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+
+from live_classify.images import looks_like_images
+from live_classify.sources import is_stream, redact
 
 PHOTOS, CAMERA, STREAM, FILE = "photos", "a camera", "a stream", "a video file"
 
@@ -23,8 +26,22 @@ def flag(dest: str) -> str:
     return "--" + dest.replace("_", "-")
 
 
-def given_flags(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> frozenset[str]:
+def source_mode(camera: str | None, sources: Sequence[str] | None) -> str:
+    """PHOTOS, CAMERA, STREAM or FILE, as ``--camera`` / ``--source`` say; ValueError (a usage
+    error) for several names that are not all photos, such as an unquoted ``--source *.mp4``."""
+    if camera is not None or not sources:
+        return CAMERA
+    if all(looks_like_images(s) and not is_stream(s) for s in sources):
+        return PHOTOS
+    if len(sources) > 1:
+        names = ", ".join(redact(name) for name in sources[:2]) + (", ..." if len(sources) > 2 else "")
+        raise ValueError(f"--source takes several photos, but one video or stream at a time, not {len(sources)} ({names})")
+    return STREAM if is_stream(sources[0]) else FILE
+
+
+def given_flags(make_parser: Callable[[], argparse.ArgumentParser], argv: Sequence[str] | None) -> frozenset[str]:
     """The destinations of the flags that are on the command line (not those left at a default)."""
+    parser = make_parser()
     for action in parser._actions:  # argparse has no public way to tell "given" from "default"
         action.default = argparse.SUPPRESS
     return frozenset(vars(parser.parse_args(argv)))
