@@ -63,9 +63,11 @@ def test_the_avi_suffix_in_capitals_is_accepted(video_file: Path, tmp_path: Path
     assert (tmp_path / "OUT.AVI").stat().st_size > 0
 
 
-class NotFound(http.server.BaseHTTPRequestHandler):
+class Refusing(http.server.BaseHTTPRequestHandler):
+    """404 for every path, 401 for /private without the right login."""
+
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-        self.send_error(404)
+        self.send_error(401 if self.path.startswith("/private") else 404)
 
     def log_message(self, *args: object) -> None:
         pass
@@ -73,7 +75,7 @@ class NotFound(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def http_404() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), NotFound)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Refusing)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}/camera.mjpg"
     server.shutdown()
@@ -91,6 +93,8 @@ def test_a_stream_that_fails_at_once_says_why_not_that_it_timed_out(http_404: st
         "http://127.0.0.1:9/": "connection refused by 127.0.0.1:9",
         "rtsp://admin:hunter2@nosuchhost.invalid/stream1": "unknown host nosuchhost.invalid",
         http_404: "the server answered 404 Not Found",
+        http_404.replace("//", "//admin:hunter2@").replace("/camera", "/private/camera"):
+            "the server answered 401 Unauthorized (a user name and password are needed, or they are wrong)",
         rtsp_stub.url + "-typo": "the server answered 404 Not Found",
         rtsp_stub.url: "the server answers, but OpenCV finds no video",  # SETUP refused
     }
