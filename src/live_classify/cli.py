@@ -193,10 +193,11 @@ def open_classifier(args: argparse.Namespace, threads: int | None = None, spin: 
 
 def _provider_line(opened: OpenedSession) -> str:
     """Which provider runs, in one short line; the reasons the others did not start, with --verbose."""
+    full = opened.describe()  # 'running on ... — TensorRT unavailable: <reason>; CUDA unavailable: <reason>'
     if log.verbose() or not opened.skipped:
-        return opened.describe()
+        return full
     others = " and ".join(SHORT_NAMES.get(p, p) for p in opened.skipped)
-    return f"running on {opened.short_name} ({opened.provider}); {others} not available (--verbose says why)"
+    return f"{full.split(' — ', 1)[0]}; {others} not available (--verbose says why)"
 
 
 def classify_images(args: argparse.Namespace) -> int:
