@@ -1,17 +1,24 @@
 """Prove the GPU path on a machine with an NVIDIA GPU, and measure it.
 
-    PYTHONPATH=src python benchmarks/gpu_check.py [--out DIR] [--frames N]
+    PYTHONPATH=src python benchmarks/gpu_check.py [--out DIR] [--quick]
 
 1. The CUDA provider really runs: a session asked for CUDA must report CUDA first (no silent CPU
    fallback), or this script fails with onnxruntime's own reason.
-2. CUDA + I/O binding gives the CPU's answers on the test photos (max |logit diff|, same top-1).
-3. Per-frame time on the GPU: plain ``session.run``, I/O binding, I/O binding + CUDA graph, and
-   TensorRT fp16 when its libraries are there — same model, batch 1, alternating blocks.
-4. The whole pipeline, headless, on a 720p video file: FPS against decode alone and inference
-   alone, CPU % and the engine's stage times — where the time goes.
+2. CUDA gives the CPU's answers on the test photos (max |logit diff|, same top-1), with the
+   normalization on the host (float32 input) and on the device (uint8 input + normalize graph).
+3. Per-frame time of stage 3 at batch 1: plain ``session.run``, I/O binding from pageable and from
+   page-locked host memory, float32 vs uint8 input, with and without a CUDA graph, and TensorRT
+   fp16 when its libraries are there — alternating blocks, so noise hits all alike.
+4. Stages 2+3 from a 720p frame, normalizing on the host vs on the device.
+5. Batches of 1, 4, 8, 16: time per frame.
+6. The whole pipeline, headless, on a 720p video file, against decode alone and inference alone.
+7. N simulated 30 fps 640x480 cameras into one batched engine (``cameras.py``): latency, drops, CPU.
 
-Writes ``<out>/gpu-<card>.json`` and ``.md``. On the lent GPU machine of this workplace, see
-../shared/gpu/README.md for getting onnxruntime-gpu there (``PYTHONPATH=/tmp/ortsite:src``).
+Each step's result is written as soon as it is known (``<out>/gpu-<card>.json`` and ``.md``), so a
+step that fails or a run cut short still leaves the others. ``--rehearse-on-cpu`` runs every step
+on the CPU provider to check the script where no GPU is (writes ``rehearsal-cpu.*``).
+On the lent GPU machine of this workplace, see ../shared/gpu/README.md for getting onnxruntime-gpu
+there (``PYTHONPATH=/tmp/ortsite:src``).
 """
 from __future__ import annotations
 
@@ -21,6 +28,9 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
+import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -30,10 +40,12 @@ import onnxruntime as ort
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from run import alternate, decode_only, machine, make_720p_clip, run_bound, run_pipeline_on_file  # noqa: E402
+from cameras import jpeg_frames, run_fleet  # noqa: E402
+from gpu_report import markdown  # noqa: E402
+from run import alternate, decode_only, frame_720p, machine, make_720p_clip, run_bound, run_pipeline_on_file  # noqa: E402
 
+from live_classify.binding import BoundSession  # noqa: E402
 from live_classify.classifier import Classifier  # noqa: E402
-from live_classify.errors import LiveClassifyError  # noqa: E402
 from live_classify.model import default_model_path  # noqa: E402
 from live_classify.providers import CUDA, TENSORRT, ProviderOptions  # noqa: E402
 
@@ -49,131 +61,277 @@ def gpu_name() -> str:
         return "unknown GPU (no nvidia-smi)"
 
 
-def open_on(provider: str, **options: object) -> Classifier:
-    return Classifier.open(default_model_path(), provider, options=ProviderOptions(**options))
+class Check:
+    """The engines under test, opened once, and the run's settings."""
+
+    def __init__(self, provider: str, quick: bool) -> None:
+        self.provider = provider
+        self.quick = quick
+        self.runs = 300 if quick else 2000
+        self.host = self.open(normalize="host", cuda_graph=False)
+        self.device = self.open(normalize="device", cuda_graph=False)
+        self.cpu = Classifier.open(default_model_path(), "cpu", options=ProviderOptions(normalize="host"))
+        self.graph_errors: dict[str, str] = {}
+        self.graph_host = self.try_open("host")
+        self.graph_device = self.try_open("device")
+
+    def open(self, **options: object) -> Classifier:
+        return Classifier.open(default_model_path(), self.provider, options=ProviderOptions(**options))
+
+    def try_open(self, normalize: str) -> Classifier | None:
+        """An engine with a CUDA graph, or None with the reason kept (the model may not allow one)."""
+        try:
+            engine = self.open(normalize=normalize, cuda_graph=True)
+            if not engine.opened.cuda_graph and self.provider != "cpu":  # a rehearsal has no graphs
+                raise RuntimeError("the session runs without a CUDA graph")
+            engine.classify_batch([frame_720p()])
+            return engine
+        except Exception as error:  # noqa: BLE001 - any failure is a finding to report, not a crash
+            self.graph_errors[normalize] = str(error).strip().splitlines()[0][:300]
+            return None
 
 
-def check_outputs(cpu: Classifier, gpu: Classifier) -> dict:
-    """The GPU gives the CPU's answers, photo by photo."""
+def check_outputs(check: Check) -> dict:
+    """The GPU gives the CPU's answers, photo by photo, normalizing on the host and on the device."""
     rows = {}
     for photo in PHOTOS:
         image = cv2.imread(str(photo))
-        cpu.preprocess(image)
-        gpu.preprocess(image)
-        want, got = cpu.bound.run().copy(), gpu.bound.run()
-        rows[photo.name] = {"max_abs_logit_diff": float(np.abs(want - got).max()),
-                            "top1_cpu": cpu.spec.labels[int(want.argmax())], "top1_gpu": gpu.spec.labels[int(got.argmax())]}
+        want = check.cpu.classify(image)
+        for name, engine in (("host", check.host), ("device", check.device)):
+            got = engine.classify(image)
+            check.cpu.preprocess(image)
+            engine.preprocess(image)
+            logits = np.abs(check.cpu.bound.run().copy() - engine.bound.run()).max()
+            rows[f"{photo.name} ({name} normalization)"] = {
+                "max_abs_logit_diff": float(logits),
+                "max_abs_prob_diff": float(np.abs(want.probabilities - got.probabilities).max()),
+                "top1_cpu": want.top.label, "top1_gpu": got.top.label}
     return rows
 
 
-def time_gpu(gpu: Classifier, graph: Classifier | None, trt: Classifier | None, runs: int) -> dict:
-    session = gpu.opened.session
-    tensor = gpu.bound.input.copy()
-    name_in, name_out = gpu.spec.input_name, gpu.spec.output_name
-    contenders = {
-        "CUDA session.run (host arrays)": lambda: session.run([name_out], {name_in: tensor}),
-        "CUDA I/O binding": gpu.bound.run,
+def pageable(engine: Classifier) -> BoundSession:
+    """The same session bound from ordinary (pageable) host memory, to see what page-locking buys."""
+    spec = engine.spec
+    bound = BoundSession(engine.opened.session, spec.input_name, spec.output_name, spec.preprocessing,
+                         engine.opened.device, 0, engine.bound.normalize_on_device, pin=False)
+    bound.input[...] = engine.bound.input
+    return bound
+
+
+def time_batch1(check: Check) -> dict:
+    """Stage 3 alone, batch 1, every way it can run."""
+    for engine in (check.host, check.device, check.graph_host, check.graph_device):
+        if engine is not None:
+            engine.preprocess(frame_720p())
+    session, spec = check.host.opened.session, check.host.spec
+    tensor = check.host.bound.input.copy()
+    contenders: dict[str, Callable[[], object]] = {
+        "session.run, float32 from host arrays": lambda: session.run([spec.output_name], {spec.input_name: tensor}),
+        "I/O binding, float32, pageable": pageable(check.host).run,
+        "I/O binding, float32, page-locked": check.host.bound.run,
+        "I/O binding, uint8 + normalize graph, pageable": pageable(check.device).run,
+        "I/O binding, uint8 + normalize graph, page-locked": check.device.bound.run,
     }
-    if graph is not None:
-        contenders["CUDA I/O binding + CUDA graph"] = graph.bound.run
-    if trt is not None:
-        contenders["TensorRT fp16 I/O binding"] = trt.bound.run
-    return alternate(contenders, runs=runs)
+    if check.graph_host is not None:
+        contenders["I/O binding, float32, page-locked, CUDA graph"] = check.graph_host.bound.run
+    if check.graph_device is not None:
+        contenders["I/O binding, uint8 + normalize graph, page-locked, CUDA graph"] = check.graph_device.bound.run
+    result = alternate(contenders, runs=check.runs)
+    result["_pinned"] = {"float32": check.host.bound.pinned, "uint8": check.device.bound.pinned}
+    return result
+
+
+def time_stages_720p(check: Check) -> dict:
+    """Stages 2+3 from a 720p frame: the host's float work and the bigger copy against the device's."""
+    frame = frame_720p()
+
+    def both(engine: Classifier) -> Callable[[], object]:
+        return lambda: (engine.preprocess(frame), engine.bound.run())
+
+    contenders = {"normalize on host (float32 copy)": both(check.host), "normalize on device (uint8 copy)": both(check.device)}
+    if check.graph_device is not None:
+        contenders["normalize on device, CUDA graph"] = both(check.graph_device)
+    return alternate(contenders, runs=check.runs)
+
+
+def time_batches(check: Check) -> dict:
+    """Per-frame time of stage 3 (and of 2+3 from 640x480 camera frames) at batch 1, 4, 8, 16."""
+    frames = [cv2.imdecode(np.frombuffer(j, np.uint8), cv2.IMREAD_COLOR) for j in jpeg_frames(16)]
+    out = {}
+    for n in (1, 4, 8, 16):
+        contenders: dict[str, Callable[[], object]] = {
+            "float32": lambda n=n: check.host.bound.run(n),
+            "uint8 + normalize graph": lambda n=n: check.device.bound.run(n),
+            "stages 2+3, uint8, from 640x480": lambda n=n: check.device.classify_batch(frames[:n]),
+        }
+        if check.graph_device is not None:
+            contenders["uint8 + normalize graph, CUDA graph"] = lambda n=n: check.graph_device.bound.run(n)
+        timed = alternate(contenders, runs=max(50, check.runs // (2 * n)))
+        out[str(n)] = {name: {**row, "per_frame_ms": round(row["median_ms"] / n, 4)} for name, row in timed.items()}
+    return out
+
+
+def time_pipeline(check: Check) -> dict:
+    """The whole pipeline on a 720p file, with the default engine (normalization on the device)."""
+    frames = 300 if check.quick else 900
+    with tempfile.TemporaryDirectory() as tmp:
+        clip = make_720p_clip(Path(tmp) / "clip.mp4", frames)
+        return {"provider": check.device.opened.provider, "frames": frames,
+                "pipeline": run_pipeline_on_file(clip, check.device), "decode_only": decode_only(clip),
+                "inference_only": run_bound(check.device, frames)}
+
+
+def time_cameras(check: Check) -> dict:
+    """N simulated 30 fps cameras into one batched engine (no CUDA graph: a batch of any size)."""
+    counts = (1, 4) if check.quick else (1, 4, 8, 16, 32, 64)
+    seconds = 3.0 if check.quick else 6.0
+    out = {}
+    for n in counts:
+        try:
+            out[f"{n} cameras"] = run_fleet(check.device, n, seconds=seconds)
+        except Exception as error:  # noqa: BLE001 - keep the counts that ran
+            out[f"{n} cameras"] = {"error": str(error).splitlines()[0][:300]}
+    return out
+
+
+def time_cameras_graph(check: Check) -> dict:
+    """16 cameras with CUDA graphs, each try in a process of its own (a failed graph kills the CUDA context):
+    batches padded to 1, 2, 4, 8 or 16, and every size from 1 to 16."""
+    tries = {"padded to 1, 2, 4, 8, 16": ["--sizes", "1", "2", "4", "8", "16"], "every size 1..16": []}
+    out = {}
+    for name, extra in tries.items():
+        cmd = [sys.executable, str(HERE / "cameras.py"), "--provider", check.provider, "--cuda-graph",
+               "--cameras", "16", "--seconds", "3" if check.quick else "6", *extra]
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        lines = done.stdout.strip().splitlines()
+        out[f"16 cameras, CUDA graph, {name}"] = json.loads(lines[-1]) if done.returncode == 0 and lines else {
+            "error": (done.stderr.strip().splitlines() or ["no output"])[-1][:300]}
+    return out
+
+
+def time_pipeline_graph(check: Check) -> dict:
+    """The pipeline on the 720p file with a CUDA graph (batch 1: one graph)."""
+    if check.graph_device is None:
+        return {"error": "no CUDA graph engine"}
+    frames = 300 if check.quick else 900
+    with tempfile.TemporaryDirectory() as tmp:
+        clip = make_720p_clip(Path(tmp) / "clip.mp4", frames)
+        return {"frames": frames, "pipeline": run_pipeline_on_file(clip, check.graph_device)}
+
+
+def tf32_off(check: Check) -> dict:
+    """Where the GPU's logits differ from the CPU's: the same check with TF32 math switched off."""
+    out = {}
+    if check.provider != "cuda":
+        return {"skipped": "CPU rehearsal"}
+    session = ort.InferenceSession(str(default_model_path()), providers=[(CUDA, {"use_tf32": "0"})])
+    spec = check.cpu.spec
+    for photo in PHOTOS:
+        check.cpu.preprocess(cv2.imread(str(photo)))
+        tensor = check.cpu.bound.input.copy()
+        got = session.run([spec.output_name], {spec.input_name: tensor})[0]
+        out[photo.name] = {"max_abs_logit_diff_tf32_off": float(np.abs(check.cpu.bound.run() - got).max())}
+    return out
+
+
+def cuda_graph_answers(check: Check) -> dict:
+    """A replayed graph reads each new input (not the one it was captured with): photos in turn, batch 1 and 4."""
+    if check.graph_device is None or check.graph_host is None:
+        return {"error": "no CUDA graph engine"}
+    images = [cv2.imread(str(p)) for p in PHOTOS]
+    out = {}
+    for name, graph, plain in (("host", check.graph_host, check.host), ("device", check.graph_device, check.device)):
+        worst, tops = 0.0, []
+        for round_ in range(3):
+            for i, image in enumerate(images):
+                got, want = graph.classify(image), plain.classify(image)
+                worst = max(worst, float(np.abs(got.probabilities - want.probabilities).max()))
+                tops.append(got.top.label)
+            batch = [images[i % len(images)] for i in range(round_, round_ + 4)]
+            for got, want in zip(graph.classify_batch(batch), plain.classify_batch(batch)):
+                worst = max(worst, float(np.abs(got.probabilities - want.probabilities).max()))
+                tops.append(got.top.label)
+        out[f"{name} normalization"] = {"max_abs_prob_diff_graph_vs_plain": worst, "top1_in_turn": tops[:6]}
+    return out
+
+
+def cuda_graph_fallback(check: Check) -> dict:
+    """A model that cannot be captured (shape ops on the CPU) still runs on CUDA, without a graph, and says so."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    nodes = [helper.make_node("GlobalAveragePool", ["image"], ["pooled"]),
+             helper.make_node("Shape", ["pooled"], ["shape"]),
+             helper.make_node("Slice", ["shape", "zero", "one"], ["batch"]),
+             helper.make_node("Concat", ["batch", "minus_one"], ["flat_shape"], axis=0),
+             helper.make_node("Reshape", ["pooled", "flat_shape"], ["flat"]),
+             helper.make_node("MatMul", ["flat", "W"], ["scores"])]
+    inits = [numpy_helper.from_array(np.array([0], np.int64), "zero"), numpy_helper.from_array(np.array([1], np.int64), "one"),
+             numpy_helper.from_array(np.array([-1], np.int64), "minus_one"),
+             numpy_helper.from_array(np.ones((3, 4), np.float32), "W")]
+    graph = helper.make_graph(nodes, "shapes", [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 3, 224, 224])],
+                              [helper.make_tensor_value_info("scores", TensorProto.FLOAT, ["N", 4])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "shapes.onnx"
+        onnx.save(model, path)
+        engine = Classifier.open(path, check.provider)
+        result = engine.classify(frame_720p())
+        return {"describe": engine.opened.describe(), "cuda_graph": engine.opened.cuda_graph, "top": result.top.label}
+
+
+STEPS: dict[str, Callable[[Check], dict]] = {
+    "cuda_graph_answers": cuda_graph_answers, "cuda_graph_fallback": cuda_graph_fallback,
+    "outputs_vs_cpu": check_outputs, "inference_batch1": time_batch1, "stages_720p": time_stages_720p,
+    "batches": time_batches, "pipeline_720p_file": time_pipeline, "cameras": time_cameras, "tf32_off": tf32_off,
+    "pipeline_720p_file_cuda_graph": time_pipeline_graph, "cameras_cuda_graph": time_cameras_graph,
+}
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=HERE / "results")
-    parser.add_argument("--frames", type=int, default=900, help="frames in the 720p test video")
-    parser.add_argument("--runs", type=int, default=2000, help="timed inference runs per contender")
+    parser.add_argument("--out", type=Path, default=HERE / "results", help="where the report goes (default: benchmarks/results)")
+    parser.add_argument("--quick", action="store_true", help="fewer runs and cameras: about a minute")
+    parser.add_argument("--only", nargs="+", choices=list(STEPS), help="run only these steps")
     parser.add_argument("--rehearse-on-cpu", action="store_true",
-                        help="run every step on the CPU provider to check this script where no GPU is (no report)")
+                        help="run every step on the CPU provider, to check this script where no GPU is")
     args = parser.parse_args()
-    main_provider = "cpu" if args.rehearse_on_cpu else "cuda"
-
-    report: dict = {"machine": {**machine(), "gpu": gpu_name()}, "available_providers": ort.get_available_providers()}
+    provider = "cpu" if args.rehearse_on_cpu else "cuda"
+    report: dict = {"machine": {**machine(), "gpu": gpu_name()}, "available_providers": ort.get_available_providers(),
+                    "tensorrt": "TensorRT libraries not in this onnxruntime build or not on this machine"}
     print(f"onnxruntime {ort.__version__}: {ort.get_available_providers()} on {report['machine']['gpu']}", flush=True)
-    try:
-        gpu = open_on(main_provider)
-    except LiveClassifyError as error:
-        print(f"FAIL: the CUDA provider does not run: {error}", file=sys.stderr)
+    check = Check(provider, args.quick)
+    if not args.rehearse_on_cpu and check.host.opened.session.get_providers()[0] != CUDA:
+        print(f"FAIL: the CUDA provider does not run: {check.host.opened.describe()}", file=sys.stderr)
         return 1
-    if not args.rehearse_on_cpu:
-        assert gpu.opened.session.get_providers()[0] == CUDA, gpu.opened.session.get_providers()
-    report["cuda_runs"] = not args.rehearse_on_cpu
-    cpu = open_on("cpu")
-    report["outputs_vs_cpu"] = check_outputs(cpu, gpu)
-
-    graph = trt = None
-    try:
-        graph = open_on(main_provider, cuda_graph=True)
-    except LiveClassifyError as error:
-        report["cuda_graph_error"] = str(error)
+    report["provider_line"] = check.host.opened.describe()
+    report["cuda_graph_errors"] = check.graph_errors
+    name = "rehearsal-cpu" if args.rehearse_on_cpu else "gpu-" + card_slug(report["machine"]["gpu"])
     if TENSORRT in ort.get_available_providers() and not args.rehearse_on_cpu:
+        report["tensorrt"] = "available: not measured by this script yet"
+    for step, run in STEPS.items():
+        if args.only and step not in args.only:
+            continue
+        t0 = time.monotonic()
         try:
-            trt = open_on("tensorrt", tensorrt_cache=Path(tempfile.mkdtemp()) / "trt")
-        except LiveClassifyError as error:
-            report["tensorrt_error"] = str(error)
-    report["inference"] = time_gpu(gpu, graph, trt, args.runs)
-
-    with tempfile.TemporaryDirectory() as tmp:
-        clip = make_720p_clip(Path(tmp) / "clip.mp4", args.frames)
-        fastest = trt or gpu
-        times = []
-        original = fastest.classify
-
-        def timed_classify(image: np.ndarray):  # noqa: ANN202 - records the engine's own stage times
-            result = original(image)
-            times.append(result.times)
-            return result
-
-        fastest.classify = timed_classify  # type: ignore[method-assign]
-        pipeline = run_pipeline_on_file(clip, fastest)
-        fastest.classify = original  # type: ignore[method-assign]
-        report["pipeline_720p_file"] = {
-            "provider": fastest.opened.provider,
-            "pipeline": pipeline,
-            "decode_only": decode_only(clip),
-            "inference_only": run_bound(fastest, args.frames),
-            "preprocess_ms_median": float(np.median([t.preprocess_ms for t in times])),
-            "inference_ms_median": float(np.median([t.inference_ms for t in times])),
-            "postprocess_ms_median": float(np.median([t.postprocess_ms for t in times])),
-        }
-    if args.rehearse_on_cpu:
-        print(markdown(report))
-        print("rehearsal on the CPU: every step ran; nothing written", file=sys.stderr)
-        return 0
-    card = re.sub(r"[^A-Za-z0-9]+", "-", report["machine"]["gpu"].split(",")[0]).strip("-").lower()
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / f"gpu-{card}.json").write_text(json.dumps(report, indent=1))
-    (args.out / f"gpu-{card}.md").write_text(markdown(report))
+            report[step] = run(check)
+        except Exception:  # noqa: BLE001 - a failed step is reported; the next still runs
+            report[step] = {"error": traceback.format_exc(limit=3)}
+        print(f"{step}: {time.monotonic() - t0:.0f} s", file=sys.stderr, flush=True)
+        save(report, args.out, name)
     print(markdown(report))
     return 0
 
 
-def markdown(report: dict) -> str:
-    m = report["machine"]
-    out = [f"# live-classify on a GPU — {m['gpu']}", "",
-           f"{m['date']}; onnxruntime {m['onnxruntime']}, host CPU {m['cpu']} ({m['cores']} cores). "
-           "Produced by `python benchmarks/gpu_check.py`.", "",
-           f"CUDA provider runs (checked with `session.get_providers()`): {'yes' if report['cuda_runs'] else 'no (a rehearsal on the CPU)'}.", "",
-           "| photo | max abs logit diff GPU vs CPU | top-1 CPU | top-1 GPU |", "| --- | ---: | --- | --- |"]
-    out += [f"| {k} | {v['max_abs_logit_diff']:.2e} | {v['top1_cpu']} | {v['top1_gpu']} |"
-            for k, v in report["outputs_vs_cpu"].items()]
-    out += ["", "| inference path (batch 1) | median ms | p95 ms | CPU ms |", "| --- | ---: | ---: | ---: |"]
-    out += [f"| {k} | {v['median_ms']} | {v['p95_ms']} | {v['cpu_ms']} |" for k, v in report["inference"].items()]
-    for key in ("cuda_graph_error", "tensorrt_error"):
-        if key in report:
-            out += ["", f"{key}: {report[key]}"]
-    p = report["pipeline_720p_file"]
-    out += ["", f"## Pipeline on a 720p file, headless ({p['provider']})", "",
-            "| | FPS |", "| --- | ---: |",
-            f"| pipeline | {p['pipeline']['fps']:.1f} (CPU {p['pipeline']['cpu_pct']:.0f} %) |",
-            f"| decode only | {p['decode_only']['fps']:.1f} |",
-            f"| inference only | {p['inference_only']['fps']:.1f} |", "",
-            f"Engine stage medians in the pipeline: preprocess {p['preprocess_ms_median']:.2f} ms, "
-            f"inference {p['inference_ms_median']:.2f} ms, postprocess {p['postprocess_ms_median']:.2f} ms.", ""]
-    return "\n".join(out)
+def card_slug(gpu: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", gpu.split(",")[0]).strip("-").lower()
+
+
+def save(report: dict, out: Path, name: str) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{name}.json").write_text(json.dumps(report, indent=1))
+    (out / f"{name}.md").write_text(markdown(report))
 
 
 if __name__ == "__main__":

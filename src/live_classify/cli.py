@@ -109,7 +109,11 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--device-id", type=non_negative_int, default=0, metavar="N", help="GPU index (default: 0)")
     model.add_argument("--threads", type=non_negative_int, default=0, metavar="N",
                        help="CPU inference threads, 0 for one per core (default: 0)")
-    model.add_argument("--cuda-graph", action="store_true", help="capture the model as a CUDA graph (CUDA only)")
+    model.add_argument("--cuda-graph", action=argparse.BooleanOptionalAction, default=None,
+                       help="CUDA: replay the model as a CUDA graph (default: on where the model allows it)")
+    model.add_argument("--normalize", choices=["auto", "host", "device"], default="auto",
+                       help="where (x - mean) / std runs: device sends uint8 pixels to the GPU "
+                            "(default: auto, device on a GPU, host on the CPU)")
     model.add_argument("--no-fp16", action="store_true", help="TensorRT: build fp32 engines instead of fp16")
     model.add_argument("--trt-cache", type=Path, metavar="DIR",
                        help="TensorRT engine cache directory (default: ~/.cache/live-classify/tensorrt)")
@@ -176,7 +180,7 @@ def open_classifier(args: argparse.Namespace, threads: int | None = None, spin: 
 
     ``threads`` and ``spin`` let the video pipeline tune the CPU provider (``--threads`` wins).
     """
-    options = ProviderOptions(device_id=args.device_id, cuda_graph=args.cuda_graph,
+    options = ProviderOptions(device_id=args.device_id, cuda_graph=args.cuda_graph, normalize=args.normalize,
                               tensorrt_fp16=not args.no_fp16, threads=args.threads or threads or 0, spin=spin,
                               **({"tensorrt_cache": args.trt_cache} if args.trt_cache else {}))
     overrides = Overrides(labels_file=args.labels, size=args.input_size, crop_fraction=args.crop_fraction,

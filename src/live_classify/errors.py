@@ -19,3 +19,9 @@ def exit_code(prog: str, action: Callable[[], int]) -> int:
     except KeyboardInterrupt:
         print(f"{prog}: interrupted", file=sys.stderr)
         return 130
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of an error's message (onnxruntime's run to many lines), or its type's name."""
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__

@@ -3,7 +3,8 @@
 Center crop (a fraction of the shorter side, at the model's aspect ratio), resize, channel order,
 ``(x - mean) / std`` and HWC→NCHW, written into one preallocated buffer: no per-frame allocation
 beyond OpenCV's own. Feeding BGR to an RGB model or squashing the frame without the crop changes
-the answers, so each step follows the model's recipe exactly.
+the answers, so each step follows the model's recipe exactly. Where the normalization runs on the
+GPU, this stage stops after the resize and writes uint8 pixels instead.
 """
 from __future__ import annotations
 
@@ -40,25 +41,40 @@ def center_crop_box(height: int, width: int, pre: Preprocessing) -> tuple[int, i
 
 
 class Preprocessor:
-    """Writes each frame's tensor into ``out``: the buffer the inference session is bound to."""
+    """Writes each frame into a row of ``out``: the batch buffer the inference session is bound to.
+
+    ``out`` is float32 ``[N,3,H,W]`` (the whole stage on the host) or uint8 ``[N,H,W,3]`` (crop and
+    resize only: the normalization runs on the device, see ``binding.py``).
+    """
 
     def __init__(self, pre: Preprocessing, out: np.ndarray) -> None:
-        if out.shape != (1, 3, pre.height, pre.width) or out.dtype != np.float32:
-            raise ValueError(f"buffer must be float32 (1, 3, {pre.height}, {pre.width}), got {out.dtype} {out.shape}")
+        planar = out.ndim == 4 and out.shape[1:] == (3, pre.height, pre.width) and out.dtype == np.float32
+        packed = out.ndim == 4 and out.shape[1:] == (pre.height, pre.width, 3) and out.dtype == np.uint8
+        if not (planar or packed):
+            raise ValueError(f"buffer must be float32 (N, 3, {pre.height}, {pre.width}) or "
+                             f"uint8 (N, {pre.height}, {pre.width}, 3), got {out.dtype} {out.shape}")
         self.pre = pre
         self.out = out
+        self.normalizes = planar
         self._resized = np.empty((pre.height, pre.width, 3), np.uint8)
         self._mean = np.asarray(pre.mean, np.float32).reshape(3, 1, 1)
         self._inv_std = (1.0 / np.asarray(pre.std, np.float32)).reshape(3, 1, 1)
 
-    def __call__(self, bgr: np.ndarray) -> np.ndarray:
-        """Preprocess one HxWx3 uint8 BGR frame; returns the (reused) output buffer."""
+    def __call__(self, bgr: np.ndarray, row: int = 0) -> np.ndarray:
+        """Preprocess one HxWx3 uint8 BGR frame into row ``row``; returns the (reused) output buffer."""
         top, left, crop_h, crop_w = center_crop_box(bgr.shape[0], bgr.shape[1], self.pre)
         crop = bgr[top : top + crop_h, left : left + crop_w]
+        if not self.normalizes:
+            resize_antialiased(crop, self.out[row])
+            return self.out
         resize_antialiased(crop, self._resized)
-        chw = self._resized.transpose(2, 0, 1)  # a view: B, G, R planes
+        self._normalize(self._resized, self.out[row])
+        return self.out
+
+    def _normalize(self, resized: np.ndarray, out: np.ndarray) -> None:
+        """HxWx3 uint8 BGR -> 3xHxW float32 ``(x - mean) / std`` in the model's channel order."""
+        chw = resized.transpose(2, 0, 1)  # a view: B, G, R planes
         if self.pre.color_order == "RGB":
             chw = chw[::-1]  # still a view
-        np.subtract(chw, self._mean, out=self.out[0])
-        np.multiply(self.out[0], self._inv_std, out=self.out[0])
-        return self.out
+        np.subtract(chw, self._mean, out=out)
+        np.multiply(out, self._inv_std, out=out)

@@ -51,7 +51,8 @@ def as_trace(name: str, image: np.ndarray, decode_ms: float, result: Classificat
         name,
         _stage("1 input", f"{h}x{w}x3 {image.dtype}", decode_ms, "decoded, BGR"),
         _stage("2 preprocessing", f"{'x'.join(map(str, tensor.shape))} {tensor.dtype}",
-               result.times.preprocess_ms, spec.preprocessing.describe()),
+               result.times.preprocess_ms, spec.preprocessing.describe()
+               + ("; normalized in the graph" if classifier.bound.normalize_on_device else "")),
         _stage("3 inference", f"{scores_shape} float32", result.times.inference_ms,
                f"{spec.name} on {classifier.opened.provider}, I/O binding"),
         _stage("4 postprocessing", f"{result.top.label!r} {result.top.score:.1%}",
