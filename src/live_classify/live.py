@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from live_classify import overlay
-from live_classify.log import error, info as log, warning
 from live_classify.classifier import Classifier
 from live_classify.collect import Collector, Quota
+from live_classify.log import error, info as log, warning
 from live_classify.modes import headless_problems
 from live_classify.pipeline import Frame, Pipeline, Shown
 from live_classify.providers import CPU
