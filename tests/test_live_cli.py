@@ -218,6 +218,6 @@ def test_headless_collect_saves_raw_frames_for_training(camera: MjpegServer, tmp
     frame = cv2.imread(str(saved[0]))
     assert frame.shape == (480, 640, 3)
     assert frame[:100, :200].mean() > 60, "raw frames, without the overlay's dark panel"
-    assert "collected 4 frames of 'door open'" in run.stderr
+    assert "collected 4 new frames of 'door open'" in run.stderr
     bad = run_cli("--source", camera.url, "--collect", "../escape", "--collect-dir", str(tmp_path), "--provider", "cpu")
     assert_clean_error(bad, "cannot be a folder name")

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 import math
+from collections.abc import Callable
+from pathlib import Path
 
 
 def _number(text: str) -> float:
@@ -84,3 +86,16 @@ def triple(text: str) -> tuple[float, float, float]:
         raise argparse.ArgumentTypeError(f"expected one number or three (R,G,B), not {text!r}")
     values = [_number(p) for p in parts] * (3 // len(parts))
     return (values[0], values[1], values[2])
+
+
+def file_with_suffix(suffixes: tuple[str, ...], why: str) -> Callable[[str], Path]:
+    """A file name that must end in one of ``suffixes`` (any case); a directory is left to the
+    caller, whose "is a directory" says more than a missing suffix."""
+
+    def check(text: str) -> Path:
+        path = Path(text)
+        if path.suffix.lower() not in suffixes and not path.is_dir():
+            raise argparse.ArgumentTypeError(f"{text}: use a {' or '.join(suffixes)} file ({why})")
+        return path
+
+    return check

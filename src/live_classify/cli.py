@@ -15,83 +15,108 @@ from pathlib import Path
 
 import cv2
 
-from live_classify import __version__
+from live_classify import __version__, log
 from live_classify.argtypes import (
-    OneLineParser, fourcc, fraction, non_negative_int, positive_float, positive_int, size, triple,
+    OneLineParser, file_with_suffix, fourcc, fraction, non_negative_int, positive_float, positive_int, size, triple,
 )
 from live_classify.classifier import Classifier
 from live_classify.errors import LiveClassifyError, exit_code
-from live_classify.images import expand_images, looks_like_images, read_image
+from live_classify.images import expand_images, read_image
 from live_classify.live import run_video
 from live_classify.model import Overrides, default_model_path
-from live_classify.providers import CHOICES, ProviderOptions
+from live_classify.modes import CAMERA, PHOTOS, STREAM, given_flags, mode_problems, source_mode
+from live_classify.providers import CHOICES, SHORT_NAMES, OpenedSession, ProviderOptions
 from live_classify.report import as_json, as_text, as_trace
-from live_classify.sinks import silence_stdout
-from live_classify.sources import is_stream, parse_camera, parse_video_source
+from live_classify.sinks import Recorder, silence_stdout
+from live_classify.sources import parse_camera, parse_video_source
 
 PROG = "live-classify"
 
 
+KEYS = """\
+keys in the window:
+  q, Esc     quit
+  space      pause the picture (classification, recording and JSON lines go on)
+  s          save a snapshot PNG in --snapshot-dir
+  1-9        save the next frame under that class of --classes"""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = OneLineParser(prog=PROG, description="Classify what a camera, a video or photos show, with an ImageNet model.")
+    """The flags, grouped by task; each default is written '(default: X)'."""
+    parser = OneLineParser(prog=PROG, description="Classify what a camera, a video or photos show, with an ImageNet model.",
+                           epilog=KEYS, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    what = parser.add_mutually_exclusive_group(required=True)
+    loudness = parser.add_mutually_exclusive_group()
+    loudness.add_argument("--quiet", action="store_true", help="on stderr only warnings and errors (for scripts)")
+    loudness.add_argument("--verbose", action="store_true", help="also the details, e.g. why a GPU provider was not taken")
+    what = parser.add_argument_group("what to classify (one of)").add_mutually_exclusive_group(required=True)
     what.add_argument("--camera", metavar="N|/dev/videoN", help="a camera by index or device")
-    what.add_argument("--source", metavar="URI",
-                      help="a video file, a stream (rtsp://, http://...), a photo, a directory of photos, "
+    what.add_argument("--source", metavar="URI", nargs="+",
+                      help="a video file, a stream (rtsp://, http://...), photos, a directory of photos, "
                            "or a quoted glob such as 'shots/*.jpg'")
 
     cam = parser.add_argument_group("camera and stream")
-    cam.add_argument("--width", type=positive_int, help="ask the camera for this width")
-    cam.add_argument("--height", type=positive_int, help="ask the camera for this height")
+    cam.add_argument("--width", type=positive_int, metavar="PX", help="ask the camera for this width")
+    cam.add_argument("--height", type=positive_int, metavar="PX", help="ask the camera for this height")
     cam.add_argument("--fps", type=positive_float, help="ask the camera for this frame rate")
-    cam.add_argument("--fourcc", type=fourcc, help="ask the camera for this pixel format, e.g. MJPG (720p@30 on most USB cameras)")
+    cam.add_argument("--fourcc", type=fourcc, metavar="CODE", help="ask the camera for this pixel format, e.g. MJPG (720p@30 on most USB cameras)")
     cam.add_argument("--open-timeout", type=positive_float, default=10.0, metavar="S",
-                     help="give up opening a stream after S seconds (10)")
+                     help="give up opening a stream after S seconds (default: 10)")
     cam.add_argument("--read-timeout", type=positive_float, default=5.0, metavar="S",
-                     help="a stream that sends nothing for S seconds is lost (5)")
+                     help="a stream that sends nothing for S seconds is lost (default: 5)")
     cam.add_argument("--reconnect", type=non_negative_int, default=10, metavar="N",
-                     help="reconnection attempts, with backoff, before a lost camera or stream is an error (10)")
-    cam.add_argument("--realtime", action="store_true",
-                     help="play a video file at its own frame rate, newest frame wins, like a camera")
+                     help="reconnection attempts, with backoff, before a lost camera or stream is an error (default: 10)")
+    cam.add_argument("--rtsp-transport", choices=["tcp", "udp"],
+                     help="RTSP over TCP only (a camera behind NAT) or UDP only (default: TCP first, then UDP)")
 
     live = parser.add_argument_group("window and outputs (cameras, streams, video files)")
     live.add_argument("--headless", action="store_true", help="no window, even if a display is there")
-    live.add_argument("--record", type=Path, metavar="FILE.avi", help="record the annotated video (Motion-JPEG AVI)")
+    live.add_argument("--realtime", action="store_true",
+                      help="play a video file at its own frame rate, newest frame wins, like a camera")
+    live.add_argument("--record", type=file_with_suffix(Recorder.SUFFIXES, Recorder.WHY_SUFFIXES), metavar="FILE.avi",
+                      help="record the annotated video (Motion-JPEG AVI)")
     live.add_argument("--overwrite", action="store_true", help="replace an existing recording")
     live.add_argument("--jsonl", metavar="FILE|-", help="one JSON line per classified frame, appended to a file, or to stdout")
-    live.add_argument("--classes", type=_class_list, metavar="A,B,...",
-                      help="your own classes (up to 9): keys 1-9 in the window save the next frame under one")
-    live.add_argument("--collect", metavar="LABEL", help="headless: save frames of LABEL (with --count, --interval)")
-    live.add_argument("--count", type=positive_int, default=20, metavar="N", help="--collect: frames to save (20)")
-    live.add_argument("--interval", type=positive_float, default=1.0, metavar="S",
-                      help="--collect: seconds between saved frames (1)")
-    live.add_argument("--collect-dir", type=Path, default=Path("dataset"), metavar="DIR",
-                      help="where collected frames go, one folder per class (./dataset), for live-classify-train")
     live.add_argument("--snapshot-dir", type=Path, default=Path("."), metavar="DIR",
-                      help="where the s key saves snapshots (current directory)")
+                      help="where the s key saves snapshots (default: the current directory)")
 
-    out = parser.add_argument_group("output")
-    out.add_argument("--top-k", type=positive_int, default=5, metavar="K", help="classes to report (default 5)")
+    collect = parser.add_argument_group("collect frames of your own classes (for live-classify-train)")
+    collect.add_argument("--classes", type=_class_list, metavar="A,B,...",
+                         help="up to 9 classes: in the window, keys 1-9 save the next frame under one")
+    collect.add_argument("--collect", metavar="LABEL", help="save --count frames of LABEL, --interval apart (no window needed)")
+    collect.add_argument("--count", type=positive_int, default=20, metavar="N",
+                         help="--collect: new frames to save (default: 20)")
+    collect.add_argument("--interval", type=positive_float, default=1.0, metavar="S",
+                         help="--collect: seconds of the source between saved frames (default: 1)")
+    collect.add_argument("--collect-dir", type=Path, default=Path("dataset"), metavar="DIR",
+                         help="where collected frames go, one folder per class (default: ./dataset)")
+
+    out = parser.add_argument_group("results")
+    out.add_argument("--top-k", type=positive_int, default=5, metavar="K", help="classes to report (default: 5)")
+    out.add_argument("--smooth", type=fraction, default=1.0, metavar="A",
+                     help="video: smooth probabilities over frames, weight of the newest (default: 1, no smoothing)")
     out.add_argument("--json", action="store_true", help="photos: one JSON object per image on stdout")
     out.add_argument("--trace", action="store_true",
                      help="photos: show the four stages per image, the tensor after each and its time")
 
-    model = parser.add_argument_group("model")
-    model.add_argument("--model", type=Path, metavar="PATH", help="an ONNX classifier (default: the bundled EfficientNet-Lite0)")
+    model = parser.add_argument_group("model and engine")
+    model.add_argument("--model", type=Path, metavar="PATH",
+                       help="an ONNX classifier (default: the bundled EfficientNet-Lite0)")
     model.add_argument("--labels", type=Path, metavar="FILE", help="class names, one per line (overrides the model's)")
     model.add_argument("--provider", choices=list(CHOICES), default="auto",
-                       help="auto tries TensorRT, then CUDA, then CPU; a GPU named here must start or it is an error")
-    model.add_argument("--device-id", type=non_negative_int, default=0, metavar="N", help="GPU index (default 0)")
+                       help="auto tries TensorRT, then CUDA, then CPU; a GPU named here must start or it is an error "
+                            "(default: auto)")
+    model.add_argument("--device-id", type=non_negative_int, default=0, metavar="N", help="GPU index (default: 0)")
     model.add_argument("--threads", type=non_negative_int, default=0, metavar="N",
-                       help="CPU inference threads (default 0: one per core)")
+                       help="CPU inference threads, 0 for one per core (default: 0)")
     model.add_argument("--cuda-graph", action=argparse.BooleanOptionalAction, default=None,
                        help="CUDA: replay the model as a CUDA graph (default: on where the model allows it)")
     model.add_argument("--normalize", choices=["auto", "host", "device"], default="auto",
                        help="where (x - mean) / std runs: device sends uint8 pixels to the GPU "
-                            "(default auto: device on a GPU, host on the CPU)")
+                            "(default: auto, device on a GPU, host on the CPU)")
     model.add_argument("--no-fp16", action="store_true", help="TensorRT: build fp32 engines instead of fp16")
-    model.add_argument("--trt-cache", type=Path, metavar="DIR", help="TensorRT engine cache directory")
+    model.add_argument("--trt-cache", type=Path, metavar="DIR",
+                       help="TensorRT engine cache directory (default: ~/.cache/live-classify/tensorrt)")
 
     pre = parser.add_argument_group("preprocessing (overrides the model's metadata)")
     pre.add_argument("--input-size", type=size, metavar="N|HxW", help="model input size, e.g. 224 or 256x320")
@@ -99,31 +124,48 @@ def build_parser() -> argparse.ArgumentParser:
     pre.add_argument("--color-order", type=str.upper, choices=["RGB", "BGR"], help="channel order the model expects")
     pre.add_argument("--mean", type=triple, metavar="M|R,G,B", help="per-channel mean in 0..255 units")
     pre.add_argument("--std", type=triple, metavar="S|R,G,B", help="per-channel std in 0..255 units")
-    pre.add_argument("--smooth", type=fraction, default=1.0, metavar="A",
-                     help="probability smoothing over frames, weight of the newest (default 1: none)")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    log.configure(quiet=args.quiet, verbose=args.verbose)
+    mode = _check_mode(parser, args, argv)
     # Our one-line errors say it all: OpenCV's warnings and FFmpeg's decoder complaints about a
     # damaged frame (which the source skips) would only bury them.
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
     try:
-        return exit_code(PROG, partial(_run, args))
+        return exit_code(PROG, partial(_run, args, mode))
     except BrokenPipeError:  # `live-classify --source shots/ --json | head -1`: the reader had enough
         silence_stdout()
         return 0
 
 
-def _run(args: argparse.Namespace) -> int:
+def _check_mode(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: Sequence[str] | None) -> str:
+    """The mode the source chose; a flag that does nothing in it is a warning, or exit 2 if it can
+    only be a mistake. ``args.given`` keeps the flags on the command line for later checks."""
+    try:
+        mode = source_mode(args.camera, args.source)
+    except ValueError as error:
+        parser.error(str(error))
+    args.given = given_flags(build_parser, argv)
+    rtsp = mode == STREAM and args.source[0].lower().startswith(("rtsp:", "rtsps:"))
+    errors, warnings = mode_problems(mode, args.given, rtsp)
+    if errors:
+        parser.error(errors[0])
+    for warning in warnings:
+        log.warning(warning)
+    return mode
+
+
+def _run(args: argparse.Namespace, mode: str) -> int:
     """Photos, or a camera / stream / video file, as the source says."""
-    if args.camera is not None:
-        return run_video(args, parse_camera(args.camera), partial(open_classifier, args))
-    if is_stream(args.source) or not looks_like_images(args.source):
-        return run_video(args, parse_video_source(args.source), partial(open_classifier, args))
-    return classify_images(args)
+    if mode == PHOTOS:
+        return classify_images(args)
+    spec = parse_camera(args.camera) if mode == CAMERA else parse_video_source(args.source[0])
+    return run_video(args, spec, partial(open_classifier, args))
 
 
 def _class_list(text: str) -> list[str]:
@@ -145,15 +187,26 @@ def open_classifier(args: argparse.Namespace, threads: int | None = None, spin: 
                           color_order=args.color_order, mean=args.mean, std=args.std)
     classifier = Classifier.open(args.model or default_model_path(), args.provider, overrides, options,
                                  top=args.top_k)
-    print(f"{PROG}: {classifier.opened.describe()}", file=sys.stderr)
+    log.info(_provider_line(classifier.opened))
     for notice in classifier.spec.notices:
-        print(f"{PROG}: note: {notice}", file=sys.stderr)
+        log.info(f"note: {notice}")
+    if args.top_k > (classes := len(classifier.spec.labels or ())):
+        log.info(f"note: --top-k {args.top_k}, but the model has {classes} classes: all {classes} are reported")
     return classifier
+
+
+def _provider_line(opened: OpenedSession) -> str:
+    """Which provider runs, in one short line; the reasons the others did not start, with --verbose."""
+    full = opened.describe()  # 'running on ... — TensorRT unavailable: <reason>; CUDA unavailable: <reason>'
+    if log.verbose() or not opened.skipped:
+        return full
+    others = " and ".join(SHORT_NAMES.get(p, p) for p in opened.skipped)
+    return f"{full.split(' — ', 1)[0]}; {others} not available (--verbose says why)"
 
 
 def classify_images(args: argparse.Namespace) -> int:
     """Print the top-k of every image; an unreadable image is reported and the rest still run."""
-    paths = expand_images(args.source)
+    paths = [path for source in args.source for path in expand_images(source)]
     classifier = open_classifier(args)
     failed = 0
     for path in paths:

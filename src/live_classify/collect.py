@@ -36,6 +36,7 @@ class Collector:
             except OSError as error:
                 raise LiveClassifyError(f"cannot create {folder}: {error.strerror}") from None
         self.counts = {name: sum(1 for _ in (root / name).glob("*.png")) for name in self.classes}
+        self.new = dict.fromkeys(self.classes, 0)  # saved by this run
 
     def save(self, image: np.ndarray, name: str) -> Path:
         """One raw frame as a PNG, written under a temporary name and renamed: never half a file."""
@@ -46,8 +47,54 @@ class Collector:
             raise LiveClassifyError(f"cannot save a frame in {path.parent}")
         os.replace(partial, path)
         self.counts[name] += 1
+        self.new[name] += 1
         return path
 
     def summary(self) -> str:
         """'1 door_open: 12 | 2 door_closed: 8', for the overlay and the log."""
         return " | ".join(f"{key} {name}: {self.counts[name]}" for key, name in enumerate(self.classes, start=1))
+
+
+class Quota:
+    """Headless ``--collect LABEL --count N --interval S``: N new frames, S seconds apart.
+
+    The seconds are the source's own: a video file's time (an unpaced file runs many times faster
+    than real time), a live source's capture time. Frames already in the folder do not count.
+    """
+
+    def __init__(self, collector: Collector, label: str, count: int, interval: float) -> None:
+        self.collector = collector
+        self.label = label
+        self.count = count
+        self.interval = interval
+        self.seen_s = 0.0  # source time of the last frame offered
+        self._start: float | None = None
+        self._next: float | None = None
+
+    @property
+    def saved(self) -> int:
+        return self.collector.new[self.label]
+
+    @property
+    def done(self) -> bool:
+        return self.saved >= self.count
+
+    def offer(self, image: np.ndarray, t: float) -> Path | None:
+        """Save the frame if the next one is due at source time ``t``; the path when saved."""
+        self._start = t if self._start is None else self._start
+        self.seen_s = t - self._start
+        if self.done or (self._next is not None and t < self._next):
+            return None
+        # On a grid (0, S, 2S ...), so a frame a little late does not push all the later ones back.
+        due = (self._next or t) + self.interval
+        self._next = due if due > t else t + self.interval
+        return self.collector.save(image, self.label)
+
+    def report(self) -> str:
+        return (f"collected {self.saved} new frames of {self.label!r} in {self.collector.root} "
+                f"({self.collector.counts[self.label]} there now)")
+
+    def shortfall(self, source: str) -> str:
+        """Why fewer frames than asked for were saved, when the source ended first."""
+        return (f"only {self.saved} of {self.count} new frames of {self.label!r} collected: {source} ended after "
+                f"{self.seen_s:.1f} s (one frame every {self.interval:g} s)")

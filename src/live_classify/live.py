@@ -10,7 +10,6 @@ import argparse
 import contextlib
 import os
 import signal
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,16 +18,14 @@ import numpy as np
 
 from live_classify import overlay
 from live_classify.classifier import Classifier
-from live_classify.collect import Collector
-from live_classify.pipeline import Pipeline, Shown
+from live_classify.collect import Collector, Quota
+from live_classify.log import error, info as log, warning
+from live_classify.modes import headless_problems
+from live_classify.pipeline import Frame, Pipeline, Shown
 from live_classify.providers import CPU
 from live_classify.sinks import JsonLines, Recorder, check_writable
-from live_classify.window import Window, display_problem
+from live_classify.window import Window, display_problem, prepare_snapshot_dir
 from live_classify.sources import CameraSettings, SourceSpec, VideoSource
-
-
-def log(message: str) -> None:
-    print(f"live-classify: {message}", file=sys.stderr, flush=True)
 
 
 def run_video(args: argparse.Namespace, spec: SourceSpec, open_classifier: Callable[..., Classifier]) -> int:
@@ -38,17 +35,15 @@ def run_video(args: argparse.Namespace, spec: SourceSpec, open_classifier: Calla
     if args.jsonl and args.jsonl != "-":
         check_writable(Path(args.jsonl), "JSON lines file")
     collector = _collector(args)
-    show_window = not args.headless
-    if show_window and (problem := display_problem()):
-        log(f"{problem}: running headless")
-        show_window = False
+    quota = Quota(collector, args.collect, args.count, args.interval) if collector and args.collect else None
+    show_window = _window_wanted(args)
     jsonl_target = args.jsonl
     if not show_window and not args.record and not jsonl_target and not args.collect:
         log("headless with no --record or --jsonl: writing JSON lines to stdout")
         jsonl_target = "-"
 
     source = VideoSource(spec, CameraSettings(args.width, args.height, args.fps, args.fourcc),
-                         args.open_timeout, args.read_timeout)
+                         args.open_timeout, args.read_timeout, args.rtsp_transport)
     log(f"opened {source.describe()}")
     every_frame = not spec.live and not args.realtime
     cores = os.cpu_count() or 1
@@ -67,13 +62,14 @@ def run_video(args: argparse.Namespace, spec: SourceSpec, open_classifier: Calla
     pipeline = Pipeline(source, classifier, every_frame=every_frame, workers=workers, smoothing=args.smooth,
                         pace_fps=pace, max_reconnects=args.reconnect, log=log)
     # A file's rate is in its header; a live source's is measured (streams claim what they like).
-    recorder = Recorder(args.record, None if pipeline.drops_frames else source.claimed_fps, log) if args.record else None
+    recorder = Recorder(args.record, None if pipeline.drops_frames else source.claimed_fps, warning) if args.record else None
     jsonl = JsonLines(jsonl_target, spec.name, drop=pipeline.drops_frames) if jsonl_target else None
     window = Window(args.snapshot_dir) if show_window else None
-    with _stop_on_signals(pipeline):  # a signal while finishing up must not cut the finishing short
+    clock = _source_clock(spec, source.claimed_fps)
+    with _stop_on_signals(pipeline) as signals:  # a signal while finishing up must not cut the finishing short
         try:
             pipeline.start()
-            _main_loop(pipeline, classifier.opened.short_name, window, recorder, jsonl, collector, args)
+            _main_loop(pipeline, classifier.opened.short_name, window, recorder, jsonl, collector, quota, clock)
         finally:
             pipeline.join(timeout=args.read_timeout + 2)
             if jsonl:
@@ -84,12 +80,30 @@ def run_video(args: argparse.Namespace, spec: SourceSpec, open_classifier: Calla
                 recorder.close()
             if window:
                 window.close()
-            _summary(pipeline, classifier, recorder, jsonl)
+            _summary(pipeline, classifier, recorder, jsonl, shown=window is not None)
     failure = pipeline.error or (jsonl.error if jsonl else None)
+    if quota:
+        log(quota.report())
+        if not (quota.done or failure or signals or (window and window.quit)):  # the source ended first
+            failure = quota.shortfall(spec.name)
     if failure:
-        log(f"error: {failure}")
+        error(failure)
         return 1
     return 0
+
+
+def _window_wanted(args: argparse.Namespace) -> bool:
+    """A window unless --headless or there is no display; what only a window uses is checked now."""
+    show = not args.headless
+    if show and (problem := display_problem()):
+        log(f"{problem}: running headless")
+        show = False
+    if show:
+        prepare_snapshot_dir(args.snapshot_dir)
+    else:
+        for unused in headless_problems(getattr(args, "given", frozenset())):
+            warning(unused)
+    return show
 
 
 def _collector(args: argparse.Namespace) -> Collector | None:
@@ -102,9 +116,9 @@ def _collector(args: argparse.Namespace) -> Collector | None:
 
 
 def _main_loop(pipeline: Pipeline, provider: str, window: Window | None, recorder: Recorder | None,
-               jsonl: JsonLines | None, collector: Collector | None, args: argparse.Namespace) -> None:
+               jsonl: JsonLines | None, collector: Collector | None, quota: Quota | None,
+               clock: Callable[[Frame], float]) -> None:
     last: Shown | None = None
-    next_collect = 0.0
 
     def idle() -> None:
         """No frame is coming (stall, reconnect): keep the window alive and say why it is frozen."""
@@ -126,11 +140,9 @@ def _main_loop(pipeline: Pipeline, provider: str, window: Window | None, recorde
                 return
             if jsonl.error:
                 return
-        if collector and args.collect and time.monotonic() >= next_collect:  # headless, every --interval
-            log(f"saved {collector.save(shown.frame.image, args.collect)}")
-            next_collect = time.monotonic() + args.interval
-            if collector.counts[args.collect] >= args.count:
-                log(f"collected {args.count} frames of {args.collect!r} in {args.collect_dir}")
+        if quota and (saved := quota.offer(shown.frame.image, clock(shown.frame))):  # --collect, every --interval
+            log(f"saved {saved}")
+            if quota.done:
                 return
         if collector and window and window.class_key:  # keys 1-9: this frame, raw, before the overlay
             if window.class_key <= len(collector.classes):
@@ -143,10 +155,21 @@ def _main_loop(pipeline: Pipeline, provider: str, window: Window | None, recorde
             if recorder:
                 recorder.write(canvas, shown.frame.t_capture)
             if window:
-                window.show(canvas)
+                if window.show(canvas):
+                    pipeline.stats.shown += 1
                 if window.quit:
                     return
         last = shown
+
+
+def _source_clock(spec: SourceSpec, claimed_fps: float | None) -> Callable[[Frame], float]:
+    """Seconds on the source's own clock: a file's time from its frame rate, else the capture time."""
+    if spec.live:
+        return lambda frame: frame.t_capture
+    fps = claimed_fps or 25.0
+    if not claimed_fps:
+        log(f"{spec.name} does not say its frame rate: its time is counted at {fps:g} fps")
+    return lambda frame: frame.index / fps
 
 
 def _annotate(shown: Shown, pipeline: Pipeline, provider: str, *, paused: bool = False,
@@ -165,9 +188,10 @@ def _annotate(shown: Shown, pipeline: Pipeline, provider: str, *, paused: bool =
 
 
 @contextlib.contextmanager
-def _stop_on_signals(pipeline: Pipeline) -> Iterator[None]:
+def _stop_on_signals(pipeline: Pipeline) -> Iterator[list[int]]:
     """First Ctrl+C/SIGTERM/SIGHUP: a clean stop. A second one: exit at once — the recording is
-    Motion-JPEG, playable as it stands, and every JSON line is already flushed."""
+    Motion-JPEG, playable as it stands, and every JSON line is already flushed. Yields the list of
+    signals received, so the caller can tell a stop the user asked for."""
     signals = [signal.SIGINT, signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
     received: list[int] = []
 
@@ -180,18 +204,21 @@ def _stop_on_signals(pipeline: Pipeline) -> Iterator[None]:
 
     previous = {s: signal.signal(s, handler) for s in signals}
     try:
-        yield
+        yield received
     finally:
         for s, h in previous.items():
             signal.signal(s, h)
 
 
-def _summary(pipeline: Pipeline, classifier: Classifier, recorder: Recorder | None, jsonl: JsonLines | None) -> None:
+def _summary(pipeline: Pipeline, classifier: Classifier, recorder: Recorder | None, jsonl: JsonLines | None,
+             *, shown: bool) -> None:
+    """What the run did, on stderr; frames "shown" only where a window showed them."""
     s = pipeline.stats
     elapsed = max(1e-9, time.monotonic() - s.started)
     p50, p95 = s.latency_percentile(50), s.latency_percentile(95)
     latency = f"latency p50 {p50:.0f} ms, p95 {p95:.0f} ms" if p50 is not None else "no latency measured"
-    log(f"{s.captured} frames captured, {s.classified} classified, {s.dropped} dropped, {s.shown} shown, "
+    on_screen = f"{s.shown} shown, " if shown else ""
+    log(f"{s.captured} frames captured, {s.classified} classified, {s.dropped} dropped, {on_screen}"
         f"{s.reconnects} reconnects in {elapsed:.1f} s")
     log(f"capture {s.captured / elapsed:.1f} fps, inference {s.classified / elapsed:.1f} fps; {latency}; "
         f"{classifier.opened.provider}")

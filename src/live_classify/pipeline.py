@@ -97,7 +97,7 @@ class Stats:
     captured: int = 0
     classified: int = 0
     dropped: int = 0  # live: frames the inference thread never saw because a newer one replaced them
-    shown: int = 0
+    shown: int = 0  # put on screen: counted by the main loop, which alone knows (headless, paused)
     reconnects: int = 0
     capture_rate: RateMeter = field(default_factory=RateMeter)
     inference_rate: RateMeter = field(default_factory=RateMeter)
@@ -193,7 +193,6 @@ class Pipeline:
             if item is _END or self._stop.is_set():
                 return
             turn += 1
-            self.stats.shown += 1
             self.stats.display_rate.tick(time.monotonic())
             if self.every_frame:
                 frame, prediction = item

@@ -10,10 +10,11 @@ from live_classify.postprocess import TopK
 
 
 def as_text(name: str, result: Classification) -> str:
-    """The top-k for one image, one class per line."""
+    """The top-k for one image, one class per line, the ranks right-aligned (1. to 1000.)."""
     rows = [name]
+    width = len(str(len(result.top.labels)))
     for rank, (label, score) in enumerate(zip(result.top.labels, result.top.scores), start=1):
-        rows.append(f"  {rank}. {score:6.1%}  {label}")
+        rows.append(f"  {rank:>{width}}. {score:6.1%}  {label}")
     return "\n".join(rows)
 
 

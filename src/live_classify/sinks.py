@@ -5,6 +5,7 @@ import json
 import os
 import queue
 import shutil
+import stat
 import sys
 import threading
 import time
@@ -19,10 +20,15 @@ from live_classify.errors import LiveClassifyError
 from live_classify.pipeline import Prediction
 from live_classify.report import top_records
 
+
 def check_writable(path: Path, what: str) -> None:
     """Fail before capture starts, not after the first minute of video."""
     if path.is_dir():
         raise LiveClassifyError(f"{what} {path} is a directory")
+    if path.exists() and not path.is_file():  # /dev/null, a FIFO, /dev/stdout: written, never created
+        if not os.access(path, os.W_OK):
+            raise LiveClassifyError(f"cannot write {what} {path}: permission denied")
+        return
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise LiveClassifyError(f"cannot write {what} {path}: directory {parent} does not exist")
@@ -49,13 +55,13 @@ class Recorder:
     RESERVE_MIN_BYTES = 4 * 2**20
     FFMPEG_BUFFER = 256 * 2**10  # FFmpeg writes the file in chunks of this size
 
+    SUFFIXES = (".avi",)  # the command line refuses any other (see cli.py)
+    WHY_SUFFIXES = "Motion-JPEG in AVI survives a crash; a plain .mp4 does not"
+
     @staticmethod
     def check(path: Path, overwrite: bool) -> None:
-        """Refuse a path that cannot be written, a non-AVI name, or a recording that would be lost."""
+        """Refuse a path that cannot be written, or a recording that would be lost."""
         check_writable(path, "recording")
-        if path.suffix.lower() != ".avi":
-            raise LiveClassifyError(
-                f"--record {path}: use a .avi file (Motion-JPEG survives a crash; .mp4 does not)")
         if path.exists() and not overwrite:
             raise LiveClassifyError(f"--record {path}: the file exists (pass --overwrite to replace it)")
 
@@ -176,6 +182,8 @@ class JsonLines:
             except OSError as error:
                 raise LiveClassifyError(f"cannot write JSON lines file {path}: {error.strerror}") from None
             self._owned = True
+        # fsync is for files on a disk: on /dev/null, a pipe or a FIFO it fails (EINVAL).
+        self._sync = self._owned and stat.S_ISREG(os.fstat(self._out.fileno()).st_mode)
         self._backlog: queue.Queue = queue.Queue(maxsize=backlog)
         self._writer = threading.Thread(target=self._write_lines, name="jsonl", daemon=True)
         self._writer.start()
@@ -231,7 +239,7 @@ class JsonLines:
                 self._out.write(line)
                 self._out.flush()
                 self.lines += 1
-                if self._owned and time.monotonic() >= next_sync:  # a power cut loses a second at most
+                if self._sync and time.monotonic() >= next_sync:  # a power cut loses a second at most
                     os.fsync(self._out.fileno())
                     next_sync = time.monotonic() + 1.0
             except BrokenPipeError:

@@ -5,6 +5,7 @@ after OpenCV's 30 s default, and can be reopened when it is lost. A file simply 
 """
 from __future__ import annotations
 
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 import cv2
 import numpy as np
 
+from live_classify.diagnose import why_stream_fails
 from live_classify.errors import LiveClassifyError
 
 STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "http", "https", "udp", "tcp", "srt")
@@ -87,20 +89,37 @@ def parse_video_source(value: str) -> SourceSpec:
     return SourceSpec(str(path), "file", str(path))
 
 
+CAPTURE_OPTIONS = "OPENCV_FFMPEG_CAPTURE_OPTIONS"  # FFmpeg options, read by OpenCV at each open
+
+
+def with_rtsp_transport(options: str | None, transport: str) -> str:
+    """OpenCV's FFmpeg options ('key;value|key;value') with ``rtsp_transport`` set to ``transport``.
+
+    Without options OpenCV asks FFmpeg to prefer TCP and fall back to UDP; with any, that default
+    is gone, so this one says exactly which transport to use. The user's other options are kept.
+    """
+    kept = [item for item in (options or "").split("|") if item and item.split(";")[0] != "rtsp_transport"]
+    return "|".join(kept + [f"rtsp_transport;{transport}"])
+
+
 class VideoSource:
     """An opened capture: ``read()`` gives BGR frames; ``reopen()`` tries once to get a lost one back."""
 
     MAX_QUICK_FAILURES = 3
 
     def __init__(self, spec: SourceSpec, settings: CameraSettings = CameraSettings(),
-                 open_timeout_s: float = 10.0, read_timeout_s: float = 5.0) -> None:
+                 open_timeout_s: float = 10.0, read_timeout_s: float = 5.0, rtsp_transport: str | None = None) -> None:
+        """``rtsp_transport`` 'tcp' or 'udp' forces that transport on an RTSP stream."""
         self.spec = spec
+        if rtsp_transport and urlsplit(str(spec.target)).scheme.lower() in ("rtsp", "rtsps"):
+            os.environ[CAPTURE_OPTIONS] = with_rtsp_transport(os.environ.get(CAPTURE_OPTIONS), rtsp_transport)
         self.settings = settings
         self.open_timeout_s = open_timeout_s
         self.read_timeout_s = read_timeout_s
+        started = time.monotonic()
         self.capture = self._open()
         if self.capture is None:
-            raise LiveClassifyError(self._open_failure())
+            raise LiveClassifyError(self._open_failure(time.monotonic() - started))
         self.width = int(self.capture.get(cv2.CAP_PROP_FRAME_WIDTH))
         self.height = int(self.capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
         fps = self.capture.get(cv2.CAP_PROP_FPS)
@@ -173,9 +192,13 @@ class VideoSource:
         if s.fps:
             capture.set(cv2.CAP_PROP_FPS, s.fps)
 
-    def _open_failure(self) -> str:
+    def _open_failure(self, elapsed_s: float) -> str:
+        """What went wrong, as far as we can tell: the timeout is blamed only when it ran out."""
         if self.spec.kind == "camera":
             return f"cannot open {self.spec.name}: no such camera, or it is busy (another program may hold it)"
         if self.spec.kind == "stream":
-            return f"cannot open stream {self.spec.name} within {self.open_timeout_s:g} s"
+            if elapsed_s >= 0.8 * self.open_timeout_s:
+                return f"cannot open stream {self.spec.name}: nothing came within {self.open_timeout_s:g} s (--open-timeout)"
+            why = why_stream_fails(str(self.spec.target), timeout=min(3.0, self.open_timeout_s))
+            return f"cannot open stream {self.spec.name}: {why or 'the server answers, but OpenCV finds no video it can read there'}"
         return f"cannot open video {self.spec.name}: not a video OpenCV can read, or damaged"

@@ -10,6 +10,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from live_classify import log
+from live_classify.errors import LiveClassifyError
+
 WINDOW_NAME = "live-classify"
 KEY_QUIT = {ord("q"), ord("Q"), 27}  # q, Esc
 KEY_PAUSE = ord(" ")
@@ -41,6 +44,18 @@ def display_problem() -> str | None:
         return f"cannot reach the X server on DISPLAY={display}"
 
 
+def prepare_snapshot_dir(folder: Path) -> None:
+    """Create ``--snapshot-dir`` now: a typo should fail at the start, not at the first s key."""
+    if folder.exists() and not folder.is_dir():
+        raise LiveClassifyError(f"--snapshot-dir {folder} is not a directory")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise LiveClassifyError(f"cannot create --snapshot-dir {folder}: {error.strerror}") from None
+    if not os.access(folder, os.W_OK):
+        raise LiveClassifyError(f"cannot write in --snapshot-dir {folder}: permission denied")
+
+
 class Window:
     """A resizable window showing the annotated frames; q/Esc quit, space pauses, s saves a snapshot."""
 
@@ -56,10 +71,12 @@ class Window:
         self._frozen = False
         self._last: np.ndarray | None = None
 
-    def show(self, image: np.ndarray) -> None:
-        """Show a frame and handle the keys pressed since the last one. Paused, the first frame
-        after the pause (the one that says so) stays on screen while the rest keep flowing."""
-        if not (self.paused and self._frozen):
+    def show(self, image: np.ndarray) -> bool:
+        """Show a frame and handle the keys pressed since the last one; True if it went on screen.
+        Paused, the first frame after the pause (the one that says so) stays on screen while the
+        rest keep flowing."""
+        shown = not (self.paused and self._frozen)
+        if shown:
             if not self._shown_once:
                 cv2.resizeWindow(WINDOW_NAME, image.shape[1], image.shape[0])
                 self._shown_once = True
@@ -67,6 +84,7 @@ class Window:
             self._last = image
             self._frozen = self.paused
         self.poll()
+        return shown
 
     def poll(self) -> None:
         """Handle keys and a closed window; call it even when no frame comes, so the window lives."""
@@ -89,10 +107,11 @@ class Window:
         path = self.snapshot_dir / f"live-classify-{stamp}.png"
         partial = path.with_name(f".{path.name}.partial.png")
         if not cv2.imwrite(str(partial), image):
-            print(f"live-classify: cannot save a snapshot in {self.snapshot_dir}", file=sys.stderr)
+            why = "it is gone" if not self.snapshot_dir.is_dir() else "OpenCV could not write the PNG (disk full?)"
+            log.warning(f"cannot save a snapshot in {self.snapshot_dir}: {why}")
             return path
         os.replace(partial, path)
-        print(f"live-classify: saved {path}", file=sys.stderr)
+        log.info(f"saved {path}")
         return path
 
     def close(self) -> None:

@@ -1,0 +1,66 @@
+"""One voice on stderr for the whole program: ``live-classify: ...``, as loud as the user asked.
+
+Three levels: ``--quiet`` keeps warnings and errors only (for scripts), the default adds what the
+program is doing (the provider, the source, the summary), ``--verbose`` adds the details behind it
+(why each GPU provider was not taken). Errors that end the program are printed by
+:func:`live_classify.errors.exit_code`, whatever the level.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+
+PROG = "live-classify"
+LOGGER = logging.getLogger("live_classify")
+
+
+class _OneLine(logging.Formatter):
+    """'live-classify: message', with 'warning: ' or 'error: ' in front where that is what it is."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        kind = {logging.WARNING: "warning: ", logging.ERROR: "error: "}.get(record.levelno, "")
+        return f"{PROG}: {kind}{record.getMessage()}"
+
+
+class _Stderr(logging.Handler):
+    """Writes to whatever ``sys.stderr`` is at the time (a test may have redirected it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            print(self.format(record), file=sys.stderr, flush=True)
+        except Exception:  # noqa: BLE001 - logging's own convention: report, never raise
+            self.handleError(record)
+
+
+def configure(*, quiet: bool = False, verbose: bool = False) -> None:
+    """Send the program's messages to stderr, one line each, at the level the flags ask for."""
+    if not LOGGER.handlers:
+        handler = _Stderr()
+        handler.setFormatter(_OneLine())
+        LOGGER.addHandler(handler)
+        LOGGER.propagate = False
+    LOGGER.setLevel(logging.WARNING if quiet else logging.DEBUG if verbose else logging.INFO)
+
+
+def info(message: str) -> None:
+    """What the program is doing; hidden by --quiet."""
+    LOGGER.info(message)
+
+
+def detail(message: str) -> None:
+    """The reasons behind what it does; shown only with --verbose."""
+    LOGGER.debug(message)
+
+
+def warning(message: str) -> None:
+    """Something the user should change or know; shown even with --quiet."""
+    LOGGER.warning(message)
+
+
+def error(message: str) -> None:
+    """A failure the program reports on its way out; always shown."""
+    LOGGER.error(message)
+
+
+def verbose() -> bool:
+    return LOGGER.isEnabledFor(logging.DEBUG)

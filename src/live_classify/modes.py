@@ -1,0 +1,82 @@
+"""Flags that do nothing in the mode the source chose: one warning each, or a usage error where the
+flag can only be a mistake (an output that the mode never writes).
+
+The mode is known once the source is: photos, a camera, a stream or a video file; whether a window
+opens is known only later (no display means headless), so that part is checked apart.
+"""
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Sequence
+
+from live_classify.images import looks_like_images
+from live_classify.sources import is_stream, redact
+
+PHOTOS, CAMERA, STREAM, FILE = "photos", "a camera", "a stream", "a video file"
+
+# Outputs only the live modes write: asking for them with photos can only be a mistake.
+VIDEO_OUTPUTS = ("record", "jsonl", "collect", "classes")
+VIDEO_TUNING = ("realtime", "headless", "overwrite", "snapshot_dir", "count", "interval", "collect_dir", "width",
+                "height", "fps", "fourcc", "open_timeout", "read_timeout", "reconnect", "rtsp_transport", "smooth")
+PHOTO_OUTPUTS = ("json", "trace")
+CAMERA_REQUESTS = ("width", "height", "fps", "fourcc")
+
+
+def flag(dest: str) -> str:
+    return "--" + dest.replace("_", "-")
+
+
+def source_mode(camera: str | None, sources: Sequence[str] | None) -> str:
+    """PHOTOS, CAMERA, STREAM or FILE, as ``--camera`` / ``--source`` say; ValueError (a usage
+    error) for several names that are not all photos, such as an unquoted ``--source *.mp4``."""
+    if camera is not None or not sources:
+        return CAMERA
+    if all(looks_like_images(s) and not is_stream(s) for s in sources):
+        return PHOTOS
+    if len(sources) > 1:
+        names = ", ".join(redact(name) for name in sources[:2]) + (", ..." if len(sources) > 2 else "")
+        raise ValueError(f"--source takes several photos, but one video or stream at a time, not {len(sources)} ({names})")
+    return STREAM if is_stream(sources[0]) else FILE
+
+
+def given_flags(make_parser: Callable[[], argparse.ArgumentParser], argv: Sequence[str] | None) -> frozenset[str]:
+    """The destinations of the flags that are on the command line (not those left at a default)."""
+    parser = make_parser()
+    for action in parser._actions:  # argparse has no public way to tell "given" from "default"
+        action.default = argparse.SUPPRESS
+    return frozenset(vars(parser.parse_args(argv)))
+
+
+def mode_problems(mode: str, given: frozenset[str], rtsp: bool = False) -> tuple[list[str], list[str]]:
+    """(errors, warnings): the flags in ``given`` that do nothing for ``mode``."""
+    if mode == PHOTOS:
+        errors = [f"{flag(d)} is for cameras, streams and video files, not photos"
+                  + ("; for photos use --json" if d == "jsonl" else "") for d in VIDEO_OUTPUTS if d in given]
+        return errors, [f"{flag(d)} does nothing for photos" for d in VIDEO_TUNING if d in given]
+    errors = [f"{flag(d)} is for photos; for video use --jsonl FILE|-" for d in PHOTO_OUTPUTS if d in given]
+    unused = {d: f"does nothing for {mode} (only a camera is asked for it)" for d in CAMERA_REQUESTS if mode != CAMERA}
+    if mode != STREAM:
+        unused["open_timeout"] = f"does nothing for {mode} (only a stream is opened with a timeout)"
+    if mode == FILE:
+        unused |= {d: "does nothing for a video file (a file does not stall or drop)" for d in ("read_timeout", "reconnect")}
+    else:
+        unused["realtime"] = f"does nothing for {mode} (a live source plays in real time already)"
+    if not rtsp:
+        unused["rtsp_transport"] = "does nothing for a source that is not rtsp://"
+    needs = {"overwrite": ("record",), "count": ("collect",), "interval": ("collect",),
+             "collect_dir": ("collect", "classes")}
+    for dest, any_of in needs.items():
+        if not given & set(any_of):
+            unused[dest] = f"does nothing without {' or '.join(flag(d) for d in any_of)}"
+    if "collect" in given:
+        unused["classes"] = "does nothing with --collect, which saves every frame under its LABEL"
+    return errors, [f"{flag(d)} {why}" for d, why in unused.items() if d in given]
+
+
+def headless_problems(given: frozenset[str]) -> list[str]:
+    """Warnings for the flags that only the window uses, once it is known no window opens."""
+    why = {"classes": "does nothing without the window (keys 1-9); headless, use --collect LABEL",
+           "snapshot_dir": "does nothing without the window (the s key)"}
+    if "collect" in given:
+        del why["classes"]  # already warned about: --collect wins
+    return [f"{flag(d)} {text}" for d, text in why.items() if d in given]
