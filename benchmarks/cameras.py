@@ -109,7 +109,7 @@ def run_fleet(classifier, cameras: int, fps: float = 30.0, seconds: float = 8.0,
     fleet = Fleet(cameras, fps, jpeg_frames())
     sizes = sizes or tuple(range(1, min(max_batch, cameras) + 1))
     for n in sizes:  # bind (and, with CUDA graphs, capture) every size first
-        classifier.bound.warm_up(3, n)
+        classifier.backend.bound.warm_up(3, n)
     threads = [threading.Thread(target=fleet.camera, args=(i,), daemon=True) for i in range(cameras)]
     for thread in threads:
         thread.start()
@@ -149,9 +149,9 @@ def run_fleet(classifier, cameras: int, fps: float = 30.0, seconds: float = 8.0,
 
 def main() -> int:
     sys.path.insert(0, str(HERE.parent / "src"))
-    from live_classify.classifier import Classifier
-    from live_classify.model import default_model_path
-    from live_classify.providers import ProviderOptions
+    from live_classify.engine.classifier import Classifier
+    from live_classify.engine.model import default_model_path
+    from live_classify.engine.providers import ProviderOptions
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cameras", type=int, nargs="+", default=[1, 2, 4], help="camera counts to run, one after another")
@@ -162,7 +162,7 @@ def main() -> int:
     parser.add_argument("--sizes", type=int, nargs="*", default=[], help="batch sizes to pad to (default: every size)")
     args = parser.parse_args()
     classifier = Classifier.open(default_model_path(), args.provider, options=ProviderOptions(cuda_graph=args.cuda_graph))
-    print(classifier.opened.describe(), file=sys.stderr)
+    print(classifier.backend.opened.describe(), file=sys.stderr)
     for count in args.cameras:
         print(json.dumps(run_fleet(classifier, count, seconds=args.seconds, max_batch=args.max_batch,
                                    sizes=tuple(args.sizes))), flush=True)

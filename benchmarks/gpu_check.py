@@ -44,10 +44,10 @@ from cameras import jpeg_frames, run_fleet  # noqa: E402
 from gpu_report import markdown  # noqa: E402
 from run import alternate, decode_only, frame_720p, machine, make_720p_clip, run_bound, run_pipeline_on_file  # noqa: E402
 
-from live_classify.binding import BoundSession  # noqa: E402
-from live_classify.classifier import Classifier  # noqa: E402
-from live_classify.model import default_model_path  # noqa: E402
-from live_classify.providers import CUDA, TENSORRT, ProviderOptions  # noqa: E402
+from live_classify.engine.binding import BoundSession  # noqa: E402
+from live_classify.engine.classifier import Classifier  # noqa: E402
+from live_classify.engine.model import default_model_path  # noqa: E402
+from live_classify.engine.providers import CUDA, TENSORRT, ProviderOptions  # noqa: E402
 
 PHOTOS = sorted((HERE.parent / "tests" / "data").glob("*.png"))
 
@@ -82,7 +82,7 @@ class Check:
         """An engine with a CUDA graph, or None with the reason kept (the model may not allow one)."""
         try:
             engine = self.open(normalize=normalize, cuda_graph=True)
-            if not engine.opened.cuda_graph and self.provider != "cpu":  # a rehearsal has no graphs
+            if not engine.backend.opened.cuda_graph and self.provider != "cpu":  # a rehearsal has no graphs
                 raise RuntimeError("the session runs without a CUDA graph")
             engine.classify_batch([frame_720p()])
             return engine
@@ -101,7 +101,7 @@ def check_outputs(check: Check) -> dict:
             got = engine.classify(image)
             check.cpu.preprocess(image)
             engine.preprocess(image)
-            logits = np.abs(check.cpu.bound.run().copy() - engine.bound.run()).max()
+            logits = np.abs(check.cpu.backend.bound.run().copy() - engine.backend.bound.run()).max()
             rows[f"{photo.name} ({name} normalization)"] = {
                 "max_abs_logit_diff": float(logits),
                 "max_abs_prob_diff": float(np.abs(want.probabilities - got.probabilities).max()),
@@ -112,9 +112,9 @@ def check_outputs(check: Check) -> dict:
 def pageable(engine: Classifier) -> BoundSession:
     """The same session bound from ordinary (pageable) host memory, to see what page-locking buys."""
     spec = engine.spec
-    bound = BoundSession(engine.opened.session, spec.input_name, spec.output_name, spec.preprocessing,
-                         engine.opened.device, 0, engine.bound.normalize_on_device, pin=False)
-    bound.input[...] = engine.bound.input
+    bound = BoundSession(engine.backend.opened.session, spec.input_name, spec.output_name, spec.preprocessing,
+                         engine.backend.opened.device, 0, engine.backend.bound.normalize_on_device, pin=False)
+    bound.input[...] = engine.backend.bound.input
     return bound
 
 
@@ -123,21 +123,21 @@ def time_batch1(check: Check) -> dict:
     for engine in (check.host, check.device, check.graph_host, check.graph_device):
         if engine is not None:
             engine.preprocess(frame_720p())
-    session, spec = check.host.opened.session, check.host.spec
-    tensor = check.host.bound.input.copy()
+    session, spec = check.host.backend.opened.session, check.host.spec
+    tensor = check.host.backend.bound.input.copy()
     contenders: dict[str, Callable[[], object]] = {
         "session.run, float32 from host arrays": lambda: session.run([spec.output_name], {spec.input_name: tensor}),
         "I/O binding, float32, pageable": pageable(check.host).run,
-        "I/O binding, float32, page-locked": check.host.bound.run,
+        "I/O binding, float32, page-locked": check.host.backend.bound.run,
         "I/O binding, uint8 + normalize graph, pageable": pageable(check.device).run,
-        "I/O binding, uint8 + normalize graph, page-locked": check.device.bound.run,
+        "I/O binding, uint8 + normalize graph, page-locked": check.device.backend.bound.run,
     }
     if check.graph_host is not None:
-        contenders["I/O binding, float32, page-locked, CUDA graph"] = check.graph_host.bound.run
+        contenders["I/O binding, float32, page-locked, CUDA graph"] = check.graph_host.backend.bound.run
     if check.graph_device is not None:
-        contenders["I/O binding, uint8 + normalize graph, page-locked, CUDA graph"] = check.graph_device.bound.run
+        contenders["I/O binding, uint8 + normalize graph, page-locked, CUDA graph"] = check.graph_device.backend.bound.run
     result = alternate(contenders, runs=check.runs)
-    result["_pinned"] = {"float32": check.host.bound.pinned, "uint8": check.device.bound.pinned}
+    result["_pinned"] = {"float32": check.host.backend.bound.pinned, "uint8": check.device.backend.bound.pinned}
     return result
 
 
@@ -146,7 +146,7 @@ def time_stages_720p(check: Check) -> dict:
     frame = frame_720p()
 
     def both(engine: Classifier) -> Callable[[], object]:
-        return lambda: (engine.preprocess(frame), engine.bound.run())
+        return lambda: (engine.preprocess(frame), engine.backend.bound.run())
 
     contenders = {"normalize on host (float32 copy)": both(check.host), "normalize on device (uint8 copy)": both(check.device)}
     if check.graph_device is not None:
@@ -160,12 +160,12 @@ def time_batches(check: Check) -> dict:
     out = {}
     for n in (1, 4, 8, 16):
         contenders: dict[str, Callable[[], object]] = {
-            "float32": lambda n=n: check.host.bound.run(n),
-            "uint8 + normalize graph": lambda n=n: check.device.bound.run(n),
+            "float32": lambda n=n: check.host.backend.bound.run(n),
+            "uint8 + normalize graph": lambda n=n: check.device.backend.bound.run(n),
             "stages 2+3, uint8, from 640x480": lambda n=n: check.device.classify_batch(frames[:n]),
         }
         if check.graph_device is not None:
-            contenders["uint8 + normalize graph, CUDA graph"] = lambda n=n: check.graph_device.bound.run(n)
+            contenders["uint8 + normalize graph, CUDA graph"] = lambda n=n: check.graph_device.backend.bound.run(n)
         timed = alternate(contenders, runs=max(50, check.runs // (2 * n)))
         out[str(n)] = {name: {**row, "per_frame_ms": round(row["median_ms"] / n, 4)} for name, row in timed.items()}
     return out
@@ -176,7 +176,7 @@ def time_pipeline(check: Check) -> dict:
     frames = 300 if check.quick else 900
     with tempfile.TemporaryDirectory() as tmp:
         clip = make_720p_clip(Path(tmp) / "clip.mp4", frames)
-        return {"provider": check.device.opened.provider, "frames": frames,
+        return {"provider": check.device.backend.opened.provider, "frames": frames,
                 "pipeline": run_pipeline_on_file(clip, check.device), "decode_only": decode_only(clip),
                 "inference_only": run_bound(check.device, frames)}
 
@@ -228,9 +228,9 @@ def tf32_off(check: Check) -> dict:
     spec = check.cpu.spec
     for photo in PHOTOS:
         check.cpu.preprocess(cv2.imread(str(photo)))
-        tensor = check.cpu.bound.input.copy()
+        tensor = check.cpu.backend.bound.input.copy()
         got = session.run([spec.output_name], {spec.input_name: tensor})[0]
-        out[photo.name] = {"max_abs_logit_diff_tf32_off": float(np.abs(check.cpu.bound.run() - got).max())}
+        out[photo.name] = {"max_abs_logit_diff_tf32_off": float(np.abs(check.cpu.backend.bound.run() - got).max())}
     return out
 
 
@@ -278,7 +278,7 @@ def cuda_graph_fallback(check: Check) -> dict:
         onnx.save(model, path)
         engine = Classifier.open(path, check.provider)
         result = engine.classify(frame_720p())
-        return {"describe": engine.opened.describe(), "cuda_graph": engine.opened.cuda_graph, "top": result.top.label}
+        return {"describe": engine.backend.opened.describe(), "cuda_graph": engine.backend.opened.cuda_graph, "top": result.top.label}
 
 
 STEPS: dict[str, Callable[[Check], dict]] = {
@@ -302,10 +302,10 @@ def main() -> int:
                     "tensorrt": "TensorRT libraries not in this onnxruntime build or not on this machine"}
     print(f"onnxruntime {ort.__version__}: {ort.get_available_providers()} on {report['machine']['gpu']}", flush=True)
     check = Check(provider, args.quick)
-    if not args.rehearse_on_cpu and check.host.opened.session.get_providers()[0] != CUDA:
-        print(f"FAIL: the CUDA provider does not run: {check.host.opened.describe()}", file=sys.stderr)
+    if not args.rehearse_on_cpu and check.host.backend.opened.session.get_providers()[0] != CUDA:
+        print(f"FAIL: the CUDA provider does not run: {check.host.backend.opened.describe()}", file=sys.stderr)
         return 1
-    report["provider_line"] = check.host.opened.describe()
+    report["provider_line"] = check.host.backend.opened.describe()
     report["cuda_graph_errors"] = check.graph_errors
     name = "rehearsal-cpu" if args.rehearse_on_cpu else "gpu-" + card_slug(report["machine"]["gpu"])
     if TENSORRT in ort.get_available_providers() and not args.rehearse_on_cpu:

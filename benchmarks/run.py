@@ -46,12 +46,12 @@ sys.path.insert(0, str(ROOT / "tests"))  # the fake camera lives with the tests
 from mjpeg_server import MjpegServer, read_time  # noqa: E402
 
 from live_classify import overlay  # noqa: E402
-from live_classify.classifier import Classifier  # noqa: E402
-from live_classify.model import default_model_path  # noqa: E402
+from live_classify.engine.classifier import Classifier  # noqa: E402
+from live_classify.engine.model import default_model_path  # noqa: E402
 from live_classify.pipeline import Pipeline  # noqa: E402
-from live_classify.postprocess import softmax, top_k  # noqa: E402
-from live_classify.preprocess import Preprocessor, center_crop_box, resize_antialiased  # noqa: E402
-from live_classify.providers import ProviderOptions  # noqa: E402
+from live_classify.engine.postprocess import softmax, top_k  # noqa: E402
+from live_classify.engine.preprocess import Preprocessor, center_crop_box, resize_antialiased  # noqa: E402
+from live_classify.engine.providers import ProviderOptions  # noqa: E402
 from live_classify.sources import VideoSource, parse_video_source  # noqa: E402
 
 PHOTO = ROOT / "tests" / "data" / "chelsea.png"
@@ -115,8 +115,8 @@ def frame_720p() -> np.ndarray:
 
 def bench_inference(quick: bool) -> dict:
     classifier = open_classifier()
-    bound = classifier.bound
-    session = classifier.opened.session
+    bound = classifier.backend.bound
+    session = classifier.backend.opened.session
     classifier.preprocess(frame_720p())
     tensor = bound.input.copy()
     name_in, name_out = classifier.spec.input_name, classifier.spec.output_name
@@ -259,7 +259,7 @@ def run_bound(classifier: Classifier, frames: int, engines: int = 1) -> dict:
 
     def work(engine: Classifier) -> None:
         for _ in range(frames // engines):
-            engine.bound.run()
+            engine.backend.bound.run()
 
     threads = [threading.Thread(target=work, args=(engine,)) for engine in bound]
     t0, cpu0 = time.perf_counter(), time.process_time()

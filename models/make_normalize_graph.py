@@ -1,4 +1,4 @@
-"""Write ``src/live_classify/normalize.onnx``: stage 2's float work as a tiny ONNX graph.
+"""Write ``src/live_classify/engine/normalize.onnx``: stage 2's float work as a tiny ONNX graph.
 
 With ``--normalize device`` the host only crops and resizes; the 224x224x3 uint8 image (150 KB,
 not 600 KB of float32) goes to the device, and this graph turns it into the model's input there:
@@ -22,7 +22,7 @@ from pathlib import Path
 import onnx
 from onnx import TensorProto, helper
 
-OUT = Path(__file__).resolve().parents[1] / "src" / "live_classify" / "normalize.onnx"
+OUT = Path(__file__).resolve().parents[1] / "src" / "live_classify" / "engine" / "normalize.onnx"
 
 
 def build() -> onnx.ModelProto:

@@ -43,11 +43,11 @@ import onnx
 import onnxruntime as ort
 from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
 
-from live_classify.binding import BoundSession
+from live_classify.engine.binding import BoundSession
 from live_classify.images import read_image
-from live_classify.model import ModelSpec, Overrides, read_spec
-from live_classify.postprocess import softmax
-from live_classify.preprocess import Preprocessor
+from live_classify.engine.model import ModelSpec, describe_model
+from live_classify.engine.postprocess import softmax
+from live_classify.engine.preprocess import Preprocessor
 
 ROOT = Path(__file__).resolve().parents[1]
 FP32_MODEL = ROOT / "models" / "efficientnet_lite0.onnx"
@@ -352,7 +352,7 @@ def agreement_by_group(rows: list[dict[str, object]]) -> dict[str, dict[str, obj
     return groups
 
 
-def time_interleaved(models: dict[str, Path], input_name: str, tensor: np.ndarray, blocks: int, runs: int,
+def time_interleaved(models: dict[str, Path], spec: ModelSpec, tensor: np.ndarray, blocks: int, runs: int,
                      settle: int = 2) -> dict[str, list[float]]:
     """Per-frame inference ms of each model, timed in alternating blocks on one input.
 
@@ -364,7 +364,7 @@ def time_interleaved(models: dict[str, Path], input_name: str, tensor: np.ndarra
     """
     bound = {}
     for name, path in models.items():
-        bound[name] = BoundSession(open_cpu_session(path), input_name, "logits", tensor.shape, "cpu")
+        bound[name] = BoundSession(open_cpu_session(path), spec.input_name, "logits", spec.preprocessing, "cpu")
         bound[name].input[...] = tensor
         bound[name].warm_up(20)
     times: dict[str, list[float]] = {name: [] for name in models}
@@ -413,7 +413,7 @@ def evaluate(fp32: Path, int8: Path, spec: ModelSpec, photos: list[Path], blocks
     rows = compare_on_photos(open_cpu_session(fp32), open_cpu_session(int8), spec, photos)
     chelsea = Preprocessor(spec.preprocessing, input_buffer(spec))(read_image(TEST_PHOTOS / "chelsea.png"))
     before = host()
-    times = time_interleaved({"fp32": fp32, "int8": int8}, spec.input_name, chelsea, blocks, runs)
+    times = time_interleaved({"fp32": fp32, "int8": int8}, spec, chelsea, blocks, runs)
     latency = {name: latency_summary(ms) for name, ms in times.items()}
     speedup = latency["fp32"]["median"] / latency["int8"]["median"]
     keep, reasons = decide(speedup, rows)
@@ -487,7 +487,7 @@ def main() -> None:
     settings = Settings(activations=args.activations, weights=args.weights, per_channel=args.per_channel,
                         reduce_range=args.reduce_range, calibration=args.calibration)
 
-    spec = read_spec(args.model, open_cpu_session(args.model), Overrides())
+    spec = describe_model(args.model)
     with tempfile.TemporaryDirectory() as tmp:
         photos = list_photos(args.photos or fetch_skimage_photos(Path(tmp)))
         if not args.eval_only:

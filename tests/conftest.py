@@ -14,8 +14,8 @@ import cv2
 import pytest
 from mjpeg_server import MjpegServer
 
-from live_classify.classifier import Classifier
-from live_classify.model import default_model_path
+from live_classify.engine.classifier import Classifier
+from live_classify.engine.model import default_model_path
 
 DATA = Path(__file__).parent / "data"
 CHELSEA = DATA / "chelsea.png"

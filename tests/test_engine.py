@@ -6,10 +6,10 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-from live_classify.classifier import Classifier
+from live_classify.engine.classifier import Classifier
 from live_classify.errors import LiveClassifyError
-from live_classify.model import default_model_path
-from live_classify.providers import CPU, CUDA, ProviderOptions, open_session
+from live_classify.engine.model import default_model_path
+from live_classify.engine.providers import CPU, CUDA, ProviderOptions, open_session
 
 from conftest import CHELSEA, COFFEE
 
@@ -25,23 +25,23 @@ def gpu_works() -> bool:
 
 
 def test_io_binding_gives_what_plain_run_gives(classifier: Classifier) -> None:
-    session = classifier.opened.session
+    session = classifier.backend.opened.session
     for photo in (CHELSEA, COFFEE):
         classifier.preprocess(cv2.imread(str(photo)))
-        plain = session.run([classifier.spec.output_name], {classifier.spec.input_name: classifier.bound.input})[0]
-        bound = classifier.bound.run()
+        plain = session.run([classifier.spec.output_name], {classifier.spec.input_name: classifier.backend.bound.input})[0]
+        bound = classifier.backend.bound.run()
         assert bound.shape == plain.shape == (1, 1000)
         np.testing.assert_allclose(bound, plain, atol=1e-5)
 
 
 def test_bound_buffers_are_reused_not_reallocated(classifier: Classifier) -> None:
     """Preprocessing writes into the very memory the session reads: no copy, no re-bind per frame."""
-    buffer = classifier.bound.input
+    buffer = classifier.backend.bound.input
     classifier.preprocess(cv2.imread(str(CHELSEA)))
-    first = classifier.bound.run().copy()
+    first = classifier.backend.bound.run().copy()
     classifier.preprocess(cv2.imread(str(COFFEE)))
-    assert classifier.bound.input is buffer
-    assert not np.allclose(classifier.bound.run(), first)
+    assert classifier.backend.bound.input is buffer
+    assert not np.allclose(classifier.backend.bound.run(), first)
 
 
 def test_photos_are_classified_correctly(classifier: Classifier) -> None:
@@ -58,12 +58,12 @@ def test_feeding_bgr_or_squashing_changes_the_answer(classifier: Classifier) -> 
     """The preprocessing recipe matters: these are the mistakes the engine must not make."""
     bgr = cv2.imread(str(CHELSEA))
     classifier.preprocess(bgr)
-    right = classifier.bound.run().copy()
+    right = classifier.backend.bound.run().copy()
     classifier.preprocess(np.ascontiguousarray(bgr[:, :, ::-1]))  # the model now sees BGR
-    swapped = classifier.bound.run()
+    swapped = classifier.backend.bound.run()
     assert np.abs(swapped - right).max() > 0.5
     classifier.preprocess(cv2.resize(bgr, (224, 224)))  # squashed, no crop
-    assert np.abs(classifier.bound.run() - right).max() > 0.5
+    assert np.abs(classifier.backend.bound.run() - right).max() > 0.5
 
 
 def test_cpu_provider_runs_and_says_so_in_one_line(model_path) -> None:

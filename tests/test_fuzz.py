@@ -10,7 +10,7 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from live_classify.classifier import Classifier
+from live_classify.engine.classifier import Classifier
 from live_classify.cli import main
 from live_classify.errors import LiveClassifyError
 from live_classify.images import read_image

@@ -10,11 +10,11 @@ import cv2
 import numpy as np
 import pytest
 
-from live_classify import providers
-from live_classify.classifier import Classifier
+from live_classify.engine import providers
+from live_classify.engine.classifier import Classifier
 from live_classify.errors import LiveClassifyError
-from live_classify.model import Overrides
-from live_classify.providers import ProviderOptions
+from live_classify.engine.model import Overrides
+from live_classify.engine.providers import ProviderOptions
 
 from conftest import CHELSEA, COFFEE
 from foreign_models import pooled_classifier
@@ -32,7 +32,7 @@ def on_device(model_path: Path) -> Classifier:
 
 
 def test_uint8_pixels_go_in_when_normalizing_on_the_device(on_device: Classifier) -> None:
-    assert on_device.bound.input.dtype == np.uint8 and on_device.bound.input.shape == (1, 224, 224, 3)
+    assert on_device.backend.bound.input.dtype == np.uint8 and on_device.backend.bound.input.shape == (1, 224, 224, 3)
 
 
 def test_device_normalization_gives_the_host_answers(classifier: Classifier, on_device: Classifier) -> None:
@@ -54,8 +54,8 @@ def test_device_normalization_follows_the_models_recipe(tmp_path: Path, override
     for photo in PHOTOS:
         host.preprocess(photo)
         device.preprocess(photo)
-        np.testing.assert_allclose(device.bound.run(), host.bound.run(), rtol=1e-6, atol=1e-6)
-        assert not np.array_equal(host.bound.run(), np.zeros_like(host.bound.run()))
+        np.testing.assert_allclose(device.backend.bound.run(), host.backend.bound.run(), rtol=1e-6, atol=1e-6)
+        assert not np.array_equal(host.backend.bound.run(), np.zeros_like(host.backend.bound.run()))
 
 
 @pytest.mark.parametrize("normalize", ["host", "device"])
@@ -70,15 +70,15 @@ def test_a_batch_gives_each_frames_own_answer(model_path: Path, normalize: str) 
 
 
 def test_batch_buffers_are_bound_once_per_size(classifier: Classifier) -> None:
-    first = classifier.bound.buffers(4)
+    first = classifier.backend.bound.buffers(4)
     classifier.classify_batch(PHOTOS * 2)
-    assert classifier.bound.buffers(4) is first and classifier.bound.buffers(4).host.shape == (4, 3, 224, 224)
-    assert classifier.bound.buffers(1) is not first
+    assert classifier.backend.bound.buffers(4) is first and classifier.backend.bound.buffers(4).host.shape == (4, 3, 224, 224)
+    assert classifier.backend.bound.buffers(1) is not first
 
 
 def test_a_fixed_batch_model_refuses_bigger_batches(tmp_path: Path) -> None:
     engine = open_cpu(pooled_classifier(tmp_path / "one.onnx", input_shape=[1, 3, 224, 224]), "host")
-    assert engine.bound.max_batch == 1
+    assert engine.backend.bound.max_batch == 1
     with pytest.raises(ValueError, match="batch of 2"):
         engine.classify_batch(PHOTOS)
 
@@ -88,7 +88,7 @@ def test_the_shipped_normalization_graph_is_what_its_script_makes() -> None:
     spec = importlib.util.spec_from_file_location("make_normalize_graph", script)
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
     spec.loader.exec_module(module)  # type: ignore[union-attr]
-    shipped = (resources.files("live_classify") / "normalize.onnx").read_bytes()
+    shipped = (resources.files("live_classify.engine") / "normalize.onnx").read_bytes()
     assert shipped == module.build().SerializeToString()
 
 

@@ -26,7 +26,7 @@ def test_the_wheel_ships_the_model_and_finds_it_anywhere(tmp_path: Path) -> None
     elsewhere.mkdir()
     env = {**os.environ, "PYTHONPATH": str(site)}
     where = subprocess.run(
-        [sys.executable, "-c", "import live_classify.model as m; print(m.default_model_path())"],
+        [sys.executable, "-c", "import live_classify.engine.model as m; print(m.default_model_path())"],
         capture_output=True, text=True, cwd=elsewhere, env=env, check=True,
     ).stdout.strip()
     assert Path(where).is_relative_to(site), where

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from live_classify.classifier import Classification, Classifier
+from live_classify.engine.classifier import Classification, Classifier
 from live_classify.pipeline import Pipeline
 from live_classify.sources import VideoSource, parse_video_source
 from mjpeg_server import MjpegServer, read_time

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from live_classify.postprocess import Smoother, looks_like_probabilities, softmax, to_probabilities, top_k
+from live_classify.engine.postprocess import Smoother, looks_like_probabilities, softmax, to_probabilities, top_k
 
 LABELS = ("a", "b", "c", "d")
 

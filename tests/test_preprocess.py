@@ -5,8 +5,8 @@ import cv2
 import numpy as np
 import pytest
 
-from live_classify.model import Preprocessing
-from live_classify.preprocess import Preprocessor, center_crop_box, resize_antialiased
+from live_classify.engine.model import Preprocessing
+from live_classify.engine.preprocess import Preprocessor, center_crop_box, resize_antialiased
 
 from conftest import CHELSEA
 

@@ -14,7 +14,7 @@ from conftest import CHELSEA, COFFEE, headless_env
 
 from live_classify.errors import LiveClassifyError
 from live_classify.images import read_image
-from live_classify.model import default_model_path
+from live_classify.engine.model import default_model_path
 from live_classify.train import (
     FeatureExtractor,
     TrainOptions,

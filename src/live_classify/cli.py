@@ -19,13 +19,13 @@ from live_classify import __version__, log
 from live_classify.argtypes import (
     OneLineParser, file_with_suffix, fourcc, fraction, non_negative_int, positive_float, positive_int, size, triple,
 )
-from live_classify.classifier import Classifier
+from live_classify.engine.classifier import Classifier
 from live_classify.errors import LiveClassifyError, exit_code
 from live_classify.images import expand_images, read_image
 from live_classify.live import run_video
-from live_classify.model import Overrides, default_model_path
+from live_classify.engine.model import Overrides, default_model_path
 from live_classify.modes import CAMERA, PHOTOS, STREAM, given_flags, mode_problems, source_mode
-from live_classify.providers import CHOICES, SHORT_NAMES, OpenedSession, ProviderOptions
+from live_classify.engine.providers import CHOICES, ProviderOptions
 from live_classify.report import as_json, as_text, as_trace
 from live_classify.sinks import Recorder, silence_stdout
 from live_classify.sources import parse_camera, parse_video_source
@@ -187,21 +187,12 @@ def open_classifier(args: argparse.Namespace, threads: int | None = None, spin: 
                           color_order=args.color_order, mean=args.mean, std=args.std)
     classifier = Classifier.open(args.model or default_model_path(), args.provider, overrides, options,
                                  top=args.top_k)
-    log.info(_provider_line(classifier.opened))
+    log.info(classifier.backend.describe(verbose=log.verbose()))
     for notice in classifier.spec.notices:
         log.info(f"note: {notice}")
     if args.top_k > (classes := len(classifier.spec.labels or ())):
         log.info(f"note: --top-k {args.top_k}, but the model has {classes} classes: all {classes} are reported")
     return classifier
-
-
-def _provider_line(opened: OpenedSession) -> str:
-    """Which provider runs, in one short line; the reasons the others did not start, with --verbose."""
-    full = opened.describe()  # 'running on ... — TensorRT unavailable: <reason>; CUDA unavailable: <reason>'
-    if log.verbose() or not opened.skipped:
-        return full
-    others = " and ".join(SHORT_NAMES.get(p, p) for p in opened.skipped)
-    return f"{full.split(' — ', 1)[0]}; {others} not available (--verbose says why)"
 
 
 def classify_images(args: argparse.Namespace) -> int:

@@ -17,12 +17,12 @@ from pathlib import Path
 import numpy as np
 
 from live_classify import overlay
-from live_classify.classifier import Classifier
+from live_classify.engine.classifier import Classifier
 from live_classify.collect import Collector, Quota
 from live_classify.log import error, info as log, warning
 from live_classify.modes import headless_problems
 from live_classify.pipeline import Frame, Pipeline, Shown
-from live_classify.providers import CPU
+from live_classify.engine.providers import CPU
 from live_classify.sinks import JsonLines, Recorder, check_writable
 from live_classify.window import Window, display_problem, prepare_snapshot_dir
 from live_classify.sources import CameraSettings, SourceSpec, VideoSource
@@ -57,7 +57,7 @@ def run_video(args: argparse.Namespace, spec: SourceSpec, open_classifier: Calla
     except BaseException:
         source.release()
         raise
-    workers = cores if parallel and classifier.opened.provider == CPU else 1
+    workers = cores if parallel and classifier.backend.provider == CPU else 1
     pace = None if spec.live or not args.realtime else source.claimed_fps or 30.0
     pipeline = Pipeline(source, classifier, every_frame=every_frame, workers=workers, smoothing=args.smooth,
                         pace_fps=pace, max_reconnects=args.reconnect, log=log)
@@ -69,7 +69,7 @@ def run_video(args: argparse.Namespace, spec: SourceSpec, open_classifier: Calla
     with _stop_on_signals(pipeline) as signals:  # a signal while finishing up must not cut the finishing short
         try:
             pipeline.start()
-            _main_loop(pipeline, classifier.opened.short_name, window, recorder, jsonl, collector, quota, clock)
+            _main_loop(pipeline, classifier.backend.short_name, window, recorder, jsonl, collector, quota, clock)
         finally:
             pipeline.join(timeout=args.read_timeout + 2)
             if jsonl:
@@ -221,7 +221,7 @@ def _summary(pipeline: Pipeline, classifier: Classifier, recorder: Recorder | No
     log(f"{s.captured} frames captured, {s.classified} classified, {s.dropped} dropped, {on_screen}"
         f"{s.reconnects} reconnects in {elapsed:.1f} s")
     log(f"capture {s.captured / elapsed:.1f} fps, inference {s.classified / elapsed:.1f} fps; {latency}; "
-        f"{classifier.opened.provider}")
+        f"{classifier.backend.provider}")
     if recorder:
         stopped = f" (stopped early: {recorder.stopped_because})" if recorder.stopped_because else ""
         log(f"recorded {recorder.frames} frames to {recorder.path} at {recorder.fps or 0:g} fps{stopped}")

@@ -26,8 +26,8 @@ from functools import partial
 
 import numpy as np
 
-from live_classify.classifier import Classification, Classifier
-from live_classify.postprocess import Smoother
+from live_classify.engine.classifier import Classification, Classifier
+from live_classify.engine.postprocess import Smoother
 from live_classify.sources import VideoSource
 
 Log = Callable[[str], None]

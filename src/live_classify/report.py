@@ -5,8 +5,8 @@ import json
 
 import numpy as np
 
-from live_classify.classifier import Classification, Classifier
-from live_classify.postprocess import TopK
+from live_classify.engine.classifier import Classification, Classifier
+from live_classify.engine.postprocess import TopK
 
 
 def as_text(name: str, result: Classification) -> str:
@@ -44,17 +44,18 @@ def as_json(name: str, result: Classification) -> str:
 def as_trace(name: str, image: np.ndarray, decode_ms: float, result: Classification, classifier: Classifier) -> str:
     """The four stages a frame goes through, with the tensor after each and its time."""
     spec = classifier.spec
-    tensor = classifier.bound.input
-    scores_shape = "x".join(str(d) for d in classifier.bound.scores_shape)
+    backend = classifier.backend
+    tensor = backend.batch_buffer(1)
+    scores_shape = f"1x{backend.classes}"
     h, w = image.shape[:2]
     rows = [
         name,
         _stage("1 input", f"{h}x{w}x3 {image.dtype}", decode_ms, "decoded, BGR"),
         _stage("2 preprocessing", f"{'x'.join(map(str, tensor.shape))} {tensor.dtype}",
                result.times.preprocess_ms, spec.preprocessing.describe()
-               + ("; normalized in the graph" if classifier.bound.normalize_on_device else "")),
+               + ("; normalized in the graph" if backend.normalize_on_device else "")),
         _stage("3 inference", f"{scores_shape} float32", result.times.inference_ms,
-               f"{spec.name} on {classifier.opened.provider}, I/O binding"),
+               f"{spec.name} on {backend.provider}, I/O binding"),
         _stage("4 postprocessing", f"{result.top.label!r} {result.top.score:.1%}",
                result.times.postprocess_ms, f"{'softmax, ' if spec.outputs_logits is not False else ''}top-{len(result.top.labels)}"),
     ]

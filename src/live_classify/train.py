@@ -28,15 +28,9 @@ import onnxruntime as ort
 from live_classify.argtypes import OneLineParser, holdout_fraction, non_negative_int, positive_int
 from live_classify.errors import LiveClassifyError, exit_code
 from live_classify.images import is_image_path, read_image
-from live_classify.model import (
-    Overrides,
-    Preprocessing,
-    check_model_file,
-    default_model_path,
-    read_spec,
-)
-from live_classify.postprocess import softmax
-from live_classify.preprocess import Preprocessor
+from live_classify.engine.model import Preprocessing, default_model_path, describe_model
+from live_classify.engine.postprocess import softmax
+from live_classify.engine.preprocess import Preprocessor
 
 PROG = "live-classify-train"
 FEATURES = "features"  # the backbone's pooled output the head is trained on
@@ -147,10 +141,9 @@ class FeatureExtractor:
     the live classifier preprocesses a frame (the same :class:`Preprocessor`, the model's metadata)."""
 
     def __init__(self, model: Path, batch: int = 16) -> None:
-        check_model_file(model)
+        spec = describe_model(model)
         self.model = model
         self.session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
-        spec = read_spec(model, self.session, Overrides())
         if FEATURES not in [o.name for o in self.session.get_outputs()]:
             raise LiveClassifyError(f"{model} has no {FEATURES!r} output to train a head on")
         self.input_name = spec.input_name

@@ -11,7 +11,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from live_classify.model import Preprocessing
+from live_classify.engine.model import Preprocessing
 
 
 def resize_antialiased(src: np.ndarray, dst: np.ndarray) -> np.ndarray:

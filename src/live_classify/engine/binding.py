@@ -20,8 +20,8 @@ from importlib import resources
 import numpy as np
 import onnxruntime as ort
 
-from live_classify.model import Preprocessing
-from live_classify.pinned import page_lock
+from live_classify.engine.model import Preprocessing
+from live_classify.engine.pinned import page_lock
 
 NORMALIZE_GRAPH = "normalize.onnx"
 _graph_ids = itertools.count(1)  # CUDA graphs are captured per id: one id per bound batch, process-wide
@@ -157,7 +157,7 @@ def _normalize_parameters(pre: Preprocessing) -> dict[str, np.ndarray]:
 
 def _open_normalizer(device: str, device_id: int) -> ort.InferenceSession:
     """The normalization graph on the model's device (CUDA for any GPU provider: five small kernels)."""
-    graph = (resources.files("live_classify") / NORMALIZE_GRAPH).read_bytes()
+    graph = (resources.files("live_classify.engine") / NORMALIZE_GRAPH).read_bytes()
     options = ort.SessionOptions()
     options.log_severity_level = 3
     options.intra_op_num_threads = 1  # elementwise work on 150 KB: a thread pool would only contend with the model's

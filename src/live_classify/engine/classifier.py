@@ -1,4 +1,4 @@
-"""The engine: stages 2–4 for one frame (preprocess → bound inference → postprocess), timed.
+"""The engine: stages 2–4 for frames (preprocess → the backend's inference → postprocess), timed.
 
 The same object serves photos, video files and live cameras: the threads of the live pipeline
 only move frames to it and results away from it.
@@ -12,12 +12,12 @@ from pathlib import Path
 
 import numpy as np
 
-from live_classify.binding import BoundSession
-from live_classify.errors import LiveClassifyError, first_line
-from live_classify.model import ModelSpec, Overrides, check_model_file, read_spec, with_class_count
-from live_classify.postprocess import Smoother, TopK, to_probabilities, top_k
-from live_classify.preprocess import Preprocessor
-from live_classify.providers import OpenedSession, ProviderOptions, open_session
+from live_classify.engine.backend import Backend
+from live_classify.engine.model import ModelSpec, Overrides, describe_model, with_class_count
+from live_classify.engine.onnx_backend import OnnxBackend
+from live_classify.engine.postprocess import Smoother, TopK, to_probabilities, top_k
+from live_classify.engine.preprocess import Preprocessor
+from live_classify.engine.providers import ProviderOptions
 
 
 @dataclass(frozen=True)
@@ -39,45 +39,33 @@ class Classification:
 
 
 class Classifier:
-    """Classifies BGR frames with one model on one provider, through I/O binding.
+    """Classifies BGR frames with one model on one backend.
 
-    One object serves one thread at a time: its buffers are bound to the session. More threads
-    on the same session (which onnxruntime allows) each take a :meth:`sibling`.
+    One object serves one thread at a time: its buffers are bound to the backend. More threads
+    on the same loaded model each take a :meth:`sibling`.
     """
 
-    def __init__(self, spec: ModelSpec, opened: OpenedSession, top: int = 5,
-                 options: ProviderOptions = ProviderOptions()) -> None:
-        pre = spec.preprocessing
-        self.opened = opened
-        self.options = options
-        try:
-            self.bound = BoundSession(opened.session, spec.input_name, spec.output_name, pre, opened.device,
-                                      options.device_id, options.normalizes_on_device(opened.device),
-                                      opened.cuda_graph)
-        except Exception as error:  # noqa: BLE001 - onnxruntime's own error types, raised by its first run
-            raise LiveClassifyError(f"the model fails on a 1x3x{pre.height}x{pre.width} input: {first_line(error)}") from None
-        self.spec = with_class_count(spec, self.bound.classes)
-        self._preprocessors: dict[int, Preprocessor] = {}
-        self.bound.warm_up()
+    def __init__(self, spec: ModelSpec, backend: Backend, top: int = 5) -> None:
+        self.spec = with_class_count(spec, backend.classes)
+        self.backend = backend
         self.top = top
+        self._preprocessors: dict[int, Preprocessor] = {}
 
     @classmethod
     def open(cls, model: Path, provider: str = "auto", overrides: Overrides = Overrides(),
              options: ProviderOptions = ProviderOptions(), top: int = 5) -> Classifier:
-        """Load ``model`` on the best provider ``provider`` allows, ready to classify."""
-        check_model_file(model)
-        opened = open_session(model, provider, options)
-        spec = read_spec(model, opened.session, overrides)
-        return cls(spec, opened, top, options)
+        """Load ``model`` with onnxruntime on the best provider ``provider`` allows, ready to classify."""
+        spec = describe_model(model, overrides)
+        return cls(spec, OnnxBackend.open(model, spec, provider, options), top)
 
     def sibling(self) -> Classifier:
-        """Another engine on the same session (weights loaded once), with buffers of its own."""
-        return Classifier(self.spec, self.opened, self.top, self.options)
+        """Another engine on the same loaded model, with buffers of its own."""
+        return Classifier(self.spec, self.backend.sibling(), self.top)
 
     def preprocess(self, bgr: np.ndarray, row: int = 0, batch: int = 1) -> np.ndarray:
         """Stage 2 alone: ``bgr`` into row ``row`` of the bound buffer for a batch of ``batch``."""
         if batch not in self._preprocessors:
-            self._preprocessors[batch] = Preprocessor(self.spec.preprocessing, self.bound.buffers(batch).host)
+            self._preprocessors[batch] = Preprocessor(self.spec.preprocessing, self.backend.batch_buffer(batch))
         return self._preprocessors[batch](bgr, row)
 
     def classify(self, bgr: np.ndarray) -> Classification:
@@ -91,7 +79,7 @@ class Classifier:
         for row, bgr in enumerate(frames):
             self.preprocess(bgr, row, n)
         t1 = time.perf_counter()
-        scores = self.bound.run(n)
+        scores = self.backend.infer(n)
         t2 = time.perf_counter()
         probabilities = [to_probabilities(row, self.spec.outputs_logits) for row in scores]
         tops = [top_k(p, self.spec.labels, self.top) for p in probabilities]

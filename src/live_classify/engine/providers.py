@@ -92,6 +92,13 @@ class OpenedSession:
             line += f" — {why}"
         return line
 
+    def brief(self) -> str:
+        """The same line, short: which providers did not start, not why (``describe()`` says why)."""
+        if not self.skipped:
+            return self.describe()
+        others = " and ".join(SHORT_NAMES.get(p, p) for p in self.skipped)
+        return f"{self.describe().split(' — ', 1)[0]}; {others} not available (--verbose says why)"
+
 
 def open_session(model: Path, choice: str, options: ProviderOptions) -> OpenedSession:
     """Create the session on the best provider ``choice`` allows; fail if a named GPU can't start."""
