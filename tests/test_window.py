@@ -16,6 +16,8 @@ import pytest
 from conftest import count_frames, headless_env
 from mjpeg_server import MjpegServer
 
+from live_classify.window import NOTICE_S, fit_to_screen, screen_size
+
 TOOLS = ("Xvfb", "xdotool", "import")
 missing = [tool for tool in TOOLS if shutil.which(tool) is None]
 if missing and os.environ.get("CI"):
@@ -92,14 +94,59 @@ def test_the_window_shows_the_overlay_and_the_keys_work(display: str, live_cli, 
 
         press(display, "s")
         cli.wait_for(lambda: list(tmp_path.glob("live-classify-*.png")), what="a snapshot")
+        bottom = np.s_[380:480, :640]  # where the notice goes; the photo has no orange there
+        assert warning_pixels(screenshot(display, tmp_path / "saved.png")[bottom]) > 100, "no 'saved' on screen"
         snapshot = cv2.imread(str(next(tmp_path.glob("live-classify-*.png"))))
         assert snapshot.shape == (480, 640, 3) and bar_pixels(snapshot) > 300
+        assert warning_pixels(snapshot[bottom]) < 5, "the notice is on screen only, not in the snapshot"
+        time.sleep(NOTICE_S + 0.5)
+        assert warning_pixels(screenshot(display, tmp_path / "later.png")[bottom]) < 5, "'saved' is only a moment"
 
         press(display, "q")
         run = cli.finish(timeout=20)
     assert run.returncode == 0, run.stderr
     assert count_frames(record) >= 30
     assert "frames captured" in run.stderr
+
+
+def geometry(display: str, window: str) -> tuple[int, int]:
+    """The window's size on screen, as the X server has it."""
+    size = x(display, "xdotool", "getwindowgeometry", window).split("Geometry:")[1].split()[0]
+    width, height = size.split("x")
+    return int(width), int(height)
+
+
+def test_a_1080p_source_opens_a_window_that_fits_the_screen_and_stays_resizable(display: str, live_cli,
+                                                                                 tmp_path: Path) -> None:
+    with MjpegServer(Path(__file__).parent / "data" / "coffee.png", fps=10, width=1920, height=1080) as camera:
+        cli = live_cli("--source", camera.url, "--provider", "cpu", env=headless_env(DISPLAY=display))
+        window = window_id(display)
+
+        def fits() -> bool:  # Qt maps the window at a size of its own, then takes the first frame's
+            width, height = geometry(display, window)
+            return width <= 1280 and height <= 800 and abs(width / height - 1920 / 1080) < 0.02
+
+        cli.wait_for(fits, what="a window on the 1280x800 screen, with the picture's shape")
+        width, height = geometry(display, window)
+        assert width >= 1000, "fitted, not shrunk for nothing"
+        time.sleep(2)
+        shot = screenshot(display, tmp_path / "fitted.png")
+        assert bar_pixels(shot[:height, :width]) > 300, "the overlay is on screen, scaled with the picture"
+        x(display, "xdotool", "windowsize", window, "640", "360")
+        cli.wait_for(lambda: geometry(display, window) == (640, 360), what="the window resized by hand")
+        press(display, "q")
+        run = cli.finish(timeout=30)
+    assert run.returncode == 0, run.stderr
+
+
+def test_the_screen_size_comes_from_the_x_display(display: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DISPLAY", display)
+    assert screen_size() == (1280, 800)
+    monkeypatch.delenv("DISPLAY")
+    assert screen_size() is None, "no display, no size: the window then opens at the frame's size"
+    assert fit_to_screen(1920, 1080, (1280, 800)) == (1152, 648)
+    assert fit_to_screen(320, 240, (1280, 800)) == (320, 240), "a small frame is not blown up"
+    assert fit_to_screen(1920, 1080, None) == (1920, 1080)
 
 
 def test_headless_flag_opens_no_window_even_with_a_display(display: str, live_cli, tmp_path: Path) -> None:

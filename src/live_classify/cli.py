@@ -73,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     out = parser.add_argument_group("output")
     out.add_argument("--top-k", type=positive_int, default=5, metavar="K", help="classes to report (default 5)")
+    out.add_argument("--min-confidence", type=fraction, metavar="P",
+                     help='answer "unknown" when the top score is below P, e.g. 0.5 (default: always the top class)')
     out.add_argument("--json", action="store_true", help="photos: one JSON object per image on stdout")
     out.add_argument("--trace", action="store_true",
                      help="photos: show the four stages per image, the tensor after each and its time")
@@ -163,11 +165,11 @@ def classify_images(args: argparse.Namespace) -> int:
             continue
         result = classifier.classify(image)
         if args.json:
-            print(as_json(str(path), result), flush=True)
+            print(as_json(str(path), result, args.min_confidence), flush=True)
         elif args.trace:
             print(as_trace(str(path), image, decode_ms, result, classifier), flush=True)
         else:
-            print(as_text(str(path), result), flush=True)
+            print(as_text(str(path), result, args.min_confidence), flush=True)
     if failed:
         print(f"{PROG}: {failed} of {len(paths)} images could not be read", file=sys.stderr)
     return 1 if failed else 0

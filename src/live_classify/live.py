@@ -68,7 +68,8 @@ def run_video(args: argparse.Namespace, spec: SourceSpec, open_classifier: Calla
                         pace_fps=pace, max_reconnects=args.reconnect, log=log)
     # A file's rate is in its header; a live source's is measured (streams claim what they like).
     recorder = Recorder(args.record, None if pipeline.drops_frames else source.claimed_fps, log) if args.record else None
-    jsonl = JsonLines(jsonl_target, spec.name, drop=pipeline.drops_frames) if jsonl_target else None
+    jsonl = JsonLines(jsonl_target, spec.name, drop=pipeline.drops_frames,
+                      min_confidence=args.min_confidence) if jsonl_target else None
     window = Window(args.snapshot_dir) if show_window else None
     with _stop_on_signals(pipeline):  # a signal while finishing up must not cut the finishing short
         try:
@@ -111,7 +112,7 @@ def _main_loop(pipeline: Pipeline, provider: str, window: Window | None, recorde
         if window is None:
             return
         if pipeline.reconnecting and last is not None:
-            window.show(_annotate(last, pipeline, provider, reconnecting=True))
+            window.show(_annotate(last, pipeline, provider, args.min_confidence, reconnecting=True))
         else:
             window.poll()
         if window.quit:
@@ -138,7 +139,7 @@ def _main_loop(pipeline: Pipeline, provider: str, window: Window | None, recorde
                 log(f"saved {collector.save(shown.frame.image, name)} ({collector.summary()})")
             window.class_key = None
         if window or recorder:
-            canvas = _annotate(shown, pipeline, provider, paused=bool(window and window.paused),
+            canvas = _annotate(shown, pipeline, provider, args.min_confidence, paused=bool(window and window.paused),
                                collected=collector.summary() if collector else None)
             if recorder:
                 recorder.write(canvas, shown.frame.t_capture)
@@ -149,16 +150,19 @@ def _main_loop(pipeline: Pipeline, provider: str, window: Window | None, recorde
         last = shown
 
 
-def _annotate(shown: Shown, pipeline: Pipeline, provider: str, *, paused: bool = False,
-              reconnecting: bool = False, collected: str | None = None) -> np.ndarray:
+def _annotate(shown: Shown, pipeline: Pipeline, provider: str, min_confidence: float | None, *,
+              paused: bool = False, reconnecting: bool = False, collected: str | None = None) -> np.ndarray:
     stats = pipeline.stats
     age = None
     if shown.prediction is not None:
         age = (shown.frame.t_capture - shown.prediction.frame.t_capture) * 1e3
+    lost_for = time.monotonic() - pipeline.lost_since if reconnecting else None
     status = overlay.Status(
         capture_fps=stats.capture_rate.rate, inference_fps=stats.inference_rate.rate,
         display_fps=stats.display_rate.rate, dropped=stats.dropped, provider=provider,
-        age_ms=age, paused=paused, reconnecting=reconnecting, collected=collected,
+        age_ms=age, paused=paused, reconnecting=reconnecting, lost_for_s=lost_for,
+        lost_because=pipeline.lost_because if reconnecting else None, collected=collected,
+        min_confidence=min_confidence,
     )
     canvas = shown.frame.image if shown.exclusive and not reconnecting else shown.frame.image.copy()
     return overlay.draw(canvas, shown.prediction, status)

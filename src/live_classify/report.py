@@ -6,12 +6,14 @@ import json
 import numpy as np
 
 from live_classify.classifier import Classification, Classifier
-from live_classify.postprocess import TopK
+from live_classify.postprocess import UNKNOWN, TopK, is_unknown
 
 
-def as_text(name: str, result: Classification) -> str:
-    """The top-k for one image, one class per line."""
+def as_text(name: str, result: Classification, min_confidence: float | None = None) -> str:
+    """The top-k for one image, one class per line; first "unknown" when the top score is too low."""
     rows = [name]
+    if is_unknown(result.top, min_confidence):
+        rows.append(f"  {UNKNOWN}: the top score {result.top.score:.1%} is below --min-confidence {min_confidence:g}")
     for rank, (label, score) in enumerate(zip(result.top.labels, result.top.scores), start=1):
         rows.append(f"  {rank}. {score:6.1%}  {label}")
     return "\n".join(rows)
@@ -23,11 +25,17 @@ def top_records(top: TopK) -> list[dict[str, object]]:
             for cid, label, score in zip(top.class_ids, top.labels, top.scores)]
 
 
-def as_record(name: str, result: Classification) -> dict[str, object]:
-    """One JSON-ready record: the source, the top-k and the stage times."""
+def unknown_field(top: TopK, min_confidence: float | None) -> dict[str, bool]:
+    """``{"unknown": true|false}`` with ``--min-confidence``, nothing without: photos and video lines share it."""
+    return {} if min_confidence is None else {UNKNOWN: is_unknown(top, min_confidence)}
+
+
+def as_record(name: str, result: Classification, min_confidence: float | None = None) -> dict[str, object]:
+    """One JSON-ready record: the source, the top-k (and whether it is "unknown") and the stage times."""
     return {
         "source": name,
         "top": top_records(result.top),
+        **unknown_field(result.top, min_confidence),
         "times_ms": {
             "preprocess": round(result.times.preprocess_ms, 3),
             "inference": round(result.times.inference_ms, 3),
@@ -36,8 +44,8 @@ def as_record(name: str, result: Classification) -> dict[str, object]:
     }
 
 
-def as_json(name: str, result: Classification) -> str:
-    return json.dumps(as_record(name, result), ensure_ascii=False)
+def as_json(name: str, result: Classification, min_confidence: float | None = None) -> str:
+    return json.dumps(as_record(name, result, min_confidence), ensure_ascii=False)
 
 
 def as_trace(name: str, image: np.ndarray, decode_ms: float, result: Classification, classifier: Classifier) -> str:

@@ -1,8 +1,11 @@
 """The live window: the annotated video on screen, keys, and knowing up front whether it can open."""
 from __future__ import annotations
 
+import ctypes
 import os
+import re
 import socket
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -10,10 +13,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from live_classify import overlay
+
 WINDOW_NAME = "live-classify"
 KEY_QUIT = {ord("q"), ord("Q"), 27}  # q, Esc
 KEY_PAUSE = ord(" ")
 KEY_SNAPSHOT = ord("s")
+SCREEN_SHARE = 0.9  # the window opens at most this share of the screen: room for a title bar and a panel
+NOTICE_S = 2.0  # how long "saved ..." stays on screen
 
 
 def display_problem() -> str | None:
@@ -41,6 +48,42 @@ def display_problem() -> str | None:
         return f"cannot reach the X server on DISPLAY={display}"
 
 
+def screen_size() -> tuple[int, int] | None:
+    """The X screen's (width, height), or None where it cannot be known cheaply: then the window
+    opens at the frame's size. Asks libX11 directly (no process started), else ``xdpyinfo``."""
+    if sys.platform in ("win32", "darwin") or not os.environ.get("DISPLAY"):
+        return None
+    try:
+        x11 = ctypes.CDLL("libX11.so.6")
+        x11.XOpenDisplay.restype, x11.XOpenDisplay.argtypes = ctypes.c_void_p, [ctypes.c_char_p]
+        for name in ("XDefaultScreen", "XCloseDisplay"):
+            getattr(x11, name).argtypes = [ctypes.c_void_p]
+        for name in ("XDisplayWidth", "XDisplayHeight"):
+            getattr(x11, name).argtypes = [ctypes.c_void_p, ctypes.c_int]
+        display = x11.XOpenDisplay(None)
+        if display:
+            screen = x11.XDefaultScreen(display)
+            size = (x11.XDisplayWidth(display, screen), x11.XDisplayHeight(display, screen))
+            x11.XCloseDisplay(display)
+            return size
+    except (OSError, AttributeError):
+        pass
+    try:
+        info = subprocess.run(["xdpyinfo"], capture_output=True, text=True, timeout=2).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    found = re.search(r"dimensions:\s+(\d+)x(\d+) pixels", info)
+    return (int(found[1]), int(found[2])) if found else None
+
+
+def fit_to_screen(width: int, height: int, screen: tuple[int, int] | None) -> tuple[int, int]:
+    """The frame's size, shrunk (keeping its aspect ratio) to at most ``SCREEN_SHARE`` of the screen."""
+    if screen is None:
+        return width, height
+    scale = min(1.0, SCREEN_SHARE * screen[0] / width, SCREEN_SHARE * screen[1] / height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
 class Window:
     """A resizable window showing the annotated frames; q/Esc quit, space pauses, s saves a snapshot."""
 
@@ -55,21 +98,39 @@ class Window:
         self._shown_once = False
         self._frozen = False
         self._last: np.ndarray | None = None
+        self._notice: tuple[str, float] | None = None  # a message on screen, and until when
 
     def show(self, image: np.ndarray) -> None:
         """Show a frame and handle the keys pressed since the last one. Paused, the first frame
         after the pause (the one that says so) stays on screen while the rest keep flowing."""
         if not (self.paused and self._frozen):
             if not self._shown_once:
-                cv2.resizeWindow(WINDOW_NAME, image.shape[1], image.shape[0])
+                # Resizable, but it opens where it fits: a 1080p source on a 1280x800 screen.
+                cv2.resizeWindow(WINDOW_NAME, *fit_to_screen(image.shape[1], image.shape[0], screen_size()))
                 self._shown_once = True
-            cv2.imshow(WINDOW_NAME, image)
             self._last = image
+            self._display()
             self._frozen = self.paused
         self.poll()
 
+    def notify(self, text: str) -> None:
+        """Show ``text`` over the picture for ``NOTICE_S`` seconds (not in snapshots or recordings)."""
+        self._notice = (text, time.monotonic() + NOTICE_S)
+        self._display()
+
+    def _display(self) -> None:
+        if self._last is None:
+            return
+        image = self._last
+        if self._notice is not None:
+            image = overlay.notice(image.copy(), self._notice[0])  # the recording may hold this frame
+        cv2.imshow(WINDOW_NAME, image)
+
     def poll(self) -> None:
         """Handle keys and a closed window; call it even when no frame comes, so the window lives."""
+        if self._notice is not None and time.monotonic() >= self._notice[1]:
+            self._notice = None
+            self._display()  # paused, no new frame would take the notice away
         key = cv2.waitKey(1) & 0xFF
         if key in KEY_QUIT:
             self.quit = True
@@ -90,9 +151,11 @@ class Window:
         partial = path.with_name(f".{path.name}.partial.png")
         if not cv2.imwrite(str(partial), image):
             print(f"live-classify: cannot save a snapshot in {self.snapshot_dir}", file=sys.stderr)
+            self.notify("snapshot NOT saved (see the log)")
             return path
         os.replace(partial, path)
         print(f"live-classify: saved {path}", file=sys.stderr)
+        self.notify(f"saved {path.name}")
         return path
 
     def close(self) -> None:
