@@ -142,6 +142,9 @@ def test_a_1080p_source_opens_a_window_that_fits_the_screen_and_stays_resizable(
 def test_the_screen_size_comes_from_the_x_display(display: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DISPLAY", display)
     assert screen_size() == (1280, 800)
+    with monkeypatch.context() as no_libx11:  # then xdpyinfo tells
+        no_libx11.setattr("ctypes.CDLL", lambda name: (_ for _ in ()).throw(OSError(name)))
+        assert screen_size() == (1280, 800)
     monkeypatch.delenv("DISPLAY")
     assert screen_size() is None, "no display, no size: the window then opens at the frame's size"
     assert fit_to_screen(1920, 1080, (1280, 800)) == (1152, 648)
