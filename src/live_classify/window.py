@@ -54,19 +54,8 @@ def screen_size() -> tuple[int, int] | None:
     if sys.platform in ("win32", "darwin") or not os.environ.get("DISPLAY"):
         return None
     try:
-        x11 = ctypes.CDLL("libX11.so.6")
-        x11.XOpenDisplay.restype, x11.XOpenDisplay.argtypes = ctypes.c_void_p, [ctypes.c_char_p]
-        for name in ("XDefaultScreen", "XCloseDisplay"):
-            getattr(x11, name).argtypes = [ctypes.c_void_p]
-        for name in ("XDisplayWidth", "XDisplayHeight"):
-            getattr(x11, name).argtypes = [ctypes.c_void_p, ctypes.c_int]
-        display = x11.XOpenDisplay(None)
-        if display:
-            screen = x11.XDefaultScreen(display)
-            size = (x11.XDisplayWidth(display, screen), x11.XDisplayHeight(display, screen))
-            x11.XCloseDisplay(display)
-            return size
-    except (OSError, AttributeError):
+        return _x11_screen_size()
+    except (OSError, AttributeError):  # no libX11 to load
         pass
     try:
         info = subprocess.run(["xdpyinfo"], capture_output=True, text=True, timeout=2).stdout
@@ -74,6 +63,24 @@ def screen_size() -> tuple[int, int] | None:
         return None
     found = re.search(r"dimensions:\s+(\d+)x(\d+) pixels", info)
     return (int(found[1]), int(found[2])) if found else None
+
+
+def _x11_screen_size() -> tuple[int, int] | None:
+    """XDisplayWidth/Height of $DISPLAY's default screen, through ctypes."""
+    x11 = ctypes.CDLL("libX11.so.6")
+    x11.XOpenDisplay.restype, x11.XOpenDisplay.argtypes = ctypes.c_void_p, [ctypes.c_char_p]
+    for name in ("XDefaultScreen", "XCloseDisplay"):
+        getattr(x11, name).argtypes = [ctypes.c_void_p]
+    for name in ("XDisplayWidth", "XDisplayHeight"):
+        getattr(x11, name).argtypes = [ctypes.c_void_p, ctypes.c_int]
+    display = x11.XOpenDisplay(None)
+    if not display:
+        return None
+    try:
+        screen = x11.XDefaultScreen(display)
+        return x11.XDisplayWidth(display, screen), x11.XDisplayHeight(display, screen)
+    finally:
+        x11.XCloseDisplay(display)
 
 
 def fit_to_screen(width: int, height: int, screen: tuple[int, int] | None) -> tuple[int, int]:
