@@ -20,9 +20,9 @@ from live_classify.train import (
     TrainOptions,
     check_label,
     load_dataset,
-    suggest_min_confidence,
     train,
 )
+from live_classify.train_report import suggest_min_confidence
 
 PER_CLASS = 15
 # Unicode and a space on purpose: both must survive into the model's labels and the CLI's JSON.

@@ -86,22 +86,23 @@ def layout(width: int, height: int, prediction: Prediction | None, status: Statu
     def font(relative: float) -> float:
         return max(MIN_FONT, relative * scale)
 
-    top = _class_rows(prediction, status, font)
+    def fitted(rows: list[Row]) -> list[Row]:  # a row wider than the frame ends in "..."
+        return [Row(_fit(r.text, r.font, thickness, room), r.color, r.font, r.bar) for r in rows]
+
+    def heights(rows: list[Row]) -> list[int]:
+        return [_text_size(r.text, r.font, thickness)[1] + pad for r in rows]
+
+    top = fitted(_class_rows(prediction, status, font))
     # The rates wrap at the classes' width (or half the frame's, or 400 px): a panel, not a banner.
     classes_width = max(_text_size(r.text, r.font, thickness)[0] for r in top)
     stats_room = min(room, max(classes_width, width // 2, 400))
-    rest = [Row(line, GREY, font(STATS)) for line in _wrap(_stats(prediction, status), font(STATS), thickness, stats_room)]
-    rest += _notices(status, font)
+    stats = _wrap(_stats(prediction, status), font(STATS), thickness, stats_room)
+    rest = fitted([Row(line, GREY, font(STATS)) for line in stats] + _notices(status, font))
+    while len(top) > 1 and sum(heights([*top, *rest])) + pad > MAX_COVER * height:
+        top.pop()  # the lowest-ranked class goes first
     rows = [*top, *rest]
-    while True:
-        rows = [Row(_fit(r.text, r.font, thickness, room), r.color, r.font, r.bar) for r in rows]
-        heights = [_text_size(r.text, r.font, thickness)[1] + pad for r in rows]
-        if len(top) <= 1 or sum(heights) + pad <= MAX_COVER * height:
-            break
-        top = top[:-1]  # the lowest-ranked class goes first
-        rows = [*top, *rest]
     text_width = max(_text_size(r.text, r.font, thickness)[0] for r in rows)
-    return Panel(rows, heights, min(width, text_width + 2 * pad), pad, thickness)
+    return Panel(rows, heights(rows), min(width, text_width + 2 * pad), pad, thickness)
 
 
 def draw(image: np.ndarray, prediction: Prediction | None, status: Status) -> np.ndarray:
