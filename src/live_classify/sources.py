@@ -145,7 +145,7 @@ class VideoSource:
         """Why reads failed fast. Once a connection is closed or a camera unplugged, a read fails
         at once; a damaged frame fails only after it took its time to arrive."""
         if last_read_s < self.INSTANT_S:
-            return "end of stream (the sender closed it)" if self.spec.kind == "stream" else "the camera stopped (unplugged?)"
+            return "the camera stopped (unplugged?)" if self.spec.kind == "camera" else "end of stream (the sender closed it)"
         return f"read error: {tries} frames in a row could not be read or decoded"
 
     def reopen(self) -> bool:

@@ -60,10 +60,13 @@ def stop_line(history: list[EpochStats], best_epoch: int, options: StopRule) -> 
     best = history[best_epoch - 1]
     if best.val_loss is None:
         return f"ran all {len(history)} epochs (no validation set); keeping the last"
-    rule = (f"validation loss not {options.min_gain:.0%} below its best, {best.val_loss:.4g} at epoch {best_epoch}")
+    rule = f"validation loss not {options.min_gain:.0%} below its best, {best.val_loss:.4g} at epoch {best_epoch}"
     if len(history) < options.epochs:
-        return f"early stop at epoch {history[-1].epoch}: {options.patience} epochs with the {rule}; keeping epoch {best_epoch}"
-    return f"ran all {options.epochs} epochs; keeping epoch {best_epoch} (later epochs: the {rule})"
+        return (f"early stop at epoch {history[-1].epoch}: {options.patience} epochs with the {rule}; "
+                f"keeping epoch {best_epoch}")
+    if best_epoch == history[-1].epoch:
+        return f"ran all {options.epochs} epochs; keeping the last (validation loss {best.val_loss:.4g})"
+    return f"ran all {options.epochs} epochs; keeping epoch {best_epoch} (since then: the {rule})"
 
 
 def suggest_min_confidence(probabilities: np.ndarray, targets: np.ndarray, keep: float = KEEP_CORRECT) -> float | None:
