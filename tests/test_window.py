@@ -139,6 +139,44 @@ def test_a_1080p_source_opens_a_window_that_fits_the_screen_and_stays_resizable(
     assert run.returncode == 0, run.stderr
 
 
+def test_on_a_320x240_source_the_overlay_reads_and_leaves_most_of_the_picture(display: str, live_cli,
+                                                                             tmp_path: Path) -> None:
+    white = tmp_path / "white.png"
+    cv2.imwrite(str(white), np.full((240, 320, 3), 255, np.uint8))
+    with MjpegServer(white, fps=15, width=320, height=240) as camera:
+        cli = live_cli("--source", camera.url, "--provider", "cpu", env=headless_env(DISPLAY=display))
+        window = window_id(display)
+        cli.wait_for(lambda: geometry(display, window) == (320, 240), what="a window at the frame's size")
+        position = x(display, "xdotool", "getwindowgeometry", window).split("Position:")[1].split()[0]
+        left, top = (int(v) for v in position.split(","))
+
+        def shown() -> np.ndarray:
+            return screenshot(display, tmp_path / "small.png")[top : top + 240, left : left + 320]
+
+        cli.wait_for(lambda: bar_pixels(shown()) > 50, what="a prediction on screen")
+        picture = shown()
+        press(display, "q")
+        assert cli.finish(timeout=30).returncode == 0
+    shaded = (picture[8:].max(axis=2) < 120).mean(axis=1) > 0.3  # below the stream's time-stamp strip
+    panel_rows = 8 + int(np.argmin(shaded)) if not shaded.all() else 240
+    assert 240 * 0.2 < panel_rows < 240 * 0.5, f"the panel covers {panel_rows} of 240 rows"
+    green = (np.abs(picture.astype(int) - (80, 200, 80)) <= 12).all(axis=2).any(axis=1)
+    below_bars = picture[int(np.flatnonzero(green).max()) + 1 : panel_rows]  # the rates, grey on the shade
+    assert text_line_heights(below_bars) and min(text_line_heights(below_bars)) >= 8, "the rates are too small to read"
+
+
+def text_line_heights(panel: np.ndarray) -> list[int]:
+    """Heights of the runs of pixel rows that hold light text on the dark shade (touching lines make one run)."""
+    inked = (panel.max(axis=2) > 150).any(axis=1)
+    heights, run = [], 0
+    for row in [*inked, False]:
+        if row:
+            run += 1
+        elif run:
+            heights, run = [*heights, run], 0
+    return heights
+
+
 def test_the_screen_size_comes_from_the_x_display(display: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DISPLAY", display)
     assert screen_size() == (1280, 800)
