@@ -76,6 +76,13 @@ def test_while_reconnecting_no_rate_or_age_is_shown_as_if_live() -> None:
     assert "stalled: nothing received for 5.0 s" in joined
 
 
+def test_a_stall_before_the_source_counts_as_lost_shows_no_live_rates_either() -> None:
+    stalled = overlay.Status(**{**LIVE.__dict__, "lost_for_s": 2.2})
+    joined = " ".join(texts(overlay.layout(640, 480, prediction(), stalled)))
+    assert "fps" not in joined and "age" not in joined and "no new frame for 2 s" in joined
+    assert "reconnecting" not in joined, "not lost yet: only waiting"
+
+
 @pytest.mark.parametrize("size", [(320, 240), (1920, 1080)])
 def test_a_notice_is_drawn_at_the_bottom_and_sized_with_the_frame(size: tuple[int, int]) -> None:
     width, height = size

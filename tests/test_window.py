@@ -177,6 +177,28 @@ def text_line_heights(panel: np.ndarray) -> list[int]:
     return heights
 
 
+def test_a_stalled_stream_is_shown_as_such_and_the_window_lives_through_the_reconnect(display: str, live_cli,
+                                                                                    tmp_path: Path) -> None:
+    white = tmp_path / "white.png"  # nothing orange in the picture: only the overlay's notices are
+    cv2.imwrite(str(white), np.full((480, 640, 3), 255, np.uint8))
+    with MjpegServer(white, fps=15) as camera:
+        cli = live_cli("--source", camera.url, "--read-timeout", "2", "--provider", "cpu",
+                       env=headless_env(DISPLAY=display))
+        window_id(display)
+        cli.wait_for(lambda: bar_pixels(screenshot(display, tmp_path / "live.png")) > 50, what="a prediction on screen")
+        assert warning_pixels(screenshot(display, tmp_path / "live.png")) < 5
+        camera.stall()
+        cli.wait_for_stderr("lost (stalled: nothing received for 2.")
+        cli.wait_for(lambda: warning_pixels(screenshot(display, tmp_path / "lost.png")) > 30,
+                     what="'source lost: reconnecting...' on screen")
+        camera.resume()
+        cli.wait_for_stderr("reconnected")
+        cli.wait_for(lambda: warning_pixels(screenshot(display, tmp_path / "back.png")) < 5, what="the notice gone")
+        press(display, "q")
+        run = cli.finish(timeout=30)
+    assert run.returncode == 0 and "Traceback" not in run.stderr, run.stderr
+
+
 def test_the_screen_size_comes_from_the_x_display(display: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DISPLAY", display)
     assert screen_size() == (1280, 800)

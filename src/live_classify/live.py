@@ -27,6 +27,9 @@ from live_classify.window import Window, display_problem
 from live_classify.sources import CameraSettings, SourceSpec, VideoSource
 
 
+STALE_S = 1.0  # no new frame for this long: the window says so instead of showing the last rates
+
+
 def log(message: str) -> None:
     print(f"live-classify: {message}", file=sys.stderr, flush=True)
 
@@ -111,8 +114,10 @@ def _main_loop(pipeline: Pipeline, provider: str, window: Window | None, recorde
         """No frame is coming (stall, reconnect): keep the window alive and say why it is frozen."""
         if window is None:
             return
-        if pipeline.reconnecting and last is not None:
-            window.show(_annotate(last, pipeline, provider, args.min_confidence, reconnecting=True))
+        quiet = time.monotonic() - pipeline.last_capture
+        if last is not None and pipeline.drops_frames and (pipeline.reconnecting or quiet > STALE_S):
+            window.show(_annotate(last, pipeline, provider, args.min_confidence, quiet_s=quiet,
+                                  reconnecting=pipeline.reconnecting))
         else:
             window.poll()
         if window.quit:
@@ -151,20 +156,21 @@ def _main_loop(pipeline: Pipeline, provider: str, window: Window | None, recorde
 
 
 def _annotate(shown: Shown, pipeline: Pipeline, provider: str, min_confidence: float | None, *,
-              paused: bool = False, reconnecting: bool = False, collected: str | None = None) -> np.ndarray:
+              paused: bool = False, quiet_s: float | None = None, reconnecting: bool = False,
+              collected: str | None = None) -> np.ndarray:
+    """The frame with the overlay; ``quiet_s``: no new frame for that long (the rates are not live)."""
     stats = pipeline.stats
     age = None
     if shown.prediction is not None:
         age = (shown.frame.t_capture - shown.prediction.frame.t_capture) * 1e3
-    lost_for = time.monotonic() - pipeline.lost_since if reconnecting else None
     status = overlay.Status(
         capture_fps=stats.capture_rate.rate, inference_fps=stats.inference_rate.rate,
         display_fps=stats.display_rate.rate, dropped=stats.dropped, provider=provider,
-        age_ms=age, paused=paused, reconnecting=reconnecting, lost_for_s=lost_for,
+        age_ms=age, paused=paused, reconnecting=reconnecting, lost_for_s=quiet_s,
         lost_because=pipeline.lost_because if reconnecting else None, collected=collected,
         min_confidence=min_confidence,
     )
-    canvas = shown.frame.image if shown.exclusive and not reconnecting else shown.frame.image.copy()
+    canvas = shown.frame.image if shown.exclusive and quiet_s is None else shown.frame.image.copy()
     return overlay.draw(canvas, shown.prediction, status)
 
 

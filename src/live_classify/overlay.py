@@ -42,7 +42,7 @@ class Status:
     age_ms: float | None = None  # how old the drawn prediction is, relative to the shown frame
     paused: bool = False
     reconnecting: bool = False
-    lost_for_s: float | None = None  # reconnecting: seconds since the last frame
+    lost_for_s: float | None = None  # no frame for this long (a stall, a reconnect): no live rates to show
     lost_because: str | None = None  # reconnecting: why the source was lost
     collected: str | None = None  # frames saved per class, when collecting
     min_confidence: float | None = None  # below it the answer is "unknown"
@@ -149,10 +149,9 @@ def _class_rows(prediction: Prediction | None, status: Status, font: Font) -> li
 
 
 def _stats(prediction: Prediction | None, status: Status) -> list[str]:
-    """Short items for the rates lines. Reconnecting, no rate or age is shown as if it were live."""
-    if status.reconnecting:
-        lost = f"no new frame for {status.lost_for_s:.0f} s" if status.lost_for_s is not None else "no new frame"
-        return [lost, f"dropped {status.dropped}", status.provider]
+    """Short items for the rates lines. With no new frame, no rate or age is shown as if it were live."""
+    if status.lost_for_s is not None:
+        return [f"no new frame for {status.lost_for_s:.0f} s", f"dropped {status.dropped}", status.provider]
     items = [f"capture {status.capture_fps:4.1f} fps", f"inference {status.inference_fps:4.1f} fps",
              f"display {status.display_fps:4.1f} fps",
              f"latency {prediction.latency_ms:.0f} ms" if prediction else "latency -"]

@@ -134,9 +134,8 @@ class Pipeline:
         self.stats = Stats()
         self.error: str | None = None
         self.reconnecting = False
-        self.lost_since = 0.0  # reconnecting: when the last frame came (time.monotonic())
         self.lost_because = ""  # reconnecting: why the source was lost
-        self._last_capture = time.monotonic()
+        self.last_capture = time.monotonic()  # when the newest frame came: a stall shows as its age
         self._stop = threading.Event()
         self._smoother = Smoother(smoothing) if smoothing < 1 else None
         self._engines = [classifier] + [classifier.sibling() for _ in range(workers - 1 if every_frame else 0)]
@@ -255,7 +254,7 @@ class Pipeline:
                 if period:
                     next_due += period
                     self._stop.wait(max(0.0, next_due - time.monotonic()))
-                now = self._last_capture = time.monotonic()
+                now = self.last_capture = time.monotonic()
                 frame = Frame(index, now, time.time(), image)
                 self.stats.captured += 1
                 self.stats.capture_rate.tick(now)
@@ -282,7 +281,6 @@ class Pipeline:
         """Reopen a lost live source with backoff; False once ``max_reconnects`` tries have failed."""
         name, why = self.source.spec.name, self.source.lost_because
         self.lost_because = why
-        self.lost_since = self._last_capture
         self.reconnecting = True
         delay = 0.5
         for attempt in range(1, self.max_reconnects + 1):
