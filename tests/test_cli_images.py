@@ -62,8 +62,10 @@ def test_min_confidence_answers_unknown_below_it_and_keeps_the_top_k(tmp_path: P
     plain = run_cli("--source", str(tmp_path), "--json", "--provider", "cpu")
     assert all("unknown" not in json.loads(line) for line in plain.stdout.splitlines()), "no field without the flag"
     text = run_cli("--source", str(CHELSEA), "--min-confidence", "0.5", "--provider", "cpu").stdout.splitlines()
-    assert text[1].startswith("  unknown: the top score 38.") and text[1].endswith("below --min-confidence 0.5")
+    assert text[1].startswith("  unknown: the top score ") and text[1].endswith("% is below --min-confidence 0.5")
     assert text[2].startswith("  1.") and len(text) == 7
+    trace = run_cli("--source", str(CHELSEA), "--trace", "--min-confidence", "0.5", "--provider", "cpu").stdout
+    assert "[4 postprocessing] unknown ('" in trace.splitlines()[-1]
 
 
 def test_the_bundled_model_is_found_from_any_directory(tmp_path: Path) -> None:

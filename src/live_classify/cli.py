@@ -167,7 +167,7 @@ def classify_images(args: argparse.Namespace) -> int:
         if args.json:
             print(as_json(str(path), result, args.min_confidence), flush=True)
         elif args.trace:
-            print(as_trace(str(path), image, decode_ms, result, classifier), flush=True)
+            print(as_trace(str(path), image, decode_ms, result, classifier, args.min_confidence), flush=True)
         else:
             print(as_text(str(path), result, args.min_confidence), flush=True)
     if failed:

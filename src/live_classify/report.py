@@ -48,9 +48,13 @@ def as_json(name: str, result: Classification, min_confidence: float | None = No
     return json.dumps(as_record(name, result, min_confidence), ensure_ascii=False)
 
 
-def as_trace(name: str, image: np.ndarray, decode_ms: float, result: Classification, classifier: Classifier) -> str:
+def as_trace(name: str, image: np.ndarray, decode_ms: float, result: Classification, classifier: Classifier,
+             min_confidence: float | None = None) -> str:
     """The four stages a frame goes through, with the tensor after each and its time."""
     spec = classifier.spec
+    answer = f"{result.top.label!r} {result.top.score:.1%}"
+    if is_unknown(result.top, min_confidence):
+        answer = f"{UNKNOWN} ({answer})"
     tensor = classifier.bound.input
     scores_shape = "x".join(str(d) for d in classifier.bound.scores_shape)
     h, w = image.shape[:2]
@@ -61,7 +65,7 @@ def as_trace(name: str, image: np.ndarray, decode_ms: float, result: Classificat
                result.times.preprocess_ms, spec.preprocessing.describe()),
         _stage("3 inference", f"{scores_shape} float32", result.times.inference_ms,
                f"{spec.name} on {classifier.opened.provider}, I/O binding"),
-        _stage("4 postprocessing", f"{result.top.label!r} {result.top.score:.1%}",
+        _stage("4 postprocessing", answer,
                result.times.postprocess_ms, f"{'softmax, ' if spec.outputs_logits is not False else ''}top-{len(result.top.labels)}"),
     ]
     return "\n".join(rows)
