@@ -6,6 +6,8 @@ import time
 import cv2
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from live_classify import overlay
 from live_classify.classifier import Classification, StageTimes
@@ -92,3 +94,19 @@ def test_a_notice_is_drawn_at_the_bottom_and_sized_with_the_frame(size: tuple[in
     assert changed[:, 0].min() > height // 2, "at the bottom, clear of the panel"
     assert changed[:, 1].max() < width
     assert changed[:, 0].max() - changed[:, 0].min() >= height // 20, "big enough to be noticed"
+
+
+@settings(max_examples=60, deadline=None)
+@given(width=st.integers(16, 3840), height=st.integers(16, 2160), label=st.text(min_size=1, max_size=80),
+       unknown=st.booleans(), lost=st.booleans())
+def test_any_frame_size_and_label_is_drawn_inside_the_frame(width: int, height: int, label: str, unknown: bool,
+                                                            lost: bool) -> None:
+    top = TopK((0, 1), (label, "tabby"), (0.6, 0.3))
+    frame = Frame(0, time.monotonic(), time.time(), np.zeros((8, 8, 3), np.uint8))
+    guess = Prediction(frame, Classification(top, StageTimes(1.0, 10.0, 0.1), np.array([0.6, 0.3])), frame.t_capture)
+    status = overlay.Status(**{**LIVE.__dict__, "min_confidence": 0.9 if unknown else None,
+                               "reconnecting": lost, "lost_for_s": 3.0 if lost else None})
+    panel = overlay.layout(width, height, guess, status)
+    assert panel.width <= width and panel.rows
+    image = np.full((height, width, 3), 200, np.uint8)
+    assert overlay.draw(image, guess, status) is image
