@@ -2,10 +2,13 @@
 
     pip install '.[bench]'                   # matplotlib, for the latency plot
     python benchmarks/run.py                 # everything (about 11 minutes on 2 cores)
-    python benchmarks/run.py --quick         # shorter runs, for a first look
+    python benchmarks/run.py --quick         # shorter runs, for a first look (about 2.5 minutes)
     python benchmarks/run.py --only inference,preprocess
+    python benchmarks/run.py --out benchmarks/results   # refresh the committed report of this machine
 
-Writes ``benchmarks/results/<host>.json``, ``<host>.md`` and ``<host>-latency.png``. These machines
+Writes ``<host>.json``, ``<host>.md`` and ``<host>-latency.png`` into ``--out``: by default a new
+folder ``benchmarks/results/local-<host>-<date>`` (git-ignored), so a run never overwrites the
+committed reports (``benchmarks/results/vm.*`` was made on a machine whose host name is vm). These machines
 are noisy, so every comparison runs its contenders in the same run, alternating where it can, and
 the ratios are what to read; absolute numbers hold only for the machine named in the report.
 
@@ -57,6 +60,7 @@ from live_classify.sources import VideoSource, parse_video_source  # noqa: E402
 PHOTO = ROOT / "tests" / "data" / "chelsea.png"
 SECTIONS = ("inference", "preprocess", "throughput", "latency", "soak")
 PRODUCT = "pipeline (as shipped: one 1-thread engine per core)"
+QUICK_MINUTES = 2.5  # --quick: 139 s on a 2-core development VM with busy neighbours, mostly fixed-length runs
 
 
 # -- small measuring tools -------------------------------------------------------------------
@@ -437,11 +441,23 @@ def machine() -> dict:
             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
 
 
+def produced_by(report: dict) -> str:
+    """The command line that made this report: its --quick and its --only, when they were used."""
+    command = "python benchmarks/run.py" + (" --quick" if report["quick"] else "")
+    only = report.get("only", list(SECTIONS))
+    return command + (f" --only {','.join(only)}" if list(only) != list(SECTIONS) else "")
+
+
+def default_out(host: str, when: time.struct_time) -> Path:
+    """A fresh, git-ignored folder per run: the committed reports are only replaced on purpose."""
+    return HERE / "results" / f"local-{host}-{time.strftime('%Y%m%d-%H%M%S', when)}"
+
+
 def markdown(report: dict) -> str:
     m = report["machine"]
     out = [f"# live-classify benchmarks — {m['cpu']}, {m['cores']} cores, no GPU",
            "", f"{m['date']}; onnxruntime {m['onnxruntime']} (CPU provider), OpenCV {m['opencv']}, "
-           f"Python {m['python']}. Produced by `python benchmarks/run.py{' --quick' if report['quick'] else ''}`.", ""]
+           f"Python {m['python']}. Produced by `{produced_by(report)}`.", ""]
     if "inference" in report:
         r = report["inference"]
         out += ["## Inference (batch 1, EfficientNet-Lite0 fp32)", "", "| path | median ms | p95 ms | CPU ms/frame |",
@@ -515,9 +531,12 @@ def plot(report: dict, path: Path) -> bool:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="shorter runs")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"shorter runs, for a first look: about {QUICK_MINUTES} minutes instead of about 11 on 2 cores")
     parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated sections of: {', '.join(SECTIONS)}")
-    parser.add_argument("--out", type=Path, default=HERE / "results")
+    parser.add_argument("--out", type=Path, metavar="DIR",
+                        help="where to write <host>.json, .md and -latency.png (default: a new git-ignored folder "
+                             "benchmarks/results/local-<host>-<date>; pass benchmarks/results to refresh the committed report)")
     parser.add_argument("--worker", choices=["pipeline", "naive"], help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--seconds", type=float, help=argparse.SUPPRESS)
@@ -532,14 +551,16 @@ def main() -> None:
     unknown = set(chosen) - set(SECTIONS)
     if unknown:
         parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
-    report: dict = {"machine": machine(), "quick": args.quick}
+    report: dict = {"machine": machine(), "quick": args.quick, "only": chosen}
     for section in chosen:
         print(f"[{time.strftime('%H:%M:%S')}] {section} ...", file=sys.stderr, flush=True)
         report[section] = globals()[f"bench_{section}"](args.quick)
-    args.out.mkdir(parents=True, exist_ok=True)
     name = report["machine"]["host"]
+    args.out = args.out or default_out(name, time.gmtime())
+    args.out.mkdir(parents=True, exist_ok=True)
     (args.out / f"{name}.json").write_text(json.dumps(report, indent=1))
     (args.out / f"{name}.md").write_text(markdown(report))
+    print(f"wrote {args.out / name}.json and .md", file=sys.stderr)
     if "latency" in report and plot(report, args.out / f"{name}-latency.png"):
         print(f"wrote {args.out / (name + '-latency.png')}", file=sys.stderr)
     print(markdown(report))

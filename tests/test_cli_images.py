@@ -50,6 +50,24 @@ def test_json_for_a_directory_and_a_glob(tmp_path: Path) -> None:
         assert set(records[0]["times_ms"]) == {"preprocess", "inference", "postprocess"}
 
 
+def test_min_confidence_answers_unknown_below_it_and_keeps_the_top_k(tmp_path: Path) -> None:
+    shutil.copy(CHELSEA, tmp_path / "a.png")  # tiger cat 38%
+    shutil.copy(COFFEE, tmp_path / "b.png")  # espresso 95%
+    run = run_cli("--source", str(tmp_path), "--json", "--min-confidence", "0.5", "--provider", "cpu")
+    assert run.returncode == 0, run.stderr
+    cat, cup = (json.loads(line) for line in run.stdout.splitlines())
+    assert cat["unknown"] is True and cat["top"][0]["score"] < 0.5
+    assert cup["unknown"] is False and cup["top"][0]["label"] == "espresso"
+    assert len(cat["top"]) == 5, "the top-k is kept as it is"
+    plain = run_cli("--source", str(tmp_path), "--json", "--provider", "cpu")
+    assert all("unknown" not in json.loads(line) for line in plain.stdout.splitlines()), "no field without the flag"
+    text = run_cli("--source", str(CHELSEA), "--min-confidence", "0.5", "--provider", "cpu").stdout.splitlines()
+    assert text[1].startswith("  unknown: the top score ") and text[1].endswith("% is below --min-confidence 0.5")
+    assert text[2].startswith("  1.") and len(text) == 7
+    trace = run_cli("--source", str(CHELSEA), "--trace", "--min-confidence", "0.5", "--provider", "cpu").stdout
+    assert "[4 postprocessing] unknown ('" in trace.splitlines()[-1]
+
+
 def test_the_bundled_model_is_found_from_any_directory(tmp_path: Path) -> None:
     run = run_cli("--source", str(COFFEE), "--json", "--provider", "cpu", cwd=tmp_path)
     assert run.returncode == 0, run.stderr
@@ -126,6 +144,7 @@ def test_bad_input_is_one_clear_line_and_a_non_zero_exit(case: str, tmp_path: Pa
 @pytest.mark.parametrize("flags", [
     ["--top-k", "0"], ["--top-k", "many"], ["--threads", "-1"], ["--smooth", "0"], ["--smooth", "nan"],
     ["--mean", "1,2,3,4"], ["--std", "inf"], ["--input-size", "224x"], ["--fps", "-5"], ["--read-timeout", "0"],
+    ["--min-confidence", "1.5"], ["--min-confidence", "0"],
 ])
 def test_bad_values_are_usage_errors(flags: list[str]) -> None:
     run = run_cli("--source", str(COFFEE), *flags)

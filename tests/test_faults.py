@@ -35,7 +35,7 @@ def test_a_stream_that_stalls_and_resumes_is_picked_up_again(camera: MjpegServer
     cli.wait_for(lambda: len(cli.stdout_lines) >= 30, what="first predictions")
     camera.stall()
     started = time.monotonic()
-    cli.wait_for_stderr("lost; reconnecting")
+    cli.wait_for_stderr("lost (stalled: nothing received for 1.")  # why, and after how long
     assert time.monotonic() - started < 5, "a stall is noticed within the read timeout"
     camera.resume()
     cli.wait_for_stderr("reconnected")
@@ -79,6 +79,28 @@ def test_damaged_jpeg_parts_in_a_stream_are_skipped(live_cli, tmp_path: Path) ->
     assert " 0 reconnects" in run.stderr, "a damaged frame is skipped, not taken for a lost camera"
     rows = [json.loads(line) for line in run.stdout.splitlines()]
     assert sum(r["top"][0]["label"] in {"tiger cat", "Egyptian cat", "tabby"} for r in rows) > len(rows) * 0.8
+
+
+class FailingCapture:
+    """A capture whose reads fail, at once (nothing left to read) or after a frame's time (bad data)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def read(self) -> tuple[bool, None]:
+        time.sleep(self.seconds)
+        return False, None
+
+
+@pytest.mark.parametrize(("seconds", "why"), [(0.0, "end of stream"), (0.03, "read error: 3 frames in a row")])
+def test_a_lost_source_says_why(seconds: float, why: str) -> None:
+    from live_classify.sources import VideoSource, parse_video_source
+
+    source = VideoSource.__new__(VideoSource)  # no stream to open: only the reads matter here
+    source.spec, source.read_timeout_s = parse_video_source("http://127.0.0.1:9/"), 5.0
+    source.capture = FailingCapture(seconds)
+    assert source.read() is None
+    assert source.lost_because.startswith(why)
 
 
 def test_a_video_file_cut_in_the_middle(tmp_path: Path) -> None:

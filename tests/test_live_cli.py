@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pytest
 
 from conftest import COFFEE, assert_clean_error, count_frames, make_video, run_cli
@@ -29,6 +30,26 @@ def test_every_frame_of_a_file_is_classified_and_recorded(video_file: Path, tmp_
     assert count_frames(tmp_path / "out.avi") == 60
     assert "no display" in run.stderr and "running headless" in run.stderr
     assert "60 frames captured, 60 classified, 0 dropped" in run.stderr
+
+
+def test_min_confidence_is_recorded_and_written_as_unknown(video_file: Path, tmp_path: Path) -> None:
+    """A threshold between the clip's two scenes: the lines and the recorded frames of one say "unknown"."""
+    plain = jsonl_rows(run_cli("--source", str(video_file), "--jsonl", "-", "--provider", "cpu").stdout)
+    first, last = plain[0]["top"][0]["score"], plain[-1]["top"][0]["score"]
+    assert abs(first - last) > 0.02, "the two scenes must score apart for this test"
+    record = tmp_path / "out.avi"
+    run = run_cli("--source", str(video_file), "--record", str(record), "--jsonl", "-",
+                  "--min-confidence", f"{(first + last) / 2:.4f}", "--provider", "cpu")
+    assert run.returncode == 0, run.stderr
+    rows = jsonl_rows(run.stdout)
+    assert [r["unknown"] for r in rows] == [r["top"][0]["score"] < (first + last) / 2 for r in rows]
+    assert rows[0]["unknown"] != rows[-1]["unknown"]
+    assert [r["top"] for r in rows] == [r["top"] for r in plain], "the top-k is kept as it is"
+    capture = cv2.VideoCapture(str(record))
+    frames = [capture.read()[1] for _ in range(60)]
+    orange = [int((np.abs(f[:80].astype(int) - (60, 170, 255)) <= 40).all(axis=2).sum()) for f in frames]
+    for i in (5, 55):
+        assert (orange[i] > 20) == rows[i]["unknown"], f"frame {i}: 'unknown' drawn exactly when it is unknown"
 
 
 def test_realtime_file_plays_at_its_rate(tmp_path: Path) -> None:
@@ -56,6 +77,7 @@ def test_live_stream_headless_with_recording_and_json_on_stdout(camera: MjpegSer
     assert frames >= 60
     recorded_fps = float(run.stderr.split(" at ")[-1].split(" fps")[0])
     assert 24 <= recorded_fps <= 36, "recorded at the measured rate, not the 25 the stream claims"
+    assert "640x480, claims 25 fps (the real rate is measured)" in run.stderr, "not '@ 25 fps' as if it were so"
     assert "SIGINT: stopping" in run.stderr
 
 
@@ -106,6 +128,7 @@ def test_a_lost_stream_is_reconnected(camera: MjpegServer, live_cli) -> None:
     assert run.returncode == 0, run.stderr
     assert jsonl_rows(run.stdout)[-1]["top"][0]["label"] == "espresso"  # the camera that came back
     assert "1 reconnects" in run.stderr
+    assert "lost (end of stream (the sender closed it)); reconnecting" in run.stderr
 
 
 def test_a_stalled_stream_that_never_returns_is_an_error_but_keeps_the_recording(camera: MjpegServer, live_cli,
@@ -116,8 +139,8 @@ def test_a_stalled_stream_that_never_returns_is_an_error_but_keeps_the_recording
     cli.wait_for(lambda: len(cli.stdout_lines) >= 30, what="first predictions")
     camera.stall()  # the connection stays open, nothing more is sent
     run = cli.finish(timeout=60)
-    assert_clean_error(run, "2 reconnection attempts failed")
-    assert "attempt 2/2" in run.stderr
+    assert_clean_error(run, "lost (stalled: nothing received for 1.", "2 reconnection attempts failed")
+    assert "still lost; reconnecting in 1 s (attempt 2/2)" in run.stderr
     assert count_frames(record) >= 30
 
 

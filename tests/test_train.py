@@ -22,6 +22,7 @@ from live_classify.train import (
     load_dataset,
     train,
 )
+from live_classify.train_report import suggest_min_confidence
 
 PER_CLASS = 15
 # Unicode and a space on purpose: both must survive into the model's labels and the CLI's JSON.
@@ -94,10 +95,58 @@ def test_training_lowers_the_loss_and_generalizes(trained: tuple[Path, Path, obj
     assert (root / "curves.png").stat().st_size > 1000
     text = "\n".join(lines)
     assert "epoch  1/30 [" in text and "loss" in text
-    assert " epoch    loss  train acc  val loss  val acc" in text
+    assert " epoch       loss  train acc   val loss  val acc" in text
     assert "validation accuracy" in text and "true \\ predicted" in text
     for label in CLASSES:
         assert label in text
+
+
+def test_the_stop_message_states_the_rule_the_table_follows(trained: tuple[Path, Path, object, list[str]]) -> None:
+    """Kept: the last epoch whose validation loss was 1% below the best before it; no later epoch beats
+    the kept one by 1%, and the message says so with the numbers the table shows."""
+    _, _, result, lines = trained
+    losses = {s.epoch: s.val_loss for s in result.history}
+    kept = losses[result.best_epoch]
+    assert all(loss >= kept * 0.99 for epoch, loss in losses.items() if epoch > result.best_epoch)
+    assert all(loss > kept for epoch, loss in losses.items() if epoch < result.best_epoch)
+    stop = next(line for line in lines if line.startswith(("early stop", "ran all")))
+    if result.best_epoch == result.history[-1].epoch:
+        assert stop.endswith(f"keeping the last (validation loss {kept:.4g})")
+    else:
+        assert f"not 1% below its best, {kept:.4g} at epoch {result.best_epoch}" in stop
+        assert f"keeping epoch {result.best_epoch}" in stop
+    if stop.startswith("early stop"):
+        assert result.history[-1].epoch == result.best_epoch + TrainOptions().patience
+    table = "\n".join(lines).splitlines()
+    row = next(line for line in table if line.strip().startswith(f"{result.best_epoch} ") and line.endswith("*"))
+    assert f"{kept:.4g}" in row, "the table shows the kept loss as the message does"
+
+
+def test_a_threshold_is_suggested_from_the_validation_set(trained: tuple[Path, Path, object, list[str]]) -> None:
+    _, _, result, lines = trained
+    assert result.min_confidence is not None and 0 < result.min_confidence <= 0.99
+    line = next(line for line in lines if line.startswith("suggested --min-confidence"))
+    assert line.startswith(f"suggested --min-confidence {result.min_confidence:.2f}: ")
+    assert "at least 95% of the correct validation answers" in line
+
+
+def test_the_suggested_threshold_keeps_95_percent_of_the_correct_answers() -> None:
+    rng = np.random.default_rng(3)
+
+    def answers(tops: list[float], wrong: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        probabilities = np.array([[t, 1 - t] for t in tops])
+        targets = np.array([0] * (len(tops) - wrong) + [1] * wrong)
+        return probabilities, targets
+
+    tops = sorted(rng.uniform(0.6, 1.0, 40).tolist())
+    tops[0] = 0.52  # one outlier among 40 correct: 95% may leave it out
+    threshold = suggest_min_confidence(*answers(tops))
+    kept = sum(t >= threshold for t in tops)
+    assert kept >= 0.95 * 40 and threshold >= tops[1] - 0.01, "the highest that keeps 95%, not the lowest score"
+    few = [0.55, 0.9, 0.97]
+    assert suggest_min_confidence(*answers(few)) == 0.55, "with few answers, all of them are kept"
+    assert suggest_min_confidence(*answers([0.7, 0.8], wrong=2)) is None, "nothing correct, nothing to suggest"
+    assert suggest_min_confidence(*answers([1.0] * 5)) == 0.99, "never 1: a score of 0.9999 is not unknown"
 
 
 def test_the_exported_model_answers_like_the_head_through_the_normal_command(
@@ -156,6 +205,19 @@ def test_the_command_line_trains_and_reports_bad_folders(tmp_path: Path) -> None
     assert done.returncode == 0, done.stderr
     assert "epoch 3/3 [" in done.stdout and "wrote " in done.stdout
     assert (tmp_path / "m.onnx").is_file()
+
+    trained_before = (tmp_path / "m.onnx").read_bytes()
+    again = [sys.executable, "-m", "live_classify.train", str(data), "--out", str(tmp_path / "m.onnx"),
+             "--epochs", "1", "--augment", "0", "--val-fraction", "0", "--seed", "5"]
+    refused = subprocess.run(again, check=False, capture_output=True, text=True, timeout=120, env=headless_env())
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert refused.stderr.strip().splitlines() == [
+        f"live-classify-train: error: --out {tmp_path / 'm.onnx'}: the file exists (pass --overwrite to replace it)"]
+    assert (tmp_path / "m.onnx").read_bytes() == trained_before, "the model already there is kept"
+    replaced = subprocess.run([*again, "--overwrite"], check=False, capture_output=True, text=True, timeout=120,
+                              env=headless_env())
+    assert replaced.returncode == 0, replaced.stderr
+    assert (tmp_path / "m.onnx").read_bytes() != trained_before
 
     missing = subprocess.run([sys.executable, "-m", "live_classify.train", str(tmp_path / "nope"), "--out",
                               str(tmp_path / "x.onnx")], check=False, capture_output=True, text=True, timeout=60, env=headless_env())

@@ -93,6 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     out = parser.add_argument_group("results")
     out.add_argument("--top-k", type=positive_int, default=5, metavar="K", help="classes to report (default: 5)")
+    out.add_argument("--min-confidence", type=fraction, metavar="P",
+                     help='answer "unknown" when the top score is below P, e.g. 0.5 (default: none, always the top class)')
     out.add_argument("--smooth", type=fraction, default=1.0, metavar="A",
                      help="video: smooth probabilities over frames, weight of the newest (default: 1, no smoothing)")
     out.add_argument("--json", action="store_true", help="photos: one JSON object per image on stdout")
@@ -211,11 +213,11 @@ def classify_images(args: argparse.Namespace) -> int:
             continue
         result = classifier.classify(image)
         if args.json:
-            print(as_json(str(path), result), flush=True)
+            print(as_json(str(path), result, args.min_confidence), flush=True)
         elif args.trace:
-            print(as_trace(str(path), image, decode_ms, result, classifier), flush=True)
+            print(as_trace(str(path), image, decode_ms, result, classifier, args.min_confidence), flush=True)
         else:
-            print(as_text(str(path), result), flush=True)
+            print(as_text(str(path), result, args.min_confidence), flush=True)
     if failed:
         print(f"{PROG}: {failed} of {len(paths)} images could not be read", file=sys.stderr)
     return 1 if failed else 0

@@ -28,6 +28,9 @@ from live_classify.window import Window, display_problem, prepare_snapshot_dir
 from live_classify.sources import CameraSettings, SourceSpec, VideoSource
 
 
+STALE_S = 1.0  # no new frame for this long: the window says so instead of showing the last rates
+
+
 def run_video(args: argparse.Namespace, spec: SourceSpec, open_classifier: Callable[..., Classifier]) -> int:
     """Classify a camera, stream or video file until it ends or the user stops; returns the exit code."""
     if args.record:
@@ -63,13 +66,15 @@ def run_video(args: argparse.Namespace, spec: SourceSpec, open_classifier: Calla
                         pace_fps=pace, max_reconnects=args.reconnect, log=log)
     # A file's rate is in its header; a live source's is measured (streams claim what they like).
     recorder = Recorder(args.record, None if pipeline.drops_frames else source.claimed_fps, warning) if args.record else None
-    jsonl = JsonLines(jsonl_target, spec.name, drop=pipeline.drops_frames) if jsonl_target else None
+    jsonl = JsonLines(jsonl_target, spec.name, drop=pipeline.drops_frames,
+                      min_confidence=args.min_confidence) if jsonl_target else None
     window = Window(args.snapshot_dir) if show_window else None
     clock = _source_clock(spec, source.claimed_fps)
     with _stop_on_signals(pipeline) as signals:  # a signal while finishing up must not cut the finishing short
         try:
             pipeline.start()
-            _main_loop(pipeline, classifier.backend.short_name, window, recorder, jsonl, collector, quota, clock)
+            _main_loop(pipeline, classifier.backend.short_name, window, recorder, jsonl, collector, quota, clock,
+                       args.min_confidence)
         finally:
             pipeline.join(timeout=args.read_timeout + 2)
             if jsonl:
@@ -117,15 +122,17 @@ def _collector(args: argparse.Namespace) -> Collector | None:
 
 def _main_loop(pipeline: Pipeline, provider: str, window: Window | None, recorder: Recorder | None,
                jsonl: JsonLines | None, collector: Collector | None, quota: Quota | None,
-               clock: Callable[[Frame], float]) -> None:
+               clock: Callable[[Frame], float], min_confidence: float | None) -> None:
     last: Shown | None = None
 
     def idle() -> None:
         """No frame is coming (stall, reconnect): keep the window alive and say why it is frozen."""
         if window is None:
             return
-        if pipeline.reconnecting and last is not None:
-            window.show(_annotate(last, pipeline, provider, reconnecting=True))
+        quiet = time.monotonic() - pipeline.last_capture
+        if last is not None and pipeline.drops_frames and (pipeline.reconnecting or quiet > STALE_S):
+            window.show(_annotate(last, pipeline, provider, min_confidence, quiet_s=quiet,
+                                  reconnecting=pipeline.reconnecting))
         else:
             window.poll()
         if window.quit:
@@ -150,7 +157,7 @@ def _main_loop(pipeline: Pipeline, provider: str, window: Window | None, recorde
                 log(f"saved {collector.save(shown.frame.image, name)} ({collector.summary()})")
             window.class_key = None
         if window or recorder:
-            canvas = _annotate(shown, pipeline, provider, paused=bool(window and window.paused),
+            canvas = _annotate(shown, pipeline, provider, min_confidence, paused=bool(window and window.paused),
                                collected=collector.summary() if collector else None)
             if recorder:
                 recorder.write(canvas, shown.frame.t_capture)
@@ -172,8 +179,10 @@ def _source_clock(spec: SourceSpec, claimed_fps: float | None) -> Callable[[Fram
     return lambda frame: frame.index / fps
 
 
-def _annotate(shown: Shown, pipeline: Pipeline, provider: str, *, paused: bool = False,
-              reconnecting: bool = False, collected: str | None = None) -> np.ndarray:
+def _annotate(shown: Shown, pipeline: Pipeline, provider: str, min_confidence: float | None, *,
+              paused: bool = False, quiet_s: float | None = None, reconnecting: bool = False,
+              collected: str | None = None) -> np.ndarray:
+    """The frame with the overlay; ``quiet_s``: no new frame for that long (the rates are not live)."""
     stats = pipeline.stats
     age = None
     if shown.prediction is not None:
@@ -181,9 +190,11 @@ def _annotate(shown: Shown, pipeline: Pipeline, provider: str, *, paused: bool =
     status = overlay.Status(
         capture_fps=stats.capture_rate.rate, inference_fps=stats.inference_rate.rate,
         display_fps=stats.display_rate.rate, dropped=stats.dropped, provider=provider,
-        age_ms=age, paused=paused, reconnecting=reconnecting, collected=collected,
+        age_ms=age, paused=paused, reconnecting=reconnecting, lost_for_s=quiet_s,
+        lost_because=pipeline.lost_because if reconnecting else None, collected=collected,
+        min_confidence=min_confidence,
     )
-    canvas = shown.frame.image if shown.exclusive and not reconnecting else shown.frame.image.copy()
+    canvas = shown.frame.image if shown.exclusive and quiet_s is None else shown.frame.image.copy()
     return overlay.draw(canvas, shown.prediction, status)
 
 

@@ -134,6 +134,8 @@ class Pipeline:
         self.stats = Stats()
         self.error: str | None = None
         self.reconnecting = False
+        self.lost_because = ""  # reconnecting: why the source was lost
+        self.last_capture = time.monotonic()  # when the newest frame came: a stall shows as its age
         self._stop = threading.Event()
         self._smoother = Smoother(smoothing) if smoothing < 1 else None
         self._engines = [classifier] + [classifier.sibling() for _ in range(workers - 1 if every_frame else 0)]
@@ -251,7 +253,7 @@ class Pipeline:
                 if period:
                     next_due += period
                     self._stop.wait(max(0.0, next_due - time.monotonic()))
-                now = time.monotonic()
+                now = self.last_capture = time.monotonic()
                 frame = Frame(index, now, time.time(), image)
                 self.stats.captured += 1
                 self.stats.capture_rate.tick(now)
@@ -276,19 +278,22 @@ class Pipeline:
 
     def _reconnect(self) -> bool:
         """Reopen a lost live source with backoff; False once ``max_reconnects`` tries have failed."""
+        name, why = self.source.spec.name, self.source.lost_because
+        self.lost_because = why
         self.reconnecting = True
         delay = 0.5
         for attempt in range(1, self.max_reconnects + 1):
-            self.log(f"{self.source.spec.name}: lost; reconnecting in {delay:g} s (attempt {attempt}/{self.max_reconnects})")
+            lost = f"lost ({why})" if attempt == 1 else "still lost"
+            self.log(f"{name}: {lost}; reconnecting in {delay:g} s (attempt {attempt}/{self.max_reconnects})")
             if self._stop.wait(delay):
                 return False
             if self.source.reopen():
                 self.stats.reconnects += 1
                 self.reconnecting = False
-                self.log(f"{self.source.spec.name}: reconnected")
+                self.log(f"{name}: reconnected")
                 return True
             delay = min(5.0, delay * 2)
-        self.error = f"{self.source.spec.name}: lost, and {self.max_reconnects} reconnection attempts failed"
+        self.error = f"{name}: lost ({why}), and {self.max_reconnects} reconnection attempts failed"
         self._stop.set()
         return False
 

@@ -6,13 +6,16 @@ import json
 import numpy as np
 
 from live_classify.engine.classifier import Classification, Classifier
-from live_classify.engine.postprocess import TopK
+from live_classify.engine.postprocess import UNKNOWN, TopK, is_unknown
 
 
-def as_text(name: str, result: Classification) -> str:
-    """The top-k for one image, one class per line, the ranks right-aligned (1. to 1000.)."""
+def as_text(name: str, result: Classification, min_confidence: float | None = None) -> str:
+    """The top-k for one image, one class per line, the ranks right-aligned (1. to 1000.); first
+    "unknown" when the top score is too low."""
     rows = [name]
     width = len(str(len(result.top.labels)))
+    if is_unknown(result.top, min_confidence):
+        rows.append(f"  {UNKNOWN}: the top score {result.top.score:.1%} is below --min-confidence {min_confidence:g}")
     for rank, (label, score) in enumerate(zip(result.top.labels, result.top.scores), start=1):
         rows.append(f"  {rank:>{width}}. {score:6.1%}  {label}")
     return "\n".join(rows)
@@ -24,11 +27,17 @@ def top_records(top: TopK) -> list[dict[str, object]]:
             for cid, label, score in zip(top.class_ids, top.labels, top.scores)]
 
 
-def as_record(name: str, result: Classification) -> dict[str, object]:
-    """One JSON-ready record: the source, the top-k and the stage times."""
+def unknown_field(top: TopK, min_confidence: float | None) -> dict[str, bool]:
+    """``{"unknown": true|false}`` with ``--min-confidence``, nothing without: photos and video lines share it."""
+    return {} if min_confidence is None else {UNKNOWN: is_unknown(top, min_confidence)}
+
+
+def as_record(name: str, result: Classification, min_confidence: float | None = None) -> dict[str, object]:
+    """One JSON-ready record: the source, the top-k (and whether it is "unknown") and the stage times."""
     return {
         "source": name,
         "top": top_records(result.top),
+        **unknown_field(result.top, min_confidence),
         "times_ms": {
             "preprocess": round(result.times.preprocess_ms, 3),
             "inference": round(result.times.inference_ms, 3),
@@ -37,13 +46,17 @@ def as_record(name: str, result: Classification) -> dict[str, object]:
     }
 
 
-def as_json(name: str, result: Classification) -> str:
-    return json.dumps(as_record(name, result), ensure_ascii=False)
+def as_json(name: str, result: Classification, min_confidence: float | None = None) -> str:
+    return json.dumps(as_record(name, result, min_confidence), ensure_ascii=False)
 
 
-def as_trace(name: str, image: np.ndarray, decode_ms: float, result: Classification, classifier: Classifier) -> str:
+def as_trace(name: str, image: np.ndarray, decode_ms: float, result: Classification, classifier: Classifier,
+             min_confidence: float | None = None) -> str:
     """The four stages a frame goes through, with the tensor after each and its time."""
     spec = classifier.spec
+    answer = f"{result.top.label!r} {result.top.score:.1%}"
+    if is_unknown(result.top, min_confidence):
+        answer = f"{UNKNOWN} ({answer})"
     backend = classifier.backend
     tensor = backend.batch_buffer(1)
     scores_shape = f"1x{backend.classes}"
@@ -56,7 +69,7 @@ def as_trace(name: str, image: np.ndarray, decode_ms: float, result: Classificat
                + ("; normalized in the graph" if backend.normalize_on_device else "")),
         _stage("3 inference", f"{scores_shape} float32", result.times.inference_ms,
                f"{spec.name} on {backend.provider}, I/O binding"),
-        _stage("4 postprocessing", f"{result.top.label!r} {result.top.score:.1%}",
+        _stage("4 postprocessing", answer,
                result.times.postprocess_ms, f"{'softmax, ' if spec.outputs_logits is not False else ''}top-{len(result.top.labels)}"),
     ]
     return "\n".join(rows)

@@ -18,7 +18,7 @@ import numpy as np
 
 from live_classify.errors import LiveClassifyError
 from live_classify.pipeline import Prediction
-from live_classify.report import top_records
+from live_classify.report import top_records, unknown_field
 
 
 def check_writable(path: Path, what: str) -> None:
@@ -163,9 +163,12 @@ class JsonLines:
     for the reader instead, since every frame's line is owed.
     """
 
-    def __init__(self, target: str, source_name: str, *, drop: bool = True, backlog: int = 1000) -> None:
-        """A file is appended to: earlier lines are never lost."""
+    def __init__(self, target: str, source_name: str, *, drop: bool = True, backlog: int = 1000,
+                 min_confidence: float | None = None) -> None:
+        """A file is appended to: earlier lines are never lost. With ``min_confidence`` each line
+        also says whether its answer is "unknown"."""
         self.source_name = source_name
+        self.min_confidence = min_confidence
         self.lines = 0
         self.skipped = 0  # lines dropped because the reader was too slow
         self.reader_gone = False  # stdout was a pipe whose reader closed it
@@ -215,6 +218,7 @@ class JsonLines:
             "time": round(prediction.frame.wall_time, 3),
             "source": self.source_name,
             "top": top_records(top),
+            **unknown_field(top, self.min_confidence),
             "inference_ms": round(times.inference_ms, 3),
             "preprocess_ms": round(times.preprocess_ms, 3),
             "latency_ms": round(prediction.latency_ms, 3),

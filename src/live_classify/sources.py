@@ -106,6 +106,7 @@ class VideoSource:
     """An opened capture: ``read()`` gives BGR frames; ``reopen()`` tries once to get a lost one back."""
 
     MAX_QUICK_FAILURES = 3
+    INSTANT_S = 0.01  # a failed read this fast found no data to wait for: the source has ended
 
     def __init__(self, spec: SourceSpec, settings: CameraSettings = CameraSettings(),
                  open_timeout_s: float = 10.0, read_timeout_s: float = 5.0, rtsp_transport: str | None = None) -> None:
@@ -117,6 +118,7 @@ class VideoSource:
         self.open_timeout_s = open_timeout_s
         self.read_timeout_s = read_timeout_s
         started = time.monotonic()
+        self.lost_because = ""  # why the last read() returned None
         self.capture = self._open()
         if self.capture is None:
             raise LiveClassifyError(self._open_failure(time.monotonic() - started))
@@ -127,8 +129,10 @@ class VideoSource:
         self.claimed_fps = fps if fps and 0 < fps < 1000 else None
 
     def describe(self) -> str:
-        """What the source granted: '640x480 @ 30 fps MJPG'."""
+        """What the source granted: '640x480 @ 30 fps MJPG'; a stream only 'claims' its rate."""
         fps = f" @ {self.claimed_fps:g} fps" if self.claimed_fps else ""
+        if self.claimed_fps and self.spec.kind == "stream":  # MJPEG over HTTP says 25 whatever it sends
+            fps = f", claims {self.claimed_fps:g} fps (the real rate is measured)"
         fourcc = ""
         if self.spec.kind == "camera":
             code = int(self.capture.get(cv2.CAP_PROP_FOURCC))
@@ -136,20 +140,32 @@ class VideoSource:
         return f"{self.spec.name}: {self.width}x{self.height}{fps}{fourcc}"
 
     def read(self) -> np.ndarray | None:
-        """The next frame, or None at the end of a file or when a live source is lost.
+        """The next frame, or None at the end of a file or when a live source is lost (then
+        ``lost_because`` says why).
 
         A live stream's damaged frame fails one read and the next one works, so a quick failure
         is retried (up to ``MAX_QUICK_FAILURES`` in a row) before the source counts as lost; a
         read that failed by running into the read timeout means a stall: lost at once.
         """
-        for _ in range(self.MAX_QUICK_FAILURES if self.spec.live else 1):
+        tries = self.MAX_QUICK_FAILURES if self.spec.live else 1
+        for _ in range(tries):
             started = time.monotonic()
             ok, frame = self.capture.read()
+            seconds = time.monotonic() - started
             if ok and frame is not None and frame.size:
                 return cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR) if frame.ndim == 2 else frame
-            if time.monotonic() - started > 0.8 * self.read_timeout_s:
+            if seconds > 0.8 * self.read_timeout_s:
+                self.lost_because = f"stalled: nothing received for {seconds:.1f} s"
                 return None
+        self.lost_because = self._quick_failure(tries, seconds)
         return None
+
+    def _quick_failure(self, tries: int, last_read_s: float) -> str:
+        """Why reads failed fast. Once a connection is closed or a camera unplugged, a read fails
+        at once; a damaged frame fails only after it took its time to arrive."""
+        if last_read_s < self.INSTANT_S:
+            return "the camera stopped (unplugged?)" if self.spec.kind == "camera" else "end of stream (the sender closed it)"
+        return f"read error: {tries} frames in a row could not be read or decoded"
 
     def reopen(self) -> bool:
         """One attempt to get a lost live source back."""

@@ -31,10 +31,20 @@ from live_classify.images import is_image_path, read_image
 from live_classify.engine.model import Preprocessing, default_model_path, describe_model
 from live_classify.engine.postprocess import softmax
 from live_classify.engine.preprocess import Preprocessor
+from live_classify.train_report import (
+    EpochStats,
+    confusion_matrix,
+    confusion_table,
+    epoch_line,
+    history_table,
+    save_plot,
+    stop_line,
+    suggest_min_confidence,
+    threshold_line,
+)
 
 PROG = "live-classify-train"
 FEATURES = "features"  # the backbone's pooled output the head is trained on
-BAR_WIDTH = 30
 
 Warn = Callable[[str], None]
 
@@ -186,21 +196,13 @@ class Head:
 
 
 @dataclass(frozen=True)
-class EpochStats:
-    epoch: int
-    loss: float  # mean training cross-entropy over the epoch's mini-batches (without the L2 term)
-    train_acc: float
-    val_loss: float | None
-    val_acc: float | None
-
-
-@dataclass(frozen=True)
 class TrainOptions:
     epochs: int = 60
     batch_size: int = 32
     learning_rate: float = 1e-3
     l2: float = 1e-2
     patience: int = 8  # epochs without a better validation loss before stopping
+    min_gain: float = 0.01  # "better": at least this fraction below the best validation loss so far
 
 
 def _cross_entropy(logits: np.ndarray, targets: np.ndarray) -> float:
@@ -220,8 +222,10 @@ def train_head(
     """Adam on the L2-regularized cross-entropy of standardized features.
 
     Standardizing makes one learning rate fit every backbone; it is folded back into the weights
-    at the end, so the exported head takes the raw features. Returns the head of the epoch with the
-    best validation loss (the last one when there is no validation set), the history and that epoch.
+    at the end, so the exported head takes the raw features. Returns the head of the best epoch, the
+    history and that epoch. An epoch is better when its validation loss is ``min_gain`` (1%) below
+    the best so far: a relative rule, so tiny losses late in training are judged like large early
+    ones. Without a validation set the last epoch wins.
     """
     mean = x_train.mean(axis=0)
     std = x_train.std(axis=0)
@@ -262,10 +266,9 @@ def train_head(
         stats = EpochStats(epoch, float(np.mean(losses)), _accuracy(head, xs, y_train),
                            val_loss, _accuracy(head, xv, y_val) if has_val else None)
         history.append(stats)
-        score = val_loss if val_loss is not None else -epoch  # no validation: the last epoch wins
-        improved = score < best[0] - 1e-3  # smaller gains are noise on a few dozen images
+        improved = val_loss is None or val_loss < best[0] * (1 - options.min_gain)
         if improved:
-            best = (score, w.copy(), b.copy(), epoch)
+            best = (val_loss if val_loss is not None else np.inf, w.copy(), b.copy(), epoch)
         if on_epoch:
             on_epoch(stats, improved and has_val)
         if has_val and epoch - best[3] >= options.patience:
@@ -274,80 +277,6 @@ def train_head(
     folded_w = (w_best / std[:, None]).astype(np.float32)
     folded_b = (b_best - (mean / std) @ w_best).astype(np.float32)
     return Head(folded_w, folded_b), history, best_epoch
-
-
-# --- what a person watches ----------------------------------------------------------------------
-
-
-def epoch_line(stats: EpochStats, epochs: int, start_loss: float, best: bool) -> str:
-    """One line per epoch: a bar as long as the loss (full: the untrained head's ln(C)), so
-    training is seen shrinking as it runs, then the accuracies."""
-    filled = round(BAR_WIDTH * min(1.0, stats.loss / start_loss))
-    bar = "#" * filled + "." * (BAR_WIDTH - filled)
-    val = f"  val {stats.val_acc:6.1%}" if stats.val_acc is not None else ""
-    mark = "  <- best" if best else ""
-    return f"epoch {stats.epoch:>{len(str(epochs))}}/{epochs} [{bar}] loss {stats.loss:.4f}  train {stats.train_acc:6.1%}{val}{mark}"
-
-
-def history_table(history: list[EpochStats], best_epoch: int) -> str:
-    rows = [" epoch    loss  train acc  val loss  val acc", " -----  ------  ---------  --------  -------"]
-    for s in history:
-        val_loss = f"{s.val_loss:8.4f}" if s.val_loss is not None else "       -"
-        val_acc = f"{s.val_acc:7.1%}" if s.val_acc is not None else "      -"
-        mark = "  *" if s.epoch == best_epoch else ""
-        rows.append(f" {s.epoch:5d}  {s.loss:6.4f}  {s.train_acc:9.1%}  {val_loss}  {val_acc}{mark}")
-    return "\n".join(rows)
-
-
-def confusion_matrix(targets: np.ndarray, predictions: np.ndarray, classes: int) -> np.ndarray:
-    """``m[true, predicted]`` counts."""
-    matrix = np.zeros((classes, classes), np.int64)
-    np.add.at(matrix, (targets, predictions), 1)
-    return matrix
-
-
-def confusion_table(matrix: np.ndarray, labels: Sequence[str]) -> str:
-    """Per-class accuracy and the confusion matrix (rows: true class, columns: predicted), with
-    the classes numbered so long names do not blow up the columns."""
-    width = max(5, len(str(matrix.max())) + 1)
-    corner = "true \\ predicted"
-    first = max(len(corner), *(len(f"[{i}] {label}") for i, label in enumerate(labels)))
-    head = f"  {corner:<{first}}" + "".join(f"{f'[{i}]':>{width}}" for i in range(len(labels)))
-    rows = [head + "   accuracy"]
-    for i, label in enumerate(labels):
-        total = int(matrix[i].sum())
-        acc = f"{matrix[i, i] / total:7.1%} of {total}" if total else "      - (none held out)"
-        cells = "".join(f"{int(n):>{width}}" for n in matrix[i])
-        rows.append(f"  {f'[{i}] {label}':<{first}}{cells}   {acc}")
-    return "\n".join(rows)
-
-
-def save_plot(history: list[EpochStats], path: Path) -> bool:
-    """The loss and accuracy curves as a PNG, if matplotlib is installed (it is optional)."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return False
-    epochs = [s.epoch for s in history]
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
-    ax_loss.plot(epochs, [s.loss for s in history], label="train")
-    if history[0].val_loss is not None:
-        ax_loss.plot(epochs, [s.val_loss for s in history], label="validation")
-    ax_loss.set(xlabel="epoch", ylabel="cross-entropy", title="loss")
-    ax_acc.plot(epochs, [s.train_acc for s in history], label="train")
-    if history[0].val_acc is not None:
-        ax_acc.plot(epochs, [s.val_acc for s in history], label="validation")
-    ax_acc.set(xlabel="epoch", ylabel="accuracy", title="accuracy", ylim=(0, 1.02))
-    for ax in (ax_loss, ax_acc):
-        ax.legend()
-        ax.grid(alpha=0.3)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return True
 
 
 # --- export -------------------------------------------------------------------------------------
@@ -402,18 +331,21 @@ class TrainResult:
     best_epoch: int
     val_accuracy: float | None
     confusion: np.ndarray | None
+    min_confidence: float | None  # the suggested --min-confidence, from the validation set
     seconds: float
 
 
 def train(data_dir: Path, out: Path, *, model: Path | None = None, options: TrainOptions = TrainOptions(),
           val_fraction: float = 0.2, augmentations: int = 4, seed: int = 0, plot: Path | None = None,
-          echo: Callable[[str], None] = print, warn: Warn = _warn) -> TrainResult:
+          overwrite: bool = False, echo: Callable[[str], None] = print, warn: Warn = _warn) -> TrainResult:
     """Load, extract, train, report, export: what ``live-classify-train`` does."""
     t0 = time.perf_counter()
     if not 0 <= val_fraction < 1:
         raise LiveClassifyError(f"validation fraction must be in [0, 1), not {val_fraction}")
     if out.suffix.lower() != ".onnx":
         raise LiveClassifyError(f"the output must be an .onnx file, not {out}")
+    if out.exists() and not overwrite:  # the same rule as --record: a model is never lost by accident
+        raise LiveClassifyError(f"--out {out}: the file exists (pass --overwrite to replace it)")
     source = model or default_model_path()
     dataset = load_dataset(data_dir, warn)
     rng = np.random.default_rng(seed)
@@ -441,22 +373,21 @@ def train(data_dir: Path, out: Path, *, model: Path | None = None, options: Trai
     echo(f"training a softmax head: Adam, lr {options.learning_rate:g}, L2 {options.l2:g}, batch {options.batch_size}, "
          f"initial loss ln({len(dataset.labels)}) = {np.log(len(dataset.labels)):.4f}")
     head, history, best_epoch = train_head(x_train, y_train, x_val, y_val, len(dataset.labels), options, rng, on_epoch)
-    if len(history) < options.epochs:
-        echo(f"early stop at epoch {history[-1].epoch}: validation loss has not improved for {options.patience} "
-             f"epochs; keeping epoch {best_epoch}")
-    elif len(val_idx):
-        echo(f"ran all {options.epochs} epochs; keeping epoch {best_epoch} (best validation loss)")
+    echo(stop_line(history, best_epoch, options))
     echo("")
     echo(history_table(history, best_epoch))
 
-    val_acc = confusion = None
+    val_acc = confusion = threshold = None
     if len(val_idx):
-        predictions = head.predict(x_val)
+        probabilities = head.probabilities(x_val)
+        predictions = probabilities.argmax(axis=1)
         val_acc = float((predictions == y_val).mean())
         confusion = confusion_matrix(y_val, predictions, len(dataset.labels))
         echo("")
         echo(f"validation accuracy (epoch {best_epoch}): {val_acc:.1%} of {len(val_idx)} held-out images")
         echo(confusion_table(confusion, dataset.labels))
+        threshold = suggest_min_confidence(probabilities, y_val)
+        echo(threshold_line(threshold, probabilities, y_val))
     if plot is not None:
         if save_plot(history, plot):
             echo(f"curves: {plot}")
@@ -464,6 +395,7 @@ def train(data_dir: Path, out: Path, *, model: Path | None = None, options: Trai
             warn(f"matplotlib is not installed: no plot written to {plot}")
 
     acc_text = f", validation accuracy {val_acc:.1%} on {len(val_idx)} images" if val_acc is not None else ""
+    acc_text += f", suggested --min-confidence {threshold:.2f}" if threshold is not None else ""
     description = (f"softmax head trained by {PROG} on {len(train_idx)} images (+{augmentations} augmented copies each) "
                    f"of {len(dataset.labels)} classes from {data_dir.name}/, seed {seed}, epoch {best_epoch}{acc_text}; "
                    f"backbone and preprocessing: {source.name}")
@@ -471,7 +403,7 @@ def train(data_dir: Path, out: Path, *, model: Path | None = None, options: Trai
     seconds = time.perf_counter() - t0
     echo("")
     echo(f"wrote {out} ({len(dataset.labels)} classes) in {seconds:.1f} s; try it: live-classify --model {out} --camera 0")
-    return TrainResult(head, dataset.labels, history, best_epoch, val_acc, confusion, seconds)
+    return TrainResult(head, dataset.labels, history, best_epoch, val_acc, confusion, threshold, seconds)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -479,6 +411,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog=PROG, description="Train a classifier for your own classes on the bundled backbone and export one ONNX file.")
     parser.add_argument("data_dir", type=Path, metavar="DATA_DIR", help="a folder with one subfolder of images per class")
     parser.add_argument("--out", type=Path, required=True, metavar="FILE.onnx", help="the model to write")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out file")
     parser.add_argument("--epochs", type=positive_int, default=TrainOptions.epochs, help="at most this many epochs (60)")
     parser.add_argument("--val-fraction", type=holdout_fraction, default=0.2, metavar="F",
                         help="fraction of each class held out for validation and early stopping (0.2; 0: none)")
@@ -495,7 +428,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def run() -> int:
         train(args.data_dir, args.out, model=args.model, options=TrainOptions(epochs=args.epochs),
-              val_fraction=args.val_fraction, augmentations=args.augment, seed=args.seed, plot=args.plot)
+              val_fraction=args.val_fraction, augmentations=args.augment, seed=args.seed, plot=args.plot,
+              overwrite=args.overwrite)
         return 0
 
     return exit_code(PROG, run)

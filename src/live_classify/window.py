@@ -1,8 +1,11 @@
 """The live window: the annotated video on screen, keys, and knowing up front whether it can open."""
 from __future__ import annotations
 
+import ctypes
 import os
+import re
 import socket
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -10,13 +13,15 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from live_classify import log
+from live_classify import log, overlay
 from live_classify.errors import LiveClassifyError
 
 WINDOW_NAME = "live-classify"
 KEY_QUIT = {ord("q"), ord("Q"), 27}  # q, Esc
 KEY_PAUSE = ord(" ")
 KEY_SNAPSHOT = ord("s")
+SCREEN_SHARE = 0.9  # the window opens at most this share of the screen: room for a title bar and a panel
+NOTICE_S = 2.0  # how long "saved ..." stays on screen
 
 
 def display_problem() -> str | None:
@@ -54,6 +59,47 @@ def prepare_snapshot_dir(folder: Path) -> None:
         raise LiveClassifyError(f"cannot create --snapshot-dir {folder}: {error.strerror}") from None
     if not os.access(folder, os.W_OK):
         raise LiveClassifyError(f"cannot write in --snapshot-dir {folder}: permission denied")
+def screen_size() -> tuple[int, int] | None:
+    """The X screen's (width, height), or None where it cannot be known cheaply: then the window
+    opens at the frame's size. Asks libX11 directly (no process started), else ``xdpyinfo``."""
+    if sys.platform in ("win32", "darwin") or not os.environ.get("DISPLAY"):
+        return None
+    try:
+        return _x11_screen_size()
+    except (OSError, AttributeError):  # no libX11 to load
+        pass
+    try:
+        info = subprocess.run(["xdpyinfo"], capture_output=True, text=True, timeout=2).stdout
+    except (OSError, subprocess.SubprocessError):
+        return None
+    found = re.search(r"dimensions:\s+(\d+)x(\d+) pixels", info)
+    return (int(found[1]), int(found[2])) if found else None
+
+
+def _x11_screen_size() -> tuple[int, int] | None:
+    """XDisplayWidth/Height of $DISPLAY's default screen, through ctypes."""
+    x11 = ctypes.CDLL("libX11.so.6")
+    x11.XOpenDisplay.restype, x11.XOpenDisplay.argtypes = ctypes.c_void_p, [ctypes.c_char_p]
+    for name in ("XDefaultScreen", "XCloseDisplay"):
+        getattr(x11, name).argtypes = [ctypes.c_void_p]
+    for name in ("XDisplayWidth", "XDisplayHeight"):
+        getattr(x11, name).argtypes = [ctypes.c_void_p, ctypes.c_int]
+    display = x11.XOpenDisplay(None)
+    if not display:
+        return None
+    try:
+        screen = x11.XDefaultScreen(display)
+        return x11.XDisplayWidth(display, screen), x11.XDisplayHeight(display, screen)
+    finally:
+        x11.XCloseDisplay(display)
+
+
+def fit_to_screen(width: int, height: int, screen: tuple[int, int] | None) -> tuple[int, int]:
+    """The frame's size, shrunk (keeping its aspect ratio) to at most ``SCREEN_SHARE`` of the screen."""
+    if screen is None:
+        return width, height
+    scale = min(1.0, SCREEN_SHARE * screen[0] / width, SCREEN_SHARE * screen[1] / height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
 
 
 class Window:
@@ -70,6 +116,7 @@ class Window:
         self._shown_once = False
         self._frozen = False
         self._last: np.ndarray | None = None
+        self._notice: tuple[str, float] | None = None  # a message on screen, and until when
 
     def show(self, image: np.ndarray) -> bool:
         """Show a frame and handle the keys pressed since the last one; True if it went on screen.
@@ -78,16 +125,33 @@ class Window:
         shown = not (self.paused and self._frozen)
         if shown:
             if not self._shown_once:
-                cv2.resizeWindow(WINDOW_NAME, image.shape[1], image.shape[0])
+                # Resizable, but it opens where it fits: a 1080p source on a 1280x800 screen.
+                cv2.resizeWindow(WINDOW_NAME, *fit_to_screen(image.shape[1], image.shape[0], screen_size()))
                 self._shown_once = True
-            cv2.imshow(WINDOW_NAME, image)
             self._last = image
+            self._display()
             self._frozen = self.paused
         self.poll()
         return shown
 
+    def notify(self, text: str) -> None:
+        """Show ``text`` over the picture for ``NOTICE_S`` seconds (not in snapshots or recordings)."""
+        self._notice = (text, time.monotonic() + NOTICE_S)
+        self._display()
+
+    def _display(self) -> None:
+        if self._last is None:
+            return
+        image = self._last
+        if self._notice is not None:
+            image = overlay.notice(image.copy(), self._notice[0])  # the recording may hold this frame
+        cv2.imshow(WINDOW_NAME, image)
+
     def poll(self) -> None:
         """Handle keys and a closed window; call it even when no frame comes, so the window lives."""
+        if self._notice is not None and time.monotonic() >= self._notice[1]:
+            self._notice = None
+            self._display()  # paused, no new frame would take the notice away
         key = cv2.waitKey(1) & 0xFF
         if key in KEY_QUIT:
             self.quit = True
@@ -109,9 +173,11 @@ class Window:
         if not cv2.imwrite(str(partial), image):
             why = "it is gone" if not self.snapshot_dir.is_dir() else "OpenCV could not write the PNG (disk full?)"
             log.warning(f"cannot save a snapshot in {self.snapshot_dir}: {why}")
+            self.notify("snapshot NOT saved (see the log)")
             return path
         os.replace(partial, path)
         log.info(f"saved {path}")
+        self.notify(f"saved {path.name}")
         return path
 
     def close(self) -> None:

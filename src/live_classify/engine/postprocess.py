@@ -23,6 +23,17 @@ class TopK:
         return self.scores[0]
 
 
+UNKNOWN = "unknown"  # the answer when the top score is below --min-confidence
+
+
+def is_unknown(top: TopK, min_confidence: float | None) -> bool:
+    """True when the best class is too unsure to be named: its score is below ``min_confidence``.
+
+    The top-k itself is kept as it is, so a consumer still sees what the model leaned towards.
+    """
+    return min_confidence is not None and top.score < min_confidence
+
+
 def softmax(logits: np.ndarray) -> np.ndarray:
     """Numerically stable softmax over the last axis."""
     shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
