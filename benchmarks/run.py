@@ -48,7 +48,7 @@ sys.path.insert(0, str(ROOT / "tests"))  # the fake camera lives with the tests
 
 from mjpeg_server import MjpegServer, read_time  # noqa: E402
 
-from live_classify import overlay  # noqa: E402
+from live_classify.sinks import overlay  # noqa: E402
 from live_classify.engine.classifier import Classifier  # noqa: E402
 from live_classify.engine.model import default_model_path  # noqa: E402
 from live_classify.pipeline import Pipeline  # noqa: E402

@@ -49,10 +49,10 @@ def test_json_lines_go_to_dev_null_a_fifo_and_a_pipe(video_file: Path, tmp_path:
     assert piped.stdout.strip() == "60", piped.stderr
 
 
-@pytest.mark.parametrize("name", ["out.mp4", "out", "out.avi.part"])
-def test_a_recording_name_without_the_avi_suffix_is_a_usage_error(name: str, video_file: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", ["out.mov", "out", "out.avi.part"])
+def test_a_recording_name_without_a_known_suffix_is_a_usage_error(name: str, video_file: Path, tmp_path: Path) -> None:
     run = run_cli("--source", str(video_file), "--record", str(tmp_path / name), "--provider", "cpu")
-    assert_clean_error(run, "--record", "use a .avi file")
+    assert_clean_error(run, "--record", "use a .mp4 or .avi file")
     assert run.returncode == 2
     assert not list(tmp_path.iterdir())
 

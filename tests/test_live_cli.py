@@ -165,7 +165,7 @@ def test_latency_stays_bounded_when_inference_is_slower_than_the_camera(camera: 
 
 BAD_INPUTS = {
     "record dir missing": (["--source", "{video}", "--record", "{tmp}/no/such/dir/out.avi"], "does not exist"),
-    "record mp4": (["--source", "{video}", "--record", "{tmp}/out.mp4"], "use a .avi file"),
+    "record mov": (["--source", "{video}", "--record", "{tmp}/out.mov"], "use a .mp4 or .avi file"),
     "record is a dir": (["--source", "{video}", "--record", "{tmp}"], "is a directory"),
     "jsonl dir missing": (["--source", "{video}", "--jsonl", "{tmp}/no/such/out.jsonl"], "does not exist"),
     "missing camera": (["--camera", "7"], "cannot open camera 7"),
@@ -244,3 +244,18 @@ def test_headless_collect_saves_raw_frames_for_training(camera: MjpegServer, tmp
     assert "collected 4 new frames of 'door open'" in run.stderr
     bad = run_cli("--source", camera.url, "--collect", "../escape", "--collect-dir", str(tmp_path), "--provider", "cpu")
     assert_clean_error(bad, "cannot be a folder name")
+
+
+def test_collected_frames_are_raw_while_the_recording_is_annotated(video_file: Path, tmp_path: Path) -> None:
+    """On a file's frames the overlay is drawn in place: the collector must have saved them first."""
+    record = tmp_path / "out.avi"
+    run = run_cli("--source", str(video_file), "--collect", "cat", "--count", "2", "--interval", "1",
+                  "--collect-dir", str(tmp_path / "dataset"), "--record", str(record), "--provider", "cpu")
+    assert run.returncode == 0, run.stderr
+    capture = cv2.VideoCapture(str(video_file))
+    frames = [capture.read()[1] for _ in range(26)]  # 25 fps, one frame a second: frames 0 and 25
+    saved = sorted((tmp_path / "dataset" / "cat").glob("*.png"))
+    assert len(saved) == 2
+    for path, frame in zip(saved, (frames[0], frames[25])):
+        assert np.array_equal(cv2.imread(str(path)), frame), f"{path.name} is not the raw frame"
+    assert count_frames(record) > 0

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from live_classify.errors import LiveClassifyError
-from live_classify.mp4 import EncoderSettings, Mp4Writer
+from live_classify.sinks.mp4 import EncoderSettings, Mp4Writer
 
 from conftest import CHELSEA, count_frames
 
@@ -108,7 +108,7 @@ def test_an_encoder_this_machine_cannot_open_is_one_clear_error(tmp_path: Path) 
 KILLED_WRITER = """
 import sys, time, cv2, numpy as np
 from pathlib import Path
-from live_classify.mp4 import Mp4Writer
+from live_classify.sinks.mp4 import Mp4Writer
 photo = cv2.resize(cv2.imread(sys.argv[2]), (640, 480))
 writer = Mp4Writer(Path(sys.argv[1]), (640, 480))
 start = time.monotonic()

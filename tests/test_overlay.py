@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from live_classify import overlay
+from live_classify.sinks import overlay
 from live_classify.engine.classifier import Classification, StageTimes
 from live_classify.pipeline import Frame, Prediction
 from live_classify.engine.postprocess import TopK

@@ -16,7 +16,7 @@ import pytest
 from conftest import count_frames, headless_env
 from mjpeg_server import MjpegServer
 
-from live_classify.window import NOTICE_S, fit_to_screen, screen_size
+from live_classify.sinks.window import NOTICE_S, fit_to_screen, screen_size
 
 TOOLS = ("Xvfb", "xdotool", "import")
 missing = [tool for tool in TOOLS if shutil.which(tool) is None]

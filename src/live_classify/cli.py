@@ -27,7 +27,8 @@ from live_classify.engine.model import Overrides, default_model_path
 from live_classify.modes import CAMERA, PHOTOS, STREAM, given_flags, mode_problems, source_mode
 from live_classify.engine.providers import CHOICES, ProviderOptions
 from live_classify.report import as_json, as_text, as_trace
-from live_classify.sinks import Recorder, silence_stdout
+from live_classify.sinks import record
+from live_classify.sinks.jsonl import silence_stdout
 from live_classify.sources import parse_camera, parse_video_source
 
 PROG = "live-classify"
@@ -73,8 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     live.add_argument("--headless", action="store_true", help="no window, even if a display is there")
     live.add_argument("--realtime", action="store_true",
                       help="play a video file at its own frame rate, newest frame wins, like a camera")
-    live.add_argument("--record", type=file_with_suffix(Recorder.SUFFIXES, Recorder.WHY_SUFFIXES), metavar="FILE.avi",
-                      help="record the annotated video (Motion-JPEG AVI)")
+    live.add_argument("--record", type=file_with_suffix(record.SUFFIXES, record.WHY_SUFFIXES), metavar="FILE.mp4|.avi",
+                      help="record the annotated video: .mp4 H.264, .avi Motion-JPEG")
     live.add_argument("--overwrite", action="store_true", help="replace an existing recording")
     live.add_argument("--jsonl", metavar="FILE|-", help="one JSON line per classified frame, appended to a file, or to stdout")
     live.add_argument("--snapshot-dir", type=Path, default=Path("."), metavar="DIR",

@@ -12,19 +12,23 @@ import os
 import signal
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
-from live_classify import overlay
 from live_classify.engine.classifier import Classifier
-from live_classify.collect import Collector, Quota
+from live_classify.engine.providers import CPU
 from live_classify.log import error, info as log, warning
 from live_classify.modes import headless_problems
 from live_classify.pipeline import Frame, Pipeline, Shown
-from live_classify.engine.providers import CPU
-from live_classify.sinks import JsonLines, Recorder, check_writable
-from live_classify.window import Window, display_problem, prepare_snapshot_dir
+from live_classify.sinks import overlay, record
+from live_classify.sinks.base import Sink, Sinks, Update
+from live_classify.sinks.collect import Collecting, Collector, Quota
+from live_classify.sinks.files import check_writable
+from live_classify.sinks.jsonl import JsonLines
+from live_classify.sinks.record import Recording
+from live_classify.sinks.window import Window, display_problem, prepare_snapshot_dir
 from live_classify.sources import CameraSettings, SourceSpec, VideoSource
 
 
@@ -34,20 +38,46 @@ STALE_S = 1.0  # no new frame for this long: the window says so instead of showi
 def run_video(args: argparse.Namespace, spec: SourceSpec, open_classifier: Callable[..., Classifier]) -> int:
     """Classify a camera, stream or video file until it ends or the user stops; returns the exit code."""
     if args.record:
-        Recorder.check(args.record, args.overwrite)  # before anything is opened or written
+        record.check(args.record, args.overwrite)  # before anything is opened or written
     if args.jsonl and args.jsonl != "-":
         check_writable(Path(args.jsonl), "JSON lines file")
     collector = _collector(args)
     quota = Quota(collector, args.collect, args.count, args.interval) if collector and args.collect else None
-    show_window = _window_wanted(args)
-    jsonl_target = args.jsonl
-    if not show_window and not args.record and not jsonl_target and not args.collect:
-        log("headless with no --record or --jsonl: writing JSON lines to stdout")
-        jsonl_target = "-"
-
+    window = Window(args.snapshot_dir) if _window_wanted(args) else None
     source = VideoSource(spec, CameraSettings(args.width, args.height, args.fps, args.fourcc),
                          args.open_timeout, args.read_timeout, args.rtsp_transport)
     log(f"opened {source.describe()}")
+    try:
+        classifier, pipeline = _start(args, spec, source, open_classifier)
+    except BaseException:
+        source.release()
+        raise
+    sinks = Sinks(_outputs(args, spec, source, pipeline, collector, quota, window), warning)
+    annotator = Annotator(pipeline, classifier.backend.short_name, args.min_confidence, window, collector)
+    clock = _source_clock(spec, source.claimed_fps)
+    with _stop_on_signals(pipeline) as signals:  # a signal while finishing up must not cut the finishing short
+        try:
+            pipeline.start()
+            _main_loop(pipeline, sinks, annotator, clock)
+        finally:
+            pipeline.join(timeout=args.read_timeout + 2)
+            for sink in sinks.active:
+                if isinstance(sink, JsonLines):  # predictions made after the last shown frame
+                    sink.write_predictions(pipeline.leftover_predictions())
+            sinks.close()
+            _summary(pipeline, classifier, sinks, window)
+    failure = pipeline.error or sinks.failure
+    if quota and not (quota.done or failure or signals or (window and window.quit)):  # the source ended first
+        failure = quota.shortfall(spec.name)
+    if failure:
+        error(failure)
+        return 1
+    return 0
+
+
+def _start(args: argparse.Namespace, spec: SourceSpec, source: VideoSource,
+           open_classifier: Callable[..., Classifier]) -> tuple[Classifier, Pipeline]:
+    """The engine and the pipeline for this source: every frame of a file, the newest of a live one."""
     every_frame = not spec.live and not args.realtime
     cores = os.cpu_count() or 1
     # Every frame of a file: throughput counts, so one single-threaded engine per core, sharing
@@ -55,46 +85,32 @@ def run_video(args: argparse.Namespace, spec: SourceSpec, open_classifier: Calla
     # decoding and drawing take turns on the same cores. Live: one engine on all cores, for the
     # shortest latency. onnxruntime's spin-waiting only steals those cores from capture.
     parallel = every_frame and not args.threads and cores > 1
-    try:
-        classifier = open_classifier(threads=1 if parallel else None, spin=False)
-    except BaseException:
-        source.release()
-        raise
+    classifier = open_classifier(threads=1 if parallel else None, spin=False)
     workers = cores if parallel and classifier.backend.provider == CPU else 1
     pace = None if spec.live or not args.realtime else source.claimed_fps or 30.0
     pipeline = Pipeline(source, classifier, every_frame=every_frame, workers=workers, smoothing=args.smooth,
                         pace_fps=pace, max_reconnects=args.reconnect, log=log)
+    return classifier, pipeline
+
+
+def _outputs(args: argparse.Namespace, spec: SourceSpec, source: VideoSource, pipeline: Pipeline,
+             collector: Collector | None, quota: Quota | None, window: Window | None) -> list[Sink]:
+    """The run's sinks, in the order they see each frame: the collector first (it saves raw frames),
+    then whatever draws the overlay. A new output is one more line here."""
+    live = pipeline.drops_frames
+    jsonl_target = args.jsonl
+    if not window and not args.record and not jsonl_target and not args.collect:
+        log("headless with no --record or --jsonl: writing JSON lines to stdout")
+        jsonl_target = "-"
     # A file's rate is in its header; a live source's is measured (streams claim what they like).
-    recorder = Recorder(args.record, None if pipeline.drops_frames else source.claimed_fps, warning) if args.record else None
-    jsonl = JsonLines(jsonl_target, spec.name, drop=pipeline.drops_frames,
-                      min_confidence=args.min_confidence) if jsonl_target else None
-    window = Window(args.snapshot_dir) if show_window else None
-    clock = _source_clock(spec, source.claimed_fps)
-    with _stop_on_signals(pipeline) as signals:  # a signal while finishing up must not cut the finishing short
-        try:
-            pipeline.start()
-            _main_loop(pipeline, classifier.backend.short_name, window, recorder, jsonl, collector, quota, clock,
-                       args.min_confidence)
-        finally:
-            pipeline.join(timeout=args.read_timeout + 2)
-            if jsonl:
-                for prediction in pipeline.leftover_predictions():
-                    jsonl.write(prediction)
-                jsonl.close()
-            if recorder:
-                recorder.close()
-            if window:
-                window.close()
-            _summary(pipeline, classifier, recorder, jsonl, shown=window is not None)
-    failure = pipeline.error or (jsonl.error if jsonl else None)
-    if quota:
-        log(quota.report())
-        if not (quota.done or failure or signals or (window and window.quit)):  # the source ended first
-            failure = quota.shortfall(spec.name)
-    if failure:
-        error(failure)
-        return 1
-    return 0
+    fps = None if live else source.claimed_fps
+    sinks: list[Sink | None] = [
+        Collecting(collector, quota, window, log) if collector else None,
+        JsonLines(jsonl_target, spec.name, drop=live, min_confidence=args.min_confidence) if jsonl_target else None,
+        Recording(args.record, fps, drop=live) if args.record else None,
+        window,
+    ]
+    return [sink for sink in sinks if sink is not None]
 
 
 def _window_wanted(args: argparse.Namespace) -> bool:
@@ -120,52 +136,20 @@ def _collector(args: argparse.Namespace) -> Collector | None:
     return None
 
 
-def _main_loop(pipeline: Pipeline, provider: str, window: Window | None, recorder: Recorder | None,
-               jsonl: JsonLines | None, collector: Collector | None, quota: Quota | None,
-               clock: Callable[[Frame], float], min_confidence: float | None) -> None:
+def _main_loop(pipeline: Pipeline, sinks: Sinks, annotator: Annotator, clock: Callable[[Frame], float]) -> None:
+    """Each shown frame to every sink, until the source ends, a sink asks to stop, or one fails."""
     last: Shown | None = None
 
     def idle() -> None:
-        """No frame is coming (stall, reconnect): keep the window alive and say why it is frozen."""
-        if window is None:
-            return
-        quiet = time.monotonic() - pipeline.last_capture
-        if last is not None and pipeline.drops_frames and (pipeline.reconnecting or quiet > STALE_S):
-            window.show(_annotate(last, pipeline, provider, min_confidence, quiet_s=quiet,
-                                  reconnecting=pipeline.reconnecting))
-        else:
-            window.poll()
-        if window.quit:
+        """No frame is coming (a stall, a reconnect): the sinks stay alive; the window says why it is frozen."""
+        sinks.idle(lambda: annotator.stale(last) if last is not None else None)
+        if sinks.stop_requested:
             pipeline.stop()
 
     for shown in pipeline.frames(idle):
-        if jsonl:
-            for prediction in shown.new_predictions:
-                jsonl.write(prediction)
-            if jsonl.reader_gone:
-                log("the reader of the JSON lines went away: stopping")
-                return
-            if jsonl.error:
-                return
-        if quota and (saved := quota.offer(shown.frame.image, clock(shown.frame))):  # --collect, every --interval
-            log(f"saved {saved}")
-            if quota.done:
-                return
-        if collector and window and window.class_key:  # keys 1-9: this frame, raw, before the overlay
-            if window.class_key <= len(collector.classes):
-                name = collector.classes[window.class_key - 1]
-                log(f"saved {collector.save(shown.frame.image, name)} ({collector.summary()})")
-            window.class_key = None
-        if window or recorder:
-            canvas = _annotate(shown, pipeline, provider, min_confidence, paused=bool(window and window.paused),
-                               collected=collector.summary() if collector else None)
-            if recorder:
-                recorder.write(canvas, shown.frame.t_capture)
-            if window:
-                if window.show(canvas):
-                    pipeline.stats.shown += 1
-                if window.quit:
-                    return
+        sinks.write(Update(shown, clock(shown.frame), partial(annotator.draw, shown)))
+        if sinks.stop_requested:
+            return
         last = shown
 
 
@@ -179,23 +163,40 @@ def _source_clock(spec: SourceSpec, claimed_fps: float | None) -> Callable[[Fram
     return lambda frame: frame.index / fps
 
 
-def _annotate(shown: Shown, pipeline: Pipeline, provider: str, min_confidence: float | None, *,
-              paused: bool = False, quiet_s: float | None = None, reconnecting: bool = False,
-              collected: str | None = None) -> np.ndarray:
-    """The frame with the overlay; ``quiet_s``: no new frame for that long (the rates are not live)."""
-    stats = pipeline.stats
-    age = None
-    if shown.prediction is not None:
-        age = (shown.frame.t_capture - shown.prediction.frame.t_capture) * 1e3
-    status = overlay.Status(
-        capture_fps=stats.capture_rate.rate, inference_fps=stats.inference_rate.rate,
-        display_fps=stats.display_rate.rate, dropped=stats.dropped, provider=provider,
-        age_ms=age, paused=paused, reconnecting=reconnecting, lost_for_s=quiet_s,
-        lost_because=pipeline.lost_because if reconnecting else None, collected=collected,
-        min_confidence=min_confidence,
-    )
-    canvas = shown.frame.image if shown.exclusive and quiet_s is None else shown.frame.image.copy()
-    return overlay.draw(canvas, shown.prediction, status)
+class Annotator:
+    """Draws the overlay on a shown frame: the prediction, the rates, and the state of the run."""
+
+    def __init__(self, pipeline: Pipeline, provider: str, min_confidence: float | None,
+                 window: Window | None, collector: Collector | None) -> None:
+        self.pipeline = pipeline
+        self.provider = provider
+        self.min_confidence = min_confidence
+        self.window = window
+        self.collector = collector
+
+    def draw(self, shown: Shown, quiet_s: float | None = None) -> np.ndarray:
+        """The frame with the overlay; ``quiet_s``: no new frame for that long (the rates are not live)."""
+        pipeline, stats = self.pipeline, self.pipeline.stats
+        reconnecting = quiet_s is not None and pipeline.reconnecting
+        age = None
+        if shown.prediction is not None:
+            age = (shown.frame.t_capture - shown.prediction.frame.t_capture) * 1e3
+        status = overlay.Status(
+            capture_fps=stats.capture_rate.rate, inference_fps=stats.inference_rate.rate,
+            display_fps=stats.display_rate.rate, dropped=stats.dropped, provider=self.provider,
+            age_ms=age, paused=bool(self.window and self.window.paused), reconnecting=reconnecting,
+            lost_for_s=quiet_s, lost_because=pipeline.lost_because if reconnecting else None,
+            collected=self.collector.summary() if self.collector else None, min_confidence=self.min_confidence,
+        )
+        canvas = shown.frame.image if shown.exclusive and quiet_s is None else shown.frame.image.copy()
+        return overlay.draw(canvas, shown.prediction, status)
+
+    def stale(self, last: Shown) -> np.ndarray | None:
+        """The last frame again, saying why no new one comes (live, after ``STALE_S``); else None."""
+        quiet = time.monotonic() - self.pipeline.last_capture
+        if self.pipeline.drops_frames and (self.pipeline.reconnecting or quiet > STALE_S):
+            return self.draw(last, quiet_s=quiet)
+        return None
 
 
 @contextlib.contextmanager
@@ -221,21 +222,16 @@ def _stop_on_signals(pipeline: Pipeline) -> Iterator[list[int]]:
             signal.signal(s, h)
 
 
-def _summary(pipeline: Pipeline, classifier: Classifier, recorder: Recorder | None, jsonl: JsonLines | None,
-             *, shown: bool) -> None:
+def _summary(pipeline: Pipeline, classifier: Classifier, sinks: Sinks, window: Window | None) -> None:
     """What the run did, on stderr; frames "shown" only where a window showed them."""
     s = pipeline.stats
     elapsed = max(1e-9, time.monotonic() - s.started)
     p50, p95 = s.latency_percentile(50), s.latency_percentile(95)
     latency = f"latency p50 {p50:.0f} ms, p95 {p95:.0f} ms" if p50 is not None else "no latency measured"
-    on_screen = f"{s.shown} shown, " if shown else ""
+    on_screen = f"{window.frames_shown} shown, " if window else ""
     log(f"{s.captured} frames captured, {s.classified} classified, {s.dropped} dropped, {on_screen}"
         f"{s.reconnects} reconnects in {elapsed:.1f} s")
     log(f"capture {s.captured / elapsed:.1f} fps, inference {s.classified / elapsed:.1f} fps; {latency}; "
         f"{classifier.backend.provider}")
-    if recorder:
-        stopped = f" (stopped early: {recorder.stopped_because})" if recorder.stopped_because else ""
-        log(f"recorded {recorder.frames} frames to {recorder.path} at {recorder.fps or 0:g} fps{stopped}")
-    if jsonl and (jsonl.lines or jsonl.skipped):
-        skipped = f" ({jsonl.skipped} skipped: the reader was too slow)" if jsonl.skipped else ""
-        log(f"wrote {jsonl.lines} JSON lines{skipped}")
+    for line in sinks.summaries():
+        log(line)

@@ -28,6 +28,7 @@ import numpy as np
 
 from live_classify.engine.classifier import Classification, Classifier
 from live_classify.engine.postprocess import Smoother
+from live_classify.queues import put_newest
 from live_classify.sources import VideoSource
 
 Log = Callable[[str], None]
@@ -97,7 +98,6 @@ class Stats:
     captured: int = 0
     classified: int = 0
     dropped: int = 0  # live: frames the inference thread never saw because a newer one replaced them
-    shown: int = 0  # put on screen: counted by the main loop, which alone knows (headless, paused)
     reconnects: int = 0
     capture_rate: RateMeter = field(default_factory=RateMeter)
     inference_rate: RateMeter = field(default_factory=RateMeter)
@@ -260,8 +260,8 @@ class Pipeline:
                 if self.every_frame:
                     self._put_blocking(self._inboxes[index % len(self._inboxes)], frame)
                 else:
-                    self._put_newest(self._inboxes[0], frame, count_drops=True)
-                    self._put_newest(self._to_show, frame, count_drops=False)
+                    self.stats.dropped += put_newest(self._inboxes[0], frame)
+                    put_newest(self._to_show, frame)
                 index += 1
         finally:
             self.source.release()
@@ -273,8 +273,8 @@ class Pipeline:
             for k in range(len(self._inboxes)):  # in turn, so the main loop meets END where frame N would be
                 self._put_blocking(self._inboxes[(frames + k) % len(self._inboxes)], _END)
         else:
-            self._put_newest(self._inboxes[0], _END, count_drops=False)
-            self._put_newest(self._to_show, _END, count_drops=False)
+            put_newest(self._inboxes[0], _END)
+            put_newest(self._to_show, _END)
 
     def _reconnect(self) -> bool:
         """Reopen a lost live source with backoff; False once ``max_reconnects`` tries have failed."""
@@ -324,17 +324,3 @@ class Pipeline:
                 return
             except queue.Full:
                 continue
-
-    def _put_newest(self, q: queue.Queue, item: Frame | None, *, count_drops: bool) -> None:
-        """Put ``item``, dropping the oldest queued frame when full: latency stays bounded."""
-        while True:
-            try:
-                q.put_nowait(item)
-                return
-            except queue.Full:
-                try:
-                    q.get_nowait()
-                    if count_drops:
-                        self.stats.dropped += 1
-                except queue.Empty:
-                    pass

@@ -8,13 +8,17 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from live_classify import log, overlay
+from live_classify import log
 from live_classify.errors import LiveClassifyError
+from live_classify.sinks import overlay
+from live_classify.sinks.base import Update
+from live_classify.sinks.files import save_png
 
 WINDOW_NAME = "live-classify"
 KEY_QUIT = {ord("q"), ord("Q"), 27}  # q, Esc
@@ -103,7 +107,14 @@ def fit_to_screen(width: int, height: int, screen: tuple[int, int] | None) -> tu
 
 
 class Window:
-    """A resizable window showing the annotated frames; q/Esc quit, space pauses, s saves a snapshot."""
+    """A resizable window showing the annotated frames; q/Esc quit, space pauses, s saves a snapshot.
+
+    As a sink it runs on the main thread (OpenCV's GUI must), shows what it is handed and asks the
+    run to stop when the user quits or closes it.
+    """
+
+    name = "window"
+    essential = False
 
     def __init__(self, snapshot_dir: Path = Path(".")) -> None:
         # Qt's own warnings (missing font directory, ...) would bury our one-line messages.
@@ -112,11 +123,32 @@ class Window:
         self.snapshot_dir = snapshot_dir
         self.paused = False
         self.quit = False
-        self.class_key: int | None = None  # 1-9 pressed: the main loop saves the next frame under that class
+        self.class_key: int | None = None  # 1-9 pressed: the collector saves the next frame under that class
+        self.frames_shown = 0  # frames that went on screen (paused, they do not)
+        self.error: str | None = None
         self._shown_once = False
         self._frozen = False
         self._last: np.ndarray | None = None
         self._notice: tuple[str, float] | None = None  # a message on screen, and until when
+
+    @property
+    def stop_requested(self) -> bool:
+        return self.quit
+
+    def write(self, update: Update) -> None:
+        if self.show(update.canvas):
+            self.frames_shown += 1
+
+    def idle(self, redraw: Callable[[], np.ndarray | None]) -> None:
+        """No new frame: show the last one annotated anew (a stall, a reconnect), or keep the keys alive."""
+        image = redraw()
+        if image is not None:
+            self.show(image)
+        else:
+            self.poll()
+
+    def summary(self) -> None:
+        return None
 
     def show(self, image: np.ndarray) -> bool:
         """Show a frame and handle the keys pressed since the last one; True if it went on screen.
@@ -169,13 +201,11 @@ class Window:
         now = time.time()
         stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now)) + f"-{int(now * 1000) % 1000:03d}"
         path = self.snapshot_dir / f"live-classify-{stamp}.png"
-        partial = path.with_name(f".{path.name}.partial.png")
-        if not cv2.imwrite(str(partial), image):
+        if not save_png(image, path):
             why = "it is gone" if not self.snapshot_dir.is_dir() else "OpenCV could not write the PNG (disk full?)"
             log.warning(f"cannot save a snapshot in {self.snapshot_dir}: {why}")
             self.notify("snapshot NOT saved (see the log)")
             return path
-        os.replace(partial, path)
         log.info(f"saved {path}")
         self.notify(f"saved {path.name}")
         return path

@@ -1,18 +1,21 @@
 """Collect training frames for your own classes: keys 1–9 in the live window, or headless.
 
 The frames are saved raw (without the overlay) as PNGs in ``DIR/<class>/``, the layout that
-``live-classify-train`` reads.
+``live-classify-train`` reads. As a sink it must come before any that draws the overlay: on a
+file's frames the overlay is drawn in place.
 """
 from __future__ import annotations
 
-import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from live_classify.errors import LiveClassifyError
+from live_classify.sinks.base import Update
+from live_classify.sinks.files import save_png
+from live_classify.sinks.window import Window
 from live_classify.train import check_label
 
 
@@ -42,10 +45,8 @@ class Collector:
         """One raw frame as a PNG, written under a temporary name and renamed: never half a file."""
         stamp = f"{time.strftime('%Y%m%d-%H%M%S')}-{time.time_ns() // 1_000_000 % 1000:03d}-{self.counts[name]:05d}"
         path = self.root / name / f"{stamp}.png"
-        partial = path.with_name(f".{path.name}.partial.png")
-        if not cv2.imwrite(str(partial), image):
+        if not save_png(image, path):
             raise LiveClassifyError(f"cannot save a frame in {path.parent}")
-        os.replace(partial, path)
         self.counts[name] += 1
         self.new[name] += 1
         return path
@@ -98,3 +99,42 @@ class Quota:
         """Why fewer frames than asked for were saved, when the source ended first."""
         return (f"only {self.saved} of {self.count} new frames of {self.label!r} collected: {source} ended after "
                 f"{self.seen_s:.1f} s (one frame every {self.interval:g} s)")
+
+
+class Collecting:
+    """The collecting sink: ``--collect`` on its schedule, and keys 1-9 of the window."""
+
+    name = "collecting"
+    essential = True  # saving the frames is what the run is for
+    error: str | None = None
+
+    def __init__(self, collector: Collector, quota: Quota | None, window: Window | None,
+                 log: Callable[[str], None]) -> None:
+        self.collector = collector
+        self.quota = quota
+        self.window = window
+        self.log = log
+
+    @property
+    def stop_requested(self) -> bool:
+        return self.quota is not None and self.quota.done
+
+    def write(self, update: Update) -> None:
+        image = update.shown.frame.image  # raw: no sink before this one has drawn on it
+        if self.quota and (saved := self.quota.offer(image, update.source_time)):
+            self.log(f"saved {saved}")
+        key = self.window.class_key if self.window else None
+        if key:
+            if key <= len(self.collector.classes):
+                name = self.collector.classes[key - 1]
+                self.log(f"saved {self.collector.save(image, name)} ({self.collector.summary()})")
+            self.window.class_key = None
+
+    def idle(self, redraw: Callable[[], np.ndarray | None]) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def summary(self) -> str | None:
+        return self.quota.report() if self.quota else None

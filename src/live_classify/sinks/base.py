@@ -1,0 +1,168 @@
+"""What every output has in common: the update it is handed, the interface it keeps, the fan-out
+that isolates its failures, and a background writer for its slow work.
+
+The main loop hands each shown frame to :class:`Sinks` as an :class:`Update`. A sink's ``write``
+runs on the main thread and returns at once: encoding, disk and network work goes to its
+:class:`BackgroundWriter`. A sink that fails sets ``error`` and is dropped with one line; the run
+goes on unless it was essential (the only output, or one the user cannot do without).
+"""
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Generic, Protocol, TypeVar
+
+import numpy as np
+
+from live_classify.pipeline import Shown
+from live_classify.queues import put_newest
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Update:
+    """One shown frame as the sinks see it."""
+
+    shown: Shown  # the frame, the prediction drawn on it, the predictions made since the last one
+    source_time: float  # seconds on the source's own clock (a file's time, a camera's capture time)
+    draw: Callable[[], np.ndarray] = field(repr=False, compare=False)  # the overlay, for ``canvas``
+
+    @cached_property
+    def canvas(self) -> np.ndarray:
+        """The annotated frame, drawn the first time a sink asks: at most once a frame, never when
+        no sink shows or records. On a file's frames it is drawn in place, so a sink that wants
+        the raw frame must come before the first that asks."""
+        return self.draw()
+
+
+class Sink(Protocol):
+    """An output of the run: the window, a recording, JSON lines, collected frames, ..."""
+
+    name: str  # for messages: "recording", "JSON lines"
+    essential: bool  # when it fails, the run fails with it
+    error: str | None  # why it gave up (set by the sink, from any thread)
+    stop_requested: bool  # the run should end cleanly (q pressed, the reader went away, enough collected)
+
+    def write(self, update: Update) -> None:
+        """Take one frame; return at once (slow work goes to a background writer)."""
+
+    def idle(self, redraw: Callable[[], np.ndarray | None]) -> None:
+        """No frame is coming (a stall, a reconnect): keep alive; ``redraw`` gives the last frame annotated anew."""
+
+    def close(self) -> None:
+        """Finish: write what is queued, close files (each way out of the run comes here)."""
+
+    def summary(self) -> str | None:
+        """One line for the end of the run, or None."""
+
+
+class Sinks:
+    """Every output of a run, fed in turn; one that fails is closed and dropped, the others go on."""
+
+    def __init__(self, sinks: list[Sink], warn: Callable[[str], None]) -> None:
+        self.active = list(sinks)
+        self.all = list(sinks)
+        self.failure: str | None = None  # an essential output failed: the run ends with this error
+        self._warn = warn
+
+    @property
+    def stop_requested(self) -> bool:
+        return self.failure is not None or any(sink.stop_requested for sink in self.active)
+
+    def write(self, update: Update) -> None:
+        for sink in list(self.active):
+            self._guarded(sink, sink.write, update)
+
+    def idle(self, redraw: Callable[[], np.ndarray | None]) -> None:
+        for sink in list(self.active):
+            self._guarded(sink, sink.idle, redraw)
+
+    def close(self) -> None:
+        for sink in self.active:
+            try:
+                sink.close()
+            except Exception as error:  # noqa: BLE001 - one output's failure never stops the others' closing
+                sink.error = sink.error or str(error)
+        self._collect_failures()
+
+    def summaries(self) -> list[str]:
+        return [line for sink in self.all if (line := sink.summary())]
+
+    def _guarded(self, sink: Sink, call: Callable[[T], None], arg: T) -> None:
+        try:
+            call(arg)
+        except Exception as error:  # noqa: BLE001 - isolate the failure to this output
+            sink.error = sink.error or str(error)
+        self._collect_failures()
+
+    def _collect_failures(self) -> None:
+        """Close and drop the sinks that failed; an essential one, or the last one, fails the run."""
+        for sink in [s for s in self.active if s.error]:
+            self.active.remove(sink)
+            try:
+                sink.close()
+            except Exception:  # noqa: BLE001 - it already failed; its first error is what counts
+                pass
+            if sink.essential or not self.active:
+                self.failure = self.failure or sink.error
+            else:
+                self._warn(f"{sink.name} stopped: {sink.error}; the rest of the run goes on")
+
+
+class BackgroundWriter(Generic[T]):
+    """A thread of its own for an output's slow work, fed through a bounded queue.
+
+    ``drop=True`` (a live source): when the work falls behind, the oldest waiting items are dropped
+    and counted, so memory stays flat and the main loop never waits. ``drop=False`` (a file: every
+    frame is owed): the main loop waits for room instead. An exception in ``handle`` ends the thread
+    and is kept in ``error``; items offered after that are ignored.
+    """
+
+    def __init__(self, name: str, handle: Callable[[T], None], *, drop: bool, backlog: int) -> None:
+        self.dropped = 0
+        self.error: str | None = None
+        self._handle = handle
+        self._drop = drop
+        self._queue: queue.Queue = queue.Queue(maxsize=backlog)
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def submit(self, item: T) -> None:
+        if self.error is not None:
+            return
+        if self._drop:
+            self.dropped += put_newest(self._queue, item)
+        else:
+            while self.error is None and self._thread.is_alive():
+                try:
+                    self._queue.put(item, timeout=0.1)
+                    return
+                except queue.Full:
+                    continue
+
+    def finish(self, timeout: float = 10.0) -> None:
+        """Let the queued items be handled (waiting at most ``timeout`` s for stuck work), then end."""
+        deadline = time.monotonic() + timeout
+        while self._thread.is_alive() and time.monotonic() < deadline:
+            try:
+                self._queue.put(_DONE, timeout=0.1)
+                break
+            except queue.Full:
+                continue
+        self._thread.join(max(0.0, deadline - time.monotonic()))
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not _DONE:
+            try:
+                self._handle(item)
+            except Exception as error:  # noqa: BLE001 - reported by the sink that owns this writer
+                self.error = str(error) or type(error).__name__
+                return
+
+
+_DONE = object()

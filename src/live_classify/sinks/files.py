@@ -1,0 +1,48 @@
+"""Small file chores every output shares: checking a path up front, syncing, atomic PNGs."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from live_classify.errors import LiveClassifyError
+
+
+def check_writable(path: Path, what: str) -> None:
+    """Fail before capture starts, not after the first minute of video."""
+    if path.is_dir():
+        raise LiveClassifyError(f"{what} {path} is a directory")
+    if path.exists() and not path.is_file():  # /dev/null, a FIFO, /dev/stdout: written, never created
+        if not os.access(path, os.W_OK):
+            raise LiveClassifyError(f"cannot write {what} {path}: permission denied")
+        return
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise LiveClassifyError(f"cannot write {what} {path}: directory {parent} does not exist")
+    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise LiveClassifyError(f"cannot write {what} {path}: permission denied")
+
+
+def fsync_path(path: Path) -> None:
+    """Flush a file's data from the OS to the disk (fsync on any descriptor of the file does)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def save_png(image: np.ndarray, path: Path) -> bool:
+    """Write a PNG under a temporary name, then rename it: no reader ever sees half a file."""
+    partial = path.with_name(f".{path.name}.partial.png")
+    if not cv2.imwrite(str(partial), image):
+        return False
+    os.replace(partial, path)
+    return True

@@ -1,0 +1,142 @@
+"""JSON lines: one object per classified frame, flushed per line, to a file or stdout (``-``)."""
+from __future__ import annotations
+
+import json
+import os
+import stat
+import sys
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import TextIO
+
+import numpy as np
+
+from live_classify import log
+from live_classify.errors import LiveClassifyError
+from live_classify.pipeline import Prediction
+from live_classify.report import top_records, unknown_field
+from live_classify.sinks.base import BackgroundWriter, Update
+from live_classify.sinks.files import check_writable
+
+
+class JsonLines:
+    """The predictions as JSON lines, written by a thread of their own.
+
+    A slow reader (``--jsonl - | slow-consumer``) never holds up the window or the recording. Live,
+    at most ``backlog`` lines wait for it and the oldest are skipped (and counted) beyond that; for
+    a file (``drop=False``) the run waits for the reader instead, since every frame's line is owed.
+    The predictions are the run's result: when they cannot be written, the run fails.
+    """
+
+    name = "JSON lines"
+    essential = True
+
+    def __init__(self, target: str, source_name: str, *, drop: bool = True, backlog: int = 1000,
+                 min_confidence: float | None = None) -> None:
+        """A file is appended to: earlier lines are never lost. With ``min_confidence`` each line
+        also says whether its answer is "unknown"."""
+        self.source_name = source_name
+        self.min_confidence = min_confidence
+        self.lines = 0
+        self.reader_gone = False  # stdout was a pipe whose reader closed it
+        self._out, self._owned = _open(target)
+        # fsync is for files on a disk: on /dev/null, a pipe or a FIFO it fails (EINVAL).
+        self._sync = self._owned and stat.S_ISREG(os.fstat(self._out.fileno()).st_mode)
+        self._next_sync = 0.0
+        self._writer: BackgroundWriter[str] = BackgroundWriter("jsonl", self._write_line, drop=drop, backlog=backlog)
+
+    @property
+    def error(self) -> str | None:
+        return self._writer.error
+
+    @error.setter
+    def error(self, value: str | None) -> None:
+        self._writer.error = value
+
+    @property
+    def stop_requested(self) -> bool:
+        return self.reader_gone
+
+    @property
+    def skipped(self) -> int:
+        """Lines dropped because the reader was too slow."""
+        return self._writer.dropped
+
+    def write(self, update: Update) -> None:
+        self.write_predictions(update.shown.new_predictions)
+
+    def write_predictions(self, predictions: Iterable[Prediction]) -> None:
+        """Queue one line each; returns at once, unless lines are owed (a file) and the reader lags."""
+        for prediction in predictions:
+            if not self.reader_gone:
+                self._writer.submit(json.dumps(self.record(prediction), ensure_ascii=False) + "\n")
+
+    def idle(self, redraw: Callable[[], np.ndarray | None]) -> None:
+        pass
+
+    def record(self, prediction: Prediction) -> dict[str, object]:
+        top = prediction.result.top
+        times = prediction.result.times
+        return {
+            "frame": prediction.frame.index,
+            "time": round(prediction.frame.wall_time, 3),
+            "source": self.source_name,
+            "top": top_records(top),
+            **unknown_field(top, self.min_confidence),
+            "inference_ms": round(times.inference_ms, 3),
+            "preprocess_ms": round(times.preprocess_ms, 3),
+            "latency_ms": round(prediction.latency_ms, 3),
+        }
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Write what is queued (waiting at most ``timeout`` for a stuck reader), then close."""
+        self._writer.finish(timeout)
+        if self._owned:
+            try:
+                self._out.close()
+            except OSError:  # the disk filled up: self.error already says so
+                pass
+
+    def summary(self) -> str | None:
+        if not (self.lines or self.skipped):
+            return None
+        skipped = f" ({self.skipped} skipped: the reader was too slow)" if self.skipped else ""
+        return f"wrote {self.lines} JSON lines{skipped}"
+
+    def _write_line(self, line: str) -> None:
+        """In the writer's thread: one line, flushed; fsynced once a second (a power cut loses a second)."""
+        if self.reader_gone:
+            return
+        try:
+            self._out.write(line)
+            self._out.flush()
+            self.lines += 1
+            if self._sync and time.monotonic() >= self._next_sync:
+                os.fsync(self._out.fileno())
+                self._next_sync = time.monotonic() + 1.0
+        except BrokenPipeError:
+            self.reader_gone = True
+            silence_stdout()
+            log.info("the reader of the JSON lines went away: stopping")
+        except OSError as error:
+            raise OSError(f"cannot write JSON lines: {error.strerror or error}") from None
+
+
+def _open(target: str) -> tuple[TextIO, bool]:
+    """stdout for ``-``, else the file opened for appending; whether we own (and close) it."""
+    if target == "-":
+        return sys.stdout, False
+    path = Path(target)
+    check_writable(path, "JSON lines file")
+    try:
+        return path.open("a", encoding="utf-8"), True
+    except OSError as error:
+        raise LiveClassifyError(f"cannot write JSON lines file {path}: {error.strerror}") from None
+
+
+def silence_stdout() -> None:
+    """After a broken pipe, point stdout at /dev/null so Python's exit flush does not fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
