@@ -21,7 +21,7 @@ from live_classify.engine.classifier import Classifier
 from live_classify.engine.providers import CPU
 from live_classify.log import error, info as log, warning
 from live_classify.modes import headless_problems
-from live_classify.pipeline import Frame, Pipeline, Shown
+from live_classify.pipeline import Flow, Frame, Pipeline, Shown
 from live_classify.sinks import overlay, record
 from live_classify.sinks.base import Sink, Sinks, Update
 from live_classify.sinks.collect import Collecting, Collector, Quota
@@ -78,17 +78,17 @@ def run_video(args: argparse.Namespace, spec: SourceSpec, open_classifier: Calla
 def _start(args: argparse.Namespace, spec: SourceSpec, source: VideoSource,
            open_classifier: Callable[..., Classifier]) -> tuple[Classifier, Pipeline]:
     """The engine and the pipeline for this source: every frame of a file, the newest of a live one."""
-    every_frame = not spec.live and not args.realtime
+    flow = Flow.of(spec.live, args.realtime)
     cores = os.cpu_count() or 1
     # Every frame of a file: throughput counts, so one single-threaded engine per core, sharing
     # the session, beats one engine whose threads meet at a barrier after every layer while
     # decoding and drawing take turns on the same cores. Live: one engine on all cores, for the
     # shortest latency. onnxruntime's spin-waiting only steals those cores from capture.
-    parallel = every_frame and not args.threads and cores > 1
+    parallel = flow is Flow.EVERY and not args.threads and cores > 1
     classifier = open_classifier(threads=1 if parallel else None, spin=False)
     workers = cores if parallel and classifier.backend.provider == CPU else 1
     pace = None if spec.live or not args.realtime else source.claimed_fps or 30.0
-    pipeline = Pipeline(source, classifier, every_frame=every_frame, workers=workers, smoothing=args.smooth,
+    pipeline = Pipeline(source, classifier, flow=flow, workers=workers, smoothing=args.smooth,
                         pace_fps=pace, max_reconnects=args.reconnect, log=log)
     return classifier, pipeline
 
@@ -97,7 +97,7 @@ def _outputs(args: argparse.Namespace, spec: SourceSpec, source: VideoSource, pi
              collector: Collector | None, quota: Quota | None, window: Window | None) -> list[Sink]:
     """The run's sinks, in the order they see each frame: the collector first (it saves raw frames),
     then whatever draws the overlay. A new output is one more line here."""
-    live = pipeline.drops_frames
+    live = pipeline.flow is Flow.LATEST
     jsonl_target = args.jsonl
     if not window and not args.record and not jsonl_target and not args.collect:
         log("headless with no --record or --jsonl: writing JSON lines to stdout")
@@ -194,7 +194,7 @@ class Annotator:
     def stale(self, last: Shown) -> np.ndarray | None:
         """The last frame again, saying why no new one comes (live, after ``STALE_S``); else None."""
         quiet = time.monotonic() - self.pipeline.last_capture
-        if self.pipeline.drops_frames and (self.pipeline.reconnecting or quiet > STALE_S):
+        if self.pipeline.flow is Flow.LATEST and (self.pipeline.reconnecting or quiet > STALE_S):
             return self.draw(last, quiet_s=quiet)
         return None
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import cv2
@@ -37,6 +38,19 @@ def fsync_path(path: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+RESERVE_SECONDS = 3.0  # a recording stops while this much more of it still fits on the disk
+RESERVE_MIN_BYTES = 4 * 2**20
+
+
+def disk_nearly_full(path: Path, bytes_per_second: float) -> str | None:
+    """Why a recording must stop now, or None: the disk keeps room for ``RESERVE_SECONDS`` more of
+    it, so whatever else writes there (the JSON lines) goes on and the file is closed cleanly."""
+    free = shutil.disk_usage(path.parent).free
+    if free < max(RESERVE_MIN_BYTES, RESERVE_SECONDS * bytes_per_second):
+        return f"the disk is nearly full ({free / 2**20:.1f} MB free)"
+    return None
 
 
 def save_png(image: np.ndarray, path: Path) -> bool:

@@ -8,6 +8,7 @@ the window or growing memory.
 """
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import numpy as np
 from live_classify import log
 from live_classify.errors import LiveClassifyError
 from live_classify.sinks.base import BackgroundWriter, Update
-from live_classify.sinks.files import check_writable
+from live_classify.sinks.files import check_writable, disk_nearly_full, fsync_path
 from live_classify.sinks.mjpeg import MjpegWriter
 from live_classify.sinks.mp4 import EncoderSettings, Mp4Writer
 
@@ -38,8 +39,10 @@ class _Mp4:
     def __init__(self, path: Path, settings: EncoderSettings) -> None:
         self.path = path
         self.settings = settings
-        self.stopped_because: str | None = None
+        self.stopped_because: str | None = None  # why recording stopped before the run did
         self._writer: Mp4Writer | None = None
+        self._next_check = 0.0
+        self._last_size = 0
 
     @property
     def frames(self) -> int:
@@ -53,10 +56,28 @@ class _Mp4:
         return f"{(self._writer.frames - 1) / max(1e-9, self._writer.duration_s):.3g} fps (the source's times)"
 
     def write(self, image: np.ndarray, t: float) -> None:
+        if self.stopped_because:
+            return
         if self._writer is None:
             self._writer = Mp4Writer(self.path, (image.shape[1], image.shape[0]), self.settings)
             log.info(f"recording {self.path}: H.264 with {self._writer.encoder}")
         self._writer.write(image, t)
+        self._check_space()
+
+    def _check_space(self) -> None:
+        """Once a second: push the file to the disk, and stop — closed, playable — while a few
+        seconds more of it still fit. (A write that fails anyway stops the recording with one line.)"""
+        now = time.monotonic()
+        if now < self._next_check:
+            return
+        self._next_check = now + 1.0
+        fsync_path(self.path)
+        size = self.path.stat().st_size
+        growth, self._last_size = max(0, size - self._last_size), size
+        if full := disk_nearly_full(self.path, growth):
+            self.close()
+            self.stopped_because = full
+            log.warning(f"recording stopped: {full}; {self.path} keeps what it had on disk; classification goes on")
 
     def close(self) -> None:
         if self._writer is not None:
