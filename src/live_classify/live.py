@@ -43,7 +43,7 @@ def run_video(args: argparse.Namespace, spec: SourceSpec, open_classifier: Calla
         check_writable(Path(args.jsonl), "JSON lines file")
     collector = _collector(args)
     quota = Quota(collector, args.collect, args.count, args.interval) if collector and args.collect else None
-    window = Window(args.snapshot_dir) if _window_wanted(args) else None
+    show_window = _window_wanted(args)
     source = VideoSource(spec, CameraSettings(args.width, args.height, args.fps, args.fourcc),
                          args.open_timeout, args.read_timeout, args.rtsp_transport)
     log(f"opened {source.describe()}")
@@ -52,6 +52,7 @@ def run_video(args: argparse.Namespace, spec: SourceSpec, open_classifier: Calla
     except BaseException:
         source.release()
         raise
+    window = Window(args.snapshot_dir) if show_window else None
     sinks = Sinks(_outputs(args, spec, source, pipeline, collector, quota, window), warning)
     annotator = Annotator(pipeline, classifier.backend.short_name, args.min_confidence, window, collector)
     clock = _source_clock(spec, source.claimed_fps)
@@ -61,9 +62,7 @@ def run_video(args: argparse.Namespace, spec: SourceSpec, open_classifier: Calla
             _main_loop(pipeline, sinks, annotator, clock)
         finally:
             pipeline.join(timeout=args.read_timeout + 2)
-            for sink in sinks.active:
-                if isinstance(sink, JsonLines):  # predictions made after the last shown frame
-                    sink.write_predictions(pipeline.leftover_predictions())
+            sinks.write_late(pipeline.leftover_predictions())
             sinks.close()
             _summary(pipeline, classifier, sinks, window)
     failure = pipeline.error or sinks.failure
