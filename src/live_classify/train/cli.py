@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """``live-classify-train``: 0 when the model is written, 1 on a user error, 2 on a bad command line."""
     args = build_parser().parse_args(argv)
 
     def run() -> int:

@@ -29,6 +29,8 @@ class Head:
 
 @dataclass(frozen=True)
 class TrainOptions:
+    """The head's training settings; the command line sets only ``epochs``."""
+
     epochs: int = 60
     batch_size: int = 32
     learning_rate: float = 1e-3

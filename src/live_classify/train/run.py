@@ -33,6 +33,8 @@ Echo = Callable[[str], None]
 
 @dataclass
 class TrainResult:
+    """What a run produced, for a caller (the tests) that wants the numbers rather than the printout."""
+
     head: Head
     labels: tuple[str, ...]
     history: list[EpochStats]
