@@ -271,8 +271,8 @@ class Pipeline:
         if self.every_frame:
             for k in range(len(self._inboxes)):  # in turn, so the main loop meets END where frame N would be
                 self._put_blocking(self._inboxes[(frames + k) % len(self._inboxes)], _END)
-        else:
-            self._put_newest(self._inboxes[0], _END, count_drops=False)
+        else:  # END waits behind the last frame, which is classified too (not replaced, uncounted)
+            self._put_blocking(self._inboxes[0], _END)
             self._put_newest(self._to_show, _END, count_drops=False)
 
     def _reconnect(self) -> bool:
