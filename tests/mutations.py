@@ -58,7 +58,7 @@ MUTATIONS = [
              (LIVE + "test_realtime_file_plays_at_its_rate",)),
     Mutation("the end of a live source replaces its last frame", SRC + "pipeline.py",
              "self._put_blocking(self._inboxes[0], _END)", "self._put_newest(self._inboxes[0], _END, count_drops=False)",
-             (LIVE + "test_realtime_file_plays_at_its_rate",)),
+             ("tests/test_pipeline.py::test_a_paced_file_that_ends_still_classifies_its_last_frame",)),
     Mutation("the validation split leaks a training image", SRC + "train.py",
              "train.extend(members[n_val:].tolist())", "train.extend(members[n_val - 1:].tolist())",
              ("tests/test_train.py::test_the_split_is_disjoint_complete_and_stratified",)),

@@ -118,6 +118,21 @@ def test_every_frame_of_a_long_file_arrives_once_and_in_order(tmp_path: Path, cl
     assert (pipeline.stats.captured, pipeline.stats.classified, pipeline.stats.dropped) == (frames, frames, 0)
 
 
+def test_a_paced_file_that_ends_still_classifies_its_last_frame(tmp_path: Path, classifier: Classifier) -> None:
+    """Newest frame wins, inference slower than the frames: at the end the frame waiting for inference
+    is classified, not replaced by the end; every frame is either classified or counted as dropped."""
+    clip = make_video(tmp_path / "short.mp4", 20)
+    slow = Slowed(classifier, delay_s=0.05)  # 20 fps of inference against 50 fps of frames
+    pipeline = Pipeline(VideoSource(parse_video_source(str(clip))), slow, every_frame=False, pace_fps=50).start()
+    predictions = [p for shown in pipeline.frames() for p in shown.new_predictions]
+    pipeline.join()
+    predictions += pipeline.leftover_predictions()
+    stats = pipeline.stats
+    assert stats.captured == 20 and stats.dropped > 0
+    assert stats.classified + stats.dropped == stats.captured, (stats.classified, stats.dropped)
+    assert predictions[-1].frame.index == 19, "the last frame was never classified"
+
+
 def test_a_failing_thread_stops_the_pipeline_with_a_message_not_a_hang(camera: MjpegServer,
                                                                        classifier: Classifier) -> None:
     broken = Slowed(classifier, delay_s=0, fail_after=5)
