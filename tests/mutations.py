@@ -134,21 +134,41 @@ class Mutated:
         os.utime(self.path, ns=(self.stat.st_atime_ns, self.stat.st_mtime_ns))
 
 
-def run_tests(tests: tuple[str, ...], timeout: float) -> str:
-    """'caught', 'missed', 'caught (timed out)' or 'error (pytest exit N)'."""
+def run_tests(tests: tuple[str, ...], timeout: float) -> int | None:
+    """pytest's exit status on ``tests`` (0 all passed, 1 some failed), or None if they ran too long."""
     command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               start_new_session=True)
     try:
         process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
+    except BaseException:  # too long, or Ctrl+C: neither pytest nor what it started is left behind
+        os.killpg(process.pid, signal.SIGKILL)
         process.communicate()
-        return "caught (timed out)"
-    except BaseException:
-        process.kill()
-        process.communicate()
+        if sys.exc_info()[0] is subprocess.TimeoutExpired:
+            return None
         raise
-    return {0: "missed", 1: "caught"}.get(process.returncode, f"error (pytest exit {process.returncode})")
+    return process.returncode
+
+
+def verdict(status: int | None) -> str:
+    if status is None:
+        return "caught (timed out)"
+    return {0: "missed", 1: "caught"}.get(status, f"error (pytest exit {status})")
+
+
+def try_each(mutations: list[Mutation], timeout: float) -> list[str]:
+    """Apply, test, restore, one mutation at a time; one line per mutation as it goes."""
+    results = []
+    for m in mutations:
+        started = time.monotonic()
+        try:
+            with Mutated(m):
+                result = verdict(run_tests(m.tests, timeout))
+        except LookupError as error:
+            result = f"error ({error})"
+        results.append(result)
+        print(f"{result:<20} {time.monotonic() - started:5.0f} s  {m.name}", flush=True)
+    return results
 
 
 def _interrupt(_signum: int, _frame: object) -> None:
@@ -167,29 +187,21 @@ def main() -> int:
         for m in chosen:
             print(f"{m.name}\n    {m.file}: {m.old.strip()!r} -> {m.new.strip()!r}\n    {' '.join(m.tests)}")
         return 0
-    signal.signal(signal.SIGTERM, _interrupt)  # restore the file on a kill too, as on Ctrl+C
-    if not args.no_baseline:
-        tests = tuple(dict.fromkeys(t for m in chosen for t in m.tests))
-        if (result := run_tests(tests, args.timeout * 2)) != "missed":
-            print(f"the named tests do not pass on the unmutated code ({result}): fix that first")
-            return 2
-    results = []
+    for signum in (signal.SIGTERM, signal.SIGHUP):  # restore the file then too, as on Ctrl+C
+        signal.signal(signum, _interrupt)
     try:
-        for m in chosen:
-            started = time.monotonic()
-            try:
-                with Mutated(m):
-                    result = run_tests(m.tests, args.timeout)
-            except LookupError as error:
-                result = f"error ({error})"
-            results.append(result)
-            print(f"{result:<20} {time.monotonic() - started:5.0f} s  {m.name}", flush=True)
+        if not args.no_baseline:
+            tests = tuple(dict.fromkeys(t for m in chosen for t in m.tests))
+            if (status := run_tests(tests, args.timeout * 2)) != 0:
+                print(f"the named tests do not pass on the unmutated code ({verdict(status)}): fix that first")
+                return 2
+        results = try_each(chosen, args.timeout)
     except KeyboardInterrupt:
-        print("interrupted; the mutated file was restored")
+        print("interrupted; every mutated file was restored")
         return 130
     caught = sum(r.startswith("caught") for r in results)
-    print(f"{caught} of {len(results)} caught, {results.count('missed')} missed, "
-          f"{len(results) - caught - results.count('missed')} errors")
+    missed = results.count("missed")
+    print(f"{caught} of {len(results)} caught, {missed} missed, {len(results) - caught - missed} errors")
     return 0 if caught == len(results) else 1
 
 
