@@ -134,20 +134,20 @@ class Mutated:
         os.utime(self.path, ns=(self.stat.st_atime_ns, self.stat.st_mtime_ns))
 
 
-def run_tests(tests: tuple[str, ...], timeout: float) -> int | None:
-    """pytest's exit status on ``tests`` (0 all passed, 1 some failed), or None if they ran too long."""
+def run_tests(tests: tuple[str, ...], timeout: float) -> tuple[int | None, str]:
+    """pytest's exit status on ``tests`` (0 all passed, 1 some failed; None: they ran too long), its output."""
     command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                start_new_session=True)
     try:
-        process.communicate(timeout=timeout)
+        output = process.communicate(timeout=timeout)[0]
     except BaseException:  # too long, or Ctrl+C: neither pytest nor what it started is left behind
         os.killpg(process.pid, signal.SIGKILL)
         process.communicate()
         if sys.exc_info()[0] is subprocess.TimeoutExpired:
-            return None
+            return None, ""
         raise
-    return process.returncode
+    return process.returncode, output
 
 
 def verdict(status: int | None) -> str:
@@ -163,7 +163,7 @@ def try_each(mutations: list[Mutation], timeout: float) -> list[str]:
         started = time.monotonic()
         try:
             with Mutated(m):
-                result = verdict(run_tests(m.tests, timeout))
+                result = verdict(run_tests(m.tests, timeout)[0])
         except LookupError as error:
             result = f"error ({error})"
         results.append(result)
@@ -192,8 +192,10 @@ def main() -> int:
     try:
         if not args.no_baseline:
             tests = tuple(dict.fromkeys(t for m in chosen for t in m.tests))
-            if (status := run_tests(tests, args.timeout * 2)) != 0:
-                print(f"the named tests do not pass on the unmutated code ({verdict(status)}): fix that first")
+            status, output = run_tests(tests, args.timeout * 2)
+            if status != 0:
+                failed = "".join(f"\n    {line}" for line in output.splitlines() if line.startswith("FAILED"))
+                print(f"the named tests do not pass on the unmutated code: fix that first{failed}")
                 return 2
         results = try_each(chosen, args.timeout)
     except KeyboardInterrupt:
