@@ -9,6 +9,7 @@ import pytest
 from live_classify.engine.classifier import Classifier
 from live_classify.errors import LiveClassifyError
 from live_classify.engine.model import default_model_path
+from live_classify.engine.preprocess import center_crop_box, resize_antialiased
 from live_classify.engine.providers import CPU, CUDA, ProviderOptions, open_session
 
 from conftest import CHELSEA, COFFEE
@@ -54,14 +55,22 @@ def test_photos_are_classified_correctly(classifier: Classifier) -> None:
     assert min(coffee.times.preprocess_ms, coffee.times.inference_ms) > 0
 
 
-def test_feeding_bgr_or_squashing_changes_the_answer(classifier: Classifier) -> None:
-    """The preprocessing recipe matters: these are the mistakes the engine must not make."""
+def test_the_engine_feeds_the_model_rgb_and_the_crop(classifier: Classifier) -> None:
+    """The tensor the engine binds follows EfficientNet-Lite0's recipe (center crop 0.875, RGB,
+    (x - 127) / 128), and the recipe matters: the same tensor with its channels swapped, or made
+    from the frame squashed without the crop, changes the answer."""
     bgr = cv2.imread(str(CHELSEA))
     classifier.preprocess(bgr)
+    tensor = classifier.backend.bound.input.copy()
+    top, left, h, w = center_crop_box(*bgr.shape[:2], classifier.spec.preprocessing)
+    assert h == w == round(min(bgr.shape[:2]) * 0.875)
+    resized = resize_antialiased(bgr[top : top + h, left : left + w], np.empty((224, 224, 3), np.uint8))
+    rgb = cv2.cvtColor(resized, cv2.COLOR_BGR2RGB).astype(np.float32)
+    np.testing.assert_allclose(tensor, ((rgb - 127) / 128).transpose(2, 0, 1)[None], atol=1e-5)
     right = classifier.backend.bound.run().copy()
-    classifier.preprocess(np.ascontiguousarray(bgr[:, :, ::-1]))  # the model now sees BGR
-    swapped = classifier.backend.bound.run()
-    assert np.abs(swapped - right).max() > 0.5
+    assert classifier.spec.labels[int(right.argmax())] in CAT_CLASSES
+    classifier.backend.bound.input[:] = tensor[:, ::-1]  # the model now sees BGR
+    assert np.abs(classifier.backend.bound.run() - right).max() > 0.5
     classifier.preprocess(cv2.resize(bgr, (224, 224)))  # squashed, no crop
     assert np.abs(classifier.backend.bound.run() - right).max() > 0.5
 

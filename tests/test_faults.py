@@ -15,6 +15,7 @@ import cv2
 import pytest
 
 from conftest import CHELSEA, COFFEE, assert_clean_error, count_frames, headless_env, make_video, run_cli
+from foreign_models import pooled_classifier
 from mjpeg_server import MjpegServer
 
 
@@ -147,6 +148,44 @@ def test_a_slow_reader_of_the_json_lines_holds_up_neither_capture_nor_memory(cam
     assert count_frames(record) > 12 * 30 * 0.7  # and so did the recording
     assert rss[-1] - rss[3] < 30_000, rss  # kB: no growth with the backlog
     assert "JSON lines" in stderr  # the summary came: the run ended cleanly
+
+
+def cpu_ticks(pid: int) -> int:
+    """User + system CPU time of a process, all threads, in clock ticks."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def wait_until_done_or_blocked(process: subprocess.Popen, quiet_s: float = 1.0, timeout: float = 60) -> None:
+    """Until the process exits or uses no CPU for ``quiet_s``: it waits for us (or has nothing left to do)."""
+    deadline = time.monotonic() + timeout
+    last, quiet_since = -1, time.monotonic()
+    while process.poll() is None and time.monotonic() < deadline:
+        ticks = cpu_ticks(process.pid)
+        if ticks != last:
+            last, quiet_since = ticks, time.monotonic()
+        elif time.monotonic() - quiet_since >= quiet_s:
+            return
+        time.sleep(0.1)
+
+
+def test_a_slow_reader_of_a_file_s_json_lines_loses_none(tmp_path: Path) -> None:
+    """A file owes every frame its line: with a reader that stops reading, the run waits instead of
+    skipping lines as it would for a camera. More lines than the writer's backlog (1000) plus a pipe
+    full; a tiny model keeps it quick."""
+    clip = make_video(tmp_path / "long.mp4", 1600, size=(64, 48))
+    model = pooled_classifier(tmp_path / "tiny.onnx")
+    process = subprocess.Popen([sys.executable, "-m", "live_classify", "--source", str(clip), "--jsonl", "-",
+                                "--model", str(model), "--provider", "cpu"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=headless_env(), text=True)
+    try:
+        wait_until_done_or_blocked(process)  # the reader has not read a line yet
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 0, stderr
+    assert [json.loads(line)["frame"] for line in stdout.splitlines()] == list(range(1600)), stderr
+    assert "skipped" not in stderr
 
 
 @pytest.fixture

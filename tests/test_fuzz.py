@@ -65,10 +65,11 @@ def test_any_flags_end_in_a_result_or_one_clean_error(argv: list[str], tmp_path:
             code = exit_.code
     assert code in (0, 1, 2), (argv, code, stderr.getvalue())
     errors = [line for line in stderr.getvalue().splitlines() if "error:" in line]
+    assert bool(errors) == (code != 0), ("an error line and a non-zero exit go together", argv, code, errors)
+    usage = any(line.endswith("(see --help)") for line in errors)
+    assert usage == (code == 2), ("a bad command line, and only that, exits 2", argv, code, errors)
     if code == 2:
         assert len(errors) == 1, (argv, stderr.getvalue())
-    if code != 0:
-        assert errors, (argv, stderr.getvalue())
 
 
 IMAGE = st.fixed_dictionaries({

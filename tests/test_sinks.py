@@ -3,6 +3,7 @@ background writers keep the main loop free, and each sink writes what it is hand
 from __future__ import annotations
 
 import json
+import os
 import threading
 from pathlib import Path
 
@@ -14,8 +15,10 @@ from live_classify.engine.classifier import Classification, StageTimes
 from live_classify.engine.postprocess import TopK
 from live_classify.pipeline import Frame, Prediction, Shown
 from live_classify.sinks.base import BackgroundWriter, Sinks, Update
+from live_classify.sinks import files
 from live_classify.sinks.collect import Collecting, Collector, Quota
 from live_classify.sinks.jsonl import JsonLines
+from live_classify.sinks.mjpeg import MjpegWriter
 from live_classify.sinks.record import Recording
 
 from conftest import CHELSEA, count_frames
@@ -170,3 +173,44 @@ def test_the_collector_saves_the_raw_frame_before_the_overlay_is_drawn(tmp_path:
     saved = cv2.imread(str(next((tmp_path / "cat").glob("*.png"))))
     assert np.array_equal(saved, PHOTO) and not np.array_equal(drawn_on, PHOTO)
     assert sinks.stop_requested  # --count 1 reached
+
+
+def frame(n: int) -> np.ndarray:
+    image = np.zeros((120, 160, 3), np.uint8)
+    image[:, : n % 160] = 200
+    return image
+
+
+@pytest.mark.parametrize("suffix", [".avi", ".mp4"])
+def test_the_recording_is_pushed_to_the_disk_while_it_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           suffix: str) -> None:
+    """A power cut keeps what was fsynced: the recorder syncs its own file as it records, not only at close."""
+    record = tmp_path / f"synced{suffix}"
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def spy(fd: int) -> None:
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    monkeypatch.setattr(files.os, "fsync", spy)
+    sink = Recording(record, 30.0, drop=False)
+    for n in range(10):
+        sink.write(update(n, n / 30, image=frame(n)))
+    sink._encoder.finish()  # noqa: SLF001 - every frame through the encoder, the file still open
+    assert str(record) in synced, "nothing was pushed to the disk during the recording"
+    sink.close()
+    assert count_frames(record) == 10
+
+
+def test_a_live_recording_runs_at_the_rate_the_frames_came(tmp_path: Path) -> None:
+    """No rate given (a live source): the capture times decide, after the burst a stream starts with
+    (what it buffered while the model loaded: here 45 frames 2 ms apart, as on a busy box)."""
+    record = tmp_path / "measured.avi"
+    recorder = MjpegWriter(record, None, log=lambda _: None)
+    times = [k * 0.002 for k in range(45)] + [0.09 + k / 30 for k in range(1, 40)]
+    for n, t in enumerate(times):
+        recorder.write(frame(n), t)
+    recorder.close()
+    assert recorder.fps == pytest.approx(30, abs=0.01)
+    assert count_frames(record) == len(times)

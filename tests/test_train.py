@@ -15,7 +15,7 @@ from conftest import CHELSEA, COFFEE, headless_env
 from live_classify.errors import LiveClassifyError
 from live_classify.images import read_image
 from live_classify.engine.model import default_model_path
-from live_classify.train.dataset import check_label, load_dataset
+from live_classify.train.dataset import check_label, load_dataset, split_stratified
 from live_classify.train.features import FeatureExtractor
 from live_classify.train.head import TrainOptions
 from live_classify.train.report import suggest_min_confidence
@@ -278,6 +278,20 @@ def test_a_folder_name_with_a_newline_stops_loading(tmp_path: Path) -> None:
     root = _folder(tmp_path, {"cats": 2, "bad\nname": 2})
     with pytest.raises(LiveClassifyError, match="control or unprintable character"):
         load_dataset(root)
+
+
+@pytest.mark.parametrize("fraction", [0.2, 0.5, 0.0])
+def test_the_split_is_disjoint_complete_and_stratified(fraction: float) -> None:
+    """No image is both trained on and held out; none is left out; each class holds out its share."""
+    targets = np.repeat(np.arange(4), [2, 5, 13, 40])
+    np.random.default_rng(7).shuffle(targets)
+    train_idx, val_idx = split_stratified(targets, fraction, np.random.default_rng(0))
+    assert not set(train_idx) & set(val_idx), "a training image is in the held-out set"
+    assert sorted([*train_idx, *val_idx]) == list(range(len(targets)))
+    for cls, n in enumerate([2, 5, 13, 40]):
+        held_out = int((targets[val_idx] == cls).sum())
+        assert held_out == (0 if fraction == 0 else max(1, round(n * fraction))), (cls, held_out)
+        assert (targets[train_idx] == cls).sum() == n - held_out
 
 
 def test_a_class_too_small_to_hold_one_out(tmp_path: Path) -> None:

@@ -140,7 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
     try:
-        return exit_code(PROG, partial(_run, args, mode))
+        return exit_code(PROG, partial(_run, args, mode), timed=True)
     except BrokenPipeError:  # `live-classify --source shots/ --json | head -1`: the reader had enough
         silence_stdout()
         return 0

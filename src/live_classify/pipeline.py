@@ -281,8 +281,8 @@ class Pipeline:
         if self.flow is Flow.EVERY:
             for k in range(len(self._inboxes)):  # in turn, so the main loop meets END where frame N would be
                 self._put_blocking(self._inboxes[(frames + k) % len(self._inboxes)], _END)
-        else:
-            put_newest(self._inboxes[0], _END)
+        else:  # END waits behind the last frame, which is classified too (not replaced, uncounted)
+            self._put_blocking(self._inboxes[0], _END)
             put_newest(self._to_show, _END)
 
     def _reconnect(self) -> bool:

@@ -102,10 +102,15 @@ class MjpegWriter:
 
     def _open(self) -> None:
         if self.fps is None:
-            # The median interval, not the mean: a stream's first frames often arrive in a burst.
-            intervals = np.diff([t for _, t in self._pending])
-            median = float(np.median(intervals)) if intervals.size else 0.0
-            self.fps = round(1.0 / median, 2) if median > 0 else self.FALLBACK_FPS
+            # A stream first hands over what it buffered while the model loaded, in a burst (a long
+            # one on a busy box), then frames come at its rate, with jitter: so, frames per second
+            # over the second half of the window (on a busy box the median interval was off 3x).
+            times = np.array([t for _, t in self._pending])
+            steady = times[times >= times[0] + self.MEASURE_S / 2]
+            if steady.size < 3:
+                steady = times
+            span = float(steady[-1] - steady[0]) if steady.size > 1 else 0.0
+            self.fps = round((steady.size - 1) / span, 2) if span > 0 else self.FALLBACK_FPS
         writer = cv2.VideoWriter(str(self.path), cv2.CAP_FFMPEG, cv2.VideoWriter_fourcc(*"MJPG"), self.fps, self._size)
         if not writer.isOpened():
             raise LiveClassifyError(f"cannot record to {self.path}: OpenCV could not open a Motion-JPEG writer")

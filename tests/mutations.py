@@ -1,0 +1,211 @@
+"""Hand-written mutations: put one plausible bug into ``src/`` at a time, run the tests named for it,
+put the code back, and say whether the tests caught it.
+
+    python tests/mutations.py                 # all of them (a few minutes)
+    python tests/mutations.py -k smooth -k fsync --list
+
+A test suite that passes whatever the code does proves nothing; this shows, bug by bug, that the
+tests named for a behaviour fail when the behaviour is broken. Each file is restored byte for byte,
+with its old modification time, whatever happens (a failure, Ctrl+C, SIGTERM). Not collected by
+pytest (no ``test_`` prefix). Add a mutation here with each behaviour worth protecting.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SRC = "src/live_classify/"
+LIVE = "tests/test_live_cli.py::"
+
+
+@dataclass(frozen=True)
+class Mutation:
+    """Replace ``old`` (which must occur exactly once in ``file``) with ``new``; ``tests`` must fail."""
+
+    name: str
+    file: str
+    old: str
+    new: str
+    tests: tuple[str, ...]
+
+
+MUTATIONS = [
+    # The eight bugs no test caught (issue 17).
+    Mutation("the pipeline ignores smoothing", SRC + "pipeline.py",
+             "self._smoother = Smoother(smoothing) if smoothing < 1 else None", "self._smoother = None",
+             ("tests/test_pipeline.py::test_smoothing_is_applied_in_frame_order_across_workers",)),
+    Mutation("the command ignores --smooth", SRC + "live.py",
+             "smoothing=args.smooth,", "smoothing=1.0,", (LIVE + "test_smooth_flag_smooths_the_json_lines",)),
+    Mutation("every-frame mode loses one frame in 100", SRC + "pipeline.py",
+             "                self.stats.captured += 1\n",
+             "                self.stats.captured += 1\n"
+             "                if self.every_frame and self.stats.captured % 100 == 0:\n"
+             "                    continue\n",
+             ("tests/test_pipeline.py::test_every_frame_of_a_long_file_arrives_once_and_in_order",)),
+    Mutation("the recorder never fsyncs", SRC + "sinks.py", "        _fsync(self.path)\n", "",
+             ("tests/test_sinks.py::test_the_recording_is_pushed_to_the_disk_while_it_runs",)),
+    Mutation("predictions after the last shown frame are not written", SRC + "live.py",
+             "                for prediction in pipeline.leftover_predictions():\n"
+             "                    jsonl.write(prediction)\n",
+             "                pipeline.leftover_predictions()\n",
+             (LIVE + "test_realtime_file_plays_at_its_rate",)),
+    Mutation("the end of a live source replaces its last frame", SRC + "pipeline.py",
+             "self._put_blocking(self._inboxes[0], _END)", "self._put_newest(self._inboxes[0], _END, count_drops=False)",
+             ("tests/test_pipeline.py::test_a_paced_file_that_ends_still_classifies_its_last_frame",)),
+    Mutation("the validation split leaks a training image", SRC + "train.py",
+             "train.extend(members[n_val:].tolist())", "train.extend(members[n_val - 1:].tolist())",
+             ("tests/test_train.py::test_the_split_is_disjoint_complete_and_stratified",)),
+    Mutation("recording at the stream's claimed rate", SRC + "live.py",
+             "None if pipeline.drops_frames else source.claimed_fps", "source.claimed_fps",
+             (LIVE + "test_live_stream_headless_with_recording_and_json_on_stdout",)),
+    Mutation("a live rate measured with the opening burst", SRC + "sinks.py",
+             "steady = times[times >= times[0] + self.MEASURE_S / 2]", "steady = times",
+             ("tests/test_sinks.py::test_a_live_recording_runs_at_the_rate_the_frames_came",)),
+    Mutation("a file's JSON lines dropped like a camera's", SRC + "live.py",
+             "drop=pipeline.drops_frames", "drop=True",
+             ("tests/test_faults.py::test_a_slow_reader_of_a_file_s_json_lines_loses_none",)),
+    Mutation("pause no longer freezes the picture", SRC + "window.py",
+             "if not (self.paused and self._frozen):", "if True:",
+             ("tests/test_window.py::test_the_window_shows_the_overlay_and_the_keys_work",)),
+    # Assertions that could not fail for what they name (issue 17).
+    Mutation("an RGB model fed BGR (no channel swap)", SRC + "preprocess.py",
+             "            chw = chw[::-1]  # still a view\n", "            pass\n",
+             ("tests/test_engine.py::test_the_engine_feeds_the_model_rgb_and_the_crop",)),
+    Mutation("the model's color order ignored", SRC + "model.py",
+             'color_order=meta.get("color_order", "RGB").upper()', 'color_order="BGR"',
+             ("tests/test_engine.py::test_the_engine_feeds_the_model_rgb_and_the_crop",)),
+    Mutation("a usage error exits 0", SRC + "argtypes.py", "self.exit(2, ", "self.exit(0, ",
+             ("tests/test_fuzz.py::test_any_flags_end_in_a_result_or_one_clean_error",)),
+    Mutation("a user error exits 0", SRC + "errors.py",
+             "        return 1\n    except KeyboardInterrupt", "        return 0\n    except KeyboardInterrupt",
+             ("tests/test_fuzz.py::test_any_flags_end_in_a_result_or_one_clean_error",)),
+    Mutation("OpenCV's default 30 s read timeout", SRC + "sources.py",
+             "cv2.CAP_PROP_READ_TIMEOUT_MSEC, int(self.read_timeout_s * 1000)",
+             "cv2.CAP_PROP_READ_TIMEOUT_MSEC, 30000",
+             (LIVE + "test_a_stalled_stream_that_never_returns_is_an_error_but_keeps_the_recording",)),
+    Mutation("--realtime plays at twice the rate", SRC + "live.py",
+             "else source.claimed_fps or 30.0", "else (source.claimed_fps or 30.0) * 2",
+             (LIVE + "test_realtime_file_plays_at_its_rate",)),
+    Mutation("a second Ctrl+C waits like the first", SRC + "live.py",
+             "if len(received) > 1:", "if len(received) > 2:",
+             (LIVE + "test_a_second_ctrl_c_exits_at_once_and_the_recording_still_plays",)),
+    # A few that were caught already, kept so they stay caught.
+    Mutation("JSON lines truncate the file", SRC + "sinks.py", 'path.open("a", encoding="utf-8")',
+             'path.open("w", encoding="utf-8")', (LIVE + "test_json_lines_are_appended_never_truncated",)),
+    Mutation("top-k in the wrong order", SRC + "postprocess.py", "np.argsort(-probabilities[ids]",
+             "np.argsort(probabilities[ids]", ("tests/test_postprocess.py",)),
+    Mutation("a live camera's frames queued, not dropped", SRC + "pipeline.py",
+             "self._put_newest(self._inboxes[0], frame, count_drops=True)",
+             "self._put_blocking(self._inboxes[0], frame)",
+             ("tests/test_pipeline.py::test_a_slow_classifier_on_a_live_camera_drops_frames_instead_of_lagging",)),
+    Mutation("a password shown in logs", SRC + "sources.py", "    if password is None:\n        return uri\n",
+             "    return uri\n", ("tests/test_faults.py::test_credentials_never_reach_logs_json_or_errors",)),
+]
+
+
+class Mutated:
+    """The mutation applied to its file while inside the ``with``; the file is always restored."""
+
+    def __init__(self, mutation: Mutation) -> None:
+        self.path = ROOT / mutation.file
+        self.mutation = mutation
+        self.original = self.path.read_bytes()
+        self.stat = self.path.stat()
+
+    def __enter__(self) -> Mutated:
+        text = self.original.decode()
+        count = text.count(self.mutation.old)
+        if count != 1:
+            raise LookupError(f"{self.mutation.file}: the text to mutate occurs {count} times (the code moved on?)")
+        self.path.write_text(text.replace(self.mutation.old, self.mutation.new))
+        # Another modification time than the original's, so no stale bytecode of either is ever used.
+        os.utime(self.path, ns=(self.stat.st_atime_ns, self.stat.st_mtime_ns + 10**10))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.path.write_bytes(self.original)
+        os.utime(self.path, ns=(self.stat.st_atime_ns, self.stat.st_mtime_ns))
+
+
+def run_tests(tests: tuple[str, ...], timeout: float) -> tuple[int | None, str]:
+    """pytest's exit status on ``tests`` (0 all passed, 1 some failed; None: they ran too long), its output."""
+    command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               start_new_session=True)
+    try:
+        output = process.communicate(timeout=timeout)[0]
+    except BaseException:  # too long, or Ctrl+C: neither pytest nor what it started is left behind
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        if sys.exc_info()[0] is subprocess.TimeoutExpired:
+            return None, ""
+        raise
+    return process.returncode, output
+
+
+def verdict(status: int | None) -> str:
+    if status is None:
+        return "caught (timed out)"
+    return {0: "missed", 1: "caught"}.get(status, f"error (pytest exit {status})")
+
+
+def try_each(mutations: list[Mutation], timeout: float) -> list[str]:
+    """Apply, test, restore, one mutation at a time; one line per mutation as it goes."""
+    results = []
+    for m in mutations:
+        started = time.monotonic()
+        try:
+            with Mutated(m):
+                result = verdict(run_tests(m.tests, timeout)[0])
+        except LookupError as error:
+            result = f"error ({error})"
+        results.append(result)
+        print(f"{result:<20} {time.monotonic() - started:5.0f} s  {m.name}", flush=True)
+    return results
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-k", action="append", default=[], metavar="TEXT", help="only mutations whose name has TEXT")
+    parser.add_argument("--list", action="store_true", help="list the mutations and their tests, run nothing")
+    parser.add_argument("--no-baseline", action="store_true", help="skip checking that the tests pass unmutated")
+    parser.add_argument("--timeout", type=float, default=240, help="seconds per mutation (240)")
+    args = parser.parse_args()
+    chosen = [m for m in MUTATIONS if not args.k or any(k.lower() in m.name.lower() for k in args.k)]
+    if args.list:
+        for m in chosen:
+            print(f"{m.name}\n    {m.file}: {m.old.strip()!r} -> {m.new.strip()!r}\n    {' '.join(m.tests)}")
+        return 0
+    for signum in (signal.SIGTERM, signal.SIGHUP):  # restore the file then too, as on Ctrl+C
+        signal.signal(signum, _interrupt)
+    try:
+        if not args.no_baseline:
+            tests = tuple(dict.fromkeys(t for m in chosen for t in m.tests))
+            status, output = run_tests(tests, args.timeout * 2)
+            if status != 0:
+                failed = "".join(f"\n    {line}" for line in output.splitlines() if line.startswith("FAILED"))
+                print(f"the named tests do not pass on the unmutated code: fix that first{failed}")
+                return 2
+        results = try_each(chosen, args.timeout)
+    except KeyboardInterrupt:
+        print("interrupted; every mutated file was restored")
+        return 130
+    caught = sum(r.startswith("caught") for r in results)
+    missed = results.count("missed")
+    print(f"{caught} of {len(results)} caught, {missed} missed, {len(results) - caught - missed} errors")
+    return 0 if caught == len(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
