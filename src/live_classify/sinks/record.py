@@ -1,14 +1,18 @@
 """The recording sink: the annotated video to a file, encoded on a thread of its own.
 
 ``.mp4``: H.264 in fragmented MP4 (``mp4.py``), small, plays in browsers, on a true timeline.
-``.avi``: Motion-JPEG (``mjpeg.py``), bigger, every frame a JPEG of its own. Both stay playable
-after any way the run ends. Encoding never runs on the main loop: frames wait in a short queue,
+``.avi``: Motion-JPEG (``mjpeg.py``), bigger, every frame a JPEG of its own. ``DIR/`` with
+``--segment``: MP4 segments, pruned by ``--retain`` (``segments.py``). All stay playable after any
+way the run ends. Encoding never runs on the main loop: frames wait in a short queue,
 and live, when the encoder falls behind, the oldest are dropped and counted rather than slowing
 the window or growing memory.
 """
 from __future__ import annotations
 
+import argparse
+import os
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -18,18 +22,47 @@ from live_classify.errors import LiveClassifyError
 from live_classify.sinks.base import BackgroundWriter, Update
 from live_classify.sinks.files import check_writable
 from live_classify.sinks.mjpeg import MjpegWriter
-from live_classify.sinks.mp4 import EncoderSettings, Mp4Writer
+from live_classify.sinks.mp4 import HARDWARE, EncoderSettings, Mp4Writer, choose_encoder
+from live_classify.sinks.segments import SegmentedMp4, SegmentPlan, prepare
 
 SUFFIXES = (".mp4", ".avi")  # the command line refuses any other (see cli.py)
 WHY_SUFFIXES = "H.264 MP4, or Motion-JPEG AVI; both survive a crash"
 BACKLOG = 8  # frames waiting for the encoder: about a quarter of a second at 30 fps
+PROBE_SIZE = (640, 480)  # the encoder is tried at startup, before the source (and its size) is known
 
 
-def check(path: Path, overwrite: bool) -> None:
-    """Refuse a path that cannot be written, or a recording that would be lost."""
-    check_writable(path, "recording")
-    if path.exists() and not overwrite:
-        raise LiveClassifyError(f"--record {path}: the file exists (pass --overwrite to replace it)")
+def target(text: str) -> Path:
+    """``--record``: a .mp4 or .avi file, or a directory for segments (``DIR/`` or an existing one)."""
+    path, slash = Path(text), text.endswith(("/", os.sep))
+    video_suffix = path.suffix.lower() in SUFFIXES
+    if slash and video_suffix:
+        raise argparse.ArgumentTypeError(f"{text}: a directory named like a video file; name it without {path.suffix}")
+    if not (video_suffix or slash or path.is_dir()):
+        raise argparse.ArgumentTypeError(f"{text}: use a .mp4 or .avi file ({WHY_SUFFIXES}), or DIR/ with --segment")
+    return path
+
+
+def is_directory(path: Path) -> bool:
+    """A recording into a directory (of segments); :func:`target` let only directories through without a suffix."""
+    return path.suffix.lower() not in SUFFIXES or path.is_dir()
+
+
+def check(path: Path, overwrite: bool, settings: EncoderSettings) -> EncoderSettings:
+    """Refuse a path that cannot be written, a recording that would be lost, or an encoder that
+    cannot open here; returns ``settings`` with the MP4 encoder chosen (one line says which)."""
+    if is_directory(path):
+        prepare(path)
+    else:
+        check_writable(path, "recording")
+        if path.exists() and not overwrite:
+            raise LiveClassifyError(f"--record {path}: the file exists (pass --overwrite to replace it)")
+        if path.suffix.lower() == ".avi":
+            return settings
+    encoder = choose_encoder(PROBE_SIZE, settings)
+    how = ("a hardware encoder" if encoder in HARDWARE else "no hardware encoder opened") if settings.encoder == "auto" else ""
+    where = f"segments into {path}{os.sep}" if is_directory(path) else str(path)
+    log.info(f"recording {where}: H.264 with {encoder}" + (f" (--encoder auto: {how})" if how else ""))
+    return replace(settings, encoder=encoder)
 
 
 class _Mp4:
@@ -54,8 +87,8 @@ class _Mp4:
 
     def write(self, image: np.ndarray, t: float) -> None:
         if self._writer is None:
-            self._writer = Mp4Writer(self.path, (image.shape[1], image.shape[0]), self.settings)
-            log.info(f"recording {self.path}: H.264 with {self._writer.encoder}")
+            encoder = None if self.settings.encoder == "auto" else self.settings.encoder  # chosen by check()
+            self._writer = Mp4Writer(self.path, (image.shape[1], image.shape[0]), self.settings, encoder)
         self._writer.write(image, t)
 
     def close(self) -> None:
@@ -72,10 +105,12 @@ class Recording:
     stop_requested = False
 
     def __init__(self, path: Path, fps: float | None, *, drop: bool,
-                 settings: EncoderSettings = EncoderSettings()) -> None:
-        """``fps``: a file's own rate (AVI; None: measured from capture times); ``drop``: live."""
-        self.path = path
-        self._video = _Mp4(path, settings) if path.suffix.lower() == ".mp4" else MjpegWriter(path, fps, log.warning)
+                 settings: EncoderSettings = EncoderSettings(), segments: SegmentPlan | None = None) -> None:
+        """``fps``: a file's own rate (AVI; None: measured from capture times); ``drop``: live;
+        ``segments``: ``path`` is a directory, cut into segments as planned."""
+        self._video = (SegmentedMp4(path, segments, settings) if segments else _Mp4(path, settings)
+                       if path.suffix.lower() == ".mp4" else MjpegWriter(path, fps, log.warning))
+        self.path = self._video.path
         self._encoder: BackgroundWriter[tuple[np.ndarray, float]] = BackgroundWriter(
             "record", lambda item: self._video.write(*item), drop=drop, backlog=BACKLOG)
 
@@ -99,7 +134,7 @@ class Recording:
 
     def summary(self) -> str:
         video = self._video
-        rate = video.rate if isinstance(video, _Mp4) else f"{video.fps or 0:g} fps"
+        rate = f"{video.fps or 0:g} fps" if isinstance(video, MjpegWriter) else video.rate
         stopped = f" (stopped early: {video.stopped_because})" if video.stopped_because else ""
         dropped = f", {self._encoder.dropped} dropped: the encoder fell behind" if self._encoder.dropped else ""
         return f"recorded {video.frames} frames to {self.path} at {rate}{dropped}{stopped}"
