@@ -107,7 +107,8 @@ def prune(folder: Path, plan: SegmentPlan, keep: Path, now: float,
         total -= size
         deleted.append(path)
         say(f"retention: deleted {path} ({_megabytes(size)}, {_age(now - mtime)} old; {why})")
-        _remove_if_empty(path.parent)
+        if path.parent != keep.parent:  # the open segment's file may not be created yet: keep its folder
+            _remove_if_empty(path.parent)
     return deleted
 
 
