@@ -144,11 +144,16 @@ def test_retention_never_deletes_the_open_segment_nor_other_files(tmp_path: Path
 
 def test_retention_runs_when_a_segment_closes_and_keeps_the_open_one(tmp_path: Path) -> None:
     old = fake_segments(tmp_path / "camera-0", [24 * 30])  # a month-old segment from an earlier run
-    times = [i / 25 for i in range(125)]
-    writer = record(tmp_path, times, 2.0, max_bytes=1)
+    writer = SegmentedMp4(tmp_path, SegmentPlan(2.0, "camera-0", max_bytes=1), wall_clock=lambda: NOON)
+    for i in range(51):  # 2 s at 25 fps, and the frame that opens the second segment
+        writer.write(np.roll(PHOTO, 4 * i, axis=1), i / 25)
     folder = tmp_path / "camera-0"
-    assert not old[0].exists()
-    assert names(folder) == ["2026-11-27/12-00-04.mp4"], "only the newest is left: every other was over 1 byte"
+    assert not old[0].exists(), "pruned when the first segment closed, not at the end of the run"
+    assert names(folder) == ["2026-11-27/12-00-02.mp4"], "only the open segment is left: the rest were over 1 byte"
+    for i in range(51, 125):
+        writer.write(np.roll(PHOTO, 4 * i, axis=1), i / 25)
+    writer.close()
+    assert names(folder) == ["2026-11-27/12-00-04.mp4"], "the last one written is kept at the end too"
     assert count_frames(segment_files(folder)[0]) == 25 and writer.frames == 125
 
 
