@@ -17,6 +17,7 @@ from test_mp4 import keyframe_times, probe
 from live_classify import argtypes
 from live_classify.errors import LiveClassifyError
 from live_classify.sinks.mp4 import EncoderSettings, choose_encoder
+from live_classify.sinks import segments
 from live_classify.sinks.segments import SegmentedMp4, SegmentPlan, camera_folder, prune, segment_files
 from live_classify.sources import parse_camera, parse_video_source
 
@@ -157,6 +158,18 @@ def test_retention_runs_when_a_segment_closes_and_keeps_the_open_one(tmp_path: P
     assert count_frames(segment_files(folder)[0]) == 25 and writer.frames == 125
 
 
+def test_a_retention_that_fails_is_one_warning_and_the_recording_goes_on(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    def unreadable(*_: object, **__: object) -> list[Path]:
+        raise PermissionError(13, "Permission denied")
+
+    warned: list[str] = []
+    monkeypatch.setattr(segments, "prune", unreadable)
+    monkeypatch.setattr(segments.log, "warning", warned.append)
+    writer = record(tmp_path, [i / 25 for i in range(75)], 1.0, max_age_s=60)
+    assert writer.frames == 75 and len(segment_files(tmp_path / "camera-0")) == 3
+    assert warned == [f"retention: cannot list {tmp_path / 'camera-0'}: Permission denied"] * 3
+
+
 # --- the command line ------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -230,6 +243,11 @@ def test_encoder_flags_with_motion_jpeg_or_no_recording_are_warnings(five_second
     assert "warning: --bitrate does nothing for a .avi recording" in avi.stderr
     none = run_cli("--source", str(five_seconds), "--jsonl", "/dev/null", "--crf", "20", "--provider", "cpu")
     assert "warning: --crf does nothing without --record" in none.stderr
+    both = run_cli("--source", str(five_seconds), "--record", f"{tmp_path}/d/", "--segment", "10m", "--overwrite",
+                   "--crf", "20", "--bitrate", "1M", "--provider", "cpu")
+    assert both.returncode == 0, both.stderr
+    assert "warning: --crf does nothing with --bitrate" in both.stderr
+    assert "warning: --overwrite does nothing for --record DIR/" in both.stderr
 
 
 def test_crf_and_bitrate_reach_the_encoder(five_seconds: Path, tmp_path: Path) -> None:

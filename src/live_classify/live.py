@@ -40,7 +40,8 @@ STALE_S = 1.0  # no new frame for this long: the window says so instead of showi
 def run_video(args: argparse.Namespace, spec: SourceSpec, open_classifier: Callable[..., Classifier]) -> int:
     """Classify a camera, stream or video file until it ends or the user stops; returns the exit code."""
     if args.record:  # before anything is opened or written; the MP4 encoder is chosen here, once
-        args.encoding = record.check(args.record, args.overwrite, EncoderSettings(args.encoder, args.crf, args.bitrate))
+        encoding = EncoderSettings(encoder=args.encoder, crf=args.crf, bitrate=args.bitrate)
+        args.encoding = record.check(args.record, args.overwrite, encoding)
     if args.jsonl and args.jsonl != "-":
         check_writable(Path(args.jsonl), "JSON lines file")
     collector = _collector(args)
