@@ -88,13 +88,15 @@ def recording_problems(record: Path | None, directory: bool, given: frozenset[st
     if len(kinds) > len(set(kinds)):
         errors.append("--retain takes at most one size (e.g. 50GB) and one age (e.g. 7d)")
     warnings = []
+    if directory and "overwrite" in given:
+        warnings.append("--overwrite does nothing for --record DIR/ (a segment never replaces a file)")
     if record is not None and not directory and record.suffix.lower() == ".avi":
-        warnings = [f"{flag(d)} does nothing for a .avi recording (Motion-JPEG); use .mp4 for H.264"
-                    for d in ("encoder", "crf", "bitrate") if d in given]
+        warnings += [f"{flag(d)} does nothing for a .avi recording (Motion-JPEG); use .mp4 for H.264"
+                     for d in ("encoder", "crf", "bitrate") if d in given]
     elif "crf" in given and "bitrate" in given:
-        warnings = ["--crf does nothing with --bitrate (the encoder keeps to the bitrate)"]
+        warnings.append("--crf does nothing with --bitrate (the encoder keeps to the bitrate)")
     elif "crf" in given and encoder not in ("auto", "libx264"):
-        warnings = [f"--crf does nothing for {encoder} (it takes --bitrate)"]
+        warnings.append(f"--crf does nothing for {encoder} (it takes --bitrate)")
     return errors, warnings
 
 

@@ -59,9 +59,10 @@ def check(path: Path, overwrite: bool, settings: EncoderSettings) -> EncoderSett
         if path.suffix.lower() == ".avi":
             return settings
     encoder = choose_encoder(PROBE_SIZE, settings)
-    how = ("a hardware encoder" if encoder in HARDWARE else "no hardware encoder opened") if settings.encoder == "auto" else ""
     where = f"segments into {path}{os.sep}" if is_directory(path) else str(path)
-    log.info(f"recording {where}: H.264 with {encoder}" + (f" (--encoder auto: {how})" if how else ""))
+    how = "" if settings.encoder != "auto" else " (--encoder auto: a hardware encoder)" if encoder in HARDWARE \
+        else " (--encoder auto: no hardware encoder opened)"
+    log.info(f"recording {where}: H.264 with {encoder}{how}")
     return replace(settings, encoder=encoder)
 
 
@@ -108,8 +109,12 @@ class Recording:
                  settings: EncoderSettings = EncoderSettings(), segments: SegmentPlan | None = None) -> None:
         """``fps``: a file's own rate (AVI; None: measured from capture times); ``drop``: live;
         ``segments``: ``path`` is a directory, cut into segments as planned."""
-        self._video = (SegmentedMp4(path, segments, settings) if segments else _Mp4(path, settings)
-                       if path.suffix.lower() == ".mp4" else MjpegWriter(path, fps, log.warning))
+        if segments:
+            self._video: SegmentedMp4 | _Mp4 | MjpegWriter = SegmentedMp4(path, segments, settings)
+        elif path.suffix.lower() == ".mp4":
+            self._video = _Mp4(path, settings)
+        else:
+            self._video = MjpegWriter(path, fps, log.warning)
         self.path = self._video.path
         self._encoder: BackgroundWriter[tuple[np.ndarray, float]] = BackgroundWriter(
             "record", lambda item: self._video.write(*item), drop=drop, backlog=BACKLOG)

@@ -201,8 +201,13 @@ class SegmentedMp4:
         self._closed_frames += writer.frames
 
     def _prune(self, keep: Path) -> None:
-        if self.plan.max_bytes is not None or self.plan.max_age_s is not None:
+        """Retention's failure (an unreadable folder) is one warning: the recording goes on."""
+        if self.plan.max_bytes is None and self.plan.max_age_s is None:
+            return
+        try:
             prune(self.path, self.plan, keep, self._wall_clock())
+        except OSError as error:
+            log.warning(f"retention: cannot list {self.path}: {error.strerror or error}")
 
     def _new_path(self, t: float) -> Path:
         """``<camera>/<YYYY-MM-DD>/<HH-MM-SS>.mp4`` at the wall-clock time of source time ``t``
