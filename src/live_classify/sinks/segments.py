@@ -125,11 +125,12 @@ def _megabytes(size: int | None) -> str:
 
 
 def _age(seconds: float | None) -> str:
+    """Written as the flags take it: ``45s``, ``10m``, ``1.5h``, ``7d``."""
     seconds = seconds or 0.0
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size:
-            return f"{seconds / size:.1f} {unit}"
-    return f"{seconds:.0f} s"
+            return f"{seconds / size:.3g}{unit}"
+    return f"{seconds:.3g}s"
 
 
 def _remove_if_empty(day: Path) -> None:
