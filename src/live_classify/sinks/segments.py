@@ -130,7 +130,7 @@ def _age(seconds: float | None) -> str:
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size:
             return f"{seconds / size:.3g}{unit}"
-    return f"{seconds:.3g}s"
+    return f"{seconds:.3g}s" if seconds >= 1 else "0s"
 
 
 def _remove_if_empty(day: Path) -> None:
