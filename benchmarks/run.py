@@ -51,7 +51,7 @@ from mjpeg_server import MjpegServer, read_time  # noqa: E402
 from live_classify.sinks import overlay  # noqa: E402
 from live_classify.engine.classifier import Classifier  # noqa: E402
 from live_classify.engine.model import default_model_path  # noqa: E402
-from live_classify.pipeline import Pipeline  # noqa: E402
+from live_classify.pipeline import Flow, Pipeline  # noqa: E402
 from live_classify.engine.postprocess import softmax, top_k  # noqa: E402
 from live_classify.engine.preprocess import Preprocessor, center_crop_box, resize_antialiased  # noqa: E402
 from live_classify.engine.providers import ProviderOptions  # noqa: E402
@@ -195,7 +195,7 @@ def status_for(pipeline_fps: float = 0.0) -> overlay.Status:
 
 def run_pipeline_on_file(clip: Path, classifier: Classifier, workers: int = 1) -> dict:
     """The product's path for a file, headless with JSON lines: threads, overlay, one JSON line a frame."""
-    pipeline = Pipeline(VideoSource(parse_video_source(str(clip))), classifier, every_frame=True, workers=workers)
+    pipeline = Pipeline(VideoSource(parse_video_source(str(clip))), classifier, flow=Flow.EVERY, workers=workers)
     with open(os.devnull, "w") as sink:
         t0, cpu0 = time.perf_counter(), time.process_time()
         pipeline.start()
@@ -344,7 +344,7 @@ def live_worker(mode: str, url: str, seconds: float, threads: int, spin: bool) -
             next_rss = now + 5
 
     if mode == "pipeline":
-        pipeline = Pipeline(source, classifier, every_frame=False, log=lambda _: None).start()
+        pipeline = Pipeline(source, classifier, flow=Flow.LATEST, log=lambda _: None).start()
         for item in pipeline.frames():
             overlay.draw(item.frame.image.copy(), item.prediction, status_for())
             shown += 1

@@ -164,9 +164,13 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
     subprocess.run(["umount", "-l", str(mount_point)], check=False)
 
 
+@pytest.mark.parametrize("suffix", [".avi", ".mp4"])
 def test_a_full_disk_stops_the_recording_cleanly_and_classification_goes_on(small_disk: Path, camera: MjpegServer,
-                                                                             live_cli) -> None:
-    record, jsonl = small_disk / "cam.avi", small_disk / "cam.jsonl"
+                                                                             live_cli, suffix: str) -> None:
+    record, jsonl = small_disk / f"cam{suffix}", small_disk / "cam.jsonl"
+    if suffix == ".mp4":  # H.264 of a still photo is ~40 KB/s: leave it little room, past the 4 MB reserve
+        free = os.statvfs(small_disk).f_bavail * os.statvfs(small_disk).f_frsize
+        (small_disk / "filler").write_bytes(b"\0" * (free - 4 * 2**20 - 200_000))
     cli = live_cli("--source", camera.url, "--record", str(record), "--jsonl", str(jsonl), "--provider", "cpu")
     cli.wait_for_stderr("recording stopped: the disk is nearly full", timeout=60)
     lines_at_stop = len(jsonl.read_text().splitlines())
@@ -227,3 +231,28 @@ def test_a_file_size_limit_stops_the_recording_cleanly(camera: MjpegServer, tmp_
     assert "recording stopped: the file stopped growing" in stderr
     assert record.stat().st_size <= limit and count_frames(record) > 30
     assert len(jsonl.read_text().splitlines()) >= 300, "classification went on"
+
+
+def test_a_file_size_limit_stops_an_mp4_recording_with_one_line(camera: MjpegServer, tmp_path: Path) -> None:
+    """An MP4 write that fails (EFBIG) stops the recording, which stays playable; classification goes on."""
+    record, jsonl = tmp_path / "limited.mp4", tmp_path / "limited.jsonl"
+    limit = 400_000  # H.264 of the still test photo: ~10 s
+
+    def limited() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    process = subprocess.Popen([sys.executable, "-m", "live_classify", "--source", camera.url, "--record", str(record),
+                                "--jsonl", str(jsonl), "--provider", "cpu"], preexec_fn=limited,
+                               stderr=subprocess.PIPE, text=True, env=headless_env())
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and not (jsonl.exists() and record.exists()
+                                               and record.stat().st_size >= limit - 50_000
+                                               and len(jsonl.read_text().splitlines()) >= 400):
+        time.sleep(0.5)
+    time.sleep(2)
+    process.send_signal(signal.SIGINT)
+    stderr = process.communicate(timeout=30)[1]
+    assert process.returncode == 0, stderr
+    stops = [line for line in stderr.splitlines() if "recording stopped:" in line]
+    assert len(stops) == 1 and "File too large" in stops[0], stderr
+    assert record.stat().st_size <= limit and count_frames(record) > 30

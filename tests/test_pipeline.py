@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from live_classify.engine.classifier import Classification, Classifier
-from live_classify.pipeline import Pipeline
+from live_classify.pipeline import Flow, Pipeline
 from live_classify.sources import VideoSource, parse_video_source
 from mjpeg_server import MjpegServer, read_time
 
@@ -54,7 +54,7 @@ def test_a_slow_classifier_on_a_live_camera_drops_frames_instead_of_lagging(came
                                                                             classifier: Classifier) -> None:
     slow = Slowed(classifier, delay_s=0.15)  # ~6 fps of inference against a 30 fps camera
     source = VideoSource(parse_video_source(camera.url))
-    pipeline = Pipeline(source, slow, every_frame=False).start()
+    pipeline = Pipeline(source, slow, flow=Flow.LATEST).start()
     shown = run_for(pipeline, 6)
     stats = pipeline.stats
     assert pipeline.error is None
@@ -73,7 +73,7 @@ def test_a_slow_classifier_on_a_live_camera_drops_frames_instead_of_lagging(came
 def test_a_slow_classifier_on_a_file_still_sees_every_frame_in_order(workers: int, video_file: Path,
                                                                      classifier: Classifier) -> None:
     slow = Slowed(classifier, delay_s=0.02)
-    pipeline = Pipeline(VideoSource(parse_video_source(str(video_file))), slow, every_frame=True, workers=workers)
+    pipeline = Pipeline(VideoSource(parse_video_source(str(video_file))), slow, flow=Flow.EVERY, workers=workers)
     shown = list(pipeline.start().frames())
     pipeline.join()
     assert [s.frame.index for s in shown] == list(range(60))
@@ -85,7 +85,7 @@ def test_a_slow_classifier_on_a_file_still_sees_every_frame_in_order(workers: in
 
 
 def test_smoothing_is_applied_in_frame_order_across_workers(video_file: Path, classifier: Classifier) -> None:
-    pipeline = Pipeline(VideoSource(parse_video_source(str(video_file))), classifier, every_frame=True,
+    pipeline = Pipeline(VideoSource(parse_video_source(str(video_file))), classifier, flow=Flow.EVERY,
                         workers=2, smoothing=0.2)
     labels = [s.prediction.result.top.label for s in pipeline.start().frames()]
     pipeline.join()
@@ -97,7 +97,7 @@ def test_smoothing_is_applied_in_frame_order_across_workers(video_file: Path, cl
 def test_a_failing_thread_stops_the_pipeline_with_a_message_not_a_hang(camera: MjpegServer,
                                                                        classifier: Classifier) -> None:
     broken = Slowed(classifier, delay_s=0, fail_after=5)
-    pipeline = Pipeline(VideoSource(parse_video_source(camera.url)), broken, every_frame=False).start()
+    pipeline = Pipeline(VideoSource(parse_video_source(camera.url)), broken, flow=Flow.LATEST).start()
     started = time.monotonic()
     for _ in pipeline.frames():
         assert time.monotonic() - started < 20, "the main loop never learned of the failure"

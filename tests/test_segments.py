@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import time
 from pathlib import Path
 
@@ -12,6 +13,8 @@ import numpy as np
 import pytest
 
 from conftest import CHELSEA, assert_clean_error, count_frames, make_video, run_cli
+from mjpeg_server import MjpegServer
+from test_faults import small_disk  # noqa: F401 - a fixture: an 8 MB tmpfs
 from test_mp4 import keyframe_times, probe
 
 from live_classify import argtypes
@@ -198,6 +201,26 @@ def test_retention_from_the_command_line_deletes_old_segments_in_one_line_each(f
     assert len(deletions) == 2 and str(old[0]) in deletions[0] and str(old[1]) in deletions[1]
     assert "older than 7d" in deletions[0]
     assert [count_frames(path) for path in segment_files(tmp_path / "five")] == [50, 50, 25]
+
+
+def test_a_full_disk_stops_the_segments_cleanly_and_classification_goes_on(small_disk: Path, camera: MjpegServer,
+                                                                             live_cli, tmp_path: Path) -> None:  # noqa: F811
+    free = os.statvfs(small_disk).f_bavail * os.statvfs(small_disk).f_frsize
+    (small_disk / "filler").write_bytes(b"\0" * (free - 4 * 2**20 - 150_000))  # past the 4 MB reserve: little room
+    jsonl = tmp_path / "cam.jsonl"
+    cli = live_cli("--source", camera.url, "--record", f"{small_disk}/rec/", "--segment", "1s", "--jsonl", str(jsonl),
+                   "--provider", "cpu")
+    cli.wait_for_stderr("recording stopped: the disk is nearly full", timeout=60)
+    lines_at_stop = len(jsonl.read_text().splitlines())
+    cli.wait_for(lambda: len(jsonl.read_text().splitlines()) >= lines_at_stop + 30, what="classification going on")
+    cli.signal(signal.SIGINT)
+    run = cli.finish()
+    assert run.returncode == 0, run.stderr
+    reported = int(run.stderr.split("recorded ")[1].split(" frames")[0])
+    segments = segment_files(small_disk / "rec" / camera_folder(parse_video_source(camera.url)))
+    assert len(segments) >= 2 and reported > 30
+    assert sum(count_frames(path) for path in segments) == reported, "every frame it says it recorded is there"
+    assert "stopped early: the disk is nearly full" in run.stderr
 
 
 @pytest.mark.parametrize("flags, message, code", [

@@ -141,7 +141,8 @@ def test_json_lines_write_every_prediction_and_the_late_ones(tmp_path: Path) -> 
     lines = [json.loads(line) for line in path.read_text().splitlines()]
     assert [line["frame"] for line in lines] == [0, 1, 2, 3]
     assert lines[0]["source"] == "camera 0" and lines[0]["top"][0]["label"] == "tiger cat"
-    assert lines[0]["inference_ms"] == 2.0 and sink.summary() == "wrote 4 JSON lines"
+    assert lines[0]["times_ms"] == {"preprocess": 1.0, "inference": 2.0, "postprocess": 0.5}
+    assert lines[0]["latency_ms"] == 10.0 and sink.summary() == "wrote 4 JSON lines"
 
 
 @pytest.mark.parametrize("suffix", [".mp4", ".avi"])

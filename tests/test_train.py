@@ -15,14 +15,11 @@ from conftest import CHELSEA, COFFEE, headless_env
 from live_classify.errors import LiveClassifyError
 from live_classify.images import read_image
 from live_classify.engine.model import default_model_path
-from live_classify.train import (
-    FeatureExtractor,
-    TrainOptions,
-    check_label,
-    load_dataset,
-    train,
-)
-from live_classify.train_report import suggest_min_confidence
+from live_classify.train.dataset import check_label, load_dataset
+from live_classify.train.features import FeatureExtractor
+from live_classify.train.head import TrainOptions
+from live_classify.train.report import suggest_min_confidence
+from live_classify.train.run import train
 
 PER_CLASS = 15
 # Unicode and a space on purpose: both must survive into the model's labels and the CLI's JSON.
@@ -290,7 +287,7 @@ def test_a_class_too_small_to_hold_one_out(tmp_path: Path) -> None:
 
 
 def test_without_matplotlib_there_is_no_plot_and_no_failure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from live_classify.train import EpochStats, save_plot
+    from live_classify.train.report import EpochStats, save_plot
 
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now raises ImportError
     history = [EpochStats(1, 1.0, 0.5, 1.0, 0.5), EpochStats(2, 0.5, 1.0, 0.6, 1.0)]
@@ -301,7 +298,7 @@ def test_without_matplotlib_there_is_no_plot_and_no_failure(tmp_path: Path, monk
 def test_the_folded_head_is_the_head_that_was_validated() -> None:
     """Standardization is folded into W and b: the exported head must score the validation set
     exactly as the standardized head did at the kept epoch (a wrong fold changes the loss)."""
-    from live_classify.train import train_head
+    from live_classify.train.head import train_head
 
     rng = np.random.default_rng(3)
     centers = rng.normal(0, 1, (3, 64)) * rng.uniform(0.1, 5, 64)  # units of very different scales

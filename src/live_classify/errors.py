@@ -4,6 +4,8 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
+from live_classify.log import one_line
+
 
 class LiveClassifyError(Exception):
     """A problem the user can fix (bad file, bad flag, missing device); never a bug."""
@@ -14,10 +16,10 @@ def exit_code(prog: str, action: Callable[[], int]) -> int:
     try:
         return action()
     except LiveClassifyError as error:
-        print(f"{prog}: error: {error}", file=sys.stderr)
+        print(one_line(prog, f"error: {error}"), file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print(f"{prog}: interrupted", file=sys.stderr)
+        print(one_line(prog, "interrupted"), file=sys.stderr)
         return 130
 
 

@@ -21,7 +21,7 @@ from live_classify.engine.classifier import Classifier
 from live_classify.engine.providers import CPU
 from live_classify.log import error, info as log, warning
 from live_classify.modes import headless_problems
-from live_classify.pipeline import Frame, Pipeline, Shown
+from live_classify.pipeline import Flow, Frame, Pipeline, Shown
 from live_classify.sinks import overlay, record
 from live_classify.sinks.base import Sink, Sinks, Update
 from live_classify.sinks.collect import Collecting, Collector, Quota
@@ -46,7 +46,7 @@ def run_video(args: argparse.Namespace, spec: SourceSpec, open_classifier: Calla
         check_writable(Path(args.jsonl), "JSON lines file")
     collector = _collector(args)
     quota = Quota(collector, args.collect, args.count, args.interval) if collector and args.collect else None
-    window = Window(args.snapshot_dir) if _window_wanted(args) else None
+    show_window = _window_wanted(args)
     source = VideoSource(spec, CameraSettings(args.width, args.height, args.fps, args.fourcc),
                          args.open_timeout, args.read_timeout, args.rtsp_transport)
     log(f"opened {source.describe()}")
@@ -55,6 +55,7 @@ def run_video(args: argparse.Namespace, spec: SourceSpec, open_classifier: Calla
     except BaseException:
         source.release()
         raise
+    window = Window(args.snapshot_dir) if show_window else None
     sinks = Sinks(_outputs(args, spec, source, pipeline, collector, quota, window), warning)
     annotator = Annotator(pipeline, classifier.backend.short_name, args.min_confidence, window, collector)
     clock = _source_clock(spec, source.claimed_fps)
@@ -64,9 +65,7 @@ def run_video(args: argparse.Namespace, spec: SourceSpec, open_classifier: Calla
             _main_loop(pipeline, sinks, annotator, clock)
         finally:
             pipeline.join(timeout=args.read_timeout + 2)
-            for sink in sinks.active:
-                if isinstance(sink, JsonLines):  # predictions made after the last shown frame
-                    sink.write_predictions(pipeline.leftover_predictions())
+            sinks.write_late(pipeline.leftover_predictions())
             sinks.close()
             _summary(pipeline, classifier, sinks, window)
     failure = pipeline.error or sinks.failure
@@ -81,17 +80,17 @@ def run_video(args: argparse.Namespace, spec: SourceSpec, open_classifier: Calla
 def _start(args: argparse.Namespace, spec: SourceSpec, source: VideoSource,
            open_classifier: Callable[..., Classifier]) -> tuple[Classifier, Pipeline]:
     """The engine and the pipeline for this source: every frame of a file, the newest of a live one."""
-    every_frame = not spec.live and not args.realtime
+    flow = Flow.of(spec.live, args.realtime)
     cores = os.cpu_count() or 1
     # Every frame of a file: throughput counts, so one single-threaded engine per core, sharing
     # the session, beats one engine whose threads meet at a barrier after every layer while
     # decoding and drawing take turns on the same cores. Live: one engine on all cores, for the
     # shortest latency. onnxruntime's spin-waiting only steals those cores from capture.
-    parallel = every_frame and not args.threads and cores > 1
+    parallel = flow is Flow.EVERY and not args.threads and cores > 1
     classifier = open_classifier(threads=1 if parallel else None, spin=False)
     workers = cores if parallel and classifier.backend.provider == CPU else 1
     pace = None if spec.live or not args.realtime else source.claimed_fps or 30.0
-    pipeline = Pipeline(source, classifier, every_frame=every_frame, workers=workers, smoothing=args.smooth,
+    pipeline = Pipeline(source, classifier, flow=flow, workers=workers, smoothing=args.smooth,
                         pace_fps=pace, max_reconnects=args.reconnect, log=log)
     return classifier, pipeline
 
@@ -100,7 +99,7 @@ def _outputs(args: argparse.Namespace, spec: SourceSpec, source: VideoSource, pi
              collector: Collector | None, quota: Quota | None, window: Window | None) -> list[Sink]:
     """The run's sinks, in the order they see each frame: the collector first (it saves raw frames),
     then whatever draws the overlay. A new output is one more line here."""
-    live = pipeline.drops_frames
+    live = pipeline.flow is Flow.LATEST
     jsonl_target = args.jsonl
     if not window and not args.record and not jsonl_target and not args.collect:
         log("headless with no --record or --jsonl: writing JSON lines to stdout")
@@ -198,7 +197,7 @@ class Annotator:
     def stale(self, last: Shown) -> np.ndarray | None:
         """The last frame again, saying why no new one comes (live, after ``STALE_S``); else None."""
         quiet = time.monotonic() - self.pipeline.last_capture
-        if self.pipeline.drops_frames and (self.pipeline.reconnecting or quiet > STALE_S):
+        if self.pipeline.flow is Flow.LATEST and (self.pipeline.reconnecting or quiet > STALE_S):
             return self.draw(last, quiet_s=quiet)
         return None
 

@@ -9,17 +9,27 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 
 PROG = "live-classify"
 LOGGER = logging.getLogger("live_classify")
 
 
+def one_line(prog: str, message: str, when: float | None = None) -> str:
+    """'live-classify: message'; where stderr is not a terminal (a log file, a service's journal
+    read later), the time in front, to the millisecond."""
+    if sys.stderr is None or sys.stderr.isatty():
+        return f"{prog}: {message}"
+    when = time.time() if when is None else when
+    return f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(when))}.{int(when * 1000) % 1000:03d} {prog}: {message}"
+
+
 class _OneLine(logging.Formatter):
-    """'live-classify: message', with 'warning: ' or 'error: ' in front where that is what it is."""
+    """One line per message, with 'warning: ' or 'error: ' in front where that is what it is."""
 
     def format(self, record: logging.LogRecord) -> str:
         kind = {logging.WARNING: "warning: ", logging.ERROR: "error: "}.get(record.levelno, "")
-        return f"{PROG}: {kind}{record.getMessage()}"
+        return one_line(PROG, f"{kind}{record.getMessage()}", record.created)
 
 
 class _Stderr(logging.Handler):

@@ -1,12 +1,12 @@
 """The live pipeline: a capture thread and an inference thread around the engine, joined by queues.
 
-Two ways to flow, chosen by the source:
+Two ways to flow (:class:`Flow`), chosen by the source:
 
-* **latest wins** (cameras, streams, a file with ``--realtime``): every captured frame goes to the
+* **latest** (cameras, streams, a file with ``--realtime``): every captured frame goes to the
   main loop to be shown and recorded; the inference thread gets only the newest frame (a one-slot
   queue that drops the oldest, counted as dropped), so a slow classifier never builds a backlog.
   Each shown frame carries the newest prediction and its age: smooth video, honest labels.
-* **every frame** (a video file): nothing is dropped; capture blocks when inference is behind, and
+* **every** frame (a video file): nothing is dropped; capture blocks when inference is behind, and
   each frame reaches the main loop with its own prediction. Throughput is what counts here, so
   several inference threads can share the session: frames are dealt to them in turn and collected
   in the same turn, which keeps the order without any sorting.
@@ -22,6 +22,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
+from enum import Enum
 from functools import partial
 
 import numpy as np
@@ -32,6 +33,18 @@ from live_classify.queues import put_newest
 from live_classify.sources import VideoSource
 
 Log = Callable[[str], None]
+
+
+class Flow(Enum):
+    """How frames go from capture to inference: the one name for what a source demands."""
+
+    LATEST = "latest"  # a live source: the newest frame wins, the ones inference never saw are dropped
+    EVERY = "every"  # a video file: every frame classified and shown, in order, nothing dropped
+
+    @classmethod
+    def of(cls, live: bool, realtime: bool) -> Flow:
+        """A camera or stream, or a file played at its own rate (``--realtime``), flows like a live one."""
+        return cls.LATEST if live or realtime else cls.EVERY
 
 
 @dataclass(frozen=True)
@@ -122,12 +135,13 @@ _END = None  # the sentinel that ends each queue
 class Pipeline:
     """Runs capture and inference in threads; iterate :meth:`frames` on the main thread."""
 
-    def __init__(self, source: VideoSource, classifier: Classifier, *, every_frame: bool, workers: int = 1,
+    def __init__(self, source: VideoSource, classifier: Classifier, *, flow: Flow, workers: int = 1,
                  smoothing: float = 1.0, pace_fps: float | None = None, max_reconnects: int = 10,
                  log: Log = print) -> None:
         self.source = source
         self.classifier = classifier
-        self.every_frame = every_frame
+        self.flow = flow
+        every_frame = flow is Flow.EVERY
         self.pace_fps = pace_fps  # a file played at its own rate, as if it were live
         self.max_reconnects = max_reconnects
         self.log = log
@@ -164,11 +178,6 @@ class Pipeline:
         """Ask every thread to finish; safe from a signal handler."""
         self._stop.set()
 
-    @property
-    def drops_frames(self) -> bool:
-        """True when inference takes only the newest frame (a live source, or a paced file)."""
-        return not self.every_frame
-
     def join(self, timeout: float = 10.0) -> None:
         self.stop()
         deadline = time.monotonic() + timeout
@@ -183,7 +192,7 @@ class Pipeline:
         """
         turn = 0
         while True:
-            box = self._outboxes[turn % len(self._outboxes)] if self.every_frame else self._to_show
+            box = self._outboxes[turn % len(self._outboxes)] if self.flow is Flow.EVERY else self._to_show
             try:
                 item = box.get(timeout=0.1)
             except queue.Empty:
@@ -196,7 +205,7 @@ class Pipeline:
                 return
             turn += 1
             self.stats.display_rate.tick(time.monotonic())
-            if self.every_frame:
+            if self.flow is Flow.EVERY:
                 frame, prediction = item
                 prediction = self._smoothed(prediction)
                 yield Shown(frame, prediction, [prediction], exclusive=True)
@@ -257,7 +266,7 @@ class Pipeline:
                 frame = Frame(index, now, time.time(), image)
                 self.stats.captured += 1
                 self.stats.capture_rate.tick(now)
-                if self.every_frame:
+                if self.flow is Flow.EVERY:
                     self._put_blocking(self._inboxes[index % len(self._inboxes)], frame)
                 else:
                     self.stats.dropped += put_newest(self._inboxes[0], frame)
@@ -269,7 +278,7 @@ class Pipeline:
 
     def _end_of_source(self, frames: int) -> None:
         """Let what is queued drain, then end: through inference for files, at once for live."""
-        if self.every_frame:
+        if self.flow is Flow.EVERY:
             for k in range(len(self._inboxes)):  # in turn, so the main loop meets END where frame N would be
                 self._put_blocking(self._inboxes[(frames + k) % len(self._inboxes)], _END)
         else:
@@ -305,13 +314,13 @@ class Pipeline:
             except queue.Empty:
                 continue
             if frame is _END:
-                if self.every_frame:
+                if self.flow is Flow.EVERY:
                     self._put_blocking(outbox, _END)
                 return
             result = engine.classify(frame.image)
             prediction = Prediction(frame, result, time.monotonic())
             self.stats.count_classified(prediction)
-            if self.every_frame:
+            if self.flow is Flow.EVERY:
                 self._put_blocking(outbox, (frame, prediction))
             else:
                 self._results.put(prediction)

@@ -32,17 +32,20 @@ def unknown_field(top: TopK, min_confidence: float | None) -> dict[str, bool]:
     return {} if min_confidence is None else {UNKNOWN: is_unknown(top, min_confidence)}
 
 
+def stage_times(result: Classification) -> dict[str, float]:
+    """``{"preprocess": ms, "inference": ms, "postprocess": ms}``: the one shape photos and video lines share."""
+    times = result.times
+    return {"preprocess": round(times.preprocess_ms, 3), "inference": round(times.inference_ms, 3),
+            "postprocess": round(times.postprocess_ms, 3)}
+
+
 def as_record(name: str, result: Classification, min_confidence: float | None = None) -> dict[str, object]:
     """One JSON-ready record: the source, the top-k (and whether it is "unknown") and the stage times."""
     return {
         "source": name,
         "top": top_records(result.top),
         **unknown_field(result.top, min_confidence),
-        "times_ms": {
-            "preprocess": round(result.times.preprocess_ms, 3),
-            "inference": round(result.times.inference_ms, 3),
-            "postprocess": round(result.times.postprocess_ms, 3),
-        },
+        "times_ms": stage_times(result),
     }
 
 

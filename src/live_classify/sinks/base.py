@@ -18,7 +18,7 @@ from typing import Generic, Protocol, TypeVar
 
 import numpy as np
 
-from live_classify.pipeline import Shown
+from live_classify.pipeline import Prediction, Shown
 from live_classify.queues import put_newest
 
 T = TypeVar("T")
@@ -81,6 +81,13 @@ class Sinks:
     def idle(self, redraw: Callable[[], np.ndarray | None]) -> None:
         for sink in list(self.active):
             self._guarded(sink, sink.idle, redraw)
+
+    def write_late(self, predictions: list[Prediction]) -> None:
+        """Predictions made after the last shown frame, to the sinks that keep predictions rather
+        than frames (they have ``write_predictions``): at the end of a run none is lost."""
+        for sink in list(self.active):
+            if hasattr(sink, "write_predictions"):
+                self._guarded(sink, sink.write_predictions, predictions)
 
     def close(self) -> None:
         for sink in self.active:

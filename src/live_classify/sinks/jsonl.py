@@ -15,7 +15,7 @@ import numpy as np
 from live_classify import log
 from live_classify.errors import LiveClassifyError
 from live_classify.pipeline import Prediction
-from live_classify.report import top_records, unknown_field
+from live_classify.report import stage_times, top_records, unknown_field
 from live_classify.sinks.base import BackgroundWriter, Update
 from live_classify.sinks.files import check_writable
 
@@ -77,15 +77,13 @@ class JsonLines:
 
     def record(self, prediction: Prediction) -> dict[str, object]:
         top = prediction.result.top
-        times = prediction.result.times
         return {
             "frame": prediction.frame.index,
             "time": round(prediction.frame.wall_time, 3),
             "source": self.source_name,
             "top": top_records(top),
             **unknown_field(top, self.min_confidence),
-            "inference_ms": round(times.inference_ms, 3),
-            "preprocess_ms": round(times.preprocess_ms, 3),
+            "times_ms": stage_times(prediction.result),
             "latency_ms": round(prediction.latency_ms, 3),
         }
 

@@ -1,7 +1,6 @@
 """Motion-JPEG in AVI: every frame a JPEG of its own, playable after any way the run ends."""
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -10,7 +9,7 @@ import cv2
 import numpy as np
 
 from live_classify.errors import LiveClassifyError
-from live_classify.sinks.files import fsync_path
+from live_classify.sinks.files import disk_nearly_full, fsync_path
 
 
 class MjpegWriter:
@@ -28,8 +27,6 @@ class MjpegWriter:
     # OpenCV's writer reports no write errors: on a full disk it would silently drop every frame
     # while we count them as recorded. So the free space is checked each second, and recording
     # stops — closed, playable — while a few seconds of video still fit; classification goes on.
-    RESERVE_SECONDS = 3.0
-    RESERVE_MIN_BYTES = 4 * 2**20
     FFMPEG_BUFFER = 256 * 2**10  # FFmpeg writes the file in chunks of this size
 
     def __init__(self, path: Path, fps: float | None, log: Callable[[str], None] = print) -> None:
@@ -81,9 +78,8 @@ class MjpegWriter:
         per_second = max(0, size - self._last_size)
         if size > self._last_size:
             self._last_size, self._frames_at_last_growth = size, self.frames
-        free = shutil.disk_usage(self.path.parent).free
-        if free < max(self.RESERVE_MIN_BYTES, self.RESERVE_SECONDS * per_second):
-            self._stop(f"the disk is nearly full ({free / 2**20:.1f} MB free)")
+        if full := disk_nearly_full(self.path, per_second):
+            self._stop(full)
         elif (self.frames - self._frames_at_last_growth) * self._frame_bytes > 3 * self.FFMPEG_BUFFER:
             # Far more than FFmpeg buffers went in, and nothing came out: the writes fail, and
             # the frames since the file last grew are not in it.

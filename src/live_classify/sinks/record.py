@@ -20,7 +20,7 @@ import numpy as np
 from live_classify import log
 from live_classify.errors import LiveClassifyError
 from live_classify.sinks.base import BackgroundWriter, Update
-from live_classify.sinks.files import check_writable
+from live_classify.sinks.files import SpaceWatch, check_writable
 from live_classify.sinks.mjpeg import MjpegWriter
 from live_classify.sinks.mp4 import HARDWARE, EncoderSettings, Mp4Writer, choose_encoder
 from live_classify.sinks.segments import SegmentedMp4, SegmentPlan, prepare
@@ -72,8 +72,9 @@ class _Mp4:
     def __init__(self, path: Path, settings: EncoderSettings) -> None:
         self.path = path
         self.settings = settings
-        self.stopped_because: str | None = None
+        self.stopped_because: str | None = None  # why recording stopped before the run did
         self._writer: Mp4Writer | None = None
+        self._space = SpaceWatch()
 
     @property
     def frames(self) -> int:
@@ -87,10 +88,16 @@ class _Mp4:
         return f"{(self._writer.frames - 1) / max(1e-9, self._writer.duration_s):.3g} fps (the source's times)"
 
     def write(self, image: np.ndarray, t: float) -> None:
+        if self.stopped_because:
+            return
         if self._writer is None:
             encoder = None if self.settings.encoder == "auto" else self.settings.encoder  # chosen by check()
             self._writer = Mp4Writer(self.path, (image.shape[1], image.shape[0]), self.settings, encoder)
         self._writer.write(image, t)
+        if full := self._space.check(self.path):
+            self.close()
+            self.stopped_because = full
+            log.warning(f"recording stopped: {full}; {self.path} keeps what it had on disk; classification goes on")
 
     def close(self) -> None:
         if self._writer is not None:

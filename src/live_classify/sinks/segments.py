@@ -22,6 +22,7 @@ import numpy as np
 
 from live_classify import log
 from live_classify.errors import LiveClassifyError
+from live_classify.sinks.files import SpaceWatch
 from live_classify.sinks.mp4 import EncoderSettings, Mp4Writer
 from live_classify.sources import SourceSpec
 
@@ -153,6 +154,7 @@ class SegmentedMp4:
         self.stopped_because: str | None = None
         self._closed_frames = 0
         self._writer: Mp4Writer | None = None
+        self._space = SpaceWatch()
         self._wall_clock = wall_clock
         self._t0 = self._wall0 = self._last_t = 0.0
         self._end = -math.inf  # source time at which the open segment ends
@@ -170,12 +172,19 @@ class SegmentedMp4:
 
     def write(self, image: np.ndarray, t: float) -> None:
         """One frame at source time ``t``; the first frame at or past the boundary opens the next segment."""
+        if self.stopped_because:
+            return
         if self._writer is None and self.segments == 0:
             self._t0, self._wall0 = t, self._wall_clock()
         if t >= self._end:
             self._next_segment(image, t)
         self._writer.write(image, t)
         self._last_t = t
+        if full := self._space.check(self._writer.path):
+            self.close()
+            self.stopped_because = full
+            log.warning(f"recording stopped: {full}; the segments in {self.path} keep what they had on disk "
+                        "(a smaller --retain keeps room); classification goes on")
 
     def close(self) -> None:
         """Finish the open segment; retention still keeps it (it is the newest)."""
