@@ -41,7 +41,8 @@ class SegmentPlan:
     max_age_s: float | None = None  # --retain 7d: by the time a segment was last written
 
     @classmethod
-    def of(cls, length_s: float | None, retain: list[tuple[str, float]] | None, spec: SourceSpec) -> SegmentPlan | None:
+    def of(cls, length_s: float | None, retain: list[tuple[str, float]] | None,
+           spec: SourceSpec) -> SegmentPlan | None:
         """The plan the flags describe (None without ``--segment``); ``retain`` as argtypes gives it."""
         if length_s is None:
             return None
@@ -56,7 +57,8 @@ def camera_folder(spec: SourceSpec) -> str:
     if spec.kind == "stream":
         parts = urlsplit(str(spec.target))
         query = [f"{k}-{v}" for k, v in parse_qsl(parts.query) if not SECRET.search(k)]
-        text = "-".join(str(p) for p in (parts.hostname, parts.port, parts.path, *query) if p)
+        host = parts.netloc.rpartition("@")[2]  # host:port, without user:password@
+        text = "-".join(p for p in (host, parts.path, *query) if p)
     elif spec.kind == "file":
         text = Path(str(spec.target)).stem
     else:
