@@ -35,6 +35,12 @@ FLAG_VALUES = {
     "--json": st.none(),
     "--trace": st.none(),
     "--headless": st.none(),
+    "--record": st.sampled_from(["{tmp}/rec/", "{tmp}/a.mp4", "{tmp}/a.avi", "{tmp}", "{tmp}/a.mov", "{tmp}/a.mp4/"]),
+    "--segment": st.sampled_from(["10m", "0", "0.5s", "5 parsecs", ""]),
+    "--retain": st.sampled_from(["50GB", "7d", "5 parsecs", "0d", "-1GB"]),
+    "--encoder": st.sampled_from(["auto", "libx264", "h264_nvenc", "x265"]),
+    "--bitrate": st.sampled_from(["2M", "800k", "x", "0"]),
+    "--crf": st.sampled_from(["23", "99", "-1"]),
 }
 
 

@@ -3,8 +3,7 @@ from __future__ import annotations
 
 import argparse
 import math
-from collections.abc import Callable
-from pathlib import Path
+import re
 
 
 def _number(text: str) -> float:
@@ -88,14 +87,62 @@ def triple(text: str) -> tuple[float, float, float]:
     return (values[0], values[1], values[2])
 
 
-def file_with_suffix(suffixes: tuple[str, ...], why: str) -> Callable[[str], Path]:
-    """A file name that must end in one of ``suffixes`` (any case); a directory is left to the
-    caller, whose "is a directory" says more than a missing suffix."""
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+SIZE_UNITS = {"kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+              "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
 
-    def check(text: str) -> Path:
-        path = Path(text)
-        if path.suffix.lower() not in suffixes and not path.is_dir():
-            raise argparse.ArgumentTypeError(f"{text}: use a {' or '.join(suffixes)} file ({why})")
-        return path
 
-    return check
+def _amount(text: str, units: dict[str, int], what: str) -> float:
+    """A positive number followed by one of ``units`` (any case, a space allowed), in the base unit."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([a-z]*)\s*", text.lower())
+    if not match or match[2] not in units:
+        raise argparse.ArgumentTypeError(f"{what}, not {text!r}")
+    value = float(match[1]) * units[match[2]]
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0, not {text!r}")
+    return value
+
+
+def duration(text: str) -> float:
+    """``30s``, ``10m``, ``2h``, ``7d``: seconds."""
+    return _amount(text, DURATION_UNITS, "expected a duration such as 30s, 10m, 2h or 7d")
+
+
+def data_size(text: str) -> int:
+    """``500MB``, ``50GB`` (powers of 1000; ``GiB`` and kin for powers of 1024): bytes."""
+    return round(_amount(text, SIZE_UNITS, "expected a size such as 500MB or 50GB"))
+
+
+def segment_length(text: str) -> float:
+    """``--segment``: a duration of at least a second (a segment is named by its start, to the second)."""
+    value = duration(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"a segment is at least 1s long, not {text!r}")
+    return value
+
+
+def retention_limit(text: str) -> tuple[str, float]:
+    """``--retain``: ("size", bytes) for ``50GB``, ("age", seconds) for ``7d``."""
+    unit = re.sub(r"[\d.\s]", "", text.lower())
+    if unit in SIZE_UNITS:
+        return ("size", data_size(text))
+    if unit in DURATION_UNITS:
+        return ("age", duration(text))
+    raise argparse.ArgumentTypeError(f"expected a size such as 50GB or an age such as 7d, not {text!r}")
+
+
+def bitrate(text: str) -> int:
+    """``2M``, ``800k``, ``1500000``: bits per second."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([km]?)\s*", text.lower())
+    value = float(match[1]) * {"": 1, "k": 10**3, "m": 10**6}[match[2]] if match else 0
+    if value < 1000:
+        raise argparse.ArgumentTypeError(f"expected a bitrate such as 2M or 800k (bits per second), not {text!r}")
+    return round(value)
+
+
+def crf(text: str) -> int:
+    """libx264's constant rate factor: 0 (lossless) to 51 (worst)."""
+    value = non_negative_int(text)
+    if value > 51:
+        raise argparse.ArgumentTypeError(f"must be 0 (best) to 51 (smallest), not {text}")
+    return value

@@ -17,18 +17,20 @@ import cv2
 
 from live_classify import __version__, log
 from live_classify.argtypes import (
-    OneLineParser, file_with_suffix, fourcc, fraction, non_negative_int, positive_float, positive_int, size, triple,
+    OneLineParser, bitrate, crf, fourcc, fraction, non_negative_int, positive_float, positive_int, retention_limit,
+    segment_length, size, triple,
 )
 from live_classify.engine.classifier import Classifier
 from live_classify.errors import LiveClassifyError, exit_code
 from live_classify.images import expand_images, read_image
 from live_classify.live import run_video
 from live_classify.engine.model import Overrides, default_model_path
-from live_classify.modes import CAMERA, PHOTOS, STREAM, given_flags, mode_problems, source_mode
+from live_classify.modes import CAMERA, PHOTOS, STREAM, given_flags, mode_problems, recording_problems, source_mode
 from live_classify.engine.providers import CHOICES, ProviderOptions
 from live_classify.report import as_json, as_text, as_trace
 from live_classify.sinks import record
 from live_classify.sinks.jsonl import silence_stdout
+from live_classify.sinks.mp4 import ENCODERS, EncoderSettings
 from live_classify.sources import parse_camera, parse_video_source
 
 PROG = "live-classify"
@@ -74,9 +76,21 @@ def build_parser() -> argparse.ArgumentParser:
     live.add_argument("--headless", action="store_true", help="no window, even if a display is there")
     live.add_argument("--realtime", action="store_true",
                       help="play a video file at its own frame rate, newest frame wins, like a camera")
-    live.add_argument("--record", type=file_with_suffix(record.SUFFIXES, record.WHY_SUFFIXES), metavar="FILE.mp4|.avi",
-                      help="record the annotated video: .mp4 H.264, .avi Motion-JPEG")
+    live.add_argument("--record", type=record.target, metavar="FILE.mp4|.avi|DIR/",
+                      help="record the annotated video: .mp4 H.264, .avi Motion-JPEG, DIR/ H.264 segments (--segment)")
     live.add_argument("--overwrite", action="store_true", help="replace an existing recording")
+    live.add_argument("--segment", type=segment_length, metavar="DURATION",
+                      help="--record DIR/: a new MP4 every DURATION of the source (30s, 10m, 2h), "
+                           "as DIR/<camera>/<YYYY-MM-DD>/<HH-MM-SS>.mp4")
+    live.add_argument("--retain", type=retention_limit, action="append", metavar="SIZE|AGE",
+                      help="--record DIR/: delete the camera's oldest segments beyond a size (50GB) or an age (7d); "
+                           "give it twice for both")
+    live.add_argument("--encoder", choices=ENCODERS, default="auto",
+                      help="MP4: the H.264 encoder; auto takes a hardware one when it opens, else libx264 (default: auto)")
+    live.add_argument("--crf", type=crf, default=EncoderSettings.crf, metavar="N",
+                      help=f"MP4 with libx264: quality, 0 (best) to 51 (smallest) (default: {EncoderSettings.crf})")
+    live.add_argument("--bitrate", type=bitrate, metavar="RATE",
+                      help="MP4: a fixed bitrate such as 2M or 800k instead of --crf (default: 2M on hardware encoders)")
     live.add_argument("--jsonl", metavar="FILE|-", help="one JSON line per classified frame, appended to a file, or to stdout")
     live.add_argument("--snapshot-dir", type=Path, default=Path("."), metavar="DIR",
                       help="where the s key saves snapshots (default: the current directory)")
@@ -156,6 +170,10 @@ def _check_mode(parser: argparse.ArgumentParser, args: argparse.Namespace, argv:
     args.given = given_flags(build_parser, argv)
     rtsp = mode == STREAM and args.source[0].lower().startswith(("rtsp:", "rtsps:"))
     errors, warnings = mode_problems(mode, args.given, rtsp)
+    if mode != PHOTOS:
+        directory = args.record is not None and record.is_directory(args.record)
+        more_errors, more_warnings = recording_problems(args.record, directory, args.given, args.encoder, args.retain)
+        errors, warnings = errors + more_errors, warnings + more_warnings
     if errors:
         parser.error(errors[0])
     for warning in warnings:

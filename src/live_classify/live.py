@@ -27,7 +27,9 @@ from live_classify.sinks.base import Sink, Sinks, Update
 from live_classify.sinks.collect import Collecting, Collector, Quota
 from live_classify.sinks.files import check_writable
 from live_classify.sinks.jsonl import JsonLines
+from live_classify.sinks.mp4 import EncoderSettings
 from live_classify.sinks.record import Recording
+from live_classify.sinks.segments import SegmentPlan
 from live_classify.sinks.window import Window, display_problem, prepare_snapshot_dir
 from live_classify.sources import CameraSettings, SourceSpec, VideoSource
 
@@ -37,8 +39,9 @@ STALE_S = 1.0  # no new frame for this long: the window says so instead of showi
 
 def run_video(args: argparse.Namespace, spec: SourceSpec, open_classifier: Callable[..., Classifier]) -> int:
     """Classify a camera, stream or video file until it ends or the user stops; returns the exit code."""
-    if args.record:
-        record.check(args.record, args.overwrite)  # before anything is opened or written
+    if args.record:  # before anything is opened or written; the MP4 encoder is chosen here, once
+        encoding = EncoderSettings(encoder=args.encoder, crf=args.crf, bitrate=args.bitrate)
+        args.encoding = record.check(args.record, args.overwrite, encoding)
     if args.jsonl and args.jsonl != "-":
         check_writable(Path(args.jsonl), "JSON lines file")
     collector = _collector(args)
@@ -106,7 +109,8 @@ def _outputs(args: argparse.Namespace, spec: SourceSpec, source: VideoSource, pi
     sinks: list[Sink | None] = [
         Collecting(collector, quota, window, log) if collector else None,
         JsonLines(jsonl_target, spec.name, drop=live, min_confidence=args.min_confidence) if jsonl_target else None,
-        Recording(args.record, fps, drop=live) if args.record else None,
+        Recording(args.record, fps, drop=live, settings=args.encoding,
+                  segments=SegmentPlan.of(args.segment, args.retain, spec)) if args.record else None,
         window,
     ]
     return [sink for sink in sinks if sink is not None]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from live_classify.images import looks_like_images
 from live_classify.sources import is_stream, redact
@@ -17,7 +18,8 @@ PHOTOS, CAMERA, STREAM, FILE = "photos", "a camera", "a stream", "a video file"
 # Outputs only the live modes write: asking for them with photos can only be a mistake.
 VIDEO_OUTPUTS = ("record", "jsonl", "collect", "classes")
 VIDEO_TUNING = ("realtime", "headless", "overwrite", "snapshot_dir", "count", "interval", "collect_dir", "width",
-                "height", "fps", "fourcc", "open_timeout", "read_timeout", "reconnect", "rtsp_transport", "smooth")
+                "height", "fps", "fourcc", "open_timeout", "read_timeout", "reconnect", "rtsp_transport", "smooth",
+                "segment", "retain", "encoder", "crf", "bitrate")
 PHOTO_OUTPUTS = ("json", "trace")
 CAMERA_REQUESTS = ("width", "height", "fps", "fourcc")
 
@@ -64,13 +66,38 @@ def mode_problems(mode: str, given: frozenset[str], rtsp: bool = False) -> tuple
     if not rtsp:
         unused["rtsp_transport"] = "does nothing for a source that is not rtsp://"
     needs = {"overwrite": ("record",), "count": ("collect",), "interval": ("collect",),
-             "collect_dir": ("collect", "classes")}
+             "collect_dir": ("collect", "classes"), "encoder": ("record",), "crf": ("record",), "bitrate": ("record",)}
     for dest, any_of in needs.items():
         if not given & set(any_of):
             unused[dest] = f"does nothing without {' or '.join(flag(d) for d in any_of)}"
     if "collect" in given:
         unused["classes"] = "does nothing with --collect, which saves every frame under its LABEL"
     return errors, [f"{flag(d)} {why}" for d, why in unused.items() if d in given]
+
+
+def recording_problems(record: Path | None, directory: bool, given: frozenset[str], encoder: str,
+                       retain: list[tuple[str, float]] | None) -> tuple[list[str], list[str]]:
+    """(errors, warnings) of the recording flags: segments need a directory and a directory needs
+    segments; the MP4 encoder's flags do nothing for Motion-JPEG, --crf nothing beside a bitrate."""
+    errors = [f"{flag(d)} needs a directory to write segments in: --record DIR/ (with a trailing slash)"
+              for d in ("segment", "retain") if d in given and not directory]
+    if directory and "segment" not in given:
+        errors.append(f"--record {record} is a directory: add --segment DURATION (e.g. 10m) to record segments "
+                      "there, or name a .mp4 or .avi file")
+    kinds = [kind for kind, _ in retain or []]
+    if len(kinds) > len(set(kinds)):
+        errors.append("--retain takes at most one size (e.g. 50GB) and one age (e.g. 7d)")
+    warnings = []
+    if directory and "overwrite" in given:
+        warnings.append("--overwrite does nothing for --record DIR/ (a segment never replaces a file)")
+    if record is not None and not directory and record.suffix.lower() == ".avi":
+        warnings += [f"{flag(d)} does nothing for a .avi recording (Motion-JPEG); use .mp4 for H.264"
+                     for d in ("encoder", "crf", "bitrate") if d in given]
+    elif "crf" in given and "bitrate" in given:
+        warnings.append("--crf does nothing with --bitrate (the encoder keeps to the bitrate)")
+    elif "crf" in given and encoder not in ("auto", "libx264"):
+        warnings.append(f"--crf does nothing for {encoder} (it takes --bitrate)")
+    return errors, warnings
 
 
 def headless_problems(given: frozenset[str]) -> list[str]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from pathlib import Path
 
 import cv2
@@ -51,6 +52,28 @@ def disk_nearly_full(path: Path, bytes_per_second: float) -> str | None:
     if free < max(RESERVE_MIN_BYTES, RESERVE_SECONDS * bytes_per_second):
         return f"the disk is nearly full ({free / 2**20:.1f} MB free)"
     return None
+
+
+class SpaceWatch:
+    """Once a second: push a growing file to the disk (a power cut then loses about a second), and
+    say why its recording must stop when the disk is nearly full (see :func:`disk_nearly_full`)."""
+
+    def __init__(self) -> None:
+        self._next_check = 0.0
+        self._last_size = 0
+
+    def check(self, path: Path) -> str | None:
+        now = time.monotonic()
+        if now < self._next_check:
+            return None
+        self._next_check = now + 1.0
+        fsync_path(path)
+        try:
+            size = path.stat().st_size
+        except OSError:  # not created yet: an encoder that has not sent its first packet
+            return None
+        growth, self._last_size = max(0, size - self._last_size), size  # a new file (segment) grows from 0
+        return disk_nearly_full(path, growth)
 
 
 def save_png(image: np.ndarray, path: Path) -> bool:

@@ -1,15 +1,18 @@
 """The recording sink: the annotated video to a file, encoded on a thread of its own.
 
 ``.mp4``: H.264 in fragmented MP4 (``mp4.py``), small, plays in browsers, on a true timeline.
-``.avi``: Motion-JPEG (``mjpeg.py``), bigger, every frame a JPEG of its own. Both stay playable
-after any way the run ends. Encoding never runs on the main loop: frames wait in a short queue,
+``.avi``: Motion-JPEG (``mjpeg.py``), bigger, every frame a JPEG of its own. ``DIR/`` with
+``--segment``: MP4 segments, pruned by ``--retain`` (``segments.py``). All stay playable after any
+way the run ends. Encoding never runs on the main loop: frames wait in a short queue,
 and live, when the encoder falls behind, the oldest are dropped and counted rather than slowing
 the window or growing memory.
 """
 from __future__ import annotations
 
-import time
+import argparse
+import os
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -17,20 +20,50 @@ import numpy as np
 from live_classify import log
 from live_classify.errors import LiveClassifyError
 from live_classify.sinks.base import BackgroundWriter, Update
-from live_classify.sinks.files import check_writable, disk_nearly_full, fsync_path
+from live_classify.sinks.files import SpaceWatch, check_writable
 from live_classify.sinks.mjpeg import MjpegWriter
-from live_classify.sinks.mp4 import EncoderSettings, Mp4Writer
+from live_classify.sinks.mp4 import HARDWARE, EncoderSettings, Mp4Writer, choose_encoder
+from live_classify.sinks.segments import SegmentedMp4, SegmentPlan, prepare
 
 SUFFIXES = (".mp4", ".avi")  # the command line refuses any other (see cli.py)
 WHY_SUFFIXES = "H.264 MP4, or Motion-JPEG AVI; both survive a crash"
 BACKLOG = 8  # frames waiting for the encoder: about a quarter of a second at 30 fps
+PROBE_SIZE = (640, 480)  # the encoder is tried at startup, before the source (and its size) is known
 
 
-def check(path: Path, overwrite: bool) -> None:
-    """Refuse a path that cannot be written, or a recording that would be lost."""
-    check_writable(path, "recording")
-    if path.exists() and not overwrite:
-        raise LiveClassifyError(f"--record {path}: the file exists (pass --overwrite to replace it)")
+def target(text: str) -> Path:
+    """``--record``: a .mp4 or .avi file, or a directory for segments (``DIR/`` or an existing one)."""
+    path, slash = Path(text), text.endswith(("/", os.sep))
+    video_suffix = path.suffix.lower() in SUFFIXES
+    if slash and video_suffix:
+        raise argparse.ArgumentTypeError(f"{text}: a directory named like a video file; name it without {path.suffix}")
+    if not (video_suffix or slash or path.is_dir()):
+        raise argparse.ArgumentTypeError(f"{text}: use a .mp4 or .avi file ({WHY_SUFFIXES}), or DIR/ with --segment")
+    return path
+
+
+def is_directory(path: Path) -> bool:
+    """A recording into a directory (of segments); :func:`target` let only directories through without a suffix."""
+    return path.suffix.lower() not in SUFFIXES or path.is_dir()
+
+
+def check(path: Path, overwrite: bool, settings: EncoderSettings) -> EncoderSettings:
+    """Refuse a path that cannot be written, a recording that would be lost, or an encoder that
+    cannot open here; returns ``settings`` with the MP4 encoder chosen (one line says which)."""
+    if is_directory(path):
+        prepare(path)
+    else:
+        check_writable(path, "recording")
+        if path.exists() and not overwrite:
+            raise LiveClassifyError(f"--record {path}: the file exists (pass --overwrite to replace it)")
+        if path.suffix.lower() == ".avi":
+            return settings
+    encoder = choose_encoder(PROBE_SIZE, settings)
+    where = f"segments into {path}{os.sep}" if is_directory(path) else str(path)
+    how = "" if settings.encoder != "auto" else " (--encoder auto: a hardware encoder)" if encoder in HARDWARE \
+        else " (--encoder auto: no hardware encoder opened)"
+    log.info(f"recording {where}: H.264 with {encoder}{how}")
+    return replace(settings, encoder=encoder)
 
 
 class _Mp4:
@@ -41,8 +74,7 @@ class _Mp4:
         self.settings = settings
         self.stopped_because: str | None = None  # why recording stopped before the run did
         self._writer: Mp4Writer | None = None
-        self._next_check = 0.0
-        self._last_size = 0
+        self._space = SpaceWatch()
 
     @property
     def frames(self) -> int:
@@ -59,22 +91,10 @@ class _Mp4:
         if self.stopped_because:
             return
         if self._writer is None:
-            self._writer = Mp4Writer(self.path, (image.shape[1], image.shape[0]), self.settings)
-            log.info(f"recording {self.path}: H.264 with {self._writer.encoder}")
+            encoder = None if self.settings.encoder == "auto" else self.settings.encoder  # chosen by check()
+            self._writer = Mp4Writer(self.path, (image.shape[1], image.shape[0]), self.settings, encoder)
         self._writer.write(image, t)
-        self._check_space()
-
-    def _check_space(self) -> None:
-        """Once a second: push the file to the disk, and stop — closed, playable — while a few
-        seconds more of it still fit. (A write that fails anyway stops the recording with one line.)"""
-        now = time.monotonic()
-        if now < self._next_check:
-            return
-        self._next_check = now + 1.0
-        fsync_path(self.path)
-        size = self.path.stat().st_size
-        growth, self._last_size = max(0, size - self._last_size), size
-        if full := disk_nearly_full(self.path, growth):
+        if full := self._space.check(self.path):
             self.close()
             self.stopped_because = full
             log.warning(f"recording stopped: {full}; {self.path} keeps what it had on disk; classification goes on")
@@ -93,10 +113,16 @@ class Recording:
     stop_requested = False
 
     def __init__(self, path: Path, fps: float | None, *, drop: bool,
-                 settings: EncoderSettings = EncoderSettings()) -> None:
-        """``fps``: a file's own rate (AVI; None: measured from capture times); ``drop``: live."""
-        self.path = path
-        self._video = _Mp4(path, settings) if path.suffix.lower() == ".mp4" else MjpegWriter(path, fps, log.warning)
+                 settings: EncoderSettings = EncoderSettings(), segments: SegmentPlan | None = None) -> None:
+        """``fps``: a file's own rate (AVI; None: measured from capture times); ``drop``: live;
+        ``segments``: ``path`` is a directory, cut into segments as planned."""
+        if segments:
+            self._video: SegmentedMp4 | _Mp4 | MjpegWriter = SegmentedMp4(path, segments, settings)
+        elif path.suffix.lower() == ".mp4":
+            self._video = _Mp4(path, settings)
+        else:
+            self._video = MjpegWriter(path, fps, log.warning)
+        self.path = self._video.path
         self._encoder: BackgroundWriter[tuple[np.ndarray, float]] = BackgroundWriter(
             "record", lambda item: self._video.write(*item), drop=drop, backlog=BACKLOG)
 
@@ -120,7 +146,7 @@ class Recording:
 
     def summary(self) -> str:
         video = self._video
-        rate = video.rate if isinstance(video, _Mp4) else f"{video.fps or 0:g} fps"
+        rate = f"{video.fps or 0:g} fps" if isinstance(video, MjpegWriter) else video.rate
         stopped = f" (stopped early: {video.stopped_because})" if video.stopped_because else ""
         dropped = f", {self._encoder.dropped} dropped: the encoder fell behind" if self._encoder.dropped else ""
         return f"recorded {video.frames} frames to {self.path} at {rate}{dropped}{stopped}"
