@@ -71,7 +71,7 @@ MUTATIONS = [
              "JsonLines(jsonl_target, spec.name, drop=live,", "JsonLines(jsonl_target, spec.name, drop=True,",
              ("tests/test_faults.py::test_a_slow_reader_of_a_file_s_json_lines_loses_none",)),
     Mutation("pause no longer freezes the picture", SRC + "sinks/window.py",
-             "if not (self.paused and self._frozen):", "if True:",
+             "shown = not (self.paused and self._frozen)", "shown = True",
              ("tests/test_window.py::test_the_window_shows_the_overlay_and_the_keys_work",)),
     # Assertions that could not fail for what they name (issue 17).
     Mutation("an RGB model fed BGR (no channel swap)", SRC + "engine/preprocess.py",
@@ -116,7 +116,8 @@ MUTATIONS = [
     Mutation("the collector saves frames with the overlay", SRC + "live.py",
              "        Collecting(collector, quota, window, log) if collector else None,\n", "",
              (LIVE + "test_collected_frames_are_raw_while_the_recording_is_annotated",)),
-    Mutation("the MP4 ignores the disk reserve", SRC + "sinks/record.py", "        self._check_space()\n", "",
+    Mutation("the MP4 ignores the disk reserve", SRC + "sinks/record.py",
+             "        if full := self._space.check(self.path):", "        if full := None:",
              ("tests/test_faults.py::test_a_full_disk_stops_the_recording_cleanly_and_classification_goes_on",)),
     Mutation("MP4 timestamps from a frame counter", SRC + "sinks/mp4.py",
              "pts = max(self._last_pts + 1, round((t_capture - self._t0) * 1000))",
