@@ -30,7 +30,7 @@ import numpy as np
 from live_classify.engine.classifier import Classification, Classifier
 from live_classify.engine.postprocess import Smoother
 from live_classify.queues import put_newest
-from live_classify.sources import VideoSource
+from live_classify.sources import Source
 
 Log = Callable[[str], None]
 
@@ -135,7 +135,7 @@ _END = None  # the sentinel that ends each queue
 class Pipeline:
     """Runs capture and inference in threads; iterate :meth:`frames` on the main thread."""
 
-    def __init__(self, source: VideoSource, classifier: Classifier, *, flow: Flow, workers: int = 1,
+    def __init__(self, source: Source, classifier: Classifier, *, flow: Flow, workers: int = 1,
                  smoothing: float = 1.0, pace_fps: float | None = None, max_reconnects: int = 10,
                  log: Log = print) -> None:
         self.source = source

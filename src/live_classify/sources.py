@@ -10,6 +10,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 import cv2
@@ -102,8 +103,29 @@ def with_rtsp_transport(options: str | None, transport: str) -> str:
     return "|".join(kept + [f"rtsp_transport;{transport}"])
 
 
+class Source(Protocol):
+    """What the pipeline needs from a camera, a stream or a file, whatever opens it."""
+
+    spec: SourceSpec  # what the user named, and whether it is live
+    claimed_fps: float | None  # what the source says its rate is (a live one is measured, not believed)
+    lost_because: str  # why the last read() returned None
+
+    def describe(self) -> str:
+        """What was opened, in a few words: '640x480 @ 30 fps MJPG'."""
+
+    def read(self) -> np.ndarray | None:
+        """The next HxWx3 BGR frame, or None when the source ended or was lost (``lost_because`` says)."""
+
+    def reopen(self) -> bool:
+        """One try to get a lost live source back."""
+
+    def release(self) -> None:
+        """Let the device or connection go."""
+
+
 class VideoSource:
-    """An opened capture: ``read()`` gives BGR frames; ``reopen()`` tries once to get a lost one back."""
+    """The OpenCV :class:`Source`: an opened capture; ``read()`` gives BGR frames; ``reopen()`` tries
+    once to get a lost one back."""
 
     MAX_QUICK_FAILURES = 3
     INSTANT_S = 0.01  # a failed read this fast found no data to wait for: the source has ended
