@@ -23,6 +23,7 @@ from live_classify.argtypes import (
 from live_classify.engine.classifier import Classifier
 from live_classify.errors import LiveClassifyError, exit_code
 from live_classify.images import expand_images, read_image
+from live_classify.config import run_config
 from live_classify.live import run_video
 from live_classify.engine.model import Overrides, default_model_path
 from live_classify.modes import CAMERA, PHOTOS, STREAM, given_flags, mode_problems, recording_problems, source_mode
@@ -186,7 +187,7 @@ def _run(args: argparse.Namespace, mode: str) -> int:
     if mode == PHOTOS:
         return classify_images(args)
     spec = parse_camera(args.camera) if mode == CAMERA else parse_video_source(args.source[0])
-    return run_video(args, spec, partial(open_classifier, args))
+    return run_video(run_config(args, spec), partial(open_classifier, args))
 
 
 def _class_list(text: str) -> list[str]:

@@ -6,7 +6,6 @@ the JSON lines are flushed, and a summary is printed.
 """
 from __future__ import annotations
 
-import argparse
 import contextlib
 import os
 import signal
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from live_classify.config import CollectConfig, OutputConfig, RunConfig, SourceConfig
 from live_classify.engine.classifier import Classifier
 from live_classify.engine.providers import CPU
 from live_classify.log import error, info as log, warning
@@ -31,112 +31,119 @@ from live_classify.sinks.mp4 import EncoderSettings
 from live_classify.sinks.record import Recording
 from live_classify.sinks.segments import SegmentPlan
 from live_classify.sinks.window import Window, display_problem, prepare_snapshot_dir
-from live_classify.sources import CameraSettings, SourceSpec, VideoSource
+from live_classify.sources import SourceSpec, VideoSource
 
 
 STALE_S = 1.0  # no new frame for this long: the window says so instead of showing the last rates
 
 
-def run_video(args: argparse.Namespace, spec: SourceSpec, open_classifier: Callable[..., Classifier]) -> int:
+def run_video(config: RunConfig, open_classifier: Callable[..., Classifier]) -> int:
     """Classify a camera, stream or video file until it ends or the user stops; returns the exit code."""
-    if args.record:  # before anything is opened or written; the MP4 encoder is chosen here, once
-        encoding = EncoderSettings(encoder=args.encoder, crf=args.crf, bitrate=args.bitrate)
-        args.encoding = record.check(args.record, args.overwrite, encoding)
-    if args.jsonl and args.jsonl != "-":
-        check_writable(Path(args.jsonl), "JSON lines file")
-    collector = _collector(args)
-    quota = Quota(collector, args.collect, args.count, args.interval) if collector and args.collect else None
-    show_window = _window_wanted(args)
-    source = VideoSource(spec, CameraSettings(args.width, args.height, args.fps, args.fourcc),
-                         args.open_timeout, args.read_timeout, args.rtsp_transport)
+    src, out = config.source, config.outputs
+    encoding = _check_outputs(out)  # before anything is opened or written
+    collector, quota = _collector(out.collect)
+    show_window = _window_wanted(out)
+    source = VideoSource(src.spec, src.camera, src.open_timeout, src.read_timeout, src.rtsp_transport)
     log(f"opened {source.describe()}")
     try:
-        classifier, pipeline = _start(args, spec, source, open_classifier)
+        classifier, pipeline = _start(src, source, open_classifier)
     except BaseException:
         source.release()
         raise
-    window = Window(args.snapshot_dir) if show_window else None
-    sinks = Sinks(_outputs(args, spec, source, pipeline, collector, quota, window), warning)
-    annotator = Annotator(pipeline, classifier.backend.short_name, args.min_confidence, window, collector)
-    clock = _source_clock(spec, source.claimed_fps)
+    window = Window(out.snapshot_dir) if show_window else None
+    sinks = Sinks(_outputs(out, encoding, src.spec, source, pipeline, collector, quota, window), warning)
+    annotator = Annotator(pipeline, classifier.backend.short_name, out.min_confidence, window, collector)
+    clock = _source_clock(src.spec, source.claimed_fps)
     with _stop_on_signals(pipeline) as signals:  # a signal while finishing up must not cut the finishing short
         try:
             pipeline.start()
             _main_loop(pipeline, sinks, annotator, clock)
         finally:
-            pipeline.join(timeout=args.read_timeout + 2)
+            pipeline.join(timeout=src.read_timeout + 2)
             sinks.write_late(pipeline.leftover_predictions())
             sinks.close()
             _summary(pipeline, classifier, sinks, window)
     failure = pipeline.error or sinks.failure
     if quota and not (quota.done or failure or signals or (window and window.quit)):  # the source ended first
-        failure = quota.shortfall(spec.name)
+        failure = quota.shortfall(src.spec.name)
     if failure:
         error(failure)
         return 1
     return 0
 
 
-def _start(args: argparse.Namespace, spec: SourceSpec, source: VideoSource,
+def _check_outputs(out: OutputConfig) -> EncoderSettings | None:
+    """Paths that cannot be written fail now, not after the first minute of video; the MP4 encoder
+    is chosen here, once (one line says which)."""
+    if out.jsonl and out.jsonl != "-":
+        check_writable(Path(out.jsonl), "JSON lines file")
+    if out.record is None:
+        return None
+    return record.check(out.record.path, out.record.overwrite, out.record.encoding)
+
+
+def _start(src: SourceConfig, source: VideoSource,
            open_classifier: Callable[..., Classifier]) -> tuple[Classifier, Pipeline]:
     """The engine and the pipeline for this source: every frame of a file, the newest of a live one."""
-    flow = Flow.of(spec.live, args.realtime)
+    flow = Flow.of(src.spec.live, src.realtime)
     cores = os.cpu_count() or 1
     # Every frame of a file: throughput counts, so one single-threaded engine per core, sharing
     # the session, beats one engine whose threads meet at a barrier after every layer while
     # decoding and drawing take turns on the same cores. Live: one engine on all cores, for the
     # shortest latency. onnxruntime's spin-waiting only steals those cores from capture.
-    parallel = flow is Flow.EVERY and not args.threads and cores > 1
+    parallel = flow is Flow.EVERY and not src.threads and cores > 1
     classifier = open_classifier(threads=1 if parallel else None, spin=False)
     workers = cores if parallel and classifier.backend.provider == CPU else 1
-    pace = None if spec.live or not args.realtime else source.claimed_fps or 30.0
-    pipeline = Pipeline(source, classifier, flow=flow, workers=workers, smoothing=args.smooth,
-                        pace_fps=pace, max_reconnects=args.reconnect, log=log)
+    pace = None if src.spec.live or not src.realtime else source.claimed_fps or 30.0
+    pipeline = Pipeline(source, classifier, flow=flow, workers=workers, smoothing=src.smooth,
+                        pace_fps=pace, max_reconnects=src.reconnect, log=log)
     return classifier, pipeline
 
 
-def _outputs(args: argparse.Namespace, spec: SourceSpec, source: VideoSource, pipeline: Pipeline,
-             collector: Collector | None, quota: Quota | None, window: Window | None) -> list[Sink]:
+def _outputs(out: OutputConfig, encoding: EncoderSettings | None, spec: SourceSpec, source: VideoSource,
+             pipeline: Pipeline, collector: Collector | None, quota: Quota | None, window: Window | None) -> list[Sink]:
     """The run's sinks, in the order they see each frame: the collector first (it saves raw frames),
     then whatever draws the overlay. A new output is one more line here."""
     live = pipeline.flow is Flow.LATEST
-    jsonl_target = args.jsonl
-    if not window and not args.record and not jsonl_target and not args.collect:
+    jsonl_target = out.jsonl
+    if not window and not out.record and not jsonl_target and not (out.collect and out.collect.label):
         log("headless with no --record or --jsonl: writing JSON lines to stdout")
         jsonl_target = "-"
     # A file's rate is in its header; a live source's is measured (streams claim what they like).
     fps = None if live else source.claimed_fps
+    rec = out.record
     sinks: list[Sink | None] = [
         Collecting(collector, quota, window, log) if collector else None,
-        JsonLines(jsonl_target, spec.name, drop=live, min_confidence=args.min_confidence) if jsonl_target else None,
-        Recording(args.record, fps, drop=live, settings=args.encoding,
-                  segments=SegmentPlan.of(args.segment, args.retain, spec)) if args.record else None,
+        JsonLines(jsonl_target, spec.name, drop=live, min_confidence=out.min_confidence) if jsonl_target else None,
+        Recording(rec.path, fps, drop=live, settings=encoding or rec.encoding,
+                  segments=SegmentPlan.of(rec.segment_s, list(rec.retain), spec)) if rec else None,
         window,
     ]
     return [sink for sink in sinks if sink is not None]
 
 
-def _window_wanted(args: argparse.Namespace) -> bool:
+def _window_wanted(out: OutputConfig) -> bool:
     """A window unless --headless or there is no display; what only a window uses is checked now."""
-    show = not args.headless
+    show = not out.headless
     if show and (problem := display_problem()):
         log(f"{problem}: running headless")
         show = False
     if show:
-        prepare_snapshot_dir(args.snapshot_dir)
+        prepare_snapshot_dir(out.snapshot_dir)
     else:
-        for unused in headless_problems(getattr(args, "given", frozenset())):
+        for unused in headless_problems(out.given):
             warning(unused)
     return show
 
 
-def _collector(args: argparse.Namespace) -> Collector | None:
+def _collector(collect: CollectConfig | None) -> tuple[Collector | None, Quota | None]:
     """Frames for your own classes: bound to keys 1-9 (--classes), or one label headless (--collect)."""
-    if args.collect:
-        return Collector(args.collect_dir, [args.collect])
-    if args.classes:
-        return Collector(args.collect_dir, args.classes)
-    return None
+    if collect is None:
+        return None, None
+    if collect.label:
+        collector = Collector(collect.folder, [collect.label])
+        return collector, Quota(collector, collect.label, collect.count, collect.interval_s)
+    return Collector(collect.folder, list(collect.classes)), None
 
 
 def _main_loop(pipeline: Pipeline, sinks: Sinks, annotator: Annotator, clock: Callable[[Frame], float]) -> None:

@@ -1,0 +1,89 @@
+"""What a video run was asked to do, as frozen values: ``cli.py`` builds them from the flags, and
+nothing past the command line reads ``argparse.Namespace``."""
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass
+from pathlib import Path
+
+from live_classify.sinks.mp4 import EncoderSettings
+from live_classify.sources import CameraSettings, SourceSpec
+
+
+@dataclass(frozen=True)
+class SourceConfig:
+    """The source and how frames flow from it."""
+
+    spec: SourceSpec
+    camera: CameraSettings = CameraSettings()
+    open_timeout: float = 10.0
+    read_timeout: float = 5.0
+    rtsp_transport: str | None = None
+    realtime: bool = False  # a file played at its own rate, newest frame wins
+    reconnect: int = 10  # tries before a lost live source is an error
+    threads: int = 0  # CPU inference threads asked for (0: the program decides)
+    smooth: float = 1.0  # weight of the newest frame's probabilities (1: no smoothing)
+
+
+@dataclass(frozen=True)
+class RecordConfig:
+    """``--record`` and what goes with it."""
+
+    path: Path
+    overwrite: bool = False
+    encoding: EncoderSettings = EncoderSettings()
+    segment_s: float | None = None
+    retain: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class CollectConfig:
+    """Frames for your own classes: keys 1-9 (``classes``) or headless (``label``)."""
+
+    folder: Path
+    classes: tuple[str, ...] = ()
+    label: str | None = None
+    count: int = 20
+    interval_s: float = 1.0
+
+
+@dataclass(frozen=True)
+class OutputConfig:
+    """Where the results go."""
+
+    record: RecordConfig | None = None
+    jsonl: str | None = None  # a file, or "-" for stdout
+    min_confidence: float | None = None
+    headless: bool = False
+    snapshot_dir: Path = Path(".")
+    collect: CollectConfig | None = None
+    given: frozenset[str] = frozenset()  # the flags typed on the command line, for warnings about unused ones
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """One video run."""
+
+    source: SourceConfig
+    outputs: OutputConfig
+
+
+def run_config(args: argparse.Namespace, spec: SourceSpec) -> RunConfig:
+    """The flags of a camera, stream or video-file run, checked already by the parser."""
+    source = SourceConfig(
+        spec=spec, camera=CameraSettings(args.width, args.height, args.fps, args.fourcc),
+        open_timeout=args.open_timeout, read_timeout=args.read_timeout, rtsp_transport=args.rtsp_transport,
+        realtime=args.realtime, reconnect=args.reconnect, threads=args.threads, smooth=args.smooth,
+    )
+    record = RecordConfig(
+        args.record, args.overwrite, EncoderSettings(encoder=args.encoder, crf=args.crf, bitrate=args.bitrate),
+        args.segment, tuple(args.retain or ()),
+    ) if args.record else None
+    collect = CollectConfig(
+        args.collect_dir, tuple(args.classes or ()), args.collect, args.count, args.interval,
+    ) if args.collect or args.classes else None
+    outputs = OutputConfig(
+        record=record, jsonl=args.jsonl, min_confidence=args.min_confidence, headless=args.headless,
+        snapshot_dir=args.snapshot_dir, collect=collect, given=frozenset(getattr(args, "given", ())),
+    )
+    return RunConfig(source, outputs)
