@@ -277,6 +277,7 @@ def run_command(server: MjpegServer, config: str, seconds: float, work: Path) ->
     row = parse_summary(log.read_text())
     row.update(config=config, exit_code=process.returncode, load_1min=round(load, 2),
                camera_sent_fps=round(sent / wall, 1), cpu_pct=round(100 * cpu / wall, 1),
+               cpu_ms_per_frame=round(1e3 * cpu / max(sent, 1), 1),
                recorded_fps=round(row["recorded"] / max(row["elapsed_s"], 1e-9), 1))
     if record:
         row["mb_per_hour"] = round(record.stat().st_size / MB * 3600 / max(row["elapsed_s"], 1e-9), 1)
@@ -294,7 +295,7 @@ def bench_command(quick: bool) -> dict:
                 print(f"[{time.strftime('%H:%M:%S')}]   {config} ...", file=sys.stderr, flush=True)
                 runs.append(run_command(server, config, seconds, Path(tmp)))
     means = {config: {key: round(float(np.mean([r[key] for r in runs if r["config"] == config])), 1)
-                      for key in ("capture_fps", "inference_fps", "recorded_fps", "cpu_pct")} for config in CONFIGS}
+                      for key in ("capture_fps", "inference_fps", "recorded_fps", "cpu_pct", "cpu_ms_per_frame")} for config in CONFIGS}
     base = means[CONFIGS[0]]["inference_fps"]
     for config in CONFIGS[1:]:
         means[config]["inference_change_pct"] = round(100 * (means[config]["inference_fps"] / base - 1), 1)
@@ -340,20 +341,21 @@ def markdown_cpu(r: dict) -> list[str]:
 def markdown_command(r: dict) -> list[str]:
     out = [f"## The whole command: a {FPS} fps {r['size']} panning test camera, headless, {r['seconds']} s a run", "",
            "| # | run | load (1 min) | camera sent fps | captured fps | classified fps | recorded fps | "
-           "encoder drops | CPU % (of 200) | file MB/hour |", "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+           "encoder drops | CPU % (of 200) | CPU ms per camera frame | file MB/hour |",
+           "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for i, v in enumerate(r["runs"], 1):
         recorded = v["recorded_fps"] if v["config"] != CONFIGS[0] else "—"
         drops = f"{v['encoder_dropped']:.0f}" if v["config"] != CONFIGS[0] else "—"
         out.append(f"| {i} | {v['config']} | {v['load_1min']} | {v['camera_sent_fps']} | {v['capture_fps']} | "
-                   f"{v['inference_fps']} | {recorded} | {drops} | {v['cpu_pct']} | {v.get('mb_per_hour', '—')} |")
-    out += ["", "| mean | captured fps | classified fps | inference vs no recording | recorded fps | CPU % |",
-            "| --- | ---: | ---: | ---: | ---: | ---: |"]
+                   f"{v['inference_fps']} | {recorded} | {drops} | {v['cpu_pct']} | {v['cpu_ms_per_frame']} | {v.get('mb_per_hour', '—')} |")
+    out += ["", "| mean | captured fps | classified fps | inference vs no recording | recorded fps | CPU % | CPU ms per camera frame |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for config, m in r["means"].items():
         change = f"{m['inference_change_pct']:+.1f} %" if "inference_change_pct" in m else "—"
         recorded = m["recorded_fps"] if config != CONFIGS[0] else "—"
-        out.append(f"| {config} | {m['capture_fps']} | {m['inference_fps']} | {change} | {recorded} | {m['cpu_pct']} |")
+        out.append(f"| {config} | {m['capture_fps']} | {m['inference_fps']} | {change} | {recorded} | {m['cpu_pct']} | {m['cpu_ms_per_frame']} |")
     return out + ["", "Rates are the command's own summary lines (frames over its run time); CPU % is the command's "
-                  "user + system time over the measured window; the load is `uptime`'s 1-minute average as each run "
+                  "user + system time over the measured window (per camera frame: over the frames the camera sent in it); the load is `uptime`'s 1-minute average as each run "
                   "started (other engineers share these 2 cores). The test camera runs in the benchmark's process "
                   "and JPEG-encodes each frame there, on the same 2 cores.", ""]
 
