@@ -273,7 +273,8 @@ def run_command(server: MjpegServer, config: str, seconds: float, work: Path) ->
             process.send_signal(signal.SIGINT)
             process.wait(60)
         finally:
-            process.kill() if process.poll() is None else None
+            if process.poll() is None:
+                process.kill()
     row = parse_summary(log.read_text())
     row.update(config=config, exit_code=process.returncode, load_1min=round(load, 2),
                camera_sent_fps=round(sent / wall, 1), cpu_pct=round(100 * cpu / wall, 1),
