@@ -28,6 +28,7 @@ from live_classify.sinks.collect import Collecting, Collector, Quota
 from live_classify.sinks.files import check_writable
 from live_classify.sinks.jsonl import JsonLines
 from live_classify.sinks.record import Recording
+from live_classify.sinks.web import WebView
 from live_classify.sinks.window import Window, display_problem, prepare_snapshot_dir
 from live_classify.sources import CameraSettings, SourceSpec, VideoSource
 
@@ -109,6 +110,7 @@ def _outputs(args: argparse.Namespace, spec: SourceSpec, source: VideoSource, pi
         JsonLines(jsonl_target, spec.name, drop=live, min_confidence=args.min_confidence) if jsonl_target else None,
         Recording(args.record, fps, drop=live) if args.record else None,
         window,
+        WebView.of(args, spec.name, pipeline) if args.serve else None,
     ]
     return [sink for sink in sinks if sink is not None]
 

@@ -15,8 +15,8 @@ from live_classify.sources import is_stream, redact
 PHOTOS, CAMERA, STREAM, FILE = "photos", "a camera", "a stream", "a video file"
 
 # Outputs only the live modes write: asking for them with photos can only be a mistake.
-VIDEO_OUTPUTS = ("record", "jsonl", "collect", "classes")
-VIDEO_TUNING = ("realtime", "headless", "overwrite", "snapshot_dir", "count", "interval", "collect_dir", "width",
+VIDEO_OUTPUTS = ("record", "jsonl", "collect", "classes", "serve")
+VIDEO_TUNING = ("realtime", "headless", "serve_token", "serve_fps", "overwrite", "snapshot_dir", "count", "interval", "collect_dir", "width",
                 "height", "fps", "fourcc", "open_timeout", "read_timeout", "reconnect", "rtsp_transport", "smooth")
 PHOTO_OUTPUTS = ("json", "trace")
 CAMERA_REQUESTS = ("width", "height", "fps", "fourcc")
@@ -64,7 +64,7 @@ def mode_problems(mode: str, given: frozenset[str], rtsp: bool = False) -> tuple
     if not rtsp:
         unused["rtsp_transport"] = "does nothing for a source that is not rtsp://"
     needs = {"overwrite": ("record",), "count": ("collect",), "interval": ("collect",),
-             "collect_dir": ("collect", "classes")}
+             "collect_dir": ("collect", "classes"), "serve_token": ("serve",), "serve_fps": ("serve",)}
     for dest, any_of in needs.items():
         if not given & set(any_of):
             unused[dest] = f"does nothing without {' or '.join(flag(d) for d in any_of)}"
