@@ -121,7 +121,9 @@ class WebServer:
             app.router.add_get(path, handler)
         for path in PAGE:
             app.router.add_get(path, self._page)
-        self._runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0)
+        # handler_cancellation: a viewer that hangs up frees its stream slot at once, not at the next frame.
+        self._runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0,
+                                     handler_cancellation=True)
         await self._runner.setup()
         await web.SockSite(self._runner, self._sock).start()
 

@@ -5,7 +5,8 @@ const withToken = (path) => (token ? `${path}?token=${encodeURIComponent(token)}
 const $ = (id) => document.getElementById(id);
 const fixed = (value, digits, unit) => (value === null || value === undefined ? "-" : value.toFixed(digits) + unit);
 
-$("video").src = withToken("stream.mjpg");
+// After the load event: a stream that never ends would otherwise keep the page "loading" forever.
+window.addEventListener("load", () => { $("video").src = withToken("stream.mjpg"); });
 
 function showPrediction(line) {
   const top = line.top || [];
