@@ -1,10 +1,13 @@
 """``--serve`` for real: the command on the fake camera, read over HTTP as a browser or a watchdog would."""
 from __future__ import annotations
 
+import asyncio
 import http.client
 import json
 import os
+import shutil
 import socket
+import subprocess
 import time
 from collections.abc import Iterator
 
@@ -134,10 +137,10 @@ def test_a_stalled_viewer_holds_up_nobody_and_costs_no_memory(camera: MjpegServe
     for _ in range(30):  # settled: both connected, buffers full
         next(viewer)
     before_rss, before = rss_mb(pid), status(port)["captured"]
-    sizes = [len(next(viewer)) for _ in range(150)]  # about 5 s at 30 fps
+    sizes = [len(next(viewer)) for _ in range(240)]  # about 8 s at 30 fps
     captured = status(port)["captured"] - before
     grown = rss_mb(pid) - before_rss
-    assert captured >= 150, "capture went on"
+    assert captured >= 240, "capture went on"
     would_queue_mb = captured * np.mean(sizes) / 2**20
     assert grown < would_queue_mb / 2, f"RSS grew {grown:.1f} MB; queuing every frame would be {would_queue_mb:.1f} MB"
     assert status(port)["viewers"] == 2
@@ -216,3 +219,58 @@ def test_a_port_in_use_is_one_line_before_the_camera_opens(camera: MjpegServer) 
         run = run_cli("--source", camera.url, "--provider", "cpu", "--serve", str(taken.getsockname()[1]))
     assert_clean_error(run, "cannot serve on 127.0.0.1:", "in use")
     assert run.returncode == 1 and "opened" not in run.stderr
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+if not CHROMIUM and os.environ.get("CI"):
+    raise RuntimeError("CI must install chromium (.ci/run does)")
+
+
+@pytest.mark.skipif(not CHROMIUM, reason="needs a browser: apt-get install chromium")
+def test_the_page_in_a_real_browser_shows_the_label_and_the_video(camera: MjpegServer, live_cli, tmp_path) -> None:
+    """Headless Chromium opens the page; its DOM, read over the DevTools protocol, has the label and the counters."""
+    cli, port = serve(live_cli, camera)
+    devtools = free_port()
+    browser = subprocess.Popen([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={tmp_path}",
+                                f"--remote-debugging-port={devtools}", f"http://127.0.0.1:{port}/"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        page = asyncio.run(_read_page(devtools))
+    finally:
+        browser.kill()
+        browser.wait(10)
+    assert page["label"] in CAT_LABELS, page
+    assert int(page["frames"].split(" / ")[0]) > 0, page
+    assert page["video"] > 0, "the <img> decoded frames of the stream"
+
+
+async def _read_page(devtools: int) -> dict:
+    """Wait for the page to show a prediction; then its label, counters and the stream image's width."""
+    import aiohttp
+
+    expression = ("JSON.stringify({label: document.getElementById('label').textContent, "
+                  "frames: document.getElementById('frames').textContent, "
+                  "video: document.getElementById('video').naturalWidth})")
+    async with aiohttp.ClientSession() as session:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                async with session.get(f"http://127.0.0.1:{devtools}/json/list") as reply:
+                    targets = [t for t in await reply.json() if t["type"] == "page"]
+                if targets:
+                    break
+            except aiohttp.ClientError:
+                pass
+            assert time.monotonic() < deadline, "the browser did not start"
+            await asyncio.sleep(0.2)
+        async with session.ws_connect(targets[0]["webSocketDebuggerUrl"], max_msg_size=0) as ws:
+            for attempt in range(300):
+                await ws.send_json({"id": attempt, "method": "Runtime.evaluate",
+                                    "params": {"expression": expression, "returnByValue": True}})
+                while (message := await ws.receive_json()).get("id") != attempt:
+                    pass
+                page = json.loads(message["result"]["result"].get("value") or "{}")
+                if page.get("label") in CAT_LABELS and page.get("video"):
+                    return page
+                await asyncio.sleep(0.1)
+    return page
