@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import LiveCli, assert_clean_error, headless_env, run_cli
+from conftest import COFFEE, LiveCli, assert_clean_error, headless_env, run_cli
 from mjpeg_server import MjpegServer
 
 CAT_LABELS = {"tiger cat", "tabby", "Egyptian cat"}
@@ -274,3 +274,17 @@ async def _read_page(devtools: int) -> dict:
                     return page
                 await asyncio.sleep(0.1)
     return page
+
+
+@pytest.mark.parametrize("value, why", [("0", "1 to 65535"), ("70000", "1 to 65535"), ("host:", "1 to 65535"),
+                                        ("nowhere.invalid:8080", "cannot resolve")])
+def test_a_bad_address_is_one_line(value: str, why: str, camera: MjpegServer) -> None:
+    run = run_cli("--source", camera.url, "--provider", "cpu", "--serve", value)
+    assert_clean_error(run, why)
+    assert "opened" not in run.stderr
+
+
+def test_serving_photos_is_a_usage_error() -> None:
+    run = run_cli("--source", str(COFFEE), "--serve")
+    assert_clean_error(run, "--serve is for cameras, streams and video files")
+    assert run.returncode == 2
