@@ -192,6 +192,8 @@ def test_health_and_metrics_follow_the_camera(camera: MjpegServer, live_cli) -> 
     camera.stop()
     wait_until(lambda: get(port, "/healthz")[0] == 503, "unhealthy once the camera is gone")
     assert not status(port)["source_up"]
+    lost = mjpeg_parts(open_stream(port))
+    assert len({next(lost) for _ in range(3)}) > 1, "while the source is lost, viewers see the last frame saying so"
     metrics = {s.name: s.value for family in text_string_to_metric_families(get(port, "/metrics")[1].decode())
                for s in family.samples}
     assert metrics["live_classify_source_up"] == 0

@@ -30,6 +30,7 @@ DEFAULT_ADDRESS = "127.0.0.1:8080"
 TOKEN_ENV = "LIVE_CLASSIFY_TOKEN"
 HEALTHY_S = 3.0  # /healthz says 503 when no frame came for this long
 JPEG_QUALITY = 80
+IDLE_FRAME_S = 1.0  # while no frame comes, the last one, annotated anew, this often
 
 
 @dataclass(frozen=True)
@@ -118,6 +119,7 @@ class WebView:
         self.started = time.monotonic()
         self.newest: Prediction | None = None
         self._next_frame = 0.0
+        self._next_idle = 0.0
         self.server = WebServer(sock, self, options.token)
         self._encoder: BackgroundWriter[np.ndarray] = BackgroundWriter("web-jpeg", self._encode, drop=True, backlog=1)
         self.server.start()
@@ -150,7 +152,12 @@ class WebView:
         self._encoder.submit(update.canvas)
 
     def idle(self, redraw: Callable[[], np.ndarray | None]) -> None:
-        pass
+        """No frame is coming (a stall, a reconnect): once a second, viewers get the last one saying why."""
+        now = time.monotonic()
+        if now >= self._next_idle and self.server.wants_frames:
+            self._next_idle = now + IDLE_FRAME_S
+            if (image := redraw()) is not None:
+                self._encoder.submit(image)
 
     def close(self) -> None:
         self._encoder.finish(timeout=2.0)
@@ -184,8 +191,9 @@ class WebView:
     def status(self) -> dict[str, object]:
         """The counters, the newest prediction and the state of the source, for /api/status and /metrics."""
         stats, pipeline = self.pipeline.stats, self.pipeline
-        with stats.lock:  # the inference thread appends to the latencies under this lock
-            recent = list(stats.latencies_ms)[-1000:]
+        with stats.lock:  # the inference thread appends under this lock; the newest 1000 are read from the end
+            latencies = stats.latencies_ms
+            recent = [latencies[-i] for i in range(1, min(len(latencies), 1000) + 1)]
         healthy, why = self.health()
         newest = self.newest
         now = time.monotonic()
