@@ -16,8 +16,9 @@ PHOTOS, CAMERA, STREAM, FILE = "photos", "a camera", "a stream", "a video file"
 
 # Outputs only the live modes write: asking for them with photos can only be a mistake.
 VIDEO_OUTPUTS = ("record", "jsonl", "collect", "classes", "serve")
-VIDEO_TUNING = ("realtime", "headless", "serve_token", "serve_fps", "overwrite", "snapshot_dir", "count", "interval", "collect_dir", "width",
-                "height", "fps", "fourcc", "open_timeout", "read_timeout", "reconnect", "rtsp_transport", "smooth")
+VIDEO_TUNING = ("realtime", "headless", "overwrite", "snapshot_dir", "count", "interval", "collect_dir", "width",
+                "height", "fps", "fourcc", "open_timeout", "read_timeout", "reconnect", "rtsp_transport", "smooth",
+                "serve_token", "serve_fps")
 PHOTO_OUTPUTS = ("json", "trace")
 CAMERA_REQUESTS = ("width", "height", "fps", "fourcc")
 

@@ -165,7 +165,8 @@ class WebView:
 
     def summary(self) -> str | None:
         viewers = self.server.viewers_served
-        return f"served {self.server.frames_sent} stream frames to {viewers} viewers" if viewers else None
+        plural = "" if viewers == 1 else "s"
+        return f"served {self.server.frames_sent} stream frames to {viewers} viewer{plural}" if viewers else None
 
     def record(self, prediction: Prediction) -> dict[str, object]:
         """One prediction as a JSON line has it."""
