@@ -10,6 +10,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from types import SimpleNamespace
 
 import cv2
 import numpy as np
@@ -18,6 +19,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import COFFEE, LiveCli, assert_clean_error, headless_env, run_cli
 from mjpeg_server import MjpegServer
+
+from live_classify.pipeline import Frame, Shown, Stats
+from live_classify.sinks import web
+from live_classify.sinks.base import Sinks, Update
 
 CAT_LABELS = {"tiger cat", "tabby", "Egyptian cat"}
 
@@ -290,3 +295,50 @@ def test_serving_photos_is_a_usage_error() -> None:
     run = run_cli("--source", str(COFFEE), "--serve")
     assert_clean_error(run, "--serve is for cameras, streams and video files")
     assert run.returncode == 2
+
+
+class Counting:
+    """Another output of the run, counting the frames it is given."""
+
+    name, essential, error, stop_requested = "counting", True, None, False
+
+    def __init__(self) -> None:
+        self.frames = 0
+
+    def write(self, update: Update) -> None:
+        self.frames += 1
+
+    def idle(self, redraw) -> None:  # noqa: ANN001
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def summary(self) -> None:
+        return None
+
+
+def test_a_failing_server_is_one_line_and_the_run_goes_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The JPEG encoder fails while a viewer watches: the web output is dropped with one line, the others go on."""
+    pipeline = SimpleNamespace(stats=Stats(), reconnecting=False, lost_because="", last_capture=time.monotonic())
+    sock = web.listen(web.Address("127.0.0.1", 0), None)
+    view = web.WebView(sock, pipeline, web.Options("test", "CPU", token=None, fps=None))  # type: ignore[arg-type]
+    viewer = open_stream(sock.getsockname()[1])
+    monkeypatch.setattr(web.cv2, "imencode", lambda *_: (_ for _ in ()).throw(MemoryError("no memory")))
+    other, warnings = Counting(), []
+    sinks = Sinks([view, other], warnings.append)
+    image = np.zeros((48, 64, 3), np.uint8)
+    frame = Frame(0, time.monotonic(), time.time(), image)
+    try:
+        for sent in range(1, 200):
+            sinks.write(Update(Shown(frame, None, [], True), 0.0, lambda: image))
+            if view not in sinks.active:
+                break
+            time.sleep(0.05)
+        assert view not in sinks.active and sinks.failure is None
+        assert warnings == ["web server stopped: no memory; the rest of the run goes on"]
+        sinks.write(Update(Shown(frame, None, [], True), 0.0, lambda: image))
+        assert other.frames == sent + 1
+    finally:
+        viewer.close()
+        view.close()
