@@ -29,7 +29,7 @@ from live_classify.engine.model import Overrides, default_model_path
 from live_classify.modes import CAMERA, PHOTOS, STREAM, given_flags, mode_problems, recording_problems, source_mode
 from live_classify.engine.providers import CHOICES, ProviderOptions
 from live_classify.report import as_json, as_text, as_trace
-from live_classify.sinks import record
+from live_classify.sinks import record, web
 from live_classify.sinks.jsonl import silence_stdout
 from live_classify.sinks.mp4 import ENCODERS, EncoderSettings
 from live_classify.sources import parse_camera, parse_video_source
@@ -93,6 +93,11 @@ def build_parser() -> argparse.ArgumentParser:
     live.add_argument("--bitrate", type=bitrate, metavar="RATE",
                       help="MP4: a fixed bitrate such as 2M or 800k instead of --crf (default: 2M on hardware encoders)")
     live.add_argument("--jsonl", metavar="FILE|-", help="one JSON line per classified frame, appended to a file, or to stdout")
+    live.add_argument("--serve", nargs="?", const=web.address(web.DEFAULT_ADDRESS), type=web.address,
+                      metavar="[HOST:]PORT", help=f"watch it from a browser at http://HOST:PORT/ (alone: {web.DEFAULT_ADDRESS})")
+    live.add_argument("--serve-token", metavar="TOKEN",
+                      help=f"required on every request; needed to serve beyond 127.0.0.1 (or set {web.TOKEN_ENV})")
+    live.add_argument("--serve-fps", type=positive_float, metavar="N", help="at most N frames a second to the browser (default: every frame)")
     live.add_argument("--snapshot-dir", type=Path, default=Path("."), metavar="DIR",
                       help="where the s key saves snapshots (default: the current directory)")
 
@@ -187,6 +192,8 @@ def _run(args: argparse.Namespace, mode: str) -> int:
     if mode == PHOTOS:
         return classify_images(args)
     spec = parse_camera(args.camera) if mode == CAMERA else parse_video_source(args.source[0])
+    if args.serve:
+        web.bind(args)  # a port in use fails now, before the camera opens
     return run_video(run_config(args, spec), partial(open_classifier, args))
 
 

@@ -3,6 +3,7 @@ nothing past the command line reads ``argparse.Namespace``."""
 from __future__ import annotations
 
 import argparse
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,6 +49,15 @@ class CollectConfig:
 
 
 @dataclass(frozen=True)
+class ServeConfig:
+    """``--serve``: the socket already bound (a port in use failed before the camera opened)."""
+
+    sock: socket.socket
+    token: str | None = None  # required on every request but /healthz
+    fps: float | None = None  # at most this many JPEGs a second (None: every shown frame)
+
+
+@dataclass(frozen=True)
 class OutputConfig:
     """Where the results go."""
 
@@ -57,6 +67,7 @@ class OutputConfig:
     headless: bool = False
     snapshot_dir: Path = Path(".")
     collect: CollectConfig | None = None
+    serve: ServeConfig | None = None
     given: frozenset[str] = frozenset()  # the flags typed on the command line, for warnings about unused ones
 
 
@@ -85,5 +96,6 @@ def run_config(args: argparse.Namespace, spec: SourceSpec) -> RunConfig:
     outputs = OutputConfig(
         record=record, jsonl=args.jsonl, min_confidence=args.min_confidence, headless=args.headless,
         snapshot_dir=args.snapshot_dir, collect=collect, given=frozenset(getattr(args, "given", ())),
+        serve=ServeConfig(args.serve_socket, args.serve_token, args.serve_fps) if args.serve else None,
     )
     return RunConfig(source, outputs)

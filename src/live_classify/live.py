@@ -30,6 +30,7 @@ from live_classify.sinks.jsonl import JsonLines
 from live_classify.sinks.mp4 import EncoderSettings
 from live_classify.sinks.record import Recording
 from live_classify.sinks.segments import SegmentPlan
+from live_classify.sinks.web import WebView
 from live_classify.sinks.window import Window, display_problem, prepare_snapshot_dir
 from live_classify.sources import SourceSpec, VideoSource
 
@@ -118,6 +119,7 @@ def _outputs(out: OutputConfig, encoding: EncoderSettings | None, spec: SourceSp
         Recording(rec.path, fps, drop=live, settings=encoding or rec.encoding,
                   segments=SegmentPlan.of(rec.segment_s, list(rec.retain), spec)) if rec else None,
         window,
+        WebView.of(out.serve, spec.name, pipeline, out.min_confidence) if out.serve else None,
     ]
     return [sink for sink in sinks if sink is not None]
 

@@ -16,10 +16,10 @@ from live_classify.sources import is_stream, redact
 PHOTOS, CAMERA, STREAM, FILE = "photos", "a camera", "a stream", "a video file"
 
 # Outputs only the live modes write: asking for them with photos can only be a mistake.
-VIDEO_OUTPUTS = ("record", "jsonl", "collect", "classes")
+VIDEO_OUTPUTS = ("record", "jsonl", "collect", "classes", "serve")
 VIDEO_TUNING = ("realtime", "headless", "overwrite", "snapshot_dir", "count", "interval", "collect_dir", "width",
                 "height", "fps", "fourcc", "open_timeout", "read_timeout", "reconnect", "rtsp_transport", "smooth",
-                "segment", "retain", "encoder", "crf", "bitrate")
+                "segment", "retain", "encoder", "crf", "bitrate", "serve_token", "serve_fps")
 PHOTO_OUTPUTS = ("json", "trace")
 CAMERA_REQUESTS = ("width", "height", "fps", "fourcc")
 
@@ -66,7 +66,8 @@ def mode_problems(mode: str, given: frozenset[str], rtsp: bool = False) -> tuple
     if not rtsp:
         unused["rtsp_transport"] = "does nothing for a source that is not rtsp://"
     needs = {"overwrite": ("record",), "count": ("collect",), "interval": ("collect",),
-             "collect_dir": ("collect", "classes"), "encoder": ("record",), "crf": ("record",), "bitrate": ("record",)}
+             "collect_dir": ("collect", "classes"), "encoder": ("record",), "crf": ("record",), "bitrate": ("record",),
+             "serve_token": ("serve",), "serve_fps": ("serve",)}
     for dest, any_of in needs.items():
         if not given & set(any_of):
             unused[dest] = f"does nothing without {' or '.join(flag(d) for d in any_of)}"

@@ -76,16 +76,7 @@ class JsonLines:
         pass
 
     def record(self, prediction: Prediction) -> dict[str, object]:
-        top = prediction.result.top
-        return {
-            "frame": prediction.frame.index,
-            "time": round(prediction.frame.wall_time, 3),
-            "source": self.source_name,
-            "top": top_records(top),
-            **unknown_field(top, self.min_confidence),
-            "times_ms": stage_times(prediction.result),
-            "latency_ms": round(prediction.latency_ms, 3),
-        }
+        return line_record(prediction, self.source_name, self.min_confidence)
 
     def close(self, timeout: float = 10.0) -> None:
         """Write what is queued (waiting at most ``timeout`` for a stuck reader), then close."""
@@ -119,6 +110,20 @@ class JsonLines:
             log.info("the reader of the JSON lines went away: stopping")
         except OSError as error:
             raise OSError(f"cannot write JSON lines: {error.strerror or error}") from None
+
+
+def line_record(prediction: Prediction, source_name: str, min_confidence: float | None) -> dict[str, object]:
+    """One classified frame as a JSON line has it (the web server's events and status share it)."""
+    top = prediction.result.top
+    return {
+        "frame": prediction.frame.index,
+        "time": round(prediction.frame.wall_time, 3),
+        "source": source_name,
+        "top": top_records(top),
+        **unknown_field(top, min_confidence),
+        "times_ms": stage_times(prediction.result),
+        "latency_ms": round(prediction.latency_ms, 3),
+    }
 
 
 def _open(target: str) -> tuple[TextIO, bool]:

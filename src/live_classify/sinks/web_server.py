@@ -1,0 +1,247 @@
+"""The HTTP side of ``--serve``: aiohttp in a thread and event loop of its own.
+
+Every viewer of ``/stream.mjpg`` is sent the newest JPEG, encoded once for all of them: a viewer
+that reads slowly waits on its own connection (aiohttp's ``write`` waits while the socket's buffer
+is full) and then gets whatever is newest, so it skips frames and holds at most one, never slowing
+the run or the other viewers. ``/api/events`` works the same way with a short queue of lines.
+"""
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import socket
+import threading
+from collections.abc import Awaitable, Callable
+from importlib import resources
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from live_classify.pipeline import Prediction
+from live_classify.sinks.web_metrics import Metrics
+
+if TYPE_CHECKING:
+    from live_classify.sinks.web import WebView
+
+BOUNDARY = "live-classify-frame"
+MAX_STREAMS = 8  # streams at once; more are answered 503
+EVENT_BACKLOG = 100  # lines a slow /api/events reader may fall behind before the oldest are skipped
+SNAPSHOT_WAIT_S = 5.0
+PAGE = {"/": ("index.html", "text/html"), "/app.js": ("app.js", "text/javascript"),
+        "/style.css": ("style.css", "text/css")}
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class WebServer:
+    """Serves the page, the stream, the status, the events and the metrics of one run."""
+
+    def __init__(self, sock: socket.socket, view: WebView, token: str | None) -> None:
+        self.error: str | None = None
+        self.viewers = 0  # streams open now
+        self.viewers_served = 0
+        self.frames_sent = 0
+        self.view = view
+        self.metrics = Metrics(view.status)
+        self._sock = sock
+        self._token = token
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="web", daemon=True)
+        self._runner: web.AppRunner | None = None
+        self._closing = False
+        self._jpeg: bytes | None = None
+        self._seq = 0  # the newest JPEG's number
+        self._new_frame: asyncio.Event | None = None
+        self._snapshot_waiters = 0
+        self._event_queues: set[asyncio.Queue] = set()
+        self._files = {path: (resources.files("live_classify.sinks").joinpath("web_page", name).read_bytes(), kind)
+                       for path, (name, kind) in PAGE.items()}
+
+    # --- called from the run's threads ---
+
+    def start(self) -> None:
+        self._thread.start()
+        self._ready.wait(10)
+
+    @property
+    def wants_frames(self) -> bool:
+        """Whether anyone would see an encoded frame: no viewer, no encoding."""
+        return self.error is None and (self.viewers > 0 or self._snapshot_waiters > 0)
+
+    def frame(self, jpeg: bytes) -> None:
+        """A new JPEG (from the encoder's thread)."""
+        self._call(self._publish_frame, jpeg)
+
+    def predictions(self, predictions: list[Prediction]) -> None:
+        """New predictions (from the main thread): for the events, the metrics."""
+        self._call(self._publish_predictions, list(predictions))
+
+    def stop(self) -> None:
+        """End every stream and event feed, close the socket, end the thread (at most a few seconds)."""
+        if self._thread.is_alive() and self._loop.is_running():
+            try:
+                asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(5)
+            except Exception:  # noqa: BLE001 - closing down: a server that hangs is left to the daemon thread
+                pass
+            self._call(self._loop.stop)
+        self._thread.join(5)
+        self._sock.close()
+
+    def _call(self, callback: Callable[..., None], *args: object) -> None:
+        try:
+            self._loop.call_soon_threadsafe(callback, *args)
+        except RuntimeError:  # the loop is closed: the server stopped
+            pass
+
+    # --- the server's thread ---
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        try:
+            self._loop.run_until_complete(self._serve())
+        except Exception as error:  # noqa: BLE001 - reported by the sink; the run goes on without the server
+            self.error = f"cannot start: {error}"
+            self._ready.set()
+            return
+        self._ready.set()
+        try:
+            self._loop.run_forever()
+        except Exception as error:  # noqa: BLE001
+            self.error = str(error) or type(error).__name__
+        finally:
+            self._loop.close()
+
+    async def _serve(self) -> None:
+        self._new_frame = asyncio.Event()
+        app = web.Application(middlewares=[self._auth])
+        routes = {"/stream.mjpg": self._stream, "/api/status": self._status, "/api/events": self._events,
+                  "/healthz": self._health, "/metrics": self._metrics, "/snapshot.jpg": self._snapshot}
+        for path, handler in routes.items():
+            app.router.add_get(path, handler)
+        for path in PAGE:
+            app.router.add_get(path, self._page)
+        # handler_cancellation: a viewer that hangs up frees its stream slot at once, not at the next frame.
+        self._runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0,
+                                     handler_cancellation=True)
+        await self._runner.setup()
+        await web.SockSite(self._runner, self._sock).start()
+
+    async def _shutdown(self) -> None:
+        self._closing = True
+        self._wake_viewers()
+        for queue in self._event_queues:
+            _put_newest(queue, None)
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @web.middleware
+    async def _auth(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """With a token, every request but /healthz carries it, as a header or (for <img>) in the URL."""
+        if self._token and request.path != "/healthz":
+            header = request.headers.get("Authorization", "")
+            given = header[len("Bearer "):] if header.startswith("Bearer ") else request.query.get("token", "")
+            if not hmac.compare_digest(given.encode(), self._token.encode()):
+                return web.Response(status=401, text="a token is required\n",
+                                    headers={"WWW-Authenticate": "Bearer"})
+        return await handler(request)
+
+    def _publish_frame(self, jpeg: bytes) -> None:
+        self._jpeg = jpeg
+        self._seq += 1
+        self._wake_viewers()
+
+    def _wake_viewers(self) -> None:
+        if self._new_frame is not None:
+            self._new_frame.set()
+            self._new_frame = asyncio.Event()
+
+    async def _next_frame(self, after: int) -> tuple[bytes | None, int]:
+        """The newest JPEG once it is newer than number ``after`` (None when the server closes)."""
+        while self._seq <= after and not self._closing:
+            await self._new_frame.wait()
+        return (None if self._closing else self._jpeg), self._seq
+
+    def _publish_predictions(self, predictions: list[Prediction]) -> None:
+        for prediction in predictions:
+            self.metrics.observe(prediction.latency_ms)
+        if self._event_queues:
+            lines = [json.dumps(self.view.record(p), ensure_ascii=False) for p in predictions]
+            for queue in self._event_queues:
+                for line in lines:
+                    _put_newest(queue, line)
+
+    async def _stream(self, request: web.Request) -> web.StreamResponse:
+        if self.viewers >= MAX_STREAMS:
+            return web.Response(status=503, text=f"at most {MAX_STREAMS} streams at once\n")
+        response = web.StreamResponse(headers={
+            "Content-Type": f"multipart/x-mixed-replace; boundary={BOUNDARY}", "Cache-Control": "no-store"})
+        await response.prepare(request)
+        self.viewers += 1
+        self.viewers_served += 1
+        try:
+            seq = self._seq if self._jpeg is None else self._seq - 1  # the newest frame at once
+            while True:
+                jpeg, seq = await self._next_frame(seq)
+                if jpeg is None:
+                    break
+                head = f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n\r\n"
+                await response.write(head.encode() + jpeg + b"\r\n")  # waits while this viewer's socket is full
+                self.frames_sent += 1
+        except (ConnectionError, RuntimeError):  # the viewer went away
+            pass
+        finally:
+            self.viewers -= 1
+        return response
+
+    async def _snapshot(self, request: web.Request) -> web.Response:
+        """The newest frame; with no viewer encoding frames, the next one is encoded for this request."""
+        jpeg = self._jpeg if self.viewers else None
+        if jpeg is None:
+            self._snapshot_waiters += 1
+            try:
+                jpeg, _ = await asyncio.wait_for(self._next_frame(self._seq), SNAPSHOT_WAIT_S)
+            except asyncio.TimeoutError:
+                jpeg = None
+            finally:
+                self._snapshot_waiters -= 1
+        if jpeg is None:
+            return web.Response(status=503, text="no frame to show\n")
+        return web.Response(body=jpeg, content_type="image/jpeg", headers={"Cache-Control": "no-store"})
+
+    async def _events(self, request: web.Request) -> web.StreamResponse:
+        """Server-Sent Events: one ``data:`` line per classification, the same JSON as a JSON line."""
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store"})
+        await response.prepare(request)
+        queue: asyncio.Queue = asyncio.Queue(maxsize=EVENT_BACKLOG)
+        self._event_queues.add(queue)
+        try:
+            while (line := await queue.get()) is not None:
+                await response.write(f"data: {line}\n\n".encode())
+        except (ConnectionError, RuntimeError):
+            pass
+        finally:
+            self._event_queues.discard(queue)
+        return response
+
+    async def _status(self, request: web.Request) -> web.Response:
+        return web.json_response(self.view.status(), headers={"Cache-Control": "no-store"})
+
+    async def _health(self, request: web.Request) -> web.Response:
+        healthy, why = self.view.health()
+        return web.Response(status=200 if healthy else 503, text=why + "\n")
+
+    async def _metrics(self, request: web.Request) -> web.Response:
+        body, content_type = self.metrics.exposition()
+        return web.Response(body=body, headers={"Content-Type": content_type})
+
+    async def _page(self, request: web.Request) -> web.Response:
+        body, kind = self._files[request.path]
+        return web.Response(body=body, content_type=kind, charset="utf-8")
+
+
+def _put_newest(queue: asyncio.Queue, item: object) -> None:
+    """Queue ``item``; when the queue is full, the oldest waiting one makes room."""
+    if queue.full():
+        queue.get_nowait()
+    queue.put_nowait(item)
