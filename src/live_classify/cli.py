@@ -23,7 +23,7 @@ from live_classify.argtypes import (
 from live_classify.engine.classifier import Classifier
 from live_classify.errors import LiveClassifyError, exit_code
 from live_classify.images import expand_images, read_image
-from live_classify.config import run_config
+from live_classify.config import ServeConfig, run_config
 from live_classify.live import run_video
 from live_classify.engine.model import Overrides, default_model_path
 from live_classify.modes import CAMERA, PHOTOS, STREAM, given_flags, mode_problems, recording_problems, source_mode
@@ -192,9 +192,11 @@ def _run(args: argparse.Namespace, mode: str) -> int:
     if mode == PHOTOS:
         return classify_images(args)
     spec = parse_camera(args.camera) if mode == CAMERA else parse_video_source(args.source[0])
-    if args.serve:
-        web.bind(args)  # a port in use fails now, before the camera opens
-    return run_video(run_config(args, spec), partial(open_classifier, args))
+    serve = None
+    if args.serve:  # a port in use fails now, before the camera opens
+        token = web.serve_token(args.serve_token)
+        serve = ServeConfig(web.listen(args.serve, token), token, args.serve_fps)
+    return run_video(run_config(args, spec, serve), partial(open_classifier, args))
 
 
 def _class_list(text: str) -> list[str]:

@@ -79,8 +79,9 @@ class RunConfig:
     outputs: OutputConfig
 
 
-def run_config(args: argparse.Namespace, spec: SourceSpec) -> RunConfig:
-    """The flags of a camera, stream or video-file run, checked already by the parser."""
+def run_config(args: argparse.Namespace, spec: SourceSpec, serve: ServeConfig | None = None) -> RunConfig:
+    """The flags of a camera, stream or video-file run, checked already by the parser; ``serve``:
+    the web server's socket, bound already."""
     source = SourceConfig(
         spec=spec, camera=CameraSettings(args.width, args.height, args.fps, args.fourcc),
         open_timeout=args.open_timeout, read_timeout=args.read_timeout, rtsp_transport=args.rtsp_transport,
@@ -96,6 +97,6 @@ def run_config(args: argparse.Namespace, spec: SourceSpec) -> RunConfig:
     outputs = OutputConfig(
         record=record, jsonl=args.jsonl, min_confidence=args.min_confidence, headless=args.headless,
         snapshot_dir=args.snapshot_dir, collect=collect, given=frozenset(getattr(args, "given", ())),
-        serve=ServeConfig(args.serve_socket, args.serve_token, args.serve_fps) if args.serve else None,
+        serve=serve,
     )
     return RunConfig(source, outputs)

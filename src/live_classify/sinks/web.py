@@ -83,12 +83,6 @@ def listen(where: Address, token: str | None) -> socket.socket:
     return sock
 
 
-def bind(args: argparse.Namespace) -> None:
-    """``--serve``: settle the token and bind the socket now (``args.serve_socket``), before the camera opens."""
-    args.serve_token = serve_token(args.serve_token)
-    args.serve_socket = listen(args.serve, args.serve_token)
-
-
 @dataclass(frozen=True)
 class Options:
     """What the server needs besides the pipeline."""
