@@ -53,12 +53,29 @@ def build_parser() -> argparse.ArgumentParser:
     loudness = parser.add_mutually_exclusive_group()
     loudness.add_argument("--quiet", action="store_true", help="on stderr only warnings and errors (for scripts)")
     loudness.add_argument("--verbose", action="store_true", help="also the details, e.g. why a GPU provider was not taken")
+    _source_flags(parser)
+    _camera_flags(parser)
+    _output_flags(parser)
+    _recording_flags(parser)
+    _browser_flags(parser)
+    _collect_flags(parser)
+    _result_flags(parser)
+    _model_flags(parser)
+    _preprocessing_flags(parser)
+    return parser
+
+
+def _source_flags(parser: argparse.ArgumentParser) -> None:
+    """What to classify: a camera, or files, streams and photos."""
     what = parser.add_argument_group("what to classify (one of)").add_mutually_exclusive_group(required=True)
     what.add_argument("--camera", metavar="N|/dev/videoN", help="a camera by index or device")
     what.add_argument("--source", metavar="URI", nargs="+",
                       help="a video file, a stream (rtsp://, http://...), photos, a directory of photos, "
                            "or a quoted glob such as 'shots/*.jpg'")
 
+
+def _camera_flags(parser: argparse.ArgumentParser) -> None:
+    """What to ask a camera or a stream for, and how long to wait for it."""
     cam = parser.add_argument_group("camera and stream")
     cam.add_argument("--width", type=positive_int, metavar="PX", help="ask the camera for this width")
     cam.add_argument("--height", type=positive_int, metavar="PX", help="ask the camera for this height")
@@ -73,34 +90,50 @@ def build_parser() -> argparse.ArgumentParser:
     cam.add_argument("--rtsp-transport", choices=["tcp", "udp"],
                      help="RTSP over TCP only (a camera behind NAT) or UDP only (default: TCP first, then UDP)")
 
+
+def _output_flags(parser: argparse.ArgumentParser) -> None:
+    """The window and where the results go."""
     live = parser.add_argument_group("window and outputs (cameras, streams, video files)")
     live.add_argument("--headless", action="store_true", help="no window, even if a display is there")
     live.add_argument("--realtime", action="store_true",
                       help="play a video file at its own frame rate, newest frame wins, like a camera")
-    live.add_argument("--record", type=record.target, metavar="FILE.mp4|.avi|DIR/",
-                      help="record the annotated video: .mp4 H.264, .avi Motion-JPEG, DIR/ H.264 segments (--segment)")
-    live.add_argument("--overwrite", action="store_true", help="replace an existing recording")
-    live.add_argument("--segment", type=segment_length, metavar="DURATION",
-                      help="--record DIR/: a new MP4 every DURATION of the source (30s, 10m, 2h), "
-                           "as DIR/<camera>/<YYYY-MM-DD>/<HH-MM-SS>.mp4")
-    live.add_argument("--retain", type=retention_limit, action="append", metavar="SIZE|AGE",
-                      help="--record DIR/: delete the camera's oldest segments beyond a size (50GB) or an age (7d); "
-                           "give it twice for both")
-    live.add_argument("--encoder", choices=ENCODERS, default="auto",
-                      help="MP4: the H.264 encoder; auto takes a hardware one when it opens, else libx264 (default: auto)")
-    live.add_argument("--crf", type=crf, default=EncoderSettings.crf, metavar="N",
-                      help=f"MP4 with libx264: quality, 0 (best) to 51 (smallest) (default: {EncoderSettings.crf})")
-    live.add_argument("--bitrate", type=bitrate, metavar="RATE",
-                      help="MP4: a fixed bitrate such as 2M or 800k instead of --crf (default: 2M on hardware encoders)")
     live.add_argument("--jsonl", metavar="FILE|-", help="one JSON line per classified frame, appended to a file, or to stdout")
-    live.add_argument("--serve", nargs="?", const=web.address(web.DEFAULT_ADDRESS), type=web.address,
-                      metavar="[HOST:]PORT", help=f"watch it from a browser at http://HOST:PORT/ (alone: {web.DEFAULT_ADDRESS})")
-    live.add_argument("--serve-token", metavar="TOKEN",
-                      help=f"required on every request; needed to serve beyond 127.0.0.1 (or set {web.TOKEN_ENV})")
-    live.add_argument("--serve-fps", type=positive_float, metavar="N", help="at most N frames a second to the browser (default: every frame)")
     live.add_argument("--snapshot-dir", type=Path, default=Path("."), metavar="DIR",
                       help="where the s key saves snapshots (default: the current directory)")
 
+
+def _recording_flags(parser: argparse.ArgumentParser) -> None:
+    """The annotated video: one file, or segments kept for a while."""
+    rec = parser.add_argument_group("recording (cameras, streams, video files)")
+    rec.add_argument("--record", type=record.target, metavar="FILE.mp4|.avi|DIR/",
+                     help="record the annotated video: .mp4 H.264, .avi Motion-JPEG, DIR/ H.264 segments (--segment)")
+    rec.add_argument("--overwrite", action="store_true", help="replace an existing recording")
+    rec.add_argument("--segment", type=segment_length, metavar="DURATION",
+                     help="--record DIR/: a new MP4 every DURATION of the source (30s, 10m, 2h), "
+                           "as DIR/<camera>/<YYYY-MM-DD>/<HH-MM-SS>.mp4")
+    rec.add_argument("--retain", type=retention_limit, action="append", metavar="SIZE|AGE",
+                     help="--record DIR/: delete the camera's oldest segments beyond a size (50GB) or an age (7d); "
+                           "give it twice for both")
+    rec.add_argument("--encoder", choices=ENCODERS, default="auto",
+                     help="MP4: the H.264 encoder; auto takes a hardware one when it opens, else libx264 (default: auto)")
+    rec.add_argument("--crf", type=crf, default=EncoderSettings.crf, metavar="N",
+                     help=f"MP4 with libx264: quality, 0 (best) to 51 (smallest) (default: {EncoderSettings.crf})")
+    rec.add_argument("--bitrate", type=bitrate, metavar="RATE",
+                     help="MP4: a fixed bitrate such as 2M or 800k instead of --crf (default: 2M on hardware encoders)")
+
+
+def _browser_flags(parser: argparse.ArgumentParser) -> None:
+    """The web view: the video, the answers and the counters in a browser."""
+    web_view = parser.add_argument_group("watch it from a browser")
+    web_view.add_argument("--serve", nargs="?", const=web.address(web.DEFAULT_ADDRESS), type=web.address,
+                          metavar="[HOST:]PORT", help=f"watch it from a browser at http://HOST:PORT/ (alone: {web.DEFAULT_ADDRESS})")
+    web_view.add_argument("--serve-token", metavar="TOKEN",
+                          help=f"required on every request but /healthz; needed to serve beyond 127.0.0.1 (or set {web.TOKEN_ENV})")
+    web_view.add_argument("--serve-fps", type=positive_float, metavar="N", help="at most N frames a second to the browser (default: every frame)")
+
+
+def _collect_flags(parser: argparse.ArgumentParser) -> None:
+    """Frames for your own classes."""
     collect = parser.add_argument_group("collect frames of your own classes (for live-classify-train)")
     collect.add_argument("--classes", type=_class_list, metavar="A,B,...",
                          help="up to 9 classes: in the window, keys 1-9 save the next frame under one")
@@ -112,6 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
     collect.add_argument("--collect-dir", type=Path, default=Path("dataset"), metavar="DIR",
                          help="where collected frames go, one folder per class (default: ./dataset)")
 
+
+def _result_flags(parser: argparse.ArgumentParser) -> None:
+    """What each answer holds."""
     out = parser.add_argument_group("results")
     out.add_argument("--top-k", type=positive_int, default=5, metavar="K", help="classes to report (default: 5)")
     out.add_argument("--min-confidence", type=fraction, metavar="P",
@@ -122,6 +158,9 @@ def build_parser() -> argparse.ArgumentParser:
     out.add_argument("--trace", action="store_true",
                      help="photos: show the four stages per image, the tensor after each and its time")
 
+
+def _model_flags(parser: argparse.ArgumentParser) -> None:
+    """The model and what runs it."""
     model = parser.add_argument_group("model and engine")
     model.add_argument("--model", type=Path, metavar="PATH",
                        help="an ONNX classifier (default: the bundled EfficientNet-Lite0)")
@@ -141,13 +180,15 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--trt-cache", type=Path, metavar="DIR",
                        help="TensorRT engine cache directory (default: ~/.cache/live-classify/tensorrt)")
 
+
+def _preprocessing_flags(parser: argparse.ArgumentParser) -> None:
+    """Preprocessing, overriding the model's metadata."""
     pre = parser.add_argument_group("preprocessing (overrides the model's metadata)")
     pre.add_argument("--input-size", type=size, metavar="N|HxW", help="model input size, e.g. 224 or 256x320")
     pre.add_argument("--crop-fraction", type=fraction, metavar="F", help="center crop, fraction of the shorter side")
     pre.add_argument("--color-order", type=str.upper, choices=["RGB", "BGR"], help="channel order the model expects")
     pre.add_argument("--mean", type=triple, metavar="M|R,G,B", help="per-channel mean in 0..255 units")
     pre.add_argument("--std", type=triple, metavar="S|R,G,B", help="per-channel std in 0..255 units")
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
