@@ -42,7 +42,7 @@ MUTATIONS = [
              "self._smoother = Smoother(smoothing) if smoothing < 1 else None", "self._smoother = None",
              ("tests/test_pipeline.py::test_smoothing_is_applied_in_frame_order_across_workers",)),
     Mutation("the command ignores --smooth", SRC + "live.py",
-             "smoothing=args.smooth,", "smoothing=1.0,", (LIVE + "test_smooth_flag_smooths_the_json_lines",)),
+             "smoothing=src.smooth,", "smoothing=1.0,", (LIVE + "test_smooth_flag_smooths_the_json_lines",)),
     Mutation("every-frame mode loses one frame in 100", SRC + "pipeline.py",
              "                self.stats.captured += 1\n",
              "                self.stats.captured += 1\n"

@@ -99,11 +99,12 @@ def test_a_live_background_writer_drops_the_oldest_and_never_blocks() -> None:
         "slow", lambda i: (started.set(), release.wait(), handled.append(i)), drop=True, backlog=4)
     writer.submit(0)
     started.wait(10)
-    feeder = threading.Thread(target=lambda: [writer.submit(i) for i in range(1, 100)])
+    feeder = threading.Thread(target=lambda: [writer.submit(i) for i in range(1, 100)], daemon=True)
     feeder.start()  # the handler is stuck on the first item: submitting must still run through
     feeder.join(10)
-    assert not feeder.is_alive(), "a live writer must never make the main loop wait"
+    blocked = feeder.is_alive()
     release.set()
+    assert not blocked, "a live writer must never make the main loop wait"
     writer.finish()
     assert handled[0] == 0 and handled[-4:] == [96, 97, 98, 99]
     assert writer.dropped == 100 - len(handled) and len(handled) <= 1 + 4
@@ -112,7 +113,7 @@ def test_a_live_background_writer_drops_the_oldest_and_never_blocks() -> None:
 def test_a_file_background_writer_waits_and_loses_nothing() -> None:
     release, handled = threading.Event(), []
     writer: BackgroundWriter[int] = BackgroundWriter("owed", lambda i: (release.wait(), handled.append(i)), drop=False, backlog=2)
-    feeder = threading.Thread(target=lambda: [writer.submit(i) for i in range(10)])
+    feeder = threading.Thread(target=lambda: [writer.submit(i) for i in range(10)], daemon=True)
     feeder.start()
     feeder.join(0.5)
     assert feeder.is_alive(), "submit should wait for room when every item is owed"
