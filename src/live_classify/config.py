@@ -3,11 +3,13 @@ nothing past the command line reads ``argparse.Namespace``."""
 from __future__ import annotations
 
 import argparse
+import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
 
 from live_classify.sinks.mp4 import EncoderSettings
+from live_classify.sinks.notify import NotifyConfig
 from live_classify.sources import CameraSettings, SourceSpec
 
 
@@ -68,6 +70,7 @@ class OutputConfig:
     snapshot_dir: Path = Path(".")
     collect: CollectConfig | None = None
     serve: ServeConfig | None = None
+    notify: NotifyConfig | None = None  # run by systemd (NOTIFY_SOCKET set)
     given: frozenset[str] = frozenset()  # the flags typed on the command line, for warnings about unused ones
 
 
@@ -97,6 +100,6 @@ def run_config(args: argparse.Namespace, spec: SourceSpec, serve: ServeConfig | 
     outputs = OutputConfig(
         record=record, jsonl=args.jsonl, min_confidence=args.min_confidence, headless=args.headless,
         snapshot_dir=args.snapshot_dir, collect=collect, given=frozenset(getattr(args, "given", ())),
-        serve=serve,
+        serve=serve, notify=NotifyConfig.of(os.environ),
     )
     return RunConfig(source, outputs)
