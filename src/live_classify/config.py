@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from live_classify.sinks.mp4 import EncoderSettings
+from live_classify.sinks.mqtt import BrokerUrl
 from live_classify.sources import CameraSettings, SourceSpec
 
 
@@ -58,6 +59,17 @@ class ServeConfig:
 
 
 @dataclass(frozen=True)
+class MqttConfig:
+    """``--mqtt``: the broker, and which classifications are published."""
+
+    broker: BrokerUrl
+    qos: int = 1
+    every_s: float | None = None  # at most one prediction message per this many seconds
+    on_change: bool = False  # only when the top label changes
+    required: bool = False  # a broker that cannot be reached at the start fails the run
+
+
+@dataclass(frozen=True)
 class OutputConfig:
     """Where the results go."""
 
@@ -68,6 +80,7 @@ class OutputConfig:
     snapshot_dir: Path = Path(".")
     collect: CollectConfig | None = None
     serve: ServeConfig | None = None
+    mqtt: MqttConfig | None = None
     given: frozenset[str] = frozenset()  # the flags typed on the command line, for warnings about unused ones
 
 
@@ -97,6 +110,7 @@ def run_config(args: argparse.Namespace, spec: SourceSpec, serve: ServeConfig | 
     outputs = OutputConfig(
         record=record, jsonl=args.jsonl, min_confidence=args.min_confidence, headless=args.headless,
         snapshot_dir=args.snapshot_dir, collect=collect, given=frozenset(getattr(args, "given", ())),
-        serve=serve,
+        serve=serve, mqtt=MqttConfig(args.mqtt, args.mqtt_qos, args.mqtt_every, args.mqtt_on_change,
+                                     args.mqtt_required) if args.mqtt else None,
     )
     return RunConfig(source, outputs)
