@@ -147,8 +147,9 @@ def test_the_last_will_says_offline_after_kill_9(live_cli, camera, broker, subsc
     assert offline["source"] == camera.url
 
 
-def test_publishing_resumes_after_the_broker_restarts(live_cli, camera, broker, subscriber) -> None:
-    cli = publish(live_cli, camera, broker)
+@pytest.mark.parametrize("qos", ["0", "1"])  # QoS 0 too: paho would drop those, the backlog keeps them
+def test_publishing_resumes_after_the_broker_restarts(live_cli, camera, broker, subscriber, qos: str) -> None:
+    cli = publish(live_cli, camera, broker, "--mqtt-qos", qos)
     subscriber.next("/prediction")
     subscriber.close()
     broker.stop()
