@@ -43,7 +43,9 @@ class Broker:
         self.port = free_port()
         self.config = folder / "mosquitto.conf"
         user = "user root\n" if os.geteuid() == 0 else ""
-        self.config.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\n{user}")
+        # Persistence: a subscriber's session and what was queued for it outlive a restart of the broker.
+        self.config.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\n{user}persistence true\n"
+                               f"persistence_location {folder}/\nqueue_qos0_messages true\n")
         self.process: subprocess.Popen | None = None
 
     @property
@@ -71,9 +73,11 @@ class Broker:
 class Subscriber:
     """A paho client that keeps every message of ``PREFIX/#`` in a queue."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, session: str | None = None) -> None:
+        """``session``: a persistent one, whose messages the broker keeps while it is away."""
         self.messages: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=session or "",
+                                  clean_session=session is None)
         self.client.on_message = lambda client, userdata, message: self.messages.put(message)
         self.client.on_connect = lambda client, *rest: client.subscribe(f"{PREFIX}/#", qos=1)
         self.client.connect("127.0.0.1", port)
@@ -148,8 +152,9 @@ def test_the_last_will_says_offline_after_kill_9(live_cli, camera, broker, subsc
 
 
 @pytest.mark.parametrize("qos", ["0", "1"])  # QoS 0 too: paho would drop those, the backlog keeps them
-def test_publishing_resumes_after_the_broker_restarts(live_cli, camera, broker, subscriber, qos: str) -> None:
+def test_publishing_resumes_after_the_broker_restarts(live_cli, camera, broker, qos: str) -> None:
     cli = publish(live_cli, camera, broker, "--mqtt-qos", qos)
+    subscriber = Subscriber(broker.port, session="watcher")  # it misses nothing sent before it is back
     subscriber.next("/prediction")
     subscriber.close()
     broker.stop()
@@ -157,7 +162,7 @@ def test_publishing_resumes_after_the_broker_restarts(live_cli, camera, broker, 
     away_from = time.time()
     time.sleep(3)
     broker.start()
-    again = Subscriber(broker.port)
+    again = Subscriber(broker.port, session="watcher")
     try:
         cli.wait_for_stderr("is back")
         # What was classified while the broker was away waited in the backlog and arrives now.

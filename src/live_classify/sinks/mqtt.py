@@ -28,6 +28,7 @@ from live_classify.errors import LiveClassifyError
 from live_classify.pipeline import Pipeline, Prediction
 from live_classify.sinks.base import BackgroundWriter, Update
 from live_classify.sinks.jsonl import line_record
+from live_classify.sinks.segments import camera_folder
 from live_classify.sources import SourceSpec, redact
 
 if TYPE_CHECKING:
@@ -112,8 +113,6 @@ class MqttSink:
 
     @classmethod
     def of(cls, config: MqttConfig, spec: SourceSpec, pipeline: Pipeline, min_confidence: float | None) -> MqttSink:
-        from live_classify.sinks.segments import camera_folder
-
         return cls(config, camera_folder(spec), spec.name, pipeline, min_confidence)
 
     @property
@@ -189,6 +188,7 @@ class MqttSink:
             info.wait_for_publish(timeout=2.0)
 
     def _client(self, mqtt):  # noqa: ANN001, ANN202 - paho's module, imported lazily
+        """paho's client: credentials, the offline last will, the reconnect backoff, our callbacks."""
         client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
         broker = self.config.broker
         if broker.username is not None:
