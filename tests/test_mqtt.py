@@ -219,7 +219,7 @@ def test_a_wrong_password_is_one_line_and_the_run_goes_on(live_cli, camera, tmp_
     try:
         url = f"mqtt://me:wr0ng@127.0.0.1:{secured.port}/{PREFIX}"
         cli = live_cli("--source", camera.url, "--provider", "cpu", "--jsonl", "-", "--mqtt", url)
-        cli.wait_for_stderr("the run goes on")
+        cli.wait_for_stderr("refused the connection: Not authorized; the run goes on")
         cli.wait_for(lambda: len(cli.stdout_lines) >= 3, what="JSON lines despite the refusal")
         cli.signal(signal.SIGINT)
         run = cli.finish()

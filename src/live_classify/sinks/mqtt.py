@@ -211,7 +211,7 @@ class MqttSink:
         if self._online.is_set():
             log.info(f"publishing to MQTT broker {broker} under {self.topic}/")
             return
-        why = f"cannot reach MQTT broker {broker}: {self._why or 'no answer'}"
+        why = self._why or f"cannot reach MQTT broker {broker}: no answer"
         if self.config.required:
             self.client.loop_stop()
             raise LiveClassifyError(why)
@@ -219,7 +219,7 @@ class MqttSink:
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:  # noqa: ANN001
         if reason_code.is_failure:
-            self._why = str(reason_code)
+            self._why = f"MQTT broker {self.config.broker} refused the connection: {reason_code}"
         else:
             self._online.set()
             if self._was_online:
@@ -229,7 +229,7 @@ class MqttSink:
         self._answered.set()
 
     def _on_connect_fail(self, client, userdata) -> None:  # noqa: ANN001
-        self._why = self._why or "connection refused or timed out"
+        self._why = self._why or f"cannot reach MQTT broker {self.config.broker}: connection refused or timed out"
         self._answered.set()
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:  # noqa: ANN001
@@ -238,5 +238,5 @@ class MqttSink:
                         f"up to {BACKLOG} messages wait")
         self._online.clear()
         if reason_code.is_failure and not self._was_online:
-            self._why = self._why or str(reason_code)
+            self._why = self._why or f"cannot reach MQTT broker {self.config.broker}: {reason_code}"
         self._answered.set()
