@@ -29,7 +29,7 @@ from live_classify.engine.model import Overrides, default_model_path
 from live_classify.modes import CAMERA, PHOTOS, STREAM, given_flags, mode_problems, recording_problems, source_mode
 from live_classify.engine.providers import CHOICES, ProviderOptions
 from live_classify.report import as_json, as_text, as_trace
-from live_classify.sinks import record, web
+from live_classify.sinks import mqtt, record, web
 from live_classify.sinks.jsonl import silence_stdout
 from live_classify.sinks.mp4 import ENCODERS, EncoderSettings
 from live_classify.sources import parse_camera, parse_video_source
@@ -58,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     _output_flags(parser)
     _recording_flags(parser)
     _browser_flags(parser)
+    _mqtt_flags(parser)
     _collect_flags(parser)
     _result_flags(parser)
     _model_flags(parser)
@@ -130,6 +131,20 @@ def _browser_flags(parser: argparse.ArgumentParser) -> None:
     web_view.add_argument("--serve-token", metavar="TOKEN",
                           help=f"required on every request but /healthz; needed to serve beyond 127.0.0.1 (or set {web.TOKEN_ENV})")
     web_view.add_argument("--serve-fps", type=positive_float, metavar="N", help="at most N frames a second to the browser (default: every frame)")
+
+
+def _mqtt_flags(parser: argparse.ArgumentParser) -> None:
+    """Publish to an MQTT broker: the predictions and a retained online/offline status."""
+    broker = parser.add_argument_group("publish to MQTT")
+    broker.add_argument("--mqtt", type=mqtt.broker_url, metavar="mqtt://[USER:PASS@]HOST[:PORT]/PREFIX",
+                        help="publish each classification to PREFIX/CAMERA/prediction and a retained "
+                             "PREFIX/CAMERA/status; PORT is 1883 if left out")
+    broker.add_argument("--mqtt-qos", type=int, choices=[0, 1, 2], default=1, help="MQTT quality of service (default: 1)")
+    broker.add_argument("--mqtt-every", type=positive_float, metavar="S",
+                        help="at most one prediction message every S seconds (default: every classification)")
+    broker.add_argument("--mqtt-on-change", action="store_true", help="publish a prediction only when the top label changes")
+    broker.add_argument("--mqtt-required", action="store_true",
+                        help="a broker that cannot be reached at the start is an error (default: a warning, retried)")
 
 
 def _collect_flags(parser: argparse.ArgumentParser) -> None:

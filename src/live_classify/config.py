@@ -10,6 +10,7 @@ from pathlib import Path
 
 from live_classify.sinks.mp4 import EncoderSettings
 from live_classify.sinks.notify import NotifyConfig
+from live_classify.sinks.mqtt import BrokerUrl
 from live_classify.sources import CameraSettings, SourceSpec
 
 
@@ -60,6 +61,17 @@ class ServeConfig:
 
 
 @dataclass(frozen=True)
+class MqttConfig:
+    """``--mqtt``: the broker, and which classifications are published."""
+
+    broker: BrokerUrl
+    qos: int = 1
+    every_s: float | None = None  # at most one prediction message per this many seconds
+    on_change: bool = False  # only when the top label changes
+    required: bool = False  # a broker that cannot be reached at the start fails the run
+
+
+@dataclass(frozen=True)
 class OutputConfig:
     """Where the results go."""
 
@@ -71,6 +83,7 @@ class OutputConfig:
     collect: CollectConfig | None = None
     serve: ServeConfig | None = None
     notify: NotifyConfig | None = None  # run by systemd (NOTIFY_SOCKET set)
+    mqtt: MqttConfig | None = None
     given: frozenset[str] = frozenset()  # the flags typed on the command line, for warnings about unused ones
 
 
@@ -101,5 +114,7 @@ def run_config(args: argparse.Namespace, spec: SourceSpec, serve: ServeConfig | 
         record=record, jsonl=args.jsonl, min_confidence=args.min_confidence, headless=args.headless,
         snapshot_dir=args.snapshot_dir, collect=collect, given=frozenset(getattr(args, "given", ())),
         serve=serve, notify=NotifyConfig.of(os.environ),
+        mqtt=MqttConfig(args.mqtt, args.mqtt_qos, args.mqtt_every, args.mqtt_on_change,
+                        args.mqtt_required) if args.mqtt else None,
     )
     return RunConfig(source, outputs)

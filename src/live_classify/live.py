@@ -29,6 +29,7 @@ from live_classify.sinks.files import check_writable
 from live_classify.sinks.jsonl import JsonLines
 from live_classify.sinks.notify import Notifier
 from live_classify.sinks.mp4 import EncoderSettings
+from live_classify.sinks.mqtt import MqttSink
 from live_classify.sinks.record import Recording
 from live_classify.sinks.segments import SegmentPlan
 from live_classify.sinks.web import WebView
@@ -122,6 +123,7 @@ def _outputs(out: OutputConfig, encoding: EncoderSettings | None, spec: SourceSp
         window,
         WebView.of(out.serve, spec.name, pipeline, out.min_confidence) if out.serve else None,
         Notifier(out.notify, pipeline) if out.notify else None,
+        MqttSink.of(out.mqtt, spec, pipeline, out.min_confidence) if out.mqtt else None,
     ]
     return [sink for sink in sinks if sink is not None]
 

@@ -16,10 +16,11 @@ from live_classify.sources import is_stream, redact
 PHOTOS, CAMERA, STREAM, FILE = "photos", "a camera", "a stream", "a video file"
 
 # Outputs only the live modes write: asking for them with photos can only be a mistake.
-VIDEO_OUTPUTS = ("record", "jsonl", "collect", "classes", "serve")
+VIDEO_OUTPUTS = ("record", "jsonl", "collect", "classes", "serve", "mqtt")
 VIDEO_TUNING = ("realtime", "headless", "overwrite", "snapshot_dir", "count", "interval", "collect_dir", "width",
                 "height", "fps", "fourcc", "open_timeout", "read_timeout", "reconnect", "rtsp_transport", "smooth",
-                "segment", "retain", "encoder", "crf", "bitrate", "serve_token", "serve_fps")
+                "segment", "retain", "encoder", "crf", "bitrate", "serve_token", "serve_fps",
+                "mqtt_qos", "mqtt_every", "mqtt_on_change", "mqtt_required")
 PHOTO_OUTPUTS = ("json", "trace")
 CAMERA_REQUESTS = ("width", "height", "fps", "fourcc")
 

@@ -54,9 +54,7 @@ def redact(uri: str) -> str:
         return uri
     if password is None:
         return uri
-    host = parts.hostname or ""
-    if parts.port:
-        host += f":{parts.port}"
+    host = parts.netloc.rpartition("@")[2]  # as written: a port out of range is shown, not raised
     return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
 
 

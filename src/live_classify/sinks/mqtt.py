@@ -1,0 +1,242 @@
+"""``--mqtt``: the predictions to an MQTT broker, where dashboards, alerts and home automation read them.
+
+Topics, under the URL's prefix and the camera's topic-safe name:
+``PREFIX/CAMERA/prediction`` (one JSON line's object per published classification) and
+``PREFIX/CAMERA/status`` (retained: ``online`` with the counters every few seconds, ``offline`` on a
+clean stop and, as the MQTT last will, when the process dies).
+
+The main loop only queues: a :class:`BackgroundWriter` hands the messages to paho, whose own
+network thread sends them and reconnects with backoff. While the broker is away the messages wait
+in a bounded backlog; beyond it the oldest are dropped and counted. The sink is not essential:
+when the broker cannot be reached the run goes on, unless ``--mqtt-required``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from urllib.parse import unquote, urlsplit
+
+import numpy as np
+
+from live_classify import log
+from live_classify.errors import LiveClassifyError
+from live_classify.pipeline import Pipeline, Prediction
+from live_classify.sinks.base import BackgroundWriter, Update
+from live_classify.sinks.jsonl import line_record
+from live_classify.sinks.segments import camera_folder
+from live_classify.sources import SourceSpec, redact
+
+if TYPE_CHECKING:
+    from live_classify.config import MqttConfig
+
+DEFAULT_PORT = 1883
+STATUS_EVERY_S = 5.0
+CONNECT_TIMEOUT_S = 5.0
+BACKLOG = 1000  # messages waiting while the broker is away; beyond this the oldest are dropped
+RECONNECT_DELAY_S = (1, 30)  # paho's backoff: from 1 s, doubling, to 30 s
+
+
+@dataclass(frozen=True)
+class BrokerUrl:
+    """``mqtt://[user:pass@]host[:port]/prefix``, parsed; ``str()`` never shows the password."""
+
+    url: str
+    host: str
+    port: int
+    prefix: str
+    username: str | None = None
+    password: str | None = None
+
+    def __str__(self) -> str:
+        return redact(self.url)
+
+
+def broker_url(text: str) -> BrokerUrl:
+    """The argparse type of ``--mqtt``: a bad URL is a usage error (exit 2), the password never shown."""
+    def bad(why: str) -> argparse.ArgumentTypeError:
+        return argparse.ArgumentTypeError(f"{why}: {redact(text)!r} (give mqtt://[user:pass@]host[:port]/prefix)")
+
+    try:
+        parts = urlsplit(text)
+        port = parts.port or DEFAULT_PORT
+    except ValueError:
+        raise bad("not a URL with a port from 1 to 65535") from None
+    if parts.scheme.lower() != "mqtt":
+        raise bad("only mqtt:// is supported")
+    if not parts.hostname:
+        raise bad("no broker host")
+    prefix = parts.path.strip("/")
+    if not prefix or any(c in prefix for c in "+#\0") or "#" in text or "?" in text:
+        raise bad("the path must be a topic prefix without + or # (e.g. /home/cameras)")
+    user = unquote(parts.username) if parts.username is not None else None
+    password = unquote(parts.password) if parts.password is not None else None
+    return BrokerUrl(text, parts.hostname, port, prefix, user, password)
+
+
+class MqttSink:
+    """The sink: predictions and status to the broker, off the main loop."""
+
+    name = "MQTT"
+    essential = False
+    stop_requested = False
+    error: str | None = None
+    _why: str | None = None  # why the broker refused or could not be reached
+
+    def __init__(self, config: MqttConfig, camera: str, source_name: str, pipeline: Pipeline | None = None,
+                 min_confidence: float | None = None) -> None:
+        import paho.mqtt.client as mqtt  # imported only when publishing
+
+        self.config = config
+        self.source_name = source_name
+        self.min_confidence = min_confidence
+        self.pipeline = pipeline
+        self.topic = f"{config.broker.prefix}/{camera}"
+        self.published = 0
+        self.skipped = 0  # not published by choice: --mqtt-every, --mqtt-on-change
+        self._last_label: str | None = None
+        self._next_prediction = 0.0
+        self._next_status = 0.0
+        self._online = threading.Event()
+        self._answered = threading.Event()  # the first connection attempt ended, either way
+        self._closing = False
+        self._was_online = False
+        self._writer: BackgroundWriter[tuple[str, str, bool]] = BackgroundWriter(
+            "mqtt", self._publish, drop=True, backlog=BACKLOG)
+        self._no_connection = mqtt.MQTT_ERR_NO_CONN
+        self.client = self._client(mqtt)
+        self._connect()
+
+    @classmethod
+    def of(cls, config: MqttConfig, spec: SourceSpec, pipeline: Pipeline, min_confidence: float | None) -> MqttSink:
+        return cls(config, camera_folder(spec), spec.name, pipeline, min_confidence)
+
+    @property
+    def dropped(self) -> int:
+        """Messages lost because the broker was away longer than the backlog lasts."""
+        return self._writer.dropped
+
+    def write(self, update: Update) -> None:
+        for prediction in update.shown.new_predictions:
+            if self._wanted(prediction):
+                record = line_record(prediction, self.source_name, self.min_confidence)
+                self._writer.submit((f"{self.topic}/prediction", json.dumps(record, ensure_ascii=False), False))
+        self._status_due()
+
+    def idle(self, redraw: Callable[[], np.ndarray | None]) -> None:
+        self._status_due()
+
+    def close(self) -> None:
+        """The last messages and ``offline``, then a clean disconnect (which the last will then does not follow)."""
+        self._writer.submit((f"{self.topic}/status", self._status("offline"), True))
+        self._closing = True
+        self._writer.finish(timeout=CONNECT_TIMEOUT_S)
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def summary(self) -> str | None:
+        dropped = f" ({self.dropped} dropped: the broker was away)" if self.dropped else ""
+        return f"published {self.published} MQTT messages to {self.config.broker}{dropped}"
+
+    def _wanted(self, prediction: Prediction) -> bool:
+        """--mqtt-every and --mqtt-on-change: whether this classification is published."""
+        label = str(prediction.result.top.labels[0]) if len(prediction.result.top.labels) else None
+        now = time.monotonic()
+        if (self.config.on_change and label == self._last_label) or now < self._next_prediction:
+            self.skipped += 1
+            return False
+        self._last_label = label
+        self._next_prediction = now + (self.config.every_s or 0.0)
+        return True
+
+    def _status_due(self) -> None:
+        if (now := time.monotonic()) >= self._next_status:
+            self._next_status = now + STATUS_EVERY_S
+            self._writer.submit((f"{self.topic}/status", self._status("online"), True))
+
+    def _status(self, state: str) -> str:
+        """The retained status: online/offline, with the counters."""
+        status: dict[str, object] = {"state": state, "time": round(time.time(), 3), "source": self.source_name,
+                                     "published": self.published, "dropped": self.dropped,
+                                     "skipped": self.skipped}
+        if self.pipeline is not None:
+            stats = self.pipeline.stats
+            status |= {"captured": stats.captured, "classified": stats.classified,
+                       "capture_fps": round(stats.capture_rate.rate, 2),
+                       "inference_fps": round(stats.inference_rate.rate, 2)}
+        return json.dumps(status)
+
+    def _publish(self, message: tuple[str, str, bool]) -> None:
+        """In the writer's thread: wait for the broker (the backlog fills meanwhile), then hand over to paho."""
+        while not self._online.wait(0.2):
+            if self._closing:
+                self._writer.dropped += 1
+                return
+        topic, payload, retain = message
+        info = self.client.publish(topic, payload, qos=self.config.qos, retain=retain)
+        # The connection dropped just now: paho keeps a QoS 1-2 message for the next connection,
+        # a QoS 0 one is lost (counted); so is one beyond paho's own queue.
+        if info.rc != 0 and not (info.rc == self._no_connection and self.config.qos > 0):
+            self._writer.dropped += 1
+            return
+        self.published += 1
+        if self._closing and retain:  # the offline status: see it out before disconnecting
+            info.wait_for_publish(timeout=2.0)
+
+    def _client(self, mqtt):  # noqa: ANN001, ANN202 - paho's module, imported lazily
+        """paho's client: credentials, the offline last will, the reconnect backoff, our callbacks."""
+        client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+        broker = self.config.broker
+        if broker.username is not None:
+            client.username_pw_set(broker.username, broker.password)
+        client.will_set(f"{self.topic}/status", self._status("offline"), qos=1, retain=True)
+        client.reconnect_delay_set(*RECONNECT_DELAY_S)
+        client.max_queued_messages_set(BACKLOG)
+        client.connect_timeout = CONNECT_TIMEOUT_S
+        client.on_connect = self._on_connect
+        client.on_connect_fail = self._on_connect_fail
+        client.on_disconnect = self._on_disconnect
+        return client
+
+    def _connect(self) -> None:
+        """Start paho's thread and wait for the first answer: unreachable is a warning, or an error with --mqtt-required."""
+        broker = self.config.broker
+        self.client.connect_async(broker.host, broker.port, keepalive=15)
+        self.client.loop_start()
+        self._answered.wait(CONNECT_TIMEOUT_S + 1)
+        if self._online.is_set():
+            log.info(f"publishing to MQTT broker {broker} under {self.topic}/")
+            return
+        why = self._why or f"cannot reach MQTT broker {broker}: no answer"
+        if self.config.required:
+            self.client.loop_stop()
+            raise LiveClassifyError(why)
+        log.warning(f"{why}; the run goes on, retrying in the background")
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:  # noqa: ANN001
+        if reason_code.is_failure:
+            self._why = f"MQTT broker {self.config.broker} refused the connection: {reason_code}"
+        else:
+            self._online.set()
+            if self._was_online:
+                log.info(f"MQTT broker {self.config.broker} is back")
+            self._was_online = True
+            self._next_status = 0.0  # the broker may have lost the retained status: say online soon
+        self._answered.set()
+
+    def _on_connect_fail(self, client, userdata) -> None:  # noqa: ANN001
+        self._why = self._why or f"cannot reach MQTT broker {self.config.broker}: connection refused or timed out"
+        self._answered.set()
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:  # noqa: ANN001
+        if self._online.is_set() and not self._closing:
+            log.warning(f"lost the MQTT broker {self.config.broker} ({reason_code}): reconnecting, "
+                        f"up to {BACKLOG} messages wait")
+        self._online.clear()
+        if reason_code.is_failure and not self._was_online:
+            self._why = self._why or f"cannot reach MQTT broker {self.config.broker}: {reason_code}"
+        self._answered.set()
