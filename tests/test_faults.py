@@ -250,17 +250,22 @@ def test_a_disk_that_fills_with_json_lines_stops_the_run_with_one_line(small_dis
     assert [r["frame"] for r in whole] == sorted(r["frame"] for r in whole)
 
 
-def test_a_file_size_limit_stops_the_recording_cleanly(camera: MjpegServer, tmp_path: Path) -> None:
-    """``ulimit -f``: OpenCV's writer reports no error, so the recorder watches the file grow."""
-    record, jsonl = tmp_path / "limited.avi", tmp_path / "limited.jsonl"
-    limit = 3 * 2**20
+def run_with_file_size_limit(camera: MjpegServer, record: Path, jsonl: Path, limit: int) -> subprocess.Popen:
+    """The command recording ``camera`` under ``ulimit -f``: no file of it may grow past ``limit`` bytes."""
 
     def limited() -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
-    process = subprocess.Popen([sys.executable, "-m", "live_classify", "--source", camera.url, "--record", str(record),
-                                "--jsonl", str(jsonl), "--provider", "cpu"], preexec_fn=limited,
-                               stderr=subprocess.PIPE, text=True, env=headless_env())
+    return subprocess.Popen([sys.executable, "-m", "live_classify", "--source", camera.url, "--record", str(record),
+                             "--jsonl", str(jsonl), "--provider", "cpu"], preexec_fn=limited,
+                            stderr=subprocess.PIPE, text=True, env=headless_env())
+
+
+def test_a_file_size_limit_stops_the_recording_cleanly(camera: MjpegServer, tmp_path: Path) -> None:
+    """``ulimit -f``: OpenCV's writer reports no error, so the recorder watches the file grow."""
+    record, jsonl = tmp_path / "limited.avi", tmp_path / "limited.jsonl"
+    limit = 3 * 2**20
+    process = run_with_file_size_limit(camera, record, jsonl, limit)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and (not jsonl.exists() or len(jsonl.read_text().splitlines()) < 300):
         time.sleep(0.5)
@@ -276,13 +281,7 @@ def test_a_file_size_limit_stops_an_mp4_recording_with_one_line(camera: MjpegSer
     """An MP4 write that fails (EFBIG) stops the recording, which stays playable; classification goes on."""
     record, jsonl = tmp_path / "limited.mp4", tmp_path / "limited.jsonl"
     limit = 400_000  # H.264 of the still test photo: ~10 s
-
-    def limited() -> None:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-
-    process = subprocess.Popen([sys.executable, "-m", "live_classify", "--source", camera.url, "--record", str(record),
-                                "--jsonl", str(jsonl), "--provider", "cpu"], preexec_fn=limited,
-                               stderr=subprocess.PIPE, text=True, env=headless_env())
+    process = run_with_file_size_limit(camera, record, jsonl, limit)
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline and not (jsonl.exists() and record.exists()
                                                and record.stat().st_size >= limit - 50_000

@@ -74,10 +74,6 @@ class BoundSession:
         return self.buffers(1).host
 
     @property
-    def scores_shape(self) -> tuple[int, ...]:
-        return (1, self.classes)
-
-    @property
     def pinned(self) -> bool:
         """Whether the host buffers are page-locked (GPU only)."""
         return self.buffers(1).pinned
