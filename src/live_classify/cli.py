@@ -10,6 +10,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
@@ -20,12 +21,16 @@ from live_classify.argtypes import (
     OneLineParser, bitrate, crf, fourcc, fraction, non_negative_int, positive_float, positive_int, retention_limit,
     segment_length, size, triple,
 )
+from live_classify.engine.backend import Backend
 from live_classify.engine.classifier import Classifier
+from live_classify.engine.fallback import FallbackBackend
+from live_classify.engine.onnx_backend import OnnxBackend
+from live_classify.engine.triton_backend import TritonBackend, backend_url
 from live_classify.errors import LiveClassifyError, exit_code
 from live_classify.images import expand_images, read_image
 from live_classify.config import ServeConfig, run_config
 from live_classify.live import run_video
-from live_classify.engine.model import Overrides, default_model_path
+from live_classify.engine.model import ModelSpec, Overrides, default_model_path, describe_model
 from live_classify.modes import CAMERA, PHOTOS, STREAM, given_flags, mode_problems, recording_problems, source_mode
 from live_classify.engine.providers import CHOICES, ProviderOptions
 from live_classify.report import as_json, as_text, as_trace
@@ -180,6 +185,13 @@ def _model_flags(parser: argparse.ArgumentParser) -> None:
     model.add_argument("--model", type=Path, metavar="PATH",
                        help="an ONNX classifier (default: the bundled EfficientNet-Lite0)")
     model.add_argument("--labels", type=Path, metavar="FILE", help="class names, one per line (overrides the model's)")
+    model.add_argument("--backend", type=backend_url, metavar="URL",
+                       help="run the model on a Triton Inference Server: triton://HOST[:8001]/MODEL (gRPC) or "
+                            "triton+http://HOST[:8000]/MODEL (default: here, with onnxruntime)")
+    model.add_argument("--backend-timeout", type=positive_float, default=2.0, metavar="S",
+                       help="--backend: a request not answered within S seconds fails (default: 2)")
+    model.add_argument("--backend-fallback", choices=["local"],
+                       help="--backend: classify here with --model while the server cannot be reached")
     model.add_argument("--provider", choices=list(CHOICES), default="auto",
                        help="auto tries TensorRT, then CUDA, then CPU; a GPU named here must start or it is an error "
                             "(default: auto)")
@@ -272,14 +284,28 @@ def open_classifier(args: argparse.Namespace, threads: int | None = None, spin: 
                               **({"tensorrt_cache": args.trt_cache} if args.trt_cache else {}))
     overrides = Overrides(labels_file=args.labels, size=args.input_size, crop_fraction=args.crop_fraction,
                           color_order=args.color_order, mean=args.mean, std=args.std)
-    classifier = Classifier.open(args.model or default_model_path(), args.provider, overrides, options,
-                                 top=args.top_k)
+    model = args.model or default_model_path()
+    spec = describe_model(model, overrides)
+    classifier = Classifier(spec, _backend(args, model, spec, options), top=args.top_k)
     log.info(classifier.backend.describe(verbose=log.verbose()))
     for notice in classifier.spec.notices:
         log.info(f"note: {notice}")
     if args.top_k > (classes := len(classifier.spec.labels or ())):
         log.info(f"note: --top-k {args.top_k}, but the model has {classes} classes: all {classes} are reported")
     return classifier
+
+
+def _backend(args: argparse.Namespace, model: Path, spec: ModelSpec, options: ProviderOptions) -> Backend:
+    """onnxruntime here, or a Triton server (with the local model standing in while it is down, if asked)."""
+    if args.backend is None:
+        for unused in sorted({"backend_timeout", "backend_fallback"} & getattr(args, "given", frozenset())):
+            log.warning(f"--{unused.replace('_', '-')} does nothing without --backend")
+        return OnnxBackend.open(model, spec, args.provider, options)
+    remote = TritonBackend.open(args.backend, spec, args.backend_timeout)
+    if args.backend_fallback != "local":
+        return remote
+    local = OnnxBackend.open(model, spec, args.provider, replace(options, normalize="host"))
+    return FallbackBackend(remote, local, log.warning)
 
 
 def classify_images(args: argparse.Namespace) -> int:

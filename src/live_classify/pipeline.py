@@ -27,6 +27,7 @@ from functools import partial
 
 import numpy as np
 
+from live_classify.engine.backend import BackendUnavailable
 from live_classify.engine.classifier import Classification, Classifier
 from live_classify.engine.postprocess import Smoother
 from live_classify.queues import put_newest
@@ -308,6 +309,7 @@ class Pipeline:
 
     def _inference_loop(self, n: int) -> None:
         engine, inbox, outbox = self._engines[n], self._inboxes[n], self._outboxes[n]
+        failed = 0
         while not self._stop.is_set():
             try:
                 frame = inbox.get(timeout=0.1)
@@ -317,7 +319,16 @@ class Pipeline:
                 if self.flow is Flow.EVERY:
                     self._put_blocking(outbox, _END)
                 return
-            result = engine.classify(frame.image)
+            try:  # a minimal stand-in until the pipeline handles a server that is down (issue 14)
+                result, failed = engine.classify(frame.image), 0
+            except BackendUnavailable as error:
+                if not failed:
+                    self.log(f"{error}; trying again every second")
+                failed += 1
+                if not self._stop.wait(1.0) and self.flow is Flow.EVERY:
+                    with inbox.mutex:  # a file loses no frame: this one is tried again
+                        inbox.queue.appendleft(frame)
+                continue
             prediction = Prediction(frame, result, time.monotonic())
             self.stats.count_classified(prediction)
             if self.flow is Flow.EVERY:

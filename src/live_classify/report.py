@@ -6,6 +6,7 @@ import json
 import numpy as np
 
 from live_classify.engine.classifier import Classification, Classifier
+from live_classify.engine.onnx_backend import OnnxBackend
 from live_classify.engine.postprocess import UNKNOWN, TopK, is_unknown
 
 
@@ -71,7 +72,7 @@ def as_trace(name: str, image: np.ndarray, decode_ms: float, result: Classificat
                result.times.preprocess_ms, spec.preprocessing.describe()
                + ("; normalized in the graph" if backend.normalize_on_device else "")),
         _stage("3 inference", f"{scores_shape} float32", result.times.inference_ms,
-               f"{spec.name} on {backend.provider}, I/O binding"),
+               f"{spec.name} on {backend.provider}" + (", I/O binding" if isinstance(backend, OnnxBackend) else "")),
         _stage("4 postprocessing", answer,
                result.times.postprocess_ms, f"{'softmax, ' if spec.outputs_logits is not False else ''}top-{len(result.top.labels)}"),
     ]

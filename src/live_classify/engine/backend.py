@@ -2,14 +2,20 @@
 
 A backend knows tensors, not frames. The classifier preprocesses each frame into a row of the
 backend's batch buffer, asks for ``infer(n)``, and postprocesses the scores. The onnxruntime
-backend (``onnx_backend.py``) runs the model here, on TensorRT, CUDA or the CPU; a remote one
-(an inference server) fills the same shape.
+backend (``onnx_backend.py``) runs the model here, on TensorRT, CUDA or the CPU; the Triton one
+(``triton_backend.py``) sends the batch to an inference server, and may fail for a while: then
+``infer`` raises :class:`BackendUnavailable`, and retrying is the caller's choice.
 """
 from __future__ import annotations
 
 from typing import Protocol
 
 import numpy as np
+
+
+class BackendUnavailable(Exception):
+    """The backend cannot infer now (an inference server that is down, or did not answer in
+    time), but may again later: the frame is lost, the run is not."""
 
 
 class Backend(Protocol):
@@ -25,7 +31,8 @@ class Backend(Protocol):
         """The host buffer preprocessing writes a batch of ``n`` into (reused for every batch of ``n``)."""
 
     def infer(self, n: int) -> np.ndarray:
-        """``[n, classes]`` scores for the current contents of ``batch_buffer(n)``."""
+        """``[n, classes]`` scores for the current contents of ``batch_buffer(n)``; raises
+        :class:`BackendUnavailable` when a remote backend cannot answer now."""
 
     def describe(self, verbose: bool = True) -> str:
         """One line: what runs the model and, where a better choice was not taken, why (briefly

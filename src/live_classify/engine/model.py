@@ -64,6 +64,11 @@ class ModelSpec:
     preprocessing: Preprocessing
     outputs_logits: bool | None  # None: not stated, decided from the scores themselves
     notices: tuple[str, ...] = ()  # things the user should know (defaults used for a foreign model)
+    # The input and scores output as the file declares them (None: a dimension left open), so a
+    # remote backend can check that the server runs the same model.
+    input_shape: tuple[int | None, ...] = ()
+    output_shape: tuple[int | None, ...] = ()
+    output_type: str = "tensor(float)"
 
 
 def default_model_path() -> Path:
@@ -101,22 +106,26 @@ def describe_model(path: Path, overrides: Overrides = Overrides()) -> ModelSpec:
     notices: list[str] = []
     preprocessing = _preprocessing_from(meta, image_input.shape, notices)
     preprocessing = _apply(preprocessing, overrides)
-    fixed = [dim if isinstance(dim, int) and dim > 0 else None for dim in image_input.shape[2:]]
-    if None not in fixed and (preprocessing.height, preprocessing.width) != tuple(fixed):
+    fixed = _dims(image_input.shape)[2:]
+    if None not in fixed and (preprocessing.height, preprocessing.width) != fixed:
         raise LiveClassifyError(f"the model's input is fixed at {fixed[0]}x{fixed[1]}: "
                                 f"an input size of {preprocessing.height}x{preprocessing.width} does not fit it")
     labels = _read_labels_file(overrides.labels_file) if overrides.labels_file else _labels_from(meta)
-    output_names = [output.name for output in session.get_outputs()]
+    outputs = {output.name: output for output in session.get_outputs()}
+    scores = outputs.get("logits") or next(iter(outputs.values()))
     kind = meta.get("output")
     return ModelSpec(
         path=path,
         name=meta.get("name", path.stem),
         input_name=image_input.name,
-        output_name="logits" if "logits" in output_names else output_names[0],
+        output_name=scores.name,
         labels=labels,
         preprocessing=preprocessing,
         outputs_logits=None if kind is None else kind == "logits",
         notices=tuple(notices),
+        input_shape=_dims(image_input.shape),
+        output_shape=_dims(scores.shape),
+        output_type=scores.type,
     )
 
 
@@ -222,6 +231,11 @@ def _read_labels_file(path: Path) -> tuple[str, ...]:
     if not labels or not any(labels):
         raise LiveClassifyError(f"labels file is empty: {path}")
     return labels
+
+
+def _dims(shape: list[object]) -> tuple[int | None, ...]:
+    """A declared shape with its named or unknown dimensions as None."""
+    return tuple(dim if isinstance(dim, int) and dim > 0 else None for dim in shape)
 
 
 def _triple(values: object) -> tuple[float, float, float]:
