@@ -164,6 +164,30 @@ def test_the_fallback_classifies_here_while_the_server_is_down_and_goes_back(mon
     assert backend.infer(1)[0, 0] == 1.0 and "answers again" in lines[-1] and len(lines) == 2
 
 
+REPOSITORY = Path(__file__).resolve().parents[1] / "deploy" / "triton" / "model_repository"
+
+
+def test_the_deploy_model_repository_serves_the_bundled_model_as_the_boxes_expect_it() -> None:
+    from google.protobuf import json_format, text_format
+    from tritonclient.grpc import model_config_pb2
+
+    folder = REPOSITORY / MODEL
+    onnx = folder / "1" / "model.onnx"
+    assert onnx.is_symlink() and onnx.resolve() == default_model_path().resolve(), "referenced, not copied"
+    config = json_format.MessageToDict(text_format.Parse((folder / "config.pbtxt").read_text(),
+                                                         model_config_pb2.ModelConfig()), preserving_proto_field_name=True)
+    assert config["name"] == MODEL and config["backend"] == "onnxruntime" and "dynamic_batching" in config
+    assert config["instance_group"][0]["kind"] in ("KIND_GPU", "KIND_CPU")
+
+    def declared(entry: dict) -> dict:  # as the server's metadata will give it
+        return {"name": entry["name"], "datatype": entry["data_type"].removeprefix("TYPE_"), "shape": [-1, *entry["dims"]]}
+
+    metadata = {"inputs": [declared(e) for e in config["input"]], "outputs": [declared(e) for e in config["output"]]}
+    spec = describe_model(onnx)
+    assert spec.name == MODEL
+    assert check_compatible(ServerModel.of(metadata, config), spec, "deploy/triton") == config["max_batch_size"]
+
+
 # -- against the real server ----------------------------------------------------------------------
 
 @pytest.mark.parametrize("http", [False, True], ids=["gRPC", "HTTP"])
