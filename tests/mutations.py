@@ -23,6 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SRC = "src/live_classify/"
 LIVE = "tests/test_live_cli.py::"
+TRITON = "tests/test_triton.py::"
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,28 @@ MUTATIONS = [
              ("tests/test_gpu_first.py::test_a_model_that_cannot_be_captured_runs_on_cuda_without_the_graph",)),
     Mutation("a password shown in logs", SRC + "sources.py", "    if password is None:\n        return uri\n",
              "    return uri\n", ("tests/test_faults.py::test_credentials_never_reach_logs_json_or_errors",)),
+    Mutation("triton: the server's shapes are not checked", SRC + "engine/triton_signature.py",
+             "        if not _fits(self.shape, tensor.shape):", "        if False:",
+             (TRITON + "test_a_server_running_another_model_is_one_line",
+              TRITON + "test_a_server_that_cannot_serve_our_model_is_one_line")),
+    Mutation("triton: no timeout on gRPC requests", SRC + "engine/triton_backend.py",
+             '            kwargs["client_timeout"] = self.timeout', "            pass",
+             (TRITON + "test_a_server_that_cannot_serve_our_model_is_one_line",)),
+    Mutation("triton: the server's scores come back in another order", SRC + "engine/triton_backend.py",
+             "return result.as_numpy(output_name).reshape(len(batch), -1)",
+             "return result.as_numpy(output_name).reshape(len(batch), -1)[::-1]",
+             (TRITON + "test_the_server_gives_the_local_answers_and_scores",)),
+    Mutation("triton: without tritonclient, a traceback", SRC + "engine/triton_backend.py",
+             '        raise LiveClassifyError(f"--backend over {protocol} needs {name}: {INSTALL_HINT}") from None',
+             "        raise", (TRITON + "test_without_tritonclient_one_line_says_how_to_install_it",)),
+    Mutation("triton: a server that is down ends the run", SRC + "pipeline.py",
+             "            except BackendUnavailable as error:", "            except ZeroDivisionError as error:",
+             (TRITON + "test_a_server_killed_mid_run_the_run_goes_on_and_classifies_again_when_it_is_back",)),
+    Mutation("triton: the fallback never goes back to the server", SRC + "engine/fallback.py",
+             "        if not self.falling_back or time.monotonic() >= self._next_try:",
+             "        if not self.falling_back:",
+             (TRITON + "test_the_fallback_classifies_here_while_the_server_is_down_and_goes_back",
+              TRITON + "test_with_fallback_the_local_model_stands_in_while_the_server_is_down")),
 ]
 
 

@@ -107,11 +107,12 @@ class TritonServer:
     """``tests/triton_server.py`` on free ports of 127.0.0.1, which a test can kill and start again."""
 
     def __init__(self, model: Path, log: Path, *, max_batch: int = 8, queue_delay_us: int = 0,
-                 slow_s: float = 3.0) -> None:
+                 slow_s: float = 3.0, log_batches: bool = False) -> None:
         self.python = ensure_venv()
         self.model = model
         self.log = log
         self.options = ["--max-batch", str(max_batch), "--queue-delay-us", str(queue_delay_us), "--slow-s", str(slow_s)]
+        self.options += ["--log-batches"] if log_batches else []
         self.grpc_port, self.http_port = free_port(), free_port()
         self.workspace = log.parent / f"pytriton-{self.grpc_port}"  # 30 MB: tritonserver copies itself there
         self.process: subprocess.Popen | None = None

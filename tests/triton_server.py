@@ -58,7 +58,8 @@ def main() -> None:
             ("wrong_shape", zeros, (3, 160, 160), None),
             ("slow", slowly, shape, None),
         ]:
-            triton.bind(model_name=model, infer_func=_batched(function, image.name, scores.name),
+            infer = _batched(function, image.name, scores.name, model if args.log_batches else None)
+            triton.bind(model_name=model, infer_func=infer,
                         inputs=[Tensor(name=image.name, dtype=np.float32, shape=input_shape)],
                         outputs=[Tensor(name=scores.name, dtype=np.float32, shape=classes)],
                         config=ModelConfig(max_batch_size=args.max_batch, batcher=batcher), strict=True)
@@ -67,11 +68,15 @@ def main() -> None:
         triton.serve()
 
 
-def _batched(function: Callable[[np.ndarray], np.ndarray], input_name: str, output_name: str) -> Callable:
-    """A PyTriton inference function: the requests the server grouped, as one batch."""
+def _batched(function: Callable[[np.ndarray], np.ndarray], input_name: str, output_name: str,
+             log_as: str | None) -> Callable:
+    """A PyTriton inference function: the requests the server grouped, as one batch (its size
+    printed as ``batch MODEL N`` when ``log_as`` names the model)."""
 
     @batch
     def infer(**inputs: np.ndarray) -> dict[str, np.ndarray]:
+        if log_as:
+            print(f"batch {log_as} {len(inputs[input_name])}", flush=True)
         return {output_name: function(inputs[input_name])}
 
     return infer
@@ -85,6 +90,7 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--workspace", type=Path, help="PyTriton's files, removed at the end (must not exist)")
     parser.add_argument("--max-batch", type=int, default=8)
     parser.add_argument("--queue-delay-us", type=int, default=0, help="dynamic batching: wait this long for more requests")
+    parser.add_argument("--log-batches", action="store_true", help="print each batch's size (for benchmarks/triton.py)")
     parser.add_argument("--slow-s", type=float, default=3.0, help="how long the 'slow' model sleeps")
     return parser.parse_args()
 

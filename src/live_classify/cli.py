@@ -295,6 +295,9 @@ def open_classifier(args: argparse.Namespace, threads: int | None = None, spin: 
     return classifier
 
 
+LOCAL_ENGINE_FLAGS = {"provider", "device_id", "threads", "cuda_graph", "normalize", "no_fp16", "trt_cache"}
+
+
 def _backend(args: argparse.Namespace, model: Path, spec: ModelSpec, options: ProviderOptions) -> Backend:
     """onnxruntime here, or a Triton server (with the local model standing in while it is down, if asked)."""
     if args.backend is None:
@@ -303,6 +306,9 @@ def _backend(args: argparse.Namespace, model: Path, spec: ModelSpec, options: Pr
         return OnnxBackend.open(model, spec, args.provider, options)
     remote = TritonBackend.open(args.backend, spec, args.backend_timeout)
     if args.backend_fallback != "local":
+        for unused in sorted(LOCAL_ENGINE_FLAGS & getattr(args, "given", frozenset())):
+            log.warning(f"--{unused.replace('_', '-')} does nothing with --backend (the server runs the model) "
+                        "unless --backend-fallback local")
         return remote
     local = OnnxBackend.open(model, spec, args.provider, replace(options, normalize="host"))
     return FallbackBackend(remote, local, log.warning)

@@ -101,10 +101,10 @@ class TritonBackend:
             raise LiveClassifyError(f"cannot reach {where}: {connection.reason(error)}") from None
         max_batch = check_compatible(server, spec, f"{target.describe()}: model {target.model!r}")
         backend = cls(connection, spec, max_batch, classes=0)
-        try:
-            backend.classes = backend.infer(1).shape[1]
-        except BackendUnavailable as error:
-            raise LiveClassifyError(f"{where} cannot classify: {error.__cause__ or error}") from None
+        try:  # one batch end to end, which also says how many classes the server's model has
+            backend.classes = connection.infer(spec.input_name, spec.output_name, backend.batch_buffer(1)).shape[1]
+        except connection.failures as error:
+            raise LiveClassifyError(f"{where} cannot classify: {connection.reason(error)}") from None
         return backend
 
     @property
@@ -132,17 +132,13 @@ class TritonBackend:
             return self.connection.infer(self.spec.input_name, self.spec.output_name, batch)
         except self.connection.failures as error:
             reason = self.connection.reason(error)
-            raise BackendUnavailable(f"{self.target.describe()} does not answer: {reason}") from _Reason(reason)
+            raise BackendUnavailable(f"{self.target.describe()} does not answer: {reason}") from None
 
     def describe(self, verbose: bool = True) -> str:
         return f"inference on {self.target.describe()} (model {self.target.model}, {self.target.protocol})"
 
     def sibling(self) -> TritonBackend:
         return TritonBackend(self.connection, self.spec, self.max_batch, self.classes)
-
-
-class _Reason(Exception):
-    """Why a request failed, in a few words (the ``__cause__`` of BackendUnavailable)."""
 
 
 class _Connection:
@@ -158,6 +154,8 @@ class _Connection:
         self.module = _client_module(target.protocol)
         utils = importlib.import_module("tritonclient.utils")
         self.failures: tuple[type[BaseException], ...] = (utils.InferenceServerException, OSError)
+        if target.protocol == HTTP:  # a server gone in the middle of an answer: "connection closed."
+            self.failures += (importlib.import_module("geventhttpclient.response").HTTPParseError,)
         self._local = threading.local()
         self._shared = self._new_client() if target.protocol == GRPC else None
 
