@@ -14,8 +14,8 @@ import numpy as np
 
 
 class BackendUnavailable(Exception):
-    """The backend cannot infer now (an inference server that is down, or did not answer in
-    time), but may again later: the frame is lost, the run is not."""
+    """A remote backend cannot answer now (a server down, or no answer within the timeout), but
+    may again later: the run waits it out (live frames are dropped, a file's frames wait)."""
 
 
 class Backend(Protocol):
