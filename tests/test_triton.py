@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -41,7 +42,8 @@ def triton(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TritonServer]:
     try:
         if importlib.util.find_spec("tritonclient") is None:
             raise TritonUnavailable(f"the tests' client is missing: {INSTALL_HINT}")
-        server = TritonServer(default_model_path(), tmp_path_factory.mktemp("triton") / "server.log").start()
+        server = TritonServer(default_model_path(), tmp_path_factory.mktemp("triton") / "server.log",
+                              log_batches=True).start()
     except TritonUnavailable as error:
         if os.environ.get("CI"):
             pytest.fail(f"CI must be able to run the Triton server: {error}")
@@ -218,6 +220,23 @@ def test_a_video_file_through_the_real_command_gets_the_local_answers(triton: Tr
     for here, there in zip(runs["here"], runs["triton"]):
         assert there["top"][0]["label"] == here["top"][0]["label"]
         assert max(abs(a["score"] - b["score"]) for a, b in zip(here["top"], there["top"])) <= 1e-5
+
+
+def test_several_cameras_go_to_the_server_in_one_request(triton: TritonServer, live_cli: type[LiveCli],
+                                                         tmp_path: Path) -> None:
+    out, logged = tmp_path / "out.jsonl", triton.log.stat().st_size
+    with MjpegServer(CHELSEA) as cat, MjpegServer(COFFEE) as coffee:
+        run = live_cli("--source", cat.url, "--name", "cat", "--source", coffee.url, "--name", "coffee", "--headless",
+                       "--jsonl", str(out), "--batch-wait", "50", "--backend", triton.url(f"{MODEL}_unbatched"))
+        run.wait_for(lambda: min(Counter(r["camera"] for r in jsonl(out)).get(c, 0) for c in ("cat", "coffee")) >= 20,
+                     60, "20 lines from each camera")
+        run.signal(signal.SIGINT)
+        assert run.finish().returncode == 0, run.stderr
+    answers = {camera: Counter(r["top"][0]["label"] for r in jsonl(out) if r["camera"] == camera) for camera in ("cat", "coffee")}
+    assert answers["coffee"].most_common(1)[0][0] == "espresso" and not set(answers["cat"]) & {"espresso"}, answers
+    with open(triton.log) as log:  # the server's model without dynamic batching: a batch of 2 is one request of 2
+        log.seek(logged)
+        assert f"batch {MODEL}_unbatched 2\n" in log.read()
 
 
 @pytest.mark.parametrize("model, http, complaint", [
