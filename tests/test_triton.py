@@ -239,6 +239,21 @@ def test_several_cameras_go_to_the_server_in_one_request(triton: TritonServer, l
         assert f"batch {MODEL}_unbatched 2\n" in log.read()
 
 
+def test_the_trace_names_the_server_and_local_engine_flags_are_said_to_do_nothing(triton: TritonServer) -> None:
+    done = run_cli("--source", str(CHELSEA), "--trace", "--backend", triton.url(MODEL), "--threads", "2")
+    assert done.returncode == 0, done.stderr
+    stage3 = next(line for line in done.stdout.splitlines() if "[3 inference" in line)
+    assert f"on Triton at 127.0.0.1:{triton.grpc_port} (gRPC)" in stage3 and "I/O binding" not in stage3, stage3
+    assert "warning: --threads does nothing with --backend (the server runs the model) unless --backend-fallback local" in done.stderr
+
+
+def test_the_backend_flags_do_nothing_without_a_backend(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["--source", str(CHELSEA), "--backend-timeout", "5", "--backend-fallback", "local"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: --backend-fallback does nothing without --backend" in err
+    assert "warning: --backend-timeout does nothing without --backend" in err
+
+
 @pytest.mark.parametrize("model, http, complaint", [
     ("no_such_model", False, "has no model 'no_such_model' ready"),
     ("no_such_model", True, "has no model 'no_such_model' ready"),
