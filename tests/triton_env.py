@@ -49,11 +49,14 @@ def ensure_venv() -> Path:
     python = venv / "bin" / "python"
     if (venv / "ready").exists():
         return python
-    venv.parent.mkdir(parents=True, exist_ok=True)
-    with open(venv.parent / f"{venv.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (venv / "ready").exists():
-            _build(venv, python)
+    try:
+        venv.parent.mkdir(parents=True, exist_ok=True)
+        with open(venv.parent / f"{venv.name}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not (venv / "ready").exists():
+                _build(venv, python)
+    except OSError as error:  # no room, no permission: as good as no server
+        raise TritonUnavailable(f"cannot build the Triton environment in {venv}: {error}") from None
     return python
 
 
