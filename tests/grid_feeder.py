@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,12 +35,13 @@ def canvas(camera: str, shade: int = 0, size: tuple[int, int] | None = None) -> 
     return image
 
 
-def camera_update(camera: str, index: int, image: np.ndarray) -> Update:
-    """``image`` as camera ``camera``'s frame ``index``, classified, as the main loop hands it over."""
+def camera_update(camera: str, index: int, image: np.ndarray, draw: Callable[[], np.ndarray] | None = None) -> Update:
+    """``image`` as camera ``camera``'s frame ``index``, classified, as the main loop hands it over
+    (``draw``: how its canvas is drawn; by default it is ``image``)."""
     frame = CameraFrame(index, index / 30, 1_700_000_000 + index / 30, image, camera)
     top = TopK((282,), ("tiger cat",), (0.9,))
     prediction = Prediction(frame, Classification(top, StageTimes(1.0, 2.0, 0.5), np.zeros(1000)), frame.t_capture)
-    return Update(Shown(frame, prediction, [prediction], exclusive=True), frame.t_capture, lambda: image)
+    return Update(Shown(frame, prediction, [prediction], exclusive=True), frame.t_capture, draw or (lambda: image))
 
 
 def main(folder: Path, kind: str) -> None:

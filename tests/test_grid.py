@@ -198,19 +198,21 @@ def test_space_pauses_every_tile_and_q_quits(gui: FakeGui, clock: Clock) -> None
     grid = Grid(CAMERAS, clock=clock)
     feed(grid, clock, 0.2)
     gui.keys.append(ord(" "))
-    clock.now += 1
-    grid.idle(lambda: None)
-    assert grid.paused
     feed(grid, clock, 0.2, shade=30)  # the first composite after the pause says so, then stays
-    paused = gui.last()
-    count = len(gui.shown)
-    feed(grid, clock, 0.5, shade=50)
-    assert len(gui.shown) == count and np.array_equal(gui.last(), paused), "the picture moved while paused"
-    gui.keys.append(ord(" "))
+    assert grid.paused
+    paused, count = gui.last(), len(gui.shown)
+    drawn = []
+    for i in range(30):
+        clock.now += 1 / 30
+        image = canvas(CAMERAS[i % 3], 50)
+        grid.write(update(CAMERAS[i % 3], i, image, lambda image=image: drawn.append(1) or image))
     clock.now += 1
-    grid.idle(lambda: None)
+    grid.tile("door", canvas("door", 70))  # a stalled camera's redraw, too
+    assert len(gui.shown) == count and np.array_equal(gui.last(), paused), "the picture moved while paused"
+    assert not drawn, "paused, the grid does not ask for the overlay"
+    gui.keys.append(ord(" "))  # while the cameras flow: no idle time to read the keys in
     feed(grid, clock, 0.2, shade=60)
-    assert not np.array_equal(gui.last(), paused)
+    assert not grid.paused and not np.array_equal(gui.last(), paused)
     gui.keys.append(ord("q"))
     feed(grid, clock, 0.1)
     assert grid.stop_requested

@@ -157,17 +157,17 @@ class Grid(Window):
 
     def write(self, update: Update) -> None:
         if self.paused and self._frozen:
-            self._refresh()  # the picture stays; keys, clicks and notices do not
+            self._refresh()  # the picture stays (its overlay is not drawn for nothing); keys and clicks do not
         else:
             self.tile(update.shown.frame.camera, update.canvas)
 
     def tile(self, camera: str, canvas: np.ndarray) -> None:
-        """Replace ``camera``'s tile (its newest annotated frame); on screen with the next composite."""
-        if self.paused and self._frozen:
-            return
-        self.tiles.setdefault(camera, Tile()).canvas = canvas
-        self._fresh.add(camera)
-        self._dirty.add(camera)
+        """Replace ``camera``'s tile (its newest annotated frame); on screen with the next composite.
+        Paused, the picture stays as it is."""
+        if not (self.paused and self._frozen):
+            self.tiles.setdefault(camera, Tile()).canvas = canvas
+            self._fresh.add(camera)
+            self._dirty.add(camera)
         self._refresh()
 
     def end(self, camera: str) -> None:
