@@ -5,7 +5,6 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -20,13 +19,6 @@ COLORS = {"door": (0, 0, 200), "yard": (0, 200, 0), "shop": (200, 0, 0)}  # BGR
 SIZES = {"door": (640, 480), "yard": (320, 240), "shop": (640, 360)}
 
 
-@dataclass(frozen=True)
-class CameraFrame(Frame):
-    """A frame with the camera's name, as the many-camera core hands it over."""
-
-    camera: str = ""
-
-
 def canvas(camera: str, shade: int = 0, size: tuple[int, int] | None = None) -> np.ndarray:
     """A camera's annotated frame: its own colour (plus ``shade``, to tell one frame from the next)."""
     width, height = size or SIZES[camera]
@@ -38,7 +30,7 @@ def canvas(camera: str, shade: int = 0, size: tuple[int, int] | None = None) -> 
 def camera_update(camera: str, index: int, image: np.ndarray, draw: Callable[[], np.ndarray] | None = None) -> Update:
     """``image`` as camera ``camera``'s frame ``index``, classified, as the main loop hands it over
     (``draw``: how its canvas is drawn; by default it is ``image``)."""
-    frame = CameraFrame(index, index / 30, 1_700_000_000 + index / 30, image, camera)
+    frame = Frame(index, index / 30, 1_700_000_000 + index / 30, image, camera)
     top = TopK((282,), ("tiger cat",), (0.9,))
     prediction = Prediction(frame, Classification(top, StageTimes(1.0, 2.0, 0.5), np.zeros(1000)), frame.t_capture)
     return Update(Shown(frame, prediction, [prediction], exclusive=True), frame.t_capture, draw or (lambda: image))

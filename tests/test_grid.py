@@ -9,9 +9,13 @@ import numpy as np
 import pytest
 
 from live_classify.sinks import grid as grid_module
+from live_classify.sinks.base import Sinks
+from live_classify.sinks.collect import Collecting, Collector
 from live_classify.sinks.grid import FOCUS, STRIP, STRIP_BG, Grid, Layout, Windows
 
 from grid_feeder import COLORS, camera_update as update, canvas
+from conftest import run_cli
+from test_sinks import FakeSink
 
 CAMERAS = list(COLORS)
 
@@ -251,3 +255,48 @@ def test_windows_shows_each_camera_in_a_window_titled_with_its_name(gui: FakeGui
     gui.closed.add("yard")
     feed(windows, clock, 0.1)
     assert windows.stop_requested, "closing one of the windows quits"
+
+
+def test_a_display_that_fails_is_one_output_lost_not_a_crash(gui: FakeGui, clock: Clock,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    grid = Grid(CAMERAS, clock=clock)
+    feed(grid, clock, 0.1)
+    monkeypatch.setattr(cv2, "imshow", lambda *a: (_ for _ in ()).throw(cv2.error("the display is gone")))
+    clock.now += 1
+    grid.tile("door", canvas("door", 10))  # the main loop's redraw of a stalled camera: no exception
+    assert "the display is gone" in grid.error
+    warnings: list[str] = []
+    sinks = Sinks([grid, FakeSink("JSON lines")], warnings.append)
+    sinks.write(update("yard", 99, canvas("yard")))
+    assert grid not in sinks.active and warnings == [f"grid window stopped: {grid.error}; the rest of the run goes on"]
+    grid.end("shop")  # after that, nothing more happens
+
+
+def test_keys_1_to_9_save_the_focused_cameras_raw_frame_not_the_next_camera_s(gui: FakeGui, clock: Clock,
+                                                                            tmp_path: Path) -> None:
+    grid = Grid(CAMERAS, clock=clock)
+    sinks = Sinks([Collecting(Collector(tmp_path, ["cup"]), None, grid, lambda _: None), grid], lambda _: None)
+    for camera in CAMERAS:
+        clock.now += 1
+        sinks.write(update(camera, 0, canvas(camera)))
+    left, top = grid._layout.origin("shop")
+    gui.click("live-classify", left + 40, top + 60)
+    gui.keys.append(ord("1"))
+    clock.now += 1
+    sinks.write(update("door", 1, canvas("door")))  # reads the key
+    for index, camera in enumerate(CAMERAS * 2, start=2):  # then each camera's next frame, in turn
+        clock.now += 1
+        sinks.write(update(camera, index, canvas(camera, 5)))
+    (saved,) = (tmp_path / "cup").glob("*.png")
+    assert np.array_equal(cv2.imread(str(saved)), canvas("shop", 5)), "shop's frame, and only one"
+
+
+@pytest.mark.parametrize(("files", "warning"), [
+    (1, "--windows does nothing with one camera (it has one window already)"),
+    (2, "--windows does nothing without a window"),
+])
+def test_windows_flag_where_it_does_nothing_is_one_warning(video_file: Path, files: int, warning: str) -> None:
+    sources = [arg for i in range(files) for arg in ("--source", str(video_file), "--name", f"clip{i}")]
+    run = run_cli(*sources, "--windows", "--headless", "--jsonl", "-", "--provider", "cpu")
+    assert run.returncode == 0, run.stderr
+    assert run.stderr.count(warning) == 1 and "Traceback" not in run.stderr

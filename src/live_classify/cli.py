@@ -112,6 +112,8 @@ def _output_flags(parser: argparse.ArgumentParser) -> None:
     live.add_argument("--jsonl", metavar="FILE|-", help="one JSON line per classified frame, appended to a file, or to stdout")
     live.add_argument("--snapshot-dir", type=Path, default=Path("."), metavar="DIR",
                       help="where the s key saves snapshots (default: the current directory)")
+    live.add_argument("--windows", action="store_true",
+                      help="several cameras: one window each, titled with its name, instead of one grid of tiles")
 
 
 def _recording_flags(parser: argparse.ArgumentParser) -> None:

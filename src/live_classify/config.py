@@ -81,6 +81,7 @@ class OutputConfig:
     min_confidence: float | None = None
     headless: bool = False
     snapshot_dir: Path = Path(".")
+    windows: bool = False  # several cameras: one window each instead of one grid
     collect: CollectConfig | None = None
     serve: ServeConfig | None = None
     notify: NotifyConfig | None = None  # run by systemd (NOTIFY_SOCKET set)
@@ -128,7 +129,7 @@ def run_config(args: argparse.Namespace, specs: list[SourceSpec], names: list[st
     ) if args.collect or args.classes else None
     outputs = OutputConfig(
         record=record, jsonl=args.jsonl, min_confidence=args.min_confidence, headless=args.headless,
-        snapshot_dir=args.snapshot_dir, collect=collect, given=frozenset(getattr(args, "given", ())),
+        snapshot_dir=args.snapshot_dir, windows=args.windows, collect=collect, given=frozenset(getattr(args, "given", ())),
         serve=serve, notify=NotifyConfig.of(os.environ),
         mqtt=MqttConfig(args.mqtt, args.mqtt_qos, args.mqtt_every, args.mqtt_on_change,
                         args.mqtt_required) if args.mqtt else None,

@@ -12,6 +12,7 @@ space pauses all; q/Esc quits.
 """
 from __future__ import annotations
 
+import functools
 import math
 import re
 import time
@@ -122,6 +123,22 @@ def draw_cell(cell: np.ndarray, camera: str, tile: Tile, focused: bool, paused: 
         cv2.rectangle(cell, (0, 0), (cell.shape[1] - 1, cell.shape[0] - 1), FOCUS, BORDER)
 
 
+def kept_in_error(method: Callable[..., None]) -> Callable[..., None]:
+    """For what the main loop calls outside the sinks' guard (``tile``, ``end``): a failure (the
+    display gone) goes to ``error``, for :class:`Sinks` to drop the window with one line as it
+    would after ``write``; once failed, the window does nothing more."""
+
+    @functools.wraps(method)
+    def guarded(self: Grid, *args: object) -> None:
+        if self.error is None:
+            try:
+                method(self, *args)
+            except Exception as error:  # noqa: BLE001 - reported through error, as every sink's failure is
+                self.error = str(error) or type(error).__name__
+
+    return guarded
+
+
 def file_safe(name: str) -> str:
     """A camera's name as part of a file name."""
     return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "camera"
@@ -161,6 +178,7 @@ class Grid(Window):
         else:
             self.tile(update.shown.frame.camera, update.canvas)
 
+    @kept_in_error
     def tile(self, camera: str, canvas: np.ndarray) -> None:
         """Replace ``camera``'s tile (its newest annotated frame); on screen with the next composite.
         Paused, the picture stays as it is."""
@@ -170,6 +188,7 @@ class Grid(Window):
             self._dirty.add(camera)
         self._refresh()
 
+    @kept_in_error
     def end(self, camera: str) -> None:
         """``camera`` ended for good: its last tile stays, greyed, saying so."""
         self.tiles.setdefault(camera, Tile()).ended = True
