@@ -45,7 +45,8 @@ keys in the window:
   q, Esc     quit
   space      pause the picture (classification, recording and JSON lines go on)
   s          save a snapshot PNG in --snapshot-dir
-  1-9        save the next frame under that class of --classes"""
+  1-9        save the next frame under that class of --classes
+  click      several cameras: focus a tile (again: let go); s and 1-9 then act on its camera"""
 
 
 def build_parser() -> argparse.ArgumentParser:
