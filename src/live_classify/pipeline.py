@@ -23,7 +23,6 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from enum import Enum
@@ -35,6 +34,7 @@ from live_classify.engine.classifier import Classification, Classifier
 from live_classify.engine.postprocess import Smoother
 from live_classify.inference import Inference
 from live_classify.queues import put_newest
+from live_classify.stats import Stats
 from live_classify.sources import Source
 
 Log = Callable[[str], None]
@@ -85,60 +85,6 @@ class Shown:
     prediction: Prediction | None  # the newest (live) or the frame's own (every frame)
     new_predictions: list[Prediction]  # classified since the last shown frame: one JSON line each
     exclusive: bool  # no other thread reads the frame any more: draw on it without a copy
-
-
-class RateMeter:
-    """Events per second over the last ``window`` seconds."""
-
-    def __init__(self, window: float = 2.0) -> None:
-        self.window = window
-        self._times: deque[float] = deque()
-
-    def tick(self, t: float) -> None:
-        self._times.append(t)
-        while self._times and t - self._times[0] > self.window:
-            self._times.popleft()
-
-    @property
-    def rate(self) -> float:
-        if len(self._times) < 2:
-            return 0.0
-        return (len(self._times) - 1) / max(1e-9, self._times[-1] - self._times[0])
-
-
-@dataclass
-class Stats:
-    """Counters the threads update and the overlay and the summary read.
-
-    Each counter has one writer thread, except the inference ones, which several workers share
-    under ``lock``.
-    """
-
-    captured: int = 0
-    classified: int = 0
-    replaced: int = 0  # live: frames inference never saw because a newer one replaced them (capture's count)
-    unserved: int = 0  # live: frames taken for inference while the inference server was away (inference's count)
-    reconnects: int = 0
-    capture_rate: RateMeter = field(default_factory=RateMeter)
-    inference_rate: RateMeter = field(default_factory=RateMeter)
-    display_rate: RateMeter = field(default_factory=RateMeter)
-    latencies_ms: deque[float] = field(default_factory=lambda: deque(maxlen=100_000))
-    started: float = field(default_factory=time.monotonic)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def count_classified(self, prediction: Prediction) -> None:
-        with self.lock:
-            self.classified += 1
-            self.inference_rate.tick(prediction.t_done)
-            self.latencies_ms.append(prediction.latency_ms)
-
-    @property
-    def dropped(self) -> int:
-        """Live frames that got no prediction of their own."""
-        return self.replaced + self.unserved
-
-    def latency_percentile(self, q: float) -> float | None:
-        return float(np.percentile(self.latencies_ms, q)) if self.latencies_ms else None
 
 
 _END = None  # the sentinel that ends each queue
