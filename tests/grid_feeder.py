@@ -13,7 +13,8 @@ from live_classify.engine.classifier import Classification, StageTimes
 from live_classify.engine.postprocess import TopK
 from live_classify.pipeline import Frame, Prediction, Shown
 from live_classify.sinks.base import Update
-from live_classify.sinks.grid import Grid, Windows
+from live_classify.sinks.grid import Grid
+from live_classify.sinks.windows import Windows
 
 COLORS = {"door": (0, 0, 200), "yard": (0, 200, 0), "shop": (200, 0, 0)}  # BGR
 SIZES = {"door": (640, 480), "yard": (320, 240), "shop": (640, 360)}

@@ -11,7 +11,8 @@ import pytest
 from live_classify.sinks import grid as grid_module
 from live_classify.sinks.base import Sinks
 from live_classify.sinks.collect import Collecting, Collector
-from live_classify.sinks.grid import FOCUS, STRIP, STRIP_BG, Grid, Layout, Windows
+from live_classify.sinks.grid import FOCUS, STRIP, STRIP_BG, Grid, Layout
+from live_classify.sinks.windows import Windows
 
 from grid_feeder import COLORS, camera_update as update, canvas
 from conftest import run_cli

@@ -25,7 +25,8 @@ from live_classify.log import error, info as log, warning
 from live_classify.pipeline import Flow, Frame, Pipeline, Shown, Wake
 from live_classify.sinks.base import OneCamera, Sink, Sinks, Update
 from live_classify.sinks.collect import Collecting, Collector, Quota
-from live_classify.sinks.grid import Grid, Windows
+from live_classify.sinks.grid import Grid
+from live_classify.sinks.windows import Windows
 from live_classify.sinks.jsonl import JsonLines
 from live_classify.sinks.mp4 import EncoderSettings
 from live_classify.sinks.mqtt import MqttSink
