@@ -133,6 +133,16 @@ MUTATIONS = [
              ("tests/test_gpu_first.py::test_a_model_that_cannot_be_captured_runs_on_cuda_without_the_graph",)),
     Mutation("a password shown in logs", SRC + "sources.py", "    if password is None:\n        return uri\n",
              "    return uri\n", ("tests/test_faults.py::test_credentials_never_reach_logs_json_or_errors",)),
+    Mutation("mqtts:// trusts any certificate", SRC + "sinks/mqtt.py",
+             "client.tls_set(ca_certs=str(self.config.ca) if self.config.ca else None)",
+             "client.tls_set(ca_certs=str(self.config.ca) if self.config.ca else None, cert_reqs=ssl.CERT_NONE)",
+             ("tests/test_mqtt_tls.py::test_a_certificate_not_to_trust_is_one_line_and_with_required_exit_1",)),
+    Mutation("a full MQTT backlog drops the newest", SRC + "queues.py",
+             "                q.get_nowait()\n                dropped += 1\n", "                return 1\n",
+             ("tests/test_mqtt.py::test_a_broker_away_longer_than_the_backlog_loses_the_oldest_and_says_how_many",)),
+    Mutation("the MQTT writer holds the oldest message while the broker is away", SRC + "sinks/mqtt.py",
+             "backlog=backlog, gate=self._sending)", "backlog=backlog)",
+             ("tests/test_mqtt.py::test_a_broker_away_longer_than_the_backlog_loses_the_oldest_and_says_how_many",)),
 ]
 
 
