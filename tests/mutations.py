@@ -143,6 +143,9 @@ MUTATIONS = [
     Mutation("the MQTT writer holds the oldest message while the broker is away", SRC + "sinks/mqtt.py",
              "backlog=backlog, gate=self._sending)", "backlog=backlog)",
              ("tests/test_mqtt.py::test_a_broker_away_longer_than_the_backlog_loses_the_oldest_and_says_how_many",)),
+    Mutation("at the end, each message for a broker away waits before it is counted", SRC + "sinks/mqtt.py",
+             "        while not self._online.is_set():\n", "        while not self._online.wait(0.2):\n",
+             ("tests/test_mqtt.py::test_what_waits_for_a_broker_that_never_comes_back_is_counted_as_dropped",)),
 ]
 
 

@@ -190,3 +190,12 @@ def test_a_broker_away_longer_than_the_backlog_loses_the_oldest_and_says_how_man
     assert frames == list(range(15, 20))  # the newest five; the 16 before them were dropped
     assert message["state"] == "offline" and message["dropped"] == 16
     assert "(16 dropped: the broker was away)" in sink.summary()
+
+
+def test_what_waits_for_a_broker_that_never_comes_back_is_counted_as_dropped() -> None:
+    sink = MqttSink(MqttConfig(broker_url(f"mqtt://127.0.0.1:{free_port()}/{PREFIX}")), "cam", "camera 0", backlog=50)
+    for index in range(60):  # 60 predictions and the first status: 11 dropped now
+        sink.write(update(index, index / 30))
+    sink.close()  # the 50 waiting and the offline status cannot be sent
+    assert (sink.dropped, sink.published) == (62, 0)
+    assert "published 0 MQTT messages" in sink.summary() and "(62 dropped: the broker was away)" in sink.summary()

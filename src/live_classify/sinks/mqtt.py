@@ -111,7 +111,7 @@ def connect_problem(error: BaseException | None, broker: BrokerUrl, ca: Path | N
         reason = getattr(error, "reason", None) or error.strerror or str(error)  # e.g. WRONG_VERSION_NUMBER
         return (f"no TLS connection to MQTT broker {broker}: {reason.lower().replace('_', ' ')} "
                 "(is the port a TLS listener?)")
-    why = isinstance(error, OSError) and error.strerror or "connection refused or timed out"
+    why = error.strerror if isinstance(error, OSError) and error.strerror else "connection refused or timed out"
     return f"cannot reach MQTT broker {broker}: {why.lower()}"
 
 
@@ -223,11 +223,13 @@ class MqttSink:
         return json.dumps(status)
 
     def _publish(self, message: tuple[str, str, bool]) -> None:
-        """In the writer's thread: hand over to paho, waiting for a broker lost just now."""
-        while not self._online.wait(0.2):
+        """In the writer's thread: hand over to paho, waiting for a broker lost just now; at the end,
+        what cannot be sent is counted at once."""
+        while not self._online.is_set():
             if self._closing:
                 self._writer.dropped += 1
                 return
+            self._online.wait(0.2)
         topic, payload, retain = message
         info = self.client.publish(topic, payload, qos=self.config.qos, retain=retain)
         # The connection dropped just now: paho keeps a QoS 1-2 message for the next connection,
