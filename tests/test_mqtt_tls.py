@@ -111,18 +111,20 @@ def test_a_ca_that_did_not_sign_the_certificate_is_a_warning_and_the_run_goes_on
     assert len(about_it) == 1 and f"not signed by the CA in {certificates.other_ca}" in about_it[0]
 
 
-@pytest.mark.parametrize("case, why", [
-    ("other_ca", "it is not signed by the CA in"),
-    ("no_ca", "it is not signed by this system's CAs (--mqtt-ca FILE names the broker's CA)"),
-    ("other_host", "it names another host, not 127.0.0.1"),
-    ("expired", "it has expired"),
+@pytest.mark.parametrize("served, given_ca, why", [
+    ("right", "other_ca", "it is not signed by the CA in"),
+    ("right", None, "it is not signed by this system's CAs (--mqtt-ca FILE names the broker's CA)"),
+    ("other_host", "right", "it names another host, not 127.0.0.1"),
+    ("expired", "right", "it has expired"),
 ])
 def test_a_certificate_not_to_trust_is_one_line_and_with_required_exit_1(tmp_path, video_file, certificates,
-                                                                           case: str, why: str) -> None:
-    served = certificates.other_host if case == "other_host" else certificates.expired if case == "expired" \
-        else certificates.right
-    ca = {"other_ca": ["--mqtt-ca", str(certificates.other_ca)], "no_ca": []}.get(case, ["--mqtt-ca", str(served.ca)])
-    with started(tmp_path, served) as broker:
+                                                                           served: str, given_ca: str | None,
+                                                                           why: str) -> None:
+    """``served``: the broker's certificate; ``given_ca``: the CA given to --mqtt-ca (None: the system's)."""
+    certificate = getattr(certificates, served)
+    ca_file = certificates.other_ca if given_ca == "other_ca" else certificate.ca
+    ca = [] if given_ca is None else ["--mqtt-ca", str(ca_file)]
+    with started(tmp_path, certificate) as broker:
         url = broker.tls_url().replace("mqtts://", "mqtts://me:s3cret@")
         run = run_cli("--source", str(video_file), "--provider", "cpu", "--jsonl", "-", "--mqtt", url, *ca,
                       "--mqtt-required")
