@@ -146,6 +146,10 @@ MUTATIONS = [
     Mutation("at the end, each message for a broker away waits before it is counted", SRC + "sinks/mqtt.py",
              "        while not self._online.is_set():\n", "        while not self._online.wait(0.2):\n",
              ("tests/test_mqtt.py::test_what_waits_for_a_broker_that_never_comes_back_is_counted_as_dropped",)),
+    Mutation("every camera's MQTT sink sees every camera's frames", SRC + "many_cameras.py",
+             "sinks += [OneCamera(camera.name, sink) for sink in _camera_outputs(out, encoding, camera)]",
+             "sinks += list(_camera_outputs(out, encoding, camera))",
+             ("tests/test_mqtt.py::test_two_cameras_each_publish_under_their_name_with_their_own_status_and_last_will",)),
 ]
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import LiveCli, assert_clean_error, run_cli
+from conftest import CHELSEA, COFFEE, LiveCli, assert_clean_error, run_cli
 from mjpeg_server import MjpegServer
 from mqtt_broker import MOSQUITTO, PREFIX, Broker, Subscriber, free_port
 from test_sinks import update
@@ -73,6 +73,33 @@ def test_the_last_will_says_offline_after_kill_9(live_cli, camera, broker, subsc
     cli.process.kill()
     offline = subscriber.next("/status", where=lambda p: p["state"] == "offline")
     assert offline["source"] == camera.url
+
+
+def test_two_cameras_each_publish_under_their_name_with_their_own_status_and_last_will(live_cli, broker,
+                                                                                     subscriber) -> None:
+    with MjpegServer(CHELSEA) as cat, MjpegServer(COFFEE) as cup:
+        cli = live_cli("--source", cat.url, "--name", "door", "--source", cup.url, "--name", "yard", "--headless",
+                       "--provider", "cpu", "--jsonl", os.devnull, "--mqtt", broker.url)
+        for name in ("door", "yard"):
+            cli.wait_for_stderr(f"under {PREFIX}/{name}/")
+        for _ in range(5):  # each topic has its own camera's predictions, none of the other's
+            assert subscriber.next(f"{PREFIX}/door/prediction")["top"][0]["label"] in {"tiger cat", "tabby",
+                                                                                     "Egyptian cat"}
+            assert subscriber.next(f"{PREFIX}/yard/prediction")["top"][0]["label"] == "espresso"
+        online = latest_status(subscriber, "online", {"door", "yard"})
+        assert (online["door"]["source"], online["yard"]["source"]) == (cat.url, cup.url)
+        cli.process.kill()
+        offline = latest_status(subscriber, "offline", {"door", "yard"})  # each camera's own last will
+        assert (offline["door"]["source"], offline["yard"]["source"]) == (cat.url, cup.url)
+
+
+def latest_status(subscriber: Subscriber, state: str, cameras: set[str]) -> dict[str, dict]:
+    """The next status in ``state`` of each camera, by name."""
+    seen: dict[str, dict] = {}
+    while seen.keys() != cameras:
+        status = subscriber.next("/status", where=lambda p: p["state"] == state)
+        seen[status["topic"].split("/")[-2]] = status
+    return seen
 
 
 @pytest.mark.parametrize("qos", ["0", "1"])  # QoS 0 too: paho would drop those, the backlog keeps them

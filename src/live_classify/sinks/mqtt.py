@@ -34,8 +34,7 @@ from live_classify.errors import LiveClassifyError
 from live_classify.pipeline import Pipeline, Prediction
 from live_classify.sinks.base import BackgroundWriter, Update
 from live_classify.sinks.jsonl import line_record
-from live_classify.sinks.segments import camera_folder
-from live_classify.sources import SourceSpec, redact
+from live_classify.sources import redact
 
 if TYPE_CHECKING:
     from live_classify.config import MqttConfig
@@ -161,10 +160,6 @@ class MqttSink:
         self._no_connection = mqtt.MQTT_ERR_NO_CONN
         self.client = self._client(mqtt)
         self._connect()
-
-    @classmethod
-    def of(cls, config: MqttConfig, spec: SourceSpec, pipeline: Pipeline, min_confidence: float | None) -> MqttSink:
-        return cls(config, camera_folder(spec), spec.name, pipeline, min_confidence)
 
     @property
     def dropped(self) -> int:
