@@ -54,7 +54,7 @@ class Windows(Grid):
     def _dressed(self, camera: str) -> np.ndarray:
         """The camera's picture as its window shows it: greyed if it ended, framed if focused."""
         tile = self.tiles[camera]
-        image = ended_look(tile.canvas.copy()) if tile.ended else tile.canvas
+        image = ended_look(tile.canvas) if tile.ended else tile.canvas  # a new picture when ended
         if camera == self.focused:
             image = image.copy()  # the canvas may be the recording's too
             cv2.rectangle(image, (0, 0), (image.shape[1] - 1, image.shape[0] - 1), FOCUS, BORDER * 2)
