@@ -322,7 +322,8 @@ def test_a_failing_server_is_one_line_and_the_run_goes_on(monkeypatch: pytest.Mo
     """The JPEG encoder fails while a viewer watches: the web output is dropped with one line, the others go on."""
     pipeline = SimpleNamespace(stats=Stats(), reconnecting=False, lost_because="", last_capture=time.monotonic())
     sock = web.listen(web.Address("127.0.0.1", 0), None)
-    view = web.WebView(sock, pipeline, web.Options("test", "CPU", token=None, fps=None))  # type: ignore[arg-type]
+    view = web.WebView(sock, [web.Feed("test", "test", pipeline)],  # type: ignore[arg-type]
+                        web.Options("test", "CPU", token=None, fps=None))
     viewer = open_stream(sock.getsockname()[1])
     monkeypatch.setattr(web.cv2, "imencode", lambda *_: (_ for _ in ()).throw(MemoryError("no memory")))
     other, warnings = Counting(), []
