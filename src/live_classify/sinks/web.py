@@ -242,7 +242,7 @@ class WebView:
             "last_frame_age_s": round(now - pipeline.last_capture, 3) if stats.captured else None,
             "prediction": self.record(newest) if newest else None,
             "prediction_age_s": round(now - newest.t_done, 3) if newest else None,
-            "viewers": self.server.viewers_of(feed.name),
+            "viewers": self.server.viewers_of(feed.name), "encoded": self.server.encoded_of(feed.name),
         }
 
 

@@ -89,6 +89,10 @@ class WebServer:
     def viewers_of(self, camera: str) -> int:
         return self._channels[camera].viewers
 
+    def encoded_of(self, camera: str) -> int:
+        """JPEGs of ``camera`` encoded so far (only while someone watched it)."""
+        return self._channels[camera].seq
+
     def wants_frames(self, camera: str) -> bool:
         """Whether anyone would see an encoded frame of ``camera``: no viewer, no encoding."""
         channel = self._channels[camera]
