@@ -133,6 +133,10 @@ def test_healthz_names_the_camera_that_stalls(two_cameras: list[MjpegServer], li
     assert health["healthy"] is False and health["down"] == ["cam1"], health
     assert health["cameras"]["door"] == "frames flowing"
     assert [c["source_up"] for c in status(port)["cameras"]] == [True, False]
+    stalled = mjpeg_parts(open_stream(port, "/stream.mjpg?camera=cam1"))
+    redrawn = [next(stalled) for _ in range(3)]
+    assert len(set(redrawn)) > 1, "the stalled camera's viewers see its last frame, redrawn saying so"
+    assert {whose(jpeg, two_cameras) for jpeg in redrawn} == {"cam1"}
     scraped = metrics(port)
     assert (scraped[("live_classify_source_up", "door")], scraped[("live_classify_source_up", "cam1")]) == (1, 0)
     two_cameras[1].resume()

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+import numpy as np
+
 from live_classify.batching import Batcher
 from live_classify.config import OutputConfig, RunConfig, SourceConfig
 from live_classify.engine.classifier import Classifier
@@ -222,13 +224,18 @@ def _outputs(out: OutputConfig, encoding: EncoderSettings | None, cameras: Camer
         JsonLines(jsonl_target, first.config.spec.name, drop=not every, min_confidence=out.min_confidence,
                   sources={c.name: c.config.spec.name for c in cameras.cameras}) if jsonl_target else None,
         window,
-        WebView.several(out.serve, [Feed(c.name, c.config.spec.name, c.pipeline) for c in cameras.cameras],
-                        out.min_confidence) if out.serve else None,
+        WebView.several(out.serve, [Feed(c.name, c.config.spec.name, c.pipeline, partial(_stale, c))
+                                    for c in cameras.cameras], out.min_confidence) if out.serve else None,
         Notifier(out.notify, cameras) if out.notify else None,  # type: ignore[arg-type]  # counts like one pipeline
     ]
     for camera in cameras.cameras:
         sinks += [OneCamera(camera.name, sink) for sink in _camera_outputs(out, encoding, camera)]
     return [sink for sink in sinks if sink is not None]
+
+
+def _stale(camera: Camera) -> np.ndarray | None:
+    """The camera's last frame saying why no new one comes (a stall, a reconnect), or None while frames flow."""
+    return camera.annotator.stale(camera.last) if camera.annotator and camera.last else None
 
 
 def _camera_outputs(out: OutputConfig, encoding: EncoderSettings | None, camera: Camera) -> list[Sink]:

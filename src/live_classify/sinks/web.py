@@ -106,6 +106,7 @@ class Feed:
     name: str  # the camera's name: ``?camera=NAME``, the ``camera`` of its frames
     source_name: str  # its source, as JSON lines name it
     pipeline: Pipeline
+    stale: Callable[[], np.ndarray | None] = lambda: None  # its last frame saying why no new one comes, or None
     newest: Prediction | None = None
     next_frame: float = 0.0  # --serve-fps: no JPEG before then
     next_idle: float = 0.0
@@ -172,18 +173,19 @@ class WebView:
         feed.next_frame = now + 1.0 / self.options.fps if self.options.fps else 0.0
         assert feed.encoder is not None
         feed.encoder.submit(update.canvas)
+        if len(self.feeds) > 1:  # the others' frames keep coming: a stalled camera's viewers are told here
+            self.idle(lambda: None)
 
     def idle(self, redraw: Callable[[], np.ndarray | None]) -> None:
         """No frame is coming (a stall, a reconnect): once a second, viewers get the last one saying why.
-
-        Only with one camera: with several, ``redraw`` could not say whose frame it drew."""
-        if len(self.feeds) != 1:
-            return
-        feed, now = self.feeds[0], time.monotonic()
-        if now >= feed.next_idle and self.server.wants_frames(feed.name):
-            feed.next_idle = now + IDLE_FRAME_S
-            if (image := redraw()) is not None and feed.encoder is not None:
-                feed.encoder.submit(image)
+        ``redraw`` draws it with one camera; with several, each camera's own ``stale``."""
+        now = time.monotonic()
+        for feed in self.feeds:
+            if now >= feed.next_idle and self.server.wants_frames(feed.name):
+                feed.next_idle = now + IDLE_FRAME_S
+                image = redraw() if len(self.feeds) == 1 else feed.stale()
+                if image is not None and feed.encoder is not None:
+                    feed.encoder.submit(image)
 
     def close(self) -> None:
         for feed in self.feeds:
