@@ -167,14 +167,14 @@ class WebView:
         if predictions:
             feed.newest = predictions[-1]
             self.server.predictions(predictions)
+        if len(self.feeds) > 1:  # the others' frames keep coming: a stalled camera's viewers are told here
+            self.idle(lambda: None)
         now = time.monotonic()
         if now < feed.next_frame or not self.server.wants_frames(feed.name):
             return
         feed.next_frame = now + 1.0 / self.options.fps if self.options.fps else 0.0
         assert feed.encoder is not None
         feed.encoder.submit(update.canvas)
-        if len(self.feeds) > 1:  # the others' frames keep coming: a stalled camera's viewers are told here
-            self.idle(lambda: None)
 
     def idle(self, redraw: Callable[[], np.ndarray | None]) -> None:
         """No frame is coming (a stall, a reconnect): once a second, viewers get the last one saying why.
