@@ -103,8 +103,9 @@ async function pollStatus() {
     }
     showStatus(s);
   } catch (error) {
-    $("provider").textContent = "the server is not answering";
-    $("provider").className = "lost";
+    const where = tiles ? $("provider") : $("state");
+    where.textContent = "the server is not answering";
+    where.className = "lost";
   }
 }
 
