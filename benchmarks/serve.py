@@ -39,7 +39,8 @@ def status(port: int) -> dict:
     return json.loads(connection.getresponse().read())
 
 
-def watch(port: int, counts: list[int], i: int, stop: threading.Event, stalled: bool, path: str = "/stream.mjpg") -> None:
+def watch(port: int, counts: list[int], i: int, stop: threading.Event, stalled: bool,
+          path: str = "/stream.mjpg") -> None:
     """One viewer: counts the JPEG parts it reads (a stalled one reads nothing)."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     connection.request("GET", path)

@@ -104,7 +104,8 @@ def test_status_events_and_metrics_carry_every_camera(
     assert (now["name"], now["source"]) == ("door", two_cameras[0].url), "the first camera's fields, as with one"
     for row in now["cameras"]:
         assert row["source_up"] and row["captured"] > 0
-        assert row["prediction"]["camera"] == row["name"] and row["prediction"]["top"][0]["label"] == labels[row["name"]]
+        prediction = row["prediction"]
+        assert prediction["camera"] == row["name"] and prediction["top"][0]["label"] == labels[row["name"]]
     events = open_stream(port, "/api/events")
     seen: dict[str, list[str]] = {name: [] for name in NAMES}
     while min(len(answers) for answers in seen.values()) < 5:
@@ -150,7 +151,8 @@ def test_the_page_shows_one_tile_per_camera_in_a_real_browser(
     cli, port = serve_cameras(live_cli, two_cameras)
     expression = ("JSON.stringify(Array.from(document.querySelectorAll('#tiles figure')).map((tile) => ({"
                   "name: tile.querySelector('strong').textContent, label: tile.querySelector('.label').textContent, "
-                  "src: tile.querySelector('img').getAttribute('src'), width: tile.querySelector('img').naturalWidth})))")
+                  "src: tile.querySelector('img').getAttribute('src'), "
+                  "width: tile.querySelector('img').naturalWidth})))")
     tiles = read_page(port, tmp_path, expression,
                       lambda page: len(page) == 2 and all(t["width"] and t["label"] for t in page))
     assert [t["name"] for t in tiles] == list(NAMES), tiles
