@@ -23,6 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SRC = "src/live_classify/"
 LIVE = "tests/test_live_cli.py::"
+WEB_MANY = "tests/test_web_many.py::"
 
 
 @dataclass(frozen=True)
@@ -168,6 +169,36 @@ MUTATIONS = [
              "sinks += [OneCamera(camera.name, sink) for sink in _camera_outputs(out, encoding, camera)]",
              "sinks += list(_camera_outputs(out, encoding, camera))",
              ("tests/test_mqtt.py::test_two_cameras_each_publish_under_their_name_with_their_own_status_and_last_will",)),
+    Mutation("web view: every camera's stream shows the first camera", SRC + "sinks/web_server.py",
+             "        return channel\n\n    def _publish_predictions",
+             "        return next(iter(self._channels.values()))\n\n    def _publish_predictions",
+             (WEB_MANY + "test_each_camera_has_its_own_stream_and_only_watched_cameras_are_encoded",)),
+    Mutation("web view: an unknown camera gets the first one's stream", SRC + "sinks/web_server.py",
+             "        if (channel := self._channels.get(name)) is None:",
+             "        if (channel := self._channels.get(name, next(iter(self._channels.values()))))"
+             " is None:",
+             (WEB_MANY + "test_each_camera_has_its_own_stream_and_only_watched_cameras_are_encoded",)),
+    Mutation("web view: frames encoded for cameras nobody watches", SRC + "sinks/web_server.py",
+             "(channel.viewers > 0 or channel.snapshot_waiters > 0)",
+             "(self.viewers > 0 or channel.snapshot_waiters > 0)",
+             (WEB_MANY + "test_each_camera_has_its_own_stream_and_only_watched_cameras_are_encoded",)),
+    Mutation("web view: only the first camera's predictions reach events and status", SRC + "sinks/web.py",
+             "        if predictions:\n            feed.newest",
+             "        if predictions and feed is self.feeds[0]:\n            feed.newest",
+             (WEB_MANY + "test_status_events_and_metrics_carry_every_camera",)),
+    Mutation("web view: metrics without the camera label", SRC + "sinks/web_server.py",
+             "Metrics(view.status, cameras if len(cameras) > 1 else None)", "Metrics(view.status, None)",
+             (WEB_MANY + "test_status_events_and_metrics_carry_every_camera",)),
+    Mutation("web view: /healthz looks at the first camera only", SRC + "sinks/web.py",
+             "running = [feed.name for feed in self.feeds if not feed.pipeline.ended]",
+             "running = [self.feeds[0].name]",
+             (WEB_MANY + "test_healthz_names_the_camera_that_stalls",)),
+    Mutation("web view: a stalled camera's viewers get no frame saying so", SRC + "sinks/web.py",
+             "image = redraw() if len(self.feeds) == 1 else feed.stale()", "image = redraw()",
+             (WEB_MANY + "test_healthz_names_the_camera_that_stalls",)),
+    Mutation("web view: the page shows the first camera only", SRC + "sinks/web_page/app.js",
+             "if (cameras.length <= 1) {", "if (cameras.length <= 9) {",
+             (WEB_MANY + "test_the_page_shows_one_tile_per_camera_in_a_real_browser",)),
 ]
 
 

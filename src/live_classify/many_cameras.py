@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+import numpy as np
+
 from live_classify.batching import Batcher
 from live_classify.config import OutputConfig, RunConfig, SourceConfig
 from live_classify.engine.classifier import Classifier
@@ -33,7 +35,7 @@ from live_classify.sinks.mqtt import MqttSink
 from live_classify.sinks.notify import Notifier
 from live_classify.sinks.record import Recording
 from live_classify.sinks.segments import SegmentPlan
-from live_classify.sinks.web import WebView
+from live_classify.sinks.web import Feed, WebView
 from live_classify.sources import VideoSource
 
 REDRAW_S = 0.5  # how often a stalled camera's tile is redrawn with its "no frame for N s"
@@ -218,20 +220,23 @@ def _outputs(out: OutputConfig, encoding: EncoderSettings | None, cameras: Camer
         jsonl_target = "-"
     every = [c for c in cameras.cameras if c.pipeline.flow is Flow.EVERY]
     first = cameras.cameras[0]
-    if out.serve:
-        warning(f"--serve shows one camera, {first.name}, when there are several")
     sinks: list[Sink | None] = [
         Collecting(collector, quota, window, log) if collector else None,
         JsonLines(jsonl_target, first.config.spec.name, drop=not every, min_confidence=out.min_confidence,
                   sources={c.name: c.config.spec.name for c in cameras.cameras}) if jsonl_target else None,
         window,
-        OneCamera(first.name, WebView.of(out.serve, first.config.spec.name, first.pipeline, out.min_confidence))
-        if out.serve else None,
+        WebView.several(out.serve, [Feed(c.name, c.config.spec.name, c.pipeline, partial(_stale, c))
+                                    for c in cameras.cameras], out.min_confidence) if out.serve else None,
         Notifier(out.notify, cameras) if out.notify else None,  # type: ignore[arg-type]  # counts like one pipeline
     ]
     for camera in cameras.cameras:
         sinks += [OneCamera(camera.name, sink) for sink in _camera_outputs(out, encoding, camera)]
     return [sink for sink in sinks if sink is not None]
+
+
+def _stale(camera: Camera) -> np.ndarray | None:
+    """The camera's last frame saying why no new one comes (a stall, a reconnect), or None while frames flow."""
+    return camera.annotator.stale(camera.last) if camera.annotator and camera.last else None
 
 
 def _camera_outputs(out: OutputConfig, encoding: EncoderSettings | None, camera: Camera) -> list[Sink]:
