@@ -102,7 +102,7 @@ MUTATIONS = [
     Mutation("top-k in the wrong order", SRC + "engine/postprocess.py", "np.argsort(-probabilities[ids]",
              "np.argsort(probabilities[ids]", ("tests/test_postprocess.py",)),
     Mutation("a live camera's frames queued, not dropped", SRC + "pipeline.py",
-             "self.stats.dropped += put_newest(self._inboxes[0], frame)",
+             "self.stats.replaced += put_newest(self._inboxes[0], frame)",
              "self._put_blocking(self._inboxes[0], frame)",
              ("tests/test_pipeline.py::test_a_slow_classifier_on_a_live_camera_drops_frames_instead_of_lagging",)),
     # The outputs (issue 9) and the GPU-first engine (issue 15).
