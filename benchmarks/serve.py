@@ -1,7 +1,8 @@
 """What ``--serve`` costs: the real command on a 30 fps 720p fake camera with 0, 1 and 8 viewers of
 ``/stream.mjpg``, and 8 of which one is stalled (reads nothing).
 
-    python benchmarks/serve.py          # one line per case, about a minute
+    python benchmarks/serve.py              # one line per case, about a minute
+    python benchmarks/serve.py --cameras 3  # three 640x480 cameras: none, one, every one watched
 
 For each case: the capture and inference rates, the process's CPU time per captured frame, the
 latency p50 from /api/status, and the frames per second each viewer received. A stalled viewer
@@ -9,6 +10,7 @@ must not change the others' rate.
 """
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -37,10 +39,11 @@ def status(port: int) -> dict:
     return json.loads(connection.getresponse().read())
 
 
-def watch(port: int, counts: list[int], i: int, stop: threading.Event, stalled: bool) -> None:
+def watch(port: int, counts: list[int], i: int, stop: threading.Event, stalled: bool,
+          path: str = "/stream.mjpg") -> None:
     """One viewer: counts the JPEG parts it reads (a stalled one reads nothing)."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    connection.request("GET", "/stream.mjpg")
+    connection.request("GET", path)
     stream = connection.getresponse().fp
     while not stop.is_set():
         if stalled:
@@ -82,7 +85,44 @@ def case(camera: MjpegServer, viewers: int, stalled: bool) -> str:
             f"ms/frame, latency p50 {last['latency_ms']['p50']:.1f} ms, per viewer {rates} fps")
 
 
+def several(cameras: list[MjpegServer], watched: int) -> str:
+    """The command on several cameras, the first ``watched`` of them each with one viewer."""
+    port, names = free_port(), [f"cam{i}" for i in range(len(cameras))]
+    run = subprocess.Popen([sys.executable, "-m", "live_classify", *(a for c in cameras for a in ("--source", c.url)),
+                            "--provider", "cpu", "--jsonl", os.devnull, "--serve", str(port)],
+                           stderr=subprocess.DEVNULL, env=headless_env())
+    try:
+        time.sleep(WARMUP_S)
+        stop, counts = threading.Event(), [0] * watched
+        for i in range(watched):
+            threading.Thread(target=watch, args=(port, counts, i, stop, False, f"/stream.mjpg?camera={names[i]}"),
+                             daemon=True).start()
+        time.sleep(2)
+        cpu0, first, seen0, t0 = cpu_s(run.pid), status(port), list(counts), time.monotonic()
+        time.sleep(MEASURE_S)
+        cpu1, last, seen1, t1 = cpu_s(run.pid), status(port), list(counts), time.monotonic()
+        stop.set()
+    finally:
+        run.terminate()
+        run.wait(20)
+    elapsed = t1 - t0
+    frames = sum(b["captured"] - a["captured"] for a, b in zip(first["cameras"], last["cameras"]))
+    classified = sum(b["classified"] - a["classified"] for a, b in zip(first["cameras"], last["cameras"]))
+    encoded = [round((b["encoded"] - a["encoded"]) / elapsed, 1) for a, b in zip(first["cameras"], last["cameras"])]
+    rates = [round((b - a) / elapsed, 1) for a, b in zip(seen0, seen1)]
+    return (f"{len(cameras)} cameras, {watched} watched: capture {frames / elapsed:.1f} fps in all, inference "
+            f"{classified / elapsed:.1f} fps in all, CPU "
+            f"{1e3 * (cpu1 - cpu0) / frames:.1f} ms/frame, JPEGs encoded per camera {encoded} fps, "
+            f"per viewer {rates} fps")
+
+
 def main() -> None:
+    if len(sys.argv) == 3 and sys.argv[1] == "--cameras":
+        with contextlib.ExitStack() as stack:
+            cameras = [stack.enter_context(MjpegServer(CHELSEA, fps=30)) for _ in range(int(sys.argv[2]))]
+            for watched in (0, 1, len(cameras)):
+                print(several(cameras, watched), flush=True)
+        return
     with MjpegServer(CHELSEA, fps=30, width=1280, height=720) as camera:
         for viewers, stalled in [(0, False), (1, False), (8, False), (8, True)]:
             print(case(camera, viewers, stalled), flush=True)

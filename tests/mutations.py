@@ -24,6 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SRC = "src/live_classify/"
 LIVE = "tests/test_live_cli.py::"
 TRITON = "tests/test_triton.py::"
+WEB_MANY = "tests/test_web_many.py::"
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ MUTATIONS = [
     Mutation("top-k in the wrong order", SRC + "engine/postprocess.py", "np.argsort(-probabilities[ids]",
              "np.argsort(probabilities[ids]", ("tests/test_postprocess.py",)),
     Mutation("a live camera's frames queued, not dropped", SRC + "pipeline.py",
-             "self.stats.dropped += put_newest(self._inboxes[0], frame)",
+             "self.stats.replaced += put_newest(self._inboxes[0], frame)",
              "self._put_blocking(self._inboxes[0], frame)",
              ("tests/test_pipeline.py::test_a_slow_classifier_on_a_live_camera_drops_frames_instead_of_lagging",)),
     # The outputs (issue 9) and the GPU-first engine (issue 15).
@@ -151,6 +152,54 @@ MUTATIONS = [
     Mutation("JSON lines name one camera for all", SRC + "sinks/jsonl.py",
              "source = self.sources.get(prediction.frame.camera, self.source_name)", "source = self.source_name",
              ("tests/test_many_cameras.py::test_each_camera_gets_its_own_label_and_name_from_one_batched_model",)),
+    # MQTT over TLS, its backlog, several cameras (issue 12).
+    Mutation("mqtts:// trusts any certificate", SRC + "sinks/mqtt.py",
+             "client.tls_set(ca_certs=str(self.config.ca) if self.config.ca else None)",
+             "client.tls_set(ca_certs=str(self.config.ca) if self.config.ca else None, cert_reqs=ssl.CERT_NONE)",
+             ("tests/test_mqtt_tls.py::test_a_certificate_not_to_trust_is_one_line_and_with_required_exit_1",)),
+    Mutation("a full MQTT backlog drops the newest", SRC + "queues.py",
+             "                q.get_nowait()\n                dropped += 1\n", "                return 1\n",
+             ("tests/test_mqtt.py::test_a_broker_away_longer_than_the_backlog_loses_the_oldest_and_says_how_many",)),
+    Mutation("the MQTT writer holds the oldest message while the broker is away", SRC + "sinks/mqtt.py",
+             "backlog=backlog, gate=self._sending)", "backlog=backlog)",
+             ("tests/test_mqtt.py::test_a_broker_away_longer_than_the_backlog_loses_the_oldest_and_says_how_many",)),
+    Mutation("at the end, each message for a broker away waits before it is counted", SRC + "sinks/mqtt.py",
+             "        while not self._online.is_set():\n", "        while not self._online.wait(0.2):\n",
+             ("tests/test_mqtt.py::test_what_waits_for_a_broker_that_never_comes_back_is_counted_as_dropped",)),
+    Mutation("every camera's MQTT sink sees every camera's frames", SRC + "many_cameras.py",
+             "sinks += [OneCamera(camera.name, sink) for sink in _camera_outputs(out, encoding, camera)]",
+             "sinks += list(_camera_outputs(out, encoding, camera))",
+             ("tests/test_mqtt.py::test_two_cameras_each_publish_under_their_name_with_their_own_status_and_last_will",)),
+    Mutation("web view: every camera's stream shows the first camera", SRC + "sinks/web_server.py",
+             "        return channel\n\n    def _publish_predictions",
+             "        return next(iter(self._channels.values()))\n\n    def _publish_predictions",
+             (WEB_MANY + "test_each_camera_has_its_own_stream_and_only_watched_cameras_are_encoded",)),
+    Mutation("web view: an unknown camera gets the first one's stream", SRC + "sinks/web_server.py",
+             "        if (channel := self._channels.get(name)) is None:",
+             "        if (channel := self._channels.get(name, next(iter(self._channels.values()))))"
+             " is None:",
+             (WEB_MANY + "test_each_camera_has_its_own_stream_and_only_watched_cameras_are_encoded",)),
+    Mutation("web view: frames encoded for cameras nobody watches", SRC + "sinks/web_server.py",
+             "(channel.viewers > 0 or channel.snapshot_waiters > 0)",
+             "(self.viewers > 0 or channel.snapshot_waiters > 0)",
+             (WEB_MANY + "test_each_camera_has_its_own_stream_and_only_watched_cameras_are_encoded",)),
+    Mutation("web view: only the first camera's predictions reach events and status", SRC + "sinks/web.py",
+             "        if predictions:\n            feed.newest",
+             "        if predictions and feed is self.feeds[0]:\n            feed.newest",
+             (WEB_MANY + "test_status_events_and_metrics_carry_every_camera",)),
+    Mutation("web view: metrics without the camera label", SRC + "sinks/web_server.py",
+             "Metrics(view.status, cameras if len(cameras) > 1 else None)", "Metrics(view.status, None)",
+             (WEB_MANY + "test_status_events_and_metrics_carry_every_camera",)),
+    Mutation("web view: /healthz looks at the first camera only", SRC + "sinks/web.py",
+             "running = [feed.name for feed in self.feeds if not feed.pipeline.ended]",
+             "running = [self.feeds[0].name]",
+             (WEB_MANY + "test_healthz_names_the_camera_that_stalls",)),
+    Mutation("web view: a stalled camera's viewers get no frame saying so", SRC + "sinks/web.py",
+             "image = redraw() if len(self.feeds) == 1 else feed.stale()", "image = redraw()",
+             (WEB_MANY + "test_healthz_names_the_camera_that_stalls",)),
+    Mutation("web view: the page shows the first camera only", SRC + "sinks/web_page/app.js",
+             "if (cameras.length <= 1) {", "if (cameras.length <= 9) {",
+             (WEB_MANY + "test_the_page_shows_one_tile_per_camera_in_a_real_browser",)),
     # Triton (issue 14).
     Mutation("triton: the server's shapes are not checked", SRC + "engine/triton_signature.py",
              "        if not _fits(self.shape, tensor.shape):", "        if False:",

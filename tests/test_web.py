@@ -9,7 +9,8 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from types import SimpleNamespace
 
 import cv2
@@ -238,27 +239,32 @@ if not CHROMIUM and os.environ.get("CI"):
 def test_the_page_in_a_real_browser_shows_the_label_and_the_video(camera: MjpegServer, live_cli, tmp_path) -> None:
     """Headless Chromium opens the page; its DOM, read over the DevTools protocol, has the label and the counters."""
     cli, port = serve(live_cli, camera)
-    devtools = free_port()
-    browser = subprocess.Popen([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={tmp_path}",
-                                f"--remote-debugging-port={devtools}", f"http://127.0.0.1:{port}/"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        page = asyncio.run(_read_page(devtools))
-    finally:
-        browser.kill()
-        browser.wait(10)
+    expression = ("JSON.stringify({label: document.getElementById('label').textContent, "
+                  "frames: document.getElementById('frames').textContent, "
+                  "video: document.getElementById('video').naturalWidth})")
+    page = read_page(port, tmp_path, expression, lambda page: page.get("label") in CAT_LABELS and page.get("video"))
     assert page["label"] in CAT_LABELS, page
     assert int(page["frames"].split(" / ")[0]) > 0, page
     assert page["video"] > 0, "the <img> decoded frames of the stream"
 
 
-async def _read_page(devtools: int) -> dict:
-    """Wait for the page to show a prediction; then its label, counters and the stream image's width."""
+def read_page(port: int, profile: Path, expression: str, ready: Callable[[dict], object]) -> dict:
+    """Headless Chromium on the served page: ``expression`` (a JSON string) evaluated in it until
+    ``ready`` says yes (30 s at most), read over the DevTools protocol."""
+    devtools = free_port()
+    browser = subprocess.Popen([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={profile}",
+                                f"--remote-debugging-port={devtools}", f"http://127.0.0.1:{port}/"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        return asyncio.run(_read_page(devtools, expression, ready))
+    finally:
+        browser.kill()
+        browser.wait(10)
+
+
+async def _read_page(devtools: int, expression: str, ready: Callable[[dict], object]) -> dict:
     import aiohttp
 
-    expression = ("JSON.stringify({label: document.getElementById('label').textContent, "
-                  "frames: document.getElementById('frames').textContent, "
-                  "video: document.getElementById('video').naturalWidth})")
     async with aiohttp.ClientSession() as session:
         deadline = time.monotonic() + 30
         while True:
@@ -278,7 +284,7 @@ async def _read_page(devtools: int) -> dict:
                 while (message := await ws.receive_json()).get("id") != attempt:
                     pass
                 page = json.loads(message["result"]["result"].get("value") or "{}")
-                if page.get("label") in CAT_LABELS and page.get("video"):
+                if ready(page):
                     return page
                 await asyncio.sleep(0.1)
     return page
@@ -323,7 +329,8 @@ def test_a_failing_server_is_one_line_and_the_run_goes_on(monkeypatch: pytest.Mo
     """The JPEG encoder fails while a viewer watches: the web output is dropped with one line, the others go on."""
     pipeline = SimpleNamespace(stats=Stats(), reconnecting=False, lost_because="", last_capture=time.monotonic())
     sock = web.listen(web.Address("127.0.0.1", 0), None)
-    view = web.WebView(sock, pipeline, web.Options("test", "CPU", token=None, fps=None))  # type: ignore[arg-type]
+    view = web.WebView(sock, [web.Feed("test", "test", pipeline)],  # type: ignore[arg-type]
+                        web.Options("test", "CPU", token=None, fps=None))
     viewer = open_stream(sock.getsockname()[1])
     monkeypatch.setattr(web.cv2, "imencode", lambda *_: (_ for _ in ()).throw(MemoryError("no memory")))
     other, warnings = Counting(), []

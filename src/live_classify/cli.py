@@ -50,7 +50,8 @@ keys in the window:
   q, Esc     quit
   space      pause the picture (classification, recording and JSON lines go on)
   s          save a snapshot PNG in --snapshot-dir
-  1-9        save the next frame under that class of --classes"""
+  1-9        save the next frame under that class of --classes
+  click      several cameras: focus a tile (again: let go); s and 1-9 then act on its camera"""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -117,6 +118,8 @@ def _output_flags(parser: argparse.ArgumentParser) -> None:
     live.add_argument("--jsonl", metavar="FILE|-", help="one JSON line per classified frame, appended to a file, or to stdout")
     live.add_argument("--snapshot-dir", type=Path, default=Path("."), metavar="DIR",
                       help="where the s key saves snapshots (default: the current directory)")
+    live.add_argument("--windows", action="store_true",
+                      help="several cameras: one window each, titled with its name, instead of one grid of tiles")
 
 
 def _recording_flags(parser: argparse.ArgumentParser) -> None:
@@ -152,9 +155,11 @@ def _browser_flags(parser: argparse.ArgumentParser) -> None:
 def _mqtt_flags(parser: argparse.ArgumentParser) -> None:
     """Publish to an MQTT broker: the predictions and a retained online/offline status."""
     broker = parser.add_argument_group("publish to MQTT")
-    broker.add_argument("--mqtt", type=mqtt.broker_url, metavar="mqtt://[USER:PASS@]HOST[:PORT]/PREFIX",
+    broker.add_argument("--mqtt", type=mqtt.broker_url, metavar="mqtt[s]://[USER:PASS@]HOST[:PORT]/PREFIX",
                         help="publish each classification to PREFIX/CAMERA/prediction and a retained "
-                             "PREFIX/CAMERA/status; PORT is 1883 if left out")
+                             "PREFIX/CAMERA/status; mqtts:// is over TLS; PORT is 1883 (mqtts: 8883) if left out")
+    broker.add_argument("--mqtt-ca", type=mqtt.ca_file, metavar="FILE",
+                        help="mqtts://: the CA certificates (PEM) that verify the broker (default: the system's)")
     broker.add_argument("--mqtt-qos", type=int, choices=[0, 1, 2], default=1, help="MQTT quality of service (default: 1)")
     broker.add_argument("--mqtt-every", type=positive_float, metavar="S",
                         help="at most one prediction message every S seconds (default: every classification)")
@@ -264,6 +269,8 @@ def _check_mode(parser: argparse.ArgumentParser, args: argparse.Namespace, argv:
         more_errors, more_warnings = recording_problems(args.record, directory, args.given, args.encoder, args.retain,
                                                         cameras=len(modes))
         errors, warnings = errors + more_errors, warnings + more_warnings
+        if args.mqtt_ca and args.mqtt and not args.mqtt.tls:
+            warnings.append("--mqtt-ca does nothing without mqtts:// (MQTT over TLS)")
     if errors:
         parser.error(errors[0])
     for warning in warnings:

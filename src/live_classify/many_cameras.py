@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+import numpy as np
+
 from live_classify.batching import Batcher
 from live_classify.config import OutputConfig, RunConfig, SourceConfig
 from live_classify.engine.classifier import Classifier
@@ -25,13 +27,15 @@ from live_classify.log import error, info as log, warning
 from live_classify.pipeline import Flow, Frame, Pipeline, Shown, Wake
 from live_classify.sinks.base import OneCamera, Sink, Sinks, Update
 from live_classify.sinks.collect import Collecting, Collector, Quota
+from live_classify.sinks.grid import Grid
+from live_classify.sinks.windows import Windows
 from live_classify.sinks.jsonl import JsonLines
 from live_classify.sinks.mp4 import EncoderSettings
 from live_classify.sinks.mqtt import MqttSink
 from live_classify.sinks.notify import Notifier
 from live_classify.sinks.record import Recording
 from live_classify.sinks.segments import SegmentPlan
-from live_classify.sinks.web import WebView
+from live_classify.sinks.web import Feed, WebView
 from live_classify.sources import VideoSource
 
 REDRAW_S = 0.5  # how often a stalled camera's tile is redrawn with its "no frame for N s"
@@ -136,7 +140,7 @@ def run_cameras(config: RunConfig, open_classifier: Callable[..., Classifier]) -
     show_window = window_wanted(out)
     classifier = open_classifier(threads=None, spin=False)
     cameras = _open(config, classifier, encoding)
-    window = _window(out, [c.name for c in cameras]) if show_window else None
+    window = _window(out, [c.name for c in cameras.cameras]) if show_window else None
     for camera in cameras.cameras:
         camera.annotator = Annotator(camera.pipeline, classifier.backend.short_name, out.min_confidence, window,
                                      collector)
@@ -202,14 +206,13 @@ def _check_recordings(out: OutputConfig, cameras: list[Camera]) -> None:
             raise LiveClassifyError(f"--record {rec.path}/: {path.name} exists (pass --overwrite to replace it)")
 
 
-def _window(out: OutputConfig, names: list[str]) -> Sink | None:
-    """The window for several cameras (a grid of tiles)."""
-    log("the window for several cameras is not built yet: running headless")
-    return None
+def _window(out: OutputConfig, names: list[str]) -> Grid:
+    """The window for several cameras: a grid of tiles, or one window each with ``--windows``."""
+    return Windows(names, out.snapshot_dir) if out.windows else Grid(names, out.snapshot_dir)
 
 
 def _outputs(out: OutputConfig, encoding: EncoderSettings | None, cameras: Cameras, collector: Collector | None,
-             quota: Quota | None, window: Sink | None) -> list[Sink]:
+             quota: Quota | None, window: Grid | None) -> list[Sink]:
     """The shared outputs (collector, JSON lines, window, web view, systemd), then each camera's own."""
     jsonl_target = out.jsonl
     if not window and not out.record and not jsonl_target and not (out.collect and out.collect.label):
@@ -217,20 +220,23 @@ def _outputs(out: OutputConfig, encoding: EncoderSettings | None, cameras: Camer
         jsonl_target = "-"
     every = [c for c in cameras.cameras if c.pipeline.flow is Flow.EVERY]
     first = cameras.cameras[0]
-    if out.serve:
-        warning(f"--serve shows one camera, {first.name}, when there are several")
     sinks: list[Sink | None] = [
         Collecting(collector, quota, window, log) if collector else None,
         JsonLines(jsonl_target, first.config.spec.name, drop=not every, min_confidence=out.min_confidence,
                   sources={c.name: c.config.spec.name for c in cameras.cameras}) if jsonl_target else None,
         window,
-        OneCamera(first.name, WebView.of(out.serve, first.config.spec.name, first.pipeline, out.min_confidence))
-        if out.serve else None,
+        WebView.several(out.serve, [Feed(c.name, c.config.spec.name, c.pipeline, partial(_stale, c))
+                                    for c in cameras.cameras], out.min_confidence) if out.serve else None,
         Notifier(out.notify, cameras) if out.notify else None,  # type: ignore[arg-type]  # counts like one pipeline
     ]
     for camera in cameras.cameras:
         sinks += [OneCamera(camera.name, sink) for sink in _camera_outputs(out, encoding, camera)]
     return [sink for sink in sinks if sink is not None]
+
+
+def _stale(camera: Camera) -> np.ndarray | None:
+    """The camera's last frame saying why no new one comes (a stall, a reconnect), or None while frames flow."""
+    return camera.annotator.stale(camera.last) if camera.annotator and camera.last else None
 
 
 def _camera_outputs(out: OutputConfig, encoding: EncoderSettings | None, camera: Camera) -> list[Sink]:
@@ -247,7 +253,7 @@ def _camera_outputs(out: OutputConfig, encoding: EncoderSettings | None, camera:
     return sinks
 
 
-def _main_loop(cameras: Cameras, sinks: Sinks, window: Sink | None) -> None:
+def _main_loop(cameras: Cameras, sinks: Sinks, window: Grid | None) -> None:
     """Each camera's shown frames to the sinks, in turn, until every camera has ended, a sink
     asks to stop, or one fails."""
     while cameras.running:
@@ -262,6 +268,8 @@ def _main_loop(cameras: Cameras, sinks: Sinks, window: Sink | None) -> None:
                 camera.last = shown
             elif camera.pipeline.ended:
                 _gone(camera, cameras)
+                if window is not None:
+                    window.end(camera.name)  # its last tile stays, greyed
         if sinks.stop_requested:
             cameras.stop()
             return
@@ -280,10 +288,9 @@ def _gone(camera: Camera, cameras: Cameras) -> None:
         log(f"{camera.name}: ended{go_on}")
 
 
-def _redraw_stalled(cameras: Cameras, window: Sink | None) -> None:
+def _redraw_stalled(cameras: Cameras, window: Grid | None) -> None:
     """A stalled or reconnecting camera's tile says so, twice a second."""
-    tile = getattr(window, "tile", None)
-    if tile is None:
+    if window is None:
         return
     now = time.monotonic()
     for camera in cameras.running:
@@ -291,10 +298,10 @@ def _redraw_stalled(cameras: Cameras, window: Sink | None) -> None:
             continue
         camera.next_redraw = now + REDRAW_S
         if (canvas := camera.annotator.stale(camera.last)) is not None:
-            tile(camera.name, canvas)
+            window.tile(camera.name, canvas)
 
 
-def _summary(cameras: Cameras, sinks: Sinks, window: Sink | None) -> None:
+def _summary(cameras: Cameras, sinks: Sinks, window: Grid | None) -> None:
     """Each camera's counts, then the totals, on stderr."""
     elapsed = max(1e-9, time.monotonic() - min(c.pipeline.stats.started for c in cameras.cameras))
     for camera in cameras.cameras:
@@ -304,7 +311,7 @@ def _summary(cameras: Cameras, sinks: Sinks, window: Sink | None) -> None:
         log(f"{camera.name}: {s.captured} captured, {s.classified} classified ({s.classified / elapsed:.1f} fps), "
             f"{s.dropped} dropped, {s.reconnects} reconnects; {latency}")
     t, batcher = cameras.stats, cameras.batcher
-    on_screen = f"{window.frames_shown} shown, " if window is not None and hasattr(window, "frames_shown") else ""
+    on_screen = f"{window.frames_shown} shown, " if window is not None else ""
     log(f"all {len(cameras.cameras)} cameras: {t.captured} captured, {t.classified} classified, {t.dropped} dropped, "
         f"{on_screen}{t.reconnects} reconnects in {elapsed:.1f} s; {batcher.batches} inference runs, "
         f"{batcher.mean_batch:.1f} frames each on average; {cameras.classifier.backend.provider}")

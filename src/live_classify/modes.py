@@ -17,10 +17,10 @@ PHOTOS, CAMERA, STREAM, FILE = "photos", "a camera", "a stream", "a video file"
 
 # Outputs only the live modes write: asking for them with photos can only be a mistake.
 VIDEO_OUTPUTS = ("record", "jsonl", "collect", "classes", "serve", "mqtt")
-VIDEO_TUNING = ("max_batch", "batch_wait", "name", "realtime", "headless", "overwrite", "snapshot_dir", "count", "interval", "collect_dir", "width",
+VIDEO_TUNING = ("max_batch", "batch_wait", "name", "realtime", "headless", "overwrite", "snapshot_dir", "windows", "count", "interval", "collect_dir", "width",
                 "height", "fps", "fourcc", "open_timeout", "read_timeout", "reconnect", "rtsp_transport", "smooth",
                 "segment", "retain", "encoder", "crf", "bitrate", "serve_token", "serve_fps",
-                "mqtt_qos", "mqtt_every", "mqtt_on_change", "mqtt_required")
+                "mqtt_qos", "mqtt_every", "mqtt_on_change", "mqtt_required", "mqtt_ca")
 PHOTO_OUTPUTS = ("json", "trace")
 CAMERA_REQUESTS = ("width", "height", "fps", "fourcc")
 
@@ -51,6 +51,8 @@ def several_problems(modes: Sequence[str], given: frozenset[str], rtsp: bool) ->
     if len(modes) == 1:
         warnings += [f"{flag(d)} does nothing with one camera (it batches several)" for d in ("max_batch", "batch_wait")
                      if d in given]
+    if len(modes) == 1 and modes != [PHOTOS] and "windows" in given:
+        warnings.append("--windows does nothing with one camera (it has one window already)")
     return errors, warnings
 
 
@@ -80,7 +82,7 @@ def mode_problems(mode: str, given: frozenset[str], rtsp: bool = False) -> tuple
         unused["rtsp_transport"] = "does nothing for a source that is not rtsp://"
     needs = {"overwrite": ("record",), "count": ("collect",), "interval": ("collect",),
              "collect_dir": ("collect", "classes"), "encoder": ("record",), "crf": ("record",), "bitrate": ("record",),
-             "serve_token": ("serve",), "serve_fps": ("serve",)}
+             "serve_token": ("serve",), "serve_fps": ("serve",), "mqtt_ca": ("mqtt",)}
     for dest, any_of in needs.items():
         if not given & set(any_of):
             unused[dest] = f"does nothing without {' or '.join(flag(d) for d in any_of)}"
@@ -121,7 +123,8 @@ def recording_problems(record: Path | None, directory: bool, given: frozenset[st
 def headless_problems(given: frozenset[str]) -> list[str]:
     """Warnings for the flags that only the window uses, once it is known no window opens."""
     why = {"classes": "does nothing without the window (keys 1-9); headless, use --collect LABEL",
-           "snapshot_dir": "does nothing without the window (the s key)"}
+           "snapshot_dir": "does nothing without the window (the s key)",
+           "windows": "does nothing without a window"}
     if "collect" in given:
         del why["classes"]  # already warned about: --collect wins
     return [f"{flag(d)} {text}" for d, text in why.items() if d in given]

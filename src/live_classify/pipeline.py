@@ -132,7 +132,8 @@ class Pipeline:
         self._smoother = Smoother(smoothing) if smoothing < 1 else None
         self._turn = 0
         self.backend_down: str | None = None  # why the inference server is away, while it is
-        engines = [] if wake is not None else [classifier] + [classifier.sibling() for _ in range(workers - 1 if every_frame else 0)]
+        own = 0 if wake is not None else workers if every_frame else 1  # inference threads of its own
+        engines = [classifier, *(classifier.sibling() for _ in range(own - 1))][:own]
         self._engines = [Inference(c, log, self._stop) for c in engines]
         boxes = max(1, len(engines))
         # Every frame: capture deals frames to each engine's inbox in turn; the main loop takes

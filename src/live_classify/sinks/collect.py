@@ -124,7 +124,7 @@ class Collecting:
         if self.quota and (saved := self.quota.offer(image, update.source_time)):
             self.log(f"saved {saved}")
         key = self.window.class_key if self.window else None
-        if key:
+        if key and self.window.collects_from(update.shown.frame.camera):  # a grid: the focused camera
             if key <= len(self.collector.classes):
                 name = self.collector.classes[key - 1]
                 self.log(f"saved {self.collector.save(image, name)} ({self.collector.summary()})")

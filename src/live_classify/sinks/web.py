@@ -16,6 +16,7 @@ import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import cv2
 import numpy as np
@@ -85,7 +86,7 @@ def listen(where: Address, token: str | None) -> socket.socket:
 
 @dataclass(frozen=True)
 class Options:
-    """What the server needs besides the pipeline."""
+    """What the server needs besides the cameras."""
 
     source_name: str
     provider: str
@@ -98,63 +99,98 @@ class Options:
         return cls(source_name, pipeline.classifier.backend.short_name, serve.token, serve.fps, min_confidence)
 
 
+@dataclass(eq=False)
+class Feed:
+    """One camera as the web view serves it: its pipeline, and what was last sent of it."""
+
+    name: str  # the camera's name: ``?camera=NAME``, the ``camera`` of its frames
+    source_name: str  # its source, as JSON lines name it
+    pipeline: Pipeline
+    stale: Callable[[], np.ndarray | None] = lambda: None  # its last frame saying why no new one comes, or None
+    newest: Prediction | None = None
+    next_frame: float = 0.0  # --serve-fps: no JPEG before then
+    next_idle: float = 0.0
+    encoder: BackgroundWriter[np.ndarray] | None = None
+
+
 class WebView:
-    """The sink: frames and predictions to the web server, which serves them to any number of viewers."""
+    """The sink: each camera's frames and predictions to the web server, which serves them to any
+    number of viewers. A frame is encoded only when someone watches its camera."""
 
     name = "web server"
     essential = False
     stop_requested = False
 
-    def __init__(self, sock: socket.socket, pipeline: Pipeline, options: Options) -> None:
+    def __init__(self, sock: socket.socket, feeds: list[Feed], options: Options) -> None:
         from live_classify.sinks.web_server import WebServer  # aiohttp is imported only when serving
 
-        self.pipeline = pipeline
+        self.feeds = feeds
         self.options = options
         self.started = time.monotonic()
-        self.newest: Prediction | None = None
-        self._next_frame = 0.0
-        self._next_idle = 0.0
-        self.server = WebServer(sock, self, options.token)
-        self._encoder: BackgroundWriter[np.ndarray] = BackgroundWriter("web-jpeg", self._encode, drop=True, backlog=1)
+        self._by_name = {feed.name: feed for feed in feeds}
+        self.server = WebServer(sock, self, options.token, [feed.name for feed in feeds])
+        for feed in feeds:
+            feed.encoder = BackgroundWriter(f"web-jpeg {feed.name}", partial(self._encode, feed.name), drop=True,
+                                            backlog=1)
         self.server.start()
         host, port = sock.getsockname()[:2]
         log.info(f"serving http://{Address(host, port)}/" + (" (a token is required)" if options.token else ""))
 
     @classmethod
     def of(cls, serve: ServeConfig, source_name: str, pipeline: Pipeline, min_confidence: float | None) -> WebView:
-        """The sink ``--serve`` asks for, on the socket :func:`bind` opened."""
-        return cls(serve.sock, pipeline, Options.of(serve, source_name, pipeline, min_confidence))
+        """The sink ``--serve`` asks for with one camera, on the socket :func:`listen` opened."""
+        return cls(serve.sock, [Feed(pipeline.name or source_name, source_name, pipeline)],
+                   Options.of(serve, source_name, pipeline, min_confidence))
+
+    @classmethod
+    def several(cls, serve: ServeConfig, feeds: list[Feed], min_confidence: float | None) -> WebView:
+        """The sink ``--serve`` asks for with several cameras: one server for them all."""
+        first = feeds[0]
+        return cls(serve.sock, feeds, Options.of(serve, first.source_name, first.pipeline, min_confidence))
 
     @property
     def error(self) -> str | None:
-        return self.server.error or self._encoder.error
+        return self.server.error or next((f.encoder.error for f in self.feeds if f.encoder and f.encoder.error), None)
 
     @error.setter
     def error(self, value: str | None) -> None:
         self.server.error = value
 
+    def feed(self, camera: str) -> Feed:
+        """The feed a frame or prediction of ``camera`` belongs to (with one camera, that one)."""
+        return self.feeds[0] if len(self.feeds) == 1 else self._by_name[camera]
+
     def write(self, update: Update) -> None:
-        """Hand over the new predictions, and the canvas when a viewer wants one and one is due."""
+        """Hand over the new predictions, and the canvas when a viewer of its camera wants one and one is due."""
+        feed = self.feed(update.shown.frame.camera)
         predictions = update.shown.new_predictions
         if predictions:
-            self.newest = predictions[-1]
+            feed.newest = predictions[-1]
             self.server.predictions(predictions)
+        if len(self.feeds) > 1:  # the others' frames keep coming: a stalled camera's viewers are told here
+            self.idle(lambda: None)
         now = time.monotonic()
-        if now < self._next_frame or not self.server.wants_frames:
+        if now < feed.next_frame or not self.server.wants_frames(feed.name):
             return
-        self._next_frame = now + 1.0 / self.options.fps if self.options.fps else 0.0
-        self._encoder.submit(update.canvas)
+        feed.next_frame = now + 1.0 / self.options.fps if self.options.fps else 0.0
+        assert feed.encoder is not None
+        feed.encoder.submit(update.canvas)
 
     def idle(self, redraw: Callable[[], np.ndarray | None]) -> None:
-        """No frame is coming (a stall, a reconnect): once a second, viewers get the last one saying why."""
+        """No frame is coming (a stall, a reconnect): once a second, viewers get the last one saying why.
+        ``redraw`` draws it with one camera; with several, each camera's own ``stale``."""
         now = time.monotonic()
-        if now >= self._next_idle and self.server.wants_frames:
-            self._next_idle = now + IDLE_FRAME_S
-            if (image := redraw()) is not None:
-                self._encoder.submit(image)
+        for feed in self.feeds:
+            if now >= feed.next_idle and self.server.wants_frames(feed.name):
+                feed.next_idle = now + IDLE_FRAME_S
+                image = redraw() if len(self.feeds) == 1 else feed.stale()
+                if image is not None and feed.encoder is not None:
+                    feed.encoder.submit(image)
 
     def close(self) -> None:
-        self._encoder.finish(timeout=2.0)
+        for feed in self.feeds:
+            if feed.encoder is not None:
+                feed.encoder.finish(timeout=2.0)
         self.server.stop()
 
     def summary(self) -> str | None:
@@ -164,38 +200,42 @@ class WebView:
 
     def record(self, prediction: Prediction) -> dict[str, object]:
         """One prediction as a JSON line has it."""
-        return line_record(prediction, self.options.source_name, self.options.min_confidence)
+        source = self.feed(prediction.frame.camera).source_name
+        return line_record(prediction, source, self.options.min_confidence)
 
-    def _encode(self, canvas: np.ndarray) -> None:
+    def _encode(self, camera: str, canvas: np.ndarray) -> None:
         ok, jpeg = cv2.imencode(".jpg", canvas, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
         if ok:
-            self.server.frame(jpeg.tobytes())
+            self.server.frame(camera, jpeg.tobytes())
 
-    def health(self) -> tuple[bool, str]:
-        """(healthy, why): frames are flowing, or why not."""
-        pipeline = self.pipeline
-        if pipeline.reconnecting:
-            return False, f"source lost ({pipeline.lost_because or 'reconnecting'})"
-        if pipeline.stats.captured == 0:
-            return False, "no frame yet"
-        quiet = time.monotonic() - pipeline.last_capture
-        if quiet > HEALTHY_S:
-            return False, f"no frame for {quiet:.1f} s"
-        return True, "frames flowing"
+    def health(self) -> tuple[bool, str | dict[str, object]]:
+        """(healthy, why): with one camera, whether its frames flow, or why not; with several,
+        healthy only while every running camera's frames flow, and why not each (a JSON body)."""
+        if len(self.feeds) == 1:
+            return _health(self.feeds[0].pipeline)
+        states = {feed.name: _health(feed.pipeline) for feed in self.feeds}
+        running = [feed.name for feed in self.feeds if not feed.pipeline.ended]
+        down = [name for name in running if not states[name][0]] if running else list(states)
+        return not down, {"healthy": not down, "down": down, "cameras": {n: why for n, (_, why) in states.items()}}
 
     def status(self) -> dict[str, object]:
-        """The counters, the newest prediction and the state of the source, for /api/status and /metrics."""
-        stats, pipeline = self.pipeline.stats, self.pipeline
+        """The first camera's counters and newest prediction, the run's, and each camera's, for
+        /api/status and /metrics."""
+        cameras = [self._camera_status(feed) for feed in self.feeds]
+        return {**cameras[0], "provider": self.options.provider,
+                "uptime_s": round(time.monotonic() - self.started, 3), "viewers": self.server.viewers,
+                "cameras": cameras}
+
+    def _camera_status(self, feed: Feed) -> dict[str, object]:
+        """One camera's counters, rates, latency, state and newest prediction."""
+        stats, pipeline = feed.pipeline.stats, feed.pipeline
         with stats.lock:  # the inference thread appends under this lock; the newest 1000 are read from the end
             latencies = stats.latencies_ms
             recent = [latencies[-i] for i in range(1, min(len(latencies), 1000) + 1)]
-        healthy, why = self.health()
-        newest = self.newest
-        now = time.monotonic()
+        healthy, why = _health(pipeline)
+        newest, now = feed.newest, time.monotonic()
         return {
-            "source": self.options.source_name,
-            "provider": self.options.provider,
-            "uptime_s": round(now - self.started, 3),
+            "name": feed.name, "source": feed.source_name,
             "captured": stats.captured, "classified": stats.classified,
             "dropped": stats.dropped, "reconnects": stats.reconnects,
             "capture_fps": round(stats.capture_rate.rate, 2), "inference_fps": round(stats.inference_rate.rate, 2),
@@ -204,8 +244,22 @@ class WebView:
             "last_frame_age_s": round(now - pipeline.last_capture, 3) if stats.captured else None,
             "prediction": self.record(newest) if newest else None,
             "prediction_age_s": round(now - newest.t_done, 3) if newest else None,
-            "viewers": self.server.viewers,
+            "viewers": self.server.viewers_of(feed.name), "encoded": self.server.encoded_of(feed.name),
         }
+
+
+def _health(pipeline: Pipeline) -> tuple[bool, str]:
+    """(healthy, why): a camera's frames are flowing, or why not."""
+    if pipeline.ended:
+        return False, "ended"
+    if pipeline.reconnecting:
+        return False, f"source lost ({pipeline.lost_because or 'reconnecting'})"
+    if pipeline.stats.captured == 0:
+        return False, "no frame yet"
+    quiet = time.monotonic() - pipeline.last_capture
+    if quiet > HEALTHY_S:
+        return False, f"no frame for {quiet:.1f} s"
+    return True, "frames flowing"
 
 
 def _percentile(values: list[float], q: float) -> float | None:

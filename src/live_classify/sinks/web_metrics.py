@@ -27,17 +27,20 @@ GAUGES = {
 
 
 class Metrics:
-    """The registry behind ``/metrics``: ``status`` is read at each scrape."""
+    """The registry behind ``/metrics``: ``status`` is read at each scrape. With several cameras
+    every series has a ``camera`` label, one sample per camera (``cameras``: their names)."""
 
-    def __init__(self, status: Callable[[], dict[str, object]]) -> None:
+    def __init__(self, status: Callable[[], dict[str, object]], cameras: list[str] | None = None) -> None:
         self.registry = CollectorRegistry(auto_describe=False)
         self._status = status
+        self._labels = ["camera"] if cameras else []
         self.registry.register(self)
-        self._latency = Histogram(f"{PREFIX}_latency_seconds", "from capture to result", buckets=LATENCY_BUCKETS_S,
-                                  registry=self.registry)
+        self._latency = Histogram(f"{PREFIX}_latency_seconds", "from capture to result", self._labels,
+                                  buckets=LATENCY_BUCKETS_S, registry=self.registry)
 
-    def observe(self, latency_ms: float) -> None:
-        self._latency.observe(latency_ms / 1e3)
+    def observe(self, latency_ms: float, camera: str) -> None:
+        histogram = self._latency.labels(camera) if self._labels else self._latency
+        histogram.observe(latency_ms / 1e3)
 
     def exposition(self) -> tuple[bytes, str]:
         """The body and content type of a scrape."""
@@ -46,14 +49,23 @@ class Metrics:
     def collect(self) -> Iterator[Metric]:
         """The counters and gauges as they are now (prometheus-client's collector protocol)."""
         status = self._status()
+        rows: list[dict] = status["cameras"] if self._labels else [status]  # type: ignore[assignment]
         for name, text in COUNTERS.items():
             counter = CounterMetricFamily(f"{PREFIX}_frames_{name}" if name != "reconnects" else f"{PREFIX}_{name}",
-                                          text)
-            counter.add_metric([], float(status[name]))  # type: ignore[arg-type]
-            yield counter
+                                          text, labels=self._labels)
+            yield self._add(counter, rows, lambda row, key=name: row[key])
         for name, text in GAUGES.items():
-            value = status[name]
-            if value is not None:
-                yield GaugeMetricFamily(f"{PREFIX}_{name}", text, value=float(value))  # type: ignore[arg-type]
-        yield GaugeMetricFamily(f"{PREFIX}_source_up", "1 while frames flow, 0 while the source is lost or stalled",
-                                value=1.0 if status["source_up"] else 0.0)
+            gauge = self._add(GaugeMetricFamily(f"{PREFIX}_{name}", text, labels=self._labels), rows,
+                              lambda row, key=name: row[key])
+            if gauge.samples:
+                yield gauge
+        up = GaugeMetricFamily(f"{PREFIX}_source_up", "1 while frames flow, 0 while the source is lost or stalled",
+                               labels=self._labels)
+        yield self._add(up, rows, lambda row: 1.0 if row["source_up"] else 0.0)
+
+    def _add(self, family: Metric, rows: list[dict], value: Callable[[dict], object]) -> Metric:
+        """One sample per camera (one, unlabelled, with one camera); a value not known yet is left out."""
+        for row in rows:
+            if (number := value(row)) is not None:
+                family.add_metric([row["name"]] if self._labels else [], float(number))  # type: ignore[attr-defined]
+        return family

@@ -1,9 +1,10 @@
 """The HTTP side of ``--serve``: aiohttp in a thread and event loop of its own.
 
-Every viewer of ``/stream.mjpg`` is sent the newest JPEG, encoded once for all of them: a viewer
-that reads slowly waits on its own connection (aiohttp's ``write`` waits while the socket's buffer
-is full) and then gets whatever is newest, so it skips frames and holds at most one, never slowing
-the run or the other viewers. ``/api/events`` works the same way with a short queue of lines.
+Every viewer of ``/stream.mjpg?camera=NAME`` is sent that camera's newest JPEG, encoded once for
+all of them: a viewer that reads slowly waits on its own connection (aiohttp's ``write`` waits while
+the socket's buffer is full) and then gets whatever is newest, so it skips frames and holds at most
+one, never slowing the run or the other viewers. ``/api/events`` works the same way with a short
+queue of lines, every camera's.
 """
 from __future__ import annotations
 
@@ -33,16 +34,36 @@ PAGE = {"/": ("index.html", "text/html"), "/app.js": ("app.js", "text/javascript
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-class WebServer:
-    """Serves the page, the stream, the status, the events and the metrics of one run."""
+class Channel:
+    """One camera's newest JPEG, its number, and who waits for the next (on the server's loop)."""
 
-    def __init__(self, sock: socket.socket, view: WebView, token: str | None) -> None:
+    def __init__(self) -> None:
+        self.jpeg: bytes | None = None
+        self.seq = 0  # the newest JPEG's number
+        self.new_frame = asyncio.Event()
+        self.viewers = 0  # its streams open now
+        self.snapshot_waiters = 0
+
+    def publish(self, jpeg: bytes) -> None:
+        self.jpeg = jpeg
+        self.seq += 1
+        self.wake()
+
+    def wake(self) -> None:
+        self.new_frame.set()
+        self.new_frame = asyncio.Event()
+
+
+class WebServer:
+    """Serves the page, the streams, the status, the events and the metrics of one run."""
+
+    def __init__(self, sock: socket.socket, view: WebView, token: str | None, cameras: list[str]) -> None:
         self.error: str | None = None
-        self.viewers = 0  # streams open now
         self.viewers_served = 0
         self.frames_sent = 0
         self.view = view
-        self.metrics = Metrics(view.status)
+        self.metrics = Metrics(view.status, cameras if len(cameras) > 1 else None)
+        self._channels = {name: Channel() for name in cameras}  # the first is the one a bare URL means
         self._sock = sock
         self._token = token
         self._loop = asyncio.new_event_loop()
@@ -50,10 +71,6 @@ class WebServer:
         self._thread = threading.Thread(target=self._run, name="web", daemon=True)
         self._runner: web.AppRunner | None = None
         self._closing = False
-        self._jpeg: bytes | None = None
-        self._seq = 0  # the newest JPEG's number
-        self._new_frame: asyncio.Event | None = None
-        self._snapshot_waiters = 0
         self._event_queues: set[asyncio.Queue] = set()
         self._files = {path: (resources.files("live_classify.sinks").joinpath("web_page", name).read_bytes(), kind)
                        for path, (name, kind) in PAGE.items()}
@@ -65,13 +82,25 @@ class WebServer:
         self._ready.wait(10)
 
     @property
-    def wants_frames(self) -> bool:
-        """Whether anyone would see an encoded frame: no viewer, no encoding."""
-        return self.error is None and (self.viewers > 0 or self._snapshot_waiters > 0)
+    def viewers(self) -> int:
+        """Streams open now, all cameras'."""
+        return sum(channel.viewers for channel in self._channels.values())
 
-    def frame(self, jpeg: bytes) -> None:
-        """A new JPEG (from the encoder's thread)."""
-        self._call(self._publish_frame, jpeg)
+    def viewers_of(self, camera: str) -> int:
+        return self._channels[camera].viewers
+
+    def encoded_of(self, camera: str) -> int:
+        """JPEGs of ``camera`` encoded so far (only while someone watched it)."""
+        return self._channels[camera].seq
+
+    def wants_frames(self, camera: str) -> bool:
+        """Whether anyone would see an encoded frame of ``camera``: no viewer, no encoding."""
+        channel = self._channels[camera]
+        return self.error is None and (channel.viewers > 0 or channel.snapshot_waiters > 0)
+
+    def frame(self, camera: str, jpeg: bytes) -> None:
+        """A new JPEG of ``camera`` (from its encoder's thread)."""
+        self._call(self._channels[camera].publish, jpeg)
 
     def predictions(self, predictions: list[Prediction]) -> None:
         """New predictions (from the main thread): for the events, the metrics."""
@@ -113,7 +142,6 @@ class WebServer:
             self._loop.close()
 
     async def _serve(self) -> None:
-        self._new_frame = asyncio.Event()
         app = web.Application(middlewares=[self._auth])
         routes = {"/stream.mjpg": self._stream, "/api/status": self._status, "/api/events": self._events,
                   "/healthz": self._health, "/metrics": self._metrics, "/snapshot.jpg": self._snapshot}
@@ -146,25 +174,26 @@ class WebServer:
                                     headers={"WWW-Authenticate": "Bearer"})
         return await handler(request)
 
-    def _publish_frame(self, jpeg: bytes) -> None:
-        self._jpeg = jpeg
-        self._seq += 1
-        self._wake_viewers()
-
     def _wake_viewers(self) -> None:
-        if self._new_frame is not None:
-            self._new_frame.set()
-            self._new_frame = asyncio.Event()
+        for channel in self._channels.values():
+            channel.wake()
 
-    async def _next_frame(self, after: int) -> tuple[bytes | None, int]:
-        """The newest JPEG once it is newer than number ``after`` (None when the server closes)."""
-        while self._seq <= after and not self._closing:
-            await self._new_frame.wait()
-        return (None if self._closing else self._jpeg), self._seq
+    async def _next_frame(self, channel: Channel, after: int) -> tuple[bytes | None, int]:
+        """The camera's newest JPEG once it is newer than number ``after`` (None when the server closes)."""
+        while channel.seq <= after and not self._closing:
+            await channel.new_frame.wait()
+        return (None if self._closing else channel.jpeg), channel.seq
+
+    def _channel(self, request: web.Request) -> Channel | web.Response:
+        """The camera ``?camera=NAME`` names (the first without it), or a 404 saying there is none."""
+        name = request.query.get("camera", next(iter(self._channels)))
+        if (channel := self._channels.get(name)) is None:
+            return web.json_response({"error": f"no camera named {name!r}"}, status=404, dumps=_one_line)
+        return channel
 
     def _publish_predictions(self, predictions: list[Prediction]) -> None:
         for prediction in predictions:
-            self.metrics.observe(prediction.latency_ms)
+            self.metrics.observe(prediction.latency_ms, self.view.feed(prediction.frame.camera).name)
         if self._event_queues:
             lines = [json.dumps(self.view.record(p), ensure_ascii=False) for p in predictions]
             for queue in self._event_queues:
@@ -172,17 +201,19 @@ class WebServer:
                     _put_newest(queue, line)
 
     async def _stream(self, request: web.Request) -> web.StreamResponse:
+        if isinstance(channel := self._channel(request), web.Response):
+            return channel
         if self.viewers >= MAX_STREAMS:
             return web.Response(status=503, text=f"at most {MAX_STREAMS} streams at once\n")
         response = web.StreamResponse(headers={
             "Content-Type": f"multipart/x-mixed-replace; boundary={BOUNDARY}", "Cache-Control": "no-store"})
         await response.prepare(request)
-        self.viewers += 1
+        channel.viewers += 1
         self.viewers_served += 1
         try:
-            seq = self._seq if self._jpeg is None else self._seq - 1  # the newest frame at once
+            seq = channel.seq if channel.jpeg is None else channel.seq - 1  # the newest frame at once
             while True:
-                jpeg, seq = await self._next_frame(seq)
+                jpeg, seq = await self._next_frame(channel, seq)
                 if jpeg is None:
                     break
                 head = f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n\r\n"
@@ -191,20 +222,22 @@ class WebServer:
         except (ConnectionError, RuntimeError):  # the viewer went away
             pass
         finally:
-            self.viewers -= 1
+            channel.viewers -= 1
         return response
 
     async def _snapshot(self, request: web.Request) -> web.Response:
-        """The newest frame; with no viewer encoding frames, the next one is encoded for this request."""
-        jpeg = self._jpeg if self.viewers else None
+        """The camera's newest frame; with no viewer encoding its frames, the next one is encoded for this request."""
+        if isinstance(channel := self._channel(request), web.Response):
+            return channel
+        jpeg = channel.jpeg if channel.viewers else None
         if jpeg is None:
-            self._snapshot_waiters += 1
+            channel.snapshot_waiters += 1
             try:
-                jpeg, _ = await asyncio.wait_for(self._next_frame(self._seq), SNAPSHOT_WAIT_S)
+                jpeg, _ = await asyncio.wait_for(self._next_frame(channel, channel.seq), SNAPSHOT_WAIT_S)
             except asyncio.TimeoutError:
                 jpeg = None
             finally:
-                self._snapshot_waiters -= 1
+                channel.snapshot_waiters -= 1
         if jpeg is None:
             return web.Response(status=503, text="no frame to show\n")
         return web.Response(body=jpeg, content_type="image/jpeg", headers={"Cache-Control": "no-store"})
@@ -229,6 +262,8 @@ class WebServer:
 
     async def _health(self, request: web.Request) -> web.Response:
         healthy, why = self.view.health()
+        if isinstance(why, dict):  # several cameras: which are down, and why each
+            return web.json_response(why, status=200 if healthy else 503, dumps=_one_line)
         return web.Response(status=200 if healthy else 503, text=why + "\n")
 
     async def _metrics(self, request: web.Request) -> web.Response:
@@ -238,6 +273,10 @@ class WebServer:
     async def _page(self, request: web.Request) -> web.Response:
         body, kind = self._files[request.path]
         return web.Response(body=body, content_type=kind, charset="utf-8")
+
+
+def _one_line(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False) + "\n"
 
 
 def _put_newest(queue: asyncio.Queue, item: object) -> None:

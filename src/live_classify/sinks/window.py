@@ -116,10 +116,10 @@ class Window:
     name = "window"
     essential = False
 
-    def __init__(self, snapshot_dir: Path = Path(".")) -> None:
+    def __init__(self, snapshot_dir: Path = Path("."), title: str = WINDOW_NAME) -> None:
         # Qt's own warnings (missing font directory, ...) would bury our one-line messages.
         os.environ.setdefault("QT_LOGGING_RULES", "*.warning=false")
-        cv2.namedWindow(WINDOW_NAME, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO | cv2.WINDOW_GUI_NORMAL)
+        self.title = title
         self.snapshot_dir = snapshot_dir
         self.paused = False
         self.quit = False
@@ -127,9 +127,14 @@ class Window:
         self.frames_shown = 0  # frames that went on screen (paused, they do not)
         self.error: str | None = None
         self._shown_once = False
+        self._fitted: tuple[int, int] | None = None  # the picture size the window was last fitted to
         self._frozen = False
         self._last: np.ndarray | None = None
         self._notice: tuple[str, float] | None = None  # a message on screen, and until when
+        self._open()
+
+    def _open(self) -> None:
+        cv2.namedWindow(self.title, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO | cv2.WINDOW_GUI_NORMAL)
 
     @property
     def stop_requested(self) -> bool:
@@ -156,15 +161,21 @@ class Window:
         rest keep flowing."""
         shown = not (self.paused and self._frozen)
         if shown:
-            if not self._shown_once:
-                # Resizable, but it opens where it fits: a 1080p source on a 1280x800 screen.
-                cv2.resizeWindow(WINDOW_NAME, *fit_to_screen(image.shape[1], image.shape[0], screen_size()))
-                self._shown_once = True
-            self._last = image
-            self._display()
+            self._put(image)
             self._frozen = self.paused
         self.poll()
         return shown
+
+    def _put(self, image: np.ndarray) -> None:
+        """Put ``image`` on screen. Resizable, but it opens where it fits (a 1080p source on a
+        1280x800 screen), and fits again only when the picture's size changes."""
+        size = image.shape[1], image.shape[0]
+        if size != self._fitted:
+            cv2.resizeWindow(self.title, *fit_to_screen(*size, screen_size()))
+            self._fitted = size
+        self._shown_once = True
+        self._last = image
+        self._display()
 
     def notify(self, text: str) -> None:
         """Show ``text`` over the picture for ``NOTICE_S`` seconds (not in snapshots or recordings)."""
@@ -177,30 +188,47 @@ class Window:
         image = self._last
         if self._notice is not None:
             image = overlay.notice(image.copy(), self._notice[0])  # the recording may hold this frame
-        cv2.imshow(WINDOW_NAME, image)
+        cv2.imshow(self.title, image)
 
     def poll(self) -> None:
         """Handle keys and a closed window; call it even when no frame comes, so the window lives."""
         if self._notice is not None and time.monotonic() >= self._notice[1]:
             self._notice = None
             self._display()  # paused, no new frame would take the notice away
-        key = cv2.waitKey(1) & 0xFF
+        self.handle_key(cv2.waitKey(1) & 0xFF)
+        if self._closed():
+            self.quit = True  # the user closed the window
+
+    def handle_key(self, key: int) -> None:
+        """q/Esc quit, space pauses, s saves a snapshot, 1-9 pick a class to collect."""
         if key in KEY_QUIT:
             self.quit = True
         elif key == KEY_PAUSE:
             self.paused = not self.paused
-        elif key == KEY_SNAPSHOT and self._last is not None:
-            self.snapshot(self._last)
+        elif key == KEY_SNAPSHOT:
+            self.save_snapshot()
         elif ord("1") <= key <= ord("9"):
-            self.class_key = key - ord("0")
-        if self._shown_once and cv2.getWindowProperty(WINDOW_NAME, cv2.WND_PROP_VISIBLE) < 1:
-            self.quit = True  # the user closed the window
+            self.choose_class(key - ord("0"))
 
-    def snapshot(self, image: np.ndarray) -> Path:
+    def save_snapshot(self) -> None:
+        if self._last is not None:
+            self.snapshot(self._last)
+
+    def choose_class(self, number: int) -> None:
+        self.class_key = number
+
+    def collects_from(self, camera: str) -> bool:
+        """Whether keys 1-9 collect from ``camera``'s frames: one window shows one camera."""
+        return True
+
+    def _closed(self) -> bool:
+        return self._shown_once and cv2.getWindowProperty(self.title, cv2.WND_PROP_VISIBLE) < 1
+
+    def snapshot(self, image: np.ndarray, prefix: str = "live-classify") -> Path:
         """Save the shown frame as a PNG, written under a temporary name so no reader sees half of it."""
         now = time.time()
         stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(now)) + f"-{int(now * 1000) % 1000:03d}"
-        path = self.snapshot_dir / f"live-classify-{stamp}.png"
+        path = self.snapshot_dir / f"{prefix}-{stamp}.png"
         if not save_png(image, path):
             why = "it is gone" if not self.snapshot_dir.is_dir() else "OpenCV could not write the PNG (disk full?)"
             log.warning(f"cannot save a snapshot in {self.snapshot_dir}: {why}")

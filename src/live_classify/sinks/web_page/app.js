@@ -1,17 +1,31 @@
 // The live page: the MJPEG stream in an <img>, the top-k from /api/events, the counters from /api/status.
+// With several cameras: one tile per camera, each its own stream, label and state.
 "use strict";
 const token = new URLSearchParams(location.search).get("token");
-const withToken = (path) => (token ? `${path}?token=${encodeURIComponent(token)}` : path);
 const $ = (id) => document.getElementById(id);
 const fixed = (value, digits, unit) => (value === null || value === undefined ? "-" : value.toFixed(digits) + unit);
+let tiles = null; // camera name -> its tile's parts, once the status says there are several cameras
 
-// After the load event: a stream that never ends would otherwise keep the page "loading" forever.
-window.addEventListener("load", () => { $("video").src = withToken("stream.mjpg"); });
+function withToken(path, params = {}) {
+  const query = new URLSearchParams(params);
+  if (token) query.set("token", token);
+  return query.toString() ? `${path}?${query}` : path;
+}
+
+function topLabel(line) {
+  const top = line.top || [];
+  return line.unknown ? "unknown" : (top[0] ? top[0].label : "-");
+}
 
 function showPrediction(line) {
-  const top = line.top || [];
-  $("label").textContent = line.unknown ? "unknown" : (top[0] ? top[0].label : "-");
-  $("top").replaceChildren(...top.map((entry) => {
+  if (tiles) {
+    const tile = tiles.get(line.camera);
+    const top = line.top || [];
+    if (tile) tile.label.textContent = topLabel(line) + (top[0] ? ` ${(top[0].score * 100).toFixed(0)}%` : "");
+    return;
+  }
+  $("label").textContent = topLabel(line);
+  $("top").replaceChildren(...(line.top || []).map((entry) => {
     const item = document.createElement("li");
     const name = document.createElement("span");
     name.className = "name";
@@ -23,7 +37,49 @@ function showPrediction(line) {
   }));
 }
 
+function makeTile(name) {
+  const tile = document.createElement("figure");
+  const video = document.createElement("img");
+  video.alt = `${name}, live`;
+  video.src = withToken("stream.mjpg", { camera: name });
+  const caption = document.createElement("figcaption");
+  const title = document.createElement("strong");
+  title.textContent = name;
+  const label = document.createElement("span");
+  label.className = "label";
+  const state = document.createElement("small");
+  caption.append(title, label, state);
+  tile.append(video, caption);
+  $("tiles").append(tile);
+  return { label, state };
+}
+
+function setUp(s) {
+  const cameras = s.cameras || [];
+  if (cameras.length <= 1) {
+    $("video").src = withToken("stream.mjpg");
+    return;
+  }
+  $("one").hidden = true;
+  $("tiles").hidden = false;
+  tiles = new Map(cameras.map((c) => [c.name, makeTile(c.name)]));
+}
+
+function showCamera(c) {
+  const tile = tiles.get(c.name);
+  if (!tile) return;
+  tile.state.textContent = `${c.source_state} · ${fixed(c.capture_fps, 0, "")} / ${fixed(c.inference_fps, 0, " fps")}`;
+  tile.state.className = c.source_up ? "" : "lost";
+  if (c.prediction) showPrediction(c.prediction);
+}
+
 function showStatus(s) {
+  $("provider").textContent = s.provider;
+  $("uptime").textContent = fixed(s.uptime_s, 0, " s");
+  if (tiles) {
+    s.cameras.forEach(showCamera);
+    return;
+  }
   $("state").textContent = s.source_state;
   $("state").className = s.source_up ? "" : "lost";
   $("capture_fps").textContent = fixed(s.capture_fps, 1, " fps");
@@ -32,21 +88,30 @@ function showStatus(s) {
   $("age").textContent = fixed(s.prediction_age_s, 1, " s");
   $("frames").textContent = `${s.captured} / ${s.classified} / ${s.dropped}`;
   $("reconnects").textContent = s.reconnects;
-  $("provider").textContent = s.provider;
-  $("uptime").textContent = fixed(s.uptime_s, 0, " s");
   if (s.prediction) showPrediction(s.prediction);
 }
 
+let setUpDone = false;
 async function pollStatus() {
   try {
     const reply = await fetch(withToken("api/status"), { cache: "no-store" });
-    if (reply.ok) showStatus(await reply.json());
+    if (!reply.ok) return;
+    const s = await reply.json();
+    if (!setUpDone) {
+      setUp(s);
+      setUpDone = true;
+    }
+    showStatus(s);
   } catch (error) {
-    $("state").textContent = "the server is not answering";
-    $("state").className = "lost";
+    const where = tiles ? $("provider") : $("state");
+    where.textContent = "the server is not answering";
+    where.className = "lost";
   }
 }
 
 new EventSource(withToken("api/events")).onmessage = (event) => showPrediction(JSON.parse(event.data));
-pollStatus();
-setInterval(pollStatus, 1000);
+// After the load event: a stream that never ends would otherwise keep the page "loading" forever.
+window.addEventListener("load", () => {
+  pollStatus();
+  setInterval(pollStatus, 1000);
+});
