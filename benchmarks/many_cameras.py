@@ -45,9 +45,9 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parent / "tests" / "data"
-sys.path.insert(0, str(HERE.parent / "tests"))  # the fake camera lives with the tests
+sys.path[:0] = [str(HERE), str(HERE.parent / "tests")]  # the fake camera lives with the tests
 
-from common import cpu_seconds, default_out, machine, memory_mb  # noqa: E402
+from benchlib import cpu_seconds, default_out, machine, memory_mb  # noqa: E402
 from many_cameras_report import OWN_RATE, markdown, plot, summarize  # noqa: E402
 from mjpeg_server import Camera, MjpegServer  # noqa: E402
 

@@ -39,10 +39,10 @@ import cv2
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "tests"))  # the fake camera lives with the tests
+sys.path[:0] = [str(HERE), str(HERE.parent / "tests")]  # the fake camera lives with the tests
 
 from mjpeg_server import Camera, MjpegServer, stamp_time  # noqa: E402
-from common import cpu_seconds, default_out, machine, wait_for  # noqa: E402  (the same machine line, the same folders)
+from benchlib import cpu_seconds, default_out, machine, wait_for  # noqa: E402  (the same machine line, the same folders)
 
 from live_classify.sinks.mjpeg import MjpegWriter  # noqa: E402
 from live_classify.sinks.mp4 import EncoderSettings, Mp4Writer  # noqa: E402

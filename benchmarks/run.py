@@ -41,9 +41,9 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-sys.path.insert(0, str(ROOT / "tests"))  # the fake camera lives with the tests
+sys.path[:0] = [str(HERE), str(ROOT / "tests")]  # the fake camera lives with the tests
 
-from common import default_out, machine  # noqa: E402  (shared with the other benchmarks)
+from benchlib import default_out, machine  # noqa: E402  (shared with the other benchmarks)
 from mjpeg_server import MjpegServer, read_time  # noqa: E402
 
 from live_classify.sinks import overlay  # noqa: E402

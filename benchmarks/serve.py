@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
-from common import cpu_seconds  # noqa: E402
+from benchlib import cpu_seconds  # noqa: E402
 from conftest import CHELSEA, headless_env  # noqa: E402
 from mjpeg_server import MjpegServer  # noqa: E402
 

@@ -27,7 +27,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 
-from common import memory_mb  # noqa: E402
+from benchlib import memory_mb  # noqa: E402
 from mjpeg_server import MjpegServer  # noqa: E402
 
 PHOTO = HERE.parent / "tests" / "data" / "chelsea.png"

@@ -1,4 +1,4 @@
-"""What the benchmarks share: the machine they ran on, where a run writes, and what a process costs.
+"""benchlib: what the benchmarks share: the machine they ran on, where a run writes, and what a process costs.
 
 The fake camera itself lives with the tests (``tests/mjpeg_server.py``); a benchmark that starts
 the real command in its own process reads that process's CPU time and memory here, from /proc.
