@@ -297,8 +297,9 @@ def parse_args() -> argparse.Namespace:
 def main() -> None:
     args = parse_args()
     extra = ["--provider", args.provider] if args.provider else []
-    report: dict = {"machine": machine(), "quick": args.quick, "configs": {c: CONFIGS[c] for c in args.configs},
-                    "fps": args.fps, "timing": vars(args.timing), "runs": []}
+    report: dict = {"machine": machine(), "command": " ".join(["python benchmarks/many_cameras.py", *sys.argv[1:]]), "configs": {c: CONFIGS[c] for c in args.configs},
+                    "fps": args.fps, "timing": vars(args.timing), "load_1min_before": round(os.getloadavg()[0], 2),
+                    "runs": []}
     for config, count in interleaved(args.configs, args.counts, args.timing.rounds):
         print(f"[{time.strftime('%H:%M:%S')}] ({config}) {CONFIGS[config]}, {count} cameras ...", file=sys.stderr, flush=True)
         report["runs"].append(run_config(config, count, args.timing, args.fps, extra))

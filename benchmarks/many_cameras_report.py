@@ -53,13 +53,15 @@ def markdown(report: dict, name: str) -> str:
     low, high = report["load_1min_range"]
     out = [f"# Many cameras, one box — {m['cpu']}, {m['cores']} cores", "",
            f"{m['date']}; onnxruntime {m['onnxruntime']}, OpenCV {m['opencv']}, Python {m['python']}. Produced by "
-           f"`python benchmarks/many_cameras.py{' --quick' if report['quick'] else ''}`. Each camera: "
+           f"`{report['command']}`. Each camera: "
            f"{report['fps']:g} fps, 640x480 Motion-JPEG over HTTP on 127.0.0.1, a picture of its own. Each run is "
            f"measured for {t['seconds']:g} s after a {t['warmup']:g} s warm-up; {t['rounds']} round(s), the "
            "configurations interleaved (their order reversed every other time).", "",
-           f"**A noisy machine**: it is shared with other engineers' builds and tests; the 1-minute load average "
-           f"was {low}–{high} as the runs started ({m['cores']} cores). Compare the configurations side by side "
-           "and read the ratios; the absolute figures hold for this machine at this load only.", ""]
+           f"**A noisy machine**: it is shared with other engineers' builds and tests. The 1-minute load average "
+           f"was {report.get('load_1min_before', '?')} before the first run and {low}–{high} as the runs started "
+           f"({m['cores']} cores; the latter includes the previous runs of this benchmark). Compare the "
+           "configurations side by side and read the ratios; the absolute figures hold for this machine at this "
+           "load only.", ""]
     out += means_table(report) + ratio_table(report) + largest_lines(report) + runs_table(report)
     return "\n".join(out + [f"Plot: `{name}.png`.", ""])
 
