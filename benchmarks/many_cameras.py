@@ -131,7 +131,8 @@ def launches(config: str, urls: list[str], work: Path, extra: list[str]) -> list
                        work / f"{name}.err") for url, name in zip(urls, names)]
     sources = [arg for url, name in zip(urls, names) for arg in ("--source", url, "--name", name)]
     batch = ["--max-batch", "1"] if config == "b" else []
-    return [Launch([*base, *sources, *batch, "--jsonl", str(work / "all.jsonl")], work / "all.jsonl", None,
+    only = names[0] if len(names) == 1 else None  # one camera's lines need not name it
+    return [Launch([*base, *sources, *batch, "--jsonl", str(work / "all.jsonl")], work / "all.jsonl", only,
                    work / "all.err")]
 
 

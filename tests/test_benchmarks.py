@@ -149,6 +149,7 @@ def test_the_three_configurations_start_the_command_as_a_user_would(cams: Module
     assert a.argv[-2:] == ["--jsonl", str(a.jsonl)] and "--headless" in a.argv and "cpu" in a.argv
     (b,) = cams.launches("b", urls, tmp_path, [])
     assert b.argv[b.argv.index("--max-batch") + 1] == "1"
+    assert cams.launches("a", urls[:1], tmp_path, [])[0].camera == "cam0", "one camera's lines may not name it"
     c = cams.launches("c", urls, tmp_path, [])
     assert [launch.camera for launch in c] == ["cam0", "cam1"] and len({launch.jsonl for launch in c}) == 2
     assert all(launch.argv.count("--source") == 1 and "--name" not in launch.argv for launch in c)
