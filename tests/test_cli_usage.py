@@ -291,9 +291,9 @@ def test_an_unquoted_glob_of_photos_classifies_each(tmp_path: Path) -> None:
     assert "espresso" in done.stdout.splitlines()[3]
 
 
-def test_several_videos_are_a_usage_error(video_file: Path) -> None:
+def test_photos_mixed_with_videos_are_a_usage_error(video_file: Path) -> None:
     run = run_cli("--source", str(video_file), str(COFFEE), "rtsp://admin:hunter2@cam/1", "--provider", "cpu")
-    assert_clean_error(run, "--source takes several photos, but one video or stream at a time, not 3")
+    assert_clean_error(run, "photos (", "cannot be mixed with cameras, streams or videos")
     assert run.returncode == 2 and "hunter2" not in run.stderr
 
 

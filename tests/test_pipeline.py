@@ -29,16 +29,18 @@ class Slowed:
     def sibling(self) -> Slowed:
         return Slowed(self.real.sibling(), self.delay_s, self.fail_after)
 
-    def classify(self, image: np.ndarray) -> Classification:
+    def classify_batch(self, images: list[np.ndarray], pad_to: int | None = None) -> list[Classification]:
+        """One delay per inference run, as a real engine's batch costs about one run."""
         self.calls += 1
         if self.fail_after is not None and self.calls > self.fail_after:
             raise RuntimeError("the accelerator went away")
         time.sleep(self.delay_s)
-        result = self.real.classify(image)
-        sent = read_time(image)
-        if sent > 0:
-            self.source_latencies_ms.append((time.time() - sent) * 1e3)
-        return result
+        results = self.real.classify_batch(images, pad_to)
+        for image in images:
+            sent = read_time(image)
+            if sent > 0:
+                self.source_latencies_ms.append((time.time() - sent) * 1e3)
+        return results
 
 
 def run_for(pipeline: Pipeline, seconds: float) -> int:

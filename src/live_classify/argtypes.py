@@ -47,6 +47,13 @@ def positive_float(text: str) -> float:
     return value
 
 
+def non_negative_float(text: str) -> float:
+    value = _number(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative: {text}")
+    return value
+
+
 def fraction(text: str) -> float:
     """A number in (0, 1]."""
     value = _number(text)

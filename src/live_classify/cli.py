@@ -17,7 +17,7 @@ import cv2
 
 from live_classify import __version__, log
 from live_classify.argtypes import (
-    OneLineParser, bitrate, crf, fourcc, fraction, non_negative_int, positive_float, positive_int, retention_limit,
+    OneLineParser, bitrate, crf, fourcc, fraction, non_negative_float, non_negative_int, positive_float, positive_int, retention_limit,
     segment_length, size, triple,
 )
 from live_classify.engine.classifier import Classifier
@@ -25,13 +25,16 @@ from live_classify.errors import LiveClassifyError, exit_code
 from live_classify.images import expand_images, read_image
 from live_classify.config import ServeConfig, run_config
 from live_classify.live import run_video
+from live_classify.many_cameras import run_cameras
 from live_classify.engine.model import Overrides, default_model_path
-from live_classify.modes import CAMERA, PHOTOS, STREAM, given_flags, mode_problems, recording_problems, source_mode
+from live_classify.inputs import AddInput, NameInput, camera_name, default_names, name_problems
+from live_classify.modes import PHOTOS, given_flags, recording_problems, several_problems, source_modes
 from live_classify.engine.providers import CHOICES, ProviderOptions
 from live_classify.report import as_json, as_text, as_trace
 from live_classify.sinks import mqtt, record, web
 from live_classify.sinks.jsonl import silence_stdout
 from live_classify.sinks.mp4 import ENCODERS, EncoderSettings
+from live_classify.sinks.segments import camera_folder
 from live_classify.sources import parse_camera, parse_video_source
 
 PROG = "live-classify"
@@ -68,11 +71,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _source_flags(parser: argparse.ArgumentParser) -> None:
     """What to classify: a camera, or files, streams and photos."""
-    what = parser.add_argument_group("what to classify (one of)").add_mutually_exclusive_group(required=True)
-    what.add_argument("--camera", metavar="N|/dev/videoN", help="a camera by index or device")
-    what.add_argument("--source", metavar="URI", nargs="+",
+    what = parser.add_argument_group("what to classify (one or more, in any mix: several share one model)")
+    what.add_argument("--camera", action=AddInput, metavar="N|/dev/videoN", help="a camera by index or device")
+    what.add_argument("--source", action=AddInput, metavar="URI", nargs="+",
                       help="a video file, a stream (rtsp://, http://...), photos, a directory of photos, "
                            "or a quoted glob such as 'shots/*.jpg'")
+    what.add_argument("--name", action=NameInput, type=camera_name, metavar="NAME",
+                      help="name the --camera or --source just before it, in JSON lines, recordings and MQTT topics "
+                           "(default: cam0, cam1... with several; with one, from the source)")
+    what.add_argument("--max-batch", type=positive_int, metavar="N",
+                      help="several cameras: at most N frames in one inference run (default: the number of cameras)")
+    what.add_argument("--batch-wait", type=non_negative_float, default=0.0, metavar="MS",
+                      help="several cameras: wait up to MS ms after a camera's frame for the others' (default: 0, "
+                           "a batch forms by itself while the previous one runs)")
 
 
 def _camera_flags(parser: argparse.ArgumentParser) -> None:
@@ -223,36 +234,43 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _check_mode(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: Sequence[str] | None) -> str:
-    """The mode the source chose; a flag that does nothing in it is a warning, or exit 2 if it can
-    only be a mistake. ``args.given`` keeps the flags on the command line for later checks."""
+    """The mode the sources chose (PHOTOS, or the video mode of the first); a flag that does
+    nothing in it is a warning, or exit 2 if it can only be a mistake. ``args.given`` keeps the
+    flags on the command line for later checks."""
+    if not getattr(args, "inputs", None):
+        parser.error("what to classify? give --camera N or --source URI")
     try:
-        mode = source_mode(args.camera, args.source)
+        modes = source_modes(args.camera, args.source)
     except ValueError as error:
         parser.error(str(error))
     args.given = given_flags(build_parser, argv)
-    rtsp = mode == STREAM and args.source[0].lower().startswith(("rtsp:", "rtsps:"))
-    errors, warnings = mode_problems(mode, args.given, rtsp)
-    if mode != PHOTOS:
+    rtsp = any(s.lower().startswith(("rtsp:", "rtsps:")) for s in args.source or [])
+    errors, warnings = several_problems(modes, args.given, rtsp)
+    errors += name_problems(args.inputs, default_names(args.inputs, ""), bool(args.collect or args.classes))
+    if modes != [PHOTOS]:
         directory = args.record is not None and record.is_directory(args.record)
-        more_errors, more_warnings = recording_problems(args.record, directory, args.given, args.encoder, args.retain)
+        more_errors, more_warnings = recording_problems(args.record, directory, args.given, args.encoder, args.retain,
+                                                        cameras=len(modes))
         errors, warnings = errors + more_errors, warnings + more_warnings
     if errors:
         parser.error(errors[0])
     for warning in warnings:
         log.warning(warning)
-    return mode
+    return modes[0]
 
 
 def _run(args: argparse.Namespace, mode: str) -> int:
     """Photos, or a camera / stream / video file, as the source says."""
     if mode == PHOTOS:
         return classify_images(args)
-    spec = parse_camera(args.camera) if mode == CAMERA else parse_video_source(args.source[0])
+    specs = [parse_camera(i.value) if i.kind == "camera" else parse_video_source(i.value) for i in args.inputs]
+    names = default_names(args.inputs, camera_folder(specs[0]))
     serve = None
     if args.serve:  # a port in use fails now, before the camera opens
         token = web.serve_token(args.serve_token)
         serve = ServeConfig(web.listen(args.serve, token), token, args.serve_fps)
-    return run_video(run_config(args, spec, serve), partial(open_classifier, args))
+    run = run_video if len(specs) == 1 else run_cameras
+    return run(run_config(args, specs, names, serve), partial(open_classifier, args))
 
 
 def _class_list(text: str) -> list[str]:

@@ -19,6 +19,7 @@ class SourceConfig:
     """The source and how frames flow from it."""
 
     spec: SourceSpec
+    name: str = "cam0"  # on its frames, JSON lines, recordings and MQTT topics
     camera: CameraSettings = CameraSettings()
     open_timeout: float = 10.0
     read_timeout: float = 5.0
@@ -88,21 +89,36 @@ class OutputConfig:
 
 
 @dataclass(frozen=True)
+class BatchConfig:
+    """Several cameras: how their frames are batched for the one model."""
+
+    max_batch: int | None = None  # None: as many as there are cameras
+    wait_s: float = 0.0  # after the first frame of a batch, wait this long for the other cameras'
+
+
+@dataclass(frozen=True)
 class RunConfig:
-    """One video run."""
+    """One video run: one source, or several sharing the model."""
 
-    source: SourceConfig
+    sources: tuple[SourceConfig, ...]
     outputs: OutputConfig
+    batch: BatchConfig = BatchConfig()
+
+    @property
+    def source(self) -> SourceConfig:
+        """The first (with one source, the) source."""
+        return self.sources[0]
 
 
-def run_config(args: argparse.Namespace, spec: SourceSpec, serve: ServeConfig | None = None) -> RunConfig:
-    """The flags of a camera, stream or video-file run, checked already by the parser; ``serve``:
-    the web server's socket, bound already."""
-    source = SourceConfig(
-        spec=spec, camera=CameraSettings(args.width, args.height, args.fps, args.fourcc),
+def run_config(args: argparse.Namespace, specs: list[SourceSpec], names: list[str],
+               serve: ServeConfig | None = None) -> RunConfig:
+    """The flags of a camera, stream or video-file run (or several), checked already by the
+    parser; ``serve``: the web server's socket, bound already."""
+    sources = tuple(SourceConfig(
+        spec=spec, name=name, camera=CameraSettings(args.width, args.height, args.fps, args.fourcc),
         open_timeout=args.open_timeout, read_timeout=args.read_timeout, rtsp_transport=args.rtsp_transport,
         realtime=args.realtime, reconnect=args.reconnect, threads=args.threads, smooth=args.smooth,
-    )
+    ) for spec, name in zip(specs, names))
     record = RecordConfig(
         args.record, args.overwrite, EncoderSettings(encoder=args.encoder, crf=args.crf, bitrate=args.bitrate),
         args.segment, tuple(args.retain or ()),
@@ -117,4 +133,4 @@ def run_config(args: argparse.Namespace, spec: SourceSpec, serve: ServeConfig | 
         mqtt=MqttConfig(args.mqtt, args.mqtt_qos, args.mqtt_every, args.mqtt_on_change,
                         args.mqtt_required) if args.mqtt else None,
     )
-    return RunConfig(source, outputs)
+    return RunConfig(sources, outputs, BatchConfig(args.max_batch, args.batch_wait / 1e3))

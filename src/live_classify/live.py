@@ -43,9 +43,9 @@ STALE_S = 1.0  # no new frame for this long: the window says so instead of showi
 def run_video(config: RunConfig, open_classifier: Callable[..., Classifier]) -> int:
     """Classify a camera, stream or video file until it ends or the user stops; returns the exit code."""
     src, out = config.source, config.outputs
-    encoding = _check_outputs(out)  # before anything is opened or written
-    collector, quota = _collector(out.collect)
-    show_window = _window_wanted(out)
+    encoding = check_outputs(out)  # before anything is opened or written
+    collector, quota = collector_for(out.collect)
+    show_window = window_wanted(out)
     source = VideoSource(src.spec, src.camera, src.open_timeout, src.read_timeout, src.rtsp_transport)
     log(f"opened {source.describe()}")
     try:
@@ -54,10 +54,10 @@ def run_video(config: RunConfig, open_classifier: Callable[..., Classifier]) -> 
         source.release()
         raise
     window = Window(out.snapshot_dir) if show_window else None
-    sinks = Sinks(_outputs(out, encoding, src.spec, source, pipeline, collector, quota, window), warning)
+    sinks = Sinks(_outputs(out, encoding, src, source, pipeline, collector, quota, window), warning)
     annotator = Annotator(pipeline, classifier.backend.short_name, out.min_confidence, window, collector)
-    clock = _source_clock(src.spec, source.claimed_fps)
-    with _stop_on_signals(pipeline) as signals:  # a signal while finishing up must not cut the finishing short
+    clock = source_clock(src.spec, source.claimed_fps)
+    with stop_on_signals(pipeline) as signals:  # a signal while finishing up must not cut the finishing short
         try:
             pipeline.start()
             _main_loop(pipeline, sinks, annotator, clock)
@@ -75,7 +75,7 @@ def run_video(config: RunConfig, open_classifier: Callable[..., Classifier]) -> 
     return 0
 
 
-def _check_outputs(out: OutputConfig) -> EncoderSettings | None:
+def check_outputs(out: OutputConfig) -> EncoderSettings | None:
     """Paths that cannot be written fail now, not after the first minute of video; the MP4 encoder
     is chosen here, once (one line says which)."""
     if out.jsonl and out.jsonl != "-":
@@ -99,11 +99,11 @@ def _start(src: SourceConfig, source: VideoSource,
     workers = cores if parallel and classifier.backend.provider == CPU else 1
     pace = None if src.spec.live or not src.realtime else source.claimed_fps or 30.0
     pipeline = Pipeline(source, classifier, flow=flow, workers=workers, smoothing=src.smooth,
-                        pace_fps=pace, max_reconnects=src.reconnect, log=log)
+                        pace_fps=pace, max_reconnects=src.reconnect, log=log, name=src.name)
     return classifier, pipeline
 
 
-def _outputs(out: OutputConfig, encoding: EncoderSettings | None, spec: SourceSpec, source: VideoSource,
+def _outputs(out: OutputConfig, encoding: EncoderSettings | None, src: SourceConfig, source: VideoSource,
              pipeline: Pipeline, collector: Collector | None, quota: Quota | None, window: Window | None) -> list[Sink]:
     """The run's sinks, in the order they see each frame: the collector first (it saves raw frames),
     then whatever draws the overlay. A new output is one more line here."""
@@ -114,21 +114,21 @@ def _outputs(out: OutputConfig, encoding: EncoderSettings | None, spec: SourceSp
         jsonl_target = "-"
     # A file's rate is in its header; a live source's is measured (streams claim what they like).
     fps = None if live else source.claimed_fps
-    rec = out.record
+    rec, spec = out.record, src.spec
     sinks: list[Sink | None] = [
         Collecting(collector, quota, window, log) if collector else None,
         JsonLines(jsonl_target, spec.name, drop=live, min_confidence=out.min_confidence) if jsonl_target else None,
         Recording(rec.path, fps, drop=live, settings=encoding or rec.encoding,
-                  segments=SegmentPlan.of(rec.segment_s, list(rec.retain), spec)) if rec else None,
+                  segments=SegmentPlan.of(rec.segment_s, list(rec.retain), src.name)) if rec else None,
         window,
         WebView.of(out.serve, spec.name, pipeline, out.min_confidence) if out.serve else None,
         Notifier(out.notify, pipeline) if out.notify else None,
-        MqttSink.of(out.mqtt, spec, pipeline, out.min_confidence) if out.mqtt else None,
+        MqttSink(out.mqtt, src.name, spec.name, pipeline, out.min_confidence) if out.mqtt else None,
     ]
     return [sink for sink in sinks if sink is not None]
 
 
-def _window_wanted(out: OutputConfig) -> bool:
+def window_wanted(out: OutputConfig) -> bool:
     """A window unless --headless or there is no display; what only a window uses is checked now."""
     show = not out.headless
     if show and (problem := display_problem()):
@@ -142,7 +142,7 @@ def _window_wanted(out: OutputConfig) -> bool:
     return show
 
 
-def _collector(collect: CollectConfig | None) -> tuple[Collector | None, Quota | None]:
+def collector_for(collect: CollectConfig | None) -> tuple[Collector | None, Quota | None]:
     """Frames for your own classes: bound to keys 1-9 (--classes), or one label headless (--collect)."""
     if collect is None:
         return None, None
@@ -169,7 +169,7 @@ def _main_loop(pipeline: Pipeline, sinks: Sinks, annotator: Annotator, clock: Ca
         last = shown
 
 
-def _source_clock(spec: SourceSpec, claimed_fps: float | None) -> Callable[[Frame], float]:
+def source_clock(spec: SourceSpec, claimed_fps: float | None) -> Callable[[Frame], float]:
     """Seconds on the source's own clock: a file's time from its frame rate, else the capture time."""
     if spec.live:
         return lambda frame: frame.t_capture
@@ -203,6 +203,7 @@ class Annotator:
             age_ms=age, paused=bool(self.window and self.window.paused), reconnecting=reconnecting,
             lost_for_s=quiet_s, lost_because=pipeline.lost_because if reconnecting else None,
             collected=self.collector.summary() if self.collector else None, min_confidence=self.min_confidence,
+            backend_down=pipeline.backend_down,
         )
         canvas = shown.frame.image if shown.exclusive and quiet_s is None else shown.frame.image.copy()
         return overlay.draw(canvas, shown.prediction, status)
@@ -216,7 +217,7 @@ class Annotator:
 
 
 @contextlib.contextmanager
-def _stop_on_signals(pipeline: Pipeline) -> Iterator[list[int]]:
+def stop_on_signals(pipeline: Pipeline) -> Iterator[list[int]]:
     """First Ctrl+C/SIGTERM/SIGHUP: a clean stop. A second one: exit at once — the recording is
     Motion-JPEG, playable as it stands, and every JSON line is already flushed. Yields the list of
     signals received, so the caller can tell a stop the user asked for."""

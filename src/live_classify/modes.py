@@ -17,7 +17,7 @@ PHOTOS, CAMERA, STREAM, FILE = "photos", "a camera", "a stream", "a video file"
 
 # Outputs only the live modes write: asking for them with photos can only be a mistake.
 VIDEO_OUTPUTS = ("record", "jsonl", "collect", "classes", "serve", "mqtt")
-VIDEO_TUNING = ("realtime", "headless", "overwrite", "snapshot_dir", "count", "interval", "collect_dir", "width",
+VIDEO_TUNING = ("max_batch", "batch_wait", "name", "realtime", "headless", "overwrite", "snapshot_dir", "count", "interval", "collect_dir", "width",
                 "height", "fps", "fourcc", "open_timeout", "read_timeout", "reconnect", "rtsp_transport", "smooth",
                 "segment", "retain", "encoder", "crf", "bitrate", "serve_token", "serve_fps",
                 "mqtt_qos", "mqtt_every", "mqtt_on_change", "mqtt_required")
@@ -29,17 +29,29 @@ def flag(dest: str) -> str:
     return "--" + dest.replace("_", "-")
 
 
-def source_mode(camera: str | None, sources: Sequence[str] | None) -> str:
-    """PHOTOS, CAMERA, STREAM or FILE, as ``--camera`` / ``--source`` say; ValueError (a usage
-    error) for several names that are not all photos, such as an unquoted ``--source *.mp4``."""
-    if camera is not None or not sources:
-        return CAMERA
-    if all(looks_like_images(s) and not is_stream(s) for s in sources):
-        return PHOTOS
-    if len(sources) > 1:
-        names = ", ".join(redact(name) for name in sources[:2]) + (", ..." if len(sources) > 2 else "")
-        raise ValueError(f"--source takes several photos, but one video or stream at a time, not {len(sources)} ({names})")
-    return STREAM if is_stream(sources[0]) else FILE
+def source_modes(cameras: Sequence[str] | None, sources: Sequence[str] | None) -> list[str]:
+    """[PHOTOS] when ``--source`` names only photos; else CAMERA, STREAM or FILE for each camera
+    and source. ValueError (a usage error) for photos mixed with video."""
+    cameras, sources = list(cameras or []), list(sources or [])
+    photos = [s for s in sources if looks_like_images(s) and not is_stream(s)]
+    if photos and not cameras and len(photos) == len(sources):
+        return [PHOTOS]
+    if photos:
+        raise ValueError(f"photos ({redact(photos[0])}) cannot be mixed with cameras, streams or videos: "
+                         "classify them in a run of their own")
+    return [CAMERA] * len(cameras) + [STREAM if is_stream(s) else FILE for s in sources]
+
+
+def several_problems(modes: Sequence[str], given: frozenset[str], rtsp: bool) -> tuple[list[str], list[str]]:
+    """(errors, warnings) for several sources: an error for any, a flag unused only if unused by all."""
+    results = [mode_problems(mode, given, rtsp) for mode in dict.fromkeys(modes)]
+    errors = list(dict.fromkeys(e for errs, _ in results for e in errs))
+    unused = [{w.split()[0]: w for w in warns} for _, warns in results]
+    warnings = [w for flag_, w in unused[0].items() if all(flag_ in u for u in unused)]
+    if len(modes) == 1:
+        warnings += [f"{flag(d)} does nothing with one camera (it batches several)" for d in ("max_batch", "batch_wait")
+                     if d in given]
+    return errors, warnings
 
 
 def given_flags(make_parser: Callable[[], argparse.ArgumentParser], argv: Sequence[str] | None) -> frozenset[str]:
@@ -78,12 +90,16 @@ def mode_problems(mode: str, given: frozenset[str], rtsp: bool = False) -> tuple
 
 
 def recording_problems(record: Path | None, directory: bool, given: frozenset[str], encoder: str,
-                       retain: list[tuple[str, float]] | None) -> tuple[list[str], list[str]]:
-    """(errors, warnings) of the recording flags: segments need a directory and a directory needs
-    segments; the MP4 encoder's flags do nothing for Motion-JPEG, --crf nothing beside a bitrate."""
+                       retain: list[tuple[str, float]] | None, cameras: int = 1) -> tuple[list[str], list[str]]:
+    """(errors, warnings) of the recording flags: segments need a directory and one camera's
+    directory needs segments (several cameras record into one, each its own file); the MP4
+    encoder's flags do nothing for Motion-JPEG, --crf nothing beside a bitrate."""
     errors = [f"{flag(d)} needs a directory to write segments in: --record DIR/ (with a trailing slash)"
               for d in ("segment", "retain") if d in given and not directory]
-    if directory and "segment" not in given:
+    if record is not None and not directory and cameras > 1:
+        errors.append(f"--record {record}: with {cameras} cameras, record into a directory, --record DIR/ "
+                      "(DIR/<name>.mp4 each, or segments with --segment)")
+    if directory and "segment" not in given and cameras == 1:
         errors.append(f"--record {record} is a directory: add --segment DURATION (e.g. 10m) to record segments "
                       "there, or name a .mp4 or .avi file")
     kinds = [kind for kind, _ in retain or []]

@@ -11,6 +11,10 @@ Two ways to flow (:class:`Flow`), chosen by the source:
   several inference threads can share the session: frames are dealt to them in turn and collected
   in the same turn, which keeps the order without any sorting.
 
+Several cameras in one process (``batching.py``): each camera is a pipeline with its own capture
+thread, reconnects and counters, but no inference thread of its own: one :class:`~live_classify.
+batching.Batcher` takes the newest frame of each and runs them as one batch.
+
 Smoothing over frames, when asked for, is applied on the main thread in frame order.
 cv2 and onnxruntime release the GIL in their heavy calls, so plain threads overlap for real.
 """
@@ -29,6 +33,7 @@ import numpy as np
 
 from live_classify.engine.classifier import Classification, Classifier
 from live_classify.engine.postprocess import Smoother
+from live_classify.inference import Inference
 from live_classify.queues import put_newest
 from live_classify.sources import Source
 
@@ -55,6 +60,7 @@ class Frame:
     t_capture: float  # time.monotonic()
     wall_time: float  # time.time(), for people and logs
     image: np.ndarray
+    camera: str = ""  # the name of the camera (or file, stream) it came from
 
 
 @dataclass(frozen=True)
@@ -110,7 +116,8 @@ class Stats:
 
     captured: int = 0
     classified: int = 0
-    dropped: int = 0  # live: frames the inference thread never saw because a newer one replaced them
+    replaced: int = 0  # live: frames inference never saw because a newer one replaced them (capture's count)
+    unserved: int = 0  # live: frames taken for inference while the inference server was away (inference's count)
     reconnects: int = 0
     capture_rate: RateMeter = field(default_factory=RateMeter)
     inference_rate: RateMeter = field(default_factory=RateMeter)
@@ -125,6 +132,11 @@ class Stats:
             self.inference_rate.tick(prediction.t_done)
             self.latencies_ms.append(prediction.latency_ms)
 
+    @property
+    def dropped(self) -> int:
+        """Live frames that got no prediction of their own."""
+        return self.replaced + self.unserved
+
     def latency_percentile(self, q: float) -> float | None:
         return float(np.percentile(self.latencies_ms, q)) if self.latencies_ms else None
 
@@ -132,13 +144,30 @@ class Stats:
 _END = None  # the sentinel that ends each queue
 
 
+@dataclass(frozen=True)
+class Wake:
+    """What the pipelines of several cameras set when a frame waits: for the shared batcher, for
+    the main loop (both at once; a spurious wake-up only costs a look)."""
+
+    inference: threading.Event = field(default_factory=threading.Event)
+    display: threading.Event = field(default_factory=threading.Event)
+
+    def set(self) -> None:
+        self.inference.set()
+        self.display.set()
+
+
 class Pipeline:
     """Runs capture and inference in threads; iterate :meth:`frames` on the main thread."""
 
     def __init__(self, source: Source, classifier: Classifier, *, flow: Flow, workers: int = 1,
                  smoothing: float = 1.0, pace_fps: float | None = None, max_reconnects: int = 10,
-                 log: Log = print) -> None:
+                 log: Log = print, name: str = "", wake: Wake | None = None) -> None:
+        """``name``: the camera's, on every frame. ``wake``: this pipeline is one of several cameras
+        served by a shared :class:`~live_classify.batching.Batcher`; set whenever a frame waits for
+        it or for the main loop."""
         self.source = source
+        self.name = name
         self.classifier = classifier
         self.flow = flow
         every_frame = flow is Flow.EVERY
@@ -150,18 +179,26 @@ class Pipeline:
         self.reconnecting = False
         self.lost_because = ""  # reconnecting: why the source was lost
         self.last_capture = time.monotonic()  # when the newest frame came: a stall shows as its age
+        self.ended = False  # the main loop has seen the end of this pipeline's frames
+        self.inference_done = False  # a shared batcher has taken this pipeline's last frame
         self._stop = threading.Event()
+        self._wake = wake
         self._smoother = Smoother(smoothing) if smoothing < 1 else None
-        self._engines = [classifier] + [classifier.sibling() for _ in range(workers - 1 if every_frame else 0)]
+        self._turn = 0
+        self.backend_down: str | None = None  # why the inference server is away, while it is
+        engines = [] if wake is not None else [classifier] + [classifier.sibling() for _ in range(workers - 1 if every_frame else 0)]
+        self._engines = [Inference(c, log, self._stop) for c in engines]
+        boxes = max(1, len(engines))
         # Every frame: capture deals frames to each engine's inbox in turn; the main loop takes
         # results from the outboxes in the same turn. Live: capture -> to_show, and capture ->
         # the one engine's one-slot inbox (newest wins) -> results.
-        self._inboxes: list[queue.Queue] = [queue.Queue(maxsize=4 if every_frame else 1) for _ in self._engines]
-        self._outboxes: list[queue.Queue] = [queue.Queue(maxsize=8) for _ in self._engines]
+        self._inboxes: list[queue.Queue] = [queue.Queue(maxsize=4 if every_frame else 1) for _ in range(boxes)]
+        self._outboxes: list[queue.Queue] = [queue.Queue(maxsize=8) for _ in range(boxes)]
         self._to_show: queue.Queue = queue.Queue(maxsize=64)
         self._results: queue.Queue = queue.Queue()
         self._latest: Prediction | None = None
-        self._threads = [threading.Thread(target=self._guard(self._capture_loop), name="capture", daemon=True)]
+        capture = "capture" if wake is None else f"capture of {name}"
+        self._threads = [threading.Thread(target=self._guard(self._capture_loop), name=capture, daemon=True)]
         self._threads += [
             threading.Thread(target=self._guard(partial(self._inference_loop, n)), name="inference", daemon=True)
             for n in range(len(self._engines))
@@ -190,28 +227,34 @@ class Pipeline:
         ``idle`` is called about ten times a second while no frame arrives (a stalled stream, a
         reconnect), so a window stays responsive.
         """
-        turn = 0
-        while True:
-            box = self._outboxes[turn % len(self._outboxes)] if self.flow is Flow.EVERY else self._to_show
-            try:
-                item = box.get(timeout=0.1)
-            except queue.Empty:
-                if self._stop.is_set():
-                    return
-                if idle is not None:
-                    idle()
-                continue
-            if item is _END or self._stop.is_set():
-                return
-            turn += 1
-            self.stats.display_rate.tick(time.monotonic())
-            if self.flow is Flow.EVERY:
-                frame, prediction = item
-                prediction = self._smoothed(prediction)
-                yield Shown(frame, prediction, [prediction], exclusive=True)
-            else:
-                new = self._drain_results()
-                yield Shown(item, self._latest, new, exclusive=False)  # inference may still read it
+        while not self.ended:
+            shown = self.poll(0.1)
+            if shown is not None:
+                yield shown
+            elif not self.ended and idle is not None:
+                idle()
+
+    def poll(self, timeout: float) -> Shown | None:
+        """The next frame to show, or None if none came within ``timeout`` (0: do not wait). Sets
+        ``ended`` once the source has ended, a thread has failed, or stop() was called."""
+        if self.ended:
+            return None
+        box = self._outboxes[self._turn % len(self._outboxes)] if self.flow is Flow.EVERY else self._to_show
+        try:
+            item = box.get(timeout=timeout) if timeout > 0 else box.get_nowait()
+        except queue.Empty:
+            self.ended = self._stop.is_set()
+            return None
+        if item is _END or self._stop.is_set():
+            self.ended = True
+            return None
+        self._turn += 1
+        self.stats.display_rate.tick(time.monotonic())
+        if self.flow is Flow.EVERY:
+            frame, prediction = item
+            prediction = self._smoothed(prediction)
+            return Shown(frame, prediction, [prediction], exclusive=True)
+        return Shown(item, self._latest, self._drain_results(), exclusive=False)  # inference may still read it
 
     def leftover_predictions(self) -> list[Prediction]:
         """Predictions made after the last shown frame: call after :meth:`join` so none is lost."""
@@ -263,14 +306,15 @@ class Pipeline:
                     next_due += period
                     self._stop.wait(max(0.0, next_due - time.monotonic()))
                 now = self.last_capture = time.monotonic()
-                frame = Frame(index, now, time.time(), image)
+                frame = Frame(index, now, time.time(), image, self.name)
                 self.stats.captured += 1
                 self.stats.capture_rate.tick(now)
                 if self.flow is Flow.EVERY:
                     self._put_blocking(self._inboxes[index % len(self._inboxes)], frame)
                 else:
-                    self.stats.dropped += put_newest(self._inboxes[0], frame)
+                    self.stats.replaced += put_newest(self._inboxes[0], frame)
                     put_newest(self._to_show, frame)
+                self._signal()
                 index += 1
         finally:
             self.source.release()
@@ -284,10 +328,17 @@ class Pipeline:
         else:  # END waits behind the last frame, which is classified too (not replaced, uncounted)
             self._put_blocking(self._inboxes[0], _END)
             put_newest(self._to_show, _END)
+        self._signal()
+
+    def _signal(self) -> None:
+        if self._wake is not None:
+            self._wake.set()
 
     def _reconnect(self) -> bool:
         """Reopen a lost live source with backoff; False once ``max_reconnects`` tries have failed."""
         name, why = self.source.spec.name, self.source.lost_because
+        if self._wake is not None:  # one camera of several: which one
+            name = f"{self.name} ({name})"
         self.lost_because = why
         self.reconnecting = True
         delay = 0.5
@@ -307,23 +358,54 @@ class Pipeline:
         return False
 
     def _inference_loop(self, n: int) -> None:
-        engine, inbox, outbox = self._engines[n], self._inboxes[n], self._outboxes[n]
+        engine, inbox = self._engines[n], self._inboxes[n]
         while not self._stop.is_set():
             try:
                 frame = inbox.get(timeout=0.1)
             except queue.Empty:
                 continue
             if frame is _END:
-                if self.flow is Flow.EVERY:
-                    self._put_blocking(outbox, _END)
+                self._end_of_inference(n)
                 return
-            result = engine.classify(frame.image)
-            prediction = Prediction(frame, result, time.monotonic())
-            self.stats.count_classified(prediction)
-            if self.flow is Flow.EVERY:
-                self._put_blocking(outbox, (frame, prediction))
-            else:
-                self._results.put(prediction)
+            results = engine.classify([frame.image])
+            while results is None and self.flow is Flow.EVERY and not self._stop.is_set():
+                results = engine.classify([frame.image])  # a file's frame waits for the server: none is skipped
+            self.backend_down = engine.down
+            if results is None:
+                self.stats.unserved += 1
+                continue
+            self.deliver(Prediction(frame, results[0], time.monotonic()), n)
+
+    # -- a shared batcher's side -----------------------------------------------------------------
+
+    def next_for_inference(self) -> Frame | None:
+        """The frame waiting for the shared batcher, if one is; at the end of the source, marks
+        ``inference_done``."""
+        if self.inference_done:
+            return None
+        try:
+            frame = self._inboxes[0].get_nowait()
+        except queue.Empty:
+            return None
+        if frame is _END:
+            self._end_of_inference(0)
+            return None
+        return frame
+
+    def deliver(self, prediction: Prediction, n: int = 0) -> None:
+        """A prediction for one of this pipeline's frames, to the main loop (through outbox ``n`` for files)."""
+        self.stats.count_classified(prediction)
+        if self.flow is Flow.EVERY:
+            self._put_blocking(self._outboxes[n], (prediction.frame, prediction))
+        else:
+            self._results.put(prediction)
+        self._signal()
+
+    def _end_of_inference(self, n: int) -> None:
+        self.inference_done = True
+        if self.flow is Flow.EVERY:
+            self._put_blocking(self._outboxes[n], _END)
+        self._signal()
 
     def _put_blocking(self, q: queue.Queue, item: object) -> None:
         """Wait for room (nothing is dropped), but give up when the pipeline stops."""

@@ -12,6 +12,10 @@ from typing import Protocol
 import numpy as np
 
 
+class BackendUnavailable(Exception):
+    """A remote backend cannot answer now (server down, timeout): the run waits it out."""
+
+
 class Backend(Protocol):
     """What the classifier needs from whatever runs the model."""
 

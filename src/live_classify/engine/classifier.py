@@ -72,14 +72,18 @@ class Classifier:
         """Stages 2–4 for one HxWx3 uint8 BGR frame."""
         return self.classify_batch([bgr])[0]
 
-    def classify_batch(self, frames: Sequence[np.ndarray]) -> list[Classification]:
-        """Stages 2–4 for several frames in one inference run (each result carries the batch's times)."""
-        n = len(frames)
+    def classify_batch(self, frames: Sequence[np.ndarray], pad_to: int | None = None) -> list[Classification]:
+        """Stages 2–4 for several frames in one inference run (each result carries the batch's times).
+
+        ``pad_to``: run a batch of that size whatever the number of frames (the spare rows hold
+        stale pixels, their scores are ignored): on a GPU one fixed shape is planned once, while
+        every new batch size costs a new plan (measured on the H200: a varying batch collapsed)."""
+        n = max(len(frames), pad_to or 0)
         t0 = time.perf_counter()
         for row, bgr in enumerate(frames):
             self.preprocess(bgr, row, n)
         t1 = time.perf_counter()
-        scores = self.backend.infer(n)
+        scores = self.backend.infer(n)[:len(frames)]
         t2 = time.perf_counter()
         probabilities = [to_probabilities(row, self.spec.outputs_logits) for row in scores]
         tops = [top_k(p, self.spec.labels, self.top) for p in probabilities]

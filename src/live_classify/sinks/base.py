@@ -173,3 +173,44 @@ class BackgroundWriter(Generic[T]):
 
 
 _DONE = object()
+
+
+class OneCamera:
+    """A sink that belongs to one camera of several (its recording, its MQTT topics): it sees
+    only that camera's frames and predictions; its messages name the camera."""
+
+    def __init__(self, camera: str, sink: Sink) -> None:
+        self.camera = camera
+        self.sink = sink
+        self.name = f"{camera} {sink.name}"
+        self.essential = sink.essential
+
+    @property
+    def error(self) -> str | None:
+        return self.sink.error
+
+    @error.setter
+    def error(self, value: str | None) -> None:
+        self.sink.error = value
+
+    @property
+    def stop_requested(self) -> bool:
+        return self.sink.stop_requested
+
+    def write(self, update: Update) -> None:
+        if update.shown.frame.camera == self.camera:
+            self.sink.write(update)
+
+    def write_predictions(self, predictions: list[Prediction]) -> None:
+        if hasattr(self.sink, "write_predictions"):
+            self.sink.write_predictions([p for p in predictions if p.frame.camera == self.camera])
+
+    def idle(self, redraw: Callable[[], np.ndarray | None]) -> None:
+        self.sink.idle(lambda: None)  # the last frame redrawn is another camera's
+
+    def close(self) -> None:
+        self.sink.close()
+
+    def summary(self) -> str | None:
+        line = self.sink.summary()
+        return f"{self.camera}: {line}" if line else None

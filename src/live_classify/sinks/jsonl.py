@@ -6,7 +6,7 @@ import os
 import stat
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TextIO
 
@@ -33,10 +33,12 @@ class JsonLines:
     essential = True
 
     def __init__(self, target: str, source_name: str, *, drop: bool = True, backlog: int = 1000,
-                 min_confidence: float | None = None) -> None:
+                 min_confidence: float | None = None, sources: Mapping[str, str] | None = None) -> None:
         """A file is appended to: earlier lines are never lost. With ``min_confidence`` each line
-        also says whether its answer is "unknown"."""
+        also says whether its answer is "unknown". ``sources``: several cameras, each camera's
+        name to its source's (``source_name`` is for the frames of any other)."""
         self.source_name = source_name
+        self.sources = dict(sources or {})
         self.min_confidence = min_confidence
         self.lines = 0
         self.reader_gone = False  # stdout was a pipe whose reader closed it
@@ -76,7 +78,8 @@ class JsonLines:
         pass
 
     def record(self, prediction: Prediction) -> dict[str, object]:
-        return line_record(prediction, self.source_name, self.min_confidence)
+        source = self.sources.get(prediction.frame.camera, self.source_name)
+        return line_record(prediction, source, self.min_confidence)
 
     def close(self, timeout: float = 10.0) -> None:
         """Write what is queued (waiting at most ``timeout`` for a stuck reader), then close."""
@@ -119,6 +122,7 @@ def line_record(prediction: Prediction, source_name: str, min_confidence: float 
         "frame": prediction.frame.index,
         "time": round(prediction.frame.wall_time, 3),
         "source": source_name,
+        **({"camera": prediction.frame.camera} if prediction.frame.camera else {}),
         "top": top_records(top),
         **unknown_field(top, min_confidence),
         "times_ms": stage_times(prediction.result),

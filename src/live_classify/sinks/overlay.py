@@ -46,6 +46,7 @@ class Status:
     lost_because: str | None = None  # reconnecting: why the source was lost
     collected: str | None = None  # frames saved per class, when collecting
     min_confidence: float | None = None  # below it the answer is "unknown"
+    backend_down: str | None = None  # the inference server is away: why
 
 
 @dataclass(frozen=True)
@@ -162,6 +163,8 @@ def _stats(prediction: Prediction | None, status: Status) -> list[str]:
 
 def _notices(status: Status, font: Font) -> list[Row]:
     rows = []
+    if status.backend_down:
+        rows.append(Row("inference server unreachable", WARN, font(NOTICE)))
     if status.reconnecting:
         rows.append(Row("source lost: reconnecting...", WARN, font(NOTICE)))
         if status.lost_because:

@@ -42,13 +42,14 @@ class SegmentPlan:
 
     @classmethod
     def of(cls, length_s: float | None, retain: list[tuple[str, float]] | None,
-           spec: SourceSpec) -> SegmentPlan | None:
-        """The plan the flags describe (None without ``--segment``); ``retain`` as argtypes gives it."""
+           camera: str) -> SegmentPlan | None:
+        """The plan the flags describe (None without ``--segment``); ``retain`` as argtypes gives it;
+        ``camera``: the camera's name (a folder name already)."""
         if length_s is None:
             return None
         limits = dict(retain or [])
         size = limits.get("size")
-        return cls(length_s, camera_folder(spec), None if size is None else int(size), limits.get("age"))
+        return cls(length_s, camera, None if size is None else int(size), limits.get("age"))
 
 
 def camera_folder(spec: SourceSpec) -> str:

@@ -1,0 +1,168 @@
+"""Several cameras in one process, through the real command: three fake cameras showing three
+different photos, each camera's JSON lines with its own label and name; a stall, a camera lost
+for good, a file beside a camera, one recording per camera; and the command lines that cannot work."""
+from __future__ import annotations
+
+import json
+import signal
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import pytest
+from conftest import CHELSEA, COFFEE, DATA, LiveCli, assert_clean_error, count_frames, run_cli
+from mjpeg_server import Camera, MjpegServer
+
+from live_classify.engine.classifier import Classifier
+
+ROCKET = DATA / "rocket.jpg"
+PHOTOS = (CHELSEA, COFFEE, ROCKET)
+
+
+@pytest.fixture
+def three_cameras() -> Iterator[list[MjpegServer]]:
+    """Three fake live cameras at 30 fps on 127.0.0.1, a cat, an espresso and a rocket."""
+    with MjpegServer(CHELSEA) as a, MjpegServer(COFFEE) as b, MjpegServer(ROCKET) as c:
+        yield [a, b, c]
+
+
+@pytest.fixture(scope="module")
+def expected(classifier: Classifier) -> list[str]:
+    """What the model says of each camera's picture, decoded as the command will see it."""
+    labels = []
+    for photo in PHOTOS:
+        image = cv2.imdecode(__import__("numpy").frombuffer(Camera(photo).next_jpeg(), "uint8"), cv2.IMREAD_COLOR)
+        labels.append(classifier.classify(image).top.labels[0])
+    assert len(set(labels)) == 3, labels  # three different answers, or the test could not tell the cameras apart
+    return labels
+
+
+def lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def per_camera(records: list[dict]) -> Counter:
+    return Counter(r["camera"] for r in records)
+
+
+def sources(cameras: list[MjpegServer], names: tuple[str | None, ...] = ("door", None, "yard")) -> list[str]:
+    args: list[str] = []
+    for camera, name in zip(cameras, names):
+        args += ["--source", camera.url] + (["--name", name] if name else [])
+    return args
+
+
+def test_each_camera_gets_its_own_label_and_name_from_one_batched_model(
+        three_cameras: list[MjpegServer], expected: list[str], live_cli: type[LiveCli], tmp_path: Path) -> None:
+    out = tmp_path / "p.jsonl"
+    cli = live_cli(*sources(three_cameras), "--headless", "--jsonl", str(out))
+    cli.wait_for(lambda: min(per_camera(lines(out)).get(n, 0) for n in ("door", "cam1", "yard")) >= 30,
+                 what="30 lines from each camera")
+    cli.signal(signal.SIGINT)
+    run = cli.finish()
+    assert run.returncode == 0, run.stderr
+    records = lines(out)
+    for name, label in zip(("door", "cam1", "yard"), expected):
+        mine = [r for r in records if r["camera"] == name]
+        answers = Counter(r["top"][0]["label"] for r in mine)
+        assert answers.most_common(1)[0][0] == label and answers[label] >= 0.9 * len(mine), (name, answers)
+        assert not set(answers) & (set(expected) - {label}), (name, answers)  # never another camera's answer
+        assert {r["source"] for r in mine} == {three_cameras[("door", "cam1", "yard").index(name)].url}
+    assert "3 cameras, one model: batches of up to 3" in run.stderr
+    for name in ("door", "cam1", "yard"):
+        assert f"live-classify: {name}: " in run.stderr and " classified (" in run.stderr  # one summary line each
+    assert "all 3 cameras:" in run.stderr
+
+
+def test_a_stalled_camera_reconnects_while_the_others_keep_their_rate(
+        three_cameras: list[MjpegServer], live_cli: type[LiveCli], tmp_path: Path) -> None:
+    out = tmp_path / "p.jsonl"
+    cli = live_cli(*sources(three_cameras), "--headless", "--jsonl", str(out), "--read-timeout", "1")
+    cli.wait_for(lambda: min(per_camera(lines(out)).values() or [0]) >= 20 and len(per_camera(lines(out))) == 3,
+                 what="every camera classified")
+    before = per_camera(lines(out))
+    three_cameras[1].stall()
+    t0 = time.monotonic()
+    cli.wait_for_stderr("lost (", timeout=20)
+    time.sleep(1.0)
+    during = per_camera(lines(out))
+    stalled_s = time.monotonic() - t0
+    three_cameras[1].resume()
+    cli.wait_for_stderr("reconnected", timeout=30)
+    cli.wait_for(lambda: per_camera(lines(out))["cam1"] >= during["cam1"] + 20, what="cam1 classified again")
+    cli.signal(signal.SIGINT)
+    run = cli.finish()
+    assert run.returncode == 0, run.stderr
+    for name in ("door", "yard"):  # the others went on at a camera's rate meanwhile (well above a few fps)
+        assert (during[name] - before[name]) / stalled_s >= 5, (name, before, during, stalled_s)
+    assert any(line.endswith(f"cam1 ({three_cameras[1].url}): reconnected") for line in run.stderr.splitlines())
+
+
+def test_a_camera_lost_for_good_ends_alone_and_the_run_says_so(
+        three_cameras: list[MjpegServer], live_cli: type[LiveCli], tmp_path: Path) -> None:
+    out = tmp_path / "p.jsonl"
+    cli = live_cli(*sources(three_cameras), "--headless", "--jsonl", str(out), "--read-timeout", "1",
+                   "--reconnect", "1")
+    cli.wait_for(lambda: len(per_camera(lines(out))) == 3, what="every camera classified")
+    three_cameras[1].stop()
+    cli.wait_for_stderr("reconnection attempts failed", timeout=30)
+    lost_at = per_camera(lines(out))
+    cli.wait_for(lambda: all(per_camera(lines(out))[n] >= lost_at[n] + 30 for n in ("door", "yard")),
+                 what="the other two go on")
+    cli.signal(signal.SIGINT)
+    run = cli.finish()
+    lost = [line for line in run.stderr.splitlines() if "reconnection attempts failed" in line]
+    assert len(lost) == 2 and "cam1 (" in lost[0] and lost[0].endswith("the others go on"), run.stderr
+    assert run.returncode == 1  # a camera was lost: a supervisor should know (and restart the lot)
+    assert "Traceback" not in run.stderr
+
+
+def test_a_file_beside_a_camera_is_classified_frame_by_frame(
+        three_cameras: list[MjpegServer], video_file: Path, live_cli: type[LiveCli], tmp_path: Path) -> None:
+    out = tmp_path / "p.jsonl"
+    cli = live_cli("--source", str(video_file), "--name", "clip", "--source", three_cameras[0].url,
+                   "--headless", "--jsonl", str(out))
+    cli.wait_for_stderr("clip: ended; the others go on", timeout=60)
+    cli.wait_for(lambda: per_camera(lines(out))["cam1"] >= 20, what="the camera classified")
+    cli.signal(signal.SIGINT)
+    run = cli.finish()
+    assert run.returncode == 0, run.stderr
+    clip = [r["frame"] for r in lines(out) if r["camera"] == "clip"]
+    assert clip == list(range(60))  # every frame of the file, once, in order
+
+
+def test_one_recording_per_camera_under_the_directory(
+        three_cameras: list[MjpegServer], live_cli: type[LiveCli], tmp_path: Path) -> None:
+    out, rec = tmp_path / "p.jsonl", tmp_path / "rec"
+    cli = live_cli(*sources(three_cameras[:2], ("door", None)), "--headless", "--jsonl", str(out),
+                   "--record", f"{rec}/")
+    cli.wait_for(lambda: min(per_camera(lines(out)).values() or [0]) >= 45 and len(per_camera(lines(out))) == 2,
+                 what="1.5 s of each camera")
+    cli.signal(signal.SIGINT)
+    run = cli.finish()
+    assert run.returncode == 0, run.stderr
+    assert sorted(p.name for p in rec.iterdir()) == ["cam1.mp4", "door.mp4"]
+    for path in rec.iterdir():
+        assert count_frames(path) >= 30, path
+    again = run_cli(*sources(three_cameras[:2], ("door", None)), "--headless", "--record", f"{rec}/")
+    assert_clean_error(again, "door.mp4 exists", "--overwrite")
+
+
+@pytest.mark.parametrize(("args", "fragment"), [
+    (["--source", "U1", "--name", "a", "--source", "U2", "--name", "a"], "two cameras are named 'a'"),
+    (["--source", "U1", "--name", "cam1", "--source", "U2"], "two cameras are named 'cam1'"),
+    (["--source", "U1", "--source", "U2", "--collect", "cat"], "needs a --name after each one"),
+    (["--name", "a", "--source", "U1"], "--name names the --camera or --source given before it"),
+    (["--source", "U1", "--name", "a", "--name", "b"], "--name given twice"),
+    (["--source", "U1", "--name", "a/b"], "a camera name is 1-64 letters"),
+    (["--source", "U1", "--source", "U2", "--record", "x.mp4"], "record into a directory"),
+    (["--source", "U1", "--source", str(CHELSEA)], "cannot be mixed with cameras"),
+    ([], "what to classify?"),
+])
+def test_several_cameras_that_cannot_work_are_one_line_and_exit_2(args: list[str], fragment: str) -> None:
+    args = [a.replace("U1", "http://127.0.0.1:9/a").replace("U2", "http://127.0.0.1:9/b") for a in args]
+    run = run_cli(*args, "--headless")
+    assert run.returncode == 2, run.stderr
+    assert_clean_error(run, fragment)
