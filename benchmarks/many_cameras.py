@@ -150,15 +150,19 @@ def read_lines(launch: Launch) -> dict[str, list[dict]]:
     return by_camera
 
 
-def wait_until_flowing(runs: list[tuple[Launch, subprocess.Popen]], cameras: int) -> None:
-    """Until every camera has a classified frame; a process that dies first is an error, with its stderr."""
+def wait_until_flowing(runs: list[tuple[Launch, subprocess.Popen]], names: set[str]) -> None:
+    """Until every camera has a classified frame. A process that dies first is an error, with its
+    stderr; so is a line for a camera not started (the command names its cameras otherwise)."""
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         for launch, process in runs:
             if process.poll() is not None:
                 err = launch.log.read_text().strip().splitlines()[-5:]
                 raise RuntimeError(f"{' '.join(launch.argv[3:])} exited {process.returncode}: {' / '.join(err)}")
-        if sum(len(read_lines(launch)) for launch, _ in runs) == cameras:
+        seen = {name for launch, _ in runs for name in read_lines(launch)}
+        if seen - names:
+            raise RuntimeError(f"JSON lines for cameras never started: {', '.join(sorted(seen - names))}")
+        if seen == names:
             return
         time.sleep(0.2)
     raise RuntimeError(f"not every camera was classified within {START_TIMEOUT_S} s")
@@ -191,9 +195,11 @@ def camera_figures(lines: list[dict], sent_times: list[float], t0: float, t1: fl
     sent = [frame for frame, t in enumerate(sent_times) if t0 <= t < t1]
     classified = {frame for frame, _ in done}
     latencies = [1e3 * (t - sent_times[frame]) for frame, t in in_window]
+    captured_unsent = sum(line["time"] < sent_times[line["frame"]] - 0.2 for line in lines if line["frame"] < len(sent_times))
     return {"classified": len(in_window), "classified_fps": round(len(in_window) / (t1 - t0), 2),
             "sent_fps": round(len(sent) / (t1 - t0), 2), "sent": len(sent),
             "dropped": sum(frame not in classified for frame in sent),
+            "captured_before_sent": captured_unsent,  # not 0: the frame numbers do not match (a reconnect?)
             "latency_p50_ms": percentile(latencies, 50), "latency_p95_ms": percentile(latencies, 95),
             "latencies_ms": latencies}
 
@@ -240,7 +246,7 @@ def run_config(config: str, count: int, timing: Timing, fps: float, extra: list[
                                           stderr=files.enter_context(launch.log.open("w"))))
                 for launch in launches(config, [s.url for s in servers], Path(tmp), extra)]
         try:
-            wait_until_flowing(runs, count)
+            wait_until_flowing(runs, {f"cam{i}" for i in range(count)})
             time.sleep(timing.warmup)
             load = os.getloadavg()[0]
             window = measure([p for _, p in runs], timing.seconds)
@@ -295,18 +301,33 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def main() -> None:
+def main() -> int:
+    """Every run in turn, then the report; a run that fails ends the benchmark (exit 1) after the
+    report of the runs done before it is written."""
     args = parse_args()
     extra = ["--provider", args.provider] if args.provider else []
-    report: dict = {"machine": machine(), "command": " ".join(["python benchmarks/many_cameras.py", *sys.argv[1:]]), "configs": {c: CONFIGS[c] for c in args.configs},
-                    "fps": args.fps, "timing": vars(args.timing), "load_1min_before": round(os.getloadavg()[0], 2),
-                    "runs": []}
+    report: dict = {"machine": machine(), "command": " ".join(["python benchmarks/many_cameras.py", *sys.argv[1:]]),
+                    "configs": {c: CONFIGS[c] for c in args.configs}, "fps": args.fps, "timing": vars(args.timing),
+                    "load_1min_before": round(os.getloadavg()[0], 2), "runs": []}
+    failed = None
     for config, count in interleaved(args.configs, args.counts, args.timing.rounds):
         print(f"[{time.strftime('%H:%M:%S')}] ({config}) {CONFIGS[config]}, {count} cameras ...", file=sys.stderr, flush=True)
-        report["runs"].append(run_config(config, count, args.timing, args.fps, extra))
+        try:
+            report["runs"].append(run_config(config, count, args.timing, args.fps, extra))
+        except RuntimeError as error:
+            failed = report["failed"] = f"({config}) with {count} cameras: {error}"
+            print(f"many_cameras: {failed}", file=sys.stderr)
+            break
+    if report["runs"]:
+        write_report(report, args.out)
+    return 1 if failed else 0
+
+
+def write_report(report: dict, out: Path | None) -> None:
+    """The JSON, the markdown and the plot, into ``out`` (by default a new git-ignored folder)."""
     report.update(summarize(report["runs"]))
     name = f"many-cameras-{report['machine']['host']}"
-    out = args.out or default_out(report["machine"]["host"], time.gmtime())
+    out = out or default_out(report["machine"]["host"], time.gmtime())
     out.mkdir(parents=True, exist_ok=True)
     (out / f"{name}.json").write_text(json.dumps(report, indent=1))
     (out / f"{name}.md").write_text(markdown(report, name))
@@ -316,4 +337,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

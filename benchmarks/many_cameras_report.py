@@ -62,6 +62,8 @@ def markdown(report: dict, name: str) -> str:
            f"({m['cores']} cores; the latter includes the previous runs of this benchmark). Compare the "
            "configurations side by side and read the ratios; the absolute figures hold for this machine at this "
            "load only.", ""]
+    if "failed" in report:
+        out += [f"**Incomplete**: the benchmark stopped at {report['failed']}", ""]
     out += means_table(report) + ratio_table(report) + largest_lines(report) + runs_table(report)
     return "\n".join(out + [f"Plot: `{name}.png`.", ""])
 

@@ -170,6 +170,9 @@ def test_a_cameras_figures_count_the_window_and_run_from_the_send_time(cams: Mod
     assert got["dropped"] == 4  # 11, 13, 15, 17
     assert got["latencies_ms"] == pytest.approx([25] * 5)
     assert got["latency_p50_ms"] == pytest.approx(25)
+    assert got["captured_before_sent"] == 0
+    shifted = cams.camera_figures([{**x, "frame": x["frame"] + 1} for x in lines], sent, 101.0, 102.0)
+    assert shifted["captured_before_sent"] == 16, "frame numbers one ahead of the camera's: every result says so"
 
 
 def test_a_run_is_fair_only_when_every_camera_keeps_its_rate(cams: ModuleType) -> None:
@@ -212,12 +215,16 @@ def test_the_configurations_are_interleaved(cams: ModuleType) -> None:
 def test_the_many_cameras_benchmark_runs_end_to_end(tmp_path: Path) -> None:
     """A smoke run, a second's window: the script still drives the command and writes its report."""
     done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "many_cameras.py"), "--cameras", "2",
-                           "--configs", "c", "--seconds", "1", "--warmup", "0", "--rounds", "1", "--provider", "cpu",
+                           "--seconds", "1", "--warmup", "0", "--rounds", "1", "--provider", "cpu",
                            "--out", str(tmp_path)], capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr[-2000:]
     report = json.loads(next(tmp_path.glob("many-cameras-*.json")).read_text())
-    assert [(run["config"], run["cameras_n"], run["exit_codes"]) for run in report["runs"]] == [("c", 2, [0, 0])]
-    assert set(report["runs"][0]["cameras"]) == {"cam0", "cam1"}
-    assert all(camera["sent"] > 0 for camera in report["runs"][0]["cameras"].values())
-    assert "| 2 | (c) one process per camera |" in next(tmp_path.glob("many-cameras-*.md")).read_text()
+    runs = [(run["config"], run["cameras_n"], run["exit_codes"]) for run in report["runs"]]
+    assert runs == [("a", 2, [0]), ("b", 2, [0]), ("c", 2, [0, 0])]
+    for run in report["runs"]:
+        assert set(run["cameras"]) == {"cam0", "cam1"}, run["config"]
+        assert all(camera["sent"] > 0 and camera["captured_before_sent"] == 0 for camera in run["cameras"].values())
+    text = next(tmp_path.glob("many-cameras-*.md")).read_text()
+    assert all(f"| 2 | ({c}) {label} |" in text for c, label in report["configs"].items())
+    assert set(report["ratios_a_over_c"]) == {"2"} and "## (a) one batched process / (c)" in text
     assert next(tmp_path.glob("many-cameras-*.png")).stat().st_size > 0
