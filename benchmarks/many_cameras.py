@@ -195,7 +195,7 @@ def camera_figures(lines: list[dict], sent_times: list[float], t0: float, t1: fl
     sent = [frame for frame, t in enumerate(sent_times) if t0 <= t < t1]
     classified = {frame for frame, _ in done}
     latencies = [1e3 * (t - sent_times[frame]) for frame, t in in_window]
-    captured_unsent = sum(line["time"] < sent_times[line["frame"]] - 0.2 for line in lines if line["frame"] < len(sent_times))
+    captured_unsent = sum(line["time"] < sent_times[line["frame"]] - 0.002 for line in lines if line["frame"] < len(sent_times))
     return {"classified": len(in_window), "classified_fps": round(len(in_window) / (t1 - t0), 2),
             "sent_fps": round(len(sent) / (t1 - t0), 2), "sent": len(sent),
             "dropped": sum(frame not in classified for frame in sent),
