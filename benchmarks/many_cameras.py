@@ -1,8 +1,8 @@
 """Many cameras, one box: one batched process vs one inference per frame vs one process per camera.
 
     pip install '.[bench]'                                # matplotlib, for the plot
-    python benchmarks/many_cameras.py                     # N = 1, 2, 4, 8; two rounds (about 17 minutes on 2 cores)
-    python benchmarks/many_cameras.py --quick             # one shorter round, for a first look (about 6 minutes)
+    python benchmarks/many_cameras.py                     # N = 1, 2, 4, 8; two rounds (about 13 minutes on 2 cores)
+    python benchmarks/many_cameras.py --quick             # one shorter round, for a first look (about 4 minutes)
     python benchmarks/many_cameras.py --out benchmarks/results   # refresh the committed report
 
 N fake cameras (MJPEG over HTTP on 127.0.0.1, each a different picture) feed the real command in
@@ -275,7 +275,7 @@ def interleaved(configs: list[str], counts: list[int], rounds: int) -> Iterator[
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
-                        help="one shorter round, for a first look: about 6 minutes instead of about 17 on 2 cores")
+                        help="one shorter round, for a first look: about 4 minutes instead of about 13 on 2 cores")
     parser.add_argument("--cameras", default="1,2,4,8", help="the numbers of cameras, comma-separated (default: 1,2,4,8)")
     parser.add_argument("--configs", default="a,b,c", help="which of a (batched), b (--max-batch 1), c (a process per camera)")
     parser.add_argument("--seconds", type=float, help="measuring window of each run (default: 20, --quick: 8)")
