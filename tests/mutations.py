@@ -133,6 +133,23 @@ MUTATIONS = [
              ("tests/test_gpu_first.py::test_a_model_that_cannot_be_captured_runs_on_cuda_without_the_graph",)),
     Mutation("a password shown in logs", SRC + "sources.py", "    if password is None:\n        return uri\n",
              "    return uri\n", ("tests/test_faults.py::test_credentials_never_reach_logs_json_or_errors",)),
+    # Many cameras (issue 13).
+    Mutation("the batcher always starts with the first camera", SRC + "batching.py",
+             "self._next = (last + 1) % len(self.pipelines)", "self._next = 0",
+             ("tests/test_batching.py::test_no_frame_is_classified_twice_and_every_camera_gets_its_turn",)),
+    Mutation("a batch waits far past --batch-wait for a slow camera", SRC + "batching.py",
+             "deadline = now + self.wait_s", "deadline = now + self.wait_s * 10",
+             ("tests/test_batching.py::test_a_slow_camera_does_not_hold_a_batch_past_the_wait_but_a_prompt_one_joins_it",)),
+    Mutation("a camera lost for good ends the whole run", SRC + "many_cameras.py",
+             "                _gone(camera, cameras)\n", "                _gone(camera, cameras)\n                cameras.stop()\n",
+             ("tests/test_many_cameras.py::test_a_camera_lost_for_good_ends_alone_and_the_run_says_so",)),
+    Mutation("a camera's recording takes every camera's frames", SRC + "sinks/base.py",
+             "        if update.shown.frame.camera == self.camera:\n            self.sink.write(update)",
+             "        self.sink.write(update)",
+             ("tests/test_many_cameras.py::test_one_recording_per_camera_under_the_directory",)),
+    Mutation("JSON lines name one camera for all", SRC + "sinks/jsonl.py",
+             "source = self.sources.get(prediction.frame.camera, self.source_name)", "source = self.source_name",
+             ("tests/test_many_cameras.py::test_each_camera_gets_its_own_label_and_name_from_one_batched_model",)),
 ]
 
 

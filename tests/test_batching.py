@@ -56,15 +56,17 @@ class Scripted:
 class Recorder:
     """Stands in for the classifier: records each batch as (camera, index) pairs."""
 
-    def __init__(self, unavailable_for: int = 0) -> None:
+    def __init__(self, unavailable_for: int = 0, delay_s: float = 0.0) -> None:
         self.batches: list[list[tuple[int, int]]] = []
         self.unavailable_for = unavailable_for
+        self.delay_s = delay_s  # each run takes this long: an engine that cannot keep up
         self.lock = threading.Lock()
 
     def classify_batch(self, images: list[np.ndarray], pad_to: int | None = None) -> list[str]:
         if self.unavailable_for > 0:
             self.unavailable_for -= 1
             raise BackendUnavailable("connection refused")
+        time.sleep(self.delay_s)
         with self.lock:
             self.batches.append([(int(i[0, 0, 0]), int(i[0, 0, 1]) + 256 * int(i[0, 0, 2])) for i in images])
         return [f"result {k}" for k in range(len(images))]
@@ -130,7 +132,7 @@ def test_a_slow_camera_does_not_hold_a_batch_past_the_wait_but_a_prompt_one_join
 
 def test_no_frame_is_classified_twice_and_every_camera_gets_its_turn(wake: Wake) -> None:
     sources = [Scripted(c) for c in range(3)]
-    recorder = Recorder()
+    recorder = Recorder(delay_s=0.025)  # one frame per 25 ms while each camera sends one per 10 ms
     pipelines = [p.start() for p in cameras(sources, recorder, wake)]
     batcher = Batcher(recorder, pipelines, wake, max_batch=1).start()  # one at a time: turns must rotate
     for index in range(30):

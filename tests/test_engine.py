@@ -45,6 +45,17 @@ def test_bound_buffers_are_reused_not_reallocated(classifier: Classifier) -> Non
     assert not np.allclose(classifier.backend.bound.run(), first)
 
 
+def test_a_batch_padded_to_a_fixed_size_answers_as_the_frames_alone(classifier: Classifier) -> None:
+    frames = [cv2.imread(str(CHELSEA)), cv2.imread(str(COFFEE))]
+    classifier.classify_batch([frames[1]] * 4)  # the spare rows hold another batch's pixels
+    padded = classifier.classify_batch(frames, pad_to=4)
+    alone = [classifier.classify(frame) for frame in frames]
+    assert len(padded) == 2
+    for p, a in zip(padded, alone):
+        assert p.top.labels == a.top.labels
+        np.testing.assert_allclose(p.probabilities, a.probabilities, atol=1e-5)
+
+
 def test_photos_are_classified_correctly(classifier: Classifier) -> None:
     cat = classifier.classify(cv2.imread(str(CHELSEA)))
     assert cat.top.label in CAT_CLASSES, cat.top

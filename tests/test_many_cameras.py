@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pytest
 from conftest import CHELSEA, COFFEE, DATA, LiveCli, assert_clean_error, count_frames, run_cli
 from mjpeg_server import Camera, MjpegServer
@@ -33,7 +34,7 @@ def expected(classifier: Classifier) -> list[str]:
     """What the model says of each camera's picture, decoded as the command will see it."""
     labels = []
     for photo in PHOTOS:
-        image = cv2.imdecode(__import__("numpy").frombuffer(Camera(photo).next_jpeg(), "uint8"), cv2.IMREAD_COLOR)
+        image = cv2.imdecode(np.frombuffer(Camera(photo).next_jpeg(), np.uint8), cv2.IMREAD_COLOR)
         labels.append(classifier.classify(image).top.labels[0])
     assert len(set(labels)) == 3, labels  # three different answers, or the test could not tell the cameras apart
     return labels
@@ -134,7 +135,8 @@ def test_a_file_beside_a_camera_is_classified_frame_by_frame(
 
 
 def test_one_recording_per_camera_under_the_directory(
-        three_cameras: list[MjpegServer], live_cli: type[LiveCli], tmp_path: Path) -> None:
+        three_cameras: list[MjpegServer], expected: list[str], classifier: Classifier, live_cli: type[LiveCli],
+        tmp_path: Path) -> None:
     out, rec = tmp_path / "p.jsonl", tmp_path / "rec"
     cli = live_cli(*sources(three_cameras[:2], ("door", None)), "--headless", "--jsonl", str(out),
                    "--record", f"{rec}/")
@@ -144,10 +146,26 @@ def test_one_recording_per_camera_under_the_directory(
     run = cli.finish()
     assert run.returncode == 0, run.stderr
     assert sorted(p.name for p in rec.iterdir()) == ["cam1.mp4", "door.mp4"]
-    for path in rec.iterdir():
+    for path, mine, other in ((rec / "door.mp4", expected[0], expected[1]), (rec / "cam1.mp4", expected[1], expected[0])):
         assert count_frames(path) >= 30, path
+        labels = Counter(recorded_labels(path, classifier))  # the overlay and H.264 may tip a frame to a neighbour
+        assert labels.most_common(1)[0][0] == mine and other not in labels, (path, labels)  # never another's frame
     again = run_cli(*sources(three_cameras[:2], ("door", None)), "--headless", "--record", f"{rec}/")
     assert_clean_error(again, "door.mp4 exists", "--overwrite")
+
+
+def recorded_labels(video: Path, classifier: Classifier) -> list[str]:
+    """The model's answer for every 5th frame of a recording, read back as a player would."""
+    capture, labels, index = cv2.VideoCapture(str(video)), [], 0
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        if index % 5 == 0:
+            labels.append(classifier.classify(frame).top.labels[0])
+        index += 1
+    capture.release()
+    return labels
 
 
 @pytest.mark.parametrize(("args", "fragment"), [

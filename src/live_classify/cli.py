@@ -17,8 +17,8 @@ import cv2
 
 from live_classify import __version__, log
 from live_classify.argtypes import (
-    OneLineParser, bitrate, crf, fourcc, fraction, non_negative_float, non_negative_int, positive_float, positive_int, retention_limit,
-    segment_length, size, triple,
+    OneLineParser, bitrate, crf, fourcc, fraction, non_negative_float, non_negative_int, positive_float, positive_int,
+    retention_limit, segment_length, size, triple,
 )
 from live_classify.engine.classifier import Classifier
 from live_classify.errors import LiveClassifyError, exit_code

@@ -16,7 +16,7 @@ from pathlib import Path
 from live_classify.batching import Batcher
 from live_classify.config import OutputConfig, RunConfig, SourceConfig
 from live_classify.engine.classifier import Classifier
-from live_classify.engine.providers import CPU
+from live_classify.engine.providers import CUDA, TENSORRT
 from live_classify.errors import LiveClassifyError
 from live_classify.live import (
     Annotator, check_outputs, collector_for, source_clock, stop_on_signals, window_wanted,
@@ -162,7 +162,7 @@ def run_cameras(config: RunConfig, open_classifier: Callable[..., Classifier]) -
 
 def _open(config: RunConfig, classifier: Classifier, encoding: EncoderSettings | None) -> Cameras:
     """Each source opened (one that cannot be is an error: the command line named it), and one
-    batcher for them all: fixed-size batches off the CPU, where each new size costs a new plan."""
+    batcher for them all: fixed-size batches on a GPU, where each new size costs a new plan."""
     wake = Wake()
     cameras: list[Camera] = []
     try:
@@ -180,7 +180,7 @@ def _open(config: RunConfig, classifier: Classifier, encoding: EncoderSettings |
         raise
     max_batch = config.batch.max_batch or len(cameras)
     batcher = Batcher(classifier, [c.pipeline for c in cameras], wake, max_batch=max_batch,
-                      wait_s=config.batch.wait_s, pad=classifier.backend.provider != CPU, log=log)
+                      wait_s=config.batch.wait_s, pad=classifier.backend.provider in (CUDA, TENSORRT), log=log)
     log(f"{len(cameras)} cameras, one model: batches of up to {max_batch}"
         + (f", waiting up to {config.batch.wait_s * 1e3:g} ms for the others" if config.batch.wait_s else ""))
     return Cameras(cameras, batcher, wake)

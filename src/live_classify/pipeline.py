@@ -23,7 +23,6 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from enum import Enum
@@ -35,6 +34,7 @@ from live_classify.engine.classifier import Classification, Classifier
 from live_classify.engine.postprocess import Smoother
 from live_classify.inference import Inference
 from live_classify.queues import put_newest
+from live_classify.stats import Stats
 from live_classify.sources import Source
 
 Log = Callable[[str], None]
@@ -87,60 +87,6 @@ class Shown:
     exclusive: bool  # no other thread reads the frame any more: draw on it without a copy
 
 
-class RateMeter:
-    """Events per second over the last ``window`` seconds."""
-
-    def __init__(self, window: float = 2.0) -> None:
-        self.window = window
-        self._times: deque[float] = deque()
-
-    def tick(self, t: float) -> None:
-        self._times.append(t)
-        while self._times and t - self._times[0] > self.window:
-            self._times.popleft()
-
-    @property
-    def rate(self) -> float:
-        if len(self._times) < 2:
-            return 0.0
-        return (len(self._times) - 1) / max(1e-9, self._times[-1] - self._times[0])
-
-
-@dataclass
-class Stats:
-    """Counters the threads update and the overlay and the summary read.
-
-    Each counter has one writer thread, except the inference ones, which several workers share
-    under ``lock``.
-    """
-
-    captured: int = 0
-    classified: int = 0
-    replaced: int = 0  # live: frames inference never saw because a newer one replaced them (capture's count)
-    unserved: int = 0  # live: frames taken for inference while the inference server was away (inference's count)
-    reconnects: int = 0
-    capture_rate: RateMeter = field(default_factory=RateMeter)
-    inference_rate: RateMeter = field(default_factory=RateMeter)
-    display_rate: RateMeter = field(default_factory=RateMeter)
-    latencies_ms: deque[float] = field(default_factory=lambda: deque(maxlen=100_000))
-    started: float = field(default_factory=time.monotonic)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def count_classified(self, prediction: Prediction) -> None:
-        with self.lock:
-            self.classified += 1
-            self.inference_rate.tick(prediction.t_done)
-            self.latencies_ms.append(prediction.latency_ms)
-
-    @property
-    def dropped(self) -> int:
-        """Live frames that got no prediction of their own."""
-        return self.replaced + self.unserved
-
-    def latency_percentile(self, q: float) -> float | None:
-        return float(np.percentile(self.latencies_ms, q)) if self.latencies_ms else None
-
-
 _END = None  # the sentinel that ends each queue
 
 
@@ -186,7 +132,8 @@ class Pipeline:
         self._smoother = Smoother(smoothing) if smoothing < 1 else None
         self._turn = 0
         self.backend_down: str | None = None  # why the inference server is away, while it is
-        engines = [] if wake is not None else [classifier] + [classifier.sibling() for _ in range(workers - 1 if every_frame else 0)]
+        own = 0 if wake is not None else workers if every_frame else 1  # inference threads of its own
+        engines = [classifier, *(classifier.sibling() for _ in range(own - 1))][:own]
         self._engines = [Inference(c, log, self._stop) for c in engines]
         boxes = max(1, len(engines))
         # Every frame: capture deals frames to each engine's inbox in turn; the main loop takes
