@@ -150,6 +150,24 @@ MUTATIONS = [
     Mutation("JSON lines name one camera for all", SRC + "sinks/jsonl.py",
              "source = self.sources.get(prediction.frame.camera, self.source_name)", "source = self.source_name",
              ("tests/test_many_cameras.py::test_each_camera_gets_its_own_label_and_name_from_one_batched_model",)),
+    # MQTT over TLS, its backlog, several cameras (issue 12).
+    Mutation("mqtts:// trusts any certificate", SRC + "sinks/mqtt.py",
+             "client.tls_set(ca_certs=str(self.config.ca) if self.config.ca else None)",
+             "client.tls_set(ca_certs=str(self.config.ca) if self.config.ca else None, cert_reqs=ssl.CERT_NONE)",
+             ("tests/test_mqtt_tls.py::test_a_certificate_not_to_trust_is_one_line_and_with_required_exit_1",)),
+    Mutation("a full MQTT backlog drops the newest", SRC + "queues.py",
+             "                q.get_nowait()\n                dropped += 1\n", "                return 1\n",
+             ("tests/test_mqtt.py::test_a_broker_away_longer_than_the_backlog_loses_the_oldest_and_says_how_many",)),
+    Mutation("the MQTT writer holds the oldest message while the broker is away", SRC + "sinks/mqtt.py",
+             "backlog=backlog, gate=self._sending)", "backlog=backlog)",
+             ("tests/test_mqtt.py::test_a_broker_away_longer_than_the_backlog_loses_the_oldest_and_says_how_many",)),
+    Mutation("at the end, each message for a broker away waits before it is counted", SRC + "sinks/mqtt.py",
+             "        while not self._online.is_set():\n", "        while not self._online.wait(0.2):\n",
+             ("tests/test_mqtt.py::test_what_waits_for_a_broker_that_never_comes_back_is_counted_as_dropped",)),
+    Mutation("every camera's MQTT sink sees every camera's frames", SRC + "many_cameras.py",
+             "sinks += [OneCamera(camera.name, sink) for sink in _camera_outputs(out, encoding, camera)]",
+             "sinks += list(_camera_outputs(out, encoding, camera))",
+             ("tests/test_mqtt.py::test_two_cameras_each_publish_under_their_name_with_their_own_status_and_last_will",)),
 ]
 
 

@@ -1,104 +1,28 @@
 """``--mqtt`` for real: the command on the fake camera, publishing to a real mosquitto on 127.0.0.1."""
 from __future__ import annotations
 
-import json
 import os
-import queue
-import shutil
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import paho.mqtt.client as mqtt
 import pytest
 
-from conftest import LiveCli, assert_clean_error, run_cli
+from conftest import CHELSEA, COFFEE, LiveCli, assert_clean_error, run_cli
 from mjpeg_server import MjpegServer
+from mqtt_broker import MOSQUITTO, PREFIX, Broker, Subscriber, free_port
+from test_sinks import update
 
-from live_classify.sinks.mqtt import broker_url
+from live_classify.config import MqttConfig
+from live_classify.sinks.mqtt import MqttSink, broker_url
 from live_classify.sinks.segments import camera_folder
 from live_classify.sources import parse_video_source
 
-MOSQUITTO = shutil.which("mosquitto") or shutil.which("/usr/sbin/mosquitto")
 if MOSQUITTO is None and os.environ.get("CI"):
     raise RuntimeError("CI must install mosquitto (.ci/run does)")
 pytestmark = pytest.mark.skipif(MOSQUITTO is None, reason="needs mosquitto: apt-get install mosquitto")
-
-PREFIX = "test/cams"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class Broker:
-    """A mosquitto of our own on 127.0.0.1, which a test can stop and start again on the same port."""
-
-    def __init__(self, folder: Path) -> None:
-        self.port = free_port()
-        self.config = folder / "mosquitto.conf"
-        user = "user root\n" if os.geteuid() == 0 else ""
-        # Persistence: a subscriber's session and what was queued for it outlive a restart of the broker.
-        self.config.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\n{user}persistence true\n"
-                               f"persistence_location {folder}/\nqueue_qos0_messages true\n")
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        return f"mqtt://127.0.0.1:{self.port}/{PREFIX}"
-
-    def start(self) -> None:
-        self.process = subprocess.Popen([MOSQUITTO, "-c", str(self.config)], stdout=subprocess.DEVNULL,
-                                        stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
-            except OSError:
-                assert time.monotonic() < deadline, "mosquitto did not start"
-                time.sleep(0.05)
-
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(10)
-
-
-class Subscriber:
-    """A paho client that keeps every message of ``PREFIX/#`` in a queue."""
-
-    def __init__(self, port: int, session: str | None = None) -> None:
-        """``session``: a persistent one, whose messages the broker keeps while it is away."""
-        self.messages: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=session or "",
-                                  clean_session=session is None)
-        self.client.on_message = lambda client, userdata, message: self.messages.put(message)
-        self.client.on_connect = lambda client, *rest: client.subscribe(f"{PREFIX}/#", qos=1)
-        self.client.connect("127.0.0.1", port)
-        self.client.loop_start()
-
-    def next(self, topic_end: str, timeout: float = 30.0, where=lambda payload: True) -> dict:  # noqa: ANN001
-        """The next message whose topic ends with ``topic_end`` and whose JSON satisfies ``where``."""
-        deadline = time.monotonic() + timeout
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                message = self.messages.get(timeout=left)
-            except queue.Empty:
-                break
-            payload = json.loads(message.payload)
-            if message.topic.endswith(topic_end) and where(payload):
-                return {"topic": message.topic, "retain": message.retain, **payload}
-        raise AssertionError(f"no {topic_end} message in {timeout} s")
-
-    def close(self) -> None:
-        self.client.loop_stop()
-        self.client.disconnect()
 
 
 @pytest.fixture
@@ -149,6 +73,33 @@ def test_the_last_will_says_offline_after_kill_9(live_cli, camera, broker, subsc
     cli.process.kill()
     offline = subscriber.next("/status", where=lambda p: p["state"] == "offline")
     assert offline["source"] == camera.url
+
+
+def test_two_cameras_each_publish_under_their_name_with_their_own_status_and_last_will(live_cli, broker,
+                                                                                     subscriber) -> None:
+    with MjpegServer(CHELSEA) as cat, MjpegServer(COFFEE) as cup:
+        cli = live_cli("--source", cat.url, "--name", "door", "--source", cup.url, "--name", "yard", "--headless",
+                       "--provider", "cpu", "--jsonl", os.devnull, "--mqtt", broker.url)
+        for name in ("door", "yard"):
+            cli.wait_for_stderr(f"under {PREFIX}/{name}/")
+        for _ in range(5):  # each topic has its own camera's predictions, none of the other's
+            assert subscriber.next(f"{PREFIX}/door/prediction")["top"][0]["label"] in {"tiger cat", "tabby",
+                                                                                     "Egyptian cat"}
+            assert subscriber.next(f"{PREFIX}/yard/prediction")["top"][0]["label"] == "espresso"
+        online = latest_status(subscriber, "online", {"door", "yard"})
+        assert (online["door"]["source"], online["yard"]["source"]) == (cat.url, cup.url)
+        cli.process.kill()
+        offline = latest_status(subscriber, "offline", {"door", "yard"})  # each camera's own last will
+        assert (offline["door"]["source"], offline["yard"]["source"]) == (cat.url, cup.url)
+
+
+def latest_status(subscriber: Subscriber, state: str, cameras: set[str]) -> dict[str, dict]:
+    """The next status in ``state`` of each camera, by name."""
+    seen: dict[str, dict] = {}
+    while seen.keys() != cameras:
+        status = subscriber.next("/status", where=lambda p: p["state"] == state)
+        seen[status["topic"].split("/")[-2]] = status
+    return seen
 
 
 @pytest.mark.parametrize("qos", ["0", "1"])  # QoS 0 too: paho would drop those, the backlog keeps them
@@ -229,7 +180,7 @@ def test_a_wrong_password_is_one_line_and_the_run_goes_on(live_cli, camera, tmp_
         secured.stop()
 
 
-@pytest.mark.parametrize("url", ["mqtts://h/p", "mqtt://h", "mqtt://u:s3cret@h:99999/p", "mqtt:///p", "mqtt://h/a/#"])
+@pytest.mark.parametrize("url", ["http://h/p", "mqtt://h", "mqtt://u:s3cret@h:99999/p", "mqtt:///p", "mqtt://h/a/#"])
 def test_a_bad_url_is_one_line_and_exit_2(url: str) -> None:
     run = run_cli("--camera", "0", "--mqtt", url)
     assert_clean_error(run, "--mqtt")
@@ -241,3 +192,37 @@ def test_the_url_gives_host_port_prefix_and_credentials() -> None:
     assert (parsed.host, parsed.port, parsed.prefix, parsed.username, parsed.password) == \
         ("broker.lan", 1884, "home/cams", "me", "p@ss")
     assert "p%40ss" not in str(parsed) and broker_url("mqtt://h/x").port == 1883
+    assert (broker_url("mqtts://h/x").port, broker_url("mqtts://h/x").tls, broker_url("mqtt://h/x").tls) == \
+        (8883, True, False)
+
+
+def test_a_broker_away_longer_than_the_backlog_loses_the_oldest_and_says_how_many(broker: Broker) -> None:
+    Subscriber(broker.port, session="watcher").close()  # the broker keeps what comes for it while it is away
+    broker.stop()
+    sink = MqttSink(MqttConfig(broker_url(broker.url)), "cam", "camera 0", backlog=5)
+    for index in range(20):  # 20 predictions and the first status: 21 messages for 5 places
+        sink.write(update(index, index / 30))
+    broker.start()
+    watcher = Subscriber(broker.port, session="watcher")
+    try:
+        deadline = time.monotonic() + 30
+        while sink.published < 5 and time.monotonic() < deadline:  # paho retries after 1 s, then 2 s, ...
+            time.sleep(0.1)
+        sink.close()
+        frames = []
+        while (message := watcher.next("", timeout=3))["topic"].endswith("/prediction"):
+            frames.append(message["frame"])
+    finally:
+        watcher.close()
+    assert frames == list(range(15, 20))  # the newest five; the 16 before them were dropped
+    assert message["state"] == "offline" and message["dropped"] == 16
+    assert "(16 dropped: the broker was away)" in sink.summary()
+
+
+def test_what_waits_for_a_broker_that_never_comes_back_is_counted_as_dropped() -> None:
+    sink = MqttSink(MqttConfig(broker_url(f"mqtt://127.0.0.1:{free_port()}/{PREFIX}")), "cam", "camera 0", backlog=50)
+    for index in range(60):  # 60 predictions and the first status: 11 dropped now
+        sink.write(update(index, index / 30))
+    sink.close()  # the 50 waiting and the offline status cannot be sent
+    assert (sink.dropped, sink.published) == (62, 0)
+    assert "published 0 MQTT messages" in sink.summary() and "(62 dropped: the broker was away)" in sink.summary()

@@ -147,9 +147,11 @@ def _browser_flags(parser: argparse.ArgumentParser) -> None:
 def _mqtt_flags(parser: argparse.ArgumentParser) -> None:
     """Publish to an MQTT broker: the predictions and a retained online/offline status."""
     broker = parser.add_argument_group("publish to MQTT")
-    broker.add_argument("--mqtt", type=mqtt.broker_url, metavar="mqtt://[USER:PASS@]HOST[:PORT]/PREFIX",
+    broker.add_argument("--mqtt", type=mqtt.broker_url, metavar="mqtt[s]://[USER:PASS@]HOST[:PORT]/PREFIX",
                         help="publish each classification to PREFIX/CAMERA/prediction and a retained "
-                             "PREFIX/CAMERA/status; PORT is 1883 if left out")
+                             "PREFIX/CAMERA/status; mqtts:// is over TLS; PORT is 1883 (mqtts: 8883) if left out")
+    broker.add_argument("--mqtt-ca", type=mqtt.ca_file, metavar="FILE",
+                        help="mqtts://: the CA certificates (PEM) that verify the broker (default: the system's)")
     broker.add_argument("--mqtt-qos", type=int, choices=[0, 1, 2], default=1, help="MQTT quality of service (default: 1)")
     broker.add_argument("--mqtt-every", type=positive_float, metavar="S",
                         help="at most one prediction message every S seconds (default: every classification)")
@@ -252,6 +254,8 @@ def _check_mode(parser: argparse.ArgumentParser, args: argparse.Namespace, argv:
         more_errors, more_warnings = recording_problems(args.record, directory, args.given, args.encoder, args.retain,
                                                         cameras=len(modes))
         errors, warnings = errors + more_errors, warnings + more_warnings
+        if args.mqtt_ca and args.mqtt and not args.mqtt.tls:
+            warnings.append("--mqtt-ca does nothing without mqtts:// (MQTT over TLS)")
     if errors:
         parser.error(errors[0])
     for warning in warnings:

@@ -70,6 +70,7 @@ class MqttConfig:
     every_s: float | None = None  # at most one prediction message per this many seconds
     on_change: bool = False  # only when the top label changes
     required: bool = False  # a broker that cannot be reached at the start fails the run
+    ca: Path | None = None  # mqtts://: the CA bundle that verifies the broker (None: the system's CAs)
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,6 @@ def run_config(args: argparse.Namespace, specs: list[SourceSpec], names: list[st
         snapshot_dir=args.snapshot_dir, collect=collect, given=frozenset(getattr(args, "given", ())),
         serve=serve, notify=NotifyConfig.of(os.environ),
         mqtt=MqttConfig(args.mqtt, args.mqtt_qos, args.mqtt_every, args.mqtt_on_change,
-                        args.mqtt_required) if args.mqtt else None,
+                        args.mqtt_required, args.mqtt_ca) if args.mqtt else None,
     )
     return RunConfig(sources, outputs, BatchConfig(args.max_batch, args.batch_wait / 1e3))

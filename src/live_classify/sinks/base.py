@@ -127,14 +127,18 @@ class BackgroundWriter(Generic[T]):
     ``drop=True`` (a live source): when the work falls behind, the oldest waiting items are dropped
     and counted, so memory stays flat and the main loop never waits. ``drop=False`` (a file: every
     frame is owed): the main loop waits for room instead. An exception in ``handle`` ends the thread
-    and is kept in ``error``; items offered after that are ignored.
+    and is kept in ``error``; items offered after that are ignored. With a ``gate``, the thread takes
+    the next item only while the gate is set, so that while it is not (a network output's peer is
+    away) every waiting item is in the queue, where the oldest is dropped first.
     """
 
-    def __init__(self, name: str, handle: Callable[[T], None], *, drop: bool, backlog: int) -> None:
+    def __init__(self, name: str, handle: Callable[[T], None], *, drop: bool, backlog: int,
+                 gate: threading.Event | None = None) -> None:
         self.dropped = 0
         self.error: str | None = None
         self._handle = handle
         self._drop = drop
+        self._gate = gate
         self._queue: queue.Queue = queue.Queue(maxsize=backlog)
         self._thread = threading.Thread(target=self._run, name=name, daemon=True)
         self._thread.start()
@@ -164,7 +168,11 @@ class BackgroundWriter(Generic[T]):
         self._thread.join(max(0.0, deadline - time.monotonic()))
 
     def _run(self) -> None:
-        while (item := self._queue.get()) is not _DONE:
+        while True:
+            if self._gate is not None:
+                self._gate.wait()
+            if (item := self._queue.get()) is _DONE:
+                return
             try:
                 self._handle(item)
             except Exception as error:  # noqa: BLE001 - reported by the sink that owns this writer

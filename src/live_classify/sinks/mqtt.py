@@ -9,15 +9,21 @@ The main loop only queues: a :class:`BackgroundWriter` hands the messages to pah
 network thread sends them and reconnects with backoff. While the broker is away the messages wait
 in a bounded backlog; beyond it the oldest are dropped and counted. The sink is not essential:
 when the broker cannot be reached the run goes on, unless ``--mqtt-required``.
+
+``mqtts://`` is MQTT over TLS: the broker's certificate is verified against ``--mqtt-ca`` (or the
+system's CAs) and its host name, and a certificate refused says why in one line.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import ssl
+import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
@@ -28,22 +34,26 @@ from live_classify.errors import LiveClassifyError
 from live_classify.pipeline import Pipeline, Prediction
 from live_classify.sinks.base import BackgroundWriter, Update
 from live_classify.sinks.jsonl import line_record
-from live_classify.sinks.segments import camera_folder
-from live_classify.sources import SourceSpec, redact
+from live_classify.sources import redact
 
 if TYPE_CHECKING:
     from live_classify.config import MqttConfig
 
-DEFAULT_PORT = 1883
+DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
 STATUS_EVERY_S = 5.0
 CONNECT_TIMEOUT_S = 5.0
-BACKLOG = 1000  # messages waiting while the broker is away; beyond this the oldest are dropped
+BACKLOG = 1000  # messages waiting while the broker is away (by default); beyond it the oldest are dropped
 RECONNECT_DELAY_S = (1, 30)  # paho's backoff: from 1 s, doubling, to 30 s
+
+# OpenSSL's verify codes, as a person would say them (the rest: OpenSSL's own words).
+UNTRUSTED = {2, 18, 19, 20, 21, 27}  # no trusted CA signed it (self-signed, unknown issuer, ...)
+CERTIFICATE_PROBLEMS = {9: "it is not valid yet (is this box's clock right?)", 10: "it has expired",
+                        62: "it names another host, not {host}", 64: "it names another host, not {host}"}
 
 
 @dataclass(frozen=True)
 class BrokerUrl:
-    """``mqtt://[user:pass@]host[:port]/prefix``, parsed; ``str()`` never shows the password."""
+    """``mqtt[s]://[user:pass@]host[:port]/prefix``, parsed; ``str()`` never shows the password."""
 
     url: str
     host: str
@@ -51,6 +61,7 @@ class BrokerUrl:
     prefix: str
     username: str | None = None
     password: str | None = None
+    tls: bool = False  # mqtts://
 
     def __str__(self) -> str:
         return redact(self.url)
@@ -59,15 +70,15 @@ class BrokerUrl:
 def broker_url(text: str) -> BrokerUrl:
     """The argparse type of ``--mqtt``: a bad URL is a usage error (exit 2), the password never shown."""
     def bad(why: str) -> argparse.ArgumentTypeError:
-        return argparse.ArgumentTypeError(f"{why}: {redact(text)!r} (give mqtt://[user:pass@]host[:port]/prefix)")
+        return argparse.ArgumentTypeError(f"{why}: {redact(text)!r} (give mqtt[s]://[user:pass@]host[:port]/prefix)")
 
     try:
         parts = urlsplit(text)
-        port = parts.port or DEFAULT_PORT
+        port = parts.port or DEFAULT_PORTS.get(parts.scheme.lower())
     except ValueError:
         raise bad("not a URL with a port from 1 to 65535") from None
-    if parts.scheme.lower() != "mqtt":
-        raise bad("only mqtt:// is supported")
+    if port is None:
+        raise bad("only mqtt:// and mqtts:// (TLS) are supported")
     if not parts.hostname:
         raise bad("no broker host")
     prefix = parts.path.strip("/")
@@ -75,7 +86,43 @@ def broker_url(text: str) -> BrokerUrl:
         raise bad("the path must be a topic prefix without + or # (e.g. /home/cameras)")
     user = unquote(parts.username) if parts.username is not None else None
     password = unquote(parts.password) if parts.password is not None else None
-    return BrokerUrl(text, parts.hostname, port, prefix, user, password)
+    return BrokerUrl(text, parts.hostname, port, prefix, user, password, tls=parts.scheme.lower() == "mqtts")
+
+
+def ca_file(text: str) -> Path:
+    """The argparse type of ``--mqtt-ca``: a file of PEM certificates that loads, else a usage error (exit 2)."""
+    try:
+        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cafile=text)
+    except ssl.SSLError:
+        raise argparse.ArgumentTypeError(f"no PEM certificate in {text}: give the CA that signed the broker's "
+                                         "certificate") from None
+    except OSError as error:
+        raise argparse.ArgumentTypeError(f"cannot read {text}: {error.strerror}") from None
+    return Path(text)
+
+
+def connect_problem(error: BaseException | None, broker: BrokerUrl, ca: Path | None) -> str:
+    """One line for a connection that failed: the broker's certificate refused, TLS that did not
+    start, or no broker there."""
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return certificate_problem(error, broker, ca)
+    if broker.tls and isinstance(error, (ssl.SSLError, ConnectionResetError)):
+        reason = getattr(error, "reason", None) or error.strerror or str(error)  # e.g. WRONG_VERSION_NUMBER
+        return (f"no TLS connection to MQTT broker {broker}: {reason.lower().replace('_', ' ')} "
+                "(is the port a TLS listener?)")
+    why = error.strerror if isinstance(error, OSError) and error.strerror else "connection refused or timed out"
+    return f"cannot reach MQTT broker {broker}: {why.lower()}"
+
+
+def certificate_problem(error: ssl.SSLCertVerificationError, broker: BrokerUrl, ca: Path | None) -> str:
+    """Which check refused the broker's certificate, as a person would say it."""
+    code = error.verify_code
+    if code in UNTRUSTED:
+        trusted = f"the CA in {ca}" if ca else "this system's CAs (--mqtt-ca FILE names the broker's CA)"
+        why = f"it is not signed by {trusted}"
+    else:
+        why = CERTIFICATE_PROBLEMS.get(code, error.verify_message).replace("{host}", broker.host)
+    return f"MQTT broker {broker} has a certificate this box does not trust: {why}"
 
 
 class MqttSink:
@@ -88,7 +135,8 @@ class MqttSink:
     _why: str | None = None  # why the broker refused or could not be reached
 
     def __init__(self, config: MqttConfig, camera: str, source_name: str, pipeline: Pipeline | None = None,
-                 min_confidence: float | None = None) -> None:
+                 min_confidence: float | None = None, backlog: int = BACKLOG) -> None:
+        """``backlog``: the messages that wait while the broker is away (beyond it the oldest are dropped)."""
         import paho.mqtt.client as mqtt  # imported only when publishing
 
         self.config = config
@@ -96,24 +144,22 @@ class MqttSink:
         self.min_confidence = min_confidence
         self.pipeline = pipeline
         self.topic = f"{config.broker.prefix}/{camera}"
+        self.backlog = backlog
         self.published = 0
         self.skipped = 0  # not published by choice: --mqtt-every, --mqtt-on-change
         self._last_label: str | None = None
         self._next_prediction = 0.0
         self._next_status = 0.0
         self._online = threading.Event()
+        self._sending = threading.Event()  # the writer takes messages: the broker is there, or the run ends
         self._answered = threading.Event()  # the first connection attempt ended, either way
         self._closing = False
         self._was_online = False
         self._writer: BackgroundWriter[tuple[str, str, bool]] = BackgroundWriter(
-            "mqtt", self._publish, drop=True, backlog=BACKLOG)
+            "mqtt", self._publish, drop=True, backlog=backlog, gate=self._sending)
         self._no_connection = mqtt.MQTT_ERR_NO_CONN
         self.client = self._client(mqtt)
         self._connect()
-
-    @classmethod
-    def of(cls, config: MqttConfig, spec: SourceSpec, pipeline: Pipeline, min_confidence: float | None) -> MqttSink:
-        return cls(config, camera_folder(spec), spec.name, pipeline, min_confidence)
 
     @property
     def dropped(self) -> int:
@@ -134,6 +180,7 @@ class MqttSink:
         """The last messages and ``offline``, then a clean disconnect (which the last will then does not follow)."""
         self._writer.submit((f"{self.topic}/status", self._status("offline"), True))
         self._closing = True
+        self._sending.set()  # while the broker is away, what waits is counted as dropped
         self._writer.finish(timeout=CONNECT_TIMEOUT_S)
         self.client.disconnect()
         self.client.loop_stop()
@@ -171,11 +218,13 @@ class MqttSink:
         return json.dumps(status)
 
     def _publish(self, message: tuple[str, str, bool]) -> None:
-        """In the writer's thread: wait for the broker (the backlog fills meanwhile), then hand over to paho."""
-        while not self._online.wait(0.2):
+        """In the writer's thread: hand over to paho, waiting for a broker lost just now; at the end,
+        what cannot be sent is counted at once."""
+        while not self._online.is_set():
             if self._closing:
                 self._writer.dropped += 1
                 return
+            self._online.wait(0.2)
         topic, payload, retain = message
         info = self.client.publish(topic, payload, qos=self.config.qos, retain=retain)
         # The connection dropped just now: paho keeps a QoS 1-2 message for the next connection,
@@ -195,7 +244,9 @@ class MqttSink:
             client.username_pw_set(broker.username, broker.password)
         client.will_set(f"{self.topic}/status", self._status("offline"), qos=1, retain=True)
         client.reconnect_delay_set(*RECONNECT_DELAY_S)
-        client.max_queued_messages_set(BACKLOG)
+        client.max_queued_messages_set(self.backlog)
+        if broker.tls:
+            client.tls_set(ca_certs=str(self.config.ca) if self.config.ca else None)
         client.connect_timeout = CONNECT_TIMEOUT_S
         client.on_connect = self._on_connect
         client.on_connect_fail = self._on_connect_fail
@@ -222,6 +273,7 @@ class MqttSink:
             self._why = f"MQTT broker {self.config.broker} refused the connection: {reason_code}"
         else:
             self._online.set()
+            self._sending.set()
             if self._was_online:
                 log.info(f"MQTT broker {self.config.broker} is back")
             self._was_online = True
@@ -229,14 +281,18 @@ class MqttSink:
         self._answered.set()
 
     def _on_connect_fail(self, client, userdata) -> None:  # noqa: ANN001
-        self._why = self._why or f"cannot reach MQTT broker {self.config.broker}: connection refused or timed out"
+        # paho calls this inside its ``except OSError``, without the error: exc_info() has it.
+        self._why = self._why or connect_problem(sys.exc_info()[1], self.config.broker, self.config.ca)
         self._answered.set()
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:  # noqa: ANN001
         if self._online.is_set() and not self._closing:
             log.warning(f"lost the MQTT broker {self.config.broker} ({reason_code}): reconnecting, "
-                        f"up to {BACKLOG} messages wait")
+                        f"up to {self.backlog} messages wait")
         self._online.clear()
+        self._sending.clear()
+        if self._closing:  # set by close() meanwhile: let the writer finish
+            self._sending.set()
         if reason_code.is_failure and not self._was_online:
             self._why = self._why or f"cannot reach MQTT broker {self.config.broker}: {reason_code}"
         self._answered.set()
