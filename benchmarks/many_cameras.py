@@ -9,7 +9,8 @@ N fake cameras (MJPEG over HTTP on 127.0.0.1, each a different picture) feed the
 three configurations, interleaved so that a neighbour's load hits them all alike:
 
   a  one process, every camera's newest frame in one batch: ``live-classify --source URL --name cam0
-     --source URL --name cam1 ... --headless --jsonl FILE``
+     --source URL --name cam1 ... --max-batch N --headless --jsonl FILE`` (N said, as the CPU's
+     default is 1)
   b  the same process with ``--max-batch 1``: one inference per frame, no batching
   c  N separate ``live-classify --source URL --headless --jsonl FILE`` processes (one per camera)
 
@@ -130,7 +131,7 @@ def launches(config: str, urls: list[str], work: Path, extra: list[str]) -> list
         return [Launch([*base, "--source", url, "--jsonl", str(work / f"{name}.jsonl")], work / f"{name}.jsonl", name,
                        work / f"{name}.err") for url, name in zip(urls, names)]
     sources = [arg for url, name in zip(urls, names) for arg in ("--source", url, "--name", name)]
-    batch = ["--max-batch", "1"] if config == "b" else []
+    batch = [] if len(urls) == 1 else ["--max-batch", "1" if config == "b" else str(len(urls))]
     only = names[0] if len(names) == 1 else None  # one camera's lines need not name it
     return [Launch([*base, *sources, *batch, "--jsonl", str(work / "all.jsonl")], work / "all.jsonl", only,
                    work / "all.err")]
