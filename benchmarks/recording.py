@@ -39,10 +39,10 @@ import cv2
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "tests"))  # the fake camera lives with the tests
+sys.path[:0] = [str(HERE), str(HERE.parent / "tests")]  # the fake camera lives with the tests
 
 from mjpeg_server import Camera, MjpegServer, stamp_time  # noqa: E402
-from run import default_out, machine  # noqa: E402  (benchmarks/run.py: the same machine line, the same folders)
+from benchlib import cpu_seconds, default_out, machine, wait_for  # noqa: E402  (the same machine line, the same folders)
 
 from live_classify.sinks.mjpeg import MjpegWriter  # noqa: E402
 from live_classify.sinks.mp4 import EncoderSettings, Mp4Writer  # noqa: E402
@@ -238,21 +238,6 @@ def parse_summary(stderr: str) -> dict[str, float]:
     """The numbers of the command's summary lines (absent ones: 0)."""
     found = {key: re.search(pattern, stderr) for key, pattern in SUMMARY_LINES.items()}
     return {key: float(match.group(1)) if match else 0.0 for key, match in found.items()}
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (all its threads)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def wait_for(path: Path, text: str, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if text in path.read_text():
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def run_command(server: MjpegServer, config: str, seconds: float, work: Path) -> dict:

@@ -28,8 +28,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import socket
 import subprocess
 import sys
 import tempfile
@@ -40,12 +38,12 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-import onnxruntime as ort
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-sys.path.insert(0, str(ROOT / "tests"))  # the fake camera lives with the tests
+sys.path[:0] = [str(HERE), str(ROOT / "tests")]  # the fake camera lives with the tests
 
+from benchlib import default_out, machine  # noqa: E402  (shared with the other benchmarks)
 from mjpeg_server import MjpegServer, read_time  # noqa: E402
 
 from live_classify.sinks import overlay  # noqa: E402
@@ -433,24 +431,11 @@ def bench_soak(quick: bool) -> dict:
 
 # -- the report ---------------------------------------------------------------------------------
 
-def machine() -> dict:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    return {"host": socket.gethostname(), "cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
-            "onnxruntime": ort.__version__, "opencv": cv2.__version__, "numpy": np.__version__,
-            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
-
-
 def produced_by(report: dict) -> str:
     """The command line that made this report: its --quick and its --only, when they were used."""
     command = "python benchmarks/run.py" + (" --quick" if report["quick"] else "")
     only = report.get("only", list(SECTIONS))
     return command + (f" --only {','.join(only)}" if list(only) != list(SECTIONS) else "")
-
-
-def default_out(host: str, when: time.struct_time) -> Path:
-    """A fresh, git-ignored folder per run: the committed reports are only replaced on purpose."""
-    return HERE / "results" / f"local-{host}-{time.strftime('%Y%m%d-%H%M%S', when)}"
 
 
 def markdown(report: dict) -> str:

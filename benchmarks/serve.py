@@ -22,15 +22,11 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from benchlib import cpu_seconds  # noqa: E402
 from conftest import CHELSEA, headless_env  # noqa: E402
 from mjpeg_server import MjpegServer  # noqa: E402
 
 WARMUP_S, MEASURE_S = 8.0, 10.0
-
-
-def cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def status(port: int) -> dict:
@@ -71,9 +67,9 @@ def case(camera: MjpegServer, viewers: int, stalled: bool) -> str:
         for i in range(viewers):
             threading.Thread(target=watch, args=(port, counts, i, stop, stalled and i == 0), daemon=True).start()
         time.sleep(2)
-        cpu0, first, seen0, t0 = cpu_s(run.pid), status(port), list(counts), time.monotonic()
+        cpu0, first, seen0, t0 = cpu_seconds(run.pid), status(port), list(counts), time.monotonic()
         time.sleep(MEASURE_S)
-        cpu1, last, seen1, t1 = cpu_s(run.pid), status(port), list(counts), time.monotonic()
+        cpu1, last, seen1, t1 = cpu_seconds(run.pid), status(port), list(counts), time.monotonic()
         stop.set()
     finally:
         run.terminate()

@@ -27,16 +27,10 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 
+from benchlib import memory_mb  # noqa: E402
 from mjpeg_server import MjpegServer  # noqa: E402
 
 PHOTO = HERE.parent / "tests" / "data" / "chelsea.png"
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def count_frames(video: Path) -> int:
@@ -112,7 +106,7 @@ def main() -> None:
     fault_names = itertools.cycle(FAULTS)
     while time.monotonic() - started < args.minutes * 60 and process.poll() is None:
         now = time.monotonic()
-        rss.append((round(now - started, 1), round(rss_mb(process.pid), 1)))
+        rss.append((round(now - started, 1), round(memory_mb(process.pid)["rss"], 1)))
         if now >= next_fault:
             name = next(fault_names)
             faults.append((round(now - started, 1), name))

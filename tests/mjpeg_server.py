@@ -42,18 +42,26 @@ def read_time(image: np.ndarray) -> float:
 
 
 class Camera:
-    """Makes numbered frames from a photo at a fixed size."""
+    """Makes numbered frames from a photo at a fixed size.
 
-    def __init__(self, photo: Path, width: int = 640, height: int = 480) -> None:
-        self.base = cv2.resize(cv2.imread(str(photo)), (width, height), interpolation=cv2.INTER_AREA)
+    ``sent_times[n]`` is the time stamped into frame ``n``: with one client, whose frame ``n`` is
+    the ``n``-th it reads, a consumer that only reports frame numbers (the real command's JSON
+    lines) still gives the latency from the send time.
+    """
+
+    def __init__(self, photo: Path | np.ndarray, width: int = 640, height: int = 480) -> None:
+        picture = photo if isinstance(photo, np.ndarray) else cv2.imread(str(photo))
+        self.base = cv2.resize(picture, (width, height), interpolation=cv2.INTER_AREA)
         self.count = 0
+        self.sent_times: list[float] = []
 
     def next_jpeg(self) -> bytes:
         image = self.base.copy()
         cv2.putText(image, f"#{self.count}", (10, image.shape[0] - 20), cv2.FONT_HERSHEY_SIMPLEX, 1.2,
                     (255, 255, 255), 2, cv2.LINE_AA)
         self.count += 1
-        stamp_time(image, time.time())
+        self.sent_times.append(time.time())
+        stamp_time(image, self.sent_times[-1])
         return cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 85])[1].tobytes()
 
 
@@ -64,7 +72,7 @@ class MjpegServer:
     closes everything; a new server on the same port brings the "camera" back.
     """
 
-    def __init__(self, photo: Path, fps: float = 30.0, port: int = 0, width: int = 640, height: int = 480,
+    def __init__(self, photo: Path | np.ndarray, fps: float = 30.0, port: int = 0, width: int = 640, height: int = 480,
                  corrupt_every: int = 0) -> None:
         self.fps = fps
         self.corrupt_every = corrupt_every  # every Nth part is a damaged JPEG (alternately cut short / garbage)

@@ -58,7 +58,7 @@ def sources(cameras: list[MjpegServer], names: tuple[str | None, ...] = ("door",
 def test_each_camera_gets_its_own_label_and_name_from_one_batched_model(
         three_cameras: list[MjpegServer], expected: list[str], live_cli: type[LiveCli], tmp_path: Path) -> None:
     out = tmp_path / "p.jsonl"
-    cli = live_cli(*sources(three_cameras), "--headless", "--jsonl", str(out))
+    cli = live_cli(*sources(three_cameras), "--headless", "--jsonl", str(out), "--max-batch", "3")
     cli.wait_for(lambda: min(per_camera(lines(out)).get(n, 0) for n in ("door", "cam1", "yard")) >= 30,
                  what="30 lines from each camera")
     cli.signal(signal.SIGINT)

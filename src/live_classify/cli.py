@@ -86,7 +86,8 @@ def _source_flags(parser: argparse.ArgumentParser) -> None:
                       help="name the --camera or --source just before it, in JSON lines, recordings and MQTT topics "
                            "(default: cam0, cam1... with several; with one, from the source)")
     what.add_argument("--max-batch", type=positive_int, metavar="N",
-                      help="several cameras: at most N frames in one inference run (default: the number of cameras)")
+                      help="several cameras: at most N frames in one inference run (default: the number of cameras; "
+                           "1 on the CPU, where a bigger batch costs more per frame)")
     what.add_argument("--batch-wait", type=non_negative_float, default=0.0, metavar="MS",
                       help="several cameras: wait up to MS ms after a camera's frame for the others' (default: 0, "
                            "a batch forms by itself while the previous one runs)")

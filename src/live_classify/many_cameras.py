@@ -18,7 +18,7 @@ import numpy as np
 from live_classify.batching import Batcher
 from live_classify.config import OutputConfig, RunConfig, SourceConfig
 from live_classify.engine.classifier import Classifier
-from live_classify.engine.providers import CUDA, TENSORRT
+from live_classify.engine.providers import CPU, CUDA, TENSORRT
 from live_classify.errors import LiveClassifyError
 from live_classify.live import (
     Annotator, check_outputs, collector_for, source_clock, stop_on_signals, window_wanted,
@@ -182,10 +182,12 @@ def _open(config: RunConfig, classifier: Classifier, encoding: EncoderSettings |
         for camera in cameras:
             camera.source.release()
         raise
-    max_batch = config.batch.max_batch or len(cameras)
+    on_cpu = classifier.backend.provider == CPU
+    max_batch = config.batch.max_batch or (1 if on_cpu else len(cameras))
     batcher = Batcher(classifier, [c.pipeline for c in cameras], wake, max_batch=max_batch,
                       wait_s=config.batch.wait_s, pad=classifier.backend.provider in (CUDA, TENSORRT), log=log)
-    log(f"{len(cameras)} cameras, one model: batches of up to {max_batch}"
+    why = " (on the CPU a bigger batch costs more per frame; --max-batch to change)" if on_cpu and max_batch == 1 else ""
+    log(f"{len(cameras)} cameras, one model: batches of up to {max_batch}{why}"
         + (f", waiting up to {config.batch.wait_s * 1e3:g} ms for the others" if config.batch.wait_s else ""))
     return Cameras(cameras, batcher, wake)
 
