@@ -46,7 +46,8 @@ def serve_cameras(live_cli: type[LiveCli], cameras: list[MjpegServer], *extra: s
     cli = live_cli("--source", cameras[0].url, "--name", NAMES[0], "--source", cameras[1].url, "--provider", "cpu",
                    "--jsonl", "-", "--serve", f"127.0.0.1:{port}", *extra)
     cli.wait_for_stderr("serving http://")
-    wait_until(lambda: all(c["classified"] > 0 for c in status(port)["cameras"]), "both cameras classified")
+    wait_until(lambda: all(c["classified"] > 0 and c["prediction"] for c in status(port)["cameras"]),
+               "both cameras classified, their newest answer shown")  # counted by inference, shown by the main loop
     return cli, port
 
 
