@@ -176,7 +176,9 @@ def test_the_deploy_model_repository_serves_the_bundled_model_as_the_boxes_expec
 
     folder = REPOSITORY / MODEL
     onnx = folder / "1" / "model.onnx"
-    assert onnx.is_symlink() and onnx.resolve() == default_model_path().resolve(), "referenced, not copied"
+    bundled = REPOSITORY.parents[2] / "models" / default_model_path().name  # the checkout's, not an install's copy
+    assert onnx.is_symlink() and onnx.resolve() == bundled.resolve(), "referenced, not copied"
+    assert onnx.read_bytes() == default_model_path().read_bytes()  # the model the boxes run
     config = json_format.MessageToDict(text_format.Parse((folder / "config.pbtxt").read_text(),
                                                          model_config_pb2.ModelConfig()), preserving_proto_field_name=True)
     assert config["name"] == MODEL and config["backend"] == "onnxruntime" and "dynamic_batching" in config
