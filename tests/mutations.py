@@ -216,7 +216,7 @@ MUTATIONS = [
              '        raise LiveClassifyError(f"--backend over {protocol} needs {name}: {INSTALL_HINT}") from None',
              "        raise", (TRITON + "test_without_tritonclient_one_line_says_how_to_install_it",)),
     Mutation("triton: a server that is down ends the run", SRC + "inference.py",
-             "            except BackendUnavailable as error:", "            except ZeroDivisionError as error:",
+             "        except BackendUnavailable as error:", "        except ZeroDivisionError as error:",
              (TRITON + "test_a_server_killed_mid_run_the_run_goes_on_and_classifies_again_when_it_is_back",)),
     Mutation("triton: one request per frame", SRC + "engine/triton_backend.py",
              "        return self.run(self.batch_buffer(n))",
