@@ -49,7 +49,8 @@ from mjpeg_server import MjpegServer, read_time  # noqa: E402
 from live_classify.sinks import overlay  # noqa: E402
 from live_classify.engine.classifier import Classifier  # noqa: E402
 from live_classify.engine.model import default_model_path  # noqa: E402
-from live_classify.pipeline import Flow, Pipeline  # noqa: E402
+from live_classify.frames import Flow  # noqa: E402
+from live_classify.pipeline import Pipeline  # noqa: E402
 from live_classify.engine.postprocess import softmax, top_k  # noqa: E402
 from live_classify.engine.preprocess import Preprocessor, center_crop_box, resize_antialiased  # noqa: E402
 from live_classify.engine.providers import ProviderOptions  # noqa: E402

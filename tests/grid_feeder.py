@@ -11,7 +11,7 @@ import numpy as np
 
 from live_classify.engine.classifier import Classification, StageTimes
 from live_classify.engine.postprocess import TopK
-from live_classify.pipeline import Frame, Prediction, Shown
+from live_classify.frames import Frame, Prediction, Shown
 from live_classify.sinks.base import Update
 from live_classify.sinks.grid import Grid
 from live_classify.sinks.windows import Windows

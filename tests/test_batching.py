@@ -16,7 +16,8 @@ import pytest
 
 from live_classify.batching import Batcher
 from live_classify.engine.backend import BackendUnavailable
-from live_classify.pipeline import Flow, Pipeline, Wake
+from live_classify.frames import Flow
+from live_classify.pipeline import Pipeline, Wake
 from live_classify.sources import SourceSpec
 
 

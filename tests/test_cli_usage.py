@@ -22,7 +22,7 @@ from mjpeg_server import MjpegServer
 from rtsp_stub import RtspStub
 from test_window import display, missing, press, screenshot, warning_pixels, window_id  # noqa: F401 - a fixture
 
-from live_classify.cli import build_parser
+from live_classify.flags import build_parser
 from live_classify.sources import with_rtsp_transport
 
 needs_x = pytest.mark.skipif(bool(missing), reason="needs Xvfb, xdotool and imagemagick")

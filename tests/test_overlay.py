@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from live_classify.sinks import overlay
 from live_classify.engine.classifier import Classification, StageTimes
-from live_classify.pipeline import Frame, Prediction
+from live_classify.frames import Frame, Prediction
 from live_classify.engine.postprocess import TopK
 
 LIVE = overlay.Status(capture_fps=29.7, inference_fps=12.3, display_fps=29.7, dropped=5, provider="CPU", age_ms=41)

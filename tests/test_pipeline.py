@@ -10,7 +10,8 @@ import pytest
 
 from live_classify.engine.classifier import Classification, Classifier
 from live_classify.engine.postprocess import Smoother, top_k
-from live_classify.pipeline import Flow, Pipeline
+from live_classify.frames import Flow
+from live_classify.pipeline import Pipeline
 from live_classify.sources import VideoSource, parse_video_source
 from conftest import count_frames, make_video
 from mjpeg_server import MjpegServer, read_time

@@ -13,7 +13,7 @@ import pytest
 
 from live_classify.engine.classifier import Classification, StageTimes
 from live_classify.engine.postprocess import TopK
-from live_classify.pipeline import Frame, Prediction, Shown
+from live_classify.frames import Frame, Prediction, Shown
 from live_classify.sinks.base import BackgroundWriter, Sinks, Update
 from live_classify.sinks import files
 from live_classify.sinks.collect import Collecting, Collector, Quota

@@ -21,7 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from conftest import COFFEE, LiveCli, assert_clean_error, headless_env, run_cli
 from mjpeg_server import MjpegServer
 
-from live_classify.pipeline import Frame, Shown
+from live_classify.frames import Frame, Shown
 from live_classify.stats import Stats
 from live_classify.sinks import web
 from live_classify.sinks.base import Sinks, Update

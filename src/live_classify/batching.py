@@ -22,7 +22,8 @@ from collections.abc import Callable, Sequence
 
 from live_classify.engine.classifier import Classifier
 from live_classify.inference import Inference
-from live_classify.pipeline import Flow, Frame, Pipeline, Prediction, Wake
+from live_classify.frames import Flow, Frame, Prediction
+from live_classify.pipeline import Pipeline, Wake
 
 Log = Callable[[str], None]
 

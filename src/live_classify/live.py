@@ -21,7 +21,8 @@ from live_classify.engine.classifier import Classifier
 from live_classify.engine.providers import CPU
 from live_classify.log import error, info as log, warning
 from live_classify.modes import headless_problems
-from live_classify.pipeline import Flow, Frame, Pipeline, Shown
+from live_classify.frames import Flow, Frame, Shown
+from live_classify.pipeline import Pipeline
 from live_classify.sinks import overlay, record
 from live_classify.sinks.base import Sink, Sinks, Update
 from live_classify.sinks.collect import Collecting, Collector, Quota

@@ -24,7 +24,8 @@ from live_classify.live import (
     Annotator, check_outputs, collector_for, source_clock, stop_on_signals, window_wanted,
 )
 from live_classify.log import error, info as log, warning
-from live_classify.pipeline import Flow, Frame, Pipeline, Shown, Wake
+from live_classify.frames import Flow, Frame, Shown
+from live_classify.pipeline import Pipeline, Wake
 from live_classify.sinks.base import OneCamera, Sink, Sinks, Update
 from live_classify.sinks.collect import Collecting, Collector, Quota
 from live_classify.sinks.grid import Grid

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from live_classify.pipeline import Prediction
+    from live_classify.frames import Prediction
 
 
 class RateMeter:

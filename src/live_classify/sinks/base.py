@@ -18,7 +18,7 @@ from typing import Generic, Protocol, TypeVar
 
 import numpy as np
 
-from live_classify.pipeline import Prediction, Shown
+from live_classify.frames import Prediction, Shown
 from live_classify.queues import put_newest
 
 T = TypeVar("T")

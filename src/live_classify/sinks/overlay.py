@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from live_classify.pipeline import Prediction
+from live_classify.frames import Prediction
 from live_classify.engine.postprocess import UNKNOWN, is_unknown
 
 FONT = cv2.FONT_HERSHEY_SIMPLEX

@@ -24,7 +24,8 @@ import numpy as np
 from live_classify import log
 from live_classify.config import ServeConfig
 from live_classify.errors import LiveClassifyError
-from live_classify.pipeline import Pipeline, Prediction
+from live_classify.frames import Prediction
+from live_classify.pipeline import Pipeline
 from live_classify.sinks.base import BackgroundWriter, Update
 from live_classify.sinks.jsonl import line_record
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from live_classify.pipeline import Prediction
+from live_classify.frames import Prediction
 from live_classify.sinks.web_metrics import Metrics
 
 if TYPE_CHECKING:

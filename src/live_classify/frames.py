@@ -1,0 +1,58 @@
+"""What flows from a source to the outputs: frames, the engine's answers, what the main loop shows,
+and the two ways frames can flow (:class:`Flow`). Plain immutable values, shared by the pipeline,
+the batcher and every sink."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+import numpy as np
+
+from live_classify.engine.classifier import Classification
+
+
+class Flow(Enum):
+    """How frames go from capture to inference: the one name for what a source demands."""
+
+    LATEST = "latest"  # a live source: the newest frame wins, the ones inference never saw are dropped
+    EVERY = "every"  # a video file: every frame classified and shown, in order, nothing dropped
+
+    @classmethod
+    def of(cls, live: bool, realtime: bool) -> Flow:
+        """A camera or stream, or a file played at its own rate (``--realtime``), flows like a live one."""
+        return cls.LATEST if live or realtime else cls.EVERY
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One captured image, stamped the moment ``read()`` returned it."""
+
+    index: int
+    t_capture: float  # time.monotonic()
+    wall_time: float  # time.time(), for people and logs
+    image: np.ndarray
+    camera: str = ""  # the name of the camera (or file, stream) it came from
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The engine's answer for one frame."""
+
+    frame: Frame
+    result: Classification
+    t_done: float  # time.monotonic()
+
+    @property
+    def latency_ms(self) -> float:
+        """Capture to result: what the user waits for a label."""
+        return (self.t_done - self.frame.t_capture) * 1e3
+
+
+@dataclass(frozen=True)
+class Shown:
+    """What the main loop gets for each frame: the frame, the prediction to draw, and the new ones."""
+
+    frame: Frame
+    prediction: Prediction | None  # the newest (live) or the frame's own (every frame)
+    new_predictions: list[Prediction]  # classified since the last shown frame: one JSON line each
+    exclusive: bool  # no other thread reads the frame any more: draw on it without a copy
