@@ -5,9 +5,11 @@ the real command in its own process reads that process's CPU time and memory her
 """
 from __future__ import annotations
 
+import json
 import os
 import platform
 import socket
+import sys
 import time
 from pathlib import Path
 
@@ -30,6 +32,14 @@ def machine() -> dict:
 def default_out(host: str, when: time.struct_time) -> Path:
     """A fresh, git-ignored folder per run: the committed reports are only replaced on purpose."""
     return RESULTS / f"local-{host}-{time.strftime('%Y%m%d-%H%M%S', when)}"
+
+
+def save_report(out: Path, name: str, report: dict, markdown: str) -> None:
+    """``name``.json (every figure) and ``name``.md (the tables) into ``out``, said on stderr."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{name}.json").write_text(json.dumps(report, indent=1))
+    (out / f"{name}.md").write_text(markdown)
+    print(f"wrote {out / name}.json and .md", file=sys.stderr)
 
 
 def cpu_seconds(pid: int) -> float:

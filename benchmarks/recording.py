@@ -23,7 +23,6 @@ Sections:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import signal
@@ -42,7 +41,7 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent / "tests")]  # the fake camera lives with the tests
 
 from mjpeg_server import Camera, MjpegServer, stamp_time  # noqa: E402
-from benchlib import cpu_seconds, default_out, machine, wait_for  # noqa: E402  (the same machine line, the same folders)
+from benchlib import cpu_seconds, default_out, machine, save_report, wait_for  # noqa: E402  (the same machine line, the same folders)
 
 from live_classify.sinks.mjpeg import MjpegWriter  # noqa: E402
 from live_classify.sinks.mp4 import EncoderSettings, Mp4Writer  # noqa: E402
@@ -376,10 +375,7 @@ def main() -> None:
         report[section] = globals()[f"bench_{section}"](args.quick)
     name = f"recording-{report['machine']['host']}"
     out = args.out or default_out(report["machine"]["host"], time.gmtime())
-    out.mkdir(parents=True, exist_ok=True)
-    (out / f"{name}.json").write_text(json.dumps(report, indent=1))
-    (out / f"{name}.md").write_text(markdown(report))
-    print(f"wrote {out / name}.json and .md", file=sys.stderr)
+    save_report(out, name, report, markdown(report))
     print(markdown(report))
 
 

@@ -43,7 +43,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path[:0] = [str(HERE), str(ROOT / "tests")]  # the fake camera lives with the tests
 
-from benchlib import default_out, machine  # noqa: E402  (shared with the other benchmarks)
+from benchlib import default_out, machine, save_report  # noqa: E402  (shared with the other benchmarks)
 from mjpeg_server import MjpegServer, read_time  # noqa: E402
 
 from live_classify.sinks import overlay  # noqa: E402
@@ -543,10 +543,7 @@ def main() -> None:
         report[section] = globals()[f"bench_{section}"](args.quick)
     name = report["machine"]["host"]
     args.out = args.out or default_out(name, time.gmtime())
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / f"{name}.json").write_text(json.dumps(report, indent=1))
-    (args.out / f"{name}.md").write_text(markdown(report))
-    print(f"wrote {args.out / name}.json and .md", file=sys.stderr)
+    save_report(args.out, name, report, markdown(report))
     if "latency" in report and plot(report, args.out / f"{name}-latency.png"):
         print(f"wrote {args.out / (name + '-latency.png')}", file=sys.stderr)
     print(markdown(report))

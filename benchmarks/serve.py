@@ -19,6 +19,7 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
@@ -57,15 +58,29 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def case(camera: MjpegServer, viewers: int, stalled: bool) -> str:
+@dataclass(frozen=True)
+class Measured:
+    """What the command and its viewers did over the measuring window."""
+
+    elapsed: float
+    first: dict  # /api/status at the start of the window
+    last: dict  # and at its end
+    cpu_s: float  # the command's CPU time in the window
+    rates: list[float]  # frames per second each viewer received
+
+
+def measure(sources: list[str], paths: list[str], stalled: int | None = None) -> Measured:
+    """The command serving ``sources``, one viewer per path (viewer ``stalled`` reads nothing), measured
+    for MEASURE_S after a warm-up."""
     port = free_port()
-    run = subprocess.Popen([sys.executable, "-m", "live_classify", "--source", camera.url, "--provider", "cpu",
-                            "--jsonl", os.devnull, "--serve", str(port)], stderr=subprocess.DEVNULL, env=headless_env())
+    run = subprocess.Popen([sys.executable, "-m", "live_classify", *(a for s in sources for a in ("--source", s)),
+                            "--provider", "cpu", "--jsonl", os.devnull, "--serve", str(port)],
+                           stderr=subprocess.DEVNULL, env=headless_env())
     try:
         time.sleep(WARMUP_S)
-        stop, counts = threading.Event(), [0] * viewers
-        for i in range(viewers):
-            threading.Thread(target=watch, args=(port, counts, i, stop, stalled and i == 0), daemon=True).start()
+        stop, counts = threading.Event(), [0] * len(paths)
+        for i, path in enumerate(paths):
+            threading.Thread(target=watch, args=(port, counts, i, stop, i == stalled, path), daemon=True).start()
         time.sleep(2)
         cpu0, first, seen0, t0 = cpu_seconds(run.pid), status(port), list(counts), time.monotonic()
         time.sleep(MEASURE_S)
@@ -74,42 +89,28 @@ def case(camera: MjpegServer, viewers: int, stalled: bool) -> str:
     finally:
         run.terminate()
         run.wait(20)
-    elapsed, frames = t1 - t0, last["captured"] - first["captured"]
-    rates = [round((b - a) / elapsed, 1) for a, b in zip(seen0, seen1)]
-    return (f"{viewers} viewers{' (1 stalled)' if stalled else ''}: capture {frames / elapsed:.1f} fps, inference "
-            f"{(last['classified'] - first['classified']) / elapsed:.1f} fps, CPU {1e3 * (cpu1 - cpu0) / frames:.1f} "
-            f"ms/frame, latency p50 {last['latency_ms']['p50']:.1f} ms, per viewer {rates} fps")
+    elapsed = t1 - t0
+    return Measured(elapsed, first, last, cpu1 - cpu0, [round((b - a) / elapsed, 1) for a, b in zip(seen0, seen1)])
+
+
+def case(camera: MjpegServer, viewers: int, stalled: bool) -> str:
+    m = measure([camera.url], ["/stream.mjpg"] * viewers, 0 if stalled else None)
+    frames = m.last["captured"] - m.first["captured"]
+    return (f"{viewers} viewers{' (1 stalled)' if stalled else ''}: capture {frames / m.elapsed:.1f} fps, inference "
+            f"{(m.last['classified'] - m.first['classified']) / m.elapsed:.1f} fps, CPU {1e3 * m.cpu_s / frames:.1f} "
+            f"ms/frame, latency p50 {m.last['latency_ms']['p50']:.1f} ms, per viewer {m.rates} fps")
 
 
 def several(cameras: list[MjpegServer], watched: int) -> str:
     """The command on several cameras, the first ``watched`` of them each with one viewer."""
-    port, names = free_port(), [f"cam{i}" for i in range(len(cameras))]
-    run = subprocess.Popen([sys.executable, "-m", "live_classify", *(a for c in cameras for a in ("--source", c.url)),
-                            "--provider", "cpu", "--jsonl", os.devnull, "--serve", str(port)],
-                           stderr=subprocess.DEVNULL, env=headless_env())
-    try:
-        time.sleep(WARMUP_S)
-        stop, counts = threading.Event(), [0] * watched
-        for i in range(watched):
-            threading.Thread(target=watch, args=(port, counts, i, stop, False, f"/stream.mjpg?camera={names[i]}"),
-                             daemon=True).start()
-        time.sleep(2)
-        cpu0, first, seen0, t0 = cpu_s(run.pid), status(port), list(counts), time.monotonic()
-        time.sleep(MEASURE_S)
-        cpu1, last, seen1, t1 = cpu_s(run.pid), status(port), list(counts), time.monotonic()
-        stop.set()
-    finally:
-        run.terminate()
-        run.wait(20)
-    elapsed = t1 - t0
-    frames = sum(b["captured"] - a["captured"] for a, b in zip(first["cameras"], last["cameras"]))
-    classified = sum(b["classified"] - a["classified"] for a, b in zip(first["cameras"], last["cameras"]))
-    encoded = [round((b["encoded"] - a["encoded"]) / elapsed, 1) for a, b in zip(first["cameras"], last["cameras"])]
-    rates = [round((b - a) / elapsed, 1) for a, b in zip(seen0, seen1)]
-    return (f"{len(cameras)} cameras, {watched} watched: capture {frames / elapsed:.1f} fps in all, inference "
-            f"{classified / elapsed:.1f} fps in all, CPU "
-            f"{1e3 * (cpu1 - cpu0) / frames:.1f} ms/frame, JPEGs encoded per camera {encoded} fps, "
-            f"per viewer {rates} fps")
+    m = measure([c.url for c in cameras], [f"/stream.mjpg?camera=cam{i}" for i in range(watched)])
+    pairs = list(zip(m.first["cameras"], m.last["cameras"]))
+    frames = sum(b["captured"] - a["captured"] for a, b in pairs)
+    classified = sum(b["classified"] - a["classified"] for a, b in pairs)
+    encoded = [round((b["encoded"] - a["encoded"]) / m.elapsed, 1) for a, b in pairs]
+    return (f"{len(cameras)} cameras, {watched} watched: capture {frames / m.elapsed:.1f} fps in all, inference "
+            f"{classified / m.elapsed:.1f} fps in all, CPU {1e3 * m.cpu_s / frames:.1f} ms/frame, "
+            f"JPEGs encoded per camera {encoded} fps, per viewer {m.rates} fps")
 
 
 def main() -> None:

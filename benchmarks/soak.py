@@ -27,7 +27,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 
-from benchlib import memory_mb  # noqa: E402
+from benchlib import memory_mb, save_report  # noqa: E402
 from mjpeg_server import MjpegServer  # noqa: E402
 
 PHOTO = HERE.parent / "tests" / "data" / "chelsea.png"
@@ -136,10 +136,7 @@ def main() -> None:
         "rss_mb_at_end": rss[-1][1], "rss_mb_max": max(mb for _, mb in rss),
         "recorded_frames_read_back": count_frames(record), "summary": summary, "rss_mb": rss,
     }
-    args.out.mkdir(parents=True, exist_ok=True)
-    name = f"soak-{socket.gethostname()}"
-    (args.out / f"{name}.json").write_text(json.dumps(report, indent=1))
-    (args.out / f"{name}.md").write_text(markdown(report))
+    save_report(args.out, f"soak-{socket.gethostname()}", report, markdown(report))
     print(markdown(report))
 
 

@@ -21,7 +21,6 @@ Sections:
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing
 import os
 import signal
@@ -36,7 +35,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))  # the server's environment and script live with the tests
 
-from run import default_out, machine  # noqa: E402  (benchmarks/run.py: the same machine line, the same folders)
+from benchlib import default_out, machine, save_report  # noqa: E402  (the same machine line, the same folders)
 from triton_env import TritonServer  # noqa: E402
 
 from live_classify.engine.backend import Backend  # noqa: E402
@@ -207,10 +206,7 @@ def main() -> None:
     report["load"]["after"] = round(os.getloadavg()[0], 2)
     name = f"triton-{report['machine']['host']}"
     out = args.out or default_out(report["machine"]["host"], time.gmtime())
-    out.mkdir(parents=True, exist_ok=True)
-    (out / f"{name}.json").write_text(json.dumps(report, indent=1))
-    (out / f"{name}.md").write_text(markdown(report))
-    print(f"wrote {out / name}.json and .md", file=sys.stderr)
+    save_report(out, name, report, markdown(report))
     print(markdown(report))
 
 
