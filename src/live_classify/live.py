@@ -109,10 +109,7 @@ def _outputs(out: OutputConfig, encoding: EncoderSettings | None, src: SourceCon
     """The run's sinks, in the order they see each frame: the collector first (it saves raw frames),
     then whatever draws the overlay. A new output is one more line here."""
     live = pipeline.flow is Flow.LATEST
-    jsonl_target = out.jsonl
-    if not window and not out.record and not jsonl_target and not (out.collect and out.collect.label):
-        log("headless with no --record or --jsonl: writing JSON lines to stdout")
-        jsonl_target = "-"
+    jsonl_target = jsonl_wanted(out, window is not None)
     # A file's rate is in its header; a live source's is measured (streams claim what they like).
     fps = None if live else source.claimed_fps
     rec, spec = out.record, src.spec
@@ -127,6 +124,14 @@ def _outputs(out: OutputConfig, encoding: EncoderSettings | None, src: SourceCon
         MqttSink(out.mqtt, src.name, spec.name, pipeline, out.min_confidence) if out.mqtt else None,
     ]
     return [sink for sink in sinks if sink is not None]
+
+
+def jsonl_wanted(out: OutputConfig, window: bool) -> str | None:
+    """Where the JSON lines go: ``--jsonl``, or stdout when nothing else would show a result."""
+    if not window and not out.record and not out.jsonl and not (out.collect and out.collect.label):
+        log("headless with no --record or --jsonl: writing JSON lines to stdout")
+        return "-"
+    return out.jsonl
 
 
 def window_wanted(out: OutputConfig) -> bool:
@@ -244,12 +249,10 @@ def _summary(pipeline: Pipeline, classifier: Classifier, sinks: Sinks, window: W
     """What the run did, on stderr; frames "shown" only where a window showed them."""
     s = pipeline.stats
     elapsed = max(1e-9, time.monotonic() - s.started)
-    p50, p95 = s.latency_percentile(50), s.latency_percentile(95)
-    latency = f"latency p50 {p50:.0f} ms, p95 {p95:.0f} ms" if p50 is not None else "no latency measured"
     on_screen = f"{window.frames_shown} shown, " if window else ""
     log(f"{s.captured} frames captured, {s.classified} classified, {s.dropped} dropped, {on_screen}"
         f"{s.reconnects} reconnects in {elapsed:.1f} s")
-    log(f"capture {s.captured / elapsed:.1f} fps, inference {s.classified / elapsed:.1f} fps; {latency}; "
+    log(f"capture {s.captured / elapsed:.1f} fps, inference {s.classified / elapsed:.1f} fps; {s.latency_summary()}; "
         f"{classifier.backend.provider}")
     for line in sinks.summaries():
         log(line)

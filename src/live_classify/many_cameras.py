@@ -21,7 +21,7 @@ from live_classify.engine.classifier import Classifier
 from live_classify.engine.providers import CPU, CUDA, TENSORRT
 from live_classify.errors import LiveClassifyError
 from live_classify.live import (
-    Annotator, check_outputs, collector_for, source_clock, stop_on_signals, window_wanted,
+    Annotator, check_outputs, collector_for, jsonl_wanted, source_clock, stop_on_signals, window_wanted,
 )
 from live_classify.log import error, info as log, warning
 from live_classify.frames import Flow, Frame, Shown
@@ -217,10 +217,7 @@ def _window(out: OutputConfig, names: list[str]) -> Grid:
 def _outputs(out: OutputConfig, encoding: EncoderSettings | None, cameras: Cameras, collector: Collector | None,
              quota: Quota | None, window: Grid | None) -> list[Sink]:
     """The shared outputs (collector, JSON lines, window, web view, systemd), then each camera's own."""
-    jsonl_target = out.jsonl
-    if not window and not out.record and not jsonl_target and not (out.collect and out.collect.label):
-        log("headless with no --record or --jsonl: writing JSON lines to stdout")
-        jsonl_target = "-"
+    jsonl_target = jsonl_wanted(out, window is not None)
     every = [c for c in cameras.cameras if c.pipeline.flow is Flow.EVERY]
     first = cameras.cameras[0]
     sinks: list[Sink | None] = [
@@ -309,10 +306,8 @@ def _summary(cameras: Cameras, sinks: Sinks, window: Grid | None) -> None:
     elapsed = max(1e-9, time.monotonic() - min(c.pipeline.stats.started for c in cameras.cameras))
     for camera in cameras.cameras:
         s = camera.pipeline.stats
-        p50, p95 = s.latency_percentile(50), s.latency_percentile(95)
-        latency = f"latency p50 {p50:.0f} ms, p95 {p95:.0f} ms" if p50 is not None else "no latency measured"
         log(f"{camera.name}: {s.captured} captured, {s.classified} classified ({s.classified / elapsed:.1f} fps), "
-            f"{s.dropped} dropped, {s.reconnects} reconnects; {latency}")
+            f"{s.dropped} dropped, {s.reconnects} reconnects; {s.latency_summary()}")
     t, batcher = cameras.stats, cameras.batcher
     on_screen = f"{window.frames_shown} shown, " if window is not None else ""
     log(f"all {len(cameras.cameras)} cameras: {t.captured} captured, {t.classified} classified, {t.dropped} dropped, "

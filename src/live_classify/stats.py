@@ -64,5 +64,11 @@ class Stats:
         """Live frames that got no prediction of their own."""
         return self.replaced + self.unserved
 
+    def latency_summary(self) -> str:
+        """The summary's words for the latency: p50 and p95, or that none was measured."""
+        p50, p95 = self.latency_percentile(50), self.latency_percentile(95)
+        return f"latency p50 {p50:.0f} ms, p95 {p95:.0f} ms" if p50 is not None and p95 is not None \
+            else "no latency measured"
+
     def latency_percentile(self, q: float) -> float | None:
         return float(np.percentile(self.latencies_ms, q)) if self.latencies_ms else None
