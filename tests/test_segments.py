@@ -236,6 +236,12 @@ def test_a_full_disk_stops_the_segments_cleanly_and_classification_goes_on(small
     (["--record", "{tmp}/r/", "--segment", "10m", "--crf", "52"], "--crf", 2),
     (["--record", "{tmp}/a.mp4", "--encoder", "x265"], "invalid choice: 'x265'", 2),
     (["--record", "{tmp}/file/r/", "--segment", "10m"], "cannot create recording directory", 1),
+    # os.access says yes to root in /proc and /sys: found only when the first frame came (issue 25)
+    (["--record", "/proc/out.mp4"], "cannot write recording /proc/out.mp4: /proc takes no new files", 1),
+    (["--record", "/sys/out.avi"], "cannot write recording /sys/out.avi: permission denied", 1),
+    (["--record", "/proc/rec/", "--segment", "10m"], "cannot create recording directory /proc/rec: /proc takes no", 1),
+    (["--record", "/proc/", "--segment", "10m"], "cannot write recording directory /proc: /proc takes no new", 1),
+    (["--record", "/proc/rec/"], "--record /proc/rec/ names a directory: add --segment", 2),
 ])
 def test_bad_recording_flags_are_one_line(flags: list[str], message: str, code: int, tmp_path: Path) -> None:
     (tmp_path / "file").write_text("a file, not a folder")

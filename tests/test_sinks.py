@@ -215,3 +215,15 @@ def test_a_live_recording_runs_at_the_rate_the_frames_came(tmp_path: Path) -> No
     recorder.close()
     assert recorder.fps == pytest.approx(30, abs=0.01)
     assert count_frames(record) == len(times)
+
+
+def test_checking_a_path_is_a_real_try_that_leaves_nothing_changed(tmp_path: Path) -> None:
+    """The up-front check creates the file to know (os.access says yes to root in /proc), and
+    removes it again; an existing file keeps its bytes; a folder that takes no files is named."""
+    files.check_writable(tmp_path / "new.mp4", "recording")
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / "old.mp4").write_bytes(b"keep me")
+    files.check_writable(tmp_path / "old.mp4", "recording")
+    assert (tmp_path / "old.mp4").read_bytes() == b"keep me"
+    with pytest.raises(files.LiveClassifyError, match=r"^cannot write recording /proc/new.mp4: /proc takes no new files$"):
+        files.check_writable(Path("/proc/new.mp4"), "recording")

@@ -7,6 +7,7 @@ opens is known only later (no display means headless), so that part is checked a
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -102,7 +103,8 @@ def recording_problems(record: Path | None, directory: bool, given: frozenset[st
         errors.append(f"--record {record}: with {cameras} cameras, record into a directory, --record DIR/ "
                       "(DIR/<name>.mp4 each, or segments with --segment)")
     if directory and "segment" not in given and cameras == 1:
-        errors.append(f"--record {record} is a directory: add --segment DURATION (e.g. 10m) to record segments "
+        what = f"{record} is a directory" if record.is_dir() else f"{record}{os.sep} names a directory"
+        errors.append(f"--record {what}: add --segment DURATION (e.g. 10m) to record segments "
                       "there, or name a .mp4 or .avi file")
     kinds = [kind for kind, _ in retain or []]
     if len(kinds) > len(set(kinds)):

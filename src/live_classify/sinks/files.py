@@ -1,6 +1,7 @@
 """Small file chores every output shares: checking a path up front, syncing, atomic PNGs."""
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import time
@@ -23,8 +24,35 @@ def check_writable(path: Path, what: str) -> None:
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise LiveClassifyError(f"cannot write {what} {path}: directory {parent} does not exist")
-    if not os.access(parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise LiveClassifyError(f"cannot write {what} {path}: permission denied")
+    if problem := write_problem(path):
+        raise LiveClassifyError(f"cannot write {what} {path}: {problem}")
+
+
+def write_problem(path: Path) -> str | None:
+    """Why ``path`` (a regular file, or none yet, in an existing folder) cannot be written, or None.
+
+    Tried for real rather than asked of ``os.access``, which says yes to root everywhere: ``/proc``
+    and ``/sys`` refuse new files whoever asks. An existing file is opened without truncating it;
+    a new one is created and removed again."""
+    existed = path.exists()
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND if existed else os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except OSError as error:
+        return refusal(error, path)
+    os.close(fd)
+    if not existed:
+        path.unlink(missing_ok=True)
+    return None
+
+
+def refusal(error: OSError, path: Path) -> str:
+    """Why the file system refused to create ``path``, in words that are true: "No such file or
+    directory" where the folder that would hold it exists (``/proc``, ``/sys``) means that this
+    folder takes no new files."""
+    if error.errno != errno.ENOENT:
+        return (error.strerror or str(error)).lower()
+    missing = next((folder for folder in (*reversed(path.parents), path) if not folder.exists()), path)
+    return f"{missing.parent} takes no new files"
 
 
 def fsync_path(path: Path) -> None:

@@ -10,7 +10,6 @@ closes (on the recording's thread), never the newest one, each deletion in one l
 from __future__ import annotations
 
 import math
-import os
 import re
 import time
 from collections.abc import Callable
@@ -22,7 +21,7 @@ import numpy as np
 
 from live_classify import log
 from live_classify.errors import LiveClassifyError
-from live_classify.sinks.files import SpaceWatch
+from live_classify.sinks.files import SpaceWatch, refusal, write_problem
 from live_classify.sinks.mp4 import EncoderSettings, Mp4Writer
 from live_classify.sources import SourceSpec
 
@@ -75,9 +74,9 @@ def prepare(root: Path) -> None:
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise LiveClassifyError(f"cannot create recording directory {root}: {error.strerror}") from None
-    if not os.access(root, os.W_OK | os.X_OK):
-        raise LiveClassifyError(f"cannot write recording directory {root}: permission denied")
+        raise LiveClassifyError(f"cannot create recording directory {root}: {refusal(error, root)}") from None
+    if problem := write_problem(root / ".live-classify-probe"):
+        raise LiveClassifyError(f"cannot write recording directory {root}: {problem}")
 
 
 def segment_files(folder: Path) -> list[Path]:
