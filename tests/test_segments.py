@@ -99,6 +99,11 @@ def test_a_name_taken_already_gets_a_number(tmp_path: Path) -> None:
     (parse_camera("0"), "camera-0"),
     (parse_camera("/dev/video2"), "dev-video2"),
     (parse_video_source("http://127.0.0.1:8765/"), "127.0.0.1-8765"),
+    (parse_video_source("http://127.0.0.1:43813/stream.mjpg"), "127.0.0.1-43813-stream"),  # a folder, not a file
+    (parse_video_source("http://10.0.0.8/axis-cgi/mjpg/video.CGI?resolution=640x480"),
+     "10.0.0.8-axis-cgi-mjpg-video-resolution-640x480"),
+    (parse_video_source("rtsp://10.0.0.9/live.sdp"), "10.0.0.9-live"),
+    (parse_video_source("http://10.0.0.9/snap.jpg"), "10.0.0.9-snap.jpg"),  # not a stream's suffix: kept, unique
     (parse_video_source("rtsp://admin:hunter2@10.0.0.7:554/cam/realmonitor?channel=1&token=abc&password=x"),
      "10.0.0.7-554-cam-realmonitor-channel-1"),
 ])

@@ -27,6 +27,9 @@ from live_classify.sources import SourceSpec
 
 DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 SEGMENT = re.compile(r"\d{2}-\d{2}-\d{2}(_\d+)?\.mp4")  # only files named so are ever deleted
+# What a camera's URL ends in to say "a stream"; only these are dropped, so two endpoints of one
+# host that differ otherwise (a.mjpg, a.jpg) keep folders of their own.
+STREAM_SUFFIX = re.compile(r"\.(mjpg|mjpeg|cgi|sdp|m3u8)$", re.IGNORECASE)
 SECRET = re.compile(r"user|pass|pwd|token|auth|key|secret|sig|cred", re.IGNORECASE)
 
 
@@ -52,13 +55,15 @@ class SegmentPlan:
 
 
 def camera_folder(spec: SourceSpec) -> str:
-    """``camera 0`` -> ``camera-0``, ``rtsp://user:pw@10.0.0.7:554/s1`` -> ``10.0.0.7-554-s1``:
-    names what is recorded, never with credentials (user names and secret-looking query values go)."""
+    """``camera 0`` -> ``camera-0``, ``rtsp://user:pw@10.0.0.7:554/s1`` -> ``10.0.0.7-554-s1``,
+    ``http://10.0.0.8/video.mjpg`` -> ``10.0.0.8-video``: names what is recorded, never with
+    credentials (user names and secret-looking query values go), and the same for every run."""
     if spec.kind == "stream":
         parts = urlsplit(str(spec.target))
         query = [f"{k}-{v}" for k, v in parse_qsl(parts.query) if not SECRET.search(k)]
         host = parts.netloc.rpartition("@")[2]  # host:port, without user:password@
-        text = "-".join(p for p in (host, parts.path, *query) if p)
+        path = STREAM_SUFFIX.sub("", parts.path)  # a folder, not a file: stream.mjpg -> stream
+        text = "-".join(p for p in (host, path, *query) if p)
     elif spec.kind == "file":
         text = Path(str(spec.target)).stem
     else:
