@@ -237,6 +237,25 @@ MUTATIONS = [
              "        if not self.falling_back:",
              (TRITON + "test_the_fallback_classifies_here_while_the_server_is_down_and_goes_back",
               TRITON + "test_with_fallback_the_local_model_stands_in_while_the_server_is_down")),
+    # issue 25/26, recording:
+    Mutation("recording: os.access instead of a real try (root passes in /proc)", SRC + "sinks/files.py",
+             "    if problem := write_problem(path):\n",
+             "    if not os.access(parent, os.W_OK) and (problem := \"permission denied\"):\n",
+             ("tests/test_segments.py::test_bad_recording_flags_are_one_line",
+              "tests/test_sinks.py::test_checking_a_path_is_a_real_try_that_leaves_nothing_changed")),
+    Mutation("recording: a --record DIR/ not tried before the source opens", SRC + "sinks/segments.py",
+             'if problem := write_problem(root / ".live-classify-probe"):', "if problem := None:",
+             ("tests/test_segments.py::test_bad_recording_flags_are_one_line",)),
+    Mutation("recording: a camera's folder keeps the stream's suffix", SRC + "sinks/segments.py",
+             'path = STREAM_SUFFIX.sub("", parts.path)', "path = parts.path",
+             ("tests/test_segments.py::test_the_camera_folder_is_safe_and_never_holds_credentials",)),
+    Mutation("mp4: a keyframe every 30 frames instead of every second", SRC + "sinks/mp4.py",
+             "if pts / 1000 >= self._next_key:", "if self.frames % 30 == 0:",
+             ("tests/test_mp4.py::test_a_keyframe_every_second_at_any_rate",)),
+    Mutation("mp4: timestamps not forced to increase", SRC + "sinks/mp4.py",
+             "pts = max(self._last_pts + 1, round((t_capture - self._t0) * 1000))",
+             "pts = round((t_capture - self._t0) * 1000)",
+             ("tests/test_mp4.py::test_frames_within_one_millisecond_are_all_recorded_in_order",)),
 ]
 
 

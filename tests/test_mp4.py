@@ -82,6 +82,27 @@ def test_a_keyframe_every_second_of_capture_time(tmp_path: Path) -> None:
     assert max(np.diff(keys)) <= 1.0 + 1 / 30 + 1e-6
 
 
+@pytest.mark.parametrize("fps", [10.0, 15.0, 25.0])
+def test_a_keyframe_every_second_at_any_rate(tmp_path: Path, fps: float) -> None:
+    """Every second of capture time, not every 30 frames (which is one second only at 30 fps)."""
+    write(tmp_path / "k.mp4", steady(0.0, int(5 * fps), fps))
+    keys = keyframe_times(tmp_path / "k.mp4")
+    assert keys == pytest.approx([0.0, 1.0, 2.0, 3.0, 4.0], abs=1 / fps + 1e-3)
+
+
+def test_frames_within_one_millisecond_are_all_recorded_in_order(tmp_path: Path) -> None:
+    """A burst can stamp two frames within a millisecond, or even alike: each gets its own instant
+    (one millisecond after the one before), the recording goes on, and its length stays true."""
+    times = [0.0, 0.0004, 0.0004, 0.0009, *steady(1 / 30, 59)]  # four frames in one millisecond, then 2 s
+    writer = write(tmp_path / "t.mp4", times)
+    assert writer.frames == len(times) == count_frames(tmp_path / "t.mp4")
+    out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v", "-show_entries", "frame=pts_time",
+                          "-of", "csv=p=0", str(tmp_path / "t.mp4")], capture_output=True, text=True, check=True).stdout
+    stamps = [float(line.strip(",")) for line in out.split()]
+    assert stamps[:5] == pytest.approx([0.0, 0.001, 0.002, 0.003, 1 / 30], abs=1e-3)
+    assert stamps[-1] == pytest.approx(times[-1], abs=1e-3) and stamps == sorted(set(stamps))
+
+
 def test_frames_of_another_size_and_odd_sides_are_scaled(tmp_path: Path) -> None:
     writer = Mp4Writer(tmp_path / "s.mp4", (641, 481))
     assert writer.size == (640, 480)
