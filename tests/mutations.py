@@ -25,6 +25,7 @@ SRC = "src/live_classify/"
 LIVE = "tests/test_live_cli.py::"
 TRITON = "tests/test_triton.py::"
 WEB_MANY = "tests/test_web_many.py::"
+RESIZED = "tests/test_segments.py::test_a_camera_back_at_another_size_is_letterboxed_or_opens_a_segment"
 
 
 @dataclass(frozen=True)
@@ -256,6 +257,27 @@ MUTATIONS = [
              "pts = max(self._last_pts + 1, round((t_capture - self._t0) * 1000))",
              "pts = round((t_capture - self._t0) * 1000)",
              ("tests/test_mp4.py::test_frames_within_one_millisecond_are_all_recorded_in_order",)),
+    Mutation("mp4: a camera back at another size stretched to the first", SRC + "sinks/mp4.py",
+             "        return letterbox(bgr, *self.size)\n",
+             "        import cv2\n        return cv2.resize(bgr, self.size)\n",
+             ("tests/test_mp4.py::test_odd_sides_lose_a_pixel_and_another_size_is_letterboxed_in_one_line",
+              RESIZED + "[out.mp4]")),
+    Mutation("recording: an AVI stretches a camera back at another size", SRC + "sinks/mjpeg.py",
+             "return letterbox(image, *self._size)", "return cv2.resize(image, self._size)", (RESIZED + "[out.avi]",)),
+    Mutation("segments: a camera back at another size squeezed into the open segment", SRC + "sinks/segments.py",
+             "        elif resized:\n", "        elif False:\n", (RESIZED + "[rec/]",)),
+    Mutation("segments: a stall across boundaries is a gap", SRC + "sinks/segments.py",
+             "if self._last is None or t - self._last_t <= STALL_S:", "if True:",
+             ("tests/test_segments.py::test_a_stall_across_boundaries_holds_the_last_frame_in_every_segment_it_spans",)),
+    Mutation("segments: a short pause held as a stall", SRC + "sinks/segments.py",
+             "if self._last is None or t - self._last_t <= STALL_S:", "if self._last is None:",
+             ("tests/test_segments.py::test_a_short_pause_across_a_boundary_holds_nothing",)),
+    Mutation("segments: retention only as segments open and close", SRC + "sinks/segments.py",
+             "        self._keep_under_limit()\n", "",
+             ("tests/test_segments.py::test_retention_by_size_keeps_the_bytes_on_disk_under_the_limit_at_every_frame",)),
+    Mutation("segments: retention leaves the open segment out of the total", SRC + "sinks/segments.py",
+             "    total += open_bytes or 0\n", "",
+             ("tests/test_segments.py::test_retention_by_size_keeps_the_bytes_on_disk_under_the_limit_at_every_frame",)),
 ]
 
 

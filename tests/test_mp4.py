@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from live_classify.errors import LiveClassifyError
+from live_classify.sinks import mp4
 from live_classify.sinks.mp4 import EncoderSettings, Mp4Writer
 
 from conftest import CHELSEA, count_frames
@@ -103,17 +104,28 @@ def test_frames_within_one_millisecond_are_all_recorded_in_order(tmp_path: Path)
     assert stamps[-1] == pytest.approx(times[-1], abs=1e-3) and stamps == sorted(set(stamps))
 
 
-def test_frames_of_another_size_and_odd_sides_are_scaled(tmp_path: Path) -> None:
+def test_odd_sides_lose_a_pixel_and_another_size_is_letterboxed_in_one_line(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A camera that came back square (480x480) in a 640x480 file: black bars, never stretched (issue 25)."""
+    said: list[str] = []
+    monkeypatch.setattr(mp4.log, "warning", said.append)
     writer = Mp4Writer(tmp_path / "s.mp4", (641, 481))
     assert writer.size == (640, 480)
-    writer.write(PHOTO, 0.0)
-    writer.write(cv2.resize(PHOTO, (320, 240)), 1 / 30)  # the camera came back smaller
+    writer.write(cv2.resize(PHOTO, (641, 481)), 0.0)  # odd sides: cropped by a pixel, no line
+    square = cv2.resize(PHOTO, (480, 480))
+    for i in range(3):
+        writer.write(square, (1 + i) / 30)
     writer.close()
     capture = cv2.VideoCapture(str(tmp_path / "s.mp4"))
-    sizes = []
+    frames = []
     while (frame := capture.read()[1]) is not None:
-        sizes.append(frame.shape[:2])
-    assert sizes == [(480, 640), (480, 640)]
+        frames.append(frame)
+    assert [f.shape[:2] for f in frames] == [(480, 640)] * 4
+    first, last = frames[0].astype(int), frames[-1].astype(int)
+    assert first[:, :80].mean() > 60 and last[:, :75].max() < 30 and last[:, -75:].max() < 30  # bars of 80 px
+    assert abs(last[:, 85:555] - square[:, 5:475]).mean() < 10, "the picture itself, unstretched"
+    assert said == [f"{tmp_path / 's.mp4'}: the source's frames are now 480x480: letterboxed into 640x480, "
+                    "the recording's size"]
 
 
 def test_an_encoder_this_machine_cannot_open_is_one_clear_error(tmp_path: Path) -> None:

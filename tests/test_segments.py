@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import subprocess
 import time
 from pathlib import Path
 
@@ -81,12 +82,33 @@ def test_no_frame_is_lost_or_doubled_at_the_seams(tmp_path: Path) -> None:
     assert len(segment_files(tmp_path / "c")) == 3 and seen == list(range(75))
 
 
-def test_a_stall_across_boundaries_opens_the_next_segment_at_the_first_frame_after_it(tmp_path: Path) -> None:
+def frame_times(path: Path) -> list[float]:
+    out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v", "-show_entries", "frame=pts_time",
+                          "-of", "csv=p=0", str(path)], capture_output=True, text=True, check=True).stdout
+    return [float(line.strip(",")) for line in out.split()]
+
+
+def test_a_stall_across_boundaries_holds_the_last_frame_in_every_segment_it_spans(tmp_path: Path) -> None:
+    """As one file holds the last frame through a stall, so do the segments: the one it began in to
+    its end, each one wholly inside it, and the one it ended in from its start (issue 25)."""
     times = [i / 10 for i in range(10)] + [7.0 + i / 10 for i in range(5)]  # 1 s, a 6 s stall, 0.5 s
-    record(tmp_path, times, 2.0)
+    writer = record(tmp_path, times, 2.0)
     folder = tmp_path / "camera-0"
-    assert names(folder) == ["2026-11-27/12-00-00.mp4", "2026-11-27/12-00-07.mp4"]
-    assert [count_frames(path) for path in segment_files(folder)] == [10, 5]
+    assert names(folder) == [f"2026-11-27/12-00-0{s}.mp4" for s in (0, 2, 4, 6)]
+    segments = [frame_times(path) for path in segment_files(folder)]
+    assert segments[0] == pytest.approx([i / 10 for i in range(10)] + [1.999], abs=1e-3)
+    assert segments[1] == segments[2] == pytest.approx([0.0, 1.999], abs=1e-3)
+    assert segments[3] == pytest.approx([0.0] + [1.0 + i / 10 for i in range(5)], abs=1e-3)
+    assert writer.held == 1 + 2 + 2 + 1 and writer.frames == len(times) + writer.held
+    assert "6 frames held through stalls" in writer.rate
+
+
+def test_a_short_pause_across_a_boundary_holds_nothing(tmp_path: Path) -> None:
+    times = [i / 10 for i in range(19)] + [2.5, 2.6]  # 0.7 s without a frame: not a stall
+    writer = record(tmp_path, times, 2.0)
+    first, second = (frame_times(path) for path in segment_files(tmp_path / "camera-0"))
+    assert first == pytest.approx([i / 10 for i in range(19)], abs=1e-3)
+    assert second == pytest.approx([0.0, 0.1], abs=1e-3) and writer.held == 0
 
 
 def test_a_name_taken_already_gets_a_number(tmp_path: Path) -> None:
@@ -166,6 +188,22 @@ def test_retention_runs_when_a_segment_closes_and_keeps_the_open_one(tmp_path: P
     assert count_frames(segment_files(folder)[0]) == 25 and writer.frames == 125
 
 
+@pytest.mark.parametrize("limit", [100_000, 250_000])
+def test_retention_by_size_keeps_the_bytes_on_disk_under_the_limit_at_every_frame(tmp_path: Path, limit: int) -> None:
+    """The open segment counts too: the oldest go as it grows, not once it closed (which left the
+    folder a segment over: 16.0 MB for --retain 15MB, issue 25). Segments here are ~28 KB."""
+    writer = SegmentedMp4(tmp_path, SegmentPlan(1.0, "camera-0", max_bytes=limit), wall_clock=lambda: NOON)
+    folder, peak = tmp_path / "camera-0", 0
+    for i in range(250):  # 10 s at 25 fps: ten segments
+        writer.write(np.roll(PHOTO, 4 * i, axis=1), i / 25)
+        peak = max(peak, sum(path.stat().st_size for path in segment_files(folder)))
+    writer.close()
+    sizes = [path.stat().st_size for path in segment_files(folder)]
+    assert peak <= limit and sum(sizes) <= limit, (peak, sizes)
+    assert sum(sizes) > limit - 2 * max(sizes), "no more deleted than the limit asks"
+    assert writer.segments == 10 and len(sizes) < 10
+
+
 def test_a_retention_that_fails_is_one_warning_and_the_recording_goes_on(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
     def unreadable(*_: object, **__: object) -> list[Path]:
         raise PermissionError(13, "Permission denied")
@@ -175,7 +213,8 @@ def test_a_retention_that_fails_is_one_warning_and_the_recording_goes_on(tmp_pat
     monkeypatch.setattr(segments.log, "warning", warned.append)
     writer = record(tmp_path, [i / 25 for i in range(75)], 1.0, max_age_s=60)
     assert writer.frames == 75 and len(segment_files(tmp_path / "camera-0")) == 3
-    assert warned == [f"retention: cannot list {tmp_path / 'camera-0'}: Permission denied"] * 3
+    # once as each segment opens (the first too: a folder left by an earlier run), and at the end
+    assert warned == [f"retention: cannot list {tmp_path / 'camera-0'}: Permission denied"] * 4
 
 
 # --- the command line ------------------------------------------------------------------------------
@@ -226,6 +265,51 @@ def test_a_full_disk_stops_the_segments_cleanly_and_classification_goes_on(small
     assert len(segments) >= 2 and reported > 30
     assert sum(count_frames(path) for path in segments) == reported, "every frame it says it recorded is there"
     assert "stopped early: the disk is nearly full" in run.stderr
+
+
+def read_frames(path: Path) -> list[np.ndarray]:
+    capture = cv2.VideoCapture(str(path))
+    frames = []
+    while (frame := capture.read()[1]) is not None:
+        frames.append(frame)
+    return frames
+
+
+@pytest.mark.parametrize("target", ["out.mp4", "out.avi", "rec/"])
+def test_a_camera_back_at_another_size_is_letterboxed_or_opens_a_segment(target: str, live_cli,  # noqa: ANN001
+                                                                          tmp_path: Path) -> None:
+    """640x360 (16:9), then the camera restarts at 320x240 (4:3) on the same URL: a file keeps its
+    size with black bars left and right, never a stretched picture; segments start a new one at the
+    new size; one line says which (issue 25)."""
+    jsonl, record = tmp_path / "cam.jsonl", tmp_path / target
+    first = MjpegServer(CHELSEA, fps=15, width=640, height=360).__enter__()
+    try:
+        segments = ["--record", f"{record}/", "--segment", "10m"] if target.endswith("/") else ["--record", str(record)]
+        cli = live_cli("--source", f"{first.url}stream.mjpg", *segments, "--jsonl", str(jsonl), "--provider", "cpu")
+        cli.wait_for(lambda: jsonl.exists() and len(jsonl.read_text().splitlines()) >= 10, timeout=90, what="frames")
+    finally:
+        first.stop()
+    with MjpegServer(CHELSEA, fps=15, port=first.port, width=320, height=240) as second:
+        cli.wait_for_stderr("reconnected", timeout=60)
+        cli.wait_for(lambda: second.sent >= 30, timeout=60, what="frames at the new size")
+        cli.signal(signal.SIGINT)
+        run = cli.finish()
+    assert run.returncode == 0, run.stderr
+    said = [line for line in run.stderr.splitlines() if "the source's frames are now 320x240" in line]
+    reported = int(run.stderr.split("recorded ")[1].split(" frames")[0])
+    if target.endswith("/"):
+        assert len(said) == 1 and "(were 640x360): a new segment at that size" in said[0]
+        paths = segment_files(record / f"127.0.0.1-{first.port}-stream")
+        sizes = [{frame.shape for frame in read_frames(path)} for path in paths]
+        assert sizes == [{(360, 640, 3)}, {(240, 320, 3)}]
+        assert sum(count_frames(path) for path in paths) == reported
+        return
+    assert len(said) == 1 and "letterboxed into 640x360, the recording's size" in said[0]
+    frames = read_frames(record)
+    assert {frame.shape for frame in frames} == {(360, 640, 3)} and len(frames) == reported
+    bars = [frame[:, :75].max() < 40 and frame[:, -75:].max() < 40 for frame in frames]  # 480x360 in the middle
+    assert not bars[0] and bars[-1], "the first frames fill the picture, the last ones are letterboxed"
+    assert bars == sorted(bars), "letterboxed from the restart on, not before"
 
 
 @pytest.mark.parametrize("flags, message, code", [

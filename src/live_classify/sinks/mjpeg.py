@@ -10,6 +10,7 @@ import numpy as np
 
 from live_classify.errors import LiveClassifyError
 from live_classify.sinks.files import disk_nearly_full, fsync_path
+from live_classify.sinks.grid import letterbox
 
 
 class MjpegWriter:
@@ -41,17 +42,17 @@ class MjpegWriter:
         self._frames_at_last_growth = 0
         self._frame_bytes = 0  # one frame as JPEG, measured when the writer opens
         self._size: tuple[int, int] | None = None
+        self._letterboxed: tuple[int, int] | None = None  # the other size last said
         self._writer: cv2.VideoWriter | None = None
         self._pending: list[tuple[np.ndarray, float]] = []
 
     def write(self, image: np.ndarray, t_capture: float) -> None:
-        """Add one frame; frames of another size (a camera that came back different) are scaled."""
+        """Add one frame; frames of another size (a camera that came back different) are letterboxed."""
         if self.stopped_because:
             return
         if self._size is None:
             self._size = (image.shape[1], image.shape[0])
-        elif (image.shape[1], image.shape[0]) != self._size:
-            image = cv2.resize(image, self._size, interpolation=cv2.INTER_AREA)
+        image = self._fitted(image)
         if self._writer is None:
             self._pending.append((image, t_capture))
             if self.fps is None and t_capture - self._pending[0][1] < self.MEASURE_S:
@@ -61,6 +62,19 @@ class MjpegWriter:
         self._writer.write(image)
         self.frames += 1
         self._check_space()
+
+    def _fitted(self, image: np.ndarray) -> np.ndarray:
+        """The frame at the file's size: one of another size is letterboxed into it (its aspect
+        kept, never stretched), said once for each change."""
+        size = (image.shape[1], image.shape[0])
+        if size == self._size:
+            self._letterboxed = None
+            return image
+        if size != self._letterboxed:
+            self._letterboxed = size
+            self.log(f"{self.path}: the source's frames are now {size[0]}x{size[1]}: letterboxed into "
+                     f"{self._size[0]}x{self._size[1]}, the recording's size")
+        return letterbox(image, *self._size)
 
     def _check_space(self) -> None:
         """Once a second: push what the OS holds to the disk (a power cut then loses at most the

@@ -20,16 +20,18 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
-import cv2
 import numpy as np
 from av.video.frame import PictureType
 
+from live_classify import log
 from live_classify.errors import LiveClassifyError, first_line
+from live_classify.sinks.grid import letterbox
 
 #: ``--encoder`` choices for MP4; ``auto`` takes the first hardware encoder that opens here.
 ENCODERS = ("auto", "libx264", "h264_nvenc", "h264_v4l2m2m")
 HARDWARE = ("h264_nvenc", "h264_v4l2m2m")  # NVIDIA GPUs (Jetson, desktop); Raspberry Pi and other V4L2 boards
 MILLISECONDS = Fraction(1, 1000)
+HEADER_BYTES, FRAME_OVERHEAD_BYTES = 1024, 40  # the MP4's own bytes beside the packets (with a margin)
 MUXER_OPTIONS = {"movflags": "frag_keyframe+empty_moov+default_base_moof", "frag_duration": "200000",
                  "flush_packets": "1"}
 
@@ -43,6 +45,11 @@ class EncoderSettings:
     bitrate: int | None = None  # bits per second; hardware encoders use 2 Mbit/s when this is None
     keyframe_s: float = 1.0
     preset: str = "veryfast"  # libx264: about 220 fps at 640x480 on one core here, 3x smaller than ultrafast
+
+
+def even(size: tuple[int, int]) -> tuple[int, int]:
+    """(width, height) made even, as yuv420p needs: the size a frame is recorded at."""
+    return (size[0] - size[0] % 2, size[1] - size[1] % 2)
 
 
 def _codec_options(name: str, settings: EncoderSettings) -> dict[str, str]:
@@ -93,13 +100,16 @@ class Mp4Writer:
                  encoder: str | None = None) -> None:
         """``size`` is (width, height), even numbers; ``encoder`` None: chosen by :func:`choose_encoder`."""
         self.path = path
-        self.size = (size[0] - size[0] % 2, size[1] - size[1] % 2)  # yuv420p needs even sides
+        self.size = even(size)
         self.settings = settings
         self.encoder = encoder or choose_encoder(self.size, settings)
         self.frames = 0
         self._t0: float | None = None
         self._last_pts = -1
         self._next_key = 0.0
+        self._letterboxed: tuple[int, int] | None = None  # the other size last said
+        self._packet_bytes = 0
+        self.largest_packet = 0  # bytes: a keyframe, usually
         try:
             self._container = av.open(str(path), "w", format="mp4", options=MUXER_OPTIONS)
         except (av.FFmpegError, OSError) as error:
@@ -118,9 +128,7 @@ class Mp4Writer:
         if self._t0 is None:
             self._t0 = t_capture
         pts = max(self._last_pts + 1, round((t_capture - self._t0) * 1000))  # strictly increasing
-        if (bgr.shape[1], bgr.shape[0]) != self.size:  # a camera that came back at another size
-            bgr = cv2.resize(bgr, self.size, interpolation=cv2.INTER_AREA)
-        frame = av.VideoFrame.from_ndarray(bgr, format="bgr24")
+        frame = av.VideoFrame.from_ndarray(self._fitted(bgr), format="bgr24")
         frame.pts, frame.time_base = pts, MILLISECONDS
         if pts / 1000 >= self._next_key:
             frame.pict_type = PictureType.I
@@ -128,6 +136,19 @@ class Mp4Writer:
         self._mux(self._stream.encode(frame))
         self._last_pts = pts
         self.frames += 1
+
+    def _fitted(self, bgr: np.ndarray) -> np.ndarray:
+        """The frame at the file's size: an odd side loses its last pixel; a camera that came back at
+        another size is letterboxed (its aspect kept, never stretched), said once for each change."""
+        size = (bgr.shape[1], bgr.shape[0])
+        if even(size) == self.size:
+            self._letterboxed = None
+            return bgr if size == self.size else np.ascontiguousarray(bgr[: self.size[1], : self.size[0]])
+        if size != self._letterboxed:
+            self._letterboxed = size
+            log.warning(f"{self.path}: the source's frames are now {size[0]}x{size[1]}: letterboxed into "
+                        f"{self.size[0]}x{self.size[1]}, the recording's size")
+        return letterbox(bgr, *self.size)
 
     def close(self) -> None:
         """Drain the encoder and finish the file (already playable before this)."""
@@ -139,6 +160,14 @@ class Mp4Writer:
             self._container.close()
             self._container = None
 
+    @property
+    def bytes_estimate(self) -> int:
+        """The file's size once its fragments are flushed: the packets muxed so far plus the
+        container's share (a header, and fragment headers and an index: ~31 bytes a frame, measured)."""
+        return self._packet_bytes + HEADER_BYTES + FRAME_OVERHEAD_BYTES * self.frames
+
     def _mux(self, packets: list[av.Packet]) -> None:
         for packet in packets:
+            self._packet_bytes += packet.size
+            self.largest_packet = max(self.largest_packet, packet.size)
             self._container.mux(packet)

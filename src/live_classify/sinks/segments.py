@@ -4,8 +4,9 @@ Each segment is a whole H.264 MP4 of its own (a new :class:`Mp4Writer`, so it st
 and plays without its neighbours), at ``DIR/<camera>/<YYYY-MM-DD>/<HH-MM-SS>.mp4`` (local time of
 its first frame). Boundaries fall every ``--segment`` of the source's own time from the first
 frame: the frame that crosses one opens the next segment, so nothing is lost or written twice at
-the seams. ``--retain 50GB`` / ``--retain 7d`` delete the camera's oldest segments when a segment
-closes (on the recording's thread), never the newest one, each deletion in one line.
+the seams; a stall holds the last frame across them, a new size opens a new segment.
+``--retain 50GB`` / ``--retain 7d`` delete the camera's oldest segments (on the recording's thread),
+never the open one, each deletion in one line: by size as the open one grows, counting it too.
 """
 from __future__ import annotations
 
@@ -22,9 +23,11 @@ import numpy as np
 from live_classify import log
 from live_classify.errors import LiveClassifyError
 from live_classify.sinks.files import SpaceWatch, refusal, write_problem
-from live_classify.sinks.mp4 import EncoderSettings, Mp4Writer
+from live_classify.sinks.mp4 import EncoderSettings, Mp4Writer, even
 from live_classify.sources import SourceSpec
 
+STALL_S = 1.0  # no frame for this long is a stall (as the overlay says): segments hold the last frame through it
+HOLD_GAP_S = 0.001  # a held frame ends its segment this long before the boundary
 DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 SEGMENT = re.compile(r"\d{2}-\d{2}-\d{2}(_\d+)?\.mp4")  # only files named so are ever deleted
 # What a camera's URL ends in to say "a stream"; only these are dropped, so two endpoints of one
@@ -92,11 +95,13 @@ def segment_files(folder: Path) -> list[Path]:
 
 
 def prune(folder: Path, plan: SegmentPlan, keep: Path, now: float,
-          say: Callable[[str], None] = log.info) -> list[Path]:
+          say: Callable[[str], None] = log.info, open_bytes: int | None = None) -> list[Path]:
     """Delete the oldest segments while the camera's folder is over ``--retain``, never ``keep``;
-    returns what was deleted."""
+    returns what was deleted. ``open_bytes``: what ``keep``, still being written, will take (else
+    its size on disk)."""
     files = segment_files(folder)
-    total = sum(_stat(path)[0] for path in files)
+    total = sum(_stat(path)[0] for path in files if path != keep or open_bytes is None)
+    total += open_bytes or 0
     deleted = []
     for path in files:
         size, mtime = _stat(path)
@@ -165,6 +170,10 @@ class SegmentedMp4:
         self._wall_clock = wall_clock
         self._t0 = self._wall0 = self._last_t = 0.0
         self._end = -math.inf  # source time at which the open segment ends
+        self._last: np.ndarray | None = None  # the last frame, held through a stall
+        self.held = 0  # copies of a last frame written through stalls
+        self._closed_bytes = 0  # the camera's closed segments, as retention last saw them
+        self._largest = 0  # the biggest packet so far (a keyframe): room kept for the next frame
 
     @property
     def frames(self) -> int:
@@ -173,9 +182,10 @@ class SegmentedMp4:
     @property
     def rate(self) -> str:
         """For the summary: the mean rate of the source's times, and how many segments."""
-        span = self._last_t - self._t0
-        fps = f"{(self.frames - 1) / span:.3g} fps " if self.frames > 1 and span > 0 else ""
-        return f"{fps}(the source's times), {self.segments} segments of {_age(self.plan.length_s)}"
+        span, frames = self._last_t - self._t0, self.frames - self.held
+        fps = f"{(frames - 1) / span:.3g} fps " if frames > 1 and span > 0 else ""
+        held = f", {self.held} frames held through stalls" if self.held else ""
+        return f"{fps}(the source's times), {self.segments} segments of {_age(self.plan.length_s)}{held}"
 
     def write(self, image: np.ndarray, t: float) -> None:
         """One frame at source time ``t``; the first frame at or past the boundary opens the next segment."""
@@ -183,10 +193,14 @@ class SegmentedMp4:
             return
         if self._writer is None and self.segments == 0:
             self._t0, self._wall0 = t, self._wall_clock()
+        resized = self._resized(image)
         if t >= self._end:
+            self._cross(image, t)
+        elif resized:
             self._next_segment(image, t)
         self._writer.write(image, t)
-        self._last_t = t
+        self._last, self._last_t = image, t
+        self._keep_under_limit()
         if full := self._space.check(self._writer.path):
             self.close()
             self.stopped_because = full
@@ -201,9 +215,55 @@ class SegmentedMp4:
             self._writer = None
             self._prune(keep=last.path)
 
+    def _cross(self, image: np.ndarray, t: float) -> None:
+        """Open the segment of ``t``. After a stall (no frame for STALL_S), the last frame is held
+        as a single file holds it: to the end of its segment, through every segment the stall
+        spans, and from the start of the segment of ``t``, so the segments' timeline has no hole."""
+        if self._last is None or t - self._last_t <= STALL_S:
+            self._next_segment(image, t)
+            return
+        self._hold(self._end - HOLD_GAP_S)
+        while self._end + self.plan.length_s <= t:  # whole segments inside the stall
+            start = self._end
+            self._next_segment(self._last, start)
+            self._hold(start)
+            self._hold(self._end - HOLD_GAP_S)
+        start = self._end
+        self._next_segment(image, start)
+        if self._last.shape == image.shape:  # else the camera came back at another size: nothing to hold
+            self._hold(start)
+
+    def _hold(self, t: float) -> None:
+        """The last frame again, at source time ``t``: what a player shows through a stall."""
+        self._writer.write(self._last, t)
+        self.held += 1
+
+    def _keep_under_limit(self) -> None:
+        """``--retain SIZE`` counts the open segment too: the oldest go as it grows, before the
+        camera's segments would pass the limit (checked each frame, against a tally, not the disk)."""
+        limit = self.plan.max_bytes
+        if limit is not None and self._closed_bytes and self._closed_bytes + self._open_bytes() > limit:
+            if not self._prune(keep=self._writer.path):
+                self._closed_bytes = 0  # nothing could go: try again at the next segment, not every frame
+
+    def _open_bytes(self) -> int:
+        """What the open segment will take on disk, with room for the next frame (maybe a keyframe)."""
+        self._largest = max(self._largest, self._writer.largest_packet)
+        return self._writer.bytes_estimate + self._largest
+
+    def _resized(self, image: np.ndarray) -> bool:
+        """A camera that came back at another size: a new segment at that size (one line says so),
+        rather than frames stretched or letterboxed into the old one."""
+        size = even((image.shape[1], image.shape[0]))
+        if self._writer is None or size == self._writer.size:
+            return False
+        log.warning(f"{self.path}: the source's frames are now {size[0]}x{size[1]} (were "
+                    f"{self._writer.size[0]}x{self._writer.size[1]}): a new segment at that size")
+        return True
+
     def _next_segment(self, image: np.ndarray, t: float) -> None:
         """Open the next segment first, then close the last one, then prune: the open one is never deleted."""
-        index = math.floor((t - self._t0) / self.plan.length_s)
+        index = math.floor((t - self._t0) / self.plan.length_s + 1e-9)  # a boundary's own time opens its segment
         self._end = self._t0 + (index + 1) * self.plan.length_s
         previous = self._writer
         encoder = None if self.settings.encoder == "auto" else self.settings.encoder
@@ -211,20 +271,25 @@ class SegmentedMp4:
         self.segments += 1
         if previous is not None:
             self._finish(previous)
-            self._prune(keep=self._writer.path)
+        self._prune(keep=self._writer.path)
 
     def _finish(self, writer: Mp4Writer) -> None:
         writer.close()
         self._closed_frames += writer.frames
 
-    def _prune(self, keep: Path) -> None:
-        """Retention's failure (an unreadable folder) is one warning: the recording goes on."""
+    def _prune(self, keep: Path) -> list[Path]:
+        """Retention, and the tally of the closed segments' bytes that it leaves; its failure (an
+        unreadable folder) is one warning: the recording goes on."""
         if self.plan.max_bytes is None and self.plan.max_age_s is None:
-            return
+            return []
         try:
-            prune(self.path, self.plan, keep, self._wall_clock())
+            open_bytes = self._open_bytes() if self._writer else None
+            deleted = prune(self.path, self.plan, keep, self._wall_clock(), open_bytes=open_bytes)
+            self._closed_bytes = sum(_stat(path)[0] for path in segment_files(self.path) if path != keep)
         except OSError as error:
             log.warning(f"retention: cannot list {self.path}: {error.strerror or error}")
+            return []
+        return deleted
 
     def _new_path(self, t: float) -> Path:
         """``<camera>/<YYYY-MM-DD>/<HH-MM-SS>.mp4`` at the wall-clock time of source time ``t``
