@@ -242,9 +242,10 @@ class SegmentedMp4:
         """``--retain SIZE`` counts the open segment too: the oldest go as it grows, before the
         camera's segments would pass the limit (checked each frame, against a tally, not the disk)."""
         limit = self.plan.max_bytes
-        if limit is not None and self._closed_bytes and self._closed_bytes + self._open_bytes() > limit:
-            if not self._prune(keep=self._writer.path):
-                self._closed_bytes = 0  # nothing could go: try again at the next segment, not every frame
+        if limit is None or not self._closed_bytes or self._closed_bytes + self._open_bytes() <= limit:
+            return
+        if not self._prune(keep=self._writer.path) and self._closed_bytes + self._open_bytes() > limit:
+            self._closed_bytes = 0  # nothing could go: try again at the next segment, not every frame
 
     def _open_bytes(self) -> int:
         """What the open segment will take on disk, with room for the next frame (maybe a keyframe)."""
