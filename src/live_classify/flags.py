@@ -10,6 +10,7 @@ from live_classify.argtypes import (
     OneLineParser, bitrate, crf, fourcc, fraction, non_negative_float, non_negative_int, positive_float, positive_int,
     retention_limit, segment_length, size, triple,
 )
+from live_classify.config import ServeConfig
 from live_classify.engine.providers import CHOICES
 from live_classify.engine.triton_backend import backend_url
 from live_classify.inputs import AddInput, NameInput, camera_name
@@ -125,6 +126,9 @@ def _browser_flags(parser: argparse.ArgumentParser) -> None:
     web_view.add_argument("--serve-token", metavar="TOKEN",
                           help=f"required on every request but /healthz; needed to serve beyond 127.0.0.1 (or set {web.TOKEN_ENV})")
     web_view.add_argument("--serve-fps", type=positive_float, metavar="N", help="at most N frames a second to the browser (default: every frame)")
+    web_view.add_argument("--serve-clients", type=web.clients, default=ServeConfig.clients, metavar="N",
+                          help="at most N streams and event feeds at once (a page takes one per camera and one); "
+                               f"more are answered 503 (default: {ServeConfig.clients})")
 
 
 def _mqtt_flags(parser: argparse.ArgumentParser) -> None:
