@@ -249,7 +249,7 @@ MUTATIONS = [
              "        self.places.release(client)\n        queue: asyncio.Queue = asyncio.Queue(maxsize=EVENT_BACKLOG)\n",
              ("tests/test_web_clients.py::test_event_feeds_and_streams_share_the_places_and_a_full_house_says_when_to_retry",)),
     Mutation("web clients: a full house's 503 without Retry-After", SRC + "sinks/web_clients.py",
-             'headers={"Retry-After": str(RETRY_AFTER_S)}, ', "",
+             'headers={"Retry-After": str(RETRY_AFTER_S)},', "",
              ("tests/test_web_clients.py::test_event_feeds_and_streams_share_the_places_and_a_full_house_says_when_to_retry",)),
     Mutation("web clients: idle connections never closed", SRC + "sinks/web_server.py",
              "handler_cancellation=True, keepalive_timeout=IDLE_TIMEOUT_S)", "handler_cancellation=True)",
