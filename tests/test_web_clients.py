@@ -123,7 +123,8 @@ def test_a_bad_serve_clients_is_one_line(value: str, camera: MjpegServer) -> Non
 
 def test_help_names_serve_clients_and_its_default() -> None:
     text = " ".join(run_cli("--help").stdout.split())
-    assert "--serve-clients N at most N streams and event feeds at once" in text and "(default: 8)" in text
+    assert "--serve-clients N at most N streams and event feeds at once" in text
+    assert "(default: 8, or what one page of the cameras takes if more)" in text
 
 
 def test_a_connection_without_a_request_is_closed_in_time(camera: MjpegServer, live_cli) -> None:
@@ -204,3 +205,13 @@ def test_a_stalled_event_reader_costs_a_live_one_no_event_and_logs_nothing(caplo
         server.stop()
     assert received == list(range(sent)), "every event, in order, none lost"
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
+
+
+@pytest.mark.parametrize("given, cameras, places, warned", [(None, 1, 8, False), (None, 2, 8, False),
+                                                           (None, 9, 10, False), (3, 1, 3, False),
+                                                           (3, 4, 3, True), (20, 9, 20, False)])
+def test_the_places_are_enough_for_the_page_of_every_camera(given: int | None, cameras: int, places: int,
+                                                            warned: bool, caplog: pytest.LogCaptureFixture) -> None:
+    assert web.serve_places(given, cameras) == places
+    warning = "--serve-clients 3 is fewer than the page takes (5: a stream per camera and the events): it will miss some"
+    assert [r.getMessage() for r in caplog.records] == ([warning] if warned else [])

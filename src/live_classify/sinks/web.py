@@ -34,6 +34,7 @@ TOKEN_ENV = "LIVE_CLASSIFY_TOKEN"
 HEALTHY_S = 3.0  # /healthz says 503 when no frame came for this long
 JPEG_QUALITY = 80
 IDLE_FRAME_S = 1.0  # while no frame comes, the last one, annotated anew, this often
+DEFAULT_CLIENTS = 8  # streams and event feeds at once, unless one page of the cameras takes more
 MAX_CLIENTS = 1000  # --serve-clients at most: each client is an open file of the process
 
 
@@ -62,6 +63,16 @@ def clients(text: str) -> int:
     if not text.strip().isdigit() or not 1 <= int(text) <= MAX_CLIENTS:
         raise argparse.ArgumentTypeError(f"not a whole number from 1 to {MAX_CLIENTS}: {text!r}")
     return int(text)
+
+
+def serve_places(clients: int | None, cameras: int) -> int:
+    """Streams and event feeds at once: ``--serve-clients``, else enough for a few viewers, and
+    always for one page of every camera (a stream each and the events); a smaller N is said."""
+    page = cameras + 1
+    if clients is not None and clients < page:
+        log.warning(f"--serve-clients {clients} is fewer than the page takes ({page}: a stream per camera and "
+                    "the events): it will miss some")
+    return clients or max(DEFAULT_CLIENTS, page)
 
 
 def serve_token(given: str | None) -> str | None:
@@ -102,7 +113,7 @@ class Options:
     token: str | None
     fps: float | None  # --serve-fps: at most this many JPEGs a second (None: every shown frame)
     min_confidence: float | None = None
-    clients: int = ServeConfig.clients  # --serve-clients: streams and event feeds at once
+    clients: int | None = None  # --serve-clients: streams and event feeds at once (None: see serve_places)
 
     @classmethod
     def of(cls, serve: ServeConfig, source_name: str, pipeline: Pipeline, min_confidence: float | None) -> Options:

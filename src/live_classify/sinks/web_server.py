@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from live_classify.frames import Prediction
+from live_classify.sinks.web import serve_places
 from live_classify.sinks.web_clients import Places
 from live_classify.sinks.web_metrics import Metrics
 
@@ -75,7 +76,7 @@ class WebServer:
         self._runner: web.AppRunner | None = None
         self._closing = False
         self._event_queues: set[asyncio.Queue] = set()
-        self.places = Places(view.options.clients)  # streams and event feeds
+        self.places = Places(serve_places(view.options.clients, len(cameras)))  # streams and event feeds
         self._files = {path: (resources.files("live_classify.sinks").joinpath("web_page", name).read_bytes(), kind)
                        for path, (name, kind) in PAGE.items()}
 
