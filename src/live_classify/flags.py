@@ -10,7 +10,6 @@ from live_classify.argtypes import (
     OneLineParser, bitrate, crf, fourcc, fraction, non_negative_float, non_negative_int, positive_float, positive_int,
     retention_limit, segment_length, size, triple,
 )
-from live_classify.config import ServeConfig
 from live_classify.engine.providers import CHOICES
 from live_classify.engine.triton_backend import backend_url
 from live_classify.inputs import AddInput, NameInput, camera_name

@@ -51,9 +51,6 @@ class Places:
         self.limit = limit
         self._clients: set[Client] = set()
 
-    def __len__(self) -> int:
-        return len(self._clients)
-
     def stalled(self) -> int:
         """Clients stalled long enough that a newcomer may take their place."""
         now = time.monotonic()
