@@ -150,7 +150,7 @@ def test_a_stalled_viewer_holds_up_nobody_and_costs_no_memory(camera: MjpegServe
     assert captured >= 240, "capture went on"
     would_queue_mb = captured * np.mean(sizes) / 2**20
     assert grown < would_queue_mb / 2, f"RSS grew {grown:.1f} MB; queuing every frame would be {would_queue_mb:.1f} MB"
-    assert status(port)["viewers"] == 2
+    wait_until(lambda: status(port)["viewers"] == 1, "the stalled viewer dropped (its socket took nothing for 5 s)")
     stalled.close()
 
 

@@ -91,7 +91,7 @@ def _run(args: argparse.Namespace, mode: str) -> int:
     serve = None
     if args.serve:  # a port in use fails now, before the camera opens
         token = web.serve_token(args.serve_token)
-        serve = ServeConfig(web.listen(args.serve, token), token, args.serve_fps)
+        serve = ServeConfig(web.listen(args.serve, token), token, args.serve_fps, args.serve_clients)
     run = run_video if len(specs) == 1 else run_cameras
     return run(run_config(args, specs, names, serve), partial(open_classifier, args))
 

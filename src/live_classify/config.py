@@ -59,6 +59,7 @@ class ServeConfig:
     sock: socket.socket
     token: str | None = None  # required on every request but /healthz
     fps: float | None = None  # at most this many JPEGs a second (None: every shown frame)
+    clients: int | None = None  # streams and event feeds at once (None: web.serve_places decides)
 
 
 @dataclass(frozen=True)

@@ -125,6 +125,10 @@ def _browser_flags(parser: argparse.ArgumentParser) -> None:
     web_view.add_argument("--serve-token", metavar="TOKEN",
                           help=f"required on every request but /healthz; needed to serve beyond 127.0.0.1 (or set {web.TOKEN_ENV})")
     web_view.add_argument("--serve-fps", type=positive_float, metavar="N", help="at most N frames a second to the browser (default: every frame)")
+    web_view.add_argument("--serve-clients", type=web.clients, metavar="N",
+                          help="at most N streams and event feeds at once (a page takes one per camera and one); "
+                               f"more are answered 503 (default: {web.DEFAULT_CLIENTS}, or what one page of the "
+                               "cameras takes if more)")
 
 
 def _mqtt_flags(parser: argparse.ArgumentParser) -> None:

@@ -34,6 +34,8 @@ TOKEN_ENV = "LIVE_CLASSIFY_TOKEN"
 HEALTHY_S = 3.0  # /healthz says 503 when no frame came for this long
 JPEG_QUALITY = 80
 IDLE_FRAME_S = 1.0  # while no frame comes, the last one, annotated anew, this often
+DEFAULT_CLIENTS = 8  # streams and event feeds at once, unless one page of the cameras takes more
+MAX_CLIENTS = 1000  # --serve-clients at most: each client is an open file of the process
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,23 @@ def address(text: str) -> Address:
     if not port.isdigit() or not 0 < int(port) < 65536:
         raise argparse.ArgumentTypeError(f"not [HOST:]PORT with a port from 1 to 65535: {text!r}")
     return Address(host, int(port))
+
+
+def clients(text: str) -> int:
+    """``--serve-clients N``: from 1 to MAX_CLIENTS (argparse type)."""
+    if not text.strip().isdigit() or not 1 <= int(text) <= MAX_CLIENTS:
+        raise argparse.ArgumentTypeError(f"not a whole number from 1 to {MAX_CLIENTS}: {text!r}")
+    return int(text)
+
+
+def serve_places(clients: int | None, cameras: int) -> int:
+    """Streams and event feeds at once: ``--serve-clients``, else enough for a few viewers, and
+    always for one page of every camera (a stream each and the events); a smaller N is said."""
+    page = cameras + 1
+    if clients is not None and clients < page:
+        log.warning(f"--serve-clients {clients} is fewer than the page takes ({page}: a stream per camera and "
+                    "the events): it will miss some")
+    return clients or max(DEFAULT_CLIENTS, page)
 
 
 def serve_token(given: str | None) -> str | None:
@@ -94,10 +113,12 @@ class Options:
     token: str | None
     fps: float | None  # --serve-fps: at most this many JPEGs a second (None: every shown frame)
     min_confidence: float | None = None
+    clients: int | None = None  # --serve-clients: streams and event feeds at once (None: see serve_places)
 
     @classmethod
     def of(cls, serve: ServeConfig, source_name: str, pipeline: Pipeline, min_confidence: float | None) -> Options:
-        return cls(source_name, pipeline.classifier.backend.short_name, serve.token, serve.fps, min_confidence)
+        return cls(source_name, pipeline.classifier.backend.short_name, serve.token, serve.fps, min_confidence,
+                   serve.clients)
 
 
 @dataclass(eq=False)
@@ -225,7 +246,7 @@ class WebView:
         cameras = [self._camera_status(feed) for feed in self.feeds]
         return {**cameras[0], "provider": self.options.provider,
                 "uptime_s": round(time.monotonic() - self.started, 3), "viewers": self.server.viewers,
-                "cameras": cameras}
+                "clients": self.server.clients(), "cameras": cameras}
 
     def _camera_status(self, feed: Feed) -> dict[str, object]:
         """One camera's counters, rates, latency, state and newest prediction."""

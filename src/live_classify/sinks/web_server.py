@@ -4,7 +4,9 @@ Every viewer of ``/stream.mjpg?camera=NAME`` is sent that camera's newest JPEG, 
 all of them: a viewer that reads slowly waits on its own connection (aiohttp's ``write`` waits while
 the socket's buffer is full) and then gets whatever is newest, so it skips frames and holds at most
 one, never slowing the run or the other viewers. ``/api/events`` works the same way with a short
-queue of lines, every camera's.
+queue of lines, every camera's. Streams and event feeds share ``--serve-clients`` places, which a
+client that reads nothing cannot keep (``web_clients.py``); a connection that sends no request in
+``IDLE_TIMEOUT_S`` is closed.
 """
 from __future__ import annotations
 
@@ -20,13 +22,15 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from live_classify.frames import Prediction
+from live_classify.sinks.web import serve_places
+from live_classify.sinks.web_clients import Places
 from live_classify.sinks.web_metrics import Metrics
 
 if TYPE_CHECKING:
     from live_classify.sinks.web import WebView
 
 BOUNDARY = "live-classify-frame"
-MAX_STREAMS = 8  # streams at once; more are answered 503
+IDLE_TIMEOUT_S = 10.0  # a connection that sends no request for this long is closed
 EVENT_BACKLOG = 100  # lines a slow /api/events reader may fall behind before the oldest are skipped
 SNAPSHOT_WAIT_S = 5.0
 PAGE = {"/": ("index.html", "text/html"), "/app.js": ("app.js", "text/javascript"),
@@ -72,6 +76,7 @@ class WebServer:
         self._runner: web.AppRunner | None = None
         self._closing = False
         self._event_queues: set[asyncio.Queue] = set()
+        self.places = Places(serve_places(view.options.clients, len(cameras)))  # streams and event feeds
         self._files = {path: (resources.files("live_classify.sinks").joinpath("web_page", name).read_bytes(), kind)
                        for path, (name, kind) in PAGE.items()}
 
@@ -85,6 +90,11 @@ class WebServer:
     def viewers(self) -> int:
         """Streams open now, all cameras'."""
         return sum(channel.viewers for channel in self._channels.values())
+
+    def clients(self) -> dict[str, int]:
+        """Streams and event feeds open now (an event queue each), those stalled, and the places."""
+        return {"streams": self.viewers, "events": len(self._event_queues), "stalled": self.places.stalled(),
+                "limit": self.places.limit}
 
     def viewers_of(self, camera: str) -> int:
         return self._channels[camera].viewers
@@ -150,8 +160,9 @@ class WebServer:
         for path in PAGE:
             app.router.add_get(path, self._page)
         # handler_cancellation: a viewer that hangs up frees its stream slot at once, not at the next frame.
+        # keepalive_timeout: a connection without a request in flight, from its start on, is closed that soon.
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0,
-                                     handler_cancellation=True)
+                                     handler_cancellation=True, keepalive_timeout=IDLE_TIMEOUT_S)
         await self._runner.setup()
         await web.SockSite(self._runner, self._sock).start()
 
@@ -203,26 +214,27 @@ class WebServer:
     async def _stream(self, request: web.Request) -> web.StreamResponse:
         if isinstance(channel := self._channel(request), web.Response):
             return channel
-        if self.viewers >= MAX_STREAMS:
-            return web.Response(status=503, text=f"at most {MAX_STREAMS} streams at once\n")
+        if (client := self.places.admit(request)) is None:
+            return self.places.full()
         response = web.StreamResponse(headers={
             "Content-Type": f"multipart/x-mixed-replace; boundary={BOUNDARY}", "Cache-Control": "no-store"})
-        await response.prepare(request)
         channel.viewers += 1
         self.viewers_served += 1
         try:
+            await response.prepare(request)
             seq = channel.seq if channel.jpeg is None else channel.seq - 1  # the newest frame at once
             while True:
                 jpeg, seq = await self._next_frame(channel, seq)
                 if jpeg is None:
                     break
                 head = f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n\r\n"
-                await response.write(head.encode() + jpeg + b"\r\n")  # waits while this viewer's socket is full
+                await client.send(response, head.encode() + jpeg + b"\r\n")  # waits while its socket is full
                 self.frames_sent += 1
-        except (ConnectionError, RuntimeError):  # the viewer went away
+        except (ConnectionError, RuntimeError):  # the viewer went away, or read nothing
             pass
         finally:
             channel.viewers -= 1
+            self.places.release(client)
         return response
 
     async def _snapshot(self, request: web.Request) -> web.Response:
@@ -244,17 +256,20 @@ class WebServer:
 
     async def _events(self, request: web.Request) -> web.StreamResponse:
         """Server-Sent Events: one ``data:`` line per classification, the same JSON as a JSON line."""
+        if (client := self.places.admit(request)) is None:
+            return self.places.full()
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store"})
-        await response.prepare(request)
         queue: asyncio.Queue = asyncio.Queue(maxsize=EVENT_BACKLOG)
         self._event_queues.add(queue)
         try:
+            await response.prepare(request)
             while (line := await queue.get()) is not None:
-                await response.write(f"data: {line}\n\n".encode())
-        except (ConnectionError, RuntimeError):
+                await client.send(response, f"data: {line}\n\n".encode())
+        except (ConnectionError, RuntimeError):  # the reader went away, or read nothing
             pass
         finally:
             self._event_queues.discard(queue)
+            self.places.release(client)
         return response
 
     async def _status(self, request: web.Request) -> web.Response:
