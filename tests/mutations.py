@@ -25,6 +25,8 @@ SRC = "src/live_classify/"
 LIVE = "tests/test_live_cli.py::"
 TRITON = "tests/test_triton.py::"
 WEB_MANY = "tests/test_web_many.py::"
+NOTIFY = "tests/test_notify.py::"
+MQTT = "tests/test_mqtt.py::"
 
 
 @dataclass(frozen=True)
@@ -237,6 +239,23 @@ MUTATIONS = [
              "        if not self.falling_back:",
              (TRITON + "test_the_fallback_classifies_here_while_the_server_is_down_and_goes_back",
               TRITON + "test_with_fallback_the_local_model_stands_in_while_the_server_is_down")),
+    # issue 25/26, notify-mqtt:
+    Mutation("notify: a ping due between two frames is pushed back (issue 25.3)", SRC + "sinks/notify.py",
+             "        if self.ready:\n            self._tick(self._clock())\n",
+             "        if self.ready and (now := self._clock()) >= self._next_ping:\n"
+             "            self._send(\"STATUS=no frame for 0 s\")\n"
+             "            self._next_ping = now + self.interval_s\n",
+             (NOTIFY + "test_while_frames_arrive_pings_are_never_more_than_half_the_watchdog_apart",
+              NOTIFY + "test_pings_come_on_time_from_a_slow_camera_and_a_stopped_status_never_replaces_one")),
+    Mutation("notify: the watchdog pinged while reconnecting (issue 26.11)", SRC + "sinks/notify.py",
+             "if not self.pipeline.reconnecting and quiet <= self.config.stall_s:",
+             "if quiet <= self.config.stall_s:",
+             (NOTIFY + "test_no_ping_while_reconnecting_even_before_the_read_timeout",
+              NOTIFY + "test_no_ping_while_the_camera_is_stalled_or_reconnecting_and_pings_again_once_back")),
+    Mutation("notify: the watchdog pinged however long no frame came", SRC + "sinks/notify.py",
+             "if not self.pipeline.reconnecting and quiet <= self.config.stall_s:",
+             "if not self.pipeline.reconnecting:",
+             (NOTIFY + "test_pings_stop_once_no_frame_came_for_longer_than_the_read_timeout_and_resume_with_the_first_frame",)),
 ]
 
 
