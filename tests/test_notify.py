@@ -65,14 +65,16 @@ def test_pings_come_on_time_from_a_slow_camera_and_a_stopped_status_never_replac
     with MjpegServer(CHELSEA, fps=2) as camera:
         env = headless_env(NOTIFY_SOCKET=str(systemd.path), WATCHDOG_USEC="2000000")  # WatchdogSec=2: a ping each 1 s
         cli = live_cli("--source", camera.url, "--jsonl", "-", "--provider", "cpu", env=env)
-        cli.wait_for(lambda: len(systemd.times_of("WATCHDOG=1")) >= 8, what="watchdog pings")
+        cli.wait_for(lambda: systemd.times_of("READY=1"), what="ready")
+        cli.wait_for(lambda: time.monotonic() > systemd.times_of("READY=1")[0] + 8.5, what="8.5 s")
         cli.signal(signal.SIGINT)
         run = cli.finish()
     assert run.returncode == 0, run.stderr
     ready, pings = systemd.times_of("READY=1"), systemd.times_of("WATCHDOG=1")
-    assert len(ready) == 1 and 0 < pings[0] - ready[0] <= 1.0
-    # On time: 0.9-1.0 s apart by design; the bug pushed a ping to ~2 s, systemd's limit.
-    assert max(gaps(pings)) < 1.4 and min(gaps(pings)) > 0.4, gaps(pings)
+    assert len(ready) == 1 and len(pings) >= 8, pings
+    # On time: 0.9-1.0 s apart by design (a loaded machine adds its delays); the bug pushed a ping to
+    # ~2 s, systemd's limit.
+    assert 0 < pings[0] - ready[0] < 1.4 and max(gaps(pings)) < 1.4 and min(gaps(pings)) > 0.4, gaps(pings)
     assert not [m for _, m in systemd.messages if "no frame" in m], "a healthy camera said to send no frame"
 
 
@@ -91,8 +93,8 @@ def test_no_ping_while_the_camera_is_stalled_or_reconnecting_and_pings_again_onc
         camera.resume()
         cli.wait_for_stderr("reconnected")
         cli.wait_for(lambda: any(t > resumed for t in systemd.times_of("WATCHDOG=1")), what="pings again")
-        camera.stop()  # closed: lost at once, before any read timeout
         stopped = time.monotonic()
+        camera.stop()  # closed: lost at once (not after the read timeout); stop() itself takes up to 0.5 s
         cli.wait_for_stderr("end of stream")
         time.sleep(max(0.0, stopped + 3 - time.monotonic()))
         restarted = time.monotonic()
@@ -105,7 +107,8 @@ def test_no_ping_while_the_camera_is_stalled_or_reconnecting_and_pings_again_onc
     assert run.returncode == 0, run.stderr
     pings = systemd.times_of("WATCHDOG=1")
     assert not [t for t in pings if stalled + 1.5 < t < resumed], "pinged while the camera was stalled"
-    assert not [t for t in pings if stopped + 0.5 < t < restarted], "pinged while reconnecting"
+    # Reconnecting from when the end of the stream is read (~50 ms): the bug pinged for the 1 s after.
+    assert not [t for t in pings if stopped + 0.4 < t < restarted], "pinged while reconnecting"
     said = [m for _, m in systemd.messages if m.startswith("STATUS=no frame for")]
     assert any(m.endswith("; reconnecting") for m in said), said
     assert "STOPPING=1" in systemd.messages[-1][1].splitlines()
