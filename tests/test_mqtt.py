@@ -75,7 +75,7 @@ def newcomer_sees(broker: Broker, topic_end: str) -> dict:
     """What a subscriber connecting just now gets at once: the retained message."""
     newcomer = Subscriber(broker.port)
     try:
-        return newcomer.next(topic_end, timeout=2)  # retained: at once (a fresh status would take up to 5 s)
+        return newcomer.next(topic_end, timeout=3)  # retained: at once (a fresh one would say retain False)
     finally:
         newcomer.close()
 

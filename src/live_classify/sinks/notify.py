@@ -1,8 +1,8 @@
 """systemd's service protocol: ready, alive, what it is doing, stopping — a datagram each, no dependency.
 
 Under ``Type=notify`` with ``WatchdogSec=``, systemd restarts the service when ``WATCHDOG=1`` stops
-coming. So the watchdog is fed from the main loop, on time (every half interval, whether the
-frame or the wait between two frames comes first), and only while the camera is healthy: a camera
+coming. So the watchdog is fed from the main loop, on time (every half interval, from a frame or
+from a wait between two frames alike), and only while the camera is healthy: a camera
 silent for longer than the read timeout, one being reconnected, a main loop that no longer runs
 all stop the pings, and systemd steps in. ``READY=1`` comes once the first frame is classified
 (the model loaded, the camera delivering).
