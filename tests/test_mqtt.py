@@ -146,9 +146,11 @@ def test_publishing_resumes_after_the_broker_restarts(live_cli, camera, broker, 
         cli.wait_for_stderr("is back")
         # What was classified while the broker was away waited in the backlog and arrives now.
         during = again.next("/prediction", where=lambda p: away_from + 0.5 < p["time"] < away_from + 2.5)
-        status = again.next("/status", where=lambda p: p["state"] == "online")
+        # The first status after the return may be built before the backlog went out (a slow start
+        # under load had published only 2): the one that counts the backlog says none was dropped.
+        status = again.next("/status", where=lambda p: p["state"] == "online" and p["published"] > 2)
         assert cli.process.poll() is None, cli.stderr
-        assert during["frame"] > 0 and status["dropped"] == 0 and status["published"] > 2
+        assert during["frame"] > 0 and status["dropped"] == 0
     finally:
         again.close()
     cli.signal(signal.SIGINT)
