@@ -59,8 +59,7 @@ def gaps(times: list[float]) -> list[float]:
     return [round(b - a, 3) for a, b in zip(times, times[1:])]
 
 
-def test_pings_come_on_time_from_a_slow_camera_and_a_stopped_status_never_replaces_one(systemd: FakeSystemd,
-                                                                                       live_cli) -> None:
+def test_pings_come_on_time_from_a_slow_camera_never_replaced_by_a_status(systemd: FakeSystemd, live_cli) -> None:
     # 2 fps: the main loop waits between frames, and a ping falls due during most waits.
     with MjpegServer(CHELSEA, fps=2) as camera:
         env = headless_env(NOTIFY_SOCKET=str(systemd.path), WATCHDOG_USEC="2000000")  # WatchdogSec=2: a ping each 1 s
