@@ -89,7 +89,8 @@ class Subscriber:
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=session or "",
                                   clean_session=session is None)
         self.client.on_message = lambda client, userdata, message: self.messages.put(message)
-        self.client.on_connect = lambda client, *rest: client.subscribe(f"{PREFIX}/#", qos=1)
+        # QoS 2: each message arrives at the QoS it was published with (the lower of the two).
+        self.client.on_connect = lambda client, *rest: client.subscribe(f"{PREFIX}/#", qos=2)
         subscribed = threading.Event()
         self.client.on_subscribe = lambda *args: subscribed.set()
         self.client.connect("127.0.0.1", port)
@@ -97,7 +98,8 @@ class Subscriber:
         assert subscribed.wait(10), "the broker did not confirm the subscription"
 
     def next(self, topic_end: str, timeout: float = 30.0, where=lambda payload: True) -> dict:  # noqa: ANN001
-        """The next message whose topic ends with ``topic_end`` and whose JSON satisfies ``where``."""
+        """The next message whose topic ends with ``topic_end`` and whose JSON satisfies ``where``:
+        its object, with the message's ``topic``, ``retain`` and ``qos``."""
         deadline = time.monotonic() + timeout
         while (left := deadline - time.monotonic()) > 0:
             try:
@@ -106,7 +108,7 @@ class Subscriber:
                 break
             payload = json.loads(message.payload)
             if message.topic.endswith(topic_end) and where(payload):
-                return {"topic": message.topic, "retain": message.retain, **payload}
+                return {"topic": message.topic, "retain": message.retain, "qos": message.qos, **payload}
         raise AssertionError(f"no {topic_end} message in {timeout} s")
 
     def close(self) -> None:

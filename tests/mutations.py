@@ -26,6 +26,8 @@ LIVE = "tests/test_live_cli.py::"
 TRITON = "tests/test_triton.py::"
 WEB_MANY = "tests/test_web_many.py::"
 RESIZED = "tests/test_segments.py::test_a_camera_back_at_another_size_is_letterboxed_or_opens_a_segment"
+NOTIFY = "tests/test_notify.py::"
+MQTT = "tests/test_mqtt.py::"
 
 
 @dataclass(frozen=True)
@@ -304,6 +306,48 @@ MUTATIONS = [
     Mutation("web: /snapshot.jpg stale once nobody watches", SRC + "sinks/web_server.py",
              "jpeg = channel.jpeg if channel.viewers else None", "jpeg = channel.jpeg",
              ("tests/test_web_clients.py::test_the_snapshot_is_fresh_after_the_last_viewer_left",)),
+    # issue 25/26, notify-mqtt:
+    Mutation("notify: a ping due between two frames is pushed back (issue 25.3)", SRC + "sinks/notify.py",
+             "        if self.ready:\n            self._tick(self._clock())\n",
+             "        if self.ready and (now := self._clock()) >= self._next_ping:\n"
+             "            self._send(\"STATUS=no frame for 0 s\")\n"
+             "            self._next_ping = now + self.interval_s\n",
+             (NOTIFY + "test_while_frames_arrive_pings_are_never_more_than_half_the_watchdog_apart",
+              NOTIFY + "test_pings_come_on_time_from_a_slow_camera_never_replaced_by_a_status")),
+    Mutation("notify: the watchdog pinged while reconnecting (issue 26.11)", SRC + "sinks/notify.py",
+             "if not self.pipeline.reconnecting and quiet <= self.config.stall_s:",
+             "if quiet <= self.config.stall_s:",
+             (NOTIFY + "test_no_ping_while_reconnecting_even_before_the_read_timeout",
+              NOTIFY + "test_no_ping_while_the_camera_is_stalled_or_reconnecting_and_pings_again_once_back")),
+    Mutation("notify: the watchdog pinged however long no frame came", SRC + "sinks/notify.py",
+             "if not self.pipeline.reconnecting and quiet <= self.config.stall_s:",
+             "if not self.pipeline.reconnecting:",
+             (NOTIFY + "test_pings_stop_once_no_frame_came_for_longer_than_the_read_timeout_and_resume_with_the_first_frame",)),
+    Mutation("mqtt: the last will not retained (issue 26.8)", SRC + "sinks/mqtt.py",
+             "self._will(), qos=self.config.qos, retain=True)", "self._will(), qos=self.config.qos, retain=False)",
+             (MQTT + "test_subscribers_joining_mid_run_get_online_and_after_kill_9_offline_both_retained",)),
+    Mutation("mqtt: the last will with the start-of-run time and counters (issue 25.8)", SRC + "sinks/mqtt.py",
+             'client.will_set(f"{self.topic}/status", self._will(),',
+             'client.will_set(f"{self.topic}/status", self._status("offline"),',
+             (MQTT + "test_subscribers_joining_mid_run_get_online_and_after_kill_9_offline_both_retained",)),
+    Mutation("mqtt: online not retained (issue 26.9)", SRC + "sinks/mqtt.py",
+             'self._writer.submit((f"{self.topic}/status", self._status("online"), True))',
+             'self._writer.submit((f"{self.topic}/status", self._status("online"), False))',
+             (MQTT + "test_subscribers_joining_mid_run_get_online_and_after_kill_9_offline_both_retained",)),
+    Mutation("mqtt: --mqtt-qos ignored, always 1 (issue 26.10)", SRC + "sinks/mqtt.py",
+             "self.client.publish(topic, payload, qos=self.config.qos, retain=retain)",
+             "self.client.publish(topic, payload, qos=1, retain=retain)",
+             (MQTT + "test_every_message_goes_at_the_qos_asked_for_the_last_will_too",)),
+    Mutation("mqtt: the last will at QoS 1 whatever --mqtt-qos", SRC + "sinks/mqtt.py",
+             "self._will(), qos=self.config.qos, retain=True)", "self._will(), qos=1, retain=True)",
+             (MQTT + "test_every_message_goes_at_the_qos_asked_for_the_last_will_too",)),
+    Mutation("mqtt: a URL without a prefix is said to hold a wildcard (issue 25.12)", SRC + "sinks/mqtt.py",
+             'raise bad("no topic prefix after the host")',
+             'raise bad("the topic prefix cannot hold + or # (MQTT\'s wildcards)")',
+             (MQTT + "test_a_bad_url_says_what_is_wrong_with_it",)),
+    Mutation("mqtt: a lost broker reads paho's '(Unspecified error)' (issue 25.12)", SRC + "sinks/mqtt.py",
+             "why = disconnect_reason(flags, reason_code)", "why = str(reason_code)",
+             (MQTT + "test_publishing_resumes_after_the_broker_restarts",)),
 ]
 
 

@@ -132,7 +132,7 @@ def run_config(args: argparse.Namespace, specs: list[SourceSpec], names: list[st
     outputs = OutputConfig(
         record=record, jsonl=args.jsonl, min_confidence=args.min_confidence, headless=args.headless,
         snapshot_dir=args.snapshot_dir, windows=args.windows, collect=collect, given=frozenset(getattr(args, "given", ())),
-        serve=serve, notify=NotifyConfig.of(os.environ),
+        serve=serve, notify=NotifyConfig.of(os.environ, args.read_timeout),
         mqtt=MqttConfig(args.mqtt, args.mqtt_qos, args.mqtt_every, args.mqtt_on_change,
                         args.mqtt_required, args.mqtt_ca) if args.mqtt else None,
     )

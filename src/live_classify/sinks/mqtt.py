@@ -2,8 +2,9 @@
 
 Topics, under the URL's prefix and the camera's topic-safe name:
 ``PREFIX/CAMERA/prediction`` (one JSON line's object per published classification) and
-``PREFIX/CAMERA/status`` (retained: ``online`` with the counters every few seconds, ``offline`` on a
-clean stop and, as the MQTT last will, when the process dies).
+``PREFIX/CAMERA/status`` (retained: ``online`` with the counters every few seconds, ``offline`` with
+the last counters on a clean stop and, as the MQTT last will, ``offline`` with only what it knows at
+connect time, the source, when the process or its connection dies).
 
 The main loop only queues: a :class:`BackgroundWriter` hands the messages to paho, whose own
 network thread sends them and reconnects with backoff. While the broker is away the messages wait
@@ -43,6 +44,7 @@ if TYPE_CHECKING:
 DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
 STATUS_EVERY_S = 5.0
 CONNECT_TIMEOUT_S = 5.0
+KEEPALIVE_S = 15  # paho pings the broker when idle this long, and gives up after as long again without an answer
 BACKLOG = 1000  # messages waiting while the broker is away (by default); beyond it the oldest are dropped
 RECONNECT_DELAY_S = (1, 30)  # paho's backoff: from 1 s, doubling, to 30 s
 
@@ -71,7 +73,8 @@ class BrokerUrl:
 def broker_url(text: str) -> BrokerUrl:
     """The argparse type of ``--mqtt``: a bad URL is a usage error (exit 2), the password never shown."""
     def bad(why: str) -> argparse.ArgumentTypeError:
-        return argparse.ArgumentTypeError(f"{why}: {redact(text)!r} (give mqtt[s]://[user:pass@]host[:port]/prefix)")
+        return argparse.ArgumentTypeError(f"{why}: {redact(text)!r} (give mqtt[s]://[user:pass@]host[:port]/prefix, "
+                                          "e.g. mqtt://broker.lan/home/cameras)")
 
     try:
         parts = urlsplit(text)
@@ -83,8 +86,12 @@ def broker_url(text: str) -> BrokerUrl:
     if not parts.hostname:
         raise bad("no broker host")
     prefix = parts.path.strip("/")
-    if not prefix or any(c in prefix for c in "+#\0") or "#" in text or "?" in text:
-        raise bad("the path must be a topic prefix without + or # (e.g. /home/cameras)")
+    if "?" in text:
+        raise bad("a query (?...) has no meaning in an MQTT URL")
+    if any(c in prefix for c in "+#\0") or "#" in text:
+        raise bad("the topic prefix cannot hold + or # (MQTT's wildcards)")
+    if not prefix:
+        raise bad("no topic prefix after the host")
     user = unquote(parts.username) if parts.username is not None else None
     password = unquote(parts.password) if parts.password is not None else None
     return BrokerUrl(text, parts.hostname, port, prefix, user, password, tls=parts.scheme.lower() == "mqtts")
@@ -113,6 +120,16 @@ def connect_problem(error: BaseException | None, broker: BrokerUrl, ca: Path | N
                 "(is the port a TLS listener?)")
     why = error.strerror if isinstance(error, OSError) and error.strerror else "connection refused or timed out"
     return f"cannot reach MQTT broker {broker}: {why.lower()}"
+
+
+def disconnect_reason(flags, reason_code) -> str:  # noqa: ANN001 - paho's DisconnectFlags and ReasonCode
+    """Why paho lost the broker, in words: paho says "Unspecified error" for a connection closed or
+    reset; only a broker's own DISCONNECT (MQTT 5) carries a reason of its own."""
+    if flags.is_disconnect_packet_from_server:
+        return f"the broker ended the connection: {reason_code}"
+    if reason_code == "Keep alive timeout":
+        return f"no answer from the broker for {KEEPALIVE_S} s"
+    return "connection closed: the broker stopped, or the network between is down"
 
 
 def certificate_problem(error: ssl.SSLCertVerificationError, broker: BrokerUrl, ca: Path | None) -> str:
@@ -218,6 +235,11 @@ class MqttSink:
                        "inference_fps": round(stats.inference_rate.rate, 2)}
         return json.dumps(status)
 
+    def _will(self) -> str:
+        """The last will, which the broker publishes long after it was written: ``offline`` and the
+        source, nothing that changes during the run (the time, the counters)."""
+        return json.dumps({"state": "offline", "source": self.source_name})
+
     def _publish(self, message: tuple[str, str, bool]) -> None:
         """In the writer's thread: hand over to paho, waiting for a broker lost just now; at the end,
         what cannot be sent is counted at once."""
@@ -243,7 +265,7 @@ class MqttSink:
         broker = self.config.broker
         if broker.username is not None:
             client.username_pw_set(broker.username, broker.password)
-        client.will_set(f"{self.topic}/status", self._status("offline"), qos=1, retain=True)
+        client.will_set(f"{self.topic}/status", self._will(), qos=self.config.qos, retain=True)
         client.reconnect_delay_set(*RECONNECT_DELAY_S)
         client.max_queued_messages_set(self.backlog)
         if broker.tls:
@@ -257,7 +279,7 @@ class MqttSink:
     def _connect(self) -> None:
         """Start paho's thread and wait for the first answer: unreachable is a warning, or an error with --mqtt-required."""
         broker = self.config.broker
-        self.client.connect_async(broker.host, broker.port, keepalive=15)
+        self.client.connect_async(broker.host, broker.port, keepalive=KEEPALIVE_S)
         self.client.loop_start()
         self._answered.wait(CONNECT_TIMEOUT_S + 1)
         if self._online.is_set():
@@ -287,13 +309,14 @@ class MqttSink:
         self._answered.set()
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:  # noqa: ANN001
+        why = disconnect_reason(flags, reason_code)
         if self._online.is_set() and not self._closing:
-            log.warning(f"lost the MQTT broker {self.config.broker} ({reason_code}): reconnecting, "
+            log.warning(f"lost the MQTT broker {self.config.broker} ({why}): reconnecting, "
                         f"up to {self.backlog} messages wait")
         self._online.clear()
         self._sending.clear()
         if self._closing:  # set by close() meanwhile: let the writer finish
             self._sending.set()
         if reason_code.is_failure and not self._was_online:
-            self._why = self._why or f"cannot reach MQTT broker {self.config.broker}: {reason_code}"
+            self._why = self._why or f"cannot reach MQTT broker {self.config.broker}: {why}"
         self._answered.set()
