@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from live_classify.frames import Prediction
+from live_classify.sinks.web_log import RequestLog
 from live_classify.sinks.web_metrics import Metrics
 
 if TYPE_CHECKING:
@@ -31,6 +32,10 @@ EVENT_BACKLOG = 100  # lines a slow /api/events reader may fall behind before th
 SNAPSHOT_WAIT_S = 5.0
 PAGE = {"/": ("index.html", "text/html"), "/app.js": ("app.js", "text/javascript"),
         "/style.css": ("style.css", "text/css")}
+# Open without the token: a watchdog's health, and the page's script and style (no data in them), which
+# a browser fetches without the ?token= of the page's URL. The page itself and every endpoint with data
+# need it (app.js carries the page's token onto each URL it asks for).
+PUBLIC = frozenset({"/healthz", "/app.js", "/style.css"})
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -151,7 +156,7 @@ class WebServer:
             app.router.add_get(path, self._page)
         # handler_cancellation: a viewer that hangs up frees its stream slot at once, not at the next frame.
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0,
-                                     handler_cancellation=True)
+                                     handler_cancellation=True, logger=RequestLog(self._token))
         await self._runner.setup()
         await web.SockSite(self._runner, self._sock).start()
 
@@ -165,13 +170,9 @@ class WebServer:
 
     @web.middleware
     async def _auth(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        """With a token, every request but /healthz carries it, as a header or (for <img>) in the URL."""
-        if self._token and request.path != "/healthz":
-            header = request.headers.get("Authorization", "")
-            given = header[len("Bearer "):] if header.startswith("Bearer ") else request.query.get("token", "")
-            if not hmac.compare_digest(given.encode(), self._token.encode()):
-                return web.Response(status=401, text="a token is required\n",
-                                    headers={"WWW-Authenticate": "Bearer"})
+        """With a token, every request but the PUBLIC ones carries it, as a header or (for <img>) in the URL."""
+        if self._token and request.path not in PUBLIC and not _carries(request, self._token):
+            return web.Response(status=401, text="a token is required\n", headers={"WWW-Authenticate": "Bearer"})
         return await handler(request)
 
     def _wake_viewers(self) -> None:
@@ -273,6 +274,18 @@ class WebServer:
     async def _page(self, request: web.Request) -> web.Response:
         body, kind = self._files[request.path]
         return web.Response(body=body, content_type=kind, charset="utf-8")
+
+
+def _carries(request: web.Request, token: str) -> bool:
+    """Whether ``request`` carries ``token``: ``Authorization: Bearer`` (the scheme in any case, as HTTP
+    has it), else ``?token=``. Compared as the bytes sent: bytes that are not UTF-8 are a wrong token."""
+    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+    given = credentials.strip() if scheme.lower() == "bearer" else request.query.get("token", "")
+    try:
+        sent = given.encode("utf-8", "surrogateescape")  # as aiohttp decoded them
+    except UnicodeEncodeError:  # a lone surrogate (from a %-escape), not a byte sent
+        return False
+    return hmac.compare_digest(sent, token.encode())
 
 
 def _one_line(value: object) -> str:
