@@ -25,6 +25,8 @@ SRC = "src/live_classify/"
 LIVE = "tests/test_live_cli.py::"
 TRITON = "tests/test_triton.py::"
 WEB_MANY = "tests/test_web_many.py::"
+WEB_AUTH = "tests/test_web_auth.py::"  # issue 25/26, web-auth
+WEB_STATUS = "tests/test_web_status.py::"  # issue 25/26, web-auth
 
 
 @dataclass(frozen=True)
@@ -237,6 +239,47 @@ MUTATIONS = [
              "        if not self.falling_back:",
              (TRITON + "test_the_fallback_classifies_here_while_the_server_is_down_and_goes_back",
               TRITON + "test_with_fallback_the_local_model_stands_in_while_the_server_is_down")),
+    # issue 25/26, web-auth:
+    Mutation("web auth: the page's script and style need the token", SRC + "sinks/web_server.py",
+             'PUBLIC = frozenset({"/healthz", "/app.js", "/style.css"})', 'PUBLIC = frozenset({"/healthz"})',
+             (WEB_AUTH + "test_the_page_with_a_token_in_chromium_is_styled_shows_the_picture_and_the_label",)),
+    Mutation("web auth: the page does not pass its token on", SRC + "sinks/web_page/app.js",
+             "  if (token) query.set(\"token\", token);\n", "",
+             (WEB_AUTH + "test_the_page_with_a_token_in_chromium_is_styled_shows_the_picture_and_the_label",)),
+    Mutation("web auth: /metrics without the token", SRC + "sinks/web_server.py",
+             "request.path not in PUBLIC and", 'request.path not in PUBLIC | {"/metrics"} and',
+             (WEB_AUTH + "test_every_route_but_the_public_ones_needs_the_token",)),
+    Mutation("web auth: 'bearer' in lower case refused", SRC + "sinks/web_server.py",
+             'scheme.lower() == "bearer"', 'scheme == "Bearer"',
+             (WEB_AUTH + "test_every_route_but_the_public_ones_needs_the_token",)),
+    Mutation("web auth: a token that is not UTF-8 is a 500 and a traceback", SRC + "sinks/web_server.py",
+             '    try:\n        sent = given.encode("utf-8", "surrogateescape")  # as aiohttp decoded them\n'
+             "    except UnicodeEncodeError:  # a lone surrogate (from a %-escape), not a byte sent\n"
+             "        return False\n",
+             "    sent = given.encode()\n",
+             (WEB_AUTH + "test_bad_requests_are_a_4xx_and_one_line_at_most_never_the_token",)),
+    Mutation("web auth: aiohttp logs bad requests itself (tracebacks, the token)", SRC + "sinks/web_server.py",
+             ", logger=RequestLog(self._token))", ")",
+             (WEB_AUTH + "test_bad_requests_are_a_4xx_and_one_line_at_most_never_the_token",)),
+    Mutation("web auth: a bad request's line quotes the request", SRC + "sinks/web_log.py",
+             "a malformed request ({type(error).__name__})", "a malformed request ({error})",
+             (WEB_AUTH + "test_bad_requests_are_a_4xx_and_one_line_at_most_never_the_token",)),
+    Mutation("web auth: beyond loopback without a token exits 1", SRC + "sinks/web.py",
+             'raise UsageError(f"--serve {where} listens', 'raise LiveClassifyError(f"--serve {where} listens',
+             (WEB_AUTH + "test_beyond_loopback_without_a_token_is_a_refused_command_line",)),
+    Mutation("web auth: --serve alone floods stdout with JSON lines", SRC + "live.py",
+             "shown = window or out.record or out.serve or", "shown = window or out.record or",
+             (WEB_AUTH + "test_serve_alone_keeps_stdout_quiet",)),
+    Mutation("web status: dropped leaves out frames lost while the server was away", SRC + "sinks/web.py",
+             '"dropped": stats.dropped,', '"dropped": stats.replaced,',
+             (WEB_STATUS + "test_dropped_counts_the_frames_lost_while_the_inference_server_was_away",)),
+    Mutation("web status: the latency histogram fed milliseconds", SRC + "sinks/web_metrics.py",
+             "histogram.observe(latency_ms / 1e3)", "histogram.observe(latency_ms)",
+             (WEB_STATUS + "test_the_latency_histogram_is_in_seconds_in_the_right_buckets",)),
+    Mutation("web status: the clock read before the newest frame's time", SRC + "sinks/web.py",
+             "        newest, last_capture = feed.newest, pipeline.last_capture\n        now = time.monotonic()\n",
+             "        now = time.monotonic()\n        newest, last_capture = feed.newest, pipeline.last_capture\n",
+             (WEB_STATUS + "test_the_last_frame_s_age_is_never_negative",)),
 ]
 
 

@@ -285,7 +285,7 @@ def _carries(request: web.Request, token: str) -> bool:
         sent = given.encode("utf-8", "surrogateescape")  # as aiohttp decoded them
     except UnicodeEncodeError:  # a lone surrogate (from a %-escape), not a byte sent
         return False
-    return hmac.compare_digest(sent, token.encode())
+    return hmac.compare_digest(sent, token.encode("utf-8", "surrogateescape"))  # a token from argv may have them
 
 
 def _one_line(value: object) -> str:
