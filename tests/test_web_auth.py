@@ -75,7 +75,10 @@ def test_every_route_but_the_public_ones_needs_the_token(guarded: tuple[web.WebV
 def raw(port: int, request: bytes) -> int:
     """Send ``request`` as it is on a socket of its own; the status of the answer."""
     with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
-        connection.sendall(request)
+        try:
+            connection.sendall(request)
+        except (BrokenPipeError, ConnectionResetError):  # answered and closed before it all went: still readable
+            pass
         answer = b""
         while b"\r\n" not in answer and (chunk := connection.recv(65536)):
             answer += chunk
@@ -166,3 +169,34 @@ def test_the_page_with_a_token_in_chromium_is_styled_shows_the_picture_and_the_l
     assert picture is not None and picture.shape[0] > 100 and picture.std() > 20, "the video is a picture, not flat"
     assert int(frames.split(" / ")[0]) > 0, frames
     assert refused == [], f"answered 401: {refused}"
+
+
+def test_the_request_log_is_one_line_without_traceback_or_token(capsys: pytest.CaptureFixture[str]) -> None:
+    """What aiohttp logs, as the run shows it: its debug notes nothing, a bad request one detail line,
+    a failure of the server's own one warning with the token blanked."""
+    from aiohttp.http_exceptions import LineTooLong
+
+    from live_classify import log
+    from live_classify.sinks.web_log import RequestLog
+
+    request_log, too_long = RequestLog(TOKEN), LineTooLong(f"/api/status?token={TOKEN}&x=aaaa", 8190)
+    log.configure(verbose=False)
+    request_log.debug("Ignored premature client disconnection")
+    request_log.exception("Error handling request from %s", "10.0.0.9", exc_info=too_long)
+    assert capsys.readouterr().err == ""
+    log.configure(verbose=True)
+    try:
+        request_log.exception("Error handling request from %s", "10.0.0.9", exc_info=too_long)
+        try:
+            raise ValueError(f"no camera for {TOKEN}\nsecond line")
+        except ValueError:
+            request_log.exception("Error handling request from %s", "10.0.0.9")
+        request_log.warning("Failed to create request handler with %r", {"token": TOKEN})
+    finally:
+        log.configure()
+    lines = capsys.readouterr().err.splitlines()
+    assert [line.split("live-classify: ", 1)[1] for line in lines] == [
+        "web server: answered 400 to a malformed request (LineTooLong)",
+        "warning: web server: a request failed: ValueError: no camera for ***",
+        "warning: web server: a request failed: Failed to create request handler with {'token': '***'}",
+    ]
