@@ -28,6 +28,8 @@ WEB_MANY = "tests/test_web_many.py::"
 RESIZED = "tests/test_segments.py::test_a_camera_back_at_another_size_is_letterboxed_or_opens_a_segment"
 NOTIFY = "tests/test_notify.py::"
 MQTT = "tests/test_mqtt.py::"
+WEB_AUTH = "tests/test_web_auth.py::"  # issue 25/26, web-auth
+WEB_STATUS = "tests/test_web_status.py::"  # issue 25/26, web-auth
 
 
 @dataclass(frozen=True)
@@ -295,7 +297,7 @@ MUTATIONS = [
              'headers={"Retry-After": str(RETRY_AFTER_S)},', "",
              ("tests/test_web_clients.py::test_event_feeds_and_streams_share_the_places_and_a_full_house_says_when_to_retry",)),
     Mutation("web clients: idle connections never closed", SRC + "sinks/web_server.py",
-             "handler_cancellation=True, keepalive_timeout=IDLE_TIMEOUT_S)", "handler_cancellation=True)",
+             "handler_cancellation=True, keepalive_timeout=IDLE_TIMEOUT_S,", "handler_cancellation=True,",
              ("tests/test_web_clients.py::test_a_connection_without_a_request_is_closed_in_time",)),
     Mutation("web: an event queue never removed when its reader leaves", SRC + "sinks/web_server.py",
              "            self._event_queues.discard(queue)\n", "",
@@ -348,6 +350,50 @@ MUTATIONS = [
     Mutation("mqtt: a lost broker reads paho's '(Unspecified error)' (issue 25.12)", SRC + "sinks/mqtt.py",
              "why = disconnect_reason(flags, reason_code)", "why = str(reason_code)",
              (MQTT + "test_publishing_resumes_after_the_broker_restarts",)),
+    # issue 25/26, web-auth:
+    Mutation("web auth: the page's script and style need the token", SRC + "sinks/web_server.py",
+             'PUBLIC = frozenset({"/healthz", "/app.js", "/style.css"})', 'PUBLIC = frozenset({"/healthz"})',
+             (WEB_AUTH + "test_the_page_with_a_token_in_chromium_is_styled_shows_the_picture_and_the_label",)),
+    Mutation("web auth: the page does not pass its token on", SRC + "sinks/web_page/app.js",
+             "  if (token) query.set(\"token\", token);\n", "",
+             (WEB_AUTH + "test_the_page_with_a_token_in_chromium_is_styled_shows_the_picture_and_the_label",)),
+    Mutation("web auth: /metrics without the token", SRC + "sinks/web_server.py",
+             "request.path not in PUBLIC and", 'request.path not in PUBLIC | {"/metrics"} and',
+             (WEB_AUTH + "test_every_route_but_the_public_ones_needs_the_token",)),
+    Mutation("web auth: 'bearer' in lower case refused", SRC + "sinks/web_server.py",
+             'scheme.lower() == "bearer"', 'scheme == "Bearer"',
+             (WEB_AUTH + "test_every_route_but_the_public_ones_needs_the_token",)),
+    Mutation("web auth: a token that is not UTF-8 is a 500 and a traceback", SRC + "sinks/web_server.py",
+             '    try:\n        sent = given.encode("utf-8", "surrogateescape")  # as aiohttp decoded them\n'
+             "    except UnicodeEncodeError:  # a lone surrogate (from a %-escape), not a byte sent\n"
+             "        return False\n",
+             "    sent = given.encode()\n",
+             (WEB_AUTH + "test_bad_requests_are_a_4xx_and_one_line_at_most_never_the_token",)),
+    Mutation("web auth: aiohttp logs bad requests itself (tracebacks, the token)", SRC + "sinks/web_server.py",
+             "\n                                     logger=RequestLog(self._token))", ")",
+             (WEB_AUTH + "test_bad_requests_are_a_4xx_and_one_line_at_most_never_the_token",)),
+    Mutation("web auth: a bad request's line quotes the request", SRC + "sinks/web_log.py",
+             "a malformed request ({type(error).__name__})", "a malformed request ({error})",
+             (WEB_AUTH + "test_bad_requests_are_a_4xx_and_one_line_at_most_never_the_token",)),
+    Mutation("web auth: a server failure's line keeps the token", SRC + "sinks/web_log.py",
+             'return text.replace(self._token, "***") if self._token else text', "return text",
+             (WEB_AUTH + "test_the_request_log_is_one_line_without_traceback_or_token",)),
+    Mutation("web auth: beyond loopback without a token exits 1", SRC + "sinks/web.py",
+             'raise UsageError(f"--serve {where} listens', 'raise LiveClassifyError(f"--serve {where} listens',
+             (WEB_AUTH + "test_beyond_loopback_without_a_token_is_a_refused_command_line",)),
+    Mutation("web auth: --serve alone floods stdout with JSON lines", SRC + "live.py",
+             "shown = window or out.record or out.serve or", "shown = window or out.record or",
+             (WEB_AUTH + "test_serve_alone_keeps_stdout_quiet",)),
+    Mutation("web status: dropped leaves out frames lost while the server was away", SRC + "sinks/web.py",
+             '"dropped": stats.dropped,', '"dropped": stats.replaced,',
+             (WEB_STATUS + "test_dropped_counts_the_frames_lost_while_the_inference_server_was_away",)),
+    Mutation("web status: the latency histogram fed milliseconds", SRC + "sinks/web_metrics.py",
+             "histogram.observe(latency_ms / 1e3)", "histogram.observe(latency_ms)",
+             (WEB_STATUS + "test_the_latency_histogram_is_in_seconds_in_the_right_buckets",)),
+    Mutation("web status: the clock read before the newest frame's time", SRC + "sinks/web.py",
+             "        newest, last_capture = feed.newest, pipeline.last_capture\n        now = time.monotonic()\n",
+             "        now = time.monotonic()\n        newest, last_capture = feed.newest, pipeline.last_capture\n",
+             (WEB_STATUS + "test_the_last_frame_s_age_is_never_negative",)),
 ]
 
 

@@ -11,15 +11,20 @@ class LiveClassifyError(Exception):
     """A problem the user can fix (bad file, bad flag, missing device); never a bug."""
 
 
+class UsageError(LiveClassifyError):
+    """A command line refused as it stands, found only once the run starts (exit 2, as argparse's)."""
+
+
 def exit_code(prog: str, action: Callable[[], int], *, timed: bool = False) -> int:
-    """Run a command's work: a user error is one line on stderr and exit 1, Ctrl+C is exit 130.
+    """Run a command's work: a user error is one line on stderr and exit 1 (2 for a refused command
+    line), Ctrl+C is exit 130.
     ``timed``: the line as the program's log lines are (with the time, where stderr is no terminal)."""
     line = one_line if timed else lambda name, message: f"{name}: {message}"
     try:
         return action()
     except LiveClassifyError as error:
         print(line(prog, f"error: {error}"), file=sys.stderr)
-        return 1
+        return 2 if isinstance(error, UsageError) else 1
     except KeyboardInterrupt:
         print(line(prog, "interrupted"), file=sys.stderr)
         return 130

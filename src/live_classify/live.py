@@ -127,8 +127,10 @@ def _outputs(out: OutputConfig, encoding: EncoderSettings | None, src: SourceCon
 
 
 def jsonl_wanted(out: OutputConfig, window: bool) -> str | None:
-    """Where the JSON lines go: ``--jsonl``, or stdout when nothing else would show a result."""
-    if not window and not out.record and not out.jsonl and not (out.collect and out.collect.label):
+    """Where the JSON lines go: ``--jsonl``, or stdout when nothing else would show a result (a
+    window, a recording, the web view of ``--serve``, a collection)."""
+    shown = window or out.record or out.serve or (out.collect and out.collect.label)
+    if not shown and not out.jsonl:
         log("headless with no --record or --jsonl: writing JSON lines to stdout")
         return "-"
     return out.jsonl

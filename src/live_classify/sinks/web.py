@@ -23,7 +23,7 @@ import numpy as np
 
 from live_classify import log
 from live_classify.config import ServeConfig
-from live_classify.errors import LiveClassifyError
+from live_classify.errors import LiveClassifyError, UsageError
 from live_classify.frames import Prediction
 from live_classify.pipeline import Pipeline
 from live_classify.sinks.base import BackgroundWriter, Update
@@ -90,8 +90,8 @@ def listen(where: Address, token: str | None) -> socket.socket:
     except socket.gaierror as error:
         raise LiveClassifyError(f"--serve {where}: cannot resolve {where.host!r} ({error.strerror})") from None
     if not ipaddress.ip_address(sockaddr[0]).is_loopback and not token:
-        raise LiveClassifyError(f"--serve {where} listens beyond this machine: give --serve-token TOKEN "
-                                f"(or set {TOKEN_ENV}), which every request must then carry")
+        raise UsageError(f"--serve {where} listens beyond this machine: give --serve-token TOKEN "
+                         f"(or set {TOKEN_ENV}), which every request must then carry")
     sock = socket.socket(family, kind, proto)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -255,7 +255,9 @@ class WebView:
             latencies = stats.latencies_ms
             recent = [latencies[-i] for i in range(1, min(len(latencies), 1000) + 1)]
         healthy, why = _health(pipeline)
-        newest, now = feed.newest, time.monotonic()
+        # Read before the clock: a frame that comes in between is then older than now, never newer.
+        newest, last_capture = feed.newest, pipeline.last_capture
+        now = time.monotonic()
         return {
             "name": feed.name, "source": feed.source_name,
             "captured": stats.captured, "classified": stats.classified,
@@ -263,7 +265,7 @@ class WebView:
             "capture_fps": round(stats.capture_rate.rate, 2), "inference_fps": round(stats.inference_rate.rate, 2),
             "latency_ms": {"p50": _percentile(recent, 50), "p95": _percentile(recent, 95)},
             "source_up": healthy, "source_state": why, "reconnecting": pipeline.reconnecting,
-            "last_frame_age_s": round(now - pipeline.last_capture, 3) if stats.captured else None,
+            "last_frame_age_s": round(now - last_capture, 3) if stats.captured else None,
             "prediction": self.record(newest) if newest else None,
             "prediction_age_s": round(now - newest.t_done, 3) if newest else None,
             "viewers": self.server.viewers_of(feed.name), "encoded": self.server.encoded_of(feed.name),
@@ -278,7 +280,8 @@ def _health(pipeline: Pipeline) -> tuple[bool, str]:
         return False, f"source lost ({pipeline.lost_because or 'reconnecting'})"
     if pipeline.stats.captured == 0:
         return False, "no frame yet"
-    quiet = time.monotonic() - pipeline.last_capture
+    last_capture = pipeline.last_capture  # before the clock, as in _camera_status
+    quiet = time.monotonic() - last_capture
     if quiet > HEALTHY_S:
         return False, f"no frame for {quiet:.1f} s"
     return True, "frames flowing"

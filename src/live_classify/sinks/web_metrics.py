@@ -15,7 +15,7 @@ LATENCY_BUCKETS_S = (0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.2, 0.5, 1.0, 2
 COUNTERS = {
     "captured": "frames read from the source",
     "classified": "frames classified",
-    "dropped": "frames inference never saw because a newer one replaced them",
+    "dropped": "live frames with no prediction of their own: replaced by a newer one, or the inference server away",
     "reconnects": "times the source was reopened",
 }
 GAUGES = {

@@ -24,6 +24,7 @@ from aiohttp import web
 from live_classify.frames import Prediction
 from live_classify.sinks.web import serve_places
 from live_classify.sinks.web_clients import Places
+from live_classify.sinks.web_log import RequestLog
 from live_classify.sinks.web_metrics import Metrics
 
 if TYPE_CHECKING:
@@ -35,6 +36,10 @@ EVENT_BACKLOG = 100  # lines a slow /api/events reader may fall behind before th
 SNAPSHOT_WAIT_S = 5.0
 PAGE = {"/": ("index.html", "text/html"), "/app.js": ("app.js", "text/javascript"),
         "/style.css": ("style.css", "text/css")}
+# Open without the token: a watchdog's health, and the page's script and style (no data in them), which
+# a browser fetches without the ?token= of the page's URL. The page itself and every endpoint with data
+# need it (app.js carries the page's token onto each URL it asks for).
+PUBLIC = frozenset({"/healthz", "/app.js", "/style.css"})
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -162,7 +167,8 @@ class WebServer:
         # handler_cancellation: a viewer that hangs up frees its stream slot at once, not at the next frame.
         # keepalive_timeout: a connection without a request in flight, from its start on, is closed that soon.
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0,
-                                     handler_cancellation=True, keepalive_timeout=IDLE_TIMEOUT_S)
+                                     handler_cancellation=True, keepalive_timeout=IDLE_TIMEOUT_S,
+                                     logger=RequestLog(self._token))
         await self._runner.setup()
         await web.SockSite(self._runner, self._sock).start()
 
@@ -176,13 +182,9 @@ class WebServer:
 
     @web.middleware
     async def _auth(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        """With a token, every request but /healthz carries it, as a header or (for <img>) in the URL."""
-        if self._token and request.path != "/healthz":
-            header = request.headers.get("Authorization", "")
-            given = header[len("Bearer "):] if header.startswith("Bearer ") else request.query.get("token", "")
-            if not hmac.compare_digest(given.encode(), self._token.encode()):
-                return web.Response(status=401, text="a token is required\n",
-                                    headers={"WWW-Authenticate": "Bearer"})
+        """With a token, every request but the PUBLIC ones carries it, as a header or (for <img>) in the URL."""
+        if self._token and request.path not in PUBLIC and not _carries(request, self._token):
+            return web.Response(status=401, text="a token is required\n", headers={"WWW-Authenticate": "Bearer"})
         return await handler(request)
 
     def _wake_viewers(self) -> None:
@@ -288,6 +290,18 @@ class WebServer:
     async def _page(self, request: web.Request) -> web.Response:
         body, kind = self._files[request.path]
         return web.Response(body=body, content_type=kind, charset="utf-8")
+
+
+def _carries(request: web.Request, token: str) -> bool:
+    """Whether ``request`` carries ``token``: ``Authorization: Bearer`` (the scheme in any case, as HTTP
+    has it), else ``?token=``. Compared as the bytes sent: bytes that are not UTF-8 are a wrong token."""
+    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+    given = credentials.strip() if scheme.lower() == "bearer" else request.query.get("token", "")
+    try:
+        sent = given.encode("utf-8", "surrogateescape")  # as aiohttp decoded them
+    except UnicodeEncodeError:  # a lone surrogate (from a %-escape), not a byte sent
+        return False
+    return hmac.compare_digest(sent, token.encode("utf-8", "surrogateescape"))  # a token from argv may have them
 
 
 def _one_line(value: object) -> str:
