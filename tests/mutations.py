@@ -237,6 +237,16 @@ MUTATIONS = [
              "        if not self.falling_back:",
              (TRITON + "test_the_fallback_classifies_here_while_the_server_is_down_and_goes_back",
               TRITON + "test_with_fallback_the_local_model_stands_in_while_the_server_is_down")),
+    # issue 25/26, cameras:
+    Mutation("batching: ended cameras still count as open", SRC + "batching.py",
+             "open_ = [p for p in self.pipelines if not p.inference_done]", "open_ = list(self.pipelines)",
+             ("tests/test_batching.py::test_an_ended_camera_does_not_hold_a_batch_for_the_wait",)),
+    Mutation("batching: a camera takes two places in one batch", SRC + "batching.py",
+             "            if id(pipeline) in taken:\n                continue\n", "",
+             ("tests/test_batching.py::test_a_camera_never_takes_two_places_in_one_batch",)),
+    Mutation("pipeline: reconnect backoff without its 5 s cap", SRC + "pipeline.py",
+             "delay = min(5.0, delay * 2)", "delay = delay * 2",
+             ("tests/test_pipeline.py::test_reconnect_waits_grow_but_never_past_five_seconds",)),
 ]
 
 

@@ -15,6 +15,7 @@ from live_classify.pipeline import Pipeline
 from live_classify.sources import VideoSource, parse_video_source
 from conftest import count_frames, make_video
 from mjpeg_server import MjpegServer, read_time
+from test_batching import Scripted
 
 
 class Slowed:
@@ -146,3 +147,19 @@ def test_a_failing_thread_stops_the_pipeline_with_a_message_not_a_hang(camera: M
     pipeline.join()
     assert pipeline.error == "inference failed: the accelerator went away"
     assert time.monotonic() - started < 10
+
+
+def test_reconnect_waits_grow_but_never_past_five_seconds(classifier: Classifier, monkeypatch) -> None:
+    """Eight failing reopens of a lost camera: the waits double from 0.5 s and stop at 5 s (no real sleeping)."""
+    source = Scripted(0)
+    source.end()  # lost at the first read; reopen() always fails
+    lines: list[str] = []
+    pipeline = Pipeline(source, classifier, flow=Flow.LATEST, max_reconnects=8, log=lines.append)
+    waits: list[float] = []
+    monkeypatch.setattr(pipeline._stop, "wait", lambda seconds=None: waits.append(seconds) or False)
+    pipeline.start()
+    pipeline.join(5)
+    assert waits == [0.5, 1, 2, 4, 5, 5, 5, 5]
+    assert [line.split("reconnecting in ")[1].split(" s")[0] for line in lines if "reconnecting in" in line] == \
+        ["0.5", "1", "2", "4", "5", "5", "5", "5"]
+    assert pipeline.error == "cam0: lost (ended), and 8 reconnection attempts failed"
