@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import signal
 import time
+import urllib.error
+import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +17,7 @@ import numpy as np
 import pytest
 from conftest import CHELSEA, COFFEE, DATA, LiveCli, assert_clean_error, count_frames, run_cli
 from mjpeg_server import Camera, MjpegServer
+from mqtt_broker import free_port
 
 from live_classify.engine.classifier import Classifier
 
@@ -184,3 +187,54 @@ def test_several_cameras_that_cannot_work_are_one_line_and_exit_2(args: list[str
     run = run_cli(*args, "--headless")
     assert run.returncode == 2, run.stderr
     assert_clean_error(run, fragment)
+
+
+def test_a_camera_unreachable_at_the_start_is_retried_while_the_others_run(
+        live_cli: type[LiveCli], tmp_path: Path) -> None:
+    """A box that boots before one of its cameras: the others classify, the missing one is named
+    (in the log and /healthz) and retried, and once it appears it is classified too."""
+    out, port, web = tmp_path / "p.jsonl", free_port(), free_port()
+    with MjpegServer(CHELSEA) as present:
+        cli = live_cli("--source", present.url, "--name", "a", "--source", f"http://127.0.0.1:{port}/cam",
+                       "--name", "r", "--headless", "--jsonl", str(out), "--serve", f"127.0.0.1:{web}")
+        cli.wait_for_stderr(f"r: cannot open http://127.0.0.1:{port}/cam (connection refused")
+        cli.wait_for(lambda: per_camera(lines(out))["a"] >= 20, what="camera a classified")
+        cli.wait_for_stderr(f"r (http://127.0.0.1:{port}/cam): still lost; reconnecting in 1 s")
+        health = healthz(web)
+        assert health["down"] == ["r"] and health["cameras"]["a"] == "frames flowing", health
+        assert health["cameras"]["r"].startswith("source lost (not reachable at the start: connection refused")
+        assert per_camera(lines(out))["r"] == 0
+        with MjpegServer(COFFEE, port=port):
+            cli.wait_for_stderr(f"r (http://127.0.0.1:{port}/cam): reconnected", timeout=30)
+            cli.wait_for(lambda: per_camera(lines(out))["r"] >= 20, what="camera r classified once it appeared")
+            assert healthz(web)["healthy"] is True
+            cli.signal(signal.SIGINT)
+            run = cli.finish()
+    assert run.returncode == 0, run.stderr
+    assert "Traceback" not in run.stderr and "error:" not in run.stderr
+    labels = Counter(r["top"][0]["label"] for r in lines(out) if r["camera"] == "r")
+    assert labels.most_common(1)[0][0] == "espresso", labels
+
+
+def test_with_one_camera_an_unreachable_one_is_still_an_error() -> None:
+    port = free_port()
+    run = run_cli("--source", f"http://127.0.0.1:{port}/cam", "--headless", "--open-timeout", "2")
+    assert run.returncode == 1
+    assert_clean_error(run, f"cannot open stream http://127.0.0.1:{port}/cam", "connection refused")
+
+
+def test_several_cameras_none_reachable_is_one_error_naming_each() -> None:
+    ports = free_port(), free_port()
+    run = run_cli("--source", f"http://127.0.0.1:{ports[0]}/", "--name", "a",
+                  "--source", f"http://127.0.0.1:{ports[1]}/", "--name", "b", "--headless")
+    assert run.returncode == 1
+    assert_clean_error(run, "no camera could be opened (a: connection refused", "; b: connection refused")
+
+
+def healthz(port: int) -> dict:
+    """/healthz's answer, 200 or 503."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as answer:
+            return json.loads(answer.read())
+    except urllib.error.HTTPError as answer:
+        return json.loads(answer.read())

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from live_classify.absent import AbsentSource
 from live_classify.batching import Batcher
 from live_classify.config import OutputConfig, RunConfig, SourceConfig
 from live_classify.engine.classifier import Classifier
@@ -172,13 +173,13 @@ def _open(config: RunConfig, classifier: Classifier, encoding: EncoderSettings |
     cameras: list[Camera] = []
     try:
         for src in config.sources:
-            source = VideoSource(src.spec, src.camera, src.open_timeout, src.read_timeout, src.rtsp_transport)
-            log(f"{src.name}: opened {source.describe()}")
+            source = _open_source(src)
             pace = None if src.spec.live or not src.realtime else source.claimed_fps or 30.0
             pipeline = Pipeline(source, classifier, flow=Flow.of(src.spec.live, src.realtime), smoothing=src.smooth,
                                 pace_fps=pace, max_reconnects=src.reconnect, log=log, name=src.name, wake=wake)
             cameras.append(Camera(src, source, pipeline, source_clock(src.spec, source.claimed_fps)))
         _check_recordings(config.outputs, cameras)
+        _check_one_opened(cameras)
     except BaseException:
         for camera in cameras:
             camera.source.release()
@@ -191,6 +192,28 @@ def _open(config: RunConfig, classifier: Classifier, encoding: EncoderSettings |
     log(f"{len(cameras)} cameras, one model: batches of up to {max_batch}{why}"
         + (f", waiting up to {config.batch.wait_s * 1e3:g} ms for the others" if config.batch.wait_s else ""))
     return Cameras(cameras, batcher, wake)
+
+
+def _open_source(src: SourceConfig) -> VideoSource | AbsentSource:
+    """The camera opened; a live one that cannot be yet is retried with backoff while the others run."""
+    open_ = partial(VideoSource, src.spec, src.camera, src.open_timeout, src.read_timeout, src.rtsp_transport)
+    try:
+        source = open_()
+    except LiveClassifyError as failure:
+        if not src.spec.live:
+            raise
+        why = AbsentSource.why(src.spec, failure)
+        warning(f"{src.name}: cannot open {src.spec.name} ({why}); the others go on, {src.name} is retried")
+        return AbsentSource(src.spec, open_, why)
+    log(f"{src.name}: opened {source.describe()}")
+    return source
+
+
+def _check_one_opened(cameras: list[Camera]) -> None:
+    """A run where no camera could be opened fails as one camera's would (exit 1), naming each."""
+    if all(isinstance(c.source, AbsentSource) for c in cameras):
+        reasons = "; ".join(f"{c.name}: {c.source.lost_because.split(': ', 1)[-1]}" for c in cameras)
+        raise LiveClassifyError(f"no camera could be opened ({reasons})")
 
 
 def _recording_path(root: Path, camera: Camera, segmented: bool) -> Path:
@@ -289,16 +312,23 @@ def _gone(camera: Camera, cameras: Cameras) -> None:
 
 
 def _redraw_stalled(cameras: Cameras, window: Grid | None) -> None:
-    """A stalled or reconnecting camera's tile says so, twice a second."""
+    """A stalled or reconnecting camera's tile says so, twice a second (one never reached yet too)."""
     if window is None:
         return
     now = time.monotonic()
     for camera in cameras.running:
-        if camera.last is None or now < camera.next_redraw or camera.annotator is None:
+        if now < camera.next_redraw or camera.annotator is None:
             continue
         camera.next_redraw = now + REDRAW_S
-        if (canvas := camera.annotator.stale(camera.last)) is not None:
+        if camera.last is None:  # no frame yet: the tile says why
+            window.waiting(camera.name, _not_yet(camera.pipeline))
+        elif (canvas := camera.annotator.stale(camera.last)) is not None:
             window.tile(camera.name, canvas)
+
+
+def _not_yet(pipeline: Pipeline) -> str | None:
+    """Why a camera has sent no frame yet, for its tile: it cannot be reached (and is retried)."""
+    return f"reconnecting: {pipeline.lost_because}" if pipeline.reconnecting else None
 
 
 def _summary(cameras: Cameras, sinks: Sinks, window: Grid | None) -> None:

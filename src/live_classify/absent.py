@@ -1,0 +1,58 @@
+"""A camera of several that could not be opened at the start: the run goes on with the others.
+
+A box often boots before one of its cameras. Rather than end the whole run, that camera starts
+out lost: its first ``read()`` says so, its pipeline reopens it with the usual backoff (said in
+its tile, ``/healthz`` and the log, exactly as a camera lost mid-run), and the first reopen that
+works makes it an ordinary :class:`~live_classify.sources.VideoSource`.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from live_classify.errors import LiveClassifyError
+from live_classify.sources import SourceSpec, VideoSource
+
+
+class AbsentSource:
+    """A live :class:`~live_classify.sources.Source` not opened yet: ``open`` is tried at each ``reopen()``."""
+
+    claimed_fps: float | None = None  # a live rate is measured anyway
+
+    def __init__(self, spec: SourceSpec, open_: Callable[[], VideoSource], why: str) -> None:
+        """``open_``: opens the source as at the start (raises :class:`LiveClassifyError`); ``why``: it did not."""
+        self.spec = spec
+        self.lost_because = f"not reachable at the start: {why}"
+        self._open = open_
+        self._opened: VideoSource | None = None
+
+    @classmethod
+    def why(cls, spec: SourceSpec, failure: LiveClassifyError) -> str:
+        """The reason of an open failure, without the source's name (the log line already names it)."""
+        return str(failure).split(f"{spec.name}: ", 1)[-1]
+
+    def describe(self) -> str:
+        return self._opened.describe() if self._opened else f"{self.spec.name}: not opened yet"
+
+    def read(self) -> np.ndarray | None:
+        """None until a reopen has worked (the pipeline then reopens with backoff), frames after."""
+        if self._opened is None:
+            return None
+        image = self._opened.read()
+        self.lost_because = self._opened.lost_because
+        return image
+
+    def reopen(self) -> bool:
+        """One try: the first that works opens the source for good; later ones reopen it as usual."""
+        if self._opened is not None:
+            return self._opened.reopen()
+        try:
+            self._opened = self._open()
+        except LiveClassifyError:
+            return False
+        return True
+
+    def release(self) -> None:
+        if self._opened is not None:
+            self._opened.release()
