@@ -253,6 +253,14 @@ MUTATIONS = [
     Mutation("a camera not reached yet: its tile just waits", SRC + "sinks/grid.py",
              "(tile.note, overlay.WARN) if tile.note else", "(tile.note, overlay.WARN) if False else",
              ("tests/test_grid.py::test_a_camera_not_reached_yet_says_so_in_its_tile_until_its_first_frame",)),
+    Mutation("a main loop that falls behind shows the oldest frame waiting", SRC + "pipeline.py",
+             "            item = self._newest(item)\n", "            pass\n",
+             ("tests/test_pipeline.py::test_a_main_loop_that_falls_behind_shows_the_newest_frame_and_the_recording"
+              "_counts_the_rest",)),
+    Mutation("the recording does not count the frames the main loop skipped", SRC + "sinks/record.py",
+             "self.skipped = max(0, self._captured() - self.handed)", "self.skipped = 0",
+             ("tests/test_pipeline.py::test_a_main_loop_that_falls_behind_shows_the_newest_frame_and_the_recording"
+              "_counts_the_rest",)),
 ]
 
 

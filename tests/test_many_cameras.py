@@ -4,6 +4,7 @@ for good, a file beside a camera, one recording per camera; and the command line
 from __future__ import annotations
 
 import json
+import re
 import signal
 import time
 import urllib.error
@@ -18,6 +19,7 @@ import pytest
 from conftest import CHELSEA, COFFEE, DATA, LiveCli, assert_clean_error, count_frames, run_cli
 from mjpeg_server import Camera, MjpegServer
 from mqtt_broker import free_port
+from test_pipeline import recording_counts
 
 from live_classify.engine.classifier import Classifier
 
@@ -149,6 +151,10 @@ def test_one_recording_per_camera_under_the_directory(
     run = cli.finish()
     assert run.returncode == 0, run.stderr
     assert sorted(p.name for p in rec.iterdir()) == ["cam1.mp4", "door.mp4"]
+    for name in ("door", "cam1"):  # every frame captured is recorded, or counted as dropped or skipped
+        summary = next(line for line in run.stderr.splitlines() if f" {name}: recorded " in line)
+        captured = int(re.search(rf" {name}: (\d+) captured", run.stderr).group(1))
+        assert sum(recording_counts(summary).values()) == captured, (summary, captured)
     for path, mine, other in ((rec / "door.mp4", expected[0], expected[1]), (rec / "cam1.mp4", expected[1], expected[0])):
         assert count_frames(path) >= 30, path
         labels = Counter(recorded_labels(path, classifier))  # the overlay and H.264 may tip a frame to a neighbour

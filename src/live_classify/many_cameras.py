@@ -22,7 +22,7 @@ from live_classify.engine.classifier import Classifier
 from live_classify.engine.providers import CPU, CUDA, TENSORRT
 from live_classify.errors import LiveClassifyError
 from live_classify.live import (
-    Annotator, check_outputs, collector_for, jsonl_wanted, source_clock, stop_on_signals, window_wanted,
+    Annotator, captured_of, check_outputs, collector_for, jsonl_wanted, source_clock, stop_on_signals, window_wanted,
 )
 from live_classify.log import error, info as log, warning
 from live_classify.frames import Flow, Frame, Shown
@@ -270,7 +270,8 @@ def _camera_outputs(out: OutputConfig, encoding: EncoderSettings | None, camera:
         segments = SegmentPlan.of(rec.segment_s, list(rec.retain), camera.name)
         fps = None if live else camera.source.claimed_fps
         sinks.append(Recording(_recording_path(rec.path, camera, segments is not None), fps, drop=live,
-                               settings=encoding or rec.encoding, segments=segments))
+                               settings=encoding or rec.encoding, segments=segments,
+                               captured=captured_of(camera.pipeline)))
     if out.mqtt:
         sinks.append(MqttSink(out.mqtt, camera.name, camera.config.spec.name, camera.pipeline, out.min_confidence))
     return sinks
