@@ -261,6 +261,14 @@ MUTATIONS = [
              "self.skipped = max(0, self._captured() - self.handed)", "self.skipped = 0",
              ("tests/test_pipeline.py::test_a_main_loop_that_falls_behind_shows_the_newest_frame_and_the_recording"
               "_counts_the_rest",)),
+    Mutation("several cameras' MQTT sinks lose --min-confidence", SRC + "many_cameras.py",
+             "MqttSink(out.mqtt, camera.name, camera.config.spec.name, camera.pipeline, out.min_confidence)",
+             "MqttSink(out.mqtt, camera.name, camera.config.spec.name, camera.pipeline)",
+             ("tests/test_many_cameras.py::test_each_camera_s_mqtt_messages_keep_min_confidence",)),
+    Mutation("several cameras: predictions after each camera's last shown frame are not written",
+             SRC + "many_cameras.py", "                sinks.write_late(camera.pipeline.leftover_predictions())\n",
+             "                camera.pipeline.leftover_predictions()\n",
+             ("tests/test_many_cameras.py::test_every_prediction_of_two_realtime_files_is_written",)),
 ]
 
 

@@ -4,6 +4,7 @@ for good, a file beside a camera, one recording per camera; and the command line
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import time
@@ -18,7 +19,7 @@ import numpy as np
 import pytest
 from conftest import CHELSEA, COFFEE, DATA, LiveCli, assert_clean_error, count_frames, run_cli
 from mjpeg_server import Camera, MjpegServer
-from mqtt_broker import free_port
+from mqtt_broker import MOSQUITTO, PREFIX, Broker, Subscriber, free_port
 from test_pipeline import recording_counts
 
 from live_classify.engine.classifier import Classifier
@@ -244,3 +245,40 @@ def healthz(port: int) -> dict:
             return json.loads(answer.read())
     except urllib.error.HTTPError as answer:
         return json.loads(answer.read())
+
+
+def test_every_prediction_of_two_realtime_files_is_written(video_file: Path, tmp_path: Path) -> None:
+    """Predictions made after a camera's last shown frame are written too: each camera's JSON lines
+    are exactly its summary's classified, its last frame among them."""
+    out = tmp_path / "p.jsonl"
+    run = run_cli("--source", str(video_file), "--name", "a", "--source", str(video_file), "--name", "b",
+                  "--realtime", "--headless", "--jsonl", str(out), "--provider", "cpu")
+    assert run.returncode == 0, run.stderr
+    records = lines(out)
+    for name in ("a", "b"):
+        captured, classified = map(int, re.search(rf" {name}: (\d+) captured, (\d+) classified", run.stderr).groups())
+        frames = [r["frame"] for r in records if r["camera"] == name]
+        assert captured == 60 and len(frames) == classified > 0, (name, frames, run.stderr)
+        assert frames == sorted(set(frames)) and frames[-1] == 59, frames  # the last frame is always classified
+
+
+@pytest.mark.skipif(MOSQUITTO is None, reason="needs mosquitto: apt-get install mosquitto")
+def test_each_camera_s_mqtt_messages_keep_min_confidence(
+        live_cli: type[LiveCli], tmp_path: Path) -> None:
+    """Two cameras, --min-confidence 0.99 (above any answer here): every prediction message of each says unknown."""
+    broker = Broker(tmp_path)
+    broker.start()
+    subscriber = Subscriber(broker.port)
+    try:
+        with MjpegServer(CHELSEA) as cat, MjpegServer(COFFEE) as cup:
+            cli = live_cli("--source", cat.url, "--name", "door", "--source", cup.url, "--name", "yard", "--headless",
+                           "--provider", "cpu", "--jsonl", os.devnull, "--mqtt", broker.url, "--min-confidence", "0.99")
+            for _ in range(5):
+                for name in ("door", "yard"):
+                    message = subscriber.next(f"{PREFIX}/{name}/prediction")
+                    assert message["unknown"] is True and message["top"][0]["score"] < 0.99, message
+            cli.signal(signal.SIGINT)
+            assert cli.finish().returncode == 0
+    finally:
+        subscriber.close()
+        broker.stop()
