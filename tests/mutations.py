@@ -269,6 +269,9 @@ MUTATIONS = [
              SRC + "many_cameras.py", "                sinks.write_late(camera.pipeline.leftover_predictions())\n",
              "                camera.pipeline.leftover_predictions()\n",
              ("tests/test_many_cameras.py::test_every_prediction_of_two_realtime_files_is_written",)),
+    Mutation("a batch waits for every open camera, a stalled one too", SRC + "batching.py",
+             "            if deadline is not None and now >= deadline:\n                break\n", "",
+             ("tests/test_many_cameras.py::test_a_stalled_camera_reconnects_while_the_others_keep_classifying",)),
 ]
 
 

@@ -26,6 +26,8 @@ from live_classify.engine.classifier import Classifier
 
 ROCKET = DATA / "rocket.jpg"
 PHOTOS = (CHELSEA, COFFEE, ROCKET)
+STALL_S = 4.0  # how long a camera stalls in the stall test
+MAX_GAP_S = 2.0  # meanwhile, the longest wait between two of another camera's classified frames
 
 
 @pytest.fixture
@@ -83,27 +85,37 @@ def test_each_camera_gets_its_own_label_and_name_from_one_batched_model(
     assert "all 3 cameras:" in run.stderr
 
 
-def test_a_stalled_camera_reconnects_while_the_others_keep_their_rate(
+def test_a_stalled_camera_reconnects_while_the_others_keep_classifying(
         three_cameras: list[MjpegServer], live_cli: type[LiveCli], tmp_path: Path) -> None:
+    """While cam1 sends nothing for STALL_S (lost after --read-timeout 1, then reconnecting), the others'
+    frames are classified all along: no gap of MAX_GAP_S between their classified frames' capture
+    times (a camera that held them back would leave one as long as the stall). Not a rate, which
+    would depend on the machine's load."""
     out = tmp_path / "p.jsonl"
-    cli = live_cli(*sources(three_cameras), "--headless", "--jsonl", str(out), "--read-timeout", "1")
+    cli = live_cli(*sources(three_cameras), "--headless", "--jsonl", str(out), "--read-timeout", "1",
+                   "--max-batch", "3")  # batches of all three, as on a GPU: the stalled one must not hold them
     cli.wait_for(lambda: min(per_camera(lines(out)).values() or [0]) >= 20 and len(per_camera(lines(out))) == 3,
                  what="every camera classified")
-    before = per_camera(lines(out))
     three_cameras[1].stall()
-    t0 = time.monotonic()
+    stalled_at = time.time()
     cli.wait_for_stderr("lost (", timeout=20)
-    time.sleep(1.0)
-    during = per_camera(lines(out))
-    stalled_s = time.monotonic() - t0
+    time.sleep(max(0.0, stalled_at + STALL_S - time.time()))
+    resumed_at = time.time()
     three_cameras[1].resume()
     cli.wait_for_stderr("reconnected", timeout=30)
-    cli.wait_for(lambda: per_camera(lines(out))["cam1"] >= during["cam1"] + 20, what="cam1 classified again")
+    cli.wait_for(lambda: any(r["camera"] == "cam1" and r["time"] > resumed_at for r in lines(out)),
+                 what="cam1 classified again")
+    cli.wait_for(lambda: all(max(r["time"] for r in lines(out) if r["camera"] == n) > resumed_at
+                             for n in ("door", "yard")), what="the others' lines past the stall")
     cli.signal(signal.SIGINT)
     run = cli.finish()
     assert run.returncode == 0, run.stderr
-    for name in ("door", "yard"):  # the others went on at a camera's rate meanwhile (well above a few fps)
-        assert (during[name] - before[name]) / stalled_s >= 5, (name, before, during, stalled_s)
+    records = lines(out)
+    for name in ("door", "yard"):
+        times = sorted(r["time"] for r in records if r["camera"] == name and stalled_at < r["time"] < resumed_at)
+        edges = [stalled_at, *times, resumed_at]
+        gap = max(b - a for a, b in zip(edges, edges[1:]))
+        assert gap < MAX_GAP_S, (name, gap, [round(t - stalled_at, 2) for t in times])
     assert any(line.endswith(f"cam1 ({three_cameras[1].url}): reconnected") for line in run.stderr.splitlines())
 
 
