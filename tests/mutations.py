@@ -272,6 +272,9 @@ MUTATIONS = [
     Mutation("a batch waits for every open camera, a stalled one too", SRC + "batching.py",
              "            if deadline is not None and now >= deadline:\n                break\n", "",
              ("tests/test_many_cameras.py::test_a_stalled_camera_reconnects_while_the_others_keep_classifying",)),
+    Mutation("the MQTT status does not say a camera reconnects", SRC + "sinks/mqtt.py",
+             '"reconnecting": self.pipeline.reconnecting, ', "",
+             ("tests/test_many_cameras.py::test_the_mqtt_status_of_a_camera_not_reached_yet_says_it_reconnects",)),
 ]
 
 

@@ -294,3 +294,30 @@ def test_each_camera_s_mqtt_messages_keep_min_confidence(
     finally:
         subscriber.close()
         broker.stop()
+
+
+@pytest.mark.skipif(MOSQUITTO is None, reason="needs mosquitto: apt-get install mosquitto")
+def test_the_mqtt_status_of_a_camera_not_reached_yet_says_it_reconnects(
+        live_cli: type[LiveCli], tmp_path: Path) -> None:
+    """While the other camera's frames flow, the missing one's retained status says so; once it
+    appears, it says it captures."""
+    broker, port = Broker(tmp_path), free_port()
+    broker.start()
+    subscriber = Subscriber(broker.port)
+    try:
+        with MjpegServer(CHELSEA) as present:
+            cli = live_cli("--source", present.url, "--name", "a", "--source", f"http://127.0.0.1:{port}/",
+                           "--name", "r", "--headless", "--provider", "cpu", "--jsonl", os.devnull,
+                           "--mqtt", broker.url)
+            for _ in range(2):  # not only at the start: every few seconds while a's frames flow
+                missing = subscriber.next(f"{PREFIX}/r/status", where=lambda p: p.get("reconnecting") is True)
+                assert (missing["state"], missing["captured"]) == ("online", 0), missing
+            assert subscriber.next(f"{PREFIX}/a/status", where=lambda p: p["state"] == "online")["reconnecting"] is False
+            with MjpegServer(COFFEE, port=port):
+                back = subscriber.next(f"{PREFIX}/r/status", where=lambda p: p["captured"] > 0)
+                assert back["reconnecting"] is False and back["state"] == "online", back
+                cli.signal(signal.SIGINT)
+                assert cli.finish().returncode == 0
+    finally:
+        subscriber.close()
+        broker.stop()
