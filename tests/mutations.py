@@ -247,7 +247,7 @@ MUTATIONS = [
     Mutation("pipeline: reconnect backoff without its 5 s cap", SRC + "pipeline.py",
              "delay = min(5.0, delay * 2)", "delay = delay * 2",
              ("tests/test_pipeline.py::test_reconnect_waits_grow_but_never_past_five_seconds",)),
-    Mutation("a camera unreachable at the start ends the whole run", SRC + "many_cameras.py",
+    Mutation("a camera unreachable at the start ends the whole run", SRC + "absent.py",
              "        if not src.spec.live:\n            raise\n", "        raise\n",
              ("tests/test_many_cameras.py::test_a_camera_unreachable_at_the_start_is_retried_while_the_others_run",)),
     Mutation("a camera not reached yet: its tile just waits", SRC + "sinks/grid.py",

@@ -67,7 +67,7 @@ def test_a_slow_classifier_on_a_live_camera_drops_frames_instead_of_lagging(came
     shown = run_for(pipeline, 6)
     stats = pipeline.stats
     assert pipeline.error is None
-    assert shown >= 120, "the video keeps the camera's rate"
+    assert shown >= 2 * stats.classified, "the video is not held to the rate of inference"  # ~5x here, unloaded
     assert stats.dropped > stats.classified, "frames are dropped, not queued"
     # Latency from the moment the camera sent the frame (stamped in its pixels): flat at about one
     # inference plus a frame or two, from the first seconds to the last.

@@ -7,12 +7,38 @@ works makes it an ordinary :class:`~live_classify.sources.VideoSource`.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from functools import partial
 
 import numpy as np
 
+from live_classify.config import SourceConfig
 from live_classify.errors import LiveClassifyError
-from live_classify.sources import SourceSpec, VideoSource
+from live_classify.log import info, warning
+from live_classify.sources import Source, SourceSpec, VideoSource
+
+
+def open_or_absent(src: SourceConfig) -> VideoSource | AbsentSource:
+    """One camera of several, opened; a live one that cannot be yet is retried with backoff while
+    the others run (a file that cannot be opened is an error: the command line named it)."""
+    open_ = partial(VideoSource, src.spec, src.camera, src.open_timeout, src.read_timeout, src.rtsp_transport)
+    try:
+        source = open_()
+    except LiveClassifyError as failure:
+        if not src.spec.live:
+            raise
+        why = AbsentSource.reason(src.spec, failure)
+        warning(f"{src.name}: cannot open {src.spec.name} ({why}); the others go on, {src.name} is retried")
+        return AbsentSource(src.spec, open_, why, src.name)
+    info(f"{src.name}: opened {source.describe()}")
+    return source
+
+
+def check_one_opened(sources: Sequence[Source]) -> None:
+    """A run where no camera could be opened fails as one camera's would (exit 1), naming each."""
+    if all(isinstance(s, AbsentSource) for s in sources):
+        reasons = "; ".join(f"{s.name}: {s.why}" for s in sources if isinstance(s, AbsentSource))
+        raise LiveClassifyError(f"no camera could be opened ({reasons})")
 
 
 class AbsentSource:
@@ -20,15 +46,18 @@ class AbsentSource:
 
     claimed_fps: float | None = None  # a live rate is measured anyway
 
-    def __init__(self, spec: SourceSpec, open_: Callable[[], VideoSource], why: str) -> None:
-        """``open_``: opens the source as at the start (raises :class:`LiveClassifyError`); ``why``: it did not."""
+    def __init__(self, spec: SourceSpec, open_: Callable[[], VideoSource], why: str, name: str = "") -> None:
+        """``open_``: opens the source as at the start (raises :class:`LiveClassifyError`); ``why``:
+        it did not; ``name``: the camera's."""
         self.spec = spec
+        self.name = name
+        self.why = why
         self.lost_because = f"not reachable at the start: {why}"
         self._open = open_
         self._opened: VideoSource | None = None
 
-    @classmethod
-    def why(cls, spec: SourceSpec, failure: LiveClassifyError) -> str:
+    @staticmethod
+    def reason(spec: SourceSpec, failure: LiveClassifyError) -> str:
         """The reason of an open failure, without the source's name (the log line already names it)."""
         return str(failure).split(f"{spec.name}: ", 1)[-1]
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from live_classify.absent import AbsentSource
+from live_classify.absent import check_one_opened, open_or_absent
 from live_classify.batching import Batcher
 from live_classify.config import OutputConfig, RunConfig, SourceConfig
 from live_classify.engine.classifier import Classifier
@@ -38,7 +38,7 @@ from live_classify.sinks.notify import Notifier
 from live_classify.sinks.record import Recording
 from live_classify.sinks.segments import SegmentPlan
 from live_classify.sinks.web import Feed, WebView
-from live_classify.sources import VideoSource
+from live_classify.sources import Source
 
 REDRAW_S = 0.5  # how often a stalled camera's tile is redrawn with its "no frame for N s"
 
@@ -48,7 +48,7 @@ class Camera:
     """One camera of the run and what belongs to it alone."""
 
     config: SourceConfig
-    source: VideoSource
+    source: Source  # a VideoSource, or an AbsentSource while it cannot be reached
     pipeline: Pipeline
     clock: Callable[[Frame], float]
     annotator: Annotator | None = None
@@ -173,13 +173,13 @@ def _open(config: RunConfig, classifier: Classifier, encoding: EncoderSettings |
     cameras: list[Camera] = []
     try:
         for src in config.sources:
-            source = _open_source(src)
+            source = open_or_absent(src)
             pace = None if src.spec.live or not src.realtime else source.claimed_fps or 30.0
             pipeline = Pipeline(source, classifier, flow=Flow.of(src.spec.live, src.realtime), smoothing=src.smooth,
                                 pace_fps=pace, max_reconnects=src.reconnect, log=log, name=src.name, wake=wake)
             cameras.append(Camera(src, source, pipeline, source_clock(src.spec, source.claimed_fps)))
         _check_recordings(config.outputs, cameras)
-        _check_one_opened(cameras)
+        check_one_opened([c.source for c in cameras])
     except BaseException:
         for camera in cameras:
             camera.source.release()
@@ -192,28 +192,6 @@ def _open(config: RunConfig, classifier: Classifier, encoding: EncoderSettings |
     log(f"{len(cameras)} cameras, one model: batches of up to {max_batch}{why}"
         + (f", waiting up to {config.batch.wait_s * 1e3:g} ms for the others" if config.batch.wait_s else ""))
     return Cameras(cameras, batcher, wake)
-
-
-def _open_source(src: SourceConfig) -> VideoSource | AbsentSource:
-    """The camera opened; a live one that cannot be yet is retried with backoff while the others run."""
-    open_ = partial(VideoSource, src.spec, src.camera, src.open_timeout, src.read_timeout, src.rtsp_transport)
-    try:
-        source = open_()
-    except LiveClassifyError as failure:
-        if not src.spec.live:
-            raise
-        why = AbsentSource.why(src.spec, failure)
-        warning(f"{src.name}: cannot open {src.spec.name} ({why}); the others go on, {src.name} is retried")
-        return AbsentSource(src.spec, open_, why)
-    log(f"{src.name}: opened {source.describe()}")
-    return source
-
-
-def _check_one_opened(cameras: list[Camera]) -> None:
-    """A run where no camera could be opened fails as one camera's would (exit 1), naming each."""
-    if all(isinstance(c.source, AbsentSource) for c in cameras):
-        reasons = "; ".join(f"{c.name}: {c.source.lost_because.split(': ', 1)[-1]}" for c in cameras)
-        raise LiveClassifyError(f"no camera could be opened ({reasons})")
 
 
 def _recording_path(root: Path, camera: Camera, segmented: bool) -> Path:
