@@ -203,3 +203,54 @@ def test_a_file_waits_for_the_server_instead_of_skipping_frames(wake: Wake) -> N
     assert [s.frame.index for s in pipelines[0].frames()] == list(range(5))
     assert pipelines[0].stats.unserved == 0
     batcher.join(2)
+
+
+def test_an_ended_camera_does_not_hold_a_batch_for_the_wait(wake: Wake) -> None:
+    """Once a camera has ended, a batch with a frame of every open camera goes at once, not after --batch-wait."""
+    sources = [Scripted(0), Scripted(1, live=False)]  # cam1 ends at once (a file without frames)
+    recorder = Recorder()
+    pipelines = [p.start() for p in cameras(sources, recorder, wake)]
+    batcher = Batcher(recorder, pipelines, wake, max_batch=2, wait_s=3.0)
+    sources[0].send(0)
+    wait_until(lambda: pipelines[0].stats.captured == 1)
+    t0 = time.monotonic()
+    batch = batcher.take()
+    assert [(p.name, f.index) for p, f in batch] == [("cam0", 0)]
+    assert pipelines[1].inference_done
+    assert time.monotonic() - t0 < 1.0  # ~1 ms here; the wait would be 3 s
+    for p in pipelines:
+        p.join(1)
+
+
+def test_a_camera_never_takes_two_places_in_one_batch(wake: Wake) -> None:
+    """cam0 sends a second frame while the batch waits for cam1: the batch is cam0's first and cam1's,
+    and cam0's second goes in the next one."""
+    sources = [Scripted(0), Scripted(1)]
+    recorder = Recorder()
+    pipelines = [p.start() for p in cameras(sources, recorder, wake)]
+    first_taken = threading.Event()
+
+    class Watched(Batcher):
+        def _collect(self, batch: list) -> None:
+            super()._collect(batch)
+            if batch:
+                first_taken.set()
+
+    batcher = Watched(recorder, pipelines, wake, max_batch=2, wait_s=5.0)
+
+    def meanwhile() -> None:
+        assert first_taken.wait(5)
+        sources[0].send(1)
+        wait_until(lambda: pipelines[0].stats.captured == 2)
+        sources[1].send(0)
+
+    sources[0].send(0)
+    wait_until(lambda: pipelines[0].stats.captured == 1)
+    sender = threading.Thread(target=meanwhile)
+    sender.start()
+    batch = batcher.take()
+    sender.join(5)
+    assert [(p.name, f.index) for p, f in batch] == [("cam0", 0), ("cam1", 0)]
+    assert [(p.name, f.index) for p, f in batcher.take()] == [("cam0", 1)]
+    for p in pipelines:
+        p.join(1)

@@ -145,7 +145,9 @@ def test_a_slow_reader_of_the_json_lines_holds_up_neither_capture_nor_memory(cam
     assert "Traceback" not in stderr
     captured = int(stderr.split(" frames captured")[0].split()[-1])
     assert captured > 12 * 30 * 0.8, stderr  # capture kept the camera's pace
-    assert count_frames(record) > 12 * 30 * 0.7  # and so did the recording
+    # And so did the recording: a main loop held up by the reader would record ~5 fps (under heavy
+    # load a main loop that falls behind skips to the newest frame, and the recording counts those).
+    assert count_frames(record) > 12 * 30 * 0.5, stderr
     assert rss[-1] - rss[3] < 30_000, rss  # kB: no growth with the backlog
     assert "JSON lines" in stderr  # the summary came: the run ended cleanly
 

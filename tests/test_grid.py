@@ -301,3 +301,19 @@ def test_windows_flag_where_it_does_nothing_is_one_warning(video_file: Path, fil
     run = run_cli(*sources, "--windows", "--headless", "--jsonl", "-", "--provider", "cpu")
     assert run.returncode == 0, run.stderr
     assert run.stderr.count(warning) == 1 and "Traceback" not in run.stderr
+
+
+def test_a_camera_not_reached_yet_says_so_in_its_tile_until_its_first_frame(gui: FakeGui, clock: Clock) -> None:
+    grid = Grid(CAMERAS, clock=clock)
+    clock.now += 1
+    grid.waiting("door", "reconnecting: not reachable at the start: connection refused")
+
+    def warned(camera: str) -> int:
+        picture = gui.last()[cell_of(grid._layout, camera)][STRIP:]
+        return int((np.abs(picture.astype(int) - (60, 170, 255)) <= 20).all(axis=2).sum())
+
+    assert warned("door") > 20 and warned("yard") == 0  # the others just wait, in grey
+    clock.now += 1
+    grid.write(update("door", 0, canvas("door")))
+    door = gui.last()[cell_of(grid._layout, "door")][STRIP + 40, 40]
+    assert tuple(door) == COLORS["door"] and warned("door") == 0

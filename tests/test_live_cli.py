@@ -16,6 +16,7 @@ from conftest import CHELSEA, COFFEE, assert_clean_error, count_frames, make_vid
 from live_classify.engine.classifier import Classifier
 from live_classify.engine.postprocess import Smoother, top_k
 from mjpeg_server import MjpegServer
+from test_pipeline import recording_counts
 
 
 def jsonl_rows(text: str) -> list[dict]:
@@ -110,6 +111,8 @@ def test_live_stream_headless_with_recording_and_json_on_stdout(live_cli, tmp_pa
     latencies = sorted(r["latency_ms"] for r in rows)
     assert latencies[len(latencies) // 2] < 500, latencies  # bounded: no backlog behind the camera
     assert count_frames(record) == counts["recorded"] >= 30, "every frame it says it recorded is in the recording"
+    recording = next(line for line in run.stderr.splitlines() if "recorded " in line)
+    assert sum(recording_counts(recording).values()) == counts["captured"], "each frame recorded or counted missed"
     recorded_fps = float(run.stderr.split(" at ")[-1].split(" fps")[0])
     assert 12 <= recorded_fps <= 19, f"recorded at {recorded_fps}, not the measured 15 fps: {run.stderr}"
     assert cv2.VideoCapture(str(record)).get(cv2.CAP_PROP_FPS) == pytest.approx(recorded_fps, abs=0.01)

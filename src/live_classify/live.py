@@ -117,13 +117,19 @@ def _outputs(out: OutputConfig, encoding: EncoderSettings | None, src: SourceCon
         Collecting(collector, quota, window, log) if collector else None,
         JsonLines(jsonl_target, spec.name, drop=live, min_confidence=out.min_confidence) if jsonl_target else None,
         Recording(rec.path, fps, drop=live, settings=encoding or rec.encoding,
-                  segments=SegmentPlan.of(rec.segment_s, list(rec.retain), src.name)) if rec else None,
+                  segments=SegmentPlan.of(rec.segment_s, list(rec.retain), src.name),
+                  captured=captured_of(pipeline)) if rec else None,
         window,
         WebView.of(out.serve, spec.name, pipeline, out.min_confidence) if out.serve else None,
         Notifier(out.notify, pipeline) if out.notify else None,
         MqttSink(out.mqtt, src.name, spec.name, pipeline, out.min_confidence) if out.mqtt else None,
     ]
     return [sink for sink in sinks if sink is not None]
+
+
+def captured_of(pipeline: Pipeline) -> Callable[[], int] | None:
+    """A live source's count of captured frames, for its recording to count those it never got."""
+    return (lambda: pipeline.stats.captured) if pipeline.flow is Flow.LATEST else None
 
 
 def jsonl_wanted(out: OutputConfig, window: bool) -> str | None:

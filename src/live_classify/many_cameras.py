@@ -15,13 +15,14 @@ from pathlib import Path
 
 import numpy as np
 
+from live_classify.absent import check_one_opened, open_or_absent
 from live_classify.batching import Batcher
 from live_classify.config import OutputConfig, RunConfig, SourceConfig
 from live_classify.engine.classifier import Classifier
 from live_classify.engine.providers import CPU, CUDA, TENSORRT
 from live_classify.errors import LiveClassifyError
 from live_classify.live import (
-    Annotator, check_outputs, collector_for, jsonl_wanted, source_clock, stop_on_signals, window_wanted,
+    Annotator, captured_of, check_outputs, collector_for, jsonl_wanted, source_clock, stop_on_signals, window_wanted,
 )
 from live_classify.log import error, info as log, warning
 from live_classify.frames import Flow, Frame, Shown
@@ -37,7 +38,7 @@ from live_classify.sinks.notify import Notifier
 from live_classify.sinks.record import Recording
 from live_classify.sinks.segments import SegmentPlan
 from live_classify.sinks.web import Feed, WebView
-from live_classify.sources import VideoSource
+from live_classify.sources import Source
 
 REDRAW_S = 0.5  # how often a stalled camera's tile is redrawn with its "no frame for N s"
 
@@ -47,7 +48,7 @@ class Camera:
     """One camera of the run and what belongs to it alone."""
 
     config: SourceConfig
-    source: VideoSource
+    source: Source  # a VideoSource, or an AbsentSource while it cannot be reached
     pipeline: Pipeline
     clock: Callable[[Frame], float]
     annotator: Annotator | None = None
@@ -172,13 +173,13 @@ def _open(config: RunConfig, classifier: Classifier, encoding: EncoderSettings |
     cameras: list[Camera] = []
     try:
         for src in config.sources:
-            source = VideoSource(src.spec, src.camera, src.open_timeout, src.read_timeout, src.rtsp_transport)
-            log(f"{src.name}: opened {source.describe()}")
+            source = open_or_absent(src)
             pace = None if src.spec.live or not src.realtime else source.claimed_fps or 30.0
             pipeline = Pipeline(source, classifier, flow=Flow.of(src.spec.live, src.realtime), smoothing=src.smooth,
                                 pace_fps=pace, max_reconnects=src.reconnect, log=log, name=src.name, wake=wake)
             cameras.append(Camera(src, source, pipeline, source_clock(src.spec, source.claimed_fps)))
         _check_recordings(config.outputs, cameras)
+        check_one_opened([c.source for c in cameras])
     except BaseException:
         for camera in cameras:
             camera.source.release()
@@ -247,7 +248,8 @@ def _camera_outputs(out: OutputConfig, encoding: EncoderSettings | None, camera:
         segments = SegmentPlan.of(rec.segment_s, list(rec.retain), camera.name)
         fps = None if live else camera.source.claimed_fps
         sinks.append(Recording(_recording_path(rec.path, camera, segments is not None), fps, drop=live,
-                               settings=encoding or rec.encoding, segments=segments))
+                               settings=encoding or rec.encoding, segments=segments,
+                               captured=captured_of(camera.pipeline)))
     if out.mqtt:
         sinks.append(MqttSink(out.mqtt, camera.name, camera.config.spec.name, camera.pipeline, out.min_confidence))
     return sinks
@@ -289,16 +291,23 @@ def _gone(camera: Camera, cameras: Cameras) -> None:
 
 
 def _redraw_stalled(cameras: Cameras, window: Grid | None) -> None:
-    """A stalled or reconnecting camera's tile says so, twice a second."""
+    """A stalled or reconnecting camera's tile says so, twice a second (one never reached yet too)."""
     if window is None:
         return
     now = time.monotonic()
     for camera in cameras.running:
-        if camera.last is None or now < camera.next_redraw or camera.annotator is None:
+        if now < camera.next_redraw or camera.annotator is None:
             continue
         camera.next_redraw = now + REDRAW_S
-        if (canvas := camera.annotator.stale(camera.last)) is not None:
+        if camera.last is None:  # no frame yet: the tile says why
+            window.waiting(camera.name, _not_yet(camera.pipeline))
+        elif (canvas := camera.annotator.stale(camera.last)) is not None:
             window.tile(camera.name, canvas)
+
+
+def _not_yet(pipeline: Pipeline) -> str | None:
+    """Why a camera has sent no frame yet, for its tile: it cannot be reached (and is retried)."""
+    return f"reconnecting: {pipeline.lost_because}" if pipeline.reconnecting else None
 
 
 def _summary(cameras: Cameras, sinks: Sinks, window: Grid | None) -> None:

@@ -2,9 +2,10 @@
 
 Two ways to flow (:class:`Flow`), chosen by the source:
 
-* **latest** (cameras, streams, a file with ``--realtime``): every captured frame goes to the
-  main loop to be shown and recorded; the inference thread gets only the newest frame (a one-slot
-  queue that drops the oldest, counted as dropped), so a slow classifier never builds a backlog.
+* **latest** (cameras, streams, a file with ``--realtime``): the main loop takes the newest
+  captured frame to show and record (one that falls behind skips to it; the recording counts what
+  it missed); the inference thread gets only the newest frame (a one-slot queue that drops the
+  oldest, counted as dropped), so neither a slow classifier nor a slow window builds a backlog.
   Each shown frame carries the newest prediction and its age: smooth video, honest labels.
 * **every** frame (a video file): nothing is dropped; capture blocks when inference is behind, and
   each frame reaches the main loop with its own prediction. Throughput is what counts here, so
@@ -39,6 +40,7 @@ Log = Callable[[str], None]
 
 
 _END = None  # the sentinel that ends each queue
+SHOW_BACKLOG = 2  # live frames waiting for the main loop, which takes the newest: the picture never lags
 
 
 @dataclass(frozen=True)
@@ -92,7 +94,7 @@ class Pipeline:
         # the one engine's one-slot inbox (newest wins) -> results.
         self._inboxes: list[queue.Queue] = [queue.Queue(maxsize=4 if every_frame else 1) for _ in range(boxes)]
         self._outboxes: list[queue.Queue] = [queue.Queue(maxsize=8) for _ in range(boxes)]
-        self._to_show: queue.Queue = queue.Queue(maxsize=64)
+        self._to_show: queue.Queue = queue.Queue(maxsize=SHOW_BACKLOG)
         self._results: queue.Queue = queue.Queue()
         self._latest: Prediction | None = None
         capture = "capture" if wake is None else f"capture of {name}"
@@ -143,6 +145,8 @@ class Pipeline:
         except queue.Empty:
             self.ended = self._stop.is_set()
             return None
+        if self.flow is Flow.LATEST and item is not _END:
+            item = self._newest(item)
         if item is _END or self._stop.is_set():
             self.ended = True
             return None
@@ -153,6 +157,19 @@ class Pipeline:
             prediction = self._smoothed(prediction)
             return Shown(frame, prediction, [prediction], exclusive=True)
         return Shown(item, self._latest, self._drain_results(), exclusive=False)  # inference may still read it
+
+    def _newest(self, frame: Frame) -> Frame:
+        """The newest live frame waiting: a main loop that fell behind catches up at once, so the
+        picture is never older than its label (the recording counts the frames it never got)."""
+        while True:
+            try:
+                item = self._to_show.get_nowait()
+            except queue.Empty:
+                return frame
+            if item is _END:  # the last item ever put: left for the next poll
+                self._to_show.put_nowait(_END)
+                return frame
+            frame = item
 
     def leftover_predictions(self) -> list[Prediction]:
         """Predictions made after the last shown frame: call after :meth:`join` so none is lost."""

@@ -208,6 +208,8 @@ class OneCamera:
     def write(self, update: Update) -> None:
         if update.shown.frame.camera == self.camera:
             self.sink.write(update)
+        else:  # while the others' frames flow, its camera may send none (stalled, not reached yet)
+            self.sink.idle(lambda: None)
 
     def write_predictions(self, predictions: list[Prediction]) -> None:
         if hasattr(self.sink, "write_predictions"):

@@ -75,6 +75,7 @@ class Tile:
     """One camera's newest picture and what the grid knows about it."""
 
     canvas: np.ndarray | None = None  # the annotated frame, at the camera's own size
+    note: str | None = None  # before the first frame: why none came yet (the camera cannot be reached)
     ended: bool = False
     shown: int = 0  # frames of this camera that went on screen
 
@@ -98,6 +99,7 @@ def ended_look(image: np.ndarray) -> np.ndarray:
 
 def _centred(image: np.ndarray, text: str, color: tuple[int, int, int]) -> np.ndarray:
     scale = max(overlay.MIN_FONT, overlay.text_scale(image.shape[1], image.shape[0]))
+    text = overlay._fit(text, scale, 1, image.shape[1] - 12)
     (w, h), _ = cv2.getTextSize(text, overlay.FONT, scale, 1)
     origin = (image.shape[1] - w) // 2, (image.shape[0] + h) // 2
     cv2.putText(image, text, origin, overlay.FONT, scale, color, 1, cv2.LINE_AA)
@@ -107,7 +109,8 @@ def _centred(image: np.ndarray, text: str, color: tuple[int, int, int]) -> np.nd
 def picture(tile: Tile, camera: str, width: int, height: int) -> np.ndarray:
     """What a tile shows below its strip: the camera's picture, greyed if it ended, or a wait message."""
     if tile.canvas is None:
-        return _centred(np.zeros((height, width, 3), np.uint8), f"waiting for {camera}...", overlay.GREY)
+        text, color = (tile.note, overlay.WARN) if tile.note else (f"waiting for {camera}...", overlay.GREY)
+        return _centred(np.zeros((height, width, 3), np.uint8), text, color)
     image = letterbox(tile.canvas, width, height)
     return ended_look(image) if tile.ended else image
 
@@ -185,6 +188,15 @@ class Grid(Window):
         if not (self.paused and self._frozen):
             self.tiles.setdefault(camera, Tile()).canvas = canvas
             self._fresh.add(camera)
+            self._dirty.add(camera)
+        self._refresh()
+
+    @kept_in_error
+    def waiting(self, camera: str, note: str | None) -> None:
+        """Before ``camera``'s first frame: why none came yet (None: it is simply waited for)."""
+        tile = self.tiles.setdefault(camera, Tile())
+        if tile.canvas is None and tile.note != note:
+            tile.note = note
             self._dirty.add(camera)
         self._refresh()
 

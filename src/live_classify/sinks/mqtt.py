@@ -230,7 +230,8 @@ class MqttSink:
                                      "skipped": self.skipped}
         if self.pipeline is not None:
             stats = self.pipeline.stats
-            status |= {"captured": stats.captured, "classified": stats.classified,
+            status |= {"reconnecting": self.pipeline.reconnecting, "captured": stats.captured,
+                       "classified": stats.classified,
                        "capture_fps": round(stats.capture_rate.rate, 2),
                        "inference_fps": round(stats.inference_rate.rate, 2)}
         return json.dumps(status)

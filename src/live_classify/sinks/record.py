@@ -113,9 +113,15 @@ class Recording:
     stop_requested = False
 
     def __init__(self, path: Path, fps: float | None, *, drop: bool,
-                 settings: EncoderSettings = EncoderSettings(), segments: SegmentPlan | None = None) -> None:
+                 settings: EncoderSettings = EncoderSettings(), segments: SegmentPlan | None = None,
+                 captured: Callable[[], int] | None = None) -> None:
         """``fps``: a file's own rate (AVI; None: measured from capture times); ``drop``: live;
-        ``segments``: ``path`` is a directory, cut into segments as planned."""
+        ``segments``: ``path`` is a directory, cut into segments as planned; ``captured``: the
+        source's frames so far (live, where the main loop skips to the newest: those it never
+        handed over are counted too)."""
+        self._captured = captured
+        self.handed = 0  # frames the main loop handed over
+        self.skipped = 0  # frames captured before the close that were never handed over
         if segments:
             self._video: SegmentedMp4 | _Mp4 | MjpegWriter = SegmentedMp4(path, segments, settings)
         elif path.suffix.lower() == ".mp4":
@@ -135,12 +141,15 @@ class Recording:
         self._encoder.error = value
 
     def write(self, update: Update) -> None:
+        self.handed += 1
         self._encoder.submit((update.canvas, update.source_time))
 
     def idle(self, redraw: Callable[[], np.ndarray | None]) -> None:
         pass
 
     def close(self) -> None:
+        if self._captured is not None:
+            self.skipped = max(0, self._captured() - self.handed)
         self._encoder.finish()
         self._video.close()
 
@@ -149,4 +158,6 @@ class Recording:
         rate = f"{video.fps or 0:g} fps" if isinstance(video, MjpegWriter) else video.rate
         stopped = f" (stopped early: {video.stopped_because})" if video.stopped_because else ""
         dropped = f", {self._encoder.dropped} dropped: the encoder fell behind" if self._encoder.dropped else ""
-        return f"recorded {video.frames} frames to {self.path} at {rate}{dropped}{stopped}"
+        skipped = f", {self.skipped} skipped: the main loop fell behind (it shows the newest frame)" \
+            if self.skipped else ""
+        return f"recorded {video.frames} frames to {self.path} at {rate}{dropped}{skipped}{stopped}"
