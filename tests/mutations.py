@@ -237,6 +237,13 @@ MUTATIONS = [
              "        if not self.falling_back:",
              (TRITON + "test_the_fallback_classifies_here_while_the_server_is_down_and_goes_back",
               TRITON + "test_with_fallback_the_local_model_stands_in_while_the_server_is_down")),
+    # issue 25/26, engine-cli:
+    Mutation("fallback: the retry interval without its cap", SRC + "engine/fallback.py",
+             "min(LAST_RETRY_S, self._retry_s * 2)", "self._retry_s * 2",
+             (TRITON + "test_the_fallbacks_retry_interval_grows_to_five_seconds_and_no_further",)),
+    Mutation("fallback: the retry interval not reset when the server answers", SRC + "engine/fallback.py",
+             "            self._retry_s = 0.0\n", "",
+             (TRITON + "test_once_the_server_answers_again_it_is_said_once_and_the_backoff_starts_over",)),
 ]
 
 

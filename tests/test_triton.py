@@ -167,6 +167,51 @@ def test_the_fallback_classifies_here_while_the_server_is_down_and_goes_back(mon
     assert backend.infer(1)[0, 0] == 1.0 and "answers again" in lines[-1] and len(lines) == 2
 
 
+def fake_fallback(monkeypatch: pytest.MonkeyPatch) -> tuple[FallbackBackend, FakeRemote, list[str], list[float]]:
+    """A fallback over a fake server and a fake local model, on a clock the test moves."""
+    now = [100.0]
+    monkeypatch.setattr("live_classify.engine.fallback.time.monotonic", lambda: now[0])
+    remote, lines = FakeRemote(), []
+    return FallbackBackend(remote, FakeLocal(), lines.append), remote, lines, now  # type: ignore[arg-type]
+
+
+def test_the_fallbacks_retry_interval_grows_to_five_seconds_and_no_further(monkeypatch: pytest.MonkeyPatch) -> None:
+    backend, remote, _, now = fake_fallback(monkeypatch)
+    remote.up = False
+    backend.infer(1)
+    waits, last_try = [], now[0]
+    while len(waits) < 12:  # step the clock 0.1 s at a time: each wait is measured, not assumed
+        now[0] = round(now[0] + 0.1, 1)
+        tries = remote.tries
+        backend.infer(1)
+        if remote.tries > tries:
+            waits.append(round(now[0] - last_try, 1))
+            last_try = now[0]
+    assert waits == [0.5, 1.0, 2.0, 4.0] + [5.0] * 8, waits
+
+
+def test_once_the_server_answers_again_it_is_said_once_and_the_backoff_starts_over(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    backend, remote, lines, now = fake_fallback(monkeypatch)
+    remote.up = False
+    for _ in range(4):  # down long enough for the wait to have grown
+        backend.infer(1)
+        now[0] += 5.0
+    remote.up = True
+    assert backend.infer(1)[0, 0] == 1.0 and not backend.falling_back
+    for _ in range(3):
+        now[0] += 0.01
+        assert backend.infer(1)[0, 0] == 1.0
+    assert len(lines) == 2 and "here until it answers again" in lines[0] and "answers again: classifying there" in lines[1], lines
+    assert not backend.falling_back and remote.tries == 8
+    remote.up = False  # down again: the wait starts over at 0.5 s, not where it had grown to
+    backend.infer(1)
+    now[0] += 0.5
+    tries = remote.tries
+    backend.infer(1)
+    assert remote.tries == tries + 1 and len(lines) == 3
+
+
 REPOSITORY = Path(__file__).resolve().parents[1] / "deploy" / "triton" / "model_repository"
 
 
