@@ -244,6 +244,9 @@ MUTATIONS = [
     Mutation("fallback: the retry interval not reset when the server answers", SRC + "engine/fallback.py",
              "            self._retry_s = 0.0\n", "",
              (TRITON + "test_once_the_server_answers_again_it_is_said_once_and_the_backoff_starts_over",)),
+    Mutation("triton: gRPC's own reconnect backoff (up to 120 s)", SRC + "engine/triton_backend.py",
+             '    ("grpc.max_reconnect_backoff_ms", 1000),\n', "",
+             (TRITON + "test_a_server_back_after_a_long_outage_classifies_again_within_seconds",)),
 ]
 
 

@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 from conftest import CHELSEA, COFFEE, LiveCli, assert_clean_error, count_frames, run_cli
 from mjpeg_server import MjpegServer
+from tcp_gate import TcpGate
 from triton_env import TritonServer, TritonUnavailable, free_port
 
 from live_classify import cli
@@ -342,6 +343,33 @@ def test_a_server_killed_mid_run_the_run_goes_on_and_classifies_again_when_it_is
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     assert count_frames(video) > len(jsonl(out)) + 60, "the recording went on through the outage"
+
+
+# Left to itself, gRPC retries a lost connection after 0.1 s (our initial backoff), then each wait
+# 1.6 times the last, +-20 %, up to 120 s: tries near 18, 29 and 47 s into an outage. A server back
+# 33 s in is found near 47 s, 14 s late; with our 1 s cap, within about a second.
+OUTAGE_S = 33.0
+
+
+def test_a_server_back_after_a_long_outage_classifies_again_within_seconds(
+        triton: TritonServer, camera: MjpegServer, live_cli: type[LiveCli], tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    with TcpGate(triton.grpc_port) as gate:  # an outage of exactly OUTAGE_S, whatever the server's start time
+        run = live_cli("--source", camera.url, "--headless", "--jsonl", str(out),
+                       "--backend", f"triton://127.0.0.1:{gate.port}/{MODEL}", "--backend-timeout", "1")
+        run.wait_for(lambda: len(jsonl(out)) >= 10, 60, "10 classified frames")
+        gate.close()
+        down = time.monotonic()
+        run.wait_for_stderr("does not answer", 30)
+        time.sleep(max(0.0, down + OUTAGE_S - time.monotonic()))
+        classified = len(jsonl(out))
+        gate.open()
+        back = time.monotonic()
+        run.wait_for(lambda: len(jsonl(out)) >= classified + 3, 60, "classifying again")
+        late = time.monotonic() - back
+        run.signal(signal.SIGINT)
+        assert run.finish().returncode == 0, run.stderr
+    assert late < 5.0, f"classifying again {late:.1f} s after the server was back"
 
 
 def test_with_fallback_the_local_model_stands_in_while_the_server_is_down(
