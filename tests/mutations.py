@@ -247,6 +247,9 @@ MUTATIONS = [
     Mutation("triton: gRPC's own reconnect backoff (up to 120 s)", SRC + "engine/triton_backend.py",
              '    ("grpc.max_reconnect_backoff_ms", 1000),\n', "",
              (TRITON + "test_a_server_back_after_a_long_outage_classifies_again_within_seconds",)),
+    Mutation("train: the standardization fitted on train + validation", SRC + "train/head.py",
+             "scale = _Standardization.of(x_train)", "scale = _Standardization.of(np.concatenate([x_train, x_val]))",
+             ("tests/test_train.py::test_the_standardization_is_fitted_on_exactly_the_training_rows",)),
 ]
 
 
