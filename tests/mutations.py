@@ -250,6 +250,16 @@ MUTATIONS = [
     Mutation("train: the standardization fitted on train + validation", SRC + "train/head.py",
              "scale = _Standardization.of(x_train)", "scale = _Standardization.of(np.concatenate([x_train, x_val]))",
              ("tests/test_train.py::test_the_standardization_is_fitted_on_exactly_the_training_rows",)),
+    Mutation("stats: every latency of the run kept (memory grows)", SRC + "stats.py",
+             "deque(maxlen=RECENT_LATENCIES)", "deque(maxlen=100_000)",
+             ("tests/test_stats.py::test_memory_stays_flat_however_many_frames_are_classified",)),
+    Mutation("stats: a percentile between two values not interpolated", SRC + "stats.py",
+             "return first + (rank - below) * (second - first)", "return first",
+             ("tests/test_stats.py::test_the_histograms_percentiles_match_numpys_within_a_bucket",)),
+    Mutation("stats: the summary from the newest latencies only", SRC + "stats.py",
+             "return self.latency_histogram.percentile(q)",
+             "return float(np.percentile(self.latencies_ms, q)) if self.latencies_ms else None",
+             ("tests/test_stats.py::test_the_summary_gives_the_whole_runs_p50_and_p95",)),
 ]
 
 
