@@ -260,6 +260,21 @@ MUTATIONS = [
              "return self.latency_histogram.percentile(q)",
              "return float(np.percentile(self.latencies_ms, q)) if self.latencies_ms else None",
              ("tests/test_stats.py::test_the_summary_gives_the_whole_runs_p50_and_p95",)),
+    Mutation("cli: the top-k note on every run of a small model", SRC + "cli.py",
+             "if top_k_given and args.top_k >", "if args.top_k >",
+             ("tests/test_cli_usage.py::test_the_top_k_note_comes_only_when_top_k_was_given",)),
+    Mutation("cli: --trace --json drops the trace silently", SRC + "flags.py",
+             "photos = out.add_mutually_exclusive_group()", "photos = out",
+             ("tests/test_cli_usage.py::test_trace_and_json_together_are_a_bad_command_line",)),
+    Mutation("cli: --help without the exit codes", SRC + "flags.py",
+             'return f"{KEYS}\\n\\nexit codes:\\n{codes}\\n\\n{EXAMPLES}"', 'return f"{KEYS}\\n\\n{EXAMPLES}"',
+             ("tests/test_cli_usage.py::test_help_lists_the_exit_codes_the_command_returns_and_examples_that_parse",)),
+    Mutation("cli: an example in --help that the command refuses", SRC + "flags.py",
+             "--source 'shots/*.jpg' --json", "--source shots/ --json",
+             ("tests/test_cli_usage.py::test_help_lists_the_exit_codes_the_command_returns_and_examples_that_parse",)),
+    Mutation("deploy: the unit's documentation is a file pip never installs", "deploy/live-classify.service",
+             "[Unit]\n", "[Unit]\nDocumentation=file:///opt/live-classify/README.md\n",
+             ("tests/test_deploy.py::test_the_units_documentation_names_only_what_an_install_has",)),
 ]
 
 
