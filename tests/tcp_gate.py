@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 
 
 class TcpGate:
@@ -18,6 +19,7 @@ class TcpGate:
         self._listener = socket.create_server(("127.0.0.1", 0))  # SO_REUSEADDR: it can listen again at once
         self.port = self._listener.getsockname()[1]
         self._open: list[socket.socket] = []
+        self.accepted: list[float] = []  # when each connection came (time.monotonic())
         self._lock = threading.Lock()
         threading.Thread(target=self._accept, args=(self._listener,), daemon=True).start()
 
@@ -44,6 +46,7 @@ class TcpGate:
                 return  # closed (or the server behind is down: the client sees its connection cut)
             with self._lock:
                 self._open += [client, server]
+                self.accepted.append(time.monotonic())
             for source, sink in ((client, server), (server, client)):
                 threading.Thread(target=_pump, args=(source, sink), daemon=True).start()
 

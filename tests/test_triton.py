@@ -347,8 +347,8 @@ def test_a_server_killed_mid_run_the_run_goes_on_and_classifies_again_when_it_is
 
 # Left to itself, gRPC retries a lost connection after 0.1 s (our initial backoff), then each wait
 # 1.6 times the last, +-20 %, up to 120 s: tries near 18, 29 and 47 s into an outage. A server back
-# 33 s in is found near 47 s, 14 s late; with our 1 s cap, within about a second.
-OUTAGE_S = 33.0
+# 35 s in is found near 47 s, 12 s late (15 s measured); with our 1 s cap, within about a second.
+OUTAGE_S = 35.0
 
 
 def test_a_server_back_after_a_long_outage_classifies_again_within_seconds(
@@ -366,10 +366,13 @@ def test_a_server_back_after_a_long_outage_classifies_again_within_seconds(
         gate.open()
         back = time.monotonic()
         run.wait_for(lambda: len(jsonl(out)) >= classified + 3, 60, "classifying again")
-        late = time.monotonic() - back
+        resumed = time.monotonic() - back
         run.signal(signal.SIGINT)
         assert run.finish().returncode == 0, run.stderr
-    assert late < 5.0, f"classifying again {late:.1f} s after the server was back"
+    reconnected = min(t for t in gate.accepted if t >= back) - back
+    assert reconnected < 3.0, f"gRPC connected again {reconnected:.1f} s after the server was back"
+    # The run tries the server again every 5 s at most (inference.py), then it classifies at once.
+    assert resumed < 5.0 + reconnected + 2.0, f"classifying again {resumed:.1f} s after the server was back"
 
 
 def test_with_fallback_the_local_model_stands_in_while_the_server_is_down(
