@@ -275,6 +275,9 @@ MUTATIONS = [
     Mutation("deploy: the unit's documentation is a file pip never installs", "deploy/live-classify.service",
              "[Unit]\n", "[Unit]\nDocumentation=file:///opt/live-classify/README.md\n",
              ("tests/test_deploy.py::test_the_units_documentation_names_only_what_an_install_has",)),
+    Mutation("triton harness: a restart returns on the first start's 'ready'", "tests/triton_env.py",
+             'with open(self.log, "w") as out:', 'with open(self.log, "a") as out:',
+             (TRITON + "test_a_server_killed_mid_run_the_run_goes_on_and_classifies_again_when_it_is_back",)),
 ]
 
 

@@ -323,6 +323,17 @@ def test_an_unreachable_server_is_one_line(scheme: str) -> None:
     assert_clean_error(done, "cannot reach Triton at 127.0.0.1:", "Connection refused")
 
 
+def server_ready(server: TritonServer) -> bool:
+    """Whether the server answers, and says every model is loaded, right now."""
+    import tritonclient.grpc
+
+    try:
+        return tritonclient.grpc.InferenceServerClient(f"127.0.0.1:{server.grpc_port}").is_server_ready(
+            client_timeout=5)
+    except Exception:  # noqa: BLE001 - refused, or no answer: not ready
+        return False
+
+
 @pytest.mark.parametrize("http", [False, True], ids=["gRPC", "HTTP"])
 def test_a_server_killed_mid_run_the_run_goes_on_and_classifies_again_when_it_is_back(
         triton: TritonServer, camera: MjpegServer, live_cli: type[LiveCli], tmp_path: Path, http: bool) -> None:
@@ -337,6 +348,7 @@ def test_a_server_killed_mid_run_the_run_goes_on_and_classifies_again_when_it_is
     assert run.process.poll() is None, run.stderr
     assert len(jsonl(out)) <= classified + 1, "nothing is classified while the server is down"
     triton.start()
+    assert server_ready(triton), "start() returns once the restarted server is ready, not before"
     run.wait_for(lambda: len(jsonl(out)) >= classified + 10, 60, "classifying again")
     run.signal(signal.SIGINT)
     done = run.finish()
