@@ -1,12 +1,14 @@
 """A long live run with faults injected every few minutes: does anything leak, lag or break?
 
     python benchmarks/soak.py --minutes 30          # writes benchmarks/results/soak-<host>.json/.md
+    python benchmarks/soak.py --cameras 3           # soak-3-cameras-<host>.json/.md
 
-The real command (``live-classify --source <camera> --record ... --jsonl ...``) runs against the
-fake MJPEG camera of the tests, while this script, every ``--every`` seconds, does one of: stop
-the camera and bring it back, stall it and resume, bring it back at another resolution, send
-damaged JPEG parts for a while. It samples the process's RSS and reads the JSON lines for
-latency; at the end it stops the run with SIGINT and reads the recording back.
+The real command (``live-classify --source <camera> --record ... --jsonl ...``) runs against
+fake MJPEG cameras of the tests, while this script, every ``--every`` seconds, does one of these
+to the first camera: stop it and bring it back, stall it and resume, bring it back at another
+resolution, send damaged JPEG parts for a while. It samples the process's RSS every 5 s (and fits
+its growth per hour after the warm-up) and reads the JSON lines for latency; at the end it stops
+the run with SIGINT and reads the recordings back.
 """
 from __future__ import annotations
 
@@ -86,17 +88,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=30)
     parser.add_argument("--every", type=float, default=180, help="seconds between faults")
+    parser.add_argument("--cameras", type=int, default=1, help="how many cameras (the faults hit the first)")
+    parser.add_argument("--warmup", type=float, default=120, help="seconds of RSS left out of the growth's fit")
     parser.add_argument("--out", type=Path, default=HERE / "results")
     args = parser.parse_args()
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    camera = Camera(port)
+    cameras = [Camera(free_port()) for _ in range(args.cameras)]
+    camera = cameras[0]
     work = Path(tempfile.mkdtemp(prefix="soak-"))
-    record, jsonl = work / "soak.avi", work / "soak.jsonl"
+    record = work / "soak.avi" if args.cameras == 1 else work / "rec"  # several: one recording each, in a folder
+    jsonl = work / "soak.jsonl"
+    sources = [arg for i, c in enumerate(cameras) for arg in ("--source", c.server.url, "--name", f"cam{i}")]
     process = subprocess.Popen(
-        [sys.executable, "-m", "live_classify", "--source", camera.server.url, "--record", str(record),
+        [sys.executable, "-m", "live_classify", *sources, "--record", f"{record}/" if args.cameras > 1 else str(record),
          "--jsonl", str(jsonl), "--headless", "--read-timeout", "2", "--reconnect", "20", "--provider", "cpu"],
         stderr=subprocess.PIPE, text=True)
     started = time.monotonic()
@@ -117,7 +121,8 @@ def main() -> None:
     alive = process.poll() is None
     process.send_signal(signal.SIGINT)
     stderr = process.communicate(timeout=60)[1]
-    camera.stop()
+    for each in cameras:
+        each.stop()
 
     rows = [json.loads(line) for line in jsonl.read_text().splitlines()]
     elapsed = rows[-1]["time"] - rows[0]["time"]
@@ -125,7 +130,8 @@ def main() -> None:
     last = [r["latency_ms"] for r in rows if rows[-1]["time"] - r["time"] < 60]
     summary = [line for line in stderr.splitlines() if "frames captured" in line or "recorded" in line]
     report = {
-        "minutes": round((time.monotonic() - started) / 60, 1), "survived": alive, "exit_code": process.returncode,
+        "minutes": round((time.monotonic() - started) / 60, 1), "cameras": args.cameras,
+        "survived": alive, "exit_code": process.returncode,
         "faults": faults, "reconnects_logged": stderr.count("reconnected"),
         "json_lines": len(rows), "json_seconds": round(elapsed, 1),
         "latency_p50_ms_first_minute": round(float(np.median(first)), 1),
@@ -134,15 +140,34 @@ def main() -> None:
         "latency_p95_ms_last_minute": round(float(np.percentile(last, 95)), 1),
         "rss_mb_after_1_min": next(mb for t, mb in rss if t >= 60) if rss[-1][0] >= 60 else rss[-1][1],
         "rss_mb_at_end": rss[-1][1], "rss_mb_max": max(mb for _, mb in rss),
-        "recorded_frames_read_back": count_frames(record), "summary": summary, "rss_mb": rss,
+        "warmup_s": args.warmup, "rss_mb_per_hour_after_warmup": growth_per_hour(rss, args.warmup),
+        "recorded_frames_read_back": sum(count_frames(v) for v in sorted(record.glob("*")) or [record]),
+        "summary": summary, "rss_mb": rss,
     }
-    save_report(args.out, f"soak-{socket.gethostname()}", report, markdown(report))
+    name = "soak" if args.cameras == 1 else f"soak-{args.cameras}-cameras"
+    save_report(args.out, f"{name}-{socket.gethostname()}", report, markdown(report))
     print(markdown(report))
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def growth_per_hour(rss: list[tuple[float, float]], warmup_s: float) -> float | None:
+    """The slope of a straight line through the RSS samples after the warm-up, in MB per hour."""
+    after = [(t, mb) for t, mb in rss if t >= warmup_s]
+    if len(after) < 3:
+        return None
+    slope = np.polyfit([t for t, _ in after], [mb for _, mb in after], 1)[0]
+    return round(float(slope) * 3600, 2)
 
 
 def markdown(r: dict) -> str:
     faults = "\n".join(f"- {t:.0f} s: {name}" for t, name in r["faults"])
-    return f"""# Soak with faults: {r['minutes']} minutes on a 30 fps live camera
+    cameras = "a 30 fps live camera" if r["cameras"] == 1 else f"{r['cameras']} live cameras at 30 fps"
+    return f"""# Soak with faults: {r['minutes']} minutes on {cameras}
 
 Produced by `python benchmarks/soak.py`. The run {'survived to the end' if r['survived'] else 'DIED'} and
 exited {r['exit_code']} on SIGINT.
@@ -152,6 +177,9 @@ exited {r['exit_code']} on SIGINT.
 | latency p50 ms (capture to result) | {r['latency_p50_ms_first_minute']} | {r['latency_p50_ms_last_minute']} |
 | latency p95 ms | {r['latency_p95_ms_first_minute']} | {r['latency_p95_ms_last_minute']} |
 | RSS MB (after 1 min / at the end; max {r['rss_mb_max']}) | {r['rss_mb_after_1_min']} | {r['rss_mb_at_end']} |
+
+RSS growth after the first {r['warmup_s']:.0f} s (a straight line through the samples taken every 5 s):
+{r['rss_mb_per_hour_after_warmup']} MB per hour.
 
 {r['json_lines']} frames classified (JSON lines over {r['json_seconds']:.0f} s); {r['reconnects_logged']} reconnects;
 {r['recorded_frames_read_back']} frames read back from the recording.

@@ -7,6 +7,7 @@ import http.server
 import json
 import os
 import re
+import shlex
 import socket
 import subprocess
 import sys
@@ -311,3 +312,41 @@ def test_help_groups_flags_by_task_writes_defaults_one_way_and_names_the_keys() 
     assert "keys in the window:" in text
     for key, does in [("q, Esc", "quit"), ("space", "pause"), ("s", "snapshot"), ("1-9", "--classes")]:
         assert re.search(rf"^  {re.escape(key)} +.*{does}", text, re.MULTILINE), key
+
+
+def test_help_lists_the_exit_codes_the_command_returns_and_examples_that_parse(tmp_path: Path) -> None:
+    from live_classify import cli
+    from live_classify.flags import EXAMPLES, EXIT_CODES
+
+    text = run_cli("--help").stdout
+    listed = {int(m[1]) for m in re.finditer(r"^  (\d+) {2,}\S", text.split("exit codes:\n")[1], re.MULTILINE)}
+    assert listed == set(EXIT_CODES) == {0, 1, 2, 130}
+    returned = {run_cli("--source", str(COFFEE), "--provider", "cpu").returncode,
+                run_cli("--source", str(tmp_path / "missing.jpg"), "--provider", "cpu").returncode,
+                run_cli("--source", str(COFFEE), "--top-k", "0").returncode}
+    assert returned == {0, 1, 2}  # 130: test_live_cli.py's second Ctrl+C
+    assert all(line in text for line in EXAMPLES.splitlines())
+    examples = [shlex.split(line)[1:] for line in EXAMPLES.splitlines()[1:]]
+    assert len(examples) >= 3
+    for argv in examples:  # each one a command line the checks accept
+        parser = build_parser()
+        cli._check_mode(parser, parser.parse_args(argv), argv)
+
+
+@pytest.mark.parametrize("order", [["--trace", "--json"], ["--json", "--trace"]])
+def test_trace_and_json_together_are_a_bad_command_line(order: list[str]) -> None:
+    """Refused, not one of them silently dropped: JSON is for programs, the trace for reading."""
+    run = run_cli("--source", str(COFFEE), *order, "--provider", "cpu")
+    assert run.returncode == 2 and not run.stdout
+    assert_clean_error(run, f"argument {order[1]}: not allowed with argument {order[0]}")
+
+
+def test_the_top_k_note_comes_only_when_top_k_was_given(tmp_path: Path) -> None:
+    from foreign_models import pooled_classifier
+
+    model = pooled_classifier(tmp_path / "three.onnx", classes=3, metadata={"labels": '["red", "green", "blue"]'})
+    quiet = run_cli("--source", str(COFFEE), "--model", str(model), "--provider", "cpu")
+    assert quiet.returncode == 0 and len(quiet.stdout.splitlines()) == 4, quiet.stderr  # the name, 3 classes
+    assert "top-k" not in quiet.stderr, quiet.stderr
+    asked = run_cli("--source", str(COFFEE), "--model", str(model), "--top-k", "5", "--provider", "cpu")
+    assert "note: --top-k 5, but the model has 3 classes: all 3 are reported" in asked.stderr

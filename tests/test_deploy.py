@@ -25,3 +25,12 @@ def test_the_service_unit_passes_systemd_analyze_verify(tmp_path: Path) -> None:
     for needed in ("Type=notify", "WatchdogSec=", "Restart=on-failure", "SupplementaryGroups=video",
                    "DeviceAllow=char-video4linux rw", "StateDirectory=live-classify"):
         assert needed in text, needed
+
+
+def test_the_units_documentation_names_only_what_an_install_has() -> None:
+    """``pip install`` puts no README or man page under /opt: a ``file:`` or ``man:`` link there would
+    send systemctl status readers to nothing; ``--help`` is what the box has."""
+    text = UNIT.read_text()
+    links = [uri for line in text.splitlines() if line.startswith("Documentation=") for uri in line[14:].split()]
+    assert all(uri.startswith(("https://", "http://")) for uri in links), links
+    assert "`live-classify --help`" in text

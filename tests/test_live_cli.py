@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import CHELSEA, COFFEE, assert_clean_error, count_frames, make_video, run_cli
+from conftest import CHELSEA, COFFEE, LiveCli, assert_clean_error, count_frames, make_video, run_cli
 from live_classify.engine.classifier import Classifier
 from live_classify.engine.postprocess import Smoother, top_k
 from mjpeg_server import MjpegServer
@@ -141,14 +141,31 @@ def test_every_way_of_being_stopped_leaves_a_readable_recording(signum: int, cam
         assert "frames captured" in run.stderr
 
 
+def wait_until_quiet(cli: LiveCli, quiet_s: float, timeout: float = 60.0) -> None:
+    """Until no JSON line has come on stdout for ``quiet_s`` seconds."""
+    seen = [len(cli.stdout_lines), time.monotonic()]
+
+    def quiet() -> bool:
+        if len(cli.stdout_lines) != seen[0]:
+            seen[:] = [len(cli.stdout_lines), time.monotonic()]
+        return time.monotonic() - seen[1] >= quiet_s
+
+    cli.wait_for(quiet, timeout, f"no new JSON line for {quiet_s} s")
+
+
 def test_a_second_ctrl_c_exits_at_once_and_the_recording_still_plays(camera: MjpegServer, live_cli, tmp_path: Path) -> None:
     record = tmp_path / "live.avi"
-    cli = live_cli("--source", camera.url, "--record", str(record), "--jsonl", "-", "--read-timeout", "6",
+    cli = live_cli("--source", camera.url, "--record", str(record), "--jsonl", "-", "--read-timeout", "30",
                    "--provider", "cpu")
     cli.wait_for(lambda: len(cli.stdout_lines) >= 60, what="predictions")
-    camera.stall()  # capture now waits in read(): a clean stop takes until the read timeout
+    camera.stall()
+    # Under load the frames sent before the stall may still be on their way; while capture has one,
+    # it sees the stop at once and the first Ctrl+C ends cleanly. No new line for 2 s: capture waits
+    # in read(), so a clean stop takes until the read timeout, 30 s, far longer than the test needs.
+    wait_until_quiet(cli, 2.0)
     cli.signal(signal.SIGINT)
     cli.wait_for_stderr("SIGINT: stopping")
+    assert "frames captured" not in cli.stderr, "the clean stop was over before the second Ctrl+C"
     cli.signal(signal.SIGINT)
     run = cli.finish()
     assert run.returncode == 128 + signal.SIGINT, (run.returncode, run.stderr)

@@ -327,3 +327,19 @@ def test_the_folded_head_is_the_head_that_was_validated() -> None:
     loss = -log_probs[np.arange(60), y[240:]].mean()
     assert loss == pytest.approx(history[best - 1].val_loss, rel=1e-3)
     assert (head.predict(x[240:]) == y[240:]).mean() == history[best - 1].val_acc
+
+
+def test_the_standardization_is_fitted_on_exactly_the_training_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fitted on the validation rows too, the scale would leak them into training and the
+    validation loss would flatter the head."""
+    from live_classify.train import head as head_module
+
+    fitted_on = []
+    real_of = head_module._Standardization.of.__func__
+    monkeypatch.setattr(head_module._Standardization, "of",
+                        classmethod(lambda cls, x: fitted_on.append(x.copy()) or real_of(cls, x)))
+    rng = np.random.default_rng(5)
+    x_train, x_val = rng.normal(0, 1, (50, 8)).astype(np.float32), rng.normal(30, 9, (20, 8)).astype(np.float32)
+    head_module.train_head(x_train, rng.integers(0, 2, 50), x_val, rng.integers(0, 2, 20), 2,
+                           TrainOptions(epochs=2), np.random.default_rng(0))
+    assert len(fitted_on) == 1 and np.array_equal(fitted_on[0], x_train)

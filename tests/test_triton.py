@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 from conftest import CHELSEA, COFFEE, LiveCli, assert_clean_error, count_frames, run_cli
 from mjpeg_server import MjpegServer
+from tcp_gate import TcpGate
 from triton_env import TritonServer, TritonUnavailable, free_port
 
 from live_classify import cli
@@ -167,6 +168,51 @@ def test_the_fallback_classifies_here_while_the_server_is_down_and_goes_back(mon
     assert backend.infer(1)[0, 0] == 1.0 and "answers again" in lines[-1] and len(lines) == 2
 
 
+def fake_fallback(monkeypatch: pytest.MonkeyPatch) -> tuple[FallbackBackend, FakeRemote, list[str], list[float]]:
+    """A fallback over a fake server and a fake local model, on a clock the test moves."""
+    now = [100.0]
+    monkeypatch.setattr("live_classify.engine.fallback.time.monotonic", lambda: now[0])
+    remote, lines = FakeRemote(), []
+    return FallbackBackend(remote, FakeLocal(), lines.append), remote, lines, now  # type: ignore[arg-type]
+
+
+def test_the_fallbacks_retry_interval_grows_to_five_seconds_and_no_further(monkeypatch: pytest.MonkeyPatch) -> None:
+    backend, remote, _, now = fake_fallback(monkeypatch)
+    remote.up = False
+    backend.infer(1)
+    waits, last_try = [], now[0]
+    while len(waits) < 12:  # step the clock 0.1 s at a time: each wait is measured, not assumed
+        now[0] = round(now[0] + 0.1, 1)
+        tries = remote.tries
+        backend.infer(1)
+        if remote.tries > tries:
+            waits.append(round(now[0] - last_try, 1))
+            last_try = now[0]
+    assert waits == [0.5, 1.0, 2.0, 4.0] + [5.0] * 8, waits
+
+
+def test_once_the_server_answers_again_it_is_said_once_and_the_backoff_starts_over(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    backend, remote, lines, now = fake_fallback(monkeypatch)
+    remote.up = False
+    for _ in range(4):  # down long enough for the wait to have grown
+        backend.infer(1)
+        now[0] += 5.0
+    remote.up = True
+    assert backend.infer(1)[0, 0] == 1.0 and not backend.falling_back
+    for _ in range(3):
+        now[0] += 0.01
+        assert backend.infer(1)[0, 0] == 1.0
+    assert len(lines) == 2 and "here until it answers again" in lines[0] and "answers again: classifying there" in lines[1], lines
+    assert not backend.falling_back and remote.tries == 8
+    remote.up = False  # down again: the wait starts over at 0.5 s, not where it had grown to
+    backend.infer(1)
+    now[0] += 0.5
+    tries = remote.tries
+    backend.infer(1)
+    assert remote.tries == tries + 1 and len(lines) == 3
+
+
 REPOSITORY = Path(__file__).resolve().parents[1] / "deploy" / "triton" / "model_repository"
 
 
@@ -277,6 +323,17 @@ def test_an_unreachable_server_is_one_line(scheme: str) -> None:
     assert_clean_error(done, "cannot reach Triton at 127.0.0.1:", "Connection refused")
 
 
+def server_ready(server: TritonServer) -> bool:
+    """Whether the server answers, and says every model is loaded, right now."""
+    import tritonclient.grpc
+
+    try:
+        return tritonclient.grpc.InferenceServerClient(f"127.0.0.1:{server.grpc_port}").is_server_ready(
+            client_timeout=5)
+    except Exception:  # noqa: BLE001 - refused, or no answer: not ready
+        return False
+
+
 @pytest.mark.parametrize("http", [False, True], ids=["gRPC", "HTTP"])
 def test_a_server_killed_mid_run_the_run_goes_on_and_classifies_again_when_it_is_back(
         triton: TritonServer, camera: MjpegServer, live_cli: type[LiveCli], tmp_path: Path, http: bool) -> None:
@@ -291,12 +348,43 @@ def test_a_server_killed_mid_run_the_run_goes_on_and_classifies_again_when_it_is
     assert run.process.poll() is None, run.stderr
     assert len(jsonl(out)) <= classified + 1, "nothing is classified while the server is down"
     triton.start()
+    assert server_ready(triton), "start() returns once the restarted server is ready, not before"
     run.wait_for(lambda: len(jsonl(out)) >= classified + 10, 60, "classifying again")
     run.signal(signal.SIGINT)
     done = run.finish()
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     assert count_frames(video) > len(jsonl(out)) + 60, "the recording went on through the outage"
+
+
+# Left to itself, gRPC retries a lost connection after 0.1 s (our initial backoff), then each wait
+# 1.6 times the last, +-20 %, up to 120 s: tries near 18, 29 and 47 s into an outage. A server back
+# 35 s in is found near 47 s, 12 s late (15 s measured); with our 1 s cap, within about a second.
+OUTAGE_S = 35.0
+
+
+def test_a_server_back_after_a_long_outage_classifies_again_within_seconds(
+        triton: TritonServer, camera: MjpegServer, live_cli: type[LiveCli], tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    with TcpGate(triton.grpc_port) as gate:  # an outage of exactly OUTAGE_S, whatever the server's start time
+        run = live_cli("--source", camera.url, "--headless", "--jsonl", str(out),
+                       "--backend", f"triton://127.0.0.1:{gate.port}/{MODEL}", "--backend-timeout", "1")
+        run.wait_for(lambda: len(jsonl(out)) >= 10, 60, "10 classified frames")
+        gate.close()
+        down = time.monotonic()
+        run.wait_for_stderr("does not answer", 30)
+        time.sleep(max(0.0, down + OUTAGE_S - time.monotonic()))
+        classified = len(jsonl(out))
+        gate.open()
+        back = time.monotonic()
+        run.wait_for(lambda: len(jsonl(out)) >= classified + 3, 60, "classifying again")
+        resumed = time.monotonic() - back
+        run.signal(signal.SIGINT)
+        assert run.finish().returncode == 0, run.stderr
+    reconnected = min(t for t in gate.accepted if t >= back) - back
+    assert reconnected < 3.0, f"gRPC connected again {reconnected:.1f} s after the server was back"
+    # The run tries the server again every 5 s at most (inference.py), then it classifies at once.
+    assert resumed < 5.0 + reconnected + 2.0, f"classifying again {resumed:.1f} s after the server was back"
 
 
 def test_with_fallback_the_local_model_stands_in_while_the_server_is_down(

@@ -132,7 +132,8 @@ class TritonServer:
         command = [str(self.python), str(SERVER_SCRIPT), "--model", str(self.model),
                    "--grpc-port", str(self.grpc_port), "--http-port", str(self.http_port),
                    "--workspace", str(self.workspace), *self.options]
-        with open(self.log, "a") as out:  # a new process group: kill() reaches tritonserver and its stubs too
+        # A fresh log for each start: on a restart, the first start's "ready" must not count.
+        with open(self.log, "w") as out:  # a new process group: kill() reaches tritonserver and its stubs too
             self.process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env,
                                             start_new_session=True)
         deadline = time.monotonic() + timeout

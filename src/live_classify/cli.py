@@ -112,7 +112,8 @@ def open_classifier(args: argparse.Namespace, threads: int | None = None, spin: 
     log.info(classifier.backend.describe(verbose=log.verbose()))
     for notice in classifier.spec.notices:
         log.info(f"note: {notice}")
-    if args.top_k > (classes := len(classifier.spec.labels or ())):
+    top_k_given = "top_k" in getattr(args, "given", frozenset())  # the default 5 of a 3-class model is no news
+    if top_k_given and args.top_k > (classes := len(classifier.spec.labels or ())):
         log.info(f"note: --top-k {args.top_k}, but the model has {classes} classes: all {classes} are reported")
     return classifier
 

@@ -27,11 +27,29 @@ keys in the window:
   1-9        save the next frame under that class of --classes
   click      several cameras: focus a tile (again: let go); s and 1-9 then act on its camera"""
 
+#: The exit codes, as ``--help`` lists them (errors.py and argtypes.py return them).
+EXIT_CODES = {0: "done, or stopped cleanly (q, Ctrl+C, SIGTERM, the end of a file)",
+              1: "an error: a bad file, model or device, a source lost for good, a photo unreadable",
+              2: "a bad command line",
+              130: "interrupted: a second Ctrl+C, or Ctrl+C while classifying photos"}
+
+EXAMPLES = """examples:
+  live-classify --camera 0
+  live-classify --source 'shots/*.jpg' --json
+  live-classify --source rtsp://cam/stream --headless --record rec/ --segment 10m --jsonl out.jsonl
+  live-classify --source rtsp://a/s --name door --source rtsp://b/s --name yard --serve 127.0.0.1:8080"""
+
+
+def epilog() -> str:
+    """The keys, the exit codes and a few examples, after the flags in ``--help``."""
+    codes = "\n".join(f"  {code:<10} {meaning}" for code, meaning in EXIT_CODES.items())
+    return f"{KEYS}\n\nexit codes:\n{codes}\n\n{EXAMPLES}"
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The flags, grouped by task; each default is written '(default: X)'."""
     parser = OneLineParser(prog=PROG, description="Classify what a camera, a video or photos show, with an ImageNet model.",
-                           epilog=KEYS, formatter_class=argparse.RawDescriptionHelpFormatter)
+                           epilog=epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     loudness = parser.add_mutually_exclusive_group()
     loudness.add_argument("--quiet", action="store_true", help="on stderr only warnings and errors (for scripts)")
@@ -169,9 +187,11 @@ def _result_flags(parser: argparse.ArgumentParser) -> None:
                      help='answer "unknown" when the top score is below P, e.g. 0.5 (default: none, always the top class)')
     out.add_argument("--smooth", type=fraction, default=1.0, metavar="A",
                      help="video: smooth probabilities over frames, weight of the newest (default: 1, no smoothing)")
-    out.add_argument("--json", action="store_true", help="photos: one JSON object per image on stdout")
-    out.add_argument("--trace", action="store_true",
-                     help="photos: show the four stages per image, the tensor after each and its time")
+    photos = out.add_mutually_exclusive_group()  # one is for programs, the other for reading: never both
+    photos.add_argument("--json", action="store_true", help="photos: one JSON object per image on stdout")
+    photos.add_argument("--trace", action="store_true",
+                        help="photos: show the four stages per image, the tensor after each and its time "
+                             "(not with --json)")
 
 
 def _model_flags(parser: argparse.ArgumentParser) -> None:
