@@ -95,6 +95,16 @@ def test_top_k_finds_the_k_largest_of_many_in_order() -> None:
             assert got.label == labels[want[0]] and got.score == float(p[want[0]])
 
 
+def test_top_k_of_a_thousand_classes() -> None:
+    """The bundled model's size: a partition that is off by one shows here, not on 50 classes."""
+    rng = np.random.default_rng(11)
+    labels = tuple(str(i) for i in range(1000))
+    for _ in range(10):
+        p = rng.random(1000).astype(np.float32)
+        for k in (1, 2, 5):
+            assert top_k(p, labels, k).class_ids == tuple(int(i) for i in np.argsort(-p)[:k])
+
+
 def test_unknown_only_below_the_threshold_and_only_when_one_is_set() -> None:
     top = top_k(np.array([0.5, 0.3, 0.2], np.float32), ("a", "b", "c"), 2)
     assert not is_unknown(top, None)

@@ -103,6 +103,7 @@ def two_step_reference(src: np.ndarray, size: tuple[int, int], k: int) -> np.nda
     ((630, 630), (224, 224), 2),  # the bundled model on 720p: a box filter by 2, then 315 -> 224
     ((1000, 701), (224, 224), 3),  # 4.46x and 3.13x: the smaller whole factor, both sides cut to a multiple of 3
     ((701, 1000), (100, 200), 5),  # 7x and 5x: the smaller factor again
+    ((600, 1000), (224, 224), 2),  # the height limits: 2x, not the width's 4x
     ((300, 300), (224, 224), 1),  # less than 2x: bilinear alone
     ((448, 448), (224, 224), 2),  # exactly 2x
 ])
@@ -184,3 +185,16 @@ def test_any_other_buffer_is_refused_with_what_was_expected(buffer: np.ndarray) 
         Preprocessor(LITE0, buffer)
     assert str(raised.value) == ("buffer must be float32 (N, 3, 224, 224) or uint8 (N, 224, 224, 3), "
                                  f"got {buffer.dtype} {buffer.shape}")
+
+
+def test_normalization_is_float32_arithmetic_bit_for_bit() -> None:
+    """The device graph computes ``(x - mean) * (1 / std)`` in float32; the host must give the very
+    same bits (the binding promises identical tensors both ways), not float64 math rounded once."""
+    pre = Preprocessing(16, 16, 1.0, "RGB", (123.675, 116.28, 103.53), (58.395, 57.12, 57.375))
+    values = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    bgr = np.stack([values, values[::-1], values.T], axis=-1)  # every byte value in every channel
+    got = run(pre, bgr)[0]
+    rgb = bgr[..., ::-1].transpose(2, 0, 1).astype(np.float32)
+    mean = np.asarray(pre.mean, np.float32).reshape(3, 1, 1)
+    inv_std = (1.0 / np.asarray(pre.std, np.float32)).reshape(3, 1, 1)
+    np.testing.assert_array_equal(got, (rgb - mean) * inv_std)
