@@ -22,7 +22,9 @@ def cpu_session(path: Path) -> ort.InferenceSession:
     return ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
 
 
-def test_the_defaults_are_host_normalization_device_zero_no_graph_pinned(tmp_path: Path) -> None:
+def test_the_defaults_are_host_normalization_device_zero_no_graph_pinned(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(binding, "_open_normalizer", lambda device, device_id: pytest.fail("no normalization graph"))
     bound = BoundSession(cpu_session(pooled_classifier(tmp_path / "tiny.onnx", classes=6)), "image", "scores", PRE, "cpu")
     assert (bound.device_id, bound.normalize_on_device, bound.cuda_graph, bound.pin) == (0, False, False, True)
     assert bound.input.dtype == np.float32 and bound.input.shape == (1, 3, 8, 8)
@@ -119,11 +121,18 @@ def test_every_device_buffer_is_made_on_the_sessions_device_id(tmp_path: Path, m
 
     monkeypatch.setattr(binding.ort.OrtValue, "ortvalue_from_shape_and_type", staticmethod(shaped))
     monkeypatch.setattr(binding.ort.OrtValue, "ortvalue_from_numpy", staticmethod(wrapped))
-    monkeypatch.setattr(binding, "_open_normalizer", lambda device, device_id: binding.ort.InferenceSession(
-        (resources.files("live_classify.engine") / "normalize.onnx").read_bytes(), providers=["CPUExecutionProvider"]))
+    opened: list[tuple[str, int]] = []
+
+    def normalizer(device: str, device_id: int) -> ort.InferenceSession:
+        opened.append((device, device_id))
+        graph = (resources.files("live_classify.engine") / "normalize.onnx").read_bytes()
+        return binding.ort.InferenceSession(graph, providers=["CPUExecutionProvider"])
+
+    monkeypatch.setattr(binding, "_open_normalizer", normalizer)
     session = cpu_session(pooled_classifier(tmp_path / "tiny.onnx"))
     bound = BoundSession(session, "image", "scores", PRE, "cpu", device_id=1, normalize_on_device=True)
     bound.buffers(2)
     device_side = [d for d in devices if d != ("cpu", 0)]
     assert device_side and all(d == ("cpu", 1) for d in device_side), devices
     assert len(device_side) == 4  # the model's input and the three normalization parameters
+    assert opened == [("cpu", 1)]

@@ -89,6 +89,7 @@ def test_open_uses_the_overrides_and_the_best_provider_by_default(tiny: Path, tm
     assert engine.spec.labels[0] == "thing 0"
     assert engine.backend.provider in (CPU, CUDA, "TensorrtExecutionProvider")
     assert engine.top == 5
+    assert Classifier(engine.spec, engine.backend).top == 5
 
 
 def test_the_backend_passes_on_what_runs_it_and_its_graph_setting(tiny: Path) -> None:

@@ -58,8 +58,11 @@ def test_a_model_without_metadata_gets_torchvisions_recipe_its_own_size_and_a_no
         path=path, name="bare", input_name="image", output_name="scores", labels=None,
         preprocessing=Preprocessing(64, 48, 0.875, "RGB", TORCHVISION_MEAN, TORCHVISION_STD), outputs_logits=None,
         notices=(DEFAULTS_NOTICE,), input_shape=(2, 3, 64, 48), output_shape=(2, 4))
-    open_size = describe_model(pooled_classifier(tmp_path / "open.onnx", input_shape=["N", 3, 0, "W"]))
+    open_size = describe_model(pooled_classifier(tmp_path / "open.onnx", input_shape=["N", 3, 0, 0]))
     assert (open_size.preprocessing.height, open_size.preprocessing.width) == (224, 224)
+    assert open_size.input_shape == (None, 3, None, None)  # a zero is a size left open
+    one = describe_model(pooled_classifier(tmp_path / "one.onnx", input_shape=[1, 3, 1, 1]))
+    assert (one.preprocessing.height, one.preprocessing.width, one.input_shape) == (1, 1, (1, 3, 1, 1))
 
 
 def test_the_notice_names_only_what_is_missing_and_one_number_is_all_three_channels(tmp_path: Path) -> None:
@@ -81,12 +84,14 @@ def test_the_scores_are_the_output_named_logits_else_the_first(tmp_path: Path, f
 
 def test_flags_replace_each_field_and_the_labels(tmp_path: Path) -> None:
     labels = tmp_path / "labels.txt"
-    labels.write_text(" cat \ndog\n\nbird\nfish\n\n\n", encoding="utf-8")
+    labels.write_text(" cat \ndog\n\nbird\nfish\n\n \n\t\n", encoding="utf-8")
     overrides = Overrides(labels_file=labels, size=(32, 40), crop_fraction=0.75, color_order="RGB",
                           mean=(9.0, 8.0, 7.0), std=(1.0, 2.0, 3.0))
     spec = describe_model(pooled_classifier(tmp_path / "tiny.onnx", metadata=FULL), overrides)
     assert spec.preprocessing == Preprocessing(32, 40, 0.75, "RGB", (9.0, 8.0, 7.0), (1.0, 2.0, 3.0))
     assert spec.labels == ("cat", "dog", "", "bird", "fish")  # inner blank lines are classes, trailing ones are not
+    labels.write_text("BOX\nfish X\n", encoding="utf-8")
+    assert describe_model(pooled_classifier(tmp_path / "x.onnx"), Overrides(labels_file=labels)).labels == ("BOX", "fish X")
     assert spec.name == "tiny-net" and spec.outputs_logits is True
 
 
