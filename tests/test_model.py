@@ -65,6 +65,24 @@ def test_a_model_without_metadata_gets_torchvisions_recipe_its_own_size_and_a_no
     assert (one.preprocessing.height, one.preprocessing.width, one.input_shape) == (1, 1, (1, 3, 1, 1))
 
 
+def test_one_open_side_means_the_default_square(tmp_path: Path) -> None:
+    spec = describe_model(pooled_classifier(tmp_path / "half.onnx", input_shape=["N", 3, 64, "W"]))
+    assert (spec.preprocessing.height, spec.preprocessing.width) == (224, 224)
+
+
+def test_the_scores_type_is_the_files(tmp_path: Path) -> None:
+    """A remote backend compares it with the server's: float64 scores must be said so."""
+    graph = helper.make_graph(
+        [helper.make_node("ReduceMean", ["image"], ["mean"], axes=[2, 3], keepdims=0),
+         helper.make_node("Cast", ["mean"], ["scores"], to=TensorProto.DOUBLE)], "doubles",
+        [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 3, "H", "W"])],
+        [helper.make_tensor_value_info("scores", TensorProto.DOUBLE, ["N", 3])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, tmp_path / "doubles.onnx")
+    assert describe_model(tmp_path / "doubles.onnx").output_type == "tensor(double)"
+
+
 def test_the_notice_names_only_what_is_missing_and_one_number_is_all_three_channels(tmp_path: Path) -> None:
     path = pooled_classifier(tmp_path / "half.onnx", metadata={"mean": "127", "crop_fraction": "1", "output": "probabilities"})
     spec = describe_model(path)
