@@ -136,3 +136,11 @@ def test_every_device_buffer_is_made_on_the_sessions_device_id(tmp_path: Path, m
     assert device_side and all(d == ("cpu", 1) for d in device_side), devices
     assert len(device_side) == 4  # the model's input and the three normalization parameters
     assert opened == [("cpu", 1)]
+
+
+def test_host_buffers_of_a_cpu_session_are_never_page_locked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Page-locking is for copies to a GPU; the CPU provider reads the buffer where it is."""
+    locked: list[np.ndarray] = []
+    monkeypatch.setattr(binding, "page_lock", lambda array: locked.append(array) or True)
+    bound = BoundSession(cpu_session(pooled_classifier(tmp_path / "tiny.onnx")), "image", "scores", PRE, "cpu")
+    assert bound.pinned is False and locked == []

@@ -228,7 +228,7 @@ def _read_labels_file(path: Path) -> tuple[str, ...]:
     except (OSError, UnicodeDecodeError) as error:
         raise LiveClassifyError(f"cannot read labels file {path}: {getattr(error, 'strerror', None) or error}") from None
     labels = tuple(line.strip() for line in text.rstrip().splitlines())
-    if not labels or not any(labels):
+    if not labels:  # only blank lines: nothing is left once the trailing ones are gone
         raise LiveClassifyError(f"labels file is empty: {path}")
     return labels
 
