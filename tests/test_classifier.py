@@ -112,3 +112,19 @@ def test_a_model_that_fails_on_its_first_run_is_one_line(tmp_path: Path) -> None
     message = str(raised.value)
     assert message.startswith("the model fails on a 1x3x224x224 input: [ONNXRuntimeError]"), message
     assert "\n" not in message and "Reshape" in message
+
+
+def test_stage_times_are_milliseconds_between_the_stages(tiny: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    engine = Classifier.open(tiny, "cpu")
+    clock = iter([10.0, 10.002, 10.0055, 10.006])  # preprocess 2 ms, inference 3.5 ms, postprocess 0.5 ms
+    monkeypatch.setattr("live_classify.engine.classifier.time.perf_counter", lambda: next(clock))
+    times = engine.classify(uniform(1, 2, 3)).times
+    assert times.preprocess_ms == pytest.approx(2.0) and times.inference_ms == pytest.approx(3.5)
+    assert times.postprocess_ms == pytest.approx(0.5)
+
+
+def test_scores_the_model_calls_probabilities_are_taken_as_they_are(tmp_path: Path) -> None:
+    """Not guessed from their values: these sum to anything and have negatives, yet are not softmaxed."""
+    model = pooled_classifier(tmp_path / "p.onnx", classes=CLASSES, metadata={**METADATA, "output": "probabilities"})
+    result = Classifier.open(model, "cpu").classify(uniform(10, 200, 90))
+    np.testing.assert_allclose(result.probabilities, np.array([90, 200, 10], np.float32) / 255 @ WEIGHTS, rtol=1e-5)
