@@ -173,7 +173,11 @@ def test_every_and_on_change_limit_the_prediction_messages(live_cli, camera, bro
         subscriber.next("/prediction", timeout=2)  # the camera shows the same cat: nothing new to say
     cli.signal(signal.SIGINT)
     assert cli.finish().returncode == 0
-    assert status["published"] <= 3  # one prediction and the status messages so far
+    # One prediction in the whole run (not a count of all messages: the statuses, every 5 s, are
+    # more when the machine is slow to reach 10 classifications), and the rest skipped by choice.
+    with pytest.raises(AssertionError, match="no /prediction"):
+        subscriber.next("/prediction", timeout=0.5)
+    assert status["skipped"] > 0
 
 
 def test_an_unreachable_broker_is_a_warning_or_with_required_an_error(live_cli, camera) -> None:
