@@ -474,6 +474,10 @@ MUTATIONS = [
     Mutation("triton harness: a restart returns on the first start's 'ready'", "tests/triton_env.py",
              'with open(self.log, "w") as out:', 'with open(self.log, "a") as out:',
              (TRITON + "test_a_server_killed_mid_run_the_run_goes_on_and_classifies_again_when_it_is_back",)),
+    # The lead's, with the test made independent of the machine's speed:
+    Mutation("mqtt: --mqtt-on-change publishes every classification", SRC + "sinks/mqtt.py",
+             "(self.config.on_change and label == self._last_label) or now", "now",
+             (MQTT + "test_every_and_on_change_limit_the_prediction_messages",)),
 ]
 
 
