@@ -8,8 +8,10 @@ this one runs in a scratch copy of the repository, ``out/mutation-core/``: ``src
 
     python benchmarks/mutation_core.py                 # mutmut run --max-children 1, then the results
     python benchmarks/mutation_core.py results         # any other mutmut command, in the scratch copy
+    python benchmarks/mutation_core.py survivors       # each survivor with the line it changes
     python benchmarks/mutation_core.py show NAME
     python benchmarks/mutation_core.py --fresh         # forget the previous run's verdicts first
+    python benchmarks/mutation_core.py --only=stats    # one module (any command), in out/mutation-core-stats/
 
 Only fast in-process unit tests are selected: a test that runs the real command as a subprocess
 imports the unmutated package and cannot see a mutant.
@@ -39,10 +41,10 @@ SLOW = [  # threads and real seconds: each has a fake-clock counterpart in its f
     "tests/test_batching.py::test_a_file_waits_for_the_server_instead_of_skipping_frames",
     "tests/test_stats.py::test_memory_stays_flat_however_many_frames_are_classified",
 ]
+MODULES = ("batching", "stats", "queues", "engine/fallback", "engine/triton_backend")
 CONFIG = {
     "source_paths": ["src/"],
-    "only_mutate": [f"src/live_classify/{name}.py" for name in
-                    ("batching", "stats", "queues", "engine/fallback", "engine/triton_backend")],
+    "only_mutate": [f"src/live_classify/{name}.py" for name in MODULES],
     "pytest_add_cli_args_test_selection": [
         "tests/test_batching.py", "tests/test_stats.py", "tests/test_queues.py", "tests/test_fallback.py",
         "tests/test_triton_backend.py", *(f"tests/test_triton.py::{name}" for name in TRITON_UNIT),
@@ -76,13 +78,55 @@ def prepare(fresh: bool) -> None:
     (SCRATCH / "pyproject.toml").write_text(pyproject.rstrip() + "\n\n" + toml_block(config))
 
 
+def mutant_diffs(module: str) -> dict[str, str]:
+    """Each mutant of ``module`` (e.g. "batching") as the line it changes, "old -> new", read from
+    mutmut's trampolined copy at once (``mutmut show`` takes seconds per mutant)."""
+    text = (SCRATCH / "mutants" / "src" / "live_classify" / f"{module}.py").read_text()
+    functions = {m.group(2): m.group(0) for m in
+                 re.finditer(r"\n(    )?def (x\S+?)\(.*?(?=\n(    )?def |\n\S|\Z)", text, re.S)}
+    diffs = {}
+    for name, body in functions.items():
+        match = re.match(r"(.*)__mutmut_(\d+)$", name)
+        original = functions.get(f"{match.group(1)}__mutmut_orig") if match else None
+        if original is None:
+            continue
+        old = original.replace(f"{match.group(1)}__mutmut_orig", "f").splitlines()
+        new = body.replace(name, "f").splitlines()
+        changed = [(a.strip(), b.strip()) for a, b in zip(old, new) if a != b]
+        diffs[name] = "; ".join(f"{a}  ->  {b}" for a, b in changed[:1]) or "(a line removed)"
+    return diffs
+
+
+def survivors(mutmut: str) -> int:
+    """The surviving (and timed-out) mutants with the line each changes."""
+    results = subprocess.run([mutmut, "results"], cwd=SCRATCH, capture_output=True, text=True).stdout
+    diffs: dict[str, dict[str, str]] = {}
+    for line in results.splitlines():
+        name, _, status = line.strip().rpartition(": ")
+        if status not in ("survived", "timeout", "suspicious"):
+            continue
+        module = name.split(".x")[0].removeprefix("live_classify.").replace(".", "/")
+        diffs.setdefault(module, mutant_diffs(module))
+        short = name.split("ǁ")[-1] if "ǁ" in name else name.split(".x_")[-1]
+        print(f"{status:9} {module}: {short}: {diffs[module].get(name.split('.')[-1], '?')}")
+    return 0
+
+
 def main(argv: list[str]) -> int:
+    global SCRATCH
     fresh = "--fresh" in argv
-    argv = [a for a in argv if a != "--fresh"]
-    prepare(fresh)
+    only = [a.split("=", 1)[1] for a in argv if a.startswith("--only=")]
+    argv = [a for a in argv if a != "--fresh" and not a.startswith("--only=")]
+    if only:  # one module, in a scratch copy of its own (the full run's verdicts stay)
+        assert set(only) <= set(MODULES), f"--only: one of {MODULES}"
+        CONFIG["only_mutate"] = [f"src/live_classify/{name}.py" for name in only]
+        SCRATCH = SCRATCH.with_name(f"{SCRATCH.name}-{'-'.join(only).replace('/', '-')}")
     mutmut = str(Path(sys.executable).with_name("mutmut"))
-    if argv:
+    if argv == ["survivors"]:
+        return survivors(mutmut)
+    if argv:  # results, show NAME ...: on the last run as it stands
         return subprocess.call([mutmut, *argv], cwd=SCRATCH)
+    prepare(fresh)
     code = subprocess.call([mutmut, "run", "--max-children", "1"], cwd=SCRATCH)
     subprocess.call([mutmut, "results"], cwd=SCRATCH)
     return code
