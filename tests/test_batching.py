@@ -419,17 +419,21 @@ def test_live_frames_taken_while_the_server_is_away_are_counted_unserved(clock: 
     batcher._stop.wait = lambda timeout: False  # Inference's backoff pause: not waited here
     batcher._classify(batcher.take())
     assert [c.stats.unserved for c in cams] == [1, 1] and [c.backend_down for c in cams] == ["refused"] * 2
+    cams[0].pending.append(1)
+    batcher._classify(batcher.take())
+    assert [c.stats.unserved for c in cams] == [2, 1]
     assert (batcher.batches, batcher.batched_frames) == (0, 0) and cams[0].delivered == []
 
 
 def test_a_file_waits_for_the_server_and_a_stop_ends_the_wait(clock: Clock) -> None:
     scores = Scores(BackendUnavailable("refused"))
     file = FakeCamera("f", 0, live=False)
-    batcher = batcher_of(clock, [file, FakeCamera("a", 0)], scores, max_batch=2)
+    batcher = batcher_of(clock, [file, FakeCamera("a", 0)], scores, max_batch=2, pad=True)
     tries = iter(range(3))
     batcher._stop.wait = lambda timeout: next(tries) == 2 and batcher._stop.set() is None  # stop at the third pause
     batcher._classify(batcher.take())
-    assert len(scores.calls) == 3 and file.stats.unserved == 1 and batcher._waits_for_server([]) is False
+    assert scores.calls == [(2, 2)] * 3  # each retry padded as the first try
+    assert file.stats.unserved == 1 and batcher._waits_for_server([]) is False
 
 
 def test_a_failing_engine_stops_every_camera_with_one_reason(clock: Clock) -> None:
@@ -438,3 +442,19 @@ def test_a_failing_engine_stops_every_camera_with_one_reason(clock: Clock) -> No
     assert batcher._thread.name == "inference" and batcher._thread.daemon is True
     batcher.start().join(5)
     assert batcher.error == "inference failed: CUDA out of memory" and [c.stopped for c in cams] == [True, True]
+
+
+def test_the_thread_ends_when_stopped_and_join_gives_up_after_its_timeout(clock: Clock) -> None:
+    idle = batcher_of(clock, [FakeCamera("a")], max_batch=1)
+    clock.wait = lambda timeout: False  # no frame ever: take() comes back empty again and again
+    idle.start().join(5)
+    assert not idle._thread.is_alive()  # stopped although its camera never ended
+    release = threading.Event()
+    stuck = batcher_of(clock, [FakeCamera("b", 0)], SimpleNamespace(classify_batch=lambda *_: release.wait(10) and []),
+                       max_batch=1)
+    stuck.start()
+    stuck.join(0.05)  # the engine holds the thread: join returns at its timeout (joined for good, it would
+    assert stuck._thread.is_alive()  # return only when the engine gives up, 10 s later, the thread ended)
+    release.set()
+    stuck.join(5)
+    assert not stuck._thread.is_alive()

@@ -120,6 +120,10 @@ def test_the_rate_counts_events_over_the_last_two_seconds() -> None:
     assert meter.rate == pytest.approx(4 / 1.6, rel=1e-12)
     meter.tick(20.0)  # a pause longer than the window: only this one left
     assert meter.rate == 0.0
+    edge = RateMeter()
+    for t in (10.0, 11.9, 12.0):  # 10.0 is exactly 2 s old at 12.0: still in the window
+        edge.tick(t)
+    assert edge.rate == 1.0
 
 
 def test_the_rate_window_is_the_one_given_and_two_events_at_once_do_not_divide_by_zero() -> None:
@@ -143,3 +147,10 @@ def test_the_counters_start_at_zero_and_dropped_adds_both_kinds() -> None:
     assert stats.inference_rate.rate == 2.0 and stats.capture_rate.rate == 0.0 and stats.display_rate.window == 2.0
     assert list(stats.latencies_ms) == [7.0, 7.0, 7.0] and stats.latencies_ms.maxlen == 1000
     assert stats.latency_percentile(50) == 7.0 and stats.latency_summary() == "latency p50 7 ms, p95 7 ms"
+
+
+def test_the_summary_says_the_50th_and_the_95th_percentile_not_their_neighbours() -> None:
+    stats = Stats()
+    for value in [10.0] * 50 + [1000.0] * 50:
+        stats.count_classified(prediction(value))
+    assert stats.latency_summary() == "latency p50 505 ms, p95 1000 ms"  # halfway between 10 and 1000; p51 is 1000
