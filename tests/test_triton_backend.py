@@ -29,6 +29,7 @@ def test_an_ipv6_host_is_bracketed_and_the_description_names_host_and_port() -> 
     ("TRITON://Box/m", TritonTarget("gRPC", "box", 8001, "m")),
     ("triton+http://box:9/m/", TritonTarget("HTTP", "box", 9, "m")),
     ("triton+grpc://box/m", TritonTarget("gRPC", "box", 8001, "m")),
+    ("triton://box/XnetX", TritonTarget("gRPC", "box", 8001, "XnetX")),  # only slashes are stripped
 ])
 def test_a_url_gives_protocol_host_port_and_model(url: str, target: TritonTarget) -> None:
     assert backend_url(url) == target
@@ -138,7 +139,7 @@ def test_open_checks_the_model_and_learns_the_classes_from_one_batch(opened: dic
     assert opened["connection"].timeout == 2.5 and backend.connection is opened["connection"]
     assert opened["checked"] == ("the server's model", SPEC, "Triton at box:8001: model 'm'")
     assert (backend.max_batch, backend.classes) == (4, 5)
-    assert [b.shape for _, _, b in opened["connection"].inferred] == [(1, 3, 4, 6)]
+    assert [(i, o, b.shape) for i, o, b in opened["connection"].inferred] == [("input", "logits", (1, 3, 4, 6))]
 
 
 @pytest.mark.parametrize("options, message", [
@@ -267,7 +268,12 @@ def test_http_has_a_client_per_thread_with_the_timeouts_and_binary_data(client: 
     (InferenceServerException("  model 'm' is not ready\nmore", status="StatusCode.INTERNAL"), "model 'm' is not ready"),
     (InferenceServerException("", status="StatusCode.INTERNAL"), "[StatusCode.INTERNAL]"),
     (InferenceServerException("a: b: c"), "a: b: c"),
-], ids=["timeout", "deadline", "refused", "oserror", "unavailable", "internal", "empty", "nostatus"])
+    (InferenceServerException("Socket closed", status="StatusCode.UNAVAILABLE"), "Socket closed"),
+    (InferenceServerException("last error: UNAVAILABLE: DNS resolution failed for triton-box-X]",
+                              status="StatusCode.UNAVAILABLE"), "DNS resolution failed for triton-box-X"),
+    (ValueError("bad answer\nmore"), "bad answer"),  # e.g. geventhttpclient's HTTPParseError: no message()
+], ids=["timeout", "deadline", "refused", "oserror", "unavailable", "internal", "empty", "nostatus", "closed",
+        "hostname", "other"])
 def test_a_failure_in_a_few_words(client: Recorded, error: BaseException, reason: str) -> None:
     assert _Connection(GRPC_TARGET, 2.5).reason(error) == reason
 
