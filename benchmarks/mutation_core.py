@@ -10,6 +10,7 @@ this one runs in a scratch copy of the repository, ``out/mutation-core/``: ``src
     python benchmarks/mutation_core.py results         # any other mutmut command, in the scratch copy
     python benchmarks/mutation_core.py survivors       # each survivor with the line it changes
     python benchmarks/mutation_core.py show NAME
+    python benchmarks/mutation_core.py run NAME...     # those mutants again, with the tests as they are now
     python benchmarks/mutation_core.py --fresh         # forget the previous run's verdicts first
     python benchmarks/mutation_core.py --only=stats    # one module (any command), in out/mutation-core-stats/
 
@@ -124,6 +125,8 @@ def main(argv: list[str]) -> int:
     mutmut = str(Path(sys.executable).with_name("mutmut"))
     if argv == ["survivors"]:
         return survivors(mutmut)
+    if argv and argv[0] == "run":  # run NAME...: those mutants again, against the tests as they are now
+        prepare(fresh)
     if argv:  # results, show NAME ...: on the last run as it stands
         return subprocess.call([mutmut, *argv], cwd=SCRATCH)
     prepare(fresh)

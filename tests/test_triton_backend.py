@@ -160,6 +160,7 @@ class Recorded:
 
     def __init__(self) -> None:
         self.calls: list[tuple] = []
+        self.protocol = ""  # the one asked for
         module = self
 
         class Client:
@@ -200,12 +201,18 @@ class Recorded:
 @pytest.fixture
 def client(monkeypatch: pytest.MonkeyPatch) -> Recorded:
     module = Recorded()
-    monkeypatch.setattr(triton_backend, "_client_module", lambda protocol: module)
+
+    def client_module(protocol: str) -> Recorded:
+        module.protocol = protocol
+        return module
+
+    monkeypatch.setattr(triton_backend, "_client_module", client_module)
     return module
 
 
 def test_grpc_shares_one_client_with_fast_reconnects_and_bounds_each_call(client: Recorded) -> None:
     connection = _Connection(GRPC_TARGET, 2.0)
+    assert client.protocol == "gRPC"
     assert client.calls == [("client", ("box:8001",), {"channel_args": _CHANNEL_ARGS}, "MainThread")]
     assert ("grpc.max_reconnect_backoff_ms", 1000) in _CHANNEL_ARGS
     other = []
@@ -240,6 +247,7 @@ class AnInput:
 
 def test_http_has_a_client_per_thread_with_the_timeouts_and_binary_data(client: Recorded) -> None:
     connection = _Connection(TritonTarget("HTTP", "box", 8000, "m"), 3.0)
+    assert client.protocol == "HTTP"
     assert client.calls == [] and len(connection.failures) == 3 and connection.failures[2].__name__ == "HTTPParseError"
     mine = connection.client
     assert connection.client is mine
