@@ -47,7 +47,7 @@ CONFIG = {
     "source_paths": ["src/"],
     "only_mutate": [f"src/live_classify/{name}.py" for name in MODULES],
     "pytest_add_cli_args_test_selection": [
-        "tests/test_batching.py", "tests/test_stats.py", "tests/test_queues.py", "tests/test_fallback.py",
+        "tests/test_batching.py", "tests/test_batching_clock.py", "tests/test_stats.py", "tests/test_queues.py", "tests/test_fallback.py",
         "tests/test_triton_backend.py", *(f"tests/test_triton.py::{name}" for name in TRITON_UNIT),
         *(f"--deselect={test}" for test in SLOW),
     ],
