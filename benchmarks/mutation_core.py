@@ -1,6 +1,6 @@
 """Mutation testing of batching, stats, queues and the engine's fallback and Triton backend with mutmut.
 
-A benchmark, not part of CI (minutes to an hour on two cores). mutmut reads its settings only from
+A benchmark, not part of CI (about 8 minutes on two shared cores). mutmut reads its settings only from
 ``pyproject.toml`` (or ``setup.cfg``), and the engine's run keeps its own ``[tool.mutmut]`` there, so
 this one runs in a scratch copy of the repository, ``out/mutation-core/``: ``src/``, ``tests/`` and
 ``models/`` copied, and a ``pyproject.toml`` whose ``[tool.mutmut]`` is :data:`CONFIG`. The
@@ -35,8 +35,8 @@ TRITON_UNIT = [  # test_triton.py's tests that need no server
     "test_the_fallbacks_retry_interval_grows_to_five_seconds_and_no_further",
     "test_once_the_server_answers_again_it_is_said_once_and_the_backoff_starts_over",
 ]
-SLOW = [  # threads and real seconds: each has a fake-clock counterpart in its file, and mutmut runs the
-    # selection once per mutant, so these would triple the run (they stay in the ordinary suite)
+SLOW = [  # seconds each (mutmut runs them once per mutant; they stay in the ordinary suite): the threaded
+    # batching ones have fake-clock counterparts in test_batching_clock.py; the memory one is no unit test
     "tests/test_batching.py::test_a_camera_never_takes_two_places_in_one_batch",
     "tests/test_batching.py::test_live_frames_are_dropped_while_the_server_is_away_and_classifying_resumes",
     "tests/test_batching.py::test_a_file_waits_for_the_server_instead_of_skipping_frames",
@@ -47,8 +47,8 @@ CONFIG = {
     "source_paths": ["src/"],
     "only_mutate": [f"src/live_classify/{name}.py" for name in MODULES],
     "pytest_add_cli_args_test_selection": [
-        "tests/test_batching.py", "tests/test_batching_clock.py", "tests/test_stats.py", "tests/test_queues.py", "tests/test_fallback.py",
-        "tests/test_triton_backend.py", *(f"tests/test_triton.py::{name}" for name in TRITON_UNIT),
+        "tests/test_batching.py", "tests/test_batching_clock.py", "tests/test_stats.py", "tests/test_queues.py",
+        "tests/test_fallback.py", "tests/test_triton_backend.py", *(f"tests/test_triton.py::{name}" for name in TRITON_UNIT),
         *(f"--deselect={test}" for test in SLOW),
     ],
     "also_copy": ["models/"],
@@ -72,7 +72,7 @@ def prepare(fresh: bool) -> None:
         shutil.copytree(ROOT / folder, SCRATCH / folder, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.rmtree(SCRATCH / "mutants" / "tests", ignore_errors=True)  # mutmut keeps stale copies otherwise
     selection = CONFIG["pytest_add_cli_args_test_selection"]
-    config = {**CONFIG, "pytest_add_cli_args_test_selection": [  # a file not written yet is left out
+    config = {**CONFIG, "pytest_add_cli_args_test_selection": [  # (a file missing from an older checkout is left out)
         test for test in selection if test.startswith("-") or (ROOT / test.split("::")[0]).exists()]}
     pyproject = (ROOT / "pyproject.toml").read_text()
     pyproject = re.sub(r"\n\[tool\.mutmut\]\n.*?(?=\n\[|\Z)", "\n", pyproject, flags=re.S)  # the engine's, if merged
