@@ -89,6 +89,14 @@ def wait_until(condition, timeout: float = 5.0) -> None:
         time.sleep(0.005)
 
 
+def close(sources: list[Scripted], pipelines: list[Pipeline]) -> None:
+    """End every source first: a pipeline's capture thread waiting on a frame would hold join() for its timeout."""
+    for s in sources:
+        s.end()
+    for p in pipelines:
+        p.join(2)
+
+
 @pytest.fixture
 def wake() -> Wake:
     return Wake()
@@ -107,8 +115,7 @@ def test_each_batch_takes_the_newest_frame_of_each_camera_and_counts_the_replace
     assert sorted((p.name, f.index) for p, f in batch) == [("cam0", 3), ("cam1", 0)]
     assert pipelines[0].stats.replaced == 3 and pipelines[1].stats.replaced == 0
     assert all(f.camera == p.name for p, f in batch)
-    for p in pipelines:
-        p.join(1)
+    close(sources, pipelines)
 
 
 def test_a_slow_camera_does_not_hold_a_batch_past_the_wait_but_a_prompt_one_joins_it(wake: Wake) -> None:
@@ -127,8 +134,7 @@ def test_a_slow_camera_does_not_hold_a_batch_past_the_wait_but_a_prompt_one_join
     wait_until(lambda: pipelines[0].stats.captured == 2)
     alone = Batcher(recorder, pipelines, wake, max_batch=3, wait_s=0.0).take()
     assert [(p.name, f.index) for p, f in alone] == [("cam0", 1)]  # no wait asked: at once, alone
-    for p in pipelines:
-        p.join(1)
+    close(sources, pipelines)
 
 
 def test_no_frame_is_classified_twice_and_every_camera_gets_its_turn(wake: Wake) -> None:
@@ -218,8 +224,7 @@ def test_an_ended_camera_does_not_hold_a_batch_for_the_wait(wake: Wake) -> None:
     assert [(p.name, f.index) for p, f in batch] == [("cam0", 0)]
     assert pipelines[1].inference_done
     assert time.monotonic() - t0 < 1.0  # ~1 ms here; the wait would be 3 s
-    for p in pipelines:
-        p.join(1)
+    close(sources, pipelines)
 
 
 def test_a_camera_never_takes_two_places_in_one_batch(wake: Wake) -> None:
@@ -252,5 +257,4 @@ def test_a_camera_never_takes_two_places_in_one_batch(wake: Wake) -> None:
     sender.join(5)
     assert [(p.name, f.index) for p, f in batch] == [("cam0", 0), ("cam1", 0)]
     assert [(p.name, f.index) for p, f in batcher.take()] == [("cam0", 1)]
-    for p in pipelines:
-        p.join(1)
+    close(sources, pipelines)
