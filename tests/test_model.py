@@ -211,8 +211,10 @@ def test_the_recipe_in_one_line() -> None:
 
 
 def test_the_bundled_model_is_found_installed_or_in_a_checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # This run's own: package data in an installed copy (CI's), models/ in an editable checkout.
     checkout = Path(model_module.__file__).resolve().parents[3] / "models" / "efficientnet_lite0.onnx"
-    assert default_model_path() == checkout
+    packaged = Path(str(model_module.resources.files("live_classify"))) / "models" / "efficientnet_lite0.onnx"
+    assert default_model_path() == (packaged if packaged.is_file() else checkout)
     installed = tmp_path / "site" / "live_classify"
     (installed / "models").mkdir(parents=True)
     (installed / "models" / "efficientnet_lite0.onnx").write_bytes(b"onnx")
