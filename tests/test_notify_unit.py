@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import os
 import socket
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
@@ -181,3 +182,32 @@ def test_a_busy_systemd_is_skipped_and_one_gone_is_said(tmp_path: Path, listener
 
 def test_its_sink_attributes() -> None:
     assert (Notifier.name, Notifier.essential, Notifier.stop_requested) == ("systemd notifications", False, False)
+
+
+def test_a_systemd_that_reads_nothing_never_holds_up_the_main_loop(tmp_path: Path, listener: socket.socket) -> None:
+    """The datagrams pile up unread (the socket's queue holds ~10): each further one is dropped, at once."""
+    camera = Camera()
+    sink = notifier(str(tmp_path / "notify"), camera, ping_s=0.2)
+    sink.write(update(0, 0.0))
+
+    def pings() -> None:
+        for k in range(1, 200):
+            camera.now = camera.last_capture = k * 0.2
+            sink.write(update(k, camera.now))
+
+    loop = threading.Thread(target=pings, daemon=True)
+    loop.start()
+    loop.join(30)
+    assert not loop.is_alive(), "a ping waited for systemd"
+    assert sink.error is None and 5 < len(received(listener)) < 199
+
+
+def test_not_ready_is_false_and_the_first_status_can_come_at_once(tmp_path: Path, listener: socket.socket) -> None:
+    camera = Camera()
+    sink = notifier(str(tmp_path / "notify"), camera, ping_s=0.3, stall_s=0.1)
+    assert sink.ready is False
+    sink.write(update(0, 0.0))
+    received(listener)
+    camera.now = 0.5  # the ping was due at 0.2; silent for 0.5 s > 0.1 s
+    sink.idle(lambda: None)
+    assert received(listener) == ["STATUS=no frame for 0 s"]

@@ -61,6 +61,7 @@ def test_no_token_blanks_nothing(said: list[tuple[str, str]]) -> None:
 def test_a_message_whose_arguments_do_not_fit_is_shown_as_it_is() -> None:
     assert _text("a %s b", ("x",)) == "a x b"
     assert _text("no args %s", ()) == "no args %s"
+    assert _text("100%% sure", ()) == "100%% sure"  # formatted only with arguments, as logging does
     assert _text("%d", ("text",)) == "%d"  # TypeError
     assert _text("%(x", ("y",)) == "%(x"  # ValueError
     assert _text(42, ()) == "42"
