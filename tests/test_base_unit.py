@@ -1,0 +1,182 @@
+"""The fan-out and the background writer, call by call: which sink is closed, warned about or
+fails the run, with which words; the late predictions; a sink of one camera of several."""
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import pytest
+
+from live_classify.frames import Frame, Shown
+from live_classify.sinks.base import BackgroundWriter, OneCamera, Sinks, Update
+from test_sinks import update
+
+
+class Sink:
+    """Records every call; raises from ``fail_in`` (a method name) when asked."""
+
+    def __init__(self, name: str, essential: bool = False, fail_in: str = "", summary: str | None = None,
+                 predictions: bool = False) -> None:
+        self.name, self.essential, self.fail_in, self._summary = name, essential, fail_in, summary
+        self.error: str | None = None
+        self.stop_requested = False
+        self.calls: list[str] = []
+        if predictions:
+            self.write_predictions = lambda p: self._call("write_predictions", len(p))
+
+    def _call(self, what: str, arg: object = None) -> None:
+        self.calls.append(what if arg is None else f"{what}:{arg}")
+        if self.fail_in == what:
+            raise RuntimeError(f"{self.name} broke in {what}")
+
+    def write(self, update: Update) -> None:
+        self._call("write", update.shown.frame.index)
+
+    def idle(self, redraw: Callable[[], object]) -> None:
+        self._call("idle", redraw())
+
+    def close(self) -> None:
+        self._call("close")
+
+    def summary(self) -> str | None:
+        return self._summary
+
+
+def test_a_failing_sink_is_closed_once_dropped_and_named_and_the_others_get_every_call() -> None:
+    warned: list[str] = []
+    good, bad = Sink("good", summary="good line"), Sink("bad", fail_in="idle", summary="bad line")
+    sinks = Sinks([bad, good], warned.append)
+    sinks.write(update(0, 0.0))
+    sinks.idle(lambda: "frame")
+    sinks.write(update(1, 0.1))
+    assert bad.calls == ["write:0", "idle:frame", "close"] and bad.error == "bad broke in idle"
+    assert good.calls == ["write:0", "idle:frame", "write:1"]
+    assert warned == ["bad stopped: bad broke in idle; the rest of the run goes on"]
+    assert sinks.active == [good] and sinks.all == [bad, good] and sinks.failure is None
+    assert not sinks.stop_requested
+    assert sinks.summaries() == ["bad line", "good line"]  # every sink's, the dropped one's too
+    sinks.close()
+    assert good.calls[-1] == "close" and bad.calls.count("close") == 1
+
+
+def test_the_first_error_is_kept_and_a_close_that_fails_too_changes_nothing() -> None:
+    warned: list[str] = []
+    bad = Sink("bad", fail_in="write")
+    bad.error = "it said so first"
+    sinks = Sinks([bad, Sink("other")], warned.append)
+    sinks.write(update(0, 0.0))
+    assert warned == ["bad stopped: it said so first; the rest of the run goes on"]
+    closing = Sink("closing", fail_in="close")
+    sinks = Sinks([closing, Sink("other")], warned.append)
+    sinks.close()
+    assert closing.error == "closing broke in close" and sinks.failure is None
+    assert warned[-1] == "closing stopped: closing broke in close; the rest of the run goes on"
+    assert closing.calls == ["close", "close"]  # closed, then dropped (closed again; its error ignored)
+
+
+@pytest.mark.parametrize("essential, alone", [(True, False), (False, True)])
+def test_an_essential_or_the_last_sink_failing_fails_the_run_with_its_error(essential: bool, alone: bool) -> None:
+    warned: list[str] = []
+    bad = Sink("bad", essential=essential, fail_in="write")
+    sinks = Sinks([bad] if alone else [bad, Sink("other")], warned.append)
+    sinks.write(update(0, 0.0))
+    assert sinks.failure == "bad broke in write" and sinks.stop_requested and warned == []
+    second = Sink("second", essential=True, fail_in="idle")
+    sinks.active.append(second)
+    sinks.idle(lambda: None)
+    assert sinks.failure == "bad broke in write"  # the first failure is the run's
+
+
+def test_stop_is_asked_when_any_active_sink_asks() -> None:
+    one, two = Sink("one"), Sink("two")
+    sinks = Sinks([one, two], lambda _: None)
+    assert not sinks.stop_requested
+    two.stop_requested = True
+    assert sinks.stop_requested
+
+
+def test_late_predictions_go_only_to_sinks_that_keep_predictions() -> None:
+    keeper, frames = Sink("keeper", predictions=True), Sink("frames")
+    sinks = Sinks([keeper, frames], lambda _: None)
+    sinks.write_late(update(0, 0.0).shown.new_predictions * 3)
+    assert keeper.calls == ["write_predictions:3"] and frames.calls == []
+    failing = Sink("failing", predictions=True)
+    failing.write_predictions = lambda p: (_ for _ in ()).throw(ValueError("late"))
+    sinks = Sinks([failing, Sink("other")], lambda _: None)
+    sinks.write_late([])
+    assert failing.error == "late" and failing not in sinks.active
+
+
+def camera_update(camera: str, index: int) -> Update:
+    base = update(index, index / 10)
+    frame = Frame(index, base.shown.frame.t_capture, base.shown.frame.wall_time, base.shown.frame.image, camera)
+    return Update(Shown(frame, None, [], True), base.source_time, base.draw)
+
+
+def test_a_sink_of_one_camera_sees_its_frames_and_idles_on_the_others() -> None:
+    inner = Sink("recording", essential=True, summary="12 frames", predictions=True)
+    door = OneCamera("door", inner)
+    assert (door.name, door.essential, door.camera) == ("door recording", True, "door")
+    door.write(camera_update("door", 0))
+    door.write(camera_update("yard", 1))
+    door.idle(lambda: "another camera's frame")
+    assert inner.calls == ["write:0", "idle", "idle"]  # the redraw of another camera is not its own
+    predictions = [camera_update(c, i).shown for i, c in enumerate(["door", "yard", "door"])]
+    base = update(0, 0.0).shown.new_predictions[0]
+    door.write_predictions([type(base)(s.frame, base.result, base.t_done) for s in predictions])
+    assert inner.calls[-1] == "write_predictions:2"
+    assert door.summary() == "door: 12 frames" and OneCamera("x", Sink("s")).summary() is None
+    door.error = "broken"
+    assert inner.error == "broken" and door.error == "broken"
+    inner.stop_requested = True
+    assert door.stop_requested
+    door.close()
+    assert inner.calls[-1] == "close"
+    OneCamera("x", Sink("no predictions")).write_predictions([base])  # nothing to give them to, no error
+
+
+def test_a_live_writer_counts_what_it_drops_and_a_file_writer_waits_for_room() -> None:
+    gate, handled = threading.Event(), []
+    live = BackgroundWriter("live", handled.append, drop=True, backlog=2, gate=gate)
+    for item in range(5):
+        live.submit(item)
+    assert live.dropped == 3
+    gate.set()
+    live.finish()
+    assert handled == [3, 4]
+    owed, got = threading.Event(), []
+    filed = BackgroundWriter("file", got.append, drop=False, backlog=1, gate=owed)
+    threading.Timer(0.3, owed.set).start()
+    for item in range(4):
+        filed.submit(item)
+    filed.finish()
+    assert got == [0, 1, 2, 3] and filed.dropped == 0 and filed.error is None
+
+
+def test_a_writer_that_fails_keeps_why_and_ignores_the_rest() -> None:
+    def handle(item: int) -> None:
+        if item == 1:
+            raise ValueError
+        seen.append(item)
+
+    seen: list[int] = []
+    writer = BackgroundWriter("w", handle, drop=False, backlog=10)
+    for item in range(3):
+        writer.submit(item)
+    writer.finish()
+    assert seen == [0] and writer.error == "ValueError"
+    waiting = writer._queue.qsize()
+    writer.submit(5)
+    assert writer._queue.qsize() == waiting
+
+
+def test_finish_gives_stuck_work_no_more_than_its_timeout() -> None:
+    stuck = threading.Event()
+    writer = BackgroundWriter("stuck", lambda item: stuck.wait(), drop=True, backlog=1)
+    writer.submit(1)
+    writer.submit(2)
+    import time
+    start = time.monotonic()
+    writer.finish(timeout=0.5)
+    assert 0.4 <= time.monotonic() - start < 3.0
+    stuck.set()
