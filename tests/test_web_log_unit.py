@@ -65,3 +65,19 @@ def test_a_message_whose_arguments_do_not_fit_is_shown_as_it_is() -> None:
     assert _text("%d", ("text",)) == "%d"  # TypeError
     assert _text("%(x", ("y",)) == "%(x"  # ValueError
     assert _text(42, ()) == "42"
+
+
+def test_asked_whether_a_level_is_on_it_answers_as_the_programs_log_is_configured() -> None:
+    """aiohttp (or anyone) asking the adapter ``isEnabledFor`` gets the answer of live_classify's
+    own logger, which --quiet and --verbose set."""
+    from live_classify import log
+
+    request_log = RequestLog(None)
+    try:
+        log.configure(verbose=True)
+        assert request_log.isEnabledFor(logging.DEBUG)
+        log.configure(quiet=True)
+        assert not request_log.isEnabledFor(logging.INFO) and request_log.isEnabledFor(logging.WARNING)
+    finally:
+        log.configure()
+    assert request_log.logger.name == "live_classify.web"
