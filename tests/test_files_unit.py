@@ -124,3 +124,16 @@ def test_a_png_appears_whole_under_its_name_or_not_at_all(tmp_path: Path, monkey
     monkeypatch.setattr(files.cv2, "imwrite", lambda name, image: written.append(name) or False)
     assert files.save_png(image, tmp_path / "b.png") is False
     assert written == [str(tmp_path / ".b.png.partial.png")] and not (tmp_path / "b.png").exists()
+
+
+def test_an_existing_file_is_tried_for_writing_by_appending(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Root opens anything for reading and most things for writing, so the try must ask for writing
+    (a read-only open would pass where a write fails) and must never truncate."""
+    (tmp_path / "old").write_bytes(b"keep")
+    opened: list[int] = []
+    real_open = os.open
+    monkeypatch.setattr(os, "open", lambda path, flags, *mode: opened.append(flags) or real_open(path, flags, *mode))
+    assert files.write_problem(tmp_path / "old") is None
+    assert opened[0] & (os.O_WRONLY | os.O_RDWR) and opened[0] & os.O_APPEND and not opened[0] & os.O_TRUNC
+    assert files.write_problem(tmp_path / "new") is None
+    assert opened[1] & os.O_WRONLY and opened[1] & os.O_CREAT and opened[1] & os.O_EXCL
