@@ -137,3 +137,10 @@ def test_an_existing_file_is_tried_for_writing_by_appending(tmp_path: Path, monk
     assert opened[0] & (os.O_WRONLY | os.O_RDWR) and opened[0] & os.O_APPEND and not opened[0] & os.O_TRUNC
     assert files.write_problem(tmp_path / "new") is None
     assert opened[1] & os.O_WRONLY and opened[1] & os.O_CREAT and opened[1] & os.O_EXCL
+
+
+def test_the_first_check_is_at_once_whatever_the_clock_reads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(files, "time", SimpleNamespace(monotonic=lambda: 0.5))
+    monkeypatch.setattr(files, "disk_nearly_full", lambda path, growth: f"full after {growth}")
+    (tmp_path / "rec.mp4").write_bytes(b"x" * 7)
+    assert files.SpaceWatch().check(tmp_path / "rec.mp4") == "full after 7"
