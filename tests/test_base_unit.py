@@ -180,3 +180,32 @@ def test_finish_gives_stuck_work_no_more_than_its_timeout() -> None:
     writer.finish(timeout=0.5)
     assert 0.4 <= time.monotonic() - start < 3.0
     stuck.set()
+
+
+def returns(call: Callable[[], None], within: float = 20.0) -> bool:
+    """Whether ``call`` returns (in a thread of its own, so that a hang fails the test, not the run)."""
+    thread = threading.Thread(target=call, daemon=True)
+    thread.start()
+    thread.join(within)
+    return not thread.is_alive()
+
+
+def test_a_file_writer_waiting_for_room_gives_up_when_its_thread_fails() -> None:
+    release = threading.Event()
+
+    def handle(item: int) -> None:
+        release.wait()
+        raise OSError("disk gone")
+
+    writer = BackgroundWriter("w", handle, drop=False, backlog=1)
+    writer.submit(0)  # taken by the thread, which waits
+    writer.submit(1)  # fills the queue
+    threading.Timer(0.3, release.set).start()
+    assert returns(lambda: writer.submit(2)), "the main loop waited for a writer that had died"
+    assert writer.error == "disk gone"
+
+
+def test_a_file_writer_whose_thread_ended_takes_no_more_and_never_waits() -> None:
+    writer = BackgroundWriter("w", lambda item: None, drop=False, backlog=1)
+    writer.finish()
+    assert returns(lambda: [writer.submit(item) for item in range(3)]), "waited for room that never comes"
