@@ -3,7 +3,9 @@ fails the run, with which words; the late predictions; a sink of one camera of s
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
+from types import SimpleNamespace
 
 import pytest
 
@@ -141,6 +143,8 @@ def test_a_live_writer_counts_what_it_drops_and_a_file_writer_waits_for_room() -
     for item in range(5):
         live.submit(item)
     assert live.dropped == 3
+    time.sleep(0.2)
+    assert handled == [], "taken while the gate was closed"
     gate.set()
     live.finish()
     assert handled == [3, 4]
@@ -175,7 +179,6 @@ def test_finish_gives_stuck_work_no_more_than_its_timeout() -> None:
     writer = BackgroundWriter("stuck", lambda item: stuck.wait(), drop=True, backlog=1)
     writer.submit(1)
     writer.submit(2)
-    import time
     start = time.monotonic()
     writer.finish(timeout=0.5)
     assert 0.4 <= time.monotonic() - start < 3.0
@@ -209,3 +212,26 @@ def test_a_file_writer_whose_thread_ended_takes_no_more_and_never_waits() -> Non
     writer = BackgroundWriter("w", lambda item: None, drop=False, backlog=1)
     writer.finish()
     assert returns(lambda: [writer.submit(item) for item in range(3)]), "waited for room that never comes"
+
+
+def test_the_writer_runs_in_a_daemon_thread_named_for_its_output() -> None:
+    """Named for thread dumps; a daemon, so that work stuck past ``finish`` never keeps the process alive."""
+    writer = BackgroundWriter("jsonl-test", lambda item: None, drop=True, backlog=1)
+    try:
+        [thread] = [t for t in threading.enumerate() if t.name == "jsonl-test"]
+        assert thread.daemon is True
+    finally:
+        writer.finish()
+
+
+def test_finish_waits_10_s_at_most_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    from live_classify.sinks import base
+
+    writer = BackgroundWriter("w", lambda item: None, drop=True, backlog=1)
+    writer.finish()
+    joined: list[float] = []
+    writer._thread = SimpleNamespace(is_alive=lambda: False, join=joined.append)  # type: ignore[assignment]
+    monkeypatch.setattr(base, "time", SimpleNamespace(monotonic=lambda: 500.0))
+    writer.finish()
+    writer.finish(timeout=2.5)
+    assert joined == [10.0, 2.5]
