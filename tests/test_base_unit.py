@@ -174,15 +174,52 @@ def test_a_writer_that_fails_keeps_why_and_ignores_the_rest() -> None:
     assert writer._queue.qsize() == waiting
 
 
-def test_finish_gives_stuck_work_no_more_than_its_timeout() -> None:
-    stuck = threading.Event()
-    writer = BackgroundWriter("stuck", lambda item: stuck.wait(), drop=True, backlog=1)
+def stuck_writer(release: threading.Event, handled: list[int]) -> BackgroundWriter[int]:
+    """A writer whose first item is being handled (until ``release``) and whose queue is full."""
+    taken = threading.Event()
+
+    def handle(item: int) -> None:
+        taken.set()
+        release.wait()
+        handled.append(item)
+
+    writer = BackgroundWriter("stuck", handle, drop=True, backlog=1)
     writer.submit(1)
+    assert taken.wait(20)
     writer.submit(2)
+    return writer
+
+
+def test_finish_gives_stuck_work_no_more_than_its_timeout() -> None:
+    release, handled = threading.Event(), []
+    writer = stuck_writer(release, handled)
     start = time.monotonic()
-    writer.finish(timeout=0.5)
+    assert returns(lambda: writer.finish(timeout=0.5)), "finish waited for room in the queue forever"
     assert 0.4 <= time.monotonic() - start < 3.0
-    stuck.set()
+    release.set()
+
+
+def test_finish_ends_as_soon_as_stuck_work_comes_free() -> None:
+    release, handled = threading.Event(), []
+    writer = stuck_writer(release, handled)
+    threading.Timer(0.3, release.set).start()
+    start = time.monotonic()
+    writer.finish(timeout=30)
+    assert handled == [1, 2] and time.monotonic() - start < 15, "finish waited out its whole timeout"
+
+
+def test_finish_of_a_writer_that_died_with_a_full_queue_returns_at_once() -> None:
+    def fail(item: int) -> None:
+        raise OSError("gone")
+
+    writer = BackgroundWriter("dead", fail, drop=True, backlog=1, gate=threading.Event())
+    writer.submit(1)  # waits behind the closed gate: the queue is full
+    writer._gate.set()  # type: ignore[union-attr]
+    writer._thread.join(20)
+    writer._queue.put(3)  # full again, and nobody to take it
+    start = time.monotonic()
+    writer.finish(timeout=8)
+    assert time.monotonic() - start < 4, "finish kept trying to hand over to a thread that had ended"
 
 
 def returns(call: Callable[[], None], within: float = 20.0) -> bool:
