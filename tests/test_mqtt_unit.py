@@ -7,6 +7,7 @@ import argparse
 import errno
 import json
 import ssl
+import threading
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -43,7 +44,7 @@ class FakeClient:
     made: list[FakeClient] = []
 
     def __init__(self, version: object) -> None:
-        self.version, self.calls, self.published, self.infos = version, [], [], []
+        self.version, self.calls, self.published, self.infos, self.raw = version, [], [], [], []
         FakeClient.made.append(self)
 
     def __getattr__(self, name: str):  # noqa: ANN204 - username_pw_set, will_set, ...: recorded
@@ -64,8 +65,16 @@ class FakeClient:
                 self.on_connect_fail(self, None)
         elif self.answer == "close":
             self.on_disconnect(self, None, DisconnectFlags(False), CLOSED, None)
+        elif self.answer == "close-normally":
+            self.on_disconnect(self, None, DisconnectFlags(False), ReasonCode(PacketTypes.DISCONNECT, "Normal disconnection"), None)
+        elif self.answer == "untrusted":
+            try:
+                raise verify_error(18)
+            except OSError:
+                self.on_connect_fail(self, None)
 
     def publish(self, topic: str, payload: str, qos: int, retain: bool) -> Info:
+        self.raw.append(payload)
         self.published.append((topic, json.loads(payload), qos, retain))
         info = Info(self.rc)
         self.infos.append(info)
@@ -340,3 +349,103 @@ def test_connection_problems_in_words() -> None:
         "cannot reach MQTT broker mqtt://h/x: connection refused or timed out"
     assert connect_problem(TimeoutError(errno.ETIMEDOUT, "Timed Out"), plain, None) == \
         "cannot reach MQTT broker mqtt://h/x: timed out"
+
+
+def labelled(index: int, label: str):  # noqa: ANN201
+    from live_classify.engine.postprocess import TopK
+
+    prediction = update(index, index / 30).shown.new_predictions[0]
+    result = type(prediction.result)(TopK((1,), (label,), (0.9,)), prediction.result.times, prediction.result.probabilities)
+    shown = update(index, index / 30).shown
+    new = type(prediction)(prediction.frame, result, prediction.t_done)
+    return type(update(0, 0.0))(type(shown)(shown.frame, new, [new], True), index / 30, lambda: shown.frame.image)
+
+
+def test_on_change_publishes_each_new_label(fake: SimpleNamespace) -> None:
+    sink = sink_for(on_change=True)
+    for index, label in enumerate(["cat", "cat", "dog", "dog", "cat"]):
+        sink.write(labelled(index, label))
+    sink.close()
+    published = [(m["frame"], m["top"][0]["label"]) for t, m, _, _ in FakeClient.made[0].published if "frame" in m]
+    assert published == [(0, "cat"), (2, "dog"), (4, "cat")] and sink.skipped == 2
+
+
+def test_on_a_clock_that_starts_near_0_the_first_prediction_and_status_go_at_once(fake: SimpleNamespace) -> None:
+    fake.clock.now = 0.5
+    sink = sink_for(every_s=10.0)
+    client = FakeClient.made[0]
+    sink.write(update(0, 0.0))
+    client.on_disconnect(client, None, DisconnectFlags(False), CLOSED, None)
+    fake.clock.now = 0.6
+    client.on_connect(client, None, None, SUCCESS, None)
+    sink.idle(lambda: None)  # back: the status goes at once, though the last went 0.1 s ago
+    sink.close()
+    kinds = [topic.rsplit("/", 1)[1] + ":" + str(m.get("state", m.get("frame"))) for topic, m, _, _ in client.published]
+    assert kinds == ["prediction:0", "status:online", "status:online", "status:offline"]
+
+
+def test_non_ascii_goes_as_it_is(fake: SimpleNamespace) -> None:
+    sink = MqttSink(MqttConfig(broker_url("mqtt://h/x")), "door", "caméra", backlog=10)
+    sink.write(update(0, 0.0))
+    sink.close()
+    assert '"source": "caméra"' in FakeClient.made[0].raw[0]
+
+
+def test_the_writer_is_a_thread_named_mqtt(fake: SimpleNamespace) -> None:
+    sink = sink_for()
+    try:
+        assert "mqtt" in [t.name for t in threading.enumerate()]
+    finally:
+        sink.close()
+
+
+def test_while_the_broker_is_away_the_main_loop_never_waits_and_the_oldest_are_dropped(fake: SimpleNamespace) -> None:
+    FakeClient.answer = "refuse"
+    sink = sink_for(backlog=3)
+    done = threading.Event()
+
+    def writes() -> None:
+        for index in range(10):
+            sink.write(update(index, index / 30))
+        done.set()
+
+    threading.Thread(target=writes, daemon=True).start()
+    assert done.wait(20), "the main loop waited for a broker that is away"
+    assert sink.dropped == 8  # 10 predictions and a status for 3 places, all held back at the gate
+    sink.close()
+
+
+def test_a_certificate_refused_at_connect_names_the_ca_given(fake: SimpleNamespace, tmp_path: Path) -> None:
+    FakeClient.answer = "untrusted"
+    with pytest.raises(LiveClassifyError) as error:
+        sink_for("mqtts://broker.lan/home", ca=tmp_path / "ca.pem", required=True)
+    assert str(error.value) == (f"MQTT broker mqtts://broker.lan/home has a certificate this box does not trust: "
+                                f"it is not signed by the CA in {tmp_path / 'ca.pem'}")
+
+
+def test_a_broker_that_ends_the_connection_says_why(fake: SimpleNamespace) -> None:
+    sink = sink_for()
+    client = FakeClient.made[0]
+    client.on_disconnect(client, None, DisconnectFlags(True), ReasonCode(PacketTypes.DISCONNECT, "Server shutting down"),
+                         None)
+    assert fake.said[-1] == ("warning", "lost the MQTT broker mqtt://broker.lan/home (the broker ended the connection: "
+                                        "Server shutting down): reconnecting, up to 1000 messages wait")
+    sink.close()
+
+
+def test_a_normal_disconnection_before_the_first_connection_is_no_reason(fake: SimpleNamespace) -> None:
+    FakeClient.answer = "close-normally"
+    with pytest.raises(LiveClassifyError, match="^cannot reach MQTT broker mqtt://broker.lan/home: no answer$"):
+        sink_for(required=True)
+
+
+def test_a_ca_file_that_loads_is_taken() -> None:
+    bundle = "/etc/ssl/certs/ca-certificates.crt"
+    assert ca_file(bundle) == Path(bundle)
+
+
+def test_a_tls_error_without_reason_or_strerror_is_said_in_its_own_words() -> None:
+    error = ssl.SSLError("handshake oddity")
+    assert connect_problem(error, broker_url("mqtts://h/x"), None) == \
+        f"no TLS connection to MQTT broker mqtts://h/x: {str(error).lower()} (is the port a TLS listener?)"
+    assert "handshake oddity" in str(error)
