@@ -449,3 +449,7 @@ def test_a_tls_error_without_reason_or_strerror_is_said_in_its_own_words() -> No
     assert connect_problem(error, broker_url("mqtts://h/x"), None) == \
         f"no TLS connection to MQTT broker mqtts://h/x: {str(error).lower()} (is the port a TLS listener?)"
     assert "handshake oddity" in str(error)
+
+
+def test_a_prefix_keeps_every_character_but_its_outer_slashes() -> None:
+    assert broker_url("mqtt://h//Xhome/camX//").prefix == "Xhome/camX"
