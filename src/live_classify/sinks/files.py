@@ -21,7 +21,7 @@ def check_writable(path: Path, what: str) -> None:
         if not os.access(path, os.W_OK):
             raise LiveClassifyError(f"cannot write {what} {path}: permission denied")
         return
-    parent = path.parent if str(path.parent) else Path(".")
+    parent = path.parent  # "." for a bare file name
     if not parent.is_dir():
         raise LiveClassifyError(f"cannot write {what} {path}: directory {parent} does not exist")
     if problem := write_problem(path):
