@@ -143,3 +143,16 @@ def test_a_full_disk_is_an_error_in_words(tmp_path: Path) -> None:
 def test_a_missing_folder_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(LiveClassifyError, match="does not exist$"):
         JsonLines(str(tmp_path / "no" / "out.jsonl"), "cam")
+
+
+def test_times_are_rounded_to_the_millisecond_and_names_written_as_they_are(tmp_path: Path) -> None:
+    base = update(3, 0.0).shown.new_predictions[0]
+    frame = type(base.frame)(3, 100.0, 1700000001.1234567, base.frame.image, "")
+    prediction = type(base)(frame, base.result, 100.0123456789)  # 12.3456789 ms after its capture
+    record = line_record(prediction, "caméra", None)
+    assert (record["time"], record["latency_ms"]) == (1700000001.123, 12.346)
+    path = tmp_path / "out.jsonl"
+    sink = JsonLines(str(path), "caméra", drop=False)
+    sink.write_predictions([prediction])
+    sink.close()
+    assert '"source": "caméra"' in path.read_text(encoding="utf-8")  # not "\u00e9"
