@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import threading
@@ -175,3 +176,13 @@ def model_path() -> Path:
 @pytest.fixture(scope="session")
 def classifier(model_path: Path) -> Classifier:
     return Classifier.open(model_path, provider="cpu")
+
+
+@pytest.fixture
+def listener(tmp_path: Path) -> Iterator[socket.socket]:
+    """A datagram socket where systemd's notify socket would be, read without blocking."""
+    receiver = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    receiver.bind(str(tmp_path / "notify"))
+    receiver.setblocking(False)
+    yield receiver
+    receiver.close()

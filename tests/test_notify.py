@@ -6,7 +6,6 @@ import signal
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from math import inf
 from pathlib import Path
 
@@ -151,15 +150,6 @@ def main_loop(notifier: Notifier, camera: FakeCamera, arrivals: list[float], unt
             except BlockingIOError:
                 break
     return sent
-
-
-@pytest.fixture
-def listener(tmp_path: Path) -> Iterator[socket.socket]:
-    receiver = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    receiver.bind(str(tmp_path / "notify"))
-    receiver.setblocking(False)
-    yield receiver
-    receiver.close()
 
 
 def notifier_on(tmp_path: Path, camera: FakeCamera, watchdog_s: float, read_timeout: float = 5.0) -> Notifier:

@@ -6,7 +6,6 @@ import errno
 import os
 import socket
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -25,15 +24,6 @@ class Camera:
         self.now, self.last_capture, self.reconnecting = 0.0, 0.0, False
         self.stats = SimpleNamespace(capture_rate=SimpleNamespace(rate=12.46), inference_rate=SimpleNamespace(rate=7.24),
                                      classified=40, dropped=5, reconnects=2)
-
-
-@pytest.fixture
-def listener(tmp_path: Path) -> Iterator[socket.socket]:
-    receiver = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    receiver.bind(str(tmp_path / "notify"))
-    receiver.setblocking(False)
-    yield receiver
-    receiver.close()
 
 
 def received(listener: socket.socket) -> list[str]:
