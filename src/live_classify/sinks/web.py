@@ -251,9 +251,8 @@ class WebView:
     def _camera_status(self, feed: Feed) -> dict[str, object]:
         """One camera's counters, rates, latency, state and newest prediction."""
         stats, pipeline = feed.pipeline.stats, feed.pipeline
-        with stats.lock:  # the inference thread appends under this lock; the newest 1000 are read from the end
-            latencies = stats.latencies_ms
-            recent = [latencies[-i] for i in range(1, min(len(latencies), 1000) + 1)]
+        with stats.lock:  # the inference thread appends under this lock; stats keeps only the newest
+            recent = list(stats.latencies_ms)
         healthy, why = _health(pipeline)
         # Read before the clock: a frame that comes in between is then older than now, never newer.
         newest, last_capture = feed.newest, pipeline.last_capture
