@@ -1,6 +1,6 @@
 """benchlib: what the benchmarks share: the machine they ran on, where a run writes, and what a process costs.
 
-The fake camera itself lives with the tests (``tests/mjpeg_server.py``); a benchmark that starts
+The fake camera itself lives with the tests (``tests/support/mjpeg_server.py``); a benchmark that starts
 the real command in its own process reads that process's CPU time and memory here, from /proc.
 """
 from __future__ import annotations

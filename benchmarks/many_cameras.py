@@ -46,7 +46,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parent / "tests" / "data"
-sys.path[:0] = [str(HERE), str(HERE.parent / "tests")]  # the fake camera lives with the tests
+sys.path[:0] = [str(HERE), str(HERE.parent / "tests" / "support")]  # the fake camera lives with the tests
 
 from benchlib import cpu_seconds, default_out, machine, memory_mb  # noqa: E402
 from many_cameras_report import OWN_RATE, markdown, plot, summarize  # noqa: E402

@@ -41,7 +41,7 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-sys.path[:0] = [str(HERE), str(ROOT / "tests")]  # the fake camera lives with the tests
+sys.path[:0] = [str(HERE), str(ROOT / "tests" / "support")]  # the fake camera lives with the tests
 
 from benchlib import default_out, machine, save_report  # noqa: E402  (shared with the other benchmarks)
 from mjpeg_server import MjpegServer, read_time  # noqa: E402
@@ -49,12 +49,12 @@ from mjpeg_server import MjpegServer, read_time  # noqa: E402
 from live_classify.sinks import overlay  # noqa: E402
 from live_classify.engine.classifier import Classifier  # noqa: E402
 from live_classify.engine.model import default_model_path  # noqa: E402
-from live_classify.frames import Flow  # noqa: E402
-from live_classify.pipeline import Pipeline  # noqa: E402
+from live_classify.stream.frames import Flow  # noqa: E402
+from live_classify.stream.pipeline import Pipeline  # noqa: E402
 from live_classify.engine.postprocess import softmax, top_k  # noqa: E402
 from live_classify.engine.preprocess import Preprocessor, center_crop_box, resize_antialiased  # noqa: E402
 from live_classify.engine.providers import ProviderOptions  # noqa: E402
-from live_classify.sources import VideoSource, parse_video_source  # noqa: E402
+from live_classify.sources.capture import VideoSource, parse_video_source  # noqa: E402
 
 PHOTO = ROOT / "tests" / "data" / "chelsea.png"
 SECTIONS = ("inference", "preprocess", "throughput", "latency", "soak")

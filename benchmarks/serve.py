@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "support"))
 from benchlib import cpu_seconds  # noqa: E402
 from conftest import CHELSEA, headless_env  # noqa: E402
 from mjpeg_server import MjpegServer  # noqa: E402

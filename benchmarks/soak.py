@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "tests"))
+sys.path.insert(0, str(HERE.parent / "tests" / "support"))
 
 from benchlib import memory_mb, save_report  # noqa: E402
 from mjpeg_server import MjpegServer  # noqa: E402

@@ -4,9 +4,9 @@
     python benchmarks/triton.py --quick                   # about 1.5 minutes, for a first look
     python benchmarks/triton.py --out benchmarks/results  # refresh the committed report
 
-The server is ``tests/triton_server.py``: PyTriton's ``tritonserver`` 2.51 on 127.0.0.1, CPU-only,
+The server is ``tests/support/triton_server.py``: PyTriton's ``tritonserver`` 2.51 on 127.0.0.1, CPU-only,
 running the bundled model in onnxruntime inside its Python backend (its environment is built
-once by ``tests/triton_env.py``). Server and clients share this machine's cores, so every figure
+once by ``tests/support/triton_env.py``). Server and clients share this machine's cores, so every figure
 is the CPU against itself plus the cost of the trip; read the ratios, and the load beside them.
 
 Sections:
@@ -33,7 +33,7 @@ import cv2
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent / "tests"))  # the server's environment and script live with the tests
+sys.path.insert(0, str(HERE.parent / "tests" / "support"))  # the server's environment and script live with the tests
 
 from benchlib import default_out, machine, save_report  # noqa: E402  (the same machine line, the same folders)
 from triton_env import TritonServer  # noqa: E402

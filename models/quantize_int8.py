@@ -44,7 +44,7 @@ import onnxruntime as ort
 from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
 
 from live_classify.engine.binding import BoundSession
-from live_classify.images import read_image
+from live_classify.sources.photos import read_image
 from live_classify.engine.model import ModelSpec, describe_model
 from live_classify.engine.postprocess import softmax
 from live_classify.engine.preprocess import Preprocessor

@@ -1,4 +1,4 @@
 """Allow ``python -m live_classify``."""
-from live_classify.cli import main
+from live_classify.cli.main import main
 
 raise SystemExit(main())

@@ -8,10 +8,10 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
-from live_classify.sinks.mp4 import EncoderSettings
+from live_classify.sinks.record.mp4 import EncoderSettings
 from live_classify.sinks.notify import NotifyConfig
 from live_classify.sinks.mqtt import BrokerUrl
-from live_classify.sources import CameraSettings, SourceSpec
+from live_classify.sources.capture import CameraSettings, SourceSpec
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,8 @@ from typing import Generic, Protocol, TypeVar
 
 import numpy as np
 
-from live_classify.frames import Prediction, Shown
-from live_classify.queues import put_newest
+from live_classify.stream.frames import Prediction, Shown
+from live_classify.stream.queues import put_newest
 
 T = TypeVar("T")
 

@@ -32,11 +32,11 @@ import numpy as np
 
 from live_classify import log
 from live_classify.errors import LiveClassifyError
-from live_classify.frames import Prediction
-from live_classify.pipeline import Pipeline
+from live_classify.stream.frames import Prediction
+from live_classify.stream.pipeline import Pipeline
 from live_classify.sinks.base import BackgroundWriter, Update
 from live_classify.sinks.jsonl import line_record
-from live_classify.sources import redact
+from live_classify.sources.capture import redact
 
 if TYPE_CHECKING:
     from live_classify.config import MqttConfig

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from live_classify.pipeline import Pipeline
+from live_classify.stream.pipeline import Pipeline
 from live_classify.sinks.base import Update
 
 LOOP_S = 0.1  # the main loop calls write() or idle() at least this often (Pipeline.frames' wait)

@@ -5,7 +5,7 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from live_classify.argtypes import OneLineParser, holdout_fraction, non_negative_int, positive_int
+from live_classify.cli.argtypes import OneLineParser, holdout_fraction, non_negative_int, positive_int
 from live_classify.errors import exit_code
 from live_classify.train import PROG
 from live_classify.train.head import TrainOptions

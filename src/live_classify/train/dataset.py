@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from live_classify.errors import LiveClassifyError
-from live_classify.images import is_image_path, read_image
+from live_classify.sources.photos import is_image_path, read_image
 from live_classify.train import Warn, warn as warn_stderr
 
 

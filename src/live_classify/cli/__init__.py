@@ -1,0 +1,1 @@
+"""The command line: flags, their value types, what they mean together, the photo command."""

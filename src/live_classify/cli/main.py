@@ -1,0 +1,164 @@
+"""The ``live-classify`` command: what the parsed flags mean together (``flags.py`` parses them), wiring and exit codes.
+
+Every problem the user can fix ends in one line on stderr and a non-zero exit, never a traceback:
+exit 2 for a bad command line, 1 for a bad file, model or device, 130 for Ctrl+C.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from functools import partial
+from pathlib import Path
+
+import cv2
+
+from live_classify import log
+from live_classify.engine.backend import Backend
+from live_classify.engine.classifier import Classifier
+from live_classify.engine.fallback import FallbackBackend
+from live_classify.engine.onnx_backend import OnnxBackend
+from live_classify.engine.triton_backend import TritonBackend
+from live_classify.errors import LiveClassifyError, exit_code
+from live_classify.cli.flags import PROG, build_parser
+from live_classify.sources.photos import expand_images, read_image
+from live_classify.config import ServeConfig, run_config
+from live_classify.stream.run import run_video
+from live_classify.stream.many_cameras import run_cameras
+from live_classify.engine.model import ModelSpec, Overrides, default_model_path, describe_model
+from live_classify.cli.inputs import default_names, name_problems
+from live_classify.cli.modes import PHOTOS, given_flags, recording_problems, several_problems, source_modes
+from live_classify.engine.providers import ProviderOptions
+from live_classify.cli.report import as_json, as_text, as_trace
+from live_classify.sinks.record import recording as record
+from live_classify.sinks.web import view as web
+from live_classify.sinks.jsonl import silence_stdout
+from live_classify.sinks.record.segments import camera_folder
+from live_classify.sources.capture import parse_camera, parse_video_source
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    log.configure(quiet=args.quiet, verbose=args.verbose)
+    mode = _check_mode(parser, args, argv)
+    # Our one-line errors say it all: OpenCV's warnings and FFmpeg's decoder complaints about a
+    # damaged frame (which the source skips) would only bury them.
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
+    try:
+        return exit_code(PROG, partial(_run, args, mode), timed=True)
+    except BrokenPipeError:  # `live-classify --source shots/ --json | head -1`: the reader had enough
+        silence_stdout()
+        return 0
+
+
+def _check_mode(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: Sequence[str] | None) -> str:
+    """The mode the sources chose (PHOTOS, or the video mode of the first); a flag that does
+    nothing in it is a warning, or exit 2 if it can only be a mistake. ``args.given`` keeps the
+    flags on the command line for later checks."""
+    if not getattr(args, "inputs", None):
+        parser.error("what to classify? give --camera N or --source URI")
+    try:
+        modes = source_modes(args.camera, args.source)
+    except ValueError as error:
+        parser.error(str(error))
+    args.given = given_flags(build_parser, argv)
+    rtsp = any(s.lower().startswith(("rtsp:", "rtsps:")) for s in args.source or [])
+    errors, warnings = several_problems(modes, args.given, rtsp)
+    errors += name_problems(args.inputs, default_names(args.inputs, ""), bool(args.collect or args.classes))
+    if modes != [PHOTOS]:
+        directory = args.record is not None and record.is_directory(args.record)
+        more_errors, more_warnings = recording_problems(args.record, directory, args.given, args.encoder, args.retain,
+                                                        cameras=len(modes))
+        errors, warnings = errors + more_errors, warnings + more_warnings
+        if args.mqtt_ca and args.mqtt and not args.mqtt.tls:
+            warnings.append("--mqtt-ca does nothing without mqtts:// (MQTT over TLS)")
+    if errors:
+        parser.error(errors[0])
+    for warning in warnings:
+        log.warning(warning)
+    return modes[0]
+
+
+def _run(args: argparse.Namespace, mode: str) -> int:
+    """Photos, or a camera / stream / video file, as the source says."""
+    if mode == PHOTOS:
+        return classify_images(args)
+    specs = [parse_camera(i.value) if i.kind == "camera" else parse_video_source(i.value) for i in args.inputs]
+    names = default_names(args.inputs, camera_folder(specs[0]))
+    serve = None
+    if args.serve:  # a port in use fails now, before the camera opens
+        token = web.serve_token(args.serve_token)
+        serve = ServeConfig(web.listen(args.serve, token), token, args.serve_fps, args.serve_clients)
+    run = run_video if len(specs) == 1 else run_cameras
+    return run(run_config(args, specs, names, serve), partial(open_classifier, args))
+
+
+def open_classifier(args: argparse.Namespace, threads: int | None = None, spin: bool = True) -> Classifier:
+    """The engine as the flags describe it; says on stderr which provider runs and what it assumed.
+
+    ``threads`` and ``spin`` let the video pipeline tune the CPU provider (``--threads`` wins).
+    """
+    options = ProviderOptions(device_id=args.device_id, cuda_graph=args.cuda_graph, normalize=args.normalize,
+                              tensorrt_fp16=not args.no_fp16, threads=args.threads or threads or 0, spin=spin,
+                              **({"tensorrt_cache": args.trt_cache} if args.trt_cache else {}))
+    overrides = Overrides(labels_file=args.labels, size=args.input_size, crop_fraction=args.crop_fraction,
+                          color_order=args.color_order, mean=args.mean, std=args.std)
+    model = args.model or default_model_path()
+    spec = describe_model(model, overrides)
+    classifier = Classifier(spec, _backend(args, model, spec, options), top=args.top_k)
+    log.info(classifier.backend.describe(verbose=log.verbose()))
+    for notice in classifier.spec.notices:
+        log.info(f"note: {notice}")
+    top_k_given = "top_k" in getattr(args, "given", frozenset())  # the default 5 of a 3-class model is no news
+    if top_k_given and args.top_k > (classes := len(classifier.spec.labels or ())):
+        log.info(f"note: --top-k {args.top_k}, but the model has {classes} classes: all {classes} are reported")
+    return classifier
+
+
+LOCAL_ENGINE_FLAGS = {"provider", "device_id", "threads", "cuda_graph", "normalize", "no_fp16", "trt_cache"}
+
+
+def _backend(args: argparse.Namespace, model: Path, spec: ModelSpec, options: ProviderOptions) -> Backend:
+    """onnxruntime here, or a Triton server (with the local model standing in while it is down, if asked)."""
+    if args.backend is None:
+        for unused in sorted({"backend_timeout", "backend_fallback"} & getattr(args, "given", frozenset())):
+            log.warning(f"--{unused.replace('_', '-')} does nothing without --backend")
+        return OnnxBackend.open(model, spec, args.provider, options)
+    remote = TritonBackend.open(args.backend, spec, args.backend_timeout)
+    if args.backend_fallback != "local":
+        for unused in sorted(LOCAL_ENGINE_FLAGS & getattr(args, "given", frozenset())):
+            log.warning(f"--{unused.replace('_', '-')} does nothing with --backend (the server runs the model) "
+                        "unless --backend-fallback local")
+        return remote
+    local = OnnxBackend.open(model, spec, args.provider, replace(options, normalize="host"))
+    return FallbackBackend(remote, local, log.warning)
+
+
+def classify_images(args: argparse.Namespace) -> int:
+    """Print the top-k of every image; an unreadable image is reported and the rest still run."""
+    paths = [path for source in args.source for path in expand_images(source)]
+    classifier = open_classifier(args)
+    failed = 0
+    for path in paths:
+        try:
+            t0 = time.perf_counter()
+            image = read_image(path)
+            decode_ms = (time.perf_counter() - t0) * 1e3
+        except LiveClassifyError as error:
+            print(f"{PROG}: error: {error}", file=sys.stderr)
+            failed += 1
+            continue
+        result = classifier.classify(image)
+        if args.json:
+            print(as_json(str(path), result, args.min_confidence), flush=True)
+        elif args.trace:
+            print(as_trace(str(path), image, decode_ms, result, classifier, args.min_confidence), flush=True)
+        else:
+            print(as_text(str(path), result, args.min_confidence), flush=True)
+    if failed:
+        print(f"{PROG}: {failed} of {len(paths)} images could not be read", file=sys.stderr)
+    return 1 if failed else 0

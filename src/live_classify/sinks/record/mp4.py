@@ -1,0 +1,173 @@
+"""H.264 in fragmented MP4, written with PyAV: small, plays in every browser, survives a hard kill.
+
+Why each setting (measured on the development machines, see the README's Recording section):
+
+* **Fragmented MP4** (``frag_keyframe+empty_moov``): a plain MP4 keeps its index in a ``moov`` box
+  written last, so a killed recorder leaves an unplayable file. Fragments are self-describing.
+* ``flush_packets=1`` and ``frag_duration`` 200 ms: FFmpeg otherwise writes in 256 KiB blocks
+  (~6 s of 640x480), all lost to a SIGKILL; with both, a kill loses a few frames.
+* ``tune=zerolatency``: no look-ahead and no B-frames, so each frame is on disk within a fragment.
+* **A true timeline**: each frame's presentation time is its capture time (milliseconds since the
+  first frame), not a frame counter at a guessed rate. A stream's burst of buffered frames at
+  open, a drifting camera and a stall all keep their real duration: a stall plays as the last
+  frame held until the next one came.
+* A keyframe every second of capture time, so a player can seek and a cut loses at most a second.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+from av.video.frame import PictureType
+
+from live_classify import log
+from live_classify.errors import LiveClassifyError, first_line
+from live_classify.sinks.display.grid import letterbox
+
+#: ``--encoder`` choices for MP4; ``auto`` takes the first hardware encoder that opens here.
+ENCODERS = ("auto", "libx264", "h264_nvenc", "h264_v4l2m2m")
+HARDWARE = ("h264_nvenc", "h264_v4l2m2m")  # NVIDIA GPUs (Jetson, desktop); Raspberry Pi and other V4L2 boards
+MILLISECONDS = Fraction(1, 1000)
+HEADER_BYTES, FRAME_OVERHEAD_BYTES = 1024, 40  # the MP4's own bytes beside the packets (with a margin)
+MUXER_OPTIONS = {"movflags": "frag_keyframe+empty_moov+default_base_moof", "frag_duration": "200000",
+                 "flush_packets": "1"}
+
+
+@dataclass(frozen=True)
+class EncoderSettings:
+    """How the video is compressed; the defaults suit a camera recorded around the clock."""
+
+    encoder: str = "auto"
+    crf: int = 26  # libx264 quality (lower is better and bigger); ignored when ``bitrate`` is set
+    bitrate: int | None = None  # bits per second; hardware encoders use 2 Mbit/s when this is None
+    keyframe_s: float = 1.0
+    preset: str = "veryfast"  # libx264: about 220 fps at 640x480 on one core here, 3x smaller than ultrafast
+
+
+def even(size: tuple[int, int]) -> tuple[int, int]:
+    """(width, height) made even, as yuv420p needs: the size a frame is recorded at."""
+    return (size[0] - size[0] % 2, size[1] - size[1] % 2)
+
+
+def _codec_options(name: str, settings: EncoderSettings) -> dict[str, str]:
+    if name == "libx264":
+        options = {"preset": settings.preset, "tune": "zerolatency", "forced-idr": "1"}
+        return options if settings.bitrate else {**options, "crf": str(settings.crf)}
+    return {"forced-idr": "1"} if name == "h264_nvenc" else {}
+
+
+def _configure(context: av.CodecContext, name: str, size: tuple[int, int], settings: EncoderSettings) -> None:
+    """The same settings for the trial opening and the real stream."""
+    context.width, context.height = size
+    context.pix_fmt = "yuv420p"
+    context.time_base = MILLISECONDS
+    context.gop_size = 600  # an upper bound: keyframes are forced each ``keyframe_s`` of capture time
+    context.max_b_frames = 0
+    if settings.bitrate or name in HARDWARE:
+        context.bit_rate = settings.bitrate or 2_000_000
+    context.options = _codec_options(name, settings)
+
+
+def _try_open(name: str, size: tuple[int, int], settings: EncoderSettings) -> av.CodecContext | None:
+    """An opened encoder, or None where this machine cannot run it (no GPU, no V4L2 device)."""
+    context = av.CodecContext.create(name, "w")
+    _configure(context, name, size, settings)
+    try:
+        context.open()
+    except (av.FFmpegError, OSError):
+        return None
+    return context
+
+
+def choose_encoder(size: tuple[int, int], settings: EncoderSettings) -> str:
+    """The encoder to use: the one asked for (or an error), or for ``auto`` the first that opens."""
+    if settings.encoder not in ENCODERS:
+        raise LiveClassifyError(f"unknown encoder {settings.encoder!r}: choose one of {', '.join(ENCODERS)}")
+    names = (*HARDWARE, "libx264") if settings.encoder == "auto" else (settings.encoder,)
+    for name in names:
+        if _try_open(name, size, settings) is not None:
+            return name
+    raise LiveClassifyError(f"--encoder {settings.encoder}: {names[-1]} cannot open on this machine")
+
+
+class Mp4Writer:
+    """Frames and their capture times in, a crash-safe H.264 MP4 out (one file)."""
+
+    def __init__(self, path: Path, size: tuple[int, int], settings: EncoderSettings = EncoderSettings(),
+                 encoder: str | None = None) -> None:
+        """``size`` is (width, height), even numbers; ``encoder`` None: chosen by :func:`choose_encoder`."""
+        self.path = path
+        self.size = even(size)
+        self.settings = settings
+        self.encoder = encoder or choose_encoder(self.size, settings)
+        self.frames = 0
+        self._t0: float | None = None
+        self._last_pts = -1
+        self._next_key = 0.0
+        self._letterboxed: tuple[int, int] | None = None  # the other size last said
+        self._packet_bytes = 0
+        self.largest_packet = 0  # bytes: a keyframe, usually
+        try:
+            self._container = av.open(str(path), "w", format="mp4", options=MUXER_OPTIONS)
+        except (av.FFmpegError, OSError) as error:
+            raise LiveClassifyError(f"cannot write recording {path}: {first_line(error)}") from None
+        self._stream = self._container.add_stream(self.encoder, rate=30)
+        _configure(self._stream.codec_context, self.encoder, self.size, settings)
+        self._stream.time_base = MILLISECONDS
+
+    @property
+    def duration_s(self) -> float:
+        """Capture time covered so far, first frame to last."""
+        return max(0, self._last_pts) / 1000
+
+    def write(self, bgr: np.ndarray, t_capture: float) -> None:
+        """Encode one HxWx3 BGR frame captured at ``t_capture`` (seconds, any fixed origin)."""
+        if self._t0 is None:
+            self._t0 = t_capture
+        pts = max(self._last_pts + 1, round((t_capture - self._t0) * 1000))  # strictly increasing
+        frame = av.VideoFrame.from_ndarray(self._fitted(bgr), format="bgr24")
+        frame.pts, frame.time_base = pts, MILLISECONDS
+        if pts / 1000 >= self._next_key:
+            frame.pict_type = PictureType.I
+            self._next_key = pts / 1000 + self.settings.keyframe_s
+        self._mux(self._stream.encode(frame))
+        self._last_pts = pts
+        self.frames += 1
+
+    def _fitted(self, bgr: np.ndarray) -> np.ndarray:
+        """The frame at the file's size: an odd side loses its last pixel; a camera that came back at
+        another size is letterboxed (its aspect kept, never stretched), said once for each change."""
+        size = (bgr.shape[1], bgr.shape[0])
+        if even(size) == self.size:
+            self._letterboxed = None
+            return bgr if size == self.size else np.ascontiguousarray(bgr[: self.size[1], : self.size[0]])
+        if size != self._letterboxed:
+            self._letterboxed = size
+            log.warning(f"{self.path}: the source's frames are now {size[0]}x{size[1]}: letterboxed into "
+                        f"{self.size[0]}x{self.size[1]}, the recording's size")
+        return letterbox(bgr, *self.size)
+
+    def close(self) -> None:
+        """Drain the encoder and finish the file (already playable before this)."""
+        if self._container is None:
+            return
+        try:
+            self._mux(self._stream.encode(None))
+        finally:
+            self._container.close()
+            self._container = None
+
+    @property
+    def bytes_estimate(self) -> int:
+        """The file's size once its fragments are flushed: the packets muxed so far plus the
+        container's share (a header, and fragment headers and an index: ~31 bytes a frame, measured)."""
+        return self._packet_bytes + HEADER_BYTES + FRAME_OVERHEAD_BYTES * self.frames
+
+    def _mux(self, packets: list[av.Packet]) -> None:
+        for packet in packets:
+            self._packet_bytes += packet.size
+            self.largest_packet = max(self.largest_packet, packet.size)
+            self._container.mux(packet)

@@ -1,0 +1,163 @@
+"""The recording sink: the annotated video to a file, encoded on a thread of its own.
+
+``.mp4``: H.264 in fragmented MP4 (``mp4.py``), small, plays in browsers, on a true timeline.
+``.avi``: Motion-JPEG (``mjpeg.py``), bigger, every frame a JPEG of its own. ``DIR/`` with
+``--segment``: MP4 segments, pruned by ``--retain`` (``segments.py``). All stay playable after any
+way the run ends. Encoding never runs on the main loop: frames wait in a short queue,
+and live, when the encoder falls behind, the oldest are dropped and counted rather than slowing
+the window or growing memory.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from live_classify import log
+from live_classify.errors import LiveClassifyError
+from live_classify.sinks.base import BackgroundWriter, Update
+from live_classify.sinks.files import SpaceWatch, check_writable
+from live_classify.sinks.record.mjpeg import MjpegWriter
+from live_classify.sinks.record.mp4 import HARDWARE, EncoderSettings, Mp4Writer, choose_encoder
+from live_classify.sinks.record.segments import SegmentedMp4, SegmentPlan, prepare
+
+SUFFIXES = (".mp4", ".avi")  # the command line refuses any other (see cli.py)
+WHY_SUFFIXES = "H.264 MP4, or Motion-JPEG AVI; both survive a crash"
+BACKLOG = 8  # frames waiting for the encoder: about a quarter of a second at 30 fps
+PROBE_SIZE = (640, 480)  # the encoder is tried at startup, before the source (and its size) is known
+
+
+def target(text: str) -> Path:
+    """``--record``: a .mp4 or .avi file, or a directory for segments (``DIR/`` or an existing one)."""
+    path, slash = Path(text), text.endswith(("/", os.sep))
+    video_suffix = path.suffix.lower() in SUFFIXES
+    if slash and video_suffix:
+        raise argparse.ArgumentTypeError(f"{text}: a directory named like a video file; name it without {path.suffix}")
+    if not (video_suffix or slash or path.is_dir()):
+        raise argparse.ArgumentTypeError(f"{text}: use a .mp4 or .avi file ({WHY_SUFFIXES}), or DIR/ with --segment")
+    return path
+
+
+def is_directory(path: Path) -> bool:
+    """A recording into a directory (of segments); :func:`target` let only directories through without a suffix."""
+    return path.suffix.lower() not in SUFFIXES or path.is_dir()
+
+
+def check(path: Path, overwrite: bool, settings: EncoderSettings) -> EncoderSettings:
+    """Refuse a path that cannot be written, a recording that would be lost, or an encoder that
+    cannot open here; returns ``settings`` with the MP4 encoder chosen (one line says which)."""
+    if is_directory(path):
+        prepare(path)
+    else:
+        check_writable(path, "recording")
+        if path.exists() and not overwrite:
+            raise LiveClassifyError(f"--record {path}: the file exists (pass --overwrite to replace it)")
+        if path.suffix.lower() == ".avi":
+            return settings
+    encoder = choose_encoder(PROBE_SIZE, settings)
+    where = f"segments into {path}{os.sep}" if is_directory(path) else str(path)
+    how = "" if settings.encoder != "auto" else " (--encoder auto: a hardware encoder)" if encoder in HARDWARE \
+        else " (--encoder auto: no hardware encoder opened)"
+    log.info(f"recording {where}: H.264 with {encoder}{how}")
+    return replace(settings, encoder=encoder)
+
+
+class _Mp4:
+    """An :class:`Mp4Writer` opened at the first frame's size, with the MJPEG writer's counters."""
+
+    def __init__(self, path: Path, settings: EncoderSettings) -> None:
+        self.path = path
+        self.settings = settings
+        self.stopped_because: str | None = None  # why recording stopped before the run did
+        self._writer: Mp4Writer | None = None
+        self._space = SpaceWatch()
+
+    @property
+    def frames(self) -> int:
+        return self._writer.frames if self._writer else 0
+
+    @property
+    def rate(self) -> str:
+        """The mean frame rate of the timestamps, for the summary."""
+        if self._writer is None or self._writer.frames < 2:
+            return "the source's times"
+        return f"{(self._writer.frames - 1) / max(1e-9, self._writer.duration_s):.3g} fps (the source's times)"
+
+    def write(self, image: np.ndarray, t: float) -> None:
+        if self.stopped_because:
+            return
+        if self._writer is None:
+            encoder = None if self.settings.encoder == "auto" else self.settings.encoder  # chosen by check()
+            self._writer = Mp4Writer(self.path, (image.shape[1], image.shape[0]), self.settings, encoder)
+        self._writer.write(image, t)
+        if full := self._space.check(self.path):
+            self.close()
+            self.stopped_because = full
+            log.warning(f"recording stopped: {full}; {self.path} keeps what it had on disk; classification goes on")
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+
+
+class Recording:
+    """``--record FILE``: every shown frame, annotated, at its time on the source's clock (a file's
+    own timestamps, a live source's capture times)."""
+
+    name = "recording"
+    essential = False
+    stop_requested = False
+
+    def __init__(self, path: Path, fps: float | None, *, drop: bool,
+                 settings: EncoderSettings = EncoderSettings(), segments: SegmentPlan | None = None,
+                 captured: Callable[[], int] | None = None) -> None:
+        """``fps``: a file's own rate (AVI; None: measured from capture times); ``drop``: live;
+        ``segments``: ``path`` is a directory, cut into segments as planned; ``captured``: the
+        source's frames so far (live, where the main loop skips to the newest: those it never
+        handed over are counted too)."""
+        self._captured = captured
+        self.handed = 0  # frames the main loop handed over
+        self.skipped = 0  # frames captured before the close that were never handed over
+        if segments:
+            self._video: SegmentedMp4 | _Mp4 | MjpegWriter = SegmentedMp4(path, segments, settings)
+        elif path.suffix.lower() == ".mp4":
+            self._video = _Mp4(path, settings)
+        else:
+            self._video = MjpegWriter(path, fps, log.warning)
+        self.path = self._video.path
+        self._encoder: BackgroundWriter[tuple[np.ndarray, float]] = BackgroundWriter(
+            "record", lambda item: self._video.write(*item), drop=drop, backlog=BACKLOG)
+
+    @property
+    def error(self) -> str | None:
+        return self._encoder.error
+
+    @error.setter
+    def error(self, value: str | None) -> None:
+        self._encoder.error = value
+
+    def write(self, update: Update) -> None:
+        self.handed += 1
+        self._encoder.submit((update.canvas, update.source_time))
+
+    def idle(self, redraw: Callable[[], np.ndarray | None]) -> None:
+        pass
+
+    def close(self) -> None:
+        if self._captured is not None:
+            self.skipped = max(0, self._captured() - self.handed)
+        self._encoder.finish()
+        self._video.close()
+
+    def summary(self) -> str:
+        video = self._video
+        rate = f"{video.fps or 0:g} fps" if isinstance(video, MjpegWriter) else video.rate
+        stopped = f" (stopped early: {video.stopped_because})" if video.stopped_because else ""
+        dropped = f", {self._encoder.dropped} dropped: the encoder fell behind" if self._encoder.dropped else ""
+        skipped = f", {self.skipped} skipped: the main loop fell behind (it shows the newest frame)" \
+            if self.skipped else ""
+        return f"recorded {video.frames} frames to {self.path} at {rate}{dropped}{skipped}{stopped}"

@@ -1,0 +1,1 @@
+"""--serve: the web page, the MJPEG stream, the status API and /metrics."""

@@ -1,0 +1,315 @@
+"""The HTTP side of ``--serve``: aiohttp in a thread and event loop of its own.
+
+Every viewer of ``/stream.mjpg?camera=NAME`` is sent that camera's newest JPEG, encoded once for
+all of them: a viewer that reads slowly waits on its own connection (aiohttp's ``write`` waits while
+the socket's buffer is full) and then gets whatever is newest, so it skips frames and holds at most
+one, never slowing the run or the other viewers. ``/api/events`` works the same way with a short
+queue of lines, every camera's. Streams and event feeds share ``--serve-clients`` places, which a
+client that reads nothing cannot keep (``web_clients.py``); a connection that sends no request in
+``IDLE_TIMEOUT_S`` is closed.
+"""
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import socket
+import threading
+from collections.abc import Awaitable, Callable
+from importlib import resources
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from live_classify.stream.frames import Prediction
+from live_classify.sinks.web.view import serve_places
+from live_classify.sinks.web.clients import Places
+from live_classify.sinks.web.requests import RequestLog
+from live_classify.sinks.web.metrics import Metrics
+
+if TYPE_CHECKING:
+    from live_classify.sinks.web.view import WebView
+
+BOUNDARY = "live-classify-frame"
+IDLE_TIMEOUT_S = 10.0  # a connection that sends no request for this long is closed
+EVENT_BACKLOG = 100  # lines a slow /api/events reader may fall behind before the oldest are skipped
+SNAPSHOT_WAIT_S = 5.0
+PAGE = {"/": ("index.html", "text/html"), "/app.js": ("app.js", "text/javascript"),
+        "/style.css": ("style.css", "text/css")}
+# Open without the token: a watchdog's health, and the page's script and style (no data in them), which
+# a browser fetches without the ?token= of the page's URL. The page itself and every endpoint with data
+# need it (app.js carries the page's token onto each URL it asks for).
+PUBLIC = frozenset({"/healthz", "/app.js", "/style.css"})
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class Channel:
+    """One camera's newest JPEG, its number, and who waits for the next (on the server's loop)."""
+
+    def __init__(self) -> None:
+        self.jpeg: bytes | None = None
+        self.seq = 0  # the newest JPEG's number
+        self.new_frame = asyncio.Event()
+        self.viewers = 0  # its streams open now
+        self.snapshot_waiters = 0
+
+    def publish(self, jpeg: bytes) -> None:
+        self.jpeg = jpeg
+        self.seq += 1
+        self.wake()
+
+    def wake(self) -> None:
+        self.new_frame.set()
+        self.new_frame = asyncio.Event()
+
+
+class WebServer:
+    """Serves the page, the streams, the status, the events and the metrics of one run."""
+
+    def __init__(self, sock: socket.socket, view: WebView, token: str | None, cameras: list[str]) -> None:
+        self.error: str | None = None
+        self.viewers_served = 0
+        self.frames_sent = 0
+        self.view = view
+        self.metrics = Metrics(view.status, cameras if len(cameras) > 1 else None)
+        self._channels = {name: Channel() for name in cameras}  # the first is the one a bare URL means
+        self._sock = sock
+        self._token = token
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="web", daemon=True)
+        self._runner: web.AppRunner | None = None
+        self._closing = False
+        self._event_queues: set[asyncio.Queue] = set()
+        self.places = Places(serve_places(view.options.clients, len(cameras)))  # streams and event feeds
+        self._files = {path: (resources.files("live_classify.sinks.web").joinpath("page", name).read_bytes(), kind)
+                       for path, (name, kind) in PAGE.items()}
+
+    # --- called from the run's threads ---
+
+    def start(self) -> None:
+        self._thread.start()
+        self._ready.wait(10)
+
+    @property
+    def viewers(self) -> int:
+        """Streams open now, all cameras'."""
+        return sum(channel.viewers for channel in self._channels.values())
+
+    def clients(self) -> dict[str, int]:
+        """Streams and event feeds open now (an event queue each), those stalled, and the places."""
+        return {"streams": self.viewers, "events": len(self._event_queues), "stalled": self.places.stalled(),
+                "limit": self.places.limit}
+
+    def viewers_of(self, camera: str) -> int:
+        return self._channels[camera].viewers
+
+    def encoded_of(self, camera: str) -> int:
+        """JPEGs of ``camera`` encoded so far (only while someone watched it)."""
+        return self._channels[camera].seq
+
+    def wants_frames(self, camera: str) -> bool:
+        """Whether anyone would see an encoded frame of ``camera``: no viewer, no encoding."""
+        channel = self._channels[camera]
+        return self.error is None and (channel.viewers > 0 or channel.snapshot_waiters > 0)
+
+    def frame(self, camera: str, jpeg: bytes) -> None:
+        """A new JPEG of ``camera`` (from its encoder's thread)."""
+        self._call(self._channels[camera].publish, jpeg)
+
+    def predictions(self, predictions: list[Prediction]) -> None:
+        """New predictions (from the main thread): for the events, the metrics."""
+        self._call(self._publish_predictions, list(predictions))
+
+    def stop(self) -> None:
+        """End every stream and event feed, close the socket, end the thread (at most a few seconds)."""
+        if self._thread.is_alive() and self._loop.is_running():
+            try:
+                asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(5)
+            except Exception:  # noqa: BLE001 - closing down: a server that hangs is left to the daemon thread
+                pass
+            self._call(self._loop.stop)
+        self._thread.join(5)
+        self._sock.close()
+
+    def _call(self, callback: Callable[..., None], *args: object) -> None:
+        try:
+            self._loop.call_soon_threadsafe(callback, *args)
+        except RuntimeError:  # the loop is closed: the server stopped
+            pass
+
+    # --- the server's thread ---
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        try:
+            self._loop.run_until_complete(self._serve())
+        except Exception as error:  # noqa: BLE001 - reported by the sink; the run goes on without the server
+            self.error = f"cannot start: {error}"
+            self._ready.set()
+            return
+        self._ready.set()
+        try:
+            self._loop.run_forever()
+        except Exception as error:  # noqa: BLE001
+            self.error = str(error) or type(error).__name__
+        finally:
+            self._loop.close()
+
+    async def _serve(self) -> None:
+        app = web.Application(middlewares=[self._auth])
+        routes = {"/stream.mjpg": self._stream, "/api/status": self._status, "/api/events": self._events,
+                  "/healthz": self._health, "/metrics": self._metrics, "/snapshot.jpg": self._snapshot}
+        for path, handler in routes.items():
+            app.router.add_get(path, handler)
+        for path in PAGE:
+            app.router.add_get(path, self._page)
+        # handler_cancellation: a viewer that hangs up frees its stream slot at once, not at the next frame.
+        # keepalive_timeout: a connection without a request in flight, from its start on, is closed that soon.
+        self._runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0,
+                                     handler_cancellation=True, keepalive_timeout=IDLE_TIMEOUT_S,
+                                     logger=RequestLog(self._token))
+        await self._runner.setup()
+        await web.SockSite(self._runner, self._sock).start()
+
+    async def _shutdown(self) -> None:
+        self._closing = True
+        self._wake_viewers()
+        for queue in self._event_queues:
+            _put_newest(queue, None)
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @web.middleware
+    async def _auth(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        """With a token, every request but the PUBLIC ones carries it, as a header or (for <img>) in the URL."""
+        if self._token and request.path not in PUBLIC and not _carries(request, self._token):
+            return web.Response(status=401, text="a token is required\n", headers={"WWW-Authenticate": "Bearer"})
+        return await handler(request)
+
+    def _wake_viewers(self) -> None:
+        for channel in self._channels.values():
+            channel.wake()
+
+    async def _next_frame(self, channel: Channel, after: int) -> tuple[bytes | None, int]:
+        """The camera's newest JPEG once it is newer than number ``after`` (None when the server closes)."""
+        while channel.seq <= after and not self._closing:
+            await channel.new_frame.wait()
+        return (None if self._closing else channel.jpeg), channel.seq
+
+    def _channel(self, request: web.Request) -> Channel | web.Response:
+        """The camera ``?camera=NAME`` names (the first without it), or a 404 saying there is none."""
+        name = request.query.get("camera", next(iter(self._channels)))
+        if (channel := self._channels.get(name)) is None:
+            return web.json_response({"error": f"no camera named {name!r}"}, status=404, dumps=_one_line)
+        return channel
+
+    def _publish_predictions(self, predictions: list[Prediction]) -> None:
+        for prediction in predictions:
+            self.metrics.observe(prediction.latency_ms, self.view.feed(prediction.frame.camera).name)
+        if self._event_queues:
+            lines = [json.dumps(self.view.record(p), ensure_ascii=False) for p in predictions]
+            for queue in self._event_queues:
+                for line in lines:
+                    _put_newest(queue, line)
+
+    async def _stream(self, request: web.Request) -> web.StreamResponse:
+        if isinstance(channel := self._channel(request), web.Response):
+            return channel
+        if (client := self.places.admit(request)) is None:
+            return self.places.full()
+        response = web.StreamResponse(headers={
+            "Content-Type": f"multipart/x-mixed-replace; boundary={BOUNDARY}", "Cache-Control": "no-store"})
+        channel.viewers += 1
+        self.viewers_served += 1
+        try:
+            await response.prepare(request)
+            seq = channel.seq if channel.jpeg is None else channel.seq - 1  # the newest frame at once
+            while True:
+                jpeg, seq = await self._next_frame(channel, seq)
+                if jpeg is None:
+                    break
+                head = f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n\r\n"
+                await client.send(response, head.encode() + jpeg + b"\r\n")  # waits while its socket is full
+                self.frames_sent += 1
+        except (ConnectionError, RuntimeError):  # the viewer went away, or read nothing
+            pass
+        finally:
+            channel.viewers -= 1
+            self.places.release(client)
+        return response
+
+    async def _snapshot(self, request: web.Request) -> web.Response:
+        """The camera's newest frame; with no viewer encoding its frames, the next one is encoded for this request."""
+        if isinstance(channel := self._channel(request), web.Response):
+            return channel
+        jpeg = channel.jpeg if channel.viewers else None
+        if jpeg is None:
+            channel.snapshot_waiters += 1
+            try:
+                jpeg, _ = await asyncio.wait_for(self._next_frame(channel, channel.seq), SNAPSHOT_WAIT_S)
+            except asyncio.TimeoutError:
+                jpeg = None
+            finally:
+                channel.snapshot_waiters -= 1
+        if jpeg is None:
+            return web.Response(status=503, text="no frame to show\n")
+        return web.Response(body=jpeg, content_type="image/jpeg", headers={"Cache-Control": "no-store"})
+
+    async def _events(self, request: web.Request) -> web.StreamResponse:
+        """Server-Sent Events: one ``data:`` line per classification, the same JSON as a JSON line."""
+        if (client := self.places.admit(request)) is None:
+            return self.places.full()
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store"})
+        queue: asyncio.Queue = asyncio.Queue(maxsize=EVENT_BACKLOG)
+        self._event_queues.add(queue)
+        try:
+            await response.prepare(request)
+            while (line := await queue.get()) is not None:
+                await client.send(response, f"data: {line}\n\n".encode())
+        except (ConnectionError, RuntimeError):  # the reader went away, or read nothing
+            pass
+        finally:
+            self._event_queues.discard(queue)
+            self.places.release(client)
+        return response
+
+    async def _status(self, request: web.Request) -> web.Response:
+        return web.json_response(self.view.status(), headers={"Cache-Control": "no-store"})
+
+    async def _health(self, request: web.Request) -> web.Response:
+        healthy, why = self.view.health()
+        if isinstance(why, dict):  # several cameras: which are down, and why each
+            return web.json_response(why, status=200 if healthy else 503, dumps=_one_line)
+        return web.Response(status=200 if healthy else 503, text=why + "\n")
+
+    async def _metrics(self, request: web.Request) -> web.Response:
+        body, content_type = self.metrics.exposition()
+        return web.Response(body=body, headers={"Content-Type": content_type})
+
+    async def _page(self, request: web.Request) -> web.Response:
+        body, kind = self._files[request.path]
+        return web.Response(body=body, content_type=kind, charset="utf-8")
+
+
+def _carries(request: web.Request, token: str) -> bool:
+    """Whether ``request`` carries ``token``: ``Authorization: Bearer`` (the scheme in any case, as HTTP
+    has it), else ``?token=``. Compared as the bytes sent: bytes that are not UTF-8 are a wrong token."""
+    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+    given = credentials.strip() if scheme.lower() == "bearer" else request.query.get("token", "")
+    try:
+        sent = given.encode("utf-8", "surrogateescape")  # as aiohttp decoded them
+    except UnicodeEncodeError:  # a lone surrogate (from a %-escape), not a byte sent
+        return False
+    return hmac.compare_digest(sent, token.encode("utf-8", "surrogateescape"))  # a token from argv may have them
+
+
+def _one_line(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False) + "\n"
+
+
+def _put_newest(queue: asyncio.Queue, item: object) -> None:
+    """Queue ``item``; when the queue is full, the oldest waiting one makes room."""
+    if queue.full():
+        queue.get_nowait()
+    queue.put_nowait(item)

@@ -1,0 +1,290 @@
+"""``--serve``: watch a headless box from a browser — the annotated video, the status, the metrics.
+
+The sink lives on the main thread and only hands things over: the newest canvas to a JPEG encoder
+(a :class:`BackgroundWriter` that keeps one frame, at most ``--serve-fps``), the new predictions
+to the server's event loop. The HTTP side (``web_server.py``) runs in a thread and event loop of
+its own. The listening socket is bound before the camera opens (:func:`listen`), so a port in use
+is one line and exit 1 before anything else happens; after that the server is not essential:
+when it fails the run goes on without it.
+"""
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+
+import cv2
+import numpy as np
+
+from live_classify import log
+from live_classify.config import ServeConfig
+from live_classify.errors import LiveClassifyError, UsageError
+from live_classify.stream.frames import Prediction
+from live_classify.stream.pipeline import Pipeline
+from live_classify.sinks.base import BackgroundWriter, Update
+from live_classify.sinks.jsonl import line_record
+
+DEFAULT_ADDRESS = "127.0.0.1:8080"
+TOKEN_ENV = "LIVE_CLASSIFY_TOKEN"
+HEALTHY_S = 3.0  # /healthz says 503 when no frame came for this long
+JPEG_QUALITY = 80
+IDLE_FRAME_S = 1.0  # while no frame comes, the last one, annotated anew, this often
+DEFAULT_CLIENTS = 8  # streams and event feeds at once, unless one page of the cameras takes more
+MAX_CLIENTS = 1000  # --serve-clients at most: each client is an open file of the process
+
+
+@dataclass(frozen=True)
+class Address:
+    """Where to listen: ``--serve [HOST:]PORT``."""
+
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+def address(text: str) -> Address:
+    """``8080``, ``0.0.0.0:8080``, ``[::1]:8080``, ``localhost:8080`` (argparse type)."""
+    host, _, port = text.rpartition(":")
+    host = host.strip("[]") or "127.0.0.1"
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise argparse.ArgumentTypeError(f"not [HOST:]PORT with a port from 1 to 65535: {text!r}")
+    return Address(host, int(port))
+
+
+def clients(text: str) -> int:
+    """``--serve-clients N``: from 1 to MAX_CLIENTS (argparse type)."""
+    if not text.strip().isdigit() or not 1 <= int(text) <= MAX_CLIENTS:
+        raise argparse.ArgumentTypeError(f"not a whole number from 1 to {MAX_CLIENTS}: {text!r}")
+    return int(text)
+
+
+def serve_places(clients: int | None, cameras: int) -> int:
+    """Streams and event feeds at once: ``--serve-clients``, else enough for a few viewers, and
+    always for one page of every camera (a stream each and the events); a smaller N is said."""
+    page = cameras + 1
+    if clients is not None and clients < page:
+        log.warning(f"--serve-clients {clients} is fewer than the page takes ({page}: a stream per camera and "
+                    "the events): it will miss some")
+    return clients or max(DEFAULT_CLIENTS, page)
+
+
+def serve_token(given: str | None) -> str | None:
+    """``--serve-token``, else the environment's ``LIVE_CLASSIFY_TOKEN`` (kept out of ``ps``), else None."""
+    return given or os.environ.get(TOKEN_ENV) or None
+
+
+def listen(where: Address, token: str | None) -> socket.socket:
+    """The server's socket, bound and listening now, before the camera opens.
+
+    Beyond loopback only with a token: a camera on the network for anyone to watch is a mistake."""
+    try:
+        family, kind, proto, _, sockaddr = socket.getaddrinfo(where.host, where.port, type=socket.SOCK_STREAM,
+                                                              flags=socket.AI_PASSIVE)[0]
+    except socket.gaierror as error:
+        raise LiveClassifyError(f"--serve {where}: cannot resolve {where.host!r} ({error.strerror})") from None
+    if not ipaddress.ip_address(sockaddr[0]).is_loopback and not token:
+        raise UsageError(f"--serve {where} listens beyond this machine: give --serve-token TOKEN "
+                         f"(or set {TOKEN_ENV}), which every request must then carry")
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(sockaddr)
+        sock.listen(128)
+    except OSError as error:
+        sock.close()
+        raise LiveClassifyError(f"cannot serve on {where}: {error.strerror or error}") from None
+    sock.setblocking(False)
+    return sock
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the server needs besides the cameras."""
+
+    source_name: str
+    provider: str
+    token: str | None
+    fps: float | None  # --serve-fps: at most this many JPEGs a second (None: every shown frame)
+    min_confidence: float | None = None
+    clients: int | None = None  # --serve-clients: streams and event feeds at once (None: see serve_places)
+
+    @classmethod
+    def of(cls, serve: ServeConfig, source_name: str, pipeline: Pipeline, min_confidence: float | None) -> Options:
+        return cls(source_name, pipeline.classifier.backend.short_name, serve.token, serve.fps, min_confidence,
+                   serve.clients)
+
+
+@dataclass(eq=False)
+class Feed:
+    """One camera as the web view serves it: its pipeline, and what was last sent of it."""
+
+    name: str  # the camera's name: ``?camera=NAME``, the ``camera`` of its frames
+    source_name: str  # its source, as JSON lines name it
+    pipeline: Pipeline
+    stale: Callable[[], np.ndarray | None] = lambda: None  # its last frame saying why no new one comes, or None
+    newest: Prediction | None = None
+    next_frame: float = 0.0  # --serve-fps: no JPEG before then
+    next_idle: float = 0.0
+    encoder: BackgroundWriter[np.ndarray] | None = None
+
+
+class WebView:
+    """The sink: each camera's frames and predictions to the web server, which serves them to any
+    number of viewers. A frame is encoded only when someone watches its camera."""
+
+    name = "web server"
+    essential = False
+    stop_requested = False
+
+    def __init__(self, sock: socket.socket, feeds: list[Feed], options: Options) -> None:
+        from live_classify.sinks.web.server import WebServer  # aiohttp is imported only when serving
+
+        self.feeds = feeds
+        self.options = options
+        self.started = time.monotonic()
+        self._by_name = {feed.name: feed for feed in feeds}
+        self.server = WebServer(sock, self, options.token, [feed.name for feed in feeds])
+        for feed in feeds:
+            feed.encoder = BackgroundWriter(f"web-jpeg {feed.name}", partial(self._encode, feed.name), drop=True,
+                                            backlog=1)
+        self.server.start()
+        host, port = sock.getsockname()[:2]
+        log.info(f"serving http://{Address(host, port)}/" + (" (a token is required)" if options.token else ""))
+
+    @classmethod
+    def of(cls, serve: ServeConfig, source_name: str, pipeline: Pipeline, min_confidence: float | None) -> WebView:
+        """The sink ``--serve`` asks for with one camera, on the socket :func:`listen` opened."""
+        return cls(serve.sock, [Feed(pipeline.name or source_name, source_name, pipeline)],
+                   Options.of(serve, source_name, pipeline, min_confidence))
+
+    @classmethod
+    def several(cls, serve: ServeConfig, feeds: list[Feed], min_confidence: float | None) -> WebView:
+        """The sink ``--serve`` asks for with several cameras: one server for them all."""
+        first = feeds[0]
+        return cls(serve.sock, feeds, Options.of(serve, first.source_name, first.pipeline, min_confidence))
+
+    @property
+    def error(self) -> str | None:
+        return self.server.error or next((f.encoder.error for f in self.feeds if f.encoder and f.encoder.error), None)
+
+    @error.setter
+    def error(self, value: str | None) -> None:
+        self.server.error = value
+
+    def feed(self, camera: str) -> Feed:
+        """The feed a frame or prediction of ``camera`` belongs to (with one camera, that one)."""
+        return self.feeds[0] if len(self.feeds) == 1 else self._by_name[camera]
+
+    def write(self, update: Update) -> None:
+        """Hand over the new predictions, and the canvas when a viewer of its camera wants one and one is due."""
+        feed = self.feed(update.shown.frame.camera)
+        predictions = update.shown.new_predictions
+        if predictions:
+            feed.newest = predictions[-1]
+            self.server.predictions(predictions)
+        if len(self.feeds) > 1:  # the others' frames keep coming: a stalled camera's viewers are told here
+            self.idle(lambda: None)
+        now = time.monotonic()
+        if now < feed.next_frame or not self.server.wants_frames(feed.name):
+            return
+        feed.next_frame = now + 1.0 / self.options.fps if self.options.fps else 0.0
+        assert feed.encoder is not None
+        feed.encoder.submit(update.canvas)
+
+    def idle(self, redraw: Callable[[], np.ndarray | None]) -> None:
+        """No frame is coming (a stall, a reconnect): once a second, viewers get the last one saying why.
+        ``redraw`` draws it with one camera; with several, each camera's own ``stale``."""
+        now = time.monotonic()
+        for feed in self.feeds:
+            if now >= feed.next_idle and self.server.wants_frames(feed.name):
+                feed.next_idle = now + IDLE_FRAME_S
+                image = redraw() if len(self.feeds) == 1 else feed.stale()
+                if image is not None and feed.encoder is not None:
+                    feed.encoder.submit(image)
+
+    def close(self) -> None:
+        for feed in self.feeds:
+            if feed.encoder is not None:
+                feed.encoder.finish(timeout=2.0)
+        self.server.stop()
+
+    def summary(self) -> str | None:
+        viewers = self.server.viewers_served
+        plural = "" if viewers == 1 else "s"
+        return f"served {self.server.frames_sent} stream frames to {viewers} viewer{plural}" if viewers else None
+
+    def record(self, prediction: Prediction) -> dict[str, object]:
+        """One prediction as a JSON line has it."""
+        source = self.feed(prediction.frame.camera).source_name
+        return line_record(prediction, source, self.options.min_confidence)
+
+    def _encode(self, camera: str, canvas: np.ndarray) -> None:
+        ok, jpeg = cv2.imencode(".jpg", canvas, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+        if ok:
+            self.server.frame(camera, jpeg.tobytes())
+
+    def health(self) -> tuple[bool, str | dict[str, object]]:
+        """(healthy, why): with one camera, whether its frames flow, or why not; with several,
+        healthy only while every running camera's frames flow, and why not each (a JSON body)."""
+        if len(self.feeds) == 1:
+            return _health(self.feeds[0].pipeline)
+        states = {feed.name: _health(feed.pipeline) for feed in self.feeds}
+        running = [feed.name for feed in self.feeds if not feed.pipeline.ended]
+        down = [name for name in running if not states[name][0]] if running else list(states)
+        return not down, {"healthy": not down, "down": down, "cameras": {n: why for n, (_, why) in states.items()}}
+
+    def status(self) -> dict[str, object]:
+        """The first camera's counters and newest prediction, the run's, and each camera's, for
+        /api/status and /metrics."""
+        cameras = [self._camera_status(feed) for feed in self.feeds]
+        return {**cameras[0], "provider": self.options.provider,
+                "uptime_s": round(time.monotonic() - self.started, 3), "viewers": self.server.viewers,
+                "clients": self.server.clients(), "cameras": cameras}
+
+    def _camera_status(self, feed: Feed) -> dict[str, object]:
+        """One camera's counters, rates, latency, state and newest prediction."""
+        stats, pipeline = feed.pipeline.stats, feed.pipeline
+        with stats.lock:  # the inference thread appends under this lock; stats keeps only the newest
+            recent = list(stats.latencies_ms)
+        healthy, why = _health(pipeline)
+        # Read before the clock: a frame that comes in between is then older than now, never newer.
+        newest, last_capture = feed.newest, pipeline.last_capture
+        now = time.monotonic()
+        return {
+            "name": feed.name, "source": feed.source_name,
+            "captured": stats.captured, "classified": stats.classified,
+            "dropped": stats.dropped, "reconnects": stats.reconnects,
+            "capture_fps": round(stats.capture_rate.rate, 2), "inference_fps": round(stats.inference_rate.rate, 2),
+            "latency_ms": {"p50": _percentile(recent, 50), "p95": _percentile(recent, 95)},
+            "source_up": healthy, "source_state": why, "reconnecting": pipeline.reconnecting,
+            "last_frame_age_s": round(now - last_capture, 3) if stats.captured else None,
+            "prediction": self.record(newest) if newest else None,
+            "prediction_age_s": round(now - newest.t_done, 3) if newest else None,
+            "viewers": self.server.viewers_of(feed.name), "encoded": self.server.encoded_of(feed.name),
+        }
+
+
+def _health(pipeline: Pipeline) -> tuple[bool, str]:
+    """(healthy, why): a camera's frames are flowing, or why not."""
+    if pipeline.ended:
+        return False, "ended"
+    if pipeline.reconnecting:
+        return False, f"source lost ({pipeline.lost_because or 'reconnecting'})"
+    if pipeline.stats.captured == 0:
+        return False, "no frame yet"
+    last_capture = pipeline.last_capture  # before the clock, as in _camera_status
+    quiet = time.monotonic() - last_capture
+    if quiet > HEALTHY_S:
+        return False, f"no frame for {quiet:.1f} s"
+    return True, "frames flowing"
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    return round(float(np.percentile(values, q)), 3) if values else None

@@ -1,0 +1,1 @@
+"""Where frames come from: cameras, streams, files (OpenCV capture) and photos."""

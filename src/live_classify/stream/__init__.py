@@ -1,0 +1,1 @@
+"""Frames on their way: capture threads, the inference scheduler, counters, the run itself."""

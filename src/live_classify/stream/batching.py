@@ -1,0 +1,135 @@
+"""Several cameras, one model: the newest frame of each camera, classified together as one batch.
+
+Each camera is a :class:`~live_classify.stream.pipeline.Pipeline` that captures, reconnects and counts on
+its own but runs no inference thread. One :class:`Batcher` thread serves them all:
+
+* it takes at most one frame per camera per batch — the newest for a live camera (older ones were
+  replaced in its one-slot inbox and counted as dropped), the next in order for a file — so no
+  frame is classified twice and no camera gets two turns while another waits;
+* a batch starts as soon as one frame waits; it waits up to ``--batch-wait`` for the other cameras'
+  frames and never longer, so one slow or stalled camera does not hold the others back;
+* when the engine cannot keep up, ``--max-batch`` below the number of cameras takes them in turn,
+  starting after the last camera served, so each live camera is classified at a similar rate.
+
+While the engine works on one batch the next one fills up by itself: under load the batches
+grow, when idle each frame goes alone at once. No extra latency is spent on waiting by default.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+
+from live_classify.engine.classifier import Classifier
+from live_classify.stream.inference import Inference
+from live_classify.stream.frames import Flow, Frame, Prediction
+from live_classify.stream.pipeline import Pipeline, Wake
+
+Log = Callable[[str], None]
+
+
+class Batcher:
+    """The one inference thread of a several-camera run."""
+
+    def __init__(self, classifier: Classifier, pipelines: Sequence[Pipeline], wake: Wake, *,
+                 max_batch: int, wait_s: float = 0.0, pad: bool = False, log: Log = print) -> None:
+        """``wake``: the event every pipeline sets when a frame waits (given to them at their
+        creation). ``pad``: always run batches of ``max_batch`` (one shape for a GPU to plan)."""
+        self.classifier = classifier
+        self.pipelines = list(pipelines)
+        self.max_batch = max(1, max_batch)
+        self.wait_s = wait_s
+        self.pad_to = self.max_batch if pad else None
+        self.batches = 0
+        self.batched_frames = 0
+        self.error: str | None = None
+        self._wake = wake.inference
+        self._stop = threading.Event()
+        self._inference = Inference(classifier, log, self._stop)
+        self._next = 0  # the camera whose turn comes first in the next batch
+        self._thread = threading.Thread(target=self._run, name="inference", daemon=True)
+
+    def start(self) -> Batcher:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+
+    def join(self, timeout: float) -> None:
+        self.stop()
+        self._thread.join(timeout)
+
+    @property
+    def mean_batch(self) -> float:
+        return self.batched_frames / self.batches if self.batches else 0.0
+
+    def take(self) -> list[tuple[Pipeline, Frame]]:
+        """The next batch: one frame from each camera that has one, up to ``max_batch``, waiting
+        at most ``wait_s`` after the first for the others. Empty when nothing came for 0.1 s."""
+        batch: list[tuple[Pipeline, Frame]] = []
+        deadline: float | None = None
+        while not self._stop.is_set():
+            self._wake.clear()  # cleared before looking: a frame put after the look sets it again
+            self._collect(batch)
+            open_ = [p for p in self.pipelines if not p.inference_done]
+            if len(batch) >= min(self.max_batch, len(open_)) and batch:
+                break
+            now = time.monotonic()
+            if batch and deadline is None:
+                deadline = now + self.wait_s
+            if deadline is not None and now >= deadline:
+                break
+            if not self._wake.wait(0.1 if deadline is None else deadline - now) and deadline is None:
+                break  # nothing for a while: let the caller check whether to go on
+        if batch:
+            last = self.pipelines.index(batch[-1][0])
+            self._next = (last + 1) % len(self.pipelines)
+        return batch
+
+    def _collect(self, batch: list[tuple[Pipeline, Frame]]) -> None:
+        """Add the waiting frames of the cameras not in ``batch`` yet, in turn from ``_next``."""
+        taken = {id(p) for p, _ in batch}
+        count = len(self.pipelines)
+        for k in range(count):
+            if len(batch) >= self.max_batch:
+                return
+            pipeline = self.pipelines[(self._next + k) % count]
+            if id(pipeline) in taken:
+                continue
+            frame = pipeline.next_for_inference()
+            if frame is not None:
+                batch.append((pipeline, frame))
+
+    def _run(self) -> None:
+        try:
+            while not self._stop.is_set() and not all(p.inference_done for p in self.pipelines):
+                batch = self.take()
+                if batch:
+                    self._classify(batch)
+        except Exception as error:  # noqa: BLE001 - every camera stops; the main loop says why
+            self.error = f"inference failed: {error}"
+            for pipeline in self.pipelines:
+                pipeline.stop()
+
+    def _classify(self, batch: list[tuple[Pipeline, Frame]]) -> None:
+        """One inference run for the batch; each prediction to its camera."""
+        results = self._inference.classify([frame.image for _, frame in batch], self.pad_to)
+        while results is None and self._waits_for_server(batch):
+            results = self._inference.classify([frame.image for _, frame in batch], self.pad_to)
+        for pipeline, _ in batch:
+            pipeline.backend_down = self._inference.down
+        if results is None:
+            for pipeline, _ in batch:
+                pipeline.stats.unserved += 1  # only live frames get here: a newer one will come
+            return
+        self.batches += 1
+        self.batched_frames += len(batch)
+        done = time.monotonic()
+        for (pipeline, frame), result in zip(batch, results):
+            pipeline.deliver(Prediction(frame, result, done))
+
+    def _waits_for_server(self, batch: list[tuple[Pipeline, Frame]]) -> bool:
+        """A file's frames wait for the server to come back (none of a file is skipped); live ones do not."""
+        return not self._stop.is_set() and any(p.flow is Flow.EVERY for p, _ in batch)

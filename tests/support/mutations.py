@@ -1,0 +1,622 @@
+"""Hand-written mutations: put one plausible bug into ``src/`` at a time, run the tests named for it,
+put the code back, and say whether the tests caught it.
+
+    python tests/support/mutations.py                 # all of them (about an hour on 2 cores)
+    python tests/support/mutations.py -k smooth -k fsync --list
+
+A test suite that passes whatever the code does proves nothing; this shows, bug by bug, that the
+tests named for a behaviour fail when the behaviour is broken. Each file is restored byte for byte,
+with its old modification time, whatever happens (a failure, Ctrl+C, SIGTERM). Not collected by
+pytest (no ``test_`` prefix). Add a mutation here with each behaviour worth protecting.
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SRC = "src/live_classify/"
+LIVE = "tests/e2e/test_live_cli.py::"
+TRITON = "tests/e2e/test_triton.py::"
+WEB_MANY = "tests/e2e/test_web_many.py::"
+RESIZED = "tests/e2e/test_segments.py::test_a_camera_back_at_another_size_is_letterboxed_or_opens_a_segment"
+NOTIFY = "tests/e2e/test_notify.py::"
+MQTT = "tests/e2e/test_mqtt.py::"
+WEB_AUTH = "tests/e2e/test_web_auth.py::"  # issue 25/26, web-auth
+WEB_STATUS = "tests/unit/sinks/web/test_web_status.py::"  # issue 25/26, web-auth
+
+
+@dataclass(frozen=True)
+class Mutation:
+    """Replace ``old`` with ``new`` where ``anchor`` says; ``tests`` must fail.
+
+    ``anchor`` is a function's qualified name (``"Notifier._tick"``, ``"softmax"``), found wherever
+    it lives under ``src/`` so that moving code between modules does not break the mutation, and
+    ``old`` must occur exactly once in that function; or, for text outside any one function (a
+    constant, a page's script, a twin copy whose name is not unique yet), a path from the root and
+    ``old`` occurs exactly once in that file.
+    """
+
+    name: str
+    anchor: str
+    old: str
+    new: str
+    tests: tuple[str, ...]
+
+
+MUTATIONS = [
+    # The eight bugs no test caught (issue 17).
+    Mutation("the pipeline ignores smoothing", "Pipeline.__init__",
+             "self._smoother = Smoother(smoothing) if smoothing < 1 else None", "self._smoother = None",
+             ("tests/unit/stream/test_pipeline.py::test_smoothing_is_applied_in_frame_order_across_workers",)),
+    Mutation("the command ignores --smooth", "_start",
+             "smoothing=src.smooth,", "smoothing=1.0,", (LIVE + "test_smooth_flag_smooths_the_json_lines",)),
+    Mutation("every-frame mode loses one frame in 100", "Pipeline._capture_loop",
+             "                self.stats.captured += 1\n",
+             "                self.stats.captured += 1\n"
+             "                if self.flow is Flow.EVERY and self.stats.captured % 100 == 0:\n"
+             "                    continue\n",
+             ("tests/unit/stream/test_pipeline.py::test_every_frame_of_a_long_file_arrives_once_and_in_order",)),
+    Mutation("the recorder never fsyncs", "MjpegWriter._check_space", "        fsync_path(self.path)\n", "",
+             ("tests/unit/sinks/test_sinks.py::test_the_recording_is_pushed_to_the_disk_while_it_runs",)),
+    Mutation("predictions after the last shown frame are not written", "run_video",
+             "            sinks.write_late(pipeline.leftover_predictions())\n",
+             "            pipeline.leftover_predictions()\n",
+             (LIVE + "test_realtime_file_plays_at_its_rate",)),
+    Mutation("the end of a live source replaces its last frame", "Pipeline._end_of_source",
+             "self._put_blocking(self._inboxes[0], _END)", "put_newest(self._inboxes[0], _END)",
+             ("tests/unit/stream/test_pipeline.py::test_a_paced_file_that_ends_still_classifies_its_last_frame",)),
+    Mutation("the validation split leaks a training image", "split_stratified",
+             "train.extend(members[n_val:].tolist())", "train.extend(members[n_val - 1:].tolist())",
+             ("tests/e2e/test_train.py::test_the_split_is_disjoint_complete_and_stratified",)),
+    Mutation("recording at the stream's claimed rate", SRC + "stream/run.py",
+             "fps = None if live else source.claimed_fps", "fps = source.claimed_fps",
+             (LIVE + "test_live_stream_headless_with_recording_and_json_on_stdout",)),
+    Mutation("a live rate measured with the opening burst", "MjpegWriter._open",
+             "steady = times[times >= times[0] + self.MEASURE_S / 2]", "steady = times",
+             ("tests/unit/sinks/test_sinks.py::test_a_live_recording_runs_at_the_rate_the_frames_came",)),
+    Mutation("a file's JSON lines dropped like a camera's", SRC + "stream/run.py",
+             "JsonLines(jsonl_target, spec.name, drop=live,", "JsonLines(jsonl_target, spec.name, drop=True,",
+             ("tests/e2e/test_faults.py::test_a_slow_reader_of_a_file_s_json_lines_loses_none",)),
+    Mutation("pause no longer freezes the picture", "Window.show",
+             "shown = not (self.paused and self._frozen)", "shown = True",
+             ("tests/e2e/test_window.py::test_the_window_shows_the_overlay_and_the_keys_work",)),
+    # Assertions that could not fail for what they name (issue 17).
+    Mutation("an RGB model fed BGR (no channel swap)", "Preprocessor._normalize",
+             "            chw = chw[::-1]  # still a view\n", "            pass\n",
+             ("tests/unit/engine/test_engine.py::test_the_engine_feeds_the_model_rgb_and_the_crop",)),
+    Mutation("the model's color order ignored", "_preprocessing_from",
+             'color_order=meta.get("color_order", "RGB").upper()', 'color_order="BGR"',
+             ("tests/unit/engine/test_engine.py::test_the_engine_feeds_the_model_rgb_and_the_crop",)),
+    Mutation("a usage error exits 0", "OneLineParser.error", "self.exit(2, ", "self.exit(0, ",
+             ("tests/unit/cli/test_fuzz.py::test_any_flags_end_in_a_result_or_one_clean_error",)),
+    Mutation("a user error exits 0", "exit_code",
+             "        return 2 if isinstance(error, UsageError) else 1\n    except KeyboardInterrupt",
+             "        return 0\n    except KeyboardInterrupt",
+             ("tests/unit/cli/test_fuzz.py::test_any_flags_end_in_a_result_or_one_clean_error",)),
+    Mutation("OpenCV's default 30 s read timeout", "VideoSource._open",
+             "cv2.CAP_PROP_READ_TIMEOUT_MSEC, int(self.read_timeout_s * 1000)",
+             "cv2.CAP_PROP_READ_TIMEOUT_MSEC, 30000",
+             (LIVE + "test_a_stalled_stream_that_never_returns_is_an_error_but_keeps_the_recording",)),
+    Mutation("--realtime plays at twice the rate", "_start",
+             "else source.claimed_fps or 30.0", "else (source.claimed_fps or 30.0) * 2",
+             (LIVE + "test_realtime_file_plays_at_its_rate",)),
+    Mutation("a second Ctrl+C waits like the first", "stop_on_signals.handler",
+             "if len(received) > 1:", "if len(received) > 2:",
+             (LIVE + "test_a_second_ctrl_c_exits_at_once_and_the_recording_still_plays",)),
+    # A few that were caught already, kept so they stay caught.
+    Mutation("JSON lines truncate the file", SRC + "sinks/jsonl.py", 'path.open("a", encoding="utf-8")',
+             'path.open("w", encoding="utf-8")', (LIVE + "test_json_lines_are_appended_never_truncated",)),
+    Mutation("top-k in the wrong order", "top_k", "np.argsort(-probabilities[ids]",
+             "np.argsort(probabilities[ids]", ("tests/unit/engine/test_postprocess.py",)),
+    Mutation("a live camera's frames queued, not dropped", "Pipeline._capture_loop",
+             "self.stats.replaced += put_newest(self._inboxes[0], frame)",
+             "self._put_blocking(self._inboxes[0], frame)",
+             ("tests/unit/stream/test_pipeline.py::test_a_slow_classifier_on_a_live_camera_drops_frames_instead_of_lagging",)),
+    # The outputs (issue 9) and the GPU-first engine (issue 15).
+    Mutation("a failing output stops the others", "Sinks._guarded",
+             "        except Exception as error:  # noqa: BLE001 - isolate the failure to this output",
+             "        except ZeroDivisionError as error:",
+             ("tests/unit/sinks/test_sinks.py::test_a_failing_output_is_dropped_with_one_line_and_the_others_go_on",)),
+    Mutation("the overlay drawn for every sink that asks", "Update.canvas", "    @cached_property", "    @property",
+             ("tests/unit/sinks/test_sinks.py::test_the_overlay_is_drawn_once_a_frame_and_only_when_asked_for",)),
+    Mutation("a live output's writer blocks the main loop", "BackgroundWriter.submit", "        if self._drop:", "        if False:",
+             ("tests/unit/sinks/test_sinks.py::test_a_live_background_writer_drops_the_oldest_and_never_blocks",)),
+    Mutation("the collector saves frames with the overlay", SRC + "stream/run.py",
+             "        Collecting(collector, quota, window, log) if collector else None,\n", "",
+             (LIVE + "test_collected_frames_are_raw_while_the_recording_is_annotated",)),
+    Mutation("the MP4 ignores the disk reserve", "_Mp4.write",
+             "        if full := self._space.check(self.path):", "        if full := None:",
+             ("tests/e2e/test_faults.py::test_a_full_disk_stops_the_recording_cleanly_and_classification_goes_on",)),
+    Mutation("MP4 timestamps from a frame counter", "Mp4Writer.write",
+             "pts = max(self._last_pts + 1, round((t_capture - self._t0) * 1000))",
+             "pts = round(self.frames * 1000 / 30)",
+             ("tests/e2e/test_mp4.py::test_a_burst_at_open_and_a_stall_keep_the_wall_clock_duration",)),
+    Mutation("normalization on the device swaps the channels", "_normalize_parameters",
+             'np.array([2, 1, 0] if pre.color_order == "RGB" else [0, 1, 2]',
+             'np.array([0, 1, 2] if pre.color_order == "RGB" else [2, 1, 0]',
+             ("tests/unit/engine/test_gpu_first.py::test_device_normalization_follows_the_models_recipe",)),
+    Mutation("a model that cannot be captured leaves the GPU", "open_session",
+             "            session, noise = _try_provider(model, provider, replace(options, cuda_graph=False))\n",
+             "            pass\n",
+             ("tests/unit/engine/test_gpu_first.py::test_a_model_that_cannot_be_captured_runs_on_cuda_without_the_graph",)),
+    Mutation("a password shown in logs", "redact", "    if password is None:\n        return uri\n",
+             "    return uri\n", ("tests/e2e/test_faults.py::test_credentials_never_reach_logs_json_or_errors",)),
+    # Many cameras (issue 13).
+    Mutation("the batcher always starts with the first camera", "Batcher.take",
+             "self._next = (last + 1) % len(self.pipelines)", "self._next = 0",
+             ("tests/unit/stream/test_batching.py::test_no_frame_is_classified_twice_and_every_camera_gets_its_turn",)),
+    Mutation("a batch waits far past --batch-wait for a slow camera", "Batcher.take",
+             "deadline = now + self.wait_s", "deadline = now + self.wait_s * 10",
+             ("tests/unit/stream/test_batching.py::test_a_slow_camera_does_not_hold_a_batch_past_the_wait_but_a_prompt_one_joins_it",)),
+    Mutation("a camera lost for good ends the whole run", SRC + "stream/many_cameras.py",
+             "                _gone(camera, cameras)\n", "                _gone(camera, cameras)\n                cameras.stop()\n",
+             ("tests/e2e/test_many_cameras.py::test_a_camera_lost_for_good_ends_alone_and_the_run_says_so",)),
+    Mutation("a camera's recording takes every camera's frames", "OneCamera.write",
+             "        if update.shown.frame.camera == self.camera:\n            self.sink.write(update)",
+             "        self.sink.write(update)",
+             ("tests/e2e/test_many_cameras.py::test_one_recording_per_camera_under_the_directory",)),
+    Mutation("JSON lines name one camera for all", "JsonLines.record",
+             "source = self.sources.get(prediction.frame.camera, self.source_name)", "source = self.source_name",
+             ("tests/e2e/test_many_cameras.py::test_each_camera_gets_its_own_label_and_name_from_one_batched_model",)),
+    # MQTT over TLS, its backlog, several cameras (issue 12).
+    Mutation("mqtts:// trusts any certificate", "MqttSink._client",
+             "client.tls_set(ca_certs=str(self.config.ca) if self.config.ca else None)",
+             "client.tls_set(ca_certs=str(self.config.ca) if self.config.ca else None, cert_reqs=ssl.CERT_NONE)",
+             ("tests/e2e/test_mqtt_tls.py::test_a_certificate_not_to_trust_is_one_line_and_with_required_exit_1",)),
+    Mutation("a full MQTT backlog drops the newest", "put_newest",
+             "                q.get_nowait()\n                dropped += 1\n", "                return 1\n",
+             ("tests/e2e/test_mqtt.py::test_a_broker_away_longer_than_the_backlog_loses_the_oldest_and_says_how_many",)),
+    Mutation("the MQTT writer holds the oldest message while the broker is away", "MqttSink.__init__",
+             "backlog=backlog, gate=self._sending)", "backlog=backlog)",
+             ("tests/e2e/test_mqtt.py::test_a_broker_away_longer_than_the_backlog_loses_the_oldest_and_says_how_many",)),
+    Mutation("at the end, each message for a broker away waits before it is counted", "MqttSink._publish",
+             "        while not self._online.is_set():\n", "        while not self._online.wait(0.2):\n",
+             ("tests/e2e/test_mqtt.py::test_what_waits_for_a_broker_that_never_comes_back_is_counted_as_dropped",)),
+    Mutation("every camera's MQTT sink sees every camera's frames", SRC + "stream/many_cameras.py",
+             "sinks += [OneCamera(camera.name, sink) for sink in _camera_outputs(out, encoding, camera)]",
+             "sinks += list(_camera_outputs(out, encoding, camera))",
+             ("tests/e2e/test_mqtt.py::test_two_cameras_each_publish_under_their_name_with_their_own_status_and_last_will",)),
+    Mutation("web view: every camera's stream shows the first camera", SRC + "sinks/web/server.py",
+             "        return channel\n\n    def _publish_predictions",
+             "        return next(iter(self._channels.values()))\n\n    def _publish_predictions",
+             (WEB_MANY + "test_each_camera_has_its_own_stream_and_only_watched_cameras_are_encoded",)),
+    Mutation("web view: an unknown camera gets the first one's stream", "WebServer._channel",
+             "        if (channel := self._channels.get(name)) is None:",
+             "        if (channel := self._channels.get(name, next(iter(self._channels.values()))))"
+             " is None:",
+             (WEB_MANY + "test_each_camera_has_its_own_stream_and_only_watched_cameras_are_encoded",)),
+    Mutation("web view: frames encoded for cameras nobody watches", "WebServer.wants_frames",
+             "(channel.viewers > 0 or channel.snapshot_waiters > 0)",
+             "(self.viewers > 0 or channel.snapshot_waiters > 0)",
+             (WEB_MANY + "test_each_camera_has_its_own_stream_and_only_watched_cameras_are_encoded",)),
+    Mutation("web view: only the first camera's predictions reach events and status", "WebView.write",
+             "        if predictions:\n            feed.newest",
+             "        if predictions and feed is self.feeds[0]:\n            feed.newest",
+             (WEB_MANY + "test_status_events_and_metrics_carry_every_camera",)),
+    Mutation("web view: metrics without the camera label", "WebServer.__init__",
+             "Metrics(view.status, cameras if len(cameras) > 1 else None)", "Metrics(view.status, None)",
+             (WEB_MANY + "test_status_events_and_metrics_carry_every_camera",)),
+    Mutation("web view: /healthz looks at the first camera only", "WebView.health",
+             "running = [feed.name for feed in self.feeds if not feed.pipeline.ended]",
+             "running = [self.feeds[0].name]",
+             (WEB_MANY + "test_healthz_names_the_camera_that_stalls",)),
+    Mutation("web view: a stalled camera's viewers get no frame saying so", "WebView.idle",
+             "image = redraw() if len(self.feeds) == 1 else feed.stale()", "image = redraw()",
+             (WEB_MANY + "test_healthz_names_the_camera_that_stalls",)),
+    Mutation("web view: the page shows the first camera only", SRC + "sinks/web/page/app.js",
+             "if (cameras.length <= 1) {", "if (cameras.length <= 9) {",
+             (WEB_MANY + "test_the_page_shows_one_tile_per_camera_in_a_real_browser",)),
+    # Triton (issue 14).
+    Mutation("triton: the server's shapes are not checked", "_Local.check",
+             "        if not _fits(self.shape, tensor.shape):", "        if False:",
+             (TRITON + "test_a_server_running_another_model_is_one_line",
+              TRITON + "test_a_server_that_cannot_serve_our_model_is_one_line")),
+    Mutation("triton: no timeout on gRPC requests", "_Connection._call",
+             '            kwargs["client_timeout"] = self.timeout', "            pass",
+             (TRITON + "test_a_server_that_cannot_serve_our_model_is_one_line",)),
+    Mutation("triton: the server's scores come back in another order", "_Connection.infer",
+             "return result.as_numpy(output_name).reshape(len(batch), -1)",
+             "return result.as_numpy(output_name).reshape(len(batch), -1)[::-1]",
+             (TRITON + "test_the_server_gives_the_local_answers_and_scores",)),
+    Mutation("triton: without tritonclient, a traceback", "_client_module",
+             '        raise LiveClassifyError(f"--backend over {protocol} needs {name}: {INSTALL_HINT}") from None',
+             "        raise", (TRITON + "test_without_tritonclient_one_line_says_how_to_install_it",)),
+    Mutation("triton: a server that is down ends the run", "Inference.classify",
+             "        except BackendUnavailable as error:", "        except ZeroDivisionError as error:",
+             (TRITON + "test_a_server_killed_mid_run_the_run_goes_on_and_classifies_again_when_it_is_back",)),
+    Mutation("triton: one request per frame", "TritonBackend.infer",
+             "        return self.run(self.batch_buffer(n))",
+             "        return np.concatenate([self.run(row[None]) for row in self.batch_buffer(n)])",
+             (TRITON + "test_several_cameras_go_to_the_server_in_one_request",)),
+    Mutation("triton: the trace says I/O binding for a server", "as_trace",
+             '(", I/O binding" if isinstance(backend, OnnxBackend) else "")', '", I/O binding"',
+             (TRITON + "test_the_trace_names_the_server_and_local_engine_flags_are_said_to_do_nothing",)),
+    Mutation("triton: --provider and the like silently ignored with --backend", "_backend",
+             "        for unused in sorted(LOCAL_ENGINE_FLAGS & getattr(args, \"given\", frozenset())):",
+             "        for unused in ():",
+             (TRITON + "test_the_trace_names_the_server_and_local_engine_flags_are_said_to_do_nothing",)),
+    Mutation("triton: --backend-timeout silently ignored without --backend", "_backend",
+             'sorted({"backend_timeout", "backend_fallback"} & getattr(args, "given", frozenset()))', "()",
+             (TRITON + "test_the_backend_flags_do_nothing_without_a_backend",)),
+    Mutation("triton: the fallback never goes back to the server", "FallbackBackend.infer",
+             "        if not self.falling_back or time.monotonic() >= self._next_try:",
+             "        if not self.falling_back:",
+             (TRITON + "test_the_fallback_classifies_here_while_the_server_is_down_and_goes_back",
+              TRITON + "test_with_fallback_the_local_model_stands_in_while_the_server_is_down")),
+    # issue 25/26, recording:
+    Mutation("recording: os.access instead of a real try (root passes in /proc)", "check_writable",
+             "    if problem := write_problem(path):\n",
+             "    if not os.access(parent, os.W_OK) and (problem := \"permission denied\"):\n",
+             ("tests/e2e/test_segments.py::test_bad_recording_flags_are_one_line",
+              "tests/unit/sinks/test_sinks.py::test_checking_a_path_is_a_real_try_that_leaves_nothing_changed")),
+    Mutation("recording: a --record DIR/ not tried before the source opens", "prepare",
+             'if problem := write_problem(root / ".live-classify-probe"):', "if problem := None:",
+             ("tests/e2e/test_segments.py::test_bad_recording_flags_are_one_line",)),
+    Mutation("recording: a camera's folder keeps the stream's suffix", "camera_folder",
+             'path = STREAM_SUFFIX.sub("", parts.path)', "path = parts.path",
+             ("tests/e2e/test_segments.py::test_the_camera_folder_is_safe_and_never_holds_credentials",)),
+    Mutation("mp4: a keyframe every 30 frames instead of every second", "Mp4Writer.write",
+             "if pts / 1000 >= self._next_key:", "if self.frames % 30 == 0:",
+             ("tests/e2e/test_mp4.py::test_a_keyframe_every_second_at_any_rate",)),
+    Mutation("mp4: timestamps not forced to increase", "Mp4Writer.write",
+             "pts = max(self._last_pts + 1, round((t_capture - self._t0) * 1000))",
+             "pts = round((t_capture - self._t0) * 1000)",
+             ("tests/e2e/test_mp4.py::test_frames_within_one_millisecond_are_all_recorded_in_order",)),
+    Mutation("mp4: a camera back at another size stretched to the first", "Mp4Writer._fitted",
+             "        return letterbox(bgr, *self.size)\n",
+             "        import cv2\n        return cv2.resize(bgr, self.size)\n",
+             ("tests/e2e/test_mp4.py::test_odd_sides_lose_a_pixel_and_another_size_is_letterboxed_in_one_line",
+              RESIZED + "[out.mp4]")),
+    Mutation("recording: an AVI stretches a camera back at another size", "MjpegWriter._fitted",
+             "return letterbox(image, *self._size)", "return cv2.resize(image, self._size)", (RESIZED + "[out.avi]",)),
+    Mutation("segments: a camera back at another size squeezed into the open segment", "SegmentedMp4.write",
+             "        elif resized:\n", "        elif False:\n", (RESIZED + "[rec/]",)),
+    Mutation("segments: a stall across boundaries is a gap", "SegmentedMp4._cross",
+             "if self._last is None or t - self._last_t <= STALL_S:", "if True:",
+             ("tests/e2e/test_segments.py::test_a_stall_across_boundaries_holds_the_last_frame_in_every_segment_it_spans",)),
+    Mutation("segments: a short pause held as a stall", "SegmentedMp4._cross",
+             "if self._last is None or t - self._last_t <= STALL_S:", "if self._last is None:",
+             ("tests/e2e/test_segments.py::test_a_short_pause_across_a_boundary_holds_nothing",)),
+    Mutation("segments: retention only as segments open and close", "SegmentedMp4.write",
+             "        self._keep_under_limit()\n", "",
+             ("tests/e2e/test_segments.py::test_retention_by_size_keeps_the_bytes_on_disk_under_the_limit_at_every_frame",)),
+    Mutation("segments: retention leaves the open segment out of the total", "prune",
+             "    total += open_bytes or 0\n", "",
+             ("tests/e2e/test_segments.py::test_retention_by_size_keeps_the_bytes_on_disk_under_the_limit_at_every_frame",)),
+    # issue 25/26, web-clients:
+    Mutation("web clients: a viewer that reads nothing is never dropped", "Client.send",
+             "await asyncio.wait_for(response.write(data), DRAIN_TIMEOUT_S)", "await response.write(data)",
+             ("tests/e2e/test_web_clients.py::test_viewers_that_read_nothing_neither_lock_out_a_real_one_nor_stay",)),
+    Mutation("web clients: a full house never makes room for a newcomer", "Places.admit",
+             "            if stalled.stalled_for(now) < EVICT_AFTER_S:", "            if True:",
+             ("tests/e2e/test_web_clients.py::test_viewers_that_read_nothing_neither_lock_out_a_real_one_nor_stay",)),
+    Mutation("web clients: event feeds take no place", "WebServer._events",
+             "        queue: asyncio.Queue = asyncio.Queue(maxsize=EVENT_BACKLOG)\n",
+             "        self.places.release(client)\n        queue: asyncio.Queue = asyncio.Queue(maxsize=EVENT_BACKLOG)\n",
+             ("tests/e2e/test_web_clients.py::test_event_feeds_and_streams_share_the_places_and_a_full_house_says_when_to_retry",)),
+    Mutation("web clients: a full house's 503 without Retry-After", "Places.full",
+             'headers={"Retry-After": str(RETRY_AFTER_S)},', "",
+             ("tests/e2e/test_web_clients.py::test_event_feeds_and_streams_share_the_places_and_a_full_house_says_when_to_retry",)),
+    Mutation("web clients: idle connections never closed", "WebServer._serve",
+             "handler_cancellation=True, keepalive_timeout=IDLE_TIMEOUT_S,", "handler_cancellation=True,",
+             ("tests/e2e/test_web_clients.py::test_a_connection_without_a_request_is_closed_in_time",)),
+    Mutation("web: an event queue never removed when its reader leaves", "WebServer._events",
+             "            self._event_queues.discard(queue)\n", "",
+             ("tests/e2e/test_web_clients.py::test_event_readers_that_come_and_go_leave_no_queue",)),
+    Mutation("web: a full event queue raises instead of dropping the oldest", "_put_newest",
+             "    if queue.full():\n        queue.get_nowait()\n", "",
+             ("tests/e2e/test_web_clients.py::test_a_stalled_event_reader_costs_a_live_one_no_event_and_logs_nothing",)),
+    Mutation("web: /snapshot.jpg stale once nobody watches", "WebServer._snapshot",
+             "jpeg = channel.jpeg if channel.viewers else None", "jpeg = channel.jpeg",
+             ("tests/e2e/test_web_clients.py::test_the_snapshot_is_fresh_after_the_last_viewer_left",)),
+    # issue 25/26, notify-mqtt:
+    Mutation("notify: a ping due between two frames is pushed back (issue 25.3)", "Notifier.idle",
+             "        if self.ready:\n            self._tick(self._clock())\n",
+             "        if self.ready and (now := self._clock()) >= self._next_ping:\n"
+             "            self._send(\"STATUS=no frame for 0 s\")\n"
+             "            self._next_ping = now + self.interval_s\n",
+             (NOTIFY + "test_while_frames_arrive_pings_are_never_more_than_half_the_watchdog_apart",
+              NOTIFY + "test_pings_come_on_time_from_a_slow_camera_never_replaced_by_a_status")),
+    Mutation("notify: the watchdog pinged while reconnecting (issue 26.11)", "Notifier._tick",
+             "if not self.pipeline.reconnecting and quiet <= self.config.stall_s:",
+             "if quiet <= self.config.stall_s:",
+             (NOTIFY + "test_no_ping_while_reconnecting_even_before_the_read_timeout",
+              NOTIFY + "test_no_ping_while_the_camera_is_stalled_or_reconnecting_and_pings_again_once_back")),
+    Mutation("notify: the watchdog pinged however long no frame came", "Notifier._tick",
+             "if not self.pipeline.reconnecting and quiet <= self.config.stall_s:",
+             "if not self.pipeline.reconnecting:",
+             (NOTIFY + "test_pings_stop_once_no_frame_came_for_longer_than_the_read_timeout_and_resume_with_the_first_frame",)),
+    Mutation("mqtt: the last will not retained (issue 26.8)", "MqttSink._client",
+             "self._will(), qos=self.config.qos, retain=True)", "self._will(), qos=self.config.qos, retain=False)",
+             (MQTT + "test_subscribers_joining_mid_run_get_online_and_after_kill_9_offline_both_retained",)),
+    Mutation("mqtt: the last will with the start-of-run time and counters (issue 25.8)", "MqttSink._client",
+             'client.will_set(f"{self.topic}/status", self._will(),',
+             'client.will_set(f"{self.topic}/status", self._status("offline"),',
+             (MQTT + "test_subscribers_joining_mid_run_get_online_and_after_kill_9_offline_both_retained",)),
+    Mutation("mqtt: online not retained (issue 26.9)", "MqttSink._status_due",
+             'self._writer.submit((f"{self.topic}/status", self._status("online"), True))',
+             'self._writer.submit((f"{self.topic}/status", self._status("online"), False))',
+             (MQTT + "test_subscribers_joining_mid_run_get_online_and_after_kill_9_offline_both_retained",)),
+    Mutation("mqtt: --mqtt-qos ignored, always 1 (issue 26.10)", "MqttSink._publish",
+             "self.client.publish(topic, payload, qos=self.config.qos, retain=retain)",
+             "self.client.publish(topic, payload, qos=1, retain=retain)",
+             (MQTT + "test_every_message_goes_at_the_qos_asked_for_the_last_will_too",)),
+    Mutation("mqtt: the last will at QoS 1 whatever --mqtt-qos", "MqttSink._client",
+             "self._will(), qos=self.config.qos, retain=True)", "self._will(), qos=1, retain=True)",
+             (MQTT + "test_every_message_goes_at_the_qos_asked_for_the_last_will_too",)),
+    Mutation("mqtt: a URL without a prefix is said to hold a wildcard (issue 25.12)", "broker_url",
+             'raise bad("no topic prefix after the host")',
+             'raise bad("the topic prefix cannot hold + or # (MQTT\'s wildcards)")',
+             (MQTT + "test_a_bad_url_says_what_is_wrong_with_it",)),
+    Mutation("mqtt: a lost broker reads paho's '(Unspecified error)' (issue 25.12)", "MqttSink._on_disconnect",
+             "why = disconnect_reason(flags, reason_code)", "why = str(reason_code)",
+             (MQTT + "test_publishing_resumes_after_the_broker_restarts",)),
+    # issue 25/26, web-auth:
+    Mutation("web auth: the page's script and style need the token", SRC + "sinks/web/server.py",
+             'PUBLIC = frozenset({"/healthz", "/app.js", "/style.css"})', 'PUBLIC = frozenset({"/healthz"})',
+             (WEB_AUTH + "test_the_page_with_a_token_in_chromium_is_styled_shows_the_picture_and_the_label",)),
+    Mutation("web auth: the page does not pass its token on", SRC + "sinks/web/page/app.js",
+             "  if (token) query.set(\"token\", token);\n", "",
+             (WEB_AUTH + "test_the_page_with_a_token_in_chromium_is_styled_shows_the_picture_and_the_label",)),
+    Mutation("web auth: /metrics without the token", "WebServer._auth",
+             "request.path not in PUBLIC and", 'request.path not in PUBLIC | {"/metrics"} and',
+             (WEB_AUTH + "test_every_route_but_the_public_ones_needs_the_token",)),
+    Mutation("web auth: 'bearer' in lower case refused", "_carries",
+             'scheme.lower() == "bearer"', 'scheme == "Bearer"',
+             (WEB_AUTH + "test_every_route_but_the_public_ones_needs_the_token",)),
+    Mutation("web auth: a token that is not UTF-8 is a 500 and a traceback", "_carries",
+             '    try:\n        sent = given.encode("utf-8", "surrogateescape")  # as aiohttp decoded them\n'
+             "    except UnicodeEncodeError:  # a lone surrogate (from a %-escape), not a byte sent\n"
+             "        return False\n",
+             "    sent = given.encode()\n",
+             (WEB_AUTH + "test_bad_requests_are_a_4xx_and_one_line_at_most_never_the_token",)),
+    Mutation("web auth: aiohttp logs bad requests itself (tracebacks, the token)", "WebServer._serve",
+             "\n                                     logger=RequestLog(self._token))", ")",
+             (WEB_AUTH + "test_bad_requests_are_a_4xx_and_one_line_at_most_never_the_token",)),
+    Mutation("web auth: a bad request's line quotes the request", "RequestLog.log",
+             "a malformed request ({type(error).__name__})", "a malformed request ({error})",
+             (WEB_AUTH + "test_bad_requests_are_a_4xx_and_one_line_at_most_never_the_token",)),
+    Mutation("web auth: a server failure's line keeps the token", "RequestLog._blanked",
+             'return text.replace(self._token, "***") if self._token else text', "return text",
+             (WEB_AUTH + "test_the_request_log_is_one_line_without_traceback_or_token",)),
+    Mutation("web auth: beyond loopback without a token exits 1", "listen",
+             'raise UsageError(f"--serve {where} listens', 'raise LiveClassifyError(f"--serve {where} listens',
+             (WEB_AUTH + "test_beyond_loopback_without_a_token_is_a_refused_command_line",)),
+    Mutation("web auth: --serve alone floods stdout with JSON lines", "jsonl_wanted",
+             "shown = window or out.record or out.serve or", "shown = window or out.record or",
+             (WEB_AUTH + "test_serve_alone_keeps_stdout_quiet",)),
+    Mutation("web status: dropped leaves out frames lost while the server was away", "WebView._camera_status",
+             '"dropped": stats.dropped,', '"dropped": stats.replaced,',
+             (WEB_STATUS + "test_dropped_counts_the_frames_lost_while_the_inference_server_was_away",)),
+    Mutation("web status: the latency histogram fed milliseconds", "Metrics.observe",
+             "histogram.observe(latency_ms / 1e3)", "histogram.observe(latency_ms)",
+             (WEB_STATUS + "test_the_latency_histogram_is_in_seconds_in_the_right_buckets",)),
+    Mutation("web status: the clock read before the newest frame's time", "WebView._camera_status",
+             "        newest, last_capture = feed.newest, pipeline.last_capture\n        now = time.monotonic()\n",
+             "        now = time.monotonic()\n        newest, last_capture = feed.newest, pipeline.last_capture\n",
+             (WEB_STATUS + "test_the_last_frame_s_age_is_never_negative",)),
+    # issue 25/26, cameras:
+    Mutation("batching: ended cameras still count as open", "Batcher.take",
+             "open_ = [p for p in self.pipelines if not p.inference_done]", "open_ = list(self.pipelines)",
+             ("tests/unit/stream/test_batching.py::test_an_ended_camera_does_not_hold_a_batch_for_the_wait",)),
+    Mutation("batching: a camera takes two places in one batch", "Batcher._collect",
+             "            if id(pipeline) in taken:\n                continue\n", "",
+             ("tests/unit/stream/test_batching.py::test_a_camera_never_takes_two_places_in_one_batch",)),
+    Mutation("pipeline: reconnect backoff without its 5 s cap", "Pipeline._reconnect",
+             "delay = min(5.0, delay * 2)", "delay = delay * 2",
+             ("tests/unit/stream/test_pipeline.py::test_reconnect_waits_grow_but_never_past_five_seconds",)),
+    Mutation("a camera unreachable at the start ends the whole run", "open_or_absent",
+             "        if not src.spec.live:\n            raise\n", "        raise\n",
+             ("tests/e2e/test_many_cameras.py::test_a_camera_unreachable_at_the_start_is_retried_while_the_others_run",)),
+    Mutation("a camera not reached yet: its tile just waits", "picture",
+             "(tile.note, overlay.WARN) if tile.note else", "(tile.note, overlay.WARN) if False else",
+             ("tests/e2e/test_grid.py::test_a_camera_not_reached_yet_says_so_in_its_tile_until_its_first_frame",)),
+    Mutation("a main loop that falls behind shows the oldest frame waiting", "Pipeline.poll",
+             "            item = self._newest(item)\n", "            pass\n",
+             ("tests/unit/stream/test_pipeline.py::test_a_main_loop_that_falls_behind_shows_the_newest_frame_and_the_recording"
+              "_counts_the_rest",)),
+    Mutation("the recording does not count the frames the main loop skipped", "Recording.close",
+             "self.skipped = max(0, self._captured() - self.handed)", "self.skipped = 0",
+             ("tests/unit/stream/test_pipeline.py::test_a_main_loop_that_falls_behind_shows_the_newest_frame_and_the_recording"
+              "_counts_the_rest",)),
+    Mutation("several cameras' MQTT sinks lose --min-confidence", "_camera_outputs",
+             "MqttSink(out.mqtt, camera.name, camera.config.spec.name, camera.pipeline, out.min_confidence)",
+             "MqttSink(out.mqtt, camera.name, camera.config.spec.name, camera.pipeline)",
+             ("tests/e2e/test_many_cameras.py::test_each_camera_s_mqtt_messages_keep_min_confidence",)),
+    Mutation("several cameras: predictions after each camera's last shown frame are not written",
+             "run_cameras", "                sinks.write_late(camera.pipeline.leftover_predictions())\n",
+             "                camera.pipeline.leftover_predictions()\n",
+             ("tests/e2e/test_many_cameras.py::test_every_prediction_of_two_realtime_files_is_written",)),
+    Mutation("a batch waits for every open camera, a stalled one too", "Batcher.take",
+             "            if deadline is not None and now >= deadline:\n                break\n", "",
+             ("tests/e2e/test_many_cameras.py::test_a_stalled_camera_reconnects_while_the_others_keep_classifying",)),
+    Mutation("the MQTT status does not say a camera reconnects", "MqttSink._status",
+             '"reconnecting": self.pipeline.reconnecting, ', "",
+             ("tests/e2e/test_many_cameras.py::test_the_mqtt_status_of_a_camera_not_reached_yet_says_it_reconnects",)),
+    # issue 25/26, engine-cli:
+    Mutation("fallback: the retry interval without its cap", "FallbackBackend._server_down",
+             "min(LAST_RETRY_S, self._retry_s * 2)", "self._retry_s * 2",
+             (TRITON + "test_the_fallbacks_retry_interval_grows_to_five_seconds_and_no_further",)),
+    Mutation("fallback: the retry interval not reset when the server answers", "FallbackBackend._server_back",
+             "            self._retry_s = 0.0\n", "",
+             (TRITON + "test_once_the_server_answers_again_it_is_said_once_and_the_backoff_starts_over",)),
+    Mutation("triton: gRPC's own reconnect backoff (up to 120 s)", SRC + "engine/triton_backend.py",
+             '    ("grpc.max_reconnect_backoff_ms", 1000),\n', "",
+             (TRITON + "test_a_server_back_after_a_long_outage_classifies_again_within_seconds",)),
+    Mutation("train: the standardization fitted on train + validation", "train_head",
+             "scale = _Standardization.of(x_train)", "scale = _Standardization.of(np.concatenate([x_train, x_val]))",
+             ("tests/e2e/test_train.py::test_the_standardization_is_fitted_on_exactly_the_training_rows",)),
+    Mutation("stats: every latency of the run kept (memory grows)", SRC + "stream/stats.py",
+             "deque(maxlen=RECENT_LATENCIES)", "deque(maxlen=100_000)",
+             ("tests/unit/stream/test_stats.py::test_memory_stays_flat_however_many_frames_are_classified",)),
+    Mutation("stats: a percentile between two values not interpolated", "LatencyHistogram.percentile",
+             "return first + (rank - below) * (second - first)", "return first",
+             ("tests/unit/stream/test_stats.py::test_the_histograms_percentiles_match_numpys_within_a_bucket",)),
+    Mutation("stats: the summary from the newest latencies only", "Stats.latency_percentile",
+             "return self.latency_histogram.percentile(q)",
+             "return float(np.percentile(self.latencies_ms, q)) if self.latencies_ms else None",
+             ("tests/unit/stream/test_stats.py::test_the_summary_gives_the_whole_runs_p50_and_p95",)),
+    Mutation("cli: the top-k note on every run of a small model", "open_classifier",
+             "if top_k_given and args.top_k >", "if args.top_k >",
+             ("tests/e2e/test_cli_usage.py::test_the_top_k_note_comes_only_when_top_k_was_given",)),
+    Mutation("cli: --trace --json drops the trace silently", "_result_flags",
+             "photos = out.add_mutually_exclusive_group()", "photos = out",
+             ("tests/e2e/test_cli_usage.py::test_trace_and_json_together_are_a_bad_command_line",)),
+    Mutation("cli: --help without the exit codes", "epilog",
+             'return f"{KEYS}\\n\\nexit codes:\\n{codes}\\n\\n{EXAMPLES}"', 'return f"{KEYS}\\n\\n{EXAMPLES}"',
+             ("tests/e2e/test_cli_usage.py::test_help_lists_the_exit_codes_the_command_returns_and_examples_that_parse",)),
+    Mutation("cli: an example in --help that the command refuses", SRC + "cli/flags.py",
+             "--source 'shots/*.jpg' --json", "--source shots/ --json",
+             ("tests/e2e/test_cli_usage.py::test_help_lists_the_exit_codes_the_command_returns_and_examples_that_parse",)),
+    Mutation("deploy: the unit's documentation is a file pip never installs", "deploy/live-classify.service",
+             "[Unit]\n", "[Unit]\nDocumentation=file:///opt/live-classify/README.md\n",
+             ("tests/e2e/test_deploy.py::test_the_units_documentation_names_only_what_an_install_has",)),
+    Mutation("triton harness: a restart returns on the first start's 'ready'", "tests/support/triton_env.py",
+             'with open(self.log, "w") as out:', 'with open(self.log, "a") as out:',
+             (TRITON + "test_a_server_killed_mid_run_the_run_goes_on_and_classifies_again_when_it_is_back",)),
+    # The lead's, with the test made independent of the machine's speed:
+    Mutation("mqtt: --mqtt-on-change publishes every classification", "MqttSink._wanted",
+             "(self.config.on_change and label == self._last_label) or now", "now",
+             (MQTT + "test_every_and_on_change_limit_the_prediction_messages",)),
+]
+
+
+def _functions(tree: ast.AST, prefix: str = "") -> Iterator[tuple[str, ast.AST]]:
+    """Every function and method in a module, with its qualified name (``Class.method``)."""
+    for node in ast.iter_child_nodes(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            name = f"{prefix}.{node.name}" if prefix else node.name
+            if not isinstance(node, ast.ClassDef):
+                yield name, node
+            yield from _functions(node, name)
+
+
+def locate(anchor: str) -> tuple[Path, slice]:
+    """The file an anchor names and the span of it in which the mutation applies."""
+    if "/" in anchor:
+        path = ROOT / anchor
+        return path, slice(0, len(path.read_text()))
+    found = []
+    for path in sorted((ROOT / SRC).rglob("*.py")):
+        text = path.read_text()
+        lines = [0, *itertools.accumulate(len(line) for line in text.splitlines(keepends=True))]
+        for name, node in _functions(ast.parse(text)):
+            if name == anchor:
+                first = min([node.lineno, *(d.lineno for d in node.decorator_list)])  # type: ignore[attr-defined]
+                found.append((path, slice(lines[first - 1], lines[node.end_lineno])))  # type: ignore[attr-defined]
+    if len(found) != 1:
+        raise LookupError(f"{anchor}: {len(found)} functions of that name under {SRC} (the code moved on?)")
+    return found[0]
+
+
+class Mutated:
+    """The mutation applied to its file while inside the ``with``; the file is always restored."""
+
+    def __init__(self, mutation: Mutation) -> None:
+        self.path, self.span = locate(mutation.anchor)
+        self.mutation = mutation
+        self.original = self.path.read_bytes()
+        self.stat = self.path.stat()
+
+    def __enter__(self) -> Mutated:
+        text = self.original.decode()
+        inside = text[self.span]
+        count = inside.count(self.mutation.old)
+        if count != 1:
+            raise LookupError(f"{self.mutation.anchor}: the text to mutate occurs {count} times (the code moved on?)")
+        mutated = inside.replace(self.mutation.old, self.mutation.new)
+        self.path.write_text(text[:self.span.start] + mutated + text[self.span.stop:])
+        # Another modification time than the original's, so no stale bytecode of either is ever used.
+        os.utime(self.path, ns=(self.stat.st_atime_ns, self.stat.st_mtime_ns + 10**10))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.path.write_bytes(self.original)
+        os.utime(self.path, ns=(self.stat.st_atime_ns, self.stat.st_mtime_ns))
+
+
+def run_tests(tests: tuple[str, ...], timeout: float) -> tuple[int | None, str]:
+    """pytest's exit status on ``tests`` (0 all passed, 1 some failed; None: they ran too long), its output."""
+    command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               start_new_session=True)
+    try:
+        output = process.communicate(timeout=timeout)[0]
+    except BaseException:  # too long, or Ctrl+C: neither pytest nor what it started is left behind
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        if sys.exc_info()[0] is subprocess.TimeoutExpired:
+            return None, ""
+        raise
+    return process.returncode, output
+
+
+def verdict(status: int | None) -> str:
+    if status is None:
+        return "caught (timed out)"
+    return {0: "missed", 1: "caught"}.get(status, f"error (pytest exit {status})")
+
+
+def try_each(mutations: list[Mutation], timeout: float) -> list[str]:
+    """Apply, test, restore, one mutation at a time; one line per mutation as it goes."""
+    results = []
+    for m in mutations:
+        started = time.monotonic()
+        try:
+            with Mutated(m):
+                result = verdict(run_tests(m.tests, timeout)[0])
+        except LookupError as error:
+            result = f"error ({error})"
+        results.append(result)
+        print(f"{result:<20} {time.monotonic() - started:5.0f} s  {m.name}", flush=True)
+    return results
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-k", action="append", default=[], metavar="TEXT", help="only mutations whose name has TEXT")
+    parser.add_argument("--list", action="store_true", help="list the mutations and their tests, run nothing")
+    parser.add_argument("--no-baseline", action="store_true", help="skip checking that the tests pass unmutated")
+    parser.add_argument("--timeout", type=float, default=240, help="seconds per mutation (240)")
+    args = parser.parse_args()
+    chosen = [m for m in MUTATIONS if not args.k or any(k.lower() in m.name.lower() for k in args.k)]
+    if args.list:
+        for m in chosen:
+            print(f"{m.name}\n    {m.anchor}: {m.old.strip()!r} -> {m.new.strip()!r}\n    {' '.join(m.tests)}")
+        return 0
+    for signum in (signal.SIGTERM, signal.SIGHUP):  # restore the file then too, as on Ctrl+C
+        signal.signal(signum, _interrupt)
+    try:
+        if not args.no_baseline:
+            tests = tuple(dict.fromkeys(t for m in chosen for t in m.tests))
+            status, output = run_tests(tests, args.timeout * 2)
+            if status != 0:
+                failed = "".join(f"\n    {line}" for line in output.splitlines() if line.startswith("FAILED"))
+                print(f"the named tests do not pass on the unmutated code: fix that first{failed}")
+                return 2
+        results = try_each(chosen, args.timeout)
+    except KeyboardInterrupt:
+        print("interrupted; every mutated file was restored")
+        return 130
+    caught = sum(r.startswith("caught") for r in results)
+    missed = results.count("missed")
+    print(f"{caught} of {len(results)} caught, {missed} missed, {len(results) - caught - missed} errors")
+    return 0 if caught == len(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

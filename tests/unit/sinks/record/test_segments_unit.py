@@ -1,0 +1,138 @@
+"""The pure parts of ``--segment``/``--retain``, exact: the plan, the camera's folder name, which
+files are segments, what is pruned and the line that says so, ages and sizes in words."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from live_classify.errors import LiveClassifyError
+from live_classify.sinks.record import segments
+from live_classify.sinks.record.segments import SegmentPlan, camera_folder, prepare, prune, segment_files
+from live_classify.sources.capture import SourceSpec
+
+NOW = 1_800_000_000.0
+
+
+def test_the_plan_the_flags_describe() -> None:
+    assert SegmentPlan.of(None, [("size", 5e9)], "cam") is None
+    assert SegmentPlan.of(60.0, None, "cam") == SegmentPlan(60.0, "cam", None, None)
+    plan = SegmentPlan.of(60.0, [("size", 5e9), ("age", 3600.0)], "cam")
+    assert plan == SegmentPlan(60.0, "cam", 5_000_000_000, 3600.0) and isinstance(plan.max_bytes, int)
+    assert SegmentPlan.of(0.5, [("age", 7.0)], "c") == SegmentPlan(0.5, "c", None, 7.0)
+
+
+@pytest.mark.parametrize("spec, folder", [
+    (SourceSpec(0, "camera", "camera 0"), "camera-0"),
+    (SourceSpec("/videos/my holiday.v2.mp4", "file", "x"), "my-holiday.v2"),
+    (SourceSpec("/dev/video0", "camera", "--..odd name!.."), "odd-name"),
+    (SourceSpec(1, "camera", "!!!"), "camera"),
+    (SourceSpec(1, "camera", "a" * 150), "a" * 100),
+    (SourceSpec("http://user@h:8080/live/stream.MJPG?user=me&fps=5", "stream", "x"), "h-8080-live-stream-fps-5"),
+    (SourceSpec("http://h/a.m3u8", "stream", "x"), "h-a"),
+])
+def test_the_camera_folder(spec: SourceSpec, folder: str) -> None:
+    assert camera_folder(spec) == folder
+
+
+def test_prepare_creates_the_folder_or_says_why_not(tmp_path: Path) -> None:
+    prepare(tmp_path / "a" / "b")
+    assert (tmp_path / "a" / "b").is_dir() and list((tmp_path / "a" / "b").iterdir()) == []
+    prepare(tmp_path / "a" / "b")  # there already
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(LiveClassifyError, match=f"^--record {tmp_path / 'file'}/: not a directory$"):
+        prepare(tmp_path / "file")
+    with pytest.raises(LiveClassifyError) as error:
+        prepare(Path("/proc/recordings"))
+    assert str(error.value) == "cannot create recording directory /proc/recordings: /proc takes no new files"
+    with pytest.raises(LiveClassifyError) as error:
+        prepare(Path("/proc/self"))
+    assert str(error.value).startswith("cannot write recording directory /proc/self: ")
+
+
+def segment(folder: Path, name: str, age_s: float, size: int = 1000) -> Path:
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"\0" * size)
+    os.utime(path, (NOW - age_s, NOW - age_s))
+    return path
+
+
+def test_only_segments_in_day_folders_oldest_first_then_by_name(tmp_path: Path) -> None:
+    a = segment(tmp_path, "2026-01-02/10-00-00.mp4", 50)
+    b = segment(tmp_path, "2026-01-01/23-59-00_2.mp4", 50)
+    c = segment(tmp_path, "2026-01-02/10-01-00.mp4", 100)
+    segment(tmp_path, "2026-01-02/notes.mp4", 500)
+    segment(tmp_path, "2026-01-02/10-00-00.mp4.partial", 500)
+    segment(tmp_path, "not-a-day/10-00-00.mp4", 500)
+    segment(tmp_path, "2026-01-02x/10-00-00.mp4", 500)
+    (tmp_path / "2026-01-03" / "11-00-00.mp4").mkdir(parents=True)
+    (tmp_path / "loose.mp4").write_bytes(b"x")
+    assert segment_files(tmp_path) == [c, b, a]
+    assert segment_files(tmp_path / "missing") == []
+    (tmp_path / "afile").write_text("x")
+    assert segment_files(tmp_path / "afile") == []
+
+
+def test_pruning_by_age_says_what_when_and_why_and_empties_day_folders(tmp_path: Path) -> None:
+    old = segment(tmp_path, "2026-01-01/10-00-00.mp4", 3 * 86400, size=2_500_000)
+    edge = segment(tmp_path, "2026-01-02/10-00-00.mp4", 86400)  # exactly the limit: kept
+    keep = segment(tmp_path, "2026-01-03/10-00-00.mp4", 4 * 86400)  # the open one, however old
+    said: list[str] = []
+    deleted = prune(tmp_path, SegmentPlan(60, "x", max_age_s=86400), keep, NOW, said.append)
+    assert deleted == [old] and said == [f"retention: deleted {old} (2.5 MB, 3d old; older than 1d)"]
+    assert not old.parent.exists() and edge.exists() and keep.exists()
+
+
+def test_pruning_by_size_counts_the_open_segment_as_it_will_be(tmp_path: Path) -> None:
+    first = segment(tmp_path, "2026-01-01/10-00-00.mp4", 300, size=400_000)
+    second = segment(tmp_path, "2026-01-01/10-01-00.mp4", 200, size=400_000)
+    keep = segment(tmp_path, "2026-01-01/10-02-00.mp4", 100, size=100_000)
+    plan = SegmentPlan(60, "x", max_bytes=900_000)
+    said: list[str] = []
+    assert prune(tmp_path, plan, keep, NOW, said.append) == []  # 900 000 exactly: not over
+    assert prune(tmp_path, plan, keep, NOW, said.append, open_bytes=100_001) == [first]
+    assert said == [f"retention: deleted {first} (0.4 MB, 5m old; the camera's segments over 0.9 MB)"]
+    assert first.parent.exists(), "the open segment's day folder stays"
+    assert prune(tmp_path, plan, keep, NOW, said.append, open_bytes=600_000) == [second]
+    assert prune(tmp_path, SegmentPlan(60, "x", max_bytes=0), keep, NOW, said.append) == [] and keep.exists()
+
+
+def test_a_segment_that_cannot_be_deleted_is_one_warning(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    old = segment(tmp_path, "2026-01-01/10-00-00.mp4", 100)
+    keep = segment(tmp_path, "2026-01-02/10-00-00.mp4", 0)
+    warned: list[str] = []
+    monkeypatch.setattr(segments.log, "warning", warned.append)
+    real_unlink = Path.unlink
+
+    def refuse(self: Path, missing_ok: bool = False) -> None:
+        if self == old:
+            raise PermissionError(13, "Permission denied")
+        real_unlink(self, missing_ok)
+
+    monkeypatch.setattr(Path, "unlink", refuse)
+    said: list[str] = []
+    assert prune(tmp_path, SegmentPlan(60, "x", max_age_s=10), keep, NOW, said.append) == []
+    assert warned == [f"retention: cannot delete {old}: Permission denied"] and said == []
+
+
+@pytest.mark.parametrize("seconds, words", [(None, "0s"), (0.5, "0s"), (1.0, "1s"), (45, "45s"), (59.94, "59.9s"),
+                                            (60, "1m"), (600, "10m"), (3599, "60m"), (3600, "1h"), (5400, "1.5h"),
+                                            (86399, "24h"), (86400, "1d"), (7 * 86400, "7d"), (1000 * 86400, "1e+03d")])
+def test_ages_in_the_flags_words(seconds: float | None, words: str) -> None:
+    assert segments._age(seconds) == words
+
+
+def test_sizes_in_megabytes_and_a_file_gone_meanwhile(tmp_path: Path) -> None:
+    assert (segments._megabytes(None), segments._megabytes(0), segments._megabytes(1_250_000)) == \
+        ("0.0 MB", "0.0 MB", "1.2 MB")
+    assert segments._stat(tmp_path / "gone") == (0, 0.0)
+    path = segment(tmp_path, "2026-01-01/10-00-00.mp4", 10, size=123)
+    assert segments._stat(path) == (123, NOW - 10)
+    segments._remove_if_empty(path.parent)
+    assert path.exists()
+    path.unlink()
+    segments._remove_if_empty(path.parent)
+    assert not path.parent.exists()
+    segments._remove_if_empty(path.parent)  # gone already: no error

@@ -1,0 +1,151 @@
+"""``/api/status`` and ``/metrics`` in this process, their values checked against what is known:
+frames dropped while the inference server is away, latencies in seconds in the right buckets, and
+ages that are never negative."""
+from __future__ import annotations
+
+import http.client
+import queue
+import time
+from collections.abc import Iterator
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from live_classify.engine.backend import BackendUnavailable
+from live_classify.stream.frames import Flow, Frame, Prediction
+from live_classify.stream.pipeline import Pipeline
+from live_classify.sinks.web import view as web
+from live_classify.sources.capture import SourceSpec
+from live_classify.stream.stats import Stats
+
+
+def wait_until(condition, what: str, timeout: float = 30.0) -> None:  # noqa: ANN001
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+def still_pipeline(**extra: object) -> SimpleNamespace:
+    """Stands in for a camera's pipeline that has not started."""
+    return SimpleNamespace(**{"stats": Stats(), "reconnecting": False, "lost_because": "", "ended": False,
+                              "last_capture": time.monotonic(), **extra})
+
+
+def view_of(pipelines: list[object]) -> web.WebView:
+    feeds = [web.Feed(f"cam{n}", f"cam{n}", pipeline) for n, pipeline in enumerate(pipelines)]  # type: ignore[arg-type]
+    return web.WebView(web.listen(web.Address("127.0.0.1", 0), None), feeds, web.Options("cam0", "CPU", None, None))
+
+
+@pytest.fixture
+def views() -> Iterator[list[web.WebView]]:
+    """Web views to close at the end of the test."""
+    opened: list[web.WebView] = []
+    yield opened
+    for view in opened:
+        view.close()
+
+
+def metrics(view: web.WebView) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """A scrape of ``/metrics`` over HTTP: (sample name, its labels) -> value."""
+    connection = http.client.HTTPConnection("127.0.0.1", view.server._sock.getsockname()[1], timeout=10)
+    try:
+        connection.request("GET", "/metrics")
+        body = connection.getresponse().read().decode()
+    finally:
+        connection.close()
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(body) for s in family.samples}
+
+
+class Camera:
+    """A live source whose frames the test sends."""
+
+    def __init__(self) -> None:
+        self.spec = SourceSpec("cam", "camera", "cam")
+        self.claimed_fps = None
+        self.lost_because = "ended"
+        self.frames: queue.Queue = queue.Queue()
+
+    def read(self) -> np.ndarray | None:
+        return self.frames.get()
+
+    def reopen(self) -> bool:
+        return False
+
+    def release(self) -> None:
+        pass
+
+
+class Away:
+    """An inference server that never answers."""
+
+    def classify_batch(self, images: list[np.ndarray], pad_to: int | None = None) -> list[object]:
+        raise BackendUnavailable("connection refused")
+
+
+def test_dropped_counts_the_frames_lost_while_the_inference_server_was_away(views: list[web.WebView]) -> None:
+    camera = Camera()
+    pipeline = Pipeline(camera, Away(), flow=Flow.LATEST, log=lambda _: None).start()  # type: ignore[arg-type]
+    for _ in range(6):
+        camera.frames.put(np.zeros((4, 4, 3), np.uint8))
+    wait_until(lambda: pipeline.stats.captured == 6 and pipeline.stats.unserved >= 1, "frames taken while away")
+    pipeline.stop()
+    camera.frames.put(None)
+    pipeline.join(5)  # the counters hold still from here
+    stats = pipeline.stats
+    assert stats.unserved >= 1 and pipeline.backend_down == "connection refused"
+    views.append(view := view_of([pipeline]))
+    status = view.status()
+    assert status["dropped"] == stats.replaced + stats.unserved > 0, (status["dropped"], stats)
+    assert status["classified"] == 0 and status["captured"] == 6
+    assert metrics(view)[("live_classify_frames_dropped_total", ())] == stats.replaced + stats.unserved
+
+
+LATENCIES_MS = [3.0, 12.0, 12.0, 40.0, 150.0, 700.0]
+BUCKETS = {"0.005": 1, "0.01": 1, "0.02": 3, "0.03": 3, "0.05": 4, "0.075": 4, "0.1": 4, "0.2": 5, "0.5": 5,
+           "1.0": 6, "2.0": 6, "+Inf": 6}
+
+
+@pytest.mark.parametrize("cameras", [1, 2])
+def test_the_latency_histogram_is_in_seconds_in_the_right_buckets(cameras: int, views: list[web.WebView]) -> None:
+    views.append(view := view_of([still_pipeline() for _ in range(cameras)]))
+    name = f"cam{cameras - 1}"  # with two, the second camera's: the first gets none
+    image = np.zeros((4, 4, 3), np.uint8)
+    predictions = [Prediction(Frame(i, 100.0, 0.0, image, name), None, 100.0 + ms / 1e3)  # type: ignore[arg-type]
+                   for i, ms in enumerate(LATENCIES_MS)]
+    assert [round(p.latency_ms, 6) for p in predictions] == LATENCIES_MS
+    view.server.predictions(predictions)
+    labels = (("camera", name),) if cameras > 1 else ()
+    wait_until(lambda: metrics(view).get(("live_classify_latency_seconds_count", labels)) == len(LATENCIES_MS),
+               "the predictions observed")
+    scrape = metrics(view)
+    total = scrape[("live_classify_latency_seconds_sum", labels)]
+    assert total == pytest.approx(sum(LATENCIES_MS) / 1e3)
+    assert total / len(LATENCIES_MS) < 1.0, "seconds, not milliseconds"
+    buckets = {le: scrape[("live_classify_latency_seconds_bucket", tuple(sorted((*labels, ("le", le)))))]
+               for le in BUCKETS}
+    assert buckets == BUCKETS
+
+
+class Racing:
+    """A camera's pipeline whose newest frame comes just as its time is read (the capture thread meanwhile)."""
+
+    reconnecting, lost_because, ended = False, "", False
+
+    def __init__(self) -> None:
+        self.stats = Stats(captured=1)
+
+    @property
+    def last_capture(self) -> float:
+        time.sleep(0.01)  # the status is being put together; a frame comes, now
+        return time.monotonic()
+
+
+def test_the_last_frame_s_age_is_never_negative(views: list[web.WebView]) -> None:
+    views.append(view := view_of([Racing()]))
+    statuses = [view.status() for _ in range(3)]
+    assert all(s["last_frame_age_s"] >= 0 for s in statuses), [s["last_frame_age_s"] for s in statuses]
+    assert all(s["source_up"] for s in statuses), "a frame that just came: frames flowing"

@@ -1,0 +1,203 @@
+"""The threads and queues in-process, with a real source and the real engine slowed down on purpose."""
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from live_classify.engine.classifier import Classification, Classifier
+from live_classify.engine.postprocess import Smoother, top_k
+from live_classify.stream.frames import Flow
+from live_classify.stream.pipeline import Pipeline
+from live_classify.sinks.base import Update
+from live_classify.sinks.record.recording import Recording
+from live_classify.sources.capture import VideoSource, parse_video_source
+from conftest import count_frames, make_video
+from mjpeg_server import MjpegServer, read_time
+from test_batching import Recorder, Scripted, wait_until
+
+
+class Slowed:
+    """The real classifier plus a fixed delay per frame; records each frame's send-to-result latency."""
+
+    def __init__(self, real: Classifier, delay_s: float, fail_after: int | None = None) -> None:
+        self.real = real
+        self.delay_s = delay_s
+        self.fail_after = fail_after
+        self.calls = 0
+        self.source_latencies_ms: list[float] = []
+
+    def sibling(self) -> Slowed:
+        return Slowed(self.real.sibling(), self.delay_s, self.fail_after)
+
+    def classify_batch(self, images: list[np.ndarray], pad_to: int | None = None) -> list[Classification]:
+        """One delay per inference run, as a real engine's batch costs about one run."""
+        self.calls += 1
+        if self.fail_after is not None and self.calls > self.fail_after:
+            raise RuntimeError("the accelerator went away")
+        time.sleep(self.delay_s)
+        results = self.real.classify_batch(images, pad_to)
+        for image in images:
+            sent = read_time(image)
+            if sent > 0:
+                self.source_latencies_ms.append((time.time() - sent) * 1e3)
+        return results
+
+
+def run_for(pipeline: Pipeline, seconds: float) -> int:
+    shown = 0
+    deadline = time.monotonic() + seconds
+    for _ in pipeline.frames():
+        shown += 1
+        if time.monotonic() > deadline:
+            break
+    pipeline.join()
+    return shown
+
+
+def test_a_slow_classifier_on_a_live_camera_drops_frames_instead_of_lagging(camera: MjpegServer,
+                                                                            classifier: Classifier) -> None:
+    slow = Slowed(classifier, delay_s=0.15)  # ~6 fps of inference against a 30 fps camera
+    source = VideoSource(parse_video_source(camera.url))
+    pipeline = Pipeline(source, slow, flow=Flow.LATEST).start()
+    shown = run_for(pipeline, 6)
+    stats = pipeline.stats
+    assert pipeline.error is None
+    assert shown >= 2 * stats.classified, "the video is not held to the rate of inference"  # ~5x here, unloaded
+    assert stats.dropped > stats.classified, "frames are dropped, not queued"
+    # Latency from the moment the camera sent the frame (stamped in its pixels): flat at about one
+    # inference plus a frame or two, from the first seconds to the last.
+    latencies = slow.source_latencies_ms
+    assert len(latencies) >= 20
+    first, last = np.median(latencies[2:10]), np.median(latencies[-8:])
+    assert last < 150 + 250, latencies
+    assert last < first + 100, latencies
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_a_slow_classifier_on_a_file_still_sees_every_frame_in_order(workers: int, video_file: Path,
+                                                                     classifier: Classifier) -> None:
+    slow = Slowed(classifier, delay_s=0.02)
+    pipeline = Pipeline(VideoSource(parse_video_source(str(video_file))), slow, flow=Flow.EVERY, workers=workers)
+    shown = list(pipeline.start().frames())
+    pipeline.join()
+    assert [s.frame.index for s in shown] == list(range(60))
+    assert all(s.prediction.frame is s.frame for s in shown), "each frame carries its own prediction"
+    assert pipeline.stats.classified == 60 and pipeline.stats.dropped == 0
+    capture = cv2.VideoCapture(str(video_file))  # the same file, one frame at a time, no threads
+    one_by_one = [classifier.classify(capture.read()[1]).top for _ in range(60)]
+    assert [s.prediction.result.top for s in shown] == one_by_one
+
+
+def test_smoothing_is_applied_in_frame_order_across_workers(video_file: Path, classifier: Classifier) -> None:
+    """The smoothed answers are the reference moving average of each frame's own answer, in order."""
+    pipeline = Pipeline(VideoSource(parse_video_source(str(video_file))), classifier, flow=Flow.EVERY,
+                        workers=2, smoothing=0.2)
+    got = [s.prediction.result.top for s in pipeline.start().frames()]
+    pipeline.join()
+    capture = cv2.VideoCapture(str(video_file))
+    own = [classifier.classify(capture.read()[1]) for _ in range(60)]
+    smoother = Smoother(0.2)
+    want = [top_k(smoother(r.probabilities), classifier.spec.labels, classifier.top) for r in own]
+    assert [t.class_ids for t in got] == [t.class_ids for t in want]
+    np.testing.assert_allclose([t.scores for t in got], [t.scores for t in want], atol=1e-5)
+    unsmoothed = [r.top.label for r in own].index("espresso")
+    switch = [t.label for t in got].index("espresso")
+    assert switch > unsmoothed, "with smoothing the label follows the cut a few frames late"
+    assert all(t.label == "espresso" for t in got[switch:])
+
+
+def test_every_frame_of_a_long_file_arrives_once_and_in_order(tmp_path: Path, classifier: Classifier) -> None:
+    """More than 100 frames, several workers: none lost, none repeated, none out of turn."""
+    clip = make_video(tmp_path / "long.mp4", 150, size=(160, 120))
+    frames = count_frames(clip)
+    assert frames == 150
+    pipeline = Pipeline(VideoSource(parse_video_source(str(clip))), classifier, flow=Flow.EVERY, workers=2)
+    shown = list(pipeline.start().frames())
+    pipeline.join()
+    assert pipeline.error is None
+    assert [s.frame.index for s in shown] == list(range(frames))
+    assert all(s.prediction.frame is s.frame for s in shown)
+    assert (pipeline.stats.captured, pipeline.stats.classified, pipeline.stats.dropped) == (frames, frames, 0)
+
+
+def test_a_paced_file_that_ends_still_classifies_its_last_frame(tmp_path: Path, classifier: Classifier) -> None:
+    """Newest frame wins, inference slower than the frames: at the end the frame waiting for inference
+    is classified, not replaced by the end; every frame is either classified or counted as dropped."""
+    clip = make_video(tmp_path / "short.mp4", 20)
+    slow = Slowed(classifier, delay_s=0.05)  # 20 fps of inference against 50 fps of frames
+    pipeline = Pipeline(VideoSource(parse_video_source(str(clip))), slow, flow=Flow.LATEST, pace_fps=50).start()
+    predictions = [p for shown in pipeline.frames() for p in shown.new_predictions]
+    pipeline.join()
+    predictions += pipeline.leftover_predictions()
+    stats = pipeline.stats
+    assert stats.captured == 20 and stats.dropped > 0
+    assert stats.classified + stats.dropped == stats.captured, (stats.classified, stats.dropped)
+    assert predictions[-1].frame.index == 19, "the last frame was never classified"
+
+
+def test_a_failing_thread_stops_the_pipeline_with_a_message_not_a_hang(camera: MjpegServer,
+                                                                       classifier: Classifier) -> None:
+    broken = Slowed(classifier, delay_s=0, fail_after=5)
+    pipeline = Pipeline(VideoSource(parse_video_source(camera.url)), broken, flow=Flow.LATEST).start()
+    started = time.monotonic()
+    for _ in pipeline.frames():
+        assert time.monotonic() - started < 20, "the main loop never learned of the failure"
+    pipeline.join()
+    assert pipeline.error == "inference failed: the accelerator went away"
+    assert time.monotonic() - started < 10
+
+
+def test_reconnect_waits_grow_but_never_past_five_seconds(classifier: Classifier, monkeypatch) -> None:
+    """Eight failing reopens of a lost camera: the waits double from 0.5 s and stop at 5 s (no real sleeping)."""
+    source = Scripted(0)
+    source.end()  # lost at the first read; reopen() always fails
+    lines: list[str] = []
+    pipeline = Pipeline(source, classifier, flow=Flow.LATEST, max_reconnects=8, log=lines.append)
+    waits: list[float] = []
+    monkeypatch.setattr(pipeline._stop, "wait", lambda seconds=None: waits.append(seconds) or False)
+    pipeline.start()
+    pipeline.join(5)
+    assert waits == [0.5, 1, 2, 4, 5, 5, 5, 5]
+    assert [line.split("reconnecting in ")[1].split(" s")[0] for line in lines if "reconnecting in" in line] == \
+        ["0.5", "1", "2", "4", "5", "5", "5", "5"]
+    assert pipeline.error == "cam0: lost (ended), and 8 reconnection attempts failed"
+
+
+def test_a_main_loop_that_falls_behind_shows_the_newest_frame_and_the_recording_counts_the_rest(
+        tmp_path: Path) -> None:
+    """Frames come in bursts while the main loop is busy: each poll gives the newest frame (the
+    picture is never older than its label), and the recording's summary accounts for every frame
+    captured: recorded + dropped + skipped == captured, at a stop too."""
+    source, sent = Scripted(0), 0
+    pipeline = Pipeline(source, Recorder(), flow=Flow.LATEST, log=lambda _: None).start()
+    recording = Recording(tmp_path / "r.avi", None, drop=True, captured=lambda: pipeline.stats.captured)
+    shown = []
+    for burst in (5, 1, 7, 3, 2):  # frames that came while the main loop was drawing the last one
+        for _ in range(burst):
+            source.send(sent)
+            sent += 1
+        wait_until(lambda: pipeline.stats.captured == sent)
+        item = pipeline.poll(5)
+        shown.append(item.frame.index)
+        recording.write(Update(item, item.frame.t_capture, lambda: np.zeros((48, 64, 3), np.uint8)))
+    assert shown == [4, 5, 12, 15, 17]
+    for index in range(sent, sent + 3):  # captured, never shown: the run stops first
+        source.send(index)
+    wait_until(lambda: pipeline.stats.captured == sent + 3)
+    pipeline.join(1)
+    recording.close()
+    counts = recording_counts(recording.summary())
+    assert counts["skipped"] == 21 - 5 and counts["recorded"] + counts["dropped"] == 5, recording.summary()
+    assert sum(counts.values()) == pipeline.stats.captured == 21
+
+
+def recording_counts(summary: str) -> dict[str, int]:
+    """recorded, dropped (the encoder fell behind) and skipped (never handed over), from the summary line."""
+    found = {key: re.search(pattern, summary) for key, pattern in
+             {"recorded": r"recorded (\d+) frames", "dropped": r"(\d+) dropped", "skipped": r"(\d+) skipped"}.items()}
+    return {key: int(match.group(1)) if match else 0 for key, match in found.items()}
