@@ -18,7 +18,7 @@ from mjpeg_server import MjpegServer
 from test_faults import small_disk  # noqa: F401 - a fixture: an 8 MB tmpfs
 from test_mp4 import keyframe_times, probe
 
-from live_classify.cli.main import argtypes
+from live_classify.cli import argtypes
 from live_classify.errors import LiveClassifyError
 from live_classify.sinks.record.mp4 import EncoderSettings, choose_encoder
 from live_classify.sinks.record import segments
