@@ -46,7 +46,7 @@ sys.path[:0] = [str(HERE), str(ROOT / "tests" / "support")]  # the fake camera l
 from benchlib import default_out, machine, save_report  # noqa: E402  (shared with the other benchmarks)
 from mjpeg_server import MjpegServer, read_time  # noqa: E402
 
-from live_classify.sinks import overlay  # noqa: E402
+from live_classify.sinks.display import overlay  # noqa: E402
 from live_classify.engine.classifier import Classifier  # noqa: E402
 from live_classify.engine.model import default_model_path  # noqa: E402
 from live_classify.stream.frames import Flow  # noqa: E402
