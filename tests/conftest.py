@@ -18,6 +18,9 @@ from mjpeg_server import MjpegServer
 from live_classify.engine.classifier import Classifier
 from live_classify.engine.model import default_model_path
 
+# Fixtures that live in tests/support: a real X display, a disk that fills up.
+pytest_plugins = ["xdisplay", "recordings"]
+
 DATA = Path(__file__).parent / "data"
 CHELSEA = DATA / "chelsea.png"
 COFFEE = DATA / "coffee.png"

@@ -17,11 +17,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from conftest import CHELSEA, COFFEE, Run, assert_clean_error, count_frames, headless_env, make_video, run_cli
 from mjpeg_server import MjpegServer
 from rtsp_stub import RtspStub
-from test_window import display, missing, press, screenshot, warning_pixels, window_id  # noqa: F401 - a fixture
+from xdisplay import missing, press, screenshot, warning_pixels, window_id
 
 from live_classify.cli.flags import build_parser
 from live_classify.sources.capture import with_rtsp_transport
@@ -315,8 +314,8 @@ def test_help_groups_flags_by_task_writes_defaults_one_way_and_names_the_keys() 
 
 
 def test_help_lists_the_exit_codes_the_command_returns_and_examples_that_parse(tmp_path: Path) -> None:
-    from live_classify.cli.main import main as cli
     from live_classify.cli.flags import EXAMPLES, EXIT_CODES
+    from live_classify.cli.main import main as cli
 
     text = run_cli("--help").stdout
     listed = {int(m[1]) for m in re.finditer(r"^  (\d+) {2,}\S", text.split("exit codes:\n")[1], re.MULTILINE)}

@@ -8,12 +8,10 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
 import pytest
-
 from conftest import CHELSEA, COFFEE, assert_clean_error, count_frames, headless_env, make_video, run_cli
 from foreign_models import pooled_classifier
 from mjpeg_server import MjpegServer
@@ -190,19 +188,6 @@ def test_a_slow_reader_of_a_file_s_json_lines_loses_none(tmp_path: Path) -> None
     assert "skipped" not in stderr
 
 
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """An 8 MB file system of its own (tmpfs), to fill up for real."""
-    mount_point = tmp_path / "small"
-    mount_point.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount_point)],
-                          capture_output=True, text=True)
-    if done.returncode != 0:
-        if os.environ.get("CI"):
-            raise RuntimeError(f"cannot mount a tmpfs for the disk-full test: {done.stderr}")
-        pytest.skip(f"needs root to mount a small tmpfs: {done.stderr.strip()}")
-    yield mount_point
-    subprocess.run(["umount", "-l", str(mount_point)], check=False)
 
 
 @pytest.mark.parametrize("suffix", [".avi", ".mp4"])

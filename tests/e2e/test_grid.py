@@ -16,7 +16,7 @@ from live_classify.sinks.display.windows import Windows
 
 from grid_feeder import COLORS, camera_update as update, canvas
 from conftest import run_cli
-from test_sinks import FakeSink
+from updates import FakeSink
 
 CAMERAS = list(COLORS)
 

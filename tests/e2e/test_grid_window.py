@@ -10,11 +10,12 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-
 from conftest import CHELSEA, COFFEE, DATA, headless_env
 from grid_feeder import COLORS, SIZES, canvas
 from mjpeg_server import MjpegServer
-from test_window import display, pytestmark, screen_when, screenshot, window_id, x  # noqa: F401 - the fixture
+from xdisplay import needs_x, screen_when, screenshot, window_id, x
+
+pytestmark = needs_x
 
 from live_classify.sinks.display.grid import FOCUS, STRIP, STRIP_BG
 

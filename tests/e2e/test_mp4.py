@@ -2,7 +2,6 @@
 timeline through bursts and stalls, keyframes every second, and what a hard kill leaves."""
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
@@ -14,12 +13,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from conftest import CHELSEA, count_frames
+from recordings import keyframe_times, probe
 
 from live_classify.errors import LiveClassifyError
 from live_classify.sinks.record import mp4
 from live_classify.sinks.record.mp4 import EncoderSettings, Mp4Writer
-
-from conftest import CHELSEA, count_frames
 
 if shutil.which("ffprobe") is None:
     if os.environ.get("CI"):
@@ -29,19 +28,8 @@ if shutil.which("ffprobe") is None:
 PHOTO = cv2.resize(cv2.imread(str(CHELSEA)), (640, 480))
 
 
-def probe(path: Path) -> dict:
-    """What ffprobe says of the video stream, frames counted by decoding them."""
-    out = subprocess.run(["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v",
-                          "-show_entries", "stream=codec_name,pix_fmt,nb_read_frames,duration", "-of", "json", str(path)],
-                         capture_output=True, text=True, check=True).stdout
-    return json.loads(out)["streams"][0]
 
 
-def keyframe_times(path: Path) -> list[float]:
-    out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v", "-show_entries", "frame=key_frame,pts_time",
-                          "-of", "csv=p=0", str(path)], capture_output=True, text=True, check=True).stdout
-    rows = [line.split(",") for line in out.splitlines() if line]
-    return [float(row[1]) for row in rows if row[0] == "1"]
 
 
 def write(path: Path, times: list[float], size: tuple[int, int] = (640, 480)) -> Mp4Writer:

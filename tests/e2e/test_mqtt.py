@@ -17,7 +17,7 @@ from paho.mqtt.reasoncodes import ReasonCode
 from conftest import CHELSEA, COFFEE, LiveCli, assert_clean_error, run_cli
 from mjpeg_server import MjpegServer
 from mqtt_broker import MOSQUITTO, PREFIX, Broker, Subscriber, free_port
-from test_sinks import update
+from updates import update
 
 from live_classify.config import MqttConfig
 from live_classify.sinks.mqtt import MqttSink, broker_url, disconnect_reason

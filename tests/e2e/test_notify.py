@@ -16,7 +16,7 @@ from conftest import CHELSEA, headless_env
 from live_classify.sinks.notify import LOOP_S, Notifier, NotifyConfig
 from live_classify.stream.stats import Stats
 from mjpeg_server import MjpegServer
-from test_sinks import update
+from updates import update
 
 
 class FakeSystemd:

@@ -15,8 +15,7 @@ import pytest
 
 from conftest import CHELSEA, assert_clean_error, count_frames, make_video, run_cli
 from mjpeg_server import MjpegServer
-from test_faults import small_disk  # noqa: F401 - a fixture: an 8 MB tmpfs
-from test_mp4 import keyframe_times, probe
+from recordings import keyframe_times, probe
 
 from live_classify.cli import argtypes
 from live_classify.errors import LiveClassifyError

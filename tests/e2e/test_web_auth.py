@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from conftest import LiveCli, assert_clean_error, headless_env, run_cli
 from mjpeg_server import MjpegServer
-from test_web import CAT_LABELS, CHROMIUM, free_port, serve, status, wait_until
+from web_client import CAT_LABELS, CHROMIUM, free_port, serve, status, wait_until
 
 from live_classify.stream.stats import Stats
 from live_classify.sinks.web import view as web

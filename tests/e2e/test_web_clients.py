@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 from conftest import LiveCli, assert_clean_error, run_cli
 from mjpeg_server import MjpegServer, read_time
-from test_web import decode, get, mjpeg_parts, open_stream, serve, status, wait_until
+from web_client import decode, get, mjpeg_parts, open_stream, serve, status, wait_until
 
 from live_classify.sinks.web import view as web
 from live_classify.sinks.web.clients import DRAIN_TIMEOUT_S, RETRY_AFTER_S

@@ -14,7 +14,7 @@ import pytest
 from conftest import CHELSEA, COFFEE, LiveCli
 from mjpeg_server import Camera, MjpegServer
 from prometheus_client.parser import text_string_to_metric_families
-from test_web import CHROMIUM, decode, free_port, get, mjpeg_parts, open_stream, read_page, status, wait_until
+from web_client import CHROMIUM, decode, free_port, get, mjpeg_parts, open_stream, read_page, status, wait_until
 
 from live_classify.engine.classifier import Classifier
 

@@ -11,7 +11,7 @@ import pytest
 
 from live_classify.stream.frames import Frame, Shown
 from live_classify.sinks.base import BackgroundWriter, OneCamera, Sinks, Update
-from test_sinks import update
+from updates import update
 
 
 class Sink:

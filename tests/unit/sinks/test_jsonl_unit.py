@@ -8,7 +8,7 @@ import pytest
 
 from live_classify.errors import LiveClassifyError
 from live_classify.sinks.jsonl import JsonLines, line_record
-from test_sinks import update
+from updates import update
 
 
 def test_a_line_has_exactly_these_fields(tmp_path: Path) -> None:

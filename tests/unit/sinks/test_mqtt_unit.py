@@ -21,7 +21,7 @@ from live_classify.config import MqttConfig
 from live_classify.errors import LiveClassifyError
 from live_classify.sinks import mqtt
 from live_classify.sinks.mqtt import MqttSink, broker_url, ca_file, certificate_problem, connect_problem
-from test_sinks import update
+from updates import update
 
 SUCCESS = ReasonCode(PacketTypes.CONNACK, "Success")
 REFUSED = ReasonCode(PacketTypes.CONNACK, "Not authorized")
