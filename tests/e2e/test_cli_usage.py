@@ -314,8 +314,8 @@ def test_help_groups_flags_by_task_writes_defaults_one_way_and_names_the_keys() 
 
 
 def test_help_lists_the_exit_codes_the_command_returns_and_examples_that_parse(tmp_path: Path) -> None:
+    import live_classify.cli.main as cli
     from live_classify.cli.flags import EXAMPLES, EXIT_CODES
-    from live_classify.cli.main import main as cli
 
     text = run_cli("--help").stdout
     listed = {int(m[1]) for m in re.finditer(r"^  (\d+) {2,}\S", text.split("exit codes:\n")[1], re.MULTILINE)}
