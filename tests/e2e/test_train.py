@@ -10,11 +10,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import CHELSEA, COFFEE, headless_env
 
+from conftest import CHELSEA, COFFEE, headless_env
+from live_classify.engine.model import default_model_path
 from live_classify.errors import LiveClassifyError
 from live_classify.sources.photos import read_image
-from live_classify.engine.model import default_model_path
 from live_classify.train.dataset import check_label, load_dataset, split_stratified
 from live_classify.train.features import FeatureExtractor
 from live_classify.train.head import TrainOptions

@@ -15,9 +15,8 @@ import numpy as np
 import pytest
 
 from conftest import count_frames, headless_env
-from mjpeg_server import MjpegServer
-
 from live_classify.sinks.display.window import NOTICE_S, fit_to_screen, screen_size
+from mjpeg_server import MjpegServer
 
 TOOLS = ("Xvfb", "xdotool", "import")
 missing = [tool for tool in TOOLS if shutil.which(tool) is None]

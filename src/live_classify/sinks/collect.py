@@ -14,8 +14,8 @@ import numpy as np
 
 from live_classify.errors import LiveClassifyError
 from live_classify.sinks.base import Update
-from live_classify.sinks.files import save_png
 from live_classify.sinks.display.window import Window
+from live_classify.sinks.files import save_png
 from live_classify.train.dataset import check_label
 
 

@@ -11,7 +11,8 @@ import numpy as np
 
 from live_classify.errors import LiveClassifyError
 from live_classify.sources.photos import is_image_path, read_image
-from live_classify.train import Warn, warn as warn_stderr
+from live_classify.train import Warn
+from live_classify.train import warn as warn_stderr
 
 
 @dataclass(frozen=True)

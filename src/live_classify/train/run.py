@@ -11,7 +11,8 @@ import numpy as np
 
 from live_classify.engine.model import default_model_path
 from live_classify.errors import LiveClassifyError
-from live_classify.train import PROG, Warn, warn as warn_stderr
+from live_classify.train import PROG, Warn
+from live_classify.train import warn as warn_stderr
 from live_classify.train.dataset import Dataset, load_dataset, split_stratified, training_set
 from live_classify.train.export import export_model
 from live_classify.train.features import FeatureExtractor

@@ -9,11 +9,10 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
+from foreign_models import pooled_classifier
 from live_classify.engine import binding
 from live_classify.engine.binding import BoundSession
 from live_classify.engine.model import Preprocessing
-
-from foreign_models import pooled_classifier
 
 PRE = Preprocessing(8, 8, 1.0, "RGB", (10.0, 20.0, 30.0), (2.0, 4.0, 8.0))
 

@@ -6,14 +6,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from foreign_models import failing_model, pooled_classifier
 from live_classify.engine.classifier import Classifier
 from live_classify.engine.model import Overrides, describe_model
 from live_classify.engine.onnx_backend import OnnxBackend
 from live_classify.engine.postprocess import Smoother, softmax
 from live_classify.engine.providers import CPU, CUDA, OpenedSession, ProviderOptions, open_session
 from live_classify.errors import LiveClassifyError
-
-from foreign_models import failing_model, pooled_classifier
 
 CLASSES = 10
 WEIGHTS = np.random.default_rng(1).standard_normal((3, CLASSES)).astype(np.float32)  # pooled_classifier's own

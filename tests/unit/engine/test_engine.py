@@ -6,13 +6,12 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
+from conftest import CHELSEA, COFFEE
 from live_classify.engine.classifier import Classifier
-from live_classify.errors import LiveClassifyError
 from live_classify.engine.model import default_model_path
 from live_classify.engine.preprocess import center_crop_box, resize_antialiased
 from live_classify.engine.providers import CPU, CUDA, ProviderOptions, open_session
-
-from conftest import CHELSEA, COFFEE
+from live_classify.errors import LiveClassifyError
 
 CAT_CLASSES = {"tabby", "tiger cat", "Persian cat", "Siamese cat", "Egyptian cat"}
 

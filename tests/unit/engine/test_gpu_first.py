@@ -10,14 +10,13 @@ import cv2
 import numpy as np
 import pytest
 
-from live_classify.engine import providers
-from live_classify.engine.classifier import Classifier
-from live_classify.errors import LiveClassifyError
-from live_classify.engine.model import Overrides
-from live_classify.engine.providers import ProviderOptions
-
 from conftest import CHELSEA, COFFEE
 from foreign_models import pooled_classifier
+from live_classify.engine import providers
+from live_classify.engine.classifier import Classifier
+from live_classify.engine.model import Overrides
+from live_classify.engine.providers import ProviderOptions
+from live_classify.errors import LiveClassifyError
 
 PHOTOS = [cv2.imread(str(CHELSEA)), cv2.imread(str(COFFEE))]
 

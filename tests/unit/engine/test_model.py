@@ -8,14 +8,20 @@ import onnx
 import pytest
 from onnx import TensorProto, helper
 
+from foreign_models import pooled_classifier, vector_model
 from live_classify.engine import model as model_module
 from live_classify.engine.model import (
-    TORCHVISION_MEAN, TORCHVISION_STD, ModelSpec, Overrides, Preprocessing, check_model_file, default_model_path,
-    describe_model, with_class_count,
+    TORCHVISION_MEAN,
+    TORCHVISION_STD,
+    ModelSpec,
+    Overrides,
+    Preprocessing,
+    check_model_file,
+    default_model_path,
+    describe_model,
+    with_class_count,
 )
 from live_classify.errors import LiveClassifyError
-
-from foreign_models import pooled_classifier, vector_model
 
 DEFAULTS_NOTICE = ("the model's metadata lacks crop_fraction, color_order, mean, std: using ImageNet defaults "
                    "(override with --crop-fraction, --color-order, --mean, --std)")

@@ -12,8 +12,14 @@ from tritonclient.utils import InferenceServerException
 
 from live_classify.engine import triton_backend
 from live_classify.engine.backend import BackendUnavailable
-from live_classify.engine.triton_backend import (_CHANNEL_ARGS, URL_FORM, TritonBackend, TritonTarget, _Connection,
-                                                 backend_url)
+from live_classify.engine.triton_backend import (
+    _CHANNEL_ARGS,
+    URL_FORM,
+    TritonBackend,
+    TritonTarget,
+    _Connection,
+    backend_url,
+)
 from live_classify.errors import LiveClassifyError
 
 SPEC = SimpleNamespace(input_name="input", output_name="logits", preprocessing=SimpleNamespace(height=4, width=6))

@@ -23,8 +23,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from live_classify.sinks.display import overlay
 from live_classify.sinks.base import Update
+from live_classify.sinks.display import overlay
 from live_classify.sinks.display.window import WINDOW_NAME, Window, fit_to_screen, screen_size
 
 MAX_SHOW_HZ = 30.0  # composites put on screen per second, however many cameras feed them
