@@ -21,7 +21,6 @@ from live_classify.sinks.record.mp4 import EncoderSettings, choose_encoder
 from live_classify.sinks.record.segments import SegmentedMp4, SegmentPlan, camera_folder, prune, segment_files
 from live_classify.sources.capture import parse_camera, parse_video_source
 from mjpeg_server import MjpegServer
-from test_faults import small_disk  # noqa: F401 - a fixture: an 8 MB tmpfs
 from test_mp4 import keyframe_times, probe
 
 PHOTO = cv2.resize(cv2.imread(str(CHELSEA)), (320, 240))

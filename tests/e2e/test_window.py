@@ -2,12 +2,10 @@
 from __future__ import annotations
 
 import os
-import random
 import shutil
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -22,32 +20,8 @@ TOOLS = ("Xvfb", "xdotool", "import")
 missing = [tool for tool in TOOLS if shutil.which(tool) is None]
 if missing and os.environ.get("CI"):
     raise RuntimeError(f"CI must install {', '.join(missing)} (.ci/run does)")
-pytestmark = pytest.mark.skipif(bool(missing), reason=f"needs {', '.join(missing)}: apt-get install xvfb xdotool imagemagick")
-
-
-@pytest.fixture
-def display() -> Iterator[str]:
-    """A fresh X server of our own. Other test runs on the same machine pick numbers too: if another
-    server took ours first, ours exits, and we try another number rather than share theirs."""
-    rng = random.Random()
-    for _ in range(20):
-        number = rng.randrange(300, 900)
-        if Path(f"/tmp/.X11-unix/X{number}").exists() or Path(f"/tmp/.X{number}-lock").exists():
-            continue
-        server = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while server.poll() is None and not Path(f"/tmp/.X11-unix/X{number}").exists():
-            assert time.monotonic() < deadline, "Xvfb did not start"
-            time.sleep(0.05)
-        time.sleep(0.2)  # a server that lost the race for the number exits at once
-        if server.poll() is None:
-            break
-    else:
-        raise AssertionError("no free display number for Xvfb")
-    yield f":{number}"
-    server.terminate()
-    server.wait(10)
+pytestmark = pytest.mark.skipif(bool(missing),
+                                reason=f"needs {', '.join(missing)}: apt-get install xvfb xdotool imagemagick")
 
 
 def x(display: str, *command: str, timeout: float = 15) -> str:
@@ -126,7 +100,8 @@ def test_the_window_shows_the_overlay_and_the_keys_work(display: str, live_cli, 
         cli.wait_for(lambda: list(tmp_path.glob("live-classify-*.png")), what="a snapshot")
         bottom = np.s_[380:480, :640]  # where the notice goes; the photo has no orange there
         # the notice comes with the next frame drawn: under load a moment after the file
-        screen_when(display, tmp_path / "saved.png", lambda shot: warning_pixels(shot[bottom]) > 100, "'saved' on screen")
+        screen_when(display, tmp_path / "saved.png", lambda shot: warning_pixels(shot[bottom]) > 100,
+                    "'saved' on screen")
         snapshot = cv2.imread(str(next(tmp_path.glob("live-classify-*.png"))))
         assert snapshot.shape == (480, 640, 3) and bar_pixels(snapshot) > 300
         assert warning_pixels(snapshot[bottom]) < 5, "the notice is on screen only, not in the snapshot"

@@ -226,7 +226,8 @@ def _read_labels_file(path: Path) -> tuple[str, ...]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
-        raise LiveClassifyError(f"cannot read labels file {path}: {getattr(error, 'strerror', None) or error}") from None
+        reason = getattr(error, "strerror", None) or error
+        raise LiveClassifyError(f"cannot read labels file {path}: {reason}") from None
     labels = tuple(line.strip() for line in text.rstrip().splitlines())
     if not labels:  # only blank lines: nothing is left once the trailing ones are gone
         raise LiveClassifyError(f"labels file is empty: {path}")

@@ -46,7 +46,8 @@ def _class_folders(root: Path) -> list[Path]:
     class_dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     if len(class_dirs) < 2:
         found = ", ".join(p.name for p in class_dirs) or "none"
-        raise LiveClassifyError(f"{root} needs at least 2 class subfolders (one per class), found {len(class_dirs)}: {found}")
+        raise LiveClassifyError(
+            f"{root} needs at least 2 class subfolders (one per class), found {len(class_dirs)}: {found}")
     return class_dirs
 
 

@@ -51,7 +51,7 @@ def test_a_batch_answers_each_frame_and_padding_adds_no_answers(tiny: Path) -> N
     colors = [(255, 0, 0), (0, 255, 0), (0, 0, 255)]
     results = engine.classify_batch([uniform(*c) for c in colors], pad_to=5)
     assert len(results) == 3
-    for result, color in zip(results, colors):
+    for result, color in zip(results, colors, strict=True):
         np.testing.assert_allclose(result.probabilities, expected(*color), rtol=1e-5)
         assert len(result.top.class_ids) == 3
     assert engine.backend.batch_buffer(5).shape == (5, 3, 16, 16)
