@@ -279,7 +279,7 @@ MUTATIONS = [
              ("tests/e2e/test_mp4.py::test_odd_sides_lose_a_pixel_and_another_size_is_letterboxed_in_one_line",
               RESIZED + "[out.mp4]")),
     Mutation("recording: an AVI stretches a camera back at another size", "MjpegWriter._fitted",
-             "return letterbox(image, *self._size)", "return cv2.resize(image, self._size)", (RESIZED + "[out.avi]",)),
+             "return letterbox(image, *target)", "return cv2.resize(image, target)", (RESIZED + "[out.avi]",)),
     Mutation("segments: a camera back at another size squeezed into the open segment", "SegmentedMp4.write",
              "        elif resized:\n", "        elif False:\n", (RESIZED + "[rec/]",)),
     Mutation("segments: a stall across boundaries is a gap", "SegmentedMp4._cross",

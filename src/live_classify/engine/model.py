@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import onnxruntime as ort
 
@@ -239,13 +240,14 @@ def _dims(shape: list[object]) -> tuple[int | None, ...]:
     return tuple(dim if isinstance(dim, int) and dim > 0 else None for dim in shape)
 
 
-def _triple(values: object) -> tuple[float, float, float]:
+def _triple(values: Any) -> tuple[float, float, float]:
+    """A JSON number or list of 3 as 3 floats; ValueError or TypeError for anything else."""
     if isinstance(values, (int, float)):
         values = [values] * 3
-    numbers = tuple(float(v) for v in values)  # type: ignore[union-attr]
+    numbers = tuple(float(v) for v in values)
     if len(numbers) != 3:
         raise ValueError(f"expected 3 values, got {len(numbers)}")
-    return numbers  # type: ignore[return-value]
+    return numbers[0], numbers[1], numbers[2]
 
 
 def _short(values: tuple[float, float, float]) -> str:

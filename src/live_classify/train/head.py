@@ -165,7 +165,8 @@ def train_head(
         history.append(stats)
         improved = stats.val_loss is None or stats.val_loss < best.val_loss * (1 - options.min_gain)
         if improved:
-            best = _Best(stats.val_loss if has_val else np.inf, head.weights.copy(), head.bias.copy(), epoch)
+            val_loss = stats.val_loss if stats.val_loss is not None else np.inf  # None: no validation set
+            best = _Best(val_loss, head.weights.copy(), head.bias.copy(), epoch)
         if on_epoch:
             on_epoch(stats, improved and has_val)
         if has_val and epoch - best.epoch >= options.patience:

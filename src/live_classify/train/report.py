@@ -27,11 +27,16 @@ class EpochStats:
 
 
 class StopRule(Protocol):
-    """The early-stopping settings the stop line spells out (``TrainOptions`` has them)."""
+    """The early-stopping settings the stop line spells out (``TrainOptions`` has them, read-only)."""
 
-    epochs: int
-    patience: int
-    min_gain: float
+    @property
+    def epochs(self) -> int: ...
+
+    @property
+    def patience(self) -> int: ...
+
+    @property
+    def min_gain(self) -> float: ...
 
 
 def epoch_line(stats: EpochStats, epochs: int, start_loss: float, best: bool) -> str:

@@ -198,7 +198,8 @@ def _fit(text: str, size: float, thickness: int, room: int) -> str:
 
 
 def _text_size(text: str, size: float, thickness: int) -> tuple[int, int]:
-    return cv2.getTextSize(text, FONT, size, thickness)[0]
+    (width, height), _ = cv2.getTextSize(text, FONT, size, thickness)
+    return width, height
 
 
 def _shade(image: np.ndarray, left: int, top: int, width: int, height: int) -> None:

@@ -152,7 +152,7 @@ class Window:
         else:
             self.poll()
 
-    def summary(self) -> None:
+    def summary(self) -> str | None:
         return None
 
     def show(self, image: np.ndarray) -> bool:
