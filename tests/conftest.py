@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import random
 import socket
 import subprocess
 import sys
@@ -14,10 +13,10 @@ from pathlib import Path
 
 import cv2
 import pytest
+from mjpeg_server import MjpegServer
 
 from live_classify.engine.classifier import Classifier
 from live_classify.engine.model import default_model_path
-from mjpeg_server import MjpegServer
 
 DATA = Path(__file__).parent / "data"
 CHELSEA = DATA / "chelsea.png"
@@ -187,43 +186,3 @@ def listener(tmp_path: Path) -> Iterator[socket.socket]:
     receiver.setblocking(False)
     yield receiver
     receiver.close()
-
-
-@pytest.fixture
-def display() -> Iterator[str]:
-    """A fresh X server of our own. Other test runs on the same machine pick numbers too: if another
-    server took ours first, ours exits, and we try another number rather than share theirs."""
-    rng = random.Random()
-    for _ in range(20):
-        number = rng.randrange(300, 900)
-        if Path(f"/tmp/.X11-unix/X{number}").exists() or Path(f"/tmp/.X{number}-lock").exists():
-            continue
-        server = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while server.poll() is None and not Path(f"/tmp/.X11-unix/X{number}").exists():
-            assert time.monotonic() < deadline, "Xvfb did not start"
-            time.sleep(0.05)
-        time.sleep(0.2)  # a server that lost the race for the number exits at once
-        if server.poll() is None:
-            break
-    else:
-        raise AssertionError("no free display number for Xvfb")
-    yield f":{number}"
-    server.terminate()
-    server.wait(10)
-
-
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """An 8 MB file system of its own (tmpfs), to fill up for real."""
-    mount_point = tmp_path / "small"
-    mount_point.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount_point)],
-                          capture_output=True, text=True)
-    if done.returncode != 0:
-        if os.environ.get("CI"):
-            raise RuntimeError(f"cannot mount a tmpfs for the disk-full test: {done.stderr}")
-        pytest.skip(f"needs root to mount a small tmpfs: {done.stderr.strip()}")
-    yield mount_point
-    subprocess.run(["umount", "-l", str(mount_point)], check=False)

@@ -113,8 +113,9 @@ def cams() -> ModuleType:
 
 def test_the_fake_cameras_nth_send_time_is_the_readers_nth_frame() -> None:
     """What lets the benchmark match the command's frame numbers to the camera's send times."""
-    from live_classify.sources.capture import VideoSource, parse_video_source
     from mjpeg_server import MjpegServer, read_time
+
+    from live_classify.sources.capture import VideoSource, parse_video_source
 
     with MjpegServer(ROOT / "tests" / "data" / "coffee.png", fps=60) as camera:
         source = VideoSource(parse_video_source(camera.url))

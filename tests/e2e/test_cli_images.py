@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import CHELSEA, COFFEE, DATA, assert_clean_error, run_cli
 from foreign_models import failing_model, pooled_classifier, vector_model
 

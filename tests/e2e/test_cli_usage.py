@@ -21,7 +21,7 @@ import pytest
 from conftest import CHELSEA, COFFEE, Run, assert_clean_error, count_frames, headless_env, make_video, run_cli
 from mjpeg_server import MjpegServer
 from rtsp_stub import RtspStub
-from test_window import missing, press, screenshot, warning_pixels, window_id
+from test_window import display, missing, press, screenshot, warning_pixels, window_id  # noqa: F401 - a fixture
 
 from live_classify.cli.flags import build_parser
 from live_classify.sources.capture import with_rtsp_transport

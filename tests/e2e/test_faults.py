@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -187,6 +188,21 @@ def test_a_slow_reader_of_a_file_s_json_lines_loses_none(tmp_path: Path) -> None
     assert process.returncode == 0, stderr
     assert [json.loads(line)["frame"] for line in stdout.splitlines()] == list(range(1600)), stderr
     assert "skipped" not in stderr
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """An 8 MB file system of its own (tmpfs), to fill up for real."""
+    mount_point = tmp_path / "small"
+    mount_point.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount_point)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        if os.environ.get("CI"):
+            raise RuntimeError(f"cannot mount a tmpfs for the disk-full test: {done.stderr}")
+        pytest.skip(f"needs root to mount a small tmpfs: {done.stderr.strip()}")
+    yield mount_point
+    subprocess.run(["umount", "-l", str(mount_point)], check=False)
 
 
 @pytest.mark.parametrize("suffix", [".avi", ".mp4"])

@@ -8,14 +8,14 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import run_cli
-from grid_feeder import COLORS, canvas
-from grid_feeder import camera_update as update
+from live_classify.sinks.display import grid as grid_module
 from live_classify.sinks.base import Sinks
 from live_classify.sinks.collect import Collecting, Collector
-from live_classify.sinks.display import grid as grid_module
 from live_classify.sinks.display.grid import FOCUS, STRIP, STRIP_BG, Grid, Layout
 from live_classify.sinks.display.windows import Windows
+
+from grid_feeder import COLORS, camera_update as update, canvas
+from conftest import run_cli
 from test_sinks import FakeSink
 
 CAMERAS = list(COLORS)

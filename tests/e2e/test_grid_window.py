@@ -13,9 +13,10 @@ import numpy as np
 
 from conftest import CHELSEA, COFFEE, DATA, headless_env
 from grid_feeder import COLORS, SIZES, canvas
-from live_classify.sinks.display.grid import FOCUS, STRIP, STRIP_BG
 from mjpeg_server import MjpegServer
-from test_window import pytestmark, screen_when, screenshot, window_id, x  # noqa: F401 - pytestmark: needs Xvfb
+from test_window import display, pytestmark, screen_when, screenshot, window_id, x  # noqa: F401 - the fixture
+
+from live_classify.sinks.display.grid import FOCUS, STRIP, STRIP_BG
 
 FEEDER = Path(__file__).parents[1] / "support" / "grid_feeder.py"
 

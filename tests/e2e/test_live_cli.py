@@ -11,12 +11,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-
 from conftest import CHELSEA, COFFEE, LiveCli, assert_clean_error, count_frames, make_video, run_cli
-from live_classify.engine.classifier import Classifier
-from live_classify.engine.postprocess import Smoother, top_k
 from mjpeg_server import MjpegServer
 from test_pipeline import recording_counts
+
+from live_classify.engine.classifier import Classifier
+from live_classify.engine.postprocess import Smoother, top_k
 
 
 def jsonl_rows(text: str) -> list[dict]:

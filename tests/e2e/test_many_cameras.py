@@ -18,12 +18,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-
 from conftest import CHELSEA, COFFEE, DATA, LiveCli, assert_clean_error, count_frames, run_cli
-from live_classify.engine.classifier import Classifier
 from mjpeg_server import Camera, MjpegServer
 from mqtt_broker import MOSQUITTO, PREFIX, Broker, Subscriber, free_port
 from test_pipeline import recording_counts
+
+from live_classify.engine.classifier import Classifier
 
 ROCKET = DATA / "rocket.jpg"
 PHOTOS = (CHELSEA, COFFEE, ROCKET)

@@ -15,10 +15,11 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import CHELSEA, count_frames
 from live_classify.errors import LiveClassifyError
 from live_classify.sinks.record import mp4
 from live_classify.sinks.record.mp4 import EncoderSettings, Mp4Writer
+
+from conftest import CHELSEA, count_frames
 
 if shutil.which("ffprobe") is None:
     if os.environ.get("CI"):
@@ -31,8 +32,7 @@ PHOTO = cv2.resize(cv2.imread(str(CHELSEA)), (640, 480))
 def probe(path: Path) -> dict:
     """What ffprobe says of the video stream, frames counted by decoding them."""
     out = subprocess.run(["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v",
-                          "-show_entries", "stream=codec_name,pix_fmt,nb_read_frames,duration", "-of", "json",
-                          str(path)],
+                          "-show_entries", "stream=codec_name,pix_fmt,nb_read_frames,duration", "-of", "json", str(path)],
                          capture_output=True, text=True, check=True).stdout
     return json.loads(out)["streams"][0]
 

@@ -14,14 +14,16 @@ import numpy as np
 import pytest
 
 from conftest import CHELSEA, assert_clean_error, count_frames, make_video, run_cli
+from mjpeg_server import MjpegServer
+from test_faults import small_disk  # noqa: F401 - a fixture: an 8 MB tmpfs
+from test_mp4 import keyframe_times, probe
+
 from live_classify.cli import argtypes
 from live_classify.errors import LiveClassifyError
-from live_classify.sinks.record import segments
 from live_classify.sinks.record.mp4 import EncoderSettings, choose_encoder
+from live_classify.sinks.record import segments
 from live_classify.sinks.record.segments import SegmentedMp4, SegmentPlan, camera_folder, prune, segment_files
 from live_classify.sources.capture import parse_camera, parse_video_source
-from mjpeg_server import MjpegServer
-from test_mp4 import keyframe_times, probe
 
 PHOTO = cv2.resize(cv2.imread(str(CHELSEA)), (320, 240))
 NOON = time.mktime((2026, 11, 27, 12, 0, 0, 0, 0, -1))  # a fixed wall clock: names are known in advance

@@ -10,8 +10,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-
 from conftest import CHELSEA, COFFEE, headless_env
+
 from live_classify.engine.model import default_model_path
 from live_classify.errors import LiveClassifyError
 from live_classify.sources.photos import read_image

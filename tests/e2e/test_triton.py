@@ -20,8 +20,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-
 from conftest import CHELSEA, COFFEE, LiveCli, assert_clean_error, count_frames, run_cli
+from mjpeg_server import MjpegServer
+from tcp_gate import TcpGate
+from triton_env import TritonServer, TritonUnavailable, free_port
+
 from live_classify.cli.main import main as cli
 from live_classify.engine.backend import BackendUnavailable
 from live_classify.engine.classifier import Classifier
@@ -30,9 +33,6 @@ from live_classify.engine.model import ModelSpec, default_model_path, describe_m
 from live_classify.engine.triton_backend import INSTALL_HINT, TritonBackend, backend_url
 from live_classify.engine.triton_signature import ServerModel, check_compatible
 from live_classify.errors import LiveClassifyError
-from mjpeg_server import MjpegServer
-from tcp_gate import TcpGate
-from triton_env import TritonServer, TritonUnavailable, free_port
 
 MODEL = "efficientnet_lite0"
 

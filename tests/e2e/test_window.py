@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -13,15 +15,40 @@ import numpy as np
 import pytest
 
 from conftest import count_frames, headless_env
-from live_classify.sinks.display.window import NOTICE_S, fit_to_screen, screen_size
 from mjpeg_server import MjpegServer
+
+from live_classify.sinks.display.window import NOTICE_S, fit_to_screen, screen_size
 
 TOOLS = ("Xvfb", "xdotool", "import")
 missing = [tool for tool in TOOLS if shutil.which(tool) is None]
 if missing and os.environ.get("CI"):
     raise RuntimeError(f"CI must install {', '.join(missing)} (.ci/run does)")
-pytestmark = pytest.mark.skipif(bool(missing),
-                                reason=f"needs {', '.join(missing)}: apt-get install xvfb xdotool imagemagick")
+pytestmark = pytest.mark.skipif(bool(missing), reason=f"needs {', '.join(missing)}: apt-get install xvfb xdotool imagemagick")
+
+
+@pytest.fixture
+def display() -> Iterator[str]:
+    """A fresh X server of our own. Other test runs on the same machine pick numbers too: if another
+    server took ours first, ours exits, and we try another number rather than share theirs."""
+    rng = random.Random()
+    for _ in range(20):
+        number = rng.randrange(300, 900)
+        if Path(f"/tmp/.X11-unix/X{number}").exists() or Path(f"/tmp/.X{number}-lock").exists():
+            continue
+        server = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while server.poll() is None and not Path(f"/tmp/.X11-unix/X{number}").exists():
+            assert time.monotonic() < deadline, "Xvfb did not start"
+            time.sleep(0.05)
+        time.sleep(0.2)  # a server that lost the race for the number exits at once
+        if server.poll() is None:
+            break
+    else:
+        raise AssertionError("no free display number for Xvfb")
+    yield f":{number}"
+    server.terminate()
+    server.wait(10)
 
 
 def x(display: str, *command: str, timeout: float = 15) -> str:

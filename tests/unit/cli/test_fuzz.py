@@ -7,10 +7,10 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from conftest import COFFEE, DATA
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import COFFEE, DATA
 from live_classify.cli.main import main
 from live_classify.engine.classifier import Classifier
 from live_classify.errors import LiveClassifyError

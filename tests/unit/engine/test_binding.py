@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 import pytest
-
 from foreign_models import pooled_classifier
+
 from live_classify.engine import binding
 from live_classify.engine.binding import BoundSession
 from live_classify.engine.model import Preprocessing

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from foreign_models import failing_model, pooled_classifier
+
 from live_classify.engine.classifier import Classifier
 from live_classify.engine.model import Overrides, describe_model
 from live_classify.engine.onnx_backend import OnnxBackend

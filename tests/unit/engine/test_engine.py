@@ -5,8 +5,8 @@ import cv2
 import numpy as np
 import onnxruntime as ort
 import pytest
-
 from conftest import CHELSEA, COFFEE
+
 from live_classify.engine.classifier import Classifier
 from live_classify.engine.model import default_model_path
 from live_classify.engine.preprocess import center_crop_box, resize_antialiased

@@ -9,9 +9,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-
 from conftest import CHELSEA, COFFEE
 from foreign_models import pooled_classifier
+
 from live_classify.engine import providers
 from live_classify.engine.classifier import Classifier
 from live_classify.engine.model import Overrides

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import onnx
 import pytest
+from foreign_models import pooled_classifier, vector_model
 from onnx import TensorProto, helper
 
-from foreign_models import pooled_classifier, vector_model
 from live_classify.engine import model as model_module
 from live_classify.engine.model import (
     TORCHVISION_MEAN,

@@ -6,8 +6,8 @@ from dataclasses import replace
 import cv2
 import numpy as np
 import pytest
-
 from conftest import CHELSEA
+
 from live_classify.engine.model import Preprocessing
 from live_classify.engine.preprocess import Preprocessor, center_crop_box, resize_antialiased
 

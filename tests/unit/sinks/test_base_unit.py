@@ -9,8 +9,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from live_classify.sinks.base import BackgroundWriter, OneCamera, Sinks, Update
 from live_classify.stream.frames import Frame, Shown
+from live_classify.sinks.base import BackgroundWriter, OneCamera, Sinks, Update
 from test_sinks import update
 
 

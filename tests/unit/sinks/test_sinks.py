@@ -11,16 +11,17 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import CHELSEA, count_frames
 from live_classify.engine.classifier import Classification, StageTimes
 from live_classify.engine.postprocess import TopK
-from live_classify.sinks import files
+from live_classify.stream.frames import Frame, Prediction, Shown
 from live_classify.sinks.base import BackgroundWriter, Sinks, Update
+from live_classify.sinks import files
 from live_classify.sinks.collect import Collecting, Collector, Quota
 from live_classify.sinks.jsonl import JsonLines
 from live_classify.sinks.record.mjpeg import MjpegWriter
 from live_classify.sinks.record.recording import Recording
-from live_classify.stream.frames import Frame, Prediction, Shown
+
+from conftest import CHELSEA, count_frames
 
 PHOTO = cv2.resize(cv2.imread(str(CHELSEA)), (320, 240))
 
