@@ -135,8 +135,8 @@ def run_fleet(classifier, cameras: int, fps: float = 30.0, seconds: float = 8.0,
     for thread in threads:
         thread.join(2)
     wall = time.monotonic() - cpu0[1]
-    captured = sum(b.captured - c for b, (c, _) in zip(fleet.boxes, cpu0[2]))
-    dropped = sum(b.dropped - d for b, (_, d) in zip(fleet.boxes, cpu0[2]))
+    captured = sum(b.captured - c for b, (c, _) in zip(fleet.boxes, cpu0[2], strict=True))
+    dropped = sum(b.dropped - d for b, (_, d) in zip(fleet.boxes, cpu0[2], strict=True))
     return {
         "cameras": cameras, "fps_each": fps, "seconds": round(wall, 2),
         "captured_fps": round(captured / wall, 1), "classified_fps": round(len(latencies) / wall, 1),

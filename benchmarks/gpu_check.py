@@ -243,12 +243,12 @@ def cuda_graph_answers(check: Check) -> dict:
     for name, graph, plain in (("host", check.graph_host, check.host), ("device", check.graph_device, check.device)):
         worst, tops = 0.0, []
         for round_ in range(3):
-            for i, image in enumerate(images):
+            for image in images:
                 got, want = graph.classify(image), plain.classify(image)
                 worst = max(worst, float(np.abs(got.probabilities - want.probabilities).max()))
                 tops.append(got.top.label)
             batch = [images[i % len(images)] for i in range(round_, round_ + 4)]
-            for got, want in zip(graph.classify_batch(batch), plain.classify_batch(batch)):
+            for got, want in zip(graph.classify_batch(batch), plain.classify_batch(batch), strict=True):
                 worst = max(worst, float(np.abs(got.probabilities - want.probabilities).max()))
                 tops.append(got.top.label)
         out[f"{name} normalization"] = {"max_abs_prob_diff_graph_vs_plain": worst, "top1_in_turn": tops[:6]}

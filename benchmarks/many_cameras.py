@@ -129,8 +129,8 @@ def launches(config: str, urls: list[str], work: Path, extra: list[str]) -> list
     names = [f"cam{i}" for i in range(len(urls))]
     if config == "c":
         return [Launch([*base, "--source", url, "--jsonl", str(work / f"{name}.jsonl")], work / f"{name}.jsonl", name,
-                       work / f"{name}.err") for url, name in zip(urls, names)]
-    sources = [arg for url, name in zip(urls, names) for arg in ("--source", url, "--name", name)]
+                       work / f"{name}.err") for url, name in zip(urls, names, strict=True)]
+    sources = [arg for url, name in zip(urls, names, strict=True) for arg in ("--source", url, "--name", name)]
     batch = [] if len(urls) == 1 else ["--max-batch", "1" if config == "b" else str(len(urls))]
     only = names[0] if len(names) == 1 else None  # one camera's lines need not name it
     return [Launch([*base, *sources, *batch, "--jsonl", str(work / "all.jsonl")], work / "all.jsonl", only,

@@ -17,7 +17,7 @@ def summarize(runs: list[dict]) -> dict:
     for run in runs:
         means.setdefault(run["config"], {}).setdefault(str(run["cameras_n"]), {"runs": []})["runs"].append(run)
     for by_n in means.values():
-        for n, cell in by_n.items():
+        for cell in by_n.values():
             rows = cell.pop("runs")
             cell.update({key: mean([r[key] for r in rows]) for key in FIGURES})
             cell["keeps_up"] = all(r["keeps_up"] for r in rows)

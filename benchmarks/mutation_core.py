@@ -93,7 +93,8 @@ def mutant_diffs(module: str) -> dict[str, str]:
             continue
         old = original.replace(f"{match.group(1)}__mutmut_orig", "f").splitlines()
         new = body.replace(name, "f").splitlines()
-        changed = [(a.strip(), b.strip()) for a, b in zip(old, new) if a != b]
+        # A line added or removed shifts the rest: only the first difference is shown.
+        changed = [(a.strip(), b.strip()) for a, b in zip(old, new, strict=False) if a != b]
         diffs[name] = "; ".join(f"{a}  ->  {b}" for a, b in changed[:1]) or "(a line removed)"
     return diffs
 

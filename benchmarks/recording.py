@@ -40,8 +40,8 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent / "tests" / "support")]  # the fake camera lives with the tests
 
-from mjpeg_server import Camera, MjpegServer, stamp_time  # noqa: E402
 from benchlib import cpu_seconds, default_out, machine, save_report, wait_for  # noqa: E402  (the same machine line, the same folders)
+from mjpeg_server import Camera, MjpegServer, stamp_time  # noqa: E402
 
 from live_classify.sinks.record.mjpeg import MjpegWriter  # noqa: E402
 from live_classify.sinks.record.mp4 import EncoderSettings, Mp4Writer  # noqa: E402

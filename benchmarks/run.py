@@ -501,9 +501,9 @@ def plot(report: dict, path: Path) -> bool:
         return False
     scenarios = report["latency"]
     fig, axes = plt.subplots(1, len(scenarios), figsize=(6 * len(scenarios), 4), squeeze=False)
-    for ax, (name, modes) in zip(axes[0], scenarios.items()):
+    for ax, (name, modes) in zip(axes[0], scenarios.items(), strict=True):
         for mode, v in modes.items():
-            t, ms = zip(*v["samples"])
+            t, ms = zip(*v["samples"], strict=True)
             ax.plot(t, ms, ".", markersize=2, label=f"{mode} (p50 {v['latency_p50_ms']:.0f} ms)")
         ax.set_title(name)
         ax.set_xlabel("seconds")
