@@ -47,8 +47,10 @@ CONFIG = {
     "source_paths": ["src/"],
     "only_mutate": [f"src/live_classify/{name}.py" for name in MODULES],
     "pytest_add_cli_args_test_selection": [
-        "tests/unit/stream/test_batching.py", "tests/unit/stream/test_batching_clock.py", "tests/unit/stream/test_stats.py", "tests/unit/stream/test_queues.py",
-        "tests/unit/engine/test_fallback.py", "tests/unit/engine/test_triton_backend.py", *(f"tests/e2e/test_triton.py::{name}" for name in TRITON_UNIT),
+        "tests/unit/stream/test_batching.py", "tests/unit/stream/test_batching_clock.py",
+        "tests/unit/stream/test_stats.py", "tests/unit/stream/test_queues.py",
+        "tests/unit/engine/test_fallback.py", "tests/unit/engine/test_triton_backend.py",
+        *(f"tests/e2e/test_triton.py::{name}" for name in TRITON_UNIT),
         *(f"--deselect={test}" for test in SLOW),
     ],
     "also_copy": ["models/"],

@@ -90,7 +90,8 @@ def measure(sources: list[str], paths: list[str], stalled: int | None = None) ->
         run.terminate()
         run.wait(20)
     elapsed = t1 - t0
-    return Measured(elapsed, first, last, cpu1 - cpu0, [round((b - a) / elapsed, 1) for a, b in zip(seen0, seen1, strict=True)])
+    rates = [round((b - a) / elapsed, 1) for a, b in zip(seen0, seen1, strict=True)]
+    return Measured(elapsed, first, last, cpu1 - cpu0, rates)
 
 
 def case(camera: MjpegServer, viewers: int, stalled: bool) -> str:
