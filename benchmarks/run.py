@@ -482,7 +482,8 @@ def markdown(report: dict) -> str:
             for mode, v in modes.items():
                 out.append(f"| {scenario} | {mode} | {v['latency_p50_ms']} | {v['latency_p95_ms']} | "
                            f"{v['latency_p99_ms']} | {v['latency_first_5s_p50_ms']} | {v['latency_last_5s_p50_ms']} | "
-                           f"{v['output_fps']} | {v['classified_fps']} | {v['dropped']} | {v['cpu_pct']} | {v['peak_rss_mb']} |")
+                           f"{v['output_fps']} | {v['classified_fps']} | {v['dropped']} | {v['cpu_pct']} | "
+                           f"{v['peak_rss_mb']} |")
         out += ["", f"Latency over time: `{report['machine']['host']}-latency.png`.", ""]
     if "soak" in report:
         r = report["soak"]
