@@ -34,7 +34,8 @@ def jpeg_frames(count: int = 30, size: tuple[int, int] = (640, 480)) -> list[byt
     for i in range(count):
         photo = photos[(i // 15) % len(photos)]
         dx, dy = (i * 4) % 64, (i * 3) % 48
-        frames.append(cv2.imencode(".jpg", photo[dy : dy + size[1], dx : dx + size[0]], [cv2.IMWRITE_JPEG_QUALITY, 85])[1].tobytes())
+        frames.append(cv2.imencode(".jpg", photo[dy : dy + size[1], dx : dx + size[0]],
+                                   [cv2.IMWRITE_JPEG_QUALITY, 85])[1].tobytes())
     return frames
 
 
@@ -87,7 +88,8 @@ class Fleet:
             while not self.stop.is_set() and not any(box.frame for box in self.boxes):
                 self.ready.wait(0.1)
             deadline = time.monotonic() + max_wait
-            while not self.stop.is_set() and sum(box.frame is not None for box in self.boxes) < min(max_batch, self.count):
+            while (not self.stop.is_set()
+                   and sum(box.frame is not None for box in self.boxes) < min(max_batch, self.count)):
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
@@ -135,15 +137,16 @@ def run_fleet(classifier, cameras: int, fps: float = 30.0, seconds: float = 8.0,
     for thread in threads:
         thread.join(2)
     wall = time.monotonic() - cpu0[1]
-    captured = sum(b.captured - c for b, (c, _) in zip(fleet.boxes, cpu0[2]))
-    dropped = sum(b.dropped - d for b, (_, d) in zip(fleet.boxes, cpu0[2]))
+    captured = sum(b.captured - c for b, (c, _) in zip(fleet.boxes, cpu0[2], strict=True))
+    dropped = sum(b.dropped - d for b, (_, d) in zip(fleet.boxes, cpu0[2], strict=True))
     return {
         "cameras": cameras, "fps_each": fps, "seconds": round(wall, 2),
         "captured_fps": round(captured / wall, 1), "classified_fps": round(len(latencies) / wall, 1),
         "dropped_pct": round(100 * dropped / max(1, captured), 2),
         "latency_p50_ms": round(float(np.percentile(latencies, 50)), 2),
         "latency_p95_ms": round(float(np.percentile(latencies, 95)), 2),
-        "mean_batch": round(float(np.mean(batches)), 2), "cpu_pct": round(100 * (time.process_time() - cpu0[0]) / wall, 1),
+        "mean_batch": round(float(np.mean(batches)), 2),
+        "cpu_pct": round(100 * (time.process_time() - cpu0[0]) / wall, 1),
     }
 
 
@@ -154,14 +157,16 @@ def main() -> int:
     from live_classify.engine.providers import ProviderOptions
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cameras", type=int, nargs="+", default=[1, 2, 4], help="camera counts to run, one after another")
+    parser.add_argument("--cameras", type=int, nargs="+", default=[1, 2, 4],
+                        help="camera counts to run, one after another")
     parser.add_argument("--provider", default="auto", help="auto, cuda, tensorrt or cpu")
     parser.add_argument("--seconds", type=float, default=8.0, help="measured seconds per count (after 1 s of warm-up)")
     parser.add_argument("--max-batch", type=int, default=16)
     parser.add_argument("--cuda-graph", action="store_true")
     parser.add_argument("--sizes", type=int, nargs="*", default=[], help="batch sizes to pad to (default: every size)")
     args = parser.parse_args()
-    classifier = Classifier.open(default_model_path(), args.provider, options=ProviderOptions(cuda_graph=args.cuda_graph))
+    classifier = Classifier.open(default_model_path(), args.provider,
+                                 options=ProviderOptions(cuda_graph=args.cuda_graph))
     print(classifier.backend.opened.describe(), file=sys.stderr)
     for count in args.cameras:
         print(json.dumps(run_fleet(classifier, count, seconds=args.seconds, max_batch=args.max_batch,

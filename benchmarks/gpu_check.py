@@ -135,7 +135,8 @@ def time_batch1(check: Check) -> dict:
     if check.graph_host is not None:
         contenders["I/O binding, float32, page-locked, CUDA graph"] = check.graph_host.backend.bound.run
     if check.graph_device is not None:
-        contenders["I/O binding, uint8 + normalize graph, page-locked, CUDA graph"] = check.graph_device.backend.bound.run
+        contenders["I/O binding, uint8 + normalize graph, page-locked, CUDA graph"] = (
+            check.graph_device.backend.bound.run)
     result = alternate(contenders, runs=check.runs)
     result["_pinned"] = {"float32": check.host.backend.bound.pinned, "uint8": check.device.backend.bound.pinned}
     return result
@@ -148,7 +149,8 @@ def time_stages_720p(check: Check) -> dict:
     def both(engine: Classifier) -> Callable[[], object]:
         return lambda: (engine.preprocess(frame), engine.backend.bound.run())
 
-    contenders = {"normalize on host (float32 copy)": both(check.host), "normalize on device (uint8 copy)": both(check.device)}
+    contenders = {"normalize on host (float32 copy)": both(check.host),
+                  "normalize on device (uint8 copy)": both(check.device)}
     if check.graph_device is not None:
         contenders["normalize on device, CUDA graph"] = both(check.graph_device)
     return alternate(contenders, runs=check.runs)
@@ -243,12 +245,12 @@ def cuda_graph_answers(check: Check) -> dict:
     for name, graph, plain in (("host", check.graph_host, check.host), ("device", check.graph_device, check.device)):
         worst, tops = 0.0, []
         for round_ in range(3):
-            for i, image in enumerate(images):
+            for image in images:
                 got, want = graph.classify(image), plain.classify(image)
                 worst = max(worst, float(np.abs(got.probabilities - want.probabilities).max()))
                 tops.append(got.top.label)
             batch = [images[i % len(images)] for i in range(round_, round_ + 4)]
-            for got, want in zip(graph.classify_batch(batch), plain.classify_batch(batch)):
+            for got, want in zip(graph.classify_batch(batch), plain.classify_batch(batch), strict=True):
                 worst = max(worst, float(np.abs(got.probabilities - want.probabilities).max()))
                 tops.append(got.top.label)
         out[f"{name} normalization"] = {"max_abs_prob_diff_graph_vs_plain": worst, "top1_in_turn": tops[:6]}
@@ -266,10 +268,12 @@ def cuda_graph_fallback(check: Check) -> dict:
              helper.make_node("Concat", ["batch", "minus_one"], ["flat_shape"], axis=0),
              helper.make_node("Reshape", ["pooled", "flat_shape"], ["flat"]),
              helper.make_node("MatMul", ["flat", "W"], ["scores"])]
-    inits = [numpy_helper.from_array(np.array([0], np.int64), "zero"), numpy_helper.from_array(np.array([1], np.int64), "one"),
+    inits = [numpy_helper.from_array(np.array([0], np.int64), "zero"),
+             numpy_helper.from_array(np.array([1], np.int64), "one"),
              numpy_helper.from_array(np.array([-1], np.int64), "minus_one"),
              numpy_helper.from_array(np.ones((3, 4), np.float32), "W")]
-    graph = helper.make_graph(nodes, "shapes", [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 3, 224, 224])],
+    graph = helper.make_graph(nodes, "shapes",
+                              [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 3, 224, 224])],
                               [helper.make_tensor_value_info("scores", TensorProto.FLOAT, ["N", 4])], inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
@@ -278,7 +282,8 @@ def cuda_graph_fallback(check: Check) -> dict:
         onnx.save(model, path)
         engine = Classifier.open(path, check.provider)
         result = engine.classify(frame_720p())
-        return {"describe": engine.backend.opened.describe(), "cuda_graph": engine.backend.opened.cuda_graph, "top": result.top.label}
+        return {"describe": engine.backend.opened.describe(), "cuda_graph": engine.backend.opened.cuda_graph,
+                "top": result.top.label}
 
 
 STEPS: dict[str, Callable[[Check], dict]] = {
@@ -291,7 +296,8 @@ STEPS: dict[str, Callable[[Check], dict]] = {
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=HERE / "results", help="where the report goes (default: benchmarks/results)")
+    parser.add_argument("--out", type=Path, default=HERE / "results",
+                        help="where the report goes (default: benchmarks/results)")
     parser.add_argument("--quick", action="store_true", help="fewer runs and cameras: about a minute")
     parser.add_argument("--only", nargs="+", choices=list(STEPS), help="run only these steps")
     parser.add_argument("--rehearse-on-cpu", action="store_true",

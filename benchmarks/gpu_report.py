@@ -16,23 +16,27 @@ def markdown(report: dict) -> str:
         if key in report:
             out += [f"## {title}", ""]
             section = report[key]
-            out += [f"Failed: `{section['error'].strip().splitlines()[-1]}`", ""] if "error" in section else RENDER[key](section)
+            out += ([f"Failed: `{section['error'].strip().splitlines()[-1]}`", ""] if "error" in section
+                    else RENDER[key](section))
     if report.get("cuda_graph_errors"):
-        out += ["CUDA graph could not be used: " + "; ".join(f"{k}: {v}" for k, v in report["cuda_graph_errors"].items()), ""]
+        out += ["CUDA graph could not be used: "
+                + "; ".join(f"{k}: {v}" for k, v in report["cuda_graph_errors"].items()), ""]
     return "\n".join(out)
 
 
 def _outputs(rows: dict) -> list[str]:
     out = ["| photo | max abs logit diff GPU vs CPU | max abs probability diff | top-1 CPU | top-1 GPU |",
            "| --- | ---: | ---: | --- | --- |"]
-    out += [f"| {k} | {v['max_abs_logit_diff']:.2e} | {v['max_abs_prob_diff']:.2e} | {v['top1_cpu']} | {v['top1_gpu']} |"
+    out += [f"| {k} | {v['max_abs_logit_diff']:.2e} | {v['max_abs_prob_diff']:.2e} | "
+            f"{v['top1_cpu']} | {v['top1_gpu']} |"
             for k, v in rows.items()]
     return out + [""]
 
 
 def _timings(rows: dict) -> list[str]:
     out = ["| path | median ms | p95 ms | CPU ms |", "| --- | ---: | ---: | ---: |"]
-    out += [f"| {k} | {v['median_ms']} | {v['p95_ms']} | {v['cpu_ms']} |" for k, v in rows.items() if not k.startswith("_")]
+    out += [f"| {k} | {v['median_ms']} | {v['p95_ms']} | {v['cpu_ms']} |"
+            for k, v in rows.items() if not k.startswith("_")]
     if "_pinned" in rows:
         out += ["", f"Host buffers page-locked: {rows['_pinned']}."]
     return out + [""]
@@ -41,7 +45,8 @@ def _timings(rows: dict) -> list[str]:
 def _batches(sizes: dict) -> list[str]:
     names = list(next(iter(sizes.values())))
     out = ["| batch | " + " | ".join(f"{n}: ms per frame" for n in names) + " |", "| ---: |" + " ---: |" * len(names)]
-    out += [f"| {size} | " + " | ".join(str(rows[n]["per_frame_ms"]) for n in names) + " |" for size, rows in sizes.items()]
+    out += [f"| {size} | " + " | ".join(str(rows[n]["per_frame_ms"]) for n in names) + " |"
+            for size, rows in sizes.items()]
     return out + [""]
 
 
@@ -53,12 +58,13 @@ def _pipeline(p: dict) -> list[str]:
 
 
 def _cameras(rows: dict) -> list[str]:
-    out = ["| simulated 30 fps 640x480 cameras | captured/s | classified/s | dropped | latency p50 ms | p95 ms | mean batch | CPU % |",
+    out = ["| simulated 30 fps 640x480 cameras | captured/s | classified/s | dropped | latency p50 ms | p95 ms "
+           "| mean batch | CPU % |",
            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for k, r in rows.items():
         out.append(f"| {k} | failed: {r['error']} |" if "error" in r else
-                   f"| {k} | {r['captured_fps']} | {r['classified_fps']} | {r['dropped_pct']} % | {r['latency_p50_ms']} | "
-                   f"{r['latency_p95_ms']} | {r['mean_batch']} | {r['cpu_pct']} |")
+                   f"| {k} | {r['captured_fps']} | {r['classified_fps']} | {r['dropped_pct']} % | "
+                   f"{r['latency_p50_ms']} | {r['latency_p95_ms']} | {r['mean_batch']} | {r['cpu_pct']} |")
     return out + ["", "Latency runs from the moment a camera's JPEG arrived (before decoding) to its result; "
                   "CPU % is of one core (the host has more).", ""]
 

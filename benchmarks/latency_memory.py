@@ -52,7 +52,7 @@ def main() -> None:
     report = {"cameras": CAMERAS, "fps": FPS, "minutes": [10 * (i + 1) for i in range(STEPS)],
               "every_latency_kept_kib": held_kib(old=True), "histogram_kib": held_kib(old=False)}
     rows = "\n".join(f"| {m} | {a} | {b} |" for m, a, b in
-                     zip(report["minutes"], report["every_latency_kept_kib"], report["histogram_kib"]))
+                     zip(report["minutes"], report["every_latency_kept_kib"], report["histogram_kib"], strict=True))
     markdown = f"""# The latency history's memory: {CAMERAS} cameras at {FPS} fps for an hour
 
 Produced by `python benchmarks/latency_memory.py`: the predictions fed straight to `Stats` (no camera,

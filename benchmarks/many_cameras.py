@@ -129,8 +129,8 @@ def launches(config: str, urls: list[str], work: Path, extra: list[str]) -> list
     names = [f"cam{i}" for i in range(len(urls))]
     if config == "c":
         return [Launch([*base, "--source", url, "--jsonl", str(work / f"{name}.jsonl")], work / f"{name}.jsonl", name,
-                       work / f"{name}.err") for url, name in zip(urls, names)]
-    sources = [arg for url, name in zip(urls, names) for arg in ("--source", url, "--name", name)]
+                       work / f"{name}.err") for url, name in zip(urls, names, strict=True)]
+    sources = [arg for url, name in zip(urls, names, strict=True) for arg in ("--source", url, "--name", name)]
     batch = [] if len(urls) == 1 else ["--max-batch", "1" if config == "b" else str(len(urls))]
     only = names[0] if len(names) == 1 else None  # one camera's lines need not name it
     return [Launch([*base, *sources, *batch, "--jsonl", str(work / "all.jsonl")], work / "all.jsonl", only,
@@ -191,12 +191,14 @@ def camera_figures(lines: list[dict], sent_times: list[float], t0: float, t1: fl
     latency runs from the send time of its frame (the camera's frame n is the command's frame n:
     one client, nothing lost on TCP). A frame sent in the window and never classified is dropped.
     """
-    done = [(line["frame"], line["time"] + line["latency_ms"] / 1e3) for line in lines if line["frame"] < len(sent_times)]
+    done = [(line["frame"], line["time"] + line["latency_ms"] / 1e3)
+            for line in lines if line["frame"] < len(sent_times)]
     in_window = [(frame, t) for frame, t in done if t0 <= t < t1]
     sent = [frame for frame, t in enumerate(sent_times) if t0 <= t < t1]
     classified = {frame for frame, _ in done}
     latencies = [1e3 * (t - sent_times[frame]) for frame, t in in_window]
-    captured_unsent = sum(line["time"] < sent_times[line["frame"]] - 0.002 for line in lines if line["frame"] < len(sent_times))
+    captured_unsent = sum(line["time"] < sent_times[line["frame"]] - 0.002
+                          for line in lines if line["frame"] < len(sent_times))
     return {"classified": len(in_window), "classified_fps": round(len(in_window) / (t1 - t0), 2),
             "sent_fps": round(len(sent) / (t1 - t0), 2), "sent": len(sent),
             "dropped": sum(frame not in classified for frame in sent),
@@ -255,7 +257,8 @@ def run_config(config: str, count: int, timing: Timing, fps: float, extra: list[
         finally:
             exits = stop([p for _, p in runs])
         lines = {name: got for launch, _ in runs for name, got in read_lines(launch).items()}
-    per_camera = {f"cam{i}": camera_figures(lines.get(f"cam{i}", []), server.camera.sent_times, window["t0"], window["t1"])
+    per_camera = {f"cam{i}": camera_figures(lines.get(f"cam{i}", []), server.camera.sent_times,
+                                            window["t0"], window["t1"])
                   for i, server in enumerate(servers)}
     return {"config": config, "cameras_n": count, "load_1min": round(load, 2), "exit_codes": exits,
             "harness_cpu_pct": window["harness_cpu_pct"], "seconds": round(window["t1"] - window["t0"], 2),
@@ -277,16 +280,20 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
                         help="one shorter round, for a first look: about 4 minutes instead of about 13 on 2 cores")
-    parser.add_argument("--cameras", default="1,2,4,8", help="the numbers of cameras, comma-separated (default: 1,2,4,8)")
-    parser.add_argument("--configs", default="a,b,c", help="which of a (batched), b (--max-batch 1), c (a process per camera)")
+    parser.add_argument("--cameras", default="1,2,4,8",
+                        help="the numbers of cameras, comma-separated (default: 1,2,4,8)")
+    parser.add_argument("--configs", default="a,b,c",
+                        help="which of a (batched), b (--max-batch 1), c (a process per camera)")
     parser.add_argument("--seconds", type=float, help="measuring window of each run (default: 20, --quick: 8)")
-    parser.add_argument("--warmup", type=float, help="seconds between every camera's first result and the window (5, --quick: 3)")
+    parser.add_argument("--warmup", type=float,
+                        help="seconds between every camera's first result and the window (5, --quick: 3)")
     parser.add_argument("--rounds", type=int, help="times the whole set is repeated (default: 2, --quick: 1)")
     parser.add_argument("--fps", type=float, default=30.0, help="each camera's frame rate (default: 30)")
     parser.add_argument("--provider", help="passed on to live-classify (default: its own, auto)")
     parser.add_argument("--out", type=Path, metavar="DIR",
                         help="where to write many-cameras-<host>.json, .md and .png (default: a new git-ignored folder "
-                             "benchmarks/results/local-<host>-<date>; pass benchmarks/results to refresh the committed report)")
+                             "benchmarks/results/local-<host>-<date>; pass benchmarks/results to refresh the committed "
+                             "report)")
     args = parser.parse_args()
     try:
         args.counts = [int(n) for n in args.cameras.split(",")]
@@ -312,7 +319,8 @@ def main() -> int:
                     "load_1min_before": round(os.getloadavg()[0], 2), "runs": []}
     failed = None
     for config, count in interleaved(args.configs, args.counts, args.timing.rounds):
-        print(f"[{time.strftime('%H:%M:%S')}] ({config}) {CONFIGS[config]}, {count} cameras ...", file=sys.stderr, flush=True)
+        print(f"[{time.strftime('%H:%M:%S')}] ({config}) {CONFIGS[config]}, {count} cameras ...", file=sys.stderr,
+              flush=True)
         try:
             report["runs"].append(run_config(config, count, args.timing, args.fps, extra))
         except RuntimeError as error:

@@ -17,7 +17,7 @@ def summarize(runs: list[dict]) -> dict:
     for run in runs:
         means.setdefault(run["config"], {}).setdefault(str(run["cameras_n"]), {"runs": []})["runs"].append(run)
     for by_n in means.values():
-        for n, cell in by_n.items():
+        for cell in by_n.values():
             rows = cell.pop("runs")
             cell.update({key: mean([r[key] for r in rows]) for key in FIGURES})
             cell["keeps_up"] = all(r["keeps_up"] for r in rows)
@@ -69,7 +69,8 @@ def markdown(report: dict, name: str) -> str:
 
 
 def means_table(report: dict) -> list[str]:
-    out = ["## Mean over rounds", "", "| N | configuration | classified fps per camera (min / mean / max) | latency p50 ms | "
+    out = ["## Mean over rounds", "",
+           "| N | configuration | classified fps per camera (min / mean / max) | latency p50 ms | "
            "p95 ms | dropped % | CPU ms per classified frame | total PSS MB (RSS MB) | every camera at its own rate |",
            "| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | --- |"]
     counts = sorted({n for by_n in report["means"].values() for n in by_n}, key=int)
@@ -78,12 +79,14 @@ def means_table(report: dict) -> list[str]:
             v = report["means"].get(config, {}).get(n)
             if v:
                 out.append(f"| {n} | ({config}) {label} | {v['fps_min']} / **{v['fps_mean']}** / {v['fps_max']} | "
-                           f"{v['latency_p50_ms']} | {v['latency_p95_ms']} | {v['dropped_pct']} | {v['cpu_ms_per_frame']} | "
-                           f"{v['pss_mb']:.0f} ({v['rss_mb']:.0f}) | {'yes' if v['keeps_up'] else 'no'} |")
-    return out + ["", "Latency runs from the moment the camera sent the frame to its result (the command's capture time "
-                  "plus its own latency); dropped: frames sent in the window never classified; CPU: user + system time of "
-                  "the command's processes in the window over the frames they classified in it; PSS shares each shared "
-                  "page out among the processes that map it (so it adds up), RSS counts it in every process.", ""]
+                           f"{v['latency_p50_ms']} | {v['latency_p95_ms']} | {v['dropped_pct']} | "
+                           f"{v['cpu_ms_per_frame']} | {v['pss_mb']:.0f} ({v['rss_mb']:.0f}) | "
+                           f"{'yes' if v['keeps_up'] else 'no'} |")
+    return out + ["", "Latency runs from the moment the camera sent the frame to its result (the command's "
+                  "capture time plus its own latency); dropped: frames sent in the window never classified; CPU: "
+                  "user + system time of the command's processes in the window over the frames they classified in "
+                  "it; PSS shares each shared page out among the processes that map it (so it adds up), RSS counts "
+                  "it in every process.", ""]
 
 
 def ratio_table(report: dict) -> list[str]:
@@ -109,15 +112,18 @@ def largest_lines(report: dict) -> list[str]:
 
 
 def runs_table(report: dict) -> list[str]:
-    out = ["## Every run, in the order run", "", "| # | config | N | load | fps per camera (min / mean / max) | p50 ms | "
+    out = ["## Every run, in the order run", "",
+           "| # | config | N | load | fps per camera (min / mean / max) | p50 ms | "
            "p95 ms | dropped | CPU ms per frame | PSS MB | RSS MB | harness CPU % | exit codes |",
            "| ---: | --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
     for i, v in enumerate(report["runs"], 1):
-        out.append(f"| {i} | ({v['config']}) | {v['cameras_n']} | {v['load_1min']} | {v['fps_min']} / {v['fps_mean']} / "
-                   f"{v['fps_max']} | {v['latency_p50_ms']} | {v['latency_p95_ms']} | {v['dropped']} | "
+        out.append(f"| {i} | ({v['config']}) | {v['cameras_n']} | {v['load_1min']} | "
+                   f"{v['fps_min']} / {v['fps_mean']} / {v['fps_max']} | {v['latency_p50_ms']} | "
+                   f"{v['latency_p95_ms']} | {v['dropped']} | "
                    f"{v['cpu_ms_per_frame']} | {v['pss_mb']} | {v['rss_mb']} | {v['harness_cpu_pct']} | "
                    f"{' '.join(map(str, v['exit_codes']))} |")
-    return out + ["", "Harness CPU: this script's own (the fake cameras sending pre-encoded frames), on the same cores.", ""]
+    return out + ["", "Harness CPU: this script's own (the fake cameras sending pre-encoded frames), "
+                  "on the same cores.", ""]
 
 
 def plot(report: dict, path: Path) -> bool:
@@ -144,8 +150,8 @@ def plot(report: dict, path: Path) -> bool:
     ax.set_xlabel("cameras (N)")
     ax.set_ylabel("classified frames per second, per camera")
     low, high = report["load_1min_range"]
-    ax.set_title(f"{report['machine']['cores']} cores, load {low}–{high} (shared, noisy); bars: slowest to fastest camera",
-                 fontsize=9)
+    ax.set_title(f"{report['machine']['cores']} cores, load {low}–{high} (shared, noisy); "
+                 "bars: slowest to fastest camera", fontsize=9)
     ax.set_ylim(0, report["fps"] * 1.1)
     ax.legend(fontsize=8, loc="lower left")
     fig.tight_layout()

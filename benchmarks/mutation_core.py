@@ -47,8 +47,10 @@ CONFIG = {
     "source_paths": ["src/"],
     "only_mutate": [f"src/live_classify/{name}.py" for name in MODULES],
     "pytest_add_cli_args_test_selection": [
-        "tests/unit/stream/test_batching.py", "tests/unit/stream/test_batching_clock.py", "tests/unit/stream/test_stats.py", "tests/unit/stream/test_queues.py",
-        "tests/unit/engine/test_fallback.py", "tests/unit/engine/test_triton_backend.py", *(f"tests/e2e/test_triton.py::{name}" for name in TRITON_UNIT),
+        "tests/unit/stream/test_batching.py", "tests/unit/stream/test_batching_clock.py",
+        "tests/unit/stream/test_stats.py", "tests/unit/stream/test_queues.py",
+        "tests/unit/engine/test_fallback.py", "tests/unit/engine/test_triton_backend.py",
+        *(f"tests/e2e/test_triton.py::{name}" for name in TRITON_UNIT),
         *(f"--deselect={test}" for test in SLOW),
     ],
     "also_copy": ["models/"],
@@ -93,7 +95,8 @@ def mutant_diffs(module: str) -> dict[str, str]:
             continue
         old = original.replace(f"{match.group(1)}__mutmut_orig", "f").splitlines()
         new = body.replace(name, "f").splitlines()
-        changed = [(a.strip(), b.strip()) for a, b in zip(old, new) if a != b]
+        # A line added or removed shifts the rest: only the first difference is shown.
+        changed = [(a.strip(), b.strip()) for a, b in zip(old, new, strict=False) if a != b]
         diffs[name] = "; ".join(f"{a}  ->  {b}" for a, b in changed[:1]) or "(a line removed)"
     return diffs
 

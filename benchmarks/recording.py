@@ -40,8 +40,8 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent / "tests" / "support")]  # the fake camera lives with the tests
 
-from mjpeg_server import Camera, MjpegServer, stamp_time  # noqa: E402
 from benchlib import cpu_seconds, default_out, machine, save_report, wait_for  # noqa: E402  (the same machine line, the same folders)
+from mjpeg_server import Camera, MjpegServer, stamp_time  # noqa: E402
 
 from live_classify.sinks.record.mjpeg import MjpegWriter  # noqa: E402
 from live_classify.sinks.record.mp4 import EncoderSettings, Mp4Writer  # noqa: E402
@@ -72,7 +72,8 @@ class Scene:
         self.size = size
         margin = 1.0 if motion == "still" else 1.25
         photo = cv2.imread(str(PHOTO))
-        self._photo = cv2.resize(photo, (round(size[0] * margin), round(size[1] * margin)), interpolation=cv2.INTER_AREA)
+        self._photo = cv2.resize(photo, (round(size[0] * margin), round(size[1] * margin)),
+                                 interpolation=cv2.INTER_AREA)
         rng = np.random.default_rng(7)
         self._noise = rng.normal(0, 3, (16, size[1], size[0], 3)).astype(np.int16) if motion == "noisy" else None
 
@@ -228,8 +229,9 @@ def median_run(runs: list[dict[str, float]]) -> dict[str, float]:
 
 SUMMARY_LINES = {
     "captured": r"(\d+) frames captured", "classified": r"(\d+) classified", "dropped": r"classified, (\d+) dropped",
-    "elapsed_s": r"reconnects in ([\d.]+) s", "capture_fps": r"capture ([\d.]+) fps", "inference_fps": r"inference ([\d.]+) fps",
-    "latency_p50_ms": r"latency p50 (\d+) ms", "recorded": r"recorded (\d+) frames", "encoder_dropped": r"(\d+) dropped: the encoder",
+    "elapsed_s": r"reconnects in ([\d.]+) s", "capture_fps": r"capture ([\d.]+) fps",
+    "inference_fps": r"inference ([\d.]+) fps", "latency_p50_ms": r"latency p50 (\d+) ms",
+    "recorded": r"recorded (\d+) frames", "encoder_dropped": r"(\d+) dropped: the encoder",
 }
 
 
@@ -280,7 +282,8 @@ def bench_command(quick: bool) -> dict:
                 print(f"[{time.strftime('%H:%M:%S')}]   {config} ...", file=sys.stderr, flush=True)
                 runs.append(run_command(server, config, seconds, Path(tmp)))
     means = {config: {key: round(float(np.mean([r[key] for r in runs if r["config"] == config])), 1)
-                      for key in ("capture_fps", "inference_fps", "recorded_fps", "cpu_pct", "cpu_ms_per_frame")} for config in CONFIGS}
+                      for key in ("capture_fps", "inference_fps", "recorded_fps", "cpu_pct", "cpu_ms_per_frame")}
+             for config in CONFIGS}
     base = means[CONFIGS[0]]["inference_fps"]
     for config in CONFIGS[1:]:
         means[config]["inference_change_pct"] = round(100 * (means[config]["inference_fps"] / base - 1), 1)
@@ -296,7 +299,8 @@ def produced_by(report: dict) -> str:
 
 
 def markdown_size(r: dict) -> list[str]:
-    out = [f"## Size and quality: {r['size']} at {FPS} fps, {r['frames'] / FPS:.0f} s per scene, extrapolated to an hour",
+    out = [f"## Size and quality: {r['size']} at {FPS} fps, {r['frames'] / FPS:.0f} s per scene, "
+           "extrapolated to an hour",
            "", "| scene | MP4 MB/hour | AVI MB/hour | AVI / MP4 | MP4 PSNR dB (mean / min) | AVI PSNR dB (mean / min) |"
            " frames read back (MP4 / AVI) |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for scene, row in r["rows"].items():
@@ -311,7 +315,8 @@ def markdown_size(r: dict) -> list[str]:
 
 
 def markdown_cpu(r: dict) -> list[str]:
-    out = [f"## Encoding cost, each writer alone ({r['frames']} frames of a panning clip, median of {r['rounds']} rounds)",
+    out = [f"## Encoding cost, each writer alone ({r['frames']} frames of a panning clip, "
+           f"median of {r['rounds']} rounds)",
            "", "| size | writer | CPU ms per frame | wall ms per frame | fps alone | CPU ms spread |",
            "| --- | --- | ---: | ---: | ---: | --- |"]
     for size, kinds in r["rows"].items():
@@ -332,15 +337,19 @@ def markdown_command(r: dict) -> list[str]:
         recorded = v["recorded_fps"] if v["config"] != CONFIGS[0] else "—"
         drops = f"{v['encoder_dropped']:.0f}" if v["config"] != CONFIGS[0] else "—"
         out.append(f"| {i} | {v['config']} | {v['load_1min']} | {v['camera_sent_fps']} | {v['capture_fps']} | "
-                   f"{v['inference_fps']} | {recorded} | {drops} | {v['cpu_pct']} | {v['cpu_ms_per_frame']} | {v.get('mb_per_hour', '—')} |")
-    out += ["", "| mean | captured fps | classified fps | inference vs no recording | recorded fps | CPU % | CPU ms per camera frame |",
+                   f"{v['inference_fps']} | {recorded} | {drops} | {v['cpu_pct']} | {v['cpu_ms_per_frame']} | "
+                   f"{v.get('mb_per_hour', '—')} |")
+    out += ["", "| mean | captured fps | classified fps | inference vs no recording | recorded fps | CPU % "
+            "| CPU ms per camera frame |",
             "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for config, m in r["means"].items():
         change = f"{m['inference_change_pct']:+.1f} %" if "inference_change_pct" in m else "—"
         recorded = m["recorded_fps"] if config != CONFIGS[0] else "—"
-        out.append(f"| {config} | {m['capture_fps']} | {m['inference_fps']} | {change} | {recorded} | {m['cpu_pct']} | {m['cpu_ms_per_frame']} |")
+        out.append(f"| {config} | {m['capture_fps']} | {m['inference_fps']} | {change} | {recorded} | "
+                   f"{m['cpu_pct']} | {m['cpu_ms_per_frame']} |")
     return out + ["", "Rates are the command's own summary lines (frames over its run time); CPU % is the command's "
-                  "user + system time over the measured window (per camera frame: over the frames the camera sent in it); the load is `uptime`'s 1-minute average as each run "
+                  "user + system time over the measured window (per camera frame: over the frames the camera "
+                  "sent in it); the load is `uptime`'s 1-minute average as each run "
                   "started (other engineers share these 2 cores). The test camera runs in the benchmark's process "
                   "and JPEG-encodes each frame there, on the same 2 cores.", ""]
 
@@ -360,10 +369,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
                         help="shorter runs, for a first look: about 1 minute instead of about 5 on 2 cores")
-    parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated sections of: {', '.join(SECTIONS)}")
+    parser.add_argument("--only", default=",".join(SECTIONS),
+                        help=f"comma-separated sections of: {', '.join(SECTIONS)}")
     parser.add_argument("--out", type=Path, metavar="DIR",
                         help="where to write recording-<host>.json and .md (default: a new git-ignored folder "
-                             "benchmarks/results/local-<host>-<date>; pass benchmarks/results to refresh the committed report)")
+                             "benchmarks/results/local-<host>-<date>; pass benchmarks/results to refresh the committed "
+                             "report)")
     args = parser.parse_args()
     chosen = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = set(chosen) - set(SECTIONS)

@@ -129,7 +129,8 @@ def bench_inference(quick: bool) -> dict:
     }, runs=200 if quick else 1000)
     same = float(np.abs(session.run([name_out], {name_in: bound.input})[0] - bound.run()).max())
     return {"rows": results, "max_abs_diff": same,
-            "ratio_plain_over_binding": round(results["session.run"]["median_ms"] / results["I/O binding"]["median_ms"], 3)}
+            "ratio_plain_over_binding": round(results["session.run"]["median_ms"]
+                                              / results["I/O binding"]["median_ms"], 3)}
 
 
 # -- preprocessing ----------------------------------------------------------------------------
@@ -320,7 +321,8 @@ def bench_throughput(quick: bool) -> dict:
         "frames": frames, "rounds": rounds, "rows": rows,
         "ratio_pipeline_over_naive": round(rows[PRODUCT]["fps"] / rows["naive loop"]["fps"], 3),
         "ratio_pipeline_over_bound": round(rows[PRODUCT]["fps"] / bound, 3),
-        "ratio_one_engine_over_naive": round(rows["pipeline, 1 engine x all threads"]["fps"] / rows["naive loop"]["fps"], 3),
+        "ratio_one_engine_over_naive": round(rows["pipeline, 1 engine x all threads"]["fps"]
+                                             / rows["naive loop"]["fps"], 3),
     }
 
 
@@ -455,13 +457,15 @@ def markdown(report: dict) -> str:
         r = report["preprocess"]
         out += ["## Preprocessing a 1280x720 frame", "", "| path | median ms | p95 ms | max abs diff vs reference |",
                 "| --- | ---: | ---: | ---: |"]
-        out += [f"| {k} | {v['median_ms']} | {v['p95_ms']} | {r['max_abs_diff_vs_reference'][k.replace(' (preallocated)', '')]:.2g} |"
+        out += [f"| {k} | {v['median_ms']} | {v['p95_ms']} | "
+                f"{r['max_abs_diff_vs_reference'][k.replace(' (preallocated)', '')]:.2g} |"
                 for k, v in r["rows"].items()]
         out += ["", "The reference is the same recipe step by step with fresh arrays; the others differ in their "
                 "resize (INTER_AREA, INTER_LINEAR).", ""]
     if "throughput" in report:
         r = report["throughput"]
-        out += [f"## Throughput on a 720p video file, headless ({r['frames']} frames, median of {r['rounds']} runs)", "",
+        out += [f"## Throughput on a 720p video file, headless ({r['frames']} frames, "
+                f"median of {r['rounds']} runs)", "",
                 "| way | FPS | CPU % | CPU ms per frame |", "| --- | ---: | ---: | ---: |"]
         for k, v in r["rows"].items():
             out.append(f"| {k} | {v['fps']} | {v['cpu_pct']} | {v['cpu_ms_per_frame']} |" if "fps" in v
@@ -471,20 +475,24 @@ def markdown(report: dict) -> str:
                 f"a single engine using all threads instead: {r['ratio_one_engine_over_naive']}x the naive loop.", ""]
     if "latency" in report:
         out += ["## Live latency, from the moment the camera sent the frame", "",
-                "| camera | way | p50 ms | p95 ms | p99 ms | first 5 s p50 | last 5 s p50 | shown FPS | classified FPS | dropped | CPU % | peak RSS MB |",
+                "| camera | way | p50 ms | p95 ms | p99 ms | first 5 s p50 | last 5 s p50 | shown FPS "
+                "| classified FPS | dropped | CPU % | peak RSS MB |",
                 "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
         for scenario, modes in report["latency"].items():
             for mode, v in modes.items():
-                out.append(f"| {scenario} | {mode} | {v['latency_p50_ms']} | {v['latency_p95_ms']} | {v['latency_p99_ms']} | "
-                           f"{v['latency_first_5s_p50_ms']} | {v['latency_last_5s_p50_ms']} | {v['output_fps']} | "
-                           f"{v['classified_fps']} | {v['dropped']} | {v['cpu_pct']} | {v['peak_rss_mb']} |")
+                out.append(f"| {scenario} | {mode} | {v['latency_p50_ms']} | {v['latency_p95_ms']} | "
+                           f"{v['latency_p99_ms']} | {v['latency_first_5s_p50_ms']} | {v['latency_last_5s_p50_ms']} | "
+                           f"{v['output_fps']} | {v['classified_fps']} | {v['dropped']} | {v['cpu_pct']} | "
+                           f"{v['peak_rss_mb']} |")
         out += ["", f"Latency over time: `{report['machine']['host']}-latency.png`.", ""]
     if "soak" in report:
         r = report["soak"]
         out += [f"## Soak: {r['seconds']:.0f} s on a 30 fps live camera", "",
                 "| | start | end |", "| --- | ---: | ---: |",
-                f"| latency p50 ms (first / last 30 s) | {r['latency_p50_ms_first_30s']} | {r['latency_p50_ms_last_30s']} |",
-                f"| latency p95 ms (first / last 30 s) | {r['latency_p95_ms_first_30s']} | {r['latency_p95_ms_last_30s']} |",
+                f"| latency p50 ms (first / last 30 s) | {r['latency_p50_ms_first_30s']} | "
+                f"{r['latency_p50_ms_last_30s']} |",
+                f"| latency p95 ms (first / last 30 s) | {r['latency_p95_ms_first_30s']} | "
+                f"{r['latency_p95_ms_last_30s']} |",
                 f"| RSS MB (at 10 s / at the end) | {r['rss_mb_at_10s']} | {r['rss_mb_at_end']} |", "",
                 f"{r['classified']} frames classified, {r['dropped']} dropped; peak RSS {r['peak_rss_mb']} MB.", ""]
     return "\n".join(out)
@@ -501,9 +509,9 @@ def plot(report: dict, path: Path) -> bool:
         return False
     scenarios = report["latency"]
     fig, axes = plt.subplots(1, len(scenarios), figsize=(6 * len(scenarios), 4), squeeze=False)
-    for ax, (name, modes) in zip(axes[0], scenarios.items()):
+    for ax, (name, modes) in zip(axes[0], scenarios.items(), strict=True):
         for mode, v in modes.items():
-            t, ms = zip(*v["samples"])
+            t, ms = zip(*v["samples"], strict=True)
             ax.plot(t, ms, ".", markersize=2, label=f"{mode} (p50 {v['latency_p50_ms']:.0f} ms)")
         ax.set_title(name)
         ax.set_xlabel("seconds")
@@ -518,11 +526,14 @@ def plot(report: dict, path: Path) -> bool:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
-                        help=f"shorter runs, for a first look: about {QUICK_MINUTES} minutes instead of about 11 on 2 cores")
-    parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated sections of: {', '.join(SECTIONS)}")
+                        help=f"shorter runs, for a first look: about {QUICK_MINUTES} minutes instead of about 11 "
+                             "on 2 cores")
+    parser.add_argument("--only", default=",".join(SECTIONS),
+                        help=f"comma-separated sections of: {', '.join(SECTIONS)}")
     parser.add_argument("--out", type=Path, metavar="DIR",
                         help="where to write <host>.json, .md and -latency.png (default: a new git-ignored folder "
-                             "benchmarks/results/local-<host>-<date>; pass benchmarks/results to refresh the committed report)")
+                             "benchmarks/results/local-<host>-<date>; pass benchmarks/results to refresh the committed "
+                             "report)")
     parser.add_argument("--worker", choices=["pipeline", "naive"], help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     parser.add_argument("--seconds", type=float, help=argparse.SUPPRESS)

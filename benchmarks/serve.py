@@ -90,7 +90,8 @@ def measure(sources: list[str], paths: list[str], stalled: int | None = None) ->
         run.terminate()
         run.wait(20)
     elapsed = t1 - t0
-    return Measured(elapsed, first, last, cpu1 - cpu0, [round((b - a) / elapsed, 1) for a, b in zip(seen0, seen1)])
+    rates = [round((b - a) / elapsed, 1) for a, b in zip(seen0, seen1, strict=True)]
+    return Measured(elapsed, first, last, cpu1 - cpu0, rates)
 
 
 def case(camera: MjpegServer, viewers: int, stalled: bool) -> str:
@@ -104,7 +105,7 @@ def case(camera: MjpegServer, viewers: int, stalled: bool) -> str:
 def several(cameras: list[MjpegServer], watched: int) -> str:
     """The command on several cameras, the first ``watched`` of them each with one viewer."""
     m = measure([c.url for c in cameras], [f"/stream.mjpg?camera=cam{i}" for i in range(watched)])
-    pairs = list(zip(m.first["cameras"], m.last["cameras"]))
+    pairs = list(zip(m.first["cameras"], m.last["cameras"], strict=True))
     frames = sum(b["captured"] - a["captured"] for a, b in pairs)
     classified = sum(b["classified"] - a["classified"] for a, b in pairs)
     encoded = [round((b["encoded"] - a["encoded"]) / m.elapsed, 1) for a, b in pairs]

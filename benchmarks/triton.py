@@ -145,11 +145,15 @@ def bench_throughput(server: TritonServer, quick: bool) -> dict:
     mean_batch = {name: round(float(np.mean(values)), 2) if values else None for name, values in batches.items()}
     ratio = lambda a, b: round(fps[a] / fps[b], 2)  # noqa: E731
     return {"seconds": seconds, "repeats": repeats, "fps": fps, "each_run": rates, "mean_batch": mean_batch, "ratios": {
-        "4 clients / 1, dynamic batching": ratio("Triton, dynamic batching, 4 clients", "Triton, dynamic batching, 1 client"),
+        "4 clients / 1, dynamic batching":
+            ratio("Triton, dynamic batching, 4 clients", "Triton, dynamic batching, 1 client"),
         "4 clients / 1, no batching": ratio("Triton, no batching, 4 clients", "Triton, no batching, 1 client"),
-        "dynamic batching / none, 4 clients": ratio("Triton, dynamic batching, 4 clients", "Triton, no batching, 4 clients"),
-        "dynamic batching / none, 1 client": ratio("Triton, dynamic batching, 1 client", "Triton, no batching, 1 client"),
-        "Triton 1 client / onnxruntime here": ratio("Triton, dynamic batching, 1 client", "onnxruntime here, 1 process"),
+        "dynamic batching / none, 4 clients":
+            ratio("Triton, dynamic batching, 4 clients", "Triton, no batching, 4 clients"),
+        "dynamic batching / none, 1 client":
+            ratio("Triton, dynamic batching, 1 client", "Triton, no batching, 1 client"),
+        "Triton 1 client / onnxruntime here":
+            ratio("Triton, dynamic batching, 1 client", "onnxruntime here, 1 process"),
     }}
 
 
@@ -164,7 +168,8 @@ def markdown(report: dict) -> str:
     if "latency" in report:
         r = report["latency"]
         out += [f"## Stage 3 at batch 1 ({r['rounds']} rounds, in turn)", "",
-                "| path | median ms | p95 ms | client CPU ms/frame | added ms | × here |", "| --- | ---: | ---: | ---: | ---: | ---: |"]
+                "| path | median ms | p95 ms | client CPU ms/frame | added ms | × here |",
+                "| --- | ---: | ---: | ---: | ---: | ---: |"]
         out += [f"| {name} | {v['median_ms']} | {v['p95_ms']} | {v['client_cpu_ms']} | {v.get('added_ms', '')} | "
                 f"{v.get('ratio_to_here', '')} |" for name, v in r["rows"].items()]
         out += [""]
@@ -186,11 +191,14 @@ def markdown(report: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="shorter runs: about 1.5 minutes instead of about 5 on 2 cores")
-    parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated sections of: {', '.join(SECTIONS)}")
+    parser.add_argument("--quick", action="store_true",
+                        help="shorter runs: about 1.5 minutes instead of about 5 on 2 cores")
+    parser.add_argument("--only", default=",".join(SECTIONS),
+                        help=f"comma-separated sections of: {', '.join(SECTIONS)}")
     parser.add_argument("--out", type=Path, metavar="DIR",
                         help="where to write triton-<host>.json and .md (default: a new git-ignored folder "
-                             "benchmarks/results/local-<host>-<date>; pass benchmarks/results to refresh the committed report)")
+                             "benchmarks/results/local-<host>-<date>; pass benchmarks/results to refresh the committed "
+                             "report)")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # stop the server on the way out, as on Ctrl+C
     chosen = [s.strip() for s in args.only.split(",") if s.strip()]

@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 import time
+from itertools import pairwise
 from pathlib import Path
 from types import ModuleType
 
@@ -88,13 +89,15 @@ def test_the_recording_quality_is_measured_against_the_very_frames_written(recor
 def test_the_encoding_clip_plays_back_and_forth_without_a_cut(recording: ModuleType) -> None:
     indices = list(recording.ping_pong(20, 5))
     assert set(indices) == set(range(5)) and indices[:6] == [0, 1, 2, 3, 4, 3]
-    assert all(abs(a - b) == 1 for a, b in zip(indices, indices[1:]))
+    assert all(abs(a - b) == 1 for a, b in pairwise(indices))
 
 
 def test_the_summary_lines_of_the_command_are_read(recording: ModuleType) -> None:
     stderr = ("live-classify: 600 frames captured, 540 classified, 60 dropped, 0 reconnects in 20.0 s\n"
-              "live-classify: capture 30.0 fps, inference 27.0 fps; latency p50 16 ms, p95 40 ms; CPUExecutionProvider\n"
-              "live-classify: recorded 590 frames to x.mp4 at 30 fps (the source's times), 10 dropped: the encoder fell behind\n")
+              "live-classify: capture 30.0 fps, inference 27.0 fps; latency p50 16 ms, p95 40 ms; "
+              "CPUExecutionProvider\n"
+              "live-classify: recorded 590 frames to x.mp4 at 30 fps (the source's times), "
+              "10 dropped: the encoder fell behind\n")
     row = recording.parse_summary(stderr)
     assert (row["captured"], row["classified"], row["dropped"], row["elapsed_s"]) == (600, 540, 60, 20.0)
     assert (row["capture_fps"], row["inference_fps"], row["recorded"], row["encoder_dropped"]) == (30.0, 27.0, 590, 10)
@@ -198,7 +201,8 @@ def test_the_report_finds_the_largest_n_at_the_cameras_rate_and_the_ratios(cams:
                 "load_1min": 1.0, "keeps_up": keeps_up}
 
     runs = [run("a", 1, 30, True, 200), run("a", 2, 30, True, 220), run("a", 4, 20, False, 250),
-            run("c", 1, 30, True, 200), run("c", 2, 28, True, 400), run("c", 2, 26, False, 400), run("c", 4, 10, True, 800)]
+            run("c", 1, 30, True, 200), run("c", 2, 28, True, 400), run("c", 2, 26, False, 400),
+            run("c", 4, 10, True, 800)]
     report = cams.summarize(runs)
     assert report["largest_n_at_own_rate"] == {"a": 2, "c": 1}, "N=2 failed one round of two; N=4 never counts after"
     assert report["means"]["c"]["2"]["fps_mean"] == 27

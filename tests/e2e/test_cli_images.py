@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import CHELSEA, COFFEE, DATA, assert_clean_error, run_cli
 from foreign_models import failing_model, pooled_classifier, vector_model
 
@@ -107,7 +106,8 @@ BAD_INPUTS = {
     "empty model": (["--model", "{tmp}/empty.onnx"], "model file is empty"),
     "not onnx": (["--model", "{tmp}/junk.onnx"], "cannot load model"),
     "not an image model": (["--model", "{tmp}/vector.onnx"], "expected a 4-D image tensor"),
-    "channels-last model": (["--model", "{tmp}/nhwc.onnx"], "has shape ['N', 'H', 'W', 3]: expected a 4-D image tensor [N,3,H,W]"),
+    "channels-last model": (["--model", "{tmp}/nhwc.onnx"],
+                            "has shape ['N', 'H', 'W', 3]: expected a 4-D image tensor [N,3,H,W]"),
     "labels do not match": (["--labels", "{tmp}/ten.txt"], "10 labels given but the model outputs 1000 classes"),
     "missing labels file": (["--labels", "{tmp}/none.txt"], "cannot read labels file"),
     "unreadable image": (["--source", "{tmp}/broken.png"], "cannot decode image"),

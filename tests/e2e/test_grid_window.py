@@ -137,7 +137,7 @@ def bar_pixels(image: np.ndarray) -> int:
 
 def three_cameras(cameras: list[MjpegServer]) -> list[str]:
     args: list[str] = []
-    for camera, name in zip(cameras, NAMES):
+    for camera, name in zip(cameras, NAMES, strict=True):
         args += ["--source", camera.url, "--name", name]
     return args
 
@@ -161,7 +161,7 @@ def test_three_cameras_through_the_command_show_three_tiles_each_with_its_panel(
         shot = screen_when(display, tmp_path / "grid.png",
                            lambda shot: all(bar_pixels(cell) > 150 for cell in cells(shot)), "a panel on each tile")
         tiles = cells(shot)
-        for name, cell in zip(NAMES, tiles):
+        for name, cell in zip(NAMES, tiles, strict=True):
             assert near(cell[2 : STRIP - 2], STRIP_BG, 4).mean() > 0.5, f"{name}'s tile has no name strip"
         pictures = [cell[STRIP:].astype(int) for cell in tiles]
         for i, j in ((0, 1), (0, 2), (1, 2)):

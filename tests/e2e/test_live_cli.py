@@ -11,12 +11,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-
 from conftest import CHELSEA, COFFEE, LiveCli, assert_clean_error, count_frames, make_video, run_cli
-from live_classify.engine.classifier import Classifier
-from live_classify.engine.postprocess import Smoother, top_k
 from mjpeg_server import MjpegServer
 from test_pipeline import recording_counts
+
+from live_classify.engine.classifier import Classifier
+from live_classify.engine.postprocess import Smoother, top_k
 
 
 def jsonl_rows(text: str) -> list[dict]:
@@ -27,7 +27,7 @@ def summary(stderr: str) -> dict[str, int]:
     """The counters of the summary lines: captured, classified, dropped, and recorded when there is a recording."""
     found = re.search(r"(\d+) frames captured, (\d+) classified, (\d+) dropped", stderr)
     assert found, stderr
-    counts = dict(zip(("captured", "classified", "dropped"), map(int, found.groups())))
+    counts = dict(zip(("captured", "classified", "dropped"), map(int, found.groups()), strict=True))
     if recorded := re.search(r"recorded (\d+) frames", stderr):
         counts["recorded"] = int(recorded.group(1))
     return counts
@@ -156,7 +156,8 @@ def wait_until_quiet(cli: LiveCli, quiet_s: float, timeout: float = 60.0) -> Non
     cli.wait_for(quiet, timeout, f"no new JSON line for {quiet_s} s")
 
 
-def test_a_second_ctrl_c_exits_at_once_and_the_recording_still_plays(camera: MjpegServer, live_cli, tmp_path: Path) -> None:
+def test_a_second_ctrl_c_exits_at_once_and_the_recording_still_plays(camera: MjpegServer, live_cli,
+                                                                     tmp_path: Path) -> None:
     record = tmp_path / "live.avi"
     cli = live_cli("--source", camera.url, "--record", str(record), "--jsonl", "-", "--read-timeout", "30",
                    "--provider", "cpu")
@@ -322,6 +323,6 @@ def test_collected_frames_are_raw_while_the_recording_is_annotated(video_file: P
     frames = [capture.read()[1] for _ in range(26)]  # 25 fps, one frame a second: frames 0 and 25
     saved = sorted((tmp_path / "dataset" / "cat").glob("*.png"))
     assert len(saved) == 2
-    for path, frame in zip(saved, (frames[0], frames[25])):
+    for path, frame in zip(saved, (frames[0], frames[25]), strict=True):
         assert np.array_equal(cv2.imread(str(path)), frame), f"{path.name} is not the raw frame"
     assert count_frames(record) > 0

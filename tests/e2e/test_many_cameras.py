@@ -12,6 +12,7 @@ import urllib.error
 import urllib.request
 from collections import Counter
 from collections.abc import Iterator
+from itertools import pairwise
 from pathlib import Path
 
 import cv2
@@ -58,7 +59,7 @@ def per_camera(records: list[dict]) -> Counter:
 
 def sources(cameras: list[MjpegServer], names: tuple[str | None, ...] = ("door", None, "yard")) -> list[str]:
     args: list[str] = []
-    for camera, name in zip(cameras, names):
+    for camera, name in zip(cameras, names, strict=True):
         args += ["--source", camera.url] + (["--name", name] if name else [])
     return args
 
@@ -73,7 +74,7 @@ def test_each_camera_gets_its_own_label_and_name_from_one_batched_model(
     run = cli.finish()
     assert run.returncode == 0, run.stderr
     records = lines(out)
-    for name, label in zip(("door", "cam1", "yard"), expected):
+    for name, label in zip(("door", "cam1", "yard"), expected, strict=True):
         mine = [r for r in records if r["camera"] == name]
         answers = Counter(r["top"][0]["label"] for r in mine)
         assert answers.most_common(1)[0][0] == label and answers[label] >= 0.9 * len(mine), (name, answers)
@@ -114,7 +115,7 @@ def test_a_stalled_camera_reconnects_while_the_others_keep_classifying(
     for name in ("door", "yard"):
         times = sorted(r["time"] for r in records if r["camera"] == name and stalled_at < r["time"] < resumed_at)
         edges = [stalled_at, *times, resumed_at]
-        gap = max(b - a for a, b in zip(edges, edges[1:]))
+        gap = max(b - a for a, b in pairwise(edges))
         assert gap < MAX_GAP_S, (name, gap, [round(t - stalled_at, 2) for t in times])
     assert any(line.endswith(f"cam1 ({three_cameras[1].url}): reconnected") for line in run.stderr.splitlines())
 
@@ -168,7 +169,8 @@ def test_one_recording_per_camera_under_the_directory(
         summary = next(line for line in run.stderr.splitlines() if f" {name}: recorded " in line)
         captured = int(re.search(rf" {name}: (\d+) captured", run.stderr).group(1))
         assert sum(recording_counts(summary).values()) == captured, (summary, captured)
-    for path, mine, other in ((rec / "door.mp4", expected[0], expected[1]), (rec / "cam1.mp4", expected[1], expected[0])):
+    for path, mine, other in ((rec / "door.mp4", expected[0], expected[1]),
+                              (rec / "cam1.mp4", expected[1], expected[0])):
         assert count_frames(path) >= 30, path
         labels = Counter(recorded_labels(path, classifier))  # the overlay and H.264 may tip a frame to a neighbour
         assert labels.most_common(1)[0][0] == mine and other not in labels, (path, labels)  # never another's frame
@@ -312,7 +314,8 @@ def test_the_mqtt_status_of_a_camera_not_reached_yet_says_it_reconnects(
             for _ in range(2):  # not only at the start: every few seconds while a's frames flow
                 missing = subscriber.next(f"{PREFIX}/r/status", where=lambda p: p.get("reconnecting") is True)
                 assert (missing["state"], missing["captured"]) == ("online", 0), missing
-            assert subscriber.next(f"{PREFIX}/a/status", where=lambda p: p["state"] == "online")["reconnecting"] is False
+            online = subscriber.next(f"{PREFIX}/a/status", where=lambda p: p["state"] == "online")
+            assert online["reconnecting"] is False
             with MjpegServer(COFFEE, port=port):
                 back = subscriber.next(f"{PREFIX}/r/status", where=lambda p: p["captured"] > 0)
                 assert back["reconnecting"] is False and back["state"] == "online", back

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from conftest import CHELSEA, COFFEE, headless_env
 
+from live_classify.engine.model import default_model_path
 from live_classify.errors import LiveClassifyError
 from live_classify.sources.photos import read_image
-from live_classify.engine.model import default_model_path
 from live_classify.train.dataset import check_label, load_dataset, split_stratified
 from live_classify.train.features import FeatureExtractor
 from live_classify.train.head import TrainOptions
@@ -52,7 +52,8 @@ def _field(rng: np.random.Generator) -> np.ndarray:
     image[horizon:] = np.clip(np.array([40, 150, 60]) + grass * np.array([0.3, 1.0, 0.4]), 0, 255).astype(np.uint8)
     for _ in range(3):
         center = (int(rng.integers(0, w)), horizon + int(rng.integers(0, 20)))
-        cv2.ellipse(image, center, (int(rng.integers(60, 160)), int(rng.integers(15, 40))), 0, 180, 360, (30, 120, 40), -1)
+        axes = (int(rng.integers(60, 160)), int(rng.integers(15, 40)))
+        cv2.ellipse(image, center, axes, 0, 180, 360, (30, 120, 40), -1)
     return image
 
 
@@ -174,7 +175,7 @@ def test_the_exported_model_answers_like_the_head_through_the_normal_command(
     assert cli_top == head_top
     expected = {"chelsea": CLASSES[0], "cat": CLASSES[0], "coffee": CLASSES[1], "cup": CLASSES[1], "field": CLASSES[2]}
     assert cli_top == [expected[p.stem.split("_")[0]] for p in paths]
-    for record, probs in zip(records, probabilities):
+    for record, probs in zip(records, probabilities, strict=True):
         assert record["top"][0]["score"] == pytest.approx(float(probs.max()), abs=1e-3)
         assert len(record["top"]) == len(CLASSES)  # top-5 asked, only 3 classes exist
 
@@ -217,9 +218,11 @@ def test_the_command_line_trains_and_reports_bad_folders(tmp_path: Path) -> None
     assert (tmp_path / "m.onnx").read_bytes() != trained_before
 
     missing = subprocess.run([sys.executable, "-m", "live_classify.train", str(tmp_path / "nope"), "--out",
-                              str(tmp_path / "x.onnx")], check=False, capture_output=True, text=True, timeout=60, env=headless_env())
+                              str(tmp_path / "x.onnx")], check=False, capture_output=True, text=True, timeout=60,
+                             env=headless_env())
     assert missing.returncode == 1
-    assert missing.stderr.strip().splitlines() == [f"live-classify-train: error: dataset folder not found: {tmp_path / 'nope'}"]
+    assert missing.stderr.strip().splitlines() == [
+        f"live-classify-train: error: dataset folder not found: {tmp_path / 'nope'}"]
 
 
 def _folder(root: Path, classes: dict[str, int]) -> Path:

@@ -110,7 +110,8 @@ def test_the_servers_model_matches_the_local_one_and_sets_the_batch(spec: ModelS
 
 
 @pytest.mark.parametrize("served, complaint", [
-    (server_model([-1, 3, 160, 160]), "'input' as Nx3x160x160; the local model efficientnet_lite0.onnx has Nx3x224x224"),
+    (server_model([-1, 3, 160, 160]),
+     "'input' as Nx3x160x160; the local model efficientnet_lite0.onnx has Nx3x224x224"),
     (server_model([3, 224, 224], max_batch=None), "as 3x224x224"),
     (server_model([-1, 3, 224, 224], input_type="FP16"), "'input' as FP16"),
     (server_model([-1, 3, 224, 224], input_name="images"), "inputs ['images']"),
@@ -203,7 +204,8 @@ def test_once_the_server_answers_again_it_is_said_once_and_the_backoff_starts_ov
     for _ in range(3):
         now[0] += 0.01
         assert backend.infer(1)[0, 0] == 1.0
-    assert len(lines) == 2 and "here until it answers again" in lines[0] and "answers again: classifying there" in lines[1], lines
+    assert len(lines) == 2, lines
+    assert "here until it answers again" in lines[0] and "answers again: classifying there" in lines[1], lines
     assert not backend.falling_back and remote.tries == 8
     remote.up = False  # down again: the wait starts over at 0.5 s, not where it had grown to
     backend.infer(1)
@@ -225,13 +227,14 @@ def test_the_deploy_model_repository_serves_the_bundled_model_as_the_boxes_expec
     bundled = REPOSITORY.parents[2] / "models" / default_model_path().name  # the checkout's, not an install's copy
     assert onnx.is_symlink() and onnx.resolve() == bundled.resolve(), "referenced, not copied"
     assert onnx.read_bytes() == default_model_path().read_bytes()  # the model the boxes run
-    config = json_format.MessageToDict(text_format.Parse((folder / "config.pbtxt").read_text(),
-                                                         model_config_pb2.ModelConfig()), preserving_proto_field_name=True)
+    parsed = text_format.Parse((folder / "config.pbtxt").read_text(), model_config_pb2.ModelConfig())
+    config = json_format.MessageToDict(parsed, preserving_proto_field_name=True)
     assert config["name"] == MODEL and config["backend"] == "onnxruntime" and "dynamic_batching" in config
     assert config["instance_group"][0]["kind"] in ("KIND_GPU", "KIND_CPU")
 
     def declared(entry: dict) -> dict:  # as the server's metadata will give it
-        return {"name": entry["name"], "datatype": entry["data_type"].removeprefix("TYPE_"), "shape": [-1, *entry["dims"]]}
+        return {"name": entry["name"], "datatype": entry["data_type"].removeprefix("TYPE_"),
+                "shape": [-1, *entry["dims"]]}
 
     metadata = {"inputs": [declared(e) for e in config["input"]], "outputs": [declared(e) for e in config["output"]]}
     spec = describe_model(onnx)
@@ -246,7 +249,7 @@ def test_the_server_gives_the_local_answers_and_scores(triton: TritonServer, spe
                                                       classifier: Classifier) -> None:
     remote = Classifier(spec, TritonBackend.open(backend_url(triton.url(MODEL, http)), spec, timeout=10))
     photos = [cv2.imread(str(CHELSEA)), cv2.imread(str(COFFEE))]
-    for photo, there in zip(photos, remote.classify_batch(photos)):  # both photos in one request
+    for photo, there in zip(photos, remote.classify_batch(photos), strict=True):  # both photos in one request
         here = classifier.classify(photo)
         assert there.top.label == here.top.label
         assert np.abs(there.probabilities - here.probabilities).max() <= 1e-5
@@ -265,9 +268,9 @@ def test_a_video_file_through_the_real_command_gets_the_local_answers(triton: Tr
         runs[name] = jsonl(out)
     assert "inference on Triton at 127.0.0.1" in done.stderr
     assert len(runs["triton"]) == len(runs["here"]) == 60
-    for here, there in zip(runs["here"], runs["triton"]):
+    for here, there in zip(runs["here"], runs["triton"], strict=True):
         assert there["top"][0]["label"] == here["top"][0]["label"]
-        assert max(abs(a["score"] - b["score"]) for a, b in zip(here["top"], there["top"])) <= 1e-5
+        assert max(abs(a["score"] - b["score"]) for a, b in zip(here["top"], there["top"], strict=True)) <= 1e-5
 
 
 def test_several_cameras_go_to_the_server_in_one_request(triton: TritonServer, live_cli: type[LiveCli],
@@ -280,7 +283,8 @@ def test_several_cameras_go_to_the_server_in_one_request(triton: TritonServer, l
                      60, "20 lines from each camera")
         run.signal(signal.SIGINT)
         assert run.finish().returncode == 0, run.stderr
-    answers = {camera: Counter(r["top"][0]["label"] for r in jsonl(out) if r["camera"] == camera) for camera in ("cat", "coffee")}
+    answers = {camera: Counter(r["top"][0]["label"] for r in jsonl(out) if r["camera"] == camera)
+               for camera in ("cat", "coffee")}
     assert answers["coffee"].most_common(1)[0][0] == "espresso" and not set(answers["cat"]) & {"espresso"}, answers
     with open(triton.log) as log:  # the server's model without dynamic batching: a batch of 2 is one request of 2
         log.seek(logged)
@@ -292,7 +296,8 @@ def test_the_trace_names_the_server_and_local_engine_flags_are_said_to_do_nothin
     assert done.returncode == 0, done.stderr
     stage3 = next(line for line in done.stdout.splitlines() if "[3 inference" in line)
     assert f"on Triton at 127.0.0.1:{triton.grpc_port} (gRPC)" in stage3 and "I/O binding" not in stage3, stage3
-    assert "warning: --threads does nothing with --backend (the server runs the model) unless --backend-fallback local" in done.stderr
+    assert ("warning: --threads does nothing with --backend (the server runs the model) "
+            "unless --backend-fallback local") in done.stderr
 
 
 def test_the_backend_flags_do_nothing_without_a_backend(capsys: pytest.CaptureFixture[str]) -> None:

@@ -69,7 +69,8 @@ def test_the_window_shows_the_overlay_and_the_keys_work(display: str, live_cli, 
         cli.wait_for(lambda: list(tmp_path.glob("live-classify-*.png")), what="a snapshot")
         bottom = np.s_[380:480, :640]  # where the notice goes; the photo has no orange there
         # the notice comes with the next frame drawn: under load a moment after the file
-        screen_when(display, tmp_path / "saved.png", lambda shot: warning_pixels(shot[bottom]) > 100, "'saved' on screen")
+        screen_when(display, tmp_path / "saved.png", lambda shot: warning_pixels(shot[bottom]) > 100,
+                    "'saved' on screen")
         snapshot = cv2.imread(str(next(tmp_path.glob("live-classify-*.png"))))
         assert snapshot.shape == (480, 640, 3) and bar_pixels(snapshot) > 300
         assert warning_pixels(snapshot[bottom]) < 5, "the notice is on screen only, not in the snapshot"

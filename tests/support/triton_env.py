@@ -102,7 +102,8 @@ def _files_of_group(group: int) -> set[Path]:
         except (OSError, ValueError, IndexError):
             continue  # gone meanwhile
         found |= {Path(line.split(None, 5)[-1].removesuffix(" (deleted)")) for line in maps if " /dev/shm/" in line}
-        found |= {Path(arg).parents[1] for arg in arguments if arg.startswith("/tmp/folder") and arg.endswith("/model.py")}
+        found |= {Path(arg).parents[1] for arg in arguments
+                  if arg.startswith("/tmp/folder") and arg.endswith("/model.py")}
     return found
 
 

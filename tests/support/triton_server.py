@@ -89,7 +89,8 @@ def _parse() -> argparse.Namespace:
     parser.add_argument("--http-port", type=int, default=8000)
     parser.add_argument("--workspace", type=Path, help="PyTriton's files, removed at the end (must not exist)")
     parser.add_argument("--max-batch", type=int, default=8)
-    parser.add_argument("--queue-delay-us", type=int, default=0, help="dynamic batching: wait this long for more requests")
+    parser.add_argument("--queue-delay-us", type=int, default=0,
+                        help="dynamic batching: wait this long for more requests")
     parser.add_argument("--log-batches", action="store_true", help="print each batch's size (for benchmarks/triton.py)")
     parser.add_argument("--slow-s", type=float, default=3.0, help="how long the 'slow' model sleeps")
     return parser.parse_args()

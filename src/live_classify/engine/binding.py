@@ -112,7 +112,8 @@ class BoundSession:
         feed = device_input if device_input is not None else ort.OrtValue.ortvalue_from_numpy(host)
         model_input = self._device_value((n, 3, h, w), np.float32) if self.normalize_on_device else feed
         scores_host = np.zeros((n, self.classes), np.float32) if on_cpu else None
-        scores = ort.OrtValue.ortvalue_from_numpy(scores_host) if on_cpu else self._device_value((n, self.classes), np.float32)
+        scores = (ort.OrtValue.ortvalue_from_numpy(scores_host) if on_cpu
+                  else self._device_value((n, self.classes), np.float32))
         binding = self.session.io_binding()
         binding.bind_ortvalue_input(self.input_name, model_input)
         binding.bind_ortvalue_output(self.output_name, scores)

@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import onnxruntime as ort
 
@@ -226,7 +227,8 @@ def _read_labels_file(path: Path) -> tuple[str, ...]:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
-        raise LiveClassifyError(f"cannot read labels file {path}: {getattr(error, 'strerror', None) or error}") from None
+        reason = getattr(error, "strerror", None) or error
+        raise LiveClassifyError(f"cannot read labels file {path}: {reason}") from None
     labels = tuple(line.strip() for line in text.rstrip().splitlines())
     if not labels:  # only blank lines: nothing is left once the trailing ones are gone
         raise LiveClassifyError(f"labels file is empty: {path}")
@@ -238,13 +240,14 @@ def _dims(shape: list[object]) -> tuple[int | None, ...]:
     return tuple(dim if isinstance(dim, int) and dim > 0 else None for dim in shape)
 
 
-def _triple(values: object) -> tuple[float, float, float]:
+def _triple(values: Any) -> tuple[float, float, float]:
+    """A JSON number or list of 3 as 3 floats; ValueError or TypeError for anything else."""
     if isinstance(values, (int, float)):
         values = [values] * 3
-    numbers = tuple(float(v) for v in values)  # type: ignore[union-attr]
+    numbers = tuple(float(v) for v in values)
     if len(numbers) != 3:
         raise ValueError(f"expected 3 values, got {len(numbers)}")
-    return numbers  # type: ignore[return-value]
+    return numbers[0], numbers[1], numbers[2]
 
 
 def _short(values: tuple[float, float, float]) -> str:

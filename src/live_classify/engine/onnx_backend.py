@@ -23,7 +23,8 @@ class OnnxBackend:
             self.bound = BoundSession(opened.session, spec.input_name, spec.output_name, pre, opened.device,
                                       options.device_id, options.normalizes_on_device(opened.device), opened.cuda_graph)
         except Exception as error:  # noqa: BLE001 - onnxruntime's own error types, raised by its first run
-            raise LiveClassifyError(f"the model fails on a 1x3x{pre.height}x{pre.width} input: {first_line(error)}") from None
+            raise LiveClassifyError(
+                f"the model fails on a 1x3x{pre.height}x{pre.width} input: {first_line(error)}") from None
         self.bound.warm_up()
 
     @classmethod

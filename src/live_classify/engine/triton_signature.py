@@ -55,7 +55,8 @@ def check_compatible(server: ServerModel, spec: ModelSpec, where: str) -> int | 
         raise LiveClassifyError(f"{where} has outputs {list(outputs)}, not the local model's {spec.output_name!r} "
                                 f"({local.file})")
     scores_type = TRITON_TYPES.get(spec.output_type, spec.output_type)
-    _Local(local.file, "output", spec.output_name, scores_type, spec.output_shape).check(outputs[spec.output_name], where)
+    output = _Local(local.file, "output", spec.output_name, scores_type, spec.output_shape)
+    output.check(outputs[spec.output_name], where)
     return _max_batch(server, batch)
 
 
@@ -97,7 +98,8 @@ def _dim(value: object) -> int | None:
 
 def _fits(local: Shape, server: Shape) -> bool:
     """Same rank, and equal wherever both sides fix a size."""
-    return len(local) == len(server) and all(a is None or b is None or a == b for a, b in zip(local, server))
+    return len(local) == len(server) and all(
+        a is None or b is None or a == b for a, b in zip(local, server, strict=True))
 
 
 def _show(shape: Shape) -> str:

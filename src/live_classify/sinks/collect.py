@@ -14,8 +14,8 @@ import numpy as np
 
 from live_classify.errors import LiveClassifyError
 from live_classify.sinks.base import Update
-from live_classify.sinks.files import save_png
 from live_classify.sinks.display.window import Window
+from live_classify.sinks.files import save_png
 from live_classify.train.dataset import check_label
 
 
@@ -123,12 +123,13 @@ class Collecting:
         image = update.shown.frame.image  # raw: no sink before this one has drawn on it
         if self.quota and (saved := self.quota.offer(image, update.source_time)):
             self.log(f"saved {saved}")
-        key = self.window.class_key if self.window else None
-        if key and self.window.collects_from(update.shown.frame.camera):  # a grid: the focused camera
+        window = self.window
+        key = window.class_key if window else None
+        if window and key and window.collects_from(update.shown.frame.camera):  # a grid: the focused camera
             if key <= len(self.collector.classes):
                 name = self.collector.classes[key - 1]
                 self.log(f"saved {self.collector.save(image, name)} ({self.collector.summary()})")
-            self.window.class_key = None
+            window.class_key = None
 
     def idle(self, redraw: Callable[[], np.ndarray | None]) -> None:
         pass

@@ -11,7 +11,8 @@ import numpy as np
 
 from live_classify.errors import LiveClassifyError
 from live_classify.sources.photos import is_image_path, read_image
-from live_classify.train import Warn, warn as warn_stderr
+from live_classify.train import Warn
+from live_classify.train import warn as warn_stderr
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,8 @@ def _class_folders(root: Path) -> list[Path]:
     class_dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     if len(class_dirs) < 2:
         found = ", ".join(p.name for p in class_dirs) or "none"
-        raise LiveClassifyError(f"{root} needs at least 2 class subfolders (one per class), found {len(class_dirs)}: {found}")
+        raise LiveClassifyError(
+            f"{root} needs at least 2 class subfolders (one per class), found {len(class_dirs)}: {found}")
     return class_dirs
 
 

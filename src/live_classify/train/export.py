@@ -20,7 +20,8 @@ def export_model(source: Path, out: Path, head: Head, labels: Sequence[str], nam
         import onnx
         from onnx import helper, numpy_helper
     except ImportError:
-        raise LiveClassifyError("exporting the trained model needs the onnx package: pip install 'live-classify[train]'") from None
+        raise LiveClassifyError(
+            "exporting the trained model needs the onnx package: pip install 'live-classify[train]'") from None
     model = onnx.load(str(source))
     graph = model.graph
     old = [node for node in graph.node if "logits" in node.output]

@@ -79,7 +79,7 @@ class _Adam:
 
     def update(self, grads: Sequence[np.ndarray]) -> None:
         self.step += 1
-        for param, g, (m, v) in zip(self.params, grads, self.moments):
+        for param, g, (m, v) in zip(self.params, grads, self.moments, strict=True):
             m *= self.beta1
             m += (1 - self.beta1) * g
             v *= self.beta2
@@ -109,7 +109,8 @@ def _accuracy(head: Head, x: np.ndarray, y: np.ndarray) -> float:
     return float((head.predict(x) == y).mean())
 
 
-def _batch_gradients(head: Head, x: np.ndarray, y: np.ndarray, l2: float) -> tuple[float, tuple[np.ndarray, np.ndarray]]:
+def _batch_gradients(head: Head, x: np.ndarray, y: np.ndarray,
+                     l2: float) -> tuple[float, tuple[np.ndarray, np.ndarray]]:
     """The batch's mean cross-entropy (without the L2 term) and the gradients of the regularized loss."""
     logits = head.logits(x)
     loss = _cross_entropy(logits, y)
@@ -164,7 +165,8 @@ def train_head(
         history.append(stats)
         improved = stats.val_loss is None or stats.val_loss < best.val_loss * (1 - options.min_gain)
         if improved:
-            best = _Best(stats.val_loss if has_val else np.inf, head.weights.copy(), head.bias.copy(), epoch)
+            val_loss = stats.val_loss if stats.val_loss is not None else np.inf  # None: no validation set
+            best = _Best(val_loss, head.weights.copy(), head.bias.copy(), epoch)
         if on_epoch:
             on_epoch(stats, improved and has_val)
         if has_val and epoch - best.epoch >= options.patience:

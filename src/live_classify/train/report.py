@@ -27,11 +27,16 @@ class EpochStats:
 
 
 class StopRule(Protocol):
-    """The early-stopping settings the stop line spells out (``TrainOptions`` has them)."""
+    """The early-stopping settings the stop line spells out (``TrainOptions`` has them, read-only)."""
 
-    epochs: int
-    patience: int
-    min_gain: float
+    @property
+    def epochs(self) -> int: ...
+
+    @property
+    def patience(self) -> int: ...
+
+    @property
+    def min_gain(self) -> float: ...
 
 
 def epoch_line(stats: EpochStats, epochs: int, start_loss: float, best: bool) -> str:
@@ -41,7 +46,8 @@ def epoch_line(stats: EpochStats, epochs: int, start_loss: float, best: bool) ->
     bar = "#" * filled + "." * (BAR_WIDTH - filled)
     val = f"  val {stats.val_acc:6.1%}" if stats.val_acc is not None else ""
     mark = "  <- best" if best else ""
-    return f"epoch {stats.epoch:>{len(str(epochs))}}/{epochs} [{bar}] loss {stats.loss:.4f}  train {stats.train_acc:6.1%}{val}{mark}"
+    return (f"epoch {stats.epoch:>{len(str(epochs))}}/{epochs} [{bar}] loss {stats.loss:.4f}"
+            f"  train {stats.train_acc:6.1%}{val}{mark}")
 
 
 def history_table(history: list[EpochStats], best_epoch: int) -> str:
@@ -87,9 +93,10 @@ def threshold_line(threshold: float | None, probabilities: np.ndarray, targets: 
     top = probabilities.max(axis=1)
     right = probabilities.argmax(axis=1) == targets
     kept, wrong_out = int((top[right] >= threshold).sum()), int((top[~right] < threshold).sum())
-    return (f"suggested --min-confidence {threshold:.2f}: the highest that keeps at least {KEEP_CORRECT:.0%} of the correct "
-            f"validation answers ({kept} of {int(right.sum())} kept; {wrong_out} of {int((~right).sum())} wrong ones "
-            f"would say \"unknown\"); lower it if too many live frames say \"unknown\"")
+    return (f"suggested --min-confidence {threshold:.2f}: the highest that keeps at least {KEEP_CORRECT:.0%} "
+            f"of the correct validation answers ({kept} of {int(right.sum())} kept; "
+            f"{wrong_out} of {int((~right).sum())} wrong ones would say \"unknown\"); "
+            "lower it if too many live frames say \"unknown\"")
 
 
 def confusion_matrix(targets: np.ndarray, predictions: np.ndarray, classes: int) -> np.ndarray:

@@ -11,7 +11,8 @@ import numpy as np
 
 from live_classify.engine.model import default_model_path
 from live_classify.errors import LiveClassifyError
-from live_classify.train import PROG, Warn, warn as warn_stderr
+from live_classify.train import PROG, Warn
+from live_classify.train import warn as warn_stderr
 from live_classify.train.dataset import Dataset, load_dataset, split_stratified, training_set
 from live_classify.train.export import export_model
 from live_classify.train.features import FeatureExtractor
@@ -29,6 +30,7 @@ from live_classify.train.report import (
 )
 
 Echo = Callable[[str], None]
+DEFAULT_OPTIONS = TrainOptions()  # frozen: one instance serves every call
 
 
 @dataclass
@@ -88,7 +90,7 @@ def _split(dataset: Dataset, val_fraction: float, augmentations: int, seed: int,
     train_idx, val_idx = split_stratified(dataset.targets, val_fraction, rng, dataset.labels)
     counts = np.bincount(dataset.targets, minlength=len(dataset.labels))
     echo(f"{len(dataset.labels)} classes, {len(dataset.images)} images: "
-         + ", ".join(f"{label} ({n})" for label, n in zip(dataset.labels, counts)))
+         + ", ".join(f"{label} ({n})" for label, n in zip(dataset.labels, counts, strict=True)))
     echo(f"{len(train_idx)} for training (each with {augmentations} augmented copies: crop, flip, brightness), "
          f"{len(val_idx)} held out for validation, seed {seed}")
     return _Split(train_idx, val_idx)
@@ -161,7 +163,7 @@ def _description(data_dir: Path, source: Path, dataset: Dataset, split: _Split, 
             f"backbone and preprocessing: {source.name}")
 
 
-def train(data_dir: Path, out: Path, *, model: Path | None = None, options: TrainOptions = TrainOptions(),
+def train(data_dir: Path, out: Path, *, model: Path | None = None, options: TrainOptions = DEFAULT_OPTIONS,
           val_fraction: float = 0.2, augmentations: int = 4, seed: int = 0, plot: Path | None = None,
           overwrite: bool = False, echo: Echo = print, warn: Warn = warn_stderr) -> TrainResult:
     """Load, extract, train, report, export: what ``live-classify-train`` does."""
@@ -180,6 +182,7 @@ def train(data_dir: Path, out: Path, *, model: Path | None = None, options: Trai
                  _description(data_dir, source, dataset, split, augmentations, seed, best_epoch, validation))
     seconds = time.perf_counter() - t0
     echo("")
-    echo(f"wrote {out} ({len(dataset.labels)} classes) in {seconds:.1f} s; try it: live-classify --model {out} --camera 0")
+    echo(f"wrote {out} ({len(dataset.labels)} classes) in {seconds:.1f} s; "
+         f"try it: live-classify --model {out} --camera 0")
     return TrainResult(head, dataset.labels, history, best_epoch, validation.accuracy, validation.confusion,
                        validation.threshold, seconds)

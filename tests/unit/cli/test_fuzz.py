@@ -7,15 +7,14 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from conftest import COFFEE, DATA
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from live_classify.engine.classifier import Classifier
 from live_classify.cli.main import main
+from live_classify.engine.classifier import Classifier
 from live_classify.errors import LiveClassifyError
 from live_classify.sources.photos import read_image
-
-from conftest import COFFEE, DATA
 
 FLAG_VALUES = {
     "--top-k": st.sampled_from(["1", "3", "0", "-2", "x", "1000000", ""]),

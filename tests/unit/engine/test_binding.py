@@ -8,12 +8,11 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 import pytest
+from foreign_models import pooled_classifier
 
 from live_classify.engine import binding
 from live_classify.engine.binding import BoundSession
 from live_classify.engine.model import Preprocessing
-
-from foreign_models import pooled_classifier
 
 PRE = Preprocessing(8, 8, 1.0, "RGB", (10.0, 20.0, 30.0), (2.0, 4.0, 8.0))
 
@@ -25,7 +24,8 @@ def cpu_session(path: Path) -> ort.InferenceSession:
 def test_the_defaults_are_host_normalization_device_zero_no_graph_pinned(tmp_path: Path,
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(binding, "_open_normalizer", lambda device, device_id: pytest.fail("no normalization graph"))
-    bound = BoundSession(cpu_session(pooled_classifier(tmp_path / "tiny.onnx", classes=6)), "image", "scores", PRE, "cpu")
+    session = cpu_session(pooled_classifier(tmp_path / "tiny.onnx", classes=6))
+    bound = BoundSession(session, "image", "scores", PRE, "cpu")
     assert (bound.device_id, bound.normalize_on_device, bound.cuda_graph, bound.pin) == (0, False, False, True)
     assert bound.input.dtype == np.float32 and bound.input.shape == (1, 3, 8, 8)
     assert bound.classes == 6 and bound.max_batch is None and bound.pinned is False
@@ -51,7 +51,8 @@ def test_the_largest_batch_is_the_models_fixed_one(batch: object, max_batch: int
 
 def test_a_batch_outside_the_models_range_is_refused() -> None:
     bound = BoundSession(FixedBatch(2), "image", "scores", PRE, "cpu")  # type: ignore[arg-type]
-    for n, message in ((3, "batch of 3: the model takes 1 to 2 images"), (0, "batch of 0: the model takes 1 to 2 images")):
+    for n, message in ((3, "batch of 3: the model takes 1 to 2 images"),
+                       (0, "batch of 0: the model takes 1 to 2 images")):
         with pytest.raises(ValueError) as raised:
             bound.buffers(n)
         assert str(raised.value) == message

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from foreign_models import failing_model, pooled_classifier
 
 from live_classify.engine.classifier import Classifier
 from live_classify.engine.model import Overrides, describe_model
@@ -12,8 +13,6 @@ from live_classify.engine.onnx_backend import OnnxBackend
 from live_classify.engine.postprocess import Smoother, softmax
 from live_classify.engine.providers import CPU, CUDA, OpenedSession, ProviderOptions, open_session
 from live_classify.errors import LiveClassifyError
-
-from foreign_models import failing_model, pooled_classifier
 
 CLASSES = 10
 WEIGHTS = np.random.default_rng(1).standard_normal((3, CLASSES)).astype(np.float32)  # pooled_classifier's own
@@ -52,7 +51,7 @@ def test_a_batch_answers_each_frame_and_padding_adds_no_answers(tiny: Path) -> N
     colors = [(255, 0, 0), (0, 255, 0), (0, 0, 255)]
     results = engine.classify_batch([uniform(*c) for c in colors], pad_to=5)
     assert len(results) == 3
-    for result, color in zip(results, colors):
+    for result, color in zip(results, colors, strict=True):
         np.testing.assert_allclose(result.probabilities, expected(*color), rtol=1e-5)
         assert len(result.top.class_ids) == 3
     assert engine.backend.batch_buffer(5).shape == (5, 3, 16, 16)

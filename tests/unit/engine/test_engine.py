@@ -5,14 +5,13 @@ import cv2
 import numpy as np
 import onnxruntime as ort
 import pytest
+from conftest import CHELSEA, COFFEE
 
 from live_classify.engine.classifier import Classifier
-from live_classify.errors import LiveClassifyError
 from live_classify.engine.model import default_model_path
 from live_classify.engine.preprocess import center_crop_box, resize_antialiased
 from live_classify.engine.providers import CPU, CUDA, ProviderOptions, open_session
-
-from conftest import CHELSEA, COFFEE
+from live_classify.errors import LiveClassifyError
 
 CAT_CLASSES = {"tabby", "tiger cat", "Persian cat", "Siamese cat", "Egyptian cat"}
 
@@ -29,7 +28,8 @@ def test_io_binding_gives_what_plain_run_gives(classifier: Classifier) -> None:
     session = classifier.backend.opened.session
     for photo in (CHELSEA, COFFEE):
         classifier.preprocess(cv2.imread(str(photo)))
-        plain = session.run([classifier.spec.output_name], {classifier.spec.input_name: classifier.backend.bound.input})[0]
+        feed = {classifier.spec.input_name: classifier.backend.bound.input}
+        plain = session.run([classifier.spec.output_name], feed)[0]
         bound = classifier.backend.bound.run()
         assert bound.shape == plain.shape == (1, 1000)
         np.testing.assert_allclose(bound, plain, atol=1e-5)
@@ -51,7 +51,7 @@ def test_a_batch_padded_to_a_fixed_size_answers_as_the_frames_alone(classifier: 
     padded = classifier.classify_batch(frames, pad_to=4)
     alone = [classifier.classify(frame) for frame in frames]
     assert len(padded) == 2
-    for p, a in zip(padded, alone):
+    for p, a in zip(padded, alone, strict=True):
         assert p.top.labels == a.top.labels
         np.testing.assert_allclose(p.probabilities, a.probabilities, atol=1e-5)
 

@@ -9,20 +9,20 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-
-from live_classify.engine import providers
-from live_classify.engine.classifier import Classifier
-from live_classify.errors import LiveClassifyError
-from live_classify.engine.model import Overrides
-from live_classify.engine.providers import ProviderOptions
-
 from conftest import CHELSEA, COFFEE
 from foreign_models import pooled_classifier
 
+from live_classify.engine import providers
+from live_classify.engine.classifier import Classifier
+from live_classify.engine.model import Overrides
+from live_classify.engine.providers import ProviderOptions
+from live_classify.errors import LiveClassifyError
+
 PHOTOS = [cv2.imread(str(CHELSEA)), cv2.imread(str(COFFEE))]
+NO_OVERRIDES = Overrides()  # frozen: safe as a shared default
 
 
-def open_cpu(model: Path, normalize: str, overrides: Overrides = Overrides()) -> Classifier:
+def open_cpu(model: Path, normalize: str, overrides: Overrides = NO_OVERRIDES) -> Classifier:
     return Classifier.open(model, "cpu", overrides, ProviderOptions(normalize=normalize))
 
 
@@ -65,14 +65,15 @@ def test_a_batch_gives_each_frames_own_answer(model_path: Path, normalize: str) 
     frames = [PHOTOS[0], PHOTOS[1], PHOTOS[1], PHOTOS[0]]
     batch = engine.classify_batch(frames)
     assert [r.top.class_ids for r in batch] == [alone[i].top.class_ids for i in (0, 1, 1, 0)]
-    for result, i in zip(batch, (0, 1, 1, 0)):
+    for result, i in zip(batch, (0, 1, 1, 0), strict=True):
         np.testing.assert_allclose(result.probabilities, alone[i].probabilities, atol=1e-5)
 
 
 def test_batch_buffers_are_bound_once_per_size(classifier: Classifier) -> None:
     first = classifier.backend.bound.buffers(4)
     classifier.classify_batch(PHOTOS * 2)
-    assert classifier.backend.bound.buffers(4) is first and classifier.backend.bound.buffers(4).host.shape == (4, 3, 224, 224)
+    again = classifier.backend.bound.buffers(4)
+    assert again is first and again.host.shape == (4, 3, 224, 224)
     assert classifier.backend.bound.buffers(1) is not first
 
 

@@ -6,24 +6,31 @@ from pathlib import Path
 
 import onnx
 import pytest
+from foreign_models import pooled_classifier, vector_model
 from onnx import TensorProto, helper
 
 from live_classify.engine import model as model_module
 from live_classify.engine.model import (
-    TORCHVISION_MEAN, TORCHVISION_STD, ModelSpec, Overrides, Preprocessing, check_model_file, default_model_path,
-    describe_model, with_class_count,
+    TORCHVISION_MEAN,
+    TORCHVISION_STD,
+    ModelSpec,
+    Overrides,
+    Preprocessing,
+    check_model_file,
+    default_model_path,
+    describe_model,
+    with_class_count,
 )
 from live_classify.errors import LiveClassifyError
 
-from foreign_models import pooled_classifier, vector_model
-
 DEFAULTS_NOTICE = ("the model's metadata lacks crop_fraction, color_order, mean, std: using ImageNet defaults "
                    "(override with --crop-fraction, --color-order, --mean, --std)")
+NO_OVERRIDES = Overrides()  # frozen: safe as a shared default
 FULL = {"name": "tiny-net", "input_size": "96", "crop_fraction": "0.5", "color_order": "bgr", "mean": "[1, 2, 3]",
         "std": "[4, 5.5, 6]", "labels": json.dumps(["a", "b", "c", "d"]), "output": "logits"}
 
 
-def error_of(path: Path, overrides: Overrides = Overrides()) -> str:
+def error_of(path: Path, overrides: Overrides = NO_OVERRIDES) -> str:
     with pytest.raises(LiveClassifyError) as raised:
         describe_model(path, overrides)
     return str(raised.value)
@@ -84,7 +91,8 @@ def test_the_scores_type_is_the_files(tmp_path: Path) -> None:
 
 
 def test_the_notice_names_only_what_is_missing_and_one_number_is_all_three_channels(tmp_path: Path) -> None:
-    path = pooled_classifier(tmp_path / "half.onnx", metadata={"mean": "127", "crop_fraction": "1", "output": "probabilities"})
+    path = pooled_classifier(tmp_path / "half.onnx",
+                             metadata={"mean": "127", "crop_fraction": "1", "output": "probabilities"})
     spec = describe_model(path)
     assert spec.preprocessing.mean == (127.0, 127.0, 127.0) and spec.preprocessing.crop_fraction == 1.0
     assert spec.outputs_logits is False
@@ -109,7 +117,8 @@ def test_flags_replace_each_field_and_the_labels(tmp_path: Path) -> None:
     assert spec.preprocessing == Preprocessing(32, 40, 0.75, "RGB", (9.0, 8.0, 7.0), (1.0, 2.0, 3.0))
     assert spec.labels == ("cat", "dog", "", "bird", "fish")  # inner blank lines are classes, trailing ones are not
     labels.write_text("BOX\nfish X\n", encoding="utf-8")
-    assert describe_model(pooled_classifier(tmp_path / "x.onnx"), Overrides(labels_file=labels)).labels == ("BOX", "fish X")
+    described = describe_model(pooled_classifier(tmp_path / "x.onnx"), Overrides(labels_file=labels))
+    assert described.labels == ("BOX", "fish X")
     assert spec.name == "tiny-net" and spec.outputs_logits is True
 
 

@@ -5,7 +5,12 @@ import numpy as np
 import pytest
 
 from live_classify.engine.postprocess import (
-    Smoother, is_unknown, looks_like_probabilities, softmax, to_probabilities, top_k,
+    Smoother,
+    is_unknown,
+    looks_like_probabilities,
+    softmax,
+    to_probabilities,
+    top_k,
 )
 
 LABELS = ("a", "b", "c", "d")

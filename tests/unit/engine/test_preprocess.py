@@ -6,11 +6,10 @@ from dataclasses import replace
 import cv2
 import numpy as np
 import pytest
+from conftest import CHELSEA
 
 from live_classify.engine.model import Preprocessing
 from live_classify.engine.preprocess import Preprocessor, center_crop_box, resize_antialiased
-
-from conftest import CHELSEA
 
 LITE0 = Preprocessing(224, 224, 0.875, "RGB", (127.0, 127.0, 127.0), (128.0, 128.0, 128.0))
 

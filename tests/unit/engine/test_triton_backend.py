@@ -12,8 +12,14 @@ from tritonclient.utils import InferenceServerException
 
 from live_classify.engine import triton_backend
 from live_classify.engine.backend import BackendUnavailable
-from live_classify.engine.triton_backend import (_CHANNEL_ARGS, URL_FORM, TritonBackend, TritonTarget, _Connection,
-                                                 backend_url)
+from live_classify.engine.triton_backend import (
+    _CHANNEL_ARGS,
+    URL_FORM,
+    TritonBackend,
+    TritonTarget,
+    _Connection,
+    backend_url,
+)
 from live_classify.errors import LiveClassifyError
 
 SPEC = SimpleNamespace(input_name="input", output_name="logits", preprocessing=SimpleNamespace(height=4, width=6))
@@ -112,7 +118,8 @@ def test_names_and_sibling() -> None:
     assert (backend.provider, backend.short_name) == ("Triton at box:8001 (gRPC)", "Triton")
     assert backend.describe() == backend.describe(False) == "inference on Triton at box:8001 (model m, gRPC)"
     twin = backend.sibling()
-    assert (twin.connection, twin.spec, twin.max_batch, twin.classes, twin.target) == (connection, SPEC, 4, 5, GRPC_TARGET)
+    assert ((twin.connection, twin.spec, twin.max_batch, twin.classes, twin.target)
+            == (connection, SPEC, 4, 5, GRPC_TARGET))
     assert twin.batch_buffer(1) is not backend.batch_buffer(1)
 
 
@@ -182,7 +189,8 @@ class Recorded:
 
             def infer(self, *args, **kwargs) -> SimpleNamespace:
                 module.calls.append(("infer", args, kwargs))
-                return SimpleNamespace(as_numpy=lambda name: np.arange(10, dtype=np.float32) if name == "logits" else None)
+                return SimpleNamespace(
+                    as_numpy=lambda name: np.arange(10, dtype=np.float32) if name == "logits" else None)
 
         class InferInput:
             def __init__(self, *args) -> None:
@@ -222,7 +230,8 @@ def test_grpc_shares_one_client_with_fast_reconnects_and_bounds_each_call(client
     assert other == [connection.client] and len(client.calls) == 1
     assert connection.model_ready() is True
     model = connection.server_model()
-    assert (model.max_batch_size, [t.name for t in model.inputs], [t.name for t in model.outputs]) == (8, ["input"], ["logits"])
+    names = ([t.name for t in model.inputs], [t.name for t in model.outputs])
+    assert (model.max_batch_size, *names) == (8, ["input"], ["logits"])
     assert client.calls[1:] == [("is_model_ready", ("m",), {"client_timeout": 2.0}),
                                 ("get_model_metadata", ("m",), {"as_json": True, "client_timeout": 2.0}),
                                 ("get_model_config", ("m",), {"as_json": True, "client_timeout": 2.0})]
@@ -255,7 +264,8 @@ def test_http_has_a_client_per_thread_with_the_timeouts_and_binary_data(client: 
     thread.start()
     thread.join()
     timeouts = {"connection_timeout": 3.0, "network_timeout": 3.0}
-    assert client.calls == [("client", ("box:8000",), timeouts, "MainThread"), ("client", ("box:8000",), timeouts, "other")]
+    assert client.calls == [("client", ("box:8000",), timeouts, "MainThread"),
+                            ("client", ("box:8000",), timeouts, "other")]
     del client.calls[:]
     connection.server_model()
     connection.infer("input", "logits", np.zeros((2, 3, 4, 6), np.float32))
@@ -273,7 +283,8 @@ def test_http_has_a_client_per_thread_with_the_timeouts_and_binary_data(client: 
     (OSError("no strerror\nsecond line"), "no strerror"),
     (InferenceServerException("failed to connect to all addresses; last error: UNKNOWN: ipv4:127.0.0.1:1: "
                               "Connection refused]", status="StatusCode.UNAVAILABLE"), "Connection refused"),
-    (InferenceServerException("  model 'm' is not ready\nmore", status="StatusCode.INTERNAL"), "model 'm' is not ready"),
+    (InferenceServerException("  model 'm' is not ready\nmore", status="StatusCode.INTERNAL"),
+     "model 'm' is not ready"),
     (InferenceServerException("", status="StatusCode.INTERNAL"), "[StatusCode.INTERNAL]"),
     (InferenceServerException("a: b: c"), "a: b: c"),
     (InferenceServerException("Socket closed", status="StatusCode.UNAVAILABLE"), "Socket closed"),

@@ -88,7 +88,8 @@ def test_the_message_gives_the_free_megabytes_to_a_tenth(monkeypatch: pytest.Mon
     assert files.disk_nearly_full(tmp_path / "a", 0.0) == "the disk is nearly full (2.2 MB free)"
 
 
-def test_the_space_is_checked_once_a_second_with_the_files_growth(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_space_is_checked_once_a_second_with_the_files_growth(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     now = [10.0]
     monkeypatch.setattr(files, "time", SimpleNamespace(monotonic=lambda: now[0]))
     growths: list[float] = []

@@ -71,7 +71,8 @@ def test_a_live_background_writer_drops_the_oldest_and_never_blocks() -> None:
 
 def test_a_file_background_writer_waits_and_loses_nothing() -> None:
     release, handled = threading.Event(), []
-    writer: BackgroundWriter[int] = BackgroundWriter("owed", lambda i: (release.wait(), handled.append(i)), drop=False, backlog=2)
+    writer: BackgroundWriter[int] = BackgroundWriter("owed", lambda i: (release.wait(), handled.append(i)),
+                                                     drop=False, backlog=2)
     feeder = threading.Thread(target=lambda: [writer.submit(i) for i in range(10)], daemon=True)
     feeder.start()
     feeder.join(0.5)

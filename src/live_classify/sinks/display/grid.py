@@ -23,8 +23,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from live_classify.sinks.display import overlay
 from live_classify.sinks.base import Update
+from live_classify.sinks.display import overlay
 from live_classify.sinks.display.window import WINDOW_NAME, Window, fit_to_screen, screen_size
 
 MAX_SHOW_HZ = 30.0  # composites put on screen per second, however many cameras feed them
@@ -233,15 +233,16 @@ class Grid(Window):
 
     def save_snapshot(self) -> None:
         """The focused camera's picture at its own size, or the whole grid when none is focused."""
-        tile = self.tiles.get(self.focused) if self.focused else None
-        if tile is not None and tile.canvas is not None:
-            self.snapshot(tile.canvas, f"live-classify-{file_safe(self.focused)}")
+        focused = self.focused
+        tile = self.tiles.get(focused) if focused else None
+        if focused and tile is not None and tile.canvas is not None:
+            self.snapshot(tile.canvas, f"live-classify-{file_safe(focused)}")
         else:
             super().save_snapshot()
 
     def focus(self, camera: str | None) -> None:
         """Focus ``camera`` (None: none); a class key chosen for the one before is forgotten."""
-        self._dirty.update({self.focused, camera} - {None})
+        self._dirty.update(c for c in (self.focused, camera) if c is not None)
         self.focused, self.class_key = camera, None
 
     def _on_mouse(self, event: int, x: int, y: int, _flags: int, _param: object) -> None:

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from live_classify.stream.frames import Prediction
 from live_classify.engine.postprocess import UNKNOWN, is_unknown
+from live_classify.stream.frames import Prediction
 
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 WHITE = (255, 255, 255)
@@ -112,7 +112,7 @@ def draw(image: np.ndarray, prediction: Prediction | None, status: Status) -> np
     pad = panel.pad
     _shade(image, 0, 0, panel.width, panel.height)
     y = 0
-    for row, row_height in zip(panel.rows, panel.heights):
+    for row, row_height in zip(panel.rows, panel.heights, strict=True):
         y += row_height
         if row.bar is not None:
             right = pad // 2 + int((panel.width - pad) * row.bar)
@@ -143,7 +143,7 @@ def _class_rows(prediction: Prediction | None, status: Status, font: Font) -> li
     unknown = is_unknown(top, status.min_confidence)
     if unknown:
         rows.append(Row(f"{UNKNOWN} (top score below {status.min_confidence:.0%})", WARN, font(LABEL)))
-    for rank, (label, score) in enumerate(zip(top.labels, top.scores)):
+    for rank, (label, score) in enumerate(zip(top.labels, top.scores, strict=True)):
         size = LABEL if rank == 0 and not unknown else CLASS
         rows.append(Row(f"{score:5.1%}  {label}", WHITE, font(size), score))
     return rows
@@ -198,7 +198,8 @@ def _fit(text: str, size: float, thickness: int, room: int) -> str:
 
 
 def _text_size(text: str, size: float, thickness: int) -> tuple[int, int]:
-    return cv2.getTextSize(text, FONT, size, thickness)[0]
+    (width, height), _ = cv2.getTextSize(text, FONT, size, thickness)
+    return width, height
 
 
 def _shade(image: np.ndarray, left: int, top: int, width: int, height: int) -> None:

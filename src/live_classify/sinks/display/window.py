@@ -16,8 +16,8 @@ import numpy as np
 
 from live_classify import log
 from live_classify.errors import LiveClassifyError
-from live_classify.sinks.display import overlay
 from live_classify.sinks.base import Update
+from live_classify.sinks.display import overlay
 from live_classify.sinks.files import save_png
 
 WINDOW_NAME = "live-classify"
@@ -152,7 +152,7 @@ class Window:
         else:
             self.poll()
 
-    def summary(self) -> None:
+    def summary(self) -> str | None:
         return None
 
     def show(self, image: np.ndarray) -> bool:

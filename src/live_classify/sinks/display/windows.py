@@ -28,33 +28,35 @@ class Windows(Grid):
     def _open(self) -> None:
         """Each camera's window opens with its first frame."""
 
-    def _open_one(self, camera: str, layout: Layout) -> None:
+    def _open_one(self, camera: str, layout: Layout, canvas: np.ndarray) -> None:
         cv2.namedWindow(camera, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO | cv2.WINDOW_GUI_NORMAL)
-        cv2.setMouseCallback(camera, self._on_click, camera)
-        height, width = self.tiles[camera].canvas.shape[:2]
+        cv2.setMouseCallback(camera, lambda event, *_: self._on_click(event, camera))
+        height, width = canvas.shape[:2]
         scale = min(1.0, layout.cell[0] / width, layout.cell[1] / height)  # the grid's cell, at most
         cv2.resizeWindow(camera, round(width * scale), round(height * scale))
         cv2.moveWindow(camera, *layout.origin(camera))
         self._opened.add(camera)
 
-    def _on_click(self, event: int, _x: int, _y: int, _flags: int, camera: str) -> None:
+    def _on_click(self, event: int, camera: str) -> None:
         if event == cv2.EVENT_LBUTTONDOWN:
             self.focus(None if camera == self.focused else camera)
 
     def _present(self) -> None:
         layout = self._current_layout()
         self._layout = layout
-        for camera in [c for c in self._dirty if self.tiles[c].canvas is not None]:
+        for camera in list(self._dirty):
+            canvas = self.tiles[camera].canvas
+            if canvas is None:
+                continue
             if camera not in self._opened:
-                self._open_one(camera, layout)
-            self._images[camera] = self._dressed(camera)
+                self._open_one(camera, layout, canvas)
+            self._images[camera] = self._dressed(camera, canvas)
             self._show_one(camera)
         self._dirty.clear()
 
-    def _dressed(self, camera: str) -> np.ndarray:
+    def _dressed(self, camera: str, canvas: np.ndarray) -> np.ndarray:
         """The camera's picture as its window shows it: greyed if it ended, framed if focused."""
-        tile = self.tiles[camera]
-        image = ended_look(tile.canvas) if tile.ended else tile.canvas  # a new picture when ended
+        image = ended_look(canvas) if self.tiles[camera].ended else canvas  # a new picture when ended
         if camera == self.focused:
             image = image.copy()  # the canvas may be the recording's too
             cv2.rectangle(image, (0, 0), (image.shape[1] - 1, image.shape[0] - 1), FOCUS, BORDER * 2)

@@ -9,8 +9,8 @@ import cv2
 import numpy as np
 
 from live_classify.errors import LiveClassifyError
-from live_classify.sinks.files import disk_nearly_full, fsync_path
 from live_classify.sinks.display.grid import letterbox
+from live_classify.sinks.files import disk_nearly_full, fsync_path
 
 
 class MjpegWriter:
@@ -52,7 +52,7 @@ class MjpegWriter:
             return
         if self._size is None:
             self._size = (image.shape[1], image.shape[0])
-        image = self._fitted(image)
+        image = self._fitted(image, self._size)
         if self._writer is None:
             self._pending.append((image, t_capture))
             if self.fps is None and t_capture - self._pending[0][1] < self.MEASURE_S:
@@ -63,18 +63,18 @@ class MjpegWriter:
         self.frames += 1
         self._check_space()
 
-    def _fitted(self, image: np.ndarray) -> np.ndarray:
-        """The frame at the file's size: one of another size is letterboxed into it (its aspect
-        kept, never stretched), said once for each change."""
+    def _fitted(self, image: np.ndarray, target: tuple[int, int]) -> np.ndarray:
+        """The frame at the file's size, ``target``: one of another size is letterboxed into it (its
+        aspect kept, never stretched), said once for each change."""
         size = (image.shape[1], image.shape[0])
-        if size == self._size:
+        if size == target:
             self._letterboxed = None
             return image
         if size != self._letterboxed:
             self._letterboxed = size
             self.log(f"{self.path}: the source's frames are now {size[0]}x{size[1]}: letterboxed into "
-                     f"{self._size[0]}x{self._size[1]}, the recording's size")
-        return letterbox(image, *self._size)
+                     f"{target[0]}x{target[1]}, the recording's size")
+        return letterbox(image, *target)
 
     def _check_space(self) -> None:
         """Once a second: push what the OS holds to the disk (a power cut then loses at most the
@@ -125,7 +125,9 @@ class MjpegWriter:
                 steady = times
             span = float(steady[-1] - steady[0]) if steady.size > 1 else 0.0
             self.fps = round((steady.size - 1) / span, 2) if span > 0 else self.FALLBACK_FPS
-        writer = cv2.VideoWriter(str(self.path), cv2.CAP_FFMPEG, cv2.VideoWriter_fourcc(*"MJPG"), self.fps, self._size)
+        height, width = self._pending[0][0].shape[:2]  # the recording's size: every frame is fitted to it
+        writer = cv2.VideoWriter(str(self.path), cv2.CAP_FFMPEG, cv2.VideoWriter.fourcc(*"MJPG"), self.fps,
+                                 (width, height))
         if not writer.isOpened():
             raise LiveClassifyError(f"cannot record to {self.path}: OpenCV could not open a Motion-JPEG writer")
         self._writer = writer

@@ -18,10 +18,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import cast
 
 import av
 import numpy as np
+from av.container.output import OutputContainer
+from av.video.codeccontext import VideoCodecContext
 from av.video.frame import PictureType
+from av.video.stream import VideoStream
 
 from live_classify import log
 from live_classify.errors import LiveClassifyError, first_line
@@ -59,7 +63,7 @@ def _codec_options(name: str, settings: EncoderSettings) -> dict[str, str]:
     return {"forced-idr": "1"} if name == "h264_nvenc" else {}
 
 
-def _configure(context: av.CodecContext, name: str, size: tuple[int, int], settings: EncoderSettings) -> None:
+def _configure(context: VideoCodecContext, name: str, size: tuple[int, int], settings: EncoderSettings) -> None:
     """The same settings for the trial opening and the real stream."""
     context.width, context.height = size
     context.pix_fmt = "yuv420p"
@@ -71,9 +75,9 @@ def _configure(context: av.CodecContext, name: str, size: tuple[int, int], setti
     context.options = _codec_options(name, settings)
 
 
-def _try_open(name: str, size: tuple[int, int], settings: EncoderSettings) -> av.CodecContext | None:
+def _try_open(name: str, size: tuple[int, int], settings: EncoderSettings) -> VideoCodecContext | None:
     """An opened encoder, or None where this machine cannot run it (no GPU, no V4L2 device)."""
-    context = av.CodecContext.create(name, "w")
+    context = cast(VideoCodecContext, av.CodecContext.create(name, "w"))  # every name in ENCODERS is a video codec
     _configure(context, name, size, settings)
     try:
         context.open()
@@ -111,10 +115,11 @@ class Mp4Writer:
         self._packet_bytes = 0
         self.largest_packet = 0  # bytes: a keyframe, usually
         try:
-            self._container = av.open(str(path), "w", format="mp4", options=MUXER_OPTIONS)
+            container = av.open(str(path), "w", format="mp4", options=MUXER_OPTIONS)
         except (av.FFmpegError, OSError) as error:
             raise LiveClassifyError(f"cannot write recording {path}: {first_line(error)}") from None
-        self._stream = self._container.add_stream(self.encoder, rate=30)
+        self._container: OutputContainer | None = container  # None once closed
+        self._stream = cast(VideoStream, container.add_stream(self.encoder, rate=30))  # a video encoder's name
         _configure(self._stream.codec_context, self.encoder, self.size, settings)
         self._stream.time_base = MILLISECONDS
 
@@ -167,7 +172,9 @@ class Mp4Writer:
         return self._packet_bytes + HEADER_BYTES + FRAME_OVERHEAD_BYTES * self.frames
 
     def _mux(self, packets: list[av.Packet]) -> None:
+        container = self._container
+        assert container is not None, "a frame written after close()"
         for packet in packets:
             self._packet_bytes += packet.size
             self.largest_packet = max(self.largest_packet, packet.size)
-            self._container.mux(packet)
+            container.mux(packet)
