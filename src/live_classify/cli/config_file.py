@@ -1,0 +1,291 @@
+"""``--config box.toml``: the file becomes command-line tokens, checked by the same parser as typed
+flags, so there is one set of checks and one set of messages; a flag on the command line overrides
+the file. The result is the command line to run, and what each camera would get on its own (top
+level, then its ``[[camera]]`` keys, then the flags), with where every value came from."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from live_classify.cli.config_keys import (
+    CAMERA_ONLY,
+    PER_CAMERA,
+    SECRET_DESTS,
+    SECRET_KEYS,
+    Entry,
+    Refused,
+    overridden_by,
+    raising_parser,
+    refused_message,
+    suggestion,
+    tokens,
+    typed_flags,
+    vocabulary,
+)
+from live_classify.cli.config_toml import (
+    TOP,
+    ConfigError,
+    Lines,
+    expand,
+    load,
+    normal,
+    read_secret,
+    scrub,
+    url_secrets,
+    with_password,
+)
+from live_classify.cli.flags import PROG, build_parser
+
+Shown = tuple[object, str]  # a value as --check shows it (None: not set), and where it came from
+
+
+@dataclass
+class CameraConfig:
+    """One ``[[camera]]``: what it is, its own keys, and the flags it would run with on its own."""
+
+    name: str | None
+    entries: list[Entry]  # camera/source and name first, then its per-camera keys
+    args: argparse.Namespace  # top level + its keys + the command line, checked by the parser
+    shown: dict[str, Shown]  # key -> (value, origin) for --check
+
+
+@dataclass
+class ConfigFile:
+    """The file resolved: the command line to run and what --check shows."""
+
+    path: str
+    argv: list[str]  # the file's tokens, then the command line's: run as if typed
+    shown: dict[str, Shown]  # top-level key -> (value, origin)
+    cameras: list[CameraConfig]
+    secrets: list[str] = field(default_factory=list)  # never to be printed
+    warnings: list[str] = field(default_factory=list)
+
+
+class _Reader:
+    """Turns the file's tables into checked entries, one key at a time, each with its line."""
+
+    def __init__(self, path: str, lines: Lines, environ: Mapping[str, str]) -> None:
+        self.path, self.lines, self.environ = path, lines, environ
+        self.parser = raising_parser(build_parser())
+        self.keys = vocabulary(self.parser)
+        self.secrets: list[str] = []
+
+    def where(self, table: int, key: str) -> str:
+        return f"{self.path}:{self.lines.of(table, key)}"
+
+    def entries(self, table: int, values: Mapping[str, object]) -> list[Entry]:
+        """Each key of a table, known and allowed there, with its value expanded and tokenized."""
+        seen: dict[str, str] = {}
+        result = []
+        for raw_key, raw in values.items():
+            key, where = normal(raw_key), self.where(table, raw_key)
+            stem = key.removesuffix("-file") if key.endswith("-file") and key != "password-file" else key
+            self._allowed(key, stem, where, in_camera=table != TOP)
+            if stem in seen:
+                raise ConfigError(f"{where}: {stem} is given twice (also {seen[stem]})")
+            seen[stem] = where
+            if key == "password-file":  # applied to the source URL by camera()
+                continue
+            value = expand(raw, self.environ, where)
+            if stem != key:
+                value = read_secret(value, self.environ, where, key)
+            secret = stem != key or stem in SECRET_KEYS
+            self.secrets += url_secrets(value) + ([value] if secret and isinstance(value, str) else [])
+            action = self.keys[stem]
+            result.append(Entry(stem, value, tokens(stem, value, action, where), where, action.dest, secret))
+        return result
+
+    def _allowed(self, key: str, stem: str, where: str, in_camera: bool) -> None:
+        """An unknown key, or one in the wrong table, is an error with a hint."""
+        camera_only = stem in CAMERA_ONLY or key == "password-file"
+        per_camera = key in CAMERA_ONLY or stem in PER_CAMERA
+        if (in_camera and per_camera) or (not in_camera and stem in self.keys and not camera_only):
+            return
+        if in_camera and stem in self.keys:
+            raise ConfigError(f"{where}: '{key}' cannot be set per camera: put it at the top level "
+                              f"(per camera: {', '.join(PER_CAMERA)})")
+        if camera_only:
+            raise ConfigError(f"{where}: '{key}' belongs in a [[camera]] table")
+        known = [*CAMERA_ONLY, *PER_CAMERA] if in_camera else [k for k in self.keys if k not in CAMERA_ONLY]
+        raise ConfigError(f"{where}: unknown key '{key}'{suggestion(key, known)}")
+
+    def camera(self, index: int, table: Mapping[str, object]) -> tuple[list[Entry], list[Entry]]:
+        """A ``[[camera]]``: its input (camera or source, then its name) and its own keys."""
+        entries = self.entries(index, table)
+        inputs = [entry for entry in entries if entry.key in ("camera", "source")]
+        if len(inputs) != 1:
+            why = "either camera = N or source = \"URI\", not both" if inputs else "camera = N or source = \"URI\""
+            raise ConfigError(f"{self.where(index, '[[camera]]')}: a [[camera]] needs {why}")
+        password = next((key for key in table if normal(key) == "password-file"), None)
+        if password is not None:
+            inputs[0] = self._with_password(inputs[0], table[password], self.where(index, password))
+        names = [entry for entry in entries if entry.key == "name"]
+        return [inputs[0], *names], [entry for entry in entries if entry.key in PER_CAMERA]
+
+    def _with_password(self, source: Entry, name: object, where: str) -> Entry:
+        """The source with the password of ``password-file`` in its URL."""
+        if source.key != "source" or not isinstance(source.value, str):
+            raise ConfigError(f"{where}: password-file is for a source URL (rtsp://USER@host/...), not a camera")
+        password = read_secret(expand(name, self.environ, where), self.environ, where, "password-file")
+        url = with_password(source.value, password, where)
+        self.secrets += [password, *url_secrets(url)]
+        return Entry("source", url, [f"--source={url}"], source.origin, source.dest)
+
+    def check(self, base: list[str], entries: list[Entry], after: Sequence[str]) -> argparse.Namespace:
+        """Parse ``base``, the entries one more at a time, then ``after``: the first refused gets its line."""
+        tokens_so_far = list(base)
+        for entry in entries:
+            tokens_so_far += entry.tokens
+            try:
+                self.parser.parse_args(tokens_so_far)
+            except Refused as error:
+                raise ConfigError(scrub(refused_message(entry.origin, str(error)), self.secrets)) from None
+        try:
+            return self.parser.parse_args([*tokens_so_far, *after])
+        except Refused as error:  # the command line's own error, as argparse says it there
+            raise ConfigError(scrub(str(error), self.secrets)) from None
+
+
+def resolve(path: str, argv: Sequence[str], environ: Mapping[str, str]) -> ConfigFile:
+    """The file and the command line ``argv`` (which wins) as one command line, checked."""
+    data, lines = load(path)
+    reader = _Reader(path, lines, environ)
+    tables = _camera_tables(data, reader)
+    top = reader.entries(TOP, {key: value for key, value in data.items() if normal(key) != "camera"})
+    cameras = [reader.camera(index, table) for index, table in enumerate(tables)]
+    _check_names([inputs for inputs, _ in cameras])
+    typed = typed_flags(argv, build_parser)
+    if not cameras and "inputs" not in typed:
+        raise ConfigError(f"{path}: no camera: add a [[camera]] table with camera = N or source = \"URI\"")
+    overridden = overridden_by(reader.parser, typed)
+    top = [entry for entry in top if entry.dest not in overridden]
+    args = reader.check([], top, argv)
+    config = ConfigFile(path, [*_tokens(top), *argv], _shown_top(reader, top, typed), [], reader.secrets)
+    config.secrets += url_secrets(typed.get("mqtt")) + [str(typed[key]) for key in SECRET_DESTS if key in typed]
+    if "inputs" in typed:  # the command line's cameras replace the file's
+        config.warnings += [f"{path}: the cameras of the command line replace the file's"] * bool(cameras)
+        config.cameras = _typed_cameras(reader, typed, config.shown, args)
+    else:
+        owns = [[entry for entry in own if entry.dest not in overridden] for _, own in cameras]
+        _add_cameras(config, reader, top, [inputs for inputs, _ in cameras], owns, argv)
+    return config
+
+
+def _add_cameras(config: ConfigFile, reader: _Reader, top: Sequence[Entry], inputs: Sequence[list[Entry]],
+                 owns: Sequence[list[Entry]], argv: Sequence[str]) -> None:
+    """Each camera checked on its own (top level, its keys, the flags); the run gets every camera,
+    and the per-camera keys that all cameras set alike."""
+    base = _tokens(top)
+    for index, (given, own) in enumerate(zip(inputs, owns, strict=True)):
+        shown = _shown_camera(reader, given, own, config.shown, index, len(inputs))
+        config.cameras.append(CameraConfig(_name(given), [*given, *own], reader.check(base, [*given, *own], argv),
+                                           shown))
+    agreed, differing = _agreement(owns)
+    config.warnings += [f"{config.path}: {key} differs between cameras: for now each camera runs with the top "
+                        "level's" for key in differing]
+    every_input = [entry for given in inputs for entry in given]
+    reader.check(base, [*agreed, *every_input], argv)
+    config.argv = [*base, *_tokens(agreed), *_tokens(every_input), *argv]
+
+
+def _camera_tables(data: Mapping[str, object], reader: _Reader) -> list[Mapping[str, object]]:
+    """The ``[[camera]]`` tables (``[camera]``, one table, is a slip: said so)."""
+    key = next((key for key in data if normal(key) == "camera"), None)
+    tables = data.get(key) if key is not None else []
+    if not isinstance(tables, list) or not all(isinstance(table, dict) for table in tables):
+        raise ConfigError(f"{reader.where(TOP, 'camera')}: write each camera as a [[camera]] table (two brackets)")
+    return tables
+
+
+def _check_names(cameras: Sequence[Sequence[Entry]]) -> None:
+    """Two cameras with one name would write into one folder and one MQTT topic."""
+    seen: dict[object, str] = {}
+    for inputs in cameras:
+        for entry in inputs[1:]:
+            if entry.value in seen:
+                raise ConfigError(f"{entry.origin}: two cameras are named '{entry.value}' (also {seen[entry.value]})")
+            seen[entry.value] = entry.origin
+
+
+def _name(inputs: Sequence[Entry]) -> str | None:
+    return str(inputs[1].value) if len(inputs) > 1 else None
+
+
+def _tokens(entries: Sequence[Entry]) -> list[str]:
+    return [token for entry in entries for token in entry.tokens]
+
+
+def _agreement(owns: Sequence[Sequence[Entry]]) -> tuple[list[Entry], list[str]]:
+    """The per-camera keys every camera sets alike (the run takes them), and those that differ."""
+    agreed, differing = [], []
+    for key in dict.fromkeys(entry.key for own in owns for entry in own):
+        values = [next((entry for entry in own if entry.key == key), None) for own in owns]
+        first = values[0]
+        if first is not None and all(v is not None and v.tokens == first.tokens for v in values):
+            agreed.append(first)
+        else:
+            differing.append(key)
+    return agreed, differing
+
+
+def _layered(key: str, action: argparse.Action, typed: Mapping[str, object], *layers: Sequence[Entry]) -> Shown:
+    """A key's value and origin: a flag beats the file's layers (first match), which beat the default."""
+    if action.dest in typed:
+        return typed[action.dest], "flag"
+    for layer in layers:
+        for entry in layer:
+            if entry.key == key:
+                return entry.value, entry.origin
+    return action.default, "default"
+
+
+def _shown_top(reader: _Reader, top: Sequence[Entry], typed: Mapping[str, object]) -> dict[str, Shown]:
+    return {key: _layered(key, action, typed, top) for key, action in reader.keys.items() if key not in CAMERA_ONLY}
+
+
+def _shown_camera(reader: _Reader, inputs: Sequence[Entry], own: Sequence[Entry], top: Mapping[str, Shown],
+                  index: int, count: int) -> dict[str, Shown]:
+    """name, camera or source, then every per-camera key: a flag, the camera's, the top level's, the default."""
+    name: Shown = (_name(inputs), inputs[1].origin) if len(inputs) > 1 else (
+        f"cam{index}" if count > 1 else None, "default")
+    shown = {"name": name, inputs[0].key: (inputs[0].value, inputs[0].origin)}
+    for key in PER_CAMERA:
+        found = _layered(key, reader.keys[key], {}, own)
+        shown[key] = found if found[1] != "default" else top[key]
+    return shown
+
+
+def _typed_cameras(reader: _Reader, typed: Mapping[str, object], top: Mapping[str, Shown],
+                   args: argparse.Namespace) -> list[CameraConfig]:
+    """The cameras of the command line, each with the top level's per-camera values."""
+    given = list(typed.get("inputs") or [])  # type: ignore[call-overload]
+    cameras = []
+    for index, given_input in enumerate(given):
+        name = given_input.name or (f"cam{index}" if len(given) > 1 else None)
+        shown = {"name": (name, "flag" if given_input.name else "default"),
+                 given_input.kind: (given_input.value, "flag"), **{key: top[key] for key in PER_CAMERA}}
+        cameras.append(CameraConfig(given_input.name, [], args, shown))
+    return cameras
+
+
+def from_command_line(args: argparse.Namespace, argv: Sequence[str] | None,
+                      environ: Mapping[str, str] = os.environ) -> ConfigFile | None:
+    """``--config FILE``: the file resolved with the command line (None without it). A problem is
+    one line and exit 2, as a refused command line is."""
+    if not args.config:
+        if args.check:
+            _refuse("--check needs --config FILE (it checks a configuration file)")
+        return None
+    try:
+        return resolve(args.config, list(sys.argv[1:] if argv is None else argv), environ)
+    except ConfigError as error:
+        _refuse(str(error))
+    raise AssertionError("unreachable")
+
+
+def _refuse(message: str) -> None:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    raise SystemExit(2)
