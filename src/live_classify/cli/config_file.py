@@ -158,11 +158,11 @@ def resolve(path: str, argv: Sequence[str], environ: Mapping[str, str]) -> Confi
     cameras = [reader.camera(index, table) for index, table in enumerate(tables)]
     _check_names([inputs for inputs, _ in cameras])
     typed = typed_flags(argv, build_parser)
-    if not cameras and "inputs" not in typed:
-        raise ConfigError(f"{path}: no camera: add a [[camera]] table with camera = N or source = \"URI\"")
     overridden = overridden_by(reader.parser, typed)
     top = [entry for entry in top if entry.dest not in overridden]
     args = reader.check([], top, argv)
+    if not cameras and "inputs" not in typed:
+        raise ConfigError(f"{path}: no camera: add a [[camera]] table with camera = N or source = \"URI\"")
     config = ConfigFile(path, [*_tokens(top), *argv], _shown_top(reader, top, typed), [], reader.secrets)
     config.secrets += url_secrets(typed.get("mqtt")) + [str(typed[key]) for key in SECRET_DESTS if key in typed]
     if "inputs" in typed:  # the command line's cameras replace the file's
