@@ -36,9 +36,7 @@ def _table(shown: Mapping[str, Shown]) -> list[str]:
 
 def _masked(key: str, value: object) -> object:
     """A secret as ``***``; a URL with its password hidden."""
-    if value is None or value is False and key in SECRET_KEYS:
-        return value
-    if key in SECRET_KEYS or key.endswith("-file"):
+    if key in SECRET_KEYS and value is not None:
         return MASK
     if isinstance(value, str):
         return redact(value)

@@ -164,7 +164,10 @@ def resolve(path: str, argv: Sequence[str], environ: Mapping[str, str]) -> Confi
     if not cameras and "inputs" not in typed:
         raise ConfigError(f"{path}: no camera: add a [[camera]] table with camera = N or source = \"URI\"")
     config = ConfigFile(path, [*_tokens(top), *argv], _shown_top(reader, top, typed), [], reader.secrets)
-    config.secrets += url_secrets(typed.get("mqtt")) + [str(typed[key]) for key in SECRET_DESTS if key in typed]
+    sources = typed.get("source")
+    urls = [typed.get("mqtt"), *(sources if isinstance(sources, list) else [])]
+    config.secrets += [secret for url in urls for secret in url_secrets(url)]
+    config.secrets += [str(typed[key]) for key in SECRET_DESTS if key in typed]
     if "inputs" in typed:  # the command line's cameras replace the file's
         config.warnings += [f"{path}: the cameras of the command line replace the file's"] * bool(cameras)
         config.cameras = _typed_cameras(reader, typed, config.shown, args)

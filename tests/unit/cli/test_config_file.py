@@ -2,14 +2,15 @@
 and line, ``${VAR}`` and ``-file`` secrets, and ``--check`` showing the result with no secret in it."""
 from __future__ import annotations
 
+import argparse
 import textwrap
 from pathlib import Path
 
 import pytest
 
 from live_classify.cli.config_check import render
-from live_classify.cli.config_file import ConfigFile, resolve
-from live_classify.cli.config_toml import ConfigError, scan_lines
+from live_classify.cli.config_file import CameraConfig, ConfigFile, resolve
+from live_classify.cli.config_toml import ConfigError, scan_lines, scrub
 from live_classify.cli.main import main
 
 TWO_CAMERAS = """\
@@ -292,3 +293,18 @@ def test_check_needs_a_file_and_a_bad_file_is_exit_2(capsys: pytest.CaptureFixtu
     assert stop.value.code == 2
     assert capsys.readouterr().err == \
         "live-classify: error: box.toml:1: unknown key 'segmnet' (did you mean 'segment'?)\n"
+
+
+def test_check_hides_a_url_password_by_itself() -> None:
+    """The URL masking alone (no known secret to scrub): a password typed in --source."""
+    camera = CameraConfig(None, [], argparse.Namespace(), {"source": ("rtsp://u:typed-pw@cam/s", "flag")})
+    out = render(ConfigFile("box.toml", [], {"serve-token": ("tok", "flag")}, [camera]))
+    assert 'source = "rtsp://u:***@cam/s"' in out and 'serve-token = "***"' in out
+    assert "typed-pw" not in out and "tok\"" not in out
+
+
+def test_check_scrubs_every_known_secret_wherever_it_shows() -> None:
+    """The last guard: a secret the masking did not expect (here a -file key's value) is still ***."""
+    config = ConfigFile("box.toml", [], {"collect": ("hunter2", "box.toml:1")}, [], secrets=["hunter2"])
+    assert 'collect = "***"' in render(config) and "hunter2" not in render(config)
+    assert scrub("a p@ss:w b p%40ss%3Aw", ["p@ss:w"]) == "a *** b ***"
