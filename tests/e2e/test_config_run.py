@@ -8,6 +8,8 @@ from pathlib import Path
 
 from conftest import assert_clean_error, headless_env, run_cli
 
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "box.toml"
+
 SECRET = "s3cret-from-credential"
 
 
@@ -63,3 +65,12 @@ def test_a_run_from_the_file_writes_what_the_flags_would(video_file: Path, tmp_p
     overridden = stable(flags_win.stdout)
     assert len(overridden) == 60 and not any(row["unknown"] for row in overridden)  # the flags won
     assert [row["top"] for row in overridden] != [row["top"] for row in rows]
+
+
+def test_the_deploy_example_checks_clean(tmp_path: Path) -> None:
+    (tmp_path / "serve-token").write_text("token-of-the-box\n")
+    (tmp_path / "yard-password").write_text("yard-pw\n")
+    run = run_cli("--config", str(DEPLOY), "--check", env=headless_env(CREDENTIALS_DIRECTORY=str(tmp_path)))
+    assert run.returncode == 0 and run.stderr == "", run.stderr
+    assert "token-of-the-box" not in run.stdout and "yard-pw" not in run.stdout
+    assert 'source = "rtsp://admin:***@192.168.1.20:554/stream1"' in run.stdout

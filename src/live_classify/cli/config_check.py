@@ -4,7 +4,7 @@ tokens and secret files as ``***``, URL passwords as ``user:***@``."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import PurePath
 
 from live_classify.cli.config_file import ConfigFile, Shown
@@ -18,17 +18,19 @@ MASK = "***"
 def render(config: ConfigFile) -> str:
     """The whole configuration: the top-level keys, then one ``[[camera]]`` table per camera."""
     parts = [f"# {config.path}, as live-classify would run it; after each value, where it came from",
-             *_table(config.shown)]
+             *_table(config.shown, config.secrets)]
     for camera in config.cameras:
-        parts += ["", "[[camera]]", *_table(camera.shown)]
-    return scrub("\n".join(parts), config.secrets) + "\n"
+        parts += ["", "[[camera]]", *_table(camera.shown, config.secrets)]
+    return "\n".join(parts) + "\n"
 
 
-def _table(shown: Mapping[str, Shown]) -> list[str]:
-    """One line per key, its origin as a comment; a key with no value is a comment line too."""
+def _table(shown: Mapping[str, Shown], secrets: Sequence[str]) -> list[str]:
+    """One line per key, its origin as a comment; a key with no value is a comment line too. Every
+    known secret left in a value (one the masking did not foresee) is ``***`` too: the last guard."""
     bodies = []
     for key, (value, _) in shown.items():
         text = _toml(_masked(key, value))
+        text = text if text is None else scrub(text, secrets)
         bodies.append(f"# {key} (not set)" if text is None else f"{key} = {text}")
     width = min(max((len(body) for body in bodies), default=0), 60)
     return [f"{body:<{width}}  # {origin}" for body, (_, origin) in zip(bodies, shown.values(), strict=True)]

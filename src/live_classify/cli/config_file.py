@@ -17,6 +17,7 @@ from live_classify.cli.config_keys import (
     SECRET_KEYS,
     Entry,
     Refused,
+    applies,
     overridden_by,
     raising_parser,
     refused_message,
@@ -186,7 +187,7 @@ def _add_cameras(config: ConfigFile, reader: _Reader, top: Sequence[Entry], inpu
         shown = _shown_camera(reader, given, own, config.shown, index, len(inputs))
         config.cameras.append(CameraConfig(_name(given), [*given, *own], reader.check(base, [*given, *own], argv),
                                            shown))
-    agreed, differing = _agreement(owns)
+    agreed, differing = _agreement(inputs, owns)
     config.warnings += [f"{config.path}: {key} differs between cameras: for now each camera runs with the top "
                         "level's" for key in differing]
     every_input = [entry for given in inputs for entry in given]
@@ -221,11 +222,13 @@ def _tokens(entries: Sequence[Entry]) -> list[str]:
     return [token for entry in entries for token in entry.tokens]
 
 
-def _agreement(owns: Sequence[Sequence[Entry]]) -> tuple[list[Entry], list[str]]:
-    """The per-camera keys every camera sets alike (the run takes them), and those that differ."""
+def _agreement(inputs: Sequence[Sequence[Entry]], owns: Sequence[Sequence[Entry]]) -> tuple[list[Entry], list[str]]:
+    """The per-camera keys that every camera they mean something to sets alike (the run takes
+    them), and those that differ."""
     agreed, differing = [], []
     for key in dict.fromkeys(entry.key for own in owns for entry in own):
-        values = [next((entry for entry in own if entry.key == key), None) for own in owns]
+        kinds = [own for given, own in zip(inputs, owns, strict=True) if applies(key, given[0])] or owns
+        values = [next((entry for entry in own if entry.key == key), None) for own in kinds]
         first = values[0]
         if first is not None and all(v is not None and v.tokens == first.tokens for v in values):
             agreed.append(first)

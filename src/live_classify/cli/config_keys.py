@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from live_classify.cli.config_toml import ConfigError, shown
+from live_classify.sources.capture import is_stream
 
 #: Keys a ``[[camera]]`` may set for itself, overriding the top level for that camera.
 PER_CAMERA = ("width", "height", "fps", "fourcc", "rtsp-transport", "record", "segment", "min-confidence",
@@ -37,6 +38,18 @@ class Entry:
 
 class Refused(Exception):
     """What argparse would have said on the command line (raised instead of exiting)."""
+
+
+def applies(key: str, given: Entry) -> bool:
+    """Whether a per-camera key means anything for a camera of this kind: the run asks only a USB
+    camera for a size, only an RTSP stream for a transport, so cameras of other kinds need not agree."""
+    text = str(given.value).lower()
+    stream = given.key == "source" and is_stream(text)
+    file = given.key == "source" and not stream
+    only = {"width": given.key == "camera", "height": given.key == "camera", "fps": given.key == "camera",
+            "fourcc": given.key == "camera", "rtsp-transport": stream and text.startswith(("rtsp:", "rtsps:")),
+            "open-timeout": stream, "read-timeout": not file, "reconnect": not file, "realtime": file}
+    return only.get(key, True)
 
 
 def raising_parser(build: argparse.ArgumentParser) -> argparse.ArgumentParser:

@@ -182,6 +182,17 @@ def test_the_run_takes_per_camera_keys_all_cameras_agree_on() -> None:
                                "the top level's"]
 
 
+def test_cameras_need_agree_only_on_keys_that_mean_something_to_them() -> None:
+    """A size is asked only of a USB camera, a transport only of an RTSP stream: the run takes both."""
+    config = read('[[camera]]\ncamera = 0\nfourcc = "MJPG"\nwidth = 1280\n'
+                  '[[camera]]\nsource = "rtsp://cam/s"\nrtsp-transport = "tcp"\n[[camera]]\nsource = "a.mp4"\n')
+    assert config.warnings == []
+    assert config.argv[:3] == ["--fourcc=MJPG", "--width=1280", "--rtsp-transport=tcp"]
+    config = read('[[camera]]\ncamera = 0\nfps = 5\n[[camera]]\ncamera = 1\n')
+    assert "--fps=5" not in config.argv and [c.args.fps for c in config.cameras] == [5.0, None]
+    assert config.warnings == ["box.toml: fps differs between cameras: for now each camera runs with the top level's"]
+
+
 # ${VAR} and secrets from files.
 
 def test_variables_come_from_the_environment() -> None:
