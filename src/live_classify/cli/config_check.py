@@ -7,21 +7,50 @@ import json
 from collections.abc import Mapping, Sequence
 from pathlib import PurePath
 
-from live_classify.cli.config_file import ConfigFile, Shown
-from live_classify.cli.config_keys import SECRET_KEYS
+from live_classify.cli.config_file import CameraConfig, ConfigFile
+from live_classify.cli.config_keys import CAMERA_ONLY, PER_CAMERA, SECRET_KEYS, Entry
 from live_classify.cli.config_toml import scrub
 from live_classify.sources.capture import redact
 
 MASK = "***"
+Shown = tuple[object, str]  # a value (None: not set) and where it came from: "box.toml:7", "flag", "default"
 
 
 def render(config: ConfigFile) -> str:
     """The whole configuration: the top-level keys, then one ``[[camera]]`` table per camera."""
     parts = [f"# {config.path}, as live-classify would run it; after each value, where it came from",
-             *_table(config.shown, config.secrets)]
-    for camera in config.cameras:
-        parts += ["", "[[camera]]", *_table(camera.shown, config.secrets)]
+             *_table(shown_top(config), config.secrets)]
+    for index in range(len(config.cameras)):
+        parts += ["", "[[camera]]", *_table(shown_camera(config, index), config.secrets)]
     return "\n".join(parts) + "\n"
+
+
+def shown_top(config: ConfigFile) -> dict[str, Shown]:
+    """Every top-level key: a flag beats the file, which beats the default."""
+    return {key: _layered(config, key, config.top) for key in config.keys if key not in CAMERA_ONLY}
+
+
+def shown_camera(config: ConfigFile, index: int) -> dict[str, Shown]:
+    """A camera's name, camera or source, then every per-camera key: a flag beats the camera's own
+    key, which beats the top level's, which beats the default."""
+    camera: CameraConfig = config.cameras[index]
+    given, own = camera.entries[0], [entry for entry in camera.entries[1:] if entry.key != "name"]
+    default_name = f"cam{index}" if len(config.cameras) > 1 else None
+    shown = {"name": (camera.name, camera.entries[1].origin) if camera.name else (default_name, "default"),
+             given.key: (given.value, given.origin)}
+    return shown | {key: _layered(config, key, own, config.top) for key in PER_CAMERA}
+
+
+def _layered(config: ConfigFile, key: str, *layers: list[Entry]) -> Shown:
+    """A key's value and origin: a flag, else the first layer that has it, else the default."""
+    action = config.keys[key]
+    if action.dest in config.typed:
+        return config.typed[action.dest], "flag"
+    for layer in layers:
+        for entry in layer:
+            if entry.key == key:
+                return entry.value, entry.origin
+    return action.default, "default"
 
 
 def _table(shown: Mapping[str, Shown], secrets: Sequence[str]) -> list[str]:

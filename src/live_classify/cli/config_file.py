@@ -40,27 +40,26 @@ from live_classify.cli.config_toml import (
 )
 from live_classify.cli.flags import PROG, build_parser
 
-Shown = tuple[object, str]  # a value as --check shows it (None: not set), and where it came from
-
 
 @dataclass
 class CameraConfig:
-    """One ``[[camera]]``: what it is, its own keys, and the flags it would run with on its own."""
+    """One camera: what it is, its own keys, and the flags it would run with on its own."""
 
     name: str | None
     entries: list[Entry]  # camera/source and name first, then its per-camera keys
     args: argparse.Namespace  # top level + its keys + the command line, checked by the parser
-    shown: dict[str, Shown]  # key -> (value, origin) for --check
 
 
 @dataclass
 class ConfigFile:
-    """The file resolved: the command line to run and what --check shows."""
+    """The file resolved: the command line to run, and each value's origin for --check."""
 
     path: str
     argv: list[str]  # the file's tokens, then the command line's: run as if typed
-    shown: dict[str, Shown]  # top-level key -> (value, origin)
+    top: list[Entry]  # the file's top-level keys that no flag overrides
     cameras: list[CameraConfig]
+    typed: dict[str, object] = field(default_factory=dict)  # the flags as typed (dest -> text)
+    keys: dict[str, argparse.Action] = field(default_factory=dict)  # the vocabulary
     secrets: list[str] = field(default_factory=list)  # never to be printed
     warnings: list[str] = field(default_factory=list)
 
@@ -164,14 +163,14 @@ def resolve(path: str, argv: Sequence[str], environ: Mapping[str, str]) -> Confi
     args = reader.check([], top, argv)
     if not cameras and "inputs" not in typed:
         raise ConfigError(f"{path}: no camera: add a [[camera]] table with camera = N or source = \"URI\"")
-    config = ConfigFile(path, [*_tokens(top), *argv], _shown_top(reader, top, typed), [], reader.secrets)
+    config = ConfigFile(path, [*_tokens(top), *argv], top, [], typed, reader.keys, reader.secrets)
     sources = typed.get("source")
     urls = [typed.get("mqtt"), *(sources if isinstance(sources, list) else [])]
     config.secrets += [secret for url in urls for secret in url_secrets(url)]
     config.secrets += [str(typed[key]) for key in SECRET_DESTS if key in typed]
     if "inputs" in typed:  # the command line's cameras replace the file's
         config.warnings += [f"{path}: the cameras of the command line replace the file's"] * bool(cameras)
-        config.cameras = _typed_cameras(reader, typed, config.shown, args)
+        config.cameras = _typed_cameras(typed, args)
     else:
         owns = [[entry for entry in own if entry.dest not in overridden] for _, own in cameras]
         _add_cameras(config, reader, top, [inputs for inputs, _ in cameras], owns, argv)
@@ -183,10 +182,8 @@ def _add_cameras(config: ConfigFile, reader: _Reader, top: Sequence[Entry], inpu
     """Each camera checked on its own (top level, its keys, the flags); the run gets every camera,
     and the per-camera keys that all cameras set alike."""
     base = _tokens(top)
-    for index, (given, own) in enumerate(zip(inputs, owns, strict=True)):
-        shown = _shown_camera(reader, given, own, config.shown, index, len(inputs))
-        config.cameras.append(CameraConfig(_name(given), [*given, *own], reader.check(base, [*given, *own], argv),
-                                           shown))
+    for given, own in zip(inputs, owns, strict=True):
+        config.cameras.append(CameraConfig(_name(given), [*given, *own], reader.check(base, [*given, *own], argv)))
     agreed, differing = _agreement(inputs, owns)
     config.warnings += [f"{config.path}: {key} differs between cameras: for now each camera runs with the top "
                         "level's" for key in differing]
@@ -237,43 +234,13 @@ def _agreement(inputs: Sequence[Sequence[Entry]], owns: Sequence[Sequence[Entry]
     return agreed, differing
 
 
-def _layered(key: str, action: argparse.Action, typed: Mapping[str, object], *layers: Sequence[Entry]) -> Shown:
-    """A key's value and origin: a flag beats the file's layers (first match), which beat the default."""
-    if action.dest in typed:
-        return typed[action.dest], "flag"
-    for layer in layers:
-        for entry in layer:
-            if entry.key == key:
-                return entry.value, entry.origin
-    return action.default, "default"
-
-
-def _shown_top(reader: _Reader, top: Sequence[Entry], typed: Mapping[str, object]) -> dict[str, Shown]:
-    return {key: _layered(key, action, typed, top) for key, action in reader.keys.items() if key not in CAMERA_ONLY}
-
-
-def _shown_camera(reader: _Reader, inputs: Sequence[Entry], own: Sequence[Entry], top: Mapping[str, Shown],
-                  index: int, count: int) -> dict[str, Shown]:
-    """name, camera or source, then every per-camera key: a flag, the camera's, the top level's, the default."""
-    name: Shown = (_name(inputs), inputs[1].origin) if len(inputs) > 1 else (
-        f"cam{index}" if count > 1 else None, "default")
-    shown = {"name": name, inputs[0].key: (inputs[0].value, inputs[0].origin)}
-    for key in PER_CAMERA:
-        found = _layered(key, reader.keys[key], {}, own)
-        shown[key] = found if found[1] != "default" else top[key]
-    return shown
-
-
-def _typed_cameras(reader: _Reader, typed: Mapping[str, object], top: Mapping[str, Shown],
-                   args: argparse.Namespace) -> list[CameraConfig]:
-    """The cameras of the command line, each with the top level's per-camera values."""
-    given = list(typed.get("inputs") or [])  # type: ignore[call-overload]
+def _typed_cameras(typed: Mapping[str, object], args: argparse.Namespace) -> list[CameraConfig]:
+    """The cameras of the command line, as entries whose origin is the flag."""
     cameras = []
-    for index, given_input in enumerate(given):
-        name = given_input.name or (f"cam{index}" if len(given) > 1 else None)
-        shown = {"name": (name, "flag" if given_input.name else "default"),
-                 given_input.kind: (given_input.value, "flag"), **{key: top[key] for key in PER_CAMERA}}
-        cameras.append(CameraConfig(given_input.name, [], args, shown))
+    for given in list(typed.get("inputs") or []):  # type: ignore[call-overload]
+        entries = [Entry(given.kind, given.value, [], "flag", given.kind)]
+        entries += [Entry("name", given.name, [], "flag", "name")] if given.name else []
+        cameras.append(CameraConfig(given.name, entries, args))
     return cameras
 
 

@@ -2,15 +2,17 @@
 and line, ``${VAR}`` and ``-file`` secrets, and ``--check`` showing the result with no secret in it."""
 from __future__ import annotations
 
-import argparse
 import textwrap
+from argparse import Namespace
 from pathlib import Path
 
 import pytest
 
-from live_classify.cli.config_check import render
+from live_classify.cli.config_check import render, shown_camera, shown_top
 from live_classify.cli.config_file import CameraConfig, ConfigFile, resolve
+from live_classify.cli.config_keys import Entry, vocabulary
 from live_classify.cli.config_toml import ConfigError, scan_lines, scrub
+from live_classify.cli.flags import build_parser
 from live_classify.cli.main import main
 
 TWO_CAMERAS = """\
@@ -147,26 +149,29 @@ def test_lines_are_found_for_quoted_keys_tables_and_arrays() -> None:
 # Overrides: a flag, then the camera's key, then the top level, then the default.
 
 def test_a_flag_beats_the_camera_which_beats_the_top_level_which_beats_the_default() -> None:
-    door, yard = read(TWO_CAMERAS).cameras
+    config = read(TWO_CAMERAS)
+    door, yard = config.cameras
     assert (door.args.min_confidence, yard.args.min_confidence) == (0.7, 0.5)
-    assert door.shown["min-confidence"] == (0.7, "box.toml:10")
-    assert yard.shown["min-confidence"] == (0.5, "box.toml:3")
-    assert yard.shown["smooth"] == (1.0, "default") and yard.args.smooth == 1.0
-    door, yard = read(TWO_CAMERAS, "--min-confidence", "0.9").cameras
+    assert shown_camera(config, 0)["min-confidence"] == (0.7, "box.toml:10")
+    assert shown_camera(config, 1)["min-confidence"] == (0.5, "box.toml:3")
+    assert shown_camera(config, 1)["smooth"] == (1.0, "default") and yard.args.smooth == 1.0
+    config = read(TWO_CAMERAS, "--min-confidence", "0.9")
+    door, yard = config.cameras
     assert (door.args.min_confidence, yard.args.min_confidence) == (0.9, 0.9)
-    assert door.shown["min-confidence"] == ("0.9", "flag") and yard.shown["min-confidence"] == ("0.9", "flag")
+    assert shown_camera(config, 0)["min-confidence"] == shown_camera(config, 1)["min-confidence"] == ("0.9", "flag")
 
 
 def test_a_flag_replaces_a_repeated_key_and_excludes_its_rival() -> None:
     config = read('retain = ["50GB"]\nverbose = true\n[[camera]]\nsource = "a.mp4"\n', "--retain", "7d", "--quiet")
     assert config.cameras[0].args.retain == [("age", 7 * 86400.0)]
     assert config.cameras[0].args.quiet and not config.cameras[0].args.verbose
-    assert config.shown["retain"] == (["7d"], "flag") and config.shown["verbose"] == (False, "default")
+    assert shown_top(config)["retain"] == (["7d"], "flag") and shown_top(config)["verbose"] == (False, "default")
 
 
 def test_the_flags_cameras_replace_the_files() -> None:
     config = read(TWO_CAMERAS, "--source", "b.mp4", "--name", "b")
-    assert [camera.shown["name"] for camera in config.cameras] == [("b", "flag")]
+    assert [shown_camera(config, 0)["name"], shown_camera(config, 0)["source"]] == [("b", "flag"), ("b.mp4", "flag")]
+    assert len(config.cameras) == 1
     assert "--camera=0" not in config.argv and config.warnings == ["box.toml: the cameras of the command line replace "
                                                                   "the file's"]
 
@@ -308,14 +313,15 @@ def test_check_needs_a_file_and_a_bad_file_is_exit_2(capsys: pytest.CaptureFixtu
 
 def test_check_hides_a_url_password_by_itself() -> None:
     """The URL masking alone (no known secret to scrub): a password typed in --source."""
-    camera = CameraConfig(None, [], argparse.Namespace(), {"source": ("rtsp://u:typed-pw@cam/s", "flag")})
-    out = render(ConfigFile("box.toml", [], {"serve-token": ("tok", "flag")}, [camera]))
+    camera = CameraConfig(None, [Entry("source", "rtsp://u:typed-pw@cam/s", [], "flag", "source")], Namespace())
+    out = render(ConfigFile("box.toml", [], [], [camera], {"serve_token": "tok"}, vocabulary(build_parser())))
     assert 'source = "rtsp://u:***@cam/s"' in out and 'serve-token = "***"' in out
     assert "typed-pw" not in out and "tok\"" not in out
 
 
 def test_check_scrubs_every_known_secret_wherever_it_shows() -> None:
     """The last guard: a secret the masking did not expect (here a -file key's value) is still ***."""
-    config = ConfigFile("box.toml", [], {"collect": ("hunter2", "box.toml:1")}, [], secrets=["hunter2"])
+    entry = Entry("collect", "hunter2", ["--collect=hunter2"], "box.toml:1", "collect")
+    config = ConfigFile("box.toml", [], [entry], [], {}, vocabulary(build_parser()), secrets=["hunter2"])
     assert 'collect = "***"' in render(config) and "hunter2" not in render(config)
     assert scrub("a p@ss:w b p%40ss%3Aw", ["p@ss:w"]) == "a *** b ***"
