@@ -500,7 +500,7 @@ MUTATIONS = [
     Mutation("config-file: a repeated or exclusive flag no longer overrides the file", "resolve",
              "top = [entry for entry in top if entry.dest not in overridden]", "top = list(top)",
              (CONFIG_UNIT + "test_a_flag_replaces_a_repeated_key_and_excludes_its_rival",)),
-    Mutation("config-file: a camera's own key beats the flag", "resolve",
+    Mutation("config-file: a flag over a per-camera key still warns that the cameras differ", "resolve",
              "owns = [[entry for entry in own if entry.dest not in overridden] for _, own in cameras]",
              "owns = [own for _, own in cameras]",
              (CONFIG_UNIT + "test_a_flag_beats_the_camera_which_beats_the_top_level_which_beats_the_default",)),

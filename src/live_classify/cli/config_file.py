@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import NoReturn
 
 from live_classify.cli.config_keys import (
     CAMERA_ONLY,
@@ -92,10 +93,10 @@ class _Reader:
             value = expand(raw, self.environ, where)
             if stem != key:
                 value = read_secret(value, self.environ, where, key)
-            secret = stem != key or stem in SECRET_KEYS
+            secret = stem != key or stem in SECRET_KEYS  # a -file key's value, a token
             self.secrets += url_secrets(value) + ([value] if secret and isinstance(value, str) else [])
             action = self.keys[stem]
-            result.append(Entry(stem, value, tokens(stem, value, action, where), where, action.dest, secret))
+            result.append(Entry(stem, value, tokens(stem, value, action, where), where, action.dest))
         return result
 
     def _allowed(self, key: str, stem: str, where: str, in_camera: bool) -> None:
@@ -256,9 +257,8 @@ def from_command_line(args: argparse.Namespace, argv: Sequence[str] | None,
         return resolve(args.config, list(sys.argv[1:] if argv is None else argv), environ)
     except ConfigError as error:
         _refuse(str(error))
-    raise AssertionError("unreachable")
 
 
-def _refuse(message: str) -> None:
+def _refuse(message: str) -> NoReturn:
     print(f"{PROG}: error: {message}", file=sys.stderr)
     raise SystemExit(2)

@@ -32,8 +32,7 @@ class Entry:
     value: object
     tokens: list[str]
     origin: str  # "box.toml:7"
-    dest: str
-    secret: bool = False
+    dest: str  # the parser's name for it: what a flag on the command line overrides
 
 
 class Refused(Exception):

@@ -156,6 +156,7 @@ def test_a_flag_beats_the_camera_which_beats_the_top_level_which_beats_the_defau
     assert shown_camera(config, 1)["min-confidence"] == (0.5, "box.toml:3")
     assert shown_camera(config, 1)["smooth"] == (1.0, "default") and yard.args.smooth == 1.0
     config = read(TWO_CAMERAS, "--min-confidence", "0.9")
+    assert config.warnings == []  # the cameras' own values differ, but the flag overrides them all
     door, yard = config.cameras
     assert (door.args.min_confidence, yard.args.min_confidence) == (0.9, 0.9)
     assert shown_camera(config, 0)["min-confidence"] == shown_camera(config, 1)["min-confidence"] == ("0.9", "flag")
