@@ -74,3 +74,12 @@ def test_the_deploy_example_checks_clean(tmp_path: Path) -> None:
     assert run.returncode == 0 and run.stderr == "", run.stderr
     assert "token-of-the-box" not in run.stdout and "yard-pw" not in run.stdout
     assert 'source = "rtsp://admin:***@192.168.1.20:554/stream1"' in run.stdout
+
+
+def test_a_run_never_prints_the_password_of_its_credential(tmp_path: Path) -> None:
+    (tmp_path / "yard-password").write_text(SECRET + "\n")
+    (tmp_path / "box.toml").write_text('provider = "cpu"\nreconnect = 0\nopen-timeout = 2\n[[camera]]\n'
+                                       'source = "rtsp://admin@127.0.0.1:9/s"\npassword-file = "yard-password"\n')
+    run = run_cli("--config", "box.toml", cwd=tmp_path, timeout=60)
+    assert_clean_error(run, "cannot open stream rtsp://admin:***@127.0.0.1:9/s")
+    assert SECRET not in run.stdout + run.stderr
