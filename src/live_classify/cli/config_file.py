@@ -59,6 +59,7 @@ class ConfigFile:
     argv: list[str]  # the file's tokens, then the command line's: run as if typed
     top: list[Entry]  # the file's top-level keys that no flag overrides
     cameras: list[CameraConfig]
+    args: argparse.Namespace = field(default_factory=argparse.Namespace)  # argv parsed: what the run gets
     typed: dict[str, object] = field(default_factory=dict)  # the flags as typed (dest -> text)
     keys: dict[str, argparse.Action] = field(default_factory=dict)  # the vocabulary
     secrets: list[str] = field(default_factory=list)  # never to be printed
@@ -164,7 +165,7 @@ def resolve(path: str, argv: Sequence[str], environ: Mapping[str, str]) -> Confi
     args = reader.check([], top, argv)
     if not cameras and "inputs" not in typed:
         raise ConfigError(f"{path}: no camera: add a [[camera]] table with camera = N or source = \"URI\"")
-    config = ConfigFile(path, [*_tokens(top), *argv], top, [], typed, reader.keys, reader.secrets)
+    config = ConfigFile(path, [*_tokens(top), *argv], top, [], args, typed, reader.keys, reader.secrets)
     sources = typed.get("source")
     urls = [typed.get("mqtt"), *(sources if isinstance(sources, list) else [])]
     config.secrets += [secret for url in urls for secret in url_secrets(url)]
@@ -189,7 +190,7 @@ def _add_cameras(config: ConfigFile, reader: _Reader, top: Sequence[Entry], inpu
     config.warnings += [f"{config.path}: {key} differs between cameras: for now each camera runs with the top "
                         "level's" for key in differing]
     every_input = [entry for given in inputs for entry in given]
-    reader.check(base, [*agreed, *every_input], argv)
+    config.args = reader.check(base, [*agreed, *every_input], argv)
     config.argv = [*base, *_tokens(agreed), *_tokens(every_input), *argv]
 
 

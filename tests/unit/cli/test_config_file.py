@@ -179,7 +179,7 @@ def test_the_flags_cameras_replace_the_files() -> None:
 
 def test_the_run_takes_per_camera_keys_all_cameras_agree_on() -> None:
     config = read('[[camera]]\nsource = "a.mp4"\nsmooth = 0.5\n[[camera]]\nsource = "b.mp4"\nsmooth = 0.5\n')
-    assert "--smooth=0.5" in config.argv and config.warnings == []
+    assert "--smooth=0.5" in config.argv and config.warnings == [] and config.args.smooth == 0.5
     config = read(TWO_CAMERAS)  # door has its own min-confidence, yard not: the run takes the top level's
     assert config.argv == ["--model=m.onnx", "--min-confidence=0.5", "--headless", "--retain=50GB", "--retain=7d",
                            "--camera=0", "--name=door", "--source=rtsp://admin@10.0.0.5/stream", "--name=yard",
@@ -315,7 +315,8 @@ def test_check_needs_a_file_and_a_bad_file_is_exit_2(capsys: pytest.CaptureFixtu
 def test_check_hides_a_url_password_by_itself() -> None:
     """The URL masking alone (no known secret to scrub): a password typed in --source."""
     camera = CameraConfig(None, [Entry("source", "rtsp://u:typed-pw@cam/s", [], "flag", "source")], Namespace())
-    out = render(ConfigFile("box.toml", [], [], [camera], {"serve_token": "tok"}, vocabulary(build_parser())))
+    out = render(ConfigFile("box.toml", [], [], [camera], Namespace(), {"serve_token": "tok"},
+                            vocabulary(build_parser())))
     assert 'source = "rtsp://u:***@cam/s"' in out and 'serve-token = "***"' in out
     assert "typed-pw" not in out and "tok\"" not in out
 
@@ -323,6 +324,6 @@ def test_check_hides_a_url_password_by_itself() -> None:
 def test_check_scrubs_every_known_secret_wherever_it_shows() -> None:
     """The last guard: a secret the masking did not expect (here a -file key's value) is still ***."""
     entry = Entry("collect", "hunter2", ["--collect=hunter2"], "box.toml:1", "collect")
-    config = ConfigFile("box.toml", [], [entry], [], {}, vocabulary(build_parser()), secrets=["hunter2"])
+    config = ConfigFile("box.toml", [], [entry], [], Namespace(), {}, vocabulary(build_parser()), secrets=["hunter2"])
     assert 'collect = "***"' in render(config) and "hunter2" not in render(config)
     assert scrub("a p@ss:w b p%40ss%3Aw", ["p@ss:w"]) == "a *** b ***"
