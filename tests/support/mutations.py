@@ -33,6 +33,8 @@ NOTIFY = "tests/e2e/test_notify.py::"
 MQTT = "tests/e2e/test_mqtt.py::"
 WEB_AUTH = "tests/e2e/test_web_auth.py::"  # issue 25/26, web-auth
 WEB_STATUS = "tests/unit/sinks/web/test_web_status.py::"  # issue 25/26, web-auth
+CONFIG_UNIT = "tests/unit/cli/test_config_file.py::"  # issue 22, config-file
+CONFIG_E2E = "tests/e2e/test_config_run.py::"  # issue 22, config-file
 
 
 @dataclass(frozen=True)
@@ -489,6 +491,39 @@ MUTATIONS = [
     Mutation("mqtt: --mqtt-on-change publishes every classification", "MqttSink._wanted",
              "(self.config.on_change and label == self._last_label) or now", "now",
              (MQTT + "test_every_and_on_change_limit_the_prediction_messages",)),
+    # issue 22, config-file: --config box.toml and --check.
+    Mutation("config-file: --check prints a URL's password", "_masked",
+             "        return redact(value)\n", "        return value\n",
+             (CONFIG_UNIT + "test_check_hides_a_url_password_by_itself",)),
+    Mutation("config-file: --check without its last guard against known secrets", "_table",
+             "text = text if text is None else scrub(text, secrets)", "text = text",
+             (CONFIG_UNIT + "test_check_scrubs_every_known_secret_wherever_it_shows",)),
+    Mutation("config-file: a repeated or exclusive flag no longer overrides the file", "resolve",
+             "top = [entry for entry in top if entry.dest not in overridden]", "top = list(top)",
+             (CONFIG_UNIT + "test_a_flag_replaces_a_repeated_key_and_excludes_its_rival",)),
+    Mutation("config-file: a flag over a per-camera key still warns that the cameras differ", "resolve",
+             "owns = [[entry for entry in own if entry.dest not in overridden] for _, own in cameras]",
+             "owns = [own for _, own in cameras]",
+             (CONFIG_UNIT + "test_a_flag_beats_the_camera_which_beats_the_top_level_which_beats_the_default",)),
+    Mutation("config-file: the run drops the per-camera keys every camera agrees on", "_add_cameras",
+             "config.argv = [*base, *_tokens(agreed), *_tokens(every_input), *argv]",
+             "config.argv = [*base, *_tokens(every_input), *argv]",
+             (CONFIG_E2E + "test_a_run_from_the_file_writes_what_the_flags_would",)),
+    Mutation("config-file: line numbers off by one", "scan_lines",
+             "enumerate(text.splitlines(), start=1)", "enumerate(text.splitlines(), start=0)",
+             (CONFIG_UNIT + "test_an_unknown_key_names_its_line_and_the_near_miss",)),
+    Mutation("config-file: a camera's keys given the line of the next camera", "scan_lines",
+             "table = len(lines.cameras) - 1", "table = len(lines.cameras)",
+             (CONFIG_UNIT + "test_an_unknown_key_names_its_line_and_the_near_miss",)),
+    Mutation("config-file: an unset ${VAR} is empty", "expand",
+             "        if match[1] not in environ:\n", "        if False:\n",
+             (CONFIG_UNIT + "test_variables_come_from_the_environment",)),
+    Mutation("config-file: --check shows a camera's own key losing to the top level", "shown_camera",
+             "_layered(config, key, own, config.top)", "_layered(config, key, config.top, own)",
+             (CONFIG_UNIT + "test_a_flag_beats_the_camera_which_beats_the_top_level_which_beats_the_default",)),
+    Mutation("config-file: a camera runs without its own keys", "_add_cameras",
+             "reader.check(base, [*given, *own], argv)", "reader.check(base, [*given], argv)",
+             (CONFIG_UNIT + "test_a_flag_beats_the_camera_which_beats_the_top_level_which_beats_the_default",)),
 ]
 
 

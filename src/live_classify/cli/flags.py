@@ -56,6 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
     loudness = parser.add_mutually_exclusive_group()
     loudness.add_argument("--quiet", action="store_true", help="on stderr only warnings and errors (for scripts)")
     loudness.add_argument("--verbose", action="store_true", help="also the details, e.g. why a GPU provider was not taken")
+    box = parser.add_argument_group("one file for the box (deploy/box.toml)")
+    box.add_argument("--config", metavar="FILE.toml", help="take the flags from a TOML file: keys named as the "
+                     "flags, a [[camera]] table per camera; a flag given here overrides the file")
+    box.add_argument("--check", action="store_true", help="--config: print the configuration as it would run, then exit")
     _source_flags(parser)
     _camera_flags(parser)
     _output_flags(parser)

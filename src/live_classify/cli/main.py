@@ -42,8 +42,17 @@ from live_classify.sources.capture import parse_camera, parse_video_source
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    from live_classify.cli import config_check, config_file
+    if config := config_file.from_command_line(args, argv):  # the file's keys, as if typed before the flags
+        argv = config.argv
+        args = parser.parse_args(argv)
     log.configure(quiet=args.quiet, verbose=args.verbose)
+    for warning in config.warnings if config else []:
+        log.warning(warning)
     mode = _check_mode(parser, args, argv)
+    if config and args.check:
+        print(config_check.render(config), end="")
+        return 0
     # Our one-line errors say it all: OpenCV's warnings and FFmpeg's decoder complaints about a
     # damaged frame (which the source skips) would only bury them.
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
