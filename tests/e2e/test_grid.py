@@ -148,7 +148,7 @@ def test_n_cameras_at_30_fps_put_the_grid_on_screen_at_most_30_times_a_second(gu
     clock.now += 0.1
     grid.tile("yard", canvas("yard", 40))  # the newest frame of one camera...
     clock.now += 0.01
-    grid.idle(lambda: None)
+    grid.idle(lambda camera: None)
     assert len(gui.shown) <= 63
     yard = gui.last()[cell_of(grid._layout, "yard")][STRIP + 40, 40]
     assert tuple(yard) == tuple(np.array(COLORS["yard"]) + 40), "...is on screen once the throttle allows"
@@ -166,7 +166,7 @@ def test_a_click_focuses_a_tile_and_s_saves_that_camera_or_else_the_grid(gui: Fa
     assert grid.focused == "yard"
     gui.keys.append(ord("s"))
     clock.now += 1
-    grid.idle(lambda: None)
+    grid.idle(lambda camera: None)
     border = gui.last()[cell_of(layout, "yard")][:, :2]
     assert (border == FOCUS).all(axis=2).mean() > 0.9, "the focused tile's border is highlighted"
     (saved,) = tmp_path.glob("live-classify-yard-*.png")
@@ -176,7 +176,7 @@ def test_a_click_focuses_a_tile_and_s_saves_that_camera_or_else_the_grid(gui: Fa
     assert grid.focused is None
     gui.keys.append(ord("s"))
     clock.now += 1
-    grid.idle(lambda: None)
+    grid.idle(lambda camera: None)
     (whole,) = [p for p in tmp_path.glob("live-classify-*.png") if p != saved]
     assert cv2.imread(str(whole)).shape[1::-1] == layout.size, "no tile focused: the whole grid"
 
@@ -186,7 +186,7 @@ def test_keys_1_to_9_need_a_focused_tile_and_collect_from_it_only(gui: FakeGui, 
     feed(grid, clock, 0.1)
     gui.keys.append(ord("2"))
     clock.now += 1
-    grid.idle(lambda: None)
+    grid.idle(lambda camera: None)
     assert grid.class_key is None
     bottom = gui.last()[-60:]
     assert (np.abs(bottom.astype(int) - (60, 170, 255)) <= 20).all(axis=2).sum() > 100, "a notice says why"
@@ -194,7 +194,7 @@ def test_keys_1_to_9_need_a_focused_tile_and_collect_from_it_only(gui: FakeGui, 
     gui.click("live-classify", left + 50, top + 50)
     gui.keys.append(ord("2"))
     clock.now += 1
-    grid.idle(lambda: None)
+    grid.idle(lambda camera: None)
     assert grid.class_key == 2
     assert grid.collects_from("shop") and not grid.collects_from("door")
 

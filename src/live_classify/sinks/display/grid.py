@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from live_classify.sinks.display import overlay
-from live_classify.sinks.base import Update
+from live_classify.sinks.base import Redraw, Update
 from live_classify.sinks.display.window import WINDOW_NAME, Window, fit_to_screen, screen_size
 
 MAX_SHOW_HZ = 30.0  # composites put on screen per second, however many cameras feed them
@@ -33,6 +33,7 @@ STRIP_BG = (48, 48, 48)
 FOCUS = (0, 215, 255)  # BGR: the focused tile's border
 BORDER = 3
 DEFAULT_FRAME = (640, 480)  # a tile's shape before any camera has sent a frame
+REDRAW_S = 0.5  # how often a stalled camera's tile is redrawn with its "no frame for N s"
 
 
 @dataclass(frozen=True)
@@ -158,8 +159,12 @@ class Grid(Window):
     name = "grid window"
 
     def __init__(self, cameras: Sequence[str], snapshot_dir: Path = Path("."), title: str = WINDOW_NAME,
-                 clock: Callable[[], float] = time.monotonic, max_hz: float = MAX_SHOW_HZ) -> None:
+                 clock: Callable[[], float] = time.monotonic, max_hz: float = MAX_SHOW_HZ,
+                 why_waiting: Callable[[str], str | None] = lambda _: None) -> None:
+        """``why_waiting``: why a camera has sent no frame yet (None: it is simply waited for)."""
         self.tiles: dict[str, Tile] = {camera: Tile() for camera in cameras}
+        self._why_waiting = why_waiting
+        self._next_redraw = dict.fromkeys(self.tiles, 0.0)
         self.focused: str | None = None
         self._clock = clock
         self._period = 1.0 / max_hz
@@ -207,9 +212,18 @@ class Grid(Window):
         self._dirty.add(camera)
         self._refresh()
 
-    def idle(self, redraw: Callable[[], np.ndarray | None]) -> None:
-        """No frame came: put what waits on screen and read the keys. A stalled camera's tile comes
-        through ``tile``: ``redraw`` cannot say which camera it draws."""
+    def idle(self, redraw: Redraw) -> None:
+        """Some camera sent no frame: twice a second its tile says why (a stall, a reconnect; one
+        never reached yet too); what waits goes on screen and the keys are read."""
+        now = self._clock()
+        for camera, tile in self.tiles.items():
+            if tile.ended or now < self._next_redraw[camera]:
+                continue
+            self._next_redraw[camera] = now + REDRAW_S
+            if tile.canvas is None:  # no frame yet: the tile says why
+                self.waiting(camera, self._why_waiting(camera))
+            elif (canvas := redraw(camera)) is not None:
+                self.tile(camera, canvas)
         self._refresh()
 
     def summary(self) -> str | None:
