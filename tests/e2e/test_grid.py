@@ -304,9 +304,10 @@ def test_windows_flag_where_it_does_nothing_is_one_warning(video_file: Path, fil
 
 
 def test_a_camera_not_reached_yet_says_so_in_its_tile_until_its_first_frame(gui: FakeGui, clock: Clock) -> None:
-    grid = Grid(CAMERAS, clock=clock)
+    why = {"door": "reconnecting: not reachable at the start: connection refused"}
+    grid = Grid(CAMERAS, clock=clock, why_waiting=why.get)
     clock.now += 1
-    grid.waiting("door", "reconnecting: not reachable at the start: connection refused")
+    grid.idle(lambda camera: None)  # no camera has sent a frame: each tile says why, if it knows
 
     def warned(camera: str) -> int:
         picture = gui.last()[cell_of(grid._layout, camera)][STRIP:]
@@ -317,3 +318,23 @@ def test_a_camera_not_reached_yet_says_so_in_its_tile_until_its_first_frame(gui:
     grid.write(update("door", 0, canvas("door")))
     door = gui.last()[cell_of(grid._layout, "door")][STRIP + 40, 40]
     assert tuple(door) == COLORS["door"] and warned("door") == 0
+
+
+def test_a_stalled_camera_s_tile_is_redrawn_saying_why_twice_a_second(gui: FakeGui, clock: Clock) -> None:
+    """The run's one stale redraw reaches the grid through ``idle``: a camera whose redraw says why
+    it is frozen gets that picture in its tile, at most every half second; the others keep theirs."""
+    grid = Grid(CAMERAS, clock=clock)
+    feed(grid, clock, 0.1)
+    asked: list[str] = []
+
+    def redraw(camera: str) -> np.ndarray | None:
+        asked.append(camera)
+        return canvas(camera, shade=30) if camera == "door" else None
+
+    for step in (1.0, 0.1, 0.5):
+        clock.now += step
+        grid.idle(redraw)
+    assert asked == CAMERAS + CAMERAS, "each camera asked at once, then not again before half a second"
+    door = gui.last()[cell_of(grid._layout, "door")][STRIP + 40, 40]
+    yard = gui.last()[cell_of(grid._layout, "yard")][STRIP + 40, 40]
+    assert tuple(door) == tuple(c + 30 for c in COLORS["door"]) and tuple(yard) == COLORS["yard"]

@@ -63,7 +63,7 @@ def _main_loop(cameras: Cameras, sinks: Sinks, window: Window | None) -> None:
     the one stale redraw, which says why."""
     while running := cameras.running:
         cameras.wake.display.clear()  # before looking: a frame that comes after the look sets it again
-        quiet = [m for m in running if not _show(m, cameras, sinks, window)]
+        quiet = [m for m in running if not _hand_to_sinks(m, cameras, sinks, window)]
         if sinks.stop_requested:
             cameras.stop()
             return
@@ -73,7 +73,7 @@ def _main_loop(cameras: Cameras, sinks: Sinks, window: Window | None) -> None:
             sinks.idle(cameras.stale)
 
 
-def _show(member: Member, cameras: Cameras, sinks: Sinks, window: Window | None) -> bool:
+def _hand_to_sinks(member: Member, cameras: Cameras, sinks: Sinks, window: Window | None) -> bool:
     """The camera's next frame to the sinks, if one waits; False if none did."""
     camera, annotator = member.camera, member.annotator
     assert annotator is not None

@@ -14,7 +14,7 @@ from live_classify.stream.frames import Shown
 from live_classify.sinks.base import Update
 from live_classify.sinks.notify import Notifier, NotifyConfig
 from live_classify.stream.status import RunStatus
-from statuses import run_status
+from statuses import camera_status, run_status
 from test_sinks import update
 
 STATUS = "STATUS=capture 12.5 fps, inference 7.2 fps, 40 classified, 5 dropped, 2 reconnects"
@@ -206,3 +206,34 @@ def test_not_ready_is_false_and_the_first_status_can_come_at_once(tmp_path: Path
     camera.now = 0.5  # the ping was due at 0.2; silent for 0.5 s > 0.1 s
     sink.idle(lambda camera: None)
     assert received(listener) == ["STATUS=no frame for 0 s"]
+
+
+def test_with_several_cameras_one_healthy_camera_keeps_the_watchdog_fed(tmp_path: Path,
+                                                                        listener: socket.socket) -> None:
+    """The run is healthy while some running camera is not reconnecting and a frame of any came
+    within the read timeout; every running camera reconnecting stops the pings, an ended one aside.
+    The status adds up the cameras' counters."""
+    cameras = {"door": dict(last_capture=0.0, capture_fps=10.0, classified=4),
+               "yard": dict(last_capture=0.0, capture_fps=2.5, classified=6)}
+    clock = [0.0]
+
+    def status() -> RunStatus:
+        return RunStatus([camera_status(name=name, **fields) for name, fields in cameras.items()])
+
+    sink = Notifier(NotifyConfig(str(tmp_path / "notify"), 1.0, 5.0), status, clock=lambda: clock[0])
+    sink.write(update(0, 0.0))
+    assert received(listener) == ["READY=1\nSTATUS=capture 12.5 fps, inference 0.0 fps, 10 classified, "
+                                  "0 dropped, 0 reconnects"]
+    clock[0] = cameras["yard"]["last_capture"] = 1.0
+    cameras["door"]["reconnecting"] = True
+    sink.idle(lambda camera: None)
+    assert [m.split("\n")[0] for m in received(listener)] == ["WATCHDOG=1"], "yard still delivers"
+    clock[0] = 2.0
+    cameras["yard"]["reconnecting"] = True
+    sink.idle(lambda camera: None)
+    assert received(listener) == ["STATUS=no frame for 1 s; reconnecting"]
+    clock[0] = 4.0
+    cameras["door"] = dict(cameras["door"], ended=True)  # only yard runs, and it reconnects: no ping
+    sink.idle(lambda camera: None)
+    assert received(listener) == ["STATUS=no frame for 3 s; reconnecting"]
+    sink.close()

@@ -244,3 +244,27 @@ def recording_counts(summary: str) -> dict[str, int]:
     found = {key: re.search(pattern, summary) for key, pattern in
              {"recorded": r"recorded (\d+) frames", "dropped": r"(\d+) dropped", "skipped": r"(\d+) skipped"}.items()}
     return {key: int(match.group(1)) if match else 0 for key, match in found.items()}
+
+
+class SlowOnOdd(Recorder):
+    """An engine that takes 0.2 s on each odd frame: the second worker's lane falls behind the first's."""
+
+    def sibling(self) -> SlowOnOdd:
+        return self
+
+    def classify_batch(self, images: list[np.ndarray], pad_to: int | None = None) -> list[str]:
+        if int(images[0][0, 0, 1]) % 2:
+            time.sleep(0.2)
+        return super().classify_batch(images, pad_to)
+
+
+def test_a_worker_that_ends_first_does_not_end_the_others_lanes() -> None:
+    """The first worker meets the end of the file while the second still has frames: every frame is
+    still classified and shown, in order."""
+    run = Run(Scripted(0, live=False, frames=5), SlowOnOdd(), Flow.EVERY, workers=2, log=lambda _: None).start()
+    shown, deadline = [], time.monotonic() + 10
+    while not run.camera.ended and time.monotonic() < deadline:
+        if (item := run.camera.poll(0.1)) is not None:
+            shown.append(item.frame.index)
+    run.join(2)
+    assert shown == [0, 1, 2, 3, 4] and run.stats.classified == 5
