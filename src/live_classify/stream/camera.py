@@ -121,10 +121,6 @@ class Camera:
         self._stop.set()
         self._wake.set()
 
-    @property
-    def stopping(self) -> bool:
-        return self._stop.is_set()
-
     def join(self, timeout: float = 10.0) -> None:
         self.stop()
         self._thread.join(timeout)

@@ -11,11 +11,12 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from test_batching import Recorder
 
 from live_classify.engine.backend import BackendUnavailable
 from live_classify.stream.batching import Batcher
 from live_classify.stream.frames import Flow, Frame
-from test_batching import Recorder
+
 
 class Clock:
     """time.monotonic for batching, and the wake event the cameras set: a wait moves the clock to the

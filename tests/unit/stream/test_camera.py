@@ -4,28 +4,27 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-
-from collections.abc import Iterator
+from conftest import count_frames, make_video
+from mjpeg_server import MjpegServer, read_time
+from test_batching import Recorder, Scripted, wait_until
 
 from live_classify.engine.classifier import Classification, Classifier
 from live_classify.engine.postprocess import Smoother, top_k
+from live_classify.sinks.base import Update
+from live_classify.sinks.record.recording import Recording
+from live_classify.sources.capture import VideoSource, parse_video_source
 from live_classify.stream.batching import Batcher
 from live_classify.stream.camera import Camera, smoothing
 from live_classify.stream.frames import Flow, Shown
 from live_classify.stream.queues import Wake
 from live_classify.stream.status import CameraState
 from live_classify.stream.workers import WorkerPool
-from live_classify.sinks.base import Update
-from live_classify.sinks.record.recording import Recording
-from live_classify.sources.capture import VideoSource, parse_video_source
-from conftest import count_frames, make_video
-from mjpeg_server import MjpegServer, read_time
-from test_batching import Recorder, Scripted, wait_until
 
 
 class Slowed:
@@ -224,7 +223,7 @@ def test_a_main_loop_that_falls_behind_shows_the_newest_frame_and_the_recording_
         for _ in range(burst):
             source.send(sent)
             sent += 1
-        wait_until(lambda: run.stats.captured == sent)
+        wait_until(lambda sent=sent: run.stats.captured == sent)
         item = run.camera.poll(5)
         shown.append(item.frame.index)
         recording.write(Update(item, item.frame.t_capture, lambda: np.zeros((48, 64, 3), np.uint8)))

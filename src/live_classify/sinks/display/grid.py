@@ -79,6 +79,7 @@ class Tile:
     note: str | None = None  # before the first frame: why none came yet (the camera cannot be reached)
     ended: bool = False
     shown: int = 0  # frames of this camera that went on screen
+    next_redraw: float = 0.0  # stalled: when its tile is redrawn next, saying why
 
 
 def letterbox(image: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -164,7 +165,6 @@ class Grid(Window):
         """``why_waiting``: why a camera has sent no frame yet (None: it is simply waited for)."""
         self.tiles: dict[str, Tile] = {camera: Tile() for camera in cameras}
         self._why_waiting = why_waiting
-        self._next_redraw = dict.fromkeys(self.tiles, 0.0)
         self.focused: str | None = None
         self._clock = clock
         self._period = 1.0 / max_hz
@@ -197,15 +197,6 @@ class Grid(Window):
         self._refresh()
 
     @kept_in_error
-    def waiting(self, camera: str, note: str | None) -> None:
-        """Before ``camera``'s first frame: why none came yet (None: it is simply waited for)."""
-        tile = self.tiles.setdefault(camera, Tile())
-        if tile.canvas is None and tile.note != note:
-            tile.note = note
-            self._dirty.add(camera)
-        self._refresh()
-
-    @kept_in_error
     def end(self, camera: str) -> None:
         """``camera`` ended for good: its last tile stays, greyed, saying so."""
         self.tiles.setdefault(camera, Tile()).ended = True
@@ -217,12 +208,13 @@ class Grid(Window):
         never reached yet too); what waits goes on screen and the keys are read."""
         now = self._clock()
         for camera, tile in self.tiles.items():
-            if tile.ended or now < self._next_redraw[camera]:
+            if tile.ended or now < tile.next_redraw:
                 continue
-            self._next_redraw[camera] = now + REDRAW_S
-            if tile.canvas is None:  # no frame yet: the tile says why
-                self.waiting(camera, self._why_waiting(camera))
-            elif (canvas := redraw(camera)) is not None:
+            tile.next_redraw = now + REDRAW_S
+            if tile.canvas is None and tile.note != (note := self._why_waiting(camera)):  # no frame yet: why
+                tile.note = note
+                self._dirty.add(camera)
+            elif tile.canvas is not None and (canvas := redraw(camera)) is not None:
                 self.tile(camera, canvas)
         self._refresh()
 
