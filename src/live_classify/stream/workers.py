@@ -9,6 +9,7 @@ collects the results in the same turn, so the order is kept without any sorting.
 from __future__ import annotations
 
 import threading
+import time
 
 from live_classify.engine.classifier import Classifier
 from live_classify.log import info
@@ -40,8 +41,9 @@ class WorkerPool:
 
     def join(self, timeout: float) -> None:
         self.stop()
+        deadline = time.monotonic() + timeout
         for thread in self._threads:
-            thread.join(timeout)
+            thread.join(max(0.0, deadline - time.monotonic()))
 
     def summary(self) -> str:
         return f"{len(self._threads)} workers"
