@@ -66,7 +66,7 @@ class Camera:
         self.error: str | None = None
         self.lost_because = ""  # reconnecting: why the source was lost
         self.last_capture = time.monotonic()  # when the newest frame came: a stall shows as its age
-        self.ended = False  # the main loop has seen the end of this camera's frames (its thread writes it)
+        self.ended = False  # the main loop has seen the end of this camera's frames (the main loop writes it)
         self.inference_done = False  # the scheduler has taken this camera's last frame (its thread writes it)
         self.backend_down: str | None = None  # why the inference server is away, while it is (the scheduler's)
         self._state = CameraState.STARTING  # the capture thread's
