@@ -33,7 +33,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import cv2
@@ -49,8 +49,11 @@ from mjpeg_server import MjpegServer, read_time  # noqa: E402
 from live_classify.sinks.display import overlay  # noqa: E402
 from live_classify.engine.classifier import Classifier  # noqa: E402
 from live_classify.engine.model import default_model_path  # noqa: E402
-from live_classify.stream.frames import Flow  # noqa: E402
-from live_classify.stream.pipeline import Pipeline  # noqa: E402
+from live_classify.stream.batching import Batcher  # noqa: E402
+from live_classify.stream.camera import Camera  # noqa: E402
+from live_classify.stream.frames import Flow, Shown  # noqa: E402
+from live_classify.stream.queues import Wake  # noqa: E402
+from live_classify.stream.workers import WorkerPool  # noqa: E402
 from live_classify.engine.postprocess import softmax, top_k  # noqa: E402
 from live_classify.engine.preprocess import Preprocessor, center_crop_box, resize_antialiased  # noqa: E402
 from live_classify.engine.providers import ProviderOptions  # noqa: E402
@@ -187,6 +190,34 @@ def make_720p_clip(path: Path, frames: int) -> Path:
         writer.write(big[y : y + 720, x : x + 1280])
     writer.release()
     return path
+
+
+class Pipeline:
+    """One camera and the scheduler that serves it, as the product's run starts them: the per-core
+    worker pool for a file with several workers, else the batcher."""
+
+    def __init__(self, source: object, classifier: Classifier, *, flow: Flow, workers: int = 1,
+                 log: Callable[[str], None] = lambda _: None) -> None:
+        wake = Wake()
+        self.camera = Camera(source, flow=flow, lanes=workers, wake=wake, log=log)  # type: ignore[arg-type]
+        self.scheduler = WorkerPool(classifier, self.camera) if workers > 1 else \
+            Batcher(classifier, [self.camera], wake, max_batch=1)
+        self.stats = self.camera.stats
+
+    def start(self) -> Pipeline:
+        self.camera.start()
+        self.scheduler.start()
+        return self
+
+    def frames(self) -> Iterator[Shown]:
+        while not self.camera.ended:
+            if (shown := self.camera.poll(0.1)) is not None:
+                yield shown
+
+    def join(self, timeout: float = 10.0) -> None:
+        self.camera.stop()
+        self.scheduler.join(timeout)
+        self.camera.join(timeout)
 
 
 def status_for(pipeline_fps: float = 0.0) -> overlay.Status:

@@ -148,7 +148,7 @@ def test_n_cameras_at_30_fps_put_the_grid_on_screen_at_most_30_times_a_second(gu
     clock.now += 0.1
     grid.tile("yard", canvas("yard", 40))  # the newest frame of one camera...
     clock.now += 0.01
-    grid.idle(lambda: None)
+    grid.idle(lambda camera: None)
     assert len(gui.shown) <= 63
     yard = gui.last()[cell_of(grid._layout, "yard")][STRIP + 40, 40]
     assert tuple(yard) == tuple(np.array(COLORS["yard"]) + 40), "...is on screen once the throttle allows"
@@ -166,7 +166,7 @@ def test_a_click_focuses_a_tile_and_s_saves_that_camera_or_else_the_grid(gui: Fa
     assert grid.focused == "yard"
     gui.keys.append(ord("s"))
     clock.now += 1
-    grid.idle(lambda: None)
+    grid.idle(lambda camera: None)
     border = gui.last()[cell_of(layout, "yard")][:, :2]
     assert (border == FOCUS).all(axis=2).mean() > 0.9, "the focused tile's border is highlighted"
     (saved,) = tmp_path.glob("live-classify-yard-*.png")
@@ -176,7 +176,7 @@ def test_a_click_focuses_a_tile_and_s_saves_that_camera_or_else_the_grid(gui: Fa
     assert grid.focused is None
     gui.keys.append(ord("s"))
     clock.now += 1
-    grid.idle(lambda: None)
+    grid.idle(lambda camera: None)
     (whole,) = [p for p in tmp_path.glob("live-classify-*.png") if p != saved]
     assert cv2.imread(str(whole)).shape[1::-1] == layout.size, "no tile focused: the whole grid"
 
@@ -186,7 +186,7 @@ def test_keys_1_to_9_need_a_focused_tile_and_collect_from_it_only(gui: FakeGui, 
     feed(grid, clock, 0.1)
     gui.keys.append(ord("2"))
     clock.now += 1
-    grid.idle(lambda: None)
+    grid.idle(lambda camera: None)
     assert grid.class_key is None
     bottom = gui.last()[-60:]
     assert (np.abs(bottom.astype(int) - (60, 170, 255)) <= 20).all(axis=2).sum() > 100, "a notice says why"
@@ -194,7 +194,7 @@ def test_keys_1_to_9_need_a_focused_tile_and_collect_from_it_only(gui: FakeGui, 
     gui.click("live-classify", left + 50, top + 50)
     gui.keys.append(ord("2"))
     clock.now += 1
-    grid.idle(lambda: None)
+    grid.idle(lambda camera: None)
     assert grid.class_key == 2
     assert grid.collects_from("shop") and not grid.collects_from("door")
 
@@ -304,9 +304,10 @@ def test_windows_flag_where_it_does_nothing_is_one_warning(video_file: Path, fil
 
 
 def test_a_camera_not_reached_yet_says_so_in_its_tile_until_its_first_frame(gui: FakeGui, clock: Clock) -> None:
-    grid = Grid(CAMERAS, clock=clock)
+    why = {"door": "reconnecting: not reachable at the start: connection refused"}
+    grid = Grid(CAMERAS, clock=clock, why_waiting=why.get)
     clock.now += 1
-    grid.waiting("door", "reconnecting: not reachable at the start: connection refused")
+    grid.idle(lambda camera: None)  # no camera has sent a frame: each tile says why, if it knows
 
     def warned(camera: str) -> int:
         picture = gui.last()[cell_of(grid._layout, camera)][STRIP:]
@@ -317,3 +318,23 @@ def test_a_camera_not_reached_yet_says_so_in_its_tile_until_its_first_frame(gui:
     grid.write(update("door", 0, canvas("door")))
     door = gui.last()[cell_of(grid._layout, "door")][STRIP + 40, 40]
     assert tuple(door) == COLORS["door"] and warned("door") == 0
+
+
+def test_a_stalled_camera_s_tile_is_redrawn_saying_why_twice_a_second(gui: FakeGui, clock: Clock) -> None:
+    """The run's one stale redraw reaches the grid through ``idle``: a camera whose redraw says why
+    it is frozen gets that picture in its tile, at most every half second; the others keep theirs."""
+    grid = Grid(CAMERAS, clock=clock)
+    feed(grid, clock, 0.1)
+    asked: list[str] = []
+
+    def redraw(camera: str) -> np.ndarray | None:
+        asked.append(camera)
+        return canvas(camera, shade=30) if camera == "door" else None
+
+    for step in (1.0, 0.1, 0.5):
+        clock.now += step
+        grid.idle(redraw)
+    assert asked == CAMERAS + CAMERAS, "each camera asked at once, then not again before half a second"
+    door = gui.last()[cell_of(grid._layout, "door")][STRIP + 40, 40]
+    yard = gui.last()[cell_of(grid._layout, "yard")][STRIP + 40, 40]
+    assert tuple(door) == tuple(c + 30 for c in COLORS["door"]) and tuple(yard) == COLORS["yard"]

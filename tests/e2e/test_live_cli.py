@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from conftest import CHELSEA, COFFEE, LiveCli, assert_clean_error, count_frames, make_video, run_cli
 from mjpeg_server import MjpegServer
-from test_pipeline import recording_counts
+from test_camera import recording_counts
 
 from live_classify.engine.classifier import Classifier
 from live_classify.engine.postprocess import Smoother, top_k
@@ -81,17 +81,21 @@ def test_realtime_file_plays_at_its_rate(tmp_path: Path) -> None:
     assert 0.8 / 25 < per_frame < 1.5 / 25, f"{1 / per_frame:.1f} fps, not the file's 25"
 
 
-def test_smooth_flag_smooths_the_json_lines(video_file: Path, classifier: Classifier) -> None:
-    """--smooth 0.2: each line's top class is the moving average's, computed here frame by frame."""
-    run = run_cli("--source", str(video_file), "--smooth", "0.2", "--jsonl", "-", "--provider", "cpu")
+@pytest.mark.parametrize("cameras", [1, 3])
+def test_smooth_flag_smooths_the_json_lines(cameras: int, video_file: Path, classifier: Classifier) -> None:
+    """--smooth 0.2: each line's top class is the moving average's, computed here frame by frame
+    (with several cameras, each camera's own average)."""
+    sources = [arg for k in range(cameras) for arg in ("--source", str(video_file), "--name", f"cam{k}")]
+    run = run_cli(*sources, "--smooth", "0.2", "--headless", "--jsonl", "-", "--provider", "cpu")
     assert run.returncode == 0, run.stderr
-    rows = jsonl_rows(run.stdout)
     capture = cv2.VideoCapture(str(video_file))
     smoother = Smoother(0.2)
     want = [top_k(smoother(classifier.classify(capture.read()[1]).probabilities), classifier.spec.labels, 1)
             for _ in range(60)]
-    assert [r["top"][0]["class_id"] for r in rows] == [t.class_ids[0] for t in want]
-    assert [r["top"][0]["score"] for r in rows] == pytest.approx([t.scores[0] for t in want], abs=1e-4)
+    for k in range(cameras):
+        rows = [r for r in jsonl_rows(run.stdout) if r.get("camera", "cam0") == f"cam{k}"]
+        assert [r["top"][0]["class_id"] for r in rows] == [t.class_ids[0] for t in want]
+        assert [r["top"][0]["score"] for r in rows] == pytest.approx([t.scores[0] for t in want], abs=1e-4)
 
 
 def test_live_stream_headless_with_recording_and_json_on_stdout(live_cli, tmp_path: Path) -> None:
@@ -233,7 +237,6 @@ def test_latency_stays_bounded_when_inference_is_slower_than_the_camera(camera: 
 BAD_INPUTS = {
     "record dir missing": (["--source", "{video}", "--record", "{tmp}/no/such/dir/out.avi"], "does not exist"),
     "record mov": (["--source", "{video}", "--record", "{tmp}/out.mov"], "use a .mp4 or .avi file"),
-    "record is a dir": (["--source", "{video}", "--record", "{tmp}"], "is a directory"),
     "jsonl dir missing": (["--source", "{video}", "--jsonl", "{tmp}/no/such/out.jsonl"], "does not exist"),
     "missing camera": (["--camera", "7"], "cannot open camera 7"),
     "camera not a number": (["--camera", "front"], "--camera takes an index"),
@@ -260,6 +263,21 @@ def test_credentials_in_a_stream_url_are_never_shown(camera: MjpegServer) -> Non
     run = run_cli("--source", url.replace(str(camera.port), "9"), "--open-timeout", "2", "--provider", "cpu")
     assert run.returncode != 0
     assert "hunter2" not in run.stderr and "admin:***@" in run.stderr
+
+
+@pytest.mark.parametrize("folder", ["{tmp}/rec/", "{tmp}"])
+def test_record_into_a_directory_writes_the_cameras_own_file_there(folder: str, video_file: Path,
+                                                                   tmp_path: Path) -> None:
+    """``--record DIR/`` with one camera, as with several: ``DIR/<name>.mp4``, every frame, playable;
+    one already there is not replaced unasked."""
+    where = folder.format(tmp=tmp_path)
+    run = run_cli("--source", str(video_file), "--name", "door", "--record", where, "--provider", "cpu")
+    assert run.returncode == 0, run.stderr
+    recording = Path(where) / "door.mp4"
+    assert count_frames(recording) == 60
+    assert f"recorded 60 frames to {recording}" in run.stderr
+    again = run_cli("--source", str(video_file), "--name", "door", "--record", where, "--provider", "cpu")
+    assert_clean_error(again, "door.mp4 exists (pass --overwrite to replace it)")
 
 
 def test_an_existing_recording_is_not_replaced_unless_asked(video_file: Path, tmp_path: Path) -> None:

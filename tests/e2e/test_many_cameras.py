@@ -21,7 +21,7 @@ import pytest
 from conftest import CHELSEA, COFFEE, DATA, LiveCli, assert_clean_error, count_frames, run_cli
 from mjpeg_server import Camera, MjpegServer
 from mqtt_broker import MOSQUITTO, PREFIX, Broker, Subscriber, free_port
-from test_pipeline import recording_counts
+from test_camera import recording_counts
 
 from live_classify.engine.classifier import Classifier
 
@@ -263,7 +263,8 @@ def healthz(port: int) -> dict:
 
 def test_every_prediction_of_two_realtime_files_is_written(video_file: Path, tmp_path: Path) -> None:
     """Predictions made after a camera's last shown frame are written too: each camera's JSON lines
-    are exactly its summary's classified, its last frame among them."""
+    are exactly its summary's classified, its last frame among them; each file plays at its own
+    25 fps (--realtime)."""
     out = tmp_path / "p.jsonl"
     run = run_cli("--source", str(video_file), "--name", "a", "--source", str(video_file), "--name", "b",
                   "--realtime", "--headless", "--jsonl", str(out), "--provider", "cpu")
@@ -274,6 +275,9 @@ def test_every_prediction_of_two_realtime_files_is_written(video_file: Path, tmp
         frames = [r["frame"] for r in records if r["camera"] == name]
         assert captured == 60 and len(frames) == classified > 0, (name, frames, run.stderr)
         assert frames == sorted(set(frames)) and frames[-1] == 59, frames  # the last frame is always classified
+        times = [r["time"] for r in records if r["camera"] == name]  # capture times, wall clock
+        per_frame = (times[-1] - times[0]) / (frames[-1] - frames[0])
+        assert 0.8 / 25 < per_frame < 1.5 / 25, f"{name}: {1 / per_frame:.1f} fps, not the file's 25"
 
 
 @pytest.mark.skipif(MOSQUITTO is None, reason="needs mosquitto: apt-get install mosquitto")

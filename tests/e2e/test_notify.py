@@ -11,12 +11,13 @@ from math import inf
 from pathlib import Path
 
 import pytest
-
 from conftest import CHELSEA, headless_env
-from live_classify.sinks.notify import LOOP_S, Notifier, NotifyConfig
-from live_classify.stream.stats import Stats
 from mjpeg_server import MjpegServer
+from statuses import run_status
 from updates import update
+
+from live_classify.sinks.notify import LOOP_S, Notifier, NotifyConfig
+from live_classify.stream.status import RunStatus
 
 
 class FakeSystemd:
@@ -122,22 +123,24 @@ def test_no_ping_while_the_camera_is_stalled_or_reconnecting_and_pings_again_onc
 
 
 class FakeCamera:
-    """What the notifier reads of a pipeline, on a fake clock: frames arrive when the test says,
+    """What the notifier reads of the run, on a fake clock: frames arrive when the test says,
     and it reconnects during ``reconnect`` (from, until)."""
 
     def __init__(self, clock: list[float], reconnect: tuple[float, float] = (inf, inf)) -> None:
         self.clock, self.reconnect = clock, reconnect
         self.last_capture = 0.0
-        self.stats = Stats()
 
     @property
     def reconnecting(self) -> bool:
         return self.reconnect[0] <= self.clock[0] < self.reconnect[1]
 
+    def __call__(self) -> RunStatus:
+        return run_status(last_capture=self.last_capture, reconnecting=self.reconnecting)
+
 
 def main_loop(notifier: Notifier, camera: FakeCamera, arrivals: list[float], until: float,
               listener: socket.socket) -> list[tuple[float, str]]:
-    """The main loop on the fake clock, as ``Pipeline.frames`` drives it: each frame to write()
+    """The main loop on the fake clock, as the run drives it: each frame to write()
     when it arrives, idle() after each LOOP_S without one; what the notifier sent, with its time."""
     sent: list[tuple[float, str]] = []
     frames = iter([*arrivals, inf])
@@ -149,7 +152,7 @@ def main_loop(notifier: Notifier, camera: FakeCamera, arrivals: list[float], unt
             arrival, index = next(frames), index + 1
         else:
             now = camera.clock[0] = now + LOOP_S
-            notifier.idle(lambda: None)
+            notifier.idle(lambda camera: None)
         while True:
             try:
                 sent.append((now, listener.recv(4096).decode()))
@@ -161,7 +164,7 @@ def main_loop(notifier: Notifier, camera: FakeCamera, arrivals: list[float], unt
 def notifier_on(tmp_path: Path, camera: FakeCamera, watchdog_s: float, read_timeout: float = 5.0) -> Notifier:
     config = NotifyConfig.of({"NOTIFY_SOCKET": str(tmp_path / "notify"), "WATCHDOG_USEC": str(int(watchdog_s * 1e6))},
                              read_timeout)
-    return Notifier(config, camera, clock=lambda: camera.clock[0])  # type: ignore[arg-type]
+    return Notifier(config, camera, clock=lambda: camera.clock[0])
 
 
 def steady(fps: float, until: float) -> list[float]:

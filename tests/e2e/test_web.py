@@ -5,13 +5,13 @@ import json
 import os
 import socket
 import time
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 from conftest import COFFEE, assert_clean_error, headless_env, run_cli
 from mjpeg_server import MjpegServer
 from prometheus_client.parser import text_string_to_metric_families
+from statuses import camera_status
 from web_client import (
     CAT_LABELS,
     CHROMIUM,
@@ -29,7 +29,7 @@ from web_client import (
 from live_classify.sinks.base import Sinks, Update
 from live_classify.sinks.web import view as web
 from live_classify.stream.frames import Frame, Shown
-from live_classify.stream.stats import Stats
+from live_classify.stream.status import CameraState
 
 
 def rss_mb(pid: int) -> float:
@@ -217,9 +217,9 @@ class Counting:
 
 def test_a_failing_server_is_one_line_and_the_run_goes_on(monkeypatch: pytest.MonkeyPatch) -> None:
     """The JPEG encoder fails while a viewer watches: the web output is dropped with one line, the others go on."""
-    pipeline = SimpleNamespace(stats=Stats(), reconnecting=False, lost_because="", last_capture=time.monotonic())
+    camera = camera_status(state=CameraState.STARTING, last_capture=time.monotonic())
     sock = web.listen(web.Address("127.0.0.1", 0), None)
-    view = web.WebView(sock, [web.Feed("test", "test", pipeline)],  # type: ignore[arg-type]
+    view = web.WebView(sock, [web.Feed("test", "test", lambda: camera)],
                         web.Options("test", "CPU", token=None, fps=None))
     viewer = open_stream(sock.getsockname()[1])
     monkeypatch.setattr(web.cv2, "imencode", lambda *_: (_ for _ in ()).throw(MemoryError("no memory")))

@@ -9,17 +9,17 @@ import signal
 import socket
 import time
 from collections.abc import Iterator
-from types import SimpleNamespace
 
 import cv2
 import numpy as np
 import pytest
 from conftest import LiveCli, assert_clean_error, headless_env, run_cli
 from mjpeg_server import MjpegServer
+from statuses import camera_status
 from web_client import CAT_LABELS, CHROMIUM, free_port, serve, status, wait_until
 
-from live_classify.stream.stats import Stats
 from live_classify.sinks.web import view as web
+from live_classify.stream.status import CameraState
 
 TOKEN = "s3cret-token-value"
 # Open without the token, on purpose: a watchdog's check, and the page's script and style (no data).
@@ -29,10 +29,9 @@ PUBLIC = {"/healthz", "/app.js", "/style.css"}
 @pytest.fixture
 def guarded() -> Iterator[tuple[web.WebView, int]]:
     """A web view with a token, in this process, on a camera that has sent nothing yet."""
-    pipeline = SimpleNamespace(stats=Stats(), reconnecting=False, lost_because="", ended=False,
-                               last_capture=time.monotonic())
+    camera = camera_status(state=CameraState.STARTING, last_capture=time.monotonic())
     sock = web.listen(web.Address("127.0.0.1", 0), TOKEN)
-    view = web.WebView(sock, [web.Feed("door", "door", pipeline)],  # type: ignore[arg-type]
+    view = web.WebView(sock, [web.Feed("door", "door", lambda: camera)],
                        web.Options("door", "CPU", token=TOKEN, fps=None))
     try:
         yield view, sock.getsockname()[1]

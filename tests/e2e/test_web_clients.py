@@ -17,7 +17,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from conftest import LiveCli, assert_clean_error, run_cli
+from conftest import assert_clean_error, run_cli
 from mjpeg_server import MjpegServer, read_time
 from web_client import decode, get, mjpeg_parts, open_stream, serve, status, wait_until
 

@@ -26,8 +26,7 @@ from live_classify.errors import LiveClassifyError, exit_code
 from live_classify.cli.flags import PROG, build_parser
 from live_classify.sources.photos import expand_images, read_image
 from live_classify.config import ServeConfig, run_config
-from live_classify.stream.run import run_video
-from live_classify.stream.many_cameras import run_cameras
+from live_classify.stream.run import run
 from live_classify.engine.model import ModelSpec, Overrides, default_model_path, describe_model
 from live_classify.cli.inputs import default_names, name_problems
 from live_classify.cli.modes import PHOTOS, given_flags, recording_problems, several_problems, source_modes
@@ -102,7 +101,6 @@ def _run(args: argparse.Namespace, mode: str) -> int:
     if args.serve:  # a port in use fails now, before the camera opens
         token = web.serve_token(args.serve_token)
         serve = ServeConfig(web.listen(args.serve, token), token, args.serve_fps, args.serve_clients)
-    run = run_video if len(specs) == 1 else run_cameras
     return run(run_config(args, specs, names, serve), partial(open_classifier, args))
 
 

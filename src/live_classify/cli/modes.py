@@ -7,7 +7,6 @@ opens is known only later (no display means headless), so that part is checked a
 from __future__ import annotations
 
 import argparse
-import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -94,18 +93,14 @@ def mode_problems(mode: str, given: frozenset[str], rtsp: bool = False) -> tuple
 
 def recording_problems(record: Path | None, directory: bool, given: frozenset[str], encoder: str,
                        retain: list[tuple[str, float]] | None, cameras: int = 1) -> tuple[list[str], list[str]]:
-    """(errors, warnings) of the recording flags: segments need a directory and one camera's
-    directory needs segments (several cameras record into one, each its own file); the MP4
-    encoder's flags do nothing for Motion-JPEG, --crf nothing beside a bitrate."""
+    """(errors, warnings) of the recording flags: segments need a directory, and several cameras
+    record into one (``DIR/<name>.mp4`` each, as one camera may); the MP4 encoder's flags do
+    nothing for Motion-JPEG, --crf nothing beside a bitrate."""
     errors = [f"{flag(d)} needs a directory to write segments in: --record DIR/ (with a trailing slash)"
               for d in ("segment", "retain") if d in given and not directory]
     if record is not None and not directory and cameras > 1:
         errors.append(f"--record {record}: with {cameras} cameras, record into a directory, --record DIR/ "
                       "(DIR/<name>.mp4 each, or segments with --segment)")
-    if directory and "segment" not in given and cameras == 1:
-        what = f"{record} is a directory" if record.is_dir() else f"{record}{os.sep} names a directory"
-        errors.append(f"--record {what}: add --segment DURATION (e.g. 10m) to record segments "
-                      "there, or name a .mp4 or .avi file")
     kinds = [kind for kind, _ in retain or []]
     if len(kinds) > len(set(kinds)):
         errors.append("--retain takes at most one size (e.g. 50GB) and one age (e.g. 7d)")

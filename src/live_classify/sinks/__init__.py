@@ -2,5 +2,5 @@
 
 ``window.py`` (with ``overlay.py``) shows, ``record.py`` records (``mp4.py``, ``mjpeg.py``),
 ``jsonl.py`` writes the predictions, ``collect.py`` saves frames for training. A new output is a
-new module here and one line where ``live.py`` assembles the sinks.
+new module here and one line in ``stream/outputs.py``'s ``outputs()``, which assembles the sinks.
 """

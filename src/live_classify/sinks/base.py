@@ -22,6 +22,7 @@ from live_classify.stream.frames import Prediction, Shown
 from live_classify.stream.queues import put_newest
 
 T = TypeVar("T")
+Redraw = Callable[[str], "np.ndarray | None"]  # a camera's last frame drawn anew saying why no new one comes, or None
 
 
 @dataclass(frozen=True)
@@ -43,16 +44,26 @@ class Update:
 class Sink(Protocol):
     """An output of the run: the window, a recording, JSON lines, collected frames, ..."""
 
-    name: str  # for messages: "recording", "JSON lines"
-    essential: bool  # when it fails, the run fails with it
     error: str | None  # why it gave up (set by the sink, from any thread)
-    stop_requested: bool  # the run should end cleanly (q pressed, the reader went away, enough collected)
+
+    @property
+    def name(self) -> str:
+        """For messages: "recording", "JSON lines"."""
+
+    @property
+    def essential(self) -> bool:
+        """When it fails, the run fails with it."""
+
+    @property
+    def stop_requested(self) -> bool:
+        """The run should end cleanly (q pressed, the reader went away, enough collected)."""
 
     def write(self, update: Update) -> None:
         """Take one frame; return at once (slow work goes to a background writer)."""
 
-    def idle(self, redraw: Callable[[], np.ndarray | None]) -> None:
-        """No frame is coming (a stall, a reconnect): keep alive; ``redraw`` gives the last frame annotated anew."""
+    def idle(self, redraw: Redraw) -> None:
+        """Some camera sends no frame (a stall, a reconnect): keep alive; ``redraw(camera)`` gives
+        that camera's last frame annotated anew, saying why, or None while its frames flow."""
 
     def close(self) -> None:
         """Finish: write what is queued, close files (each way out of the run comes here)."""
@@ -78,7 +89,7 @@ class Sinks:
         for sink in list(self.active):
             self._guarded(sink, sink.write, update)
 
-    def idle(self, redraw: Callable[[], np.ndarray | None]) -> None:
+    def idle(self, redraw: Redraw) -> None:
         for sink in list(self.active):
             self._guarded(sink, sink.idle, redraw)
 
@@ -183,6 +194,11 @@ class BackgroundWriter(Generic[T]):
 _DONE = object()
 
 
+def _nothing(camera: str) -> None:
+    """No redraw: the frame that came is another camera's."""
+    return None
+
+
 class OneCamera:
     """A sink that belongs to one camera of several (its recording, its MQTT topics): it sees
     only that camera's frames and predictions; its messages name the camera."""
@@ -209,14 +225,14 @@ class OneCamera:
         if update.shown.frame.camera == self.camera:
             self.sink.write(update)
         else:  # while the others' frames flow, its camera may send none (stalled, not reached yet)
-            self.sink.idle(lambda: None)
+            self.sink.idle(_nothing)
 
     def write_predictions(self, predictions: list[Prediction]) -> None:
         if hasattr(self.sink, "write_predictions"):
             self.sink.write_predictions([p for p in predictions if p.frame.camera == self.camera])
 
-    def idle(self, redraw: Callable[[], np.ndarray | None]) -> None:
-        self.sink.idle(lambda: None)  # the last frame redrawn is another camera's
+    def idle(self, redraw: Redraw) -> None:
+        self.sink.idle(redraw)
 
     def close(self) -> None:
         self.sink.close()

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from live_classify.errors import LiveClassifyError
-from live_classify.sinks.base import Update
+from live_classify.sinks.base import Redraw, Update
 from live_classify.sinks.display.window import Window
 from live_classify.sinks.files import save_png
 from live_classify.train.dataset import check_label
@@ -131,7 +131,7 @@ class Collecting:
                 self.log(f"saved {self.collector.save(image, name)} ({self.collector.summary()})")
             window.class_key = None
 
-    def idle(self, redraw: Callable[[], np.ndarray | None]) -> None:
+    def idle(self, redraw: Redraw) -> None:
         pass
 
     def close(self) -> None:

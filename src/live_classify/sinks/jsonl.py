@@ -6,16 +6,14 @@ import os
 import stat
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TextIO
-
-import numpy as np
 
 from live_classify import log
 from live_classify.cli.report import stage_times, top_records, unknown_field
 from live_classify.errors import LiveClassifyError
-from live_classify.sinks.base import BackgroundWriter, Update
+from live_classify.sinks.base import BackgroundWriter, Redraw, Update
 from live_classify.sinks.files import check_writable
 from live_classify.stream.frames import Prediction
 
@@ -74,7 +72,7 @@ class JsonLines:
             if not self.reader_gone:
                 self._writer.submit(json.dumps(self.record(prediction), ensure_ascii=False) + "\n")
 
-    def idle(self, redraw: Callable[[], np.ndarray | None]) -> None:
+    def idle(self, redraw: Redraw) -> None:
         pass
 
     def record(self, prediction: Prediction) -> dict[str, object]:

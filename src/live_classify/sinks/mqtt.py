@@ -28,13 +28,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
-import numpy as np
 
 from live_classify import log
 from live_classify.errors import LiveClassifyError
 from live_classify.stream.frames import Prediction
-from live_classify.stream.pipeline import Pipeline
-from live_classify.sinks.base import BackgroundWriter, Update
+from live_classify.stream.status import CameraStatus
+from live_classify.sinks.base import BackgroundWriter, Redraw, Update
 from live_classify.sinks.jsonl import line_record
 from live_classify.sources.capture import redact
 
@@ -152,7 +151,8 @@ class MqttSink:
     error: str | None = None
     _why: str | None = None  # why the broker refused or could not be reached
 
-    def __init__(self, config: MqttConfig, camera: str, source_name: str, pipeline: Pipeline | None = None,
+    def __init__(self, config: MqttConfig, camera: str, source_name: str,
+                 status: Callable[[], CameraStatus] | None = None,
                  min_confidence: float | None = None, backlog: int = BACKLOG) -> None:
         """``backlog``: the messages that wait while the broker is away (beyond it the oldest are dropped)."""
         import paho.mqtt.client as mqtt  # imported only when publishing
@@ -160,7 +160,7 @@ class MqttSink:
         self.config = config
         self.source_name = source_name
         self.min_confidence = min_confidence
-        self.pipeline = pipeline
+        self.status = status  # the camera now, for the retained status
         self.topic = f"{config.broker.prefix}/{camera}"
         self.backlog = backlog
         self.published = 0
@@ -191,7 +191,7 @@ class MqttSink:
                 self._writer.submit((f"{self.topic}/prediction", json.dumps(record, ensure_ascii=False), False))
         self._status_due()
 
-    def idle(self, redraw: Callable[[], np.ndarray | None]) -> None:
+    def idle(self, redraw: Redraw) -> None:
         self._status_due()
 
     def close(self) -> None:
@@ -228,12 +228,12 @@ class MqttSink:
         status: dict[str, object] = {"state": state, "time": round(time.time(), 3), "source": self.source_name,
                                      "published": self.published, "dropped": self.dropped,
                                      "skipped": self.skipped}
-        if self.pipeline is not None:
-            stats = self.pipeline.stats
-            status |= {"reconnecting": self.pipeline.reconnecting, "captured": stats.captured,
-                       "classified": stats.classified,
-                       "capture_fps": round(stats.capture_rate.rate, 2),
-                       "inference_fps": round(stats.inference_rate.rate, 2)}
+        if self.status is not None:
+            camera = self.status()
+            status |= {"reconnecting": camera.reconnecting, "captured": camera.captured,
+                       "classified": camera.classified,
+                       "capture_fps": round(camera.capture_fps, 2),
+                       "inference_fps": round(camera.inference_fps, 2)}
         return json.dumps(status)
 
     def _will(self) -> str:

@@ -14,12 +14,10 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-import numpy as np
+from live_classify.sinks.base import Redraw, Update
+from live_classify.stream.status import RunStatus
 
-from live_classify.stream.pipeline import Pipeline
-from live_classify.sinks.base import Update
-
-LOOP_S = 0.1  # the main loop calls write() or idle() at least this often (Pipeline.frames' wait)
+LOOP_S = 0.1  # the main loop calls write() or idle() at least this often (its wait for a frame)
 
 
 @dataclass(frozen=True)
@@ -50,10 +48,11 @@ class Notifier:
     essential = False
     stop_requested = False
 
-    def __init__(self, config: NotifyConfig, pipeline: Pipeline, clock: Callable[[], float] = time.monotonic) -> None:
-        """``pipeline``: anything with ``last_capture`` (on ``clock``), ``reconnecting`` and ``stats``."""
+    def __init__(self, config: NotifyConfig, status: Callable[[], RunStatus],
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        """``status``: the run's cameras now (their ``last_capture`` on ``clock``)."""
         self.config = config
-        self.pipeline = pipeline
+        self.status = status
         self.error: str | None = None
         self.ready = False
         self._clock = clock
@@ -77,12 +76,12 @@ class Notifier:
         now = self._clock()
         if not self.ready and update.shown.prediction is not None:
             self.ready = True
-            self._send(f"READY=1\nSTATUS={self._status()}")
+            self._send(f"READY=1\nSTATUS={self._status(self.status())}")
             self._next_ping = now + self.interval_s
         elif self.ready:
             self._tick(now)
 
-    def idle(self, redraw: Callable[[], np.ndarray | None]) -> None:
+    def idle(self, redraw: Redraw) -> None:
         """No frame just now: a ping all the same when one is due and the camera is healthy."""
         if self.ready:
             self._tick(self._clock())
@@ -91,12 +90,13 @@ class Notifier:
         """The ping when it is due and the camera healthy; else, now and then, a status saying why not."""
         if now < self._next_ping:
             return
-        quiet = now - self.pipeline.last_capture
-        if not self.pipeline.reconnecting and quiet <= self.config.stall_s:
-            self._send(f"WATCHDOG=1\nSTATUS={self._status()}")
+        run = self.status()
+        quiet = now - run.last_capture
+        if not run.reconnecting and quiet <= self.config.stall_s:
+            self._send(f"WATCHDOG=1\nSTATUS={self._status(run)}")
             self._next_ping = now + self.interval_s
         elif now >= self._next_status:  # the ping stays due: it goes with the first frame back
-            reconnecting = "; reconnecting" if self.pipeline.reconnecting else ""
+            reconnecting = "; reconnecting" if run.reconnecting else ""
             self._send(f"STATUS=no frame for {quiet:.0f} s{reconnecting}")
             self._next_status = now + self.config.ping_s
 
@@ -108,10 +108,12 @@ class Notifier:
     def summary(self) -> None:
         return None
 
-    def _status(self) -> str:
-        stats = self.pipeline.stats
-        return (f"capture {stats.capture_rate.rate:.1f} fps, inference {stats.inference_rate.rate:.1f} fps, "
-                f"{stats.classified} classified, {stats.dropped} dropped, {stats.reconnects} reconnects")
+    @staticmethod
+    def _status(run: RunStatus) -> str:
+        """The counters of every camera, added up."""
+        return (f"capture {run.rate('capture_fps'):.1f} fps, inference {run.rate('inference_fps'):.1f} fps, "
+                f"{run.total('classified')} classified, {run.total('dropped')} dropped, "
+                f"{run.total('reconnects')} reconnects")
 
     def _send(self, message: str) -> None:
         try:

@@ -1,7 +1,7 @@
 """A camera of several that could not be opened at the start: the run goes on with the others.
 
 A box often boots before one of its cameras. Rather than end the whole run, that camera starts
-out lost: its first ``read()`` says so, its pipeline reopens it with the usual backoff (said in
+out lost: its first ``read()`` says so, its camera reopens it with the usual backoff (said in
 its tile, ``/healthz`` and the log, exactly as a camera lost mid-run), and the first reopen that
 works makes it an ordinary :class:`~live_classify.sources.capture.VideoSource`.
 """
@@ -65,7 +65,7 @@ class AbsentSource:
         return self._opened.describe() if self._opened else f"{self.spec.name}: not opened yet"
 
     def read(self) -> np.ndarray | None:
-        """None until a reopen has worked (the pipeline then reopens with backoff), frames after."""
+        """None until a reopen has worked (the camera then reopens with backoff), frames after."""
         if self._opened is None:
             return None
         image = self._opened.read()

@@ -1,7 +1,7 @@
-"""Several cameras, one model: the newest frame of each camera, classified together as one batch.
+"""Any number of cameras, one model: the newest frame of each camera, classified together as one batch.
 
-Each camera is a :class:`~live_classify.stream.pipeline.Pipeline` that captures, reconnects and counts on
-its own but runs no inference thread. One :class:`Batcher` thread serves them all:
+Each :class:`~live_classify.stream.camera.Camera` captures, reconnects and counts on its own; one
+:class:`Batcher` thread serves them all (one camera is the case N = 1):
 
 * it takes at most one frame per camera per batch — the newest for a live camera (older ones were
   replaced in its one-slot inbox and counted as dropped), the next in order for a file — so no
@@ -18,25 +18,25 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from live_classify.engine.classifier import Classifier
+from live_classify.log import info
+from live_classify.stream.camera import Camera
+from live_classify.stream.frames import Frame, Log
 from live_classify.stream.inference import Inference
-from live_classify.stream.frames import Flow, Frame, Prediction
-from live_classify.stream.pipeline import Pipeline, Wake
-
-Log = Callable[[str], None]
+from live_classify.stream.queues import Wake
 
 
 class Batcher:
-    """The one inference thread of a several-camera run."""
+    """The inference thread of a run: one batch at a time, for every camera."""
 
-    def __init__(self, classifier: Classifier, pipelines: Sequence[Pipeline], wake: Wake, *,
-                 max_batch: int, wait_s: float = 0.0, pad: bool = False, log: Log = print) -> None:
-        """``wake``: the event every pipeline sets when a frame waits (given to them at their
+    def __init__(self, classifier: Classifier, cameras: Sequence[Camera], wake: Wake, *,
+                 max_batch: int, wait_s: float = 0.0, pad: bool = False, log: Log = info) -> None:
+        """``wake``: the event every camera sets when a frame waits (given to them at their
         creation). ``pad``: always run batches of ``max_batch`` (one shape for a GPU to plan)."""
         self.classifier = classifier
-        self.pipelines = list(pipelines)
+        self.cameras = list(cameras)
         self.max_batch = max(1, max_batch)
         self.wait_s = wait_s
         self.pad_to = self.max_batch if pad else None
@@ -45,7 +45,7 @@ class Batcher:
         self.error: str | None = None
         self._wake = wake.inference
         self._stop = threading.Event()
-        self._inference = Inference(classifier, log, self._stop)
+        self._inference = Inference(classifier, self._stop, log)
         self._next = 0  # the camera whose turn comes first in the next batch
         self._thread = threading.Thread(target=self._run, name="inference", daemon=True)
 
@@ -65,15 +65,19 @@ class Batcher:
     def mean_batch(self) -> float:
         return self.batched_frames / self.batches if self.batches else 0.0
 
-    def take(self) -> list[tuple[Pipeline, Frame]]:
+    def summary(self) -> str:
+        """For the summary of several cameras: how the batches went."""
+        return f"{self.batches} inference runs, {self.mean_batch:.1f} frames each on average"
+
+    def take(self) -> list[tuple[Camera, Frame]]:
         """The next batch: one frame from each camera that has one, up to ``max_batch``, waiting
         at most ``wait_s`` after the first for the others. Empty when nothing came for 0.1 s."""
-        batch: list[tuple[Pipeline, Frame]] = []
+        batch: list[tuple[Camera, Frame]] = []
         deadline: float | None = None
         while not self._stop.is_set():
             self._wake.clear()  # cleared before looking: a frame put after the look sets it again
             self._collect(batch)
-            open_ = [p for p in self.pipelines if not p.inference_done]
+            open_ = [c for c in self.cameras if not c.inference_done]
             if len(batch) >= min(self.max_batch, len(open_)) and batch:
                 break
             now = time.monotonic()
@@ -84,52 +88,41 @@ class Batcher:
             if not self._wake.wait(0.1 if deadline is None else deadline - now) and deadline is None:
                 break  # nothing for a while: let the caller check whether to go on
         if batch:
-            last = self.pipelines.index(batch[-1][0])
-            self._next = (last + 1) % len(self.pipelines)
+            last = self.cameras.index(batch[-1][0])
+            self._next = (last + 1) % len(self.cameras)
         return batch
 
-    def _collect(self, batch: list[tuple[Pipeline, Frame]]) -> None:
+    def _collect(self, batch: list[tuple[Camera, Frame]]) -> None:
         """Add the waiting frames of the cameras not in ``batch`` yet, in turn from ``_next``."""
-        taken = {id(p) for p, _ in batch}
-        count = len(self.pipelines)
+        taken = {id(c) for c, _ in batch}
+        count = len(self.cameras)
         for k in range(count):
             if len(batch) >= self.max_batch:
                 return
-            pipeline = self.pipelines[(self._next + k) % count]
-            if id(pipeline) in taken:
+            camera = self.cameras[(self._next + k) % count]
+            if id(camera) in taken:
                 continue
-            frame = pipeline.next_for_inference()
+            frame = camera.next_for_inference()
             if frame is not None:
-                batch.append((pipeline, frame))
+                batch.append((camera, frame))
 
     def _run(self) -> None:
         try:
-            while not self._stop.is_set() and not all(p.inference_done for p in self.pipelines):
+            while not self._stop.is_set() and not all(c.inference_done for c in self.cameras):
                 batch = self.take()
                 if batch:
                     self._classify(batch)
         except Exception as error:  # noqa: BLE001 - every camera stops; the main loop says why
             self.error = f"inference failed: {error}"
-            for pipeline in self.pipelines:
-                pipeline.stop()
+            for camera in self.cameras:
+                camera.stop()
 
-    def _classify(self, batch: list[tuple[Pipeline, Frame]]) -> None:
+    def _classify(self, batch: list[tuple[Camera, Frame]]) -> None:
         """One inference run for the batch; each prediction to its camera."""
-        results = self._inference.classify([frame.image for _, frame in batch], self.pad_to)
-        while results is None and self._waits_for_server(batch):
-            results = self._inference.classify([frame.image for _, frame in batch], self.pad_to)
-        for pipeline, _ in batch:
-            pipeline.backend_down = self._inference.down
-        if results is None:
-            for pipeline, _ in batch:
-                pipeline.stats.unserved += 1  # only live frames get here: a newer one will come
+        predictions = self._inference.serve(batch, self.pad_to)
+        if predictions is None:
             return
         self.batches += 1
         self.batched_frames += len(batch)
-        done = time.monotonic()
-        for (pipeline, frame), result in zip(batch, results):
-            pipeline.deliver(Prediction(frame, result, done))
-
-    def _waits_for_server(self, batch: list[tuple[Pipeline, Frame]]) -> bool:
-        """A file's frames wait for the server to come back (none of a file is skipped); live ones do not."""
-        return not self._stop.is_set() and any(p.flow is Flow.EVERY for p, _ in batch)
+        for (camera, _), prediction in zip(batch, predictions, strict=True):
+            camera.deliver(prediction)

@@ -1,14 +1,17 @@
 """What flows from a source to the outputs: frames, the engine's answers, what the main loop shows,
-and the two ways frames can flow (:class:`Flow`). Plain immutable values, shared by the pipeline,
+and the two ways frames can flow (:class:`Flow`). Plain immutable values, shared by the cameras,
 the batcher and every sink."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
 import numpy as np
 
 from live_classify.engine.classifier import Classification
+
+Log = Callable[[str], None]  # where the stream's threads say what happens (the package logger's info)
 
 
 class Flow(Enum):

@@ -1,13 +1,16 @@
-"""The one way anything here stays current instead of falling behind: drop the oldest."""
+"""How frames wait between threads: the newest wins (live), or the producer waits (files); and the
+events that wake the consumers."""
 from __future__ import annotations
 
 import queue
+import threading
+from dataclasses import dataclass, field
 
 
 def put_newest(q: queue.Queue, item: object) -> int:
     """Put ``item``, dropping the oldest items while ``q`` is full; returns how many were dropped.
 
-    The live pipeline's inference slot and display queue and the outputs' background writers use it.
+    A live camera's inference slot and display queue and the outputs' background writers use it.
     """
     dropped = 0
     while True:
@@ -20,3 +23,26 @@ def put_newest(q: queue.Queue, item: object) -> int:
                 dropped += 1
             except queue.Empty:
                 pass
+
+
+@dataclass(frozen=True)
+class Wake:
+    """What the cameras set when a frame waits: for the scheduler, for the main loop (both at once;
+    a spurious wake-up only costs a look)."""
+
+    inference: threading.Event = field(default_factory=threading.Event)
+    display: threading.Event = field(default_factory=threading.Event)
+
+    def set(self) -> None:
+        self.inference.set()
+        self.display.set()
+
+
+def put_blocking(q: queue.Queue, item: object, stop: threading.Event) -> None:
+    """Wait for room (nothing is dropped), but give up once ``stop`` is set."""
+    while not stop.is_set():
+        try:
+            q.put(item, timeout=0.1)
+            return
+        except queue.Full:
+            continue

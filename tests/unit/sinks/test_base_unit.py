@@ -34,8 +34,8 @@ class Sink:
     def write(self, update: Update) -> None:
         self._call("write", update.shown.frame.index)
 
-    def idle(self, redraw: Callable[[], object]) -> None:
-        self._call("idle", redraw())
+    def idle(self, redraw: Callable[[str], object]) -> None:
+        self._call("idle", redraw("door"))
 
     def close(self) -> None:
         self._call("close")
@@ -49,7 +49,7 @@ def test_a_failing_sink_is_closed_once_dropped_and_named_and_the_others_get_ever
     good, bad = Sink("good", summary="good line"), Sink("bad", fail_in="idle", summary="bad line")
     sinks = Sinks([bad, good], warned.append)
     sinks.write(update(0, 0.0))
-    sinks.idle(lambda: "frame")
+    sinks.idle(lambda camera: "frame")
     sinks.write(update(1, 0.1))
     assert bad.calls == ["write:0", "idle:frame", "close"] and bad.error == "bad broke in idle"
     assert good.calls == ["write:0", "idle:frame", "write:1"]
@@ -85,7 +85,7 @@ def test_an_essential_or_the_last_sink_failing_fails_the_run_with_its_error(esse
     assert sinks.failure == "bad broke in write" and sinks.stop_requested and warned == []
     second = Sink("second", essential=True, fail_in="idle")
     sinks.active.append(second)
-    sinks.idle(lambda: None)
+    sinks.idle(lambda camera: None)
     assert sinks.failure == "bad broke in write"  # the first failure is the run's
 
 
@@ -121,8 +121,8 @@ def test_a_sink_of_one_camera_sees_its_frames_and_idles_on_the_others() -> None:
     assert (door.name, door.essential, door.camera) == ("door recording", True, "door")
     door.write(camera_update("door", 0))
     door.write(camera_update("yard", 1))
-    door.idle(lambda: "another camera's frame")
-    assert inner.calls == ["write:0", "idle", "idle"]  # the redraw of another camera is not its own
+    door.idle(lambda camera: f"{camera}'s frame")
+    assert inner.calls == ["write:0", "idle", "idle:door's frame"]  # another camera's frame: no redraw
     predictions = [camera_update(c, i).shown for i, c in enumerate(["door", "yard", "door"])]
     base = update(0, 0.0).shown.new_predictions[0]
     door.write_predictions([type(base)(s.frame, base.result, base.t_done) for s in predictions])

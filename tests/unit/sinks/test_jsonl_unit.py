@@ -50,7 +50,7 @@ def test_a_file_is_appended_to_and_its_sink_attributes(tmp_path: Path) -> None:
                                                                                         None, 0)
     assert sink.summary() is None
     sink.write(update(0, 0.0))
-    sink.idle(lambda: None)
+    sink.idle(lambda camera: None)
     sink.close()
     assert path.read_text(encoding="utf-8").splitlines()[0] == "earlier" and sink.lines == 1
     assert sink._out.closed and sink.summary() == "wrote 1 JSON lines"

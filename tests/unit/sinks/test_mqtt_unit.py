@@ -16,12 +16,13 @@ import pytest
 from paho.mqtt.client import DisconnectFlags
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.reasoncodes import ReasonCode
+from statuses import camera_status
+from updates import update
 
 from live_classify.config import MqttConfig
 from live_classify.errors import LiveClassifyError
 from live_classify.sinks import mqtt
 from live_classify.sinks.mqtt import MqttSink, broker_url, ca_file, certificate_problem, connect_problem
-from updates import update
 
 SUCCESS = ReasonCode(PacketTypes.CONNACK, "Success")
 REFUSED = ReasonCode(PacketTypes.CONNACK, "Not authorized")
@@ -95,9 +96,9 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> SimpleNamespace:
 
 def sink_for(url: str = "mqtt://broker.lan/home", **config: object) -> MqttSink:
     backlog = config.pop("backlog", 1000)
-    pipeline = config.pop("pipeline", None)
+    status = config.pop("status", None)
     min_confidence = config.pop("min_confidence", None)
-    return MqttSink(MqttConfig(broker_url(url), **config), "door", "rtsp://cam/1", pipeline,  # type: ignore[arg-type]
+    return MqttSink(MqttConfig(broker_url(url), **config), "door", "rtsp://cam/1", status,  # type: ignore[arg-type]
                     min_confidence, backlog=backlog)  # type: ignore[arg-type]
 
 
@@ -146,7 +147,7 @@ def test_predictions_and_statuses_go_in_order_with_their_qos_and_retain(fake: Si
     fake.clock.now = 104.99
     sink.write(update(1, 0.03))
     fake.clock.now = 105.0
-    sink.idle(lambda: None)
+    sink.idle(lambda camera: None)
     sink.close()
     client = FakeClient.made[0]
     first = json.loads(json.dumps(mqtt.line_record(update(0, 0.0).shown.new_predictions[0], "rtsp://cam/1", None)))
@@ -183,11 +184,10 @@ def test_every_and_on_change_skip_and_count(fake: SimpleNamespace) -> None:
     assert frames == [0, 2, 4] and sink.skipped == 2
 
 
-def test_the_status_has_the_pipelines_counters(fake: SimpleNamespace) -> None:
-    stats = SimpleNamespace(captured=31, classified=29, capture_rate=SimpleNamespace(rate=29.876),
-                            inference_rate=SimpleNamespace(rate=14.444))
-    sink = sink_for(pipeline=SimpleNamespace(stats=stats, reconnecting=True))
-    sink.idle(lambda: None)
+def test_the_status_has_the_cameras_counters(fake: SimpleNamespace) -> None:
+    camera = camera_status(captured=31, classified=29, capture_fps=29.876, inference_fps=14.444, reconnecting=True)
+    sink = sink_for(status=lambda: camera)
+    sink.idle(lambda camera: None)
     sink.close()
     assert FakeClient.made[0].published[0][1]["published"] == 0
     extra = {"reconnecting": True, "captured": 31, "classified": 29, "capture_fps": 29.88, "inference_fps": 14.44}
@@ -200,7 +200,7 @@ def test_a_message_paho_does_not_keep_is_counted_as_dropped(fake: SimpleNamespac
                                                              published: int) -> None:
     FakeClient.rc = rc
     sink = sink_for(qos=qos)
-    sink.idle(lambda: None)
+    sink.idle(lambda camera: None)
     sink.close()
     assert (sink.published, sink.dropped) == (published, 2 - published)
     assert FakeClient.made[0].infos[-1].waited == ([2.0] if published else [])  # a message not sent is not waited for
@@ -213,7 +213,7 @@ def test_a_refusal_is_a_warning_or_with_required_an_error(fake: SimpleNamespace)
     sink = sink_for()
     assert fake.said == [("warning", "MQTT broker mqtt://broker.lan/home refused the connection: Not authorized; "
                                      "the run goes on, retrying in the background")]
-    sink.idle(lambda: None)
+    sink.idle(lambda camera: None)
     sink.close()  # never online: what waits is dropped
     assert (sink.published, sink.dropped) == (0, 2)
     with pytest.raises(LiveClassifyError, match="^MQTT broker mqtt://broker.lan/home refused the connection: "
@@ -241,7 +241,7 @@ def test_no_answer_at_all_is_said_so(fake: SimpleNamespace, monkeypatch: pytest.
 def test_a_lost_broker_is_one_warning_and_its_return_one_line_and_a_status_at_once(fake: SimpleNamespace) -> None:
     sink = sink_for(backlog=9)
     client = FakeClient.made[0]
-    sink.idle(lambda: None)  # the first status: next due at 105
+    sink.idle(lambda camera: None)  # the first status: next due at 105
     client.on_disconnect(client, None, DisconnectFlags(False), CLOSED, None)
     assert fake.said[-1] == ("warning", "lost the MQTT broker mqtt://broker.lan/home (connection closed: the broker "
                                         "stopped, or the network between is down): reconnecting, up to 9 messages wait")
@@ -250,7 +250,7 @@ def test_a_lost_broker_is_one_warning_and_its_return_one_line_and_a_status_at_on
     client.on_connect(client, None, None, SUCCESS, None)
     assert fake.said[-1] == ("info", "MQTT broker mqtt://broker.lan/home is back")
     fake.clock.now = 100.5
-    sink.idle(lambda: None)  # well before 105: the status goes at once all the same
+    sink.idle(lambda camera: None)  # well before 105: the status goes at once all the same
     sink.close()
     statuses = [m for topic, m, _, _ in client.published if topic.endswith("/status")]
     assert [m["state"] for m in statuses] == ["online", "online", "offline"]
@@ -378,7 +378,7 @@ def test_on_a_clock_that_starts_near_0_the_first_prediction_and_status_go_at_onc
     client.on_disconnect(client, None, DisconnectFlags(False), CLOSED, None)
     fake.clock.now = 0.6
     client.on_connect(client, None, None, SUCCESS, None)
-    sink.idle(lambda: None)  # back: the status goes at once, though the last went 0.1 s ago
+    sink.idle(lambda camera: None)  # back: the status goes at once, though the last went 0.1 s ago
     sink.close()
     kinds = [topic.rsplit("/", 1)[1] + ":" + str(m.get("state", m.get("frame"))) for topic, m, _, _ in client.published]
     assert kinds == ["prediction:0", "status:online", "status:online", "status:offline"]

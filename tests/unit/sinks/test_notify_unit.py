@@ -7,23 +7,28 @@ import os
 import socket
 import threading
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
+from statuses import camera_status, run_status
+from updates import update
 
-from live_classify.stream.frames import Shown
 from live_classify.sinks.base import Update
 from live_classify.sinks.notify import Notifier, NotifyConfig
-from updates import update
+from live_classify.stream.frames import Shown
+from live_classify.stream.status import RunStatus
 
 STATUS = "STATUS=capture 12.5 fps, inference 7.2 fps, 40 classified, 5 dropped, 2 reconnects"
 
 
 class Camera:
+    """The run as the notifier reads it: a status at each call, from what the test set."""
+
     def __init__(self) -> None:
         self.now, self.last_capture, self.reconnecting = 0.0, 0.0, False
-        self.stats = SimpleNamespace(capture_rate=SimpleNamespace(rate=12.46), inference_rate=SimpleNamespace(rate=7.24),
-                                     classified=40, dropped=5, reconnects=2)
+
+    def __call__(self) -> RunStatus:
+        return run_status(last_capture=self.last_capture, reconnecting=self.reconnecting, capture_fps=12.46,
+                          inference_fps=7.24, classified=40, dropped=5, reconnects=2)
 
 
 def received(listener: socket.socket) -> list[str]:
@@ -36,7 +41,7 @@ def received(listener: socket.socket) -> list[str]:
 
 
 def notifier(address: str, camera: Camera, ping_s: float = 1.0, stall_s: float = 5.0) -> Notifier:
-    return Notifier(NotifyConfig(address, ping_s, stall_s), camera, clock=lambda: camera.now)  # type: ignore[arg-type]
+    return Notifier(NotifyConfig(address, ping_s, stall_s), camera, clock=lambda: camera.now)
 
 
 def unclassified(t: float) -> Update:
@@ -71,7 +76,7 @@ def test_ready_watchdog_and_stopping_say_exactly_this(tmp_path: Path, listener: 
     camera = Camera()
     sink = notifier(str(tmp_path / "notify"), camera, ping_s=1.0)
     assert sink.error is None and not sink.ready
-    sink.idle(lambda: None)
+    sink.idle(lambda camera: None)
     sink.write(unclassified(0.0))  # no prediction yet: not ready
     assert received(listener) == [] and not sink.ready
     sink.write(update(1, 0.0))
@@ -80,10 +85,10 @@ def test_ready_watchdog_and_stopping_say_exactly_this(tmp_path: Path, listener: 
     sink.write(update(2, 0.89))
     assert received(listener) == []  # due at 0.9
     camera.now = 0.9
-    sink.idle(lambda: None)
+    sink.idle(lambda camera: None)
     assert received(listener) == [f"WATCHDOG=1\n{STATUS}"]
     camera.now = 1.79
-    sink.idle(lambda: None)
+    sink.idle(lambda camera: None)
     camera.now = 1.8
     sink.write(update(3, 1.8))
     assert received(listener) == [f"WATCHDOG=1\n{STATUS}"]
@@ -99,17 +104,17 @@ def test_silent_exactly_the_read_timeout_still_pings_and_a_moment_more_says_why_
     sink.write(update(0, 0.0))
     received(listener)
     camera.now = 3.0  # silent for exactly the read timeout: healthy still
-    sink.idle(lambda: None)
+    sink.idle(lambda camera: None)
     assert received(listener) == [f"WATCHDOG=1\n{STATUS}"]
     camera.now = 4.9  # the next ping is due (3.0 + 1.9) and the camera silent for 4.9 s
-    sink.idle(lambda: None)
+    sink.idle(lambda camera: None)
     assert received(listener) == ["STATUS=no frame for 5 s"]
     camera.now = 6.89
-    sink.idle(lambda: None)
+    sink.idle(lambda camera: None)
     assert received(listener) == []  # a status every ping_s (2 s), not every call
     camera.now = 6.9
     camera.reconnecting = True
-    sink.idle(lambda: None)
+    sink.idle(lambda camera: None)
     assert received(listener) == ["STATUS=no frame for 7 s; reconnecting"]
     camera.now = camera.last_capture = 7.0  # a frame, but still reconnecting
     sink.write(update(1, 7.0))
@@ -160,11 +165,11 @@ def test_a_busy_systemd_is_skipped_and_one_gone_is_said(tmp_path: Path, listener
     assert sink.error is None and sink.ready
     sink._socket = FakeSocket(ConnectionRefusedError(errno.ECONNREFUSED, "Connection refused"))  # type: ignore[assignment]
     camera.now = 1.0
-    sink.idle(lambda: None)
+    sink.idle(lambda camera: None)
     assert sink.error == f"cannot reach systemd at {tmp_path / 'notify'}: Connection refused"
     sink._socket = FakeSocket(OSError("no strerror"))  # type: ignore[assignment]
     camera.now = 2.0
-    sink.idle(lambda: None)
+    sink.idle(lambda camera: None)
     assert sink.error == f"cannot reach systemd at {tmp_path / 'notify'}: no strerror"
     sink.close()
     assert sink._socket.sent == 1  # type: ignore[attr-defined]  # after an error, no STOPPING
@@ -199,5 +204,36 @@ def test_not_ready_is_false_and_the_first_status_can_come_at_once(tmp_path: Path
     sink.write(update(0, 0.0))
     received(listener)
     camera.now = 0.5  # the ping was due at 0.2; silent for 0.5 s > 0.1 s
-    sink.idle(lambda: None)
+    sink.idle(lambda camera: None)
     assert received(listener) == ["STATUS=no frame for 0 s"]
+
+
+def test_with_several_cameras_one_healthy_camera_keeps_the_watchdog_fed(tmp_path: Path,
+                                                                        listener: socket.socket) -> None:
+    """The run is healthy while some running camera is not reconnecting and a frame of any came
+    within the read timeout; every running camera reconnecting stops the pings, an ended one aside.
+    The status adds up the cameras' counters."""
+    cameras = {"door": dict(last_capture=0.0, capture_fps=10.0, classified=4),
+               "yard": dict(last_capture=0.0, capture_fps=2.5, classified=6)}
+    clock = [0.0]
+
+    def status() -> RunStatus:
+        return RunStatus([camera_status(name=name, **fields) for name, fields in cameras.items()])
+
+    sink = Notifier(NotifyConfig(str(tmp_path / "notify"), 1.0, 5.0), status, clock=lambda: clock[0])
+    sink.write(update(0, 0.0))
+    assert received(listener) == ["READY=1\nSTATUS=capture 12.5 fps, inference 0.0 fps, 10 classified, "
+                                  "0 dropped, 0 reconnects"]
+    clock[0] = cameras["yard"]["last_capture"] = 1.0
+    cameras["door"]["reconnecting"] = True
+    sink.idle(lambda camera: None)
+    assert [m.split("\n")[0] for m in received(listener)] == ["WATCHDOG=1"], "yard still delivers"
+    clock[0] = 2.0
+    cameras["yard"]["reconnecting"] = True
+    sink.idle(lambda camera: None)
+    assert received(listener) == ["STATUS=no frame for 1 s; reconnecting"]
+    clock[0] = 4.0
+    cameras["door"] = dict(cameras["door"], ended=True)  # only yard runs, and it reconnects: no ping
+    sink.idle(lambda camera: None)
+    assert received(listener) == ["STATUS=no frame for 3 s; reconnecting"]
+    sink.close()

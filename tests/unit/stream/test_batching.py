@@ -14,11 +14,12 @@ import time
 import numpy as np
 import pytest
 
-from live_classify.stream.batching import Batcher
 from live_classify.engine.backend import BackendUnavailable
-from live_classify.stream.frames import Flow
-from live_classify.stream.pipeline import Pipeline, Wake
 from live_classify.sources.capture import SourceSpec
+from live_classify.stream.batching import Batcher
+from live_classify.stream.camera import Camera
+from live_classify.stream.frames import Flow
+from live_classify.stream.queues import Wake
 
 
 class Scripted:
@@ -77,8 +78,8 @@ class Recorder:
             return [item for batch in self.batches for item in batch]
 
 
-def cameras(sources: list[Scripted], recorder: Recorder, wake: Wake) -> list[Pipeline]:
-    return [Pipeline(s, recorder, flow=Flow.of(s.spec.live, False), name=s.spec.name, wake=wake, log=lambda _: None)
+def cameras(sources: list[Scripted], wake: Wake) -> list[Camera]:
+    return [Camera(s, flow=Flow.of(s.spec.live, False), name=s.spec.name, alone=False, wake=wake, log=lambda _: None)
             for s in sources]
 
 
@@ -89,7 +90,7 @@ def wait_until(condition, timeout: float = 5.0) -> None:
         time.sleep(0.005)
 
 
-def close(sources: list[Scripted], pipelines: list[Pipeline]) -> None:
+def close(sources: list[Scripted], pipelines: list[Camera]) -> None:
     """End every source first: a pipeline's capture thread waiting on a frame would hold join() for its timeout."""
     for s in sources:
         s.end()
@@ -105,7 +106,7 @@ def wake() -> Wake:
 def test_each_batch_takes_the_newest_frame_of_each_camera_and_counts_the_replaced(wake: Wake) -> None:
     sources = [Scripted(0), Scripted(1), Scripted(2)]
     recorder = Recorder()
-    pipelines = [p.start() for p in cameras(sources, recorder, wake)]
+    pipelines = [p.start() for p in cameras(sources, wake)]
     batcher = Batcher(recorder, pipelines, wake, max_batch=3)
     for index in range(4):
         sources[0].send(index)
@@ -121,7 +122,7 @@ def test_each_batch_takes_the_newest_frame_of_each_camera_and_counts_the_replace
 def test_a_slow_camera_does_not_hold_a_batch_past_the_wait_but_a_prompt_one_joins_it(wake: Wake) -> None:
     sources = [Scripted(0), Scripted(1), Scripted(2)]
     recorder = Recorder()
-    pipelines = [p.start() for p in cameras(sources, recorder, wake)]
+    pipelines = [p.start() for p in cameras(sources, wake)]
     batcher = Batcher(recorder, pipelines, wake, max_batch=3, wait_s=0.3)
     sources[0].send(0)
     threading.Timer(0.05, sources[1].send, (0,)).start()  # in time; camera 2 sends nothing
@@ -140,7 +141,7 @@ def test_a_slow_camera_does_not_hold_a_batch_past_the_wait_but_a_prompt_one_join
 def test_no_frame_is_classified_twice_and_every_camera_gets_its_turn(wake: Wake) -> None:
     sources = [Scripted(c) for c in range(3)]
     recorder = Recorder(delay_s=0.025)  # one frame per 25 ms while each camera sends one per 10 ms
-    pipelines = [p.start() for p in cameras(sources, recorder, wake)]
+    pipelines = [p.start() for p in cameras(sources, wake)]
     batcher = Batcher(recorder, pipelines, wake, max_batch=1).start()  # one at a time: turns must rotate
     for index in range(30):
         for s in sources:
@@ -163,7 +164,7 @@ def test_no_frame_is_classified_twice_and_every_camera_gets_its_turn(wake: Wake)
 def test_every_frame_of_several_files_is_classified_in_order(wake: Wake) -> None:
     sources = [Scripted(0, live=False, frames=40), Scripted(1, live=False, frames=25)]
     recorder = Recorder()
-    pipelines = [p.start() for p in cameras(sources, recorder, wake)]
+    pipelines = [p.start() for p in cameras(sources, wake)]
     batcher = Batcher(recorder, pipelines, wake, max_batch=2).start()
     shown: dict[str, list[int]] = {p.name: [] for p in pipelines}
     while not all(p.ended for p in pipelines):  # as the main loop does: each camera in turn
@@ -181,7 +182,7 @@ def test_every_frame_of_several_files_is_classified_in_order(wake: Wake) -> None
 def test_live_frames_are_dropped_while_the_server_is_away_and_classifying_resumes(wake: Wake) -> None:
     sources = [Scripted(0), Scripted(1)]
     recorder = Recorder(unavailable_for=2)
-    pipelines = [p.start() for p in cameras(sources, recorder, wake)]
+    pipelines = [p.start() for p in cameras(sources, wake)]
     batcher = Batcher(recorder, pipelines, wake, max_batch=2).start()
     for s in sources:
         s.send(0)
@@ -204,9 +205,13 @@ def test_live_frames_are_dropped_while_the_server_is_away_and_classifying_resume
 def test_a_file_waits_for_the_server_instead_of_skipping_frames(wake: Wake) -> None:
     sources = [Scripted(0, live=False, frames=5)]
     recorder = Recorder(unavailable_for=2)
-    pipelines = [p.start() for p in cameras(sources, recorder, wake)]
+    pipelines = [p.start() for p in cameras(sources, wake)]
     batcher = Batcher(recorder, pipelines, wake, max_batch=1).start()
-    assert [s.frame.index for s in pipelines[0].frames()] == list(range(5))
+    shown = []
+    while not pipelines[0].ended:
+        if (item := pipelines[0].poll(0.1)) is not None:
+            shown.append(item.frame.index)
+    assert shown == list(range(5))
     assert pipelines[0].stats.unserved == 0
     batcher.join(2)
 
@@ -215,7 +220,7 @@ def test_an_ended_camera_does_not_hold_a_batch_for_the_wait(wake: Wake) -> None:
     """Once a camera has ended, a batch with a frame of every open camera goes at once, not after --batch-wait."""
     sources = [Scripted(0), Scripted(1, live=False)]  # cam1 ends at once (a file without frames)
     recorder = Recorder()
-    pipelines = [p.start() for p in cameras(sources, recorder, wake)]
+    pipelines = [p.start() for p in cameras(sources, wake)]
     batcher = Batcher(recorder, pipelines, wake, max_batch=2, wait_s=3.0)
     sources[0].send(0)
     wait_until(lambda: pipelines[0].stats.captured == 1)
@@ -232,7 +237,7 @@ def test_a_camera_never_takes_two_places_in_one_batch(wake: Wake) -> None:
     and cam0's second goes in the next one."""
     sources = [Scripted(0), Scripted(1)]
     recorder = Recorder()
-    pipelines = [p.start() for p in cameras(sources, recorder, wake)]
+    pipelines = [p.start() for p in cameras(sources, wake)]
     first_taken = threading.Event()
 
     class Watched(Batcher):

@@ -2,7 +2,7 @@
 waits, and what ``_classify()`` does with the answers, without threads or real seconds.
 
 The clock is also the wake event the cameras set; the cameras are stand-ins that hand over the
-frames the test schedules. (``test_batching.py`` runs the same rules with real pipelines and threads.)
+frames the test schedules. (``test_batching.py`` runs the same rules with real cameras and threads.)
 """
 from __future__ import annotations
 
@@ -11,11 +11,12 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-
-from live_classify.stream.batching import Batcher
-from live_classify.engine.backend import BackendUnavailable
-from live_classify.stream.frames import Flow, Frame
 from test_batching import Recorder
+
+from live_classify.engine.backend import BackendUnavailable
+from live_classify.stream.batching import Batcher
+from live_classify.stream.frames import Flow, Frame
+
 
 class Clock:
     """time.monotonic for batching, and the wake event the cameras set: a wait moves the clock to the
@@ -47,7 +48,7 @@ class Clock:
 
 
 class FakeCamera:
-    """What the batcher sees of a pipeline: frames waiting (their indexes), and what it is given."""
+    """What the batcher sees of a camera: frames waiting (their indexes), and what it is given."""
 
     def __init__(self, name: str, *frames: int, live: bool = True, done: bool = False) -> None:
         self.name = name
@@ -64,7 +65,7 @@ class FakeCamera:
             return None
         return Frame(self.pending.pop(0), 0.0, 0.0, np.zeros((1, 1, 3), np.uint8), self.name)
 
-    def deliver(self, prediction) -> None:
+    def deliver(self, prediction, lane: int = 0) -> None:
         self.delivered.append((prediction.frame.index, prediction.result, prediction.t_done))
 
     def stop(self) -> None:
@@ -121,10 +122,10 @@ def test_a_second_frame_of_a_camera_in_the_batch_waits_for_the_next_one(clock: C
 def test_with_nothing_waiting_take_returns_empty_after_a_tenth_of_a_second(clock: Clock) -> None:
     batcher = batcher_of(clock, [FakeCamera("a"), FakeCamera("b")], max_batch=2, wait_s=0.3)
     assert batcher.take() == [] and clock.waits == [0.1]
-    clock.arrivals = [(0.15, batcher.pipelines[1], 0)]  # woken by a frame: it waits no longer than asked
+    clock.arrivals = [(0.15, batcher.cameras[1], 0)]  # woken by a frame: it waits no longer than asked
     assert taken(batcher.take()) == [("b", 0)] and clock.waits == [0.1, 0.1, 0.3]
     batcher.stop()
-    batcher.pipelines[0].pending.append(5)
+    batcher.cameras[0].pending.append(5)
     assert batcher.take() == []  # stopped: nothing more is taken
 
 
@@ -187,7 +188,7 @@ def test_a_file_waits_for_the_server_and_a_stop_ends_the_wait(clock: Clock) -> N
     batcher._stop.wait = lambda timeout: next(tries) == 2 and batcher._stop.set() is None  # stop at the third pause
     batcher._classify(batcher.take())
     assert scores.calls == [(2, 2)] * 3  # each retry padded as the first try
-    assert file.stats.unserved == 1 and batcher._waits_for_server([]) is False
+    assert file.stats.unserved == 1 and batcher._inference._waits_for_server([]) is False
 
 
 def test_a_failing_engine_stops_every_camera_with_one_reason(clock: Clock) -> None:

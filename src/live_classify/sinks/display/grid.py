@@ -23,7 +23,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from live_classify.sinks.base import Update
+from live_classify.sinks.base import Redraw, Update
 from live_classify.sinks.display import overlay
 from live_classify.sinks.display.window import WINDOW_NAME, Window, fit_to_screen, screen_size
 
@@ -33,6 +33,7 @@ STRIP_BG = (48, 48, 48)
 FOCUS = (0, 215, 255)  # BGR: the focused tile's border
 BORDER = 3
 DEFAULT_FRAME = (640, 480)  # a tile's shape before any camera has sent a frame
+REDRAW_S = 0.5  # how often a stalled camera's tile is redrawn with its "no frame for N s"
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,7 @@ class Tile:
     note: str | None = None  # before the first frame: why none came yet (the camera cannot be reached)
     ended: bool = False
     shown: int = 0  # frames of this camera that went on screen
+    next_redraw: float = 0.0  # stalled: when its tile is redrawn next, saying why
 
 
 def letterbox(image: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -158,8 +160,11 @@ class Grid(Window):
     name = "grid window"
 
     def __init__(self, cameras: Sequence[str], snapshot_dir: Path = Path("."), title: str = WINDOW_NAME,
-                 clock: Callable[[], float] = time.monotonic, max_hz: float = MAX_SHOW_HZ) -> None:
+                 clock: Callable[[], float] = time.monotonic, max_hz: float = MAX_SHOW_HZ,
+                 why_waiting: Callable[[str], str | None] = lambda _: None) -> None:
+        """``why_waiting``: why a camera has sent no frame yet (None: it is simply waited for)."""
         self.tiles: dict[str, Tile] = {camera: Tile() for camera in cameras}
+        self._why_waiting = why_waiting
         self.focused: str | None = None
         self._clock = clock
         self._period = 1.0 / max_hz
@@ -192,24 +197,25 @@ class Grid(Window):
         self._refresh()
 
     @kept_in_error
-    def waiting(self, camera: str, note: str | None) -> None:
-        """Before ``camera``'s first frame: why none came yet (None: it is simply waited for)."""
-        tile = self.tiles.setdefault(camera, Tile())
-        if tile.canvas is None and tile.note != note:
-            tile.note = note
-            self._dirty.add(camera)
-        self._refresh()
-
-    @kept_in_error
     def end(self, camera: str) -> None:
         """``camera`` ended for good: its last tile stays, greyed, saying so."""
         self.tiles.setdefault(camera, Tile()).ended = True
         self._dirty.add(camera)
         self._refresh()
 
-    def idle(self, redraw: Callable[[], np.ndarray | None]) -> None:
-        """No frame came: put what waits on screen and read the keys. A stalled camera's tile comes
-        through ``tile``: ``redraw`` cannot say which camera it draws."""
+    def idle(self, redraw: Redraw) -> None:
+        """Some camera sent no frame: twice a second its tile says why (a stall, a reconnect; one
+        never reached yet too); what waits goes on screen and the keys are read."""
+        now = self._clock()
+        for camera, tile in self.tiles.items():
+            if tile.ended or now < tile.next_redraw:
+                continue
+            tile.next_redraw = now + REDRAW_S
+            if tile.canvas is None and tile.note != (note := self._why_waiting(camera)):  # no frame yet: why
+                tile.note = note
+                self._dirty.add(camera)
+            elif tile.canvas is not None and (canvas := redraw(camera)) is not None:
+                self.tile(camera, canvas)
         self._refresh()
 
     def summary(self) -> str | None:

@@ -8,7 +8,6 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -16,7 +15,7 @@ import numpy as np
 
 from live_classify import log
 from live_classify.errors import LiveClassifyError
-from live_classify.sinks.base import Update
+from live_classify.sinks.base import Redraw, Update
 from live_classify.sinks.display import overlay
 from live_classify.sinks.files import save_png
 
@@ -126,6 +125,7 @@ class Window:
         self.class_key: int | None = None  # 1-9 pressed: the collector saves the next frame under that class
         self.frames_shown = 0  # frames that went on screen (paused, they do not)
         self.error: str | None = None
+        self.camera: str | None = None  # whose frames it shows (the last one's)
         self._shown_once = False
         self._fitted: tuple[int, int] | None = None  # the picture size the window was last fitted to
         self._frozen = False
@@ -141,12 +141,13 @@ class Window:
         return self.quit
 
     def write(self, update: Update) -> None:
+        self.camera = update.shown.frame.camera
         if self.show(update.canvas):
             self.frames_shown += 1
 
-    def idle(self, redraw: Callable[[], np.ndarray | None]) -> None:
+    def idle(self, redraw: Redraw) -> None:
         """No new frame: show the last one annotated anew (a stall, a reconnect), or keep the keys alive."""
-        image = redraw()
+        image = redraw(self.camera) if self.camera is not None else None
         if image is not None:
             self.show(image)
         else:

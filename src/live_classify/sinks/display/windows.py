@@ -20,10 +20,11 @@ class Windows(Grid):
     name = "windows"
 
     def __init__(self, cameras: Sequence[str], snapshot_dir: Path = Path("."),
-                 clock: Callable[[], float] = time.monotonic, max_hz: float = MAX_SHOW_HZ) -> None:
+                 clock: Callable[[], float] = time.monotonic, max_hz: float = MAX_SHOW_HZ,
+                 why_waiting: Callable[[str], str | None] = lambda _: None) -> None:
         self._opened: set[str] = set()
         self._images: dict[str, np.ndarray] = {}  # what each window shows, notice aside
-        super().__init__(cameras, snapshot_dir, clock=clock, max_hz=max_hz)
+        super().__init__(cameras, snapshot_dir, clock=clock, max_hz=max_hz, why_waiting=why_waiting)
 
     def _open(self) -> None:
         """Each camera's window opens with its first frame."""

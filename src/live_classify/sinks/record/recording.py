@@ -19,7 +19,7 @@ import numpy as np
 
 from live_classify import log
 from live_classify.errors import LiveClassifyError
-from live_classify.sinks.base import BackgroundWriter, Update
+from live_classify.sinks.base import BackgroundWriter, Redraw, Update
 from live_classify.sinks.files import SpaceWatch, check_writable
 from live_classify.sinks.record.mjpeg import MjpegWriter
 from live_classify.sinks.record.mp4 import HARDWARE, EncoderSettings, Mp4Writer, choose_encoder
@@ -144,7 +144,7 @@ class Recording:
         self.handed += 1
         self._encoder.submit((update.canvas, update.source_time))
 
-    def idle(self, redraw: Callable[[], np.ndarray | None]) -> None:
+    def idle(self, redraw: Redraw) -> None:
         pass
 
     def close(self) -> None:

@@ -22,12 +22,11 @@ import cv2
 import numpy as np
 
 from live_classify import log
-from live_classify.config import ServeConfig
 from live_classify.errors import LiveClassifyError, UsageError
 from live_classify.stream.frames import Prediction
-from live_classify.stream.pipeline import Pipeline
-from live_classify.sinks.base import BackgroundWriter, Update
+from live_classify.sinks.base import BackgroundWriter, Redraw, Update
 from live_classify.sinks.jsonl import line_record
+from live_classify.stream.status import CameraStatus
 
 DEFAULT_ADDRESS = "127.0.0.1:8080"
 TOKEN_ENV = "LIVE_CLASSIFY_TOKEN"
@@ -115,20 +114,14 @@ class Options:
     min_confidence: float | None = None
     clients: int | None = None  # --serve-clients: streams and event feeds at once (None: see serve_places)
 
-    @classmethod
-    def of(cls, serve: ServeConfig, source_name: str, pipeline: Pipeline, min_confidence: float | None) -> Options:
-        return cls(source_name, pipeline.classifier.backend.short_name, serve.token, serve.fps, min_confidence,
-                   serve.clients)
-
 
 @dataclass(eq=False)
 class Feed:
-    """One camera as the web view serves it: its pipeline, and what was last sent of it."""
+    """One camera as the web view serves it: its status, and what was last sent of it."""
 
     name: str  # the camera's name: ``?camera=NAME``, the ``camera`` of its frames
     source_name: str  # its source, as JSON lines name it
-    pipeline: Pipeline
-    stale: Callable[[], np.ndarray | None] = lambda: None  # its last frame saying why no new one comes, or None
+    status: Callable[[], CameraStatus]  # the camera now
     newest: Prediction | None = None
     next_frame: float = 0.0  # --serve-fps: no JPEG before then
     next_idle: float = 0.0
@@ -158,18 +151,6 @@ class WebView:
         host, port = sock.getsockname()[:2]
         log.info(f"serving http://{Address(host, port)}/" + (" (a token is required)" if options.token else ""))
 
-    @classmethod
-    def of(cls, serve: ServeConfig, source_name: str, pipeline: Pipeline, min_confidence: float | None) -> WebView:
-        """The sink ``--serve`` asks for with one camera, on the socket :func:`listen` opened."""
-        return cls(serve.sock, [Feed(pipeline.name or source_name, source_name, pipeline)],
-                   Options.of(serve, source_name, pipeline, min_confidence))
-
-    @classmethod
-    def several(cls, serve: ServeConfig, feeds: list[Feed], min_confidence: float | None) -> WebView:
-        """The sink ``--serve`` asks for with several cameras: one server for them all."""
-        first = feeds[0]
-        return cls(serve.sock, feeds, Options.of(serve, first.source_name, first.pipeline, min_confidence))
-
     @property
     def error(self) -> str | None:
         return self.server.error or next((f.encoder.error for f in self.feeds if f.encoder and f.encoder.error), None)
@@ -189,8 +170,6 @@ class WebView:
         if predictions:
             feed.newest = predictions[-1]
             self.server.predictions(predictions)
-        if len(self.feeds) > 1:  # the others' frames keep coming: a stalled camera's viewers are told here
-            self.idle(lambda: None)
         now = time.monotonic()
         if now < feed.next_frame or not self.server.wants_frames(feed.name):
             return
@@ -198,14 +177,14 @@ class WebView:
         assert feed.encoder is not None
         feed.encoder.submit(update.canvas)
 
-    def idle(self, redraw: Callable[[], np.ndarray | None]) -> None:
-        """No frame is coming (a stall, a reconnect): once a second, viewers get the last one saying why.
-        ``redraw`` draws it with one camera; with several, each camera's own ``stale``."""
+    def idle(self, redraw: Redraw) -> None:
+        """Some camera sends no frame (a stall, a reconnect): once a second, its viewers get the last
+        one saying why (``redraw`` draws it)."""
         now = time.monotonic()
         for feed in self.feeds:
             if now >= feed.next_idle and self.server.wants_frames(feed.name):
                 feed.next_idle = now + IDLE_FRAME_S
-                image = redraw() if len(self.feeds) == 1 else feed.stale()
+                image = redraw(feed.name)
                 if image is not None and feed.encoder is not None:
                     feed.encoder.submit(image)
 
@@ -233,10 +212,11 @@ class WebView:
     def health(self) -> tuple[bool, str | dict[str, object]]:
         """(healthy, why): with one camera, whether its frames flow, or why not; with several,
         healthy only while every running camera's frames flow, and why not each (a JSON body)."""
+        cameras = {feed.name: feed.status() for feed in self.feeds}
         if len(self.feeds) == 1:
-            return _health(self.feeds[0].pipeline)
-        states = {feed.name: _health(feed.pipeline) for feed in self.feeds}
-        running = [feed.name for feed in self.feeds if not feed.pipeline.ended]
+            return _health(cameras[self.feeds[0].name])
+        states = {name: _health(camera) for name, camera in cameras.items()}
+        running = [name for name, camera in cameras.items() if not camera.ended]
         down = [name for name in running if not states[name][0]] if running else list(states)
         return not down, {"healthy": not down, "down": down, "cameras": {n: why for n, (_, why) in states.items()}}
 
@@ -250,37 +230,34 @@ class WebView:
 
     def _camera_status(self, feed: Feed) -> dict[str, object]:
         """One camera's counters, rates, latency, state and newest prediction."""
-        stats, pipeline = feed.pipeline.stats, feed.pipeline
-        with stats.lock:  # the inference thread appends under this lock; stats keeps only the newest
-            recent = list(stats.latencies_ms)
-        healthy, why = _health(pipeline)
-        # Read before the clock: a frame that comes in between is then older than now, never newer.
-        newest, last_capture = feed.newest, pipeline.last_capture
+        # The camera before the clock: a frame that comes in between is then older than now, never newer.
+        newest, camera = feed.newest, feed.status()
         now = time.monotonic()
+        healthy, why = _health(camera, now)
+        recent = list(camera.recent_latencies_ms)
         return {
             "name": feed.name, "source": feed.source_name,
-            "captured": stats.captured, "classified": stats.classified,
-            "dropped": stats.dropped, "reconnects": stats.reconnects,
-            "capture_fps": round(stats.capture_rate.rate, 2), "inference_fps": round(stats.inference_rate.rate, 2),
+            "captured": camera.captured, "classified": camera.classified,
+            "dropped": camera.dropped, "reconnects": camera.reconnects,
+            "capture_fps": round(camera.capture_fps, 2), "inference_fps": round(camera.inference_fps, 2),
             "latency_ms": {"p50": _percentile(recent, 50), "p95": _percentile(recent, 95)},
-            "source_up": healthy, "source_state": why, "reconnecting": pipeline.reconnecting,
-            "last_frame_age_s": round(now - last_capture, 3) if stats.captured else None,
+            "source_up": healthy, "source_state": why, "reconnecting": camera.reconnecting,
+            "last_frame_age_s": round(now - camera.last_capture, 3) if camera.captured else None,
             "prediction": self.record(newest) if newest else None,
             "prediction_age_s": round(now - newest.t_done, 3) if newest else None,
             "viewers": self.server.viewers_of(feed.name), "encoded": self.server.encoded_of(feed.name),
         }
 
 
-def _health(pipeline: Pipeline) -> tuple[bool, str]:
+def _health(camera: CameraStatus, now: float | None = None) -> tuple[bool, str]:
     """(healthy, why): a camera's frames are flowing, or why not."""
-    if pipeline.ended:
+    if camera.ended:
         return False, "ended"
-    if pipeline.reconnecting:
-        return False, f"source lost ({pipeline.lost_because or 'reconnecting'})"
-    if pipeline.stats.captured == 0:
+    if camera.reconnecting:
+        return False, f"source lost ({camera.lost_because or 'reconnecting'})"
+    if camera.captured == 0:
         return False, "no frame yet"
-    last_capture = pipeline.last_capture  # before the clock, as in _camera_status
-    quiet = time.monotonic() - last_capture
+    quiet = (time.monotonic() if now is None else now) - camera.last_capture
     if quiet > HEALTHY_S:
         return False, f"no frame for {quiet:.1f} s"
     return True, "frames flowing"

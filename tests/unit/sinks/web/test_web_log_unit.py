@@ -6,7 +6,7 @@ import logging
 from types import SimpleNamespace
 
 import pytest
-from aiohttp.http_exceptions import BadStatusLine, HttpProcessingError, LineTooLong
+from aiohttp.http_exceptions import HttpProcessingError, LineTooLong
 
 from live_classify.sinks.web import requests as web_log
 from live_classify.sinks.web.requests import RequestLog, _text

@@ -6,19 +6,21 @@ from __future__ import annotations
 import http.client
 import queue
 import time
-from collections.abc import Iterator
-from types import SimpleNamespace
+from collections.abc import Callable, Iterator
 
 import numpy as np
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from live_classify.engine.backend import BackendUnavailable
-from live_classify.stream.frames import Flow, Frame, Prediction
-from live_classify.stream.pipeline import Pipeline
 from live_classify.sinks.web import view as web
 from live_classify.sources.capture import SourceSpec
-from live_classify.stream.stats import Stats
+from live_classify.stream.batching import Batcher
+from live_classify.stream.camera import Camera as ACamera
+from live_classify.stream.frames import Flow, Frame, Prediction
+from live_classify.stream.queues import Wake
+from live_classify.stream.status import CameraState, CameraStatus
+from statuses import camera_status
 
 
 def wait_until(condition, what: str, timeout: float = 30.0) -> None:  # noqa: ANN001
@@ -28,14 +30,14 @@ def wait_until(condition, what: str, timeout: float = 30.0) -> None:  # noqa: AN
         time.sleep(0.02)
 
 
-def still_pipeline(**extra: object) -> SimpleNamespace:
-    """Stands in for a camera's pipeline that has not started."""
-    return SimpleNamespace(**{"stats": Stats(), "reconnecting": False, "lost_because": "", "ended": False,
-                              "last_capture": time.monotonic(), **extra})
+def still_camera(**extra: object) -> Callable[[], CameraStatus]:
+    """A camera that has not started, as the web view reads it."""
+    status = camera_status(state=CameraState.STARTING, last_capture=time.monotonic(), **extra)
+    return lambda: status
 
 
-def view_of(pipelines: list[object]) -> web.WebView:
-    feeds = [web.Feed(f"cam{n}", f"cam{n}", pipeline) for n, pipeline in enumerate(pipelines)]  # type: ignore[arg-type]
+def view_of(cameras: list[Callable[[], CameraStatus]]) -> web.WebView:
+    feeds = [web.Feed(f"cam{n}", f"cam{n}", status) for n, status in enumerate(cameras)]
     return web.WebView(web.listen(web.Address("127.0.0.1", 0), None), feeds, web.Options("cam0", "CPU", None, None))
 
 
@@ -61,7 +63,7 @@ def metrics(view: web.WebView) -> dict[tuple[str, tuple[tuple[str, str], ...]], 
 
 
 class Camera:
-    """A live source whose frames the test sends."""
+    """A live source whose frames the test sends (its camera is an ``ACamera``)."""
 
     def __init__(self) -> None:
         self.spec = SourceSpec("cam", "camera", "cam")
@@ -87,17 +89,19 @@ class Away:
 
 
 def test_dropped_counts_the_frames_lost_while_the_inference_server_was_away(views: list[web.WebView]) -> None:
-    camera = Camera()
-    pipeline = Pipeline(camera, Away(), flow=Flow.LATEST, log=lambda _: None).start()  # type: ignore[arg-type]
+    source, wake = Camera(), Wake()
+    camera = ACamera(source, flow=Flow.LATEST, wake=wake, log=lambda _: None).start()  # type: ignore[arg-type]
+    batcher = Batcher(Away(), [camera], wake, max_batch=1, log=lambda _: None).start()  # type: ignore[arg-type]
     for _ in range(6):
-        camera.frames.put(np.zeros((4, 4, 3), np.uint8))
-    wait_until(lambda: pipeline.stats.captured == 6 and pipeline.stats.unserved >= 1, "frames taken while away")
-    pipeline.stop()
-    camera.frames.put(None)
-    pipeline.join(5)  # the counters hold still from here
-    stats = pipeline.stats
-    assert stats.unserved >= 1 and pipeline.backend_down == "connection refused"
-    views.append(view := view_of([pipeline]))
+        source.frames.put(np.zeros((4, 4, 3), np.uint8))
+    wait_until(lambda: camera.stats.captured == 6 and camera.stats.unserved >= 1, "frames taken while away")
+    camera.stop()
+    source.frames.put(None)
+    batcher.join(5)
+    camera.join(5)  # the counters hold still from here
+    stats = camera.stats
+    assert stats.unserved >= 1 and camera.backend_down == "connection refused"
+    views.append(view := view_of([camera.snapshot]))
     status = view.status()
     assert status["dropped"] == stats.replaced + stats.unserved > 0, (status["dropped"], stats)
     assert status["classified"] == 0 and status["captured"] == 6
@@ -111,7 +115,7 @@ BUCKETS = {"0.005": 1, "0.01": 1, "0.02": 3, "0.03": 3, "0.05": 4, "0.075": 4, "
 
 @pytest.mark.parametrize("cameras", [1, 2])
 def test_the_latency_histogram_is_in_seconds_in_the_right_buckets(cameras: int, views: list[web.WebView]) -> None:
-    views.append(view := view_of([still_pipeline() for _ in range(cameras)]))
+    views.append(view := view_of([still_camera() for _ in range(cameras)]))
     name = f"cam{cameras - 1}"  # with two, the second camera's: the first gets none
     image = np.zeros((4, 4, 3), np.uint8)
     predictions = [Prediction(Frame(i, 100.0, 0.0, image, name), None, 100.0 + ms / 1e3)  # type: ignore[arg-type]
@@ -130,22 +134,14 @@ def test_the_latency_histogram_is_in_seconds_in_the_right_buckets(cameras: int, 
     assert buckets == BUCKETS
 
 
-class Racing:
-    """A camera's pipeline whose newest frame comes just as its time is read (the capture thread meanwhile)."""
-
-    reconnecting, lost_because, ended = False, "", False
-
-    def __init__(self) -> None:
-        self.stats = Stats(captured=1)
-
-    @property
-    def last_capture(self) -> float:
-        time.sleep(0.01)  # the status is being put together; a frame comes, now
-        return time.monotonic()
+def racing() -> CameraStatus:
+    """A camera whose newest frame comes just as its status is read (the capture thread meanwhile)."""
+    time.sleep(0.01)  # the status is being put together; a frame comes, now
+    return camera_status(captured=1, last_capture=time.monotonic())
 
 
 def test_the_last_frame_s_age_is_never_negative(views: list[web.WebView]) -> None:
-    views.append(view := view_of([Racing()]))
+    views.append(view := view_of([racing]))
     statuses = [view.status() for _ in range(3)]
     assert all(s["last_frame_age_s"] >= 0 for s in statuses), [s["last_frame_age_s"] for s in statuses]
     assert all(s["source_up"] for s in statuses), "a frame that just came: frames flowing"

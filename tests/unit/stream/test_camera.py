@@ -1,24 +1,30 @@
-"""The threads and queues in-process, with a real source and the real engine slowed down on purpose."""
+"""A camera and its scheduler in-process (the threads and queues), with a real source and the real
+engine slowed down on purpose."""
 from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
-
-from live_classify.engine.classifier import Classification, Classifier
-from live_classify.engine.postprocess import Smoother, top_k
-from live_classify.stream.frames import Flow
-from live_classify.stream.pipeline import Pipeline
-from live_classify.sinks.base import Update
-from live_classify.sinks.record.recording import Recording
-from live_classify.sources.capture import VideoSource, parse_video_source
 from conftest import count_frames, make_video
 from mjpeg_server import MjpegServer, read_time
 from test_batching import Recorder, Scripted, wait_until
+
+from live_classify.engine.classifier import Classification, Classifier
+from live_classify.engine.postprocess import Smoother, top_k
+from live_classify.sinks.base import Update
+from live_classify.sinks.record.recording import Recording
+from live_classify.sources.capture import VideoSource, parse_video_source
+from live_classify.stream.batching import Batcher
+from live_classify.stream.camera import Camera, smoothing
+from live_classify.stream.frames import Flow, Shown
+from live_classify.stream.queues import Wake
+from live_classify.stream.status import CameraState
+from live_classify.stream.workers import WorkerPool
 
 
 class Slowed:
@@ -48,14 +54,47 @@ class Slowed:
         return results
 
 
-def run_for(pipeline: Pipeline, seconds: float) -> int:
+class Run:
+    """A camera and the scheduler that serves it, as the run starts them: the batcher, or with
+    ``workers`` the per-core pool with that many lanes."""
+
+    def __init__(self, source: object, engine: object, flow: Flow, workers: int | None = None,
+                 **options: object) -> None:
+        wake = Wake()
+        self.camera = Camera(source, flow=flow, lanes=workers or 1, wake=wake, **options)  # type: ignore[arg-type]
+        self.scheduler = WorkerPool(engine, self.camera) if workers else \
+            Batcher(engine, [self.camera], wake, max_batch=1)  # type: ignore[arg-type]
+        self.stats = self.camera.stats
+
+    def start(self) -> Run:
+        self.camera.start()
+        self.scheduler.start()
+        return self
+
+    def frames(self) -> Iterator[Shown]:
+        """Every frame to show, as the main loop gets them, until the camera ends."""
+        while not self.camera.ended:
+            if (shown := self.camera.poll(0.1)) is not None:
+                yield shown
+
+    def join(self, timeout: float = 10.0) -> None:
+        self.camera.stop()
+        self.scheduler.join(timeout)
+        self.camera.join(timeout)
+
+    @property
+    def error(self) -> str | None:
+        return self.scheduler.error or self.camera.error
+
+
+def run_for(run: Run, seconds: float) -> int:
     shown = 0
     deadline = time.monotonic() + seconds
-    for _ in pipeline.frames():
+    for _ in run.frames():
         shown += 1
         if time.monotonic() > deadline:
             break
-    pipeline.join()
+    run.join()
     return shown
 
 
@@ -63,10 +102,10 @@ def test_a_slow_classifier_on_a_live_camera_drops_frames_instead_of_lagging(came
                                                                             classifier: Classifier) -> None:
     slow = Slowed(classifier, delay_s=0.15)  # ~6 fps of inference against a 30 fps camera
     source = VideoSource(parse_video_source(camera.url))
-    pipeline = Pipeline(source, slow, flow=Flow.LATEST).start()
-    shown = run_for(pipeline, 6)
-    stats = pipeline.stats
-    assert pipeline.error is None
+    run = Run(source, slow, Flow.LATEST).start()
+    shown = run_for(run, 6)
+    stats = run.stats
+    assert run.error is None
     assert shown >= 2 * stats.classified, "the video is not held to the rate of inference"  # ~5x here, unloaded
     assert stats.dropped > stats.classified, "frames are dropped, not queued"
     # Latency from the moment the camera sent the frame (stamped in its pixels): flat at about one
@@ -82,12 +121,12 @@ def test_a_slow_classifier_on_a_live_camera_drops_frames_instead_of_lagging(came
 def test_a_slow_classifier_on_a_file_still_sees_every_frame_in_order(workers: int, video_file: Path,
                                                                      classifier: Classifier) -> None:
     slow = Slowed(classifier, delay_s=0.02)
-    pipeline = Pipeline(VideoSource(parse_video_source(str(video_file))), slow, flow=Flow.EVERY, workers=workers)
-    shown = list(pipeline.start().frames())
-    pipeline.join()
+    run = Run(VideoSource(parse_video_source(str(video_file))), slow, Flow.EVERY, workers=workers)
+    shown = list(run.start().frames())
+    run.join()
     assert [s.frame.index for s in shown] == list(range(60))
     assert all(s.prediction.frame is s.frame for s in shown), "each frame carries its own prediction"
-    assert pipeline.stats.classified == 60 and pipeline.stats.dropped == 0
+    assert run.stats.classified == 60 and run.stats.dropped == 0
     capture = cv2.VideoCapture(str(video_file))  # the same file, one frame at a time, no threads
     one_by_one = [classifier.classify(capture.read()[1]).top for _ in range(60)]
     assert [s.prediction.result.top for s in shown] == one_by_one
@@ -95,10 +134,10 @@ def test_a_slow_classifier_on_a_file_still_sees_every_frame_in_order(workers: in
 
 def test_smoothing_is_applied_in_frame_order_across_workers(video_file: Path, classifier: Classifier) -> None:
     """The smoothed answers are the reference moving average of each frame's own answer, in order."""
-    pipeline = Pipeline(VideoSource(parse_video_source(str(video_file))), classifier, flow=Flow.EVERY,
-                        workers=2, smoothing=0.2)
-    got = [s.prediction.result.top for s in pipeline.start().frames()]
-    pipeline.join()
+    run = Run(VideoSource(parse_video_source(str(video_file))), classifier, Flow.EVERY, workers=2,
+              smoothed=smoothing(classifier, 0.2))
+    got = [s.prediction.result.top for s in run.start().frames()]
+    run.join()
     capture = cv2.VideoCapture(str(video_file))
     own = [classifier.classify(capture.read()[1]) for _ in range(60)]
     smoother = Smoother(0.2)
@@ -116,13 +155,13 @@ def test_every_frame_of_a_long_file_arrives_once_and_in_order(tmp_path: Path, cl
     clip = make_video(tmp_path / "long.mp4", 150, size=(160, 120))
     frames = count_frames(clip)
     assert frames == 150
-    pipeline = Pipeline(VideoSource(parse_video_source(str(clip))), classifier, flow=Flow.EVERY, workers=2)
-    shown = list(pipeline.start().frames())
-    pipeline.join()
-    assert pipeline.error is None
+    run = Run(VideoSource(parse_video_source(str(clip))), classifier, Flow.EVERY, workers=2)
+    shown = list(run.start().frames())
+    run.join()
+    assert run.error is None
     assert [s.frame.index for s in shown] == list(range(frames))
     assert all(s.prediction.frame is s.frame for s in shown)
-    assert (pipeline.stats.captured, pipeline.stats.classified, pipeline.stats.dropped) == (frames, frames, 0)
+    assert (run.stats.captured, run.stats.classified, run.stats.dropped) == (frames, frames, 0)
 
 
 def test_a_paced_file_that_ends_still_classifies_its_last_frame(tmp_path: Path, classifier: Classifier) -> None:
@@ -130,25 +169,27 @@ def test_a_paced_file_that_ends_still_classifies_its_last_frame(tmp_path: Path, 
     is classified, not replaced by the end; every frame is either classified or counted as dropped."""
     clip = make_video(tmp_path / "short.mp4", 20)
     slow = Slowed(classifier, delay_s=0.05)  # 20 fps of inference against 50 fps of frames
-    pipeline = Pipeline(VideoSource(parse_video_source(str(clip))), slow, flow=Flow.LATEST, pace_fps=50).start()
-    predictions = [p for shown in pipeline.frames() for p in shown.new_predictions]
-    pipeline.join()
-    predictions += pipeline.leftover_predictions()
-    stats = pipeline.stats
+    run = Run(VideoSource(parse_video_source(str(clip))), slow, Flow.LATEST, pace_fps=50).start()
+    predictions = [p for shown in run.frames() for p in shown.new_predictions]
+    run.join()
+    predictions += run.camera.leftover_predictions()
+    stats = run.stats
     assert stats.captured == 20 and stats.dropped > 0
     assert stats.classified + stats.dropped == stats.captured, (stats.classified, stats.dropped)
     assert predictions[-1].frame.index == 19, "the last frame was never classified"
 
 
-def test_a_failing_thread_stops_the_pipeline_with_a_message_not_a_hang(camera: MjpegServer,
-                                                                       classifier: Classifier) -> None:
+@pytest.mark.parametrize("workers", [None, 2])
+def test_a_failing_engine_stops_the_camera_with_a_message_not_a_hang(workers: int | None, camera: MjpegServer,
+                                                                     video_file: Path, classifier: Classifier) -> None:
     broken = Slowed(classifier, delay_s=0, fail_after=5)
-    pipeline = Pipeline(VideoSource(parse_video_source(camera.url)), broken, flow=Flow.LATEST).start()
+    source = VideoSource(parse_video_source(str(video_file) if workers else camera.url))
+    run = Run(source, broken, Flow.EVERY if workers else Flow.LATEST, workers=workers).start()
     started = time.monotonic()
-    for _ in pipeline.frames():
+    for _ in run.frames():
         assert time.monotonic() - started < 20, "the main loop never learned of the failure"
-    pipeline.join()
-    assert pipeline.error == "inference failed: the accelerator went away"
+    run.join()
+    assert run.error == "inference failed: the accelerator went away"
     assert time.monotonic() - started < 10
 
 
@@ -157,15 +198,16 @@ def test_reconnect_waits_grow_but_never_past_five_seconds(classifier: Classifier
     source = Scripted(0)
     source.end()  # lost at the first read; reopen() always fails
     lines: list[str] = []
-    pipeline = Pipeline(source, classifier, flow=Flow.LATEST, max_reconnects=8, log=lines.append)
+    run = Run(source, classifier, Flow.LATEST, max_reconnects=8, log=lines.append)
     waits: list[float] = []
-    monkeypatch.setattr(pipeline._stop, "wait", lambda seconds=None: waits.append(seconds) or False)
-    pipeline.start()
-    pipeline.join(5)
+    monkeypatch.setattr(run.camera._stop, "wait", lambda seconds=None: waits.append(seconds) or False)
+    run.camera.start()
+    run.camera._thread.join(5)
     assert waits == [0.5, 1, 2, 4, 5, 5, 5, 5]
     assert [line.split("reconnecting in ")[1].split(" s")[0] for line in lines if "reconnecting in" in line] == \
         ["0.5", "1", "2", "4", "5", "5", "5", "5"]
-    assert pipeline.error == "cam0: lost (ended), and 8 reconnection attempts failed"
+    assert run.camera.error == "cam0: lost (ended), and 8 reconnection attempts failed"
+    assert run.camera.snapshot().state is CameraState.LOST and run.camera.snapshot().reconnecting
 
 
 def test_a_main_loop_that_falls_behind_shows_the_newest_frame_and_the_recording_counts_the_rest(
@@ -174,26 +216,26 @@ def test_a_main_loop_that_falls_behind_shows_the_newest_frame_and_the_recording_
     picture is never older than its label), and the recording's summary accounts for every frame
     captured: recorded + dropped + skipped == captured, at a stop too."""
     source, sent = Scripted(0), 0
-    pipeline = Pipeline(source, Recorder(), flow=Flow.LATEST, log=lambda _: None).start()
-    recording = Recording(tmp_path / "r.avi", None, drop=True, captured=lambda: pipeline.stats.captured)
+    run = Run(source, Recorder(), Flow.LATEST, log=lambda _: None).start()
+    recording = Recording(tmp_path / "r.avi", None, drop=True, captured=lambda: run.stats.captured)
     shown = []
     for burst in (5, 1, 7, 3, 2):  # frames that came while the main loop was drawing the last one
         for _ in range(burst):
             source.send(sent)
             sent += 1
-        wait_until(lambda: pipeline.stats.captured == sent)
-        item = pipeline.poll(5)
+        wait_until(lambda sent=sent: run.stats.captured == sent)
+        item = run.camera.poll(5)
         shown.append(item.frame.index)
         recording.write(Update(item, item.frame.t_capture, lambda: np.zeros((48, 64, 3), np.uint8)))
     assert shown == [4, 5, 12, 15, 17]
     for index in range(sent, sent + 3):  # captured, never shown: the run stops first
         source.send(index)
-    wait_until(lambda: pipeline.stats.captured == sent + 3)
-    pipeline.join(1)
+    wait_until(lambda: run.stats.captured == sent + 3)
+    run.join(1)
     recording.close()
     counts = recording_counts(recording.summary())
     assert counts["skipped"] == 21 - 5 and counts["recorded"] + counts["dropped"] == 5, recording.summary()
-    assert sum(counts.values()) == pipeline.stats.captured == 21
+    assert sum(counts.values()) == run.stats.captured == 21
 
 
 def recording_counts(summary: str) -> dict[str, int]:
@@ -201,3 +243,27 @@ def recording_counts(summary: str) -> dict[str, int]:
     found = {key: re.search(pattern, summary) for key, pattern in
              {"recorded": r"recorded (\d+) frames", "dropped": r"(\d+) dropped", "skipped": r"(\d+) skipped"}.items()}
     return {key: int(match.group(1)) if match else 0 for key, match in found.items()}
+
+
+class SlowOnOdd(Recorder):
+    """An engine that takes 0.2 s on each odd frame: the second worker's lane falls behind the first's."""
+
+    def sibling(self) -> SlowOnOdd:
+        return self
+
+    def classify_batch(self, images: list[np.ndarray], pad_to: int | None = None) -> list[str]:
+        if int(images[0][0, 0, 1]) % 2:
+            time.sleep(0.2)
+        return super().classify_batch(images, pad_to)
+
+
+def test_a_worker_that_ends_first_does_not_end_the_others_lanes() -> None:
+    """The first worker meets the end of the file while the second still has frames: every frame is
+    still classified and shown, in order."""
+    run = Run(Scripted(0, live=False, frames=5), SlowOnOdd(), Flow.EVERY, workers=2, log=lambda _: None).start()
+    shown, deadline = [], time.monotonic() + 10
+    while not run.camera.ended and time.monotonic() < deadline:
+        if (item := run.camera.poll(0.1)) is not None:
+            shown.append(item.frame.index)
+    run.join(2)
+    assert shown == [0, 1, 2, 3, 4] and run.stats.classified == 5

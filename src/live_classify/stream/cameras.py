@@ -1,0 +1,149 @@
+"""The cameras of a run and the scheduler that serves them: opened, started, stopped and read
+together. One camera is the case N = 1."""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from live_classify.config import RunConfig, SourceConfig
+from live_classify.engine.classifier import Classifier
+from live_classify.log import info
+from live_classify.sources.absent import check_one_opened, open_or_absent
+from live_classify.sources.capture import Source, SourceSpec, VideoSource
+from live_classify.stream.annotate import Annotator
+from live_classify.stream.camera import Camera, smoothing
+from live_classify.stream.frames import Flow, Frame
+from live_classify.stream.queues import Wake
+from live_classify.stream.scheduler import Scheduler, lanes, per_core, scheduler
+from live_classify.stream.status import RunStatus
+
+
+@dataclass
+class Member:
+    """One camera of the run and what the main loop keeps of it."""
+
+    config: SourceConfig
+    camera: Camera
+    clock: Callable[[Frame], float]  # seconds on the source's own clock
+    annotator: Annotator | None = None  # set once the window is known
+    gone: bool = False  # its frames have ended (the source ended, or was lost for good)
+
+    @property
+    def name(self) -> str:
+        return self.config.name
+
+
+class Cameras:
+    """Every camera of the run, and the scheduler that serves them."""
+
+    def __init__(self, members: list[Member], scheduler: Scheduler, wake: Wake, classifier: Classifier) -> None:
+        self.members = members
+        self.scheduler = scheduler
+        self.wake = wake
+        self.classifier = classifier
+        self.provider = classifier.backend.short_name
+        self.stopping = False  # the run is ending: cameras no longer end one by one
+        self._by_name = {m.name: m for m in members}
+
+    @classmethod
+    def open(cls, config: RunConfig, open_classifier: Callable[..., Classifier]) -> Cameras:
+        """Each source opened, then the engine: with several cameras one that cannot be reached yet
+        is retried while the others run; one alone that cannot be opened is an error."""
+        sources = _open_sources(config.sources)
+        try:
+            parallel = per_core(config.sources)
+            classifier = open_classifier(threads=1 if parallel else None, spin=False)
+            wake = Wake()
+            members = [_member(src, source, classifier, wake, lanes(classifier, parallel), len(sources) == 1)
+                       for src, source in zip(config.sources, sources, strict=True)]
+            chosen = scheduler(classifier, [m.camera for m in members], wake, config.batch)
+        except BaseException:
+            for source in sources:
+                source.release()
+            raise
+        return cls(members, chosen, wake, classifier)
+
+    @property
+    def running(self) -> list[Member]:
+        return [m for m in self.members if not m.gone]
+
+    def status(self) -> RunStatus:
+        """Every camera now (systemd's notifications read the run as a whole)."""
+        return RunStatus([m.camera.snapshot() for m in self.members])
+
+    def stale(self, name: str) -> np.ndarray | None:
+        """The one stale redraw: camera ``name``'s last frame saying why no new one comes, or None."""
+        member = self._by_name.get(name)
+        return member.annotator.stale() if member and member.annotator else None
+
+    def why_waiting(self, name: str) -> str | None:
+        """Why a camera has sent no frame yet, for its tile: it cannot be reached (and is retried)."""
+        status = self._by_name[name].camera.snapshot()
+        return f"reconnecting: {status.lost_because}" if status.reconnecting else None
+
+    def start(self) -> None:
+        for member in self.members:
+            member.camera.start()
+        self.scheduler.start()
+
+    def stop(self) -> None:
+        """Every camera and the scheduler; safe from a signal handler."""
+        self.stopping = True
+        for member in self.members:
+            member.camera.stop()
+        self.scheduler.stop()
+        self.wake.set()
+
+    def join(self, timeout: float) -> None:
+        self.stop()
+        deadline = time.monotonic() + timeout
+        self.scheduler.join(timeout)
+        for member in self.members:
+            member.camera.join(max(0.0, deadline - time.monotonic()))
+
+    @property
+    def failures(self) -> list[str]:
+        return [m.camera.error for m in self.members if m.camera.error]
+
+
+def _open_sources(sources: tuple[SourceConfig, ...]) -> list[Source]:
+    """One source: opened, or an error. Several: each opened or retried later; none at all is an error."""
+    if len(sources) == 1:
+        src = sources[0]
+        source = VideoSource(src.spec, src.camera, src.open_timeout, src.read_timeout, src.rtsp_transport)
+        info(f"opened {source.describe()}")
+        return [source]
+    opened: list[Source] = []
+    try:
+        for src in sources:
+            opened.append(open_or_absent(src))
+        check_one_opened(opened)
+    except BaseException:
+        for one in opened:
+            one.release()
+        raise
+    return opened
+
+
+def _member(src: SourceConfig, source: Source, classifier: Classifier, wake: Wake, workers: int,
+            alone: bool) -> Member:
+    """One camera: its flow, its pace (``--realtime``), its smoothing, its lanes for the workers."""
+    flow = Flow.of(src.spec.live, src.realtime)
+    pace = None if src.spec.live or not src.realtime else source.claimed_fps or 30.0
+    camera = Camera(source, flow=flow, name=src.name, source_name=src.spec.name, lanes=workers,
+                    smoothed=smoothing(classifier, src.smooth), pace_fps=pace, max_reconnects=src.reconnect,
+                    stall_s=src.read_timeout, alone=alone, wake=wake)
+    return Member(src, camera, source_clock(src.spec, source.claimed_fps))
+
+
+def source_clock(spec: SourceSpec, claimed_fps: float | None) -> Callable[[Frame], float]:
+    """Seconds on the source's own clock: a file's time from its frame rate, else the capture time."""
+    if spec.live:
+        return lambda frame: frame.t_capture
+    fps = claimed_fps or 25.0
+    if not claimed_fps:
+        info(f"{spec.name} does not say its frame rate: its time is counted at {fps:g} fps")
+    return lambda frame: frame.index / fps

@@ -1,0 +1,142 @@
+"""Every output of a run, built in one place: :func:`outputs`.
+
+The shared ones (collected frames, JSON lines, the window or grid, the web view, systemd's
+notifications) see every camera's frames; each camera's own (its recording, its MQTT topics)
+see only that camera's (wrapped in :class:`~live_classify.sinks.base.OneCamera` when there are
+several). A new output is one new module under ``sinks/`` and one line in :func:`outputs`.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from live_classify.cli.modes import headless_problems
+from live_classify.config import CollectConfig, OutputConfig
+from live_classify.errors import LiveClassifyError
+from live_classify.log import info, warning
+from live_classify.sinks.base import OneCamera, Sink
+from live_classify.sinks.collect import Collecting, Collector, Quota
+from live_classify.sinks.display.grid import Grid
+from live_classify.sinks.display.window import Window, display_problem, prepare_snapshot_dir
+from live_classify.sinks.display.windows import Windows
+from live_classify.sinks.files import check_writable
+from live_classify.sinks.jsonl import JsonLines
+from live_classify.sinks.mqtt import MqttSink
+from live_classify.sinks.notify import Notifier
+from live_classify.sinks.record import recording as record
+from live_classify.sinks.record.mp4 import EncoderSettings
+from live_classify.sinks.record.recording import Recording
+from live_classify.sinks.record.segments import SegmentPlan
+from live_classify.sinks.web.view import Feed, Options, WebView
+from live_classify.stream.cameras import Cameras, Member
+from live_classify.stream.frames import Flow
+
+
+def outputs(out: OutputConfig, encoding: EncoderSettings | None, cameras: Cameras, collector: Collector | None,
+            quota: Quota | None, window: Window | None) -> list[Sink]:
+    """The run's sinks, in the order they see each frame: the collector first (it saves raw
+    frames), then whatever draws the overlay. A new output is one more line here."""
+    jsonl_target = jsonl_wanted(out, window is not None)
+    members, several = cameras.members, len(cameras.members) > 1
+    live = all(m.camera.flow is Flow.LATEST for m in members)
+    own = (lambda m, sink: OneCamera(m.name, sink)) if several else (lambda m, sink: sink)
+    serve, rec, mqtt = out.serve, out.record, out.mqtt
+    sinks: list[Sink | None] = [
+        Collecting(collector, quota, window, info) if collector else None,
+        JsonLines(jsonl_target, members[0].config.spec.name, drop=live, min_confidence=out.min_confidence,
+                  sources={m.name: m.config.spec.name for m in members}) if jsonl_target else None,
+        *[own(m, _recording(out, encoding, m)) for m in members if rec],
+        window,
+        WebView(serve.sock, [Feed(m.name, m.config.spec.name, m.camera.snapshot) for m in members],
+                Options(members[0].config.spec.name, cameras.provider, serve.token, serve.fps, out.min_confidence,
+                        serve.clients)) if serve else None,
+        Notifier(out.notify, cameras.status) if out.notify else None,
+        *[own(m, MqttSink(mqtt, m.name, m.config.spec.name, m.camera.snapshot, out.min_confidence))
+          for m in members if mqtt],
+    ]
+    return [sink for sink in sinks if sink is not None]
+
+
+def _recording(out: OutputConfig, encoding: EncoderSettings | None, member: Member) -> Recording:
+    """A camera's recording: a file's rate is in its header; a live source's is measured (streams
+    claim what they like), and it counts the frames it never got."""
+    rec, camera = out.record, member.camera
+    assert rec is not None
+    live = camera.flow is Flow.LATEST
+    segments = SegmentPlan.of(rec.segment_s, list(rec.retain), member.name)
+    fps = None if live else camera.source.claimed_fps
+    return Recording(recording_path(rec.path, member.name, segments is not None), fps, drop=live,
+                     settings=encoding or rec.encoding, segments=segments,
+                     captured=captured_of(member))
+
+
+def captured_of(member: Member) -> Callable[[], int] | None:
+    """A live source's count of captured frames, for its recording to count those it never got."""
+    camera = member.camera
+    return (lambda: camera.stats.captured) if camera.flow is Flow.LATEST else None
+
+
+def recording_path(path: Path, name: str, segmented: bool) -> Path:
+    """``--record FILE`` as it is; ``--record DIR/``: ``DIR/<name>.mp4``, or, with segments, DIR
+    itself (the camera's folder goes under it)."""
+    return path / f"{name}.mp4" if record.is_directory(path) and not segmented else path
+
+
+def check_outputs(out: OutputConfig, names: list[str]) -> EncoderSettings | None:
+    """Paths that cannot be written fail now, not after the first minute of video; the MP4
+    encoder is chosen here, once (one line says which)."""
+    if out.jsonl and out.jsonl != "-":
+        check_writable(Path(out.jsonl), "JSON lines file")
+    rec = out.record
+    if rec is None:
+        return None
+    encoding = record.check(rec.path, rec.overwrite, rec.encoding)
+    if record.is_directory(rec.path) and rec.segment_s is None:  # one recording per camera under DIR/
+        for name in names:
+            path = recording_path(rec.path, name, False)
+            if path.exists() and not rec.overwrite:
+                raise LiveClassifyError(f"--record {rec.path}/: {path.name} exists (pass --overwrite to replace it)")
+    return encoding
+
+
+def jsonl_wanted(out: OutputConfig, window: bool) -> str | None:
+    """Where the JSON lines go: ``--jsonl``, or stdout when nothing else would show a result (a
+    window, a recording, the web view of ``--serve``, a collection)."""
+    shown = window or out.record or out.serve or (out.collect and out.collect.label)
+    if not shown and not out.jsonl:
+        info("headless with no --record or --jsonl: writing JSON lines to stdout")
+        return "-"
+    return out.jsonl
+
+
+def window_wanted(out: OutputConfig) -> bool:
+    """A window unless --headless or there is no display; what only a window uses is checked now."""
+    show = not out.headless
+    if show and (problem := display_problem()):
+        info(f"{problem}: running headless")
+        show = False
+    if show:
+        prepare_snapshot_dir(out.snapshot_dir)
+    else:
+        for unused in headless_problems(out.given):
+            warning(unused)
+    return show
+
+
+def window_for(out: OutputConfig, cameras: Cameras) -> Window:
+    """One camera's window; several cameras' grid of tiles, or one window each with ``--windows``."""
+    names = [m.name for m in cameras.members]
+    if len(names) == 1:
+        return Window(out.snapshot_dir)
+    kind = Windows if out.windows else Grid
+    return kind(names, out.snapshot_dir, why_waiting=cameras.why_waiting)
+
+
+def collector_for(collect: CollectConfig | None) -> tuple[Collector | None, Quota | None]:
+    """Frames for your own classes: bound to keys 1-9 (--classes), or one label headless (--collect)."""
+    if collect is None:
+        return None, None
+    if collect.label:
+        collector = Collector(collect.folder, [collect.label])
+        return collector, Quota(collector, collect.label, collect.count, collect.interval_s)
+    return Collector(collect.folder, list(collect.classes)), None

@@ -1,0 +1,32 @@
+"""The overlay's one stale redraw: a live camera's last frame drawn anew once no frame came for a
+second (or while it reconnects), never while frames flow, never for a file."""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from statuses import camera_status
+
+from live_classify.stream.annotate import STALE_S, Annotator
+from live_classify.stream.frames import Flow, Frame, Shown
+
+
+def annotator(flow: Flow, quiet_s: float, reconnecting: bool = False) -> Annotator:
+    status = camera_status(last_capture=time.monotonic() - quiet_s, reconnecting=reconnecting, lost_because="gone")
+    drawn = Annotator(lambda: status, flow, "CPU", None, None, None)
+    drawn.last = Shown(Frame(0, 0.0, 0.0, np.zeros((120, 160, 3), np.uint8), "cam0"), None, [], exclusive=False)
+    return drawn
+
+
+def test_a_live_camera_quiet_for_longer_than_a_second_is_redrawn_saying_so() -> None:
+    canvas = annotator(Flow.LATEST, STALE_S + 0.5).stale()
+    assert canvas is not None and canvas.any(), "the last frame, with the notice drawn on it"
+    assert annotator(Flow.LATEST, 0.1, reconnecting=True).stale() is not None, "reconnecting: at once"
+
+
+def test_no_redraw_while_frames_flow_for_a_file_or_before_the_first_frame() -> None:
+    assert annotator(Flow.LATEST, 0.1).stale() is None
+    assert annotator(Flow.EVERY, STALE_S + 5).stale() is None
+    nothing_yet = annotator(Flow.LATEST, STALE_S + 5)
+    nothing_yet.last = None
+    assert nothing_yet.stale() is None
