@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from conftest import CHELSEA, COFFEE, LiveCli, assert_clean_error, count_frames, make_video, run_cli
 from mjpeg_server import MjpegServer
-from test_camera import recording_counts
+from recordings import recording_counts
 
 from live_classify.engine.classifier import Classifier
 from live_classify.engine.postprocess import Smoother, top_k

@@ -21,7 +21,7 @@ import pytest
 from conftest import CHELSEA, COFFEE, DATA, LiveCli, assert_clean_error, count_frames, run_cli
 from mjpeg_server import Camera, MjpegServer
 from mqtt_broker import MOSQUITTO, PREFIX, Broker, Subscriber, free_port
-from test_camera import recording_counts
+from recordings import recording_counts
 
 from live_classify.engine.classifier import Classifier
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,3 +39,10 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
         pytest.skip(f"needs root to mount a small tmpfs: {done.stderr.strip()}")
     yield mount_point
     subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def recording_counts(summary: str) -> dict[str, int]:
+    """recorded, dropped (the encoder fell behind) and skipped (never handed over), from the summary line."""
+    found = {key: re.search(pattern, summary) for key, pattern in
+             {"recorded": r"recorded (\d+) frames", "dropped": r"(\d+) dropped", "skipped": r"(\d+) skipped"}.items()}
+    return {key: int(match.group(1)) if match else 0 for key, match in found.items()}

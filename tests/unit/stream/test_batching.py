@@ -7,75 +7,16 @@ into which batch, not the model.
 """
 from __future__ import annotations
 
-import queue
 import threading
 import time
 
-import numpy as np
 import pytest
+from engines import Recorder, Scripted, wait_until
 
-from live_classify.engine.backend import BackendUnavailable
-from live_classify.sources.capture import SourceSpec
 from live_classify.stream.batching import Batcher
 from live_classify.stream.camera import Camera
 from live_classify.stream.frames import Flow
 from live_classify.stream.queues import Wake
-
-
-class Scripted:
-    """A source whose frames the test sends: each a tiny image carrying (camera, index) in its pixels."""
-
-    def __init__(self, camera: int, live: bool = True, frames: int = 0) -> None:
-        self.spec = SourceSpec(f"cam{camera}", "camera" if live else "file", f"cam{camera}")
-        self.claimed_fps = None
-        self.lost_because = "ended"
-        self.camera = camera
-        self._frames: queue.Queue = queue.Queue()
-        for index in range(frames):
-            self.send(index)
-        if not live:
-            self._frames.put(None)
-
-    def send(self, index: int) -> None:
-        self._frames.put(np.full((2, 2, 3), (self.camera, index % 256, index // 256), np.uint8))
-
-    def end(self) -> None:
-        self._frames.put(None)
-
-    def describe(self) -> str:
-        return self.spec.name
-
-    def read(self) -> np.ndarray | None:
-        return self._frames.get()
-
-    def reopen(self) -> bool:
-        return False
-
-    def release(self) -> None:
-        pass
-
-
-class Recorder:
-    """Stands in for the classifier: records each batch as (camera, index) pairs."""
-
-    def __init__(self, unavailable_for: int = 0, delay_s: float = 0.0) -> None:
-        self.batches: list[list[tuple[int, int]]] = []
-        self.unavailable_for = unavailable_for
-        self.delay_s = delay_s  # each run takes this long: an engine that cannot keep up
-        self.lock = threading.Lock()
-
-    def classify_batch(self, images: list[np.ndarray], pad_to: int | None = None) -> list[str]:
-        if self.unavailable_for > 0:
-            self.unavailable_for -= 1
-            raise BackendUnavailable("connection refused")
-        time.sleep(self.delay_s)
-        with self.lock:
-            self.batches.append([(int(i[0, 0, 0]), int(i[0, 0, 1]) + 256 * int(i[0, 0, 2])) for i in images])
-        return [f"result {k}" for k in range(len(images))]
-
-    def classified(self) -> list[tuple[int, int]]:
-        with self.lock:
-            return [item for batch in self.batches for item in batch]
 
 
 def cameras(sources: list[Scripted], wake: Wake) -> list[Camera]:
@@ -83,11 +24,6 @@ def cameras(sources: list[Scripted], wake: Wake) -> list[Camera]:
             for s in sources]
 
 
-def wait_until(condition, timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.005)
 
 
 def close(sources: list[Scripted], pipelines: list[Camera]) -> None:

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from test_batching import Recorder
+from engines import Recorder
 
 from live_classify.engine.backend import BackendUnavailable
 from live_classify.stream.batching import Batcher

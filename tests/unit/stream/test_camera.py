@@ -2,7 +2,6 @@
 engine slowed down on purpose."""
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,8 +10,9 @@ import cv2
 import numpy as np
 import pytest
 from conftest import count_frames, make_video
+from engines import Recorder, Scripted, wait_until
 from mjpeg_server import MjpegServer, read_time
-from test_batching import Recorder, Scripted, wait_until
+from recordings import recording_counts
 
 from live_classify.engine.classifier import Classification, Classifier
 from live_classify.engine.postprocess import Smoother, top_k
@@ -238,11 +238,6 @@ def test_a_main_loop_that_falls_behind_shows_the_newest_frame_and_the_recording_
     assert sum(counts.values()) == run.stats.captured == 21
 
 
-def recording_counts(summary: str) -> dict[str, int]:
-    """recorded, dropped (the encoder fell behind) and skipped (never handed over), from the summary line."""
-    found = {key: re.search(pattern, summary) for key, pattern in
-             {"recorded": r"recorded (\d+) frames", "dropped": r"(\d+) dropped", "skipped": r"(\d+) skipped"}.items()}
-    return {key: int(match.group(1)) if match else 0 for key, match in found.items()}
 
 
 class SlowOnOdd(Recorder):
