@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import socket
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,6 +13,17 @@ from live_classify.sinks.record.mp4 import EncoderSettings
 from live_classify.sinks.notify import NotifyConfig
 from live_classify.sinks.mqtt import BrokerUrl
 from live_classify.sources.capture import CameraSettings, SourceSpec
+
+
+@dataclass(frozen=True)
+class RecordConfig:
+    """``--record`` and what goes with it."""
+
+    path: Path
+    overwrite: bool = False
+    encoding: EncoderSettings = EncoderSettings()
+    segment_s: float | None = None
+    retain: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -28,17 +40,8 @@ class SourceConfig:
     reconnect: int = 10  # tries before a lost live source is an error
     threads: int = 0  # CPU inference threads asked for (0: the program decides)
     smooth: float = 1.0  # weight of the newest frame's probabilities (1: no smoothing)
-
-
-@dataclass(frozen=True)
-class RecordConfig:
-    """``--record`` and what goes with it."""
-
-    path: Path
-    overwrite: bool = False
-    encoding: EncoderSettings = EncoderSettings()
-    segment_s: float | None = None
-    retain: tuple[tuple[str, float], ...] = ()
+    record: RecordConfig | None = None  # its recording (``--record``, or its [[camera]]'s ``record``)
+    min_confidence: float | None = None  # below it its answer is "unknown" (JSON lines, MQTT, overlay)
 
 
 @dataclass(frozen=True)
@@ -78,9 +81,9 @@ class MqttConfig:
 class OutputConfig:
     """Where the results go."""
 
-    record: RecordConfig | None = None
+    record: RecordConfig | None = None  # the run records (each camera's own settings: SourceConfig.record)
     jsonl: str | None = None  # a file, or "-" for stdout
-    min_confidence: float | None = None
+    min_confidence: float | None = None  # the run's; each camera's own: SourceConfig.min_confidence
     headless: bool = False
     snapshot_dir: Path = Path(".")
     windows: bool = False  # several cameras: one window each instead of one grid
@@ -114,26 +117,40 @@ class RunConfig:
 
 
 def run_config(args: argparse.Namespace, specs: list[SourceSpec], names: list[str],
-               serve: ServeConfig | None = None) -> RunConfig:
+               serve: ServeConfig | None = None, cameras: Sequence[argparse.Namespace] | None = None) -> RunConfig:
     """The flags of a camera, stream or video-file run (or several), checked already by the
-    parser; ``serve``: the web server's socket, bound already."""
-    sources = tuple(SourceConfig(
-        spec=spec, name=name, camera=CameraSettings(args.width, args.height, args.fps, args.fourcc),
-        open_timeout=args.open_timeout, read_timeout=args.read_timeout, rtsp_transport=args.rtsp_transport,
-        realtime=args.realtime, reconnect=args.reconnect, threads=args.threads, smooth=args.smooth,
-    ) for spec, name in zip(specs, names))
-    record = RecordConfig(
-        args.record, args.overwrite, EncoderSettings(encoder=args.encoder, crf=args.crf, bitrate=args.bitrate),
-        args.segment, tuple(args.retain or ()),
-    ) if args.record else None
+    parser; ``serve``: the web server's socket, bound already; ``cameras``: each camera's own flags
+    (a configuration file's ``[[camera]]`` keys over the top level's), else ``args`` for every one."""
+    sources = tuple(source_config(own, spec, name)
+                    for own, spec, name in zip(cameras or [args] * len(specs), specs, names, strict=True))
     collect = CollectConfig(
         args.collect_dir, tuple(args.classes or ()), args.collect, args.count, args.interval,
     ) if args.collect or args.classes else None
+    run_record = record_config(args) or next((src.record for src in sources if src.record), None)
     outputs = OutputConfig(
-        record=record, jsonl=args.jsonl, min_confidence=args.min_confidence, headless=args.headless,
-        snapshot_dir=args.snapshot_dir, windows=args.windows, collect=collect, given=frozenset(getattr(args, "given", ())),
+        record=run_record, jsonl=args.jsonl, min_confidence=args.min_confidence, headless=args.headless,
+        snapshot_dir=args.snapshot_dir, windows=args.windows, collect=collect,
+        given=frozenset(getattr(args, "given", ())),
         serve=serve, notify=NotifyConfig.of(os.environ, args.read_timeout),
         mqtt=MqttConfig(args.mqtt, args.mqtt_qos, args.mqtt_every, args.mqtt_on_change,
                         args.mqtt_required, args.mqtt_ca) if args.mqtt else None,
     )
     return RunConfig(sources, outputs, BatchConfig(args.max_batch, args.batch_wait / 1e3))
+
+
+def source_config(args: argparse.Namespace, spec: SourceSpec, name: str) -> SourceConfig:
+    """One camera's source, and its own outputs, from its flags."""
+    return SourceConfig(
+        spec=spec, name=name, camera=CameraSettings(args.width, args.height, args.fps, args.fourcc),
+        open_timeout=args.open_timeout, read_timeout=args.read_timeout, rtsp_transport=args.rtsp_transport,
+        realtime=args.realtime, reconnect=args.reconnect, threads=args.threads, smooth=args.smooth,
+        record=record_config(args), min_confidence=args.min_confidence,
+    )
+
+
+def record_config(args: argparse.Namespace) -> RecordConfig | None:
+    """``--record`` and what goes with it, if given."""
+    return RecordConfig(
+        args.record, args.overwrite, EncoderSettings(encoder=args.encoder, crf=args.crf, bitrate=args.bitrate),
+        args.segment, tuple(args.retain or ()),
+    ) if args.record else None

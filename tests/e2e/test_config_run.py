@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conftest import assert_clean_error, headless_env, run_cli
+from conftest import assert_clean_error, count_frames, headless_env, run_cli
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy" / "box.toml"
 
@@ -83,3 +83,21 @@ def test_a_run_never_prints_the_password_of_its_credential(tmp_path: Path) -> No
     run = run_cli("--config", "box.toml", cwd=tmp_path, timeout=60)
     assert_clean_error(run, "cannot open stream rtsp://admin:***@127.0.0.1:9/s")
     assert SECRET not in run.stdout + run.stderr
+
+
+def test_each_camera_runs_with_its_own_keys(video_file: Path, tmp_path: Path) -> None:
+    """Two cameras with their own min-confidence and record: each camera's JSON lines follow its
+    own threshold, and each camera records into its own file."""
+    (tmp_path / "box.toml").write_text(
+        f'provider = "cpu"\nheadless = true\njsonl = "p.jsonl"\nmin-confidence = 0.5\n\n'
+        f'[[camera]]\nname = "strict"\nsource = "{video_file}"\nmin-confidence = 0.999\nrecord = "strict.avi"\n\n'
+        f'[[camera]]\nname = "lenient"\nsource = "{video_file}"\nmin-confidence = 0.0001\nrecord = "lenient.mp4"\n')
+    run = run_cli("--config", "box.toml", cwd=tmp_path)
+    assert run.returncode == 0, run.stderr
+    assert "differs between cameras" not in run.stderr
+    rows = [json.loads(line) for line in (tmp_path / "p.jsonl").read_text().splitlines()]
+    by_camera = {name: [row["unknown"] for row in rows if row["camera"] == name] for name in ("strict", "lenient")}
+    assert len(by_camera["strict"]) == len(by_camera["lenient"]) == 60, run.stderr
+    assert all(by_camera["strict"]) and not any(by_camera["lenient"])
+    assert count_frames(tmp_path / "strict.avi") == 60 and count_frames(tmp_path / "lenient.mp4") == 60
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix in (".avi", ".mp4")) == ["lenient.mp4", "strict.avi"]

@@ -181,14 +181,12 @@ def resolve(path: str, argv: Sequence[str], environ: Mapping[str, str]) -> Confi
 
 def _add_cameras(config: ConfigFile, reader: _Reader, top: Sequence[Entry], inputs: Sequence[list[Entry]],
                  owns: Sequence[list[Entry]], argv: Sequence[str]) -> None:
-    """Each camera checked on its own (top level, its keys, the flags); the run gets every camera,
-    and the per-camera keys that all cameras set alike."""
+    """Each camera checked on its own (top level, its keys, the flags): what it runs with. The run's
+    own flags get every camera, and the per-camera keys that all cameras set alike."""
     base = _tokens(top)
     for given, own in zip(inputs, owns, strict=True):
         config.cameras.append(CameraConfig(_name(given), [*given, *own], reader.check(base, [*given, *own], argv)))
-    agreed, differing = _agreement(inputs, owns)
-    config.warnings += [f"{config.path}: {key} differs between cameras: for now each camera runs with the top "
-                        "level's" for key in differing]
+    agreed = _agreement(inputs, owns)
     every_input = [entry for given in inputs for entry in given]
     config.args = reader.check(base, [*agreed, *every_input], argv)
     config.argv = [*base, *_tokens(agreed), *_tokens(every_input), *argv]
@@ -221,19 +219,17 @@ def _tokens(entries: Sequence[Entry]) -> list[str]:
     return [token for entry in entries for token in entry.tokens]
 
 
-def _agreement(inputs: Sequence[Sequence[Entry]], owns: Sequence[Sequence[Entry]]) -> tuple[list[Entry], list[str]]:
-    """The per-camera keys that every camera they mean something to sets alike (the run takes
-    them), and those that differ."""
-    agreed, differing = [], []
+def _agreement(inputs: Sequence[Sequence[Entry]], owns: Sequence[Sequence[Entry]]) -> list[Entry]:
+    """The per-camera keys that every camera they mean something to sets alike: the run's flags
+    take them (what differs, each camera has in its own)."""
+    agreed = []
     for key in dict.fromkeys(entry.key for own in owns for entry in own):
         kinds = [own for given, own in zip(inputs, owns, strict=True) if applies(key, given[0])] or owns
         values = [next((entry for entry in own if entry.key == key), None) for own in kinds]
         first = values[0]
         if first is not None and all(v is not None and v.tokens == first.tokens for v in values):
             agreed.append(first)
-        else:
-            differing.append(key)
-    return agreed, differing
+    return agreed
 
 
 def _typed_cameras(typed: Mapping[str, object], args: argparse.Namespace) -> list[CameraConfig]:

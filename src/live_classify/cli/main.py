@@ -57,7 +57,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
     try:
-        return exit_code(PROG, partial(_run, args, mode), timed=True)
+        cameras = [camera.args for camera in config.cameras] if config else None
+        return exit_code(PROG, partial(_run, args, mode, cameras), timed=True)
     except BrokenPipeError:  # `live-classify --source shots/ --json | head -1`: the reader had enough
         silence_stdout()
         return 0
@@ -91,8 +92,9 @@ def _check_mode(parser: argparse.ArgumentParser, args: argparse.Namespace, argv:
     return modes[0]
 
 
-def _run(args: argparse.Namespace, mode: str) -> int:
-    """Photos, or a camera / stream / video file, as the source says."""
+def _run(args: argparse.Namespace, mode: str, cameras: list[argparse.Namespace] | None = None) -> int:
+    """Photos, or a camera / stream / video file, as the source says; ``cameras``: each camera's
+    own flags (a configuration file's)."""
     if mode == PHOTOS:
         return classify_images(args)
     specs = [parse_camera(i.value) if i.kind == "camera" else parse_video_source(i.value) for i in args.inputs]
@@ -101,7 +103,7 @@ def _run(args: argparse.Namespace, mode: str) -> int:
     if args.serve:  # a port in use fails now, before the camera opens
         token = web.serve_token(args.serve_token)
         serve = ServeConfig(web.listen(args.serve, token), token, args.serve_fps, args.serve_clients)
-    return run(run_config(args, specs, names, serve), partial(open_classifier, args))
+    return run(run_config(args, specs, names, serve, cameras), partial(open_classifier, args))
 
 
 def open_classifier(args: argparse.Namespace, threads: int | None = None, spin: bool = True) -> Classifier:

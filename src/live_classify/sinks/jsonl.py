@@ -31,13 +31,16 @@ class JsonLines:
     essential = True
 
     def __init__(self, target: str, source_name: str, *, drop: bool = True, backlog: int = 1000,
-                 min_confidence: float | None = None, sources: Mapping[str, str] | None = None) -> None:
+                 min_confidence: float | None = None, sources: Mapping[str, str] | None = None,
+                 thresholds: Mapping[str, float | None] | None = None) -> None:
         """A file is appended to: earlier lines are never lost. With ``min_confidence`` each line
         also says whether its answer is "unknown". ``sources``: several cameras, each camera's
-        name to its source's (``source_name`` is for the frames of any other)."""
+        name to its source's (``source_name`` is for the frames of any other); ``thresholds``: each
+        camera's own ``min_confidence``."""
         self.source_name = source_name
         self.sources = dict(sources or {})
         self.min_confidence = min_confidence
+        self.thresholds = dict(thresholds or {})
         self.lines = 0
         self.reader_gone = False  # stdout was a pipe whose reader closed it
         self._out, self._owned = _open(target)
@@ -76,8 +79,9 @@ class JsonLines:
         pass
 
     def record(self, prediction: Prediction) -> dict[str, object]:
-        source = self.sources.get(prediction.frame.camera, self.source_name)
-        return line_record(prediction, source, self.min_confidence)
+        camera = prediction.frame.camera
+        source = self.sources.get(camera, self.source_name)
+        return line_record(prediction, source, self.thresholds.get(camera, self.min_confidence))
 
     def close(self, timeout: float = 10.0) -> None:
         """Write what is queued (waiting at most ``timeout`` for a stuck reader), then close."""

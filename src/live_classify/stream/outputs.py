@@ -7,11 +7,11 @@ several). A new output is one new module under ``sinks/`` and one line in :func:
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from live_classify.cli.modes import headless_problems
-from live_classify.config import CollectConfig, OutputConfig
+from live_classify.config import CollectConfig, OutputConfig, SourceConfig
 from live_classify.errors import LiveClassifyError
 from live_classify.log import info, warning
 from live_classify.sinks.base import OneCamera, Sink
@@ -40,27 +40,28 @@ def outputs(out: OutputConfig, encoding: EncoderSettings | None, cameras: Camera
     members, several = cameras.members, len(cameras.members) > 1
     live = all(m.camera.flow is Flow.LATEST for m in members)
     own = (lambda m, sink: OneCamera(m.name, sink)) if several else (lambda m, sink: sink)
-    serve, rec, mqtt = out.serve, out.record, out.mqtt
+    serve, mqtt = out.serve, out.mqtt
     sinks: list[Sink | None] = [
         Collecting(collector, quota, window, info) if collector else None,
         JsonLines(jsonl_target, members[0].config.spec.name, drop=live, min_confidence=out.min_confidence,
-                  sources={m.name: m.config.spec.name for m in members}) if jsonl_target else None,
-        *[own(m, _recording(out, encoding, m)) for m in members if rec],
+                  sources={m.name: m.config.spec.name for m in members},
+                  thresholds={m.name: m.config.min_confidence for m in members}) if jsonl_target else None,
+        *[own(m, _recording(encoding, m)) for m in members if m.config.record],
         window,
         WebView(serve.sock, [Feed(m.name, m.config.spec.name, m.camera.snapshot) for m in members],
                 Options(members[0].config.spec.name, cameras.provider, serve.token, serve.fps, out.min_confidence,
                         serve.clients)) if serve else None,
         Notifier(out.notify, cameras.status) if out.notify else None,
-        *[own(m, MqttSink(mqtt, m.name, m.config.spec.name, m.camera.snapshot, out.min_confidence))
+        *[own(m, MqttSink(mqtt, m.name, m.config.spec.name, m.camera.snapshot, m.config.min_confidence))
           for m in members if mqtt],
     ]
     return [sink for sink in sinks if sink is not None]
 
 
-def _recording(out: OutputConfig, encoding: EncoderSettings | None, member: Member) -> Recording:
+def _recording(encoding: EncoderSettings | None, member: Member) -> Recording:
     """A camera's recording: a file's rate is in its header; a live source's is measured (streams
     claim what they like), and it counts the frames it never got."""
-    rec, camera = out.record, member.camera
+    rec, camera = member.config.record, member.camera
     assert rec is not None
     live = camera.flow is Flow.LATEST
     segments = SegmentPlan.of(rec.segment_s, list(rec.retain), member.name)
@@ -82,21 +83,27 @@ def recording_path(path: Path, name: str, segmented: bool) -> Path:
     return path / f"{name}.mp4" if record.is_directory(path) and not segmented else path
 
 
-def check_outputs(out: OutputConfig, names: list[str]) -> EncoderSettings | None:
+def check_outputs(out: OutputConfig, sources: Sequence[SourceConfig]) -> EncoderSettings | None:
     """Paths that cannot be written fail now, not after the first minute of video; the MP4
-    encoder is chosen here, once (one line says which)."""
+    encoder is chosen here, once per recording target (one line says which)."""
     if out.jsonl and out.jsonl != "-":
         check_writable(Path(out.jsonl), "JSON lines file")
-    rec = out.record
-    if rec is None:
-        return None
-    encoding = record.check(rec.path, rec.overwrite, rec.encoding)
-    if record.is_directory(rec.path) and rec.segment_s is None:  # one recording per camera under DIR/
-        for name in names:
-            path = recording_path(rec.path, name, False)
-            if path.exists() and not rec.overwrite:
-                raise LiveClassifyError(f"--record {rec.path}/: {path.name} exists (pass --overwrite to replace it)")
-    return encoding
+    checked: dict[Path, EncoderSettings] = {}
+    files: dict[Path, str] = {}
+    for src in sources:
+        rec = src.record
+        if rec is None:
+            continue
+        if rec.path not in checked:
+            checked[rec.path] = record.check(rec.path, rec.overwrite, rec.encoding)
+        path = recording_path(rec.path, src.name, rec.segment_s is not None)
+        if path in files and not record.is_directory(path):
+            raise LiveClassifyError(f"--record {rec.path}: cameras {files[path]} and {src.name} would write one file")
+        files[path] = src.name
+        if record.is_directory(rec.path) and rec.segment_s is None and path.exists() and not rec.overwrite:
+            raise LiveClassifyError(f"--record {rec.path}/: {path.name} exists (pass --overwrite to replace it)")
+    mp4 = [settings for path, settings in checked.items() if path.suffix.lower() != ".avi"]
+    return next(iter(mp4 or checked.values()), None)
 
 
 def jsonl_wanted(out: OutputConfig, window: bool) -> str | None:

@@ -29,13 +29,13 @@ from live_classify.stream.outputs import check_outputs, collector_for, outputs, 
 def run(config: RunConfig, open_classifier: Callable[..., Classifier]) -> int:
     """Classify every source of ``config`` until all end or the user stops; returns the exit code."""
     out = config.outputs
-    encoding = check_outputs(out, [src.name for src in config.sources])  # before anything is opened or written
+    encoding = check_outputs(out, config.sources)  # before anything is opened or written
     collector, quota = collector_for(out.collect)
     show_window = window_wanted(out)
     cameras = Cameras.open(config, open_classifier)
     window = window_for(out, cameras) if show_window else None
     for m in cameras.members:
-        m.annotator = Annotator(m.camera.snapshot, m.camera.flow, cameras.provider, out.min_confidence, window,
+        m.annotator = Annotator(m.camera.snapshot, m.camera.flow, cameras.provider, m.config.min_confidence, window,
                                 collector)
     sinks = Sinks(outputs(out, encoding, cameras, collector, quota, window), warning)
     with stop_on_signals(cameras) as signals:  # a signal while finishing up must not cut the finishing short

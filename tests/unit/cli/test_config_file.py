@@ -177,15 +177,15 @@ def test_the_flags_cameras_replace_the_files() -> None:
                                                                   "the file's"]
 
 
-def test_the_run_takes_per_camera_keys_all_cameras_agree_on() -> None:
+def test_the_run_takes_per_camera_keys_all_cameras_agree_on_and_each_camera_its_own() -> None:
     config = read('[[camera]]\nsource = "a.mp4"\nsmooth = 0.5\n[[camera]]\nsource = "b.mp4"\nsmooth = 0.5\n')
     assert "--smooth=0.5" in config.argv and config.warnings == [] and config.args.smooth == 0.5
-    config = read(TWO_CAMERAS)  # door has its own min-confidence, yard not: the run takes the top level's
+    config = read(TWO_CAMERAS)  # door has its own min-confidence, yard not: the run's flags take the top level's
     assert config.argv == ["--model=m.onnx", "--min-confidence=0.5", "--headless", "--retain=50GB", "--retain=7d",
                            "--camera=0", "--name=door", "--source=rtsp://admin@10.0.0.5/stream", "--name=yard",
                            "--config", "box.toml"]
-    assert config.warnings == ["box.toml: min-confidence differs between cameras: for now each camera runs with "
-                               "the top level's"]
+    assert config.warnings == [] and config.args.min_confidence == 0.5
+    assert [camera.args.min_confidence for camera in config.cameras] == [0.7, 0.5]
 
 
 def test_cameras_need_agree_only_on_keys_that_mean_something_to_them() -> None:
@@ -196,7 +196,7 @@ def test_cameras_need_agree_only_on_keys_that_mean_something_to_them() -> None:
     assert config.argv[:3] == ["--fourcc=MJPG", "--width=1280", "--rtsp-transport=tcp"]
     config = read('[[camera]]\ncamera = 0\nfps = 5\n[[camera]]\ncamera = 1\n')
     assert "--fps=5" not in config.argv and [c.args.fps for c in config.cameras] == [5.0, None]
-    assert config.warnings == ["box.toml: fps differs between cameras: for now each camera runs with the top level's"]
+    assert config.warnings == []
 
 
 # ${VAR} and secrets from files.
