@@ -11,12 +11,13 @@ from math import inf
 from pathlib import Path
 
 import pytest
-
 from conftest import CHELSEA, headless_env
-from live_classify.sinks.notify import LOOP_S, Notifier, NotifyConfig
-from live_classify.stream.stats import Stats
 from mjpeg_server import MjpegServer
 from test_sinks import update
+
+from live_classify.config import NotifyConfig
+from live_classify.sinks.notify import LOOP_S, Notifier
+from live_classify.stream.stats import Stats
 
 
 class FakeSystemd:

@@ -16,15 +16,15 @@ from types import SimpleNamespace
 import cv2
 import numpy as np
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
-
 from conftest import COFFEE, LiveCli, assert_clean_error, headless_env, run_cli
 from mjpeg_server import MjpegServer
+from prometheus_client.parser import text_string_to_metric_families
 
+from live_classify.sinks.base import Sinks, Update
+from live_classify.sinks.web import view as web
+from live_classify.sinks.web.listen import Address, listen
 from live_classify.stream.frames import Frame, Shown
 from live_classify.stream.stats import Stats
-from live_classify.sinks.web import view as web
-from live_classify.sinks.base import Sinks, Update
 
 CAT_LABELS = {"tiger cat", "tabby", "Egyptian cat"}
 
@@ -328,7 +328,7 @@ class Counting:
 def test_a_failing_server_is_one_line_and_the_run_goes_on(monkeypatch: pytest.MonkeyPatch) -> None:
     """The JPEG encoder fails while a viewer watches: the web output is dropped with one line, the others go on."""
     pipeline = SimpleNamespace(stats=Stats(), reconnecting=False, lost_because="", last_capture=time.monotonic())
-    sock = web.listen(web.Address("127.0.0.1", 0), None)
+    sock = listen(Address("127.0.0.1", 0), None)
     view = web.WebView(sock, [web.Feed("test", "test", pipeline)],  # type: ignore[arg-type]
                         web.Options("test", "CPU", token=None, fps=None))
     viewer = open_stream(sock.getsockname()[1])

@@ -18,8 +18,9 @@ from conftest import LiveCli, assert_clean_error, headless_env, run_cli
 from mjpeg_server import MjpegServer
 from test_web import CAT_LABELS, CHROMIUM, free_port, serve, status, wait_until
 
-from live_classify.stream.stats import Stats
 from live_classify.sinks.web import view as web
+from live_classify.sinks.web.listen import Address, listen
+from live_classify.stream.stats import Stats
 
 TOKEN = "s3cret-token-value"
 # Open without the token, on purpose: a watchdog's check, and the page's script and style (no data).
@@ -31,7 +32,7 @@ def guarded() -> Iterator[tuple[web.WebView, int]]:
     """A web view with a token, in this process, on a camera that has sent nothing yet."""
     pipeline = SimpleNamespace(stats=Stats(), reconnecting=False, lost_because="", ended=False,
                                last_capture=time.monotonic())
-    sock = web.listen(web.Address("127.0.0.1", 0), TOKEN)
+    sock = listen(Address("127.0.0.1", 0), TOKEN)
     view = web.WebView(sock, [web.Feed("door", "door", pipeline)],  # type: ignore[arg-type]
                        web.Options("door", "CPU", token=TOKEN, fps=None))
     try:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from live_classify.engine.classifier import Classification, StageTimes
+from live_classify.engine.results import Classification, StageTimes
 from live_classify.engine.postprocess import TopK
 from live_classify.stream.frames import Frame, Prediction, Shown
 from live_classify.sinks.base import Update

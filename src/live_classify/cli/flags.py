@@ -1,5 +1,5 @@
 """The command line's flags, grouped by task: what each takes and says in ``--help``. Parsing only:
-``cli.py`` decides what the parsed flags mean together and runs them."""
+``main.py`` decides what the parsed flags mean together and runs them."""
 from __future__ import annotations
 
 import argparse
@@ -7,16 +7,30 @@ from pathlib import Path
 
 from live_classify import __version__
 from live_classify.cli.argtypes import (
-    OneLineParser, bitrate, crf, fourcc, fraction, non_negative_float, non_negative_int, positive_float, positive_int,
-    retention_limit, segment_length, size, triple,
+    OneLineParser,
+    backend_url,
+    bitrate,
+    broker_url,
+    ca_file,
+    crf,
+    fourcc,
+    fraction,
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    record_target,
+    retention_limit,
+    segment_length,
+    serve_address,
+    serve_clients,
+    size,
+    triple,
 )
-from live_classify.engine.providers import CHOICES
-from live_classify.engine.triton_backend import backend_url
 from live_classify.cli.inputs import AddInput, NameInput, camera_name
-from live_classify.sinks import mqtt
-from live_classify.sinks.record import recording as record
-from live_classify.sinks.web import view as web
-from live_classify.sinks.record.mp4 import ENCODERS, EncoderSettings
+from live_classify.config import ENCODERS, EncoderSettings
+from live_classify.engine.provider_names import CHOICES
+from live_classify.sinks.web.listen import DEFAULT_ADDRESS, DEFAULT_CLIENTS, TOKEN_ENV
 
 PROG = "live-classify"
 
@@ -120,7 +134,7 @@ def _output_flags(parser: argparse.ArgumentParser) -> None:
 def _recording_flags(parser: argparse.ArgumentParser) -> None:
     """The annotated video: one file, or segments kept for a while."""
     rec = parser.add_argument_group("recording (cameras, streams, video files)")
-    rec.add_argument("--record", type=record.target, metavar="FILE.mp4|.avi|DIR/",
+    rec.add_argument("--record", type=record_target, metavar="FILE.mp4|.avi|DIR/",
                      help="record the annotated video: .mp4 H.264, .avi Motion-JPEG, DIR/ H.264 segments (--segment)")
     rec.add_argument("--overwrite", action="store_true", help="replace an existing recording")
     rec.add_argument("--segment", type=segment_length, metavar="DURATION",
@@ -140,24 +154,24 @@ def _recording_flags(parser: argparse.ArgumentParser) -> None:
 def _browser_flags(parser: argparse.ArgumentParser) -> None:
     """The web view: the video, the answers and the counters in a browser."""
     web_view = parser.add_argument_group("watch it from a browser")
-    web_view.add_argument("--serve", nargs="?", const=web.address(web.DEFAULT_ADDRESS), type=web.address,
-                          metavar="[HOST:]PORT", help=f"watch it from a browser at http://HOST:PORT/ (alone: {web.DEFAULT_ADDRESS})")
+    web_view.add_argument("--serve", nargs="?", const=serve_address(DEFAULT_ADDRESS), type=serve_address,
+                          metavar="[HOST:]PORT", help=f"watch it from a browser at http://HOST:PORT/ (alone: {DEFAULT_ADDRESS})")
     web_view.add_argument("--serve-token", metavar="TOKEN",
-                          help=f"required on every request but /healthz; needed to serve beyond 127.0.0.1 (or set {web.TOKEN_ENV})")
+                          help=f"required on every request but /healthz; needed to serve beyond 127.0.0.1 (or set {TOKEN_ENV})")
     web_view.add_argument("--serve-fps", type=positive_float, metavar="N", help="at most N frames a second to the browser (default: every frame)")
-    web_view.add_argument("--serve-clients", type=web.clients, metavar="N",
+    web_view.add_argument("--serve-clients", type=serve_clients, metavar="N",
                           help="at most N streams and event feeds at once (a page takes one per camera and one); "
-                               f"more are answered 503 (default: {web.DEFAULT_CLIENTS}, or what one page of the "
+                               f"more are answered 503 (default: {DEFAULT_CLIENTS}, or what one page of the "
                                "cameras takes if more)")
 
 
 def _mqtt_flags(parser: argparse.ArgumentParser) -> None:
     """Publish to an MQTT broker: the predictions and a retained online/offline status."""
     broker = parser.add_argument_group("publish to MQTT")
-    broker.add_argument("--mqtt", type=mqtt.broker_url, metavar="mqtt[s]://[USER:PASS@]HOST[:PORT]/PREFIX",
+    broker.add_argument("--mqtt", type=broker_url, metavar="mqtt[s]://[USER:PASS@]HOST[:PORT]/PREFIX",
                         help="publish each classification to PREFIX/CAMERA/prediction and a retained "
                              "PREFIX/CAMERA/status; mqtts:// is over TLS; PORT is 1883 (mqtts: 8883) if left out")
-    broker.add_argument("--mqtt-ca", type=mqtt.ca_file, metavar="FILE",
+    broker.add_argument("--mqtt-ca", type=ca_file, metavar="FILE",
                         help="mqtts://: the CA certificates (PEM) that verify the broker (default: the system's)")
     broker.add_argument("--mqtt-qos", type=int, choices=[0, 1, 2], default=1, help="MQTT quality of service (default: 1)")
     broker.add_argument("--mqtt-every", type=positive_float, metavar="S",

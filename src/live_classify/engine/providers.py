@@ -20,21 +20,8 @@ from pathlib import Path
 
 import onnxruntime as ort
 
+from live_classify.engine.provider_names import CHOICES, CPU, CUDA, SHORT_NAMES, TENSORRT
 from live_classify.errors import LiveClassifyError, first_line
-
-TENSORRT = "TensorrtExecutionProvider"
-CUDA = "CUDAExecutionProvider"
-CPU = "CPUExecutionProvider"
-
-#: ``--provider`` choices and the providers each one tries, best first.
-CHOICES: dict[str, tuple[str, ...]] = {
-    "auto": (TENSORRT, CUDA, CPU),
-    "tensorrt": (TENSORRT,),
-    "cuda": (CUDA,),
-    "cpu": (CPU,),
-}
-SHORT_NAMES = {TENSORRT: "TensorRT", CUDA: "CUDA", CPU: "CPU"}
-
 
 @dataclass(frozen=True)
 class ProviderOptions:

@@ -15,7 +15,7 @@ import numpy as np
 from live_classify import log
 from live_classify.errors import LiveClassifyError
 from live_classify.stream.frames import Prediction
-from live_classify.cli.report import stage_times, top_records, unknown_field
+from live_classify.engine.results import stage_times, top_records, unknown_field
 from live_classify.sinks.base import BackgroundWriter, Update
 from live_classify.sinks.files import check_writable
 

@@ -8,7 +8,7 @@ from enum import Enum
 
 import numpy as np
 
-from live_classify.engine.classifier import Classification
+from live_classify.engine.results import Classification
 
 
 class Flow(Enum):

@@ -10,11 +10,12 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-
-from live_classify.stream.frames import Shown
-from live_classify.sinks.base import Update
-from live_classify.sinks.notify import Notifier, NotifyConfig
 from test_sinks import update
+
+from live_classify.config import NotifyConfig
+from live_classify.sinks.base import Update
+from live_classify.sinks.notify import Notifier
+from live_classify.stream.frames import Shown
 
 STATUS = "STATUS=capture 12.5 fps, inference 7.2 fps, 40 classified, 5 dropped, 2 reconnects"
 

@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from live_classify.engine.classifier import Classification, StageTimes
+from live_classify.engine.results import Classification, StageTimes
 from live_classify.engine.postprocess import TopK
 from live_classify.stream.frames import Frame, Prediction, Shown
 from live_classify.sinks.base import BackgroundWriter, Sinks, Update

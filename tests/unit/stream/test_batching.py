@@ -14,11 +14,11 @@ import time
 import numpy as np
 import pytest
 
-from live_classify.stream.batching import Batcher
+from live_classify.config import SourceSpec
 from live_classify.engine.backend import BackendUnavailable
+from live_classify.stream.batching import Batcher
 from live_classify.stream.frames import Flow
 from live_classify.stream.pipeline import Pipeline, Wake
-from live_classify.sources.capture import SourceSpec
 
 
 class Scripted:

@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from live_classify.stream.frames import Prediction
-from live_classify.sinks.web.view import serve_places
 from live_classify.sinks.web.clients import Places
-from live_classify.sinks.web.requests import RequestLog
+from live_classify.sinks.web.listen import serve_places
 from live_classify.sinks.web.metrics import Metrics
+from live_classify.sinks.web.requests import RequestLog
+from live_classify.stream.frames import Prediction
 
 if TYPE_CHECKING:
     from live_classify.sinks.web.view import WebView

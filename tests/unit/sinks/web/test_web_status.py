@@ -13,11 +13,12 @@ import numpy as np
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from live_classify.config import SourceSpec
 from live_classify.engine.backend import BackendUnavailable
+from live_classify.sinks.web import view as web
+from live_classify.sinks.web.listen import Address, listen
 from live_classify.stream.frames import Flow, Frame, Prediction
 from live_classify.stream.pipeline import Pipeline
-from live_classify.sinks.web import view as web
-from live_classify.sources.capture import SourceSpec
 from live_classify.stream.stats import Stats
 
 
@@ -36,7 +37,7 @@ def still_pipeline(**extra: object) -> SimpleNamespace:
 
 def view_of(pipelines: list[object]) -> web.WebView:
     feeds = [web.Feed(f"cam{n}", f"cam{n}", pipeline) for n, pipeline in enumerate(pipelines)]  # type: ignore[arg-type]
-    return web.WebView(web.listen(web.Address("127.0.0.1", 0), None), feeds, web.Options("cam0", "CPU", None, None))
+    return web.WebView(listen(Address("127.0.0.1", 0), None), feeds, web.Options("cam0", "CPU", None, None))
 
 
 @pytest.fixture
