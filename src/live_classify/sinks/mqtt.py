@@ -21,20 +21,17 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from live_classify import log
+from live_classify.config import MqttConfig
 from live_classify.errors import LiveClassifyError
 from live_classify.sinks.base import BackgroundWriter, Update
 from live_classify.sinks.jsonl import line_record
 from live_classify.sinks.mqtt_broker import KEEPALIVE_S, connect_problem, disconnect_reason
 from live_classify.stream.frames import Prediction
 from live_classify.stream.pipeline import Pipeline
-
-if TYPE_CHECKING:
-    from live_classify.config import MqttConfig
 
 STATUS_EVERY_S = 5.0
 CONNECT_TIMEOUT_S = 5.0
@@ -176,7 +173,8 @@ class MqttSink:
         return client
 
     def _connect(self) -> None:
-        """Start paho's thread and wait for the first answer: unreachable is a warning, or an error with --mqtt-required."""
+        """Start paho's thread and wait for the first answer: unreachable is a warning, or an error with
+        --mqtt-required."""
         broker = self.config.broker
         self.client.connect_async(broker.host, broker.port, keepalive=KEEPALIVE_S)
         self.client.loop_start()
