@@ -488,6 +488,24 @@ MUTATIONS = [
     Mutation("mqtt: --mqtt-on-change publishes every classification", "MqttSink._wanted",
              "(self.config.on_change and label == self._last_label) or now", "now",
              (MQTT + "test_every_and_on_change_limit_the_prediction_messages",)),
+    # Issue 21, layers: a bug in an output shows its traceback under --verbose; argparse stays in cli/.
+    Mutation("layers: a failing output hides its traceback under --verbose", "Sinks._guarded",
+             '            log.debug_traceback(f"{sink.name} failed", error)\n', "",
+             ("tests/e2e/test_tracebacks.py::test_a_bug_in_an_output_is_one_line_and_its_traceback_with_verbose",)),
+    Mutation("layers: a failing writer thread hides its traceback under --verbose", "BackgroundWriter._run",
+             '                log.debug_traceback(f"{self._thread.name} thread failed", error)\n', "",
+             ("tests/e2e/test_tracebacks.py::test_a_bug_in_an_output_is_one_line_and_its_traceback_with_verbose",)),
+    Mutation("layers: the traceback shown without --verbose", "debug_traceback",
+             "    if verbose():  # formatting a traceback is not free: only when it is shown\n"
+             "        lines = traceback.format_exception(type(error), error, error.__traceback__)\n"
+             "        LOGGER.debug(",
+             "    if True:\n"
+             "        lines = traceback.format_exception(type(error), error, error.__traceback__)\n"
+             "        LOGGER.warning(",
+             ("tests/e2e/test_tracebacks.py::test_a_bug_in_an_output_is_one_line_and_its_traceback_with_verbose",)),
+    Mutation("layers: a bad --mqtt URL is a traceback, not exit 2", "_usage",
+             "        except BadValue as error:", "        except LookupError as error:",
+             ("tests/e2e/test_mqtt.py::test_a_bad_url_is_one_line_and_exit_2",)),
 ]
 
 

@@ -81,7 +81,7 @@ def segment_files(folder: Path) -> list[Path]:
 
 
 def prune(folder: Path, plan: SegmentPlan, keep: Path, now: float,
-          say: Callable[[str], None] = log.info, open_bytes: int | None = None) -> list[Path]:
+          say: log.Log = log.info, open_bytes: int | None = None) -> list[Path]:
     """Delete the oldest segments while the camera's folder is over ``--retain``, never ``keep``;
     returns what was deleted. ``open_bytes``: what ``keep``, still being written, will take (else
     its size on disk)."""

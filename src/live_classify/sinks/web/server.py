@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from live_classify import log
 from live_classify.sinks.web.clients import Places
 from live_classify.sinks.web.listen import serve_places
 from live_classify.sinks.web.metrics import Metrics
@@ -126,8 +127,8 @@ class WebServer:
         if self._thread.is_alive() and self._loop.is_running():
             try:
                 asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(5)
-            except Exception:  # noqa: BLE001 - closing down: a server that hangs is left to the daemon thread
-                pass
+            except Exception as error:  # noqa: BLE001 - closing down: a server that hangs is left to the daemon thread
+                log.debug_traceback("web server: stopping failed", error)
             self._call(self._loop.stop)
         self._thread.join(5)
         self._sock.close()
@@ -145,13 +146,15 @@ class WebServer:
         try:
             self._loop.run_until_complete(self._serve())
         except Exception as error:  # noqa: BLE001 - reported by the sink; the run goes on without the server
+            log.debug_traceback("web server: starting failed", error)
             self.error = f"cannot start: {error}"
             self._ready.set()
             return
         self._ready.set()
         try:
             self._loop.run_forever()
-        except Exception as error:  # noqa: BLE001
+        except Exception as error:  # noqa: BLE001 - reported by the sink; the run goes on without the server
+            log.debug_traceback("web server failed", error)
             self.error = str(error) or type(error).__name__
         finally:
             self._loop.close()
