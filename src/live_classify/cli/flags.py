@@ -64,12 +64,14 @@ def epilog() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     """The flags, grouped by task; each default is written '(default: X)'."""
-    parser = OneLineParser(prog=PROG, description="Classify what a camera, a video or photos show, with an ImageNet model.",
+    parser = OneLineParser(prog=PROG,
+                           description="Classify what a camera, a video or photos show, with an ImageNet model.",
                            epilog=epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     loudness = parser.add_mutually_exclusive_group()
     loudness.add_argument("--quiet", action="store_true", help="on stderr only warnings and errors (for scripts)")
-    loudness.add_argument("--verbose", action="store_true", help="also the details, e.g. why a GPU provider was not taken")
+    loudness.add_argument("--verbose", action="store_true",
+                          help="also the details, e.g. why a GPU provider was not taken")
     _source_flags(parser)
     _camera_flags(parser)
     _output_flags(parser)
@@ -107,13 +109,15 @@ def _camera_flags(parser: argparse.ArgumentParser) -> None:
     cam.add_argument("--width", type=positive_int, metavar="PX", help="ask the camera for this width")
     cam.add_argument("--height", type=positive_int, metavar="PX", help="ask the camera for this height")
     cam.add_argument("--fps", type=positive_float, help="ask the camera for this frame rate")
-    cam.add_argument("--fourcc", type=fourcc, metavar="CODE", help="ask the camera for this pixel format, e.g. MJPG (720p@30 on most USB cameras)")
+    cam.add_argument("--fourcc", type=fourcc, metavar="CODE",
+                     help="ask the camera for this pixel format, e.g. MJPG (720p@30 on most USB cameras)")
     cam.add_argument("--open-timeout", type=positive_float, default=10.0, metavar="S",
                      help="give up opening a stream after S seconds (default: 10)")
     cam.add_argument("--read-timeout", type=positive_float, default=5.0, metavar="S",
                      help="a stream that sends nothing for S seconds is lost (default: 5)")
     cam.add_argument("--reconnect", type=non_negative_int, default=10, metavar="N",
-                     help="reconnection attempts, with backoff, before a lost camera or stream is an error (default: 10)")
+                     help="reconnection attempts, with backoff, before a lost camera or stream is an error "
+                          "(default: 10)")
     cam.add_argument("--rtsp-transport", choices=["tcp", "udp"],
                      help="RTSP over TCP only (a camera behind NAT) or UDP only (default: TCP first, then UDP)")
 
@@ -124,7 +128,8 @@ def _output_flags(parser: argparse.ArgumentParser) -> None:
     live.add_argument("--headless", action="store_true", help="no window, even if a display is there")
     live.add_argument("--realtime", action="store_true",
                       help="play a video file at its own frame rate, newest frame wins, like a camera")
-    live.add_argument("--jsonl", metavar="FILE|-", help="one JSON line per classified frame, appended to a file, or to stdout")
+    live.add_argument("--jsonl", metavar="FILE|-",
+                      help="one JSON line per classified frame, appended to a file, or to stdout")
     live.add_argument("--snapshot-dir", type=Path, default=Path("."), metavar="DIR",
                       help="where the s key saves snapshots (default: the current directory)")
     live.add_argument("--windows", action="store_true",
@@ -144,7 +149,8 @@ def _recording_flags(parser: argparse.ArgumentParser) -> None:
                      help="--record DIR/: delete the camera's oldest segments beyond a size (50GB) or an age (7d); "
                            "give it twice for both")
     rec.add_argument("--encoder", choices=ENCODERS, default="auto",
-                     help="MP4: the H.264 encoder; auto takes a hardware one when it opens, else libx264 (default: auto)")
+                     help="MP4: the H.264 encoder; auto takes a hardware one when it opens, else libx264 "
+                          "(default: auto)")
     rec.add_argument("--crf", type=crf, default=EncoderSettings.crf, metavar="N",
                      help=f"MP4 with libx264: quality, 0 (best) to 51 (smallest) (default: {EncoderSettings.crf})")
     rec.add_argument("--bitrate", type=bitrate, metavar="RATE",
@@ -155,10 +161,13 @@ def _browser_flags(parser: argparse.ArgumentParser) -> None:
     """The web view: the video, the answers and the counters in a browser."""
     web_view = parser.add_argument_group("watch it from a browser")
     web_view.add_argument("--serve", nargs="?", const=serve_address(DEFAULT_ADDRESS), type=serve_address,
-                          metavar="[HOST:]PORT", help=f"watch it from a browser at http://HOST:PORT/ (alone: {DEFAULT_ADDRESS})")
+                          metavar="[HOST:]PORT",
+                          help=f"watch it from a browser at http://HOST:PORT/ (alone: {DEFAULT_ADDRESS})")
     web_view.add_argument("--serve-token", metavar="TOKEN",
-                          help=f"required on every request but /healthz; needed to serve beyond 127.0.0.1 (or set {TOKEN_ENV})")
-    web_view.add_argument("--serve-fps", type=positive_float, metavar="N", help="at most N frames a second to the browser (default: every frame)")
+                          help="required on every request but /healthz; needed to serve beyond 127.0.0.1 "
+                               f"(or set {TOKEN_ENV})")
+    web_view.add_argument("--serve-fps", type=positive_float, metavar="N",
+                          help="at most N frames a second to the browser (default: every frame)")
     web_view.add_argument("--serve-clients", type=serve_clients, metavar="N",
                           help="at most N streams and event feeds at once (a page takes one per camera and one); "
                                f"more are answered 503 (default: {DEFAULT_CLIENTS}, or what one page of the "
@@ -173,10 +182,12 @@ def _mqtt_flags(parser: argparse.ArgumentParser) -> None:
                              "PREFIX/CAMERA/status; mqtts:// is over TLS; PORT is 1883 (mqtts: 8883) if left out")
     broker.add_argument("--mqtt-ca", type=ca_file, metavar="FILE",
                         help="mqtts://: the CA certificates (PEM) that verify the broker (default: the system's)")
-    broker.add_argument("--mqtt-qos", type=int, choices=[0, 1, 2], default=1, help="MQTT quality of service (default: 1)")
+    broker.add_argument("--mqtt-qos", type=int, choices=[0, 1, 2], default=1,
+                        help="MQTT quality of service (default: 1)")
     broker.add_argument("--mqtt-every", type=positive_float, metavar="S",
                         help="at most one prediction message every S seconds (default: every classification)")
-    broker.add_argument("--mqtt-on-change", action="store_true", help="publish a prediction only when the top label changes")
+    broker.add_argument("--mqtt-on-change", action="store_true",
+                        help="publish a prediction only when the top label changes")
     broker.add_argument("--mqtt-required", action="store_true",
                         help="a broker that cannot be reached at the start is an error (default: a warning, retried)")
 
@@ -186,7 +197,8 @@ def _collect_flags(parser: argparse.ArgumentParser) -> None:
     collect = parser.add_argument_group("collect frames of your own classes (for live-classify-train)")
     collect.add_argument("--classes", type=_class_list, metavar="A,B,...",
                          help="up to 9 classes: in the window, keys 1-9 save the next frame under one")
-    collect.add_argument("--collect", metavar="LABEL", help="save --count frames of LABEL, --interval apart (no window needed)")
+    collect.add_argument("--collect", metavar="LABEL",
+                         help="save --count frames of LABEL, --interval apart (no window needed)")
     collect.add_argument("--count", type=positive_int, default=20, metavar="N",
                          help="--collect: new frames to save (default: 20)")
     collect.add_argument("--interval", type=positive_float, default=1.0, metavar="S",
@@ -200,7 +212,8 @@ def _result_flags(parser: argparse.ArgumentParser) -> None:
     out = parser.add_argument_group("results")
     out.add_argument("--top-k", type=positive_int, default=5, metavar="K", help="classes to report (default: 5)")
     out.add_argument("--min-confidence", type=fraction, metavar="P",
-                     help='answer "unknown" when the top score is below P, e.g. 0.5 (default: none, always the top class)')
+                     help='answer "unknown" when the top score is below P, e.g. 0.5 '
+                          '(default: none, always the top class)')
     out.add_argument("--smooth", type=fraction, default=1.0, metavar="A",
                      help="video: smooth probabilities over frames, weight of the newest (default: 1, no smoothing)")
     photos = out.add_mutually_exclusive_group()  # one is for programs, the other for reading: never both

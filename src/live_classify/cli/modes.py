@@ -18,8 +18,9 @@ PHOTOS, CAMERA, STREAM, FILE = "photos", "a camera", "a stream", "a video file"
 
 # Outputs only the live modes write: asking for them with photos can only be a mistake.
 VIDEO_OUTPUTS = ("record", "jsonl", "collect", "classes", "serve", "mqtt")
-VIDEO_TUNING = ("max_batch", "batch_wait", "name", "realtime", "headless", "overwrite", "snapshot_dir", "windows", "count", "interval", "collect_dir", "width",
-                "height", "fps", "fourcc", "open_timeout", "read_timeout", "reconnect", "rtsp_transport", "smooth",
+VIDEO_TUNING = ("max_batch", "batch_wait", "name", "realtime", "headless", "overwrite", "snapshot_dir", "windows",
+                "count", "interval", "collect_dir", "width", "height", "fps", "fourcc", "open_timeout", "read_timeout",
+                "reconnect", "rtsp_transport", "smooth",
                 "segment", "retain", "encoder", "crf", "bitrate", "serve_token", "serve_fps", "serve_clients",
                 "mqtt_qos", "mqtt_every", "mqtt_on_change", "mqtt_required", "mqtt_ca")
 PHOTO_OUTPUTS = ("json", "trace")
@@ -76,7 +77,8 @@ def mode_problems(mode: str, given: frozenset[str], rtsp: bool = False) -> tuple
     if mode != STREAM:
         unused["open_timeout"] = f"does nothing for {mode} (only a stream is opened with a timeout)"
     if mode == FILE:
-        unused |= {d: "does nothing for a video file (a file does not stall or drop)" for d in ("read_timeout", "reconnect")}
+        unused |= {d: "does nothing for a video file (a file does not stall or drop)"
+                   for d in ("read_timeout", "reconnect")}
     else:
         unused["realtime"] = f"does nothing for {mode} (a live source plays in real time already)"
     if not rtsp:
@@ -102,7 +104,7 @@ def recording_problems(record: Path | None, directory: bool, given: frozenset[st
     if record is not None and not directory and cameras > 1:
         errors.append(f"--record {record}: with {cameras} cameras, record into a directory, --record DIR/ "
                       "(DIR/<name>.mp4 each, or segments with --segment)")
-    if directory and "segment" not in given and cameras == 1:
+    if record is not None and directory and "segment" not in given and cameras == 1:
         what = f"{record} is a directory" if record.is_dir() else f"{record}{os.sep} names a directory"
         errors.append(f"--record {what}: add --segment DURATION (e.g. 10m) to record segments "
                       "there, or name a .mp4 or .avi file")

@@ -18,7 +18,7 @@ def as_text(name: str, result: Classification, min_confidence: float | None = No
     width = len(str(len(result.top.labels)))
     if is_unknown(result.top, min_confidence):
         rows.append(f"  {UNKNOWN}: the top score {result.top.score:.1%} is below --min-confidence {min_confidence:g}")
-    for rank, (label, score) in enumerate(zip(result.top.labels, result.top.scores), start=1):
+    for rank, (label, score) in enumerate(zip(result.top.labels, result.top.scores, strict=True), start=1):
         rows.append(f"  {rank:>{width}}. {score:6.1%}  {label}")
     return "\n".join(rows)
 
@@ -56,8 +56,8 @@ def as_trace(name: str, image: np.ndarray, decode_ms: float, result: Classificat
                + ("; normalized in the graph" if backend.normalize_on_device else "")),
         _stage("3 inference", f"{scores_shape} float32", result.times.inference_ms,
                f"{spec.name} on {backend.provider}" + (", I/O binding" if isinstance(backend, OnnxBackend) else "")),
-        _stage("4 postprocessing", answer,
-               result.times.postprocess_ms, f"{'softmax, ' if spec.outputs_logits is not False else ''}top-{len(result.top.labels)}"),
+        _stage("4 postprocessing", answer, result.times.postprocess_ms,
+               f"{'softmax, ' if spec.outputs_logits is not False else ''}top-{len(result.top.labels)}"),
     ]
     return "\n".join(rows)
 

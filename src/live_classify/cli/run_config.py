@@ -29,7 +29,7 @@ def run_config(args: argparse.Namespace, specs: list[SourceSpec], names: list[st
         spec=spec, name=name, camera=CameraSettings(args.width, args.height, args.fps, args.fourcc),
         open_timeout=args.open_timeout, read_timeout=args.read_timeout, rtsp_transport=args.rtsp_transport,
         realtime=args.realtime, reconnect=args.reconnect, threads=args.threads, smooth=args.smooth,
-    ) for spec, name in zip(specs, names))
+    ) for spec, name in zip(specs, names, strict=True))
     record = RecordConfig(
         args.record, args.overwrite, EncoderSettings(encoder=args.encoder, crf=args.crf, bitrate=args.bitrate),
         args.segment, tuple(args.retain or ()),
@@ -39,7 +39,8 @@ def run_config(args: argparse.Namespace, specs: list[SourceSpec], names: list[st
     ) if args.collect or args.classes else None
     outputs = OutputConfig(
         record=record, jsonl=args.jsonl, min_confidence=args.min_confidence, headless=args.headless,
-        snapshot_dir=args.snapshot_dir, windows=args.windows, collect=collect, given=frozenset(getattr(args, "given", ())),
+        snapshot_dir=args.snapshot_dir, windows=args.windows, collect=collect,
+        given=frozenset(getattr(args, "given", ())),
         serve=serve, notify=NotifyConfig.of(os.environ, args.read_timeout),
         mqtt=MqttConfig(args.mqtt, args.mqtt_qos, args.mqtt_every, args.mqtt_on_change,
                         args.mqtt_required, args.mqtt_ca) if args.mqtt else None,

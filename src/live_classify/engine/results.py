@@ -33,7 +33,7 @@ class Classification:
 def top_records(top: TopK) -> list[dict[str, object]]:
     """The top-k as JSON-ready records, most likely first: what photos and video lines share."""
     return [{"class_id": cid, "label": label, "score": round(score, 6)}
-            for cid, label, score in zip(top.class_ids, top.labels, top.scores)]
+            for cid, label, score in zip(top.class_ids, top.labels, top.scores, strict=True)]
 
 
 def unknown_field(top: TopK, min_confidence: float | None) -> dict[str, bool]:

@@ -4,7 +4,6 @@ segment grows, counting it too). No encoder here: only names and files."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit

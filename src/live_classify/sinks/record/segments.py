@@ -55,6 +55,12 @@ class SegmentedMp4:
         return self._closed_frames + (self._writer.frames if self._writer else 0)
 
     @property
+    def _open(self) -> Mp4Writer:
+        """The open segment's writer: one is open from the first frame on, until the close."""
+        assert self._writer is not None, "no segment is open"
+        return self._writer
+
+    @property
     def rate(self) -> str:
         """For the summary: the mean rate of the source's times, and how many segments."""
         span, frames = self._last_t - self._t0, self.frames - self.held
@@ -73,10 +79,10 @@ class SegmentedMp4:
             self._cross(image, t)
         elif resized:
             self._next_segment(image, t)
-        self._writer.write(image, t)
+        self._open.write(image, t)
         self._last, self._last_t = image, t
         self._keep_under_limit()
-        if full := self._space.check(self._writer.path):
+        if full := self._space.check(self._open.path):
             self.close()
             self.stopped_because = full
             log.warning(f"recording stopped: {full}; the segments in {self.path} keep what they had on disk "
@@ -110,7 +116,8 @@ class SegmentedMp4:
 
     def _hold(self, t: float) -> None:
         """The last frame again, at source time ``t``: what a player shows through a stall."""
-        self._writer.write(self._last, t)
+        assert self._last is not None, "a stall before the first frame"
+        self._open.write(self._last, t)
         self.held += 1
 
     def _keep_under_limit(self) -> None:
@@ -119,13 +126,13 @@ class SegmentedMp4:
         limit = self.plan.max_bytes
         if limit is None or not self._closed_bytes or self._closed_bytes + self._open_bytes() <= limit:
             return
-        if not self._prune(keep=self._writer.path) and self._closed_bytes + self._open_bytes() > limit:
+        if not self._prune(keep=self._open.path) and self._closed_bytes + self._open_bytes() > limit:
             self._closed_bytes = 0  # nothing could go: try again at the next segment, not every frame
 
     def _open_bytes(self) -> int:
         """What the open segment will take on disk, with room for the next frame (maybe a keyframe)."""
-        self._largest = max(self._largest, self._writer.largest_packet)
-        return self._writer.bytes_estimate + self._largest
+        self._largest = max(self._largest, self._open.largest_packet)
+        return self._open.bytes_estimate + self._largest
 
     def _resized(self, image: np.ndarray) -> bool:
         """A camera that came back at another size: a new segment at that size (one line says so),

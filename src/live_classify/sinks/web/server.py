@@ -60,7 +60,7 @@ class WebServer:
         self._closing = False
         self._event_queues: set[asyncio.Queue] = set()
         self.places = Places(serve_places(view.options.clients, len(cameras)))  # streams and event feeds
-        self._files = {path: (resources.files("live_classify.sinks.web").joinpath("page", name).read_bytes(), kind)
+        self._files = {path: ((resources.files("live_classify.sinks.web") / "page" / name).read_bytes(), kind)
                        for path, (name, kind) in PAGE.items()}
 
     # --- called from the run's threads ---
