@@ -315,7 +315,7 @@ def test_help_groups_flags_by_task_writes_defaults_one_way_and_names_the_keys() 
 
 
 def test_help_lists_the_exit_codes_the_command_returns_and_examples_that_parse(tmp_path: Path) -> None:
-    from live_classify.cli import main as cli
+    import live_classify.cli.main as cli
     from live_classify.cli.flags import EXAMPLES, EXIT_CODES
 
     text = run_cli("--help").stdout

@@ -25,7 +25,7 @@ from mjpeg_server import MjpegServer
 from tcp_gate import TcpGate
 from triton_env import TritonServer, TritonUnavailable, free_port
 
-from live_classify.cli.main import main as cli
+import live_classify.cli.main as cli
 from live_classify.engine.backend import BackendUnavailable
 from live_classify.engine.classifier import Classifier
 from live_classify.engine.fallback import FallbackBackend
