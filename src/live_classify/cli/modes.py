@@ -11,8 +11,8 @@ import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from live_classify.sources.capture import is_stream, redact
-from live_classify.sources.photos import looks_like_images
+from live_classify.config import redact
+from live_classify.sources.names import is_stream, looks_like_images
 
 PHOTOS, CAMERA, STREAM, FILE = "photos", "a camera", "a stream", "a video file"
 

@@ -18,15 +18,7 @@ import numpy as np
 from live_classify.config import CameraSettings, SourceSpec, redact
 from live_classify.errors import LiveClassifyError
 from live_classify.sources.diagnose import why_stream_fails
-
-STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "http", "https", "udp", "tcp", "srt")
-
-
-def is_stream(value: str) -> bool:
-    try:
-        return urlsplit(value).scheme.lower() in STREAM_SCHEMES
-    except ValueError:
-        return False
+from live_classify.sources.names import is_stream
 
 
 def parse_camera(value: str) -> SourceSpec:
