@@ -8,7 +8,8 @@
   ``ALLOWED_ENGINE_IN_SINKS`` (the result types and the top-k they hold, plain values with no
   onnxruntime behind them), and nothing of ``cli/``.
 - ``config`` is a leaf: of the package it imports only ``errors``; and every ``*Config`` or
-  ``*Settings`` class lives in it.
+  ``*Settings`` class of the layers below the command line lives in it (``cli/`` may name its own
+  structures so, e.g. the tables of a configuration file, which become flags, not run values).
 - The plain values (``config``, the engine's results, the stream's frames) load without
   onnxruntime or PyAV, and ``live-classify --help`` imports neither (nor OpenCV).
 """
@@ -161,7 +162,8 @@ def test_sinks_read_the_engine_s_answers_not_the_engine() -> None:
 def test_config_is_a_leaf_and_holds_every_config() -> None:
     ours = {i.target for i in GRAPH["live_classify.config"] if _under(i.target, (PACKAGE,))}
     assert ours <= {"live_classify.errors"}, f"config imports {sorted(ours)}"
-    elsewhere = sorted(f"{m}.{node.name}" for m, path in modules().items() if m != "live_classify.config"
+    elsewhere = sorted(f"{m}.{node.name}" for m, path in modules().items()
+                       if m != "live_classify.config" and not _under(m, ("live_classify.cli",))
                        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
                        if isinstance(node, ast.ClassDef) and node.name.endswith(("Config", "Settings")))
     assert not elsewhere, f"config classes outside config.py: {elsewhere}"
