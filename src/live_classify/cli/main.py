@@ -82,6 +82,8 @@ def _check_mode(parser: argparse.ArgumentParser, args: argparse.Namespace, argv:
 
 def _run(args: argparse.Namespace, mode: str) -> int:
     """Photos, or a camera / stream / video file, as the source says."""
+    if mode == PHOTOS:
+        return classify_images(args)
     from live_classify.cli.run_config import run_config
     from live_classify.config import ServeConfig
     from live_classify.sinks.record.retention import camera_folder
@@ -90,8 +92,6 @@ def _run(args: argparse.Namespace, mode: str) -> int:
     from live_classify.stream.many_cameras import run_cameras
     from live_classify.stream.run import run_video
 
-    if mode == PHOTOS:
-        return classify_images(args)
     specs = [parse_camera(i.value) if i.kind == "camera" else parse_video_source(i.value) for i in args.inputs]
     names = default_names(args.inputs, camera_folder(specs[0]))
     serve = None
