@@ -1,0 +1,62 @@
+"""The flags of a video run as the frozen values of ``config.py``: the one place that reads
+``argparse.Namespace`` for a run."""
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Sequence
+
+from live_classify.config import (
+    BatchConfig,
+    CameraSettings,
+    CollectConfig,
+    EncoderSettings,
+    MqttConfig,
+    NotifyConfig,
+    OutputConfig,
+    RecordConfig,
+    RunConfig,
+    ServeConfig,
+    SourceConfig,
+    SourceSpec,
+)
+
+
+def run_config(args: argparse.Namespace, specs: list[SourceSpec], names: list[str],
+               serve: ServeConfig | None = None, cameras: Sequence[argparse.Namespace] | None = None) -> RunConfig:
+    """The flags of a camera, stream or video-file run (or several), checked already by the
+    parser; ``serve``: the web server's socket, bound already; ``cameras``: each camera's own flags
+    (a configuration file's ``[[camera]]`` keys over the top level's), else ``args`` for every one."""
+    sources = tuple(source_config(own, spec, name)
+                    for own, spec, name in zip(cameras or [args] * len(specs), specs, names, strict=True))
+    collect = CollectConfig(
+        args.collect_dir, tuple(args.classes or ()), args.collect, args.count, args.interval,
+    ) if args.collect or args.classes else None
+    run_record = record_config(args) or next((src.record for src in sources if src.record), None)
+    outputs = OutputConfig(
+        record=run_record, jsonl=args.jsonl, min_confidence=args.min_confidence, headless=args.headless,
+        snapshot_dir=args.snapshot_dir, windows=args.windows, collect=collect,
+        given=frozenset(getattr(args, "given", ())),
+        serve=serve, notify=NotifyConfig.of(os.environ, args.read_timeout),
+        mqtt=MqttConfig(args.mqtt, args.mqtt_qos, args.mqtt_every, args.mqtt_on_change,
+                        args.mqtt_required, args.mqtt_ca) if args.mqtt else None,
+    )
+    return RunConfig(sources, outputs, BatchConfig(args.max_batch, args.batch_wait / 1e3))
+
+
+def source_config(args: argparse.Namespace, spec: SourceSpec, name: str) -> SourceConfig:
+    """One camera's source, and its own outputs, from its flags."""
+    return SourceConfig(
+        spec=spec, name=name, camera=CameraSettings(args.width, args.height, args.fps, args.fourcc),
+        open_timeout=args.open_timeout, read_timeout=args.read_timeout, rtsp_transport=args.rtsp_transport,
+        realtime=args.realtime, reconnect=args.reconnect, threads=args.threads, smooth=args.smooth,
+        record=record_config(args), min_confidence=args.min_confidence,
+    )
+
+
+def record_config(args: argparse.Namespace) -> RecordConfig | None:
+    """``--record`` and what goes with it, if given."""
+    return RecordConfig(
+        args.record, args.overwrite, EncoderSettings(encoder=args.encoder, crf=args.crf, bitrate=args.bitrate),
+        args.segment, tuple(args.retain or ()),
+    ) if args.record else None
