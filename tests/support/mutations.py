@@ -164,7 +164,7 @@ MUTATIONS = [
              "    return uri\n", ("tests/e2e/test_faults.py::test_credentials_never_reach_logs_json_or_errors",)),
     # Many cameras (issue 13).
     Mutation("the batcher always starts with the first camera", "Batcher.take",
-             "self._next = (last + 1) % len(self.cameras)", "self._next = 0",
+             "self._next = (last + 1) % len(cameras)", "self._next = 0",
              ("tests/unit/stream/test_batching.py::test_no_frame_is_classified_twice_and_every_camera_gets_its_turn",)),
     Mutation("a batch waits far past --batch-wait for a slow camera", "Batcher.take",
              "deadline = now + self.wait_s", "deadline = now + self.wait_s * 10",
@@ -193,9 +193,9 @@ MUTATIONS = [
     Mutation("at the end, each message for a broker away waits before it is counted", "MqttSink._publish",
              "        while not self._online.is_set():\n", "        while not self._online.wait(0.2):\n",
              ("tests/e2e/test_mqtt.py::test_what_waits_for_a_broker_that_never_comes_back_is_counted_as_dropped",)),
-    Mutation("every camera's MQTT sink sees every camera's frames", "outputs",
-             "own = (lambda m, sink: OneCamera(m.name, sink)) if several else (lambda m, sink: sink)",
-             "own = (lambda m, sink: sink)",
+    Mutation("every camera's MQTT sink sees every camera's frames", "camera_sinks",
+             "own = (lambda sink: OneCamera(m.name, sink)) if several else (lambda sink: sink)",
+             "own = (lambda sink: sink)",
              ("tests/e2e/test_mqtt.py::test_two_cameras_each_publish_under_their_name_with_their_own_status_and_last_will",)),
     Mutation("web view: every camera's stream shows the first camera", SRC + "sinks/web/server.py",
              "        return channel\n\n    def _publish_predictions",
@@ -418,7 +418,7 @@ MUTATIONS = [
              (WEB_STATUS + "test_the_last_frame_s_age_is_never_negative",)),
     # issue 25/26, cameras:
     Mutation("batching: ended cameras still count as open", "Batcher.take",
-             "open_ = [c for c in self.cameras if not c.inference_done]", "open_ = list(self.cameras)",
+             "open_ = [c for c in cameras if not c.inference_done]", "open_ = list(cameras)",
              ("tests/unit/stream/test_batching.py::test_an_ended_camera_does_not_hold_a_batch_for_the_wait",)),
     Mutation("batching: a camera takes two places in one batch", "Batcher._collect",
              "            if id(camera) in taken:\n                continue\n", "",
@@ -440,9 +440,9 @@ MUTATIONS = [
              "self.skipped = max(0, self._captured() - self.handed)", "self.skipped = 0",
              ("tests/unit/stream/test_camera.py::test_a_main_loop_that_falls_behind_shows_the_newest_frame_and_the_recording"
               "_counts_the_rest",)),
-    Mutation("several cameras' MQTT sinks lose --min-confidence", "outputs",
-             "MqttSink(mqtt, m.name, m.config.spec.name, m.camera.snapshot, m.config.min_confidence)",
-             "MqttSink(mqtt, m.name, m.config.spec.name, m.camera.snapshot)",
+    Mutation("several cameras' MQTT sinks lose --min-confidence", "camera_sinks",
+             "MqttSink(out.mqtt, m.name, m.config.spec.name, m.camera.snapshot, m.config.min_confidence)",
+             "MqttSink(out.mqtt, m.name, m.config.spec.name, m.camera.snapshot)",
              ("tests/e2e/test_many_cameras.py::test_each_camera_s_mqtt_messages_keep_min_confidence",)),
     # issue 21: one run for one camera or many.
     Mutation("notify: one camera reconnecting stops the pings of all", "RunStatus.reconnecting",

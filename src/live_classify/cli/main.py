@@ -10,7 +10,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,6 +23,7 @@ from live_classify.errors import LiveClassifyError, exit_code
 from live_classify.sinks.record.target import is_directory
 
 if TYPE_CHECKING:
+    from live_classify.cli.config_file import ConfigFile
     from live_classify.engine.backend import Backend
     from live_classify.engine.classifier import Classifier
     from live_classify.engine.model import ModelSpec
@@ -36,6 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     from live_classify.cli import config_check, config_file
+    typed = list(sys.argv[1:] if argv is None else argv)
     if config := config_file.from_command_line(args, argv):  # the file's keys, as if typed before the flags
         argv = config.argv
         args = parser.parse_args(argv)
@@ -53,8 +55,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
     try:
-        cameras = [camera.args for camera in config.cameras] if config else None
-        return exit_code(PROG, partial(_run, args, mode, cameras), timed=True)
+        return exit_code(PROG, partial(_run, args, mode, Reloadable(config, typed) if config else None), timed=True)
     except BrokenPipeError:  # `live-classify --source shots/ --json | head -1`: the reader had enough
         from live_classify.sinks.jsonl import silence_stdout
 
@@ -90,9 +91,17 @@ def _check_mode(parser: argparse.ArgumentParser, args: argparse.Namespace, argv:
     return modes[0]
 
 
-def _run(args: argparse.Namespace, mode: str, cameras: list[argparse.Namespace] | None = None) -> int:
-    """Photos, or a camera / stream / video file, as the source says; ``cameras``: each camera's
-    own flags (a configuration file's)."""
+@dataclass(frozen=True)
+class Reloadable:
+    """A run from ``--config``: its file resolved, and the command line typed with it."""
+
+    config: ConfigFile
+    argv: list[str]
+
+
+def _run(args: argparse.Namespace, mode: str, reloadable: Reloadable | None = None) -> int:
+    """Photos, or a camera / stream / video file, as the source says; with ``--config`` each
+    camera's own flags, and the file read again on SIGHUP."""
     if mode == PHOTOS:
         return classify_images(args)
     from live_classify.cli.run_config import run_config
@@ -108,7 +117,14 @@ def _run(args: argparse.Namespace, mode: str, cameras: list[argparse.Namespace] 
     if args.serve:  # a port in use fails now, before the camera opens
         token = serve_token(args.serve_token)
         serve = ServeConfig(listen(args.serve, token), token, args.serve_fps, args.serve_clients)
-    return run(run_config(args, specs, names, serve, cameras), partial(open_classifier, args))
+    if reloadable is None:
+        return run(run_config(args, specs, names, serve), partial(open_classifier, args))
+    from live_classify.cli.reread import rereader
+
+    config = reloadable.config
+    reread = rereader(config.path, reloadable.argv, args, serve)
+    return run(run_config(args, specs, names, serve, [camera.args for camera in config.cameras]),
+               partial(open_classifier, args), reread)
 
 
 def open_classifier(args: argparse.Namespace, threads: int | None = None, spin: bool = True) -> Classifier:

@@ -81,6 +81,28 @@ class Sinks:
         self.all = list(sinks)
         self.failure: str | None = None  # an essential output failed: the run ends with this error
         self._warn = warn
+        self._closing: list[threading.Thread] = []  # outputs a reload ended, closing
+
+    def add(self, sinks: list[Sink]) -> None:
+        """Outputs a reload started: fed from the next frame on."""
+        self.active += sinks
+        self.all += sinks
+
+    def remove(self, gone: list[Sink]) -> None:
+        """Outputs a reload ended: fed no more from now on, and closed in a thread of their own (a
+        recording's last segment, an MQTT goodbye may take a moment) that :meth:`close` waits for."""
+        self.active = [sink for sink in self.active if all(sink is not g for g in gone)]
+        closing = threading.Thread(target=self._close_each, args=(gone,), name="closing", daemon=True)
+        closing.start()
+        self._closing.append(closing)
+
+    @staticmethod
+    def _close_each(sinks: list[Sink]) -> None:
+        for sink in sinks:
+            try:
+                sink.close()
+            except Exception as error:  # noqa: BLE001 - one output's failure never stops the others' closing
+                log.debug_traceback(f"{sink.name}: closing failed", error)
 
     @property
     def stop_requested(self) -> bool:
@@ -102,6 +124,8 @@ class Sinks:
                 self._guarded(sink, sink.write_predictions, predictions)
 
     def close(self) -> None:
+        for closing in self._closing:
+            closing.join(30.0)
         for sink in self.active:
             try:
                 sink.close()

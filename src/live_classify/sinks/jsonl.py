@@ -38,6 +38,7 @@ class JsonLines:
         name to its source's (``source_name`` is for the frames of any other); ``thresholds``: each
         camera's own ``min_confidence``."""
         self.source_name = source_name
+        self.drop = drop
         self.sources = dict(sources or {})
         self.min_confidence = min_confidence
         self.thresholds = dict(thresholds or {})

@@ -81,6 +81,14 @@ class Notifier:
             self._send(f"STATUS=no frame for {quiet:.0f} s{reconnecting}")
             self._next_status = now + self.config.ping_s
 
+    def reloading(self) -> None:
+        """A reload begins (``Type=notify-reload``): sd_notify(3) wants the monotonic clock with it."""
+        self._send(f"RELOADING=1\nMONOTONIC_USEC={time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000}")
+
+    def reloaded(self) -> None:
+        """The reload is done (applied or refused): ready again."""
+        self._send(f"READY=1\nSTATUS={self._status(self.status())}")
+
     def close(self) -> None:
         if self.error is None:
             self._send("STOPPING=1")

@@ -53,6 +53,11 @@ class Batcher:
         self._thread.start()
         return self
 
+    def set_cameras(self, cameras: Sequence[Camera]) -> None:
+        """The cameras served from the next batch on (a reload added or removed some): a new list,
+        assigned at once, which each batch reads once — the batch being taken keeps the old one."""
+        self.cameras = list(cameras)
+
     def stop(self) -> None:
         self._stop.set()
         self._wake.set()
@@ -74,10 +79,11 @@ class Batcher:
         at most ``wait_s`` after the first for the others. Empty when nothing came for 0.1 s."""
         batch: list[tuple[Camera, Frame]] = []
         deadline: float | None = None
+        cameras = self.cameras  # read once: a reload assigns a new list
         while not self._stop.is_set():
             self._wake.clear()  # cleared before looking: a frame put after the look sets it again
-            self._collect(batch)
-            open_ = [c for c in self.cameras if not c.inference_done]
+            self._collect(batch, cameras)
+            open_ = [c for c in cameras if not c.inference_done]
             if len(batch) >= min(self.max_batch, len(open_)) and batch:
                 break
             now = time.monotonic()
@@ -88,18 +94,18 @@ class Batcher:
             if not self._wake.wait(0.1 if deadline is None else deadline - now) and deadline is None:
                 break  # nothing for a while: let the caller check whether to go on
         if batch:
-            last = self.cameras.index(batch[-1][0])
-            self._next = (last + 1) % len(self.cameras)
+            last = cameras.index(batch[-1][0])
+            self._next = (last + 1) % len(cameras)
         return batch
 
-    def _collect(self, batch: list[tuple[Camera, Frame]]) -> None:
+    def _collect(self, batch: list[tuple[Camera, Frame]], cameras: Sequence[Camera]) -> None:
         """Add the waiting frames of the cameras not in ``batch`` yet, in turn from ``_next``."""
         taken = {id(c) for c, _ in batch}
-        count = len(self.cameras)
+        count = len(cameras)
         for k in range(count):
             if len(batch) >= self.max_batch:
                 return
-            camera = self.cameras[(self._next + k) % count]
+            camera = cameras[(self._next + k) % count]
             if id(camera) in taken:
                 continue
             frame = camera.next_for_inference()

@@ -47,6 +47,7 @@ class Cameras:
         self.provider = classifier.backend.short_name
         self.stopping = False  # the run is ending: cameras no longer end one by one
         self._by_name = {m.name: m for m in members}
+        self._retired: list[Member] = []  # removed by a reload: their threads are joined at the end too
 
     @classmethod
     def open(cls, config: RunConfig, open_classifier: Callable[..., Classifier]) -> Cameras:
@@ -84,6 +85,36 @@ class Cameras:
         status = self._by_name[name].camera.snapshot()
         return f"reconnecting: {status.lost_because}" if status.reconnecting else None
 
+    def add(self, member: Member) -> None:
+        """A camera a reload added, served from the next batch on, then started."""
+        self._set([*self.members, member])
+        member.camera.start()
+
+    def remove(self, name: str) -> Member:
+        """A camera a reload removed: out of the next batch, then stopped (its thread ends by itself)."""
+        member = self._by_name[name]
+        self._set([m for m in self.members if m is not member])
+        member.camera.stop()
+        self._retired.append(member)
+        return member
+
+    def _set(self, members: list[Member]) -> None:
+        set_cameras = getattr(self.scheduler, "set_cameras", None)
+        if set_cameras is None:  # the worker pool serves its one file
+            raise RuntimeError("this run's cameras cannot change")
+        set_cameras([m.camera for m in members])
+        self.members = members
+        self._by_name = {m.name: m for m in members}
+
+    @property
+    def changeable(self) -> bool:
+        """Whether a reload can add and remove cameras (not for one file on the per-core workers)."""
+        return hasattr(self.scheduler, "set_cameras")
+
+    def new_member(self, src: SourceConfig, source: Source) -> Member:
+        """A camera for ``src`` (a reload's), made as the first ones were."""
+        return _member(src, source, self.classifier, self.wake, 1, alone=False)
+
     def start(self) -> None:
         for member in self.members:
             member.camera.start()
@@ -101,7 +132,7 @@ class Cameras:
         self.stop()
         deadline = time.monotonic() + timeout
         self.scheduler.join(timeout)
-        for member in self.members:
+        for member in [*self.members, *self._retired]:
             member.camera.join(max(0.0, deadline - time.monotonic()))
 
     @property

@@ -33,29 +33,38 @@ from live_classify.stream.frames import Flow
 
 
 def outputs(out: OutputConfig, encoding: EncoderSettings | None, cameras: Cameras, collector: Collector | None,
-            quota: Quota | None, window: Window | None) -> list[Sink]:
+            quota: Quota | None, window: Window | None, reloadable: bool = False) -> list[Sink]:
     """The run's sinks, in the order they see each frame: the collector first (it saves raw
-    frames), then whatever draws the overlay. A new output is one more line here."""
+    frames), then whatever draws the overlay. A new output is one more line here. ``reloadable``:
+    cameras may come and go, so each camera's own outputs see only its frames even while alone."""
     jsonl_target = jsonl_wanted(out, window is not None)
-    members, several = cameras.members, len(cameras.members) > 1
+    members, several = cameras.members, len(cameras.members) > 1 or reloadable
     live = all(m.camera.flow is Flow.LATEST for m in members)
-    own = (lambda m, sink: OneCamera(m.name, sink)) if several else (lambda m, sink: sink)
-    serve, mqtt = out.serve, out.mqtt
+    serve = out.serve
     sinks: list[Sink | None] = [
         Collecting(collector, quota, window, info) if collector else None,
         JsonLines(jsonl_target, members[0].config.spec.name, drop=live, min_confidence=out.min_confidence,
                   sources={m.name: m.config.spec.name for m in members},
                   thresholds={m.name: m.config.min_confidence for m in members}) if jsonl_target else None,
-        *[own(m, _recording(encoding, m)) for m in members if m.config.record],
+        *[sink for m in members for sink in camera_sinks(out, encoding, m, several, mqtt=False)],
         window,
         WebView(serve.sock, [Feed(m.name, m.config.spec.name, m.camera.snapshot) for m in members],
                 Options(members[0].config.spec.name, cameras.provider, serve.token, serve.fps, out.min_confidence,
                         serve.clients)) if serve else None,
         Notifier(out.notify, cameras.status) if out.notify else None,
-        *[own(m, MqttSink(mqtt, m.name, m.config.spec.name, m.camera.snapshot, m.config.min_confidence))
-          for m in members if mqtt],
+        *[sink for m in members for sink in camera_sinks(out, encoding, m, several, recording=False)],
     ]
     return [sink for sink in sinks if sink is not None]
+
+
+def camera_sinks(out: OutputConfig, encoding: EncoderSettings | None, m: Member, several: bool, *,
+                 recording: bool = True, mqtt: bool = True) -> list[Sink]:
+    """A camera's own outputs: its recording, its MQTT topics (wrapped to see only its frames)."""
+    own = (lambda sink: OneCamera(m.name, sink)) if several else (lambda sink: sink)
+    sinks: list[Sink] = [own(_recording(encoding, m))] if recording and m.config.record else []
+    if mqtt and out.mqtt:
+        sinks.append(own(MqttSink(out.mqtt, m.name, m.config.spec.name, m.camera.snapshot, m.config.min_confidence)))
+    return sinks
 
 
 def _recording(encoding: EncoderSettings | None, member: Member) -> Recording:

@@ -1,9 +1,10 @@
 """The run of one camera, stream or video file, or of several with one model: cameras in,
 window/recording/JSON/web/MQTT out, through one main loop.
 
-Every way out — q/Esc, the window closed, end of stream, Ctrl+C, SIGTERM, SIGHUP, a failed
-thread — goes through the same ``finally``: the recording is closed (and was playable all along),
-the JSON lines are flushed, and a summary is printed. A camera lost for good among several ends
+Every way out — q/Esc, the window closed, end of stream, Ctrl+C, SIGTERM, SIGHUP (unless a
+``--config`` run rereads its file on it), a failed thread — goes through the same ``finally``:
+the recording is closed (and was playable all along), the JSON lines are flushed, and a summary
+is printed. A camera lost for good among several ends
 alone (one line); the run ends when the last one has, or when the user stops it.
 """
 from __future__ import annotations
@@ -24,10 +25,12 @@ from live_classify.sinks.display.window import Window
 from live_classify.stream.annotate import Annotator
 from live_classify.stream.cameras import Cameras, Member
 from live_classify.stream.outputs import check_outputs, collector_for, outputs, window_for, window_wanted
+from live_classify.stream.reload import Context, Reloader, ReRead
 
 
-def run(config: RunConfig, open_classifier: Callable[..., Classifier]) -> int:
-    """Classify every source of ``config`` until all end or the user stops; returns the exit code."""
+def run(config: RunConfig, open_classifier: Callable[..., Classifier], reread: ReRead | None = None) -> int:
+    """Classify every source of ``config`` until all end or the user stops; returns the exit code.
+    ``reread``: the configuration read anew, on SIGHUP (``--config``)."""
     out = config.outputs
     encoding = check_outputs(out, config.sources)  # before anything is opened or written
     collector, quota = collector_for(out.collect)
@@ -37,11 +40,12 @@ def run(config: RunConfig, open_classifier: Callable[..., Classifier]) -> int:
     for m in cameras.members:
         m.annotator = Annotator(m.camera.snapshot, m.camera.flow, cameras.provider, m.config.min_confidence, window,
                                 collector)
-    sinks = Sinks(outputs(out, encoding, cameras, collector, quota, window), warning)
-    with stop_on_signals(cameras) as signals:  # a signal while finishing up must not cut the finishing short
+    sinks = Sinks(outputs(out, encoding, cameras, collector, quota, window, reloadable=reread is not None), warning)
+    reloader = Reloader(reread, config, Context(window, collector)) if reread else None
+    with stop_on_signals(cameras, reloader) as signals:  # a signal while finishing up must not cut the finishing short
         try:
             cameras.start()
-            _main_loop(cameras, sinks, window)
+            _main_loop(cameras, sinks, window, reloader)
         finally:
             cameras.join(timeout=max(src.read_timeout for src in config.sources) + 2)
             for m in cameras.members:
@@ -57,11 +61,14 @@ def run(config: RunConfig, open_classifier: Callable[..., Classifier]) -> int:
     return 0
 
 
-def _main_loop(cameras: Cameras, sinks: Sinks, window: Window | None) -> None:
+def _main_loop(cameras: Cameras, sinks: Sinks, window: Window | None, reloader: Reloader | None = None) -> None:
     """Each camera's shown frames to the sinks, in turn, until every camera has ended, a sink
     asks to stop, or one fails. While a camera sends nothing, the sinks hear of it (``idle``) with
-    the one stale redraw, which says why."""
+    the one stale redraw, which says why. A reload is applied here, between two frames."""
     while running := cameras.running:
+        if reloader:
+            reloader.step(cameras, sinks)
+            running = cameras.running
         cameras.wake.display.clear()  # before looking: a frame that comes after the look sets it again
         quiet = [m for m in running if not _hand_to_sinks(m, cameras, sinks, window)]
         if sinks.stop_requested:
@@ -103,14 +110,18 @@ def _gone(member: Member, cameras: Cameras, window: Window | None) -> None:
 
 
 @contextlib.contextmanager
-def stop_on_signals(cameras: Cameras) -> Iterator[list[int]]:
+def stop_on_signals(cameras: Cameras, reloader: Reloader | None = None) -> Iterator[list[int]]:
     """First Ctrl+C/SIGTERM/SIGHUP: a clean stop. A second one: exit at once — the recording is
     Motion-JPEG, playable as it stands, and every JSON line is already flushed. Yields the list of
-    signals received, so the caller can tell a stop the user asked for."""
+    signals received, so the caller can tell a stop the user asked for. With a ``reloader`` SIGHUP
+    only asks it to reread the configuration (the main loop does, between two frames)."""
     signals = [signal.SIGINT, signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
     received: list[int] = []
 
     def handler(signum: int, _frame: object) -> None:
+        if reloader is not None and signum == getattr(signal, "SIGHUP", None):
+            reloader.requested.set()
+            return
         received.append(signum)
         if len(received) > 1:
             os._exit(128 + signum)

@@ -6,6 +6,7 @@ import errno
 import os
 import socket
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -238,3 +239,18 @@ def test_with_several_cameras_one_healthy_camera_keeps_the_watchdog_fed(tmp_path
     sink.idle(lambda camera: None)
     assert received(listener) == ["STATUS=no frame for 3 s; reconnecting"]
     sink.close()
+
+
+def test_a_reload_says_reloading_with_the_monotonic_clock_then_ready(tmp_path: Path, listener: socket.socket) -> None:
+    """``Type=notify-reload``: RELOADING=1 must come with MONOTONIC_USEC= (sd_notify(3)), READY=1 ends it."""
+    camera = Camera()
+    sink = notifier(str(tmp_path / "notify"), camera)
+    before = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
+    sink.reloading()
+    after = time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000
+    sink.reloaded()
+    reloading, ready = received(listener)
+    first, second = reloading.split("\n")
+    assert first == "RELOADING=1" and second.startswith("MONOTONIC_USEC=")
+    assert before <= int(second.removeprefix("MONOTONIC_USEC=")) <= after
+    assert ready == f"READY=1\n{STATUS}"

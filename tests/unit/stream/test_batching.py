@@ -177,8 +177,8 @@ def test_a_camera_never_takes_two_places_in_one_batch(wake: Wake) -> None:
     first_taken = threading.Event()
 
     class Watched(Batcher):
-        def _collect(self, batch: list) -> None:
-            super()._collect(batch)
+        def _collect(self, batch: list, cameras: list) -> None:  # type: ignore[override]
+            super()._collect(batch, cameras)
             if batch:
                 first_taken.set()
 

@@ -1,0 +1,51 @@
+"""``--config`` read again on SIGHUP: the file resolved with the same command line as at the start,
+checked as at the start, and turned into the run's values; what cannot change without a restart
+says so in one line."""
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Callable, Sequence
+
+from live_classify import log
+from live_classify.cli.config_file import resolve
+from live_classify.cli.config_toml import ConfigError
+from live_classify.cli.inputs import default_names
+from live_classify.cli.modes import PHOTOS, source_modes
+from live_classify.cli.run_config import run_config
+from live_classify.config import RunConfig, ServeConfig
+from live_classify.errors import LiveClassifyError
+from live_classify.sinks.record.retention import camera_folder
+from live_classify.sources.capture import parse_camera, parse_video_source
+
+#: Flags a reload cannot change (the engine, the web server's socket, the window, the batching).
+RESTART_ONLY = ("model", "provider", "backend", "device_id", "serve", "serve_token", "headless", "windows",
+                "max_batch", "batch_wait", "collect", "classes", "top_k")
+
+
+def rereader(path: str, argv: Sequence[str], first: argparse.Namespace,
+             serve: ServeConfig | None) -> Callable[[], RunConfig]:
+    """The function that reads ``path`` again with the command line ``argv``; a problem raises
+    :class:`LiveClassifyError` with the one line the start would have said."""
+    def reread() -> RunConfig:
+        try:
+            config = resolve(path, argv, os.environ)
+        except ConfigError as error:
+            raise LiveClassifyError(str(error)) from None
+        args = config.args
+        try:
+            modes = source_modes(args.camera, args.source)
+        except ValueError as error:
+            raise LiveClassifyError(str(error)) from None
+        if PHOTOS in modes:
+            raise LiveClassifyError("photos are classified once, not reloaded")
+        for warning in config.warnings:
+            log.warning(warning)
+        for key in RESTART_ONLY:
+            if getattr(args, key) != getattr(first, key):
+                log.warning(f"reload: {key.replace('_', '-')} changes only with a restart; it stays as it was")
+        specs = [parse_camera(i.value) if i.kind == "camera" else parse_video_source(i.value) for i in args.inputs]
+        names = default_names(args.inputs, camera_folder(specs[0]))
+        return run_config(args, specs, names, serve, [camera.args for camera in config.cameras])
+
+    return reread

@@ -1,0 +1,179 @@
+"""``--config`` reloaded on SIGHUP while the run goes on.
+
+The signal handler only sets :attr:`Reloader.requested`. The main loop, between two frames, starts
+a thread that rereads the file and opens what is new (a file, a camera, a stream may take seconds
+to open: the other cameras' frames go on meanwhile); when that is ready, the main loop applies the
+difference at once: a camera removed ends (its recording closed, its MQTT status ``offline``), one
+added starts, one whose keys changed restarts alone, and an untouched camera never pauses. A file
+that cannot be read changes nothing: one line says why.
+"""
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from live_classify.config import EncoderSettings, RunConfig, SourceConfig
+from live_classify.errors import LiveClassifyError
+from live_classify.log import debug_traceback, info, warning
+from live_classify.sinks.base import OneCamera, Sink, Sinks
+from live_classify.sinks.collect import Collector
+from live_classify.sinks.display.window import Window
+from live_classify.sinks.jsonl import JsonLines
+from live_classify.sinks.mqtt import MqttSink
+from live_classify.sinks.notify import Notifier
+from live_classify.sources.absent import open_or_absent
+from live_classify.sources.capture import Source
+from live_classify.stream.annotate import Annotator
+from live_classify.stream.cameras import Cameras
+from live_classify.stream.outputs import camera_sinks, check_outputs, jsonl_wanted
+
+ReRead = Callable[[], RunConfig]  # the file read anew; LiveClassifyError: one line why it cannot be run
+
+
+@dataclass
+class Plan:
+    """A reload, ready to apply: the new configuration, and what changes."""
+
+    config: RunConfig
+    removed: list[str]  # cameras to end (those whose keys changed too)
+    added: list[tuple[SourceConfig, Source]]  # cameras to start, their sources opened already
+    thresholds: dict[str, float | None]  # untouched cameras whose min-confidence alone changed
+    encoding: EncoderSettings | None  # the new recordings' encoder, chosen
+    jsonl: bool  # the JSON lines go elsewhere now
+    mqtt: bool  # the MQTT settings changed
+
+
+@dataclass
+class Context:
+    """What the run's outputs were built with, for those a reload builds."""
+
+    window: Window | None
+    collector: Collector | None
+
+
+class Reloader:
+    """Rereads the configuration when asked, off the main loop; the main loop applies it (:meth:`step`)."""
+
+    def __init__(self, reread: ReRead, config: RunConfig, context: Context) -> None:
+        self.requested = threading.Event()  # set by the signal handler, and nothing else there
+        self.config = config
+        self.loaded = 0  # how many reloads were applied
+        self._reread = reread
+        self._context = context
+        self._plans: queue.Queue[Plan | None] = queue.Queue()
+        self._busy = False
+
+    def step(self, cameras: Cameras, sinks: Sinks) -> None:
+        """On the main loop, between two frames: start a requested reload, or apply a ready one."""
+        notifier = next((s for s in sinks.active if isinstance(s, Notifier)), None)
+        if self.requested.is_set() and not self._busy:
+            self.requested.clear()
+            self._busy = True
+            info("SIGHUP: reading the configuration again")
+            if notifier:
+                notifier.reloading()
+            threading.Thread(target=self._prepare, args=(cameras,), name="reload", daemon=True).start()
+        try:
+            plan = self._plans.get_nowait()
+        except queue.Empty:
+            return
+        self._busy = False
+        if plan is not None:
+            self._apply(plan, cameras, sinks)
+        if notifier:
+            notifier.reloaded()
+
+    def _prepare(self, cameras: Cameras) -> None:
+        """The reload's slow part, in a thread: read the file, check it, open the new cameras."""
+        try:
+            self._plans.put(self._plan(self._reread(), cameras))
+        except LiveClassifyError as error:
+            warning(f"reload refused: {error}; the run goes on as it was")
+            self._plans.put(None)
+        except Exception as error:  # noqa: BLE001 - a reload never ends the run
+            debug_traceback("reload failed", error)
+            warning(f"reload failed: {error}; the run goes on as it was")
+            self._plans.put(None)
+
+    def _plan(self, new: RunConfig, cameras: Cameras) -> Plan:
+        """What differs between the running configuration and ``new``, its new cameras opened."""
+        old = {src.name: src for src in self.config.sources}
+        fresh = {src.name: src for src in new.sources}
+        removed = [name for name in old if name not in fresh or _restart(old[name], fresh[name])]
+        starting = [src for src in new.sources if src.name not in old or src.name in removed]
+        if (removed or starting) and not cameras.changeable:
+            raise LiveClassifyError("the cameras of a run of one video file cannot change: restart it")
+        unchanged = [name for name in old if name not in removed]
+        thresholds = {n: fresh[n].min_confidence for n in unchanged if fresh[n] != old[n]}
+        encoding = check_outputs(replace(new.outputs, jsonl=None), starting)  # a recording that cannot be written
+        if new.outputs.jsonl != self.config.outputs.jsonl:
+            check_outputs(new.outputs, [])
+        opened: list[tuple[SourceConfig, Source]] = []
+        try:
+            for src in starting:
+                opened.append((src, open_or_absent(src)))
+        except BaseException:
+            for _, source in opened:
+                source.release()
+            raise
+        return Plan(new, removed, opened, thresholds, encoding, new.outputs.jsonl != self.config.outputs.jsonl,
+                    new.outputs.mqtt != self.config.outputs.mqtt)
+
+    def _apply(self, plan: Plan, cameras: Cameras, sinks: Sinks) -> None:
+        """The plan, at once, between two frames: cameras ended and started, outputs rebuilt."""
+        out, fresh = plan.config.outputs, {src.name: src for src in plan.config.sources}
+        for name in plan.removed:
+            cameras.remove(name)  # its capture thread ends by itself; the run's end joins it
+            sinks.remove(_sinks_of(sinks, name))
+            info(f"{name}: {'restarting' if name in fresh else 'removed'}")
+        for src, source in plan.added:
+            member = cameras.new_member(src, source)
+            member.annotator = Annotator(member.camera.snapshot, member.camera.flow, cameras.provider,
+                                         src.min_confidence, self._context.window, self._context.collector)
+            sinks.add(camera_sinks(out, plan.encoding, member, True))
+            cameras.add(member)
+            info(f"{src.name}: started")
+        for member in cameras.members:
+            member.config = fresh[member.name]  # the same, or a new threshold
+            if member.annotator:
+                member.annotator.min_confidence = member.config.min_confidence
+        _rebuild_shared(plan, cameras, sinks, self._context)
+        self.config = plan.config
+        self.loaded += 1
+        info(f"configuration reloaded: {len(cameras.members)} cameras")
+
+
+def _restart(old: SourceConfig, new: SourceConfig) -> bool:
+    """Whether a camera's new keys need it restarted (a new threshold alone does not)."""
+    return replace(old, min_confidence=None) != replace(new, min_confidence=None)
+
+
+def _rebuild_shared(plan: Plan, cameras: Cameras, sinks: Sinks, context: Context) -> None:
+    """The JSON lines (their cameras, thresholds, target) and every camera's MQTT topics, where changed."""
+    out, members = plan.config.outputs, cameras.members
+    jsonl = next((s for s in sinks.active if isinstance(s, JsonLines)), None)
+    if plan.jsonl:
+        target = jsonl_wanted(out, context.window is not None)
+        new = JsonLines(target, members[0].config.spec.name, drop=jsonl.drop if jsonl else True,
+                        min_confidence=out.min_confidence) if target else None
+        sinks.remove([jsonl] if jsonl else [])
+        sinks.add([new] if new else [])
+        jsonl = new
+    if jsonl is not None:
+        jsonl.sources = {m.name: m.config.spec.name for m in members}
+        jsonl.thresholds = {m.name: m.config.min_confidence for m in members}
+    added = {src.name for src, _ in plan.added}
+    if plan.mqtt:
+        sinks.remove([s for s in sinks.active if isinstance(s, OneCamera) and isinstance(s.sink, MqttSink)
+                      and s.camera not in added])
+        sinks.add([s for m in members if m.name not in added for s in camera_sinks(out, None, m, True,
+                                                                                   recording=False)])
+    for sink in sinks.active:
+        if isinstance(sink, OneCamera) and isinstance(sink.sink, MqttSink) and sink.camera in plan.thresholds:
+            sink.sink.min_confidence = plan.thresholds[sink.camera]
+
+
+def _sinks_of(sinks: Sinks, name: str) -> list[Sink]:
+    return [s for s in sinks.active if isinstance(s, OneCamera) and s.camera == name]
