@@ -192,6 +192,8 @@ class RunConfig:
     sources: tuple[SourceConfig, ...]
     outputs: OutputConfig
     batch: BatchConfig = BatchConfig()
+    model: Path | None = None  # the model file: a reload that names another swaps it in
+    watch_model: bool = False  # --watch-model: the file replaced on disk is loaded anew
 
     @property
     def source(self) -> SourceConfig:

@@ -1,9 +1,11 @@
 """``--config`` reloaded on SIGHUP through the real command: three fake cameras, a run reloaded
 while it goes on — a camera removed and one added (the untouched one never pauses), a broken file
-(refused, the run goes on) — and SIGHUP without ``--config`` still a clean stop."""
+(refused, the run goes on), a model swapped between two frames — ``--watch-model``, and SIGHUP
+without ``--config`` still a clean stop."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 from collections.abc import Iterator
 from itertools import pairwise
@@ -11,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import CHELSEA, COFFEE, DATA, LiveCli
+from foreign_models import pooled_classifier
 from mjpeg_server import MjpegServer
 
 MAX_GAP_S = 1.0  # the untouched camera's longest wait between two classified frames, over a reload
@@ -70,14 +73,68 @@ def test_a_reload_ends_starts_and_leaves_the_untouched_camera_alone(
     before = len(lines(out))
     cli.wait_for(lambda: min(len(of(lines(out)[before:], n)) for n in ("door", "yard")) >= 10, 60, "lines go on")
 
-    config.write_text(box({"door": a, "yard": c}, "smooth = 0.5\n"))  # every camera's keys changed
+    tiny = tiny_model(tmp_path / "tiny.onnx", "tiny")
+    swapped = len(lines(out))
+    config.write_text(box({"door": a, "yard": c}, f'model = "{tiny}"\n'))
     cli.signal(signal.SIGHUP)
-    cli.wait_for(lambda: cli.stderr.count("configuration reloaded") == 2, 60, "the second reload")
+    cli.wait_for(lambda: min(len(of(new_labels(lines(out)[swapped:]), n)) for n in ("door", "yard")) >= 10, 60,
+                 "the new model's labels")
+    assert_swapped_between_two_frames(lines(out), "tiny-", ("door", "yard"))
+    assert "door: restarting" not in cli.stderr
+
+    config.write_text(box({"door": a, "yard": c}, f'model = "{tiny}"\nsmooth = 0.5\n'))  # every camera's keys
+    cli.signal(signal.SIGHUP)
+    cli.wait_for(lambda: cli.stderr.count("configuration reloaded") == 3, 60, "the last reload")
     assert "door: restarting" in cli.stderr and "yard: restarting" in cli.stderr
+    pid = cli.process.pid
     cli.signal(signal.SIGINT)
     run = cli.finish()
     assert run.returncode == 0, run.stderr
-    assert "Traceback" not in run.stderr
+    assert "Traceback" not in run.stderr and cli.process.pid == pid
+
+
+def tiny_model(path: Path, prefix: str) -> Path:
+    """A tiny model whose three labels start with ``prefix``, written beside and renamed into place
+    (as live-classify-train --out does)."""
+    labels = json.dumps([f"{prefix}-{i}" for i in range(3)])
+    partial = pooled_classifier(path.with_suffix(".part"), classes=3, softmax=True, metadata={"labels": labels})
+    os.replace(partial, path)
+    return path
+
+
+def new_labels(records: list[dict], prefix: str = "tiny-") -> list[dict]:
+    return [r for r in records if r["top"][0]["label"].startswith(prefix)]
+
+
+def assert_swapped_between_two_frames(records: list[dict], prefix: str, cameras: tuple[str, ...] = ("door",)) -> None:
+    """Each camera's lines: the old model's labels, then only the new one's, with no frame missing
+    from the swap's batch (live frames may be replaced before inference, but never a pause)."""
+    for camera in cameras:
+        mine = of(records, camera)
+        new = [r["top"][0]["label"].startswith(prefix) for r in mine]
+        first = new.index(True)
+        assert all(new[first:]), f"{camera}: an old label after the new model's first"
+        frames, times = [r["frame"] for r in mine], [r["time"] for r in mine]
+        assert frames == sorted(set(frames)), f"{camera}: its frames counted anew"
+        assert times[first] - times[first - 1] < MAX_GAP_S, f"{camera}: paused {times[first] - times[first - 1]:.2f} s"
+
+
+def test_watch_model_takes_up_the_model_file_replaced_on_disk(
+        camera: MjpegServer, live_cli: type[LiveCli], tmp_path: Path) -> None:
+    model, out = tiny_model(tmp_path / "m.onnx", "first"), tmp_path / "p.jsonl"
+    cli = live_cli("--source", camera.url, "--name", "door", "--model", str(model), "--watch-model", "--provider",
+                   "cpu", "--headless", "--jsonl", str(out))
+    cli.wait_for(lambda: len(lines(out)) >= 10, 60, "the first model's lines")
+    tiny_model(model, "second")
+    cli.wait_for(lambda: len(new_labels(lines(out), "second-")) >= 10, 60, "the second model's lines")
+    assert_swapped_between_two_frames([{**r, "camera": "door"} for r in lines(out)], "second-")
+    model.write_bytes(b"not a model")
+    cli.wait_for_stderr("reload refused")
+    before = len(lines(out))
+    cli.wait_for(lambda: len(new_labels(lines(out)[before:], "second-")) >= 10, 60, "the old model going on")
+    cli.signal(signal.SIGINT)
+    run = cli.finish()
+    assert run.returncode == 0 and "Traceback" not in run.stderr, run.stderr
 
 
 def test_sighup_without_config_is_a_clean_stop(camera: MjpegServer, live_cli: type[LiveCli], tmp_path: Path) -> None:

@@ -232,6 +232,9 @@ def _model_flags(parser: argparse.ArgumentParser) -> None:
     model = parser.add_argument_group("model and engine")
     model.add_argument("--model", type=Path, metavar="PATH",
                        help="an ONNX classifier (default: the bundled EfficientNet-Lite0)")
+    model.add_argument("--watch-model", action="store_true",
+                       help="load the model file anew when it is replaced (live-classify-train --out), between two "
+                            "frames")
     model.add_argument("--labels", type=Path, metavar="FILE", help="class names, one per line (overrides the model's)")
     model.add_argument("--backend", type=backend_url, metavar="URL",
                        help="run the model on a Triton Inference Server: triton://HOST[:8001]/MODEL (gRPC) or "

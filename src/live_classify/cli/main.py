@@ -127,7 +127,8 @@ def _run(args: argparse.Namespace, mode: str, reloadable: Reloadable | None = No
                partial(open_classifier, args), reread)
 
 
-def open_classifier(args: argparse.Namespace, threads: int | None = None, spin: bool = True) -> Classifier:
+def open_classifier(args: argparse.Namespace, threads: int | None = None, spin: bool = True,
+                    model: Path | None = None) -> Classifier:
     """The engine as the flags describe it; says on stderr which provider runs and what it assumed.
 
     ``threads`` and ``spin`` let the video pipeline tune the CPU provider (``--threads`` wins).
@@ -141,7 +142,7 @@ def open_classifier(args: argparse.Namespace, threads: int | None = None, spin: 
                               **({"tensorrt_cache": args.trt_cache} if args.trt_cache else {}))
     overrides = Overrides(labels_file=args.labels, size=args.input_size, crop_fraction=args.crop_fraction,
                           color_order=args.color_order, mean=args.mean, std=args.std)
-    model = args.model or default_model_path()
+    model = model or args.model or default_model_path()
     spec = describe_model(model, overrides)
     classifier = Classifier(spec, _backend(args, model, spec, options), top=args.top_k)
     log.info(classifier.backend.describe(verbose=log.verbose()))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Sequence
+from pathlib import Path
 
 from live_classify.config import (
     BatchConfig,
@@ -41,7 +42,15 @@ def run_config(args: argparse.Namespace, specs: list[SourceSpec], names: list[st
         mqtt=MqttConfig(args.mqtt, args.mqtt_qos, args.mqtt_every, args.mqtt_on_change,
                         args.mqtt_required, args.mqtt_ca) if args.mqtt else None,
     )
-    return RunConfig(sources, outputs, BatchConfig(args.max_batch, args.batch_wait / 1e3))
+    return RunConfig(sources, outputs, BatchConfig(args.max_batch, args.batch_wait / 1e3), model_file(args),
+                     args.watch_model)
+
+
+def model_file(args: argparse.Namespace) -> Path:
+    """The model the run loads: ``--model``, else the bundled one."""
+    from live_classify.engine.model import default_model_path
+
+    return args.model or default_model_path()
 
 
 def source_config(args: argparse.Namespace, spec: SourceSpec, name: str) -> SourceConfig:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from live_classify.engine.classifier import Classifier
 from live_classify.log import info
@@ -47,11 +47,18 @@ class Batcher:
         self._stop = threading.Event()
         self._inference = Inference(classifier, self._stop, log)
         self._next = 0  # the camera whose turn comes first in the next batch
+        self._swap: tuple[Classifier, Callable[[Classifier], None]] | None = None  # a model to take up
         self._thread = threading.Thread(target=self._run, name="inference", daemon=True)
 
     def start(self) -> Batcher:
         self._thread.start()
         return self
+
+    def swap(self, classifier: Classifier, rebind: Callable[[Classifier], None]) -> None:
+        """A new model, loaded already: taken up between two batches (the batch in flight ends on
+        the old one), when ``rebind`` (on this thread) first fits the cameras' smoothing to it."""
+        self._swap = (classifier, rebind)
+        self._wake.set()
 
     def set_cameras(self, cameras: Sequence[Camera]) -> None:
         """The cameras served from the next batch on (a reload added or removed some): a new list,
@@ -115,6 +122,8 @@ class Batcher:
     def _run(self) -> None:
         try:
             while not self._stop.is_set() and not all(c.inference_done for c in self.cameras):
+                if self._swap is not None:
+                    self._take_up(*self._swap)
                 batch = self.take()
                 if batch:
                     self._classify(batch)
@@ -122,6 +131,12 @@ class Batcher:
             self.error = f"inference failed: {error}"
             for camera in self.cameras:
                 camera.stop()
+
+    def _take_up(self, classifier: Classifier, rebind: Callable[[Classifier], None]) -> None:
+        """Between two batches: the next one is classified by the new model."""
+        self._swap = None
+        rebind(classifier)
+        self.classifier = self._inference.classifier = classifier
 
     def _classify(self, batch: list[tuple[Camera, Frame]]) -> None:
         """One inference run for the batch; each prediction to its camera."""

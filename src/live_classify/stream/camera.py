@@ -116,6 +116,10 @@ class Camera:
         self._thread.start()
         return self
 
+    def resmooth(self, smoothed: Smoothing | None) -> None:
+        """A new model's smoothing (its classes): set by the scheduler's thread, between two batches."""
+        self._smoothed = smoothed
+
     def stop(self) -> None:
         """Ask the capture thread to finish; safe from a signal handler."""
         self._stop.set()

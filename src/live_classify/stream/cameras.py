@@ -106,6 +106,23 @@ class Cameras:
         self.members = members
         self._by_name = {m.name: m for m in members}
 
+    def swap_model(self, classifier: Classifier) -> None:
+        """A new model, loaded: the scheduler takes it up between two batches."""
+        def rebind(new: Classifier) -> None:
+            for member in self.members:
+                member.camera.resmooth(smoothing(new, member.config.smooth))
+
+        swap = getattr(self.scheduler, "swap", None)
+        if swap is None:
+            raise RuntimeError("this run's model cannot change")
+        swap(classifier, rebind)
+        self.classifier = classifier
+
+    @property
+    def swappable(self) -> bool:
+        """Whether a new model can be swapped in (not in the per-core workers' engines)."""
+        return hasattr(self.scheduler, "swap")
+
     @property
     def changeable(self) -> bool:
         """Whether a reload can add and remove cameras (not for one file on the per-core workers)."""

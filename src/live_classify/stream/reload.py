@@ -13,8 +13,10 @@ import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from live_classify.config import EncoderSettings, RunConfig, SourceConfig
+from live_classify.engine.classifier import Classifier
 from live_classify.errors import LiveClassifyError
 from live_classify.log import debug_traceback, info, warning
 from live_classify.sinks.base import OneCamera, Sink, Sinks
@@ -30,6 +32,7 @@ from live_classify.stream.cameras import Cameras
 from live_classify.stream.outputs import camera_sinks, check_outputs, jsonl_wanted
 
 ReRead = Callable[[], RunConfig]  # the file read anew; LiveClassifyError: one line why it cannot be run
+OpenModel = Callable[[Path], Classifier]  # a model loaded; LiveClassifyError: one line why not
 
 
 @dataclass
@@ -41,6 +44,7 @@ class Plan:
     added: list[tuple[SourceConfig, Source]]  # cameras to start, their sources opened already
     thresholds: dict[str, float | None]  # untouched cameras whose min-confidence alone changed
     encoding: EncoderSettings | None  # the new recordings' encoder, chosen
+    classifier: Classifier | None  # a new model, loaded already
     jsonl: bool  # the JSON lines go elsewhere now
     mqtt: bool  # the MQTT settings changed
 
@@ -56,8 +60,11 @@ class Context:
 class Reloader:
     """Rereads the configuration when asked, off the main loop; the main loop applies it (:meth:`step`)."""
 
-    def __init__(self, reread: ReRead, config: RunConfig, context: Context) -> None:
+    def __init__(self, reread: ReRead | None, config: RunConfig, context: Context, open_model: OpenModel) -> None:
+        """``reread`` None: no file to read again (``--watch-model`` alone)."""
         self.requested = threading.Event()  # set by the signal handler, and nothing else there
+        self.model_changed = threading.Event()  # set by the model file's watch
+        self._open_model = open_model
         self.config = config
         self.loaded = 0  # how many reloads were applied
         self._reread = reread
@@ -68,13 +75,16 @@ class Reloader:
     def step(self, cameras: Cameras, sinks: Sinks) -> None:
         """On the main loop, between two frames: start a requested reload, or apply a ready one."""
         notifier = next((s for s in sinks.active if isinstance(s, Notifier)), None)
-        if self.requested.is_set() and not self._busy:
+        if (self.requested.is_set() or self.model_changed.is_set()) and not self._busy:
+            reread = self.requested.is_set() and self._reread is not None
+            model = self.model_changed.is_set()
             self.requested.clear()
+            self.model_changed.clear()
             self._busy = True
-            info("SIGHUP: reading the configuration again")
+            info("SIGHUP: reading the configuration again" if reread else "the model file changed: loading it")
             if notifier:
                 notifier.reloading()
-            threading.Thread(target=self._prepare, args=(cameras,), name="reload", daemon=True).start()
+            threading.Thread(target=self._prepare, args=(cameras, reread, model), name="reload", daemon=True).start()
         try:
             plan = self._plans.get_nowait()
         except queue.Empty:
@@ -85,10 +95,12 @@ class Reloader:
         if notifier:
             notifier.reloaded()
 
-    def _prepare(self, cameras: Cameras) -> None:
-        """The reload's slow part, in a thread: read the file, check it, open the new cameras."""
+    def _prepare(self, cameras: Cameras, reread: bool, model: bool) -> None:
+        """The reload's slow part, in a thread: read the file, check it, load a new model, open the
+        new cameras."""
         try:
-            self._plans.put(self._plan(self._reread(), cameras))
+            new = self._reread() if reread and self._reread else self.config
+            self._plans.put(self._plan(new, cameras, model))
         except LiveClassifyError as error:
             warning(f"reload refused: {error}; the run goes on as it was")
             self._plans.put(None)
@@ -97,8 +109,9 @@ class Reloader:
             warning(f"reload failed: {error}; the run goes on as it was")
             self._plans.put(None)
 
-    def _plan(self, new: RunConfig, cameras: Cameras) -> Plan:
-        """What differs between the running configuration and ``new``, its new cameras opened."""
+    def _plan(self, new: RunConfig, cameras: Cameras, model_changed: bool = False) -> Plan:
+        """What differs between the running configuration and ``new``, its new model loaded and
+        its new cameras opened."""
         old = {src.name: src for src in self.config.sources}
         fresh = {src.name: src for src in new.sources}
         removed = [name for name in old if name not in fresh or _restart(old[name], fresh[name])]
@@ -110,6 +123,11 @@ class Reloader:
         encoding = check_outputs(replace(new.outputs, jsonl=None), starting)  # a recording that cannot be written
         if new.outputs.jsonl != self.config.outputs.jsonl:
             check_outputs(new.outputs, [])
+        classifier = None
+        if new.model and (model_changed or new.model != self.config.model):
+            if not cameras.swappable:
+                raise LiveClassifyError("the model of a run of one video file cannot change: restart it")
+            classifier = self._open_model(new.model)
         opened: list[tuple[SourceConfig, Source]] = []
         try:
             for src in starting:
@@ -118,12 +136,15 @@ class Reloader:
             for _, source in opened:
                 source.release()
             raise
-        return Plan(new, removed, opened, thresholds, encoding, new.outputs.jsonl != self.config.outputs.jsonl,
-                    new.outputs.mqtt != self.config.outputs.mqtt)
+        outputs = new.outputs.jsonl != self.config.outputs.jsonl, new.outputs.mqtt != self.config.outputs.mqtt
+        return Plan(new, removed, opened, thresholds, encoding, classifier, *outputs)
 
     def _apply(self, plan: Plan, cameras: Cameras, sinks: Sinks) -> None:
         """The plan, at once, between two frames: cameras ended and started, outputs rebuilt."""
         out, fresh = plan.config.outputs, {src.name: src for src in plan.config.sources}
+        if plan.classifier is not None:  # before a new camera is made: it smooths with the new model's classes
+            cameras.swap_model(plan.classifier)
+            info(f"model {plan.config.model}: swapped in from the next batch")
         for name in plan.removed:
             cameras.remove(name)  # its capture thread ends by itself; the run's end joins it
             sinks.remove(_sinks_of(sinks, name))

@@ -12,9 +12,11 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
 from functools import partial
+from pathlib import Path
 
 from live_classify.config import RunConfig
 from live_classify.engine.classifier import Classifier
@@ -26,6 +28,7 @@ from live_classify.stream.annotate import Annotator
 from live_classify.stream.cameras import Cameras, Member
 from live_classify.stream.outputs import check_outputs, collector_for, outputs, window_for, window_wanted
 from live_classify.stream.reload import Context, Reloader, ReRead
+from live_classify.stream.watch import watch
 
 
 def run(config: RunConfig, open_classifier: Callable[..., Classifier], reread: ReRead | None = None) -> int:
@@ -41,12 +44,18 @@ def run(config: RunConfig, open_classifier: Callable[..., Classifier], reread: R
         m.annotator = Annotator(m.camera.snapshot, m.camera.flow, cameras.provider, m.config.min_confidence, window,
                                 collector)
     sinks = Sinks(outputs(out, encoding, cameras, collector, quota, window, reloadable=reread is not None), warning)
-    reloader = Reloader(reread, config, Context(window, collector)) if reread else None
-    with stop_on_signals(cameras, reloader) as signals:  # a signal while finishing up must not cut the finishing short
+    reloader = Reloader(reread, config, Context(window, collector), partial(_open_model, open_classifier)) \
+        if reread or config.watch_model else None
+    watching = threading.Event()
+    if config.watch_model and config.model and reloader:
+        watch(config.model, reloader.model_changed, watching)
+    # A signal while finishing up must not cut the finishing short.
+    with stop_on_signals(cameras, reloader if reread else None) as signals:
         try:
             cameras.start()
             _main_loop(cameras, sinks, window, reloader)
         finally:
+            watching.set()
             cameras.join(timeout=max(src.read_timeout for src in config.sources) + 2)
             for m in cameras.members:
                 sinks.write_late(m.camera.leftover_predictions())
@@ -59,6 +68,11 @@ def run(config: RunConfig, open_classifier: Callable[..., Classifier], reread: R
         error(failure)
         return 1
     return 0
+
+
+def _open_model(open_classifier: Callable[..., Classifier], model: Path) -> Classifier:
+    """A reload's new model, loaded as the first was (off the main loop)."""
+    return open_classifier(threads=None, spin=False, model=model)
 
 
 def _main_loop(cameras: Cameras, sinks: Sinks, window: Window | None, reloader: Reloader | None = None) -> None:
