@@ -23,7 +23,9 @@ def test_the_service_unit_passes_systemd_analyze_verify(tmp_path: Path) -> None:
     assert done.returncode == 0 and done.stderr.strip() == "", done.stderr
     text = UNIT.read_text()
     for needed in ("Type=notify", "WatchdogSec=", "Restart=on-failure", "SupplementaryGroups=video",
-                   "DeviceAllow=char-video4linux rw", "StateDirectory=live-classify"):
+                   "DeviceAllow=char-video4linux rw", "StateDirectory=live-classify", "--config /etc/live-classify/",
+                   "ExecReload=/bin/kill -HUP $MAINPID", "LoadCredential=serve-token:",
+                   "LoadCredential=yard-password:"):
         assert needed in text, needed
 
 
