@@ -194,6 +194,7 @@ class RunConfig:
     batch: BatchConfig = BatchConfig()
     model: Path | None = None  # the model file: a reload that names another swaps it in
     watch_model: bool = False  # --watch-model: the file replaced on disk is loaded anew
+    shown: str | None = None  # --config: the configuration as --check shows it (secrets masked), for /api/status
 
     @property
     def source(self) -> SourceConfig:

@@ -15,7 +15,9 @@ import pytest
 from conftest import CHELSEA, COFFEE, DATA, LiveCli
 from foreign_models import pooled_classifier
 from mjpeg_server import MjpegServer
+from web_client import free_port, get
 
+TOKEN, PASSWORD = "t0ken-of-the-box", "pa55-of-the-door"
 MAX_GAP_S = 1.0  # the untouched camera's longest wait between two classified frames, over a reload
 
 
@@ -144,3 +146,29 @@ def test_sighup_without_config_is_a_clean_stop(camera: MjpegServer, live_cli: ty
     cli.signal(signal.SIGHUP)
     run = cli.finish()
     assert run.returncode == 0 and "SIGHUP: stopping" in run.stderr, run.stderr
+
+
+def test_the_status_shows_the_running_configuration_masked_and_when_it_was_loaded(
+        three_cameras: list[MjpegServer], live_cli: type[LiveCli], tmp_path: Path) -> None:
+    a, b, _ = three_cameras
+    (tmp_path / "token").write_text(TOKEN + "\n")
+    port, config = free_port(), tmp_path / "box.toml"
+    serve = f'serve = "127.0.0.1:{port}"\nserve-token-file = "token"\n'
+    door = a.url.replace("http://", f"http://viewer:{PASSWORD}@")
+    config.write_text(box({}, serve) + f'\n[[camera]]\nname = "door"\nsource = "{door}"\n')
+    cli = live_cli("--config", str(config), cwd=tmp_path)
+    cli.wait_for_stderr("serving http://")
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    assert get(port, "/api/status")[0] == 401
+    first = json.loads(get(port, "/api/status", auth)[1])["configuration"]
+    assert 'serve-token = "***"' in first["text"] and "viewer:***@" in first["text"]
+    assert TOKEN not in first["text"] and PASSWORD not in first["text"] and first["reloads"] == 0
+    config.write_text(box({"hall": b}, serve) + f'\n[[camera]]\nname = "door"\nsource = "{door}"\n')
+    cli.signal(signal.SIGHUP)
+    cli.wait_for_stderr("configuration reloaded")
+    after = json.loads(get(port, "/api/status", auth)[1])["configuration"]
+    assert after["reloads"] == 1 and after["loaded"] >= first["loaded"] and 'name = "hall"' in after["text"]
+    cli.signal(signal.SIGINT)
+    run = cli.finish()
+    assert run.returncode == 0, run.stderr
+    assert TOKEN not in run.stderr and PASSWORD not in run.stderr

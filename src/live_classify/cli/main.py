@@ -123,8 +123,11 @@ def _run(args: argparse.Namespace, mode: str, reloadable: Reloadable | None = No
 
     config = reloadable.config
     reread = rereader(config.path, reloadable.argv, args, serve)
-    return run(run_config(args, specs, names, serve, [camera.args for camera in config.cameras]),
-               partial(open_classifier, args), reread)
+    from live_classify.cli.config_check import render
+
+    first = replace(run_config(args, specs, names, serve, [camera.args for camera in config.cameras]),
+                    shown=render(config))
+    return run(first, partial(open_classifier, args), reread)
 
 
 def open_classifier(args: argparse.Namespace, threads: int | None = None, spin: bool = True,

@@ -6,8 +6,10 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from live_classify import log
+from live_classify.cli.config_check import render
 from live_classify.cli.config_file import resolve
 from live_classify.cli.config_toml import ConfigError
 from live_classify.cli.inputs import default_names
@@ -46,6 +48,7 @@ def rereader(path: str, argv: Sequence[str], first: argparse.Namespace,
                 log.warning(f"reload: {key.replace('_', '-')} changes only with a restart; it stays as it was")
         specs = [parse_camera(i.value) if i.kind == "camera" else parse_video_source(i.value) for i in args.inputs]
         names = default_names(args.inputs, camera_folder(specs[0]))
-        return run_config(args, specs, names, serve, [camera.args for camera in config.cameras])
+        new = run_config(args, specs, names, serve, [camera.args for camera in config.cameras])
+        return replace(new, shown=render(config))
 
     return reread

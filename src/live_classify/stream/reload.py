@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import datetime, timezone
 from pathlib import Path
 
 from live_classify.config import EncoderSettings, RunConfig, SourceConfig
@@ -67,10 +69,16 @@ class Reloader:
         self._open_model = open_model
         self.config = config
         self.loaded = 0  # how many reloads were applied
+        self.loaded_at = time.time()  # when the running configuration was loaded (wall clock)
         self._reread = reread
         self._context = context
         self._plans: queue.Queue[Plan | None] = queue.Queue()
         self._busy = False
+
+    def shown(self) -> dict[str, object]:
+        """The running configuration for /api/status: as --check shows it (masked), and since when."""
+        loaded = datetime.fromtimestamp(self.loaded_at, timezone.utc).isoformat(timespec="seconds")
+        return {"text": self.config.shown, "loaded": loaded, "reloads": self.loaded}
 
     def step(self, cameras: Cameras, sinks: Sinks) -> None:
         """On the main loop, between two frames: start a requested reload, or apply a ready one."""
@@ -163,6 +171,7 @@ class Reloader:
         _rebuild_shared(plan, cameras, sinks, self._context)
         self.config = plan.config
         self.loaded += 1
+        self.loaded_at = time.time()
         info(f"configuration reloaded: {len(cameras.members)} cameras")
 
 

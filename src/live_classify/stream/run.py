@@ -24,6 +24,7 @@ from live_classify.log import error, info, warning
 from live_classify.sinks.base import Sinks, Update
 from live_classify.sinks.display.grid import Grid
 from live_classify.sinks.display.window import Window
+from live_classify.sinks.web.view import WebView
 from live_classify.stream.annotate import Annotator
 from live_classify.stream.cameras import Cameras, Member
 from live_classify.stream.outputs import check_outputs, collector_for, outputs, window_for, window_wanted
@@ -46,6 +47,9 @@ def run(config: RunConfig, open_classifier: Callable[..., Classifier], reread: R
     sinks = Sinks(outputs(out, encoding, cameras, collector, quota, window, reloadable=reread is not None), warning)
     reloader = Reloader(reread, config, Context(window, collector), partial(_open_model, open_classifier)) \
         if reread or config.watch_model else None
+    web = next((s for s in sinks.active if isinstance(s, WebView)), None)
+    if web and reloader and config.shown:
+        web.configuration = reloader.shown
     watching = threading.Event()
     if config.watch_model and config.model and reloader:
         watch(config.model, reloader.model_changed, watching)

@@ -69,6 +69,7 @@ class WebView:
         self.feeds = feeds
         self.options = options
         self.started = time.monotonic()
+        self.configuration: Callable[[], dict[str, object]] | None = None  # --config: what runs, masked
         self._by_name = {feed.name: feed for feed in feeds}
         self.server = WebServer(sock, self, options.token, [feed.name for feed in feeds])
         for feed in feeds:
@@ -153,7 +154,8 @@ class WebView:
         cameras = [self._camera_status(feed) for feed in self.feeds]
         return {**cameras[0], "provider": self.options.provider,
                 "uptime_s": round(time.monotonic() - self.started, 3), "viewers": self.server.viewers,
-                "clients": self.server.clients(), "cameras": cameras}
+                "clients": self.server.clients(), "cameras": cameras,
+                **({"configuration": self.configuration()} if self.configuration else {})}
 
     def _camera_status(self, feed: Feed) -> dict[str, object]:
         """One camera's counters, rates, latency, state and newest prediction."""
