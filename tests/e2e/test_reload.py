@@ -12,9 +12,10 @@ from itertools import pairwise
 from pathlib import Path
 
 import pytest
-from conftest import CHELSEA, COFFEE, DATA, LiveCli
+from conftest import CHELSEA, COFFEE, DATA, LiveCli, count_frames
 from foreign_models import pooled_classifier
 from mjpeg_server import MjpegServer
+from mqtt_broker import MOSQUITTO, PREFIX, Broker, Subscriber
 from web_client import free_port, get
 
 TOKEN, PASSWORD = "t0ken-of-the-box", "pa55-of-the-door"
@@ -172,3 +173,36 @@ def test_the_status_shows_the_running_configuration_masked_and_when_it_was_loade
     run = cli.finish()
     assert run.returncode == 0, run.stderr
     assert TOKEN not in run.stderr and PASSWORD not in run.stderr
+
+
+@pytest.mark.skipif(MOSQUITTO is None, reason="needs mosquitto: apt-get install mosquitto")
+def test_a_removed_camera_ends_its_recording_and_says_offline(
+        three_cameras: list[MjpegServer], live_cli: type[LiveCli], tmp_path: Path) -> None:
+    """hall removed: its MQTT status goes offline and its recording is closed, playable, while door's
+    goes on."""
+    a, b, _ = three_cameras
+    broker = Broker(tmp_path)
+    broker.start()
+    subscriber = Subscriber(broker.port)
+    config = tmp_path / "box.toml"
+    outputs = f'record = "rec/"\nmqtt = "{broker.url}"\n'
+    try:
+        config.write_text(box({"door": a, "hall": b}, outputs))
+        cli = live_cli("--config", str(config), cwd=tmp_path)
+        for name in ("door", "hall"):
+            subscriber.next(f"{PREFIX}/{name}/prediction")
+        config.write_text(box({"door": a}, outputs))
+        cli.signal(signal.SIGHUP)
+        cli.wait_for_stderr("configuration reloaded")
+        offline = subscriber.next(f"{PREFIX}/hall/status", where=lambda p: p["state"] == "offline")
+        assert offline["captured"] > 0, offline
+        cli.wait_for(lambda: count_frames(tmp_path / "rec" / "hall.mp4") > 0, 30, "hall's recording closed")
+        online = subscriber.next(f"{PREFIX}/door/prediction")  # door goes on
+        assert online["top"], online
+        cli.signal(signal.SIGINT)
+        run = cli.finish()
+        assert run.returncode == 0, run.stderr
+        assert count_frames(tmp_path / "rec" / "door.mp4") > 0
+    finally:
+        subscriber.close()
+        broker.stop()

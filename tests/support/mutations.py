@@ -33,6 +33,7 @@ NOTIFY = "tests/e2e/test_notify.py::"
 MQTT = "tests/e2e/test_mqtt.py::"
 WEB_AUTH = "tests/e2e/test_web_auth.py::"  # issue 25/26, web-auth
 WEB_STATUS = "tests/unit/sinks/web/test_web_status.py::"  # issue 25/26, web-auth
+RELOAD = "tests/e2e/test_reload.py::"
 CONFIG_UNIT = "tests/unit/cli/test_config_file.py::"  # issue 22, config-file
 CONFIG_E2E = "tests/e2e/test_config_run.py::"  # issue 22, config-file
 CAMERA = "tests/unit/stream/test_camera.py::"
@@ -571,6 +572,35 @@ MUTATIONS = [
              "record=record_config(args), min_confidence=args.min_confidence,",
              "record=None, min_confidence=args.min_confidence,",
              ("tests/e2e/test_config_run.py::test_each_camera_runs_with_its_own_keys",)),
+    Mutation("reload: every camera restarts on every reload", "_restart",
+             "return replace(old, min_confidence=None) != replace(new, min_confidence=None)", "return True",
+             (RELOAD + "test_a_reload_ends_starts_and_leaves_the_untouched_camera_alone",)),
+    Mutation("reload: a model swap restarts the cameras (their frames dropped, counted anew)", "Reloader._plan",
+             "removed = [name for name in old if name not in fresh or _restart(old[name], fresh[name])]",
+             "removed = [name for name in old if name not in fresh or _restart(old[name], fresh[name])"
+             " or new.model != self.config.model]",
+             (RELOAD + "test_a_reload_ends_starts_and_leaves_the_untouched_camera_alone",)),
+    Mutation("reload: the new model loaded but never taken up by the batcher", "Batcher._take_up",
+             "self.classifier = self._inference.classifier = classifier", "self.classifier = classifier",
+             (RELOAD + "test_watch_model_takes_up_the_model_file_replaced_on_disk",)),
+    Mutation("reload: SIGHUP with --config still stops the run", "stop_on_signals.handler",
+             "            reloader.requested.set()\n            return\n", "            reloader.requested.set()\n",
+             (RELOAD + "test_a_reload_ends_starts_and_leaves_the_untouched_camera_alone",)),
+    Mutation("reload: SIGHUP without --config rereads nothing and never stops", "stop_on_signals.handler",
+             "if reloader is not None and signum ==", "if signum ==",
+             (RELOAD + "test_sighup_without_config_is_a_clean_stop",)),
+    Mutation("reload: a removed camera's recording and MQTT go on", "Reloader._apply",
+             "            sinks.remove(_sinks_of(sinks, name))\n", "",
+             (RELOAD + "test_a_removed_camera_ends_its_recording_and_says_offline",)),
+    Mutation("reload: the model file's replacement never noticed", "watch.loop",
+             "if now is not None and now != last:", "if now is None:",
+             (RELOAD + "test_watch_model_takes_up_the_model_file_replaced_on_disk",)),
+    Mutation("reload: RELOADING=1 without the monotonic clock", "Notifier.reloading",
+             '\\nMONOTONIC_USEC={time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000}', "",
+             ("tests/unit/sinks/test_notify_unit.py::test_a_reload_says_reloading_with_the_monotonic_clock_then_ready",)),
+    Mutation("reload: /api/status keeps the first configuration", "rereader.reread",
+             "return replace(new, shown=render(config))", "return new",
+             (RELOAD + "test_the_status_shows_the_running_configuration_masked_and_when_it_was_loaded",)),
 ]
 
 

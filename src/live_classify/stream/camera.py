@@ -73,7 +73,7 @@ class Camera:
         self._alone = alone
         self._stop = threading.Event()
         self._wake = wake or Wake()
-        self._smoothed = smoothed
+        self.smoothed = smoothed  # a new model's is set by the scheduler's thread, between two batches
         self._turn = 0
         self._lanes_done: set[int] = set()  # the scheduler's
         every = flow is Flow.EVERY
@@ -115,10 +115,6 @@ class Camera:
     def start(self) -> Camera:
         self._thread.start()
         return self
-
-    def resmooth(self, smoothed: Smoothing | None) -> None:
-        """A new model's smoothing (its classes): set by the scheduler's thread, between two batches."""
-        self._smoothed = smoothed
 
     def stop(self) -> None:
         """Ask the capture thread to finish; safe from a signal handler."""
@@ -182,9 +178,9 @@ class Camera:
         return new
 
     def _smooth(self, prediction: Prediction) -> Prediction:
-        if self._smoothed is None:
+        if self.smoothed is None:
             return prediction
-        return replace(prediction, result=self._smoothed(prediction.result))
+        return replace(prediction, result=self.smoothed(prediction.result))
 
     # -- the scheduler's side -----------------------------------------------------------------
 

@@ -110,7 +110,7 @@ class Cameras:
         """A new model, loaded: the scheduler takes it up between two batches."""
         def rebind(new: Classifier) -> None:
             for member in self.members:
-                member.camera.resmooth(smoothing(new, member.config.smooth))
+                member.camera.smoothed = smoothing(new, member.config.smooth)
 
         swap = getattr(self.scheduler, "swap", None)
         if swap is None:
