@@ -27,6 +27,7 @@ from live_classify.sinks.display.window import Window
 from live_classify.sinks.jsonl import JsonLines
 from live_classify.sinks.mqtt import MqttSink
 from live_classify.sinks.notify import Notifier
+from live_classify.sinks.web.view import WebView
 from live_classify.sources.absent import open_or_absent
 from live_classify.sources.capture import Source
 from live_classify.stream.annotate import Annotator
@@ -164,6 +165,8 @@ class Reloader:
             sinks.add(camera_sinks(out, plan.encoding, member, True))
             cameras.add(member)
             info(f"{src.name}: started")
+        if plan.added and any(isinstance(s, WebView) for s in sinks.active):
+            warning("reload: the web view shows the cameras it started with until a restart")
         for member in cameras.members:
             member.config = fresh[member.name]  # the same, or a new threshold
             if member.annotator:

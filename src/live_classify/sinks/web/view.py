@@ -93,7 +93,10 @@ class WebView:
 
     def write(self, update: Update) -> None:
         """Hand over the new predictions, and the canvas when a viewer of its camera wants one and one is due."""
-        feed = self.feed(update.shown.frame.camera)
+        camera = update.shown.frame.camera
+        if camera not in self._by_name and (camera or len(self.feeds) > 1):
+            return  # a camera a reload added: the view shows the cameras it started with
+        feed = self.feed(camera)
         predictions = update.shown.new_predictions
         if predictions:
             feed.newest = predictions[-1]
