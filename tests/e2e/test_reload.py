@@ -179,7 +179,7 @@ def test_the_status_shows_the_running_configuration_masked_and_when_it_was_loade
 def test_a_removed_camera_ends_its_recording_and_says_offline(
         three_cameras: list[MjpegServer], live_cli: type[LiveCli], tmp_path: Path) -> None:
     """hall removed: its MQTT status goes offline and its recording is closed, playable, while door's
-    goes on."""
+    goes on; then door's recording and threshold change, and door goes on without a restart."""
     a, b, _ = three_cameras
     broker = Broker(tmp_path)
     broker.start()
@@ -198,10 +198,18 @@ def test_a_removed_camera_ends_its_recording_and_says_offline(
         assert offline["captured"] > 0, offline
         cli.wait_for(lambda: count_frames(tmp_path / "rec" / "hall.mp4") > 0, 30, "hall's recording closed")
         online = subscriber.next(f"{PREFIX}/door/prediction")  # door goes on
-        assert online["top"], online
+        assert online["top"] and "unknown" not in online, online
+        door = f'\n[[camera]]\nname = "door"\nsource = "{a.url}"\nrecord = "rec2/"\nmin-confidence = 0.999\n'
+        config.write_text(box({}, outputs) + door)  # door's recording and threshold: neither restarts it
+        cli.signal(signal.SIGHUP)
+        cli.wait_for(lambda: cli.stderr.count("configuration reloaded") == 2, 60, "the second reload")
+        unknown = subscriber.next(f"{PREFIX}/door/prediction", where=lambda p: "unknown" in p)
+        assert unknown["unknown"] is True, unknown
+        cli.wait_for(lambda: count_frames(tmp_path / "rec2" / "door.mp4") > 0, 30, "door recording anew in rec2/")
         cli.signal(signal.SIGINT)
         run = cli.finish()
         assert run.returncode == 0, run.stderr
+        assert "door: restarting" not in run.stderr
         assert count_frames(tmp_path / "rec" / "door.mp4") > 0
     finally:
         subscriber.close()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Generic, Protocol, TypeVar
@@ -83,12 +83,12 @@ class Sinks:
         self._warn = warn
         self._closing: list[threading.Thread] = []  # outputs a reload ended, closing
 
-    def add(self, sinks: list[Sink]) -> None:
+    def add(self, sinks: Sequence[Sink]) -> None:
         """Outputs a reload started: fed from the next frame on."""
         self.active += sinks
         self.all += sinks
 
-    def remove(self, gone: list[Sink]) -> None:
+    def remove(self, gone: Sequence[Sink]) -> None:
         """Outputs a reload ended: fed no more from now on, and closed in a thread of their own (a
         recording's last segment, an MQTT goodbye may take a moment) that :meth:`close` waits for."""
         self.active = [sink for sink in self.active if all(sink is not g for g in gone)]
@@ -97,7 +97,7 @@ class Sinks:
         self._closing.append(closing)
 
     @staticmethod
-    def _close_each(sinks: list[Sink]) -> None:
+    def _close_each(sinks: Sequence[Sink]) -> None:
         for sink in sinks:
             try:
                 sink.close()

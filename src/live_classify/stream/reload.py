@@ -21,12 +21,13 @@ from live_classify.config import EncoderSettings, RunConfig, SourceConfig
 from live_classify.engine.classifier import Classifier
 from live_classify.errors import LiveClassifyError
 from live_classify.log import debug_traceback, info, warning
-from live_classify.sinks.base import OneCamera, Sink, Sinks
+from live_classify.sinks.base import OneCamera, Sinks
 from live_classify.sinks.collect import Collector
 from live_classify.sinks.display.window import Window
 from live_classify.sinks.jsonl import JsonLines
 from live_classify.sinks.mqtt import MqttSink
 from live_classify.sinks.notify import Notifier
+from live_classify.sinks.record.recording import Recording
 from live_classify.sinks.web.view import WebView
 from live_classify.sources.absent import open_or_absent
 from live_classify.sources.capture import Source
@@ -46,6 +47,7 @@ class Plan:
     removed: list[str]  # cameras to end (those whose keys changed too)
     added: list[tuple[SourceConfig, Source]]  # cameras to start, their sources opened already
     thresholds: dict[str, float | None]  # untouched cameras whose min-confidence alone changed
+    rerecord: list[str]  # untouched cameras whose recording settings changed: their recording anew
     encoding: EncoderSettings | None  # the new recordings' encoder, chosen
     classifier: Classifier | None  # a new model, loaded already
     jsonl: bool  # the JSON lines go elsewhere now
@@ -129,7 +131,9 @@ class Reloader:
             raise LiveClassifyError("the cameras of a run of one video file cannot change: restart it")
         unchanged = [name for name in old if name not in removed]
         thresholds = {n: fresh[n].min_confidence for n in unchanged if fresh[n] != old[n]}
-        encoding = check_outputs(replace(new.outputs, jsonl=None), starting)  # a recording that cannot be written
+        rerecord = [name for name in unchanged if fresh[name].record != old[name].record]
+        recording = [*starting, *(fresh[name] for name in rerecord)]
+        encoding = check_outputs(replace(new.outputs, jsonl=None), recording)  # one that cannot be written
         if new.outputs.jsonl != self.config.outputs.jsonl:
             check_outputs(new.outputs, [])
         classifier = None
@@ -146,7 +150,7 @@ class Reloader:
                 source.release()
             raise
         outputs = new.outputs.jsonl != self.config.outputs.jsonl, new.outputs.mqtt != self.config.outputs.mqtt
-        return Plan(new, removed, opened, thresholds, encoding, classifier, *outputs)
+        return Plan(new, removed, opened, thresholds, rerecord, encoding, classifier, *outputs)
 
     def _apply(self, plan: Plan, cameras: Cameras, sinks: Sinks) -> None:
         """The plan, at once, between two frames: cameras ended and started, outputs rebuilt."""
@@ -171,6 +175,10 @@ class Reloader:
             member.config = fresh[member.name]  # the same, or a new threshold
             if member.annotator:
                 member.annotator.min_confidence = member.config.min_confidence
+            if member.name in plan.rerecord:
+                sinks.remove([s for s in _sinks_of(sinks, member.name) if isinstance(s.sink, Recording)])
+                sinks.add(camera_sinks(out, plan.encoding, member, True, mqtt=False))
+                info(f"{member.name}: its recording closed; recording anew as the file says")
         _rebuild_shared(plan, cameras, sinks, self._context)
         self.config = plan.config
         self.loaded += 1
@@ -179,8 +187,8 @@ class Reloader:
 
 
 def _restart(old: SourceConfig, new: SourceConfig) -> bool:
-    """Whether a camera's new keys need it restarted (a new threshold alone does not)."""
-    return replace(old, min_confidence=None) != replace(new, min_confidence=None)
+    """Whether a camera's new keys need it restarted (a new threshold or recording alone does not)."""
+    return replace(old, min_confidence=None, record=None) != replace(new, min_confidence=None, record=None)
 
 
 def _rebuild_shared(plan: Plan, cameras: Cameras, sinks: Sinks, context: Context) -> None:
@@ -208,5 +216,5 @@ def _rebuild_shared(plan: Plan, cameras: Cameras, sinks: Sinks, context: Context
             sink.sink.min_confidence = plan.thresholds[sink.camera]
 
 
-def _sinks_of(sinks: Sinks, name: str) -> list[Sink]:
+def _sinks_of(sinks: Sinks, name: str) -> list[OneCamera]:
     return [s for s in sinks.active if isinstance(s, OneCamera) and s.camera == name]
