@@ -206,10 +206,17 @@ def test_a_removed_camera_ends_its_recording_and_says_offline(
         unknown = subscriber.next(f"{PREFIX}/door/prediction", where=lambda p: "unknown" in p)
         assert unknown["unknown"] is True, unknown
         cli.wait_for(lambda: count_frames(tmp_path / "rec2" / "door.mp4") > 0, 30, "door recording anew in rec2/")
+        assert "door: restarting" not in cli.stderr
+        config.write_text(box({}, outputs) + door + "smooth = 0.5\n")  # a restart: its recording goes on
+        cli.signal(signal.SIGHUP)
+        cli.wait_for(lambda: cli.stderr.count("configuration reloaded") == 3, 60, "the third reload")
+        recording = tmp_path / "rec2" / "door.mp4"
+        before = count_frames(recording)
+        cli.wait_for(lambda: count_frames(recording) > before + 15, 30, "door's recording going on")
         cli.signal(signal.SIGINT)
         run = cli.finish()
         assert run.returncode == 0, run.stderr
-        assert "door: restarting" not in run.stderr
+        assert "door: restarting" in run.stderr and "reload refused" not in run.stderr
         assert count_frames(tmp_path / "rec" / "door.mp4") > 0
     finally:
         subscriber.close()

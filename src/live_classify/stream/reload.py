@@ -47,7 +47,7 @@ class Plan:
     removed: list[str]  # cameras to end (those whose keys changed too)
     added: list[tuple[SourceConfig, Source]]  # cameras to start, their sources opened already
     thresholds: dict[str, float | None]  # untouched cameras whose min-confidence alone changed
-    rerecord: list[str]  # untouched cameras whose recording settings changed: their recording anew
+    rerecord: list[str]  # cameras whose recording settings changed: their recording anew (else it goes on)
     encoding: EncoderSettings | None  # the new recordings' encoder, chosen
     classifier: Classifier | None  # a new model, loaded already
     jsonl: bool  # the JSON lines go elsewhere now
@@ -131,8 +131,8 @@ class Reloader:
             raise LiveClassifyError("the cameras of a run of one video file cannot change: restart it")
         unchanged = [name for name in old if name not in removed]
         thresholds = {n: fresh[n].min_confidence for n in unchanged if fresh[n] != old[n]}
-        rerecord = [name for name in unchanged if fresh[name].record != old[name].record]
-        recording = [*starting, *(fresh[name] for name in rerecord)]
+        rerecord = [name for name in old if name in fresh and fresh[name].record != old[name].record]
+        recording = [src for src in new.sources if src.name not in old or src.name in rerecord]
         encoding = check_outputs(replace(new.outputs, jsonl=None), recording)  # one that cannot be written
         if new.outputs.jsonl != self.config.outputs.jsonl:
             check_outputs(new.outputs, [])
@@ -155,18 +155,21 @@ class Reloader:
     def _apply(self, plan: Plan, cameras: Cameras, sinks: Sinks) -> None:
         """The plan, at once, between two frames: cameras ended and started, outputs rebuilt."""
         out, fresh = plan.config.outputs, {src.name: src for src in plan.config.sources}
+        old_names = {src.name for src in self.config.sources}
         if plan.classifier is not None:  # before a new camera is made: it smooths with the new model's classes
             cameras.swap_model(plan.classifier)
             info(f"model {plan.config.model}: swapped in from the next batch")
         for name in plan.removed:
             cameras.remove(name)  # its capture thread ends by itself; the run's end joins it
-            sinks.remove(_sinks_of(sinks, name))
+            kept = name in fresh and name not in plan.rerecord  # a restart: its recording goes on
+            sinks.remove([s for s in _sinks_of(sinks, name) if not (kept and isinstance(s.sink, Recording))])
             info(f"{name}: {'restarting' if name in fresh else 'removed'}")
         for src, source in plan.added:
             member = cameras.new_member(src, source)
             member.annotator = Annotator(member.camera.snapshot, member.camera.flow, cameras.provider,
                                          src.min_confidence, self._context.window, self._context.collector)
-            sinks.add(camera_sinks(out, plan.encoding, member, True))
+            kept = src.name in old_names and src.name not in plan.rerecord
+            sinks.add(camera_sinks(out, plan.encoding, member, True, recording=not kept))
             cameras.add(member)
             info(f"{src.name}: started")
         if plan.added and any(isinstance(s, WebView) for s in sinks.active):
@@ -175,7 +178,7 @@ class Reloader:
             member.config = fresh[member.name]  # the same, or a new threshold
             if member.annotator:
                 member.annotator.min_confidence = member.config.min_confidence
-            if member.name in plan.rerecord:
+            if member.name in plan.rerecord and member.name not in plan.removed:
                 sinks.remove([s for s in _sinks_of(sinks, member.name) if isinstance(s.sink, Recording)])
                 sinks.add(camera_sinks(out, plan.encoding, member, True, mqtt=False))
                 info(f"{member.name}: its recording closed; recording anew as the file says")
