@@ -72,6 +72,19 @@ class MqttConfig:
     on_change: bool = False  # only when the top label changes
     required: bool = False  # a broker that cannot be reached at the start fails the run
     ca: Path | None = None  # mqtts://: the CA bundle that verifies the broker (None: the system's CAs)
+    discovery: bool = False  # --mqtt-discovery: Home Assistant's discovery configs, retained under homeassistant/
+
+
+@dataclass(frozen=True)
+class EventConfig:
+    """``--event``: the labels watched, what makes an event of them, and the webhooks told."""
+
+    labels: tuple[str, ...]
+    threshold: float = 0.5
+    hold_s: float = 1.0
+    gap_s: float = 3.0
+    webhooks: tuple[str, ...] = ()
+    webhook_token: str | None = None  # sent as Authorization: Bearer, never printed
 
 
 @dataclass(frozen=True)
@@ -88,6 +101,7 @@ class OutputConfig:
     serve: ServeConfig | None = None
     notify: NotifyConfig | None = None  # run by systemd (NOTIFY_SOCKET set)
     mqtt: MqttConfig | None = None
+    events: EventConfig | None = None
     given: frozenset[str] = frozenset()  # the flags typed on the command line, for warnings about unused ones
 
 
@@ -134,6 +148,8 @@ def run_config(args: argparse.Namespace, specs: list[SourceSpec], names: list[st
         snapshot_dir=args.snapshot_dir, windows=args.windows, collect=collect, given=frozenset(getattr(args, "given", ())),
         serve=serve, notify=NotifyConfig.of(os.environ, args.read_timeout),
         mqtt=MqttConfig(args.mqtt, args.mqtt_qos, args.mqtt_every, args.mqtt_on_change,
-                        args.mqtt_required, args.mqtt_ca) if args.mqtt else None,
+                        args.mqtt_required, args.mqtt_ca, args.mqtt_discovery) if args.mqtt else None,
+        events=EventConfig(tuple(dict.fromkeys(args.event)), args.event_threshold, args.event_hold, args.event_gap,
+                           tuple(args.webhook or ()), args.webhook_token) if args.event else None,
     )
     return RunConfig(sources, outputs, BatchConfig(args.max_batch, args.batch_wait / 1e3))

@@ -7,13 +7,14 @@ from pathlib import Path
 
 from live_classify import __version__
 from live_classify.cli.argtypes import (
-    OneLineParser, bitrate, crf, fourcc, fraction, non_negative_float, non_negative_int, positive_float, positive_int,
+    OneLineParser, bitrate, crf, duration, fourcc, fraction, non_negative_float, non_negative_int, positive_float, positive_int,
     retention_limit, segment_length, size, triple,
 )
 from live_classify.engine.providers import CHOICES
 from live_classify.engine.triton_backend import backend_url
 from live_classify.cli.inputs import AddInput, NameInput, camera_name
 from live_classify.sinks import mqtt
+from live_classify.sinks.events import webhooks
 from live_classify.sinks.record import recording as record
 from live_classify.sinks.web import view as web
 from live_classify.sinks.record.mp4 import ENCODERS, EncoderSettings
@@ -66,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     _recording_flags(parser)
     _browser_flags(parser)
     _mqtt_flags(parser)
+    _event_flags(parser)
     _collect_flags(parser)
     _result_flags(parser)
     _model_flags(parser)
@@ -169,6 +171,27 @@ def _mqtt_flags(parser: argparse.ArgumentParser) -> None:
     broker.add_argument("--mqtt-on-change", action="store_true", help="publish a prediction only when the top label changes")
     broker.add_argument("--mqtt-required", action="store_true",
                         help="a broker that cannot be reached at the start is an error (default: a warning, retried)")
+    broker.add_argument("--mqtt-discovery", action="store_true",
+                        help="Home Assistant: retained discovery configs under homeassistant/ for each camera's "
+                             "top label and event labels")
+
+
+def _event_flags(parser: argparse.ArgumentParser) -> None:
+    """Events: a class on top long enough starts one, gone long enough ends it."""
+    events = parser.add_argument_group("events (cameras, streams, video files)")
+    events.add_argument("--event", action="append", metavar="LABEL",
+                        help="an event while LABEL (a class of the model) is on top; give it once per label: "
+                             "a JSON line, an MQTT message, an SSE message and a webhook at its start and end")
+    events.add_argument("--event-threshold", type=fraction, default=0.5, metavar="P",
+                        help="--event: the class counts when its score is at least P (default: 0.5)")
+    events.add_argument("--event-hold", type=duration, default=1.0, metavar="DURATION",
+                        help="--event: on top this long before the event starts, back-dated to its first frame "
+                             "(default: 1s)")
+    events.add_argument("--event-gap", type=duration, default=3.0, metavar="DURATION",
+                        help="--event: the event ends when the class has been gone this long (default: 3s)")
+    events.add_argument("--webhook", type=webhooks.webhook_url, action="append", metavar="URL",
+                        help="--event: POST each start and end as JSON to URL (give it once per URL)")
+    events.add_argument("--webhook-token", metavar="TOKEN", help="--webhook: sent as Authorization: Bearer TOKEN")
 
 
 def _collect_flags(parser: argparse.ArgumentParser) -> None:

@@ -11,14 +11,18 @@ from collections.abc import Callable
 from pathlib import Path
 
 from live_classify.cli.modes import headless_problems
-from live_classify.config import CollectConfig, OutputConfig
-from live_classify.errors import LiveClassifyError
+from live_classify.config import CollectConfig, EventConfig, OutputConfig
+from live_classify.errors import LiveClassifyError, UsageError
 from live_classify.log import info, warning
 from live_classify.sinks.base import OneCamera, Sink
 from live_classify.sinks.collect import Collecting, Collector, Quota
 from live_classify.sinks.display.grid import Grid
 from live_classify.sinks.display.window import Window, display_problem, prepare_snapshot_dir
 from live_classify.sinks.display.windows import Windows
+from live_classify.sinks.events.index import Index
+from live_classify.sinks.events.rules import EventRules
+from live_classify.sinks.events.sink import Events
+from live_classify.sinks.events.webhooks import WebhookConfig, Webhooks
 from live_classify.sinks.files import check_writable
 from live_classify.sinks.jsonl import JsonLines
 from live_classify.sinks.mqtt import MqttSink
@@ -40,24 +44,40 @@ def outputs(out: OutputConfig, encoding: EncoderSettings | None, cameras: Camera
     members, several = cameras.members, len(cameras.members) > 1
     live = all(m.camera.flow is Flow.LATEST for m in members)
     own = (lambda m, sink: OneCamera(m.name, sink)) if several else (lambda m, sink: sink)
-    serve, rec, mqtt = out.serve, out.record, out.mqtt
+    serve, rec, mqtt, events = out.serve, out.record, out.mqtt, out.events
+    index = Index(rec.path) if rec and record.is_directory(rec.path) else None
     sinks: list[Sink | None] = [
         Collecting(collector, quota, window, info) if collector else None,
         JsonLines(jsonl_target, members[0].config.spec.name, drop=live, min_confidence=out.min_confidence,
                   sources={m.name: m.config.spec.name for m in members}) if jsonl_target else None,
-        *[own(m, _recording(out, encoding, m)) for m in members if rec],
+        *[own(m, _recording(out, encoding, m, index)) for m in members if rec],
         window,
         WebView(serve.sock, [Feed(m.name, m.config.spec.name, m.camera.snapshot) for m in members],
                 Options(members[0].config.spec.name, cameras.provider, serve.token, serve.fps, out.min_confidence,
                         serve.clients)) if serve else None,
         Notifier(out.notify, cameras.status) if out.notify else None,
-        *[own(m, MqttSink(mqtt, m.name, m.config.spec.name, m.camera.snapshot, out.min_confidence))
-          for m in members if mqtt],
+        *[own(m, MqttSink(mqtt, m.name, m.config.spec.name, m.camera.snapshot, out.min_confidence,
+                          events=events.labels if events else ())) for m in members if mqtt],
+        Webhooks(WebhookConfig(events.webhooks, events.webhook_token)) if events and events.webhooks else None,
+        index,
     ]
-    return [sink for sink in sinks if sink is not None]
+    built = [sink for sink in sinks if sink is not None]
+    return [events_sink(events, cameras, built), *built] if events else built
 
 
-def _recording(out: OutputConfig, encoding: EncoderSettings | None, member: Member) -> Recording:
+def events_sink(events: EventConfig, cameras: Cameras, listeners: list[Sink]) -> Events:
+    """``--event``: each camera's trackers, on its source's clock; first among the sinks, so that
+    at the end it ends the events going on while the outputs that tell of them are open."""
+    labels = cameras.classifier.spec.labels
+    for label in events.labels:
+        if labels is not None and label not in labels:
+            raise UsageError(f"--event {label}: the model has no class of that name (see --model, --labels)")
+    rules = EventRules(events.labels, events.threshold, events.hold_s, events.gap_s)
+    members = cameras.members
+    return Events(rules, {m.name: m.clock for m in members}, listeners, [m.name for m in members if m.config.spec.live])
+
+
+def _recording(out: OutputConfig, encoding: EncoderSettings | None, member: Member, index: Index | None) -> Recording:
     """A camera's recording: a file's rate is in its header; a live source's is measured (streams
     claim what they like), and it counts the frames it never got."""
     rec, camera = out.record, member.camera
@@ -67,7 +87,7 @@ def _recording(out: OutputConfig, encoding: EncoderSettings | None, member: Memb
     fps = None if live else camera.source.claimed_fps
     return Recording(recording_path(rec.path, member.name, segments is not None), fps, drop=live,
                      settings=encoding or rec.encoding, segments=segments,
-                     captured=captured_of(member))
+                     captured=captured_of(member), index=index)
 
 
 def captured_of(member: Member) -> Callable[[], int] | None:
