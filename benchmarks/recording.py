@@ -44,7 +44,8 @@ from benchlib import cpu_seconds, default_out, machine, save_report, wait_for  #
 from mjpeg_server import Camera, MjpegServer, stamp_time  # noqa: E402
 
 from live_classify.sinks.record.mjpeg import MjpegWriter  # noqa: E402
-from live_classify.sinks.record.mp4 import EncoderSettings, Mp4Writer  # noqa: E402
+from live_classify.config import EncoderSettings  # noqa: E402
+from live_classify.sinks.record.mp4 import Mp4Writer  # noqa: E402
 
 PHOTO = HERE.parent / "tests" / "data" / "chelsea.png"
 SECTIONS = ("size", "cpu", "command")

@@ -43,7 +43,8 @@ from live_classify.engine.model import default_model_path, describe_model  # noq
 from live_classify.engine.onnx_backend import OnnxBackend  # noqa: E402
 from live_classify.engine.preprocess import Preprocessor  # noqa: E402
 from live_classify.engine.providers import ProviderOptions  # noqa: E402
-from live_classify.engine.triton_backend import TritonBackend, backend_url  # noqa: E402
+from live_classify.engine.triton_backend import TritonBackend  # noqa: E402
+from live_classify.engine.triton_target import backend_url  # noqa: E402
 from live_classify.errors import LiveClassifyError  # noqa: E402
 
 PHOTO = HERE.parent / "tests" / "data" / "chelsea.png"

@@ -1,17 +1,101 @@
-"""What a video run was asked to do, as frozen values: ``cli.py`` builds them from the flags, and
-nothing past the command line reads ``argparse.Namespace``."""
+"""What a video run was asked to do, as frozen values: ``cli/run_config.py`` builds them from the
+flags, and nothing past the command line reads ``argparse.Namespace``.
+
+A leaf: it imports nothing of the package but ``errors``, so that any layer may read its values.
+"""
 from __future__ import annotations
 
-import argparse
-import os
 import socket
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
-from live_classify.sinks.record.mp4 import EncoderSettings
-from live_classify.sinks.notify import NotifyConfig
-from live_classify.sinks.mqtt import BrokerUrl
-from live_classify.sources.capture import CameraSettings, SourceSpec
+#: ``--encoder`` choices for MP4; ``auto`` takes the first hardware encoder that opens here.
+ENCODERS = ("auto", "libx264", "h264_nvenc", "h264_v4l2m2m")
+HARDWARE = ("h264_nvenc", "h264_v4l2m2m")  # NVIDIA GPUs (Jetson, desktop); Raspberry Pi and other V4L2 boards
+
+
+def redact(uri: str) -> str:
+    """The URI without a password (``rtsp://user:***@host/``), for anything a person or log sees."""
+    try:
+        parts = urlsplit(uri)
+        password = parts.password
+    except ValueError:  # not a URL after all (e.g. an unbalanced '[')
+        return uri
+    if password is None:
+        return uri
+    host = parts.netloc.rpartition("@")[2]  # as written: a port out of range is shown, not raised
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """A parsed ``--camera`` / ``--source`` value."""
+
+    target: int | str  # camera index, device path, file path or URL
+    kind: str  # "camera", "stream" or "file"
+    name: str  # for logs and overlays: credentials removed
+
+    @property
+    def live(self) -> bool:
+        return self.kind != "file"
+
+
+@dataclass(frozen=True)
+class CameraSettings:
+    """What to ask a camera for; it may grant something else, which we report."""
+
+    width: int | None = None
+    height: int | None = None
+    fps: float | None = None
+    fourcc: str | None = None  # e.g. MJPG: what makes 720p@30 work on most USB cameras
+
+
+@dataclass(frozen=True)
+class EncoderSettings:
+    """How the video is compressed; the defaults suit a camera recorded around the clock."""
+
+    encoder: str = "auto"
+    crf: int = 26  # libx264 quality (lower is better and bigger); ignored when ``bitrate`` is set
+    bitrate: int | None = None  # bits per second; hardware encoders use 2 Mbit/s when this is None
+    keyframe_s: float = 1.0
+    preset: str = "veryfast"  # libx264: about 220 fps at 640x480 on one core here, 3x smaller than ultrafast
+
+
+@dataclass(frozen=True)
+class NotifyConfig:
+    """Where systemd listens, and how often it wants to hear that the service is alive."""
+
+    address: str  # a path, or "@name" for the abstract namespace
+    ping_s: float = 1.0  # half of WatchdogSec, as sd_notify's documentation asks; 1 s without one
+    stall_s: float = 5.0  # --read-timeout: no frame for longer than this, and the camera is not healthy
+
+    @classmethod
+    def of(cls, environ: Mapping[str, str], stall_s: float = 5.0) -> NotifyConfig | None:
+        """From ``NOTIFY_SOCKET`` and ``WATCHDOG_USEC``, which systemd sets; None when not run by it."""
+        address = environ.get("NOTIFY_SOCKET")
+        if not address:
+            return None
+        usec = environ.get("WATCHDOG_USEC", "")
+        ping_s = int(usec) / 2e6 if usec.isdigit() and int(usec) > 0 else 1.0
+        return cls(address, ping_s, stall_s)
+
+
+@dataclass(frozen=True)
+class BrokerUrl:
+    """``mqtt[s]://[user:pass@]host[:port]/prefix``, parsed; ``str()`` never shows the password."""
+
+    url: str
+    host: str
+    port: int
+    prefix: str
+    username: str | None = None
+    password: str | None = None
+    tls: bool = False  # mqtts://
+
+    def __str__(self) -> str:
+        return redact(self.url)
 
 
 @dataclass(frozen=True)
@@ -125,31 +209,3 @@ class RunConfig:
     def source(self) -> SourceConfig:
         """The first (with one source, the) source."""
         return self.sources[0]
-
-
-def run_config(args: argparse.Namespace, specs: list[SourceSpec], names: list[str],
-               serve: ServeConfig | None = None) -> RunConfig:
-    """The flags of a camera, stream or video-file run (or several), checked already by the
-    parser; ``serve``: the web server's socket, bound already."""
-    sources = tuple(SourceConfig(
-        spec=spec, name=name, camera=CameraSettings(args.width, args.height, args.fps, args.fourcc),
-        open_timeout=args.open_timeout, read_timeout=args.read_timeout, rtsp_transport=args.rtsp_transport,
-        realtime=args.realtime, reconnect=args.reconnect, threads=args.threads, smooth=args.smooth,
-    ) for spec, name in zip(specs, names))
-    record = RecordConfig(
-        args.record, args.overwrite, EncoderSettings(encoder=args.encoder, crf=args.crf, bitrate=args.bitrate),
-        args.segment, tuple(args.retain or ()),
-    ) if args.record else None
-    collect = CollectConfig(
-        args.collect_dir, tuple(args.classes or ()), args.collect, args.count, args.interval,
-    ) if args.collect or args.classes else None
-    outputs = OutputConfig(
-        record=record, jsonl=args.jsonl, min_confidence=args.min_confidence, headless=args.headless,
-        snapshot_dir=args.snapshot_dir, windows=args.windows, collect=collect, given=frozenset(getattr(args, "given", ())),
-        serve=serve, notify=NotifyConfig.of(os.environ, args.read_timeout),
-        mqtt=MqttConfig(args.mqtt, args.mqtt_qos, args.mqtt_every, args.mqtt_on_change,
-                        args.mqtt_required, args.mqtt_ca, args.mqtt_discovery) if args.mqtt else None,
-        events=EventConfig(tuple(dict.fromkeys(args.event)), args.event_threshold, args.event_hold, args.event_gap,
-                           tuple(args.webhook or ()), args.webhook_token) if args.event else None,
-    )
-    return RunConfig(sources, outputs, BatchConfig(args.max_batch, args.batch_wait / 1e3))

@@ -11,6 +11,11 @@ class LiveClassifyError(Exception):
     """A problem the user can fix (bad file, bad flag, missing device); never a bug."""
 
 
+class BadValue(ValueError):
+    """A value given in text (a flag's, a URL, a size) that cannot be read: its message is the one line
+    the user sees. ``cli/argtypes.py`` turns it into argparse's usage error (exit 2)."""
+
+
 class UsageError(LiveClassifyError):
     """A command line refused as it stands, found only once the run starts (exit 2, as argparse's)."""
 

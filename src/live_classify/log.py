@@ -2,17 +2,22 @@
 
 Three levels: ``--quiet`` keeps warnings and errors only (for scripts), the default adds what the
 program is doing (the provider, the source, the summary), ``--verbose`` adds the details behind it
-(why each GPU provider was not taken). Errors that end the program are printed by
-:func:`live_classify.errors.exit_code`, whatever the level.
+(why each GPU provider was not taken, and the traceback behind a failure said in one line).
+Errors that end the program are printed by :func:`live_classify.errors.exit_code`, whatever the level.
 """
 from __future__ import annotations
 
 import logging
 import sys
 import time
+import traceback
+from collections.abc import Callable
 
 PROG = "live-classify"
 LOGGER = logging.getLogger("live_classify")
+
+#: Where a part of the program says a line (``log.info``, ``log.warning``, or a test's list).
+Log = Callable[[str], None]
 
 
 def one_line(prog: str, message: str, when: float | None = None) -> str:
@@ -72,5 +77,14 @@ def error(message: str) -> None:
     LOGGER.error(message)
 
 
+def debug_traceback(what: str, error: BaseException) -> None:
+    """A failure the program reports in one line (an output dropped, a model refused): with --verbose,
+    also where it came from, so that a bug can be found. Call it where the error is caught."""
+    if verbose():  # formatting a traceback is not free: only when it is shown
+        lines = traceback.format_exception(type(error), error, error.__traceback__)
+        LOGGER.debug(f"{what}, traceback:\n{''.join(lines).rstrip()}")
+
+
 def verbose() -> bool:
+    """Whether --verbose asked for the details."""
     return LOGGER.isEnabledFor(logging.DEBUG)

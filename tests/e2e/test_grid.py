@@ -7,16 +7,16 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from conftest import run_cli
+from grid_feeder import COLORS, canvas
+from grid_feeder import camera_update as update
+from updates import FakeSink
 
-from live_classify.sinks.display import grid as grid_module
 from live_classify.sinks.base import Sinks
 from live_classify.sinks.collect import Collecting, Collector
+from live_classify.sinks.display import grid as grid_module
 from live_classify.sinks.display.grid import FOCUS, STRIP, STRIP_BG, Grid, Layout
 from live_classify.sinks.display.windows import Windows
-
-from grid_feeder import COLORS, camera_update as update, canvas
-from conftest import run_cli
-from updates import FakeSink
 
 CAMERAS = list(COLORS)
 

@@ -16,9 +16,10 @@ import pytest
 from conftest import CHELSEA, count_frames
 from recordings import keyframe_times, probe
 
+from live_classify.config import EncoderSettings
 from live_classify.errors import LiveClassifyError
 from live_classify.sinks.record import mp4
-from live_classify.sinks.record.mp4 import EncoderSettings, Mp4Writer
+from live_classify.sinks.record.mp4 import Mp4Writer
 
 if shutil.which("ffprobe") is None:
     if os.environ.get("CI"):

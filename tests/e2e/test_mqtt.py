@@ -1,7 +1,6 @@
 """``--mqtt`` for real: the command on the fake camera, publishing to a real mosquitto on 127.0.0.1."""
 from __future__ import annotations
 
-import argparse
 import os
 import signal
 import subprocess
@@ -10,18 +9,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from paho.mqtt.client import DisconnectFlags
-from paho.mqtt.packettypes import PacketTypes
-from paho.mqtt.reasoncodes import ReasonCode
-
 from conftest import CHELSEA, COFFEE, LiveCli, assert_clean_error, run_cli
 from mjpeg_server import MjpegServer
 from mqtt_broker import MOSQUITTO, PREFIX, Broker, Subscriber, free_port
+from paho.mqtt.client import DisconnectFlags
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.reasoncodes import ReasonCode
 from updates import update
 
 from live_classify.config import MqttConfig
-from live_classify.sinks.mqtt import MqttSink, broker_url, disconnect_reason
-from live_classify.sinks.record.segments import camera_folder
+from live_classify.errors import BadValue
+from live_classify.sinks.mqtt import MqttSink
+from live_classify.sinks.mqtt_broker import broker_url, disconnect_reason
+from live_classify.sinks.record.retention import camera_folder
 from live_classify.sources.capture import parse_video_source
 
 if MOSQUITTO is None and os.environ.get("CI"):
@@ -228,7 +228,7 @@ def test_a_bad_url_is_one_line_and_exit_2(url: str) -> None:
                                         ("mqtt://h/a/#", "the topic prefix cannot hold + or # (MQTT's wildcards)"),
                                         ("mqtt://h/a?retain=1", "a query (?...) has no meaning in an MQTT URL")])
 def test_a_bad_url_says_what_is_wrong_with_it(url: str, why: str) -> None:
-    with pytest.raises(argparse.ArgumentTypeError) as refused:
+    with pytest.raises(BadValue) as refused:
         broker_url(url)
     assert str(refused.value).startswith(f"{why}: {url!r} (give mqtt")
 

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from conftest import assert_clean_error, run_cli
 from mqtt_broker import MOSQUITTO, Broker, ServerCertificate, Subscriber, free_port
 

@@ -16,7 +16,8 @@ from mjpeg_server import MjpegServer
 from statuses import run_status
 from updates import update
 
-from live_classify.sinks.notify import LOOP_S, Notifier, NotifyConfig
+from live_classify.config import NotifyConfig
+from live_classify.sinks.notify import LOOP_S, Notifier
 from live_classify.stream.status import RunStatus
 
 

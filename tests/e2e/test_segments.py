@@ -12,16 +12,17 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-
 from conftest import CHELSEA, assert_clean_error, count_frames, make_video, run_cli
 from mjpeg_server import MjpegServer
 from recordings import keyframe_times, probe
 
 from live_classify.cli import argtypes
+from live_classify.config import EncoderSettings
 from live_classify.errors import LiveClassifyError
-from live_classify.sinks.record.mp4 import EncoderSettings, choose_encoder
 from live_classify.sinks.record import segments
-from live_classify.sinks.record.segments import SegmentedMp4, SegmentPlan, camera_folder, prune, segment_files
+from live_classify.sinks.record.mp4 import choose_encoder
+from live_classify.sinks.record.retention import SegmentPlan, camera_folder, prune, segment_files
+from live_classify.sinks.record.segments import SegmentedMp4
 from live_classify.sources.capture import parse_camera, parse_video_source
 
 PHOTO = cv2.resize(cv2.imread(str(CHELSEA)), (320, 240))

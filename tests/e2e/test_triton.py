@@ -30,8 +30,9 @@ from live_classify.engine.backend import BackendUnavailable
 from live_classify.engine.classifier import Classifier
 from live_classify.engine.fallback import FallbackBackend
 from live_classify.engine.model import ModelSpec, default_model_path, describe_model
-from live_classify.engine.triton_backend import INSTALL_HINT, TritonBackend, backend_url
+from live_classify.engine.triton_backend import INSTALL_HINT, TritonBackend
 from live_classify.engine.triton_signature import ServerModel, check_compatible
+from live_classify.engine.triton_target import backend_url
 from live_classify.errors import LiveClassifyError
 
 MODEL = "efficientnet_lite0"

@@ -28,6 +28,7 @@ from web_client import (
 
 from live_classify.sinks.base import Sinks, Update
 from live_classify.sinks.web import view as web
+from live_classify.sinks.web.listen import Address, listen
 from live_classify.stream.frames import Frame, Shown
 from live_classify.stream.status import CameraState
 
@@ -218,7 +219,7 @@ class Counting:
 def test_a_failing_server_is_one_line_and_the_run_goes_on(monkeypatch: pytest.MonkeyPatch) -> None:
     """The JPEG encoder fails while a viewer watches: the web output is dropped with one line, the others go on."""
     camera = camera_status(state=CameraState.STARTING, last_capture=time.monotonic())
-    sock = web.listen(web.Address("127.0.0.1", 0), None)
+    sock = listen(Address("127.0.0.1", 0), None)
     view = web.WebView(sock, [web.Feed("test", "test", lambda: camera)],
                         web.Options("test", "CPU", token=None, fps=None))
     viewer = open_stream(sock.getsockname()[1])

@@ -19,6 +19,7 @@ from statuses import camera_status
 from web_client import CAT_LABELS, CHROMIUM, free_port, serve, status, wait_until
 
 from live_classify.sinks.web import view as web
+from live_classify.sinks.web.listen import Address, listen
 from live_classify.stream.status import CameraState
 
 TOKEN = "s3cret-token-value"
@@ -30,7 +31,7 @@ PUBLIC = {"/healthz", "/app.js", "/style.css"}
 def guarded() -> Iterator[tuple[web.WebView, int]]:
     """A web view with a token, in this process, on a camera that has sent nothing yet."""
     camera = camera_status(state=CameraState.STARTING, last_capture=time.monotonic())
-    sock = web.listen(web.Address("127.0.0.1", 0), TOKEN)
+    sock = listen(Address("127.0.0.1", 0), TOKEN)
     view = web.WebView(sock, [web.Feed("door", "door", lambda: camera)],
                        web.Options("door", "CPU", token=TOKEN, fps=None))
     try:

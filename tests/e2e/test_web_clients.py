@@ -23,6 +23,7 @@ from web_client import decode, get, mjpeg_parts, open_stream, serve, status, wai
 
 from live_classify.sinks.web import view as web
 from live_classify.sinks.web.clients import DRAIN_TIMEOUT_S, RETRY_AFTER_S
+from live_classify.sinks.web.listen import Address, listen, serve_places
 from live_classify.sinks.web.server import EVENT_BACKLOG, IDLE_TIMEOUT_S, WebServer
 
 
@@ -175,7 +176,7 @@ def test_the_snapshot_is_fresh_after_the_last_viewer_left(camera: MjpegServer, l
 def test_a_stalled_event_reader_costs_a_live_one_no_event_and_logs_nothing(caplog: pytest.LogCaptureFixture) -> None:
     """The server object on a real socket: one event reader never reads, and its queue overflows;
     the other gets every event in order, and nothing is logged."""
-    sock = web.listen(web.Address("127.0.0.1", 0), None)
+    sock = listen(Address("127.0.0.1", 0), None)
     view = SimpleNamespace(options=web.Options("test", "CPU", None, None), status=lambda: {},
                            feed=lambda camera: SimpleNamespace(name="test"),
                            record=lambda p: {"frame": p.frame.index, "padding": "x" * 1000})
@@ -212,6 +213,6 @@ def test_a_stalled_event_reader_costs_a_live_one_no_event_and_logs_nothing(caplo
                                                            (3, 4, 3, True), (20, 9, 20, False)])
 def test_the_places_are_enough_for_the_page_of_every_camera(given: int | None, cameras: int, places: int,
                                                             warned: bool, caplog: pytest.LogCaptureFixture) -> None:
-    assert web.serve_places(given, cameras) == places
+    assert serve_places(given, cameras) == places
     warning = "--serve-clients 3 is fewer than the page takes (5: a stream per camera and the events): it will miss some"
     assert [r.getMessage() for r in caplog.records] == ([warning] if warned else [])

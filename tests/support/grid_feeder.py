@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from live_classify.engine.classifier import Classification, StageTimes
 from live_classify.engine.postprocess import TopK
+from live_classify.engine.results import Classification, StageTimes
 from live_classify.sinks.base import Update
 from live_classify.sinks.display.grid import Grid
 from live_classify.sinks.display.windows import Windows

@@ -324,7 +324,7 @@ MUTATIONS = [
     Mutation("web: an event queue never removed when its reader leaves", "WebServer._events",
              "            self._event_queues.discard(queue)\n", "",
              ("tests/e2e/test_web_clients.py::test_event_readers_that_come_and_go_leave_no_queue",)),
-    Mutation("web: a full event queue raises instead of dropping the oldest", "_put_newest",
+    Mutation("web: a full event queue raises instead of dropping the oldest", "queue_newest",
              "    if queue.full():\n        queue.get_nowait()\n", "",
              ("tests/e2e/test_web_clients.py::test_a_stalled_event_reader_costs_a_live_one_no_event_and_logs_nothing",)),
     Mutation("web: /snapshot.jpg stale once nobody watches", "WebServer._snapshot",
@@ -373,7 +373,7 @@ MUTATIONS = [
              "why = disconnect_reason(flags, reason_code)", "why = str(reason_code)",
              (MQTT + "test_publishing_resumes_after_the_broker_restarts",)),
     # issue 25/26, web-auth:
-    Mutation("web auth: the page's script and style need the token", SRC + "sinks/web/server.py",
+    Mutation("web auth: the page's script and style need the token", SRC + "sinks/web/auth.py",
              'PUBLIC = frozenset({"/healthz", "/app.js", "/style.css"})', 'PUBLIC = frozenset({"/healthz"})',
              (WEB_AUTH + "test_the_page_with_a_token_in_chromium_is_styled_shows_the_picture_and_the_label",)),
     Mutation("web auth: the page does not pass its token on", SRC + "sinks/web/page/app.js",
@@ -382,10 +382,10 @@ MUTATIONS = [
     Mutation("web auth: /metrics without the token", "WebServer._auth",
              "request.path not in PUBLIC and", 'request.path not in PUBLIC | {"/metrics"} and',
              (WEB_AUTH + "test_every_route_but_the_public_ones_needs_the_token",)),
-    Mutation("web auth: 'bearer' in lower case refused", "_carries",
+    Mutation("web auth: 'bearer' in lower case refused", "carries",
              'scheme.lower() == "bearer"', 'scheme == "Bearer"',
              (WEB_AUTH + "test_every_route_but_the_public_ones_needs_the_token",)),
-    Mutation("web auth: a token that is not UTF-8 is a 500 and a traceback", "_carries",
+    Mutation("web auth: a token that is not UTF-8 is a 500 and a traceback", "carries",
              '    try:\n        sent = given.encode("utf-8", "surrogateescape")  # as aiohttp decoded them\n'
              "    except UnicodeEncodeError:  # a lone surrogate (from a %-escape), not a byte sent\n"
              "        return False\n",
@@ -545,6 +545,24 @@ MUTATIONS = [
     Mutation("config-file: a camera runs without its own keys", "_add_cameras",
              "reader.check(base, [*given, *own], argv)", "reader.check(base, [*given], argv)",
              (CONFIG_UNIT + "test_a_flag_beats_the_camera_which_beats_the_top_level_which_beats_the_default",)),
+    # Issue 21, layers: a bug in an output shows its traceback under --verbose; argparse stays in cli/.
+    Mutation("layers: a failing output hides its traceback under --verbose", "Sinks._guarded",
+             '            log.debug_traceback(f"{sink.name} failed", error)\n', "",
+             ("tests/e2e/test_tracebacks.py::test_a_bug_in_an_output_is_one_line_and_its_traceback_with_verbose",)),
+    Mutation("layers: a failing writer thread hides its traceback under --verbose", "BackgroundWriter._run",
+             '                log.debug_traceback(f"{self._thread.name} thread failed", error)\n', "",
+             ("tests/e2e/test_tracebacks.py::test_a_bug_in_an_output_is_one_line_and_its_traceback_with_verbose",)),
+    Mutation("layers: the traceback shown without --verbose", "debug_traceback",
+             "    if verbose():  # formatting a traceback is not free: only when it is shown\n"
+             "        lines = traceback.format_exception(type(error), error, error.__traceback__)\n"
+             "        LOGGER.debug(",
+             "    if True:\n"
+             "        lines = traceback.format_exception(type(error), error, error.__traceback__)\n"
+             "        LOGGER.warning(",
+             ("tests/e2e/test_tracebacks.py::test_a_bug_in_an_output_is_one_line_and_its_traceback_with_verbose",)),
+    Mutation("layers: a bad --mqtt URL is a traceback, not exit 2", "_usage",
+             "        except BadValue as error:", "        except LookupError as error:",
+             ("tests/e2e/test_mqtt.py::test_a_bad_url_is_one_line_and_exit_2",)),
 ]
 
 

@@ -1,9 +1,56 @@
-"""Value checkers for the command line: each turns a flag's text into a value or one clear error."""
+"""Value checkers for the command line: each turns a flag's text into a value or one clear error.
+
+The domain's own readers (an MQTT URL, a Triton URL, ``--record``'s target, ``--serve``'s address)
+raise :class:`BadValue`; :func:`_usage` makes each an argparse type, so a bad value is the same one
+line and exit 2 as any other bad flag.
+"""
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from live_classify.config import BrokerUrl
+from live_classify.engine import triton_target
+from live_classify.engine.triton_target import TritonTarget
+from live_classify.errors import BadValue
+from live_classify.sinks import mqtt_broker
+from live_classify.sinks.events import webhook_address
+from live_classify.sinks.record import target
+from live_classify.sinks.web import listen
+from live_classify.sinks.web.listen import MAX_CLIENTS, Address
+
+T = TypeVar("T")
+
+
+def _usage(read: Callable[[str], T]) -> Callable[[str], T]:
+    """``read`` as an argparse type: its :class:`BadValue` becomes argparse's usage error, word for word."""
+    @functools.wraps(read)
+    def checked(text: str) -> T:
+        try:
+            return read(text)
+        except BadValue as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+    return checked
+
+
+broker_url: Callable[[str], BrokerUrl] = _usage(mqtt_broker.broker_url)  # --mqtt
+ca_file: Callable[[str], Path] = _usage(mqtt_broker.ca_file)  # --mqtt-ca
+backend_url: Callable[[str], TritonTarget] = _usage(triton_target.backend_url)  # --backend
+record_target: Callable[[str], Path] = _usage(target.target)  # --record
+serve_address: Callable[[str], Address] = _usage(listen.address)  # --serve
+webhook_url: Callable[[str], str] = _usage(webhook_address.webhook_url)  # --webhook
+
+
+def serve_clients(text: str) -> int:
+    """``--serve-clients N``: from 1 to MAX_CLIENTS."""
+    if not text.strip().isdigit() or not 1 <= int(text) <= MAX_CLIENTS:
+        raise argparse.ArgumentTypeError(f"not a whole number from 1 to {MAX_CLIENTS}: {text!r}")
+    return int(text)
 
 
 def _number(text: str) -> float:

@@ -1,5 +1,5 @@
 """The command line's flags, grouped by task: what each takes and says in ``--help``. Parsing only:
-``cli.py`` decides what the parsed flags mean together and runs them."""
+``main.py`` decides what the parsed flags mean together and runs them."""
 from __future__ import annotations
 
 import argparse
@@ -7,17 +7,32 @@ from pathlib import Path
 
 from live_classify import __version__
 from live_classify.cli.argtypes import (
-    OneLineParser, bitrate, crf, duration, fourcc, fraction, non_negative_float, non_negative_int, positive_float, positive_int,
-    retention_limit, segment_length, size, triple,
+    OneLineParser,
+    backend_url,
+    bitrate,
+    broker_url,
+    ca_file,
+    crf,
+    duration,
+    fourcc,
+    fraction,
+    non_negative_float,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    record_target,
+    retention_limit,
+    segment_length,
+    serve_address,
+    serve_clients,
+    size,
+    triple,
+    webhook_url,
 )
-from live_classify.engine.providers import CHOICES
-from live_classify.engine.triton_backend import backend_url
 from live_classify.cli.inputs import AddInput, NameInput, camera_name
-from live_classify.sinks import mqtt
-from live_classify.sinks.events import webhooks
-from live_classify.sinks.record import recording as record
-from live_classify.sinks.web import view as web
-from live_classify.sinks.record.mp4 import ENCODERS, EncoderSettings
+from live_classify.config import ENCODERS, EncoderSettings
+from live_classify.engine.provider_names import CHOICES
+from live_classify.sinks.web.listen import DEFAULT_ADDRESS, DEFAULT_CLIENTS, TOKEN_ENV
 
 PROG = "live-classify"
 
@@ -51,12 +66,14 @@ def epilog() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     """The flags, grouped by task; each default is written '(default: X)'."""
-    parser = OneLineParser(prog=PROG, description="Classify what a camera, a video or photos show, with an ImageNet model.",
+    parser = OneLineParser(prog=PROG,
+                           description="Classify what a camera, a video or photos show, with an ImageNet model.",
                            epilog=epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     loudness = parser.add_mutually_exclusive_group()
     loudness.add_argument("--quiet", action="store_true", help="on stderr only warnings and errors (for scripts)")
-    loudness.add_argument("--verbose", action="store_true", help="also the details, e.g. why a GPU provider was not taken")
+    loudness.add_argument("--verbose", action="store_true",
+                          help="also the details, e.g. why a GPU provider was not taken")
     box = parser.add_argument_group("one file for the box (deploy/box.toml)")
     box.add_argument("--config", metavar="FILE.toml", help="take the flags from a TOML file: keys named as the "
                      "flags, a [[camera]] table per camera; a flag given here overrides the file")
@@ -99,13 +116,15 @@ def _camera_flags(parser: argparse.ArgumentParser) -> None:
     cam.add_argument("--width", type=positive_int, metavar="PX", help="ask the camera for this width")
     cam.add_argument("--height", type=positive_int, metavar="PX", help="ask the camera for this height")
     cam.add_argument("--fps", type=positive_float, help="ask the camera for this frame rate")
-    cam.add_argument("--fourcc", type=fourcc, metavar="CODE", help="ask the camera for this pixel format, e.g. MJPG (720p@30 on most USB cameras)")
+    cam.add_argument("--fourcc", type=fourcc, metavar="CODE",
+                     help="ask the camera for this pixel format, e.g. MJPG (720p@30 on most USB cameras)")
     cam.add_argument("--open-timeout", type=positive_float, default=10.0, metavar="S",
                      help="give up opening a stream after S seconds (default: 10)")
     cam.add_argument("--read-timeout", type=positive_float, default=5.0, metavar="S",
                      help="a stream that sends nothing for S seconds is lost (default: 5)")
     cam.add_argument("--reconnect", type=non_negative_int, default=10, metavar="N",
-                     help="reconnection attempts, with backoff, before a lost camera or stream is an error (default: 10)")
+                     help="reconnection attempts, with backoff, before a lost camera or stream is an error "
+                          "(default: 10)")
     cam.add_argument("--rtsp-transport", choices=["tcp", "udp"],
                      help="RTSP over TCP only (a camera behind NAT) or UDP only (default: TCP first, then UDP)")
 
@@ -116,7 +135,8 @@ def _output_flags(parser: argparse.ArgumentParser) -> None:
     live.add_argument("--headless", action="store_true", help="no window, even if a display is there")
     live.add_argument("--realtime", action="store_true",
                       help="play a video file at its own frame rate, newest frame wins, like a camera")
-    live.add_argument("--jsonl", metavar="FILE|-", help="one JSON line per classified frame, appended to a file, or to stdout")
+    live.add_argument("--jsonl", metavar="FILE|-",
+                      help="one JSON line per classified frame, appended to a file, or to stdout")
     live.add_argument("--snapshot-dir", type=Path, default=Path("."), metavar="DIR",
                       help="where the s key saves snapshots (default: the current directory)")
     live.add_argument("--windows", action="store_true",
@@ -126,7 +146,7 @@ def _output_flags(parser: argparse.ArgumentParser) -> None:
 def _recording_flags(parser: argparse.ArgumentParser) -> None:
     """The annotated video: one file, or segments kept for a while."""
     rec = parser.add_argument_group("recording (cameras, streams, video files)")
-    rec.add_argument("--record", type=record.target, metavar="FILE.mp4|.avi|DIR/",
+    rec.add_argument("--record", type=record_target, metavar="FILE.mp4|.avi|DIR/",
                      help="record the annotated video: .mp4 H.264, .avi Motion-JPEG, DIR/ H.264 segments (--segment)")
     rec.add_argument("--overwrite", action="store_true", help="replace an existing recording")
     rec.add_argument("--segment", type=segment_length, metavar="DURATION",
@@ -136,7 +156,8 @@ def _recording_flags(parser: argparse.ArgumentParser) -> None:
                      help="--record DIR/: delete the camera's oldest segments beyond a size (50GB) or an age (7d); "
                            "give it twice for both")
     rec.add_argument("--encoder", choices=ENCODERS, default="auto",
-                     help="MP4: the H.264 encoder; auto takes a hardware one when it opens, else libx264 (default: auto)")
+                     help="MP4: the H.264 encoder; auto takes a hardware one when it opens, else libx264 "
+                          "(default: auto)")
     rec.add_argument("--crf", type=crf, default=EncoderSettings.crf, metavar="N",
                      help=f"MP4 with libx264: quality, 0 (best) to 51 (smallest) (default: {EncoderSettings.crf})")
     rec.add_argument("--bitrate", type=bitrate, metavar="RATE",
@@ -146,29 +167,34 @@ def _recording_flags(parser: argparse.ArgumentParser) -> None:
 def _browser_flags(parser: argparse.ArgumentParser) -> None:
     """The web view: the video, the answers and the counters in a browser."""
     web_view = parser.add_argument_group("watch it from a browser")
-    web_view.add_argument("--serve", nargs="?", const=web.address(web.DEFAULT_ADDRESS), type=web.address,
-                          metavar="[HOST:]PORT", help=f"watch it from a browser at http://HOST:PORT/ (alone: {web.DEFAULT_ADDRESS})")
+    web_view.add_argument("--serve", nargs="?", const=serve_address(DEFAULT_ADDRESS), type=serve_address,
+                          metavar="[HOST:]PORT",
+                          help=f"watch it from a browser at http://HOST:PORT/ (alone: {DEFAULT_ADDRESS})")
     web_view.add_argument("--serve-token", metavar="TOKEN",
-                          help=f"required on every request but /healthz; needed to serve beyond 127.0.0.1 (or set {web.TOKEN_ENV})")
-    web_view.add_argument("--serve-fps", type=positive_float, metavar="N", help="at most N frames a second to the browser (default: every frame)")
-    web_view.add_argument("--serve-clients", type=web.clients, metavar="N",
+                          help="required on every request but /healthz; needed to serve beyond 127.0.0.1 "
+                               f"(or set {TOKEN_ENV})")
+    web_view.add_argument("--serve-fps", type=positive_float, metavar="N",
+                          help="at most N frames a second to the browser (default: every frame)")
+    web_view.add_argument("--serve-clients", type=serve_clients, metavar="N",
                           help="at most N streams and event feeds at once (a page takes one per camera and one); "
-                               f"more are answered 503 (default: {web.DEFAULT_CLIENTS}, or what one page of the "
+                               f"more are answered 503 (default: {DEFAULT_CLIENTS}, or what one page of the "
                                "cameras takes if more)")
 
 
 def _mqtt_flags(parser: argparse.ArgumentParser) -> None:
     """Publish to an MQTT broker: the predictions and a retained online/offline status."""
     broker = parser.add_argument_group("publish to MQTT")
-    broker.add_argument("--mqtt", type=mqtt.broker_url, metavar="mqtt[s]://[USER:PASS@]HOST[:PORT]/PREFIX",
+    broker.add_argument("--mqtt", type=broker_url, metavar="mqtt[s]://[USER:PASS@]HOST[:PORT]/PREFIX",
                         help="publish each classification to PREFIX/CAMERA/prediction and a retained "
                              "PREFIX/CAMERA/status; mqtts:// is over TLS; PORT is 1883 (mqtts: 8883) if left out")
-    broker.add_argument("--mqtt-ca", type=mqtt.ca_file, metavar="FILE",
+    broker.add_argument("--mqtt-ca", type=ca_file, metavar="FILE",
                         help="mqtts://: the CA certificates (PEM) that verify the broker (default: the system's)")
-    broker.add_argument("--mqtt-qos", type=int, choices=[0, 1, 2], default=1, help="MQTT quality of service (default: 1)")
+    broker.add_argument("--mqtt-qos", type=int, choices=[0, 1, 2], default=1,
+                        help="MQTT quality of service (default: 1)")
     broker.add_argument("--mqtt-every", type=positive_float, metavar="S",
                         help="at most one prediction message every S seconds (default: every classification)")
-    broker.add_argument("--mqtt-on-change", action="store_true", help="publish a prediction only when the top label changes")
+    broker.add_argument("--mqtt-on-change", action="store_true",
+                        help="publish a prediction only when the top label changes")
     broker.add_argument("--mqtt-required", action="store_true",
                         help="a broker that cannot be reached at the start is an error (default: a warning, retried)")
     broker.add_argument("--mqtt-discovery", action="store_true",
@@ -189,7 +215,7 @@ def _event_flags(parser: argparse.ArgumentParser) -> None:
                              "(default: 1s)")
     events.add_argument("--event-gap", type=duration, default=3.0, metavar="DURATION",
                         help="--event: the event ends when the class has been gone this long (default: 3s)")
-    events.add_argument("--webhook", type=webhooks.webhook_url, action="append", metavar="URL",
+    events.add_argument("--webhook", type=webhook_url, action="append", metavar="URL",
                         help="--event: POST each start and end as JSON to URL (give it once per URL)")
     events.add_argument("--webhook-token", metavar="TOKEN", help="--webhook: sent as Authorization: Bearer TOKEN")
 
@@ -199,7 +225,8 @@ def _collect_flags(parser: argparse.ArgumentParser) -> None:
     collect = parser.add_argument_group("collect frames of your own classes (for live-classify-train)")
     collect.add_argument("--classes", type=_class_list, metavar="A,B,...",
                          help="up to 9 classes: in the window, keys 1-9 save the next frame under one")
-    collect.add_argument("--collect", metavar="LABEL", help="save --count frames of LABEL, --interval apart (no window needed)")
+    collect.add_argument("--collect", metavar="LABEL",
+                         help="save --count frames of LABEL, --interval apart (no window needed)")
     collect.add_argument("--count", type=positive_int, default=20, metavar="N",
                          help="--collect: new frames to save (default: 20)")
     collect.add_argument("--interval", type=positive_float, default=1.0, metavar="S",
@@ -213,7 +240,8 @@ def _result_flags(parser: argparse.ArgumentParser) -> None:
     out = parser.add_argument_group("results")
     out.add_argument("--top-k", type=positive_int, default=5, metavar="K", help="classes to report (default: 5)")
     out.add_argument("--min-confidence", type=fraction, metavar="P",
-                     help='answer "unknown" when the top score is below P, e.g. 0.5 (default: none, always the top class)')
+                     help='answer "unknown" when the top score is below P, e.g. 0.5 '
+                          '(default: none, always the top class)')
     out.add_argument("--smooth", type=fraction, default=1.0, metavar="A",
                      help="video: smooth probabilities over frames, weight of the newest (default: 1, no smoothing)")
     photos = out.add_mutually_exclusive_group()  # one is for programs, the other for reading: never both

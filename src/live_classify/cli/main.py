@@ -13,30 +13,24 @@ from collections.abc import Sequence
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
-
-import cv2
+from typing import TYPE_CHECKING
 
 from live_classify import log
-from live_classify.engine.backend import Backend
-from live_classify.engine.classifier import Classifier
-from live_classify.engine.fallback import FallbackBackend
-from live_classify.engine.onnx_backend import OnnxBackend
-from live_classify.engine.triton_backend import TritonBackend
-from live_classify.errors import LiveClassifyError, exit_code
 from live_classify.cli.flags import PROG, build_parser
-from live_classify.sources.photos import expand_images, read_image
-from live_classify.config import ServeConfig, run_config
-from live_classify.stream.run import run
-from live_classify.engine.model import ModelSpec, Overrides, default_model_path, describe_model
 from live_classify.cli.inputs import default_names, name_problems
 from live_classify.cli.modes import PHOTOS, given_flags, recording_problems, several_problems, source_modes
-from live_classify.engine.providers import ProviderOptions
-from live_classify.cli.report import as_json, as_text, as_trace
-from live_classify.sinks.record import recording as record
-from live_classify.sinks.web import view as web
-from live_classify.sinks.jsonl import silence_stdout
-from live_classify.sinks.record.segments import camera_folder
-from live_classify.sources.capture import parse_camera, parse_video_source
+from live_classify.errors import LiveClassifyError, exit_code
+from live_classify.sinks.record.target import is_directory
+
+if TYPE_CHECKING:
+    from live_classify.engine.backend import Backend
+    from live_classify.engine.classifier import Classifier
+    from live_classify.engine.model import ModelSpec
+    from live_classify.engine.providers import ProviderOptions
+
+# The engine (onnxruntime), the run (OpenCV) and the sinks (PyAV, aiohttp) are imported in the
+# functions that need them: ``--help`` and a refused command line answer without loading them.
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
@@ -52,6 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if config and args.check:
         print(config_check.render(config), end="")
         return 0
+    import cv2
+
     # Our one-line errors say it all: OpenCV's warnings and FFmpeg's decoder complaints about a
     # damaged frame (which the source skips) would only bury them.
     cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
@@ -59,6 +55,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return exit_code(PROG, partial(_run, args, mode), timed=True)
     except BrokenPipeError:  # `live-classify --source shots/ --json | head -1`: the reader had enough
+        from live_classify.sinks.jsonl import silence_stdout
+
         silence_stdout()
         return 0
 
@@ -78,7 +76,7 @@ def _check_mode(parser: argparse.ArgumentParser, args: argparse.Namespace, argv:
     errors, warnings = several_problems(modes, args.given, rtsp)
     errors += name_problems(args.inputs, default_names(args.inputs, ""), bool(args.collect or args.classes))
     if modes != [PHOTOS]:
-        directory = args.record is not None and record.is_directory(args.record)
+        directory = args.record is not None and is_directory(args.record)
         more_errors, more_warnings = recording_problems(args.record, directory, args.given, args.encoder, args.retain,
                                                         cameras=len(modes))
         errors, warnings = errors + more_errors, warnings + more_warnings
@@ -95,12 +93,19 @@ def _run(args: argparse.Namespace, mode: str) -> int:
     """Photos, or a camera / stream / video file, as the source says."""
     if mode == PHOTOS:
         return classify_images(args)
+    from live_classify.cli.run_config import run_config
+    from live_classify.config import ServeConfig
+    from live_classify.sinks.record.retention import camera_folder
+    from live_classify.sinks.web.listen import listen, serve_token
+    from live_classify.sources.capture import parse_camera, parse_video_source
+    from live_classify.stream.run import run
+
     specs = [parse_camera(i.value) if i.kind == "camera" else parse_video_source(i.value) for i in args.inputs]
     names = default_names(args.inputs, camera_folder(specs[0]))
     serve = None
     if args.serve:  # a port in use fails now, before the camera opens
-        token = web.serve_token(args.serve_token)
-        serve = ServeConfig(web.listen(args.serve, token), token, args.serve_fps, args.serve_clients)
+        token = serve_token(args.serve_token)
+        serve = ServeConfig(listen(args.serve, token), token, args.serve_fps, args.serve_clients)
     return run(run_config(args, specs, names, serve), partial(open_classifier, args))
 
 
@@ -109,6 +114,10 @@ def open_classifier(args: argparse.Namespace, threads: int | None = None, spin: 
 
     ``threads`` and ``spin`` let the video pipeline tune the CPU provider (``--threads`` wins).
     """
+    from live_classify.engine.classifier import Classifier
+    from live_classify.engine.model import Overrides, default_model_path, describe_model
+    from live_classify.engine.providers import ProviderOptions
+
     options = ProviderOptions(device_id=args.device_id, cuda_graph=args.cuda_graph, normalize=args.normalize,
                               tensorrt_fp16=not args.no_fp16, threads=args.threads or threads or 0, spin=spin,
                               **({"tensorrt_cache": args.trt_cache} if args.trt_cache else {}))
@@ -131,6 +140,10 @@ LOCAL_ENGINE_FLAGS = {"provider", "device_id", "threads", "cuda_graph", "normali
 
 def _backend(args: argparse.Namespace, model: Path, spec: ModelSpec, options: ProviderOptions) -> Backend:
     """onnxruntime here, or a Triton server (with the local model standing in while it is down, if asked)."""
+    from live_classify.engine.fallback import FallbackBackend
+    from live_classify.engine.onnx_backend import OnnxBackend
+    from live_classify.engine.triton_backend import TritonBackend
+
     if args.backend is None:
         for unused in sorted({"backend_timeout", "backend_fallback"} & getattr(args, "given", frozenset())):
             log.warning(f"--{unused.replace('_', '-')} does nothing without --backend")
@@ -147,6 +160,9 @@ def _backend(args: argparse.Namespace, model: Path, spec: ModelSpec, options: Pr
 
 def classify_images(args: argparse.Namespace) -> int:
     """Print the top-k of every image; an unreadable image is reported and the rest still run."""
+    from live_classify.cli.report import as_json, as_text, as_trace
+    from live_classify.sources.photos import expand_images, read_image
+
     paths = [path for source in args.source for path in expand_images(source)]
     classifier = open_classifier(args)
     failed = 0

@@ -10,15 +10,16 @@ import argparse
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from live_classify.sources.photos import looks_like_images
-from live_classify.sources.capture import is_stream, redact
+from live_classify.config import redact
+from live_classify.sources.names import is_stream, looks_like_images
 
 PHOTOS, CAMERA, STREAM, FILE = "photos", "a camera", "a stream", "a video file"
 
 # Outputs only the live modes write: asking for them with photos can only be a mistake.
 VIDEO_OUTPUTS = ("record", "jsonl", "collect", "classes", "serve", "mqtt", "event", "webhook")
-VIDEO_TUNING = ("max_batch", "batch_wait", "name", "realtime", "headless", "overwrite", "snapshot_dir", "windows", "count", "interval", "collect_dir", "width",
-                "height", "fps", "fourcc", "open_timeout", "read_timeout", "reconnect", "rtsp_transport", "smooth",
+VIDEO_TUNING = ("max_batch", "batch_wait", "name", "realtime", "headless", "overwrite", "snapshot_dir", "windows",
+                "count", "interval", "collect_dir", "width", "height", "fps", "fourcc", "open_timeout", "read_timeout",
+                "reconnect", "rtsp_transport", "smooth",
                 "segment", "retain", "encoder", "crf", "bitrate", "serve_token", "serve_fps", "serve_clients",
                 "mqtt_qos", "mqtt_every", "mqtt_on_change", "mqtt_required", "mqtt_ca", "mqtt_discovery",
                 "event_threshold", "event_hold", "event_gap", "webhook_token")
@@ -76,7 +77,8 @@ def mode_problems(mode: str, given: frozenset[str], rtsp: bool = False) -> tuple
     if mode != STREAM:
         unused["open_timeout"] = f"does nothing for {mode} (only a stream is opened with a timeout)"
     if mode == FILE:
-        unused |= {d: "does nothing for a video file (a file does not stall or drop)" for d in ("read_timeout", "reconnect")}
+        unused |= {d: "does nothing for a video file (a file does not stall or drop)"
+                   for d in ("read_timeout", "reconnect")}
     else:
         unused["realtime"] = f"does nothing for {mode} (a live source plays in real time already)"
     if not rtsp:

@@ -5,9 +5,10 @@ import json
 
 import numpy as np
 
-from live_classify.engine.classifier import Classification, Classifier
+from live_classify.engine.classifier import Classifier
 from live_classify.engine.onnx_backend import OnnxBackend
-from live_classify.engine.postprocess import UNKNOWN, TopK, is_unknown
+from live_classify.engine.postprocess import UNKNOWN, is_unknown
+from live_classify.engine.results import Classification, stage_times, top_records, unknown_field
 
 
 def as_text(name: str, result: Classification, min_confidence: float | None = None) -> str:
@@ -17,27 +18,9 @@ def as_text(name: str, result: Classification, min_confidence: float | None = No
     width = len(str(len(result.top.labels)))
     if is_unknown(result.top, min_confidence):
         rows.append(f"  {UNKNOWN}: the top score {result.top.score:.1%} is below --min-confidence {min_confidence:g}")
-    for rank, (label, score) in enumerate(zip(result.top.labels, result.top.scores), start=1):
+    for rank, (label, score) in enumerate(zip(result.top.labels, result.top.scores, strict=True), start=1):
         rows.append(f"  {rank:>{width}}. {score:6.1%}  {label}")
     return "\n".join(rows)
-
-
-def top_records(top: TopK) -> list[dict[str, object]]:
-    """The top-k as JSON-ready records, most likely first: what photos and video lines share."""
-    return [{"class_id": cid, "label": label, "score": round(score, 6)}
-            for cid, label, score in zip(top.class_ids, top.labels, top.scores)]
-
-
-def unknown_field(top: TopK, min_confidence: float | None) -> dict[str, bool]:
-    """``{"unknown": true|false}`` with ``--min-confidence``, nothing without: photos and video lines share it."""
-    return {} if min_confidence is None else {UNKNOWN: is_unknown(top, min_confidence)}
-
-
-def stage_times(result: Classification) -> dict[str, float]:
-    """``{"preprocess": ms, "inference": ms, "postprocess": ms}``: the one shape photos and video lines share."""
-    times = result.times
-    return {"preprocess": round(times.preprocess_ms, 3), "inference": round(times.inference_ms, 3),
-            "postprocess": round(times.postprocess_ms, 3)}
 
 
 def as_record(name: str, result: Classification, min_confidence: float | None = None) -> dict[str, object]:
@@ -73,8 +56,8 @@ def as_trace(name: str, image: np.ndarray, decode_ms: float, result: Classificat
                + ("; normalized in the graph" if backend.normalize_on_device else "")),
         _stage("3 inference", f"{scores_shape} float32", result.times.inference_ms,
                f"{spec.name} on {backend.provider}" + (", I/O binding" if isinstance(backend, OnnxBackend) else "")),
-        _stage("4 postprocessing", answer,
-               result.times.postprocess_ms, f"{'softmax, ' if spec.outputs_logits is not False else ''}top-{len(result.top.labels)}"),
+        _stage("4 postprocessing", answer, result.times.postprocess_ms,
+               f"{'softmax, ' if spec.outputs_logits is not False else ''}top-{len(result.top.labels)}"),
     ]
     return "\n".join(rows)
 

@@ -21,11 +21,26 @@ class BackendUnavailable(Exception):
 class Backend(Protocol):
     """What the classifier needs from whatever runs the model."""
 
-    provider: str  # what runs it, e.g. "CUDAExecutionProvider"
-    short_name: str  # e.g. "CUDA", for the overlay
-    max_batch: int | None  # None: any batch size
-    classes: int
-    normalize_on_device: bool  # the batch buffer holds uint8 NHWC pixels, not the model's float input
+    # Read-only: each backend says them as attributes or as properties.
+    @property
+    def provider(self) -> str:
+        """What runs it, e.g. "CUDAExecutionProvider"."""
+
+    @property
+    def short_name(self) -> str:
+        """E.g. "CUDA", for the overlay."""
+
+    @property
+    def max_batch(self) -> int | None:
+        """The largest batch it takes (None: any)."""
+
+    @property
+    def classes(self) -> int:
+        """Scores per frame."""
+
+    @property
+    def normalize_on_device(self) -> bool:
+        """The batch buffer holds uint8 NHWC pixels, not the model's float input."""
 
     def batch_buffer(self, n: int) -> np.ndarray:
         """The host buffer preprocessing writes a batch of ``n`` into (reused for every batch of ``n``)."""

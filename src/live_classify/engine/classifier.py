@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -15,27 +15,10 @@ import numpy as np
 from live_classify.engine.backend import Backend
 from live_classify.engine.model import ModelSpec, Overrides, describe_model, with_class_count
 from live_classify.engine.onnx_backend import OnnxBackend
-from live_classify.engine.postprocess import Smoother, TopK, to_probabilities, top_k
+from live_classify.engine.postprocess import Smoother, to_probabilities, top_k
 from live_classify.engine.preprocess import Preprocessor
 from live_classify.engine.providers import ProviderOptions
-
-
-@dataclass(frozen=True)
-class StageTimes:
-    """Milliseconds spent in each stage of the engine for one frame."""
-
-    preprocess_ms: float
-    inference_ms: float
-    postprocess_ms: float
-
-
-@dataclass(frozen=True)
-class Classification:
-    """The result for one frame."""
-
-    top: TopK
-    times: StageTimes
-    probabilities: np.ndarray  # all classes, this frame's own (smoothing over frames comes later)
+from live_classify.engine.results import Classification, StageTimes
 
 
 class Classifier:

@@ -14,6 +14,7 @@ from typing import Any
 
 import onnxruntime as ort
 
+from live_classify import log
 from live_classify.errors import LiveClassifyError, first_line
 
 DEFAULT_MODEL_NAME = "efficientnet_lite0.onnx"
@@ -148,6 +149,7 @@ def _read_header(path: Path) -> ort.InferenceSession:
     try:
         return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     except Exception as error:  # noqa: BLE001 - onnxruntime raises bare RuntimeError/Fail types
+        log.debug_traceback(f"cannot load model {path}", error)
         raise LiveClassifyError(f"cannot load model {path}: {first_line(error)}") from None
 
 

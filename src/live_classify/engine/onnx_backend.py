@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
+from live_classify import log
 from live_classify.engine.binding import BoundSession
 from live_classify.engine.model import ModelSpec
 from live_classify.engine.providers import OpenedSession, ProviderOptions, open_session
@@ -23,6 +24,7 @@ class OnnxBackend:
             self.bound = BoundSession(opened.session, spec.input_name, spec.output_name, pre, opened.device,
                                       options.device_id, options.normalizes_on_device(opened.device), opened.cuda_graph)
         except Exception as error:  # noqa: BLE001 - onnxruntime's own error types, raised by its first run
+            log.debug_traceback("the model's first run", error)
             raise LiveClassifyError(
                 f"the model fails on a 1x3x{pre.height}x{pre.width} input: {first_line(error)}") from None
         self.bound.warm_up()

@@ -20,20 +20,9 @@ from pathlib import Path
 
 import onnxruntime as ort
 
+from live_classify import log
+from live_classify.engine.provider_names import CHOICES, CPU, CUDA, SHORT_NAMES, TENSORRT
 from live_classify.errors import LiveClassifyError, first_line
-
-TENSORRT = "TensorrtExecutionProvider"
-CUDA = "CUDAExecutionProvider"
-CPU = "CPUExecutionProvider"
-
-#: ``--provider`` choices and the providers each one tries, best first.
-CHOICES: dict[str, tuple[str, ...]] = {
-    "auto": (TENSORRT, CUDA, CPU),
-    "tensorrt": (TENSORRT,),
-    "cuda": (CUDA,),
-    "cpu": (CPU,),
-}
-SHORT_NAMES = {TENSORRT: "TensorRT", CUDA: "CUDA", CPU: "CPU"}
 
 
 @dataclass(frozen=True)
@@ -138,16 +127,19 @@ def _try_provider(
     providers: list[tuple[str, dict[str, object]] | str] = [(provider, _provider_options(provider, options))]
     if provider != CPU:
         providers.append(CPU)
+    failed: Exception | None = None
     with _captured_output() as noise:
         if provider != CPU:
             _preload_gpu_libraries()
         try:
             session = ort.InferenceSession(str(model), session_options, providers=providers)
         except Exception as error:  # noqa: BLE001 - onnxruntime raises bare RuntimeError/Fail types
-            if provider == CPU:
-                raise LiveClassifyError(f"cannot load model {model}: {first_line(error)}") from None
-            print(error, file=sys.stderr)
-            session = None
+            session, failed = None, error
+            if provider != CPU:
+                print(error, file=sys.stderr)  # the noise that says why this provider was not taken
+    if failed is not None and provider == CPU:  # said outside the capture, which would swallow it
+        log.debug_traceback(f"cannot load model {model}", failed)
+        raise LiveClassifyError(f"cannot load model {model}: {first_line(failed)}") from None
     return session, noise.getvalue()
 
 

@@ -12,26 +12,20 @@ and only when ``--backend`` names a server.
 """
 from __future__ import annotations
 
-import argparse
 import importlib
 import threading
-from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
-from urllib.parse import urlsplit
 
 import numpy as np
 
 from live_classify.engine.backend import BackendUnavailable
 from live_classify.engine.model import ModelSpec
 from live_classify.engine.triton_signature import ServerModel, check_compatible
+from live_classify.engine.triton_target import GRPC, HTTP, TritonTarget
 from live_classify.errors import LiveClassifyError, first_line
 
-GRPC, HTTP = "gRPC", "HTTP"
-#: URL scheme -> (protocol, Triton's default port for it)
-SCHEMES = {"triton": (GRPC, 8001), "triton+grpc": (GRPC, 8001), "triton+http": (HTTP, 8000)}
 INSTALL_HINT = "pip install 'live-classify[triton]'"
-URL_FORM = "triton://HOST[:PORT]/MODEL (gRPC) or triton+http://HOST[:PORT]/MODEL"
 # gRPC retries a lost connection after up to 120 s by default: a server that is back must be
 # found again within a second. Our requests are batches of images, larger than gRPC's 4 MB default.
 _CHANNEL_ARGS = [
@@ -39,40 +33,6 @@ _CHANNEL_ARGS = [
     ("grpc.initial_reconnect_backoff_ms", 100), ("grpc.min_reconnect_backoff_ms", 100),
     ("grpc.max_reconnect_backoff_ms", 1000),
 ]
-
-
-@dataclass(frozen=True)
-class TritonTarget:
-    """Where the model runs: ``--backend triton://host:8001/MODEL``."""
-
-    protocol: str  # GRPC or HTTP
-    host: str
-    port: int
-    model: str
-
-    @property
-    def address(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{host}:{self.port}"
-
-    def describe(self) -> str:
-        """E.g. 'Triton at 10.0.0.5:8001'."""
-        return f"Triton at {self.address}"
-
-
-def backend_url(text: str) -> TritonTarget:
-    """``--backend``'s value: a bad URL is a bad command line (exit 2)."""
-    try:
-        parts = urlsplit(text)
-        port = parts.port
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(f"bad URL {text!r}: {error}") from None
-    scheme = parts.scheme.lower()
-    model = parts.path.strip("/")
-    if scheme not in SCHEMES or not parts.hostname or not model or "/" in model or parts.query or parts.username:
-        raise argparse.ArgumentTypeError(f"expected {URL_FORM}, not {text!r}")
-    protocol, default_port = SCHEMES[scheme]
-    return TritonTarget(protocol, parts.hostname, port or default_port, model)
 
 
 class TritonBackend:

@@ -18,6 +18,7 @@ from typing import Generic, Protocol, TypeVar
 
 import numpy as np
 
+from live_classify import log
 from live_classify.sinks.events.rules import Change
 from live_classify.stream.frames import Prediction, Shown
 from live_classify.stream.queues import put_newest
@@ -106,6 +107,7 @@ class Sinks:
             try:
                 sink.close()
             except Exception as error:  # noqa: BLE001 - one output's failure never stops the others' closing
+                log.debug_traceback(f"{sink.name}: closing failed", error)
                 sink.error = sink.error or str(error)
         self._collect_failures()
 
@@ -116,6 +118,7 @@ class Sinks:
         try:
             call(arg)
         except Exception as error:  # noqa: BLE001 - isolate the failure to this output
+            log.debug_traceback(f"{sink.name} failed", error)
             sink.error = sink.error or str(error)
         self._collect_failures()
 
@@ -125,8 +128,8 @@ class Sinks:
             self.active.remove(sink)
             try:
                 sink.close()
-            except Exception:  # noqa: BLE001 - it already failed; its first error is what counts
-                pass
+            except Exception as error:  # noqa: BLE001 - it already failed; its first error is what counts
+                log.debug_traceback(f"{sink.name}: closing after its failure failed too", error)
             if sink.essential or not self.active:
                 self.failure = self.failure or sink.error
             else:
@@ -188,6 +191,7 @@ class BackgroundWriter(Generic[T]):
             try:
                 self._handle(item)
             except Exception as error:  # noqa: BLE001 - reported by the sink that owns this writer
+                log.debug_traceback(f"{self._thread.name} thread failed", error)
                 self.error = str(error) or type(error).__name__
                 return
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TextIO
 
 from live_classify import log
-from live_classify.cli.report import stage_times, top_records, unknown_field
+from live_classify.engine.results import stage_times, top_records, unknown_field
 from live_classify.errors import LiveClassifyError
 from live_classify.sinks.base import BackgroundWriter, Redraw, Update
 from live_classify.sinks.events.rules import Change, record

@@ -11,32 +11,13 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 
+from live_classify.config import NotifyConfig
 from live_classify.sinks.base import Redraw, Update
 from live_classify.stream.status import RunStatus
 
 LOOP_S = 0.1  # the main loop calls write() or idle() at least this often (its wait for a frame)
-
-
-@dataclass(frozen=True)
-class NotifyConfig:
-    """Where systemd listens, and how often it wants to hear that the service is alive."""
-
-    address: str  # a path, or "@name" for the abstract namespace
-    ping_s: float = 1.0  # half of WatchdogSec, as sd_notify's documentation asks; 1 s without one
-    stall_s: float = 5.0  # --read-timeout: no frame for longer than this, and the camera is not healthy
-
-    @classmethod
-    def of(cls, environ: Mapping[str, str], stall_s: float = 5.0) -> NotifyConfig | None:
-        """From ``NOTIFY_SOCKET`` and ``WATCHDOG_USEC``, which systemd sets; None when not run by it."""
-        address = environ.get("NOTIFY_SOCKET")
-        if not address:
-            return None
-        usec = environ.get("WATCHDOG_USEC", "")
-        ping_s = int(usec) / 2e6 if usec.isdigit() and int(usec) > 0 else 1.0
-        return cls(address, ping_s, stall_s)
 
 
 class Notifier:

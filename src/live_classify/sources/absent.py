@@ -3,7 +3,7 @@
 A box often boots before one of its cameras. Rather than end the whole run, that camera starts
 out lost: its first ``read()`` says so, its camera reopens it with the usual backoff (said in
 its tile, ``/healthz`` and the log, exactly as a camera lost mid-run), and the first reopen that
-works makes it an ordinary :class:`~live_classify.sources.capture.VideoSource`.
+works makes it an ordinary source.
 """
 from __future__ import annotations
 
@@ -15,13 +15,14 @@ import numpy as np
 from live_classify.config import SourceConfig
 from live_classify.errors import LiveClassifyError
 from live_classify.log import info, warning
-from live_classify.sources.capture import Source, SourceSpec, VideoSource
+from live_classify.sources.capture import Source, SourceSpec
+from live_classify.sources.opening import open_source
 
 
-def open_or_absent(src: SourceConfig) -> VideoSource | AbsentSource:
+def open_or_absent(src: SourceConfig) -> Source:
     """One camera of several, opened; a live one that cannot be yet is retried with backoff while
     the others run (a file that cannot be opened is an error: the command line named it)."""
-    open_ = partial(VideoSource, src.spec, src.camera, src.open_timeout, src.read_timeout, src.rtsp_transport)
+    open_ = partial(open_source, src)
     try:
         source = open_()
     except LiveClassifyError as failure:
@@ -46,7 +47,7 @@ class AbsentSource:
 
     claimed_fps: float | None = None  # a live rate is measured anyway
 
-    def __init__(self, spec: SourceSpec, open_: Callable[[], VideoSource], why: str, name: str = "") -> None:
+    def __init__(self, spec: SourceSpec, open_: Callable[[], Source], why: str, name: str = "") -> None:
         """``open_``: opens the source as at the start (raises :class:`LiveClassifyError`); ``why``:
         it did not; ``name``: the camera's."""
         self.spec = spec
@@ -54,7 +55,7 @@ class AbsentSource:
         self.why = why
         self.lost_because = f"not reachable at the start: {why}"
         self._open = open_
-        self._opened: VideoSource | None = None
+        self._opened: Source | None = None
 
     @staticmethod
     def reason(spec: SourceSpec, failure: LiveClassifyError) -> str:

@@ -8,61 +8,17 @@ from __future__ import annotations
 import os
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import cv2
 import numpy as np
 
-from live_classify.sources.diagnose import why_stream_fails
+from live_classify.config import CameraSettings, SourceSpec, redact
 from live_classify.errors import LiveClassifyError
-
-STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "http", "https", "udp", "tcp", "srt")
-
-
-@dataclass(frozen=True)
-class CameraSettings:
-    """What to ask a camera for; it may grant something else, which we report."""
-
-    width: int | None = None
-    height: int | None = None
-    fps: float | None = None
-    fourcc: str | None = None  # e.g. MJPG: what makes 720p@30 work on most USB cameras
-
-
-@dataclass(frozen=True)
-class SourceSpec:
-    """A parsed ``--camera`` / ``--source`` value."""
-
-    target: int | str  # camera index, device path, file path or URL
-    kind: str  # "camera", "stream" or "file"
-    name: str  # for logs and overlays: credentials removed
-
-    @property
-    def live(self) -> bool:
-        return self.kind != "file"
-
-
-def redact(uri: str) -> str:
-    """The URI without a password (``rtsp://user:***@host/``), for anything a person or log sees."""
-    try:
-        parts = urlsplit(uri)
-        password = parts.password
-    except ValueError:  # not a URL after all (e.g. an unbalanced '[')
-        return uri
-    if password is None:
-        return uri
-    host = parts.netloc.rpartition("@")[2]  # as written: a port out of range is shown, not raised
-    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
-
-
-def is_stream(value: str) -> bool:
-    try:
-        return urlsplit(value).scheme.lower() in STREAM_SCHEMES
-    except ValueError:
-        return False
+from live_classify.sources.diagnose import why_stream_fails
+from live_classify.sources.names import is_stream
 
 
 def parse_camera(value: str) -> SourceSpec:

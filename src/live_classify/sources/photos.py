@@ -8,18 +8,7 @@ import cv2
 import numpy as np
 
 from live_classify.errors import LiveClassifyError
-
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".pgm", ".ppm", ".pbm"})
-
-
-def is_image_path(path: str | Path) -> bool:
-    return Path(path).suffix.lower() in IMAGE_SUFFIXES
-
-
-def looks_like_images(source: str) -> bool:
-    """True for a directory, an image file, or a glob: what the photo mode handles."""
-    path = Path(source)
-    return path.is_dir() or is_image_path(path) or (not path.exists() and glob.has_magic(source))
+from live_classify.sources.names import IMAGE_SUFFIXES, is_image_path
 
 
 def expand_images(source: str) -> list[Path]:

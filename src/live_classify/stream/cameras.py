@@ -12,7 +12,8 @@ from live_classify.config import RunConfig, SourceConfig
 from live_classify.engine.classifier import Classifier
 from live_classify.log import info
 from live_classify.sources.absent import check_one_opened, open_or_absent
-from live_classify.sources.capture import Source, SourceSpec, VideoSource
+from live_classify.sources.capture import Source, SourceSpec
+from live_classify.sources.opening import open_source
 from live_classify.stream.annotate import Annotator
 from live_classify.stream.camera import Camera, smoothing
 from live_classify.stream.frames import Flow, Frame
@@ -113,7 +114,7 @@ def _open_sources(sources: tuple[SourceConfig, ...]) -> list[Source]:
     """One source: opened, or an error. Several: each opened or retried later; none at all is an error."""
     if len(sources) == 1:
         src = sources[0]
-        source = VideoSource(src.spec, src.camera, src.open_timeout, src.read_timeout, src.rtsp_transport)
+        source = open_source(src)
         info(f"opened {source.describe()}")
         return [source]
     opened: list[Source] = []

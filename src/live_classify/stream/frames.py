@@ -9,7 +9,7 @@ from enum import Enum
 
 import numpy as np
 
-from live_classify.engine.classifier import Classification
+from live_classify.engine.results import Classification
 
 Log = Callable[[str], None]  # where the stream's threads say what happens (the package logger's info)
 

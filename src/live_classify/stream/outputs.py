@@ -22,7 +22,7 @@ from live_classify.sinks.display.windows import Windows
 from live_classify.sinks.events.index import Index
 from live_classify.sinks.events.rules import EventRules
 from live_classify.sinks.events.sink import Events
-from live_classify.sinks.events.webhooks import WebhookConfig, Webhooks
+from live_classify.sinks.events.webhooks import Webhooks
 from live_classify.sinks.files import check_writable
 from live_classify.sinks.jsonl import JsonLines
 from live_classify.sinks.mqtt import MqttSink
@@ -58,7 +58,7 @@ def outputs(out: OutputConfig, encoding: EncoderSettings | None, cameras: Camera
         Notifier(out.notify, cameras.status) if out.notify else None,
         *[own(m, MqttSink(mqtt, m.name, m.config.spec.name, m.camera.snapshot, out.min_confidence,
                           events=events.labels if events else ())) for m in members if mqtt],
-        Webhooks(WebhookConfig(events.webhooks, events.webhook_token)) if events and events.webhooks else None,
+        Webhooks(events.webhooks, events.webhook_token) if events and events.webhooks else None,
         index,
     ]
     built = [sink for sink in sinks if sink is not None]

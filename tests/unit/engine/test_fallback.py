@@ -7,7 +7,7 @@ import pytest
 
 from live_classify.engine.backend import BackendUnavailable
 from live_classify.engine.fallback import FallbackBackend
-from live_classify.engine.triton_backend import backend_url
+from live_classify.engine.triton_target import backend_url
 from live_classify.errors import LiveClassifyError
 
 DOWN = "Triton at box:8001 does not answer: Connection refused"

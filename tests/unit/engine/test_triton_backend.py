@@ -2,7 +2,6 @@
 ``open`` checks and says, and the exact calls made on tritonclient (a fake client module)."""
 from __future__ import annotations
 
-import argparse
 import threading
 from types import SimpleNamespace
 
@@ -12,15 +11,9 @@ from tritonclient.utils import InferenceServerException
 
 from live_classify.engine import triton_backend
 from live_classify.engine.backend import BackendUnavailable
-from live_classify.engine.triton_backend import (
-    _CHANNEL_ARGS,
-    URL_FORM,
-    TritonBackend,
-    TritonTarget,
-    _Connection,
-    backend_url,
-)
-from live_classify.errors import LiveClassifyError
+from live_classify.engine.triton_backend import _CHANNEL_ARGS, TritonBackend, _Connection
+from live_classify.engine.triton_target import URL_FORM, TritonTarget, backend_url
+from live_classify.errors import BadValue, LiveClassifyError
 
 SPEC = SimpleNamespace(input_name="input", output_name="logits", preprocessing=SimpleNamespace(height=4, width=6))
 GRPC_TARGET = TritonTarget("gRPC", "box", 8001, "m")
@@ -44,13 +37,13 @@ def test_a_url_gives_protocol_host_port_and_model(url: str, target: TritonTarget
 @pytest.mark.parametrize("url", ["http://box/m", "triton://box/", "triton:///m", "triton://box/a/b",
                                  "triton://box/m?v=1", "triton://u@box/m"])
 def test_a_bad_url_says_the_expected_form(url: str) -> None:
-    with pytest.raises(argparse.ArgumentTypeError) as raised:
+    with pytest.raises(BadValue) as raised:
         backend_url(url)
     assert str(raised.value) == f"expected {URL_FORM}, not {url!r}"
 
 
 def test_a_bad_port_says_why() -> None:
-    with pytest.raises(argparse.ArgumentTypeError) as raised:
+    with pytest.raises(BadValue) as raised:
         backend_url("triton://box:99999/m")
     assert str(raised.value).startswith("bad URL 'triton://box:99999/m': Port out of range")
 

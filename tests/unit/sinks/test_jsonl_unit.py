@@ -5,10 +5,10 @@ import json
 from pathlib import Path
 
 import pytest
+from updates import update
 
 from live_classify.errors import LiveClassifyError
 from live_classify.sinks.jsonl import JsonLines, line_record
-from updates import update
 
 
 def test_a_line_has_exactly_these_fields(tmp_path: Path) -> None:

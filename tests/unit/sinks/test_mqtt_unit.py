@@ -3,7 +3,6 @@
 refuses, goes or comes back; and the URL, CA and certificate messages word for word."""
 from __future__ import annotations
 
-import argparse
 import errno
 import json
 import ssl
@@ -20,9 +19,10 @@ from statuses import camera_status
 from updates import update
 
 from live_classify.config import MqttConfig
-from live_classify.errors import LiveClassifyError
+from live_classify.errors import BadValue, LiveClassifyError
 from live_classify.sinks import mqtt
-from live_classify.sinks.mqtt import MqttSink, broker_url, ca_file, certificate_problem, connect_problem
+from live_classify.sinks.mqtt import MqttSink
+from live_classify.sinks.mqtt_broker import broker_url, ca_file, certificate_problem, connect_problem
 
 SUCCESS = ReasonCode(PacketTypes.CONNACK, "Success")
 REFUSED = ReasonCode(PacketTypes.CONNACK, "Not authorized")
@@ -273,14 +273,14 @@ def test_a_first_connection_closed_before_it_was_up_says_so(fake: SimpleNamespac
     ("mqtt://h/a\0b", "the topic prefix cannot hold + or # (MQTT's wildcards)"),
 ])
 def test_more_bad_urls_say_why_and_how_it_should_look(url: str, why: str) -> None:
-    with pytest.raises(argparse.ArgumentTypeError) as refused:
+    with pytest.raises(BadValue) as refused:
         broker_url(url)
     assert str(refused.value) == (f"{why}: {url!r} (give mqtt[s]://[user:pass@]host[:port]/prefix, "
                                   "e.g. mqtt://broker.lan/home/cameras)")
 
 
 def test_a_bad_url_never_shows_its_password() -> None:
-    with pytest.raises(argparse.ArgumentTypeError) as refused:
+    with pytest.raises(BadValue) as refused:
         broker_url("mqtt://me:s3cret@h")
     assert "s3cret" not in str(refused.value) and "'mqtt://me:***@h'" in str(refused.value)
 
@@ -296,11 +296,11 @@ def test_the_scheme_in_capitals_and_a_user_without_password() -> None:
 
 def test_a_ca_file_that_is_not_pem_or_not_there(tmp_path: Path) -> None:
     (tmp_path / "bad.pem").write_text("not a certificate\n")
-    with pytest.raises(argparse.ArgumentTypeError) as refused:
+    with pytest.raises(BadValue) as refused:
         ca_file(str(tmp_path / "bad.pem"))
     assert str(refused.value) == (f"no PEM certificate in {tmp_path / 'bad.pem'}: give the CA that signed the "
                                   "broker's certificate")
-    with pytest.raises(argparse.ArgumentTypeError) as refused:
+    with pytest.raises(BadValue) as refused:
         ca_file(str(tmp_path / "none.pem"))
     assert str(refused.value) == f"cannot read {tmp_path / 'none.pem'}: No such file or directory"
 

@@ -12,8 +12,9 @@ import pytest
 from statuses import camera_status, run_status
 from updates import update
 
+from live_classify.config import NotifyConfig
 from live_classify.sinks.base import Update
-from live_classify.sinks.notify import Notifier, NotifyConfig
+from live_classify.sinks.notify import Notifier
 from live_classify.stream.frames import Shown
 from live_classify.stream.status import RunStatus
 

@@ -23,6 +23,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from live_classify import log
 from live_classify.sinks.base import Redraw, Update
 from live_classify.sinks.display import overlay
 from live_classify.sinks.display.window import WINDOW_NAME, Window, fit_to_screen, screen_size
@@ -139,6 +140,7 @@ def kept_in_error(method: Callable[..., None]) -> Callable[..., None]:
             try:
                 method(self, *args)
             except Exception as error:  # noqa: BLE001 - reported through error, as every sink's failure is
+                log.debug_traceback(f"window: {method.__name__} failed", error)
                 self.error = str(error) or type(error).__name__
 
     return guarded

@@ -9,43 +9,22 @@ one line, and one when it is back; never a line per event. The token is never pr
 """
 from __future__ import annotations
 
-import argparse
 import json
 import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from live_classify import log
+from live_classify.config import redact
 from live_classify.sinks.base import BackgroundWriter, Redraw, Update
 from live_classify.sinks.events.rules import Change, record
-from live_classify.sources.capture import redact
 
 TIMEOUT_S = 2.0
 BACKLOG = 100  # events waiting for a receiver that is down; beyond it the oldest are dropped
 BACKOFF_S = (0.5, 30.0)  # from half a second, doubling, to 30 s
 CLOSE_WAIT_S = 5.0  # at the end, how long events wait for a receiver that is down
-
-
-@dataclass(frozen=True)
-class WebhookConfig:
-    urls: tuple[str, ...]
-    token: str | None = None
-
-
-def webhook_url(text: str) -> str:
-    """The argparse type of ``--webhook``: an http(s) URL with a host, else a usage error (exit 2)."""
-    try:
-        parts = urlsplit(text)
-        parts.port  # noqa: B018 - raises ValueError for a port that is not one
-    except ValueError:
-        parts = None
-    if parts is None or parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise argparse.ArgumentTypeError(f"not an http:// or https:// URL with a host: {redact(text)!r}")
-    return text
 
 
 def post(url: str, body: bytes, token: str | None, timeout: float = TIMEOUT_S) -> None:
@@ -118,9 +97,9 @@ class Webhooks:
     stop_requested = False
     error: str | None = None
 
-    def __init__(self, config: WebhookConfig, backlog: int = BACKLOG,
+    def __init__(self, urls: tuple[str, ...], token: str | None, backlog: int = BACKLOG,
                  send: Callable[[str, bytes, str | None], None] = post) -> None:
-        self.receivers = [Receiver(url, config.token, backlog, send) for url in config.urls]
+        self.receivers = [Receiver(url, token, backlog, send) for url in urls]
 
     def write(self, update: Update) -> None:
         pass

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from live_classify.errors import LiveClassifyError
+from live_classify.log import Log, warning
 from live_classify.sinks.display.grid import letterbox
 from live_classify.sinks.files import disk_nearly_full, fsync_path
 
@@ -30,7 +30,7 @@ class MjpegWriter:
     # stops — closed, playable — while a few seconds of video still fit; classification goes on.
     FFMPEG_BUFFER = 256 * 2**10  # FFmpeg writes the file in chunks of this size
 
-    def __init__(self, path: Path, fps: float | None, log: Callable[[str], None] = print) -> None:
+    def __init__(self, path: Path, fps: float | None, log: Log = warning) -> None:
         """``fps`` None: measure the rate from the frames' capture times."""
         self.path = path
         self.fps = fps

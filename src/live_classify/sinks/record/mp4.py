@@ -15,7 +15,6 @@ Why each setting (measured on the development machines, see the README's Recordi
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import cast
@@ -28,27 +27,14 @@ from av.video.frame import PictureType
 from av.video.stream import VideoStream
 
 from live_classify import log
+from live_classify.config import ENCODERS, HARDWARE, EncoderSettings
 from live_classify.errors import LiveClassifyError, first_line
 from live_classify.sinks.display.grid import letterbox
 
-#: ``--encoder`` choices for MP4; ``auto`` takes the first hardware encoder that opens here.
-ENCODERS = ("auto", "libx264", "h264_nvenc", "h264_v4l2m2m")
-HARDWARE = ("h264_nvenc", "h264_v4l2m2m")  # NVIDIA GPUs (Jetson, desktop); Raspberry Pi and other V4L2 boards
 MILLISECONDS = Fraction(1, 1000)
 HEADER_BYTES, FRAME_OVERHEAD_BYTES = 1024, 40  # the MP4's own bytes beside the packets (with a margin)
 MUXER_OPTIONS = {"movflags": "frag_keyframe+empty_moov+default_base_moof", "frag_duration": "200000",
                  "flush_packets": "1"}
-
-
-@dataclass(frozen=True)
-class EncoderSettings:
-    """How the video is compressed; the defaults suit a camera recorded around the clock."""
-
-    encoder: str = "auto"
-    crf: int = 26  # libx264 quality (lower is better and bigger); ignored when ``bitrate`` is set
-    bitrate: int | None = None  # bits per second; hardware encoders use 2 Mbit/s when this is None
-    keyframe_s: float = 1.0
-    preset: str = "veryfast"  # libx264: about 220 fps at 640x480 on one core here, 3x smaller than ultrafast
 
 
 def even(size: tuple[int, int]) -> tuple[int, int]:

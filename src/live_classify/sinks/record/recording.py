@@ -9,7 +9,6 @@ the window or growing memory.
 """
 from __future__ import annotations
 
-import argparse
 import os
 from collections.abc import Callable
 from dataclasses import replace
@@ -23,28 +22,12 @@ from live_classify.sinks.base import BackgroundWriter, Redraw, Update
 from live_classify.sinks.files import SpaceWatch, check_writable
 from live_classify.sinks.record.mjpeg import MjpegWriter
 from live_classify.sinks.record.mp4 import HARDWARE, EncoderSettings, Mp4Writer, choose_encoder
-from live_classify.sinks.record.segments import SegmentedMp4, SegmentLog, SegmentPlan, prepare
+from live_classify.sinks.record.retention import SegmentPlan, prepare
+from live_classify.sinks.record.segments import SegmentedMp4, SegmentLog
+from live_classify.sinks.record.target import is_directory
 
-SUFFIXES = (".mp4", ".avi")  # the command line refuses any other (see cli.py)
-WHY_SUFFIXES = "H.264 MP4, or Motion-JPEG AVI; both survive a crash"
 BACKLOG = 8  # frames waiting for the encoder: about a quarter of a second at 30 fps
 PROBE_SIZE = (640, 480)  # the encoder is tried at startup, before the source (and its size) is known
-
-
-def target(text: str) -> Path:
-    """``--record``: a .mp4 or .avi file, or a directory for segments (``DIR/`` or an existing one)."""
-    path, slash = Path(text), text.endswith(("/", os.sep))
-    video_suffix = path.suffix.lower() in SUFFIXES
-    if slash and video_suffix:
-        raise argparse.ArgumentTypeError(f"{text}: a directory named like a video file; name it without {path.suffix}")
-    if not (video_suffix or slash or path.is_dir()):
-        raise argparse.ArgumentTypeError(f"{text}: use a .mp4 or .avi file ({WHY_SUFFIXES}), or DIR/ with --segment")
-    return path
-
-
-def is_directory(path: Path) -> bool:
-    """A recording into a directory (of segments); :func:`target` let only directories through without a suffix."""
-    return path.suffix.lower() not in SUFFIXES or path.is_dir()
 
 
 def check(path: Path, overwrite: bool, settings: EncoderSettings) -> EncoderSettings:

@@ -5,36 +5,29 @@ and plays without its neighbours), at ``DIR/<camera>/<YYYY-MM-DD>/<HH-MM-SS>.mp4
 its first frame). Boundaries fall every ``--segment`` of the source's own time from the first
 frame: the frame that crosses one opens the next segment, so nothing is lost or written twice at
 the seams; a stall holds the last frame across them, a new size opens a new segment.
-``--retain 50GB`` / ``--retain 7d`` delete the camera's oldest segments (on the recording's thread),
-never the open one, each deletion in one line: by size as the open one grows, counting it too.
+``--retain 50GB`` / ``--retain 7d`` delete the camera's oldest segments (on the recording's thread,
+``retention.py``), never the open one.
 """
 from __future__ import annotations
 
 import math
-import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
-from urllib.parse import parse_qsl, urlsplit
 
 import numpy as np
 
 from live_classify import log
+from live_classify.config import EncoderSettings
 from live_classify.errors import LiveClassifyError
-from live_classify.sinks.files import SpaceWatch, refusal, write_problem
-from live_classify.sinks.record.mp4 import EncoderSettings, Mp4Writer, even
-from live_classify.sources.capture import SourceSpec
+from live_classify.sinks.files import SpaceWatch
+from live_classify.sinks.record.mp4 import Mp4Writer, even
+from live_classify.sinks.record.retention import SegmentPlan, age_text, prune, segment_files, size_and_mtime
 
 STALL_S = 1.0  # no frame for this long is a stall (as the overlay says): segments hold the last frame through it
 HOLD_GAP_S = 0.001  # a held frame ends its segment this long before the boundary
-DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
-SEGMENT = re.compile(r"\d{2}-\d{2}-\d{2}(_\d+)?\.mp4")  # only files named so are ever deleted
-# What a camera's URL ends in to say "a stream"; only these are dropped, so two endpoints of one
-# host that differ otherwise (a.mjpg, a.jpg) keep folders of their own.
-STREAM_SUFFIX = re.compile(r"\.(mjpg|mjpeg|cgi|sdp|m3u8)$", re.IGNORECASE)
-SECRET = re.compile(r"user|pass|pwd|token|auth|key|secret|sig|cred", re.IGNORECASE)
+
 
 
 class SegmentLog(Protocol):
@@ -43,124 +36,6 @@ class SegmentLog(Protocol):
     def segment_closed(self, camera: str, path: Path, start: float, end: float, size: int) -> None: ...
 
     def segments_deleted(self, paths: list[Path]) -> None: ...
-
-
-@dataclass(frozen=True)
-class SegmentPlan:
-    """How a directory recording is cut and pruned."""
-
-    length_s: float
-    camera: str  # the folder under DIR: the source's name, safe for a file system
-    max_bytes: int | None = None  # --retain 50GB: the camera's segments together
-    max_age_s: float | None = None  # --retain 7d: by the time a segment was last written
-
-    @classmethod
-    def of(cls, length_s: float | None, retain: list[tuple[str, float]] | None,
-           camera: str) -> SegmentPlan | None:
-        """The plan the flags describe (None without ``--segment``); ``retain`` as argtypes gives it;
-        ``camera``: the camera's name (a folder name already)."""
-        if length_s is None:
-            return None
-        limits = dict(retain or [])
-        size = limits.get("size")
-        return cls(length_s, camera, None if size is None else int(size), limits.get("age"))
-
-
-def camera_folder(spec: SourceSpec) -> str:
-    """``camera 0`` -> ``camera-0``, ``rtsp://user:pw@10.0.0.7:554/s1`` -> ``10.0.0.7-554-s1``,
-    ``http://10.0.0.8/video.mjpg`` -> ``10.0.0.8-video``: names what is recorded, never with
-    credentials (user names and secret-looking query values go), and the same for every run."""
-    if spec.kind == "stream":
-        parts = urlsplit(str(spec.target))
-        query = [f"{k}-{v}" for k, v in parse_qsl(parts.query) if not SECRET.search(k)]
-        host = parts.netloc.rpartition("@")[2]  # host:port, without user:password@
-        path = STREAM_SUFFIX.sub("", parts.path)  # a folder, not a file: stream.mjpg -> stream
-        text = "-".join(p for p in (host, path, *query) if p)
-    elif spec.kind == "file":
-        text = Path(str(spec.target)).stem
-    else:
-        text = spec.name
-    safe = re.sub(r"[^A-Za-z0-9._]+", "-", text).strip("-.")
-    return safe[:100] or "camera"
-
-
-def prepare(root: Path) -> None:
-    """Create ``--record DIR/`` now and check it can be written: a typo fails before the source opens."""
-    if root.exists() and not root.is_dir():
-        raise LiveClassifyError(f"--record {root}/: not a directory")
-    try:
-        root.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise LiveClassifyError(f"cannot create recording directory {root}: {refusal(error, root)}") from None
-    if problem := write_problem(root / ".live-classify-probe"):
-        raise LiveClassifyError(f"cannot write recording directory {root}: {problem}")
-
-
-def segment_files(folder: Path) -> list[Path]:
-    """The segments under a camera's folder, oldest first (by when each was last written)."""
-    found = [path for day in folder.iterdir() if day.is_dir() and DAY.fullmatch(day.name)
-             for path in day.iterdir() if SEGMENT.fullmatch(path.name) and path.is_file()] if folder.is_dir() else []
-    return sorted(found, key=lambda path: (_stat(path)[1], str(path)))
-
-
-def prune(folder: Path, plan: SegmentPlan, keep: Path, now: float,
-          say: Callable[[str], None] = log.info, open_bytes: int | None = None) -> list[Path]:
-    """Delete the oldest segments while the camera's folder is over ``--retain``, never ``keep``;
-    returns what was deleted. ``open_bytes``: what ``keep``, still being written, will take (else
-    its size on disk)."""
-    files = segment_files(folder)
-    total = sum(_stat(path)[0] for path in files if path != keep or open_bytes is None)
-    total += open_bytes or 0
-    deleted = []
-    for path in files:
-        size, mtime = _stat(path)
-        too_old = plan.max_age_s is not None and now - mtime > plan.max_age_s
-        too_big = plan.max_bytes is not None and total > plan.max_bytes
-        if path == keep or not (too_old or too_big):
-            continue
-        why = f"older than {_age(plan.max_age_s)}" if too_old else f"the camera's segments over {_megabytes(plan.max_bytes)}"
-        try:
-            path.unlink()
-        except FileNotFoundError:
-            continue
-        except OSError as error:
-            log.warning(f"retention: cannot delete {path}: {error.strerror}")
-            continue
-        total -= size
-        deleted.append(path)
-        say(f"retention: deleted {path} ({_megabytes(size)}, {_age(now - mtime)} old; {why})")
-        if path.parent != keep.parent:  # the open segment's file may not be created yet: keep its folder
-            _remove_if_empty(path.parent)
-    return deleted
-
-
-def _stat(path: Path) -> tuple[int, float]:
-    try:
-        status = path.stat()
-    except OSError:  # deleted meanwhile
-        return (0, 0.0)
-    return (status.st_size, status.st_mtime)
-
-
-def _megabytes(size: int | None) -> str:
-    return f"{(size or 0) / 1e6:.1f} MB"
-
-
-def _age(seconds: float | None) -> str:
-    """Written as the flags take it: ``45s``, ``10m``, ``1.5h``, ``7d``."""
-    seconds = seconds or 0.0
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds / size:.3g}{unit}"
-    return f"{seconds:.3g}s" if seconds >= 1 else "0s"
-
-
-def _remove_if_empty(day: Path) -> None:
-    try:
-        day.rmdir()
-    except OSError:  # not empty (the usual case), or gone
-        pass
-
 
 class SegmentedMp4:
     """Frames and their source times in, one MP4 segment per ``plan.length_s`` out; the same
@@ -191,12 +66,18 @@ class SegmentedMp4:
         return self._closed_frames + (self._writer.frames if self._writer else 0)
 
     @property
+    def _open(self) -> Mp4Writer:
+        """The open segment's writer: one is open from the first frame on, until the close."""
+        assert self._writer is not None, "no segment is open"
+        return self._writer
+
+    @property
     def rate(self) -> str:
         """For the summary: the mean rate of the source's times, and how many segments."""
         span, frames = self._last_t - self._t0, self.frames - self.held
         fps = f"{(frames - 1) / span:.3g} fps " if frames > 1 and span > 0 else ""
         held = f", {self.held} frames held through stalls" if self.held else ""
-        return f"{fps}(the source's times), {self.segments} segments of {_age(self.plan.length_s)}{held}"
+        return f"{fps}(the source's times), {self.segments} segments of {age_text(self.plan.length_s)}{held}"
 
     def write(self, image: np.ndarray, t: float) -> None:
         """One frame at source time ``t``; the first frame at or past the boundary opens the next segment."""
@@ -209,11 +90,11 @@ class SegmentedMp4:
             self._cross(image, t)
         elif resized:
             self._next_segment(image, t)
-        self._writer.write(image, t)
+        self._open.write(image, t)
         self._last, self._last_t = image, t
         self._written_t = t
         self._keep_under_limit()
-        if full := self._space.check(self._writer.path):
+        if full := self._space.check(self._open.path):
             self.close()
             self.stopped_because = full
             log.warning(f"recording stopped: {full}; the segments in {self.path} keep what they had on disk "
@@ -247,7 +128,8 @@ class SegmentedMp4:
 
     def _hold(self, t: float) -> None:
         """The last frame again, at source time ``t``: what a player shows through a stall."""
-        self._writer.write(self._last, t)
+        assert self._last is not None, "a stall before the first frame"
+        self._open.write(self._last, t)
         self._written_t = t
         self.held += 1
 
@@ -257,13 +139,13 @@ class SegmentedMp4:
         limit = self.plan.max_bytes
         if limit is None or not self._closed_bytes or self._closed_bytes + self._open_bytes() <= limit:
             return
-        if not self._prune(keep=self._writer.path) and self._closed_bytes + self._open_bytes() > limit:
+        if not self._prune(keep=self._open.path) and self._closed_bytes + self._open_bytes() > limit:
             self._closed_bytes = 0  # nothing could go: try again at the next segment, not every frame
 
     def _open_bytes(self) -> int:
         """What the open segment will take on disk, with room for the next frame (maybe a keyframe)."""
-        self._largest = max(self._largest, self._writer.largest_packet)
-        return self._writer.bytes_estimate + self._largest
+        self._largest = max(self._largest, self._open.largest_packet)
+        return self._open.bytes_estimate + self._largest
 
     def _resized(self, image: np.ndarray) -> bool:
         """A camera that came back at another size: a new segment at that size (one line says so),
@@ -294,7 +176,7 @@ class SegmentedMp4:
         if self._log is not None:
             wall = self._wall0 - self._t0
             self._log.segment_closed(self.plan.camera, writer.path, wall + opened_t, wall + self._written_t,
-                                     _stat(writer.path)[0])
+                                     size_and_mtime(writer.path)[0])
 
     def _prune(self, keep: Path) -> list[Path]:
         """Retention, and the tally of the closed segments' bytes that it leaves; its failure (an
@@ -306,7 +188,7 @@ class SegmentedMp4:
             deleted = prune(self.path, self.plan, keep, self._wall_clock(), open_bytes=open_bytes)
             if deleted and self._log is not None:
                 self._log.segments_deleted(deleted)
-            self._closed_bytes = sum(_stat(path)[0] for path in segment_files(self.path) if path != keep)
+            self._closed_bytes = sum(size_and_mtime(path)[0] for path in segment_files(self.path) if path != keep)
         except OSError as error:
             log.warning(f"retention: cannot list {self.path}: {error.strerror or error}")
             return []

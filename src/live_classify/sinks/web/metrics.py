@@ -6,6 +6,7 @@ keeping a second set. Only the latency histogram is fed as predictions come.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from operator import itemgetter
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -53,17 +54,16 @@ class Metrics:
         for name, text in COUNTERS.items():
             counter = CounterMetricFamily(f"{PREFIX}_frames_{name}" if name != "reconnects" else f"{PREFIX}_{name}",
                                           text, labels=self._labels)
-            yield self._add(counter, rows, lambda row, key=name: row[key])
+            yield self._add(counter, rows, itemgetter(name))
         for name, text in GAUGES.items():
-            gauge = self._add(GaugeMetricFamily(f"{PREFIX}_{name}", text, labels=self._labels), rows,
-                              lambda row, key=name: row[key])
+            gauge = self._add(GaugeMetricFamily(f"{PREFIX}_{name}", text, labels=self._labels), rows, itemgetter(name))
             if gauge.samples:
                 yield gauge
         up = GaugeMetricFamily(f"{PREFIX}_source_up", "1 while frames flow, 0 while the source is lost or stalled",
                                labels=self._labels)
         yield self._add(up, rows, lambda row: 1.0 if row["source_up"] else 0.0)
 
-    def _add(self, family: Metric, rows: list[dict], value: Callable[[dict], object]) -> Metric:
+    def _add(self, family: Metric, rows: list[dict], value: Callable[[dict], float | None]) -> Metric:
         """One sample per camera (one, unlabelled, with one camera); a value not known yet is left out."""
         for row in rows:
             if (number := value(row)) is not None:

@@ -5,13 +5,12 @@ all of them: a viewer that reads slowly waits on its own connection (aiohttp's `
 the socket's buffer is full) and then gets whatever is newest, so it skips frames and holds at most
 one, never slowing the run or the other viewers. ``/api/events`` works the same way with a short
 queue of lines, every camera's. Streams and event feeds share ``--serve-clients`` places, which a
-client that reads nothing cannot keep (``web_clients.py``); a connection that sends no request in
+client that reads nothing cannot keep (``clients.py``); a connection that sends no request in
 ``IDLE_TIMEOUT_S`` is closed.
 """
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 import socket
 import threading
@@ -21,11 +20,14 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from live_classify.stream.frames import Prediction
-from live_classify.sinks.web.view import serve_places
+from live_classify import log
+from live_classify.sinks.web.auth import PUBLIC, carries
+from live_classify.sinks.web.channel import Channel, queue_newest
 from live_classify.sinks.web.clients import Places
-from live_classify.sinks.web.requests import RequestLog
+from live_classify.sinks.web.listen import serve_places
 from live_classify.sinks.web.metrics import Metrics
+from live_classify.sinks.web.requests import RequestLog
+from live_classify.stream.frames import Prediction
 
 if TYPE_CHECKING:
     from live_classify.sinks.web.view import WebView
@@ -36,31 +38,7 @@ EVENT_BACKLOG = 100  # lines a slow /api/events reader may fall behind before th
 SNAPSHOT_WAIT_S = 5.0
 PAGE = {"/": ("index.html", "text/html"), "/app.js": ("app.js", "text/javascript"),
         "/style.css": ("style.css", "text/css")}
-# Open without the token: a watchdog's health, and the page's script and style (no data in them), which
-# a browser fetches without the ?token= of the page's URL. The page itself and every endpoint with data
-# need it (app.js carries the page's token onto each URL it asks for).
-PUBLIC = frozenset({"/healthz", "/app.js", "/style.css"})
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-class Channel:
-    """One camera's newest JPEG, its number, and who waits for the next (on the server's loop)."""
-
-    def __init__(self) -> None:
-        self.jpeg: bytes | None = None
-        self.seq = 0  # the newest JPEG's number
-        self.new_frame = asyncio.Event()
-        self.viewers = 0  # its streams open now
-        self.snapshot_waiters = 0
-
-    def publish(self, jpeg: bytes) -> None:
-        self.jpeg = jpeg
-        self.seq += 1
-        self.wake()
-
-    def wake(self) -> None:
-        self.new_frame.set()
-        self.new_frame = asyncio.Event()
 
 
 class WebServer:
@@ -82,7 +60,7 @@ class WebServer:
         self._closing = False
         self._event_queues: set[asyncio.Queue] = set()
         self.places = Places(serve_places(view.options.clients, len(cameras)))  # streams and event feeds
-        self._files = {path: (resources.files("live_classify.sinks.web").joinpath("page", name).read_bytes(), kind)
+        self._files = {path: ((resources.files("live_classify.sinks.web") / "page" / name).read_bytes(), kind)
                        for path, (name, kind) in PAGE.items()}
 
     # --- called from the run's threads ---
@@ -131,8 +109,8 @@ class WebServer:
         if self._thread.is_alive() and self._loop.is_running():
             try:
                 asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop).result(5)
-            except Exception:  # noqa: BLE001 - closing down: a server that hangs is left to the daemon thread
-                pass
+            except Exception as error:  # noqa: BLE001 - closing down: a server that hangs is left to the daemon thread
+                log.debug_traceback("web server: stopping failed", error)
             self._call(self._loop.stop)
         self._thread.join(5)
         self._sock.close()
@@ -150,13 +128,15 @@ class WebServer:
         try:
             self._loop.run_until_complete(self._serve())
         except Exception as error:  # noqa: BLE001 - reported by the sink; the run goes on without the server
+            log.debug_traceback("web server: starting failed", error)
             self.error = f"cannot start: {error}"
             self._ready.set()
             return
         self._ready.set()
         try:
             self._loop.run_forever()
-        except Exception as error:  # noqa: BLE001
+        except Exception as error:  # noqa: BLE001 - reported by the sink; the run goes on without the server
+            log.debug_traceback("web server failed", error)
             self.error = str(error) or type(error).__name__
         finally:
             self._loop.close()
@@ -181,14 +161,14 @@ class WebServer:
         self._closing = True
         self._wake_viewers()
         for queue in self._event_queues:
-            _put_newest(queue, None)
+            queue_newest(queue, None)
         if self._runner is not None:
             await self._runner.cleanup()
 
     @web.middleware
     async def _auth(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         """With a token, every request but the PUBLIC ones carries it, as a header or (for <img>) in the URL."""
-        if self._token and request.path not in PUBLIC and not _carries(request, self._token):
+        if self._token and request.path not in PUBLIC and not carries(request, self._token):
             return web.Response(status=401, text="a token is required\n", headers={"WWW-Authenticate": "Bearer"})
         return await handler(request)
 
@@ -216,11 +196,11 @@ class WebServer:
             messages = [f"data: {json.dumps(self.view.record(p), ensure_ascii=False)}\n\n" for p in predictions]
             for queue in self._event_queues:
                 for message in messages:
-                    _put_newest(queue, message)
+                    queue_newest(queue, message)
 
     def _publish_event(self, message: str) -> None:
         for queue in self._event_queues:
-            _put_newest(queue, message)
+            queue_newest(queue, message)
 
     async def _stream(self, request: web.Request) -> web.StreamResponse:
         if isinstance(channel := self._channel(request), web.Response):
@@ -302,24 +282,5 @@ class WebServer:
         return web.Response(body=body, content_type=kind, charset="utf-8")
 
 
-def _carries(request: web.Request, token: str) -> bool:
-    """Whether ``request`` carries ``token``: ``Authorization: Bearer`` (the scheme in any case, as HTTP
-    has it), else ``?token=``. Compared as the bytes sent: bytes that are not UTF-8 are a wrong token."""
-    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
-    given = credentials.strip() if scheme.lower() == "bearer" else request.query.get("token", "")
-    try:
-        sent = given.encode("utf-8", "surrogateescape")  # as aiohttp decoded them
-    except UnicodeEncodeError:  # a lone surrogate (from a %-escape), not a byte sent
-        return False
-    return hmac.compare_digest(sent, token.encode("utf-8", "surrogateescape"))  # a token from argv may have them
-
-
 def _one_line(value: object) -> str:
     return json.dumps(value, ensure_ascii=False) + "\n"
-
-
-def _put_newest(queue: asyncio.Queue, item: object) -> None:
-    """Queue ``item``; when the queue is full, the oldest waiting one makes room."""
-    if queue.full():
-        queue.get_nowait()
-    queue.put_nowait(item)

@@ -2,16 +2,13 @@
 
 The sink lives on the main thread and only hands things over: the newest canvas to a JPEG encoder
 (a :class:`BackgroundWriter` that keeps one frame, at most ``--serve-fps``), the new predictions
-to the server's event loop. The HTTP side (``web_server.py``) runs in a thread and event loop of
-its own. The listening socket is bound before the camera opens (:func:`listen`), so a port in use
+to the server's event loop. The HTTP side (``server.py``) runs in a thread and event loop of
+its own. The listening socket is bound before the camera opens (``listen.py``), so a port in use
 is one line and exit 1 before anything else happens; after that the server is not essential:
 when it fails the run goes on without it.
 """
 from __future__ import annotations
 
-import argparse
-import ipaddress
-import os
 import socket
 import time
 from collections.abc import Callable
@@ -22,86 +19,16 @@ import cv2
 import numpy as np
 
 from live_classify import log
-from live_classify.errors import LiveClassifyError, UsageError
-from live_classify.stream.frames import Prediction
 from live_classify.sinks.base import BackgroundWriter, Redraw, Update
 from live_classify.sinks.events.rules import Change, record
 from live_classify.sinks.jsonl import line_record
+from live_classify.sinks.web.listen import Address
+from live_classify.stream.frames import Prediction
 from live_classify.stream.status import CameraStatus
 
-DEFAULT_ADDRESS = "127.0.0.1:8080"
-TOKEN_ENV = "LIVE_CLASSIFY_TOKEN"
 HEALTHY_S = 3.0  # /healthz says 503 when no frame came for this long
 JPEG_QUALITY = 80
 IDLE_FRAME_S = 1.0  # while no frame comes, the last one, annotated anew, this often
-DEFAULT_CLIENTS = 8  # streams and event feeds at once, unless one page of the cameras takes more
-MAX_CLIENTS = 1000  # --serve-clients at most: each client is an open file of the process
-
-
-@dataclass(frozen=True)
-class Address:
-    """Where to listen: ``--serve [HOST:]PORT``."""
-
-    host: str
-    port: int
-
-    def __str__(self) -> str:
-        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
-
-
-def address(text: str) -> Address:
-    """``8080``, ``0.0.0.0:8080``, ``[::1]:8080``, ``localhost:8080`` (argparse type)."""
-    host, _, port = text.rpartition(":")
-    host = host.strip("[]") or "127.0.0.1"
-    if not port.isdigit() or not 0 < int(port) < 65536:
-        raise argparse.ArgumentTypeError(f"not [HOST:]PORT with a port from 1 to 65535: {text!r}")
-    return Address(host, int(port))
-
-
-def clients(text: str) -> int:
-    """``--serve-clients N``: from 1 to MAX_CLIENTS (argparse type)."""
-    if not text.strip().isdigit() or not 1 <= int(text) <= MAX_CLIENTS:
-        raise argparse.ArgumentTypeError(f"not a whole number from 1 to {MAX_CLIENTS}: {text!r}")
-    return int(text)
-
-
-def serve_places(clients: int | None, cameras: int) -> int:
-    """Streams and event feeds at once: ``--serve-clients``, else enough for a few viewers, and
-    always for one page of every camera (a stream each and the events); a smaller N is said."""
-    page = cameras + 1
-    if clients is not None and clients < page:
-        log.warning(f"--serve-clients {clients} is fewer than the page takes ({page}: a stream per camera and "
-                    "the events): it will miss some")
-    return clients or max(DEFAULT_CLIENTS, page)
-
-
-def serve_token(given: str | None) -> str | None:
-    """``--serve-token``, else the environment's ``LIVE_CLASSIFY_TOKEN`` (kept out of ``ps``), else None."""
-    return given or os.environ.get(TOKEN_ENV) or None
-
-
-def listen(where: Address, token: str | None) -> socket.socket:
-    """The server's socket, bound and listening now, before the camera opens.
-
-    Beyond loopback only with a token: a camera on the network for anyone to watch is a mistake."""
-    try:
-        family, kind, proto, _, sockaddr = socket.getaddrinfo(where.host, where.port, type=socket.SOCK_STREAM,
-                                                              flags=socket.AI_PASSIVE)[0]
-    except socket.gaierror as error:
-        raise LiveClassifyError(f"--serve {where}: cannot resolve {where.host!r} ({error.strerror})") from None
-    if not ipaddress.ip_address(sockaddr[0]).is_loopback and not token:
-        raise UsageError(f"--serve {where} listens beyond this machine: give --serve-token TOKEN "
-                         f"(or set {TOKEN_ENV}), which every request must then carry")
-    sock = socket.socket(family, kind, proto)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(sockaddr)
-        sock.listen(128)
-    except OSError as error:
-        sock.close()
-        raise LiveClassifyError(f"cannot serve on {where}: {error.strerror or error}") from None
-    sock.setblocking(False)
-    return sock
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from live_classify.engine.classifier import Classification, StageTimes
 from live_classify.engine.postprocess import TopK
+from live_classify.engine.results import Classification, StageTimes
 from live_classify.sinks.display import overlay
 from live_classify.stream.frames import Frame, Prediction
 

@@ -7,9 +7,10 @@ from types import SimpleNamespace
 
 import pytest
 
+from live_classify.config import EncoderSettings
 from live_classify.errors import LiveClassifyError
 from live_classify.sinks.record import mp4
-from live_classify.sinks.record.mp4 import EncoderSettings, choose_encoder, even
+from live_classify.sinks.record.mp4 import choose_encoder, even
 
 
 @pytest.mark.parametrize("size, recorded", [((640, 480), (640, 480)), ((641, 481), (640, 480)),

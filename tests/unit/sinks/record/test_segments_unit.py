@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from live_classify.config import SourceSpec
 from live_classify.errors import LiveClassifyError
-from live_classify.sinks.record import segments
-from live_classify.sinks.record.segments import SegmentPlan, camera_folder, prepare, prune, segment_files
-from live_classify.sources.capture import SourceSpec
+from live_classify.sinks.record import retention
+from live_classify.sinks.record.retention import SegmentPlan, camera_folder, prepare, prune, segment_files
 
 NOW = 1_800_000_000.0
 
@@ -103,7 +103,7 @@ def test_a_segment_that_cannot_be_deleted_is_one_warning(tmp_path: Path, monkeyp
     old = segment(tmp_path, "2026-01-01/10-00-00.mp4", 100)
     keep = segment(tmp_path, "2026-01-02/10-00-00.mp4", 0)
     warned: list[str] = []
-    monkeypatch.setattr(segments.log, "warning", warned.append)
+    monkeypatch.setattr(retention.log, "warning", warned.append)
     real_unlink = Path.unlink
 
     def refuse(self: Path, missing_ok: bool = False) -> None:
@@ -121,18 +121,18 @@ def test_a_segment_that_cannot_be_deleted_is_one_warning(tmp_path: Path, monkeyp
                                             (60, "1m"), (600, "10m"), (3599, "60m"), (3600, "1h"), (5400, "1.5h"),
                                             (86399, "24h"), (86400, "1d"), (7 * 86400, "7d"), (1000 * 86400, "1e+03d")])
 def test_ages_in_the_flags_words(seconds: float | None, words: str) -> None:
-    assert segments._age(seconds) == words
+    assert retention.age_text(seconds) == words
 
 
 def test_sizes_in_megabytes_and_a_file_gone_meanwhile(tmp_path: Path) -> None:
-    assert (segments._megabytes(None), segments._megabytes(0), segments._megabytes(1_250_000)) == \
+    assert (retention._megabytes(None), retention._megabytes(0), retention._megabytes(1_250_000)) == \
         ("0.0 MB", "0.0 MB", "1.2 MB")
-    assert segments._stat(tmp_path / "gone") == (0, 0.0)
+    assert retention.size_and_mtime(tmp_path / "gone") == (0, 0.0)
     path = segment(tmp_path, "2026-01-01/10-00-00.mp4", 10, size=123)
-    assert segments._stat(path) == (123, NOW - 10)
-    segments._remove_if_empty(path.parent)
+    assert retention.size_and_mtime(path) == (123, NOW - 10)
+    retention._remove_if_empty(path.parent)
     assert path.exists()
     path.unlink()
-    segments._remove_if_empty(path.parent)
+    retention._remove_if_empty(path.parent)
     assert not path.parent.exists()
-    segments._remove_if_empty(path.parent)  # gone already: no error
+    retention._remove_if_empty(path.parent)  # gone already: no error

@@ -11,16 +11,17 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from statuses import camera_status
 
+from live_classify.config import SourceSpec
 from live_classify.engine.backend import BackendUnavailable
 from live_classify.sinks.web import view as web
-from live_classify.sources.capture import SourceSpec
+from live_classify.sinks.web.listen import Address, listen
 from live_classify.stream.batching import Batcher
 from live_classify.stream.camera import Camera as ACamera
 from live_classify.stream.frames import Flow, Frame, Prediction
 from live_classify.stream.queues import Wake
 from live_classify.stream.status import CameraState, CameraStatus
-from statuses import camera_status
 
 
 def wait_until(condition, what: str, timeout: float = 30.0) -> None:  # noqa: ANN001
@@ -38,7 +39,7 @@ def still_camera(**extra: object) -> Callable[[], CameraStatus]:
 
 def view_of(cameras: list[Callable[[], CameraStatus]]) -> web.WebView:
     feeds = [web.Feed(f"cam{n}", f"cam{n}", status) for n, status in enumerate(cameras)]
-    return web.WebView(web.listen(web.Address("127.0.0.1", 0), None), feeds, web.Options("cam0", "CPU", None, None))
+    return web.WebView(listen(Address("127.0.0.1", 0), None), feeds, web.Options("cam0", "CPU", None, None))
 
 
 @pytest.fixture

@@ -1,0 +1,51 @@
+"""The flags of a video run as the frozen values of ``config.py``: the one place that reads
+``argparse.Namespace`` for a run."""
+from __future__ import annotations
+
+import argparse
+import os
+
+from live_classify.config import (
+    BatchConfig,
+    CameraSettings,
+    CollectConfig,
+    EncoderSettings,
+    EventConfig,
+    MqttConfig,
+    NotifyConfig,
+    OutputConfig,
+    RecordConfig,
+    RunConfig,
+    ServeConfig,
+    SourceConfig,
+    SourceSpec,
+)
+
+
+def run_config(args: argparse.Namespace, specs: list[SourceSpec], names: list[str],
+               serve: ServeConfig | None = None) -> RunConfig:
+    """The flags of a camera, stream or video-file run (or several), checked already by the
+    parser; ``serve``: the web server's socket, bound already."""
+    sources = tuple(SourceConfig(
+        spec=spec, name=name, camera=CameraSettings(args.width, args.height, args.fps, args.fourcc),
+        open_timeout=args.open_timeout, read_timeout=args.read_timeout, rtsp_transport=args.rtsp_transport,
+        realtime=args.realtime, reconnect=args.reconnect, threads=args.threads, smooth=args.smooth,
+    ) for spec, name in zip(specs, names, strict=True))
+    record = RecordConfig(
+        args.record, args.overwrite, EncoderSettings(encoder=args.encoder, crf=args.crf, bitrate=args.bitrate),
+        args.segment, tuple(args.retain or ()),
+    ) if args.record else None
+    collect = CollectConfig(
+        args.collect_dir, tuple(args.classes or ()), args.collect, args.count, args.interval,
+    ) if args.collect or args.classes else None
+    outputs = OutputConfig(
+        record=record, jsonl=args.jsonl, min_confidence=args.min_confidence, headless=args.headless,
+        snapshot_dir=args.snapshot_dir, windows=args.windows, collect=collect,
+        given=frozenset(getattr(args, "given", ())),
+        serve=serve, notify=NotifyConfig.of(os.environ, args.read_timeout),
+        mqtt=MqttConfig(args.mqtt, args.mqtt_qos, args.mqtt_every, args.mqtt_on_change,
+                        args.mqtt_required, args.mqtt_ca, args.mqtt_discovery) if args.mqtt else None,
+        events=EventConfig(tuple(dict.fromkeys(args.event)), args.event_threshold, args.event_hold, args.event_gap,
+                           tuple(args.webhook or ()), args.webhook_token) if args.event else None,
+    )
+    return RunConfig(sources, outputs, BatchConfig(args.max_batch, args.batch_wait / 1e3))

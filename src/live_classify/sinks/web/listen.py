@@ -1,0 +1,78 @@
+"""Where ``--serve`` listens and for how many: the address read from the command line (a bad one is a
+:class:`BadValue`), the token, the socket bound before the camera opens, and the places for clients.
+
+No aiohttp, no OpenCV here: the command line reads these without loading the server.
+"""
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+from dataclasses import dataclass
+
+from live_classify import log
+from live_classify.errors import BadValue, LiveClassifyError, UsageError
+
+DEFAULT_ADDRESS = "127.0.0.1:8080"
+TOKEN_ENV = "LIVE_CLASSIFY_TOKEN"
+DEFAULT_CLIENTS = 8  # streams and event feeds at once, unless one page of the cameras takes more
+MAX_CLIENTS = 1000  # --serve-clients at most: each client is an open file of the process
+
+
+@dataclass(frozen=True)
+class Address:
+    """Where to listen: ``--serve [HOST:]PORT``."""
+
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+def address(text: str) -> Address:
+    """``8080``, ``0.0.0.0:8080``, ``[::1]:8080``, ``localhost:8080``."""
+    host, _, port = text.rpartition(":")
+    host = host.strip("[]") or "127.0.0.1"
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise BadValue(f"not [HOST:]PORT with a port from 1 to 65535: {text!r}")
+    return Address(host, int(port))
+
+
+def serve_places(clients: int | None, cameras: int) -> int:
+    """Streams and event feeds at once: ``--serve-clients``, else enough for a few viewers, and
+    always for one page of every camera (a stream each and the events); a smaller N is said."""
+    page = cameras + 1
+    if clients is not None and clients < page:
+        log.warning(f"--serve-clients {clients} is fewer than the page takes ({page}: a stream per camera and "
+                    "the events): it will miss some")
+    return clients or max(DEFAULT_CLIENTS, page)
+
+
+def serve_token(given: str | None) -> str | None:
+    """``--serve-token``, else the environment's ``LIVE_CLASSIFY_TOKEN`` (kept out of ``ps``), else None."""
+    return given or os.environ.get(TOKEN_ENV) or None
+
+
+def listen(where: Address, token: str | None) -> socket.socket:
+    """The server's socket, bound and listening now, before the camera opens.
+
+    Beyond loopback only with a token: a camera on the network for anyone to watch is a mistake."""
+    try:
+        family, kind, proto, _, sockaddr = socket.getaddrinfo(where.host, where.port, type=socket.SOCK_STREAM,
+                                                              flags=socket.AI_PASSIVE)[0]
+    except socket.gaierror as error:
+        raise LiveClassifyError(f"--serve {where}: cannot resolve {where.host!r} ({error.strerror})") from None
+    if not ipaddress.ip_address(sockaddr[0]).is_loopback and not token:
+        raise UsageError(f"--serve {where} listens beyond this machine: give --serve-token TOKEN "
+                         f"(or set {TOKEN_ENV}), which every request must then carry")
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(sockaddr)
+        sock.listen(128)
+    except OSError as error:
+        sock.close()
+        raise LiveClassifyError(f"cannot serve on {where}: {error.strerror or error}") from None
+    sock.setblocking(False)
+    return sock
