@@ -228,3 +228,34 @@ def test_sse_carries_each_start_and_end_as_a_message_named_event(scenes: Path, l
     connection.close()
     assert [e["event"] for e in named] == ["start", "end", "start", "end"] and data > 0
     assert cli.finish(timeout=60).returncode == 0
+
+
+def test_the_index_keeps_what_was_committed_through_a_sigkill(scenes: Path, tmp_path: Path,
+                                                              live_cli: type[LiveCli]) -> None:
+    rec = tmp_path / "rec"
+    cli = live_cli("--source", str(scenes), "--realtime", "--headless", "--provider", "cpu", *EVENT_FLAGS,
+                   "--jsonl", "-", "--record", f"{rec}/", "--segment", "2s")
+
+    def committed() -> list[tuple]:
+        if not (rec / "index.db").exists():
+            return []
+        try:
+            with sqlite3.connect(f"file:{rec / 'index.db'}?mode=ro", uri=True) as db:  # a reader beside the writer
+                return db.execute('SELECT id, "end" FROM events').fetchall() if segments_in(db) else []
+        except sqlite3.OperationalError:  # the tables are being made
+            return []
+
+    def started() -> list[dict]:
+        return [json.loads(line) for line in list(cli.stdout_lines) if '"event": "start"' in line]
+
+    cli.wait_for(lambda: len(committed()) == 1 and started(), timeout=60, what="the first event's row and a segment's")
+    cli.process.kill()
+    cli.process.wait(10)
+    with sqlite3.connect(rec / "index.db") as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert [row[0] for row in db.execute("SELECT id FROM events")] == [started()[0]["id"]]
+        assert segments_in(db) >= 1 and db.execute("SELECT count(*) FROM seconds").fetchone()[0] >= 1
+
+
+def segments_in(db: sqlite3.Connection) -> int:
+    return db.execute("SELECT count(*) FROM segments").fetchone()[0]
