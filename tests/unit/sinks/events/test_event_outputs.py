@@ -86,7 +86,7 @@ def test_webhooks_never_wait_on_the_main_loop_and_drop_the_oldest_beyond_the_bac
 
     def stuck(url: str, body: bytes, token: str | None) -> None:
         entered.set()
-        release.wait()
+        release.wait(5)
         sent.append(json.loads(body)["id"])
 
     hooks = Webhooks(("http://127.0.0.1:9/hook",), "t0ken", backlog=2, send=stuck)
