@@ -20,6 +20,7 @@ from live_classify.sinks.events.rules import Change
 from live_classify.stream.frames import Prediction
 
 NAME = "index.db"
+WAL_PAGES = 16  # the write-ahead log is folded into index.db past this many pages (64 kB)
 BACKLOG = 10_000  # rows waiting for the disk; beyond it the oldest are dropped (counted)
 
 SCHEMA = """
@@ -42,6 +43,9 @@ def connect(path: Path) -> sqlite3.Connection:
         db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")  # in WAL mode: a process killed loses nothing committed
+        # A small log, folded into the file often: the index must not take the room the video needs.
+        db.execute(f"PRAGMA wal_autocheckpoint={WAL_PAGES}")
+        db.execute(f"PRAGMA journal_size_limit={WAL_PAGES * 4096}")
         db.executescript(SCHEMA)
     except sqlite3.Error as error:
         raise LiveClassifyError(f"cannot open the index {path}: {error}") from None
