@@ -15,9 +15,9 @@ from grid_feeder import COLORS, SIZES, canvas
 from mjpeg_server import MjpegServer
 from xdisplay import needs_x, screen_when, screenshot, window_id, x
 
-pytestmark = needs_x
-
 from live_classify.sinks.display.grid import FOCUS, STRIP, STRIP_BG
+
+pytestmark = needs_x
 
 FEEDER = Path(__file__).parents[1] / "support" / "grid_feeder.py"
 

@@ -58,7 +58,7 @@ def systemd(tmp_path: Path):  # noqa: ANN201
 
 
 def gaps(times: list[float]) -> list[float]:
-    return [round(b - a, 3) for a, b in zip(times, times[1:])]
+    return [round(b - a, 3) for a, b in zip(times, times[1:], strict=False)]
 
 
 def test_pings_come_on_time_from_a_slow_camera_never_replaced_by_a_status(systemd: FakeSystemd, live_cli) -> None:
@@ -116,7 +116,7 @@ def test_no_ping_while_the_camera_is_stalled_or_reconnecting_and_pings_again_onc
     # that it stays in sight without failing CI. The fake-clock tests above hold the rule itself.
     late = [round(t - said_stalled, 3) for t in pings if said_stalled + 1.0 < t < resumed]
     if late:
-        warnings.warn(f"pinged while the camera was stalled, this long after the run said so: {late}")
+        warnings.warn(f"pinged while the camera was stalled, this long after the run said so: {late}", stacklevel=2)
     assert not [t for t in pings if said_ended + 0.25 < t < restarted], "pinged while reconnecting"
     said = [m for _, m in systemd.messages if m.startswith("STATUS=no frame for")]
     assert any(m.endswith("; reconnecting") for m in said), said
@@ -178,10 +178,11 @@ def bursts(fps: float, burst: int, until: float) -> list[float]:
 
 
 @pytest.mark.parametrize("watchdog_s", [0.6, 2.0, 4.0])
-@pytest.mark.parametrize("arrivals", [steady(30, 30), steady(10, 30), steady(2, 30), bursts(30, 6, 30),
-                                      bursts(10, 3, 30)], ids=["30fps", "10fps", "2fps", "30fps-bursts", "10fps-bursts"])
-def test_while_frames_arrive_pings_are_never_more_than_half_the_watchdog_apart(tmp_path: Path, listener, watchdog_s: float,
-                                                                               arrivals: list[float]) -> None:
+@pytest.mark.parametrize("arrivals",
+                         [steady(30, 30), steady(10, 30), steady(2, 30), bursts(30, 6, 30), bursts(10, 3, 30)],
+                         ids=["30fps", "10fps", "2fps", "30fps-bursts", "10fps-bursts"])
+def test_while_frames_arrive_pings_are_never_more_than_half_the_watchdog_apart(
+        tmp_path: Path, listener, watchdog_s: float, arrivals: list[float]) -> None:
     camera = FakeCamera([0.0])
     sent = main_loop(notifier_on(tmp_path, camera, watchdog_s), camera, arrivals, until=30, listener=listener)
     ready = [t for t, m in sent if m.startswith("READY=1")]
@@ -196,7 +197,8 @@ def test_pings_stop_once_no_frame_came_for_longer_than_the_read_timeout_and_resu
         tmp_path: Path, listener) -> None:
     camera = FakeCamera([0.0])  # a read that hangs: never "reconnecting", only silent from 5 s to 15 s
     arrivals = [t for t in steady(10, 20) if not 5 < t < 15]
-    sent = main_loop(notifier_on(tmp_path, camera, 2.0, read_timeout=3.0), camera, arrivals, until=20, listener=listener)
+    notifier = notifier_on(tmp_path, camera, 2.0, read_timeout=3.0)
+    sent = main_loop(notifier, camera, arrivals, until=20, listener=listener)
     pings = [t for t, m in sent if m.startswith("WATCHDOG=1")]
     assert not [t for t in pings if 8.0 < t < 15], "pinged with no frame for longer than the read timeout"
     assert 7.0 <= max(t for t in pings if t < 15) <= 8.0, "stopped before the read timeout ran out"
@@ -210,7 +212,8 @@ def test_pings_stop_once_no_frame_came_for_longer_than_the_read_timeout_and_resu
 def test_no_ping_while_reconnecting_even_before_the_read_timeout(tmp_path: Path, listener) -> None:
     camera = FakeCamera([0.0], reconnect=(5.05, 7.0))  # the sender closed at 5 s: reconnecting at once
     arrivals = [t for t in steady(10, 12) if not 5 < t < 7]
-    sent = main_loop(notifier_on(tmp_path, camera, 0.6, read_timeout=5.0), camera, arrivals, until=12, listener=listener)
+    notifier = notifier_on(tmp_path, camera, 0.6, read_timeout=5.0)
+    sent = main_loop(notifier, camera, arrivals, until=12, listener=listener)
     pings = [t for t, m in sent if m.startswith("WATCHDOG=1")]
     assert not [t for t in pings if 5.05 <= t < 7.0] and min(t for t in pings if t >= 7.0) == 7.0
     assert ("STATUS=no frame for 0 s; reconnecting") in [m for _, m in sent]

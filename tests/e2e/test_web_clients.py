@@ -214,5 +214,6 @@ def test_a_stalled_event_reader_costs_a_live_one_no_event_and_logs_nothing(caplo
 def test_the_places_are_enough_for_the_page_of_every_camera(given: int | None, cameras: int, places: int,
                                                             warned: bool, caplog: pytest.LogCaptureFixture) -> None:
     assert serve_places(given, cameras) == places
-    warning = "--serve-clients 3 is fewer than the page takes (5: a stream per camera and the events): it will miss some"
+    warning = ("--serve-clients 3 is fewer than the page takes (5: a stream per camera and the events): "
+               "it will miss some")
     assert [r.getMessage() for r in caplog.records] == ([warning] if warned else [])

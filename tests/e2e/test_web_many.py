@@ -33,7 +33,7 @@ def two_cameras() -> Iterator[list[MjpegServer]]:
 def labels(classifier: Classifier) -> dict[str, str]:
     """What the model says of each camera's picture, decoded as the command sees it."""
     answers = {}
-    for name, photo in zip(NAMES, (CHELSEA, COFFEE)):
+    for name, photo in zip(NAMES, (CHELSEA, COFFEE), strict=True):
         image = cv2.imdecode(np.frombuffer(Camera(photo).next_jpeg(), np.uint8), cv2.IMREAD_COLOR)
         answers[name] = classifier.classify(image).top.labels[0]
     assert len(set(answers.values())) == 2, answers  # two answers, or the test could not tell the cameras apart
@@ -101,7 +101,8 @@ def test_status_events_and_metrics_carry_every_camera(
         two_cameras: list[MjpegServer], labels: dict[str, str], live_cli: type[LiveCli]) -> None:
     cli, port = serve_cameras(live_cli, two_cameras)
     now = status(port)
-    assert [(c["name"], c["source"]) for c in now["cameras"]] == list(zip(NAMES, (s.url for s in two_cameras)))
+    sources = [s.url for s in two_cameras]
+    assert [(c["name"], c["source"]) for c in now["cameras"]] == list(zip(NAMES, sources, strict=True))
     assert (now["name"], now["source"]) == ("door", two_cameras[0].url), "the first camera's fields, as with one"
     for row in now["cameras"]:
         assert row["source_up"] and row["captured"] > 0

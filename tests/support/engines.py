@@ -1,4 +1,5 @@
-"""Sources and engines made by hand for the stream's unit tests: a scripted source, an engine that records what it classified."""
+"""Sources and engines made by hand for the stream's unit tests: a scripted source, an engine that
+records what it classified."""
 from __future__ import annotations
 
 import queue

@@ -66,7 +66,8 @@ MUTATIONS = [
              (CAMERA + "test_smoothing_is_applied_in_frame_order_across_workers",)),
     Mutation("the command ignores --smooth", "_member",
              "smoothed=smoothing(classifier, src.smooth),", "smoothed=None,",
-             (LIVE + "test_smooth_flag_smooths_the_json_lines[1]", LIVE + "test_smooth_flag_smooths_the_json_lines[3]")),
+             (LIVE + "test_smooth_flag_smooths_the_json_lines[1]",
+              LIVE + "test_smooth_flag_smooths_the_json_lines[3]")),
     Mutation("every-frame mode loses one frame in 100", "Camera._hand_over",
              "        self.stats.captured += 1\n",
              "        self.stats.captured += 1\n"
@@ -74,7 +75,8 @@ MUTATIONS = [
              "            return\n",
              (CAMERA + "test_every_frame_of_a_long_file_arrives_once_and_in_order",)),
     Mutation("the worker pool: the first lane to end ends them all", "Camera.next_for_inference",
-             "            self._lanes_done.add(lane)\n", "            self._lanes_done.update(range(len(self._inboxes)))\n",
+             "            self._lanes_done.add(lane)\n",
+             "            self._lanes_done.update(range(len(self._inboxes)))\n",
              (CAMERA + "test_a_worker_that_ends_first_does_not_end_the_others_lanes",)),
     Mutation("the recorder never fsyncs", "MjpegWriter._check_space", "        fsync_path(self.path)\n", "",
              ("tests/unit/sinks/test_sinks.py::test_the_recording_is_pushed_to_the_disk_while_it_runs",)),
@@ -127,7 +129,7 @@ MUTATIONS = [
              "if len(received) > 1:", "if len(received) > 2:",
              (LIVE + "test_a_second_ctrl_c_exits_at_once_and_the_recording_still_plays",)),
     # A few that were caught already, kept so they stay caught.
-    Mutation("JSON lines truncate the file", SRC + "sinks/jsonl.py", 'path.open("a", encoding="utf-8")',
+    Mutation("JSON lines truncate the file", "_open", 'path.open("a", encoding="utf-8")',
              'path.open("w", encoding="utf-8")', (LIVE + "test_json_lines_are_appended_never_truncated",)),
     Mutation("top-k in the wrong order", "top_k", "np.argsort(-probabilities[ids]",
              "np.argsort(probabilities[ids]", ("tests/unit/engine/test_postprocess.py",)),
@@ -173,7 +175,8 @@ MUTATIONS = [
              "deadline = now + self.wait_s", "deadline = now + self.wait_s * 10",
              ("tests/unit/stream/test_batching.py::test_a_slow_camera_does_not_hold_a_batch_past_the_wait_but_a_prompt_one_joins_it",)),
     Mutation("a camera lost for good ends the whole run", "_hand_to_sinks",
-             "        _gone(member, cameras, window)\n", "        _gone(member, cameras, window)\n        cameras.stop()\n",
+             "        _gone(member, cameras, window)\n",
+             "        _gone(member, cameras, window)\n        cameras.stop()\n",
              ("tests/e2e/test_many_cameras.py::test_a_camera_lost_for_good_ends_alone_and_the_run_says_so",)),
     Mutation("a camera's recording takes every camera's frames", "OneCamera.write",
              "        if update.shown.frame.camera == self.camera:\n            self.sink.write(update)",
@@ -200,9 +203,9 @@ MUTATIONS = [
              "own = (lambda m, sink: OneCamera(m.name, sink)) if several else (lambda m, sink: sink)",
              "own = (lambda m, sink: sink)",
              ("tests/e2e/test_mqtt.py::test_two_cameras_each_publish_under_their_name_with_their_own_status_and_last_will",)),
-    Mutation("web view: every camera's stream shows the first camera", SRC + "sinks/web/server.py",
-             "        return channel\n\n    def _publish_predictions",
-             "        return next(iter(self._channels.values()))\n\n    def _publish_predictions",
+    Mutation("web view: every camera's stream shows the first camera", "WebServer._channel",
+             "        return channel\n",
+             "        return next(iter(self._channels.values()))\n",
              (WEB_MANY + "test_each_camera_has_its_own_stream_and_only_watched_cameras_are_encoded",)),
     Mutation("web view: an unknown camera gets the first one's stream", "WebServer._channel",
              "        if (channel := self._channels.get(name)) is None:",
@@ -316,7 +319,8 @@ MUTATIONS = [
              ("tests/e2e/test_web_clients.py::test_viewers_that_read_nothing_neither_lock_out_a_real_one_nor_stay",)),
     Mutation("web clients: event feeds take no place", "WebServer._events",
              "        queue: asyncio.Queue = asyncio.Queue(maxsize=EVENT_BACKLOG)\n",
-             "        self.places.release(client)\n        queue: asyncio.Queue = asyncio.Queue(maxsize=EVENT_BACKLOG)\n",
+             "        self.places.release(client)\n"
+             "        queue: asyncio.Queue = asyncio.Queue(maxsize=EVENT_BACKLOG)\n",
              ("tests/e2e/test_web_clients.py::test_event_feeds_and_streams_share_the_places_and_a_full_house_says_when_to_retry",)),
     Mutation("web clients: a full house's 503 without Retry-After", "Places.full",
              'headers={"Retry-After": str(RETRY_AFTER_S)},', "",
@@ -349,7 +353,8 @@ MUTATIONS = [
     Mutation("notify: the watchdog pinged however long no frame came", "Notifier._tick",
              "if not run.reconnecting and quiet <= self.config.stall_s:",
              "if not run.reconnecting:",
-             (NOTIFY + "test_pings_stop_once_no_frame_came_for_longer_than_the_read_timeout_and_resume_with_the_first_frame",)),
+             (NOTIFY + "test_pings_stop_once_no_frame_came_for_longer_than_the_read_timeout"
+                       "_and_resume_with_the_first_frame",)),
     Mutation("mqtt: the last will not retained (issue 26.8)", "MqttSink._client",
              "self._will(), qos=self.config.qos, retain=True)", "self._will(), qos=self.config.qos, retain=False)",
              (MQTT + "test_subscribers_joining_mid_run_get_online_and_after_kill_9_offline_both_retained",)),
@@ -376,7 +381,7 @@ MUTATIONS = [
              "why = disconnect_reason(flags, reason_code)", "why = str(reason_code)",
              (MQTT + "test_publishing_resumes_after_the_broker_restarts",)),
     # issue 25/26, web-auth:
-    Mutation("web auth: the page's script and style need the token", SRC + "sinks/web/auth.py",
+    Mutation("web auth: the page's script and style need the token", "PUBLIC",
              'PUBLIC = frozenset({"/healthz", "/app.js", "/style.css"})', 'PUBLIC = frozenset({"/healthz"})',
              (WEB_AUTH + "test_the_page_with_a_token_in_chromium_is_styled_shows_the_picture_and_the_label",)),
     Mutation("web auth: the page does not pass its token on", SRC + "sinks/web/page/app.js",
@@ -477,13 +482,13 @@ MUTATIONS = [
     Mutation("fallback: the retry interval not reset when the server answers", "FallbackBackend._server_back",
              "            self._retry_s = 0.0\n", "",
              (TRITON + "test_once_the_server_answers_again_it_is_said_once_and_the_backoff_starts_over",)),
-    Mutation("triton: gRPC's own reconnect backoff (up to 120 s)", SRC + "engine/triton_backend.py",
+    Mutation("triton: gRPC's own reconnect backoff (up to 120 s)", "_CHANNEL_ARGS",
              '    ("grpc.max_reconnect_backoff_ms", 1000),\n', "",
              (TRITON + "test_a_server_back_after_a_long_outage_classifies_again_within_seconds",)),
     Mutation("train: the standardization fitted on train + validation", "train_head",
              "scale = _Standardization.of(x_train)", "scale = _Standardization.of(np.concatenate([x_train, x_val]))",
              ("tests/e2e/test_train.py::test_the_standardization_is_fitted_on_exactly_the_training_rows",)),
-    Mutation("stats: every latency of the run kept (memory grows)", SRC + "stream/stats.py",
+    Mutation("stats: every latency of the run kept (memory grows)", "Stats",
              "deque(maxlen=RECENT_LATENCIES)", "deque(maxlen=100_000)",
              ("tests/unit/stream/test_stats.py::test_memory_stays_flat_however_many_frames_are_classified",)),
     Mutation("stats: a percentile between two values not interpolated", "LatencyHistogram.percentile",
@@ -502,7 +507,7 @@ MUTATIONS = [
     Mutation("cli: --help without the exit codes", "epilog",
              'return f"{KEYS}\\n\\nexit codes:\\n{codes}\\n\\n{EXAMPLES}"', 'return f"{KEYS}\\n\\n{EXAMPLES}"',
              ("tests/e2e/test_cli_usage.py::test_help_lists_the_exit_codes_the_command_returns_and_examples_that_parse",)),
-    Mutation("cli: an example in --help that the command refuses", SRC + "cli/flags.py",
+    Mutation("cli: an example in --help that the command refuses", "EXAMPLES",
              "--source 'shots/*.jpg' --json", "--source shots/ --json",
              ("tests/e2e/test_cli_usage.py::test_help_lists_the_exit_codes_the_command_returns_and_examples_that_parse",)),
     Mutation("deploy: the unit's documentation is a file pip never installs", "deploy/live-classify.service",
@@ -605,31 +610,40 @@ MUTATIONS = [
 
 
 def _functions(tree: ast.AST, prefix: str = "") -> Iterator[tuple[str, ast.AST]]:
-    """Every function and method in a module, with its qualified name (``Class.method``)."""
+    """Every function, method and class in a module, with its qualified name (``Class.method``),
+    and every name assigned at a module's or a class's top level (``PUBLIC``, ``Class.LIMIT``)."""
     for node in ast.iter_child_nodes(tree):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
             name = f"{prefix}.{node.name}" if prefix else node.name
-            if not isinstance(node, ast.ClassDef):
-                yield name, node
+            yield name, node
             yield from _functions(node, name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)) and not isinstance(tree, ast.FunctionDef):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                if isinstance(target, ast.Name):
+                    yield (f"{prefix}.{target.id}" if prefix else target.id), node
 
 
 def locate(anchor: str) -> tuple[Path, slice]:
-    """The file an anchor names and the span of it in which the mutation applies."""
+    """The file an anchor names and the span of it in which the mutation applies: a path (the whole
+    file), else the one function or class of that qualified name under ``src/``, else the one
+    name assigned at a module's or class's top level (a constant)."""
     if "/" in anchor:
         path = ROOT / anchor
         return path, slice(0, len(path.read_text()))
-    found = []
+    found: dict[bool, list[tuple[Path, slice]]] = {True: [], False: []}
     for path in sorted((ROOT / SRC).rglob("*.py")):
         text = path.read_text()
         lines = [0, *itertools.accumulate(len(line) for line in text.splitlines(keepends=True))]
         for name, node in _functions(ast.parse(text)):
             if name == anchor:
-                first = min([node.lineno, *(d.lineno for d in node.decorator_list)])  # type: ignore[attr-defined]
-                found.append((path, slice(lines[first - 1], lines[node.end_lineno])))  # type: ignore[attr-defined]
-    if len(found) != 1:
-        raise LookupError(f"{anchor}: {len(found)} functions of that name under {SRC} (the code moved on?)")
-    return found[0]
+                first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])  # type: ignore[attr-defined]
+                defined = isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+                found[defined].append((path, slice(lines[first - 1], lines[node.end_lineno])))  # type: ignore[attr-defined]
+    chosen = found[True] or found[False]
+    if len(chosen) != 1:
+        raise LookupError(f"{anchor}: {len(chosen)} functions of that name under {SRC} (the code moved on?)")
+    return chosen[0]
 
 
 class Mutated:

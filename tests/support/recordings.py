@@ -14,7 +14,8 @@ import pytest
 def probe(path: Path) -> dict:
     """What ffprobe says of the video stream, frames counted by decoding them."""
     out = subprocess.run(["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v",
-                          "-show_entries", "stream=codec_name,pix_fmt,nb_read_frames,duration", "-of", "json", str(path)],
+                          "-show_entries", "stream=codec_name,pix_fmt,nb_read_frames,duration",
+                          "-of", "json", str(path)],
                          capture_output=True, text=True, check=True).stdout
     return json.loads(out)["streams"][0]
 

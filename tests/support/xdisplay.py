@@ -17,7 +17,8 @@ TOOLS = ("Xvfb", "xdotool", "import")
 
 
 missing = [tool for tool in TOOLS if shutil.which(tool) is None]
-needs_x = pytest.mark.skipif(bool(missing), reason=f"needs {', '.join(missing)}: apt-get install xvfb xdotool imagemagick")
+needs_x = pytest.mark.skipif(bool(missing),
+                             reason=f"needs {', '.join(missing)}: apt-get install xvfb xdotool imagemagick")
 
 
 @pytest.fixture

@@ -2,6 +2,9 @@
 
 - ``argparse`` only in ``cli/`` (and ``train/cli.py``, the trainer's own command line): the domain
   raises :class:`~live_classify.errors.BadValue` or its own errors, ``cli/`` turns them into exit 2.
+- The command line is the top: nothing outside ``cli/`` imports it (at load time or in a function)
+  but ``__main__``, which runs it, and the trainer's command line (``train/cli.py``, which shares
+  its argument types). What a run needs from the command line comes in the run's config.
 - No import cycle at module level (imports inside functions and under ``if TYPE_CHECKING:`` do not
   run when the module loads, so they are left out).
 - Sinks read the engine's answers, never the engine: of ``live_classify.engine`` they may import only
@@ -27,6 +30,7 @@ PACKAGE = "live_classify"
 SRC = Path(__file__).resolve().parents[2] / "src"
 ROOT = SRC / PACKAGE
 ARGPARSE_ALLOWED = ("live_classify.cli", "live_classify.train.cli")
+CLI_USERS = ("live_classify.cli", "live_classify.__main__", "live_classify.train.cli")
 ALLOWED_ENGINE_IN_SINKS = {"live_classify.engine.results", "live_classify.engine.postprocess"}
 PLAIN_VALUES = ("live_classify.config", "live_classify.errors", "live_classify.log", "live_classify.engine.results",
                 "live_classify.stream.frames", "live_classify.cli.flags")
@@ -107,6 +111,12 @@ def test_argparse_only_on_the_command_line() -> None:
     offenders = sorted(m for m, found in GRAPH.items()
                        if any(i.target == "argparse" for i in found) and not _under(m, ARGPARSE_ALLOWED))
     assert not offenders, f"argparse outside cli/: {offenders} (raise errors.BadValue; cli/argtypes.py wraps it)"
+
+
+def test_only_the_command_line_imports_the_command_line() -> None:
+    offenders = sorted((m, i.target) for m, found in GRAPH.items() if not _under(m, CLI_USERS)
+                       for i in found if _under(i.target, ("live_classify.cli",)))
+    assert not offenders, f"cli/ imported from below it: {offenders} (pass what the layer needs in its config)"
 
 
 def cycles(graph: dict[str, set[str]]) -> list[list[str]]:

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from live_classify.cli.config_toml import ConfigError, shown
-from live_classify.sources.capture import is_stream
+from live_classify.sources.names import is_stream
 
 #: Keys a ``[[camera]]`` may set for itself, overriding the top level for that camera.
 PER_CAMERA = ("width", "height", "fps", "fourcc", "rtsp-transport", "record", "segment", "min-confidence",

@@ -77,7 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     box = parser.add_argument_group("one file for the box (deploy/box.toml)")
     box.add_argument("--config", metavar="FILE.toml", help="take the flags from a TOML file: keys named as the "
                      "flags, a [[camera]] table per camera; a flag given here overrides the file")
-    box.add_argument("--check", action="store_true", help="--config: print the configuration as it would run, then exit")
+    box.add_argument("--check", action="store_true",
+                     help="--config: print the configuration as it would run, then exit")
     _source_flags(parser)
     _camera_flags(parser)
     _output_flags(parser)

@@ -18,11 +18,19 @@ from typing import TYPE_CHECKING
 from live_classify import log
 from live_classify.cli.flags import PROG, build_parser
 from live_classify.cli.inputs import default_names, name_problems
-from live_classify.cli.modes import PHOTOS, given_flags, recording_problems, several_problems, source_modes
+from live_classify.cli.modes import (
+    PHOTOS,
+    given_flags,
+    headless_problems,
+    recording_problems,
+    several_problems,
+    source_modes,
+)
 from live_classify.errors import LiveClassifyError, exit_code
 from live_classify.sinks.record.target import is_directory
 
 if TYPE_CHECKING:
+    from live_classify.config import OutputConfig
     from live_classify.engine.backend import Backend
     from live_classify.engine.classifier import Classifier
     from live_classify.engine.model import ModelSpec
@@ -111,7 +119,22 @@ def _run(args: argparse.Namespace, mode: str) -> int:
     if args.serve:  # a port in use fails now, before the camera opens
         token = serve_token(args.serve_token)
         serve = ServeConfig(listen(args.serve, token), token, args.serve_fps, args.serve_clients)
-    return run(run_config(args, specs, names, serve), partial(open_classifier, args))
+    config = run_config(args, specs, names, serve)
+    return run(replace(config, outputs=_window_or_headless(config.outputs)), partial(open_classifier, args))
+
+
+def _window_or_headless(out: OutputConfig) -> OutputConfig:
+    """Headless as asked, or when there is no display (one line says so); then the flags only a
+    window uses are warned about. Said before the source opens, which can take seconds."""
+    from live_classify.sinks.display.window import display_problem
+
+    if not out.headless and (problem := display_problem()):
+        log.info(f"{problem}: running headless")
+        out = replace(out, headless=True)
+    if out.headless:
+        for unused in headless_problems(out.given):
+            log.warning(unused)
+    return out
 
 
 def open_classifier(args: argparse.Namespace, threads: int | None = None, spin: bool = True) -> Classifier:

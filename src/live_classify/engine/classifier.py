@@ -30,6 +30,8 @@ class Classifier:
 
     def __init__(self, spec: ModelSpec, backend: Backend, top: int = 5) -> None:
         self.spec = with_class_count(spec, backend.classes)
+        assert self.spec.labels is not None  # with_class_count names every class the model outputs
+        self.labels: tuple[str, ...] = self.spec.labels
         self.backend = backend
         self.top = top
         self._preprocessors: dict[int, Preprocessor] = {}
@@ -69,12 +71,12 @@ class Classifier:
         scores = self.backend.infer(n)[:len(frames)]
         t2 = time.perf_counter()
         probabilities = [to_probabilities(row, self.spec.outputs_logits) for row in scores]
-        tops = [top_k(p, self.spec.labels, self.top) for p in probabilities]
+        tops = [top_k(p, self.labels, self.top) for p in probabilities]
         t3 = time.perf_counter()
         times = StageTimes((t1 - t0) * 1e3, (t2 - t1) * 1e3, (t3 - t2) * 1e3)
-        return [Classification(top, times, p) for top, p in zip(tops, probabilities)]
+        return [Classification(top, times, p) for top, p in zip(tops, probabilities, strict=True)]
 
     def smoothed(self, result: Classification, smoother: Smoother) -> Classification:
         """The same frame's result with its probabilities averaged over the frames before it."""
         probabilities = smoother(result.probabilities)
-        return replace(result, top=top_k(probabilities, self.spec.labels, self.top), probabilities=probabilities)
+        return replace(result, top=top_k(probabilities, self.labels, self.top), probabilities=probabilities)

@@ -163,7 +163,8 @@ class _Connection:
             return f"no answer within {self.timeout:g} s (--backend-timeout)"
         if isinstance(error, OSError):
             return error.strerror or first_line(error)
-        text = str(error.message() or "") if callable(getattr(error, "message", None)) else ""
+        message_of = getattr(error, "message", None)  # tritonclient's InferenceServerException.message()
+        text = str(message_of() or "") if callable(message_of) else ""
         message = text.strip().splitlines()[0] if text.strip() else first_line(error)
         # gRPC: "failed to connect to all addresses; last error: UNKNOWN: ipv4:...: Connection refused"
         return message.rsplit(": ", 1)[-1].rstrip("]") if status.endswith("UNAVAILABLE") else message

@@ -95,9 +95,10 @@ class VideoSource:
         self.read_timeout_s = read_timeout_s
         started = time.monotonic()
         self.lost_because = ""  # why the last read() returned None
-        self.capture = self._open()
-        if self.capture is None:
+        capture = self._open()
+        if capture is None:
             raise LiveClassifyError(self._open_failure(time.monotonic() - started))
+        self.capture: cv2.VideoCapture = capture  # stays set: reopen() replaces it only with an opened one
         self.width = int(self.capture.get(cv2.CAP_PROP_FRAME_WIDTH))
         self.height = int(self.capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
         fps = self.capture.get(cv2.CAP_PROP_FPS)
@@ -140,7 +141,9 @@ class VideoSource:
         """Why reads failed fast. Once a connection is closed or a camera unplugged, a read fails
         at once; a damaged frame fails only after it took its time to arrive."""
         if last_read_s < self.INSTANT_S:
-            return "the camera stopped (unplugged?)" if self.spec.kind == "camera" else "end of stream (the sender closed it)"
+            if self.spec.kind == "camera":
+                return "the camera stopped (unplugged?)"
+            return "end of stream (the sender closed it)"
         return f"read error: {tries} frames in a row could not be read or decoded"
 
     def reopen(self) -> bool:
@@ -153,8 +156,7 @@ class VideoSource:
         return True
 
     def release(self) -> None:
-        if self.capture is not None:
-            self.capture.release()
+        self.capture.release()
 
     def _open(self) -> cv2.VideoCapture | None:
         target, kind = self.spec.target, self.spec.kind
@@ -176,7 +178,7 @@ class VideoSource:
         """Ask in the order drivers honour: pixel format first, then size, then rate."""
         s = self.settings
         if s.fourcc:
-            capture.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter_fourcc(*s.fourcc))
+            capture.set(cv2.CAP_PROP_FOURCC, cv2.VideoWriter.fourcc(*s.fourcc))
         if s.width:
             capture.set(cv2.CAP_PROP_FRAME_WIDTH, s.width)
         if s.height:
@@ -190,7 +192,9 @@ class VideoSource:
             return f"cannot open {self.spec.name}: no such camera, or it is busy (another program may hold it)"
         if self.spec.kind == "stream":
             if elapsed_s >= 0.8 * self.open_timeout_s:
-                return f"cannot open stream {self.spec.name}: nothing came within {self.open_timeout_s:g} s (--open-timeout)"
+                return (f"cannot open stream {self.spec.name}: "
+                        f"nothing came within {self.open_timeout_s:g} s (--open-timeout)")
             why = why_stream_fails(str(self.spec.target), timeout=min(3.0, self.open_timeout_s))
-            return f"cannot open stream {self.spec.name}: {why or 'the server answers, but OpenCV finds no video it can read there'}"
+            why = why or "the server answers, but OpenCV finds no video it can read there"
+            return f"cannot open stream {self.spec.name}: {why}"
         return f"cannot open video {self.spec.name}: not a video OpenCV can read, or damaged"

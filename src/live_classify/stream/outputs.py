@@ -10,14 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from live_classify.cli.modes import headless_problems
 from live_classify.config import CollectConfig, EventConfig, OutputConfig
 from live_classify.errors import LiveClassifyError, UsageError
-from live_classify.log import info, warning
+from live_classify.log import info
 from live_classify.sinks.base import OneCamera, Sink
 from live_classify.sinks.collect import Collecting, Collector, Quota
 from live_classify.sinks.display.grid import Grid
-from live_classify.sinks.display.window import Window, display_problem, prepare_snapshot_dir
+from live_classify.sinks.display.window import Window, prepare_snapshot_dir
 from live_classify.sinks.display.windows import Windows
 from live_classify.sinks.events.index import Index
 from live_classify.sinks.events.rules import EventRules
@@ -130,17 +129,11 @@ def jsonl_wanted(out: OutputConfig, window: bool) -> str | None:
 
 
 def window_wanted(out: OutputConfig) -> bool:
-    """A window unless --headless or there is no display; what only a window uses is checked now."""
-    show = not out.headless
-    if show and (problem := display_problem()):
-        info(f"{problem}: running headless")
-        show = False
-    if show:
+    """A window unless headless (asked, or no display: the command line decided that); the
+    snapshot folder only a window uses is checked now."""
+    if not out.headless:
         prepare_snapshot_dir(out.snapshot_dir)
-    else:
-        for unused in headless_problems(out.given):
-            warning(unused)
-    return show
+    return not out.headless
 
 
 def window_for(out: OutputConfig, cameras: Cameras) -> Window:

@@ -67,7 +67,8 @@ class FakeClient:
         elif self.answer == "close":
             self.on_disconnect(self, None, DisconnectFlags(False), CLOSED, None)
         elif self.answer == "close-normally":
-            self.on_disconnect(self, None, DisconnectFlags(False), ReasonCode(PacketTypes.DISCONNECT, "Normal disconnection"), None)
+            reason = ReasonCode(PacketTypes.DISCONNECT, "Normal disconnection")
+            self.on_disconnect(self, None, DisconnectFlags(False), reason, None)
         elif self.answer == "untrusted":
             try:
                 raise verify_error(18)
@@ -224,7 +225,8 @@ def test_a_refusal_is_a_warning_or_with_required_an_error(fake: SimpleNamespace)
 
 def test_no_broker_there_says_why(fake: SimpleNamespace) -> None:
     FakeClient.answer = "fail"
-    with pytest.raises(LiveClassifyError, match="^cannot reach MQTT broker mqtt://broker.lan/home: connection refused$"):
+    refused = "^cannot reach MQTT broker mqtt://broker.lan/home: connection refused$"
+    with pytest.raises(LiveClassifyError, match=refused):
         sink_for(required=True)
 
 
@@ -290,7 +292,8 @@ def test_the_scheme_in_capitals_and_a_user_without_password() -> None:
     assert (parsed.port, parsed.tls, parsed.username, parsed.password, parsed.url) == (8883, True, "me", None,
                                                                                      "MQTTS://me@h/x")
     parsed = broker_url("MQTT://h/x/y")
-    assert (parsed.port, parsed.tls, parsed.username, parsed.password, parsed.prefix) == (1883, False, None, None, "x/y")
+    parts = (parsed.port, parsed.tls, parsed.username, parsed.password, parsed.prefix)
+    assert parts == (1883, False, None, None, "x/y")
     assert str(broker_url("mqtt://u:p@h/x")) == "mqtt://u:***@h/x"
 
 
@@ -355,7 +358,8 @@ def labelled(index: int, label: str):  # noqa: ANN201
     from live_classify.engine.postprocess import TopK
 
     prediction = update(index, index / 30).shown.new_predictions[0]
-    result = type(prediction.result)(TopK((1,), (label,), (0.9,)), prediction.result.times, prediction.result.probabilities)
+    result = type(prediction.result)(TopK((1,), (label,), (0.9,)), prediction.result.times,
+                                     prediction.result.probabilities)
     shown = update(index, index / 30).shown
     new = type(prediction)(prediction.frame, result, prediction.t_done)
     return type(update(0, 0.0))(type(shown)(shown.frame, new, [new], True), index / 30, lambda: shown.frame.image)
@@ -426,8 +430,8 @@ def test_a_certificate_refused_at_connect_names_the_ca_given(fake: SimpleNamespa
 def test_a_broker_that_ends_the_connection_says_why(fake: SimpleNamespace) -> None:
     sink = sink_for()
     client = FakeClient.made[0]
-    client.on_disconnect(client, None, DisconnectFlags(True), ReasonCode(PacketTypes.DISCONNECT, "Server shutting down"),
-                         None)
+    reason = ReasonCode(PacketTypes.DISCONNECT, "Server shutting down")
+    client.on_disconnect(client, None, DisconnectFlags(True), reason, None)
     assert fake.said[-1] == ("warning", "lost the MQTT broker mqtt://broker.lan/home (the broker ended the connection: "
                                         "Server shutting down): reconnecting, up to 1000 messages wait")
     sink.close()

@@ -139,7 +139,8 @@ def test_the_rate_window_is_the_one_given_and_two_events_at_once_do_not_divide_b
 
 def test_the_counters_start_at_zero_and_dropped_adds_both_kinds() -> None:
     stats = Stats()
-    assert (stats.captured, stats.classified, stats.replaced, stats.unserved, stats.reconnects, stats.dropped) == (0,) * 6
+    counts = (stats.captured, stats.classified, stats.replaced, stats.unserved, stats.reconnects, stats.dropped)
+    assert counts == (0,) * 6
     stats.replaced, stats.unserved = 3, 2
     assert stats.dropped == 5
     for t in (1.0, 1.5, 2.0):

@@ -27,6 +27,7 @@ from live_classify import log
 from live_classify.sinks.base import Redraw, Update
 from live_classify.sinks.display import overlay
 from live_classify.sinks.display.window import WINDOW_NAME, Window, fit_to_screen, screen_size
+from live_classify.sinks.letterbox import letterbox
 
 MAX_SHOW_HZ = 30.0  # composites put on screen per second, however many cameras feed them
 STRIP = 24  # px: the name strip above each tile
@@ -81,17 +82,6 @@ class Tile:
     ended: bool = False
     shown: int = 0  # frames of this camera that went on screen
     next_redraw: float = 0.0  # stalled: when its tile is redrawn next, saying why
-
-
-def letterbox(image: np.ndarray, width: int, height: int) -> np.ndarray:
-    """``image`` scaled to fit ``width`` x ``height`` with its aspect kept, centred on black."""
-    scale = min(width / image.shape[1], height / image.shape[0])
-    size = max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale))
-    out = np.zeros((height, width, 3), np.uint8)
-    left, top = (width - size[0]) // 2, (height - size[1]) // 2
-    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-    out[top : top + size[1], left : left + size[0]] = cv2.resize(image, size, interpolation=interpolation)
-    return out
 
 
 def ended_look(image: np.ndarray) -> np.ndarray:

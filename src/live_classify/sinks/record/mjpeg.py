@@ -9,8 +9,8 @@ import numpy as np
 
 from live_classify.errors import LiveClassifyError
 from live_classify.log import Log, warning
-from live_classify.sinks.display.grid import letterbox
 from live_classify.sinks.files import disk_nearly_full, fsync_path
+from live_classify.sinks.letterbox import letterbox
 
 
 class MjpegWriter:

@@ -29,7 +29,7 @@ from av.video.stream import VideoStream
 from live_classify import log
 from live_classify.config import ENCODERS, HARDWARE, EncoderSettings
 from live_classify.errors import LiveClassifyError, first_line
-from live_classify.sinks.display.grid import letterbox
+from live_classify.sinks.letterbox import letterbox
 
 MILLISECONDS = Fraction(1, 1000)
 HEADER_BYTES, FRAME_OVERHEAD_BYTES = 1024, 40  # the MP4's own bytes beside the packets (with a margin)

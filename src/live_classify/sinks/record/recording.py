@@ -17,11 +17,12 @@ from pathlib import Path
 import numpy as np
 
 from live_classify import log
+from live_classify.config import HARDWARE, EncoderSettings
 from live_classify.errors import LiveClassifyError
 from live_classify.sinks.base import BackgroundWriter, Redraw, Update
 from live_classify.sinks.files import SpaceWatch, check_writable
 from live_classify.sinks.record.mjpeg import MjpegWriter
-from live_classify.sinks.record.mp4 import HARDWARE, EncoderSettings, Mp4Writer, choose_encoder
+from live_classify.sinks.record.mp4 import Mp4Writer, choose_encoder
 from live_classify.sinks.record.retention import SegmentPlan, prepare
 from live_classify.sinks.record.segments import SegmentedMp4, SegmentLog
 from live_classify.sinks.record.target import is_directory

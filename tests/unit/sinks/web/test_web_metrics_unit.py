@@ -48,8 +48,9 @@ def test_a_gauge_not_known_yet_is_left_out_and_a_lost_source_is_0() -> None:
 def test_two_cameras_give_one_sample_each_labelled_with_the_camera() -> None:
     status = {"cameras": [row("door", 1), row("yard", 3, source_up=False, prediction_age_s=None)]}
     found = families(Metrics(lambda: status, ["door", "yard"]))
-    assert found["live_classify_frames_captured"][2] == [("live_classify_frames_captured_total", {"camera": "door"}, 10.0),
-                                                         ("live_classify_frames_captured_total", {"camera": "yard"}, 30.0)]
+    assert found["live_classify_frames_captured"][2] == [
+        ("live_classify_frames_captured_total", {"camera": "door"}, 10.0),
+        ("live_classify_frames_captured_total", {"camera": "yard"}, 30.0)]
     assert found["live_classify_source_up"][2] == [("live_classify_source_up", {"camera": "door"}, 1.0),
                                                    ("live_classify_source_up", {"camera": "yard"}, 0.0)]
     assert found["live_classify_prediction_age_s"][2] == [("live_classify_prediction_age_s", {"camera": "door"}, 0.25)]
