@@ -44,7 +44,7 @@ def outputs(out: OutputConfig, encoding: EncoderSettings | None, cameras: Camera
     live = all(m.camera.flow is Flow.LATEST for m in members)
     own = (lambda m, sink: OneCamera(m.name, sink)) if several else (lambda m, sink: sink)
     serve, rec, mqtt, events = out.serve, out.record, out.mqtt, out.events
-    index = Index(rec.path) if rec and record.is_directory(rec.path) else None
+    index = _index(out)
     sinks: list[Sink | None] = [
         Collecting(collector, quota, window, info) if collector else None,
         JsonLines(jsonl_target, members[0].config.spec.name, drop=live, min_confidence=out.min_confidence,
@@ -74,6 +74,15 @@ def events_sink(events: EventConfig, cameras: Cameras, listeners: list[Sink]) ->
     rules = EventRules(events.labels, events.threshold, events.hold_s, events.gap_s)
     members = cameras.members
     return Events(rules, {m.name: m.clock for m in members}, listeners, [m.name for m in members if m.config.spec.live])
+
+
+def _index(out: OutputConfig) -> Index | None:
+    """``DIR/index.db`` when ``--record DIR/`` has something for it: segments, or events (a
+    recording of one file per camera, with no events, stays as it was: those files alone)."""
+    rec = out.record
+    if rec is None or not record.is_directory(rec.path) or (rec.segment_s is None and out.events is None):
+        return None
+    return Index(rec.path)
 
 
 def _recording(out: OutputConfig, encoding: EncoderSettings | None, member: Member, index: Index | None) -> Recording:

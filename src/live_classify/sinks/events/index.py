@@ -1,4 +1,4 @@
-"""``--record DIR/``: ``DIR/index.db``, an SQLite index of what was seen and recorded, to search
+"""``--record DIR/`` with ``--segment`` or ``--event``: ``DIR/index.db``, an SQLite index of what was seen and recorded, to search
 without reading JSON lines or video.
 
 Tables (times in Unix seconds): ``events`` (one row per event, written at its start and again at
