@@ -1,5 +1,5 @@
-"""``--record DIR/`` with ``--segment`` or ``--event``: ``DIR/index.db``, an SQLite index of what was seen and recorded, to search
-without reading JSON lines or video.
+"""``--record DIR/`` with ``--segment`` or ``--event``: ``DIR/index.db``, an SQLite index of what
+was seen and recorded, to search without reading JSON lines or video.
 
 Tables (times in Unix seconds): ``events`` (one row per event, written at its start and again at
 its end), ``segments`` (one row per closed segment, removed when retention deletes its file) and
