@@ -11,13 +11,16 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from live_classify.engine.classifier import Classification, StageTimes
 from live_classify.engine.postprocess import TopK
+from live_classify.errors import BadValue
 from live_classify.sinks.events import mqtt_topics
 from live_classify.sinks.events.index import Index
 from live_classify.sinks.events.rules import END, START, Change, Event, EventRules
 from live_classify.sinks.events.sink import Events
+from live_classify.sinks.events.webhook_address import webhook_url
 from live_classify.sinks.events.webhooks import Webhooks
 from live_classify.stream.frames import Frame, Prediction
 
@@ -155,3 +158,11 @@ def test_mqtt_messages_events_not_retained_states_retained_topic_safe() -> None:
                       "homeassistant/sensor/home_cams/front_door_top/config"]
     assert all(retain for _, _, retain, _ in setup)
     assert mqtt_topics.setup_messages("p", "door", ("cat",), discovery=False) == [("p/door/cat", "OFF", True, 1)]
+
+
+def test_a_webhook_url_must_be_http_with_a_host_and_its_password_is_never_shown() -> None:
+    assert webhook_url("https://hooks.example/x?a=1") == "https://hooks.example/x?a=1"
+    for bad in ("ftp://host/x", "http:///x", "hooks.example/x", "http://user:secret@host:99999/x"):
+        with pytest.raises(BadValue) as caught:
+            webhook_url(bad)
+        assert "secret" not in str(caught.value)
