@@ -1,6 +1,6 @@
 """The events sink: each camera's predictions through its own :class:`Tracker`, and every start
 and end handed to the outputs that tell of events (those with ``write_event``: the JSON lines, MQTT,
-the web view, the webhooks, the index).
+the web view, the webhooks, the index; ``write_event`` returns at once, slow work on their own threads).
 
 It sees only what was classified (``new_predictions``: a live camera's frames that inference never
 saw are not evidence either way). It comes first among the sinks so that, at the end of the run, it
@@ -10,20 +10,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import Protocol
 
 from live_classify.sinks.base import Redraw, Sink, Update
 from live_classify.sinks.events.rules import Change, EventRules, Seen, Tracker
 from live_classify.stream.frames import Frame, Prediction
-
-
-class EventListener(Protocol):
-    """An output that tells of events; ``write_event`` returns at once (slow work on its own thread)."""
-
-    error: str | None
-
-    def write_event(self, change: Change) -> None:
-        """One start or end."""
 
 
 class Events:

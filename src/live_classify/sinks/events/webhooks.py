@@ -9,6 +9,7 @@ one line, and one when it is back; never a line per event. The token is never pr
 """
 from __future__ import annotations
 
+import http.client
 import json
 import threading
 import time
@@ -67,7 +68,7 @@ class Receiver:
         while True:
             try:
                 self._send(self.url, body, self._token)
-            except (OSError, ValueError) as error:
+            except (OSError, ValueError, http.client.HTTPException) as error:  # refused, timed out, not 2xx, garbled
                 if self.closing.is_set():
                     self.writer.dropped += 1
                     return
@@ -113,7 +114,8 @@ class Webhooks:
         pass
 
     def close(self) -> None:
-        """The events that wait get a last chance (a few seconds all told); a receiver still down gets none."""
+        """The events that wait get a last chance (a few seconds all told); to a receiver still down,
+        one try each, no retry."""
         deadline = time.monotonic() + CLOSE_WAIT_S
         for receiver in self.receivers:
             if receiver.down:
