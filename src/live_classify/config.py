@@ -158,6 +158,19 @@ class MqttConfig:
     on_change: bool = False  # only when the top label changes
     required: bool = False  # a broker that cannot be reached at the start fails the run
     ca: Path | None = None  # mqtts://: the CA bundle that verifies the broker (None: the system's CAs)
+    discovery: bool = False  # --mqtt-discovery: Home Assistant's discovery configs, retained under homeassistant/
+
+
+@dataclass(frozen=True)
+class EventConfig:
+    """``--event``: the labels watched, what makes an event of them, and the webhooks told."""
+
+    labels: tuple[str, ...]
+    threshold: float = 0.5
+    hold_s: float = 1.0
+    gap_s: float = 3.0
+    webhooks: tuple[str, ...] = ()
+    webhook_token: str | None = None  # sent as Authorization: Bearer, never printed
 
 
 @dataclass(frozen=True)
@@ -174,6 +187,7 @@ class OutputConfig:
     serve: ServeConfig | None = None
     notify: NotifyConfig | None = None  # run by systemd (NOTIFY_SOCKET set)
     mqtt: MqttConfig | None = None
+    events: EventConfig | None = None
     given: frozenset[str] = frozenset()  # the flags typed on the command line, for warnings about unused ones
 
 

@@ -37,6 +37,9 @@ RELOAD = "tests/e2e/test_reload.py::"
 CONFIG_UNIT = "tests/unit/cli/test_config_file.py::"  # issue 22, config-file
 CONFIG_E2E = "tests/e2e/test_config_run.py::"  # issue 22, config-file
 CAMERA = "tests/unit/stream/test_camera.py::"
+EVENTS = "tests/e2e/test_events.py::"  # issue 23, events
+EVENTS_RULES = "tests/unit/sinks/events/test_rules.py::"  # issue 23, events
+EVENTS_UNIT = "tests/unit/sinks/events/test_event_outputs.py::"  # issue 23, events
 
 
 @dataclass(frozen=True)
@@ -361,11 +364,11 @@ MUTATIONS = [
              'client.will_set(f"{self.topic}/status", self._status("offline"),',
              (MQTT + "test_subscribers_joining_mid_run_get_online_and_after_kill_9_offline_both_retained",)),
     Mutation("mqtt: online not retained (issue 26.9)", "MqttSink._status_due",
-             'self._writer.submit((f"{self.topic}/status", self._status("online"), True))',
-             'self._writer.submit((f"{self.topic}/status", self._status("online"), False))',
+             'self._status("online"), True, self.config.qos))',
+             'self._status("online"), False, self.config.qos))',
              (MQTT + "test_subscribers_joining_mid_run_get_online_and_after_kill_9_offline_both_retained",)),
     Mutation("mqtt: --mqtt-qos ignored, always 1 (issue 26.10)", "MqttSink._publish",
-             "self.client.publish(topic, payload, qos=self.config.qos, retain=retain)",
+             "self.client.publish(topic, payload, qos=qos, retain=retain)",
              "self.client.publish(topic, payload, qos=1, retain=retain)",
              (MQTT + "test_every_message_goes_at_the_qos_asked_for_the_last_will_too",)),
     Mutation("mqtt: the last will at QoS 1 whatever --mqtt-qos", "MqttSink._client",
@@ -447,8 +450,7 @@ MUTATIONS = [
              ("tests/unit/stream/test_camera.py::test_a_main_loop_that_falls_behind_shows_the_newest_frame_and_the_recording"
               "_counts_the_rest",)),
     Mutation("several cameras' MQTT sinks lose --min-confidence", "camera_sinks",
-             "MqttSink(out.mqtt, m.name, m.config.spec.name, m.camera.snapshot, m.config.min_confidence)",
-             "MqttSink(out.mqtt, m.name, m.config.spec.name, m.camera.snapshot)",
+             "m.camera.snapshot, m.config.min_confidence,", "m.camera.snapshot, None,",
              ("tests/e2e/test_many_cameras.py::test_each_camera_s_mqtt_messages_keep_min_confidence",)),
     # issue 21: one run for one camera or many.
     Mutation("notify: one camera reconnecting stops the pings of all", "RunStatus.reconnecting",
@@ -569,6 +571,41 @@ MUTATIONS = [
     Mutation("layers: a bad --mqtt URL is a traceback, not exit 2", "_usage",
              "        except BadValue as error:", "        except LookupError as error:",
              ("tests/e2e/test_mqtt.py::test_a_bad_url_is_one_line_and_exit_2",)),
+    # issue 23, events: the rules, the outputs that tell of them, the index.
+    Mutation("events: an event flaps on a one-frame dip", "Tracker.observe",
+             "            elif watch.event is None:\n",
+             "            elif watch.event is not None:\n                changes.append(self._end(watch))\n"
+             "            else:\n",
+             (EVENTS_RULES + "test_a_one_frame_dip_does_not_end_it_no_flapping",
+              EVENTS + "test_one_event_per_espresso_phase_in_the_json_lines_and_the_index")),
+    Mutation("events: the start is not back-dated to the first frame", "Tracker._present",
+             "label, watch.first.wall, None,", "label, seen.wall, None,",
+             (EVENTS_RULES + "test_an_event_starts_after_the_hold_back_dated_to_its_first_frame",
+              EVENTS + "test_one_event_per_espresso_phase_in_the_json_lines_and_the_index")),
+    Mutation("events: an event per frame", "Tracker._present",
+             "            watch.event = replace(watch.event, score=watch.best.score, best_time=watch.best.wall)\n"
+             "            return []\n",
+             "            watch.event = replace(watch.event, score=watch.best.score, best_time=watch.best.wall)\n"
+             "            return [Change(START, watch.event)]\n",
+             (EVENTS_RULES + "test_it_ends_after_the_gap_at_the_last_frame_seen",
+              EVENTS + "test_one_event_per_espresso_phase_in_the_json_lines_and_the_index")),
+    Mutation("events: the webhook's POST on the main loop", "Webhooks.write_event",
+             "            receiver.writer.submit(body)", "            receiver._deliver(body)",
+             (EVENTS_UNIT + "test_webhooks_never_wait_on_the_main_loop_and_drop_the_oldest_beyond_the_backlog",)),
+    Mutation("events: the MQTT events message retained", "event_messages",
+             "ensure_ascii=False), False, EVENTS_QOS)", "ensure_ascii=False), True, EVENTS_QOS)",
+             (EVENTS_UNIT + "test_mqtt_messages_events_not_retained_states_retained_topic_safe",
+              EVENTS + "test_mqtt_events_states_and_home_assistant_discovery")),
+    Mutation("events: SSE events look like predictions", "WebServer.event",
+             'f"event: event\\ndata: {', 'f"data: {',
+             (EVENTS + "test_sse_carries_each_start_and_end_as_a_message_named_event",)),
+    Mutation("events: the index's rows wait in a transaction a kill loses", "connect",
+             "check_same_thread=False, isolation_level=None)", "check_same_thread=False)",
+             (EVENTS_UNIT + "test_the_index_writes_events_seconds_and_segments",
+              EVENTS + "test_the_index_keeps_what_was_committed_through_a_sigkill")),
+    Mutation("events: the index is not told of a closed segment", "SegmentedMp4._finish",
+             "        if self._log is not None:\n", "        if False:\n",
+             (EVENTS + "test_one_event_per_espresso_phase_in_the_json_lines_and_the_index",)),
     # issue 22, reload:
     Mutation("reload: every camera's JSON lines take the top level's min-confidence", "JsonLines.record",
              "self.thresholds.get(camera, self.min_confidence)", "self.min_confidence",

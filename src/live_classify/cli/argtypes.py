@@ -19,6 +19,7 @@ from live_classify.engine import triton_target
 from live_classify.engine.triton_target import TritonTarget
 from live_classify.errors import BadValue
 from live_classify.sinks import mqtt_broker
+from live_classify.sinks.events import webhook_address
 from live_classify.sinks.record import target
 from live_classify.sinks.web import listen
 from live_classify.sinks.web.listen import MAX_CLIENTS, Address
@@ -42,6 +43,7 @@ ca_file: Callable[[str], Path] = _usage(mqtt_broker.ca_file)  # --mqtt-ca
 backend_url: Callable[[str], TritonTarget] = _usage(triton_target.backend_url)  # --backend
 record_target: Callable[[str], Path] = _usage(target.target)  # --record
 serve_address: Callable[[str], Address] = _usage(listen.address)  # --serve
+webhook_url: Callable[[str], str] = _usage(webhook_address.webhook_url)  # --webhook
 
 
 def serve_clients(text: str) -> int:

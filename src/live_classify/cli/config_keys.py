@@ -20,8 +20,8 @@ CAMERA_ONLY = ("name", "camera", "source", "password-file")
 #: Flags that mean nothing inside the file.
 NOT_KEYS = ("help", "version", "config", "check")
 #: Flags whose value is a secret: never shown.
-SECRET_KEYS = ("serve-token",)
-SECRET_DESTS = ("serve_token",)
+SECRET_KEYS = ("serve-token", "webhook-token")
+SECRET_DESTS = ("serve_token", "webhook_token")
 
 
 @dataclass

@@ -13,6 +13,7 @@ from live_classify.cli.argtypes import (
     broker_url,
     ca_file,
     crf,
+    duration,
     fourcc,
     fraction,
     non_negative_float,
@@ -26,6 +27,7 @@ from live_classify.cli.argtypes import (
     serve_clients,
     size,
     triple,
+    webhook_url,
 )
 from live_classify.cli.inputs import AddInput, NameInput, camera_name
 from live_classify.config import ENCODERS, EncoderSettings
@@ -46,8 +48,7 @@ keys in the window:
 #: The exit codes, as ``--help`` lists them (errors.py and argtypes.py return them).
 EXIT_CODES = {0: "done, or stopped cleanly (q, Ctrl+C, SIGTERM, the end of a file)",
               1: "an error: a bad file, model or device, a source lost for good, a photo unreadable",
-              2: "a bad command line",
-              130: "interrupted: a second Ctrl+C, or Ctrl+C while classifying photos"}
+              2: "a bad command line", 130: "interrupted: a second Ctrl+C, or Ctrl+C while classifying photos"}
 
 EXAMPLES = """examples:
   live-classify --camera 0
@@ -83,6 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     _recording_flags(parser)
     _browser_flags(parser)
     _mqtt_flags(parser)
+    _event_flags(parser)
     _collect_flags(parser)
     _result_flags(parser)
     _model_flags(parser)
@@ -195,6 +197,27 @@ def _mqtt_flags(parser: argparse.ArgumentParser) -> None:
                         help="publish a prediction only when the top label changes")
     broker.add_argument("--mqtt-required", action="store_true",
                         help="a broker that cannot be reached at the start is an error (default: a warning, retried)")
+    broker.add_argument("--mqtt-discovery", action="store_true",
+                        help="Home Assistant: retained discovery configs under homeassistant/ for each camera's "
+                             "top label and event labels")
+
+
+def _event_flags(parser: argparse.ArgumentParser) -> None:
+    """Events: a class on top long enough starts one, gone long enough ends it."""
+    events = parser.add_argument_group("events (cameras, streams, video files)")
+    events.add_argument("--event", action="append", metavar="LABEL",
+                        help="an event while LABEL (a class of the model) is on top; give it once per label: "
+                             "a JSON line, an MQTT message, an SSE message and a webhook at its start and end")
+    events.add_argument("--event-threshold", type=fraction, default=0.5, metavar="P",
+                        help="--event: the class counts when its score is at least P (default: 0.5)")
+    events.add_argument("--event-hold", type=duration, default=1.0, metavar="DURATION",
+                        help="--event: on top this long before the event starts, back-dated to its first frame "
+                             "(default: 1s)")
+    events.add_argument("--event-gap", type=duration, default=3.0, metavar="DURATION",
+                        help="--event: the event ends when the class has been gone this long (default: 3s)")
+    events.add_argument("--webhook", type=webhook_url, action="append", metavar="URL",
+                        help="--event: POST each start and end as JSON to URL (give it once per URL)")
+    events.add_argument("--webhook-token", metavar="TOKEN", help="--webhook: sent as Authorization: Bearer TOKEN")
 
 
 def _collect_flags(parser: argparse.ArgumentParser) -> None:
@@ -233,9 +256,7 @@ def _model_flags(parser: argparse.ArgumentParser) -> None:
     model = parser.add_argument_group("model and engine")
     model.add_argument("--model", type=Path, metavar="PATH",
                        help="an ONNX classifier (default: the bundled EfficientNet-Lite0)")
-    model.add_argument("--watch-model", action="store_true",
-                       help="load the model file anew when it is replaced (live-classify-train --out), between two "
-                            "frames")
+    model.add_argument("--watch-model", action="store_true", help="take up the model file anew when it is replaced")
     model.add_argument("--labels", type=Path, metavar="FILE", help="class names, one per line (overrides the model's)")
     model.add_argument("--backend", type=backend_url, metavar="URL",
                        help="run the model on a Triton Inference Server: triton://HOST[:8001]/MODEL (gRPC) or "

@@ -42,6 +42,11 @@ if TYPE_CHECKING:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    words = sys.argv[1:] if argv is None else list(argv)
+    if words[:1] == ["index"]:  # a word before any flag: the index's rebuild
+        from live_classify.cli.index_command import index_main
+
+        return index_main(words[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     from live_classify.cli import config_check, config_file

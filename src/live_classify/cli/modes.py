@@ -16,12 +16,13 @@ from live_classify.sources.names import is_stream, looks_like_images
 PHOTOS, CAMERA, STREAM, FILE = "photos", "a camera", "a stream", "a video file"
 
 # Outputs only the live modes write: asking for them with photos can only be a mistake.
-VIDEO_OUTPUTS = ("record", "jsonl", "collect", "classes", "serve", "mqtt")
+VIDEO_OUTPUTS = ("record", "jsonl", "collect", "classes", "serve", "mqtt", "event", "webhook")
 VIDEO_TUNING = ("max_batch", "batch_wait", "name", "realtime", "headless", "overwrite", "snapshot_dir", "windows",
                 "count", "interval", "collect_dir", "width", "height", "fps", "fourcc", "open_timeout", "read_timeout",
                 "reconnect", "rtsp_transport", "smooth",
                 "segment", "retain", "encoder", "crf", "bitrate", "serve_token", "serve_fps", "serve_clients",
-                "mqtt_qos", "mqtt_every", "mqtt_on_change", "mqtt_required", "mqtt_ca")
+                "mqtt_qos", "mqtt_every", "mqtt_on_change", "mqtt_required", "mqtt_ca", "mqtt_discovery",
+                "event_threshold", "event_hold", "event_gap", "webhook_token")
 PHOTO_OUTPUTS = ("json", "trace")
 CAMERA_REQUESTS = ("width", "height", "fps", "fourcc")
 
@@ -84,7 +85,9 @@ def mode_problems(mode: str, given: frozenset[str], rtsp: bool = False) -> tuple
         unused["rtsp_transport"] = "does nothing for a source that is not rtsp://"
     needs = {"overwrite": ("record",), "count": ("collect",), "interval": ("collect",),
              "collect_dir": ("collect", "classes"), "encoder": ("record",), "crf": ("record",), "bitrate": ("record",),
-             "serve_token": ("serve",), "serve_fps": ("serve",), "serve_clients": ("serve",), "mqtt_ca": ("mqtt",)}
+             "serve_token": ("serve",), "serve_fps": ("serve",), "serve_clients": ("serve",), "mqtt_ca": ("mqtt",),
+             "mqtt_discovery": ("mqtt",), "event_threshold": ("event",), "event_hold": ("event",),
+             "event_gap": ("event",), "webhook": ("event",), "webhook_token": ("webhook",)}
     for dest, any_of in needs.items():
         if not given & set(any_of):
             unused[dest] = f"does nothing without {' or '.join(flag(d) for d in any_of)}"

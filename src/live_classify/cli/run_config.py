@@ -12,6 +12,7 @@ from live_classify.config import (
     CameraSettings,
     CollectConfig,
     EncoderSettings,
+    EventConfig,
     MqttConfig,
     NotifyConfig,
     OutputConfig,
@@ -40,7 +41,9 @@ def run_config(args: argparse.Namespace, specs: list[SourceSpec], names: list[st
         given=frozenset(getattr(args, "given", ())),
         serve=serve, notify=NotifyConfig.of(os.environ, args.read_timeout),
         mqtt=MqttConfig(args.mqtt, args.mqtt_qos, args.mqtt_every, args.mqtt_on_change,
-                        args.mqtt_required, args.mqtt_ca) if args.mqtt else None,
+                        args.mqtt_required, args.mqtt_ca, args.mqtt_discovery) if args.mqtt else None,
+        events=EventConfig(tuple(dict.fromkeys(args.event)), args.event_threshold, args.event_hold, args.event_gap,
+                           tuple(args.webhook or ()), args.webhook_token) if args.event else None,
     )
     return RunConfig(sources, outputs, BatchConfig(args.max_batch, args.batch_wait / 1e3), model_file(args),
                      args.watch_model)

@@ -19,6 +19,7 @@ from typing import Generic, Protocol, TypeVar
 import numpy as np
 
 from live_classify import log
+from live_classify.sinks.events.rules import Change
 from live_classify.stream.frames import Prediction, Shown
 from live_classify.stream.queues import put_newest
 
@@ -258,6 +259,11 @@ class OneCamera:
     def write_predictions(self, predictions: list[Prediction]) -> None:
         if hasattr(self.sink, "write_predictions"):
             self.sink.write_predictions([p for p in predictions if p.frame.camera == self.camera])
+
+    def write_event(self, change: Change) -> None:
+        """An event's start or end, if of its camera."""
+        if hasattr(self.sink, "write_event") and change.event.camera == self.camera:
+            self.sink.write_event(change)
 
     def idle(self, redraw: Redraw) -> None:
         self.sink.idle(redraw)

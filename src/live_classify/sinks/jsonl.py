@@ -1,4 +1,5 @@
-"""JSON lines: one object per classified frame, flushed per line, to a file or stdout (``-``)."""
+"""JSON lines: one object per classified frame, flushed per line, to a file or stdout (``-``); with
+``--event``, a line of its own for each event's start and end (it has an ``event`` key, a prediction's has not)."""
 from __future__ import annotations
 
 import json
@@ -14,6 +15,7 @@ from live_classify import log
 from live_classify.engine.results import stage_times, top_records, unknown_field
 from live_classify.errors import LiveClassifyError
 from live_classify.sinks.base import BackgroundWriter, Redraw, Update
+from live_classify.sinks.events.rules import Change, record
 from live_classify.sinks.files import check_writable
 from live_classify.stream.frames import Prediction
 
@@ -75,6 +77,12 @@ class JsonLines:
         for prediction in predictions:
             if not self.reader_gone:
                 self._writer.submit(json.dumps(self.record(prediction), ensure_ascii=False) + "\n")
+
+    def write_event(self, change: Change) -> None:
+        """An event's start or end: one line of its own, through the same writer (in order, never
+        interleaved with a prediction's line)."""
+        if not self.reader_gone:
+            self._writer.submit(json.dumps(record(change), ensure_ascii=False) + "\n")
 
     def idle(self, redraw: Redraw) -> None:
         pass

@@ -4,7 +4,8 @@ Topics, under the URL's prefix and the camera's topic-safe name:
 ``PREFIX/CAMERA/prediction`` (one JSON line's object per published classification) and
 ``PREFIX/CAMERA/status`` (retained: ``online`` with the counters every few seconds, ``offline`` with
 the last counters on a clean stop and, as the MQTT last will, ``offline`` with only what it knows at
-connect time, the source, when the process or its connection dies).
+connect time, the source, when the process or its connection dies); with ``--event``, the events
+and their states (``events/mqtt_topics.py``).
 
 The main loop only queues: a :class:`BackgroundWriter` hands the messages to paho, whose own
 network thread sends them and reconnects with backoff. While the broker is away the messages wait
@@ -26,6 +27,9 @@ from live_classify import log
 from live_classify.config import MqttConfig
 from live_classify.errors import LiveClassifyError
 from live_classify.sinks.base import BackgroundWriter, Redraw, Update
+from live_classify.sinks.events import mqtt_topics as event_topics
+from live_classify.sinks.events.mqtt_topics import Message
+from live_classify.sinks.events.rules import Change
 from live_classify.sinks.jsonl import line_record
 from live_classify.sinks.mqtt_broker import KEEPALIVE_S, connect_problem, disconnect_reason
 from live_classify.stream.frames import Prediction
@@ -47,8 +51,9 @@ class MqttSink:
 
     def __init__(self, config: MqttConfig, camera: str, source_name: str,
                  status: Callable[[], CameraStatus] | None = None,
-                 min_confidence: float | None = None, backlog: int = BACKLOG) -> None:
-        """``backlog``: the messages that wait while the broker is away (beyond it the oldest are dropped)."""
+                 min_confidence: float | None = None, backlog: int = BACKLOG, events: tuple[str, ...] = ()) -> None:
+        """``backlog``: the messages that wait while the broker is away (beyond it the oldest are dropped);
+        ``events``: the event labels (their states, and with ``--mqtt-discovery`` Home Assistant's configs)."""
         import paho.mqtt.client as mqtt  # imported only when publishing
 
         self.config = config
@@ -67,10 +72,12 @@ class MqttSink:
         self._answered = threading.Event()  # the first connection attempt ended, either way
         self._closing = False
         self._was_online = False
-        self._writer: BackgroundWriter[tuple[str, str, bool]] = BackgroundWriter(
+        self._writer: BackgroundWriter[Message] = BackgroundWriter(
             "mqtt", self._publish, drop=True, backlog=backlog, gate=self._sending)
         self._no_connection = mqtt.MQTT_ERR_NO_CONN
         self.client = self._client(mqtt)
+        for message in event_topics.setup_messages(config.broker.prefix, camera, events, config.discovery):
+            self._writer.submit(message)
         self._connect()
 
     @property
@@ -82,15 +89,20 @@ class MqttSink:
         for prediction in update.shown.new_predictions:
             if self._wanted(prediction):
                 record = line_record(prediction, self.source_name, self.min_confidence)
-                self._writer.submit((f"{self.topic}/prediction", json.dumps(record, ensure_ascii=False), False))
+                self._writer.submit((f"{self.topic}/prediction", json.dumps(record, ensure_ascii=False), False,
+                                     self.config.qos))
         self._status_due()
+
+    def write_event(self, change: Change) -> None:
+        for message in event_topics.event_messages(self.topic, change):
+            self._writer.submit(message)
 
     def idle(self, redraw: Redraw) -> None:
         self._status_due()
 
     def close(self) -> None:
         """The last messages and ``offline``, then a clean disconnect (which the last will then does not follow)."""
-        self._writer.submit((f"{self.topic}/status", self._status("offline"), True))
+        self._writer.submit((f"{self.topic}/status", self._status("offline"), True, self.config.qos))
         self._closing = True
         self._sending.set()  # while the broker is away, what waits is counted as dropped
         self._writer.finish(timeout=CONNECT_TIMEOUT_S)
@@ -115,7 +127,7 @@ class MqttSink:
     def _status_due(self) -> None:
         if (now := time.monotonic()) >= self._next_status:
             self._next_status = now + STATUS_EVERY_S
-            self._writer.submit((f"{self.topic}/status", self._status("online"), True))
+            self._writer.submit((f"{self.topic}/status", self._status("online"), True, self.config.qos))
 
     def _status(self, state: str) -> str:
         """The retained status: online/offline, with the counters."""
@@ -135,7 +147,7 @@ class MqttSink:
         source, nothing that changes during the run (the time, the counters)."""
         return json.dumps({"state": "offline", "source": self.source_name})
 
-    def _publish(self, message: tuple[str, str, bool]) -> None:
+    def _publish(self, message: Message) -> None:
         """In the writer's thread: hand over to paho, waiting for a broker lost just now; at the end,
         what cannot be sent is counted at once."""
         while not self._online.is_set():
@@ -143,11 +155,11 @@ class MqttSink:
                 self._writer.dropped += 1
                 return
             self._online.wait(0.2)
-        topic, payload, retain = message
-        info = self.client.publish(topic, payload, qos=self.config.qos, retain=retain)
+        topic, payload, retain, qos = message
+        info = self.client.publish(topic, payload, qos=qos, retain=retain)
         # The connection dropped just now: paho keeps a QoS 1-2 message for the next connection,
         # a QoS 0 one is lost (counted); so is one beyond paho's own queue.
-        if info.rc != 0 and not (info.rc == self._no_connection and self.config.qos > 0):
+        if info.rc != 0 and not (info.rc == self._no_connection and qos > 0):
             self._writer.dropped += 1
             return
         self.published += 1

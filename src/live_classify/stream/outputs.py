@@ -10,14 +10,18 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from live_classify.config import CollectConfig, OutputConfig, SourceConfig
-from live_classify.errors import LiveClassifyError
+from live_classify.config import CollectConfig, EventConfig, OutputConfig, SourceConfig
+from live_classify.errors import LiveClassifyError, UsageError
 from live_classify.log import info
 from live_classify.sinks.base import OneCamera, Sink
 from live_classify.sinks.collect import Collecting, Collector, Quota
 from live_classify.sinks.display.grid import Grid
 from live_classify.sinks.display.window import Window, prepare_snapshot_dir
 from live_classify.sinks.display.windows import Windows
+from live_classify.sinks.events.index import Index
+from live_classify.sinks.events.rules import EventRules
+from live_classify.sinks.events.sink import Events
+from live_classify.sinks.events.webhooks import Webhooks
 from live_classify.sinks.files import check_writable
 from live_classify.sinks.jsonl import JsonLines
 from live_classify.sinks.mqtt import MqttSink
@@ -39,34 +43,61 @@ def outputs(out: OutputConfig, encoding: EncoderSettings | None, cameras: Camera
     jsonl_target = jsonl_wanted(out, window is not None)
     members, several = cameras.members, len(cameras.members) > 1 or reloadable
     live = all(m.camera.flow is Flow.LATEST for m in members)
-    serve = out.serve
+    serve, events = out.serve, out.events
+    index = _index(out)
     sinks: list[Sink | None] = [
         Collecting(collector, quota, window, info) if collector else None,
         JsonLines(jsonl_target, members[0].config.spec.name, drop=live, min_confidence=out.min_confidence,
                   sources={m.name: m.config.spec.name for m in members},
                   thresholds={m.name: m.config.min_confidence for m in members}) if jsonl_target else None,
-        *[sink for m in members for sink in camera_sinks(out, encoding, m, several, mqtt=False)],
+        *[sink for m in members for sink in camera_sinks(out, encoding, m, several, mqtt=False, index=index)],
         window,
         WebView(serve.sock, [Feed(m.name, m.config.spec.name, m.camera.snapshot) for m in members],
                 Options(members[0].config.spec.name, cameras.provider, serve.token, serve.fps, out.min_confidence,
                         serve.clients)) if serve else None,
         Notifier(out.notify, cameras.status) if out.notify else None,
         *[sink for m in members for sink in camera_sinks(out, encoding, m, several, recording=False)],
+        Webhooks(events.webhooks, events.webhook_token) if events and events.webhooks else None,
+        index,
     ]
-    return [sink for sink in sinks if sink is not None]
+    built = [sink for sink in sinks if sink is not None]
+    return [events_sink(events, cameras, built), *built] if events else built
 
 
 def camera_sinks(out: OutputConfig, encoding: EncoderSettings | None, m: Member, several: bool, *,
-                 recording: bool = True, mqtt: bool = True) -> list[Sink]:
+                 recording: bool = True, mqtt: bool = True, index: Index | None = None) -> list[Sink]:
     """A camera's own outputs: its recording, its MQTT topics (wrapped to see only its frames)."""
     own = (lambda sink: OneCamera(m.name, sink)) if several else (lambda sink: sink)
-    sinks: list[Sink] = [own(_recording(encoding, m))] if recording and m.config.record else []
+    sinks: list[Sink] = [own(_recording(encoding, m, index))] if recording and m.config.record else []
     if mqtt and out.mqtt:
-        sinks.append(own(MqttSink(out.mqtt, m.name, m.config.spec.name, m.camera.snapshot, m.config.min_confidence)))
+        labels = out.events.labels if out.events else ()
+        sinks.append(own(MqttSink(out.mqtt, m.name, m.config.spec.name, m.camera.snapshot, m.config.min_confidence,
+                                  events=labels)))
     return sinks
 
 
-def _recording(encoding: EncoderSettings | None, member: Member) -> Recording:
+def events_sink(events: EventConfig, cameras: Cameras, listeners: list[Sink]) -> Events:
+    """``--event``: each camera's trackers, on its source's clock; first among the sinks, so that
+    at the end it ends the events going on while the outputs that tell of them are open."""
+    labels = cameras.classifier.spec.labels
+    for label in events.labels:
+        if labels is not None and label not in labels:
+            raise UsageError(f"--event {label}: the model has no class of that name (see --model, --labels)")
+    rules = EventRules(events.labels, events.threshold, events.hold_s, events.gap_s)
+    members = cameras.members
+    return Events(rules, {m.name: m.clock for m in members}, listeners, [m.name for m in members if m.config.spec.live])
+
+
+def _index(out: OutputConfig) -> Index | None:
+    """``DIR/index.db`` when ``--record DIR/`` has something for it: segments, or events (a
+    recording of one file per camera, with no events, stays as it was: those files alone)."""
+    rec = out.record
+    if rec is None or not record.is_directory(rec.path) or (rec.segment_s is None and out.events is None):
+        return None
+    return Index(rec.path)
+
+
+def _recording(encoding: EncoderSettings | None, member: Member, index: Index | None) -> Recording:
     """A camera's recording: a file's rate is in its header; a live source's is measured (streams
     claim what they like), and it counts the frames it never got."""
     rec, camera = member.config.record, member.camera
@@ -76,7 +107,7 @@ def _recording(encoding: EncoderSettings | None, member: Member) -> Recording:
     fps = None if live else camera.source.claimed_fps
     return Recording(recording_path(rec.path, member.name, segments is not None), fps, drop=live,
                      settings=encoding or rec.encoding, segments=segments,
-                     captured=captured_of(member))
+                     captured=captured_of(member), index=index)
 
 
 def captured_of(member: Member) -> Callable[[], int] | None:

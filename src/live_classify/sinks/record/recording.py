@@ -24,7 +24,7 @@ from live_classify.sinks.files import SpaceWatch, check_writable
 from live_classify.sinks.record.mjpeg import MjpegWriter
 from live_classify.sinks.record.mp4 import Mp4Writer, choose_encoder
 from live_classify.sinks.record.retention import SegmentPlan, prepare
-from live_classify.sinks.record.segments import SegmentedMp4
+from live_classify.sinks.record.segments import SegmentedMp4, SegmentLog
 from live_classify.sinks.record.target import is_directory
 
 BACKLOG = 8  # frames waiting for the encoder: about a quarter of a second at 30 fps
@@ -98,16 +98,16 @@ class Recording:
 
     def __init__(self, path: Path, fps: float | None, *, drop: bool,
                  settings: EncoderSettings = EncoderSettings(), segments: SegmentPlan | None = None,
-                 captured: Callable[[], int] | None = None) -> None:
+                 captured: Callable[[], int] | None = None, index: SegmentLog | None = None) -> None:
         """``fps``: a file's own rate (AVI; None: measured from capture times); ``drop``: live;
         ``segments``: ``path`` is a directory, cut into segments as planned; ``captured``: the
         source's frames so far (live, where the main loop skips to the newest: those it never
-        handed over are counted too)."""
+        handed over are counted too); ``index``: told of each segment closed and deleted."""
         self._captured = captured
         self.handed = 0  # frames the main loop handed over
         self.skipped = 0  # frames captured before the close that were never handed over
         if segments:
-            self._video: SegmentedMp4 | _Mp4 | MjpegWriter = SegmentedMp4(path, segments, settings)
+            self._video: SegmentedMp4 | _Mp4 | MjpegWriter = SegmentedMp4(path, segments, settings, log_to=index)
         elif path.suffix.lower() == ".mp4":
             self._video = _Mp4(path, settings)
         else:

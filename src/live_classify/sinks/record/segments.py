@@ -14,6 +14,7 @@ import math
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -28,12 +29,21 @@ STALL_S = 1.0  # no frame for this long is a stall (as the overlay says): segmen
 HOLD_GAP_S = 0.001  # a held frame ends its segment this long before the boundary
 
 
+
+class SegmentLog(Protocol):
+    """What hears of segments (the index): each one closed, and those retention deleted."""
+
+    def segment_closed(self, camera: str, path: Path, start: float, end: float, size: int) -> None: ...
+
+    def segments_deleted(self, paths: list[Path]) -> None: ...
+
 class SegmentedMp4:
     """Frames and their source times in, one MP4 segment per ``plan.length_s`` out; the same
     counters as the single-file writers (``frames``, ``rate``, ``stopped_because``)."""
 
     def __init__(self, root: Path, plan: SegmentPlan, settings: EncoderSettings = EncoderSettings(),
-                 wall_clock: Callable[[], float] = time.time) -> None:
+                 wall_clock: Callable[[], float] = time.time, log_to: SegmentLog | None = None) -> None:
+        """``log_to``: told of each segment closed and deleted (the index)."""
         self.path = root / plan.camera
         self.plan = plan
         self.settings = settings
@@ -44,6 +54,7 @@ class SegmentedMp4:
         self._space = SpaceWatch()
         self._wall_clock = wall_clock
         self._t0 = self._wall0 = self._last_t = 0.0
+        self._log, self._opened_t, self._written_t = log_to, 0.0, 0.0  # the open segment's first and last times
         self._end = -math.inf  # source time at which the open segment ends
         self._last: np.ndarray | None = None  # the last frame, held through a stall
         self.held = 0  # copies of a last frame written through stalls
@@ -81,6 +92,7 @@ class SegmentedMp4:
             self._next_segment(image, t)
         self._open.write(image, t)
         self._last, self._last_t = image, t
+        self._written_t = t
         self._keep_under_limit()
         if full := self._space.check(self._open.path):
             self.close()
@@ -92,7 +104,7 @@ class SegmentedMp4:
         """Finish the open segment; retention still keeps it (it is the newest)."""
         if self._writer is not None:
             last = self._writer
-            self._finish(last)
+            self._finish(last, self._opened_t)
             self._writer = None
             self._prune(keep=last.path)
 
@@ -118,6 +130,7 @@ class SegmentedMp4:
         """The last frame again, at source time ``t``: what a player shows through a stall."""
         assert self._last is not None, "a stall before the first frame"
         self._open.write(self._last, t)
+        self._written_t = t
         self.held += 1
 
     def _keep_under_limit(self) -> None:
@@ -148,17 +161,22 @@ class SegmentedMp4:
         """Open the next segment first, then close the last one, then prune: the open one is never deleted."""
         index = math.floor((t - self._t0) / self.plan.length_s + 1e-9)  # a boundary's own time opens its segment
         self._end = self._t0 + (index + 1) * self.plan.length_s
-        previous = self._writer
+        previous, previous_t, self._opened_t = self._writer, self._opened_t, t
         encoder = None if self.settings.encoder == "auto" else self.settings.encoder
         self._writer = Mp4Writer(self._new_path(t), (image.shape[1], image.shape[0]), self.settings, encoder)
         self.segments += 1
         if previous is not None:
-            self._finish(previous)
+            self._finish(previous, previous_t)
         self._prune(keep=self._writer.path)
 
-    def _finish(self, writer: Mp4Writer) -> None:
+    def _finish(self, writer: Mp4Writer, opened_t: float) -> None:
+        """Close a segment (opened at source time ``opened_t``) and tell the index, in wall-clock times."""
         writer.close()
         self._closed_frames += writer.frames
+        if self._log is not None:
+            wall = self._wall0 - self._t0
+            self._log.segment_closed(self.plan.camera, writer.path, wall + opened_t, wall + self._written_t,
+                                     size_and_mtime(writer.path)[0])
 
     def _prune(self, keep: Path) -> list[Path]:
         """Retention, and the tally of the closed segments' bytes that it leaves; its failure (an
@@ -168,6 +186,8 @@ class SegmentedMp4:
         try:
             open_bytes = self._open_bytes() if self._writer else None
             deleted = prune(self.path, self.plan, keep, self._wall_clock(), open_bytes=open_bytes)
+            if deleted and self._log is not None:
+                self._log.segments_deleted(deleted)
             self._closed_bytes = sum(size_and_mtime(path)[0] for path in segment_files(self.path) if path != keep)
         except OSError as error:
             log.warning(f"retention: cannot list {self.path}: {error.strerror or error}")

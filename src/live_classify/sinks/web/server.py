@@ -99,6 +99,11 @@ class WebServer:
         """New predictions (from the main thread): for the events, the metrics."""
         self._call(self._publish_predictions, list(predictions))
 
+    def event(self, record: dict[str, object]) -> None:
+        """An event's start or end (from the main thread): to every event feed, as an SSE message
+        named ``event`` (a page's ``onmessage`` sees only the predictions)."""
+        self._call(self._publish_event, f"event: event\ndata: {json.dumps(record, ensure_ascii=False)}\n\n")
+
     def stop(self) -> None:
         """End every stream and event feed, close the socket, end the thread (at most a few seconds)."""
         if self._thread.is_alive() and self._loop.is_running():
@@ -188,10 +193,14 @@ class WebServer:
         for prediction in predictions:
             self.metrics.observe(prediction.latency_ms, self.view.feed(prediction.frame.camera).name)
         if self._event_queues:
-            lines = [json.dumps(self.view.record(p), ensure_ascii=False) for p in predictions]
+            messages = [f"data: {json.dumps(self.view.record(p), ensure_ascii=False)}\n\n" for p in predictions]
             for queue in self._event_queues:
-                for line in lines:
-                    queue_newest(queue, line)
+                for message in messages:
+                    queue_newest(queue, message)
+
+    def _publish_event(self, message: str) -> None:
+        for queue in self._event_queues:
+            queue_newest(queue, message)
 
     async def _stream(self, request: web.Request) -> web.StreamResponse:
         if isinstance(channel := self._channel(request), web.Response):
@@ -237,7 +246,8 @@ class WebServer:
         return web.Response(body=jpeg, content_type="image/jpeg", headers={"Cache-Control": "no-store"})
 
     async def _events(self, request: web.Request) -> web.StreamResponse:
-        """Server-Sent Events: one ``data:`` line per classification, the same JSON as a JSON line."""
+        """Server-Sent Events: one ``data:`` line per classification, the same JSON as a JSON line;
+        with ``--event``, each start and end as a message named ``event``."""
         if (client := self.places.admit(request)) is None:
             return self.places.full()
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store"})
@@ -245,8 +255,8 @@ class WebServer:
         self._event_queues.add(queue)
         try:
             await response.prepare(request)
-            while (line := await queue.get()) is not None:
-                await client.send(response, f"data: {line}\n\n".encode())
+            while (message := await queue.get()) is not None:
+                await client.send(response, message.encode())
         except (ConnectionError, RuntimeError):  # the reader went away, or read nothing
             pass
         finally:

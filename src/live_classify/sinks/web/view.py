@@ -20,6 +20,7 @@ import numpy as np
 
 from live_classify import log
 from live_classify.sinks.base import BackgroundWriter, Redraw, Update
+from live_classify.sinks.events.rules import Change, record
 from live_classify.sinks.jsonl import line_record
 from live_classify.sinks.web.listen import Address
 from live_classify.stream.frames import Prediction
@@ -107,6 +108,10 @@ class WebView:
         feed.next_frame = now + 1.0 / self.options.fps if self.options.fps else 0.0
         assert feed.encoder is not None
         feed.encoder.submit(update.canvas)
+
+    def write_event(self, change: Change) -> None:
+        """An event's start or end, to the event feeds of ``/api/events``."""
+        self.server.event(record(change))
 
     def idle(self, redraw: Redraw) -> None:
         """Some camera sends no frame (a stall, a reconnect): once a second, its viewers get the last

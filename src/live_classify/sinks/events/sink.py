@@ -1,0 +1,80 @@
+"""The events sink: each camera's predictions through its own :class:`Tracker`, and every start
+and end handed to the outputs that tell of events (those with ``write_event``: the JSON lines, MQTT,
+the web view, the webhooks, the index; ``write_event`` returns at once, slow work on their own threads).
+
+It sees only what was classified (``new_predictions``: a live camera's frames that inference never
+saw are not evidence either way). It comes first among the sinks so that, at the end of the run, it
+ends the events still going on while the outputs that tell of them are still open.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping
+
+from live_classify.sinks.base import Redraw, Sink, Update
+from live_classify.sinks.events.rules import Change, EventRules, Seen, Tracker
+from live_classify.stream.frames import Frame, Prediction
+
+
+class Events:
+    """The sink: predictions in, starts and ends out to the listeners; never essential."""
+
+    name = "events"
+    essential = False
+    stop_requested = False
+    error: str | None = None
+
+    def __init__(self, rules: EventRules, clocks: Mapping[str, Callable[[Frame], float]],
+                 listeners: Iterable[Sink], live: Iterable[str] = ()) -> None:
+        """``clocks``: each camera's source clock (its trackers measure hold and gap on it);
+        ``live``: the cameras whose clock is ``time.monotonic`` (their events end on time even
+        while no frame comes)."""
+        self.rules = rules
+        self.clocks = dict(clocks)
+        self.live = set(live)
+        self.listeners = [sink for sink in listeners if hasattr(sink, "write_event")]
+        self.trackers = {camera: Tracker(camera, rules) for camera in self.clocks}
+        self.started = 0
+
+    def write(self, update: Update) -> None:
+        self.write_predictions(update.shown.new_predictions)
+
+    def write_predictions(self, predictions: list[Prediction]) -> None:
+        for prediction in predictions:
+            frame = prediction.frame
+            tracker = self.trackers.get(frame.camera) or self._tracker(frame.camera)
+            top = prediction.result.top
+            label = str(top.labels[0]) if len(top.labels) else None
+            score = float(top.scores[0]) if len(top.scores) else 0.0
+            self._tell(tracker.observe(Seen(self.clocks[frame.camera](frame), frame.wall_time, label, score)))
+
+    def idle(self, redraw: Redraw) -> None:
+        """No frame now: a live camera's event whose class has been gone for the gap ends anyway."""
+        now = time.monotonic()
+        for camera in self.live:
+            self._tell(self.trackers[camera].tick(now))
+
+    def close(self) -> None:
+        """The run ends: every event going on ends at its last frame."""
+        for tracker in self.trackers.values():
+            self._tell(tracker.finish())
+
+    def summary(self) -> str | None:
+        return f"{self.started} events ({', '.join(self.rules.labels)})"
+
+    def _tracker(self, camera: str) -> Tracker:
+        """A camera with no clock given (one camera, frames not named): the first one's clock."""
+        self.clocks[camera] = next(iter(self.clocks.values()))
+        self.trackers[camera] = Tracker(camera, self.rules)
+        return self.trackers[camera]
+
+    def _tell(self, changes: list[Change]) -> None:
+        """Each change to each listener still working; one that fails is left to the run to drop."""
+        for change in changes:
+            self.started += change.kind == "start"
+            for listener in self.listeners:
+                if listener.error is None:
+                    try:
+                        listener.write_event(change)
+                    except Exception as error:  # noqa: BLE001 - that output's failure, not the events'
+                        listener.error = str(error) or type(error).__name__

@@ -1,0 +1,168 @@
+"""The events sink and the outputs that tell of events, as units: trackers per camera, a failing
+listener dropped alone, webhooks off the main loop with a bounded backlog, the index's rows, the
+MQTT messages."""
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from live_classify.engine.classifier import Classification, StageTimes
+from live_classify.engine.postprocess import TopK
+from live_classify.errors import BadValue
+from live_classify.sinks.events import mqtt_topics
+from live_classify.sinks.events.index import Index
+from live_classify.sinks.events.rules import END, START, Change, Event, EventRules
+from live_classify.sinks.events.sink import Events
+from live_classify.sinks.events.webhook_address import webhook_url
+from live_classify.sinks.events.webhooks import Webhooks
+from live_classify.stream.frames import Frame, Prediction
+
+IMAGE = np.zeros((2, 2, 3), np.uint8)
+RULES = EventRules(("cat",), threshold=0.5, hold_s=0.5, gap_s=1.0)
+
+
+def seen(camera: str, index: int, label: str, score: float = 0.9, fps: float = 10.0) -> Prediction:
+    frame = Frame(index, index / fps, 1_700_000_000 + index / fps, IMAGE, camera)
+    top = TopK((1,), (label,), (score,))
+    return Prediction(frame, Classification(top, StageTimes(1.0, 1.0, 1.0), np.zeros(2)), 0.0)
+
+
+class Listener:
+    def __init__(self, fail: bool = False) -> None:
+        self.error: str | None = None
+        self.changes: list[Change] = []
+        self.fail = fail
+
+    def write_event(self, change: Change) -> None:
+        if self.fail:
+            raise OSError("disk full")
+        self.changes.append(change)
+
+
+def events(*listeners: Listener, cameras: tuple[str, ...] = ("door",)) -> Events:
+    clocks = {camera: (lambda frame: frame.index / 10.0) for camera in cameras}
+    return Events(RULES, clocks, listeners)  # type: ignore[arg-type]
+
+
+def test_each_camera_has_its_own_tracker() -> None:
+    heard = Listener()
+    sink = events(heard, cameras=("door", "yard"))
+    sink.write_predictions([seen("door", i, "cat") for i in range(6)] + [seen("yard", i, "dog") for i in range(6)])
+    sink.write_predictions([seen("yard", i, "cat") for i in range(6, 10)])
+    assert [(c.kind, c.event.camera) for c in heard.changes] == [(START, "door")]
+    sink.write_predictions([seen("yard", 10, "cat"), seen("yard", 11, "cat")])
+    assert [(c.kind, c.event.camera) for c in heard.changes] == [(START, "door"), (START, "yard")]
+    sink.close()
+    assert [c.kind for c in heard.changes[2:]] == [END, END]
+
+
+def test_a_listener_that_fails_is_marked_and_the_others_still_hear() -> None:
+    broken, heard = Listener(fail=True), Listener()
+    sink = events(broken, heard)
+    sink.write_predictions([seen("door", i, "cat") for i in range(6)])
+    assert broken.error == "disk full" and [c.kind for c in heard.changes] == [START]
+
+
+def test_a_live_camera_s_event_ends_while_no_frame_comes() -> None:
+    heard = Listener()
+    sink = Events(RULES, {"door": lambda frame: frame.t_capture}, [heard], live=["door"])  # type: ignore[list-item]
+    now = time.monotonic()
+    sink.write_predictions([Prediction(Frame(i, now - 3 + i / 10, 0.0, IMAGE, "door"),
+                                       seen("door", i, "cat").result, 0.0) for i in range(6)])
+    sink.idle(lambda camera: None)
+    assert [c.kind for c in heard.changes] == [START, END]
+
+
+def change(kind: str = START, label: str = "tiger cat") -> Change:
+    return Change(kind, Event("e1", "door", label, 1.0, None if kind == START else 2.0, 0.9, 1.5))
+
+
+def test_webhooks_never_wait_on_the_main_loop_and_drop_the_oldest_beyond_the_backlog() -> None:
+    entered, release, sent = threading.Event(), threading.Event(), []
+
+    def stuck(url: str, body: bytes, token: str | None) -> None:
+        entered.set()
+        release.wait(5)
+        sent.append(json.loads(body)["id"])
+
+    hooks = Webhooks(("http://127.0.0.1:9/hook",), "t0ken", backlog=2, send=stuck)
+    t0 = time.monotonic()
+    for n in range(5):
+        hooks.write_event(Change(START, Event(f"e{n}", "door", "cat", 1.0, None, 0.9, 1.0)))
+        assert n > 0 or entered.wait(10)  # e0 is being sent (and hangs); the rest wait
+    assert time.monotonic() - t0 < 5  # the receiver hangs; the main loop does not
+    release.set()
+    hooks.close()
+    receiver = hooks.receivers[0]
+    assert sent == ["e0", "e3", "e4"] and receiver.writer.dropped == 2
+    assert "(2 dropped: it was down)" in (hooks.summary() or "")
+
+
+def test_a_failed_post_is_retried_and_down_and_back_are_one_line_each(caplog) -> None:  # noqa: ANN001
+    caplog.set_level(logging.INFO)
+    tries: list[str | None] = []
+
+    def flaky(url: str, body: bytes, token: str | None) -> None:
+        tries.append(token)
+        if len(tries) <= 2:
+            raise ConnectionRefusedError(111, "Connection refused")
+
+    hooks = Webhooks(("http://user:pw@127.0.0.1:9/hook",), "t0ken", send=flaky)
+    hooks.write_event(change())
+    deadline = time.monotonic() + 30
+    while hooks.receivers[0].sent == 0 and time.monotonic() < deadline:  # backoff: 0.5 s, then 1 s
+        time.sleep(0.05)
+    hooks.close()
+    err = caplog.text
+    assert tries == ["t0ken"] * 3 and hooks.receivers[0].sent == 1
+    assert err.count("is down (Connection refused)") == 1 and err.count("is back") == 1
+    assert "pw" not in err and "t0ken" not in err
+
+
+def test_the_index_writes_events_seconds_and_segments(tmp_path: Path) -> None:
+    index = Index(tmp_path)
+    index.write_predictions([seen("door", i, "cat", score=0.5 + i / 100) for i in range(25)])
+    index.write_event(change(START))
+    index.write_event(change(END))
+    index.segment_closed("door", tmp_path / "door" / "2024-01-01" / "10-00-00.mp4", 1.0, 11.0, 1234)
+    index.segment_closed("door", tmp_path / "door" / "2024-01-01" / "10-00-10.mp4", 11.0, 21.0, 99)
+    index.segments_deleted([tmp_path / "door" / "2024-01-01" / "10-00-00.mp4"])
+    index.close()
+    with sqlite3.connect(tmp_path / "index.db") as db:
+        assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert db.execute('SELECT id, label, start, "end", score FROM events').fetchall() == [
+            ("e1", "tiger cat", 1.0, 2.0, 0.9)]
+        assert db.execute("SELECT second, label, score FROM seconds ORDER BY second").fetchall() == [
+            (1_700_000_000, "cat", 0.59), (1_700_000_001, "cat", 0.69), (1_700_000_002, "cat", 0.74)]
+        assert db.execute('SELECT path, start, "end", bytes FROM segments').fetchall() == [
+            ("door/2024-01-01/10-00-10.mp4", 11.0, 21.0, 99)]
+
+
+def test_mqtt_messages_events_not_retained_states_retained_topic_safe() -> None:
+    start = mqtt_topics.event_messages("p/door", change(START))
+    assert [(topic, retain, qos) for topic, _, retain, qos in start] == [
+        ("p/door/events", False, 1), ("p/door/tiger_cat", True, 1)]
+    assert json.loads(start[0][1])["event"] == "start" and start[1][1] == "ON"
+    assert mqtt_topics.event_messages("p/door", change(END))[1][1] == "OFF"
+    setup = mqtt_topics.setup_messages("home/cams", "Front Door", ("tiger cat",), discovery=True)
+    topics = [topic for topic, *_ in setup]
+    assert topics == ["home/cams/Front Door/tiger_cat",
+                      "homeassistant/binary_sensor/home_cams/front_door_tiger_cat/config",
+                      "homeassistant/sensor/home_cams/front_door_top/config"]
+    assert all(retain for _, _, retain, _ in setup)
+    assert mqtt_topics.setup_messages("p", "door", ("cat",), discovery=False) == [("p/door/cat", "OFF", True, 1)]
+
+
+def test_a_webhook_url_must_be_http_with_a_host_and_its_password_is_never_shown() -> None:
+    assert webhook_url("https://hooks.example/x?a=1") == "https://hooks.example/x?a=1"
+    for bad in ("ftp://host/x", "http:///x", "hooks.example/x", "http://user:secret@host:99999/x"):
+        with pytest.raises(BadValue) as caught:
+            webhook_url(bad)
+        assert "secret" not in str(caught.value)
