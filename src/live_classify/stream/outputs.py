@@ -19,7 +19,6 @@ from live_classify.sinks.display.grid import Grid
 from live_classify.sinks.display.window import Window, prepare_snapshot_dir
 from live_classify.sinks.display.windows import Windows
 from live_classify.sinks.events.index import Index
-from live_classify.sinks.events.rules import EventRules
 from live_classify.sinks.events.sink import Events
 from live_classify.sinks.events.webhooks import Webhooks
 from live_classify.sinks.files import check_writable
@@ -83,9 +82,9 @@ def events_sink(events: EventConfig, cameras: Cameras, listeners: list[Sink]) ->
     for label in events.labels:
         if labels is not None and label not in labels:
             raise UsageError(f"--event {label}: the model has no class of that name (see --model, --labels)")
-    rules = EventRules(events.labels, events.threshold, events.hold_s, events.gap_s)
     members = cameras.members
-    return Events(rules, {m.name: m.clock for m in members}, listeners, [m.name for m in members if m.config.spec.live])
+    live = [m.name for m in members if m.config.spec.live]
+    return Events(events, {m.name: m.clock for m in members}, listeners, live)
 
 
 def _index(out: OutputConfig) -> Index | None:

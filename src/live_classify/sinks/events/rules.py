@@ -18,17 +18,9 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
+from live_classify.config import EventConfig
+
 START, END = "start", "end"
-
-
-@dataclass(frozen=True)
-class EventRules:
-    """What makes an event: the labels watched, and the threshold, hold and gap of each."""
-
-    labels: tuple[str, ...]
-    threshold: float = 0.5
-    hold_s: float = 1.0
-    gap_s: float = 3.0
 
 
 @dataclass(frozen=True)
@@ -81,7 +73,7 @@ class Tracker:
     """The rules applied to one camera's frames, in order."""
 
     camera: str
-    rules: EventRules
+    rules: EventConfig  # the labels watched, and the threshold, hold and gap of each
     make_id: Callable[[], str] = new_id
     _watches: dict[str, _Watch] = field(default_factory=dict)
 

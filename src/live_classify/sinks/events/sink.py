@@ -11,8 +11,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping
 
+from live_classify.config import EventConfig
 from live_classify.sinks.base import Redraw, Sink, Update
-from live_classify.sinks.events.rules import Change, EventRules, Seen, Tracker
+from live_classify.sinks.events.rules import Change, Seen, Tracker
 from live_classify.stream.frames import Frame, Prediction
 
 
@@ -24,7 +25,7 @@ class Events:
     stop_requested = False
     error: str | None = None
 
-    def __init__(self, rules: EventRules, clocks: Mapping[str, Callable[[Frame], float]],
+    def __init__(self, rules: EventConfig, clocks: Mapping[str, Callable[[Frame], float]],
                  listeners: Iterable[Sink], live: Iterable[str] = ()) -> None:
         """``clocks``: each camera's source clock (its trackers measure hold and gap on it);
         ``live``: the cameras whose clock is ``time.monotonic`` (their events end on time even

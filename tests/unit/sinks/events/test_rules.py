@@ -3,14 +3,15 @@ from __future__ import annotations
 
 import itertools
 
-from live_classify.sinks.events.rules import END, START, Event, EventRules, Seen, Tracker, record
+from live_classify.config import EventConfig
+from live_classify.sinks.events.rules import END, START, Event, Seen, Tracker, record
 
 WALL0 = 1_700_000_000.0
 
 
 def tracker(**rules: float) -> Tracker:
     ids = (f"e{n}" for n in itertools.count(1))
-    return Tracker("door", EventRules(("cat",), **rules), make_id=lambda: next(ids))
+    return Tracker("door", EventConfig(("cat",), **rules), make_id=lambda: next(ids))
 
 
 def feed(tr: Tracker, frames: list[tuple[float, str, float]]) -> list[tuple[str, Event]]:
@@ -93,7 +94,7 @@ def test_tick_ends_an_event_when_no_frame_comes_and_finish_ends_the_rest() -> No
 
 def test_labels_are_watched_apart() -> None:
     ids = (f"e{n}" for n in itertools.count(1))
-    tr = Tracker("door", EventRules(("cat", "cup"), hold_s=0.5, gap_s=5.0), make_id=lambda: next(ids))
+    tr = Tracker("door", EventConfig(("cat", "cup"), hold_s=0.5, gap_s=5.0), make_id=lambda: next(ids))
     changes = feed(tr, scene(0, 1, "cat") + scene(1, 2, "cup"))
     assert [(kind, e.label) for kind, e in changes] == [(START, "cat"), (START, "cup")]
 
