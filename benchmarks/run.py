@@ -33,7 +33,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -44,20 +44,17 @@ ROOT = HERE.parent
 sys.path[:0] = [str(HERE), str(ROOT / "tests" / "support")]  # the fake camera lives with the tests
 
 from benchlib import default_out, machine, save_report  # noqa: E402  (shared with the other benchmarks)
+from engines import Run  # noqa: E402  (one camera and its scheduler, as the tests drive them)
 from mjpeg_server import MjpegServer, read_time  # noqa: E402
 
-from live_classify.sinks.display import overlay  # noqa: E402
 from live_classify.engine.classifier import Classifier  # noqa: E402
 from live_classify.engine.model import default_model_path  # noqa: E402
-from live_classify.stream.batching import Batcher  # noqa: E402
-from live_classify.stream.camera import Camera  # noqa: E402
-from live_classify.stream.frames import Flow, Shown  # noqa: E402
-from live_classify.stream.queues import Wake  # noqa: E402
-from live_classify.stream.workers import WorkerPool  # noqa: E402
 from live_classify.engine.postprocess import softmax, top_k  # noqa: E402
 from live_classify.engine.preprocess import Preprocessor, center_crop_box, resize_antialiased  # noqa: E402
 from live_classify.engine.providers import ProviderOptions  # noqa: E402
+from live_classify.sinks.display import overlay  # noqa: E402
 from live_classify.sources.capture import VideoSource, parse_video_source  # noqa: E402
+from live_classify.stream.frames import Flow  # noqa: E402
 
 PHOTO = ROOT / "tests" / "data" / "chelsea.png"
 SECTIONS = ("inference", "preprocess", "throughput", "latency", "soak")
@@ -192,41 +189,14 @@ def make_720p_clip(path: Path, frames: int) -> Path:
     return path
 
 
-class Pipeline:
-    """One camera and the scheduler that serves it, as the product's run starts them: the per-core
-    worker pool for a file with several workers, else the batcher."""
-
-    def __init__(self, source: object, classifier: Classifier, *, flow: Flow, workers: int = 1,
-                 log: Callable[[str], None] = lambda _: None) -> None:
-        wake = Wake()
-        self.camera = Camera(source, flow=flow, lanes=workers, wake=wake, log=log)  # type: ignore[arg-type]
-        self.scheduler = WorkerPool(classifier, self.camera) if workers > 1 else \
-            Batcher(classifier, [self.camera], wake, max_batch=1)
-        self.stats = self.camera.stats
-
-    def start(self) -> Pipeline:
-        self.camera.start()
-        self.scheduler.start()
-        return self
-
-    def frames(self) -> Iterator[Shown]:
-        while not self.camera.ended:
-            if (shown := self.camera.poll(0.1)) is not None:
-                yield shown
-
-    def join(self, timeout: float = 10.0) -> None:
-        self.camera.stop()
-        self.scheduler.join(timeout)
-        self.camera.join(timeout)
-
-
 def status_for(pipeline_fps: float = 0.0) -> overlay.Status:
     return overlay.Status(pipeline_fps, pipeline_fps, pipeline_fps, 0, "CPU")
 
 
 def run_pipeline_on_file(clip: Path, classifier: Classifier, workers: int = 1) -> dict:
     """The product's path for a file, headless with JSON lines: threads, overlay, one JSON line a frame."""
-    pipeline = Pipeline(VideoSource(parse_video_source(str(clip))), classifier, flow=Flow.EVERY, workers=workers)
+    source = VideoSource(parse_video_source(str(clip)))
+    pipeline = Run(source, classifier, Flow.EVERY, workers=workers if workers > 1 else None)
     with open(os.devnull, "w") as sink:
         t0, cpu0 = time.perf_counter(), time.process_time()
         pipeline.start()
@@ -376,7 +346,7 @@ def live_worker(mode: str, url: str, seconds: float, threads: int, spin: bool) -
             next_rss = now + 5
 
     if mode == "pipeline":
-        pipeline = Pipeline(source, classifier, flow=Flow.LATEST, log=lambda _: None).start()
+        pipeline = Run(source, classifier, Flow.LATEST, log=lambda _: None).start()
         for item in pipeline.frames():
             overlay.draw(item.frame.image.copy(), item.prediction, status_for())
             shown += 1

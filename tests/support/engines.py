@@ -5,11 +5,17 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from collections.abc import Iterator
 
 import numpy as np
 
 from live_classify.engine.backend import BackendUnavailable
 from live_classify.sources.capture import SourceSpec
+from live_classify.stream.batching import Batcher
+from live_classify.stream.camera import Camera
+from live_classify.stream.frames import Flow, Shown
+from live_classify.stream.queues import Wake
+from live_classify.stream.workers import WorkerPool
 
 
 class Scripted:
@@ -73,3 +79,36 @@ def wait_until(condition, timeout: float = 5.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "timed out"
         time.sleep(0.005)
+
+
+class Run:
+    """A camera and the scheduler that serves it, as the run starts them: the batcher, or with
+    ``workers`` the per-core pool with that many lanes."""
+
+    def __init__(self, source: object, engine: object, flow: Flow, workers: int | None = None,
+                 **options: object) -> None:
+        wake = Wake()
+        self.camera = Camera(source, flow=flow, lanes=workers or 1, wake=wake, **options)  # type: ignore[arg-type]
+        self.scheduler = WorkerPool(engine, self.camera) if workers else \
+            Batcher(engine, [self.camera], wake, max_batch=1)  # type: ignore[arg-type]
+        self.stats = self.camera.stats
+
+    def start(self) -> Run:
+        self.camera.start()
+        self.scheduler.start()
+        return self
+
+    def frames(self) -> Iterator[Shown]:
+        """Every frame to show, as the main loop gets them, until the camera ends."""
+        while not self.camera.ended:
+            if (shown := self.camera.poll(0.1)) is not None:
+                yield shown
+
+    def join(self, timeout: float = 10.0) -> None:
+        self.camera.stop()
+        self.scheduler.join(timeout)
+        self.camera.join(timeout)
+
+    @property
+    def error(self) -> str | None:
+        return self.scheduler.error or self.camera.error

@@ -3,14 +3,13 @@ engine slowed down on purpose."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 from conftest import count_frames, make_video
-from engines import Recorder, Scripted, wait_until
+from engines import Recorder, Run, Scripted, wait_until
 from mjpeg_server import MjpegServer, read_time
 from recordings import recording_counts
 
@@ -19,12 +18,9 @@ from live_classify.engine.postprocess import Smoother, top_k
 from live_classify.sinks.base import Update
 from live_classify.sinks.record.recording import Recording
 from live_classify.sources.capture import VideoSource, parse_video_source
-from live_classify.stream.batching import Batcher
-from live_classify.stream.camera import Camera, smoothing
-from live_classify.stream.frames import Flow, Shown
-from live_classify.stream.queues import Wake
+from live_classify.stream.camera import smoothing
+from live_classify.stream.frames import Flow
 from live_classify.stream.status import CameraState
-from live_classify.stream.workers import WorkerPool
 
 
 class Slowed:
@@ -54,37 +50,6 @@ class Slowed:
         return results
 
 
-class Run:
-    """A camera and the scheduler that serves it, as the run starts them: the batcher, or with
-    ``workers`` the per-core pool with that many lanes."""
-
-    def __init__(self, source: object, engine: object, flow: Flow, workers: int | None = None,
-                 **options: object) -> None:
-        wake = Wake()
-        self.camera = Camera(source, flow=flow, lanes=workers or 1, wake=wake, **options)  # type: ignore[arg-type]
-        self.scheduler = WorkerPool(engine, self.camera) if workers else \
-            Batcher(engine, [self.camera], wake, max_batch=1)  # type: ignore[arg-type]
-        self.stats = self.camera.stats
-
-    def start(self) -> Run:
-        self.camera.start()
-        self.scheduler.start()
-        return self
-
-    def frames(self) -> Iterator[Shown]:
-        """Every frame to show, as the main loop gets them, until the camera ends."""
-        while not self.camera.ended:
-            if (shown := self.camera.poll(0.1)) is not None:
-                yield shown
-
-    def join(self, timeout: float = 10.0) -> None:
-        self.camera.stop()
-        self.scheduler.join(timeout)
-        self.camera.join(timeout)
-
-    @property
-    def error(self) -> str | None:
-        return self.scheduler.error or self.camera.error
 
 
 def run_for(run: Run, seconds: float) -> int:
