@@ -51,6 +51,7 @@ def make_video(path: Path, frames: int) -> Path:
 def file_run(video: Path, work: Path) -> dict:
     """One file, every frame: wall-clock frames per second of the whole command."""
     jsonl = work / "file.jsonl"
+    jsonl.unlink(missing_ok=True)  # the command appends: a second run in the same folder counts only its own lines
     start = time.monotonic()
     done = subprocess.run([sys.executable, "-m", "live_classify", "--source", str(video), "--headless",
                            "--jsonl", str(jsonl)], capture_output=True, text=True, timeout=600)
