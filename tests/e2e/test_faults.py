@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 import resource
 import signal
 import subprocess
@@ -15,6 +14,7 @@ import pytest
 from conftest import CHELSEA, COFFEE, assert_clean_error, count_frames, headless_env, make_video, run_cli
 from foreign_models import pooled_classifier
 from mjpeg_server import MjpegServer
+from recordings import fill
 
 
 def frame_sizes(video: Path) -> set[tuple[int, int]]:
@@ -195,8 +195,7 @@ def test_a_full_disk_stops_the_recording_cleanly_and_classification_goes_on(smal
                                                                              live_cli, suffix: str) -> None:
     record, jsonl = small_disk / f"cam{suffix}", small_disk / "cam.jsonl"
     if suffix == ".mp4":  # H.264 of a still photo is ~40 KB/s: leave it little room, past the 4 MB reserve
-        free = os.statvfs(small_disk).f_bavail * os.statvfs(small_disk).f_frsize
-        (small_disk / "filler").write_bytes(b"\0" * (free - 4 * 2**20 - 200_000))
+        fill(small_disk, leave=4 * 2**20 + 200_000)
     cli = live_cli("--source", camera.url, "--record", str(record), "--jsonl", str(jsonl), "--provider", "cpu")
     cli.wait_for_stderr("recording stopped: the disk is nearly full", timeout=60)
     lines_at_stop = len(jsonl.read_text().splitlines())
@@ -224,9 +223,7 @@ def test_credentials_never_reach_logs_json_or_errors(camera: MjpegServer, live_c
 
 def test_a_disk_that_fills_with_json_lines_stops_the_run_with_one_line(small_disk: Path, camera: MjpegServer,
                                                                         live_cli) -> None:
-    filler = small_disk / "filler"
-    free = os.statvfs(small_disk).f_bavail * os.statvfs(small_disk).f_frsize
-    filler.write_bytes(b"\0" * (free - 40_000))  # room for about 80 lines
+    fill(small_disk, leave=40_000)  # room for about 80 lines
     jsonl = small_disk / "cam.jsonl"
     cli = live_cli("--source", camera.url, "--jsonl", str(jsonl), "--provider", "cpu")
     run = cli.finish(timeout=60)

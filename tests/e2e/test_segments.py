@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from conftest import CHELSEA, assert_clean_error, count_frames, make_video, run_cli
 from mjpeg_server import MjpegServer
-from recordings import keyframe_times, probe
+from recordings import fill, keyframe_times, probe
 
 from live_classify.cli import argtypes
 from live_classify.config import EncoderSettings
@@ -249,8 +249,7 @@ def test_retention_from_the_command_line_deletes_old_segments_in_one_line_each(f
 
 def test_a_full_disk_stops_the_segments_cleanly_and_classification_goes_on(small_disk: Path, camera: MjpegServer,
                                                                              live_cli, tmp_path: Path) -> None:  # noqa: F811
-    free = os.statvfs(small_disk).f_bavail * os.statvfs(small_disk).f_frsize
-    (small_disk / "filler").write_bytes(b"\0" * (free - 4 * 2**20 - 150_000))  # past the 4 MB reserve: little room
+    fill(small_disk, leave=4 * 2**20 + 150_000)  # past the 4 MB reserve: little room
     jsonl = tmp_path / "cam.jsonl"
     cli = live_cli("--source", camera.url, "--record", f"{small_disk}/rec/", "--segment", "1s", "--jsonl", str(jsonl),
                    "--provider", "cpu")

@@ -42,6 +42,12 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
     subprocess.run(["umount", "-l", str(mount_point)], check=False)
 
 
+def fill(disk: Path, leave: int) -> None:
+    """Fill ``disk`` with one file until only ``leave`` bytes are free."""
+    free = os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize
+    (disk / "filler").write_bytes(b"\0" * (free - leave))
+
+
 def recording_counts(summary: str) -> dict[str, int]:
     """recorded, dropped (the encoder fell behind) and skipped (never handed over), from the summary line."""
     found = {key: re.search(pattern, summary) for key, pattern in
