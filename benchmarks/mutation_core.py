@@ -12,7 +12,7 @@ this one runs in a scratch copy of the repository, ``out/mutation-core/``: ``src
     python benchmarks/mutation_core.py show NAME
     python benchmarks/mutation_core.py run NAME...     # those mutants again, with the tests as they are now
     python benchmarks/mutation_core.py --fresh         # forget the previous run's verdicts first
-    python benchmarks/mutation_core.py --only=stats    # one module (any command), in out/mutation-core-stats/
+    python benchmarks/mutation_core.py --only=stream/stats    # one module (any command), in out/mutation-core-stream-stats/
 
 Only fast in-process unit tests are selected: a test that runs the real command as a subprocess
 imports the unmutated package and cannot see a mutant.
@@ -42,7 +42,7 @@ SLOW = [  # seconds each (mutmut runs them once per mutant; they stay in the ord
     "tests/unit/stream/test_batching.py::test_a_file_waits_for_the_server_instead_of_skipping_frames",
     "tests/unit/stream/test_stats.py::test_memory_stays_flat_however_many_frames_are_classified",
 ]
-MODULES = ("batching", "stats", "queues", "engine/fallback", "engine/triton_backend")
+MODULES = ("stream/batching", "stream/stats", "stream/queues", "engine/fallback", "engine/triton_backend")
 CONFIG = {
     "source_paths": ["src/"],
     "only_mutate": [f"src/live_classify/{name}.py" for name in MODULES],
@@ -82,7 +82,7 @@ def prepare(fresh: bool) -> None:
 
 
 def mutant_diffs(module: str) -> dict[str, str]:
-    """Each mutant of ``module`` (e.g. "batching") as the line it changes, "old -> new", read from
+    """Each mutant of ``module`` (e.g. "stream/batching") as the line it changes, "old -> new", read from
     mutmut's trampolined copy at once (``mutmut show`` takes seconds per mutant)."""
     text = (SCRATCH / "mutants" / "src" / "live_classify" / f"{module}.py").read_text()
     functions = {m.group(2): m.group(0) for m in
