@@ -12,7 +12,7 @@ this one runs in a scratch copy of the repository, ``out/mutation-core/``: ``src
     python benchmarks/mutation_core.py show NAME
     python benchmarks/mutation_core.py run NAME...     # those mutants again, with the tests as they are now
     python benchmarks/mutation_core.py --fresh         # forget the previous run's verdicts first
-    python benchmarks/mutation_core.py --only=stream/stats    # one module (any command), in out/mutation-core-stream-stats/
+    python benchmarks/mutation_core.py --only=stream/stats   # one module, in out/mutation-core-stream-stats/
 
 Only fast in-process unit tests are selected: a test that runs the real command as a subprocess
 imports the unmutated package and cannot see a mutant.
