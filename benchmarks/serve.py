@@ -22,7 +22,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "support"))
+TESTS = Path(__file__).resolve().parent.parent / "tests"
+sys.path[:0] = [str(TESTS), str(TESTS / "support")]  # the photos and the fake camera live with the tests
 from benchlib import cpu_seconds  # noqa: E402
 from conftest import CHELSEA, headless_env  # noqa: E402
 from mjpeg_server import MjpegServer  # noqa: E402
