@@ -49,6 +49,19 @@ def expected(classifier: Classifier) -> list[str]:
     return labels
 
 
+@pytest.fixture(scope="module")
+def neighbours(classifier: Classifier) -> list[set[str]]:
+    """The model's five likeliest classes for each camera's picture: where an overlaid, re-encoded frame may
+    tip (the coffee cup reads as 'consomme' about half the time once the overlay covers its corner)."""
+    found = []
+    for photo in PHOTOS:
+        image = cv2.imdecode(np.frombuffer(Camera(photo).next_jpeg(), np.uint8), cv2.IMREAD_COLOR)
+        probabilities = classifier.classify(image).probabilities
+        found.append({classifier.labels[i] for i in np.argsort(probabilities)[-5:]})
+    assert not set.intersection(*found), found  # no shared neighbour, or a swapped frame could pass unseen
+    return found
+
+
 def lines(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
@@ -154,8 +167,8 @@ def test_a_file_beside_a_camera_is_classified_frame_by_frame(
 
 
 def test_one_recording_per_camera_under_the_directory(
-        three_cameras: list[MjpegServer], expected: list[str], classifier: Classifier, live_cli: type[LiveCli],
-        tmp_path: Path) -> None:
+        three_cameras: list[MjpegServer], expected: list[str], neighbours: list[set[str]], classifier: Classifier,
+        live_cli: type[LiveCli], tmp_path: Path) -> None:
     out, rec = tmp_path / "p.jsonl", tmp_path / "rec"
     cli = live_cli(*sources(three_cameras[:2], ("door", None)), "--headless", "--jsonl", str(out),
                    "--record", f"{rec}/")
@@ -169,11 +182,12 @@ def test_one_recording_per_camera_under_the_directory(
         summary = next(line for line in run.stderr.splitlines() if f" {name}: recorded " in line)
         captured = int(re.search(rf" {name}: (\d+) captured", run.stderr).group(1))
         assert sum(recording_counts(summary).values()) == captured, (summary, captured)
-    for path, mine, other in ((rec / "door.mp4", expected[0], expected[1]),
-                              (rec / "cam1.mp4", expected[1], expected[0])):
+    for path, mine, near, other in ((rec / "door.mp4", expected[0], neighbours[0], neighbours[1]),
+                                    (rec / "cam1.mp4", expected[1], neighbours[1], neighbours[0])):
         assert count_frames(path) >= 30, path
         labels = Counter(recorded_labels(path, classifier))  # the overlay and H.264 may tip a frame to a neighbour
-        assert labels.most_common(1)[0][0] == mine and other not in labels, (path, labels)  # never another's frame
+        assert mine in labels and set(labels) <= near, (path, labels)  # its own picture, every frame of it
+        assert not set(labels) & other, (path, labels)  # never another camera's frame
     again = run_cli(*sources(three_cameras[:2], ("door", None)), "--headless", "--record", f"{rec}/")
     assert_clean_error(again, "door.mp4 exists", "--overwrite")
 
