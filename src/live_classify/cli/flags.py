@@ -6,33 +6,21 @@ import argparse
 from pathlib import Path
 
 from live_classify import __version__
+from live_classify.cli import output_flags
 from live_classify.cli.argtypes import (
     OneLineParser,
     backend_url,
-    bitrate,
-    broker_url,
-    ca_file,
-    crf,
-    duration,
     fourcc,
     fraction,
     non_negative_float,
     non_negative_int,
     positive_float,
     positive_int,
-    record_target,
-    retention_limit,
-    segment_length,
-    serve_address,
-    serve_clients,
     size,
     triple,
-    webhook_url,
 )
 from live_classify.cli.inputs import AddInput, NameInput, camera_name
-from live_classify.config import ENCODERS, EncoderSettings
 from live_classify.engine.provider_names import CHOICES
-from live_classify.sinks.web.listen import DEFAULT_ADDRESS, DEFAULT_CLIENTS, TOKEN_ENV
 
 PROG = "live-classify"
 
@@ -81,10 +69,10 @@ def build_parser() -> argparse.ArgumentParser:
     _source_flags(parser)
     _camera_flags(parser)
     _output_flags(parser)
-    _recording_flags(parser)
-    _browser_flags(parser)
-    _mqtt_flags(parser)
-    _event_flags(parser)
+    output_flags.recording_flags(parser)
+    output_flags.browser_flags(parser)
+    output_flags.mqtt_flags(parser)
+    output_flags.event_flags(parser)
     _collect_flags(parser)
     _result_flags(parser)
     _model_flags(parser)
@@ -143,81 +131,12 @@ def _output_flags(parser: argparse.ArgumentParser) -> None:
                       help="several cameras: one window each, titled with its name, instead of one grid of tiles")
 
 
-def _recording_flags(parser: argparse.ArgumentParser) -> None:
-    """The annotated video: one file, or segments kept for a while."""
-    rec = parser.add_argument_group("recording (cameras, streams, video files)")
-    rec.add_argument("--record", type=record_target, metavar="FILE.mp4|.avi|DIR/",
-                     help="record the annotated video: .mp4 H.264, .avi Motion-JPEG, DIR/ H.264 segments (--segment)")
-    rec.add_argument("--overwrite", action="store_true", help="replace an existing recording")
-    rec.add_argument("--segment", type=segment_length, metavar="DURATION",
-                     help="--record DIR/: a new MP4 every DURATION of the source (30s, 10m, 2h), "
-                           "as DIR/<camera>/<YYYY-MM-DD>/<HH-MM-SS>.mp4")
-    rec.add_argument("--retain", type=retention_limit, action="append", metavar="SIZE|AGE",
-                     help="--record DIR/: delete the camera's oldest segments beyond a size (50GB) or an age (7d); "
-                           "give it twice for both")
-    rec.add_argument("--encoder", choices=ENCODERS, default="auto",
-                     help="MP4: the H.264 encoder; auto takes a hardware one when it opens, else libx264 "
-                          "(default: auto)")
-    rec.add_argument("--crf", type=crf, default=EncoderSettings.crf, metavar="N",
-                     help=f"MP4 with libx264: quality, 0 (best) to 51 (smallest) (default: {EncoderSettings.crf})")
-    rec.add_argument("--bitrate", type=bitrate, metavar="RATE",
-                     help="MP4: a fixed bitrate such as 2M or 800k instead of --crf (default: 2M on hardware encoders)")
 
 
-def _browser_flags(parser: argparse.ArgumentParser) -> None:
-    """The web view: the video, the answers and the counters in a browser."""
-    web_view = parser.add_argument_group("watch it from a browser")
-    web_view.add_argument("--serve", nargs="?", const=serve_address(DEFAULT_ADDRESS), type=serve_address,
-                          metavar="[HOST:]PORT",
-                          help=f"watch it from a browser at http://HOST:PORT/ (alone: {DEFAULT_ADDRESS})")
-    web_view.add_argument("--serve-token", metavar="TOKEN",
-                          help="required on every request but /healthz; needed to serve beyond 127.0.0.1 "
-                               f"(or set {TOKEN_ENV})")
-    web_view.add_argument("--serve-fps", type=positive_float, metavar="N",
-                          help="at most N frames a second to the browser (default: every frame)")
-    web_view.add_argument("--serve-clients", type=serve_clients, metavar="N",
-                          help="at most N streams and event feeds at once (a page takes one per camera and one); "
-                               f"more are answered 503 (default: {DEFAULT_CLIENTS}, or what one page of the "
-                               "cameras takes if more)")
 
 
-def _mqtt_flags(parser: argparse.ArgumentParser) -> None:
-    """Publish to an MQTT broker: the predictions and a retained online/offline status."""
-    broker = parser.add_argument_group("publish to MQTT")
-    broker.add_argument("--mqtt", type=broker_url, metavar="mqtt[s]://[USER:PASS@]HOST[:PORT]/PREFIX",
-                        help="publish each classification to PREFIX/CAMERA/prediction and a retained "
-                             "PREFIX/CAMERA/status; mqtts:// is over TLS; PORT is 1883 (mqtts: 8883) if left out")
-    broker.add_argument("--mqtt-ca", type=ca_file, metavar="FILE",
-                        help="mqtts://: the CA certificates (PEM) that verify the broker (default: the system's)")
-    broker.add_argument("--mqtt-qos", type=int, choices=[0, 1, 2], default=1,
-                        help="MQTT quality of service (default: 1)")
-    broker.add_argument("--mqtt-every", type=positive_float, metavar="S",
-                        help="at most one prediction message every S seconds (default: every classification)")
-    broker.add_argument("--mqtt-on-change", action="store_true",
-                        help="publish a prediction only when the top label changes")
-    broker.add_argument("--mqtt-required", action="store_true",
-                        help="a broker that cannot be reached at the start is an error (default: a warning, retried)")
-    broker.add_argument("--mqtt-discovery", action="store_true",
-                        help="Home Assistant: retained discovery configs under homeassistant/ for each camera's "
-                             "top label and event labels")
 
 
-def _event_flags(parser: argparse.ArgumentParser) -> None:
-    """Events: a class on top long enough starts one, gone long enough ends it."""
-    events = parser.add_argument_group("events (cameras, streams, video files)")
-    events.add_argument("--event", action="append", metavar="LABEL",
-                        help="an event while LABEL (a class of the model) is on top; give it once per label: "
-                             "a JSON line, an MQTT message, an SSE message and a webhook at its start and end")
-    events.add_argument("--event-threshold", type=fraction, default=0.5, metavar="P",
-                        help="--event: the class counts when its score is at least P (default: 0.5)")
-    events.add_argument("--event-hold", type=duration, default=1.0, metavar="DURATION",
-                        help="--event: on top this long before the event starts, back-dated to its first frame "
-                             "(default: 1s)")
-    events.add_argument("--event-gap", type=duration, default=3.0, metavar="DURATION",
-                        help="--event: the event ends when the class has been gone this long (default: 3s)")
-    events.add_argument("--webhook", type=webhook_url, action="append", metavar="URL",
-                        help="--event: POST each start and end as JSON to URL (give it once per URL)")
-    events.add_argument("--webhook-token", metavar="TOKEN", help="--webhook: sent as Authorization: Bearer TOKEN")
 
 
 def _collect_flags(parser: argparse.ArgumentParser) -> None:
