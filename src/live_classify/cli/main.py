@@ -117,19 +117,15 @@ def _run(args: argparse.Namespace, mode: str, reloadable: Reloadable | None = No
     camera's own flags, and the file read again on SIGHUP."""
     if mode == PHOTOS:
         return classify_images(args)
+    from live_classify.cli.reread import serve_config
     from live_classify.cli.run_config import run_config
-    from live_classify.config import ServeConfig
     from live_classify.sinks.record.retention import camera_folder
-    from live_classify.sinks.web.listen import listen, serve_token
     from live_classify.sources.capture import parse_camera, parse_video_source
     from live_classify.stream.run import run
 
     specs = [parse_camera(i.value) if i.kind == "camera" else parse_video_source(i.value) for i in args.inputs]
     names = default_names(args.inputs, camera_folder(specs[0]))
-    serve = None
-    if args.serve:  # a port in use fails now, before the camera opens
-        token = serve_token(args.serve_token)
-        serve = ServeConfig(listen(args.serve, token), token, args.serve_fps, args.serve_clients)
+    serve = serve_config(args)  # a port in use fails now, before the camera opens
     cameras = [camera.args for camera in reloadable.config.cameras] if reloadable else None
     config = run_config(args, specs, names, serve, cameras)
     config = replace(config, outputs=_window_or_headless(config.outputs))
@@ -138,7 +134,7 @@ def _run(args: argparse.Namespace, mode: str, reloadable: Reloadable | None = No
     from live_classify.cli.config_check import render
     from live_classify.cli.reread import rereader
 
-    reread = rereader(reloadable.config.path, reloadable.argv, args, serve)
+    reread = rereader(reloadable.config.path, reloadable.argv, args)
     return run(replace(config, shown=render(reloadable.config)), partial(open_classifier, args), reread)
 
 

@@ -42,7 +42,7 @@ def outputs(out: OutputConfig, encoding: EncoderSettings | None, cameras: Camera
     jsonl_target = jsonl_wanted(out, window is not None)
     members, several = cameras.members, len(cameras.members) > 1 or reloadable
     live = all(m.camera.flow is Flow.LATEST for m in members)
-    serve, events = out.serve, out.events
+    events = out.events
     index = _index(out)
     sinks: list[Sink | None] = [
         Collecting(collector, quota, window, info) if collector else None,
@@ -51,9 +51,7 @@ def outputs(out: OutputConfig, encoding: EncoderSettings | None, cameras: Camera
                   thresholds={m.name: m.config.min_confidence for m in members}) if jsonl_target else None,
         *[sink for m in members for sink in camera_sinks(out, encoding, m, several, mqtt=False, index=index)],
         window,
-        WebView(serve.sock, [Feed(m.name, m.config.spec.name, m.camera.snapshot) for m in members],
-                Options(members[0].config.spec.name, cameras.provider, serve.token, serve.fps, out.min_confidence,
-                        serve.clients)) if serve else None,
+        web_view(out, cameras),
         Notifier(out.notify, cameras.status) if out.notify else None,
         *[sink for m in members for sink in camera_sinks(out, encoding, m, several, recording=False)],
         Webhooks(events.webhooks, events.webhook_token) if events and events.webhooks else None,
@@ -61,6 +59,16 @@ def outputs(out: OutputConfig, encoding: EncoderSettings | None, cameras: Camera
     ]
     built = [sink for sink in sinks if sink is not None]
     return [events_sink(events, cameras, built), *built] if events else built
+
+
+def web_view(out: OutputConfig, cameras: Cameras) -> WebView | None:
+    """``--serve``: every camera's feed, served on the socket bound already."""
+    serve, members = out.serve, cameras.members
+    if serve is None:
+        return None
+    return WebView(serve.sock, [Feed(m.name, m.config.spec.name, m.camera.snapshot) for m in members],
+                   Options(members[0].config.spec.name, cameras.provider, serve.token, serve.fps, out.min_confidence,
+                           serve.clients))
 
 
 def camera_sinks(out: OutputConfig, encoding: EncoderSettings | None, m: Member, several: bool, *,

@@ -13,53 +13,26 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
-from live_classify.config import EncoderSettings, RunConfig, SourceConfig
+from live_classify.config import RunConfig, SourceConfig
 from live_classify.engine.classifier import Classifier
 from live_classify.errors import LiveClassifyError
 from live_classify.log import debug_traceback, info, warning
-from live_classify.sinks.base import OneCamera, Sinks
-from live_classify.sinks.collect import Collector
-from live_classify.sinks.display.window import Window
-from live_classify.sinks.jsonl import JsonLines
-from live_classify.sinks.mqtt import MqttSink
+from live_classify.sinks.base import Sinks
 from live_classify.sinks.notify import Notifier
 from live_classify.sinks.record.recording import Recording
-from live_classify.sinks.web.view import WebView
 from live_classify.sources.absent import open_or_absent
 from live_classify.sources.capture import Source
 from live_classify.stream.annotate import Annotator
 from live_classify.stream.cameras import Cameras
-from live_classify.stream.outputs import camera_sinks, check_outputs, jsonl_wanted
+from live_classify.stream.outputs import camera_sinks, check_outputs
+from live_classify.stream.rebuild import Context, Plan, rebuild_shared, sinks_of
 
-ReRead = Callable[[], RunConfig]  # the file read anew; LiveClassifyError: one line why it cannot be run
+ReRead = Callable[[RunConfig], RunConfig]  # the file read anew beside what runs; LiveClassifyError: why it cannot run
 OpenModel = Callable[[Path], Classifier]  # a model loaded; LiveClassifyError: one line why not
-
-
-@dataclass
-class Plan:
-    """A reload, ready to apply: the new configuration, and what changes."""
-
-    config: RunConfig
-    removed: list[str]  # cameras to end (those whose keys changed too)
-    added: list[tuple[SourceConfig, Source]]  # cameras to start, their sources opened already
-    thresholds: dict[str, float | None]  # untouched cameras whose min-confidence alone changed
-    rerecord: list[str]  # cameras whose recording settings changed: their recording anew (else it goes on)
-    encoding: EncoderSettings | None  # the new recordings' encoder, chosen
-    classifier: Classifier | None  # a new model, loaded already
-    jsonl: bool  # the JSON lines go elsewhere now
-    mqtt: bool  # the MQTT settings changed
-
-
-@dataclass
-class Context:
-    """What the run's outputs were built with, for those a reload builds."""
-
-    window: Window | None
-    collector: Collector | None
 
 
 class Reloader:
@@ -75,6 +48,7 @@ class Reloader:
         self.loaded_at = time.time()  # when the running configuration was loaded (wall clock)
         self._reread = reread
         self._context = context
+        context.configuration = self.shown if config.shown else None
         self._plans: queue.Queue[Plan | None] = queue.Queue()
         self._busy = False
 
@@ -109,16 +83,25 @@ class Reloader:
     def _prepare(self, cameras: Cameras, reread: bool, model: bool) -> None:
         """The reload's slow part, in a thread: read the file, check it, load a new model, open the
         new cameras."""
+        new = None
         try:
-            new = self._reread() if reread and self._reread else self.config
+            new = self._reread(self.config) if reread and self._reread else self.config
             self._plans.put(self._plan(new, cameras, model))
         except LiveClassifyError as error:
+            self._unbind(new)
             warning(f"reload refused: {error}; the run goes on as it was")
             self._plans.put(None)
         except Exception as error:  # noqa: BLE001 - a reload never ends the run
+            self._unbind(new)
             debug_traceback("reload failed", error)
             warning(f"reload failed: {error}; the run goes on as it was")
             self._plans.put(None)
+
+    def _unbind(self, refused: RunConfig | None) -> None:
+        """A refused reload's new web server socket, bound for nothing: closed."""
+        serve = refused.outputs.serve if refused else None
+        if serve is not None and serve != self.config.outputs.serve:
+            serve.sock.close()
 
     def _plan(self, new: RunConfig, cameras: Cameras, model_changed: bool = False) -> Plan:
         """What differs between the running configuration and ``new``, its new model loaded and
@@ -149,7 +132,8 @@ class Reloader:
             for _, source in opened:
                 source.release()
             raise
-        outputs = new.outputs.jsonl != self.config.outputs.jsonl, new.outputs.mqtt != self.config.outputs.mqtt
+        was = self.config.outputs
+        outputs = new.outputs.jsonl != was.jsonl, new.outputs.mqtt != was.mqtt, new.outputs.serve != was.serve
         return Plan(new, removed, opened, thresholds, rerecord, encoding, classifier, *outputs)
 
     def _apply(self, plan: Plan, cameras: Cameras, sinks: Sinks) -> None:
@@ -162,7 +146,7 @@ class Reloader:
         for name in plan.removed:
             cameras.remove(name)  # its capture thread ends by itself; the run's end joins it
             kept = name in fresh and name not in plan.rerecord  # a restart: its recording goes on
-            sinks.remove([s for s in _sinks_of(sinks, name) if not (kept and isinstance(s.sink, Recording))])
+            sinks.remove([s for s in sinks_of(sinks, name) if not (kept and isinstance(s.sink, Recording))])
             info(f"{name}: {'restarting' if name in fresh else 'removed'}")
         for src, source in plan.added:
             member = cameras.new_member(src, source)
@@ -172,17 +156,15 @@ class Reloader:
             sinks.add(camera_sinks(out, plan.encoding, member, True, recording=not kept))
             cameras.add(member)
             info(f"{src.name}: started")
-        if plan.added and any(isinstance(s, WebView) for s in sinks.active):
-            warning("reload: the web view shows the cameras it started with until a restart")
         for member in cameras.members:
             member.config = fresh[member.name]  # the same, or a new threshold
             if member.annotator:
                 member.annotator.min_confidence = member.config.min_confidence
             if member.name in plan.rerecord and member.name not in plan.removed:
-                sinks.remove([s for s in _sinks_of(sinks, member.name) if isinstance(s.sink, Recording)])
+                sinks.remove([s for s in sinks_of(sinks, member.name) if isinstance(s.sink, Recording)])
                 sinks.add(camera_sinks(out, plan.encoding, member, True, mqtt=False))
                 info(f"{member.name}: its recording closed; recording anew as the file says")
-        _rebuild_shared(plan, cameras, sinks, self._context)
+        rebuild_shared(plan, cameras, sinks, self._context)
         self.config = plan.config
         self.loaded += 1
         self.loaded_at = time.time()
@@ -192,32 +174,3 @@ class Reloader:
 def _restart(old: SourceConfig, new: SourceConfig) -> bool:
     """Whether a camera's new keys need it restarted (a new threshold or recording alone does not)."""
     return replace(old, min_confidence=None, record=None) != replace(new, min_confidence=None, record=None)
-
-
-def _rebuild_shared(plan: Plan, cameras: Cameras, sinks: Sinks, context: Context) -> None:
-    """The JSON lines (their cameras, thresholds, target) and every camera's MQTT topics, where changed."""
-    out, members = plan.config.outputs, cameras.members
-    jsonl = next((s for s in sinks.active if isinstance(s, JsonLines)), None)
-    if plan.jsonl:
-        target = jsonl_wanted(out, context.window is not None)
-        new = JsonLines(target, members[0].config.spec.name, drop=jsonl.drop if jsonl else True,
-                        min_confidence=out.min_confidence) if target else None
-        sinks.remove([jsonl] if jsonl else [])
-        sinks.add([new] if new else [])
-        jsonl = new
-    if jsonl is not None:
-        jsonl.sources = {m.name: m.config.spec.name for m in members}
-        jsonl.thresholds = {m.name: m.config.min_confidence for m in members}
-    added = {src.name for src, _ in plan.added}
-    if plan.mqtt:
-        sinks.remove([s for s in sinks.active if isinstance(s, OneCamera) and isinstance(s.sink, MqttSink)
-                      and s.camera not in added])
-        sinks.add([s for m in members if m.name not in added for s in camera_sinks(out, None, m, True,
-                                                                                   recording=False)])
-    for sink in sinks.active:
-        if isinstance(sink, OneCamera) and isinstance(sink.sink, MqttSink) and sink.camera in plan.thresholds:
-            sink.sink.min_confidence = plan.thresholds[sink.camera]
-
-
-def _sinks_of(sinks: Sinks, name: str) -> list[OneCamera]:
-    return [s for s in sinks.active if isinstance(s, OneCamera) and s.camera == name]

@@ -28,7 +28,8 @@ from live_classify.sinks.web.view import WebView
 from live_classify.stream.annotate import Annotator
 from live_classify.stream.cameras import Cameras, Member
 from live_classify.stream.outputs import check_outputs, collector_for, outputs, window_for, window_wanted
-from live_classify.stream.reload import Context, Reloader, ReRead
+from live_classify.stream.rebuild import Context
+from live_classify.stream.reload import Reloader, ReRead
 from live_classify.stream.watch import watch
 
 

@@ -1,10 +1,9 @@
 """Several cameras on screen: one window with the cameras as tiles (:class:`Grid`; one window per
 camera, ``--windows``, is :class:`~live_classify.sinks.display.windows.Windows`).
 
-The main loop hands over one :class:`Update` per camera frame, so N cameras at 30 fps are N x 30
-updates a second. The grid keeps each camera's newest tile and puts the composite on screen at
-most ``MAX_SHOW_HZ`` times a second: a big ``imshow`` per camera frame would cost more than the
-cameras are worth. Only the tiles that changed are redrawn into the composite.
+N cameras at 30 fps are N x 30 updates a second: the grid keeps each camera's newest tile and puts
+the composite on screen at most ``MAX_SHOW_HZ`` times a second (a big ``imshow`` per camera frame
+would cost more than the cameras are worth), redrawing only the tiles that changed.
 
 Keys act on the focused tile (click one; click it again to let go) or on all: ``s`` saves the
 focused camera's picture, or the whole grid; ``1``-``9`` collect from the focused camera only;
@@ -213,6 +212,13 @@ class Grid(Window):
     def summary(self) -> str | None:
         shown = ", ".join(f"{camera} {tile.shown}" for camera, tile in self.tiles.items())
         return f"{self.name}: frames shown per camera: {shown}" if self.tiles else None
+
+    def set_cameras(self, cameras: Sequence[str]) -> None:
+        """A reload's cameras: a new one's tile waits for its first frame, a removed one's goes."""
+        self.tiles = {camera: self.tiles.get(camera) or Tile() for camera in cameras}
+        self._dirty, self._fresh = set(self.tiles), self._fresh & set(self.tiles)
+        self.focused = self.focused if self.focused in self.tiles else None
+        self._refresh()
 
     def handle_key(self, key: int) -> None:
         paused = self.paused

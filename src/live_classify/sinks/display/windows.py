@@ -29,6 +29,14 @@ class Windows(Grid):
     def _open(self) -> None:
         """Each camera's window opens with its first frame."""
 
+    def set_cameras(self, cameras: Sequence[str]) -> None:
+        """A reload's cameras: a removed one's window closes."""
+        for camera in self._opened - set(cameras):
+            cv2.destroyWindow(camera)
+            self._images.pop(camera, None)
+        self._opened &= set(cameras)
+        super().set_cameras(cameras)
+
     def _open_one(self, camera: str, layout: Layout, canvas: np.ndarray) -> None:
         cv2.namedWindow(camera, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO | cv2.WINDOW_GUI_NORMAL)
         cv2.setMouseCallback(camera, lambda event, *_: self._on_click(event, camera))

@@ -14,10 +14,15 @@ class Channel:
         self.new_frame = asyncio.Event()
         self.viewers = 0  # its streams open now
         self.snapshot_waiters = 0
+        self.closed = False  # its camera was removed by a reload: its streams end
 
     def publish(self, jpeg: bytes) -> None:
         self.jpeg = jpeg
         self.seq += 1
+        self.wake()
+
+    def close(self) -> None:
+        self.closed = True
         self.wake()
 
     def wake(self) -> None:

@@ -55,17 +55,14 @@ def serve_token(given: str | None) -> str | None:
 
 
 def listen(where: Address, token: str | None) -> socket.socket:
-    """The server's socket, bound and listening now, before the camera opens.
-
-    Beyond loopback only with a token: a camera on the network for anyone to watch is a mistake."""
+    """The server's socket, bound and listening now, before the camera opens (beyond loopback only
+    with a token)."""
     try:
         family, kind, proto, _, sockaddr = socket.getaddrinfo(where.host, where.port, type=socket.SOCK_STREAM,
                                                               flags=socket.AI_PASSIVE)[0]
     except socket.gaierror as error:
         raise LiveClassifyError(f"--serve {where}: cannot resolve {where.host!r} ({error.strerror})") from None
-    if not ipaddress.ip_address(sockaddr[0]).is_loopback and not token:
-        raise UsageError(f"--serve {where} listens beyond this machine: give --serve-token TOKEN "
-                         f"(or set {TOKEN_ENV}), which every request must then carry")
+    _check_exposed(where, str(sockaddr[0]), token)
     sock = socket.socket(family, kind, proto)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -76,3 +73,19 @@ def listen(where: Address, token: str | None) -> socket.socket:
         raise LiveClassifyError(f"cannot serve on {where}: {error.strerror or error}") from None
     sock.setblocking(False)
     return sock
+
+
+def listen_again(sock: socket.socket, where: Address, token: str | None) -> socket.socket:
+    """The running server's socket for its successor on the same address (a reload changed the
+    token, the rate or the places): a second descriptor of it, so that the port never stops listening."""
+    _check_exposed(where, sock.getsockname()[0], token)
+    again = sock.dup()
+    again.setblocking(False)
+    return again
+
+
+def _check_exposed(where: Address, host: str, token: str | None) -> None:
+    """Beyond loopback only with a token: a camera on the network for anyone to watch is a mistake."""
+    if not ipaddress.ip_address(host).is_loopback and not token:
+        raise UsageError(f"--serve {where} listens beyond this machine: give --serve-token TOKEN "
+                         f"(or set {TOKEN_ENV}), which every request must then carry")

@@ -80,11 +80,11 @@ class WebServer:
                 "limit": self.places.limit}
 
     def viewers_of(self, camera: str) -> int:
-        return self._channels[camera].viewers
+        return channel.viewers if (channel := self._channels.get(camera)) else 0  # a camera just removed: 0
 
     def encoded_of(self, camera: str) -> int:
         """JPEGs of ``camera`` encoded so far (only while someone watched it)."""
-        return self._channels[camera].seq
+        return channel.seq if (channel := self._channels.get(camera)) else 0
 
     def wants_frames(self, camera: str) -> bool:
         """Whether anyone would see an encoded frame of ``camera``: no viewer, no encoding."""
@@ -103,6 +103,16 @@ class WebServer:
         """An event's start or end (from the main thread): to every event feed, as an SSE message
         named ``event`` (a page's ``onmessage`` sees only the predictions)."""
         self._call(self._publish_event, f"event: event\ndata: {json.dumps(record, ensure_ascii=False)}\n\n")
+
+    def add_channel(self, name: str) -> None:
+        """A camera a reload added (from the main thread): a new dict, so the loop's readers never see one change."""
+        self._channels = {**self._channels, name: Channel()}
+        self.places.limit = serve_places(self.view.options.clients, len(self._channels))
+
+    def remove_channel(self, name: str) -> None:
+        """A camera a reload removed: gone from the next request on; its open streams end."""
+        channel, self._channels = self._channels[name], {n: c for n, c in self._channels.items() if n != name}
+        self._call(channel.close)
 
     def stop(self) -> None:
         """End every stream and event feed, close the socket, end the thread (at most a few seconds)."""
@@ -178,9 +188,9 @@ class WebServer:
 
     async def _next_frame(self, channel: Channel, after: int) -> tuple[bytes | None, int]:
         """The camera's newest JPEG once it is newer than number ``after`` (None when the server closes)."""
-        while channel.seq <= after and not self._closing:
+        while channel.seq <= after and not (self._closing or channel.closed):
             await channel.new_frame.wait()
-        return (None if self._closing else channel.jpeg), channel.seq
+        return (None if self._closing or channel.closed else channel.jpeg), channel.seq
 
     def _channel(self, request: web.Request) -> Channel | web.Response:
         """The camera ``?camera=NAME`` names (the first without it), or a 404 saying there is none."""

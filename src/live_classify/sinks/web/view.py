@@ -74,8 +74,7 @@ class WebView:
         self._by_name = {feed.name: feed for feed in feeds}
         self.server = WebServer(sock, self, options.token, [feed.name for feed in feeds])
         for feed in feeds:
-            feed.encoder = BackgroundWriter(f"web-jpeg {feed.name}", partial(self._encode, feed.name), drop=True,
-                                            backlog=1)
+            self._encoder(feed)
         self.server.start()
         host, port = sock.getsockname()[:2]
         log.info(f"serving http://{Address(host, port)}/" + (" (a token is required)" if options.token else ""))
@@ -92,11 +91,30 @@ class WebView:
         """The feed a frame or prediction of ``camera`` belongs to (with one camera, that one)."""
         return self.feeds[0] if len(self.feeds) == 1 else self._by_name[camera]
 
+    def _encoder(self, feed: Feed) -> None:
+        feed.encoder = BackgroundWriter(f"web-jpeg {feed.name}", partial(self._encode, feed.name), drop=True,
+                                        backlog=1)
+
+    def add_feed(self, feed: Feed) -> None:
+        """A camera a reload added: its stream, its tile on the page, its row in /api/status."""
+        self._encoder(feed)
+        self.server.add_channel(feed.name)
+        self.feeds = [*self.feeds, feed]
+        self._by_name[feed.name] = feed
+
+    def remove_feed(self, name: str) -> None:
+        """A camera a reload removed: its streams end, its tile and status go."""
+        feed = self._by_name.pop(name)
+        self.feeds = [f for f in self.feeds if f is not feed]
+        self.server.remove_channel(name)
+        if feed.encoder is not None:
+            feed.encoder.finish(timeout=1.0)
+
     def write(self, update: Update) -> None:
         """Hand over the new predictions, and the canvas when a viewer of its camera wants one and one is due."""
         camera = update.shown.frame.camera
         if camera not in self._by_name and (camera or len(self.feeds) > 1):
-            return  # a camera a reload added: the view shows the cameras it started with
+            return  # a camera a reload removed: its last frames
         feed = self.feed(camera)
         predictions = update.shown.new_predictions
         if predictions:

@@ -50,19 +50,34 @@ function makeTile(name) {
   const state = document.createElement("small");
   caption.append(title, label, state);
   tile.append(video, caption);
-  $("tiles").append(tile);
-  return { label, state };
+  return { tile, video, label, state };
 }
 
+// The page follows the cameras the status lists: a reload may add or remove some (a tile each),
+// or move the server (a new one: its uptime starts again), whose streams are then opened anew.
+let laidOut = null;
+let uptime = 0;
+let layouts = 0;
 function setUp(s) {
   const cameras = s.cameras || [];
+  const names = cameras.map((c) => c.name).join("\n");
+  const restarted = s.uptime_s < uptime;
+  uptime = s.uptime_s;
+  if (names === laidOut && !restarted) return;
+  laidOut = names;
+  layouts += 1;
   if (cameras.length <= 1) {
-    $("video").src = withToken("stream.mjpg");
+    tiles = null;
+    $("tiles").hidden = true;
+    $("one").hidden = false;
+    $("video").src = withToken("stream.mjpg", layouts > 1 ? { again: layouts } : {}); // not an old image
     return;
   }
   $("one").hidden = true;
   $("tiles").hidden = false;
-  tiles = new Map(cameras.map((c) => [c.name, makeTile(c.name)]));
+  const before = tiles || new Map();
+  tiles = new Map(cameras.map((c) => [c.name, (!restarted && before.get(c.name)) || makeTile(c.name)]));
+  $("tiles").replaceChildren(...[...tiles.values()].map((t) => t.tile));
 }
 
 function showCamera(c) {
@@ -91,16 +106,12 @@ function showStatus(s) {
   if (s.prediction) showPrediction(s.prediction);
 }
 
-let setUpDone = false;
 async function pollStatus() {
   try {
     const reply = await fetch(withToken("api/status"), { cache: "no-store" });
     if (!reply.ok) return;
     const s = await reply.json();
-    if (!setUpDone) {
-      setUp(s);
-      setUpDone = true;
-    }
+    setUp(s);
     showStatus(s);
   } catch (error) {
     const where = tiles ? $("provider") : $("state");

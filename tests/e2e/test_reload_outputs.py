@@ -1,0 +1,158 @@
+"""``--config`` reloads that rebuild outputs, through the real command and SIGHUP: the web server
+moved or given a new token (the old one closed; one that cannot bind is one line, the old one goes
+on), its cameras following the file; the JSON lines to a new file with none lost; MQTT under a new
+prefix against a real mosquitto."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+from collections.abc import Iterator
+from itertools import pairwise
+from pathlib import Path
+
+import pytest
+from conftest import CHELSEA, COFFEE, DATA, LiveCli
+from mjpeg_server import MjpegServer
+from mqtt_broker import MOSQUITTO, PREFIX, Broker, Subscriber
+from web_client import free_port, get
+
+MAX_GAP_S = 1.0  # a camera's longest wait between two lines, over a reload
+
+
+@pytest.fixture
+def three_cameras() -> Iterator[list[MjpegServer]]:
+    with MjpegServer(CHELSEA, fps=15) as a, MjpegServer(COFFEE, fps=15) as b, \
+            MjpegServer(DATA / "rocket.jpg", fps=15) as c:
+        yield [a, b, c]
+
+
+def box(cameras: dict[str, MjpegServer], extra: str = "", jsonl: str = "p.jsonl") -> str:
+    text = f'provider = "cpu"\nheadless = true\njsonl = "{jsonl}"\n{extra}'
+    for name, camera in cameras.items():
+        text += f'\n[[camera]]\nname = "{name}"\nsource = "{camera.url}"\n'
+    return text
+
+
+def lines(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.endswith("}")]
+
+
+def api(port: int, path: str, token: str) -> tuple[int, bytes]:
+    try:
+        return get(port, path, {"Authorization": f"Bearer {token}"})
+    except OSError:  # nothing listens there (any more)
+        return 0, b""
+
+
+def cameras_of(port: int, token: str) -> list[str]:
+    code, body = api(port, "/api/status", token)
+    return [c["name"] for c in json.loads(body)["cameras"]] if code == 200 else []
+
+
+def reload(cli: LiveCli, config: Path, text: str, count: int) -> None:
+    config.write_text(text)
+    cli.signal(signal.SIGHUP)
+    cli.wait_for(lambda: cli.stderr.count("configuration reloaded") == count, 60, f"reload {count}")
+
+
+def test_the_web_view_follows_the_cameras_and_moves_with_its_settings(
+        three_cameras: list[MjpegServer], live_cli: type[LiveCli], tmp_path: Path) -> None:
+    a, b, c = three_cameras
+    port, config = free_port(), tmp_path / "box.toml"
+    serve = f'serve = "127.0.0.1:{port}"\nserve-token = "first"\n'
+    config.write_text(box({"door": a, "hall": b}, serve))
+    cli = live_cli("--config", str(config), cwd=tmp_path)
+    cli.wait_for(lambda: cameras_of(port, "first") == ["door", "hall"], 60, "the first two cameras served")
+
+    reload(cli, config, box({"door": a, "yard": c}, serve), 1)  # a camera removed, one added: same server
+    assert cameras_of(port, "first") == ["door", "yard"]
+    cli.wait_for(lambda: api(port, "/snapshot.jpg?camera=yard", "first")[1][:2] == b"\xff\xd8", 30, "yard's frame")
+    assert api(port, "/snapshot.jpg?camera=hall", "first")[0] == 404
+    uptime = json.loads(api(port, "/api/status", "first")[1])["uptime_s"]
+
+    reload(cli, config, box({"door": a, "yard": c}, serve + "min-confidence = 0.2\n"), 2)  # serve untouched
+    assert json.loads(api(port, "/api/status", "first")[1])["uptime_s"] >= uptime, "the server was rebuilt"
+
+    moved = f'serve = "127.0.0.1:{port}"\nserve-token = "second"\n'  # the same address, a new token
+    reload(cli, config, box({"door": a, "yard": c}, moved), 3)
+    cli.wait_for(lambda: api(port, "/api/status", "first")[0] == 401, 30, "the old token refused")
+    assert cameras_of(port, "second") == ["door", "yard"]
+
+    other = free_port()
+    reload(cli, config, box({"door": a, "yard": c}, moved.replace(str(port), str(other))), 4)
+    cli.wait_for(lambda: cameras_of(other, "second") == ["door", "yard"], 30, "the server on its new port")
+    cli.wait_for(lambda: api(port, "/api/status", "second")[0] == 0, 30, "the old port closed")
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        reload(cli, config, box({"door": a, "yard": c}, moved.replace(str(port), str(busy))), 5)
+        said = [line for line in cli.stderr_lines if f"cannot serve on 127.0.0.1:{busy}" in line]
+        assert said and "the web view stays as it was" in said[0], cli.stderr
+        assert cameras_of(other, "second") == ["door", "yard"], "the old server went with the refused move"
+    cli.signal(signal.SIGINT)
+    run = cli.finish()
+    assert run.returncode == 0 and "Traceback" not in run.stderr, run.stderr
+    assert "second" not in run.stderr and "first" not in run.stderr, "a token was printed"
+
+
+def open_files(pid: int) -> set[str]:
+    folder = Path(f"/proc/{pid}/fd")
+    return {os.readlink(folder / fd) for fd in os.listdir(folder) if (folder / fd).is_symlink()}
+
+
+def test_the_json_lines_move_to_a_new_file_with_none_lost(
+        three_cameras: list[MjpegServer], live_cli: type[LiveCli], tmp_path: Path) -> None:
+    a, b, _ = three_cameras
+    config, first, second = tmp_path / "box.toml", tmp_path / "p.jsonl", tmp_path / "q.jsonl"
+    config.write_text(box({"door": a, "hall": b}))
+    cli = live_cli("--config", str(config), cwd=tmp_path)
+    cli.wait_for(lambda: len(lines(first)) >= 30, 60, "the first file's lines")
+    reload(cli, config, box({"door": a, "hall": b}, jsonl="q.jsonl"), 1)
+    cli.wait_for(lambda: len(lines(second)) >= 30, 60, "the second file's lines")
+    assert str(first) not in open_files(cli.process.pid), "the first file was left open"
+    assert str(second) in open_files(cli.process.pid)
+    written = first.read_text()
+    assert written.endswith("}\n"), "the first file's last line was cut"
+    old, new = lines(first), lines(second)
+    for camera in ("door", "hall"):
+        frames = [r["frame"] for r in old + new if r["camera"] == camera]
+        times = [r["time"] for r in old + new if r["camera"] == camera]
+        assert frames == sorted(set(frames)), f"{camera}: a line twice, or out of order"
+        assert max(later - earlier for earlier, later in pairwise(times)) < MAX_GAP_S, f"{camera}: lines lost"
+        assert [r for r in new if r["camera"] == camera], f"{camera}: no line in the new file"
+    cli.signal(signal.SIGINT)
+    run = cli.finish()
+    assert run.returncode == 0 and "Traceback" not in run.stderr, run.stderr
+    assert first.read_text() == written, "the old file was written after the move"
+
+
+@pytest.mark.skipif(MOSQUITTO is None, reason="needs mosquitto: apt-get install mosquitto")
+def test_mqtt_moves_to_a_new_prefix(three_cameras: list[MjpegServer], live_cli: type[LiveCli], tmp_path: Path) -> None:
+    a, b, _ = three_cameras
+    broker = Broker(tmp_path)
+    broker.start()
+    subscriber = Subscriber(broker.port)
+    config = tmp_path / "box.toml"
+    try:
+        config.write_text(box({"door": a, "hall": b}, f'mqtt = "{broker.url}"\n'))
+        cli = live_cli("--config", str(config), cwd=tmp_path)
+        for name in ("door", "hall"):
+            subscriber.next(f"{PREFIX}/{name}/prediction")
+        reload(cli, config, box({"door": a, "hall": b}, f'mqtt = "{broker.url}/moved"\n'), 1)
+        for name in ("door", "hall"):  # the old topics told the camera is away, the new ones carry on
+            subscriber.next(f"{PREFIX}/{name}/status", where=lambda p: p["state"] == "offline")
+        for name in ("door", "hall"):
+            moved = subscriber.next(f"{PREFIX}/moved/{name}/prediction")
+            assert moved["top"] and moved["topic"] == f"{PREFIX}/moved/{name}/prediction", moved
+        cli.signal(signal.SIGINT)
+        run = cli.finish()
+        assert run.returncode == 0 and "Traceback" not in run.stderr, run.stderr
+    finally:
+        subscriber.close()
+        broker.stop()
