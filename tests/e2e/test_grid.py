@@ -30,6 +30,7 @@ class FakeGui:
         self.mouse: dict[str, tuple] = {}
         self.closed: set[str] = set()
         self.moved: dict[str, tuple[int, int]] = {}
+        self.destroyed: list[str] = []
 
     def last(self, title: str = "live-classify") -> np.ndarray:
         return next(image for name, image in reversed(self.shown) if name == title)
@@ -46,6 +47,7 @@ class FakeGui:
             "setMouseCallback": lambda title, callback, *param: self.mouse.__setitem__(title, (callback, *param)),
             "getWindowProperty": lambda title, _prop: 0.0 if title in self.closed else 1.0,
             "moveWindow": lambda title, x, y: self.moved.__setitem__(title, (x, y)),
+            "destroyWindow": self.destroyed.append,
         }
         for name, fake in fakes.items():
             monkeypatch.setattr(cv2, name, fake)
@@ -338,3 +340,36 @@ def test_a_stalled_camera_s_tile_is_redrawn_saying_why_twice_a_second(gui: FakeG
     door = gui.last()[cell_of(grid._layout, "door")][STRIP + 40, 40]
     yard = gui.last()[cell_of(grid._layout, "yard")][STRIP + 40, 40]
     assert tuple(door) == tuple(c + 30 for c in COLORS["door"]) and tuple(yard) == COLORS["yard"]
+
+
+def middle_colour(shown: np.ndarray, layout: Layout, camera: str) -> np.ndarray:
+    cell = shown[cell_of(layout, camera)]
+    middle = cell[STRIP + cell.shape[0] // 3 : -cell.shape[0] // 3, cell.shape[1] // 3 : -cell.shape[1] // 3]
+    return middle.reshape(-1, 3).mean(axis=0)
+
+
+def test_a_reload_adds_a_waiting_tile_and_takes_a_removed_one_away(gui: FakeGui, clock: Clock) -> None:
+    grid = Grid(CAMERAS, clock=clock)
+    feed(grid, clock, 0.2)
+    grid.focus("yard")
+    grid.set_cameras(["door", "shop", "gate"])  # yard removed, gate added
+    clock.now += 1
+    grid.idle(lambda camera: None)
+    shown, layout = gui.last(), grid._layout
+    assert layout.cameras == ("door", "shop", "gate") and grid.focused is None
+    assert shown.shape[1::-1] == layout.size
+    for camera in ("door", "shop"):
+        assert np.abs(middle_colour(shown, layout, camera) - COLORS[camera]).max() < 3, camera
+    assert not (shown == COLORS["yard"]).all(axis=2).any(), "the removed camera's picture is still shown"
+    gate = shown[cell_of(layout, "gate")][STRIP:]
+    assert (gate.min(axis=2) > 100).sum() > 30, "the new tile says it waits for its camera"
+    clock.now += 1
+    grid.tile("gate", canvas("yard"))  # its first frame
+    assert np.abs(middle_colour(gui.last(), grid._layout, "gate") - COLORS["yard"]).max() < 3
+
+
+def test_a_reload_closes_a_removed_cameras_window(gui: FakeGui, clock: Clock) -> None:
+    windows = Windows(CAMERAS, clock=clock)
+    feed(windows, clock, 0.2)
+    windows.set_cameras(["door", "shop"])
+    assert gui.destroyed == ["yard"] and list(windows.tiles) == ["door", "shop"]

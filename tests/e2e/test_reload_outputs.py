@@ -16,7 +16,7 @@ import pytest
 from conftest import CHELSEA, COFFEE, DATA, LiveCli
 from mjpeg_server import MjpegServer
 from mqtt_broker import MOSQUITTO, PREFIX, Broker, Subscriber
-from web_client import free_port, get
+from web_client import CHROMIUM, free_port, get, read_page
 
 MAX_GAP_S = 1.0  # a camera's longest wait between two lines, over a reload
 
@@ -99,6 +99,34 @@ def test_the_web_view_follows_the_cameras_and_moves_with_its_settings(
     run = cli.finish()
     assert run.returncode == 0 and "Traceback" not in run.stderr, run.stderr
     assert "second" not in run.stderr and "first" not in run.stderr, "a token was printed"
+
+
+@pytest.mark.skipif(not CHROMIUM, reason="needs a browser: apt-get install chromium")
+def test_the_open_page_shows_an_added_camera_and_drops_a_removed_one(
+        three_cameras: list[MjpegServer], live_cli: type[LiveCli], tmp_path: Path) -> None:
+    a, b, c = three_cameras
+    port, config = free_port(), tmp_path / "box.toml"
+    serve = f'serve = "127.0.0.1:{port}"\n'
+    config.write_text(box({"door": a, "hall": b}, serve))
+    cli = live_cli("--config", str(config), cwd=tmp_path)
+    cli.wait_for_stderr("serving http://")
+    expression = ("JSON.stringify(Array.from(document.querySelectorAll('#tiles figure')).map((tile) => ({"
+                  "name: tile.querySelector('strong').textContent, width: tile.querySelector('img').naturalWidth})))")
+    seen: list[list[str]] = []
+
+    def ready(page: list[dict]) -> bool:
+        names = [tile["name"] for tile in page if tile["width"]]
+        if names == ["door", "hall"] and not seen:  # the page as it opened: reload while it stays open
+            seen.append(names)
+            config.write_text(box({"door": a, "yard": c}, serve))
+            cli.signal(signal.SIGHUP)
+        return bool(seen) and names == ["door", "yard"] and len(page) == 2
+
+    tiles = read_page(port, tmp_path / "profile", expression, ready)  # type: ignore[arg-type]
+    assert [tile["name"] for tile in tiles] == ["door", "yard"] and all(t["width"] == 640 for t in tiles), tiles
+    cli.signal(signal.SIGINT)
+    run = cli.finish()
+    assert run.returncode == 0 and "Traceback" not in run.stderr, run.stderr
 
 
 def open_files(pid: int) -> set[str]:

@@ -34,6 +34,7 @@ MQTT = "tests/e2e/test_mqtt.py::"
 WEB_AUTH = "tests/e2e/test_web_auth.py::"  # issue 25/26, web-auth
 WEB_STATUS = "tests/unit/sinks/web/test_web_status.py::"  # issue 25/26, web-auth
 RELOAD = "tests/e2e/test_reload.py::"
+RELOAD_OUT = "tests/e2e/test_reload_outputs.py::"  # issue 22, reload2
 CONFIG_UNIT = "tests/unit/cli/test_config_file.py::"  # issue 22, config-file
 CONFIG_E2E = "tests/e2e/test_config_run.py::"  # issue 22, config-file
 CAMERA = "tests/unit/stream/test_camera.py::"
@@ -409,7 +410,7 @@ MUTATIONS = [
     Mutation("web auth: a server failure's line keeps the token", "RequestLog._blanked",
              'return text.replace(self._token, "***") if self._token else text', "return text",
              (WEB_AUTH + "test_the_request_log_is_one_line_without_traceback_or_token",)),
-    Mutation("web auth: beyond loopback without a token exits 1", "listen",
+    Mutation("web auth: beyond loopback without a token exits 1", "_check_exposed",
              'raise UsageError(f"--serve {where} listens', 'raise LiveClassifyError(f"--serve {where} listens',
              (WEB_AUTH + "test_beyond_loopback_without_a_token_is_a_refused_command_line",)),
     Mutation("web auth: --serve alone floods stdout with JSON lines", "jsonl_wanted",
@@ -633,7 +634,7 @@ MUTATIONS = [
              "if reloader is not None and signum ==", "if signum ==",
              (RELOAD + "test_sighup_without_config_is_a_clean_stop",)),
     Mutation("reload: a removed camera's recording and MQTT go on", "Reloader._apply",
-             "sinks.remove([s for s in _sinks_of(sinks, name) if not (kept and isinstance(s.sink, Recording))])",
+             "sinks.remove([s for s in sinks_of(sinks, name) if not (kept and isinstance(s.sink, Recording))])",
              "pass",
              (RELOAD + "test_a_removed_camera_ends_its_recording_and_says_offline",)),
     Mutation("reload: the model file's replacement never noticed", "watch.loop",
@@ -654,6 +655,40 @@ MUTATIONS = [
     Mutation("reload: /api/status keeps the first configuration", "rereader.reread",
              "return replace(new, shown=render(config))", "return new",
              (RELOAD + "test_the_status_shows_the_running_configuration_masked_and_when_it_was_loaded",)),
+    # issue 22, reload2:
+    Mutation("reload: a changed --serve never rebuilds the web server", "Reloader._plan",
+             "new.outputs.serve != was.serve", "False",
+             (RELOAD_OUT + "test_the_web_view_follows_the_cameras_and_moves_with_its_settings",)),
+    Mutation("reload: an unchanged --serve rebuilt all the same", "serve_config",
+             "        return running\n", "        pass\n",
+             (RELOAD_OUT + "test_the_web_view_follows_the_cameras_and_moves_with_its_settings",)),
+    Mutation("reload: a --serve that cannot bind ends the old server too", "rereader.reread",
+             "            serve = serve_config(args, serve)", "            serve = serve_config(args, None)",
+             (RELOAD_OUT + "test_the_web_view_follows_the_cameras_and_moves_with_its_settings",)),
+    Mutation("reload: an added camera missing from the web view", "_rebuild_web",
+             "            web.add_feed(Feed(name, m.config.spec.name, m.camera.snapshot))", "            pass",
+             (RELOAD_OUT + "test_the_web_view_follows_the_cameras_and_moves_with_its_settings",
+              RELOAD_OUT + "test_the_open_page_shows_an_added_camera_and_drops_a_removed_one")),
+    Mutation("reload: a removed camera stays in the web view", "_rebuild_web",
+             "            web.remove_feed(feed.name)", "            pass",
+             (RELOAD_OUT + "test_the_web_view_follows_the_cameras_and_moves_with_its_settings",)),
+    Mutation("reload: the open page keeps the tiles it was opened with", "src/live_classify/sinks/web/page/app.js",
+             "if (names === laidOut && !restarted) return;", "if (laidOut !== null && !restarted) return;",
+             (RELOAD_OUT + "test_the_open_page_shows_an_added_camera_and_drops_a_removed_one",)),
+    Mutation("reload: the grid keeps a removed camera's tile", "Grid.set_cameras",
+             "self.tiles = {camera: self.tiles.get(camera) or Tile() for camera in cameras}",
+             "self.tiles = {**self.tiles, **{camera: self.tiles.get(camera) or Tile() for camera in cameras}}",
+             ("tests/e2e/test_grid.py::test_a_reload_adds_a_waiting_tile_and_takes_a_removed_one_away",)),
+    Mutation("reload: the JSON lines go on in the old file", "Reloader._plan",
+             "new.outputs.jsonl != was.jsonl", "False",
+             (RELOAD_OUT + "test_the_json_lines_move_to_a_new_file_with_none_lost",)),
+    Mutation("reload: the old JSON lines file left open", "_rebuild_shared",
+             "        sinks.remove([jsonl] if jsonl else [])",
+             "        sinks.active = [s for s in sinks.active if s is not jsonl]",
+             (RELOAD_OUT + "test_the_json_lines_move_to_a_new_file_with_none_lost",)),
+    Mutation("reload: MQTT keeps its old prefix", "Reloader._plan",
+             "new.outputs.mqtt != was.mqtt", "False",
+             (RELOAD_OUT + "test_mqtt_moves_to_a_new_prefix",)),
 ]
 
 
