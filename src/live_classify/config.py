@@ -125,6 +125,7 @@ class SourceConfig:
     smooth: float = 1.0  # weight of the newest frame's probabilities (1: no smoothing)
     record: RecordConfig | None = None  # its recording (``--record``, or its [[camera]]'s ``record``)
     min_confidence: float | None = None  # below it its answer is "unknown" (JSON lines, MQTT, overlay)
+    events: EventConfig | None = None  # its event rules (``--event``, or its [[camera]]'s); None: no events of it
 
 
 @dataclass(frozen=True)

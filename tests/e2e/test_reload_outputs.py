@@ -1,7 +1,7 @@
 """``--config`` reloads that rebuild outputs, through the real command and SIGHUP: the web server
 moved or given a new token (the old one closed; one that cannot bind is one line, the old one goes
 on), its cameras following the file; the JSON lines to a new file with none lost; MQTT under a new
-prefix against a real mosquitto."""
+prefix against a real mosquitto; a camera's own event rules, changed by a reload."""
 from __future__ import annotations
 
 import json
@@ -12,11 +12,15 @@ from collections.abc import Iterator
 from itertools import pairwise
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 from conftest import CHELSEA, COFFEE, DATA, LiveCli
-from mjpeg_server import MjpegServer
+from mjpeg_server import Camera, MjpegServer
 from mqtt_broker import MOSQUITTO, PREFIX, Broker, Subscriber
 from web_client import CHROMIUM, free_port, get, read_page
+
+from live_classify.engine.classifier import Classifier
 
 MAX_GAP_S = 1.0  # a camera's longest wait between two lines, over a reload
 
@@ -184,3 +188,44 @@ def test_mqtt_moves_to_a_new_prefix(three_cameras: list[MjpegServer], live_cli: 
     finally:
         subscriber.close()
         broker.stop()
+
+
+def label_of(classifier: Classifier, photo: Path) -> str:
+    """What the model says of a fake camera's picture, decoded as the command sees it."""
+    image = cv2.imdecode(np.frombuffer(Camera(photo).next_jpeg(), np.uint8), cv2.IMREAD_COLOR)
+    return str(classifier.classify(image).top.labels[0])
+
+
+def test_a_cameras_own_event_rules_apply_to_it_alone_and_change_on_reload(
+        three_cameras: list[MjpegServer], classifier: Classifier, live_cli: type[LiveCli], tmp_path: Path) -> None:
+    """door watches its own label (the cat), hall the top level's (the espresso); a reload takes
+    door's own rules away: door's event ends, hall's goes on untouched."""
+    a, b, _ = three_cameras
+    cat, espresso = label_of(classifier, CHELSEA), label_of(classifier, COFFEE)
+    config, out = tmp_path / "box.toml", tmp_path / "p.jsonl"
+    rules = f'event = ["{espresso}"]\nevent-threshold = 0.05\nevent-hold = "0.5s"\nevent-gap = "2s"\n'
+    own = box({"hall": b}, rules) + f'\n[[camera]]\nname = "door"\nsource = "{a.url}"\nevent = ["{cat}"]\n'
+    config.write_text(own)
+    cli = live_cli("--config", str(config), "--check", cwd=tmp_path)
+    check = cli.finish()
+    assert check.returncode == 0 and f'event = ["{cat}"]' in check.stdout and f'event = ["{espresso}"]' in check.stdout
+
+    def events() -> list[dict]:
+        return [r for r in lines(out) if "event" in r]
+
+    cli = live_cli("--config", str(config), cwd=tmp_path)
+    cli.wait_for(lambda: {(e["camera"], e["label"]) for e in events()} == {("door", cat), ("hall", espresso)}, 60,
+                 "each camera's event, by its own rules")
+    reload(cli, config, box({"door": a, "hall": b}, rules), 1)
+    cli.wait_for(lambda: [e["event"] for e in events() if e["camera"] == "door"] == ["start", "end"], 30,
+                 "door's event ended by the reload")
+    before = len(lines(out))
+    cli.wait_for(lambda: len([r for r in lines(out)[before:] if r.get("camera") == "hall"]) >= 30, 60, "hall going on")
+    cli.signal(signal.SIGINT)
+    run = cli.finish()
+    assert run.returncode == 0 and "Traceback" not in run.stderr, run.stderr
+    assert "door: restarting" not in run.stderr, "new event rules alone restarted the camera"
+    hall = [(e["event"], e["label"]) for e in events() if e["camera"] == "hall"]
+    assert hall == [("start", espresso), ("end", espresso)], f"hall's event did not go on through the reload: {hall}"
+    door = [e for e in events() if e["camera"] == "door"]
+    assert len(door) == 2 and door[-1]["end"] < [r for r in lines(out) if r.get("camera") == "door"][-1]["time"]

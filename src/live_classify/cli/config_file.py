@@ -185,7 +185,9 @@ def _add_cameras(config: ConfigFile, reader: _Reader, top: Sequence[Entry], inpu
     own flags get every camera, and the per-camera keys that all cameras set alike."""
     base = _tokens(top)
     for given, own in zip(inputs, owns, strict=True):
-        config.cameras.append(CameraConfig(_name(given), [*given, *own], reader.check(base, [*given, *own], argv)))
+        mine = {entry.dest for entry in own}  # a camera's own `event` list replaces the top level's, not adds to it
+        args = reader.check(_tokens([entry for entry in top if entry.dest not in mine]), [*given, *own], argv)
+        config.cameras.append(CameraConfig(_name(given), [*given, *own], args))
     agreed = _agreement(inputs, owns)
     every_input = [entry for given in inputs for entry in given]
     config.args = reader.check(base, [*agreed, *every_input], argv)

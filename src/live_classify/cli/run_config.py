@@ -42,11 +42,25 @@ def run_config(args: argparse.Namespace, specs: list[SourceSpec], names: list[st
         serve=serve, notify=NotifyConfig.of(os.environ, args.read_timeout),
         mqtt=MqttConfig(args.mqtt, args.mqtt_qos, args.mqtt_every, args.mqtt_on_change,
                         args.mqtt_required, args.mqtt_ca, args.mqtt_discovery) if args.mqtt else None,
-        events=EventConfig(tuple(dict.fromkeys(args.event)), args.event_threshold, args.event_hold, args.event_gap,
-                           tuple(args.webhook or ()), args.webhook_token) if args.event else None,
+        events=_events(args, sources),
     )
     return RunConfig(sources, outputs, BatchConfig(args.max_batch, args.batch_wait / 1e3), model_file(args),
                      args.watch_model)
+
+
+def event_rules(args: argparse.Namespace) -> EventConfig | None:
+    """``--event`` and its rules, as a camera's flags (the top level's, or its [[camera]]'s) say."""
+    return EventConfig(tuple(dict.fromkeys(args.event)), args.event_threshold, args.event_hold,
+                       args.event_gap) if args.event else None
+
+
+def _events(args: argparse.Namespace, sources: Sequence[SourceConfig]) -> EventConfig | None:
+    """The run's events: every label any camera watches (each camera keeps its own rules), the
+    top level's rules for what has no camera of its own, and the webhooks."""
+    own = [label for src in sources if src.events for label in src.events.labels]
+    labels = tuple(dict.fromkeys([*(args.event or ()), *own]))
+    return EventConfig(labels, args.event_threshold, args.event_hold, args.event_gap, tuple(args.webhook or ()),
+                       args.webhook_token) if labels else None
 
 
 def model_file(args: argparse.Namespace) -> Path:
@@ -62,7 +76,7 @@ def source_config(args: argparse.Namespace, spec: SourceSpec, name: str) -> Sour
         spec=spec, name=name, camera=CameraSettings(args.width, args.height, args.fps, args.fourcc),
         open_timeout=args.open_timeout, read_timeout=args.read_timeout, rtsp_transport=args.rtsp_transport,
         realtime=args.realtime, reconnect=args.reconnect, threads=args.threads, smooth=args.smooth,
-        record=record_config(args), min_confidence=args.min_confidence,
+        record=record_config(args), min_confidence=args.min_confidence, events=event_rules(args),
     )
 
 

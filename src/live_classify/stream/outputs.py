@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from live_classify.config import CollectConfig, EventConfig, OutputConfig, SourceConfig
+from live_classify.engine.classifier import Classifier
 from live_classify.errors import LiveClassifyError, UsageError
 from live_classify.log import info
 from live_classify.sinks.base import OneCamera, Sink
@@ -77,7 +78,7 @@ def camera_sinks(out: OutputConfig, encoding: EncoderSettings | None, m: Member,
     own = (lambda sink: OneCamera(m.name, sink)) if several else (lambda sink: sink)
     sinks: list[Sink] = [own(_recording(encoding, m, index))] if recording and m.config.record else []
     if mqtt and out.mqtt:
-        labels = out.events.labels if out.events else ()
+        labels = m.config.events.labels if m.config.events else ()
         sinks.append(own(MqttSink(out.mqtt, m.name, m.config.spec.name, m.camera.snapshot, m.config.min_confidence,
                                   events=labels)))
     return sinks
@@ -86,13 +87,19 @@ def camera_sinks(out: OutputConfig, encoding: EncoderSettings | None, m: Member,
 def events_sink(events: EventConfig, cameras: Cameras, listeners: list[Sink]) -> Events:
     """``--event``: each camera's trackers, on its source's clock; first among the sinks, so that
     at the end it ends the events going on while the outputs that tell of them are open."""
-    labels = cameras.classifier.spec.labels
-    for label in events.labels:
-        if labels is not None and label not in labels:
-            raise UsageError(f"--event {label}: the model has no class of that name (see --model, --labels)")
+    check_events(events, cameras.classifier)
     members = cameras.members
     live = [m.name for m in members if m.config.spec.live]
-    return Events(events, {m.name: m.clock for m in members}, listeners, live)
+    own = {m.name: m.config.events for m in members}
+    return Events(events, {m.name: m.clock for m in members}, listeners, live, own)
+
+
+def check_events(events: EventConfig | None, classifier: Classifier) -> None:
+    """Every event label is a class of the model."""
+    labels = classifier.spec.labels
+    for label in events.labels if events else ():
+        if labels is not None and label not in labels:
+            raise UsageError(f"--event {label}: the model has no class of that name (see --model, --labels)")
 
 
 def _index(out: OutputConfig) -> Index | None:

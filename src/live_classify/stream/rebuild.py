@@ -20,7 +20,7 @@ from live_classify.sinks.mqtt import MqttSink
 from live_classify.sinks.web.view import Feed, WebView
 from live_classify.sources.capture import Source
 from live_classify.stream.cameras import Cameras
-from live_classify.stream.outputs import camera_sinks, jsonl_wanted, web_view
+from live_classify.stream.outputs import camera_sinks, events_sink, jsonl_wanted, web_view
 
 
 @dataclass
@@ -48,9 +48,10 @@ class Context:
     configuration: Callable[[], dict[str, object]] | None = None  # --config: /api/status's running configuration
 
 
-def rebuild_shared(plan: Plan, cameras: Cameras, sinks: Sinks, context: Context) -> None:
-    """Every shared output brought to the new configuration and cameras."""
+def rebuild_shared(plan: Plan, cameras: Cameras, sinks: Sinks, context: Context, before: RunConfig) -> None:
+    """Every shared output brought to the new configuration and cameras (``before``: the old one)."""
     _rebuild_shared(plan, cameras, sinks, context)
+    _retrack(plan, cameras, sinks, {src.name: src for src in before.sources})
     _rebuild_web(plan, cameras, sinks, context)
     if isinstance(context.window, Grid):
         context.window.set_cameras([m.name for m in cameras.members])
@@ -84,6 +85,30 @@ def _rebuild_shared(plan: Plan, cameras: Cameras, sinks: Sinks, context: Context
     for sink in sinks.active:
         if isinstance(sink, OneCamera) and isinstance(sink.sink, MqttSink) and sink.camera in plan.thresholds:
             sink.sink.min_confidence = plan.thresholds[sink.camera]
+
+
+def _retrack(plan: Plan, cameras: Cameras, sinks: Sinks, before: dict[str, SourceConfig]) -> None:
+    """Each camera's event rules: a camera added, restarted, or whose rules changed starts anew (its
+    events going on end first); one removed ends its events; the others' go on untouched."""
+    events, rules = next((s for s in sinks.active if isinstance(s, Events)), None), plan.config.outputs.events
+    if events is None and rules is not None:  # the first events of the run: first among the sinks
+        events = events_sink(rules, cameras, [])
+        sinks.active.insert(0, events)
+        sinks.all.insert(0, events)
+    if events is None:
+        return
+    events.rules = rules or events.rules
+    names = {m.name for m in cameras.members}
+    for camera in [c for c in events.trackers if c not in names]:
+        events.set_rules(camera, None)
+        del events.trackers[camera]
+    for m in cameras.members:
+        events.clocks[m.name] = m.clock
+        events.live.discard(m.name)
+        events.live.update([m.name] if m.config.spec.live else [])
+        old = before.get(m.name)
+        if old is None or m.name in plan.removed or old.events != m.config.events or m.name not in events.trackers:
+            events.set_rules(m.name, m.config.events)
 
 
 def _rebuild_web(plan: Plan, cameras: Cameras, sinks: Sinks, context: Context) -> None:

@@ -28,7 +28,7 @@ from live_classify.sources.absent import open_or_absent
 from live_classify.sources.capture import Source
 from live_classify.stream.annotate import Annotator
 from live_classify.stream.cameras import Cameras
-from live_classify.stream.outputs import camera_sinks, check_outputs
+from live_classify.stream.outputs import camera_sinks, check_events, check_outputs
 from live_classify.stream.rebuild import Context, Plan, rebuild_shared, sinks_of
 
 ReRead = Callable[[RunConfig], RunConfig]  # the file read anew beside what runs; LiveClassifyError: why it cannot run
@@ -124,6 +124,7 @@ class Reloader:
             if not cameras.swappable:
                 raise LiveClassifyError("the model of a run of one video file cannot change: restart it")
             classifier = self._open_model(new.model)
+        check_events(new.outputs.events, classifier or cameras.classifier)
         opened: list[tuple[SourceConfig, Source]] = []
         try:
             for src in starting:
@@ -164,7 +165,7 @@ class Reloader:
                 sinks.remove([s for s in sinks_of(sinks, member.name) if isinstance(s.sink, Recording)])
                 sinks.add(camera_sinks(out, plan.encoding, member, True, mqtt=False))
                 info(f"{member.name}: its recording closed; recording anew as the file says")
-        rebuild_shared(plan, cameras, sinks, self._context)
+        rebuild_shared(plan, cameras, sinks, self._context, self.config)
         self.config = plan.config
         self.loaded += 1
         self.loaded_at = time.time()
@@ -172,5 +173,6 @@ class Reloader:
 
 
 def _restart(old: SourceConfig, new: SourceConfig) -> bool:
-    """Whether a camera's new keys need it restarted (a new threshold or recording alone does not)."""
-    return replace(old, min_confidence=None, record=None) != replace(new, min_confidence=None, record=None)
+    """Whether a camera's new keys need it restarted (a new threshold, recording or event rules alone do not)."""
+    return replace(old, min_confidence=None, record=None, events=None) != replace(new, min_confidence=None, record=None,
+                                                                                   events=None)

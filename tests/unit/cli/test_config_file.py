@@ -188,6 +188,17 @@ def test_the_run_takes_per_camera_keys_all_cameras_agree_on_and_each_camera_its_
     assert [camera.args.min_confidence for camera in config.cameras] == [0.7, 0.5]
 
 
+def test_a_cameras_event_rules_replace_the_top_levels() -> None:
+    config = read('event = ["cup"]\nevent-hold = "2s"\n[[camera]]\nname = "door"\nsource = "a.mp4"\n'
+                  'event = ["dog"]\nevent-gap = "5s"\n[[camera]]\nname = "yard"\nsource = "b.mp4"\n')
+    door, yard = config.cameras
+    assert (door.args.event, door.args.event_hold, door.args.event_gap) == (["dog"], 2.0, 5.0)
+    assert (yard.args.event, yard.args.event_hold, yard.args.event_gap) == (["cup"], 2.0, 3.0)
+    assert shown_camera(config, 0)["event"] == (["dog"], "box.toml:6")
+    assert shown_camera(config, 1)["event"] == (["cup"], "box.toml:1")
+    assert shown_camera(config, 0)["event-gap"] == ("5s", "box.toml:7")
+
+
 def test_cameras_need_agree_only_on_keys_that_mean_something_to_them() -> None:
     """A size is asked only of a USB camera, a transport only of an RTSP stream: the run takes both."""
     config = read('[[camera]]\ncamera = 0\nfourcc = "MJPG"\nwidth = 1280\n'

@@ -26,15 +26,18 @@ class Events:
     error: str | None = None
 
     def __init__(self, rules: EventConfig, clocks: Mapping[str, Callable[[Frame], float]],
-                 listeners: Iterable[Sink], live: Iterable[str] = ()) -> None:
+                 listeners: Iterable[Sink], live: Iterable[str] = (),
+                 own: Mapping[str, EventConfig | None] | None = None) -> None:
         """``clocks``: each camera's source clock (its trackers measure hold and gap on it);
         ``live``: the cameras whose clock is ``time.monotonic`` (their events end on time even
-        while no frame comes)."""
+        while no frame comes); ``own``: a camera's own rules (None: it has no events), else ``rules``."""
         self.rules = rules
         self.clocks = dict(clocks)
         self.live = set(live)
         self.listeners = [sink for sink in listeners if hasattr(sink, "write_event")]
-        self.trackers = {camera: Tracker(camera, rules) for camera in self.clocks}
+        self.trackers: dict[str, Tracker | None] = {}
+        for camera in self.clocks:
+            self.set_rules(camera, (own or {}).get(camera, rules))
         self.started = 0
 
     def write(self, update: Update) -> None:
@@ -43,7 +46,9 @@ class Events:
     def write_predictions(self, predictions: list[Prediction]) -> None:
         for prediction in predictions:
             frame = prediction.frame
-            tracker = self.trackers.get(frame.camera) or self._tracker(frame.camera)
+            tracker = self.trackers[frame.camera] if frame.camera in self.trackers else self._tracker(frame.camera)
+            if tracker is None:
+                continue
             top = prediction.result.top
             label = str(top.labels[0]) if len(top.labels) else None
             score = float(top.scores[0]) if len(top.scores) else 0.0
@@ -53,21 +58,28 @@ class Events:
         """No frame now: a live camera's event whose class has been gone for the gap ends anyway."""
         now = time.monotonic()
         for camera in self.live:
-            self._tell(self.trackers[camera].tick(now))
+            if tracker := self.trackers.get(camera):
+                self._tell(tracker.tick(now))
 
     def close(self) -> None:
         """The run ends: every event going on ends at its last frame."""
         for tracker in self.trackers.values():
-            self._tell(tracker.finish())
+            self._tell(tracker.finish() if tracker else [])
 
     def summary(self) -> str | None:
         return f"{self.started} events ({', '.join(self.rules.labels)})"
 
+    def set_rules(self, camera: str, rules: EventConfig | None) -> None:
+        """A camera's rules (None: no events of it), new or changed by a reload: its events going on end first."""
+        if tracker := self.trackers.get(camera):
+            self._tell(tracker.finish())
+        self.trackers[camera] = Tracker(camera, rules) if rules else None
+
     def _tracker(self, camera: str) -> Tracker:
         """A camera with no clock given (one camera, frames not named): the first one's clock."""
         self.clocks[camera] = next(iter(self.clocks.values()))
-        self.trackers[camera] = Tracker(camera, self.rules)
-        return self.trackers[camera]
+        tracker = self.trackers[camera] = Tracker(camera, self.rules)
+        return tracker
 
     def _tell(self, changes: list[Change]) -> None:
         """Each change to each listener still working; one that fails is left to the run to drop."""
