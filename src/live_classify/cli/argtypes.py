@@ -2,12 +2,15 @@
 
 The domain's own readers (an MQTT URL, a Triton URL, ``--record``'s target, ``--serve``'s address)
 raise :class:`BadValue`; :func:`_usage` makes each an argparse type, so a bad value is the same one
-line and exit 2 as any other bad flag.
+line and exit 2 as any other bad flag. A value out of bounds says what the flag takes, the same words
+on the command line (``--smooth must be a number between 0 and 1, not 1.5``) and in a configuration
+file (``box.toml:3: min-confidence must be a number between 0 and 1, not "high"``).
 """
 from __future__ import annotations
 
 import argparse
 import functools
+import json
 import math
 import re
 from collections.abc import Callable
@@ -46,81 +49,75 @@ serve_address: Callable[[str], Address] = _usage(listen.address)  # --serve
 webhook_url: Callable[[str], str] = _usage(webhook_address.webhook_url)  # --webhook
 
 
-def serve_clients(text: str) -> int:
-    """``--serve-clients N``: from 1 to MAX_CLIENTS."""
-    if not text.strip().isdigit() or not 1 <= int(text) <= MAX_CLIENTS:
-        raise argparse.ArgumentTypeError(f"not a whole number from 1 to {MAX_CLIENTS}: {text!r}")
-    return int(text)
-
-
-def _number(text: str) -> float:
+def shown(text: str) -> str:
+    """A refused value as a message shows it: a number as typed, anything else in quotes."""
     try:
-        value = float(text)
+        float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
+        return json.dumps(text, ensure_ascii=False)
+    return text.strip()
+
+
+def _refuse(what: str, text: str) -> argparse.ArgumentTypeError:
+    """``must be WHAT, not TEXT``: what the flag takes, and what it was given."""
+    return argparse.ArgumentTypeError(f"must be {what}, not {shown(text)}")
+
+
+def _bounded(text: str, what: str, within: Callable[[float], bool], whole: bool = False) -> float:
+    """A number (``whole``: an integer) for which ``within`` holds, else one line saying ``what`` it must be."""
+    try:
+        value = int(text) if whole else float(text)
+    except ValueError:
+        raise _refuse(what, text) from None
+    if not math.isfinite(value) or not within(value):
+        raise _refuse(what, text)
     return value
 
 
+def serve_clients(text: str) -> int:
+    """``--serve-clients N``: from 1 to MAX_CLIENTS."""
+    return int(_bounded(text, f"a whole number from 1 to {MAX_CLIENTS}", lambda v: 1 <= v <= MAX_CLIENTS, True))
+
+
 class OneLineParser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line (and exit 2) instead of the usage block."""
+    """argparse, but a usage error is one line (and exit 2) instead of the usage block; a value out
+    of bounds reads ``--smooth must be ...`` rather than ``argument --smooth: must be ...``."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
+        message = re.sub(r"^argument (?:-\w/)?(--[\w-]+)(?:/-\w)?: must ", r"\1 must ", message)
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
 def non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative: {text}")
-    return value
+    return int(_bounded(text, "a whole number, 0 or more", lambda v: v >= 0, whole=True))
 
 
 def positive_int(text: str) -> int:
-    value = non_negative_int(text)
-    if value == 0:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {text}")
-    return value
+    return int(_bounded(text, "a whole number, 1 or more", lambda v: v >= 1, whole=True))
 
 
 def positive_float(text: str) -> float:
-    value = _number(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a positive number, not {text}")
-    return value
+    return _bounded(text, "a number above 0", lambda v: v > 0)
 
 
 def non_negative_float(text: str) -> float:
-    value = _number(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative: {text}")
-    return value
+    return _bounded(text, "a number, 0 or more", lambda v: v >= 0)
 
 
 def fraction(text: str) -> float:
     """A number in (0, 1]."""
-    value = _number(text)
-    if not 0 < value <= 1:
-        raise argparse.ArgumentTypeError(f"must be in (0, 1], not {text}")
-    return value
+    return _bounded(text, "a number between 0 and 1", lambda v: 0 < v <= 1)
 
 
 def holdout_fraction(text: str) -> float:
     """A number in [0, 1): the share of data held out."""
-    value = _number(text)
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"must be in [0, 1), not {text}")
-    return value
+    return _bounded(text, "a number from 0 up to (not including) 1", lambda v: 0 <= v < 1)
 
 
 def fourcc(text: str) -> str:
     """A camera pixel format such as MJPG or YUYV."""
     if len(text) != 4 or not text.isascii() or not text.isprintable():
-        raise argparse.ArgumentTypeError(f"a pixel format is 4 characters, such as MJPG or YUYV, not {text!r}")
+        raise _refuse("a pixel format of 4 characters, such as MJPG or YUYV", text)
     return text.upper()
 
 
@@ -128,7 +125,7 @@ def size(text: str) -> tuple[int, int]:
     """``N`` (square) or ``HxW``, as (height, width)."""
     parts = text.lower().split("x")
     if len(parts) not in (1, 2) or not all(p.isdigit() and int(p) > 0 for p in parts):
-        raise argparse.ArgumentTypeError(f"expected N or HxW with positive numbers, not {text!r}")
+        raise _refuse("N or HxW with whole numbers above 0, such as 224 or 256x320", text)
     return (int(parts[0]), int(parts[-1]))
 
 
@@ -136,8 +133,8 @@ def triple(text: str) -> tuple[float, float, float]:
     """One number for all three channels, or three (R,G,B)."""
     parts = text.split(",")
     if len(parts) not in (1, 3):
-        raise argparse.ArgumentTypeError(f"expected one number or three (R,G,B), not {text!r}")
-    values = [_number(p) for p in parts] * (3 // len(parts))
+        raise _refuse("one number or three (R,G,B)", text)
+    values = [_bounded(p, "one number or three (R,G,B)", math.isfinite) for p in parts] * (3 // len(parts))
     return (values[0], values[1], values[2])
 
 
@@ -150,28 +147,28 @@ def _amount(text: str, units: dict[str, int], what: str) -> float:
     """A positive number followed by one of ``units`` (any case, a space allowed), in the base unit."""
     match = re.fullmatch(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([a-z]*)\s*", text.lower())
     if not match or match[2] not in units:
-        raise argparse.ArgumentTypeError(f"{what}, not {text!r}")
+        raise _refuse(what, text)
     value = float(match[1]) * units[match[2]]
     if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0, not {text!r}")
+        raise _refuse(f"more than 0 ({what})", text)
     return value
 
 
 def duration(text: str) -> float:
     """``30s``, ``10m``, ``2h``, ``7d``: seconds."""
-    return _amount(text, DURATION_UNITS, "expected a duration such as 30s, 10m, 2h or 7d")
+    return _amount(text, DURATION_UNITS, "a duration such as 30s, 10m, 2h or 7d")
 
 
 def data_size(text: str) -> int:
     """``500MB``, ``50GB`` (powers of 1000; ``GiB`` and kin for powers of 1024): bytes."""
-    return round(_amount(text, SIZE_UNITS, "expected a size such as 500MB or 50GB"))
+    return round(_amount(text, SIZE_UNITS, "a size such as 500MB or 50GB"))
 
 
 def segment_length(text: str) -> float:
     """``--segment``: a duration of at least a second (a segment is named by its start, to the second)."""
     value = duration(text)
     if value < 1:
-        raise argparse.ArgumentTypeError(f"a segment is at least 1s long, not {text!r}")
+        raise _refuse("at least 1s (a segment is named by its start, to the second)", text)
     return value
 
 
@@ -182,7 +179,7 @@ def retention_limit(text: str) -> tuple[str, float]:
         return ("size", data_size(text))
     if unit in DURATION_UNITS:
         return ("age", duration(text))
-    raise argparse.ArgumentTypeError(f"expected a size such as 50GB or an age such as 7d, not {text!r}")
+    raise _refuse("a size such as 50GB or an age such as 7d", text)
 
 
 def bitrate(text: str) -> int:
@@ -190,13 +187,10 @@ def bitrate(text: str) -> int:
     match = re.fullmatch(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([km]?)\s*", text.lower())
     value = float(match[1]) * {"": 1, "k": 10**3, "m": 10**6}[match[2]] if match else 0
     if value < 1000:
-        raise argparse.ArgumentTypeError(f"expected a bitrate such as 2M or 800k (bits per second), not {text!r}")
+        raise _refuse("a bitrate such as 2M or 800k (bits per second)", text)
     return round(value)
 
 
 def crf(text: str) -> int:
     """libx264's constant rate factor: 0 (lossless) to 51 (worst)."""
-    value = non_negative_int(text)
-    if value > 51:
-        raise argparse.ArgumentTypeError(f"must be 0 (best) to 51 (smallest), not {text}")
-    return value
+    return int(_bounded(text, "a whole number from 0 (best) to 51 (smallest)", lambda v: 0 <= v <= 51, whole=True))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -64,6 +65,17 @@ class ConfigFile:
     keys: dict[str, argparse.Action] = field(default_factory=dict)  # the vocabulary
     secrets: list[str] = field(default_factory=list)  # never to be printed
     warnings: list[str] = field(default_factory=list)
+
+    def located(self, problem: str) -> str:
+        """A problem the checks after parsing found (``--segment needs ...``), named by the file's line
+        when the flag it begins with came from the file (``box.toml:5: segment needs ...``)."""
+        match = re.match(r"--([\w-]+)", problem)
+        action = self.keys.get(match[1]) if match else None
+        if match is None or action is None or action.dest in self.typed:
+            return problem
+        entries = [*self.top, *(entry for camera in self.cameras for entry in camera.entries)]
+        entry = next((entry for entry in entries if entry.key == match[1]), None)
+        return f"{entry.origin}: {match[1]}{problem[match.end():]}" if entry else problem
 
 
 class _Reader:

@@ -110,8 +110,10 @@ def _boolean(key: str, value: object, where: str) -> bool:
 
 
 def refused_message(where: str, message: str) -> str:
-    """argparse's ``argument --min-confidence: not a number: 'high'`` as ``box.toml:3: min-confidence: ...``."""
-    message = re.sub(r"^argument (?:--)?([\w-]+)(?:/--[\w-]+)?: ", r"\1: ", message)
+    """argparse's ``argument --min-confidence: must be ...`` as ``box.toml:3: min-confidence must be ...``
+    (another refusal as ``box.toml:3: key: why``)."""
+    message = re.sub(r"^argument (?:-\w/)?(?:--)?([\w-]+)(?:/-?-[\w-]+)?: (must )?", lambda m: m[1] + (
+        " must " if m[2] else ": "), message)
     message = re.sub(r"argument --([\w-]+)", r"'\1'", message)
     return f"{where}: {message}"
 

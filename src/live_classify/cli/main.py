@@ -9,7 +9,7 @@ import argparse
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
@@ -57,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     log.configure(quiet=args.quiet, verbose=args.verbose)
     for warning in config.warnings if config else []:
         log.warning(warning)
-    mode = _check_mode(parser, args, argv)
+    mode = _check_mode(parser, args, argv, config.located if config else str)
     if config and args.check:
         print(config_check.render(config), end="")
         return 0
@@ -76,10 +76,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
-def _check_mode(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: Sequence[str] | None) -> str:
+def _check_mode(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: Sequence[str] | None,
+                located: Callable[[str], str] = str) -> str:
     """The mode the sources chose (PHOTOS, or the video mode of the first); a flag that does
     nothing in it is a warning, or exit 2 if it can only be a mistake. ``args.given`` keeps the
-    flags on the command line for later checks."""
+    flags on the command line for later checks; ``located``: a problem named by its file's line."""
     if not getattr(args, "inputs", None):
         parser.error("what to classify? give --camera N or --source URI")
     try:
@@ -98,9 +99,9 @@ def _check_mode(parser: argparse.ArgumentParser, args: argparse.Namespace, argv:
         if args.mqtt_ca and args.mqtt and not args.mqtt.tls:
             warnings.append("--mqtt-ca does nothing without mqtts:// (MQTT over TLS)")
     if errors:
-        parser.error(errors[0])
+        parser.error(located(errors[0]))
     for warning in warnings:
-        log.warning(warning)
+        log.warning(located(warning))
     return modes[0]
 
 

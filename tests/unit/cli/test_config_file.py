@@ -89,8 +89,12 @@ def test_an_unknown_key_names_its_line_and_the_near_miss() -> None:
 
 
 def test_a_wrong_value_is_the_flags_own_message_with_the_key_and_line() -> None:
-    assert refused('model = "m"\n\nmin-confidence = "high"\n') == "box.toml:3: min-confidence: not a number: 'high'"
-    assert refused("smooth = 1.5\n") == "box.toml:1: smooth: must be in (0, 1], not 1.5"
+    assert refused('model = "m"\n\nmin-confidence = "high"\n') == \
+        'box.toml:3: min-confidence must be a number between 0 and 1, not "high"'
+    assert refused("smooth = 1.5\n") == "box.toml:1: smooth must be a number between 0 and 1, not 1.5"
+    assert refused("width = 0\n") == "box.toml:1: width must be a whole number, 1 or more, not 0"
+    assert refused('segment = "10 minutes"\n') == \
+        'box.toml:1: segment must be a duration such as 30s, 10m, 2h or 7d, not "10 minutes"'
     assert refused('rtsp-transport = "http"\n').startswith("box.toml:1: rtsp-transport: invalid choice: 'http'")
     assert refused('headless = "yes"\n') == 'box.toml:1: headless is true or false, not "yes"'
     assert refused("top-k = [1, 2]\n") == "box.toml:1: top-k takes one value, not an array"
@@ -307,6 +311,28 @@ def test_no_secret_in_an_error_either(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PW", "bad pass!")
     message = refused('[[camera]]\nsource = "rtsp://u:${PW}@cam/s"\nname = "${PW}"\n', env={"PW": "bad pass!"})
     assert "bad pass" not in message and message.startswith("box.toml:3: name: ")
+
+
+def test_a_problem_found_after_parsing_names_the_files_line(capsys: pytest.CaptureFixture[str]) -> None:
+    """The same checks as for typed flags, named by the line when the file gave the flag."""
+    box('headless = true\nsegment = "10m"\nrecord = "r.mp4"\n[[camera]]\nsource = "a.mp4"\n')
+    with pytest.raises(SystemExit) as stop:
+        main(["--config", "box.toml"])
+    assert stop.value.code == 2
+    assert capsys.readouterr().err.startswith("live-classify: error: box.toml:2: segment needs a directory to write "
+                                              "segments in: --record DIR/")
+    with pytest.raises(SystemExit) as stop:
+        main(["--config", "box.toml", "--segment", "5m"])  # typed: the flag's own words
+    assert capsys.readouterr().err.startswith("live-classify: error: --segment needs a directory")
+
+
+def test_a_value_out_of_bounds_says_what_the_flag_takes_on_the_command_line_too(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(["--source", "a.mp4", "--min-confidence", "high"])
+    assert stop.value.code == 2
+    assert capsys.readouterr().err == ('live-classify: error: --min-confidence must be a number between 0 and 1, '
+                                       'not "high" (see --help)\n')
 
 
 def test_check_needs_a_file_and_a_bad_file_is_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
