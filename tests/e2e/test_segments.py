@@ -314,7 +314,7 @@ def test_a_camera_back_at_another_size_is_letterboxed_or_opens_a_segment(target:
 @pytest.mark.parametrize("flags, message, code", [
     (["--record", "{tmp}/r/", "--segment", "0"], '--segment must be a duration such as 30s, 10m, 2h or 7d, not 0', 2),
     (["--record", "{tmp}/r/", "--segment", "0s"], '--segment must be more than 0 (a duration such as 30s', 2),
-    (["--record", "{tmp}/r/", "--segment", "10m", "--retain", "5 parsecs"], 'must be a size such as 50GB or an age such as 7d, not "5 parsecs"', 2),
+    (["--record", "{tmp}/r/", "--segment", "10m", "--retain", "5 parsecs"], 'such as 7d, not "5 parsecs"', 2),
     (["--record", "{tmp}/r/", "--segment", "10m", "--retain", "1GB", "--retain", "2GB"], "at most one size", 2),
     (["--record", "{tmp}/a.mp4", "--segment", "10m"], "--segment needs a directory", 2),
     (["--retain", "7d"], "--retain needs a directory", 2),
