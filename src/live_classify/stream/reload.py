@@ -4,8 +4,9 @@ The signal handler only sets :attr:`Reloader.requested`. The main loop, between 
 a thread that rereads the file and opens what is new (a file, a camera, a stream may take seconds
 to open: the other cameras' frames go on meanwhile); when that is ready, the main loop applies the
 difference at once: a camera removed ends (its recording closed, its MQTT status ``offline``), one
-added starts, one whose keys changed restarts alone, and an untouched camera never pauses. A file
-that cannot be read changes nothing: one line says why.
+added starts, one whose keys changed restarts alone, and an untouched camera never pauses; the
+outputs whose settings changed are rebuilt (``rebuild.py``). A file that cannot be read changes
+nothing: one line says why.
 """
 from __future__ import annotations
 
