@@ -41,7 +41,7 @@ function makeTile(name) {
   const tile = document.createElement("figure");
   const video = document.createElement("img");
   video.alt = `${name}, live`;
-  video.src = withToken("stream.mjpg", { camera: name });
+  video.src = withToken("stream.mjpg", { camera: name, ...again() });
   const caption = document.createElement("figcaption");
   const title = document.createElement("strong");
   title.textContent = name;
@@ -58,6 +58,8 @@ function makeTile(name) {
 let laidOut = null;
 let uptime = 0;
 let layouts = 0;
+// A stream opened anew gets a URL of its own: the browser would show the old one's image again.
+const again = () => (layouts > 1 ? { again: layouts } : {});
 function setUp(s) {
   const cameras = s.cameras || [];
   const names = cameras.map((c) => c.name).join("\n");
@@ -70,7 +72,7 @@ function setUp(s) {
     tiles = null;
     $("tiles").hidden = true;
     $("one").hidden = false;
-    $("video").src = withToken("stream.mjpg", layouts > 1 ? { again: layouts } : {}); // not an old image
+    $("video").src = withToken("stream.mjpg", again());
     return;
   }
   $("one").hidden = true;
