@@ -41,6 +41,7 @@ class Options:
     fps: float | None  # --serve-fps: at most this many JPEGs a second (None: every shown frame)
     min_confidence: float | None = None
     clients: int | None = None  # --serve-clients: streams and event feeds at once (None: see serve_places)
+    password: str | None = None  # --serve-password-file: a person's, for the login form only
 
 
 @dataclass(eq=False)
@@ -78,7 +79,9 @@ class WebView:
                                             backlog=1)
         self.server.start()
         host, port = sock.getsockname()[:2]
-        log.info(f"serving http://{Address(host, port)}/" + (" (a token is required)" if options.token else ""))
+        needs = " or ".join(what for what, given in (("the token", options.token), ("the password", options.password))
+                            if given)
+        log.info(f"serving http://{Address(host, port)}/" + (f" (log in with {needs})" if needs else ""))
 
     @property
     def error(self) -> str | None:
