@@ -68,14 +68,15 @@ def door(tmp_path: Path) -> Iterator[int]:
         view.close()
 
 
-def test_the_cookie_is_httponly_samesite_strict_secure_behind_https_and_random(door: int) -> None:
+def test_the_session_cookie_its_flags_its_randomness_and_logout_ending_it(door: int) -> None:
     plain = request(door, "POST", "/login", form={"token": PASSWORD, "next": "/api/status?camera=door"})
     assert plain.status == 303 and plain.headers["Location"] == "/api/status?camera=door"
     flags = [part.strip().lower() for part in plain.headers["Set-Cookie"].split(";")[1:]]
     assert "httponly" in flags and "samesite=strict" in flags and "path=/" in flags, flags
     assert "secure" not in flags, "over plain HTTP a Secure cookie would never come back"
     assert any(flag.startswith("max-age=") and int(flag.split("=")[1]) > 0 for flag in flags), flags
-    proxied = request(door, "POST", "/login", {"X-Forwarded-Proto": "https"}, {"token": TOKEN, "next": "//evil.example"})
+    proxied = request(door, "POST", "/login", {"X-Forwarded-Proto": "https"},
+                      {"token": TOKEN, "next": "//evil.example"})
     assert proxied.status == 303 and proxied.headers["Location"] == "/", "never on to another site"
     assert "secure" in [part.strip().lower() for part in proxied.headers["Set-Cookie"].split(";")], "HTTPS: Secure"
     ids = [session_of(plain), session_of(proxied)] + [
@@ -85,6 +86,10 @@ def test_the_cookie_is_httponly_samesite_strict_secure_behind_https_and_random(d
         assert request(door, "GET", "/api/status", with_session(one)).status == 200
     for forged in (ids[0][:-1] + ("A" if ids[0][-1] != "A" else "B"), "1", "x" * 43):
         assert request(door, "GET", "/api/status", with_session(forged)).status == 401, f"{forged} is no session"
+    out = request(door, "POST", "/logout", with_session(ids[0]))
+    assert out.status == 303 and "max-age=0" in out.headers["Set-Cookie"].lower(), out.headers["Set-Cookie"]
+    assert request(door, "GET", "/api/status", with_session(ids[0])).status == 401, "ended on the server"
+    assert request(door, "GET", "/api/status", with_session(ids[1])).status == 200, "the others go on"
 
 
 def test_the_password_is_for_the_form_only_and_wrong_ones_get_the_form_again(door: int) -> None:
@@ -170,7 +175,8 @@ def logged_in(context, port: int) -> dict:  # noqa: ANN001 - playwright's Browse
     seen: dict = {"refused": [], "urls": [], "answered": 0}
     page = context.new_page()
     form = page.goto(f"http://127.0.0.1:{port}/")
-    seen["form"] = {"status": form.status, "background": page.evaluate("getComputedStyle(document.body).backgroundColor"),
+    seen["form"] = {"status": form.status,
+                    "background": page.evaluate("getComputedStyle(document.body).backgroundColor"),
                     "sideways": page.evaluate("document.documentElement.scrollWidth > innerWidth"),
                     "focused": page.evaluate("document.activeElement.id")}
     page.keyboard.type("not the password")
