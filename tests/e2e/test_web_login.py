@@ -4,6 +4,7 @@ slowed to 429, and neither the token, the password nor a session id ever in the 
 from __future__ import annotations
 
 import http.client
+import json
 import logging
 import signal
 import time
@@ -103,6 +104,36 @@ def test_the_password_is_for_the_form_only_and_wrong_ones_get_the_form_again(doo
     assert empty.status == 401
     browser = request(door, "GET", "/history?camera=door&token=wrong", {"Accept": "text/html,*/*"})
     assert browser.status == 401 and browser.headers["Content-Type"].startswith("text/html")
+
+
+def test_healthz_tells_a_stranger_only_up_or_down_and_the_cameras_names() -> None:
+    """A watchdog needs nothing to ask; why a camera is down (an address, an error) is for those let in."""
+    cameras = {"door": camera_status(state=CameraState.STARTING, last_capture=time.monotonic()),
+               "yard": camera_status(state=CameraState.STARTING, last_capture=time.monotonic())}
+    for names in (["door"], ["door", "yard"]):
+        sock = listen(Address("127.0.0.1", 0), TOKEN)
+        feeds = [web.Feed(name, name, lambda name=name: cameras[name]) for name in names]
+        view = web.WebView(sock, feeds, web.Options(names[0], "CPU", token=TOKEN, fps=None, password=PASSWORD))
+        port = sock.getsockname()[1]
+        try:
+            stranger, told = (health(port, {}), health(port, {"Authorization": f"Bearer {TOKEN}"}))
+        finally:
+            view.close()
+        if len(names) == 1:
+            assert (stranger, told) == ((503, "down\n"), (503, "no frame yet\n"))
+        else:
+            assert json.loads(stranger[1]) == {"healthy": False, "down": names, "cameras": dict.fromkeys(names, "down")}
+            assert json.loads(told[1])["cameras"] == dict.fromkeys(names, "no frame yet")
+
+
+def health(port: int, headers: dict[str, str]) -> tuple[int, str]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", "/healthz", headers=headers)
+        answer = connection.getresponse()
+        return answer.status, answer.read().decode()
+    finally:
+        connection.close()
 
 
 def test_no_request_is_written_to_a_log_with_its_token(door: int, caplog: pytest.LogCaptureFixture) -> None:

@@ -18,6 +18,7 @@ from live_classify.sinks.web.sessions import Clock, Sessions, Tries
 PUBLIC = frozenset({"/healthz", "/app.js", "/style.css"})
 LOGIN, LOGOUT = "/login", "/logout"
 COOKIE = "live_classify_session"
+TRUSTED = web.RequestKey("trusted", bool)  # a public route's request with the token or a session: /healthz says why
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -68,7 +69,9 @@ class Guard:
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         """Every request: the PUBLIC ones and the login form pass, the rest need the token or a session;
         a browser without either gets the login form (401), anything else a 401 saying what to send."""
-        if (not self.on or request.path in PUBLIC or (request.path == LOGIN and request.method == "POST")
-                or self.admits(request)):
+        if request.path in PUBLIC:
+            request[TRUSTED] = not self.on or self.admits(request)
+            return await handler(request)
+        if not self.on or (request.path == LOGIN and request.method == "POST") or self.admits(request):
             return await handler(request)
         return refusal(request, self.password is not None)

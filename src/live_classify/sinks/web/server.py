@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from live_classify import log
-from live_classify.sinks.web.auth import Guard
+from live_classify.sinks.web.auth import TRUSTED, Guard
 from live_classify.sinks.web.channel import Channel, queue_newest
 from live_classify.sinks.web.clients import Places
 from live_classify.sinks.web.listen import serve_places
@@ -264,7 +264,7 @@ class WebServer:
         return web.json_response(self.view.status(), headers={"Cache-Control": "no-store"})
 
     async def _health(self, request: web.Request) -> web.Response:
-        healthy, why = self.view.health()
+        healthy, why = self.view.health(reasons=request.get(TRUSTED, False))
         if isinstance(why, dict):  # several cameras: which are down, and why each
             return web.json_response(why, status=200 if healthy else 503, dumps=_one_line)
         return web.Response(status=200 if healthy else 503, text=why + "\n")
