@@ -15,10 +15,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from conftest import LiveCli, headless_env
+from conftest import LiveCli, assert_clean_error, headless_env, run_cli
 from mjpeg_server import MjpegServer
 from statuses import camera_status
-from web_client import CAT_LABELS, CHROMIUM, serve
+from web_client import CAT_LABELS, CHROMIUM, free_port, serve
 
 from live_classify.sinks.web import view as web
 from live_classify.sinks.web.listen import Address, listen
@@ -164,6 +164,25 @@ def test_wrong_logins_from_an_address_are_answered_429_for_a_while(
     assert "5 wrong logins from 127.0.0.1" in done.stderr and f"for {LOCKOUT_S:.0f} s" in done.stderr, done.stderr
     for secret_text in (TOKEN, PASSWORD, *guesses):
         assert secret_text not in done.stderr, f"{secret_text!r} written to the output"
+
+
+def test_a_password_alone_may_serve_beyond_loopback_and_a_missing_one_is_a_usage_error(
+        tmp_path: Path, camera: MjpegServer, live_cli: type[LiveCli]) -> None:
+    missing = run_cli("--source", camera.url, "--provider", "cpu", "--serve", f"0.0.0.0:{free_port()}",
+                      "--serve-password-file", str(tmp_path / "nowhere"), env=headless_env(LIVE_CLASSIFY_TOKEN=""))
+    assert_clean_error(missing, f"argument --serve-password-file: cannot read {tmp_path / 'nowhere'}: No such file")
+    assert missing.returncode == 2
+    (secret := tmp_path / "password").write_text(PASSWORD + "\n")
+    cli, port = serve(live_cli, camera, "--serve-password-file", str(secret), host="0.0.0.0",
+                      env=headless_env(LIVE_CLASSIFY_TOKEN=""))
+    assert request(port, "GET", "/api/status").status == 401
+    assert request(port, "GET", "/api/status", {"Authorization": f"Bearer {PASSWORD}"}).status == 401
+    session = session_of(request(port, "POST", "/login", form={"token": PASSWORD}))
+    assert request(port, "GET", "/api/status", with_session(session)).status == 200
+    cli.signal(signal.SIGINT)
+    done = cli.finish()
+    assert done.returncode == 0 and "(log in with the password)" in done.stderr, done.stderr
+    assert PASSWORD not in done.stderr and session not in done.stderr
 
 
 def test_a_person_logs_in_through_the_form_and_the_page_lives_on_the_cookie_alone(
