@@ -57,16 +57,46 @@ def with_session(session: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def door(tmp_path: Path) -> Iterator[int]:
-    """A web view with a token and a password, in this process; its port."""
+def served(tmp_path: Path) -> Iterator[tuple[web.WebView, int]]:
+    """A web view with a token and a password, in this process, and its port."""
     camera = camera_status(state=CameraState.STARTING, last_capture=time.monotonic())
     sock = listen(Address("127.0.0.1", 0), TOKEN)
     view = web.WebView(sock, [web.Feed("door", "door", lambda: camera)],
                        web.Options("door", "CPU", token=TOKEN, fps=None, password=PASSWORD))
     try:
-        yield sock.getsockname()[1]
+        yield view, sock.getsockname()[1]
     finally:
         view.close()
+
+
+@pytest.fixture
+def door(served: tuple[web.WebView, int]) -> int:
+    return served[1]
+
+
+def test_every_route_works_on_the_session_cookie_alone(served: tuple[web.WebView, int]) -> None:
+    """Every GET route the server has (read from its router, so one added later is covered at once)."""
+    view, port = served
+    runner = view.server._runner
+    assert runner is not None
+    paths = sorted({route.resource.canonical for route in runner.app.router.routes() if route.method == "GET"})
+    assert {"/", "/app.js", "/style.css", "/stream.mjpg", "/api/status", "/api/events", "/metrics"} <= set(paths)
+    session = session_of(request(port, "POST", "/login", form={"token": PASSWORD}))
+    for path in paths:
+        path = path.replace("{", "").replace("}", "")  # a variable part, if a route has one
+        assert ask(port, path, with_session(session)) not in (401, 403, 429), f"{path} on the cookie alone"
+        if path not in ("/healthz", "/app.js", "/style.css"):
+            assert ask(port, path, with_session(session[:-2])) == 401, f"{path} with a wrong session"
+
+
+def ask(port: int, path: str, headers: dict[str, str]) -> int:
+    """The status a GET gets (the body is not read: a stream would never end)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", path, headers=headers)
+        return connection.getresponse().status
+    finally:
+        connection.close()
 
 
 def test_the_session_cookie_its_flags_its_randomness_and_logout_ending_it(door: int) -> None:

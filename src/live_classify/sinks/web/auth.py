@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import time
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
 from live_classify.sinks.web.login_page import refusal
-from live_classify.sinks.web.sessions import Clock, Sessions, Tries
+from live_classify.sinks.web.sessions import Sessions, Tries
 
 # Open to anyone: a watchdog's health, and the page's script and style (code, no data: the login page
 # wears the style, and a page opened with ?token= in a frame of another site, where no cookie goes, gets them).
@@ -44,10 +43,10 @@ def carries(request: web.Request, token: str) -> bool:
 class Guard:
     """The token, the password and the sessions of one server; with neither, everyone may."""
 
-    def __init__(self, token: str | None, password: str | None, clock: Clock = time.monotonic) -> None:
+    def __init__(self, token: str | None, password: str | None) -> None:
         self.token, self.password = token or None, password or None
-        self.sessions = Sessions(clock)
-        self.tries = Tries(clock)
+        self.sessions = Sessions()
+        self.tries = Tries()
 
     @property
     def on(self) -> bool:
