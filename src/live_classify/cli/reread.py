@@ -18,7 +18,7 @@ from live_classify.cli.run_config import run_config
 from live_classify.config import RunConfig, ServeConfig
 from live_classify.errors import LiveClassifyError
 from live_classify.sinks.record.retention import camera_folder
-from live_classify.sinks.web.listen import listen, listen_again, serve_token
+from live_classify.sinks.web.listen import listen, listen_again, serve_password, serve_token
 from live_classify.sources.capture import parse_camera, parse_video_source
 
 #: Flags a reload cannot change (the engine, the window, the batching).
@@ -32,12 +32,14 @@ def serve_config(args: argparse.Namespace, running: ServeConfig | None = None) -
     fails here, before a camera opens or a reload changes anything)."""
     if not args.serve:
         return None
-    token, where = serve_token(args.serve_token), args.serve
-    wanted = (token, args.serve_fps, args.serve_clients, str(where))
-    if running is not None and (running.token, running.fps, running.clients, running.address) == wanted:
+    token, password, where = serve_token(args.serve_token), serve_password(args.serve_password_file), args.serve
+    wanted = (token, args.serve_fps, args.serve_clients, password, str(where))
+    if running is not None and (running.token, running.fps, running.clients, running.password,
+                                running.address) == wanted:
         return running
     same = running is not None and running.address == str(where)
-    sock = listen_again(running.sock, where, token) if running and same else listen(where, token)
+    guarded = token or password  # beyond loopback, one of them
+    sock = listen_again(running.sock, where, guarded) if running and same else listen(where, guarded)
     return ServeConfig(sock, *wanted)
 
 

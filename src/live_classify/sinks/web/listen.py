@@ -9,6 +9,7 @@ import ipaddress
 import os
 import socket
 from dataclasses import dataclass
+from pathlib import Path
 
 from live_classify import log
 from live_classify.errors import BadValue, LiveClassifyError, UsageError
@@ -54,15 +55,40 @@ def serve_token(given: str | None) -> str | None:
     return given or os.environ.get(TOKEN_ENV) or None
 
 
-def listen(where: Address, token: str | None) -> socket.socket:
+def password_file(text: str) -> Path:
+    """``--serve-password-file FILE``: read now, so a missing or empty file is a usage error at once."""
+    read_password(Path(text))
+    return Path(text)
+
+
+def read_password(path: Path) -> str:
+    """The password in ``path``: the file's text without its trailing newline; never empty."""
+    try:
+        password = path.read_text(encoding="utf-8").rstrip("\r\n")
+    except (OSError, UnicodeDecodeError) as error:
+        raise BadValue(f"cannot read {path}: {getattr(error, 'strerror', None) or error}") from None
+    if not password:
+        raise BadValue(f"{path} is empty")
+    return password
+
+
+def serve_password(path: Path | None) -> str | None:
+    """``--serve-password-file``'s password, read for the run (one line and exit 1 if it went since)."""
+    try:
+        return read_password(path) if path else None
+    except BadValue as error:
+        raise LiveClassifyError(f"--serve-password-file: {error}") from None
+
+
+def listen(where: Address, guarded: str | None) -> socket.socket:
     """The server's socket, bound and listening now, before the camera opens (beyond loopback only
-    with a token)."""
+    ``guarded``: with a token or a password)."""
     try:
         family, kind, proto, _, sockaddr = socket.getaddrinfo(where.host, where.port, type=socket.SOCK_STREAM,
                                                               flags=socket.AI_PASSIVE)[0]
     except socket.gaierror as error:
         raise LiveClassifyError(f"--serve {where}: cannot resolve {where.host!r} ({error.strerror})") from None
-    _check_exposed(where, str(sockaddr[0]), token)
+    _check_exposed(where, str(sockaddr[0]), guarded)
     sock = socket.socket(family, kind, proto)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -75,17 +101,18 @@ def listen(where: Address, token: str | None) -> socket.socket:
     return sock
 
 
-def listen_again(sock: socket.socket, where: Address, token: str | None) -> socket.socket:
+def listen_again(sock: socket.socket, where: Address, guarded: str | None) -> socket.socket:
     """The running server's socket for its successor on the same address (a reload changed the
-    token, the rate or the places): a second descriptor of it, so that the port never stops listening."""
-    _check_exposed(where, sock.getsockname()[0], token)
+    token, the password, the rate or the places): a second descriptor of it, so that the port never
+    stops listening."""
+    _check_exposed(where, sock.getsockname()[0], guarded)
     again = sock.dup()
     again.setblocking(False)
     return again
 
 
-def _check_exposed(where: Address, host: str, token: str | None) -> None:
-    """Beyond loopback only with a token: a camera on the network for anyone to watch is a mistake."""
-    if not ipaddress.ip_address(host).is_loopback and not token:
+def _check_exposed(where: Address, host: str, guarded: str | None) -> None:
+    """Beyond loopback only with a token or a password: a camera on the network for anyone to watch is a mistake."""
+    if not ipaddress.ip_address(host).is_loopback and not guarded:
         raise UsageError(f"--serve {where} listens beyond this machine: give --serve-token TOKEN "
-                         f"(or set {TOKEN_ENV}), which every request must then carry")
+                         f"(or set {TOKEN_ENV}) or --serve-password-file FILE, to log in with")
