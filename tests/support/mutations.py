@@ -583,9 +583,8 @@ MUTATIONS = [
              (EVENTS_RULES + "test_an_event_starts_after_the_hold_back_dated_to_its_first_frame",
               EVENTS + "test_one_event_per_espresso_phase_in_the_json_lines_and_the_index")),
     Mutation("events: an event per frame", "Tracker._present",
-             "            watch.event = replace(watch.event, score=watch.best.score, best_time=watch.best.wall)\n"
-             "            return []\n",
-             "            watch.event = replace(watch.event, score=watch.best.score, best_time=watch.best.wall)\n"
+             "                                  source_best=watch.best.t)\n            return []\n",
+             "                                  source_best=watch.best.t)\n"
              "            return [Change(START, watch.event)]\n",
              (EVENTS_RULES + "test_it_ends_after_the_gap_at_the_last_frame_seen",
               EVENTS + "test_one_event_per_espresso_phase_in_the_json_lines_and_the_index")),
