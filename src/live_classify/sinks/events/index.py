@@ -5,12 +5,12 @@ Tables (times in Unix seconds): ``events`` (one row per event, written at its st
 its end; ``clip`` and ``thumbnail`` are paths relative to DIR, as ``--record-mode events|both``
 names them at the start, ``<camera>/events/<YYYY-MM-DD>/<HH-MM-SS>-<label>.mp4`` and ``.jpg``, the
 JPEG written once the event ends; NULL for an event that has no clip; a row goes when
-``--retain-events`` deletes its clip), ``segments`` (one row per closed segment, removed when retention deletes its file) and
-``seconds`` (per camera and wall-clock second, the top label and score of that second's best
-classification). One thread writes (a :class:`BackgroundWriter`), each row in a transaction of its
-own, in WAL mode: a SIGKILL loses at most the second still being summed and never corrupts the
-file. ``live-classify index DIR`` rebuilds the segments and the clips' events from the files
-(``rebuild.py``).
+``--retain-events`` deletes its clip), ``segments`` (one row per closed segment, removed when
+retention deletes its file) and ``seconds`` (per camera and wall-clock second, the top label and
+score of that second's best classification). One thread writes (a :class:`BackgroundWriter`),
+each row in a transaction of its own, in WAL mode: a SIGKILL loses at most the second still
+being summed and never corrupts the file. ``live-classify index DIR`` rebuilds the segments and
+the clips' events from the files (``rebuild.py``).
 """
 from __future__ import annotations
 
