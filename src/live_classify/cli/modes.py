@@ -117,7 +117,8 @@ def recording_problems(record: Path | None, directory: bool, given: frozenset[st
     kinds = [kind for kind, _ in retain or []]
     if len(kinds) > len(set(kinds)):
         errors.append("--retain takes at most one size (e.g. 50GB) and one age (e.g. 7d)")
-    warnings = []
+    warnings = [f"{flag(d)} does nothing with --record-mode events (only clips are kept; both keeps segments too)"
+                for d in ("segment", "retain") if d in given and mode == "events"]
     if directory and "overwrite" in given:
         warnings.append("--overwrite does nothing for --record DIR/ (a segment never replaces a file)")
     if record is not None and not directory and record.suffix.lower() == ".avi":

@@ -88,9 +88,8 @@ def events_sink(events: EventConfig, cameras: Cameras, listeners: list[Sink], ou
             raise UsageError(f"--event {label}: the model has no class of that name (see --model, --labels)")
     members = cameras.members
     live = [m.name for m in members if m.config.spec.live]
-    clips = [m.name for m in members if m.config.record and m.config.record.clips]
-    names = ClipNames(out.record.path, clips) if clips and out.record else None
-    return Events(events, {m.name: m.clock for m in members}, listeners, live, names)
+    roots = {m.name: m.config.record.path for m in members if m.config.record and m.config.record.clips}
+    return Events(events, {m.name: m.clock for m in members}, listeners, live, ClipNames(roots) if roots else None)
 
 
 def _index(out: OutputConfig) -> Index | None:
@@ -151,7 +150,7 @@ def check_outputs(out: OutputConfig, sources: Sequence[SourceConfig]) -> Encoder
         if rec is None:
             continue
         if rec.path not in checked:
-            checked[rec.path] = record.check(rec.path, rec.overwrite, rec.encoding)
+            checked[rec.path] = record.check(rec.path, rec.overwrite, rec.encoding, clips_only=not rec.continuous)
         path = recording_path(rec.path, src.name, rec.segment_s is not None)
         if path in files and not record.is_directory(path):
             raise LiveClassifyError(f"--record {rec.path}: cameras {files[path]} and {src.name} would write one file")

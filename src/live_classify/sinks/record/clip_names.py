@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
@@ -35,14 +35,14 @@ def sidecar_of(clip: Path) -> Path:
 class ClipNames:
     """Gives each event of a camera that records clips its names (the same at its start and end)."""
 
-    def __init__(self, root: Path, cameras: Iterable[str]) -> None:
-        self.root = root
-        self.cameras = set(cameras)
+    def __init__(self, roots: Mapping[str, Path]) -> None:
+        """``roots``: each camera that records clips, and its ``--record DIR/``."""
+        self.roots = dict(roots)
         self._given: dict[str, str] = {}  # event id: its clip, while it goes on
 
     def __call__(self, change: Change) -> Change:
         event = change.event
-        if event.camera not in self.cameras:
+        if event.camera not in self.roots:
             return change
         clip = self._given.get(event.id) or self._new(event)
         if change.kind == END:
@@ -57,7 +57,7 @@ class ClipNames:
         stem = f"{event.camera}/{EVENTS}/{time.strftime('%Y-%m-%d', moment)}/" \
                f"{time.strftime('%H-%M-%S', moment)}-{label_part(event.label)}"
         clip, n = f"{stem}.mp4", 1
-        while clip in self._given.values() or (self.root / clip).exists():
+        while clip in self._given.values() or (self.roots[event.camera] / clip).exists():
             n += 1
             clip = f"{stem}_{n}.mp4"
         return clip

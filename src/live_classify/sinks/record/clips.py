@@ -14,7 +14,9 @@ from __future__ import annotations
 import os
 import queue
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import av
@@ -102,8 +104,8 @@ class Clips:
         for clip in list(self._open.values()):
             if (clip.until is not None and t > clip.until) or clip.template != packet.template:
                 self._finish(clip)
-            else:
-                clip.write(packet)
+            elif not self._guarded(f"the event clip {clip.path}", partial(clip.write, packet)):
+                del self._open[clip.event.id]
 
     def close(self) -> None:
         """The run ends: every clip ends where its packets do (its post-roll cut short)."""
@@ -120,7 +122,7 @@ class Clips:
                 return
             clip = self._open.get(change.event.id)
             if change.kind == START and clip is None:
-                self._start(change.event)
+                self._guarded(f"the event clip {change.event.clip}", partial(self._start, change.event))
             elif clip is not None:
                 clip.event = change.event
                 end = change.event.source_end
@@ -141,14 +143,26 @@ class Clips:
 
     def _finish(self, clip: Clip) -> None:
         """Close it, then its thumbnail and sidecar (with its end), then retention."""
-        clip.close()
         del self._open[clip.event.id]
-        self.written += 1
+        self.written += self._guarded(f"the event clip {clip.path}", partial(self._done, clip))
+
+    def _done(self, clip: Clip) -> None:
+        clip.close()
         event = clip.event
         write_thumbnail(clip.path, event.source_best - clip.t0)
         write_sidecar(clip.path, event, event.start - (event.source_start - clip.t0))
         kept = {c.path for c in self._open.values()}
         prune_clips(self.folder, self.plan.retain_bytes, self.plan.retain_age_s, kept, time.time(), self._log)
+
+    def _guarded(self, what: str, action: Callable[[], None]) -> bool:
+        """A clip that cannot be written (a full disk, a folder gone) is one line and that clip
+        lost: the recording it shares packets with goes on."""
+        try:
+            action()
+        except (av.FFmpegError, OSError, LiveClassifyError) as error:
+            log.warning(f"{what}: {first_line(error)}; the recording goes on")
+            return False
+        return True
 
     def _template_of(self, stream: VideoStream) -> int:
         """The index of ``stream``'s codec parameters (a copy, kept as long as the clips are)."""

@@ -35,7 +35,7 @@ BACKLOG = 8  # frames waiting for the encoder: about a quarter of a second at 30
 PROBE_SIZE = (640, 480)  # the encoder is tried at startup, before the source (and its size) is known
 
 
-def check(path: Path, overwrite: bool, settings: EncoderSettings) -> EncoderSettings:
+def check(path: Path, overwrite: bool, settings: EncoderSettings, clips_only: bool = False) -> EncoderSettings:
     """Refuse a path that cannot be written, a recording that would be lost, or an encoder that
     cannot open here; returns ``settings`` with the MP4 encoder chosen (one line says which)."""
     if is_directory(path):
@@ -47,7 +47,8 @@ def check(path: Path, overwrite: bool, settings: EncoderSettings) -> EncoderSett
         if path.suffix.lower() == ".avi":
             return settings
     encoder = choose_encoder(PROBE_SIZE, settings)
-    where = f"segments into {path}{os.sep}" if is_directory(path) else str(path)
+    where = f"event clips into {path}{os.sep}" if clips_only \
+        else f"segments into {path}{os.sep}" if is_directory(path) else str(path)
     how = "" if settings.encoder != "auto" else " (--encoder auto: a hardware encoder)" if encoder in HARDWARE \
         else " (--encoder auto: no hardware encoder opened)"
     log.info(f"recording {where}: H.264 with {encoder}{how}")
@@ -163,6 +164,7 @@ class Recording:
         dropped = f", {self._encoder.dropped} dropped: the encoder fell behind" if self._encoder.dropped else ""
         skipped = f", {self.skipped} skipped: the main loop fell behind (it shows the newest frame)" \
             if self.skipped else ""
-        clips = f", {self.clips.written} event clips in {self.clips.folder}" if self.clips else ""
+        clips = f", {self.clips.written} event clips in {self.clips.folder} (the pre-roll's ring held at most " \
+            f"{self.clips.ring.peak_bytes / 1e6:.1f} MB)" if self.clips else ""
         kept = f"to {self.path}" if not isinstance(video, _Mp4) or video.keep else "(clips only)"
         return f"recorded {video.frames} frames {kept} at {rate}{dropped}{skipped}{stopped}{clips}"
