@@ -652,6 +652,11 @@ MUTATIONS = [
     Mutation("clips: --retain-events deletes the files but not the rows", "prune_clips",
              "    if deleted and log_to is not None:", "    if False:",
              (CLIPS + "test_retain_events_deletes_old_clips_and_their_rows_never_segments",)),
+    Mutation("clips: an event's end names another clip than its start", "ClipNames.__call__",
+             "clip = self._given.get(event.id) or self._new(event)", "clip = self._new(event)",
+             ("tests/unit/sinks/record/test_clip_names_unit.py::"
+              "test_an_event_has_its_clip_and_thumbnail_from_its_start_to_its_end",
+              CLIPS + "test_a_clip_per_espresso_phase_from_its_pre_roll_to_its_post_roll")),
     Mutation("clips: the rebuild forgets the clips' events", "rebuild",
              "for row in map(lambda clip: event_row(clip, root), clip_files(camera)) if row is not None]",
              "for row in [] if row is not None]",
