@@ -110,7 +110,8 @@ def test_both_clips_are_the_segments_own_packets_remuxed(scenes: Path, tmp_path:
 
 
 def test_a_sigkill_mid_event_leaves_a_playable_clip_and_its_index_row(scenes: Path, tmp_path: Path,  # noqa: F811
-                                                                     live_cli: type[LiveCli]) -> None:
+                                                                     live_cli: type[LiveCli], classifier: Classifier,
+                                                                     likely: tuple[set[str], set[str]]) -> None:
     rec = tmp_path / "rec"
     cli = live_cli("--source", str(scenes), "--realtime", "--headless", "--provider", "cpu", *EVENT_FLAGS,
                    "--jsonl", "-", "--record", f"{rec}/", "--record-mode", "events", *CLIP_FLAGS)
@@ -130,6 +131,8 @@ def test_a_sigkill_mid_event_leaves_a_playable_clip_and_its_index_row(scenes: Pa
     clip = rec / start["clip"]
     frames = int(probe(clip)["nb_read_frames"])
     assert frames >= 30 and len(frames_of(clip)) == frames  # playable, every frame decodes
+    best = cv2.imread(str(rec / start["thumbnail"]))  # written at the start: the best frame so far
+    assert best is not None and classifier.classify(best).top.labels[0] in likely[1]
     with sqlite3.connect(rec / "index.db") as db:
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     assert [(r[0], r[4], r[5]) for r in event_rows(rec)] == [(start["id"], start["clip"], start["thumbnail"])]

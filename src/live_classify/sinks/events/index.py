@@ -4,7 +4,7 @@ was seen and recorded, to search without reading JSON lines or video.
 Tables (times in Unix seconds): ``events`` (one row per event, written at its start and again at
 its end; ``clip`` and ``thumbnail`` are paths relative to DIR, as ``--record-mode events|both``
 names them at the start, ``<camera>/events/<YYYY-MM-DD>/<HH-MM-SS>-<label>.mp4`` and ``.jpg``, the
-JPEG written once the event ends; NULL for an event that has no clip; a row goes when
+JPEG written as the event starts and again as it ends; NULL for an event that has no clip; a row goes when
 ``--retain-events`` deletes its clip), ``segments`` (one row per closed segment, removed when
 retention deletes its file) and ``seconds`` (per camera and wall-clock second, the top label and
 score of that second's best classification). One thread writes (a :class:`BackgroundWriter`),

@@ -39,7 +39,7 @@ class Event:
     source_end: float | None = None
     source_best: float = 0.0
     clip: str | None = None  # --record-mode events|both: its clip, relative to --record DIR/
-    thumbnail: str | None = None  # and its best frame's JPEG beside it (written when the event ends)
+    thumbnail: str | None = None  # its best frame's JPEG beside it (the best so far at the start, then at the end)
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
-"""What sits beside a clip: its thumbnail (the event's best frame, decoded from the clip itself, as a
-JPEG), its sidecar (the event, JSON), and ``--retain-events``, which deletes the three together and
-tells the index. Every file is written under a temporary name and renamed: no reader sees half."""
+"""What sits beside a clip: its thumbnail (the event's best frame as a JPEG, decoded from the
+packets at the start and from the clip at the end: nothing but the JPEG is encoded for it), its
+sidecar (the event, JSON), and ``--retain-events``, which deletes the three together and tells
+the index. Every file is written under a temporary name and renamed: no reader sees half."""
 from __future__ import annotations
 
 import json
@@ -10,11 +11,13 @@ from typing import Protocol, runtime_checkable
 
 import av
 import cv2
+from av.video.stream import VideoStream
 
 from live_classify import log
 from live_classify.sinks.events.rules import END, Change, Event, record
 from live_classify.sinks.record.clip_names import CLIP, EVENTS, sidecar_of, thumbnail_of
 from live_classify.sinks.record.retention import DAY, age_text, size_and_mtime
+from live_classify.sinks.record.ring import Packet
 
 JPEG_QUALITY = 85
 
@@ -39,19 +42,40 @@ def write_sidecar(clip: Path, event: Event, clip_start: float) -> None:
 
 
 def write_thumbnail(clip: Path, offset_s: float) -> bool:
-    """The frame of ``clip`` at ``offset_s`` (or the last before it) as a JPEG beside it."""
+    """At the event's end: the frame of ``clip`` at ``offset_s`` (or the last before it), decoded
+    from the clip on disk, as a JPEG beside it."""
     best = None
     try:
         with av.open(str(clip)) as container:
             for frame in container.decode(video=0):
                 if best is not None and frame.time is not None and frame.time > offset_s + 1e-3:
                     break
-                best = frame.to_ndarray(format="bgr24")
+                best = frame
     except (av.FFmpegError, OSError) as error:
         log.warning(f"cannot read {clip} for its thumbnail: {error}")
-    if best is None:
+    return _save(best, clip)
+
+
+def early_thumbnail(clip: Path, packets: list[Packet], template: VideoStream, t: float) -> bool:
+    """At the event's start: its best frame so far (at source time ``t``), decoded from the
+    packets in memory from the last keyframe at or before it (a second at most), so that an event
+    cut short by a kill has a thumbnail too."""
+    first = max((i for i, packet in enumerate(packets) if packet.key and packet.t <= t), default=0)
+    decoder = av.CodecContext.create("h264", "r")
+    decoder.extradata = template.codec_context.extradata
+    best = None
+    for packet in packets[first:]:
+        if packet.t > t + 1e-3:
+            break
+        best = ([best, *decoder.decode(av.Packet(packet.data))])[-1]
+    best = ([best, *decoder.decode(None)])[-1]  # a decoder that holds frames back gives them up
+    return _save(best, clip)
+
+
+def _save(frame: av.VideoFrame | None, clip: Path) -> bool:
+    if frame is None:
         return False
-    done, jpeg = cv2.imencode(".jpg", best, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+    done, jpeg = cv2.imencode(".jpg", frame.to_ndarray(format="bgr24"), [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
     if done:
         _replace(thumbnail_of(clip), jpeg.tobytes())
     return bool(done)

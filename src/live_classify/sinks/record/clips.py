@@ -25,7 +25,13 @@ from av.video.stream import VideoStream
 from live_classify import log
 from live_classify.errors import LiveClassifyError, first_line
 from live_classify.sinks.events.rules import START, Change, Event
-from live_classify.sinks.record.clip_files import ClipLog, prune_clips, write_sidecar, write_thumbnail
+from live_classify.sinks.record.clip_files import (
+    ClipLog,
+    early_thumbnail,
+    prune_clips,
+    write_sidecar,
+    write_thumbnail,
+)
 from live_classify.sinks.record.mp4 import MILLISECONDS, MUXER_OPTIONS
 from live_classify.sinks.record.ring import RING_BYTES, Packet, Ring
 
@@ -140,6 +146,7 @@ class Clips:
             clip.write(packet)
         self._open[event.id] = clip
         write_sidecar(clip.path, event, event.start - (event.source_start - clip.t0))
+        early_thumbnail(clip.path, packets, self._streams[template], event.source_best)
 
     def _finish(self, clip: Clip) -> None:
         """Close it, then its thumbnail and sidecar (with its end), then retention."""
