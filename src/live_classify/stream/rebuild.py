@@ -92,7 +92,7 @@ def _retrack(plan: Plan, cameras: Cameras, sinks: Sinks, before: dict[str, Sourc
     events going on end first); one removed ends its events; the others' go on untouched."""
     events, rules = next((s for s in sinks.active if isinstance(s, Events)), None), plan.config.outputs.events
     if events is None and rules is not None:  # the first events of the run: first among the sinks
-        events = events_sink(rules, cameras, [])
+        events = events_sink(rules, cameras, [], plan.config.outputs)
         sinks.active.insert(0, events)
         sinks.all.insert(0, events)
     if events is None:

@@ -27,10 +27,13 @@ class Events:
 
     def __init__(self, rules: EventConfig, clocks: Mapping[str, Callable[[Frame], float]],
                  listeners: Iterable[Sink], live: Iterable[str] = (),
+                 names: Callable[[Change], Change] | None = None,
                  own: Mapping[str, EventConfig | None] | None = None) -> None:
         """``clocks``: each camera's source clock (its trackers measure hold and gap on it);
         ``live``: the cameras whose clock is ``time.monotonic`` (their events end on time even
-        while no frame comes); ``own``: a camera's own rules (None: it has no events), else ``rules``."""
+        while no frame comes); ``names``: gives each event its clip's and thumbnail's names
+        (``--record-mode events|both``) before anyone hears of it; ``own``: a camera's own rules
+        (None: it has no events), else ``rules``."""
         self.rules = rules
         self.clocks = dict(clocks)
         self.live = set(live)
@@ -39,6 +42,7 @@ class Events:
         for camera in self.clocks:
             self.set_rules(camera, (own or {}).get(camera, rules))
         self.started = 0
+        self.names = names
 
     def write(self, update: Update) -> None:
         self.write_predictions(update.shown.new_predictions)
@@ -83,7 +87,7 @@ class Events:
 
     def _tell(self, changes: list[Change]) -> None:
         """Each change to each listener still working; one that fails is left to the run to drop."""
-        for change in changes:
+        for change in map(self.names, changes) if self.names else changes:
             self.started += change.kind == "start"
             for listener in self.listeners:
                 if listener.error is None:
