@@ -8,7 +8,7 @@ from aiohttp import web
 # Open without the token: a watchdog's health, and the page's script and style (no data in them), which
 # a browser fetches without the ?token= of the page's URL. The page itself and every endpoint with data
 # need it (app.js carries the page's token onto each URL it asks for).
-PUBLIC = frozenset({"/healthz", "/app.js", "/style.css"})
+PUBLIC = frozenset({"/healthz", "/app.js", "/style.css", "/history.js", "/history.css"})
 
 
 def carries(request: web.Request, token: str) -> bool:

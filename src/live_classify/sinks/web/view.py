@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -41,6 +42,7 @@ class Options:
     fps: float | None  # --serve-fps: at most this many JPEGs a second (None: every shown frame)
     min_confidence: float | None = None
     clients: int | None = None  # --serve-clients: streams and event feeds at once (None: see serve_places)
+    recordings: Path | None = None  # --record DIR/: what /history serves (None: nothing recorded)
 
 
 @dataclass(eq=False)

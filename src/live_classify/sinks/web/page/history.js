@@ -1,0 +1,239 @@
+// The history page: a day's timeline per camera (the top label as coloured bands, events marked),
+// the events (search across days), a <video> that plays an event or any moment, and the export.
+"use strict";
+const token = new URLSearchParams(location.search).get("token");
+const $ = (id) => document.getElementById(id);
+const DAY = 86400;
+const STEP = 60; // seconds per band on a day's timeline
+let segment = null; // the recording playing now (to go on with the next one at its end)
+
+function withToken(path, params = {}) {
+  const query = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== "" && v != null));
+  if (token) query.set("token", token);
+  return query.toString() ? `${path}${path.includes("?") ? "&" : "?"}${query}` : path;
+}
+
+async function api(path, params) {
+  const reply = await fetch(withToken(path, params), { cache: "no-store" });
+  if (!reply.ok) throw new Error((await reply.text()).trim() || `${reply.status}`);
+  return reply.json();
+}
+
+function colour(label) {
+  let hash = 0;
+  for (const c of label || "") hash = (hash * 31 + c.charCodeAt(0)) >>> 0;
+  return label ? `hsl(${hash % 360} 65% 45%)` : "#333";
+}
+
+const clock = (t) => new Date(t * 1000).toLocaleTimeString([], { hour12: false });
+const when = (t) => new Date(t * 1000).toLocaleString([], { hour12: false });
+const seconds = (local) => (local ? new Date(local).getTime() / 1000 : "");
+function localInput(t) {
+  const d = new Date(t * 1000 - new Date(t * 1000).getTimezoneOffset() * 60000);
+  return d.toISOString().slice(0, 19);
+}
+function dayStart() {
+  const [y, m, d] = $("day").value.split("-").map(Number);
+  return new Date(y, m - 1, d).getTime() / 1000;
+}
+function say(text) {
+  $("message").textContent = text;
+}
+
+function element(tag, props = {}, children = []) {
+  const node = Object.assign(document.createElement(tag), props);
+  node.append(...children);
+  return node;
+}
+
+// --- playing ---
+
+function show(url, offset, what) {
+  const video = $("video");
+  $("player").hidden = false;
+  $("playing").textContent = what;
+  video.src = withToken(url);
+  video.addEventListener("loadedmetadata", () => {
+    video.currentTime = Math.max(0, offset);
+    video.play().catch(() => {});
+  }, { once: true });
+}
+
+async function playAt(camera, t, what) {
+  const found = (await api("api/history/recordings", { camera, since: t - 1, until: t + 60 })).recordings;
+  const here = found.find((r) => r.start <= t && t <= r.end + 1) || found[0];
+  if (!here) {
+    say(`nothing of ${camera} is recorded at ${when(t)}`);
+    return;
+  }
+  segment = here;
+  show(here.url, t - here.start, what || `${camera} at ${when(Math.max(t, here.start))}`);
+}
+
+async function playEvent(event, button) {
+  document.querySelectorAll("#events .playing").forEach((b) => b.classList.remove("playing"));
+  button.classList.add("playing");
+  fillExport(event.camera, event.start, event.end || event.start + 10);
+  const what = `${event.label} on ${event.camera}, ${when(event.start)}`;
+  if (event.clip) {
+    segment = null;
+    show(event.clip, 0, what);
+  } else {
+    await playAt(event.camera, event.start, what);
+  }
+}
+
+async function goOn() {
+  if (!segment) return;
+  const next = (await api("api/history/recordings", { camera: segment.camera, since: segment.end, until: segment.end + 60 }))
+    .recordings.find((r) => r.start > segment.start);
+  if (next) {
+    segment = next;
+    show(next.url, 0, `${next.camera} at ${when(next.start)}`);
+  }
+}
+
+// --- the events ---
+
+function eventItem(event) {
+  const picture = event.thumbnail
+    ? element("img", { src: withToken(event.thumbnail), alt: "", loading: "lazy" })
+    : element("span", { className: "swatch" });
+  const length = event.end ? `${Math.max(0, event.end - event.start).toFixed(1)} s` : "going on";
+  const what = element("span", { className: "what" }, [
+    element("strong", { textContent: `${event.label} ${(event.score * 100).toFixed(0)}%` }),
+    `${event.camera} · ${when(event.start)} · ${length}`]);
+  const button = element("button", { type: "button" }, [picture, what]);
+  button.style.setProperty("--colour", colour(event.label));
+  button.addEventListener("click", () => playEvent(event, button).catch((e) => say(e.message)));
+  const item = element("li", {}, [button]);
+  item.dataset.eventId = event.id;
+  return item;
+}
+
+async function listEvents(params) {
+  const events = (await api("api/history/events", params)).events;
+  $("events").replaceChildren(...events.map(eventItem));
+  say(events.length ? `${events.length} event${events.length === 1 ? "" : "s"}` : "no event");
+}
+
+// --- the timelines ---
+
+function bands(rows, from) {
+  const merged = [];
+  for (const r of rows) {
+    const last = merged[merged.length - 1];
+    if (last && last.label === r.label && last.end === r.start) last.end = r.start + STEP;
+    else merged.push({ label: r.label, start: r.start, end: r.start + STEP });
+  }
+  return merged.map((b) => {
+    const band = element("div", { className: "band", title: `${b.label} ${clock(b.start)}–${clock(b.end)}` });
+    Object.assign(band.style, { left: `${((b.start - from) / DAY) * 100}%`, width: `${((b.end - b.start) / DAY) * 100}%`,
+      background: colour(b.label) });
+    return band;
+  });
+}
+
+function marks(events, from) {
+  return events.map((e) => {
+    const mark = element("div", { className: "mark", title: `${e.label} ${clock(e.start)}` });
+    mark.style.left = `${((e.start - from) / DAY) * 100}%`;
+    return mark;
+  });
+}
+
+function keyboard(line, camera, from) {
+  let at = from + DAY / 2;
+  const cursor = element("div", { className: "cursor", hidden: true });
+  line.append(cursor);
+  const move = (t) => {
+    at = Math.min(from + DAY - 1, Math.max(from, t));
+    cursor.hidden = false;
+    cursor.style.left = `${((at - from) / DAY) * 100}%`;
+    line.setAttribute("aria-valuenow", String(Math.round(at - from)));
+    line.setAttribute("aria-valuetext", clock(at));
+  };
+  line.addEventListener("keydown", (e) => {
+    const jump = { ArrowLeft: -60, ArrowRight: 60, PageDown: -600, PageUp: 600 }[e.key];
+    if (jump) move(at + (e.shiftKey ? jump * 10 : jump));
+    else if (e.key === "Enter" || e.key === " ") playAt(camera, at).catch((err) => say(err.message));
+    else return;
+    e.preventDefault();
+  });
+  line.addEventListener("click", (e) => {
+    const box = line.getBoundingClientRect();
+    move(from + ((e.clientX - box.left) / box.width) * DAY);
+    playAt(camera, at).catch((err) => say(err.message));
+  });
+}
+
+async function timeline(camera, from) {
+  const [labels, events] = await Promise.all([
+    api("api/history/labels", { camera, since: from, until: from + DAY, step: STEP }),
+    api("api/history/events", { camera, since: from, until: from + DAY })]);
+  const line = element("div", { className: "timeline", tabIndex: 0, role: "slider",
+    ariaLabel: `${camera}: press Enter to play, arrows to move a minute (Shift: ten)` });
+  line.setAttribute("aria-valuemin", "0");
+  line.setAttribute("aria-valuemax", String(DAY));
+  line.append(...bands(labels.labels, from), ...marks(events.events, from));
+  keyboard(line, camera, from);
+  const seen = [...new Set(labels.labels.map((r) => r.label))].filter(Boolean);
+  const legend = element("ul", { className: "legend" }, seen.map((l) => {
+    const item = element("li", { textContent: l });
+    item.style.setProperty("--colour", colour(l));
+    return item;
+  }));
+  const hours = element("div", { className: "hours" }, ["0", "6", "12", "18", "24"].map((h) => element("span", { textContent: h })));
+  return element("section", { className: "camera" }, [element("h3", { textContent: camera }), line, hours, legend]);
+}
+
+async function showDay() {
+  const from = dayStart();
+  const known = await api("api/history/cameras");
+  for (const select of document.querySelectorAll(".cameras")) {
+    const keep = select.value;
+    select.replaceChildren(...(select.required ? [] : [element("option", { value: "", textContent: "any" })]),
+      ...known.cameras.map((c) => element("option", { value: c, textContent: c })));
+    select.value = keep || select.options[0]?.value || "";
+  }
+  $("labels").replaceChildren(...known.labels.map((l) => element("option", { value: l })));
+  $("timelines").replaceChildren(...await Promise.all(known.cameras.map((c) => timeline(c, from))));
+  await listEvents({ since: from, until: from + DAY });
+}
+
+function fillExport(camera, start, end) {
+  const form = $("export");
+  form.camera.value = camera;
+  form.start.value = localInput(start);
+  form.end.value = localInput(end);
+}
+
+function setUp() {
+  $("live").href = withToken("./");
+  $("day").value = localInput(Date.now() / 1000).slice(0, 10);
+  const reload = () => showDay().catch((e) => say(e.message));
+  const shift = (days) => {
+    $("day").value = localInput(dayStart() + days * DAY + 3600 * 12).slice(0, 10);
+    reload();
+  };
+  $("prev").addEventListener("click", () => shift(-1));
+  $("next").addEventListener("click", () => shift(1));
+  $("day").addEventListener("change", reload);
+  $("video").addEventListener("ended", () => goOn().catch((e) => say(e.message)));
+  $("search").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const f = e.target;
+    listEvents({ camera: f.camera.value, label: f.label.value, since: seconds(f.since.value), until: seconds(f.until.value) })
+      .catch((err) => say(err.message));
+  });
+  $("export").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const f = e.target;
+    const link = $("download");
+    link.href = withToken("api/clip.mp4", { camera: f.camera.value, start: seconds(f.start.value), end: seconds(f.end.value) });
+    link.click();
+  });
+  reload();
+}
+
+setUp();
