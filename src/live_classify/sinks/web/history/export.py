@@ -34,6 +34,7 @@ class _Cut:
     def add(self, source: av.container.InputContainer, segment_start: float, start: float) -> bool:
         """Copy a segment's packets in [the keyframe before start, end]; False once past the end."""
         video = source.streams.video[0]
+        time_base = video.time_base or self.time_base
         size = (video.codec_context.width, video.codec_context.height)
         if self.stream is None:
             self.stream, self.size = self.output.add_stream_from_template(video), size
@@ -43,7 +44,7 @@ class _Cut:
         for packet in source.demux(video):
             if packet.dts is None or packet.pts is None:
                 continue
-            t = segment_start + float(packet.pts * video.time_base)
+            t = segment_start + float(packet.pts * time_base)
             if t > self.end:
                 return False
             if t < start:
@@ -53,7 +54,7 @@ class _Cut:
                     waiting.append(packet)
                 continue
             for held in [*waiting, packet]:
-                self._write(held, segment_start, video.time_base)
+                self._write(held, segment_start, time_base)
             waiting = []
         return True
 

@@ -1,11 +1,11 @@
 """Files of the recording directory over HTTP, with Range (206) so a ``<video>`` can seek: only
 files under DIR, only media. The path a request names is checked as a whole after every symlink
-is followed, so ``..``, its percent-encoded forms (aiohttp decodes them before they reach us),
+is followed (and only then), so ``..``, its percent-encoded forms (aiohttp decodes them before they reach us),
 absolute paths and links that point out of DIR all end in the same refusal."""
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from aiohttp import web
 
@@ -23,12 +23,9 @@ class Refused(Exception):
 def locate(root: Path, requested: str) -> Path:
     """The file under ``root`` that ``requested`` (relative, ``/``-separated) names, symlinks followed;
     Refused (403) for anything that is or leads outside ``root`` or is not media, (404) if missing."""
-    parts = PurePosixPath(requested).parts
-    if not parts or PurePosixPath(requested).is_absolute() or ".." in parts or "\x00" in requested:
-        raise Refused(403, "only files under the recording directory are served")
     base = root.resolve()
-    path = (base / requested).resolve()
-    if not path.is_relative_to(base):
+    path = (base / requested).resolve() if requested and "\x00" not in requested else base
+    if path == base or not path.is_relative_to(base):  # an absolute path replaces base: it is outside too
         raise Refused(403, "only files under the recording directory are served")
     if path.suffix.lower() not in MEDIA:
         raise Refused(403, "only video and pictures are served")
