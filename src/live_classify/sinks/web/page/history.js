@@ -61,7 +61,7 @@ function show(url, offset, what) {
 
 async function playAt(camera, t, what) {
   const found = (await api("api/history/recordings", { camera, since: t - 1, until: t + 60 })).recordings;
-  const here = found.find((r) => r.start <= t && t <= r.end + 1) || found[0];
+  const here = found.filter((r) => r.start <= t).pop() || found[0]; // the one that has t, else the next
   if (!here) {
     say(`nothing of ${camera} is recorded at ${when(t)}`);
     return;
