@@ -15,10 +15,12 @@ from urllib.parse import urlencode
 
 import av
 import cv2
+import numpy as np
 import pytest
 from conftest import CHELSEA, COFFEE, run_cli
 from statuses import camera_status
 
+from live_classify.engine.classifier import Classifier
 from live_classify.sinks.web import view as web
 from live_classify.sinks.web.listen import Address, listen
 
@@ -26,6 +28,7 @@ TOKEN = "history-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 LABELS = ("espresso", "Egyptian cat")
 APIS = ["/api/history/events", "/api/history/recordings", "/api/history/labels", "/api/history/cameras",
+        "/api/history/thumbnail.jpg?camera=a&t=1",
         "/api/clip.mp4?camera=a&start=1&end=2", "/media/a/x.mp4", "/history"]
 
 
@@ -205,3 +208,18 @@ def test_a_bad_export_is_a_400_of_one_line(port: int, query: str) -> None:
 def test_an_export_of_nothing_recorded_is_a_404(port: int) -> None:
     code, _, body = get(port, "/api/clip.mp4?camera=b&start=1000&end=1010")
     assert code == 404 and b"nothing of b is recorded" in body
+
+
+def test_a_thumbnail_is_the_frame_recorded_at_that_moment(port: int, recorded: Path, classifier: Classifier) -> None:
+    """The scenes' source times: the cat from 0 to 2 s, the espresso from 2 to 5 s."""
+    start = rows(recorded, "SELECT start FROM segments WHERE camera = 'a' ORDER BY start LIMIT 1")[0][0]
+    cup, cat = (set(np.argsort(classifier.classify(cv2.imread(str(p))).probabilities)[-5:]) for p in (COFFEE, CHELSEA))
+    for t, (likely, unlikely) in ((start + 1.0, (cat, cup)), (start + 3.5, (cup, cat))):
+        code, headers, body = get(port, f"/api/history/thumbnail.jpg?camera=a&t={t}")
+        assert code == 200 and headers["Content-Type"] == "image/jpeg", body[:200]
+        image = cv2.imdecode(np.frombuffer(body, np.uint8), cv2.IMREAD_COLOR)
+        assert image.shape[1] == 240
+        probabilities = classifier.classify(image).probabilities
+        assert probabilities[list(likely)].sum() > 10 * probabilities[list(unlikely)].sum(), t
+    assert get(port, f"/api/history/thumbnail.jpg?camera=a&t={start - 100}")[0] == 404
+    assert get(port, "/api/history/thumbnail.jpg?camera=a")[0] == 400

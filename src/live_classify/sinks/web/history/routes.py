@@ -36,10 +36,12 @@ class Routes:
     def add_to(self, app: web.Application) -> None:
         for path in PAGE:
             app.router.add_get(path, self.page)
-        for path, handler in {"/api/history/events": self.events, "/api/history/recordings": self.recordings,
-                              "/api/history/labels": self.labels, "/api/history/cameras": self.cameras,
-                              "/api/clip.mp4": self.clip, "/media/{path:.+}": self.media}.items():
-            app.router.add_get(path, handler)
+        api = {"events": self.events, "recordings": self.recordings, "labels": self.labels, "cameras": self.cameras,
+               "thumbnail.jpg": self.thumbnail}
+        for name, handler in api.items():
+            app.router.add_get(f"/api/history/{name}", handler)
+        app.router.add_get("/api/clip.mp4", self.clip)
+        app.router.add_get("/media/{path:.+}", self.media)
 
     async def page(self, request: web.Request) -> web.Response:
         body, kind = self._files[request.path]
@@ -78,6 +80,23 @@ class Routes:
         if self.history is None:
             raise web.HTTPNotFound(text="nothing is recorded\n")
         return await serve(self.history.root, request.match_info["path"])
+
+    async def thumbnail(self, request: web.Request) -> web.Response:
+        """A small JPEG of ``camera`` at ``t``, from the segment that holds it."""
+        from live_classify.sinks.web.history.frames import thumbnail  # PyAV, only when asked
+
+        camera, t = request.query.get("camera", ""), params.moment(request.query, "t")
+        if not camera or t is None:
+            raise params.bad("camera and t are required")
+        held = [s for s in await self._ask(lambda h: h.segments(camera, t - 1, t)) if s[1] <= t]
+        try:
+            jpeg = await asyncio.get_running_loop().run_in_executor(
+                None, thumbnail, held[-1][0], t - held[-1][1]) if held else None
+        except OSError as error:
+            raise web.HTTPInternalServerError(text=f"{error}\n") from None
+        if jpeg is None:
+            raise web.HTTPNotFound(text=f"nothing of {camera} is recorded at {t}\n")
+        return web.Response(body=jpeg, content_type="image/jpeg", headers={"Cache-Control": "max-age=3600"})
 
     async def clip(self, request: web.Request) -> web.StreamResponse:
         """The export, downloaded as one MP4 named after the camera and its start."""

@@ -96,9 +96,11 @@ async function goOn() {
 // --- the events ---
 
 function eventItem(event) {
-  const picture = event.thumbnail
-    ? element("img", { src: withToken(event.thumbnail), alt: "", loading: "lazy" })
-    : element("span", { className: "swatch" });
+  const inside = event.start + Math.min(1, ((event.end || event.start) - event.start) / 2); // past its first frame
+  const src = event.thumbnail ? withToken(event.thumbnail)
+    : withToken("api/history/thumbnail.jpg", { camera: event.camera, t: inside });
+  const picture = element("img", { src, alt: "", loading: "lazy" });
+  picture.addEventListener("error", () => picture.replaceWith(element("span", { className: "swatch" })), { once: true });
   const length = event.end ? `${Math.max(0, event.end - event.start).toFixed(1)} s` : "going on";
   const what = element("span", { className: "what" }, [
     element("strong", { textContent: `${event.label} ${(event.score * 100).toFixed(0)}%` }),
