@@ -223,3 +223,17 @@ def test_a_thumbnail_is_the_frame_recorded_at_that_moment(port: int, recorded: P
         assert probabilities[list(likely)].sum() > 10 * probabilities[list(unlikely)].sum(), t
     assert get(port, f"/api/history/thumbnail.jpg?camera=a&t={start - 100}")[0] == 404
     assert get(port, "/api/history/thumbnail.jpg?camera=a")[0] == 400
+
+
+def test_without_a_recording_directory_each_api_says_so_in_one_line() -> None:
+    camera = camera_status(last_capture=time.monotonic())
+    sock = listen(Address("127.0.0.1", 0), None)
+    view = web.WebView(sock, [web.Feed("a", "a", lambda: camera)], web.Options("a", "CPU", token=None, fps=None))
+    try:
+        port = sock.getsockname()[1]
+        for path in APIS[:-1]:
+            code, _, body = get(port, path, {})
+            assert code == 404 and body.count(b"\n") == 1 and b"nothing is recorded" in body, (path, body)
+        assert get(port, "/history", {})[0] == 200
+    finally:
+        view.close()
