@@ -96,10 +96,12 @@ def test_history_lists_plays_and_exports_the_events(scenes: MjpegServer, live_cl
                       "--event-hold", "1s", "--event-gap", "1s", env=headless_env(LIVE_CLASSIFY_TOKEN=TOKEN))
     wait_until(lambda: ended_and_recorded(port), "an espresso event, ended and in closed segments", timeout=60)
     event = ended_and_recorded(port)[0]
+    errors: list[str] = []
     with playwright.sync_playwright() as driver:
         browser = driver.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         try:
             page = browser.new_page(viewport={"width": 1000, "height": 900})
+            page.on("pageerror", lambda error: errors.append(str(error)))
             before = {e["id"] for e in api(port, "/api/history/events")["events"]}
             page.goto(f"http://127.0.0.1:{port}/?token={TOKEN}")
             page.click("#history")  # the live page links to the history, the token carried on
@@ -121,9 +123,14 @@ def test_history_lists_plays_and_exports_the_events(scenes: MjpegServer, live_cl
             exported = tmp_path / "export.mp4"
             download.value.save_as(exported)
             phone = browser.new_page(viewport={"width": 390, "height": 844})
+            phone.on("pageerror", lambda error: errors.append(str(error)))
             phone.goto(f"http://127.0.0.1:{port}/history?token={TOKEN}")
             phone.wait_for_selector("#events [data-event-id]", timeout=30_000)
             phone.wait_for_selector(".timeline .band", timeout=30_000)
+            phone.select_option("#span", "600")  # zoomed to the 10 minutes of now: a band a second
+            phone.wait_for_function("document.querySelectorAll('.timeline .band').length >= 3", timeout=30_000)
+            phone.wait_for_function("[...document.querySelectorAll('#events img')].every(i => i.naturalWidth > 0)",
+                                    timeout=30_000)  # the thumbnails, before the screenshot
             widths = phone.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
             phone.screenshot(path=str(tmp_path / "phone.png"), full_page=True)
         finally:
@@ -147,3 +154,4 @@ def test_history_lists_plays_and_exports_the_events(scenes: MjpegServer, live_cl
     # (a live camera's frames come when they come: a frame or two of slack).
     assert asked[1] - asked[0] - 0.2 <= duration <= asked[1] - asked[0] + 1.2, (asked, duration)
     assert widths[0] <= widths[1] == 390, widths
+    assert errors == [], errors

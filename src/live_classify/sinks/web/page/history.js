@@ -4,7 +4,9 @@
 const token = new URLSearchParams(location.search).get("token");
 const $ = (id) => document.getElementById(id);
 const DAY = 86400;
-const STEP = 60; // seconds per band on a day's timeline
+const shown = { from: 0, span: DAY }; // the timelines' window: a day, or a part of one (the zoom)
+const step = () => Math.max(1, Math.round(shown.span / 1440)); // seconds per band: a minute a day
+const at = (t) => `${((t - shown.from) / shown.span) * 100}%`; // where t is across a timeline
 let segment = null; // the recording playing now (to go on with the next one at its end)
 
 function withToken(path, params = {}) {
@@ -121,76 +123,78 @@ async function listEvents(params) {
 
 // --- the timelines ---
 
-function bands(rows, from) {
+function bands(rows) {
   const merged = [];
   for (const r of rows) {
     const last = merged[merged.length - 1];
-    if (last && last.label === r.label && last.end === r.start) last.end = r.start + STEP;
-    else merged.push({ label: r.label, start: r.start, end: r.start + STEP });
+    if (last && last.label === r.label && last.end === r.start) last.end = r.start + step();
+    else merged.push({ label: r.label, start: r.start, end: r.start + step() });
   }
   return merged.map((b) => {
     const band = element("div", { className: "band", title: `${b.label} ${clock(b.start)}–${clock(b.end)}` });
-    Object.assign(band.style, { left: `${((b.start - from) / DAY) * 100}%`, width: `${((b.end - b.start) / DAY) * 100}%`,
+    Object.assign(band.style, { left: at(b.start), width: `${((b.end - b.start) / shown.span) * 100}%`,
       background: colour(b.label) });
     return band;
   });
 }
 
-function marks(events, from) {
+function marks(events) {
   return events.map((e) => {
     const mark = element("div", { className: "mark", title: `${e.label} ${clock(e.start)}` });
-    mark.style.left = `${((e.start - from) / DAY) * 100}%`;
+    mark.style.left = at(e.start);
     return mark;
   });
 }
 
-function keyboard(line, camera, from) {
-  let at = from + DAY / 2;
+function keyboard(line, camera) {
+  const from = shown.from;
+  let t0 = from + shown.span / 2;
   const cursor = element("div", { className: "cursor", hidden: true });
   line.append(cursor);
   const move = (t) => {
-    at = Math.min(from + DAY - 1, Math.max(from, t));
+    t0 = Math.min(from + shown.span - 1, Math.max(from, t));
     cursor.hidden = false;
-    cursor.style.left = `${((at - from) / DAY) * 100}%`;
-    line.setAttribute("aria-valuenow", String(Math.round(at - from)));
-    line.setAttribute("aria-valuetext", clock(at));
+    cursor.style.left = at(t0);
+    line.setAttribute("aria-valuenow", String(Math.round(t0 - from)));
+    line.setAttribute("aria-valuetext", clock(t0));
   };
   line.addEventListener("keydown", (e) => {
     const jump = { ArrowLeft: -60, ArrowRight: 60, PageDown: -600, PageUp: 600 }[e.key];
-    if (jump) move(at + (e.shiftKey ? jump * 10 : jump));
-    else if (e.key === "Enter" || e.key === " ") playAt(camera, at).catch((err) => say(err.message));
+    if (jump) move(t0 + (e.shiftKey ? jump * 10 : jump) * step());
+    else if (e.key === "Enter" || e.key === " ") playAt(camera, t0).catch((err) => say(err.message));
     else return;
     e.preventDefault();
   });
   line.addEventListener("click", (e) => {
     const box = line.getBoundingClientRect();
-    move(from + ((e.clientX - box.left) / box.width) * DAY);
-    playAt(camera, at).catch((err) => say(err.message));
+    move(from + ((e.clientX - box.left) / box.width) * shown.span);
+    playAt(camera, t0).catch((err) => say(err.message));
   });
 }
 
-async function timeline(camera, from) {
+async function timeline(camera) {
+  const range = { since: shown.from, until: shown.from + shown.span };
   const [labels, events] = await Promise.all([
-    api("api/history/labels", { camera, since: from, until: from + DAY, step: STEP }),
-    api("api/history/events", { camera, since: from, until: from + DAY })]);
+    api("api/history/labels", { camera, ...range, step: step() }),
+    api("api/history/events", { camera, ...range })]);
   const line = element("div", { className: "timeline", tabIndex: 0, role: "slider",
     ariaLabel: `${camera}: press Enter to play, arrows to move a minute (Shift: ten)` });
   line.setAttribute("aria-valuemin", "0");
-  line.setAttribute("aria-valuemax", String(DAY));
-  line.append(...bands(labels.labels, from), ...marks(events.events, from));
-  keyboard(line, camera, from);
+  line.setAttribute("aria-valuemax", String(shown.span));
+  line.append(...bands(labels.labels), ...marks(events.events));
+  keyboard(line, camera);
   const seen = [...new Set(labels.labels.map((r) => r.label))].filter(Boolean);
   const legend = element("ul", { className: "legend" }, seen.map((l) => {
     const item = element("li", { textContent: l });
     item.style.setProperty("--colour", colour(l));
     return item;
   }));
-  const hours = element("div", { className: "hours" }, ["0", "6", "12", "18", "24"].map((h) => element("span", { textContent: h })));
+  const ticks = [0, 1, 2, 3, 4].map((i) => clock(shown.from + (i * shown.span) / 4).slice(0, shown.span < 3600 ? 8 : 5));
+  const hours = element("div", { className: "hours" }, ticks.map((h) => element("span", { textContent: h })));
   return element("section", { className: "camera" }, [element("h3", { textContent: camera }), line, hours, legend]);
 }
 
 async function showDay() {
-  const from = dayStart();
   const known = await api("api/history/cameras");
   for (const select of document.querySelectorAll(".cameras")) {
     const keep = select.value;
@@ -199,8 +203,8 @@ async function showDay() {
     select.value = keep || select.options[0]?.value || "";
   }
   $("labels").replaceChildren(...known.labels.map((l) => element("option", { value: l })));
-  $("timelines").replaceChildren(...await Promise.all(known.cameras.map((c) => timeline(c, from))));
-  await listEvents({ since: from, until: from + DAY });
+  $("timelines").replaceChildren(...await Promise.all(known.cameras.map((c) => timeline(c))));
+  await listEvents({ since: shown.from, until: shown.from + shown.span });
 }
 
 function fillExport(camera, start, end) {
@@ -212,15 +216,25 @@ function fillExport(camera, start, end) {
 
 function setUp() {
   $("live").href = withToken("./");
-  $("day").value = localInput(Date.now() / 1000).slice(0, 10);
   const reload = () => showDay().catch((e) => say(e.message));
-  const shift = (days) => {
-    $("day").value = localInput(dayStart() + days * DAY + 3600 * 12).slice(0, 10);
+  const show = (from) => {
+    shown.from = from;
+    $("day").value = localInput(from).slice(0, 10);
     reload();
   };
-  $("prev").addEventListener("click", () => shift(-1));
-  $("next").addEventListener("click", () => shift(1));
-  $("day").addEventListener("change", reload);
+  const zoom = (around) => {
+    shown.span = Number($("span").value);
+    const midnight = dayStart();
+    show(midnight + Math.floor(Math.max(0, around - midnight) / shown.span) * shown.span);
+  };
+  $("day").value = localInput(Date.now() / 1000).slice(0, 10);
+  $("prev").addEventListener("click", () => show(shown.from - shown.span));
+  $("next").addEventListener("click", () => show(shown.from + shown.span));
+  $("day").addEventListener("change", () => show(dayStart()));
+  $("span").addEventListener("change", () => {
+    const now = Date.now() / 1000;
+    zoom(now >= shown.from && now < shown.from + shown.span ? now : shown.from + shown.span / 2); // now, if shown
+  });
   $("video").addEventListener("ended", () => goOn().catch((e) => say(e.message)));
   $("search").addEventListener("submit", (e) => {
     e.preventDefault();
@@ -235,7 +249,7 @@ function setUp() {
     link.href = withToken("api/clip.mp4", { camera: f.camera.value, start: seconds(f.start.value), end: seconds(f.end.value) });
     link.click();
   });
-  reload();
+  zoom(dayStart());
 }
 
 setUp();
