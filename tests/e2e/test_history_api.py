@@ -222,6 +222,8 @@ def test_a_thumbnail_is_the_frame_recorded_at_that_moment(port: int, recorded: P
         probabilities = classifier.classify(image).probabilities
         assert probabilities[list(likely)].sum() > 10 * probabilities[list(unlikely)].sum(), t
     assert get(port, f"/api/history/thumbnail.jpg?camera=a&t={start - 100}")[0] == 404
+    last = rows(recorded, "SELECT max(\"end\") FROM segments WHERE camera = 'a'")[0][0]
+    assert get(port, f"/api/history/thumbnail.jpg?camera=a&t={last + 2}")[0] == 404, "not yet closed: no frame"
     assert get(port, "/api/history/thumbnail.jpg?camera=a")[0] == 400
 
 

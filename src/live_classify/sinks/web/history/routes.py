@@ -88,7 +88,9 @@ class Routes:
         camera, t = request.query.get("camera", ""), params.moment(request.query, "t")
         if not camera or t is None:
             raise params.bad("camera and t are required")
-        held = [s for s in await self._ask(lambda h: h.segments(camera, t - 1, t)) if s[1] <= t]
+        # The segment that holds t (or whose last frame is at most a frame before it); one still being
+        # written is not in the index yet: a 404 then, never another moment's frame.
+        held = [s for s in await self._ask(lambda h: h.segments(camera, t - 1, t)) if s[1] <= t <= s[2] + 0.5]
         try:
             jpeg = await asyncio.get_running_loop().run_in_executor(
                 None, thumbnail, held[-1][0], t - held[-1][1]) if held else None

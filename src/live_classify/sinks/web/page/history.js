@@ -98,7 +98,7 @@ async function goOn() {
 // --- the events ---
 
 function eventItem(event) {
-  const inside = event.start + Math.min(1, ((event.end || event.start) - event.start) / 2); // past its first frame
+  const inside = event.start + Math.min(1, ((event.end || event.start + 2) - event.start) / 2); // past its first frame
   const src = event.thumbnail ? withToken(event.thumbnail)
     : withToken("api/history/thumbnail.jpg", { camera: event.camera, t: inside });
   const picture = element("img", { src, alt: "", loading: "lazy" });
