@@ -109,6 +109,12 @@ def test_history_lists_plays_and_exports_the_events(scenes: MjpegServer, live_cl
             page.wait_for_function(f"document.querySelector('[data-event-id=\"{event['id']}\"] img').naturalWidth > 0",
                                    timeout=30_000)  # its thumbnail, a frame of the recording
             listed = page.eval_on_selector_all("#events [data-event-id]", "items => items.map(i => i.dataset.eventId)")
+            page.fill("#search [name=label]", "tabby")  # a search: no tabby event
+            page.click("#search button")
+            page.wait_for_function("document.getElementById('message').textContent === 'no event'", timeout=30_000)
+            page.fill("#search [name=label]", "espresso")
+            page.click("#search button")
+            page.wait_for_selector(f'[data-event-id="{event["id"]}"]', timeout=30_000)
             page.focus(f'[data-event-id="{event["id"]}"] button')
             page.keyboard.press("Enter")  # the keyboard alone plays it
             playing = "(v => v.readyState >= 2 && !v.seeking && !v.paused)(document.getElementById('video'))"
