@@ -196,6 +196,7 @@ def test_the_export_is_the_recorded_packets_of_the_range_as_one_mp4(port: int, r
     exported = packets(clip)
     assert exported[0][1], "it starts on a keyframe"
     assert all(digest in recorded_packets for _, _, digest in exported), "copied, not encoded again"
+    assert not list(recorded.glob(".export-*")), "its working file is gone"
 
 
 @pytest.mark.parametrize("query", ["camera=b&start=10", "camera=b&start=10&end=5", "start=1&end=2",

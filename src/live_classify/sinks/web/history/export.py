@@ -74,10 +74,11 @@ class _Cut:
         self.output.mux(packet)
 
 
-def cut(segments: list[Segment], start: float, end: float) -> IO[bytes]:
+def cut(segments: list[Segment], start: float, end: float, folder: Path) -> IO[bytes]:
     """The MP4 of [start, end] (``moov`` first: it plays while it downloads), as an open file
-    already unlinked, so nothing is left behind whatever happens to the download."""
-    fd, name = tempfile.mkstemp(prefix="live-classify-", suffix=".mp4")
+    already unlinked, so nothing is left behind whatever happens to the download. Written in
+    ``folder`` (DIR: the disk meant for video, where /tmp may be a few hundred MB of RAM)."""
+    fd, name = tempfile.mkstemp(prefix=".export-", suffix=".mp4", dir=folder)
     os.close(fd)
     try:
         with av.open(name, "w", format="mp4", options={"movflags": "+faststart"}) as output:

@@ -23,6 +23,7 @@ T = TypeVar("T")
 PAGE = {"/history": ("history.html", "text/html"), "/history.js": ("history.js", "text/javascript"),
         "/history.css": ("history.css", "text/css")}
 CHUNK = 1 << 20  # an export is sent in pieces of this many bytes
+EXPORTS = 2  # exports cut at once (each a thread copying packets); more wait their turn
 
 
 class Routes:
@@ -30,6 +31,7 @@ class Routes:
 
     def __init__(self, root: Path | None) -> None:
         self.history = History(root) if root is not None else None
+        self._exports = asyncio.Semaphore(EXPORTS)
         self._files = {path: ((resources.files("live_classify.sinks.web") / "page" / name).read_bytes(), kind)
                        for path, (name, kind) in PAGE.items()}
 
@@ -105,10 +107,11 @@ class Routes:
         from live_classify.sinks.web.history.export import Nothing, cut  # PyAV, only when exporting
 
         camera, start, end = params.export(request.query)
-        segments = await self._ask(lambda h: h.segments(camera, start, end))
+        segments, root = await self._ask(lambda h: (h.segments(camera, start, end), h.root))
         loop = asyncio.get_running_loop()
         try:
-            file = await loop.run_in_executor(None, partial(cut, segments, start, end))
+            async with self._exports:
+                file = await loop.run_in_executor(None, partial(cut, segments, start, end, root))
         except Nothing:
             raise web.HTTPNotFound(text=f"nothing of {camera} is recorded between {start} and {end}\n") from None
         except OSError as error:
