@@ -146,6 +146,7 @@ class ServeConfig:
     token: str | None = None  # required on every request but /healthz
     fps: float | None = None  # at most this many JPEGs a second (None: every shown frame)
     clients: int | None = None  # streams and event feeds at once (None: web.serve_places decides)
+    password: str | None = None  # --serve-password-file: a person's, for the login form (not for machines)
 
 
 @dataclass(frozen=True)

@@ -111,7 +111,7 @@ def test_history_lists_plays_and_exports_the_events(scenes: MjpegServer, live_cl
             listed = page.eval_on_selector_all("#events [data-event-id]", "items => items.map(i => i.dataset.eventId)")
             page.fill("#search [name=label]", "tabby")  # a search: no tabby event
             page.click("#search button")
-            page.wait_for_function("document.getElementById('message').textContent === 'no event'", timeout=30_000)
+            page.wait_for_function("document.getElementById('found').textContent === 'no event'", timeout=30_000)
             page.fill("#search [name=label]", "espresso")
             page.click("#search button")
             page.wait_for_selector(f'[data-event-id="{event["id"]}"]', timeout=30_000)

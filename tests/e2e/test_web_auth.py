@@ -16,7 +16,7 @@ import pytest
 from conftest import LiveCli, assert_clean_error, headless_env, run_cli
 from mjpeg_server import MjpegServer
 from statuses import camera_status
-from web_client import CAT_LABELS, CHROMIUM, free_port, serve, status, wait_until
+from web_client import CAT_LABELS, CHROMIUM, free_port, get, serve, status, wait_until
 
 from live_classify.sinks.web import view as web
 from live_classify.sinks.web.listen import Address, listen
@@ -68,6 +68,9 @@ def test_every_route_but_the_public_ones_needs_the_token(guarded: tuple[web.WebV
             assert ask(port, method, path, refused) == 401, f"{method} {path} with {refused} is not refused"
         assert ask(port, method, f"{path}?token=wrong") == 401, f"{method} {path}?token=wrong is not refused"
     assert ask(port, "GET", "/no-such-page") == 401, "without the token, not even which paths exist"
+    assert {("POST", "/login"), ("POST", "/logout")} <= set(routes), "a login, refused above without its form"
+    code, form = get(port, "/", {"Accept": "text/html"})
+    assert code == 401 and b'type="password"' in form and b"live-classify" in form, "a browser gets the login form"
     assert ask(port, "GET", "/api/status", {"Authorization": f"bearer {TOKEN}"}) == 200, "the scheme in any case"
     assert ask(port, "GET", f"/api/status?token={TOKEN}") == 200
 
@@ -163,12 +166,14 @@ def test_the_page_with_a_token_in_chromium_is_styled_shows_the_picture_and_the_l
             background = page.evaluate("getComputedStyle(document.body).backgroundColor")
             picture = cv2.imdecode(np.frombuffer(page.locator("#video").screenshot(), np.uint8), cv2.IMREAD_COLOR)
             frames = page.evaluate("document.getElementById('frames').textContent")
+            logout = page.locator("#logout").is_visible()
         finally:
             browser.close()
     assert background == "rgb(17, 17, 17)", "style.css applies"
     assert picture is not None and picture.shape[0] > 100 and picture.std() > 20, "the video is a picture, not flat"
     assert int(frames.split(" / ")[0]) > 0, frames
     assert refused == [], f"answered 401: {refused}"
+    assert not logout, "a URL with the token has no session to log out of"
 
 
 def test_the_request_log_is_one_line_without_traceback_or_token(capsys: pytest.CaptureFixture[str]) -> None:

@@ -43,6 +43,7 @@ ca_file: Callable[[str], Path] = _usage(mqtt_broker.ca_file)  # --mqtt-ca
 backend_url: Callable[[str], TritonTarget] = _usage(triton_target.backend_url)  # --backend
 record_target: Callable[[str], Path] = _usage(target.target)  # --record
 serve_address: Callable[[str], Address] = _usage(listen.address)  # --serve
+serve_password_file: Callable[[str], Path] = _usage(listen.password_file)  # --serve-password-file
 webhook_url: Callable[[str], str] = _usage(webhook_address.webhook_url)  # --webhook
 
 

@@ -36,6 +36,7 @@ from live_classify.cli.config_toml import (
     normal,
     read_secret,
     scrub,
+    secret_path,
     url_secrets,
     with_password,
 )
@@ -84,7 +85,8 @@ class _Reader:
         result = []
         for raw_key, raw in values.items():
             key, where = normal(raw_key), self.where(table, raw_key)
-            stem = key.removesuffix("-file") if key.endswith("-file") and key != "password-file" else key
+            own = key == "password-file" or key in self.keys  # a flag that names a file itself: serve-password-file
+            stem = key.removesuffix("-file") if key.endswith("-file") and not own else key
             self._allowed(key, stem, where, in_camera=table != TOP)
             if stem in seen:
                 raise ConfigError(f"{where}: {stem} is given twice (also {seen[stem]})")
@@ -94,6 +96,8 @@ class _Reader:
             value = expand(raw, self.environ, where)
             if stem != key:
                 value = read_secret(value, self.environ, where, key)
+            elif key.endswith("-file"):  # its flag reads the file: named where the -file keys' are found
+                value = str(secret_path(value, self.environ, where, key))
             secret = stem != key or stem in SECRET_KEYS  # a -file key's value, a token
             self.secrets += url_secrets(value) + ([value] if secret and isinstance(value, str) else [])
             action = self.keys[stem]

@@ -105,12 +105,17 @@ def expand(value: object, environ: Mapping[str, str], where: str) -> object:
     return VARIABLE.sub(variable, value)
 
 
-def read_secret(name: object, environ: Mapping[str, str], where: str, key: str) -> str:
-    """The secret a ``-file`` key names: relative to ``$CREDENTIALS_DIRECTORY`` when systemd set it
-    (else to the current directory), without its trailing newline."""
+def secret_path(name: object, environ: Mapping[str, str], where: str, key: str) -> Path:
+    """Where a ``-file`` key's file is: relative to ``$CREDENTIALS_DIRECTORY`` when systemd set it,
+    else to the current directory."""
     if not isinstance(name, str) or not name:
         raise ConfigError(f"{where}: {key} is the name of a file, not {shown(name)}")
-    path = Path(environ.get(CREDENTIALS_ENV, "."), name)
+    return Path(environ.get(CREDENTIALS_ENV, "."), name)
+
+
+def read_secret(name: object, environ: Mapping[str, str], where: str, key: str) -> str:
+    """The secret a ``-file`` key names (see :func:`secret_path`), without its trailing newline."""
+    path = secret_path(name, environ, where, key)
     try:
         secret = path.read_text(encoding="utf-8").rstrip("\r\n")
     except (OSError, UnicodeDecodeError) as error:

@@ -120,7 +120,7 @@ def _run(args: argparse.Namespace, mode: str, reloadable: Reloadable | None = No
     from live_classify.cli.run_config import run_config
     from live_classify.config import ServeConfig
     from live_classify.sinks.record.retention import camera_folder
-    from live_classify.sinks.web.listen import listen, serve_token
+    from live_classify.sinks.web.listen import listen, serve_password, serve_token
     from live_classify.sources.capture import parse_camera, parse_video_source
     from live_classify.stream.run import run
 
@@ -128,8 +128,9 @@ def _run(args: argparse.Namespace, mode: str, reloadable: Reloadable | None = No
     names = default_names(args.inputs, camera_folder(specs[0]))
     serve = None
     if args.serve:  # a port in use fails now, before the camera opens
-        token = serve_token(args.serve_token)
-        serve = ServeConfig(listen(args.serve, token), token, args.serve_fps, args.serve_clients)
+        token, password = serve_token(args.serve_token), serve_password(args.serve_password_file)
+        serve = ServeConfig(listen(args.serve, token or password), token, args.serve_fps, args.serve_clients,
+                            password)
     cameras = [camera.args for camera in reloadable.config.cameras] if reloadable else None
     config = run_config(args, specs, names, serve, cameras)
     config = replace(config, outputs=_window_or_headless(config.outputs))

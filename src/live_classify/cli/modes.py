@@ -20,7 +20,8 @@ VIDEO_OUTPUTS = ("record", "jsonl", "collect", "classes", "serve", "mqtt", "even
 VIDEO_TUNING = ("max_batch", "batch_wait", "name", "realtime", "headless", "overwrite", "snapshot_dir", "windows",
                 "count", "interval", "collect_dir", "width", "height", "fps", "fourcc", "open_timeout", "read_timeout",
                 "reconnect", "rtsp_transport", "smooth",
-                "segment", "retain", "encoder", "crf", "bitrate", "serve_token", "serve_fps", "serve_clients",
+                "segment", "retain", "encoder", "crf", "bitrate", "serve_token", "serve_password_file", "serve_fps",
+                "serve_clients",
                 "mqtt_qos", "mqtt_every", "mqtt_on_change", "mqtt_required", "mqtt_ca", "mqtt_discovery",
                 "event_threshold", "event_hold", "event_gap", "webhook_token")
 PHOTO_OUTPUTS = ("json", "trace")
@@ -85,7 +86,8 @@ def mode_problems(mode: str, given: frozenset[str], rtsp: bool = False) -> tuple
         unused["rtsp_transport"] = "does nothing for a source that is not rtsp://"
     needs = {"overwrite": ("record",), "count": ("collect",), "interval": ("collect",),
              "collect_dir": ("collect", "classes"), "encoder": ("record",), "crf": ("record",), "bitrate": ("record",),
-             "serve_token": ("serve",), "serve_fps": ("serve",), "serve_clients": ("serve",), "mqtt_ca": ("mqtt",),
+             "serve_token": ("serve",), "serve_password_file": ("serve",), "serve_fps": ("serve",),
+             "serve_clients": ("serve",), "mqtt_ca": ("mqtt",),
              "mqtt_discovery": ("mqtt",), "event_threshold": ("event",), "event_hold": ("event",),
              "event_gap": ("event",), "webhook": ("event",), "webhook_token": ("webhook",)}
     for dest, any_of in needs.items():

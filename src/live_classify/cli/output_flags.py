@@ -17,6 +17,7 @@ from live_classify.cli.argtypes import (
     segment_length,
     serve_address,
     serve_clients,
+    serve_password_file,
     webhook_url,
 )
 from live_classify.config import ENCODERS, EncoderSettings
@@ -49,8 +50,11 @@ def browser_flags(parser: argparse.ArgumentParser) -> None:
                           metavar="[HOST:]PORT",
                           help=f"watch it from a browser at http://HOST:PORT/ (alone: {DEFAULT_ADDRESS})")
     web_view.add_argument("--serve-token", metavar="TOKEN",
-                          help="required on every request but /healthz; needed to serve beyond 127.0.0.1 "
-                               f"(or set {TOKEN_ENV})")
+                          help="a machine sends it (Authorization: Bearer TOKEN, or ?token=), a person logs in "
+                               "with it; every request but /healthz needs it or a login; serving beyond 127.0.0.1 "
+                               f"needs it or --serve-password-file (or set {TOKEN_ENV})")
+    web_view.add_argument("--serve-password-file", type=serve_password_file, metavar="FILE",
+                          help="a person logs in with the password in FILE (or the token) on the page's form")
     web_view.add_argument("--serve-fps", type=positive_float, metavar="N",
                           help="at most N frames a second to the browser (default: every frame)")
     web_view.add_argument("--serve-clients", type=serve_clients, metavar="N",

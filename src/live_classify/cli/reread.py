@@ -21,8 +21,8 @@ from live_classify.sinks.record.retention import camera_folder
 from live_classify.sources.capture import parse_camera, parse_video_source
 
 #: Flags a reload cannot change (the engine, the web server's socket, the window, the batching).
-RESTART_ONLY = ("provider", "backend", "device_id", "serve", "serve_token", "headless", "windows",
-                "max_batch", "batch_wait", "collect", "classes", "top_k")
+RESTART_ONLY = ("provider", "backend", "device_id", "serve", "serve_token", "serve_password_file", "headless",
+                "windows", "max_batch", "batch_wait", "collect", "classes", "top_k")
 
 
 def rereader(path: str, argv: Sequence[str], first: argparse.Namespace,

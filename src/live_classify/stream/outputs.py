@@ -53,7 +53,7 @@ def outputs(out: OutputConfig, encoding: EncoderSettings | None, cameras: Camera
         window,
         WebView(serve.sock, [Feed(m.name, m.config.spec.name, m.camera.snapshot) for m in members],
                 Options(members[0].config.spec.name, cameras.provider, serve.token, serve.fps, out.min_confidence,
-                        serve.clients, index.root if index else None)) if serve else None,
+                        serve.clients, serve.password, index.root if index else None)) if serve else None,
         Notifier(out.notify, cameras.status) if out.notify else None,
         *[sink for m in members for sink in camera_sinks(out, encoding, m, several, recording=False)],
         Webhooks(events.webhooks, events.webhook_token) if events and events.webhooks else None,

@@ -220,6 +220,23 @@ def test_a_file_key_reads_its_secret_from_the_credentials_directory(tmp_path: Pa
     assert args.source == ["rtsp://admin:p%40ss%3Aw%2Frd@cam/s"]
 
 
+def test_serve_password_file_is_found_in_the_credentials_directory_and_read_by_its_flag(tmp_path: Path) -> None:
+    """A flag that names a file itself: the key keeps its name, the file is where the -file keys' are,
+    the flag reads it (a missing one is the flag's own error), and --check shows the name, not the password."""
+    credentials = tmp_path / "credentials"
+    credentials.mkdir()
+    (credentials / "web").write_text("a person's password\n")
+    text = 'serve = true\nserve-password-file = "web"\n[[camera]]\nsource = "a.mp4"\n'
+    config = read(text, env={"CREDENTIALS_DIRECTORY": str(credentials)})
+    assert config.args.serve_password_file == credentials / "web"
+    assert "a person's password" not in render(config)
+    Path("web").write_text("here\n")
+    assert read(text).args.serve_password_file == Path("web"), "without systemd: the current directory"
+    message = refused(text, env={"CREDENTIALS_DIRECTORY": str(tmp_path / "none")})
+    assert message == (f"box.toml:2: serve-password-file: cannot read {tmp_path / 'none' / 'web'}: "
+                       "No such file or directory"), message
+
+
 def test_a_file_key_without_systemd_is_relative_to_the_current_directory() -> None:
     Path("token").write_text("plain\r\n")
     config = read('serve-token-file = "token"\n[[camera]]\nsource = "a.mp4"\n')

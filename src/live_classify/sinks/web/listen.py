@@ -9,6 +9,7 @@ import ipaddress
 import os
 import socket
 from dataclasses import dataclass
+from pathlib import Path
 
 from live_classify import log
 from live_classify.errors import BadValue, LiveClassifyError, UsageError
@@ -54,18 +55,44 @@ def serve_token(given: str | None) -> str | None:
     return given or os.environ.get(TOKEN_ENV) or None
 
 
-def listen(where: Address, token: str | None) -> socket.socket:
+def password_file(text: str) -> Path:
+    """``--serve-password-file FILE``: read now, so a missing or empty file is a usage error at once."""
+    read_password(Path(text))
+    return Path(text)
+
+
+def read_password(path: Path) -> str:
+    """The password in ``path``: the file's text without its trailing newline; never empty."""
+    try:
+        password = path.read_text(encoding="utf-8").rstrip("\r\n")
+    except (OSError, UnicodeDecodeError) as error:
+        raise BadValue(f"cannot read {path}: {getattr(error, 'strerror', None) or error}") from None
+    if not password:
+        raise BadValue(f"{path} is empty")
+    return password
+
+
+def serve_password(path: Path | None) -> str | None:
+    """``--serve-password-file``'s password, read for the run (one line and exit 1 if it went since)."""
+    try:
+        return read_password(path) if path else None
+    except BadValue as error:
+        raise LiveClassifyError(f"--serve-password-file: {error}") from None
+
+
+def listen(where: Address, guarded: str | None) -> socket.socket:
     """The server's socket, bound and listening now, before the camera opens.
 
-    Beyond loopback only with a token: a camera on the network for anyone to watch is a mistake."""
+    Beyond loopback only ``guarded`` (a token or a password): a camera on the network for anyone to
+    watch is a mistake."""
     try:
         family, kind, proto, _, sockaddr = socket.getaddrinfo(where.host, where.port, type=socket.SOCK_STREAM,
                                                               flags=socket.AI_PASSIVE)[0]
     except socket.gaierror as error:
         raise LiveClassifyError(f"--serve {where}: cannot resolve {where.host!r} ({error.strerror})") from None
-    if not ipaddress.ip_address(sockaddr[0]).is_loopback and not token:
+    if not ipaddress.ip_address(sockaddr[0]).is_loopback and not guarded:
         raise UsageError(f"--serve {where} listens beyond this machine: give --serve-token TOKEN "
-                         f"(or set {TOKEN_ENV}), which every request must then carry")
+                         f"(or set {TOKEN_ENV}) or --serve-password-file FILE, to log in with")
     sock = socket.socket(family, kind, proto)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -21,9 +21,9 @@ from live_classify.errors import first_line
 class RequestLog(logging.LoggerAdapter):
     """The ``logger`` aiohttp's request handlers are given (it calls ``exception``, ``warning``, ``debug``)."""
 
-    def __init__(self, token: str | None) -> None:
+    def __init__(self, *secrets: str | None) -> None:
         super().__init__(logging.getLogger("live_classify.web"), {})
-        self._token = token
+        self._secrets = [secret for secret in secrets if secret]  # the token, the password
 
     def log(self, level: int, msg: object, *args: object, exc_info: Any = None, **kwargs: Any) -> None:
         """Every call of aiohttp's ends here: its debug notes (a viewer that hung up) say nothing worth a line."""
@@ -37,7 +37,9 @@ class RequestLog(logging.LoggerAdapter):
         log.warning(f"web server: a request failed: {self._blanked(what)}")
 
     def _blanked(self, text: str) -> str:
-        return text.replace(self._token, "***") if self._token else text
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
 
 
 def _text(msg: object, args: tuple[object, ...]) -> str:

@@ -14,18 +14,19 @@ import asyncio
 import json
 import socket
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from importlib import resources
 from typing import TYPE_CHECKING
 
 from aiohttp import web
 
 from live_classify import log
-from live_classify.sinks.web.auth import PUBLIC, carries
+from live_classify.sinks.web.auth import TRUSTED, Guard
 from live_classify.sinks.web.channel import Channel, queue_newest
 from live_classify.sinks.web.clients import Places
 from live_classify.sinks.web.history.routes import Routes
 from live_classify.sinks.web.listen import serve_places
+from live_classify.sinks.web.login import add_login, with_logout
 from live_classify.sinks.web.metrics import Metrics
 from live_classify.sinks.web.requests import RequestLog
 from live_classify.stream.frames import Prediction
@@ -39,7 +40,6 @@ EVENT_BACKLOG = 100  # lines a slow /api/events reader may fall behind before th
 SNAPSHOT_WAIT_S = 5.0
 PAGE = {"/": ("index.html", "text/html"), "/app.js": ("app.js", "text/javascript"),
         "/style.css": ("style.css", "text/css")}
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 class WebServer:
@@ -54,6 +54,7 @@ class WebServer:
         self._channels = {name: Channel() for name in cameras}  # the first is the one a bare URL means
         self._sock = sock
         self._token = token
+        self._guard = Guard(token, view.options.password)
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, name="web", daemon=True)
@@ -63,6 +64,7 @@ class WebServer:
         self.places = Places(serve_places(view.options.clients, len(cameras)))  # streams and event feeds
         self._files = {path: ((resources.files("live_classify.sinks.web") / "page" / name).read_bytes(), kind)
                        for path, (name, kind) in PAGE.items()}
+        self._files["/"] = (with_logout(self._files["/"][0], self._guard), "text/html")
 
     # --- called from the run's threads ---
 
@@ -143,19 +145,20 @@ class WebServer:
             self._loop.close()
 
     async def _serve(self) -> None:
-        app = web.Application(middlewares=[self._auth])
+        app = web.Application(middlewares=[self._guard.middleware])  # every route, those added later too
         routes = {"/stream.mjpg": self._stream, "/api/status": self._status, "/api/events": self._events,
                   "/healthz": self._health, "/metrics": self._metrics, "/snapshot.jpg": self._snapshot}
         for path, handler in routes.items():
             app.router.add_get(path, handler)
         for path in PAGE:
             app.router.add_get(path, self._page)
+        add_login(app, self._guard)
         Routes(self.view.options.recordings).add_to(app)  # /history, its APIs, the media files
         # handler_cancellation: a viewer that hangs up frees its stream slot at once, not at the next frame.
         # keepalive_timeout: a connection without a request in flight, from its start on, is closed that soon.
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0,
                                      handler_cancellation=True, keepalive_timeout=IDLE_TIMEOUT_S,
-                                     logger=RequestLog(self._token))
+                                     logger=RequestLog(self._token, self._guard.password))
         await self._runner.setup()
         await web.SockSite(self._runner, self._sock).start()
 
@@ -166,13 +169,6 @@ class WebServer:
             queue_newest(queue, None)
         if self._runner is not None:
             await self._runner.cleanup()
-
-    @web.middleware
-    async def _auth(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        """With a token, every request but the PUBLIC ones carries it, as a header or (for <img>) in the URL."""
-        if self._token and request.path not in PUBLIC and not carries(request, self._token):
-            return web.Response(status=401, text="a token is required\n", headers={"WWW-Authenticate": "Bearer"})
-        return await handler(request)
 
     def _wake_viewers(self) -> None:
         for channel in self._channels.values():
@@ -270,7 +266,7 @@ class WebServer:
         return web.json_response(self.view.status(), headers={"Cache-Control": "no-store"})
 
     async def _health(self, request: web.Request) -> web.Response:
-        healthy, why = self.view.health()
+        healthy, why = self.view.health(reasons=request.get(TRUSTED, False))
         if isinstance(why, dict):  # several cameras: which are down, and why each
             return web.json_response(why, status=200 if healthy else 503, dumps=_one_line)
         return web.Response(status=200 if healthy else 503, text=why + "\n")

@@ -42,6 +42,7 @@ class Options:
     fps: float | None  # --serve-fps: at most this many JPEGs a second (None: every shown frame)
     min_confidence: float | None = None
     clients: int | None = None  # --serve-clients: streams and event feeds at once (None: see serve_places)
+    password: str | None = None  # --serve-password-file: a person's, for the login form only
     recordings: Path | None = None  # --record DIR/: what /history serves (None: nothing recorded)
 
 
@@ -80,7 +81,9 @@ class WebView:
                                             backlog=1)
         self.server.start()
         host, port = sock.getsockname()[:2]
-        log.info(f"serving http://{Address(host, port)}/" + (" (a token is required)" if options.token else ""))
+        needs = " or ".join(what for what, given in (("the token", options.token), ("the password", options.password))
+                            if given)
+        log.info(f"serving http://{Address(host, port)}/" + (f" (log in with {needs})" if needs else ""))
 
     @property
     def error(self) -> str | None:
@@ -147,13 +150,16 @@ class WebView:
         if ok:
             self.server.frame(camera, jpeg.tobytes())
 
-    def health(self) -> tuple[bool, str | dict[str, object]]:
+    def health(self, reasons: bool = True) -> tuple[bool, str | dict[str, object]]:
         """(healthy, why): with one camera, whether its frames flow, or why not; with several,
-        healthy only while every running camera's frames flow, and why not each (a JSON body)."""
+        healthy only while every running camera's frames flow, and why not each (a JSON body).
+        Without ``reasons`` (a stranger asks: /healthz is open) only "up" or "down", each camera's too."""
         cameras = {feed.name: feed.status() for feed in self.feeds}
-        if len(self.feeds) == 1:
-            return _health(cameras[self.feeds[0].name])
         states = {name: _health(camera) for name, camera in cameras.items()}
+        if not reasons:
+            states = {name: (healthy, "up" if healthy else "down") for name, (healthy, _) in states.items()}
+        if len(self.feeds) == 1:
+            return states[self.feeds[0].name]
         running = [name for name, camera in cameras.items() if not camera.ended]
         down = [name for name in running if not states[name][0]] if running else list(states)
         return not down, {"healthy": not down, "down": down, "cameras": {n: why for n, (_, why) in states.items()}}

@@ -2,6 +2,7 @@
 // With several cameras: one tile per camera, each its own stream, label and state.
 "use strict";
 const token = new URLSearchParams(location.search).get("token");
+if (token) document.getElementById("logout").hidden = true; // a URL with the token cannot be logged out of
 const $ = (id) => document.getElementById(id);
 const fixed = (value, digits, unit) => (value === null || value === undefined ? "-" : value.toFixed(digits) + unit);
 let tiles = null; // camera name -> its tile's parts, once the status says there are several cameras

@@ -39,7 +39,7 @@ function dayStart() {
   return new Date(y, m - 1, d).getTime() / 1000;
 }
 function say(text) {
-  $("message").textContent = text;
+  $("found").textContent = text;
 }
 
 function element(tag, props = {}, children = []) {

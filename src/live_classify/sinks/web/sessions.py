@@ -1,0 +1,118 @@
+"""What a login leaves behind on the server: the sessions its cookie names, and the wrong tries
+counted per address. Both in memory, both bounded: nothing a stranger sends can grow them without end.
+A restart of the run logs everyone out."""
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import secrets
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable
+
+SESSION_S = 7 * 24 * 3600  # a login lasts a week, then the form again
+MAX_SESSIONS = 100  # at most this many logged-in browsers; a new login ends the oldest session
+TRIES = 5  # wrong logins from one address ...
+TRIES_WINDOW_S = 60.0  # ... within this long ...
+LOCKOUT_S = 300.0  # ... and /login answers 429 to that address for this long
+MAX_ADDRESSES = 4096  # addresses whose wrong tries are remembered; the longest quiet is forgotten first
+
+Clock = Callable[[], float]
+
+
+def _key(session_id: str) -> bytes:
+    """A session as the table keeps it: the id's hash, so looking one up takes the same time
+    whatever part of a guessed id is right, and the table holds nothing a cookie could be made from."""
+    return hashlib.sha256(session_id.encode("utf-8", "replace")).digest()
+
+
+class Sessions:
+    """Logged-in browsers: a random id each (the cookie's value), good until it expires or logs out."""
+
+    def __init__(self, clock: Clock = time.monotonic, limit: int = MAX_SESSIONS) -> None:
+        self._clock, self._limit = clock, limit
+        self._expiry: OrderedDict[bytes, float] = OrderedDict()  # oldest first
+
+    def __len__(self) -> int:
+        return len(self._expiry)
+
+    def start(self) -> str:
+        """A new session: its id, 256 random bits from ``secrets``, never one the browser chose."""
+        session_id = secrets.token_urlsafe(32)
+        while len(self._expiry) >= self._limit:
+            self._expiry.popitem(last=False)
+        self._expiry[_key(session_id)] = self._clock() + SESSION_S
+        return session_id
+
+    def valid(self, session_id: str | None) -> bool:
+        """Whether ``session_id`` names a session that has not expired nor logged out."""
+        if not session_id:
+            return False
+        key = _key(session_id)
+        expiry = self._expiry.get(key)
+        if expiry is not None and self._clock() >= expiry:
+            del self._expiry[key]
+            return False
+        return expiry is not None
+
+    def end(self, session_id: str | None) -> None:
+        """Log out: the id is worth nothing from now on, whoever still has it."""
+        if session_id:
+            self._expiry.pop(_key(session_id), None)
+
+
+def address_key(remote: str | None) -> str:
+    """Whose tries these are: the client's address; an IPv6 one by its /64, the block one machine gets."""
+    try:
+        address = ipaddress.ip_address(remote or "")
+    except ValueError:
+        return remote or ""
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
+
+
+class Tries:
+    """Wrong logins per address: ``TRIES`` within ``TRIES_WINDOW_S`` lock it out for ``LOCKOUT_S``."""
+
+    def __init__(self, clock: Clock = time.monotonic, limit: int = MAX_ADDRESSES) -> None:
+        self._clock, self._limit = clock, limit
+        self._wrong: OrderedDict[str, deque[float]] = OrderedDict()  # the longest quiet first
+        self._locked: dict[str, float] = {}  # address -> until when
+
+    def __len__(self) -> int:
+        return len(self._wrong)
+
+    def locked(self, address: str) -> float:
+        """Seconds ``address`` must still wait before it may try again (0: it may now)."""
+        until = self._locked.get(address)
+        if until is None:
+            return 0.0
+        left = until - self._clock()
+        if left <= 0:
+            del self._locked[address]
+            self._wrong.pop(address, None)
+        return max(left, 0.0)
+
+    def wrong(self, address: str) -> bool:
+        """Count a wrong login; True when it locks the address out."""
+        now = self._clock()
+        times = self._wrong.pop(address, None) or deque(maxlen=TRIES)
+        while times and now - times[0] >= TRIES_WINDOW_S:
+            times.popleft()
+        times.append(now)
+        while len(self._wrong) >= self._limit:
+            forgotten, _ = self._wrong.popitem(last=False)
+            self._locked.pop(forgotten, None)
+        self._wrong[address] = times
+        if len(times) >= TRIES:
+            self._locked[address] = now + LOCKOUT_S
+            return True
+        return False
+
+    def forget(self, address: str) -> None:
+        """A right login: the address starts afresh."""
+        self._wrong.pop(address, None)
+        self._locked.pop(address, None)
