@@ -222,19 +222,20 @@ function setUp() {
     $("day").value = localInput(from).slice(0, 10);
     reload();
   };
-  const zoom = (around) => {
+  const zoom = () => {
+    const now = Date.now() / 1000;
+    const live = now >= shown.from && now < shown.from + shown.span; // now is shown: keep it in sight
+    const around = live ? now : shown.from + shown.span / 2;
     shown.span = Number($("span").value);
     const midnight = dayStart();
-    show(midnight + Math.floor(Math.max(0, around - midnight) / shown.span) * shown.span);
+    if (live && shown.span < DAY) show(Math.floor(now - shown.span * 0.9)); // what just happened
+    else show(midnight + Math.floor(Math.max(0, around - midnight) / shown.span) * shown.span);
   };
   $("day").value = localInput(Date.now() / 1000).slice(0, 10);
   $("prev").addEventListener("click", () => show(shown.from - shown.span));
   $("next").addEventListener("click", () => show(shown.from + shown.span));
   $("day").addEventListener("change", () => show(dayStart()));
-  $("span").addEventListener("change", () => {
-    const now = Date.now() / 1000;
-    zoom(now >= shown.from && now < shown.from + shown.span ? now : shown.from + shown.span / 2); // now, if shown
-  });
+  $("span").addEventListener("change", zoom);
   $("video").addEventListener("ended", () => goOn().catch((e) => say(e.message)));
   $("search").addEventListener("submit", (e) => {
     e.preventDefault();
@@ -249,7 +250,7 @@ function setUp() {
     link.href = withToken("api/clip.mp4", { camera: f.camera.value, start: seconds(f.start.value), end: seconds(f.end.value) });
     link.click();
   });
-  zoom(dayStart());
+  show(dayStart());
 }
 
 setUp();
