@@ -14,6 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 #: ``--encoder`` choices for MP4; ``auto`` takes the first hardware encoder that opens here.
 ENCODERS = ("auto", "libx264", "h264_nvenc", "h264_v4l2m2m")
 HARDWARE = ("h264_nvenc", "h264_v4l2m2m")  # NVIDIA GPUs (Jetson, desktop); Raspberry Pi and other V4L2 boards
+RECORD_MODES = ("continuous", "events", "both")  # --record-mode
 
 
 def redact(uri: str) -> str:
@@ -107,6 +108,20 @@ class RecordConfig:
     encoding: EncoderSettings = EncoderSettings()
     segment_s: float | None = None
     retain: tuple[tuple[str, float], ...] = ()
+    mode: str = "continuous"  # --record-mode: continuous, events (a clip per event) or both
+    pre_roll_s: float = 5.0  # a clip starts this long before its event (from the ring of encoded packets)
+    post_roll_s: float = 3.0  # and ends this long after it
+    retain_events: tuple[tuple[str, float], ...] = ()  # --retain-events: the clips' own limits
+
+    @property
+    def clips(self) -> bool:
+        """Each event recorded as a clip of its own."""
+        return self.mode in ("events", "both")
+
+    @property
+    def continuous(self) -> bool:
+        """Everything recorded (a file, or segments)."""
+        return self.mode in ("continuous", "both")
 
 
 @dataclass(frozen=True)

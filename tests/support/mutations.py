@@ -42,6 +42,8 @@ CAMERA = "tests/unit/stream/test_camera.py::"
 EVENTS = "tests/e2e/test_events.py::"  # issue 23, events
 EVENTS_RULES = "tests/unit/sinks/events/test_rules.py::"  # issue 23, events
 EVENTS_UNIT = "tests/unit/sinks/events/test_event_outputs.py::"  # issue 23, events
+CLIPS = "tests/e2e/test_clips.py::"  # issue 23, event clips
+RING = "tests/unit/sinks/record/test_ring_unit.py::"  # issue 23, event clips
 HISTORY = "tests/e2e/test_history_api.py::"  # issue 24, history
 HISTORY_BROWSER = "tests/e2e/test_history_browser.py::"  # issue 24, history
 
@@ -156,7 +158,7 @@ MUTATIONS = [
              "        Collecting(collector, quota, window, info) if collector else None,\n", "",
              (LIVE + "test_collected_frames_are_raw_while_the_recording_is_annotated",)),
     Mutation("the MP4 ignores the disk reserve", "_Mp4.write",
-             "        if full := self._space.check(self.path):", "        if full := None:",
+             "        if self.keep and (full := self._space.check(self.path)):", "        if full := None:",
              ("tests/e2e/test_faults.py::test_a_full_disk_stops_the_recording_cleanly_and_classification_goes_on",)),
     Mutation("MP4 timestamps from a frame counter", "Mp4Writer.write",
              "pts = max(self._last_pts + 1, round((t_capture - self._t0) * 1000))",
@@ -648,9 +650,8 @@ MUTATIONS = [
              (EVENTS_RULES + "test_an_event_starts_after_the_hold_back_dated_to_its_first_frame",
               EVENTS + "test_one_event_per_espresso_phase_in_the_json_lines_and_the_index")),
     Mutation("events: an event per frame", "Tracker._present",
-             "            watch.event = replace(watch.event, score=watch.best.score, best_time=watch.best.wall)\n"
-             "            return []\n",
-             "            watch.event = replace(watch.event, score=watch.best.score, best_time=watch.best.wall)\n"
+             "                                  source_best=watch.best.t)\n            return []\n",
+             "                                  source_best=watch.best.t)\n"
              "            return [Change(START, watch.event)]\n",
              (EVENTS_RULES + "test_it_ends_after_the_gap_at_the_last_frame_seen",
               EVENTS + "test_one_event_per_espresso_phase_in_the_json_lines_and_the_index")),
@@ -671,6 +672,61 @@ MUTATIONS = [
     Mutation("events: the index is not told of a closed segment", "SegmentedMp4._finish",
              "        if self._log is not None:\n", "        if False:\n",
              (EVENTS + "test_one_event_per_espresso_phase_in_the_json_lines_and_the_index",)),
+    # issue 23, event clips: the pre-roll ring, the clips, their index rows, retention, the rebuild.
+    Mutation("clips: no pre-roll", "Clips._start",
+             "self.ring.since(event.source_start - self.plan.pre_roll_s)", "self.ring.since(event.source_start)",
+             (CLIPS + "test_a_clip_per_espresso_phase_from_its_pre_roll_to_its_post_roll",)),
+    Mutation("clips: the ring spans the pre-roll but not the hold (the pre-roll cut short)", "clip_plan",
+             "rec.pre_roll_s + hold_s + RING_SLACK_S", "rec.pre_roll_s",
+             (CLIPS + "test_a_clip_per_espresso_phase_from_its_pre_roll_to_its_post_roll",)),
+    Mutation("clips: a clip starts at a non-keyframe", "Ring.since",
+             "        return [packet for group in groups[first:] for packet in group]",
+             "        return [packet for group in groups for packet in group if packet.t >= t]",
+             (RING + "test_a_clip_starts_at_the_last_keyframe_at_or_before_the_time_asked",
+              CLIPS + "test_a_clip_per_espresso_phase_from_its_pre_roll_to_its_post_roll")),
+    Mutation("clips: the ring unbounded", "Ring._trim",
+             "        while len(self._groups) > 1 and", "        while False and len(self._groups) > 1 and",
+             (RING + "test_the_ring_keeps_the_span_and_a_group_more_never_the_whole_stream",
+              RING + "test_its_bytes_are_capped_whatever_the_span")),
+    Mutation("clips: encoded a second time (their own encoder, same settings)", "Recording.__init__",
+             'log_to=index,\n'
+             '                                                                         tap=tap)\n'
+             '        elif path.suffix.lower() == ".mp4" or not continuous:\n'
+             '            self._video = _Mp4(path, settings, tap, keep=continuous)\n'
+             '        else:\n'
+             '            self._video = MjpegWriter(path, fps, log.warning)\n'
+             '        self.path = self._video.path\n'
+             '        self._encoder: BackgroundWriter[tuple[np.ndarray, float]] = BackgroundWriter(\n'
+             '            "record", lambda item: self._video.write(*item)',
+             'log_to=index)\n'
+             '        elif path.suffix.lower() == ".mp4" or not continuous:\n'
+             '            self._video = _Mp4(path, settings, tap, keep=continuous)\n'
+             '        else:\n'
+             '            self._video = MjpegWriter(path, fps, log.warning)\n'
+             '        self.path = self._video.path\n'
+             '        second = _Mp4(path, settings, tap, keep=False)\n'
+             '        self._encoder: BackgroundWriter[tuple[np.ndarray, float]] = BackgroundWriter(\n'
+             '            "record", lambda item: (self._video.write(*item), second.write(*item))',
+             (CLIPS + "test_both_clips_are_the_segments_own_packets_remuxed",)),
+    Mutation("clips: a plain MP4, unplayable after a kill", "Clip.__init__",
+             'format="mp4", options=MUXER_OPTIONS)', 'format="mp4")',
+             (CLIPS + "test_a_sigkill_mid_event_leaves_a_playable_clip_and_its_index_row",)),
+    Mutation("clips: the index row gets its clip only at the event's end (missing after a kill)", "Index.write_event",
+             "e.score, e.clip,", "e.score, e.clip if e.end else None,",
+             (CLIPS + "test_a_sigkill_mid_event_leaves_a_playable_clip_and_its_index_row",)),
+    Mutation("clips: --retain-events deletes the files but not the rows", "prune_clips",
+             "    if deleted and log_to is not None:", "    if False:",
+             (CLIPS + "test_retain_events_deletes_old_clips_and_their_rows_never_segments",)),
+    Mutation("clips: an event's end names another clip than its start", "ClipNames.__call__",
+             "clip = self._given.get(event.id) or self._new(event)", "clip = self._new(event)",
+             ("tests/unit/sinks/record/test_clip_names_unit.py::"
+              "test_an_event_has_its_clip_and_thumbnail_from_its_start_to_its_end",
+              CLIPS + "test_a_clip_per_espresso_phase_from_its_pre_roll_to_its_post_roll")),
+    Mutation("clips: the rebuild forgets the clips' events", "rebuild",
+             "for row in map(lambda clip: event_row(clip, root), clip_files(camera)) if row is not None]",
+             "for row in [] if row is not None]",
+             (CLIPS + "test_a_clip_per_espresso_phase_from_its_pre_roll_to_its_post_roll",
+              CLIPS + "test_a_sigkill_mid_event_leaves_a_playable_clip_and_its_index_row")),
     # issue 22, reload:
     Mutation("reload: every camera's JSON lines take the top level's min-confidence", "JsonLines.record",
              "self.thresholds.get(camera, self.min_confidence)", "self.min_confidence",

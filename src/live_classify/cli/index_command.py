@@ -14,8 +14,9 @@ from live_classify.errors import exit_code
 
 def index_main(argv: Sequence[str]) -> int:
     parser = OneLineParser(prog=f"{PROG} index",
-                           description="Rebuild DIR/index.db's segments from the recordings under DIR "
-                                       "(--record DIR/ --segment): a lost or damaged index is not lost history.")
+                           description="Rebuild DIR/index.db's segments and event clips from the recordings under "
+                                       "DIR (--record DIR/ --segment, --record-mode events|both): a lost or damaged "
+                                       "index is not lost history.")
     parser.add_argument("dir", type=Path, metavar="DIR", help="the directory of --record DIR/")
     parser.add_argument("--quiet", action="store_true", help="on stderr only warnings and errors")
     args = parser.parse_args(argv)
@@ -26,6 +27,6 @@ def index_main(argv: Sequence[str]) -> int:
 def _rebuild(root: Path) -> int:
     from live_classify.sinks.events.rebuild import rebuild
 
-    segments, cameras = rebuild(root)
-    log.info(f"indexed {segments} segments of {cameras} cameras in {root / 'index.db'}")
+    segments, cameras, clips = rebuild(root)
+    log.info(f"indexed {segments} segments of {cameras} cameras and {clips} event clips in {root / 'index.db'}")
     return 0

@@ -93,7 +93,7 @@ def _check_mode(parser: argparse.ArgumentParser, args: argparse.Namespace, argv:
     if modes != [PHOTOS]:
         directory = args.record is not None and is_directory(args.record)
         more_errors, more_warnings = recording_problems(args.record, directory, args.given, args.encoder, args.retain,
-                                                        cameras=len(modes))
+                                                        cameras=len(modes), mode=args.record_mode)
         errors, warnings = errors + more_errors, warnings + more_warnings
         if args.mqtt_ca and args.mqtt and not args.mqtt.tls:
             warnings.append("--mqtt-ca does nothing without mqtts:// (MQTT over TLS)")

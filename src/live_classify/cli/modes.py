@@ -23,7 +23,8 @@ VIDEO_TUNING = ("max_batch", "batch_wait", "name", "realtime", "headless", "over
                 "segment", "retain", "encoder", "crf", "bitrate", "serve_token", "serve_password_file", "serve_fps",
                 "serve_clients",
                 "mqtt_qos", "mqtt_every", "mqtt_on_change", "mqtt_required", "mqtt_ca", "mqtt_discovery",
-                "event_threshold", "event_hold", "event_gap", "webhook_token")
+                "event_threshold", "event_hold", "event_gap", "webhook_token", "record_mode", "pre_roll", "post_roll",
+                "retain_events")
 PHOTO_OUTPUTS = ("json", "trace")
 CAMERA_REQUESTS = ("width", "height", "fps", "fourcc")
 
@@ -89,7 +90,9 @@ def mode_problems(mode: str, given: frozenset[str], rtsp: bool = False) -> tuple
              "serve_token": ("serve",), "serve_password_file": ("serve",), "serve_fps": ("serve",),
              "serve_clients": ("serve",), "mqtt_ca": ("mqtt",),
              "mqtt_discovery": ("mqtt",), "event_threshold": ("event",), "event_hold": ("event",),
-             "event_gap": ("event",), "webhook": ("event",), "webhook_token": ("webhook",)}
+             "event_gap": ("event",), "webhook": ("event",), "webhook_token": ("webhook",),
+             "record_mode": ("record",), "pre_roll": ("record_mode",), "post_roll": ("record_mode",),
+             "retain_events": ("record_mode",)}
     for dest, any_of in needs.items():
         if not given & set(any_of):
             unused[dest] = f"does nothing without {' or '.join(flag(d) for d in any_of)}"
@@ -99,7 +102,8 @@ def mode_problems(mode: str, given: frozenset[str], rtsp: bool = False) -> tuple
 
 
 def recording_problems(record: Path | None, directory: bool, given: frozenset[str], encoder: str,
-                       retain: list[tuple[str, float]] | None, cameras: int = 1) -> tuple[list[str], list[str]]:
+                       retain: list[tuple[str, float]] | None, cameras: int = 1,
+                       mode: str = "continuous") -> tuple[list[str], list[str]]:
     """(errors, warnings) of the recording flags: segments need a directory, and several cameras
     record into one (``DIR/<name>.mp4`` each, as one camera may); the MP4 encoder's flags do
     nothing for Motion-JPEG, --crf nothing beside a bitrate."""
@@ -108,10 +112,15 @@ def recording_problems(record: Path | None, directory: bool, given: frozenset[st
     if record is not None and not directory and cameras > 1:
         errors.append(f"--record {record}: with {cameras} cameras, record into a directory, --record DIR/ "
                       "(DIR/<name>.mp4 each, or segments with --segment)")
+    if mode != "continuous" and record is not None and not directory:
+        errors.append(f"--record-mode {mode} needs a directory for its clips: --record DIR/ (with a trailing slash)")
+    if mode != "continuous" and "event" not in given:
+        errors.append(f"--record-mode {mode} records a clip per event: name them with --event LABEL")
     kinds = [kind for kind, _ in retain or []]
     if len(kinds) > len(set(kinds)):
         errors.append("--retain takes at most one size (e.g. 50GB) and one age (e.g. 7d)")
-    warnings = []
+    warnings = [f"{flag(d)} does nothing with --record-mode events (only clips are kept; both keeps segments too)"
+                for d in ("segment", "retain") if d in given and mode == "events"]
     if directory and "overwrite" in given:
         warnings.append("--overwrite does nothing for --record DIR/ (a segment never replaces a file)")
     if record is not None and not directory and record.suffix.lower() == ".avi":

@@ -20,7 +20,7 @@ from live_classify.cli.argtypes import (
     serve_password_file,
     webhook_url,
 )
-from live_classify.config import ENCODERS, EncoderSettings
+from live_classify.config import ENCODERS, RECORD_MODES, EncoderSettings, RecordConfig
 from live_classify.sinks.web.listen import DEFAULT_ADDRESS, DEFAULT_CLIENTS, TOKEN_ENV
 
 
@@ -36,6 +36,16 @@ def recording_flags(parser: argparse.ArgumentParser) -> None:
     rec.add_argument("--retain", type=retention_limit, action="append", metavar="SIZE|AGE",
                      help="--record DIR/: delete the camera's oldest segments beyond a size (50GB) or an age (7d); "
                            "give it twice for both")
+    rec.add_argument("--record-mode", choices=RECORD_MODES, default="continuous",
+                     help="--record DIR/: continuous (everything), events (a clip per --event: DIR/<camera>/events/"
+                          "<YYYY-MM-DD>/<HH-MM-SS>-<label>.mp4 and .jpg) or both (default: continuous)")
+    rec.add_argument("--pre-roll", type=duration, default=RecordConfig.pre_roll_s, metavar="DURATION",
+                     help="--record-mode events|both: a clip starts this long before its event (default: 5s)")
+    rec.add_argument("--post-roll", type=duration, default=RecordConfig.post_roll_s, metavar="DURATION",
+                     help="--record-mode events|both: a clip ends this long after its event (default: 3s)")
+    rec.add_argument("--retain-events", type=retention_limit, action="append", metavar="SIZE|AGE",
+                     help="--record-mode events|both: delete each camera's oldest clips beyond a size (10GB) or an "
+                          "age (30d), apart from --retain's segments; give it twice for both")
     rec.add_argument("--encoder", choices=ENCODERS, default="auto",
                      help="MP4: the H.264 encoder; auto takes a hardware one when it opens, else libx264 "
                           "(default: auto)")

@@ -70,5 +70,6 @@ def record_config(args: argparse.Namespace) -> RecordConfig | None:
     """``--record`` and what goes with it, if given."""
     return RecordConfig(
         args.record, args.overwrite, EncoderSettings(encoder=args.encoder, crf=args.crf, bitrate=args.bitrate),
-        args.segment, tuple(args.retain or ()),
+        args.segment, tuple(args.retain or ()), args.record_mode, args.pre_roll, args.post_roll,
+        tuple(args.retain_events or ()),
     ) if args.record else None

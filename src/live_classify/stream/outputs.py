@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from live_classify.config import CollectConfig, EventConfig, OutputConfig, SourceConfig
+from live_classify.config import CollectConfig, EventConfig, OutputConfig, RecordConfig, SourceConfig
 from live_classify.errors import LiveClassifyError, UsageError
 from live_classify.log import info
 from live_classify.sinks.base import OneCamera, Sink
@@ -26,6 +26,8 @@ from live_classify.sinks.jsonl import JsonLines
 from live_classify.sinks.mqtt import MqttSink
 from live_classify.sinks.notify import Notifier
 from live_classify.sinks.record import recording as record
+from live_classify.sinks.record.clip_names import ClipNames
+from live_classify.sinks.record.clips import RING_SLACK_S, ClipPlan
 from live_classify.sinks.record.mp4 import EncoderSettings
 from live_classify.sinks.record.recording import Recording
 from live_classify.sinks.record.segments import SegmentPlan
@@ -60,14 +62,15 @@ def outputs(out: OutputConfig, encoding: EncoderSettings | None, cameras: Camera
         index,
     ]
     built = [sink for sink in sinks if sink is not None]
-    return [events_sink(events, cameras, built), *built] if events else built
+    return [events_sink(events, cameras, built, out), *built] if events else built
 
 
 def camera_sinks(out: OutputConfig, encoding: EncoderSettings | None, m: Member, several: bool, *,
                  recording: bool = True, mqtt: bool = True, index: Index | None = None) -> list[Sink]:
     """A camera's own outputs: its recording, its MQTT topics (wrapped to see only its frames)."""
     own = (lambda sink: OneCamera(m.name, sink)) if several else (lambda sink: sink)
-    sinks: list[Sink] = [own(_recording(encoding, m, index))] if recording and m.config.record else []
+    hold_s = out.events.hold_s if out.events else 0.0
+    sinks: list[Sink] = [own(_recording(encoding, m, index, hold_s))] if recording and m.config.record else []
     if mqtt and out.mqtt:
         labels = out.events.labels if out.events else ()
         sinks.append(own(MqttSink(out.mqtt, m.name, m.config.spec.name, m.camera.snapshot, m.config.min_confidence,
@@ -75,16 +78,18 @@ def camera_sinks(out: OutputConfig, encoding: EncoderSettings | None, m: Member,
     return sinks
 
 
-def events_sink(events: EventConfig, cameras: Cameras, listeners: list[Sink]) -> Events:
+def events_sink(events: EventConfig, cameras: Cameras, listeners: list[Sink], out: OutputConfig) -> Events:
     """``--event``: each camera's trackers, on its source's clock; first among the sinks, so that
-    at the end it ends the events going on while the outputs that tell of them are open."""
+    at the end it ends the events going on while the outputs that tell of them are open (and
+    each camera that records clips names them first)."""
     labels = cameras.classifier.spec.labels
     for label in events.labels:
         if labels is not None and label not in labels:
             raise UsageError(f"--event {label}: the model has no class of that name (see --model, --labels)")
     members = cameras.members
     live = [m.name for m in members if m.config.spec.live]
-    return Events(events, {m.name: m.clock for m in members}, listeners, live)
+    roots = {m.name: m.config.record.path for m in members if m.config.record and m.config.record.clips}
+    return Events(events, {m.name: m.clock for m in members}, listeners, live, ClipNames(roots) if roots else None)
 
 
 def _index(out: OutputConfig) -> Index | None:
@@ -96,7 +101,7 @@ def _index(out: OutputConfig) -> Index | None:
     return Index(rec.path)
 
 
-def _recording(encoding: EncoderSettings | None, member: Member, index: Index | None) -> Recording:
+def _recording(encoding: EncoderSettings | None, member: Member, index: Index | None, hold_s: float) -> Recording:
     """A camera's recording: a file's rate is in its header; a live source's is measured (streams
     claim what they like), and it counts the frames it never got."""
     rec, camera = member.config.record, member.camera
@@ -106,7 +111,19 @@ def _recording(encoding: EncoderSettings | None, member: Member, index: Index | 
     fps = None if live else camera.source.claimed_fps
     return Recording(recording_path(rec.path, member.name, segments is not None), fps, drop=live,
                      settings=encoding or rec.encoding, segments=segments,
-                     captured=captured_of(member), index=index)
+                     captured=captured_of(member), index=index, clips=clip_plan(rec, member.name, hold_s),
+                     continuous=rec.continuous)
+
+
+def clip_plan(rec: RecordConfig, camera: str, hold_s: float) -> ClipPlan | None:
+    """``--record-mode events|both``: the camera's clips; its ring spans the pre-roll and the
+    hold (a start is known that late), and a keyframe's interval."""
+    if not rec.clips:
+        return None
+    limits = dict(rec.retain_events)
+    size = limits.get("size")
+    return ClipPlan(rec.path, camera, rec.pre_roll_s, rec.post_roll_s, rec.pre_roll_s + hold_s + RING_SLACK_S,
+                    retain_bytes=None if size is None else int(size), retain_age_s=limits.get("age"))
 
 
 def captured_of(member: Member) -> Callable[[], int] | None:
@@ -133,12 +150,13 @@ def check_outputs(out: OutputConfig, sources: Sequence[SourceConfig]) -> Encoder
         if rec is None:
             continue
         if rec.path not in checked:
-            checked[rec.path] = record.check(rec.path, rec.overwrite, rec.encoding)
+            checked[rec.path] = record.check(rec.path, rec.overwrite, rec.encoding, clips_only=not rec.continuous)
         path = recording_path(rec.path, src.name, rec.segment_s is not None)
         if path in files and not record.is_directory(path):
             raise LiveClassifyError(f"--record {rec.path}: cameras {files[path]} and {src.name} would write one file")
         files[path] = src.name
-        if record.is_directory(rec.path) and rec.segment_s is None and path.exists() and not rec.overwrite:
+        if record.is_directory(rec.path) and rec.segment_s is None and rec.continuous and path.exists() \
+                and not rec.overwrite:
             raise LiveClassifyError(f"--record {rec.path}/: {path.name} exists (pass --overwrite to replace it)")
     mp4 = [settings for path, settings in checked.items() if path.suffix.lower() != ".avi"]
     return next(iter(mp4 or checked.values()), None)

@@ -2,11 +2,15 @@
 was seen and recorded, to search without reading JSON lines or video.
 
 Tables (times in Unix seconds): ``events`` (one row per event, written at its start and again at
-its end), ``segments`` (one row per closed segment, removed when retention deletes its file) and
-``seconds`` (per camera and wall-clock second, the top label and score of that second's best
-classification). One thread writes (a :class:`BackgroundWriter`), each row in a transaction of its
-own, in WAL mode: a SIGKILL loses at most the second still being summed and never corrupts the
-file. ``live-classify index DIR`` rebuilds the segments from the files (``rebuild.py``).
+its end; ``clip`` and ``thumbnail`` are paths relative to DIR, as ``--record-mode events|both``
+names them at the start, ``<camera>/events/<YYYY-MM-DD>/<HH-MM-SS>-<label>.mp4`` and ``.jpg``, the
+JPEG written as the event starts and again as it ends; NULL for an event that has no clip; a row goes when
+``--retain-events`` deletes its clip), ``segments`` (one row per closed segment, removed when
+retention deletes its file) and ``seconds`` (per camera and wall-clock second, the top label and
+score of that second's best classification). One thread writes (a :class:`BackgroundWriter`),
+each row in a transaction of its own, in WAL mode: a SIGKILL loses at most the second still
+being summed and never corrupts the file. ``live-classify index DIR`` rebuilds the segments and
+the clips' events from the files (``rebuild.py``).
 """
 from __future__ import annotations
 
@@ -105,7 +109,8 @@ class Index:
         """At its start, and again at its end (with the end and the best score)."""
         e = change.event
         self._submit('INSERT OR REPLACE INTO events (id, camera, label, start, "end", score, clip, thumbnail) '
-                     "VALUES (?, ?, ?, ?, ?, ?, NULL, NULL)", (e.id, e.camera, e.label, e.start, e.end, e.score))
+                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (e.id, e.camera, e.label, e.start, e.end, e.score, e.clip,
+                                                         e.thumbnail))
 
     def segment_closed(self, camera: str, path: Path, start: float, end: float, size: int) -> None:
         """From the recording's thread: a segment is whole on disk."""
@@ -116,6 +121,11 @@ class Index:
         """From the recording's thread: retention deleted these files."""
         for path in paths:
             self._submit("DELETE FROM segments WHERE path = ?", (relative(path, self.root),))
+
+    def clips_deleted(self, clips: list[Path]) -> None:
+        """From a recording's thread: ``--retain-events`` deleted these clips (and their thumbnails)."""
+        for clip in clips:
+            self._submit("DELETE FROM events WHERE clip = ?", (relative(clip, self.root),))
 
     def idle(self, redraw: Redraw) -> None:
         pass

@@ -34,6 +34,12 @@ class Event:
     end: float | None  # Unix seconds: the wall time of the last frame it was present in
     score: float  # the best score seen
     best_time: float  # Unix seconds: the wall time of the frame with the best score
+    # The same three on the source's own clock (the recording's timeline: where a clip is cut).
+    source_start: float = 0.0
+    source_end: float | None = None
+    source_best: float = 0.0
+    clip: str | None = None  # --record-mode events|both: its clip, relative to --record DIR/
+    thumbnail: str | None = None  # its best frame's JPEG beside it (the best so far at the start, then at the end)
 
 
 @dataclass(frozen=True)
@@ -110,26 +116,27 @@ class Tracker:
         if watch.best is None or seen.score > watch.best.score:
             watch.best = seen
         if watch.event is not None:
-            watch.event = replace(watch.event, score=watch.best.score, best_time=watch.best.wall)
+            watch.event = replace(watch.event, score=watch.best.score, best_time=watch.best.wall,
+                                  source_best=watch.best.t)
             return []
         if seen.t - watch.first.t < self.rules.hold_s:
             return []
         watch.event = Event(self.make_id(), self.camera, label, watch.first.wall, None, watch.best.score,
-                            watch.best.wall)
+                            watch.best.wall, watch.first.t, None, watch.best.t)
         return [Change(START, watch.event)]
 
     def _end(self, watch: _Watch) -> Change:
         assert watch.event is not None and watch.last is not None
-        ended = replace(watch.event, end=watch.last.wall)
+        ended = replace(watch.event, end=watch.last.wall, source_end=watch.last.t)
         watch.event = watch.first = watch.last = watch.best = None
         return Change(END, ended)
 
 
 def record(change: Change) -> dict[str, object]:
     """A start or an end as a JSON line, an MQTT message, an SSE message and a webhook carry it
-    (``clip`` and ``thumbnail`` stay null until clips are recorded)."""
+    (``clip`` and ``thumbnail``: paths relative to ``--record DIR/``, null without clips)."""
     event = change.event
     return {"event": change.kind, "id": event.id, "camera": event.camera, "label": event.label,
             "score": round(event.score, 6), "start": round(event.start, 3),
             "end": None if event.end is None else round(event.end, 3),
-            "best_time": round(event.best_time, 3), "clip": None, "thumbnail": None}
+            "best_time": round(event.best_time, 3), "clip": event.clip, "thumbnail": event.thumbnail}

@@ -26,16 +26,19 @@ class Events:
     error: str | None = None
 
     def __init__(self, rules: EventConfig, clocks: Mapping[str, Callable[[Frame], float]],
-                 listeners: Iterable[Sink], live: Iterable[str] = ()) -> None:
+                 listeners: Iterable[Sink], live: Iterable[str] = (),
+                 names: Callable[[Change], Change] | None = None) -> None:
         """``clocks``: each camera's source clock (its trackers measure hold and gap on it);
         ``live``: the cameras whose clock is ``time.monotonic`` (their events end on time even
-        while no frame comes)."""
+        while no frame comes); ``names``: gives each event its clip's and thumbnail's names
+        (``--record-mode events|both``) before anyone hears of it."""
         self.rules = rules
         self.clocks = dict(clocks)
         self.live = set(live)
         self.listeners = [sink for sink in listeners if hasattr(sink, "write_event")]
         self.trackers = {camera: Tracker(camera, rules) for camera in self.clocks}
         self.started = 0
+        self.names = names
 
     def write(self, update: Update) -> None:
         self.write_predictions(update.shown.new_predictions)
@@ -71,7 +74,7 @@ class Events:
 
     def _tell(self, changes: list[Change]) -> None:
         """Each change to each listener still working; one that fails is left to the run to drop."""
-        for change in changes:
+        for change in map(self.names, changes) if self.names else changes:
             self.started += change.kind == "start"
             for listener in self.listeners:
                 if listener.error is None:

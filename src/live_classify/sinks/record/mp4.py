@@ -12,9 +12,14 @@ Why each setting (measured on the development machines, see the README's Recordi
   open, a drifting camera and a stall all keep their real duration: a stall plays as the last
   frame held until the next one came.
 * A keyframe every second of capture time, so a player can seek and a cut loses at most a second.
+* ``tap``: each encoded packet is also handed, as it is, to the event clips (``clips.py``): a clip
+  is these packets remuxed, never a second encoding. ``path=None``: packets only, no file (FFmpeg's
+  ``null`` muxer holds the encoder's stream; ``--record-mode events``).
 """
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 from typing import cast
@@ -33,6 +38,7 @@ from live_classify.sinks.letterbox import letterbox
 
 MILLISECONDS = Fraction(1, 1000)
 HEADER_BYTES, FRAME_OVERHEAD_BYTES = 1024, 40  # the MP4's own bytes beside the packets (with a margin)
+Tap = Callable[[float, bool, bytes, VideoStream], None]  # a packet: source time, keyframe, data, its stream
 MUXER_OPTIONS = {"movflags": "frag_keyframe+empty_moov+default_base_moof", "frag_duration": "200000",
                  "flush_packets": "1"}
 
@@ -86,10 +92,12 @@ def choose_encoder(size: tuple[int, int], settings: EncoderSettings) -> str:
 class Mp4Writer:
     """Frames and their capture times in, a crash-safe H.264 MP4 out (one file)."""
 
-    def __init__(self, path: Path, size: tuple[int, int], settings: EncoderSettings = EncoderSettings(),
-                 encoder: str | None = None) -> None:
-        """``size`` is (width, height), even numbers; ``encoder`` None: chosen by :func:`choose_encoder`."""
-        self.path = path
+    def __init__(self, path: Path | None, size: tuple[int, int], settings: EncoderSettings = EncoderSettings(),
+                 encoder: str | None = None, tap: Tap | None = None) -> None:
+        """``size`` is (width, height), even numbers; ``encoder`` None: chosen by :func:`choose_encoder`;
+        ``path`` None: no file, the packets go only to ``tap``."""
+        self.path = path or Path(os.devnull)
+        self.tap = tap
         self.size = even(size)
         self.settings = settings
         self.encoder = encoder or choose_encoder(self.size, settings)
@@ -101,13 +109,16 @@ class Mp4Writer:
         self._packet_bytes = 0
         self.largest_packet = 0  # bytes: a keyframe, usually
         try:
-            container = av.open(str(path), "w", format="mp4", options=MUXER_OPTIONS)
+            container = av.open(str(path), "w", format="mp4", options=MUXER_OPTIONS) if path \
+                else av.open(os.devnull, "w", format="null")
         except (av.FFmpegError, OSError) as error:
             raise LiveClassifyError(f"cannot write recording {path}: {first_line(error)}") from None
         self._container: OutputContainer | None = container  # None once closed
         self._stream = cast(VideoStream, container.add_stream(self.encoder, rate=30))  # a video encoder's name
         _configure(self._stream.codec_context, self.encoder, self.size, settings)
         self._stream.time_base = MILLISECONDS
+        if path is None:  # the mp4 muxer asks for the headers apart (what a clip's stream copies); null does not
+            self._stream.codec_context.flags |= av.codec.context.Flags.global_header
 
     @property
     def duration_s(self) -> float:
@@ -163,4 +174,9 @@ class Mp4Writer:
         for packet in packets:
             self._packet_bytes += packet.size
             self.largest_packet = max(self.largest_packet, packet.size)
+            if self.tap is None or self._t0 is None or packet.pts is None:
+                container.mux(packet)
+                continue
+            t, key, data = self._t0 + packet.pts / 1000, packet.is_keyframe, bytes(packet)  # muxing takes them
             container.mux(packet)
+            self.tap(t, key, data, self._stream)  # after: the stream's parameters are set at the first mux

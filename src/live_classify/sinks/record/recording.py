@@ -2,7 +2,8 @@
 
 ``.mp4``: H.264 in fragmented MP4 (``mp4.py``), small, plays in browsers, on a true timeline.
 ``.avi``: Motion-JPEG (``mjpeg.py``), bigger, every frame a JPEG of its own. ``DIR/`` with
-``--segment``: MP4 segments, pruned by ``--retain`` (``segments.py``). All stay playable after any
+``--segment``: MP4 segments, pruned by ``--retain`` (``segments.py``). ``--record-mode
+events|both``: each event a clip of the same packets (``clips.py``). All stay playable after any
 way the run ends. Encoding never runs on the main loop: frames wait in a short queue,
 and live, when the encoder falls behind, the oldest are dropped and counted rather than slowing
 the window or growing memory.
@@ -20,9 +21,12 @@ from live_classify import log
 from live_classify.config import HARDWARE, EncoderSettings
 from live_classify.errors import LiveClassifyError
 from live_classify.sinks.base import BackgroundWriter, Redraw, Update
+from live_classify.sinks.events.rules import Change
 from live_classify.sinks.files import SpaceWatch, check_writable
+from live_classify.sinks.record.clip_files import ClipLog
+from live_classify.sinks.record.clips import ClipPlan, Clips
 from live_classify.sinks.record.mjpeg import MjpegWriter
-from live_classify.sinks.record.mp4 import Mp4Writer, choose_encoder
+from live_classify.sinks.record.mp4 import Mp4Writer, Tap, choose_encoder
 from live_classify.sinks.record.retention import SegmentPlan, prepare
 from live_classify.sinks.record.segments import SegmentedMp4, SegmentLog
 from live_classify.sinks.record.target import is_directory
@@ -31,7 +35,7 @@ BACKLOG = 8  # frames waiting for the encoder: about a quarter of a second at 30
 PROBE_SIZE = (640, 480)  # the encoder is tried at startup, before the source (and its size) is known
 
 
-def check(path: Path, overwrite: bool, settings: EncoderSettings) -> EncoderSettings:
+def check(path: Path, overwrite: bool, settings: EncoderSettings, clips_only: bool = False) -> EncoderSettings:
     """Refuse a path that cannot be written, a recording that would be lost, or an encoder that
     cannot open here; returns ``settings`` with the MP4 encoder chosen (one line says which)."""
     if is_directory(path):
@@ -43,7 +47,8 @@ def check(path: Path, overwrite: bool, settings: EncoderSettings) -> EncoderSett
         if path.suffix.lower() == ".avi":
             return settings
     encoder = choose_encoder(PROBE_SIZE, settings)
-    where = f"segments into {path}{os.sep}" if is_directory(path) else str(path)
+    where = f"event clips into {path}{os.sep}" if clips_only \
+        else f"segments into {path}{os.sep}" if is_directory(path) else str(path)
     how = "" if settings.encoder != "auto" else " (--encoder auto: a hardware encoder)" if encoder in HARDWARE \
         else " (--encoder auto: no hardware encoder opened)"
     log.info(f"recording {where}: H.264 with {encoder}{how}")
@@ -53,9 +58,11 @@ def check(path: Path, overwrite: bool, settings: EncoderSettings) -> EncoderSett
 class _Mp4:
     """An :class:`Mp4Writer` opened at the first frame's size, with the MJPEG writer's counters."""
 
-    def __init__(self, path: Path, settings: EncoderSettings) -> None:
+    def __init__(self, path: Path, settings: EncoderSettings, tap: Tap | None = None, keep: bool = True) -> None:
+        """``tap``: every packet (clips); ``keep`` False: no file, the packets only go to ``tap``."""
         self.path = path
         self.settings = settings
+        self.tap, self.keep = tap, keep
         self.stopped_because: str | None = None  # why recording stopped before the run did
         self._writer: Mp4Writer | None = None
         self._space = SpaceWatch()
@@ -76,9 +83,10 @@ class _Mp4:
             return
         if self._writer is None:
             encoder = None if self.settings.encoder == "auto" else self.settings.encoder  # chosen by check()
-            self._writer = Mp4Writer(self.path, (image.shape[1], image.shape[0]), self.settings, encoder)
+            self._writer = Mp4Writer(self.path if self.keep else None, (image.shape[1], image.shape[0]),
+                                     self.settings, encoder, self.tap)
         self._writer.write(image, t)
-        if full := self._space.check(self.path):
+        if self.keep and (full := self._space.check(self.path)):
             self.close()
             self.stopped_because = full
             log.warning(f"recording stopped: {full}; {self.path} keeps what it had on disk; classification goes on")
@@ -98,18 +106,23 @@ class Recording:
 
     def __init__(self, path: Path, fps: float | None, *, drop: bool,
                  settings: EncoderSettings = EncoderSettings(), segments: SegmentPlan | None = None,
-                 captured: Callable[[], int] | None = None, index: SegmentLog | None = None) -> None:
+                 captured: Callable[[], int] | None = None, index: SegmentLog | None = None,
+                 clips: ClipPlan | None = None, continuous: bool = True) -> None:
         """``fps``: a file's own rate (AVI; None: measured from capture times); ``drop``: live;
         ``segments``: ``path`` is a directory, cut into segments as planned; ``captured``: the
         source's frames so far (live, where the main loop skips to the newest: those it never
-        handed over are counted too); ``index``: told of each segment closed and deleted."""
+        handed over are counted too); ``index``: told of each segment closed and deleted; ``clips``:
+        each event a clip (``continuous`` False: nothing else is kept)."""
         self._captured = captured
+        self.clips = Clips(clips, index if isinstance(index, ClipLog) else None) if clips else None
+        tap = self.clips.packet if self.clips else None
         self.handed = 0  # frames the main loop handed over
         self.skipped = 0  # frames captured before the close that were never handed over
-        if segments:
-            self._video: SegmentedMp4 | _Mp4 | MjpegWriter = SegmentedMp4(path, segments, settings, log_to=index)
-        elif path.suffix.lower() == ".mp4":
-            self._video = _Mp4(path, settings)
+        if segments and continuous:
+            self._video: SegmentedMp4 | _Mp4 | MjpegWriter = SegmentedMp4(path, segments, settings, log_to=index,
+                                                                         tap=tap)
+        elif path.suffix.lower() == ".mp4" or not continuous:
+            self._video = _Mp4(path, settings, tap, keep=continuous)
         else:
             self._video = MjpegWriter(path, fps, log.warning)
         self.path = self._video.path
@@ -128,6 +141,11 @@ class Recording:
         self.handed += 1
         self._encoder.submit((update.canvas, update.source_time))
 
+    def write_event(self, change: Change) -> None:
+        """An event's start or end, for its clip (its names given already)."""
+        if self.clips is not None:
+            self.clips.tell(change)
+
     def idle(self, redraw: Redraw) -> None:
         pass
 
@@ -136,6 +154,8 @@ class Recording:
             self.skipped = max(0, self._captured() - self.handed)
         self._encoder.finish()
         self._video.close()
+        if self.clips is not None:
+            self.clips.close()
 
     def summary(self) -> str:
         video = self._video
@@ -144,4 +164,7 @@ class Recording:
         dropped = f", {self._encoder.dropped} dropped: the encoder fell behind" if self._encoder.dropped else ""
         skipped = f", {self.skipped} skipped: the main loop fell behind (it shows the newest frame)" \
             if self.skipped else ""
-        return f"recorded {video.frames} frames to {self.path} at {rate}{dropped}{skipped}{stopped}"
+        clips = f", {self.clips.written} event clips in {self.clips.folder} (the pre-roll's ring held at most " \
+            f"{self.clips.ring.peak_bytes / 1e6:.1f} MB)" if self.clips else ""
+        kept = f"to {self.path}" if not isinstance(video, _Mp4) or video.keep else "(clips only)"
+        return f"recorded {video.frames} frames {kept} at {rate}{dropped}{skipped}{stopped}{clips}"

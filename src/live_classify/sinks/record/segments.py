@@ -22,7 +22,7 @@ from live_classify import log
 from live_classify.config import EncoderSettings
 from live_classify.errors import LiveClassifyError
 from live_classify.sinks.files import SpaceWatch
-from live_classify.sinks.record.mp4 import Mp4Writer, even
+from live_classify.sinks.record.mp4 import Mp4Writer, Tap, even
 from live_classify.sinks.record.retention import SegmentPlan, age_text, prune, segment_files, size_and_mtime
 
 STALL_S = 1.0  # no frame for this long is a stall (as the overlay says): segments hold the last frame through it
@@ -42,8 +42,9 @@ class SegmentedMp4:
     counters as the single-file writers (``frames``, ``rate``, ``stopped_because``)."""
 
     def __init__(self, root: Path, plan: SegmentPlan, settings: EncoderSettings = EncoderSettings(),
-                 wall_clock: Callable[[], float] = time.time, log_to: SegmentLog | None = None) -> None:
-        """``log_to``: told of each segment closed and deleted (the index)."""
+                 wall_clock: Callable[[], float] = time.time, log_to: SegmentLog | None = None,
+                 tap: Tap | None = None) -> None:
+        """``log_to``: told of each segment closed and deleted (the index); ``tap``: every packet (clips)."""
         self.path = root / plan.camera
         self.plan = plan
         self.settings = settings
@@ -54,7 +55,8 @@ class SegmentedMp4:
         self._space = SpaceWatch()
         self._wall_clock = wall_clock
         self._t0 = self._wall0 = self._last_t = 0.0
-        self._log, self._opened_t, self._written_t = log_to, 0.0, 0.0  # the open segment's first and last times
+        self._tap, self._log = tap, log_to
+        self._opened_t, self._written_t = 0.0, 0.0  # the open segment's first and last times
         self._end = -math.inf  # source time at which the open segment ends
         self._last: np.ndarray | None = None  # the last frame, held through a stall
         self.held = 0  # copies of a last frame written through stalls
@@ -163,7 +165,8 @@ class SegmentedMp4:
         self._end = self._t0 + (index + 1) * self.plan.length_s
         previous, previous_t, self._opened_t = self._writer, self._opened_t, t
         encoder = None if self.settings.encoder == "auto" else self.settings.encoder
-        self._writer = Mp4Writer(self._new_path(t), (image.shape[1], image.shape[0]), self.settings, encoder)
+        self._writer = Mp4Writer(self._new_path(t), (image.shape[1], image.shape[0]), self.settings, encoder,
+                                 self._tap)
         self.segments += 1
         if previous is not None:
             self._finish(previous, previous_t)

@@ -1,0 +1,118 @@
+"""What sits beside a clip: its thumbnail (the event's best frame as a JPEG, decoded from the
+packets at the start and from the clip at the end: nothing but the JPEG is encoded for it), its
+sidecar (the event, JSON), and ``--retain-events``, which deletes the three together and tells
+the index. Every file is written under a temporary name and renamed: no reader sees half."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import av
+import cv2
+from av.video.stream import VideoStream
+
+from live_classify import log
+from live_classify.sinks.events.rules import END, Change, Event, record
+from live_classify.sinks.record.clip_names import CLIP, EVENTS, sidecar_of, thumbnail_of
+from live_classify.sinks.record.retention import DAY, age_text, size_and_mtime
+from live_classify.sinks.record.ring import Packet
+
+JPEG_QUALITY = 85
+
+
+@runtime_checkable
+class ClipLog(Protocol):
+    """What hears of clips retention deleted (the index, which drops their rows)."""
+
+    def clips_deleted(self, clips: list[Path]) -> None: ...
+
+
+def _replace(path: Path, data: bytes) -> None:
+    partial = path.with_name(f".{path.name}.partial")
+    partial.write_bytes(data)
+    os.replace(partial, path)
+
+
+def write_sidecar(clip: Path, event: Event, clip_start: float) -> None:
+    """The event as the JSON lines carry it, and the wall time of the clip's first frame."""
+    body = {key: value for key, value in record(Change(END, event)).items() if key != "event"}
+    _replace(sidecar_of(clip), json.dumps({**body, "clip_start": round(clip_start, 3)}, ensure_ascii=False).encode())
+
+
+def write_thumbnail(clip: Path, offset_s: float) -> bool:
+    """At the event's end: the frame of ``clip`` at ``offset_s`` (or the last before it), decoded
+    from the clip on disk, as a JPEG beside it."""
+    best = None
+    try:
+        with av.open(str(clip)) as container:
+            for frame in container.decode(video=0):
+                if best is not None and frame.time is not None and frame.time > offset_s + 1e-3:
+                    break
+                best = frame
+    except (av.FFmpegError, OSError) as error:
+        log.warning(f"cannot read {clip} for its thumbnail: {error}")
+    return _save(best, clip)
+
+
+def early_thumbnail(clip: Path, packets: list[Packet], template: VideoStream, t: float) -> bool:
+    """At the event's start: its best frame so far (at source time ``t``), decoded from the
+    packets in memory from the last keyframe at or before it (a second at most), so that an event
+    cut short by a kill has a thumbnail too."""
+    first = max((i for i, packet in enumerate(packets) if packet.key and packet.t <= t), default=0)
+    decoder = av.CodecContext.create("h264", "r")
+    decoder.extradata = template.codec_context.extradata
+    best = None
+    for packet in packets[first:]:
+        if packet.t > t + 1e-3:
+            break
+        best = ([best, *decoder.decode(av.Packet(packet.data))])[-1]
+    best = ([best, *decoder.decode(None)])[-1]  # a decoder that holds frames back gives them up
+    return _save(best, clip)
+
+
+def _save(frame: av.VideoFrame | None, clip: Path) -> bool:
+    if frame is None:
+        return False
+    done, jpeg = cv2.imencode(".jpg", frame.to_ndarray(format="bgr24"), [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+    if done:
+        _replace(thumbnail_of(clip), jpeg.tobytes())
+    return bool(done)
+
+
+def clip_files(camera: Path) -> list[Path]:
+    """A camera's clips, oldest first (by when each was last written)."""
+    folder = camera / EVENTS
+    found = [path for day in folder.iterdir() if day.is_dir() and DAY.fullmatch(day.name)
+             for path in day.iterdir() if CLIP.fullmatch(path.name) and path.is_file()] if folder.is_dir() else []
+    return sorted(found, key=lambda path: (size_and_mtime(path)[1], str(path)))
+
+
+def prune_clips(camera: Path, max_bytes: int | None, max_age_s: float | None, keep: set[Path], now: float,
+                log_to: ClipLog | None) -> list[Path]:
+    """``--retain-events``: delete a camera's oldest clips (with their thumbnails and sidecars)
+    while over the size or older than the age, never those still being written; the index is told."""
+    if max_bytes is None and max_age_s is None:
+        return []
+    clips = clip_files(camera)
+    sizes = {clip: sum(size_and_mtime(p)[0] for p in (clip, thumbnail_of(clip), sidecar_of(clip))) for clip in clips}
+    total, deleted = sum(sizes.values()), []
+    for clip in clips:
+        too_old = max_age_s is not None and now - size_and_mtime(clip)[1] > max_age_s
+        if clip in keep or not (too_old or (max_bytes is not None and total > max_bytes)):
+            continue
+        try:
+            for path in (clip, thumbnail_of(clip), sidecar_of(clip)):
+                path.unlink(missing_ok=True)
+        except OSError as error:
+            log.warning(f"retention: cannot delete {path}: {error.strerror}")
+            continue
+        total -= sizes[clip]
+        deleted.append(clip)
+        why = f"older than {age_text(max_age_s)}" if too_old \
+            else f"the camera's clips over {(max_bytes or 0) / 1e6:.1f} MB"
+        log.info(f"retention: deleted the event clip {clip} ({why})")
+    if deleted and log_to is not None:
+        log_to.clips_deleted(deleted)
+    return deleted

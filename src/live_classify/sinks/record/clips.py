@@ -1,0 +1,186 @@
+"""``--record-mode events|both``: each event a clip of its own, from ``--pre-roll`` before its start
+to ``--post-roll`` after its end, made of the packets the recording's encoder already made.
+
+Every packet the encoder makes passes through :meth:`Clips.packet` (``mp4.py``'s tap, on the
+recording's thread): it goes into the pre-roll :class:`~.ring.Ring` and into each clip being
+written. An event's start (told on the main loop, taken up here at the next packet) opens its clip
+with the ring's packets from the last keyframe at or before start − pre-roll; its end sets where the
+post-roll stops. Nothing is encoded twice: a clip is those packets remuxed into a fragmented MP4
+with the muxer settings of the recordings (``mp4.py``), so a SIGKILL leaves it playable up to its
+last fragment (200 ms). When a clip is done: its thumbnail, its sidecar, ``--retain-events``.
+"""
+from __future__ import annotations
+
+import os
+import queue
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+import av
+from av.video.stream import VideoStream
+
+from live_classify import log
+from live_classify.errors import LiveClassifyError, first_line
+from live_classify.sinks.events.rules import START, Change, Event
+from live_classify.sinks.record.clip_files import (
+    ClipLog,
+    early_thumbnail,
+    prune_clips,
+    write_sidecar,
+    write_thumbnail,
+)
+from live_classify.sinks.record.mp4 import MILLISECONDS, MUXER_OPTIONS
+from live_classify.sinks.record.ring import RING_BYTES, Packet, Ring
+
+RING_SLACK_S = 2.0  # beyond pre-roll + hold: a keyframe's interval, and the start's way to the recording
+
+
+@dataclass(frozen=True)
+class ClipPlan:
+    """One camera's clips: where, how much before and after, how long kept."""
+
+    root: Path  # --record DIR/
+    camera: str  # the folder under it
+    pre_roll_s: float = 5.0
+    post_roll_s: float = 3.0
+    ring_s: float = 8.0  # the ring's span: pre-roll, the hold before a start is known, RING_SLACK_S
+    ring_bytes: int = RING_BYTES
+    retain_bytes: int | None = None
+    retain_age_s: float | None = None
+
+
+class Clip:
+    """One event's clip being written: packets in, on their source times from its first one."""
+
+    def __init__(self, path: Path, event: Event, template: VideoStream, first: Packet) -> None:
+        self.path, self.event, self.template = path, event, first.template
+        self.t0 = first.t
+        self.until: float | None = None  # the source time past which it is done (known at the event's end)
+        self._last_pts = -1
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._container = av.open(str(path), "w", format="mp4", options=MUXER_OPTIONS)
+        except (av.FFmpegError, OSError) as error:
+            raise LiveClassifyError(f"cannot write the event clip {path}: {first_line(error)}") from None
+        self._stream = self._container.add_stream_from_template(template)
+        self._stream.time_base = MILLISECONDS
+
+    def write(self, packet: Packet) -> None:
+        pts = max(self._last_pts + 1, round((packet.t - self.t0) * 1000))
+        out = av.Packet(packet.data)
+        out.pts = out.dts = pts
+        out.time_base, out.stream, out.is_keyframe = MILLISECONDS, self._stream, packet.key
+        self._container.mux(out)
+        self._last_pts = pts
+
+    def close(self) -> None:
+        self._container.close()
+
+
+class Clips:
+    """A camera's ring and its clips; fed on the recording's thread, told of events from the main loop."""
+
+    def __init__(self, plan: ClipPlan, log_to: ClipLog | None = None) -> None:
+        self.plan = plan
+        self.folder = plan.root / plan.camera
+        self.ring = Ring(plan.ring_s, plan.ring_bytes)
+        self.written = 0  # clips finished
+        self._log = log_to
+        self._changes: queue.SimpleQueue[Change] = queue.SimpleQueue()
+        self._open: dict[str, Clip] = {}  # event id: its clip
+        # Each encoder's parameters, copied once (a segment's encoder goes with its segment; a clip
+        # may start in its packets): held by FFmpeg's null muxer, which writes nothing.
+        self._holder = av.open(os.devnull, "w", format="null")
+        self._templates: dict[tuple[int, int, bytes], int] = {}
+        self._streams: list[VideoStream] = []
+        self._source: tuple[VideoStream, int] | None = None  # the encoder's stream now, its template
+
+    def tell(self, change: Change) -> None:
+        """From the main loop: an event started or ended (taken up at the next packet)."""
+        self._changes.put(change)
+
+    def packet(self, t: float, key: bool, data: bytes, stream: VideoStream) -> None:
+        """From the encoder (the recording's thread): one packet, to the ring and the clips."""
+        packet = Packet(t, key, data, self._template_of(stream))
+        self._take_changes()
+        self.ring.add(packet)
+        for clip in list(self._open.values()):
+            if (clip.until is not None and t > clip.until) or clip.template != packet.template:
+                self._finish(clip)
+            elif not self._guarded(f"the event clip {clip.path}", partial(clip.write, packet)):
+                del self._open[clip.event.id]
+
+    def close(self) -> None:
+        """The run ends: every clip ends where its packets do (its post-roll cut short)."""
+        self._take_changes()
+        for clip in list(self._open.values()):
+            self._finish(clip)
+        self._holder.close()
+
+    def _take_changes(self) -> None:
+        while True:
+            try:
+                change = self._changes.get_nowait()
+            except queue.Empty:
+                return
+            clip = self._open.get(change.event.id)
+            if change.kind == START and clip is None:
+                self._guarded(f"the event clip {change.event.clip}", partial(self._start, change.event))
+            elif clip is not None:
+                clip.event = change.event
+                end = change.event.source_end
+                clip.until = None if end is None else end + self.plan.post_roll_s
+
+    def _start(self, event: Event) -> None:
+        """Its clip, opened with the ring's packets from the last keyframe at or before start − pre-roll."""
+        packets = self.ring.since(event.source_start - self.plan.pre_roll_s)
+        if not packets or event.clip is None:
+            return  # no video yet: the event has no clip
+        template = packets[-1].template
+        packets = [packet for packet in packets if packet.template == template]
+        clip = Clip(self.plan.root / event.clip, event, self._streams[template], packets[0])
+        for packet in packets:
+            clip.write(packet)
+        self._open[event.id] = clip
+        write_sidecar(clip.path, event, event.start - (event.source_start - clip.t0))
+        early_thumbnail(clip.path, packets, self._streams[template], event.source_best)
+
+    def _finish(self, clip: Clip) -> None:
+        """Close it, then its thumbnail and sidecar (with its end), then retention."""
+        del self._open[clip.event.id]
+        self.written += self._guarded(f"the event clip {clip.path}", partial(self._done, clip))
+
+    def _done(self, clip: Clip) -> None:
+        clip.close()
+        event = clip.event
+        write_thumbnail(clip.path, event.source_best - clip.t0)
+        write_sidecar(clip.path, event, event.start - (event.source_start - clip.t0))
+        kept = {c.path for c in self._open.values()}
+        prune_clips(self.folder, self.plan.retain_bytes, self.plan.retain_age_s, kept, time.time(), self._log)
+
+    def _guarded(self, what: str, action: Callable[[], None]) -> bool:
+        """A clip that cannot be written (a full disk, a folder gone) is one line and that clip
+        lost: the recording it shares packets with goes on."""
+        try:
+            action()
+        except (av.FFmpegError, OSError, LiveClassifyError) as error:
+            log.warning(f"{what}: {first_line(error)}; the recording goes on")
+            return False
+        return True
+
+    def _template_of(self, stream: VideoStream) -> int:
+        """The index of ``stream``'s codec parameters (a copy, kept as long as the clips are)."""
+        if self._source is not None and self._source[0] is stream:
+            return self._source[1]
+        context = stream.codec_context
+        key = (context.width, context.height, bytes(context.extradata or b""))
+        if key not in self._templates:
+            if self._templates:
+                log.info(f"{self.folder}: the encoder's parameters changed: a clip going on ends there")
+            self._templates[key] = len(self._streams)
+            self._streams.append(self._holder.add_stream_from_template(stream))
+        self._source = (stream, self._templates[key])
+        return self._templates[key]
