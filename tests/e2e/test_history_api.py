@@ -34,7 +34,7 @@ APIS = ["/api/history/events", "/api/history/recordings", "/api/history/labels",
 
 @pytest.fixture(scope="module")
 def recorded(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """DIR: two cameras, 3 s segments, events of both labels, the index."""
+    """DIR: two cameras, 3 s segments, events of both labels with their clips, the index."""
     folder = tmp_path_factory.mktemp("history")
     scenes = folder / "scenes.mp4"
     photos = [cv2.resize(cv2.imread(str(p)), (320, 240), interpolation=cv2.INTER_AREA) for p in (CHELSEA, COFFEE)]
@@ -46,8 +46,8 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Path:
     rec = folder / "rec"
     events = [flag for label in LABELS for flag in ("--event", label)]
     run = run_cli("--source", str(scenes), "--name", "a", "--source", str(scenes), "--name", "b", "--headless",
-                  "--provider", "cpu", "--record", f"{rec}/", "--segment", "3s", *events, "--event-hold", "0.5s",
-                  "--event-gap", "0.5s", "--jsonl", str(folder / "out.jsonl"))
+                  "--provider", "cpu", "--record", f"{rec}/", "--record-mode", "both", "--segment", "3s", *events,
+                  "--event-hold", "0.5s", "--event-gap", "0.5s", "--jsonl", str(folder / "out.jsonl"))
     assert run.returncode == 0, run.stderr
     return rec
 
@@ -109,6 +109,19 @@ def test_each_filter_of_the_events_keeps_what_it_names_and_only_that(port: int, 
         assert {e["id"] for e in found} == ids, what
     event = api(port, "/api/history/events", camera="b", label="Egyptian cat")["events"][0]
     assert list(event) == ["id", "camera", "label", "start", "end", "score", "clip", "thumbnail"]
+
+
+def test_an_events_clip_and_thumbnail_are_served_from_their_urls(port: int, recorded: Path) -> None:
+    """``--record-mode both``: each event's clip and thumbnail, at the URLs the events API gives."""
+    events = api(port, "/api/history/events", camera="a")["events"]
+    assert events and all(e["clip"] and e["thumbnail"] for e in events), events
+    for event in events:
+        clip, thumbnail = (recorded / rows(recorded, f"SELECT {c} FROM events WHERE id = '{event['id']}'")[0][0]
+                           for c in ("clip", "thumbnail"))
+        code, headers, body = get(port, event["clip"], {**AUTH, "Range": "bytes=0-99"})
+        assert code == 206 and headers["Content-Type"] == "video/mp4" and body == clip.read_bytes()[:100]
+        code, headers, body = get(port, event["thumbnail"])
+        assert code == 200 and headers["Content-Type"] == "image/jpeg" and body == thumbnail.read_bytes()
 
 
 def test_recordings_and_the_summary_downsampled(port: int, recorded: Path) -> None:
