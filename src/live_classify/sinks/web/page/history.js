@@ -8,6 +8,7 @@ const shown = { from: 0, span: DAY }; // the timelines' window: a day, or a part
 const step = () => Math.max(1, Math.round(shown.span / 1440)); // seconds per band: a minute a day
 const at = (t) => `${((t - shown.from) / shown.span) * 100}%`; // where t is across a timeline
 let segment = null; // the recording playing now (to go on with the next one at its end)
+let seekTo = 0;
 
 function withToken(path, params = {}) {
   const query = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== "" && v != null));
@@ -54,11 +55,8 @@ function show(url, offset, what) {
   const video = $("video");
   $("player").hidden = false;
   $("playing").textContent = what;
+  seekTo = Math.max(0, offset); // where the file just asked for starts playing, once it is known
   video.src = withToken(url);
-  video.addEventListener("loadedmetadata", () => {
-    video.currentTime = Math.max(0, offset);
-    video.play().catch(() => {});
-  }, { once: true });
 }
 
 async function playAt(camera, t, what) {
@@ -237,6 +235,10 @@ function setUp() {
   $("day").addEventListener("change", () => show(dayStart()));
   $("span").addEventListener("change", zoom);
   $("video").addEventListener("ended", () => goOn().catch((e) => say(e.message)));
+  $("video").addEventListener("loadedmetadata", (e) => {
+    e.target.currentTime = seekTo;
+    e.target.play().catch(() => {});
+  });
   $("search").addEventListener("submit", (e) => {
     e.preventDefault();
     const f = e.target;
