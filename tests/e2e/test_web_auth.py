@@ -24,7 +24,7 @@ from live_classify.stream.status import CameraState
 
 TOKEN = "s3cret-token-value"
 # Open without the token, on purpose: a watchdog's check, and the page's script and style (no data).
-PUBLIC = {"/healthz", "/app.js", "/style.css"}
+PUBLIC = {"/healthz", "/app.js", "/style.css", "/history.js", "/history.css"}
 
 
 @pytest.fixture

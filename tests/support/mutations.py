@@ -45,6 +45,8 @@ EVENTS_RULES = "tests/unit/sinks/events/test_rules.py::"  # issue 23, events
 EVENTS_UNIT = "tests/unit/sinks/events/test_event_outputs.py::"  # issue 23, events
 CLIPS = "tests/e2e/test_clips.py::"  # issue 23, event clips
 RING = "tests/unit/sinks/record/test_ring_unit.py::"  # issue 23, event clips
+HISTORY = "tests/e2e/test_history_api.py::"  # issue 24, history
+HISTORY_BROWSER = "tests/e2e/test_history_browser.py::"  # issue 24, history
 
 
 @dataclass(frozen=True)
@@ -388,7 +390,8 @@ MUTATIONS = [
              (MQTT + "test_publishing_resumes_after_the_broker_restarts",)),
     # issue 25/26, web-auth:
     Mutation("web auth: the page's script and style need the token", "PUBLIC",
-             'PUBLIC = frozenset({"/healthz", "/app.js", "/style.css"})', 'PUBLIC = frozenset({"/healthz"})',
+             'PUBLIC = frozenset({"/healthz", "/app.js", "/style.css", "/history.js", "/history.css"})',
+             'PUBLIC = frozenset({"/healthz"})',
              (WEB_AUTH + "test_the_page_with_a_token_in_chromium_is_styled_shows_the_picture_and_the_label",
               WEB_LOGIN + "test_a_person_logs_in_through_the_form_and_the_page_lives_on_the_cookie_alone")),
     Mutation("web auth: the page does not pass its token on", SRC + "sinks/web/page/app.js",
@@ -837,6 +840,74 @@ MUTATIONS = [
     Mutation("reload: MQTT keeps its old prefix", "Reloader._plan",
              "new.outputs.mqtt != was.mqtt", "False",
              (RELOAD_OUT + "test_mqtt_moves_to_a_new_prefix",)),
+    # issue 24, history:
+    Mutation("history: Range ignored (the whole file, 200, to every request)", "serve",
+             "return web.FileResponse(path, headers=", "return web.Response(body=path.read_bytes(), headers=",
+             (HISTORY + "test_a_segment_is_served_whole_and_by_ranges",)),
+    Mutation("history: a traversal allowed (only the resolved path's presence checked)", "locate",
+             "if path == base or not path.is_relative_to(base):", "if path == base:",
+             (HISTORY + "test_no_path_from_a_request_leaves_the_recording_directory",)),
+    Mutation("history: the export re-encodes", "_Cut.add",
+             '        if self.stream is None:\n'
+             '            self.stream, self.size = self.output.add_stream_from_template(video), size\n'
+             '        elif size != self.size:  # the camera came back at another size: one MP4 holds one size\n'
+             '            return False\n'
+             '        waiting: list[av.Packet] = []  # from the newest keyframe before start, until start is reached\n'
+             '        for packet in source.demux(video):\n'
+             '            if packet.dts is None or packet.pts is None:\n'
+             '                continue\n'
+             '            t = segment_start + float(packet.pts * time_base)\n'
+             '            if t > self.end:\n'
+             '                return False\n'
+             '            if t < start:\n'
+             '                if packet.is_keyframe:\n'
+             '                    waiting = [packet]\n'
+             '                elif waiting:\n'
+             '                    waiting.append(packet)\n'
+             '                continue\n'
+             '            for held in [*waiting, packet]:\n'
+             '                self._write(held, segment_start, time_base)\n'
+             '            waiting = []\n'
+             '        return True\n',
+             '        if self.stream is None:\n'
+             '            self.stream, self.size = self.output.add_stream("libx264", rate=video.average_rate), size\n'
+             '            self.stream.width, self.stream.height, self.stream.pix_fmt = *size, "yuv420p"\n'
+             '            self.stream.options = {"tune": "zerolatency"}\n'
+             '        for frame in source.decode(video):\n'
+             '            t = segment_start + float(frame.time)\n'
+             '            if t > self.end:\n'
+             '                return False\n'
+             '            if t >= start:\n'
+             '                self.origin = t if self.origin is None else self.origin\n'
+             '                frame.pts = round((t - self.origin) / video.time_base)\n'
+             '                for packet in self.stream.encode(frame):\n'
+             '                    self.output.mux(packet)\n'
+             '        return True\n',
+             (HISTORY + "test_the_export_is_the_recorded_packets_of_the_range_as_one_mp4",)),
+    Mutation("history: the export goes on past its end (wrong duration)", "_Cut.add",
+             "            if t > self.end:\n                return False\n", "",
+             (HISTORY + "test_the_export_is_the_recorded_packets_of_the_range_as_one_mp4",)),
+    Mutation("history: the export starts at the segment's start (wrong duration)", "_Cut.add",
+             "            if t < start:\n", "            if t < 0:\n",
+             (HISTORY + "test_the_export_is_the_recorded_packets_of_the_range_as_one_mp4",)),
+    Mutation("history: the events API ignores the label", "History.events",
+             "        if span.label:\n", "        if False:\n",
+             (HISTORY + "test_each_filter_of_the_events_keeps_what_it_names_and_only_that",)),
+    Mutation("history: the events API ignores since", "_where",
+             "    if span.since is not None:\n", "    if False:\n",
+             (HISTORY + "test_each_filter_of_the_events_keeps_what_it_names_and_only_that",)),
+    Mutation("history: the events API ignores the camera", "_where",
+             "    if span.camera:\n", "    if False:\n",
+             (HISTORY + "test_each_filter_of_the_events_keeps_what_it_names_and_only_that",)),
+    Mutation("history: the events API ignores until", "_where",
+             "    if span.until is not None:\n", "    if False:\n",
+             (HISTORY + "test_each_filter_of_the_events_keeps_what_it_names_and_only_that",)),
+    Mutation("history: the page's script needs the token (a page opened with ?token= stays empty)", "PUBLIC",
+             '"/history.js", ', "",
+             (HISTORY_BROWSER + "test_history_lists_plays_and_exports_the_events",)),
+    Mutation("history: the page does not pass its token on", SRC + "sinks/web/page/history.js",
+             "  if (token) query.set(\"token\", token);\n", "",
+             (HISTORY_BROWSER + "test_history_lists_plays_and_exports_the_events",)),
 ]
 
 

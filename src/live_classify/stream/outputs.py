@@ -71,7 +71,7 @@ def web_view(out: OutputConfig, cameras: Cameras) -> WebView | None:
         return None
     return WebView(serve.sock, [Feed(m.name, m.config.spec.name, m.camera.snapshot) for m in members],
                    Options(members[0].config.spec.name, cameras.provider, serve.token, serve.fps, out.min_confidence,
-                           serve.clients, serve.password))
+                           serve.clients, serve.password, indexed_directory(out)))
 
 
 def camera_sinks(out: OutputConfig, encoding: EncoderSettings | None, m: Member, several: bool, *,
@@ -108,13 +108,19 @@ def check_events(events: EventConfig | None, classifier: Classifier) -> None:
             raise UsageError(f"--event {label}: the model has no class of that name (see --model, --labels)")
 
 
-def _index(out: OutputConfig) -> Index | None:
-    """``DIR/index.db`` when ``--record DIR/`` has something for it: segments, or events (a
-    recording of one file per camera, with no events, stays as it was: those files alone)."""
+def indexed_directory(out: OutputConfig) -> Path | None:
+    """``DIR`` of ``--record DIR/`` when it has something for ``DIR/index.db`` (and /history): segments,
+    or events (a recording of one file per camera, with no events, stays as it was: those files alone)."""
     rec = out.record
     if rec is None or not record.is_directory(rec.path) or (rec.segment_s is None and out.events is None):
         return None
-    return Index(rec.path)
+    return rec.path
+
+
+def _index(out: OutputConfig) -> Index | None:
+    """The index of ``indexed_directory``, if there is one."""
+    root = indexed_directory(out)
+    return Index(root) if root else None
 
 
 def _recording(encoding: EncoderSettings | None, member: Member, index: Index | None, hold_s: float) -> Recording:

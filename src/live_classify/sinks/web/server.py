@@ -24,6 +24,7 @@ from live_classify import log
 from live_classify.sinks.web.auth import TRUSTED, Guard
 from live_classify.sinks.web.channel import Channel, queue_newest
 from live_classify.sinks.web.clients import Places
+from live_classify.sinks.web.history.routes import Routes
 from live_classify.sinks.web.listen import serve_places
 from live_classify.sinks.web.login import add_login, with_logout
 from live_classify.sinks.web.metrics import Metrics
@@ -162,6 +163,7 @@ class WebServer:
         for path in PAGE:
             app.router.add_get(path, self._page)
         add_login(app, self._guard)
+        Routes(self.view.options.recordings).add_to(app)  # /history, its APIs, the media files
         # handler_cancellation: a viewer that hangs up frees its stream slot at once, not at the next frame.
         # keepalive_timeout: a connection without a request in flight, from its start on, is closed that soon.
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0,

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -42,6 +43,7 @@ class Options:
     min_confidence: float | None = None
     clients: int | None = None  # --serve-clients: streams and event feeds at once (None: see serve_places)
     password: str | None = None  # --serve-password-file: a person's, for the login form only
+    recordings: Path | None = None  # --record DIR/: what /history serves (None: nothing recorded)
 
 
 @dataclass(eq=False)

@@ -123,6 +123,7 @@ async function pollStatus() {
   }
 }
 
+$("history").href = withToken("history");
 new EventSource(withToken("api/events")).onmessage = (event) => showPrediction(JSON.parse(event.data));
 // After the load event: a stream that never ends would otherwise keep the page "loading" forever.
 window.addEventListener("load", () => {

@@ -1,0 +1,163 @@
+"""``/history`` in a real browser (Debian's chromium through Playwright), on the real command: a live
+camera whose scene alternates (the cat, the espresso...), recorded in segments, espresso watched
+as an event, served with a token. The page lists the events; one played from the keyboard shows
+the espresso; the export downloads and plays in ffprobe; at phone width nothing scrolls sideways."""
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from conftest import CHELSEA, COFFEE, LiveCli, headless_env
+from mjpeg_server import Camera, MjpegServer
+from web_client import CHROMIUM, serve, wait_until
+
+from live_classify.engine.classifier import Classifier
+
+TOKEN = "history-browser-token"
+SCENE_S = 3.0  # the cat, then the espresso, this long each
+# Seconds the <video> has played since: each step of currentTime forward (a recording ends: the next starts at 0).
+PLAYED = """() => { const v = document.getElementById('video'); let last = v.currentTime; window.played = 0;
+    v.addEventListener('timeupdate', () => { const step = v.currentTime - last; last = v.currentTime;
+                                              if (step > 0 && step < 1) window.played += step; }); }"""
+
+
+class Scenes(Camera):
+    """The cat and the espresso in turn, SCENE_S each, from the first frame sent on."""
+
+    def __init__(self) -> None:
+        super().__init__(CHELSEA, 320, 240)
+        self.photos = [self.base, cv2.resize(cv2.imread(str(COFFEE)), (320, 240), interpolation=cv2.INTER_AREA)]
+        self.started = 0.0
+
+    def next_jpeg(self) -> bytes:
+        if self.count == 0:  # the first frame sent is the cat's first: the espresso comes SCENE_S later
+            self.started = time.monotonic()
+        self.base = self.photos[int((time.monotonic() - self.started) / SCENE_S) % 2]
+        return super().next_jpeg()
+
+
+@pytest.fixture
+def scenes() -> Iterator[MjpegServer]:
+    with MjpegServer(CHELSEA, fps=15, width=320, height=240) as server:
+        server.camera = Scenes()
+        yield server
+
+
+def api(port: int, path: str) -> dict:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", path, headers={"Authorization": f"Bearer {TOKEN}"})
+        response = connection.getresponse()
+        body = response.read()
+        assert response.status == 200, body
+        return json.loads(body)
+    finally:
+        connection.close()
+
+
+def ended_and_recorded(port: int) -> list[dict]:
+    """The espresso events that have ended and whose every frame is in a closed segment."""
+    done = [e for e in api(port, "/api/history/events?label=espresso")["events"] if e["end"]]
+    return [e for e in done if api(port, f"/api/history/recordings?camera={e['camera']}&since={e['end'] + 0.5}")
+            ["recordings"]]
+
+
+def frame_shown(page) -> np.ndarray:  # noqa: ANN001 - a Playwright page
+    """The frame the <video> shows, as it shows it (drawn on a canvas at the video's own size: no
+    controls, no letterbox)."""
+    url = page.evaluate("""() => { const v = document.getElementById('video');
+        const c = Object.assign(document.createElement('canvas'), {width: v.videoWidth, height: v.videoHeight});
+        c.getContext('2d').drawImage(v, 0, 0); return c.toDataURL('image/png'); }""")
+    image = cv2.imdecode(np.frombuffer(base64.b64decode(url.split(",", 1)[1]), np.uint8), cv2.IMREAD_COLOR)
+    return image
+
+
+def likeliest(classifier: Classifier, image: np.ndarray, count: int) -> set[str]:
+    probabilities = classifier.classify(image).probabilities
+    return {str(classifier.labels[i]) for i in np.argsort(probabilities)[-count:]}
+
+
+def test_history_lists_plays_and_exports_the_events(scenes: MjpegServer, live_cli: type[LiveCli], tmp_path: Path,
+                                                    classifier: Classifier) -> None:
+    playwright = pytest.importorskip("playwright.sync_api")
+    if not CHROMIUM:
+        pytest.skip("needs a browser: apt-get install chromium")
+    rec = tmp_path / "rec"
+    cli, port = serve(live_cli, scenes, "--record", f"{rec}/", "--segment", "2s", "--event", "espresso",
+                      "--event-hold", "1s", "--event-gap", "1s", env=headless_env(LIVE_CLASSIFY_TOKEN=TOKEN))
+    wait_until(lambda: ended_and_recorded(port), "an espresso event, ended and in closed segments", timeout=60)
+    event = ended_and_recorded(port)[0]
+    errors: list[str] = []
+    with playwright.sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1000, "height": 900})
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            before = {e["id"] for e in api(port, "/api/history/events")["events"]}
+            page.goto(f"http://127.0.0.1:{port}/?token={TOKEN}")
+            page.click("#history")  # the live page links to the history, the token carried on
+            page.wait_for_selector(f'[data-event-id="{event["id"]}"]', timeout=30_000)
+            page.wait_for_function(f"document.querySelector('[data-event-id=\"{event['id']}\"] img').naturalWidth > 0",
+                                   timeout=30_000)  # its thumbnail, a frame of the recording
+            listed = page.eval_on_selector_all("#events [data-event-id]", "items => items.map(i => i.dataset.eventId)")
+            page.fill("#search [name=label]", "tabby")  # a search: no tabby event
+            page.click("#search button")
+            page.wait_for_function("document.getElementById('found').textContent === 'no event'", timeout=30_000)
+            page.fill("#search [name=label]", "espresso")
+            page.click("#search button")
+            page.wait_for_selector(f'[data-event-id="{event["id"]}"]', timeout=30_000)
+            page.focus(f'[data-event-id="{event["id"]}"] button')
+            page.keyboard.press("Enter")  # the keyboard alone plays it
+            playing = "(v => v.readyState >= 2 && !v.seeking && !v.paused)(document.getElementById('video'))"
+            page.wait_for_function(playing, timeout=30_000)  # seeked to the event's start, and playing
+            page.evaluate(PLAYED)
+            page.wait_for_function("window.played > 0.5", timeout=30_000)  # currentTime advanced, half a second
+            page.evaluate("document.getElementById('video').pause()")
+            shot = frame_shown(page)
+            with page.expect_download(timeout=60_000) as download:
+                page.click("#export button")  # the range the event filled in
+            asked = page.evaluate("[seconds($('export').start.value), seconds($('export').end.value)]")
+            exported = tmp_path / "export.mp4"
+            download.value.save_as(exported)
+            phone = browser.new_page(viewport={"width": 390, "height": 844})
+            phone.on("pageerror", lambda error: errors.append(str(error)))
+            phone.goto(f"http://127.0.0.1:{port}/history?token={TOKEN}")
+            phone.wait_for_selector("#events [data-event-id]", timeout=30_000)
+            phone.wait_for_selector(".timeline .band", timeout=30_000)
+            phone.select_option("#span", "600")  # zoomed to the 10 minutes of now: a band a second
+            phone.wait_for_function("document.querySelectorAll('.timeline .band').length >= 3", timeout=30_000)
+            phone.wait_for_function("[...document.querySelectorAll('#events img')].every(i => i.naturalWidth > 0)",
+                                    timeout=30_000)  # the thumbnails, before the screenshot
+            widths = phone.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+            phone.screenshot(path=str(tmp_path / "phone.png"), full_page=True)
+        finally:
+            browser.close()
+    after = {e["id"] for e in api(port, "/api/history/events")["events"]}
+    cli.signal(signal.SIGINT)
+    done = cli.finish()
+    assert done.returncode == 0 and TOKEN not in done.stderr, done.stderr
+    assert before <= set(listed) <= after and event["id"] in listed, (before, listed, after)
+    assert shot is not None and shot.std() > 20, "the video shows a picture"
+    # The overlay covers much of a small frame (it may read as eggnog): the cup's five likeliest classes
+    # must outweigh the cat's by far.
+    cup, cat = (likeliest(classifier, cv2.imread(str(photo)), 5) for photo in (COFFEE, CHELSEA))
+    probabilities = classifier.classify(shot).probabilities
+    weight = {name: sum(probabilities[classifier.labels.index(label)] for label in labels)
+              for name, labels in (("cup", cup), ("cat", cat))}
+    assert weight["cup"] > 0.1 and weight["cup"] > 10 * weight["cat"], f"the frame shown is not the espresso: {weight}"
+    duration = float(subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0",
+                                     str(exported)], capture_output=True, text=True, check=True).stdout)
+    # From the keyframe at or before the start (a second at most) to the last frame at or before the end
+    # (a live camera's frames come when they come: a frame or two of slack).
+    assert asked[1] - asked[0] - 0.2 <= duration <= asked[1] - asked[0] + 1.2, (asked, duration)
+    assert widths[0] <= widths[1] == 390, widths
+    assert errors == [], errors

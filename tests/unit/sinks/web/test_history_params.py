@@ -1,0 +1,47 @@
+"""The history APIs' query values: times as Unix seconds or ISO 8601, each bad value one line."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+from aiohttp import web
+from multidict import MultiDict
+
+from live_classify.sinks.web.history import params
+
+
+def test_a_time_is_unix_seconds_or_iso_8601_local_unless_it_names_a_zone() -> None:
+    assert params.moment(MultiDict(since="1733140800.5"), "since") == 1733140800.5
+    assert params.moment(MultiDict(since="2024-12-02T12:00:00Z"), "since") == 1733140800.0
+    local = datetime(2024, 12, 2, 12, 0).timestamp()
+    assert params.moment(MultiDict(since="2024-12-02T12:00"), "since") == local
+    assert params.moment(MultiDict(since=""), "since") is None
+    assert params.moment(MultiDict(), "since") is None
+    assert datetime.fromtimestamp(1733140800, timezone.utc).hour == 12
+
+
+@pytest.mark.parametrize("query", [{"since": "yesterday"}, {"since": "nan"}, {"since": "inf"},
+                                   {"since": "10", "until": "5"}])
+def test_a_bad_time_is_a_400_of_one_line(query: dict[str, str]) -> None:
+    with pytest.raises(web.HTTPBadRequest) as refused:
+        params.span(MultiDict(query))
+    assert refused.value.text is not None and refused.value.text.count("\n") == 1
+
+
+def test_the_step_keeps_the_answer_small() -> None:
+    assert params.step(MultiDict(), 0, 86_400) == 87  # under 1000 steps by default
+    assert params.step(MultiDict(step="60"), 0, 86_400) == 60
+    for bad in ("0", "-5", "1.5", "x"):
+        with pytest.raises(web.HTTPBadRequest):
+            params.step(MultiDict(step=bad), 0, 86_400)
+    with pytest.raises(web.HTTPBadRequest) as refused:
+        params.step(MultiDict(step="1"), 0, 86_400)
+    assert "more than 10000 steps" in str(refused.value.text)
+
+
+def test_an_export_needs_a_camera_and_a_range_of_at_most_six_hours() -> None:
+    assert params.export(MultiDict(camera="a", start="10", end="20")) == ("a", 10.0, 20.0)
+    for query in ({"start": "10", "end": "20"}, {"camera": "a", "start": "10"},
+                  {"camera": "a", "start": "20", "end": "10"}, {"camera": "a", "start": "0", "end": str(6 * 3600 + 1)}):
+        with pytest.raises(web.HTTPBadRequest):
+            params.export(MultiDict(query))
