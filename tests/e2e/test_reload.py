@@ -12,6 +12,7 @@ from itertools import pairwise
 from pathlib import Path
 
 import pytest
+from boxes import box, lines
 from conftest import CHELSEA, COFFEE, DATA, LiveCli, count_frames
 from foreign_models import pooled_classifier
 from mjpeg_server import MjpegServer
@@ -29,18 +30,6 @@ def three_cameras() -> Iterator[list[MjpegServer]]:
         yield [a, b, c]
 
 
-def box(cameras: dict[str, MjpegServer], extra: str = "") -> str:
-    """A configuration file: the JSON lines to p.jsonl, one [[camera]] per entry."""
-    text = f'provider = "cpu"\nheadless = true\njsonl = "p.jsonl"\n{extra}'
-    for name, camera in cameras.items():
-        text += f'\n[[camera]]\nname = "{name}"\nsource = "{camera.url}"\n'
-    return text
-
-
-def lines(path: Path) -> list[dict]:
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.endswith("}")]
 
 
 def of(records: list[dict], camera: str) -> list[dict]:

@@ -15,6 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from boxes import box, lines
 from conftest import CHELSEA, COFFEE, DATA, LiveCli
 from mjpeg_server import Camera, MjpegServer
 from mqtt_broker import MOSQUITTO, PREFIX, Broker, Subscriber
@@ -39,17 +40,6 @@ def porch() -> Iterator[MjpegServer]:
         yield camera
 
 
-def box(cameras: dict[str, MjpegServer], extra: str = "", jsonl: str = "p.jsonl") -> str:
-    text = f'provider = "cpu"\nheadless = true\njsonl = "{jsonl}"\n{extra}'
-    for name, camera in cameras.items():
-        text += f'\n[[camera]]\nname = "{name}"\nsource = "{camera.url}"\n'
-    return text
-
-
-def lines(path: Path) -> list[dict]:
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.endswith("}")]
 
 
 def api(port: int, path: str, token: str) -> tuple[int, bytes]:
