@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from conftest import CHELSEA, COFFEE, LiveCli, run_cli
 from recordings import keyframe_times, probe
-from test_events import EVENT_FLAGS, lines_of, scenes  # noqa: F401 - scenes: the fixture
+from scenes import EVENT_FLAGS, lines_of
 
 from live_classify.engine.classifier import Classifier
 
@@ -60,7 +60,7 @@ def event_rows(rec: Path) -> list[tuple]:
         return db.execute('SELECT id, label, start, "end", clip, thumbnail FROM events ORDER BY start').fetchall()
 
 
-def test_a_clip_per_espresso_phase_from_its_pre_roll_to_its_post_roll(scenes: Path, tmp_path: Path,  # noqa: F811
+def test_a_clip_per_espresso_phase_from_its_pre_roll_to_its_post_roll(scenes: Path, tmp_path: Path,
                                                                       classifier: Classifier,
                                                                       likely: tuple[set[str], set[str]]) -> None:
     out, rec = tmp_path / "out.jsonl", tmp_path / "rec"
@@ -95,7 +95,7 @@ def test_a_clip_per_espresso_phase_from_its_pre_roll_to_its_post_roll(scenes: Pa
     assert [(round(r[2], 3), round(r[3], 3)) for r in event_rows(rec)] == [(e["start"], e["end"]) for e in ends]
 
 
-def test_both_clips_are_the_segments_own_packets_remuxed(scenes: Path, tmp_path: Path) -> None:  # noqa: F811
+def test_both_clips_are_the_segments_own_packets_remuxed(scenes: Path, tmp_path: Path) -> None:
     rec = tmp_path / "rec"
     run = run_cli("--source", str(scenes), "--headless", "--provider", "cpu", *EVENT_FLAGS, "--jsonl", "-",
                   "--record", f"{rec}/", "--record-mode", "both", "--segment", "3s", *CLIP_FLAGS)
@@ -109,7 +109,7 @@ def test_both_clips_are_the_segments_own_packets_remuxed(scenes: Path, tmp_path:
         assert packet_hashes(clip) == recorded[first:first + CLIP_FRAMES]  # nothing encoded twice
 
 
-def test_a_sigkill_mid_event_leaves_a_playable_clip_and_its_index_row(scenes: Path, tmp_path: Path,  # noqa: F811
+def test_a_sigkill_mid_event_leaves_a_playable_clip_and_its_index_row(scenes: Path, tmp_path: Path,
                                                                      live_cli: type[LiveCli], classifier: Classifier,
                                                                      likely: tuple[set[str], set[str]]) -> None:
     rec = tmp_path / "rec"
@@ -142,7 +142,7 @@ def test_a_sigkill_mid_event_leaves_a_playable_clip_and_its_index_row(scenes: Pa
     assert row[0] == start["id"] and row[3] is not None and row[3] > row[2]  # its end: where its clip ends
 
 
-def test_retain_events_deletes_old_clips_and_their_rows_never_segments(scenes: Path, tmp_path: Path) -> None:  # noqa: F811
+def test_retain_events_deletes_old_clips_and_their_rows_never_segments(scenes: Path, tmp_path: Path) -> None:
     rec = tmp_path / "rec"
     flags = ("--source", str(scenes), "--headless", "--provider", "cpu", *EVENT_FLAGS, "--jsonl", "-",
              "--record", f"{rec}/", "--record-mode", "both", "--segment", "3s", *CLIP_FLAGS)
@@ -163,7 +163,7 @@ def test_retain_events_deletes_old_clips_and_their_rows_never_segments(scenes: P
     (("--record", "x.mp4", "--record-mode", "events", "--event", "espresso"), "needs a directory for its clips"),
     (("--record", "rec/", "--record-mode", "both"), "records a clip per event: name them with --event LABEL"),
 ])
-def test_record_mode_mistakes_are_one_line_and_exit_2(scenes: Path, tmp_path: Path,  # noqa: F811
+def test_record_mode_mistakes_are_one_line_and_exit_2(scenes: Path, tmp_path: Path,
                                                       flags: tuple[str, ...], said: str) -> None:
     run = run_cli("--source", str(scenes), "--headless", *flags, cwd=tmp_path)
     assert run.returncode == 2 and said in run.stderr and "Traceback" not in run.stderr, run.stderr

@@ -34,6 +34,16 @@ def test_check_shows_the_resolved_configuration_masked(tmp_path: Path) -> None:
     assert lines.count("[[camera]]") == 2
 
 
+def test_record_mode_events_with_the_events_in_the_cameras_tables(tmp_path: Path) -> None:
+    """Clips for the one camera that watches a label of its own: no top-level ``event`` is needed."""
+    (tmp_path / "box.toml").write_text('headless = true\nrecord = "rec/"\nrecord-mode = "events"\n'
+                                       'event-threshold = 0.6\n\n[[camera]]\nname = "door"\ncamera = 0\n'
+                                       'event = ["tabby"]\n\n[[camera]]\nname = "yard"\ncamera = 1\n')
+    run = run_cli("--config", "box.toml", "--check", cwd=tmp_path)
+    assert run.returncode == 0 and "does nothing" not in run.stderr, run.stderr
+    assert 'event = ["tabby"]' in " ".join(run.stdout.split())
+
+
 def test_a_bad_key_and_an_unset_variable_are_one_line_with_the_line(tmp_path: Path) -> None:
     (tmp_path / "box.toml").write_text('headless = true\n\n[[camera]]\nsource = "clip.mp4"\nsegmnet = "10m"\n')
     run = run_cli("--config", "box.toml", "--check", cwd=tmp_path)

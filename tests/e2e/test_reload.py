@@ -129,6 +129,22 @@ def test_watch_model_takes_up_the_model_file_replaced_on_disk(
     assert run.returncode == 0 and "Traceback" not in run.stderr, run.stderr
 
 
+def test_a_sighup_while_the_run_starts_is_its_first_reload(camera: MjpegServer, live_cli: type[LiveCli],
+                                                           tmp_path: Path) -> None:
+    """``systemctl reload`` right after a start: the camera is open, the model still loading. The
+    service must not die of it (SIGHUP's default action) but reload once it runs."""
+    config, out = tmp_path / "box.toml", tmp_path / "p.jsonl"
+    config.write_text(box({"door": camera}))
+    cli = live_cli("--config", str(config), cwd=tmp_path)
+    cli.wait_for_stderr("opened http")
+    cli.signal(signal.SIGHUP)
+    cli.wait_for(lambda: "configuration reloaded" in cli.stderr, 60, "the reload")
+    cli.wait_for(lambda: len(lines(out)) >= 5, 60, "the first lines")
+    cli.signal(signal.SIGINT)
+    run = cli.finish()
+    assert run.returncode == 0 and "Traceback" not in run.stderr, run.stderr
+
+
 def test_sighup_without_config_is_a_clean_stop(camera: MjpegServer, live_cli: type[LiveCli], tmp_path: Path) -> None:
     out = tmp_path / "p.jsonl"
     cli = live_cli("--source", camera.url, "--provider", "cpu", "--headless", "--jsonl", str(out))

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 import pytest
 from boxes import box, lines
-from conftest import CHELSEA, COFFEE, DATA, LiveCli
+from conftest import CHELSEA, COFFEE, DATA, LiveCli, count_frames
 from mjpeg_server import Camera, MjpegServer
 from mqtt_broker import MOSQUITTO, PREFIX, Broker, Subscriber
 from web_client import CHROMIUM, free_port, get, read_page
@@ -251,3 +251,26 @@ def test_a_cameras_own_event_rules_apply_to_it_alone_and_change_on_reload(
     door = [e for e in events() if e["camera"] == "door"]
     assert len(door) == 2 and door[-1]["end"] < [r for r in lines(out) if r.get("camera") == "door"][-1]["time"]
     assert not [e for e in events() if e["camera"] == "porch"], "porch took door's rules"
+
+
+def test_a_camera_added_by_a_reload_records_its_event_clips(
+        three_cameras: list[MjpegServer], classifier: Classifier, live_cli: type[LiveCli], tmp_path: Path) -> None:
+    """``record-mode = "events"``: a camera a reload adds names and writes its clips like one there
+    from the start (its clips were named by a namer built once, at the start, for the first cameras)."""
+    cat, espresso = label_of(classifier, CHELSEA), label_of(classifier, COFFEE)
+    a, b, _ = three_cameras
+    config, out, rec = tmp_path / "box.toml", tmp_path / "p.jsonl", tmp_path / "rec"
+    rules = (f'event = ["{espresso}", "{cat}"]\nevent-threshold = 0.05\nevent-hold = "0.5s"\nevent-gap = "2s"\n'
+             f'record = "{rec}/"\nrecord-mode = "events"\npre-roll = "1s"\npost-roll = "0.5s"\n')
+    config.write_text(box({"hall": b}, rules))
+    cli = live_cli("--config", str(config), cwd=tmp_path)
+    cli.wait_for(lambda: any(r.get("event") == "start" for r in lines(out)), 60, "hall's event")
+    reload(cli, config, box({"hall": b, "door": a}, rules), 1)
+    cli.wait_for(lambda: any(r.get("event") == "start" and r["camera"] == "door" for r in lines(out)), 60,
+                 "door's event")
+    cli.signal(signal.SIGINT)
+    run = cli.finish()
+    assert run.returncode == 0 and "Traceback" not in run.stderr, run.stderr
+    door = [r for r in lines(out) if r.get("event") and r["camera"] == "door"]
+    assert door and all(r["clip"] and r["clip"].startswith("door/events/") for r in door), door
+    assert count_frames(rec / door[-1]["clip"]) > 0

@@ -840,6 +840,16 @@ MUTATIONS = [
     Mutation("reload: MQTT keeps its old prefix", "Reloader._plan",
              "new.outputs.mqtt != was.mqtt", "False",
              (RELOAD_OUT + "test_mqtt_moves_to_a_new_prefix",)),
+    # review of issues 22-24 (the lead):
+    Mutation("reload: a camera added by a reload never gets its clips named", "_retrack",
+             "        events.names.roots = roots", "        pass",
+             (RELOAD_OUT + "test_a_camera_added_by_a_reload_records_its_event_clips",)),
+    Mutation("config-file: a camera's own event does not count for record-mode events", "src/live_classify/cli/main.py",
+             "cameras_events = config is not None and any(", "cameras_events = False and any(",
+             (CONFIG_E2E + "test_record_mode_events_with_the_events_in_the_cameras_tables",)),
+    Mutation("reload: a SIGHUP while the run starts kills it", "hold",
+             "        signal.signal(signal.SIGHUP, lambda _signum, _frame: PENDING.set())", "        pass",
+             (RELOAD + "test_a_sighup_while_the_run_starts_is_its_first_reload",)),
     # issue 24, history:
     Mutation("history: Range ignored (the whole file, 200, to every request)", "serve",
              "return web.FileResponse(path, headers=", "return web.Response(body=path.read_bytes(), headers=",

@@ -50,14 +50,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     from live_classify.cli import config_check, config_file
+    from live_classify.stream import hangup
     typed = list(sys.argv[1:] if argv is None else argv)
     if config := config_file.from_command_line(args, argv):  # the file's keys, as if typed before the flags
+        hangup.hold()  # a SIGHUP while it starts: a reload once it runs, not the end of the service
         argv = config.argv
         args = parser.parse_args(argv)
     log.configure(quiet=args.quiet, verbose=args.verbose)
     for warning in config.warnings if config else []:
         log.warning(warning)
-    mode = _check_mode(parser, args, argv, config.located if config else str)
+    cameras_events = config is not None and any(camera.args.event for camera in config.cameras)
+    mode = _check_mode(parser, args, argv, config.located if config else str, cameras_events)
     if config and args.check:
         print(config_check.render(config), end="")
         return 0
@@ -77,10 +80,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _check_mode(parser: argparse.ArgumentParser, args: argparse.Namespace, argv: Sequence[str] | None,
-                located: Callable[[str], str] = str) -> str:
+                located: Callable[[str], str] = str, cameras_events: bool = False) -> str:
     """The mode the sources chose (PHOTOS, or the video mode of the first); a flag that does
     nothing in it is a warning, or exit 2 if it can only be a mistake. ``args.given`` keeps the
-    flags on the command line for later checks; ``located``: a problem named by its file's line."""
+    flags on the command line for later checks; ``located``: a problem named by its file's line;
+    ``cameras_events``: a [[camera]] of the file has its own ``event`` (the flags that need one have it)."""
     if not getattr(args, "inputs", None):
         parser.error("what to classify? give --camera N or --source URI")
     try:
@@ -88,12 +92,13 @@ def _check_mode(parser: argparse.ArgumentParser, args: argparse.Namespace, argv:
     except ValueError as error:
         parser.error(str(error))
     args.given = given_flags(build_parser, argv)
+    given = args.given | ({"event"} if cameras_events else set())
     rtsp = any(s.lower().startswith(("rtsp:", "rtsps:")) for s in args.source or [])
-    errors, warnings = several_problems(modes, args.given, rtsp)
+    errors, warnings = several_problems(modes, given, rtsp)
     errors += name_problems(args.inputs, default_names(args.inputs, ""), bool(args.collect or args.classes))
     if modes != [PHOTOS]:
         directory = args.record is not None and is_directory(args.record)
-        more_errors, more_warnings = recording_problems(args.record, directory, args.given, args.encoder, args.retain,
+        more_errors, more_warnings = recording_problems(args.record, directory, given, args.encoder, args.retain,
                                                         cameras=len(modes), mode=args.record_mode)
         errors, warnings = errors + more_errors, warnings + more_warnings
         if args.mqtt_ca and args.mqtt and not args.mqtt.tls:

@@ -61,7 +61,8 @@ def browser_flags(parser: argparse.ArgumentParser) -> None:
                           help=f"watch it from a browser at http://HOST:PORT/ (alone: {DEFAULT_ADDRESS})")
     web_view.add_argument("--serve-token", metavar="TOKEN",
                           help="a machine sends it (Authorization: Bearer TOKEN, or ?token=), a person logs in "
-                               "with it; every request but /healthz needs it or a login; serving beyond 127.0.0.1 "
+                               "with it; every request but /healthz and the page's script and style needs it "
+                               "or a login; serving beyond 127.0.0.1 "
                                f"needs it or --serve-password-file (or set {TOKEN_ENV})")
     web_view.add_argument("--serve-password-file", type=serve_password_file, metavar="FILE",
                           help="a person logs in with the password in FILE (or the token) on the page's form")

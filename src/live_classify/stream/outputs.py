@@ -94,10 +94,15 @@ def events_sink(events: EventConfig, cameras: Cameras, listeners: list[Sink], ou
     check_events(events, cameras.classifier)
     members = cameras.members
     live = [m.name for m in members if m.config.spec.live]
-    roots = {m.name: m.config.record.path for m in members if m.config.record and m.config.record.clips}
+    roots = clip_roots(members)
     own = {m.name: m.config.events for m in members}
     return Events(events, {m.name: m.clock for m in members}, listeners, live, ClipNames(roots) if roots else None,
                   own)
+
+
+def clip_roots(members: list[Member]) -> dict[str, Path]:
+    """Each camera that records a clip per event, and its ``--record DIR/``."""
+    return {m.name: m.config.record.path for m in members if m.config.record and m.config.record.clips}
 
 
 def check_events(events: EventConfig | None, classifier: Classifier) -> None:

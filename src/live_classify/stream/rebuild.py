@@ -5,7 +5,7 @@ main loop, between two frames; what is slow (a closing server) closes in a threa
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from live_classify.config import EncoderSettings, RunConfig, SourceConfig
 from live_classify.engine.classifier import Classifier
@@ -17,10 +17,18 @@ from live_classify.sinks.display.window import Window
 from live_classify.sinks.events.sink import Events
 from live_classify.sinks.jsonl import JsonLines
 from live_classify.sinks.mqtt import MqttSink
+from live_classify.sinks.record.clip_names import ClipNames
 from live_classify.sinks.web.view import Feed, WebView
 from live_classify.sources.capture import Source
 from live_classify.stream.cameras import Cameras
-from live_classify.stream.outputs import camera_sinks, events_sink, jsonl_wanted, web_view
+from live_classify.stream.outputs import (
+    camera_sinks,
+    clip_roots,
+    events_sink,
+    indexed_directory,
+    jsonl_wanted,
+    web_view,
+)
 
 
 @dataclass
@@ -109,6 +117,11 @@ def _retrack(plan: Plan, cameras: Cameras, sinks: Sinks, before: dict[str, Sourc
         old = before.get(m.name)
         if old is None or m.name in plan.removed or old.events != m.config.events or m.name not in events.trackers:
             events.set_rules(m.name, m.config.events)
+    roots = clip_roots(cameras.members)  # a camera added, or now recording clips, has its clips named
+    if isinstance(events.names, ClipNames):
+        events.names.roots = roots  # in place: an event going on keeps the clip its start named
+    elif roots:
+        events.names = ClipNames(roots)
 
 
 def _rebuild_web(plan: Plan, cameras: Cameras, sinks: Sinks, context: Context) -> None:
@@ -124,6 +137,8 @@ def _rebuild_web(plan: Plan, cameras: Cameras, sinks: Sinks, context: Context) -
         return
     if web is None:
         return
+    out = plan.config.outputs
+    web.options = replace(web.options, min_confidence=out.min_confidence, recordings=indexed_directory(out))
     members = {m.name: m for m in cameras.members}
     for feed in list(web.feeds):
         if feed.name not in members:

@@ -25,6 +25,7 @@ from live_classify.sinks.base import Sinks, Update
 from live_classify.sinks.display.grid import Grid
 from live_classify.sinks.display.window import Window
 from live_classify.sinks.web.view import WebView
+from live_classify.stream import hangup
 from live_classify.stream.annotate import Annotator
 from live_classify.stream.cameras import Cameras, Member
 from live_classify.stream.outputs import check_outputs, collector_for, outputs, window_for, window_wanted
@@ -148,6 +149,8 @@ def stop_on_signals(cameras: Cameras, reloader: Reloader | None = None) -> Itera
         cameras.stop()
 
     previous = {s: signal.signal(s, handler) for s in signals}
+    if reloader is not None and hangup.PENDING.is_set():  # a SIGHUP while the run was starting
+        reloader.requested.set()
     try:
         yield received
     finally:

@@ -11,11 +11,13 @@ from typing import Protocol, runtime_checkable
 
 import av
 import cv2
+import numpy as np
 from av.video.stream import VideoStream
 
 from live_classify import log
 from live_classify.sinks.events.rules import END, Change, Event, record
 from live_classify.sinks.record.clip_names import CLIP, EVENTS, sidecar_of, thumbnail_of
+from live_classify.sinks.record.frame_at import frame_at
 from live_classify.sinks.record.retention import DAY, age_text, size_and_mtime
 from live_classify.sinks.record.ring import Packet
 
@@ -43,17 +45,13 @@ def write_sidecar(clip: Path, event: Event, clip_start: float) -> None:
 
 def write_thumbnail(clip: Path, offset_s: float) -> bool:
     """At the event's end: the frame of ``clip`` at ``offset_s`` (or the last before it), decoded
-    from the clip on disk, as a JPEG beside it."""
-    best = None
+    from the clip on disk from the keyframe before it, as a JPEG beside it."""
     try:
-        with av.open(str(clip)) as container:
-            for frame in container.decode(video=0):
-                if best is not None and frame.time is not None and frame.time > offset_s + 1e-3:
-                    break
-                best = frame
+        image = frame_at(clip, offset_s)
     except (av.FFmpegError, OSError) as error:
         log.warning(f"cannot read {clip} for its thumbnail: {error}")
-    return _save(best, clip)
+        return False
+    return _save_image(image, clip)
 
 
 def early_thumbnail(clip: Path, packets: list[Packet], template: VideoStream, t: float) -> bool:
@@ -73,9 +71,13 @@ def early_thumbnail(clip: Path, packets: list[Packet], template: VideoStream, t:
 
 
 def _save(frame: av.VideoFrame | None, clip: Path) -> bool:
-    if frame is None:
+    return _save_image(None if frame is None else frame.to_ndarray(format="bgr24"), clip)
+
+
+def _save_image(image: np.ndarray | None, clip: Path) -> bool:
+    if image is None:
         return False
-    done, jpeg = cv2.imencode(".jpg", frame.to_ndarray(format="bgr24"), [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
+    done, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
     if done:
         _replace(thumbnail_of(clip), jpeg.tobytes())
     return bool(done)

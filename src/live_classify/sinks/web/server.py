@@ -91,12 +91,13 @@ class WebServer:
 
     def wants_frames(self, camera: str) -> bool:
         """Whether anyone would see an encoded frame of ``camera``: no viewer, no encoding."""
-        channel = self._channels[camera]
-        return self.error is None and (channel.viewers > 0 or channel.snapshot_waiters > 0)
+        channel = self._channels.get(camera)  # None: removed by a reload a moment ago
+        return self.error is None and channel is not None and (channel.viewers > 0 or channel.snapshot_waiters > 0)
 
     def frame(self, camera: str, jpeg: bytes) -> None:
         """A new JPEG of ``camera`` (from its encoder's thread)."""
-        self._call(self._channels[camera].publish, jpeg)
+        if (channel := self._channels.get(camera)) is not None:  # else removed by a reload while it was encoded
+            self._call(channel.publish, jpeg)
 
     def predictions(self, predictions: list[Prediction]) -> None:
         """New predictions (from the main thread): for the events, the metrics."""
@@ -163,7 +164,7 @@ class WebServer:
         for path in PAGE:
             app.router.add_get(path, self._page)
         add_login(app, self._guard)
-        Routes(self.view.options.recordings).add_to(app)  # /history, its APIs, the media files
+        Routes(lambda: self.view.options.recordings).add_to(app)  # /history, its APIs, the media files
         # handler_cancellation: a viewer that hangs up frees its stream slot at once, not at the next frame.
         # keepalive_timeout: a connection without a request in flight, from its start on, is closed that soon.
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0,

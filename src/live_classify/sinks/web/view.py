@@ -111,9 +111,9 @@ class WebView:
         """A camera a reload removed: its streams end, its tile and status go."""
         feed = self._by_name.pop(name)
         self.feeds = [f for f in self.feeds if f is not feed]
-        self.server.remove_channel(name)
-        if feed.encoder is not None:
+        if feed.encoder is not None:  # first: a JPEG it is still encoding goes to the channel, which is still there
             feed.encoder.finish(timeout=1.0)
+        self.server.remove_channel(name)
 
     def write(self, update: Update) -> None:
         """Hand over the new predictions, and the canvas when a viewer of its camera wants one and one is due."""

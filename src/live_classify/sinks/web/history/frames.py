@@ -8,6 +8,8 @@ from pathlib import Path
 import av
 import cv2
 
+from live_classify.sinks.record.frame_at import frame_at
+
 WIDTH = 240  # pixels: a thumbnail, not a frame to study
 JPEG_QUALITY = 75
 
@@ -15,21 +17,12 @@ JPEG_QUALITY = 75
 def thumbnail(path: Path, offset: float) -> bytes | None:
     """The JPEG of the frame shown ``offset`` seconds into the file (its last, past its end);
     None if the file holds no frame."""
-    shown = None
     try:
-        with av.open(str(path)) as video:
-            stream = video.streams.video[0]
-            if stream.time_base is not None:
-                video.seek(max(0, int(offset / stream.time_base)), stream=stream, backward=True)
-            for frame in video.decode(stream):
-                if shown is not None and frame.time is not None and frame.time > offset:
-                    break
-                shown = frame
+        image = frame_at(path, offset)
     except av.FFmpegError as error:  # cut short, or gone since the index named it
         raise OSError(f"cannot read {path.name}: {error}") from None
-    if shown is None:
+    if image is None:
         return None
-    image = shown.to_ndarray(format="bgr24")
     height = round(image.shape[0] * WIDTH / image.shape[1])
     small = cv2.resize(image, (WIDTH, height), interpolation=cv2.INTER_AREA)
     return cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])[1].tobytes()

@@ -14,6 +14,9 @@ MAX_BUCKETS = 10_000  # /api/history/labels: at most this many steps in one answ
 MAX_EXPORT_S = 6 * 3600.0  # /api/clip.mp4: one download at most this long
 
 
+LATEST = 95_617_584_000.0  # 5000-01-01 in Unix seconds: beyond it a time can only be a mistake (or an overflow)
+
+
 def bad(message: str) -> web.HTTPBadRequest:
     """A 400 whose body is ``message``, one line."""
     return web.HTTPBadRequest(text=message.replace("\n", " ") + "\n")
@@ -32,8 +35,8 @@ def moment(query: MultiMapping[str], name: str) -> float | None:
             seconds = datetime.fromisoformat(value).timestamp()
         except ValueError:
             raise bad(f"{name}={value!r}: not a time (Unix seconds, or ISO 8601 like 2026-12-02T10:00)") from None
-    if not math.isfinite(seconds):
-        raise bad(f"{name}={value!r}: not a time")
+    if not (math.isfinite(seconds) and 0 <= seconds < LATEST):
+        raise bad(f"{name}={value!r}: not a time (Unix seconds between 1970 and the year 5000)")
     return seconds
 
 
@@ -73,8 +76,8 @@ def step(query: MultiMapping[str], since: float, until: float) -> int:
         seconds = int(value)
     except ValueError:
         raise bad(f"step={value!r}: not a whole number of seconds") from None
-    if seconds < 1:
-        raise bad(f"step={value!r}: at least 1 second")
+    if not 1 <= seconds <= LATEST:
+        raise bad(f"step={value!r}: a whole number of seconds from 1 to {LATEST:.0f}")
     if (until - since) / seconds > MAX_BUCKETS:
         raise bad(f"step={seconds}: more than {MAX_BUCKETS} steps from since to until; take a bigger step")
     return seconds

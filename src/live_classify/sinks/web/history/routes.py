@@ -6,12 +6,13 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
+import threading
 import time
 from collections.abc import Callable
 from functools import partial
 from importlib import resources
 from pathlib import Path
-from typing import TypeVar
+from typing import IO, TypeVar
 
 from aiohttp import web
 
@@ -23,17 +24,23 @@ T = TypeVar("T")
 PAGE = {"/history": ("history.html", "text/html"), "/history.js": ("history.js", "text/javascript"),
         "/history.css": ("history.css", "text/css")}
 CHUNK = 1 << 20  # an export is sent in pieces of this many bytes
-EXPORTS = 2  # exports cut at once (each a thread copying packets); more wait their turn
+EXPORTS = 2  # exports cut at once (each a thread copying packets); more are told to come back (503)
 
 
 class Routes:
     """The handlers, over the recording directory (None: nothing is recorded, and each says so)."""
 
-    def __init__(self, root: Path | None) -> None:
-        self.history = History(root) if root is not None else None
-        self._exports = asyncio.Semaphore(EXPORTS)
+    def __init__(self, root: Callable[[], Path | None]) -> None:
+        """``root``: asked at each request, so that a reload that changes ``--record`` is followed."""
+        self._root = root
+        self._exports = threading.BoundedSemaphore(EXPORTS)  # held by the cutting thread, to its end
         self._files = {path: ((resources.files("live_classify.sinks.web") / "page" / name).read_bytes(), kind)
                        for path, (name, kind) in PAGE.items()}
+
+    @property
+    def history(self) -> History | None:
+        root = self._root()
+        return History(root) if root is not None else None
 
     def add_to(self, app: web.Application) -> None:
         for path in PAGE:
@@ -51,10 +58,10 @@ class Routes:
 
     async def _ask(self, query: Callable[[History], T]) -> T:
         """``query`` on an executor thread; an index that is missing or unreadable is a one-line 404/503."""
-        if self.history is None:
+        if (history := self.history) is None:
             raise web.HTTPNotFound(text="nothing is recorded: run with --record DIR/ and --segment or --event\n")
         try:
-            return await asyncio.get_running_loop().run_in_executor(None, query, self.history)
+            return await asyncio.get_running_loop().run_in_executor(None, query, history)
         except NoIndex as missing:
             raise web.HTTPNotFound(text=f"{missing}\n") from None
         except sqlite3.Error as error:
@@ -79,9 +86,9 @@ class Routes:
         return _json({"cameras": cameras, "labels": labels})
 
     async def media(self, request: web.Request) -> web.StreamResponse:
-        if self.history is None:
+        if (history := self.history) is None:
             raise web.HTTPNotFound(text="nothing is recorded\n")
-        return await serve(self.history.root, request.match_info["path"])
+        return await serve(history.root, request.match_info["path"])
 
     async def thumbnail(self, request: web.Request) -> web.Response:
         """A small JPEG of ``camera`` at ``t``, from the segment that holds it."""
@@ -109,9 +116,15 @@ class Routes:
         camera, start, end = params.export(request.query)
         segments, root = await self._ask(lambda h: (h.segments(camera, start, end), h.root))
         loop = asyncio.get_running_loop()
+        if not self._exports.acquire(blocking=False):
+            raise web.HTTPServiceUnavailable(text=f"{EXPORTS} exports are being cut; try again in a moment\n",
+                                             headers={"Retry-After": "5"})
+        working = loop.run_in_executor(None, partial(_cut_and_release, self._exports, cut, segments, start, end, root))
         try:
-            async with self._exports:
-                file = await loop.run_in_executor(None, partial(cut, segments, start, end, root))
+            file = await asyncio.shield(working)  # a client gone: the cut goes on, its file closed when done
+        except asyncio.CancelledError:
+            working.add_done_callback(_close_result)
+            raise
         except Nothing:
             raise web.HTTPNotFound(text=f"nothing of {camera} is recorded between {start} and {end}\n") from None
         except OSError as error:
@@ -128,6 +141,20 @@ class Routes:
         finally:
             file.close()
         return response
+
+
+def _cut_and_release(slots: threading.BoundedSemaphore, cut: Callable[..., IO[bytes]], *args: object) -> IO[bytes]:
+    """An export cut in a worker thread, its slot held until it is done (a client gone or not)."""
+    try:
+        return cut(*args)
+    finally:
+        slots.release()
+
+
+def _close_result(done: asyncio.Future[IO[bytes]]) -> None:
+    """The file of an export nobody waits for any more."""
+    if not done.cancelled() and done.exception() is None:
+        done.result().close()
 
 
 def _json(value: object) -> web.Response:
