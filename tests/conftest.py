@@ -41,6 +41,15 @@ def headless_env(**extra: str) -> dict[str, str]:
     return {**env, **extra}
 
 
+def _holds(condition) -> bool:  # noqa: ANN001
+    """``condition()``, where a file it reads may vanish under it: the command checks that it can
+    write its outputs by creating the file and removing it again before it opens it for good."""
+    try:
+        return bool(condition())
+    except FileNotFoundError:
+        return False
+
+
 def run_cli(*args: str, cwd: Path | None = None, timeout: float = 120, env: dict[str, str] | None = None) -> Run:
     """Run ``live-classify`` for real, in its own process, as a user would, and wait for it."""
     done = subprocess.run(
@@ -79,11 +88,11 @@ class LiveCli:
         """Wait until ``condition()`` holds; fail with what the process said if it never does."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if condition():
+            if _holds(condition):
                 return
-            if self.process.poll() is not None and not condition():
+            if self.process.poll() is not None and not _holds(condition):
                 time.sleep(0.2)
-                if condition():
+                if _holds(condition):
                     return
                 raise AssertionError(f"exited ({self.process.returncode}) before {what}: {self.stderr}")
             time.sleep(0.05)
