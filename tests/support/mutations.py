@@ -410,7 +410,7 @@ MUTATIONS = [
              "    sent = given.encode()\n",
              (WEB_AUTH + "test_bad_requests_are_a_4xx_and_one_line_at_most_never_the_token",)),
     Mutation("web auth: aiohttp logs bad requests itself (tracebacks, the token)", "WebServer._serve",
-             "\n                                     logger=RequestLog(self._token, self._guard.password))", ")",
+             "\n                                     logger=RequestLog(self._guard.token, self._guard.password))", ")",
              (WEB_AUTH + "test_bad_requests_are_a_4xx_and_one_line_at_most_never_the_token",)),
     Mutation("web auth: a bad request's line quotes the request", "RequestLog.log",
              "a malformed request ({type(error).__name__})", "a malformed request ({error})",
@@ -697,7 +697,7 @@ MUTATIONS = [
              '        else:\n'
              '            self._video = MjpegWriter(path, fps, log.warning)\n'
              '        self.path = self._video.path\n'
-             '        self._encoder: BackgroundWriter[tuple[np.ndarray, float]] = BackgroundWriter(\n'
+             '        self._writer: BackgroundWriter[tuple[np.ndarray, float]] = BackgroundWriter(\n'
              '            "record", lambda item: self._video.write(*item)',
              'log_to=index)\n'
              '        elif path.suffix.lower() == ".mp4" or not continuous:\n'
@@ -706,7 +706,7 @@ MUTATIONS = [
              '            self._video = MjpegWriter(path, fps, log.warning)\n'
              '        self.path = self._video.path\n'
              '        second = _Mp4(path, settings, tap, keep=False)\n'
-             '        self._encoder: BackgroundWriter[tuple[np.ndarray, float]] = BackgroundWriter(\n'
+             '        self._writer: BackgroundWriter[tuple[np.ndarray, float]] = BackgroundWriter(\n'
              '            "record", lambda item: (self._video.write(*item), second.write(*item))',
              (CLIPS + "test_both_clips_are_the_segments_own_packets_remuxed",)),
     Mutation("clips: a plain MP4, unplayable after a kill", "Clip.__init__",

@@ -223,6 +223,20 @@ class BackgroundWriter(Generic[T]):
 _DONE = object()
 
 
+class InBackground:
+    """A sink whose slow work runs on ``self._writer``: a failure found on that thread is the sink's ``error``."""
+
+    _writer: BackgroundWriter
+
+    @property
+    def error(self) -> str | None:
+        return self._writer.error
+
+    @error.setter
+    def error(self, value: str | None) -> None:
+        self._writer.error = value
+
+
 def _nothing(camera: str) -> None:
     """No redraw: the frame that came is another camera's."""
     return None

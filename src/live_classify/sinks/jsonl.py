@@ -14,13 +14,13 @@ from typing import TextIO
 from live_classify import log
 from live_classify.engine.results import stage_times, top_records, unknown_field
 from live_classify.errors import LiveClassifyError
-from live_classify.sinks.base import BackgroundWriter, Redraw, Update
+from live_classify.sinks.base import BackgroundWriter, InBackground, Redraw, Update
 from live_classify.sinks.events.rules import Change, record
 from live_classify.sinks.files import check_writable
 from live_classify.stream.frames import Prediction
 
 
-class JsonLines:
+class JsonLines(InBackground):
     """The predictions as JSON lines, written by a thread of their own.
 
     A slow reader (``--jsonl - | slow-consumer``) never holds up the window or the recording. Live,
@@ -51,14 +51,6 @@ class JsonLines:
         self._sync = self._owned and stat.S_ISREG(os.fstat(self._out.fileno()).st_mode)
         self._next_sync = 0.0
         self._writer: BackgroundWriter[str] = BackgroundWriter("jsonl", self._write_line, drop=drop, backlog=backlog)
-
-    @property
-    def error(self) -> str | None:
-        return self._writer.error
-
-    @error.setter
-    def error(self, value: str | None) -> None:
-        self._writer.error = value
 
     @property
     def stop_requested(self) -> bool:

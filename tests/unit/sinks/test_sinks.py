@@ -158,7 +158,7 @@ def test_the_recording_is_pushed_to_the_disk_while_it_runs(tmp_path: Path, monke
     sink = Recording(record, 30.0, drop=False)
     for n in range(10):
         sink.write(update(n, n / 30, image=frame(n)))
-    sink._encoder.finish()  # noqa: SLF001 - every frame through the encoder, the file still open
+    sink._writer.finish()  # noqa: SLF001 - every frame through the encoder, the file still open
     assert str(record) in synced, "nothing was pushed to the disk during the recording"
     sink.close()
     assert count_frames(record) == 10

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from live_classify.errors import LiveClassifyError
-from live_classify.sinks.base import BackgroundWriter, Redraw, Update
+from live_classify.sinks.base import BackgroundWriter, InBackground, Redraw, Update
 from live_classify.sinks.events.rules import Change
 from live_classify.stream.frames import Prediction
 
@@ -64,7 +64,7 @@ def relative(path: Path, root: Path) -> str:
         return str(path)
 
 
-class Index:
+class Index(InBackground):
     """The sink: events, each camera's seconds and the segments its recording closes, to ``index.db``."""
 
     name = "index"
@@ -79,14 +79,6 @@ class Index:
         self._second: dict[str, tuple[int, str | None, float]] = {}  # camera: the second being summed
         self._writer: BackgroundWriter[Statement] = BackgroundWriter("index", self._execute, drop=True,
                                                                      backlog=BACKLOG)
-
-    @property
-    def error(self) -> str | None:
-        return self._writer.error
-
-    @error.setter
-    def error(self, value: str | None) -> None:
-        self._writer.error = value
 
     def write(self, update: Update) -> None:
         self.write_predictions(update.shown.new_predictions)

@@ -79,6 +79,11 @@ class Clip:
     def close(self) -> None:
         self._container.close()
 
+    def write_sidecar(self) -> None:
+        """Its event beside it, with the wall time of its first frame (the source clock set on the event's)."""
+        event = self.event
+        write_sidecar(self.path, event, event.start - (event.source_start - self.t0))
+
 
 class Clips:
     """A camera's ring and its clips; fed on the recording's thread, told of events from the main loop."""
@@ -145,7 +150,7 @@ class Clips:
         for packet in packets:
             clip.write(packet)
         self._open[event.id] = clip
-        write_sidecar(clip.path, event, event.start - (event.source_start - clip.t0))
+        clip.write_sidecar()
         early_thumbnail(clip.path, packets, self._streams[template], event.source_best)
 
     def _finish(self, clip: Clip) -> None:
@@ -157,7 +162,7 @@ class Clips:
         clip.close()
         event = clip.event
         write_thumbnail(clip.path, event.source_best - clip.t0)
-        write_sidecar(clip.path, event, event.start - (event.source_start - clip.t0))
+        clip.write_sidecar()
         kept = {c.path for c in self._open.values()}
         prune_clips(self.folder, self.plan.retain_bytes, self.plan.retain_age_s, kept, time.time(), self._log)
 

@@ -20,7 +20,7 @@ import numpy as np
 from live_classify import log
 from live_classify.config import HARDWARE, EncoderSettings
 from live_classify.errors import LiveClassifyError
-from live_classify.sinks.base import BackgroundWriter, Redraw, Update
+from live_classify.sinks.base import BackgroundWriter, InBackground, Redraw, Update
 from live_classify.sinks.events.rules import Change
 from live_classify.sinks.files import SpaceWatch, check_writable
 from live_classify.sinks.record.clip_files import ClipLog
@@ -96,7 +96,7 @@ class _Mp4:
             self._writer.close()
 
 
-class Recording:
+class Recording(InBackground):
     """``--record FILE``: every shown frame, annotated, at its time on the source's clock (a file's
     own timestamps, a live source's capture times)."""
 
@@ -126,20 +126,12 @@ class Recording:
         else:
             self._video = MjpegWriter(path, fps, log.warning)
         self.path = self._video.path
-        self._encoder: BackgroundWriter[tuple[np.ndarray, float]] = BackgroundWriter(
+        self._writer: BackgroundWriter[tuple[np.ndarray, float]] = BackgroundWriter(
             "record", lambda item: self._video.write(*item), drop=drop, backlog=BACKLOG)
-
-    @property
-    def error(self) -> str | None:
-        return self._encoder.error
-
-    @error.setter
-    def error(self, value: str | None) -> None:
-        self._encoder.error = value
 
     def write(self, update: Update) -> None:
         self.handed += 1
-        self._encoder.submit((update.canvas, update.source_time))
+        self._writer.submit((update.canvas, update.source_time))
 
     def write_event(self, change: Change) -> None:
         """An event's start or end, for its clip (its names given already)."""
@@ -152,7 +144,7 @@ class Recording:
     def close(self) -> None:
         if self._captured is not None:
             self.skipped = max(0, self._captured() - self.handed)
-        self._encoder.finish()
+        self._writer.finish()
         self._video.close()
         if self.clips is not None:
             self.clips.close()
@@ -161,7 +153,7 @@ class Recording:
         video = self._video
         rate = f"{video.fps or 0:g} fps" if isinstance(video, MjpegWriter) else video.rate
         stopped = f" (stopped early: {video.stopped_because})" if video.stopped_because else ""
-        dropped = f", {self._encoder.dropped} dropped: the encoder fell behind" if self._encoder.dropped else ""
+        dropped = f", {self._writer.dropped} dropped: the encoder fell behind" if self._writer.dropped else ""
         skipped = f", {self.skipped} skipped: the main loop fell behind (it shows the newest frame)" \
             if self.skipped else ""
         clips = f", {self.clips.written} event clips in {self.clips.folder} (the pre-roll's ring held at most " \

@@ -3,13 +3,14 @@ login goes on from: back to the page asked for, never to another site."""
 from __future__ import annotations
 
 import html
-from importlib import resources
 from string import Template
 from urllib.parse import urlencode
 
 from aiohttp import web
 
-_FORM = Template((resources.files("live_classify.sinks.web") / "page" / "login.html").read_text("utf-8"))
+from live_classify.sinks.web.pages import FOLDER
+
+_FORM = Template((FOLDER / "login.html").read_text("utf-8"))
 # A form that takes a secret is never cached, nor shown in a frame of another site (clickjacking).
 _HEADERS = {"Cache-Control": "no-store", "X-Frame-Options": "DENY",
             "Content-Security-Policy": "frame-ancestors 'none'", "WWW-Authenticate": "Bearer"}

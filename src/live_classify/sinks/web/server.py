@@ -15,7 +15,6 @@ import json
 import socket
 import threading
 from collections.abc import Callable
-from importlib import resources
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -28,6 +27,7 @@ from live_classify.sinks.web.history.routes import Routes
 from live_classify.sinks.web.listen import serve_places
 from live_classify.sinks.web.login import add_login, with_logout
 from live_classify.sinks.web.metrics import Metrics
+from live_classify.sinks.web.pages import Pages
 from live_classify.sinks.web.requests import RequestLog
 from live_classify.stream.frames import Prediction
 
@@ -53,7 +53,6 @@ class WebServer:
         self.metrics = Metrics(view.status, cameras if len(cameras) > 1 else None)
         self._channels = {name: Channel() for name in cameras}  # the first is the one a bare URL means
         self._sock = sock
-        self._token = token
         self._guard = Guard(token, view.options.password)
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
@@ -62,9 +61,8 @@ class WebServer:
         self._closing = False
         self._event_queues: set[asyncio.Queue] = set()
         self.places = Places(serve_places(view.options.clients, len(cameras)))  # streams and event feeds
-        self._files = {path: ((resources.files("live_classify.sinks.web") / "page" / name).read_bytes(), kind)
-                       for path, (name, kind) in PAGE.items()}
-        self._files["/"] = (with_logout(self._files["/"][0], self._guard), "text/html")
+        self._pages = Pages(PAGE)
+        self._pages.files["/"] = (with_logout(self._pages.files["/"][0], self._guard), "text/html")
 
     # --- called from the run's threads ---
 
@@ -161,15 +159,14 @@ class WebServer:
                   "/healthz": self._health, "/metrics": self._metrics, "/snapshot.jpg": self._snapshot}
         for path, handler in routes.items():
             app.router.add_get(path, handler)
-        for path in PAGE:
-            app.router.add_get(path, self._page)
+        self._pages.add_to(app)
         add_login(app, self._guard)
         Routes(lambda: self.view.options.recordings).add_to(app)  # /history, its APIs, the media files
         # handler_cancellation: a viewer that hangs up frees its stream slot at once, not at the next frame.
         # keepalive_timeout: a connection without a request in flight, from its start on, is closed that soon.
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0,
                                      handler_cancellation=True, keepalive_timeout=IDLE_TIMEOUT_S,
-                                     logger=RequestLog(self._token, self._guard.password))
+                                     logger=RequestLog(self._guard.token, self._guard.password))
         await self._runner.setup()
         await web.SockSite(self._runner, self._sock).start()
 
@@ -285,10 +282,6 @@ class WebServer:
     async def _metrics(self, request: web.Request) -> web.Response:
         body, content_type = self.metrics.exposition()
         return web.Response(body=body, headers={"Content-Type": content_type})
-
-    async def _page(self, request: web.Request) -> web.Response:
-        body, kind = self._files[request.path]
-        return web.Response(body=body, content_type=kind, charset="utf-8")
 
 
 def _one_line(value: object) -> str:

@@ -10,7 +10,6 @@ import threading
 import time
 from collections.abc import Callable
 from functools import partial
-from importlib import resources
 from pathlib import Path
 from typing import IO, TypeVar
 
@@ -19,6 +18,7 @@ from aiohttp import web
 from live_classify.sinks.web.history import params
 from live_classify.sinks.web.history.media import serve
 from live_classify.sinks.web.history.queries import History, NoIndex
+from live_classify.sinks.web.pages import Pages
 
 T = TypeVar("T")
 PAGE = {"/history": ("history.html", "text/html"), "/history.js": ("history.js", "text/javascript"),
@@ -34,8 +34,7 @@ class Routes:
         """``root``: asked at each request, so that a reload that changes ``--record`` is followed."""
         self._root = root
         self._exports = threading.BoundedSemaphore(EXPORTS)  # held by the cutting thread, to its end
-        self._files = {path: ((resources.files("live_classify.sinks.web") / "page" / name).read_bytes(), kind)
-                       for path, (name, kind) in PAGE.items()}
+        self._pages = Pages(PAGE)
 
     @property
     def history(self) -> History | None:
@@ -43,18 +42,13 @@ class Routes:
         return History(root) if root is not None else None
 
     def add_to(self, app: web.Application) -> None:
-        for path in PAGE:
-            app.router.add_get(path, self.page)
+        self._pages.add_to(app)
         api = {"events": self.events, "recordings": self.recordings, "labels": self.labels, "cameras": self.cameras,
                "thumbnail.jpg": self.thumbnail}
         for name, handler in api.items():
             app.router.add_get(f"/api/history/{name}", handler)
         app.router.add_get("/api/clip.mp4", self.clip)
         app.router.add_get("/media/{path:.+}", self.media)
-
-    async def page(self, request: web.Request) -> web.Response:
-        body, kind = self._files[request.path]
-        return web.Response(body=body, content_type=kind, charset="utf-8")
 
     async def _ask(self, query: Callable[[History], T]) -> T:
         """``query`` on an executor thread; an index that is missing or unreadable is a one-line 404/503."""
