@@ -23,7 +23,7 @@ sys.path.insert(0, str(HERE))
 
 from benchlib import save_report  # noqa: E402
 
-from live_classify.stream.stats import Stats  # noqa: E402
+from live_classify.pipeline.stats import Stats  # noqa: E402
 
 CAMERAS, FPS, STEPS = 3, 30, 6  # an hour, measured every 10 minutes
 

@@ -37,18 +37,18 @@ TRITON_UNIT = [  # test_triton.py's tests that need no server
 ]
 SLOW = [  # seconds each (mutmut runs them once per mutant; they stay in the ordinary suite): the threaded
     # batching ones have fake-clock counterparts in test_batching_clock.py; the memory one is no unit test
-    "tests/unit/stream/test_batching.py::test_a_camera_never_takes_two_places_in_one_batch",
-    "tests/unit/stream/test_batching.py::test_live_frames_are_dropped_while_the_server_is_away_and_classifying_resumes",
-    "tests/unit/stream/test_batching.py::test_a_file_waits_for_the_server_instead_of_skipping_frames",
-    "tests/unit/stream/test_stats.py::test_memory_stays_flat_however_many_frames_are_classified",
+    "tests/unit/pipeline/test_batching.py::test_a_camera_never_takes_two_places_in_one_batch",
+    "tests/unit/pipeline/test_batching.py::test_live_frames_are_dropped_while_the_server_is_away_and_classifying_resumes",
+    "tests/unit/pipeline/test_batching.py::test_a_file_waits_for_the_server_instead_of_skipping_frames",
+    "tests/unit/pipeline/test_stats.py::test_memory_stays_flat_however_many_frames_are_classified",
 ]
 MODULES = ("stream/batching", "stream/stats", "stream/queues", "engine/fallback", "engine/triton_backend")
 CONFIG = {
     "source_paths": ["src/"],
     "only_mutate": [f"src/live_classify/{name}.py" for name in MODULES],
     "pytest_add_cli_args_test_selection": [
-        "tests/unit/stream/test_batching.py", "tests/unit/stream/test_batching_clock.py",
-        "tests/unit/stream/test_stats.py", "tests/unit/stream/test_queues.py",
+        "tests/unit/pipeline/test_batching.py", "tests/unit/pipeline/test_batching_clock.py",
+        "tests/unit/pipeline/test_stats.py", "tests/unit/pipeline/test_queues.py",
         "tests/unit/engine/test_fallback.py", "tests/unit/engine/test_triton_backend.py",
         *(f"tests/e2e/test_triton.py::{name}" for name in TRITON_UNIT),
         *(f"--deselect={test}" for test in SLOW),

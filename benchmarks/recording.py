@@ -43,8 +43,8 @@ sys.path[:0] = [str(HERE), str(HERE.parent / "tests" / "support")]  # the fake c
 from benchlib import cpu_seconds, default_out, machine, save_report, wait_for  # noqa: E402  (the same machine line, the same folders)
 from mjpeg_server import Camera, MjpegServer, stamp_time  # noqa: E402
 
-from live_classify.sinks.record.mjpeg import MjpegWriter  # noqa: E402
 from live_classify.config import EncoderSettings  # noqa: E402
+from live_classify.sinks.record.mjpeg import MjpegWriter  # noqa: E402
 from live_classify.sinks.record.mp4 import Mp4Writer  # noqa: E402
 
 PHOTO = HERE.parent / "tests" / "data" / "chelsea.png"

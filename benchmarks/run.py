@@ -52,9 +52,9 @@ from live_classify.engine.model import default_model_path  # noqa: E402
 from live_classify.engine.postprocess import softmax, top_k  # noqa: E402
 from live_classify.engine.preprocess import Preprocessor, center_crop_box, resize_antialiased  # noqa: E402
 from live_classify.engine.providers import ProviderOptions  # noqa: E402
+from live_classify.pipeline.frames import Flow  # noqa: E402
 from live_classify.sinks.display import overlay  # noqa: E402
 from live_classify.sources.capture import VideoSource, parse_video_source  # noqa: E402
-from live_classify.stream.frames import Flow  # noqa: E402
 
 PHOTO = ROOT / "tests" / "data" / "chelsea.png"
 SECTIONS = ("inference", "preprocess", "throughput", "latency", "soak")

@@ -17,8 +17,8 @@ from statuses import run_status
 from updates import update
 
 from live_classify.config import NotifyConfig
+from live_classify.pipeline.status import RunStatus
 from live_classify.sinks.notify import LOOP_S, Notifier
-from live_classify.stream.status import RunStatus
 
 
 class FakeSystemd:

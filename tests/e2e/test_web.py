@@ -26,11 +26,11 @@ from web_client import (
     wait_until,
 )
 
+from live_classify.pipeline.frames import Frame, Shown
+from live_classify.pipeline.status import CameraState
 from live_classify.sinks.base import Sinks, Update
 from live_classify.sinks.web import view as web
 from live_classify.sinks.web.listen import Address, listen
-from live_classify.stream.frames import Frame, Shown
-from live_classify.stream.status import CameraState
 
 
 def rss_mb(pid: int) -> float:

@@ -18,9 +18,9 @@ from mjpeg_server import MjpegServer
 from statuses import camera_status
 from web_client import CAT_LABELS, CHROMIUM, free_port, get, serve, status, wait_until
 
+from live_classify.pipeline.status import CameraState
 from live_classify.sinks.web import view as web
 from live_classify.sinks.web.listen import Address, listen
-from live_classify.stream.status import CameraState
 
 TOKEN = "s3cret-token-value"
 # Open without the token, on purpose: a watchdog's check, and the page's script and style (no data).

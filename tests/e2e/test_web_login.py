@@ -20,11 +20,11 @@ from mjpeg_server import MjpegServer
 from statuses import camera_status
 from web_client import CAT_LABELS, CHROMIUM, free_port, serve
 
+from live_classify.pipeline.status import CameraState
 from live_classify.sinks.web import view as web
 from live_classify.sinks.web.auth import PUBLIC
 from live_classify.sinks.web.listen import Address, listen
 from live_classify.sinks.web.sessions import LOCKOUT_S
-from live_classify.stream.status import CameraState
 
 TOKEN = "s3cret-token-value"
 PASSWORD = "correct horse battery staple"

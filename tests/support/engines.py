@@ -10,12 +10,12 @@ from collections.abc import Iterator
 import numpy as np
 
 from live_classify.engine.backend import BackendUnavailable
+from live_classify.pipeline.batching import Batcher
+from live_classify.pipeline.camera import Camera
+from live_classify.pipeline.frames import Flow, Shown
+from live_classify.pipeline.queues import Wake
+from live_classify.pipeline.workers import WorkerPool
 from live_classify.sources.capture import SourceSpec
-from live_classify.stream.batching import Batcher
-from live_classify.stream.camera import Camera
-from live_classify.stream.frames import Flow, Shown
-from live_classify.stream.queues import Wake
-from live_classify.stream.workers import WorkerPool
 
 
 class Scripted:

@@ -11,10 +11,10 @@ import numpy as np
 
 from live_classify.engine.postprocess import TopK
 from live_classify.engine.results import Classification, StageTimes
+from live_classify.pipeline.frames import Frame, Prediction, Shown
 from live_classify.sinks.base import Update
 from live_classify.sinks.display.grid import Grid
 from live_classify.sinks.display.windows import Windows
-from live_classify.stream.frames import Frame, Prediction, Shown
 
 COLORS = {"door": (0, 0, 200), "yard": (0, 200, 0), "shop": (200, 0, 0)}  # BGR
 SIZES = {"door": (640, 480), "yard": (320, 240), "shop": (640, 360)}

@@ -39,7 +39,7 @@ RELOAD = "tests/e2e/test_reload.py::"
 RELOAD_OUT = "tests/e2e/test_reload_outputs.py::"  # issue 22, reload2
 CONFIG_UNIT = "tests/unit/cli/test_config_file.py::"  # issue 22, config-file
 CONFIG_E2E = "tests/e2e/test_config_run.py::"  # issue 22, config-file
-CAMERA = "tests/unit/stream/test_camera.py::"
+CAMERA = "tests/unit/pipeline/test_camera.py::"
 EVENTS = "tests/e2e/test_events.py::"  # issue 23, events
 EVENTS_RULES = "tests/unit/sinks/events/test_rules.py::"  # issue 23, events
 EVENTS_UNIT = "tests/unit/sinks/events/test_event_outputs.py::"  # issue 23, events
@@ -178,10 +178,10 @@ MUTATIONS = [
     # Many cameras (issue 13).
     Mutation("the batcher always starts with the first camera", "Batcher.take",
              "self._next = (last + 1) % len(cameras)", "self._next = 0",
-             ("tests/unit/stream/test_batching.py::test_no_frame_is_classified_twice_and_every_camera_gets_its_turn",)),
+             ("tests/unit/pipeline/test_batching.py::test_no_frame_is_classified_twice_and_every_camera_gets_its_turn",)),
     Mutation("a batch waits far past --batch-wait for a slow camera", "Batcher.take",
              "deadline = now + self.wait_s", "deadline = now + self.wait_s * 10",
-             ("tests/unit/stream/test_batching.py::test_a_slow_camera_does_not_hold_a_batch_past_the_wait_but_a_prompt_one_joins_it",)),
+             ("tests/unit/pipeline/test_batching.py::test_a_slow_camera_does_not_hold_a_batch_past_the_wait_but_a_prompt_one_joins_it",)),
     Mutation("a camera lost for good ends the whole run", "_hand_to_sinks",
              "        _gone(member, cameras, window)\n",
              "        _gone(member, cameras, window)\n        cameras.stop()\n",
@@ -496,13 +496,13 @@ MUTATIONS = [
     # issue 25/26, cameras:
     Mutation("batching: ended cameras still count as open", "Batcher.take",
              "open_ = [c for c in cameras if not c.inference_done]", "open_ = list(cameras)",
-             ("tests/unit/stream/test_batching.py::test_an_ended_camera_does_not_hold_a_batch_for_the_wait",)),
+             ("tests/unit/pipeline/test_batching.py::test_an_ended_camera_does_not_hold_a_batch_for_the_wait",)),
     Mutation("batching: a camera takes two places in one batch", "Batcher._collect",
              "            if id(camera) in taken:\n                continue\n", "",
-             ("tests/unit/stream/test_batching.py::test_a_camera_never_takes_two_places_in_one_batch",)),
+             ("tests/unit/pipeline/test_batching.py::test_a_camera_never_takes_two_places_in_one_batch",)),
     Mutation("camera: reconnect backoff without its 5 s cap", "Camera._reconnect",
              "delay = min(5.0, delay * 2)", "delay = delay * 2",
-             ("tests/unit/stream/test_camera.py::test_reconnect_waits_grow_but_never_past_five_seconds",)),
+             ("tests/unit/pipeline/test_camera.py::test_reconnect_waits_grow_but_never_past_five_seconds",)),
     Mutation("a camera unreachable at the start ends the whole run", "open_or_absent",
              "        if not src.spec.live:\n            raise\n", "        raise\n",
              ("tests/e2e/test_many_cameras.py::test_a_camera_unreachable_at_the_start_is_retried_while_the_others_run",)),
@@ -511,11 +511,11 @@ MUTATIONS = [
              ("tests/e2e/test_grid.py::test_a_camera_not_reached_yet_says_so_in_its_tile_until_its_first_frame",)),
     Mutation("a main loop that falls behind shows the oldest frame waiting", "Camera.poll",
              "            item = self._newest(item)\n", "            pass\n",
-             ("tests/unit/stream/test_camera.py::test_a_main_loop_that_falls_behind_shows_the_newest_frame_and_the_recording"
+             ("tests/unit/pipeline/test_camera.py::test_a_main_loop_that_falls_behind_shows_the_newest_frame_and_the_recording"
               "_counts_the_rest",)),
     Mutation("the recording does not count the frames the main loop skipped", "Recording.close",
              "self.skipped = max(0, self._captured() - self.handed)", "self.skipped = 0",
-             ("tests/unit/stream/test_camera.py::test_a_main_loop_that_falls_behind_shows_the_newest_frame_and_the_recording"
+             ("tests/unit/pipeline/test_camera.py::test_a_main_loop_that_falls_behind_shows_the_newest_frame_and_the_recording"
               "_counts_the_rest",)),
     Mutation("several cameras' MQTT sinks lose --min-confidence", "camera_sinks",
              "m.camera.snapshot, m.config.min_confidence,", "m.camera.snapshot, None,",
@@ -526,7 +526,7 @@ MUTATIONS = [
              ("tests/unit/sinks/test_notify_unit.py::test_with_several_cameras_one_healthy_camera_keeps_the_watchdog_fed",)),
     Mutation("the stale redraw: a stall without a reconnect is never said", "Annotator.stale",
              "if status.reconnecting or quiet > STALE_S:", "if status.reconnecting:",
-             ("tests/unit/stream/test_annotate.py::test_a_live_camera_quiet_for_longer_than_a_second_is_redrawn_saying_so",)),
+             ("tests/unit/app/test_annotate.py::test_a_live_camera_quiet_for_longer_than_a_second_is_redrawn_saying_so",)),
     Mutation("the window never redraws a frozen picture", "Window.idle",
              "image = redraw(self.camera) if self.camera is not None else None", "image = None",
              ("tests/e2e/test_window.py::test_a_stalled_stream_is_shown_as_such_and_the_window_lives_through_the_reconnect",)),
@@ -558,14 +558,14 @@ MUTATIONS = [
              ("tests/e2e/test_train.py::test_the_standardization_is_fitted_on_exactly_the_training_rows",)),
     Mutation("stats: every latency of the run kept (memory grows)", "Stats",
              "deque(maxlen=RECENT_LATENCIES)", "deque(maxlen=100_000)",
-             ("tests/unit/stream/test_stats.py::test_memory_stays_flat_however_many_frames_are_classified",)),
+             ("tests/unit/pipeline/test_stats.py::test_memory_stays_flat_however_many_frames_are_classified",)),
     Mutation("stats: a percentile between two values not interpolated", "LatencyHistogram.percentile",
              "return first + (rank - below) * (second - first)", "return first",
-             ("tests/unit/stream/test_stats.py::test_the_histograms_percentiles_match_numpys_within_a_bucket",)),
+             ("tests/unit/pipeline/test_stats.py::test_the_histograms_percentiles_match_numpys_within_a_bucket",)),
     Mutation("stats: the summary from the newest latencies only", "Stats.latency_percentile",
              "return self.latency_histogram.percentile(q)",
              "return float(np.percentile(self.latencies_ms, q)) if self.latencies_ms else None",
-             ("tests/unit/stream/test_stats.py::test_the_summary_gives_the_whole_runs_p50_and_p95",)),
+             ("tests/unit/pipeline/test_stats.py::test_the_summary_gives_the_whole_runs_p50_and_p95",)),
     Mutation("cli: the top-k note on every run of a small model", "open_classifier",
              "if top_k_given and args.top_k >", "if args.top_k >",
              ("tests/e2e/test_cli_usage.py::test_the_top_k_note_comes_only_when_top_k_was_given",)),

@@ -1,7 +1,7 @@
 """Snapshots of cameras as the run hands them to its outputs, for tests of one output alone."""
 from __future__ import annotations
 
-from live_classify.stream.status import CameraState, CameraStatus, RunStatus
+from live_classify.pipeline.status import CameraState, CameraStatus, RunStatus
 
 
 def camera_status(**fields: object) -> CameraStatus:

@@ -7,8 +7,8 @@ from conftest import CHELSEA
 
 from live_classify.engine.classifier import Classification, StageTimes
 from live_classify.engine.postprocess import TopK
+from live_classify.pipeline.frames import Frame, Prediction, Shown
 from live_classify.sinks.base import Update
-from live_classify.stream.frames import Frame, Prediction, Shown
 
 PHOTO = cv2.resize(cv2.imread(str(CHELSEA)), (320, 240))
 

@@ -10,6 +10,8 @@
 - Sinks read the engine's answers, never the engine: of ``live_classify.engine`` they may import only
   ``ALLOWED_ENGINE_IN_SINKS`` (the result types and the top-k they hold, plain values with no
   onnxruntime behind them), and nothing of ``cli/``.
+- The pipeline (frames in, predictions out) imports no sink and nothing of ``app/``, which wires
+  the outputs to it.
 - ``config`` is a leaf: of the package it imports only ``errors``; and every ``*Config`` or
   ``*Settings`` class of the layers below the command line lives in it (``cli/`` may name its own
   structures so, e.g. the tables of a configuration file, which become flags, not run values).
@@ -33,7 +35,7 @@ ARGPARSE_ALLOWED = ("live_classify.cli", "live_classify.train.cli")
 CLI_USERS = ("live_classify.cli", "live_classify.__main__", "live_classify.train.cli")
 ALLOWED_ENGINE_IN_SINKS = {"live_classify.engine.results", "live_classify.engine.postprocess"}
 PLAIN_VALUES = ("live_classify.config", "live_classify.errors", "live_classify.log", "live_classify.engine.results",
-                "live_classify.stream.frames", "live_classify.cli.flags")
+                "live_classify.pipeline.frames", "live_classify.cli.flags")
 HEAVY = ("onnxruntime", "av")
 HELP_FREE = (*HEAVY, "cv2")  # --help answers in a tenth of a second
 
@@ -167,6 +169,12 @@ def test_sinks_read_the_engine_s_answers_not_the_engine() -> None:
                        if (_under(i.target, ("live_classify.engine",)) and i.target not in ALLOWED_ENGINE_IN_SINKS)
                        or _under(i.target, ("live_classify.cli",)))
     assert not offenders, f"sinks importing the engine's internals or the command line: {offenders}"
+
+
+def test_the_pipeline_knows_no_output_and_no_application() -> None:
+    offenders = sorted((m, i.target) for m, found in GRAPH.items() if _under(m, ("live_classify.pipeline",))
+                       for i in found if _under(i.target, ("live_classify.sinks", "live_classify.app")))
+    assert not offenders, f"the pipeline importing an output or the application: {offenders}"
 
 
 def test_config_is_a_leaf_and_holds_every_config() -> None:

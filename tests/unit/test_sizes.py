@@ -40,7 +40,7 @@ def function_sizes(tree: ast.Module) -> Iterator[tuple[str, int, int]]:
 
 
 def offenders() -> list[str]:
-    """One line per module or function over its limit, e.g. 'stream/run.py: 412 lines'."""
+    """One line per module or function over its limit, e.g. 'app/run.py: 412 lines'."""
     found = []
     for path in modules():
         text = path.read_text(encoding="utf-8")

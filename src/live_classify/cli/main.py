@@ -49,8 +49,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return index_main(words[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
+    from live_classify.app import hangup
     from live_classify.cli import config_check, config_file
-    from live_classify.stream import hangup
     typed = list(sys.argv[1:] if argv is None else argv)
     if config := config_file.from_command_line(args, argv):  # the file's keys, as if typed before the flags
         hangup.hold()  # a SIGHUP while it starts: a reload once it runs, not the end of the service
@@ -123,11 +123,11 @@ def _run(args: argparse.Namespace, mode: str, reloadable: Reloadable | None = No
     camera's own flags, and the file read again on SIGHUP."""
     if mode == PHOTOS:
         return classify_images(args)
+    from live_classify.app.run import run
     from live_classify.cli.reread import serve_config
     from live_classify.cli.run_config import run_config
     from live_classify.sinks.record.retention import camera_folder
     from live_classify.sources.capture import parse_camera, parse_video_source
-    from live_classify.stream.run import run
 
     specs = [parse_camera(i.value) if i.kind == "camera" else parse_video_source(i.value) for i in args.inputs]
     names = default_names(args.inputs, camera_folder(specs[0]))

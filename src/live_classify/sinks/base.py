@@ -19,9 +19,9 @@ from typing import Generic, Protocol, TypeVar
 import numpy as np
 
 from live_classify import log
+from live_classify.pipeline.frames import Prediction, Shown
+from live_classify.pipeline.queues import put_newest
 from live_classify.sinks.events.rules import Change
-from live_classify.stream.frames import Prediction, Shown
-from live_classify.stream.queues import put_newest
 
 T = TypeVar("T")
 Redraw = Callable[[str], "np.ndarray | None"]  # a camera's last frame drawn anew saying why no new one comes, or None

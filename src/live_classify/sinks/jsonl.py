@@ -14,10 +14,10 @@ from typing import TextIO
 from live_classify import log
 from live_classify.engine.results import stage_times, top_records, unknown_field
 from live_classify.errors import LiveClassifyError
+from live_classify.pipeline.frames import Prediction
 from live_classify.sinks.base import BackgroundWriter, InBackground, Redraw, Update
 from live_classify.sinks.events.rules import Change, record
 from live_classify.sinks.files import check_writable
-from live_classify.stream.frames import Prediction
 
 
 class JsonLines(InBackground):

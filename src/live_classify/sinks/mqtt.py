@@ -26,14 +26,14 @@ from collections.abc import Callable
 from live_classify import log
 from live_classify.config import MqttConfig
 from live_classify.errors import LiveClassifyError
+from live_classify.pipeline.frames import Prediction
+from live_classify.pipeline.status import CameraStatus
 from live_classify.sinks.base import BackgroundWriter, Redraw, Update
 from live_classify.sinks.events import mqtt_topics as event_topics
 from live_classify.sinks.events.mqtt_topics import Message
 from live_classify.sinks.events.rules import Change
 from live_classify.sinks.jsonl import line_record
 from live_classify.sinks.mqtt_broker import KEEPALIVE_S, connect_problem, disconnect_reason
-from live_classify.stream.frames import Prediction
-from live_classify.stream.status import CameraStatus
 
 STATUS_EVERY_S = 5.0
 CONNECT_TIMEOUT_S = 5.0

@@ -14,8 +14,8 @@ import time
 from collections.abc import Callable
 
 from live_classify.config import NotifyConfig
+from live_classify.pipeline.status import RunStatus
 from live_classify.sinks.base import Redraw, Update
-from live_classify.stream.status import RunStatus
 
 LOOP_S = 0.1  # the main loop calls write() or idle() at least this often (its wait for a frame)
 

@@ -10,8 +10,8 @@ from types import SimpleNamespace
 import pytest
 from updates import update
 
+from live_classify.pipeline.frames import Frame, Shown
 from live_classify.sinks.base import BackgroundWriter, OneCamera, Sinks, Update
-from live_classify.stream.frames import Frame, Shown
 
 
 class Sink:

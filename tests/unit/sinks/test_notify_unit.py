@@ -14,10 +14,10 @@ from statuses import camera_status, run_status
 from updates import update
 
 from live_classify.config import NotifyConfig
+from live_classify.pipeline.frames import Shown
+from live_classify.pipeline.status import RunStatus
 from live_classify.sinks.base import Update
 from live_classify.sinks.notify import Notifier
-from live_classify.stream.frames import Shown
-from live_classify.stream.status import RunStatus
 
 STATUS = "STATUS=capture 12.5 fps, inference 7.2 fps, 40 classified, 5 dropped, 2 reconnects"
 

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from live_classify.engine.postprocess import UNKNOWN, is_unknown
-from live_classify.stream.frames import Prediction
+from live_classify.pipeline.frames import Prediction
 
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 WHITE = (255, 255, 255)

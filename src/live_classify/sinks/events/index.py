@@ -19,9 +19,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from live_classify.errors import LiveClassifyError
+from live_classify.pipeline.frames import Prediction
 from live_classify.sinks.base import BackgroundWriter, InBackground, Redraw, Update
 from live_classify.sinks.events.rules import Change
-from live_classify.stream.frames import Prediction
 
 NAME = "index.db"
 WAL_PAGES = 16  # the write-ahead log is folded into index.db past this many pages (64 kB)

@@ -12,9 +12,9 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 
 from live_classify.config import EventConfig
+from live_classify.pipeline.frames import Frame, Prediction
 from live_classify.sinks.base import Redraw, Sink, Update
 from live_classify.sinks.events.rules import Change, Seen, Tracker
-from live_classify.stream.frames import Frame, Prediction
 
 
 class Events:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from live_classify import log
+from live_classify.pipeline.frames import Prediction
 from live_classify.sinks.web.auth import TRUSTED, Guard
 from live_classify.sinks.web.channel import Channel, queue_newest
 from live_classify.sinks.web.clients import Places
@@ -29,7 +30,6 @@ from live_classify.sinks.web.login import add_login, with_logout
 from live_classify.sinks.web.metrics import Metrics
 from live_classify.sinks.web.pages import Pages
 from live_classify.sinks.web.requests import RequestLog
-from live_classify.stream.frames import Prediction
 
 if TYPE_CHECKING:
     from live_classify.sinks.web.view import WebView

@@ -20,12 +20,12 @@ import cv2
 import numpy as np
 
 from live_classify import log
+from live_classify.pipeline.frames import Prediction
+from live_classify.pipeline.status import CameraStatus
 from live_classify.sinks.base import BackgroundWriter, Redraw, Update
 from live_classify.sinks.events.rules import Change, record
 from live_classify.sinks.jsonl import line_record
 from live_classify.sinks.web.listen import Address
-from live_classify.stream.frames import Prediction
-from live_classify.stream.status import CameraStatus
 
 HEALTHY_S = 3.0  # /healthz says 503 when no frame came for this long
 JPEG_QUALITY = 80

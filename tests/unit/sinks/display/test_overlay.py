@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from live_classify.engine.postprocess import TopK
 from live_classify.engine.results import Classification, StageTimes
+from live_classify.pipeline.frames import Frame, Prediction
 from live_classify.sinks.display import overlay
-from live_classify.stream.frames import Frame, Prediction
 
 LIVE = overlay.Status(capture_fps=29.7, inference_fps=12.3, display_fps=29.7, dropped=5, provider="CPU", age_ms=41)
 

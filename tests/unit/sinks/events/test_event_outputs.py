@@ -17,13 +17,13 @@ from live_classify.config import EventConfig
 from live_classify.engine.classifier import Classification, StageTimes
 from live_classify.engine.postprocess import TopK
 from live_classify.errors import BadValue
+from live_classify.pipeline.frames import Frame, Prediction
 from live_classify.sinks.events import mqtt_topics
 from live_classify.sinks.events.index import Index
 from live_classify.sinks.events.rules import END, START, Change, Event
 from live_classify.sinks.events.sink import Events
 from live_classify.sinks.events.webhook_address import webhook_url
 from live_classify.sinks.events.webhooks import Webhooks
-from live_classify.stream.frames import Frame, Prediction
 
 IMAGE = np.zeros((2, 2, 3), np.uint8)
 RULES = EventConfig(("cat",), threshold=0.5, hold_s=0.5, gap_s=1.0)

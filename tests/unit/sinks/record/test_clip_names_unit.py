@@ -11,11 +11,11 @@ import numpy as np
 from live_classify.config import EventConfig
 from live_classify.engine.classifier import Classification, StageTimes
 from live_classify.engine.postprocess import TopK
+from live_classify.pipeline.frames import Frame, Prediction
 from live_classify.sinks.events import mqtt_topics
 from live_classify.sinks.events.rules import START, Change
 from live_classify.sinks.events.sink import Events
 from live_classify.sinks.record.clip_names import ClipNames, label_part
-from live_classify.stream.frames import Frame, Prediction
 
 RULES = EventConfig(("tiger cat",), threshold=0.5, hold_s=0.5, gap_s=1.0)
 

@@ -15,13 +15,13 @@ from statuses import camera_status
 
 from live_classify.config import SourceSpec
 from live_classify.engine.backend import BackendUnavailable
+from live_classify.pipeline.batching import Batcher
+from live_classify.pipeline.camera import Camera as ACamera
+from live_classify.pipeline.frames import Flow, Frame, Prediction
+from live_classify.pipeline.queues import Wake
+from live_classify.pipeline.status import CameraState, CameraStatus
 from live_classify.sinks.web import view as web
 from live_classify.sinks.web.listen import Address, listen
-from live_classify.stream.batching import Batcher
-from live_classify.stream.camera import Camera as ACamera
-from live_classify.stream.frames import Flow, Frame, Prediction
-from live_classify.stream.queues import Wake
-from live_classify.stream.status import CameraState, CameraStatus
 
 
 def wait_until(condition, what: str, timeout: float = 30.0) -> None:  # noqa: ANN001

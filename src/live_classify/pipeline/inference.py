@@ -12,8 +12,8 @@ import numpy as np
 from live_classify.engine.backend import BackendUnavailable
 from live_classify.engine.classifier import Classification, Classifier
 from live_classify.log import info
-from live_classify.stream.camera import Camera
-from live_classify.stream.frames import Flow, Frame, Log, Prediction
+from live_classify.pipeline.camera import Camera
+from live_classify.pipeline.frames import Flow, Frame, Log, Prediction
 
 Batch = Sequence[tuple[Camera, Frame]]
 

@@ -8,18 +8,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from live_classify.app.annotate import Annotator
 from live_classify.config import RunConfig, SourceConfig
 from live_classify.engine.classifier import Classifier
 from live_classify.log import info
+from live_classify.pipeline.camera import Camera, smoothing
+from live_classify.pipeline.frames import Flow, Frame
+from live_classify.pipeline.queues import Wake
+from live_classify.pipeline.scheduler import Scheduler, lanes, per_core, scheduler
+from live_classify.pipeline.status import RunStatus
 from live_classify.sources.absent import check_one_opened, open_or_absent
 from live_classify.sources.capture import Source, SourceSpec
 from live_classify.sources.opening import open_source
-from live_classify.stream.annotate import Annotator
-from live_classify.stream.camera import Camera, smoothing
-from live_classify.stream.frames import Flow, Frame
-from live_classify.stream.queues import Wake
-from live_classify.stream.scheduler import Scheduler, lanes, per_core, scheduler
-from live_classify.stream.status import RunStatus
 
 
 @dataclass

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from live_classify.stream.frames import Prediction
+    from live_classify.pipeline.frames import Prediction
 
 
 RECENT_LATENCIES = 1000  # the web view's latency is that of the newest predictions

@@ -1,9 +1,9 @@
 """Inference for the run, always through one :class:`Scheduler`, chosen here and nowhere else.
 
-* :class:`~live_classify.stream.batching.Batcher`, for any number of cameras (one included): the
+* :class:`~live_classify.pipeline.batching.Batcher`, for any number of cameras (one included): the
   newest frame of each live camera, the next in order of a file, as one batch; fixed-size batches
   on a GPU, where each new size costs a new plan.
-* :class:`~live_classify.stream.workers.WorkerPool`, for one video file on a CPU with several
+* :class:`~live_classify.pipeline.workers.WorkerPool`, for one video file on a CPU with several
   cores: a single-threaded engine per core sharing the session, which does more frames a second
   than one engine on every core while decoding and drawing take their turns.
 """
@@ -17,11 +17,11 @@ from live_classify.config import BatchConfig, SourceConfig
 from live_classify.engine.classifier import Classifier
 from live_classify.engine.providers import CPU, CUDA, TENSORRT
 from live_classify.log import info
-from live_classify.stream.batching import Batcher
-from live_classify.stream.camera import Camera
-from live_classify.stream.frames import Flow
-from live_classify.stream.queues import Wake
-from live_classify.stream.workers import WorkerPool
+from live_classify.pipeline.batching import Batcher
+from live_classify.pipeline.camera import Camera
+from live_classify.pipeline.frames import Flow
+from live_classify.pipeline.queues import Wake
+from live_classify.pipeline.workers import WorkerPool
 
 
 class Scheduler(Protocol):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import queue
 
-from live_classify.stream.queues import put_newest
+from live_classify.pipeline.queues import put_newest
 
 
 def contents(q: queue.Queue) -> list[object]:

@@ -18,6 +18,10 @@ from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 
+from live_classify.app.annotate import Annotator
+from live_classify.app.cameras import Cameras
+from live_classify.app.outputs import camera_sinks, check_events, check_outputs
+from live_classify.app.rebuild import Context, Plan, rebuild_shared, sinks_of
 from live_classify.config import RunConfig, SourceConfig
 from live_classify.engine.classifier import Classifier
 from live_classify.errors import LiveClassifyError
@@ -27,10 +31,6 @@ from live_classify.sinks.notify import Notifier
 from live_classify.sinks.record.recording import Recording
 from live_classify.sources.absent import open_or_absent
 from live_classify.sources.capture import Source
-from live_classify.stream.annotate import Annotator
-from live_classify.stream.cameras import Cameras
-from live_classify.stream.outputs import camera_sinks, check_events, check_outputs
-from live_classify.stream.rebuild import Context, Plan, rebuild_shared, sinks_of
 
 ReRead = Callable[[RunConfig], RunConfig]  # the file read anew beside what runs; LiveClassifyError: why it cannot run
 OpenModel = Callable[[Path], Classifier]  # a model loaded; LiveClassifyError: one line why not

@@ -13,9 +13,9 @@ import time
 
 from live_classify.engine.classifier import Classifier
 from live_classify.log import info
-from live_classify.stream.camera import Camera
-from live_classify.stream.frames import Log
-from live_classify.stream.inference import Inference
+from live_classify.pipeline.camera import Camera
+from live_classify.pipeline.frames import Log
+from live_classify.pipeline.inference import Inference
 
 
 class WorkerPool:

@@ -14,8 +14,8 @@ import pytest
 from engines import Recorder
 
 from live_classify.engine.backend import BackendUnavailable
-from live_classify.stream.batching import Batcher
-from live_classify.stream.frames import Flow, Frame
+from live_classify.pipeline.batching import Batcher
+from live_classify.pipeline.frames import Flow, Frame
 
 
 class Clock:
@@ -75,7 +75,7 @@ class FakeCamera:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     clock = Clock()
-    monkeypatch.setattr("live_classify.stream.batching.time.monotonic", clock.monotonic)
+    monkeypatch.setattr("live_classify.pipeline.batching.time.monotonic", clock.monotonic)
     return clock
 
 

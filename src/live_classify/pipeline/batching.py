@@ -1,6 +1,6 @@
 """Any number of cameras, one model: the newest frame of each camera, classified together as one batch.
 
-Each :class:`~live_classify.stream.camera.Camera` captures, reconnects and counts on its own; one
+Each :class:`~live_classify.pipeline.camera.Camera` captures, reconnects and counts on its own; one
 :class:`Batcher` thread serves them all (one camera is the case N = 1):
 
 * it takes at most one frame per camera per batch — the newest for a live camera (older ones were
@@ -22,10 +22,10 @@ from collections.abc import Callable, Sequence
 
 from live_classify.engine.classifier import Classifier
 from live_classify.log import info
-from live_classify.stream.camera import Camera
-from live_classify.stream.frames import Frame, Log
-from live_classify.stream.inference import Inference
-from live_classify.stream.queues import Wake
+from live_classify.pipeline.camera import Camera
+from live_classify.pipeline.frames import Frame, Log
+from live_classify.pipeline.inference import Inference
+from live_classify.pipeline.queues import Wake
 
 
 class Batcher:

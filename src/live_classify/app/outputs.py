@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from live_classify.app.cameras import Cameras, Member
 from live_classify.config import CollectConfig, EventConfig, OutputConfig, RecordConfig, SourceConfig
 from live_classify.engine.classifier import Classifier
 from live_classify.errors import LiveClassifyError, UsageError
 from live_classify.log import info
+from live_classify.pipeline.frames import Flow
 from live_classify.sinks.base import OneCamera, Sink
 from live_classify.sinks.collect import Collecting, Collector, Quota
 from live_classify.sinks.display.grid import Grid
@@ -33,8 +35,6 @@ from live_classify.sinks.record.mp4 import EncoderSettings
 from live_classify.sinks.record.recording import Recording
 from live_classify.sinks.record.segments import SegmentPlan
 from live_classify.sinks.web.view import Feed, Options, WebView
-from live_classify.stream.cameras import Cameras, Member
-from live_classify.stream.frames import Flow
 
 
 def outputs(out: OutputConfig, encoding: EncoderSettings | None, cameras: Cameras, collector: Collector | None,

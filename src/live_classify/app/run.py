@@ -18,6 +18,13 @@ from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
 
+from live_classify.app import hangup
+from live_classify.app.annotate import Annotator
+from live_classify.app.cameras import Cameras, Member
+from live_classify.app.outputs import check_outputs, collector_for, outputs, window_for, window_wanted
+from live_classify.app.rebuild import Context
+from live_classify.app.reload import Reloader, ReRead
+from live_classify.app.watch import watch
 from live_classify.config import RunConfig
 from live_classify.engine.classifier import Classifier
 from live_classify.log import error, info, warning
@@ -25,13 +32,6 @@ from live_classify.sinks.base import Sinks, Update
 from live_classify.sinks.display.grid import Grid
 from live_classify.sinks.display.window import Window
 from live_classify.sinks.web.view import WebView
-from live_classify.stream import hangup
-from live_classify.stream.annotate import Annotator
-from live_classify.stream.cameras import Cameras, Member
-from live_classify.stream.outputs import check_outputs, collector_for, outputs, window_for, window_wanted
-from live_classify.stream.rebuild import Context
-from live_classify.stream.reload import Reloader, ReRead
-from live_classify.stream.watch import watch
 
 
 def run(config: RunConfig, open_classifier: Callable[..., Classifier], reread: ReRead | None = None) -> int:

@@ -15,12 +15,12 @@ from recordings import recording_counts
 
 from live_classify.engine.classifier import Classification, Classifier
 from live_classify.engine.postprocess import Smoother, top_k
+from live_classify.pipeline.camera import smoothing
+from live_classify.pipeline.frames import Flow
+from live_classify.pipeline.status import CameraState
 from live_classify.sinks.base import Update
 from live_classify.sinks.record.recording import Recording
 from live_classify.sources.capture import VideoSource, parse_video_source
-from live_classify.stream.camera import smoothing
-from live_classify.stream.frames import Flow
-from live_classify.stream.status import CameraState
 
 
 class Slowed:

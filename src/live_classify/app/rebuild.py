@@ -7,6 +7,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from live_classify.app.cameras import Cameras
+from live_classify.app.outputs import (
+    camera_sinks,
+    clip_roots,
+    events_sink,
+    indexed_directory,
+    jsonl_wanted,
+    web_view,
+)
 from live_classify.config import EncoderSettings, RunConfig, SourceConfig
 from live_classify.engine.classifier import Classifier
 from live_classify.log import warning
@@ -20,15 +29,6 @@ from live_classify.sinks.mqtt import MqttSink
 from live_classify.sinks.record.clip_names import ClipNames
 from live_classify.sinks.web.view import Feed, WebView
 from live_classify.sources.capture import Source
-from live_classify.stream.cameras import Cameras
-from live_classify.stream.outputs import (
-    camera_sinks,
-    clip_roots,
-    events_sink,
-    indexed_directory,
-    jsonl_wanted,
-    web_view,
-)
 
 
 @dataclass

@@ -13,10 +13,10 @@ import time
 import pytest
 from engines import Recorder, Scripted, wait_until
 
-from live_classify.stream.batching import Batcher
-from live_classify.stream.camera import Camera
-from live_classify.stream.frames import Flow
-from live_classify.stream.queues import Wake
+from live_classify.pipeline.batching import Batcher
+from live_classify.pipeline.camera import Camera
+from live_classify.pipeline.frames import Flow
+from live_classify.pipeline.queues import Wake
 
 
 def cameras(sources: list[Scripted], wake: Wake) -> list[Camera]:

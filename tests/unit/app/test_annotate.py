@@ -7,8 +7,8 @@ import time
 import numpy as np
 from statuses import camera_status
 
-from live_classify.stream.annotate import STALE_S, Annotator
-from live_classify.stream.frames import Flow, Frame, Shown
+from live_classify.app.annotate import STALE_S, Annotator
+from live_classify.pipeline.frames import Flow, Frame, Shown
 
 
 def annotator(flow: Flow, quiet_s: float, reconnecting: bool = False) -> Annotator:

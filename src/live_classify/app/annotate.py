@@ -7,11 +7,11 @@ from collections.abc import Callable
 
 import numpy as np
 
+from live_classify.pipeline.frames import Flow, Shown
+from live_classify.pipeline.status import CameraStatus
 from live_classify.sinks.collect import Collector
 from live_classify.sinks.display import overlay
 from live_classify.sinks.display.window import Window
-from live_classify.stream.frames import Flow, Shown
-from live_classify.stream.status import CameraStatus
 
 STALE_S = 1.0  # no new frame for this long: the picture says so instead of showing the last rates
 

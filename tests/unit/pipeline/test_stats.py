@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from live_classify.stream.stats import LatencyHistogram, RateMeter, Stats
+from live_classify.pipeline.stats import LatencyHistogram, RateMeter, Stats
 
 QUANTILES = [0, 1, 5, 25, 50, 75, 95, 99, 100]
 

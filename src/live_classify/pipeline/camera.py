@@ -2,7 +2,7 @@
 its state. Inference is not its business: a scheduler (``scheduler.py``) takes its frames and
 hands back the predictions.
 
-Two ways to flow (:class:`~live_classify.stream.frames.Flow`), chosen by the source:
+Two ways to flow (:class:`~live_classify.pipeline.frames.Flow`), chosen by the source:
 
 * **latest** (cameras, streams, a file with ``--realtime``): the main loop takes the newest
   captured frame to show and record (one that falls behind skips to it; the recording counts what
@@ -28,11 +28,11 @@ from functools import partial
 from live_classify.engine.classifier import Classification, Classifier
 from live_classify.engine.postprocess import Smoother
 from live_classify.log import info
+from live_classify.pipeline.frames import Flow, Frame, Log, Prediction, Shown
+from live_classify.pipeline.queues import Wake, put_blocking, put_newest
+from live_classify.pipeline.stats import Stats
+from live_classify.pipeline.status import CameraState, CameraStatus
 from live_classify.sources.capture import Source
-from live_classify.stream.frames import Flow, Frame, Log, Prediction, Shown
-from live_classify.stream.queues import Wake, put_blocking, put_newest
-from live_classify.stream.stats import Stats
-from live_classify.stream.status import CameraState, CameraStatus
 
 _END = None  # the sentinel that ends each queue
 SHOW_BACKLOG = 2  # live frames waiting for the main loop, which takes the newest: the picture never lags

@@ -1,0 +1,1 @@
+"""The application: the run assembled from its configuration, run on one loop, and reloaded."""

@@ -1,1 +1,0 @@
-"""Frames on their way: capture threads, the inference scheduler, counters, the run itself."""
