@@ -332,6 +332,19 @@ def test_help_lists_the_exit_codes_the_command_returns_and_examples_that_parse(t
         cli._check_mode(parser, parser.parse_args(argv), argv)
 
 
+def test_help_names_every_other_command_with_one_line_each_and_each_answers_its_own_help() -> None:
+    text = run_cli("--help").stdout
+    assert re.search(r"^usage: live-classify .*\n +live-classify index DIR", text, re.MULTILINE)
+    listed = re.findall(r"^  ((?:live-classify\S*)(?: \w+)*(?: [A-Z]+)) {2,}(\S.*)$",
+                        text.split("other commands:\n")[1].split("\n\n")[0], re.MULTILINE)
+    assert [name for name, _ in listed] == ["live-classify index DIR", "live-classify-train DIR"]
+    assert "index.db" in listed[0][1] and "classes" in listed[1][1]
+    assert "Rebuild DIR/index.db" in run_cli("index", "--help").stdout
+    train = subprocess.run([sys.executable, "-m", "live_classify.train", "--help"], capture_output=True, text=True,
+                           timeout=60)
+    assert train.returncode == 0 and "DATA_DIR" in train.stdout
+
+
 @pytest.mark.parametrize("order", [["--trace", "--json"], ["--json", "--trace"]])
 def test_trace_and_json_together_are_a_bad_command_line(order: list[str]) -> None:
     """Refused, not one of them silently dropped: JSON is for programs, the trace for reading."""

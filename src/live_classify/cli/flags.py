@@ -45,15 +45,23 @@ EXAMPLES = """examples:
   live-classify --source rtsp://a/s --name door --source rtsp://b/s --name yard --serve 127.0.0.1:8080"""
 
 
+#: The commands besides the run itself, one line each in ``--help`` (a word before any flag, or a
+#: command of its own).
+COMMANDS = {f"{PROG} index DIR": "rebuild DIR/index.db from the recordings under --record DIR/ (see its --help)",
+            "live-classify-train DIR": "teach the model your own classes from a folder of photos (see its --help)"}
+
+
 def epilog() -> str:
-    """The keys, the exit codes and a few examples, after the flags in ``--help``."""
+    """The other commands, the keys, the exit codes and a few examples, after the flags in ``--help``."""
+    width = max(map(len, COMMANDS)) + 2
+    commands = "\n".join(f"  {name:<{width}}{does}" for name, does in COMMANDS.items())
     codes = "\n".join(f"  {code:<10} {meaning}" for code, meaning in EXIT_CODES.items())
-    return f"{KEYS}\n\nexit codes:\n{codes}\n\n{EXAMPLES}"
+    return f"other commands:\n{commands}\n\n{KEYS}\n\nexit codes:\n{codes}\n\n{EXAMPLES}"
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The flags, grouped by task; each default is written '(default: X)'."""
-    parser = OneLineParser(prog=PROG,
+    parser = OneLineParser(prog=PROG, usage=f"%(prog)s [flags]\n       {PROG} index DIR [--quiet]",
                            description="Classify what a camera, a video or photos show, with an ImageNet model.",
                            epilog=epilog(), formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
