@@ -24,8 +24,8 @@ EVENT_KEYS = ["event", "id", "camera", "label", "score", "start", "end", "best_t
 
 def test_one_event_per_espresso_phase_in_the_json_lines_and_the_index(scenes: Path, tmp_path: Path) -> None:
     out, rec = tmp_path / "out.jsonl", tmp_path / "rec"
-    run = run_cli("--source", str(scenes), "--headless", "--provider", "cpu", *EVENT_FLAGS, "--jsonl", str(out),
-                  "--record", f"{rec}/", "--segment", "3s")
+    run = run_cli("--source", str(scenes), "--headless", "--provider", "cpu", *EVENT_FLAGS, "--event", "missile",
+                  "--jsonl", str(out), "--record", f"{rec}/", "--segment", "3s")
     assert run.returncode == 0, run.stderr
     predictions, events = lines_of(out)
     time_of = {line["frame"]: line["time"] for line in predictions}
@@ -36,7 +36,7 @@ def test_one_event_per_espresso_phase_in_the_json_lines_and_the_index(scenes: Pa
     assert [(s["id"], s["start"], s["end"]) for s in starts] == [(e["id"], e["start"], None) for e in ends]
     assert [(e["start"], e["end"]) for e in ends] == [(time_of[a], time_of[b]) for a, b in EXPECTED]
     assert len({e["id"] for e in ends}) == 2 and all(e["camera"] == "scenes" and e["score"] >= 0.5 for e in ends)
-    assert "2 events (espresso)" in run.stderr
+    assert "2 events: 2 espresso\n" in run.stderr  # counted per label: none of missile, watched too
     with sqlite3.connect(rec / "index.db") as db:
         rows = db.execute('SELECT id, camera, label, start, "end", score, clip FROM events ORDER BY start').fetchall()
         assert [(r[0], round(r[3], 3), round(r[4], 3), r[6]) for r in rows] == [
@@ -47,7 +47,7 @@ def test_one_event_per_espresso_phase_in_the_json_lines_and_the_index(scenes: Pa
     assert seconds >= 1
     (rec / "index.db").unlink()
     rebuilt = run_cli("index", str(rec))
-    assert rebuilt.returncode == 0 and "indexed 4 segments of 1 cameras" in rebuilt.stderr, rebuilt.stderr
+    assert rebuilt.returncode == 0 and "indexed 4 segments of 1 camera and 0 event clips" in rebuilt.stderr, rebuilt.stderr
     with sqlite3.connect(rec / "index.db") as db:
         paths = [row[0] for row in db.execute("SELECT path FROM segments ORDER BY start")]
     assert paths == [row[1] for row in segments]

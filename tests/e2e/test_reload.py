@@ -120,6 +120,8 @@ def test_watch_model_takes_up_the_model_file_replaced_on_disk(
     tiny_model(model, "second")
     cli.wait_for(lambda: len(new_labels(lines(out), "second-")) >= 10, 60, "the second model's lines")
     assert_swapped_between_two_frames([{**r, "camera": "door"} for r in lines(out)], "second-")
+    cli.wait_for_stderr("model reloaded: 1 camera")  # no --config: no configuration was read again
+    assert "configuration reloaded" not in cli.stderr and "1 cameras" not in cli.stderr
     model.write_bytes(b"not a model")
     cli.wait_for_stderr("reload refused")
     before = len(lines(out))

@@ -29,6 +29,7 @@ from live_classify.log import debug_traceback, info, warning
 from live_classify.sinks.base import Sinks
 from live_classify.sinks.notify import Notifier
 from live_classify.sinks.record.recording import Recording
+from live_classify.sinks.summary_text import plural
 from live_classify.sources.absent import open_or_absent
 from live_classify.sources.capture import Source
 
@@ -167,10 +168,11 @@ class Reloader:
                 sinks.add(camera_sinks(out, plan.encoding, member, True, mqtt=False))
                 info(f"{member.name}: its recording closed; recording anew as the file says")
         rebuild_shared(plan, cameras, sinks, self._context, self.config)
+        what = "model" if plan.config is self.config else "configuration"  # --watch-model alone: the same config
         self.config = plan.config
         self.loaded += 1
         self.loaded_at = time.time()
-        info(f"configuration reloaded: {len(cameras.members)} cameras")
+        info(f"{what} reloaded: {plural(len(cameras.members), 'camera')}")
 
 
 def _restart(old: SourceConfig, new: SourceConfig) -> bool:

@@ -31,6 +31,7 @@ from live_classify.log import error, info, warning
 from live_classify.sinks.base import Sinks, Update
 from live_classify.sinks.display.grid import Grid
 from live_classify.sinks.display.window import Window
+from live_classify.sinks.summary_text import camera_line
 from live_classify.sinks.web.view import WebView
 
 
@@ -172,10 +173,9 @@ def _summary(cameras: Cameras, sinks: Sinks, window: Window | None) -> None:
         info(f"capture {s.captured / elapsed:.1f} fps, inference {s.classified / elapsed:.1f} fps; "
              f"{s.latency_summary()}; {provider}")
     else:
+        now = time.monotonic()
         for m in cameras.members:
-            s = m.camera.stats
-            info(f"{m.name}: {s.captured} captured, {s.classified} classified ({s.classified / elapsed:.1f} fps), "
-                 f"{s.dropped} dropped, {s.reconnects} reconnects; {s.latency_summary()}")
+            info(camera_line(m.name, m.camera.stats, now))
         info(f"all {len(cameras.members)} cameras: {status.total('captured')} captured, "
              f"{status.total('classified')} classified, {status.total('dropped')} dropped, {on_screen}"
              f"{status.total('reconnects')} reconnects in {elapsed:.1f} s; {cameras.scheduler.summary()}; "

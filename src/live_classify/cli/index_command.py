@@ -26,7 +26,9 @@ def index_main(argv: Sequence[str]) -> int:
 
 def _rebuild(root: Path) -> int:
     from live_classify.sinks.events.rebuild import rebuild
+    from live_classify.sinks.summary_text import plural
 
     segments, cameras, clips = rebuild(root)
-    log.info(f"indexed {segments} segments of {cameras} cameras and {clips} event clips in {root / 'index.db'}")
+    log.info(f"indexed {plural(segments, 'segment')} of {plural(cameras, 'camera')} and "
+             f"{plural(clips, 'event clip')} in {root / 'index.db'}")
     return 0

@@ -9,12 +9,14 @@ ends the events still going on while the outputs that tell of them are still ope
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 
 from live_classify.config import EventConfig
 from live_classify.pipeline.frames import Frame, Prediction
 from live_classify.sinks.base import Redraw, Sink, Update
-from live_classify.sinks.events.rules import Change, Seen, Tracker
+from live_classify.sinks.events.rules import START, Change, Seen, Tracker
+from live_classify.sinks.summary_text import events_line
 
 
 class Events:
@@ -41,7 +43,7 @@ class Events:
         self.trackers: dict[str, Tracker | None] = {}
         for camera in self.clocks:
             self.set_rules(camera, (own or {}).get(camera, rules))
-        self.started = 0
+        self.started: Counter[str] = Counter()  # events started, per label
         self.names = names
 
     def write(self, update: Update) -> None:
@@ -71,7 +73,8 @@ class Events:
             self._tell(tracker.finish() if tracker else [])
 
     def summary(self) -> str | None:
-        return f"{self.started} events ({', '.join(self.rules.labels)})"
+        watched = [label for tracker in self.trackers.values() if tracker for label in tracker.rules.labels]
+        return events_line(self.started, watched)
 
     def set_rules(self, camera: str, rules: EventConfig | None) -> None:
         """A camera's rules (None: no events of it), new or changed by a reload: its events going on end first."""
@@ -88,7 +91,8 @@ class Events:
     def _tell(self, changes: list[Change]) -> None:
         """Each change to each listener still working; one that fails is left to the run to drop."""
         for change in map(self.names, changes) if self.names else changes:
-            self.started += change.kind == "start"
+            if change.kind == START:
+                self.started[change.event.label] += 1
             for listener in self.listeners:
                 if listener.error is None:
                     try:

@@ -30,6 +30,7 @@ from live_classify.sinks.record.mp4 import Mp4Writer, Tap, choose_encoder
 from live_classify.sinks.record.retention import SegmentPlan, prepare
 from live_classify.sinks.record.segments import SegmentedMp4, SegmentLog
 from live_classify.sinks.record.target import is_directory
+from live_classify.sinks.summary_text import plural
 
 BACKLOG = 8  # frames waiting for the encoder: about a quarter of a second at 30 fps
 PROBE_SIZE = (640, 480)  # the encoder is tried at startup, before the source (and its size) is known
@@ -156,7 +157,7 @@ class Recording(InBackground):
         dropped = f", {self._writer.dropped} dropped: the encoder fell behind" if self._writer.dropped else ""
         skipped = f", {self.skipped} skipped: the main loop fell behind (it shows the newest frame)" \
             if self.skipped else ""
-        clips = f", {self.clips.written} event clips in {self.clips.folder} (the pre-roll's ring held at most " \
+        clips = f", {plural(self.clips.written, 'event clip')} in {self.clips.folder} (the pre-roll's ring held at most " \
             f"{self.clips.ring.peak_bytes / 1e6:.1f} MB)" if self.clips else ""
         kept = f"to {self.path}" if not isinstance(video, _Mp4) or video.keep else "(clips only)"
         return f"recorded {video.frames} frames {kept} at {rate}{dropped}{skipped}{stopped}{clips}"
