@@ -47,7 +47,8 @@ def test_one_event_per_espresso_phase_in_the_json_lines_and_the_index(scenes: Pa
     assert seconds >= 1
     (rec / "index.db").unlink()
     rebuilt = run_cli("index", str(rec))
-    assert rebuilt.returncode == 0 and "indexed 4 segments of 1 camera and 0 event clips" in rebuilt.stderr, rebuilt.stderr
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "indexed 4 segments of 1 camera and 0 event clips" in rebuilt.stderr, rebuilt.stderr
     with sqlite3.connect(rec / "index.db") as db:
         paths = [row[0] for row in db.execute("SELECT path FROM segments ORDER BY start")]
     assert paths == [row[1] for row in segments]

@@ -157,7 +157,7 @@ class Recording(InBackground):
         dropped = f", {self._writer.dropped} dropped: the encoder fell behind" if self._writer.dropped else ""
         skipped = f", {self.skipped} skipped: the main loop fell behind (it shows the newest frame)" \
             if self.skipped else ""
-        clips = f", {plural(self.clips.written, 'event clip')} in {self.clips.folder} (the pre-roll's ring held at most " \
-            f"{self.clips.ring.peak_bytes / 1e6:.1f} MB)" if self.clips else ""
+        clips = f", {plural(self.clips.written, 'event clip')} in {self.clips.folder} (the pre-roll's ring held " \
+            f"at most {self.clips.ring.peak_bytes / 1e6:.1f} MB)" if self.clips else ""
         kept = f"to {self.path}" if not isinstance(video, _Mp4) or video.keep else "(clips only)"
         return f"recorded {video.frames} frames {kept} at {rate}{dropped}{skipped}{stopped}{clips}"
