@@ -189,6 +189,7 @@ class EventConfig:
     gap_s: float = 3.0
     webhooks: tuple[str, ...] = ()
     webhook_token: str | None = None  # sent as Authorization: Bearer, never printed
+    public_url: str | None = None  # --public-url: the web view as receivers reach it (clip URLs; None: --serve's)
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,12 @@ import http.client
 import http.server
 import json
 import queue
+import socket
 import sqlite3
 import threading
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -64,18 +68,22 @@ class Receiver:
     """An HTTP server on 127.0.0.1 that keeps each POST's JSON and Authorization header; it can
     start late, on a port chosen before."""
 
-    def __init__(self) -> None:
+    def __init__(self, answer_after_s: float = 0.0) -> None:
         self.port = free_port()
         self.posts: queue.Queue[tuple[dict, str | None]] = queue.Queue()
+        self.keys: list[tuple[str | None, str | None]] = []  # each POST's X-Event-Id and Idempotency-Key
+        self.answer_after_s = answer_after_s  # a slow receiver
         self.server: http.server.ThreadingHTTPServer | None = None
 
     def start(self) -> None:
-        posts = self.posts
+        posts, keys, slow = self.posts, self.keys, self.answer_after_s
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 - http.server's name
                 body = self.rfile.read(int(self.headers["Content-Length"]))
+                keys.append((self.headers.get("X-Event-Id"), self.headers.get("Idempotency-Key")))
                 posts.put((json.loads(body), self.headers.get("Authorization")))
+                time.sleep(slow)
                 self.send_response(204)
                 self.end_headers()
 
@@ -126,6 +134,56 @@ def test_a_receiver_that_never_comes_is_one_line_and_the_run_goes_on(scenes: Pat
     assert run.stderr.count("is down") == 1 and "is back" not in run.stderr
     assert "webhooks: posted 0 to" in run.stderr and "dropped: it was down" in run.stderr
     assert sum('"event"' in line for line in run.stdout.splitlines()) == 4
+
+
+def test_a_receiver_slower_than_a_few_seconds_gets_each_start_and_end_once_with_its_key_and_clip_urls(
+        scenes: Path, live_cli: type[LiveCli], tmp_path: Path) -> None:
+    """It answers after 3 s: each POST is kept (its key the same on every try), and the clip and
+    thumbnail are URLs of the web view that serve them."""
+    receiver, port = Receiver(answer_after_s=3.0), free_port()
+    receiver.start()
+    try:
+        cli = live_cli("--source", str(scenes), "--realtime", "--headless", "--provider", "cpu", *EVENT_FLAGS,
+                       "--jsonl", "-", "--webhook", f"http://127.0.0.1:{receiver.port}/hook",
+                       "--record", f"{tmp_path / 'rec'}/", "--record-mode", "events", "--serve", f"127.0.0.1:{port}")
+        first, _ = receiver.received(1, timeout=60)[0]
+        assert first["thumbnail"].startswith(f"http://127.0.0.1:{port}/media/scenes/events/")
+        assert fetched(first["thumbnail"])[:3] == b"\xff\xd8\xff"  # a JPEG
+        posts = [first] + [post for post, _ in receiver.received(3, timeout=60)]
+        run = cli.finish(timeout=60)
+    finally:
+        receiver.stop()
+    assert run.returncode == 0, run.stderr
+    assert receiver.posts.empty() and len(receiver.keys) == 4  # no retry reached it: each once
+    assert receiver.keys == [(p["id"], f"{p['id']}-{p['event']}") for p in posts]
+    assert all(p["clip"].startswith(f"http://127.0.0.1:{port}/media/scenes/events/") for p in posts)
+    assert "webhooks: posted 4 to" in run.stderr and "dropped" not in run.stderr.split("webhooks: posted")[1]
+
+
+def fetched(url: str, timeout: float = 30.0) -> bytes:
+    """GET ``url``, again while it is 404 (a thumbnail is written just after its start is told)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=timeout) as answer:  # noqa: S310 - the test's own server
+                return answer.read()
+        except urllib.error.HTTPError as error:
+            if error.code != 404 or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def test_events_a_hung_receiver_never_got_are_counted_as_dropped_at_the_end(scenes: Path) -> None:
+    """It takes the connection and never answers: the run ends within its bounded flush and says
+    that all four (two starts, two ends) were dropped."""
+    with socket.socket() as hung:
+        hung.bind(("127.0.0.1", 0))
+        hung.listen(16)
+        run = run_cli("--source", str(scenes), "--headless", "--provider", "cpu", *EVENT_FLAGS, "--jsonl", "-",
+                      "--webhook", f"http://127.0.0.1:{hung.getsockname()[1]}/hook", timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert sum('"event"' in line for line in run.stdout.splitlines()) == 4
+    assert "webhooks: posted 0 to" in run.stderr and "(4 dropped: it was down or too slow)" in run.stderr
 
 
 @pytest.mark.skipif(MOSQUITTO is None, reason="needs mosquitto")

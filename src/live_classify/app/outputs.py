@@ -7,6 +7,7 @@ several). A new output is one new module under ``sinks/`` and one line in :func:
 """
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -57,7 +58,7 @@ def outputs(out: OutputConfig, encoding: EncoderSettings | None, cameras: Camera
         web_view(out, cameras),
         Notifier(out.notify, cameras.status) if out.notify else None,
         *[sink for m in members for sink in camera_sinks(out, encoding, m, several, recording=False)],
-        Webhooks(events.webhooks, events.webhook_token) if events and events.webhooks else None,
+        Webhooks(events.webhooks, events.webhook_token, media=media_url(out)) if events and events.webhooks else None,
         index,
     ]
     built = [sink for sink in sinks if sink is not None]
@@ -120,6 +121,19 @@ def indexed_directory(out: OutputConfig) -> Path | None:
     if rec is None or not record.is_directory(rec.path) or (rec.segment_s is None and out.events is None):
         return None
     return rec.path
+
+
+def media_url(out: OutputConfig) -> str | None:
+    """Where the receivers of webhooks find the clips (``/media/`` under it): ``--public-url``, else
+    the web view's own address when it serves the clips (a wildcard address: this machine's name)."""
+    if out.events and out.events.public_url:
+        return out.events.public_url
+    if out.serve is None or indexed_directory(out) is None:
+        return None
+    host, port = out.serve.sock.getsockname()[:2]
+    if host in ("0.0.0.0", "::"):
+        host = socket.getfqdn()
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}"
 
 
 def _index(out: OutputConfig) -> Index | None:

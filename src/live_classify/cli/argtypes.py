@@ -48,6 +48,7 @@ record_target: Callable[[str], Path] = _usage(target.target)  # --record
 serve_address: Callable[[str], Address] = _usage(listen.address)  # --serve
 serve_password_file: Callable[[str], Path] = _usage(listen.password_file)  # --serve-password-file
 webhook_url: Callable[[str], str] = _usage(webhook_address.webhook_url)  # --webhook
+public_url: Callable[[str], str] = _usage(webhook_address.public_url)  # --public-url
 
 
 def shown(text: str) -> str:

@@ -23,7 +23,7 @@ VIDEO_TUNING = ("max_batch", "batch_wait", "name", "realtime", "headless", "over
                 "segment", "retain", "encoder", "crf", "bitrate", "serve_token", "serve_password_file", "serve_fps",
                 "serve_clients",
                 "mqtt_qos", "mqtt_every", "mqtt_on_change", "mqtt_required", "mqtt_ca", "mqtt_discovery",
-                "event_threshold", "event_hold", "event_gap", "webhook_token", "record_mode", "pre_roll", "post_roll",
+                "event_threshold", "event_hold", "event_gap", "webhook_token", "public_url", "record_mode", "pre_roll", "post_roll",
                 "retain_events")
 PHOTO_OUTPUTS = ("json", "trace")
 CAMERA_REQUESTS = ("width", "height", "fps", "fourcc")
@@ -90,7 +90,7 @@ def mode_problems(mode: str, given: frozenset[str], rtsp: bool = False) -> tuple
              "serve_token": ("serve",), "serve_password_file": ("serve",), "serve_fps": ("serve",),
              "serve_clients": ("serve",), "mqtt_ca": ("mqtt",),
              "mqtt_discovery": ("mqtt",), "event_threshold": ("event",), "event_hold": ("event",),
-             "event_gap": ("event",), "webhook": ("event",), "webhook_token": ("webhook",),
+             "event_gap": ("event",), "webhook": ("event",), "webhook_token": ("webhook",), "public_url": ("webhook",),
              "record_mode": ("record",), "pre_roll": ("record_mode",), "post_roll": ("record_mode",),
              "retain_events": ("record_mode",)}
     for dest, any_of in needs.items():

@@ -12,6 +12,7 @@ from live_classify.cli.argtypes import (
     duration,
     fraction,
     positive_float,
+    public_url,
     record_target,
     retention_limit,
     segment_length,
@@ -107,3 +108,6 @@ def event_flags(parser: argparse.ArgumentParser) -> None:
     events.add_argument("--webhook", type=webhook_url, action="append", metavar="URL",
                         help="--event: POST each start and end as JSON to URL (give it once per URL)")
     events.add_argument("--webhook-token", metavar="TOKEN", help="--webhook: sent as Authorization: Bearer TOKEN")
+    events.add_argument("--public-url", type=public_url, metavar="URL",
+                        help="--webhook: the web view's address as the receivers reach it, for the clip's and "
+                             "thumbnail's absolute URLs (default: --serve's address)")

@@ -60,7 +60,7 @@ def _events(args: argparse.Namespace, sources: Sequence[SourceConfig]) -> EventC
     own = [label for src in sources if src.events for label in src.events.labels]
     labels = tuple(dict.fromkeys([*(args.event or ()), *own]))
     return EventConfig(labels, args.event_threshold, args.event_hold, args.event_gap, tuple(args.webhook or ()),
-                       args.webhook_token) if labels else None
+                       args.webhook_token, args.public_url) if labels else None
 
 
 def model_file(args: argparse.Namespace) -> Path:

@@ -18,3 +18,12 @@ def webhook_url(text: str) -> str:
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise BadValue(f"not an http:// or https:// URL with a host: {redact(text)!r}")
     return text
+
+
+def public_url(text: str) -> str:
+    """``--public-url``: an http(s) URL with a host, without a query; its trailing ``/`` taken off
+    (``/media/...`` is put after it)."""
+    url = webhook_url(text)
+    if urlsplit(url).query or urlsplit(url).fragment:
+        raise BadValue(f"a base URL without ?query or #fragment: {redact(text)!r}")
+    return url.rstrip("/")

@@ -8,6 +8,7 @@ import logging
 import sqlite3
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,7 @@ from live_classify.sinks.events.index import Index
 from live_classify.sinks.events.rules import END, START, Change, Event
 from live_classify.sinks.events.sink import Events
 from live_classify.sinks.events.webhook_address import webhook_url
-from live_classify.sinks.events.webhooks import Webhooks
+from live_classify.sinks.events.webhooks import BACKOFF_S, TIMEOUT_S, Delivery, Webhooks
 
 IMAGE = np.zeros((2, 2, 3), np.uint8)
 RULES = EventConfig(("cat",), threshold=0.5, hold_s=0.5, gap_s=1.0)
@@ -88,10 +89,10 @@ def change(kind: str = START, label: str = "tiger cat") -> Change:
 def test_webhooks_never_wait_on_the_main_loop_and_drop_the_oldest_beyond_the_backlog() -> None:
     entered, release, sent = threading.Event(), threading.Event(), []
 
-    def stuck(url: str, body: bytes, token: str | None) -> None:
+    def stuck(url: str, delivery: Delivery, token: str | None, timeout: float) -> None:
         entered.set()
         release.wait(5)
-        sent.append(json.loads(body)["id"])
+        sent.append(json.loads(delivery.body)["id"])
 
     hooks = Webhooks(("http://127.0.0.1:9/hook",), "t0ken", backlog=2, send=stuck)
     t0 = time.monotonic()
@@ -102,15 +103,15 @@ def test_webhooks_never_wait_on_the_main_loop_and_drop_the_oldest_beyond_the_bac
     release.set()
     hooks.close()
     receiver = hooks.receivers[0]
-    assert sent == ["e0", "e3", "e4"] and receiver.writer.dropped == 2
-    assert "(2 dropped: it was down)" in (hooks.summary() or "")
+    assert sent == ["e0", "e3", "e4"] and receiver.dropped == 2
+    assert "(2 dropped: it was down or too slow)" in (hooks.summary() or "")
 
 
 def test_a_failed_post_is_retried_and_down_and_back_are_one_line_each(caplog) -> None:  # noqa: ANN001
     caplog.set_level(logging.INFO)
     tries: list[str | None] = []
 
-    def flaky(url: str, body: bytes, token: str | None) -> None:
+    def flaky(url: str, delivery: Delivery, token: str | None, timeout: float) -> None:
         tries.append(token)
         if len(tries) <= 2:
             raise ConnectionRefusedError(111, "Connection refused")
@@ -125,6 +126,60 @@ def test_a_failed_post_is_retried_and_down_and_back_are_one_line_each(caplog) ->
     assert tries == ["t0ken"] * 3 and hooks.receivers[0].sent == 1
     assert err.count("is down (Connection refused)") == 1 and err.count("is back") == 1
     assert "pw" not in err and "t0ken" not in err
+
+
+def test_every_try_of_one_start_or_end_carries_the_same_key_and_waits_longer_than_the_first_retry() -> None:
+    tries: list[tuple[str, str, float]] = []
+
+    def slow_then_fine(url: str, delivery: Delivery, token: str | None, timeout: float) -> None:
+        tries.append((delivery.event_id, delivery.key, timeout))
+        if len(tries) == 1:
+            raise TimeoutError("timed out")
+
+    hooks = Webhooks(("http://127.0.0.1:9/hook",), None, send=slow_then_fine)
+    hooks.write_event(change(START))
+    hooks.write_event(change(END))
+    deadline = time.monotonic() + 30
+    while hooks.receivers[0].sent < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    hooks.close()
+    assert [(i, k) for i, k, _ in tries] == [("e1", "e1-start"), ("e1", "e1-start"), ("e1", "e1-end")]
+    assert all(t == TIMEOUT_S for _, _, t in tries) and TIMEOUT_S > 4 * BACKOFF_S[0]
+
+
+def test_at_the_end_what_is_not_sent_in_time_is_counted_as_dropped(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A receiver that hangs: the first POST never ends, 31 wait behind it. All 32 are counted."""
+    import live_classify.sinks.events.webhooks as webhooks
+
+    monkeypatch.setattr(webhooks, "CLOSE_WAIT_S", 0.5)
+    waits: list[float] = []
+
+    def hangs(url: str, delivery: Delivery, token: str | None, timeout: float) -> None:
+        waits.append(timeout)
+        time.sleep(timeout)
+        raise TimeoutError("timed out")
+
+    hooks = Webhooks(("http://127.0.0.1:9/hook",), None, send=hangs)
+    for n in range(32):
+        hooks.write_event(Change(START, Event(f"e{n}", "door", "cat", 1.0, None, 0.9, 1.0)))
+    t0 = time.monotonic()
+    hooks.close()
+    assert time.monotonic() - t0 < TIMEOUT_S  # the close waits for its deadline, not for the hung POST
+    assert hooks.receivers[0].dropped == 32 and "(32 dropped: it was down or too slow)" in (hooks.summary() or "")
+
+
+def test_clip_and_thumbnail_are_absolute_urls_under_the_web_view() -> None:
+    bodies: list[dict] = []
+    hooks = Webhooks(("http://127.0.0.1:9/hook",), None, media="http://box.lan:8080",
+                     send=lambda url, delivery, token, timeout: bodies.append(json.loads(delivery.body)))
+    event = Event("e1", "door", "cat", 1.0, None, 0.9, 1.0, clip="door/events/2024-01-01/10-00-00-tiger cat.mp4",
+                  thumbnail="door/events/2024-01-01/10-00-00-tiger cat.jpg")
+    hooks.write_event(Change(START, event))
+    hooks.write_event(Change(START, replace(event, id="e2", clip=None, thumbnail=None)))
+    hooks.close()
+    assert bodies[0]["clip"] == "http://box.lan:8080/media/door/events/2024-01-01/10-00-00-tiger%20cat.mp4"
+    assert bodies[0]["thumbnail"].endswith("/media/door/events/2024-01-01/10-00-00-tiger%20cat.jpg")
+    assert (bodies[1]["clip"], bodies[1]["thumbnail"]) == (None, None)
 
 
 def test_the_index_writes_events_seconds_and_segments(tmp_path: Path) -> None:
