@@ -23,7 +23,8 @@ VIDEO_TUNING = ("max_batch", "batch_wait", "name", "realtime", "headless", "over
                 "segment", "retain", "encoder", "crf", "bitrate", "serve_token", "serve_password_file", "serve_fps",
                 "serve_clients",
                 "mqtt_qos", "mqtt_every", "mqtt_on_change", "mqtt_required", "mqtt_ca", "mqtt_discovery",
-                "event_threshold", "event_hold", "event_gap", "webhook_token", "public_url", "record_mode", "pre_roll", "post_roll",
+                "event_threshold", "event_hold", "event_gap", "webhook_token", "public_url", "record_mode", "pre_roll",
+                "post_roll",
                 "retain_events")
 PHOTO_OUTPUTS = ("json", "trace")
 CAMERA_REQUESTS = ("width", "height", "fps", "fourcc")
