@@ -177,6 +177,7 @@ class MqttConfig:
     required: bool = False  # a broker that cannot be reached at the start fails the run
     ca: Path | None = None  # mqtts://: the CA bundle that verifies the broker (None: the system's CAs)
     discovery: bool = False  # --mqtt-discovery: Home Assistant's discovery configs, retained under homeassistant/
+    device_classes: tuple[tuple[str, str], ...] = ()  # --mqtt-device-class LABEL=CLASS: an event label's sensor's kind
 
 
 @dataclass(frozen=True)

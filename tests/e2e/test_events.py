@@ -208,7 +208,8 @@ def test_mqtt_events_states_and_home_assistant_discovery(scenes: Path, tmp_path:
         sensor = json.loads(retained["homeassistant/sensor/test_cams/scenes_top/config"].payload)
         assert (binary["state_topic"], binary["availability_topic"]) == (f"{camera}/espresso", f"{camera}/status")
         assert (binary["payload_on"], binary["payload_off"], binary["payload_available"]) == ("ON", "OFF", "online")
-        assert sensor["state_topic"] == f"{camera}/prediction" and sensor["device"] == binary["device"]
+        assert sensor["state_topic"] == f"{camera}/label" and sensor["device"] == binary["device"]
+        assert "device_class" not in binary  # an espresso is no occupancy
     finally:
         broker.stop()
 

@@ -1,13 +1,19 @@
 """``--mqtt`` for real: the command on the fake camera, publishing to a real mosquitto on 127.0.0.1."""
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import queue
+import re
 import signal
 import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 from conftest import CHELSEA, COFFEE, LiveCli, assert_clean_error, run_cli
 from mjpeg_server import MjpegServer
@@ -69,6 +75,58 @@ def test_predictions_and_status_arrive_with_the_documented_topics(live_cli, came
         assert final["published"] >= 2
     finally:
         late.close()
+
+
+def raw_until(subscriber: Subscriber, done, timeout: float = 60.0) -> dict[str, list[bytes]]:  # noqa: ANN001
+    """Every payload per topic (as bytes) until ``done(payloads)`` holds."""
+    payloads: dict[str, list[bytes]] = {}
+    deadline = time.monotonic() + timeout
+    while not done(payloads):
+        assert time.monotonic() < deadline, f"timed out; topics seen: {sorted(payloads)}"
+        with contextlib.suppress(queue.Empty):
+            message = subscriber.messages.get(timeout=1)
+            payloads.setdefault(message.topic, []).append(message.payload)
+    return payloads
+
+
+def test_home_assistant_sees_the_label_the_page_shows_a_snapshot_camera_and_occupancy_only_where_given(
+        live_cli, camera, broker, subscriber) -> None:
+    """Below --min-confidence the page shows "unknown": so does the sensor. The snapshot is a
+    retained JPEG, sent again at an event's start; a device class only where one was given."""
+    cats = ("tiger cat", "tabby", "Egyptian cat")
+    cli = publish(live_cli, camera, broker, "--min-confidence", "0.99", "--mqtt-discovery",
+                  *[flag for cat in cats for flag in ("--event", cat)], "--event-threshold", "0.01",
+                  "--event-hold", "0.1s", "--mqtt-device-class", "tabby=occupancy")
+    name = camera_folder(parse_video_source(camera.url))
+    cam, node = f"{PREFIX}/{name}", PREFIX.replace("/", "_")
+    seen = raw_until(subscriber, lambda p: len(p.get(f"{cam}/snapshot", [])) >= 2 and f"{cam}/label" in p
+                     and any(b'"event": "start"' in e for e in p.get(f"{cam}/events", [])))
+    cli.signal(signal.SIGINT)
+    assert cli.finish().returncode == 0
+    assert seen[f"{cam}/label"][0] == b"unknown"  # not the top label the page does not show
+    snapshot = cv2.imdecode(np.frombuffer(seen[f"{cam}/snapshot"][-1], np.uint8), cv2.IMREAD_COLOR)
+    assert snapshot is not None and snapshot.shape[:2] == (480, 640)
+    newcomer = Subscriber(broker.port)
+    newcomer.client.subscribe("homeassistant/#", qos=1)
+    late = raw_until(newcomer, lambda p: f"{cam}/snapshot" in p and f"{cam}/label" in p
+                     and sum(topic.endswith("/config") for topic in p) == 5)  # 3 binary sensors, a sensor, a camera
+    newcomer.close()
+    assert late[f"{cam}/snapshot"][0][:3] == b"\xff\xd8\xff" and late[f"{cam}/label"] == [b"unknown"]  # retained
+    configs = {topic: json.loads(payloads[-1]) for topic, payloads in late.items() if topic.endswith("/config")}
+    slug = re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+    sensor = configs[f"homeassistant/sensor/{node}/{slug}_top/config"]
+    assert sensor["state_topic"] == f"{cam}/label" and "value_template" not in sensor
+    shot = configs[f"homeassistant/camera/{node}/{slug}_snapshot/config"]
+    assert shot["topic"] == f"{cam}/snapshot" and shot["device"] == sensor["device"]
+    classes = {cat: configs[f"homeassistant/binary_sensor/{node}/{slug}_{cat.lower().replace(' ', '_')}/config"]
+               .get("device_class") for cat in cats}
+    assert classes == {"tiger cat": None, "tabby": "occupancy", "Egyptian cat": None}
+
+
+def test_a_device_class_home_assistant_does_not_know_is_a_usage_error() -> None:
+    run = run_cli("--camera", "0", "--mqtt", "mqtt://h/p", "--mqtt-discovery", "--mqtt-device-class", "tabby=kitchen")
+    assert_clean_error(run, "--mqtt-device-class", "not LABEL=CLASS with CLASS one of Home Assistant's")
+    assert run.returncode == 2
 
 
 def newcomer_sees(broker: Broker, topic_end: str) -> dict:
@@ -256,7 +314,7 @@ def test_a_broker_away_longer_than_the_backlog_loses_the_oldest_and_says_how_man
     Subscriber(broker.port, session="watcher").close()  # the broker keeps what comes for it while it is away
     broker.stop()
     sink = MqttSink(MqttConfig(broker_url(broker.url)), "cam", "camera 0", backlog=5)
-    for index in range(20):  # 20 predictions and the first status: 21 messages for 5 places
+    for index in range(20):  # 20 predictions, the first label, snapshot and status: 23 messages for 5 places
         sink.write(update(index, index / 30))
     broker.start()
     watcher = Subscriber(broker.port, session="watcher")
@@ -270,15 +328,15 @@ def test_a_broker_away_longer_than_the_backlog_loses_the_oldest_and_says_how_man
             frames.append(message["frame"])
     finally:
         watcher.close()
-    assert frames == list(range(15, 20))  # the newest five; the 16 before them were dropped
-    assert message["state"] == "offline" and message["dropped"] == 16
-    assert "(16 dropped: the broker was away)" in sink.summary()
+    assert frames == list(range(15, 20))  # the newest five; the 18 before them were dropped
+    assert message["state"] == "offline" and message["dropped"] == 18
+    assert "(18 dropped: the broker was away)" in sink.summary()
 
 
 def test_what_waits_for_a_broker_that_never_comes_back_is_counted_as_dropped() -> None:
     sink = MqttSink(MqttConfig(broker_url(f"mqtt://127.0.0.1:{free_port()}/{PREFIX}")), "cam", "camera 0", backlog=50)
-    for index in range(60):  # 60 predictions and the first status: 11 dropped now
+    for index in range(60):  # 60 predictions, the first label, snapshot and status: 13 dropped now
         sink.write(update(index, index / 30))
     sink.close()  # the 50 waiting and the offline status cannot be sent
-    assert (sink.dropped, sink.published) == (62, 0)
-    assert "published 0 MQTT messages" in sink.summary() and "(62 dropped: the broker was away)" in sink.summary()
+    assert (sink.dropped, sink.published) == (64, 0)
+    assert "published 0 MQTT messages" in sink.summary() and "(64 dropped: the broker was away)" in sink.summary()

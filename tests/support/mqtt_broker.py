@@ -106,7 +106,10 @@ class Subscriber:
                 message = self.messages.get(timeout=left)
             except queue.Empty:
                 break
-            payload = json.loads(message.payload)
+            try:
+                payload = json.loads(message.payload)
+            except ValueError:  # a plain label, a JPEG snapshot: not what this looks for
+                continue
             if message.topic.endswith(topic_end) and where(payload):
                 return {"topic": message.topic, "retain": message.retain, "qos": message.qos, **payload}
         raise AssertionError(f"no {topic_end} message in {timeout} s")

@@ -22,7 +22,7 @@ from live_classify.engine import triton_target
 from live_classify.engine.triton_target import TritonTarget
 from live_classify.errors import BadValue
 from live_classify.sinks import mqtt_broker
-from live_classify.sinks.events import webhook_address
+from live_classify.sinks.events import mqtt_topics, webhook_address
 from live_classify.sinks.record import target
 from live_classify.sinks.web import listen
 from live_classify.sinks.web.listen import MAX_CLIENTS, Address
@@ -49,6 +49,7 @@ serve_address: Callable[[str], Address] = _usage(listen.address)  # --serve
 serve_password_file: Callable[[str], Path] = _usage(listen.password_file)  # --serve-password-file
 webhook_url: Callable[[str], str] = _usage(webhook_address.webhook_url)  # --webhook
 public_url: Callable[[str], str] = _usage(webhook_address.public_url)  # --public-url
+device_class: Callable[[str], tuple[str, str]] = _usage(mqtt_topics.device_class)  # --mqtt-device-class
 
 
 def shown(text: str) -> str:

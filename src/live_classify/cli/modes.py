@@ -23,6 +23,7 @@ VIDEO_TUNING = ("max_batch", "batch_wait", "name", "realtime", "headless", "over
                 "segment", "retain", "encoder", "crf", "bitrate", "serve_token", "serve_password_file", "serve_fps",
                 "serve_clients",
                 "mqtt_qos", "mqtt_every", "mqtt_on_change", "mqtt_required", "mqtt_ca", "mqtt_discovery",
+                "mqtt_device_class",
                 "event_threshold", "event_hold", "event_gap", "webhook_token", "public_url", "record_mode", "pre_roll",
                 "post_roll",
                 "retain_events")
@@ -90,7 +91,8 @@ def mode_problems(mode: str, given: frozenset[str], rtsp: bool = False) -> tuple
              "collect_dir": ("collect", "classes"), "encoder": ("record",), "crf": ("record",), "bitrate": ("record",),
              "serve_token": ("serve",), "serve_password_file": ("serve",), "serve_fps": ("serve",),
              "serve_clients": ("serve",), "mqtt_ca": ("mqtt",),
-             "mqtt_discovery": ("mqtt",), "event_threshold": ("event",), "event_hold": ("event",),
+             "mqtt_discovery": ("mqtt",), "mqtt_device_class": ("mqtt_discovery",),
+             "event_threshold": ("event",), "event_hold": ("event",),
              "event_gap": ("event",), "webhook": ("event",), "webhook_token": ("webhook",), "public_url": ("webhook",),
              "record_mode": ("record",), "pre_roll": ("record_mode",), "post_roll": ("record_mode",),
              "retain_events": ("record_mode",)}

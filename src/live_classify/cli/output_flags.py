@@ -9,6 +9,7 @@ from live_classify.cli.argtypes import (
     broker_url,
     ca_file,
     crf,
+    device_class,
     duration,
     fraction,
     positive_float,
@@ -89,6 +90,9 @@ def mqtt_flags(parser: argparse.ArgumentParser) -> None:
                         help="publish a prediction only when the top label changes")
     broker.add_argument("--mqtt-required", action="store_true",
                         help="a broker that cannot be reached at the start is an error (default: a warning, retried)")
+    broker.add_argument("--mqtt-device-class", type=device_class, action="append", metavar="LABEL=CLASS",
+                        help="--mqtt-discovery: the Home Assistant device class of an event label's binary sensor "
+                             "(occupancy, presence, motion...; give it once per label; default: none, a plain on/off)")
     broker.add_argument("--mqtt-discovery", action="store_true",
                         help="Home Assistant: retained discovery configs under homeassistant/ for each camera's "
                              "top label and event labels")

@@ -41,7 +41,8 @@ def run_config(args: argparse.Namespace, specs: list[SourceSpec], names: list[st
         given=frozenset(getattr(args, "given", ())),
         serve=serve, notify=NotifyConfig.of(os.environ, args.read_timeout),
         mqtt=MqttConfig(args.mqtt, args.mqtt_qos, args.mqtt_every, args.mqtt_on_change,
-                        args.mqtt_required, args.mqtt_ca, args.mqtt_discovery) if args.mqtt else None,
+                        args.mqtt_required, args.mqtt_ca, args.mqtt_discovery,
+                        tuple(args.mqtt_device_class or ())) if args.mqtt else None,
         events=_events(args, sources),
     )
     return RunConfig(sources, outputs, BatchConfig(args.max_batch, args.batch_wait / 1e3), model_file(args),

@@ -23,15 +23,19 @@ import threading
 import time
 from collections.abc import Callable
 
+import cv2
+import numpy as np
+
 from live_classify import log
 from live_classify.config import MqttConfig
+from live_classify.engine.postprocess import UNKNOWN, is_unknown
 from live_classify.errors import LiveClassifyError
 from live_classify.pipeline.frames import Prediction
 from live_classify.pipeline.status import CameraStatus
 from live_classify.sinks.base import BackgroundWriter, Redraw, Update
 from live_classify.sinks.events import mqtt_topics as event_topics
 from live_classify.sinks.events.mqtt_topics import Message
-from live_classify.sinks.events.rules import Change
+from live_classify.sinks.events.rules import START, Change
 from live_classify.sinks.jsonl import line_record
 from live_classify.sinks.mqtt_broker import KEEPALIVE_S, connect_problem, disconnect_reason
 
@@ -39,6 +43,14 @@ STATUS_EVERY_S = 5.0
 CONNECT_TIMEOUT_S = 5.0
 BACKLOG = 1000  # messages waiting while the broker is away (by default); beyond it the oldest are dropped
 RECONNECT_DELAY_S = (1, 30)  # paho's backoff: from 1 s, doubling, to 30 s
+SNAPSHOT_QUALITY = 80
+
+
+def jpeg(picture: np.ndarray) -> bytes:
+    """A snapshot as Home Assistant's MQTT camera takes it."""
+    done, data = cv2.imencode(".jpg", picture, [cv2.IMWRITE_JPEG_QUALITY, SNAPSHOT_QUALITY])
+    return data.tobytes() if done else b""
+
 
 class MqttSink:
     """The sink: predictions and status to the broker, off the main loop."""
@@ -76,7 +88,10 @@ class MqttSink:
             "mqtt", self._publish, drop=True, backlog=backlog, gate=self._sending)
         self._no_connection = mqtt.MQTT_ERR_NO_CONN
         self.client = self._client(mqtt)
-        for message in event_topics.setup_messages(config.broker.prefix, camera, events, config.discovery):
+        self._shown_label: str | None = None  # the label the page shows, as last published
+        self._next_snapshot = 0.0  # the first frame's, then every SNAPSHOT_EVERY_S and at each event's start
+        for message in event_topics.setup_messages(config.broker.prefix, camera, events, config.discovery,
+                                                   dict(config.device_classes)):
             self._writer.submit(message)
         self._connect()
 
@@ -87,15 +102,29 @@ class MqttSink:
 
     def write(self, update: Update) -> None:
         for prediction in update.shown.new_predictions:
+            self._label_shown(prediction)
             if self._wanted(prediction):
                 record = line_record(prediction, self.source_name, self.min_confidence)
                 self._writer.submit((f"{self.topic}/prediction", json.dumps(record, ensure_ascii=False), False,
                                      self.config.qos))
+        if (now := time.monotonic()) >= self._next_snapshot:  # a copy: the JPEG is encoded on the writer's thread
+            self._next_snapshot = now + event_topics.SNAPSHOT_EVERY_S
+            self._writer.submit((event_topics.snapshot_topic(self.topic), update.canvas.copy(), True, self.config.qos))
         self._status_due()
 
     def write_event(self, change: Change) -> None:
         for message in event_topics.event_messages(self.topic, change):
             self._writer.submit(message)
+        if change.kind == START:
+            self._next_snapshot = 0.0  # the next frame's picture: what the event is about
+
+    def _label_shown(self, prediction: Prediction) -> None:
+        """The label as the page shows it (``unknown`` below --min-confidence), retained when it changes."""
+        top = prediction.result.top
+        label = UNKNOWN if is_unknown(top, self.min_confidence) else str(top.labels[0]) if len(top.labels) else None
+        if label is not None and label != self._shown_label:
+            self._shown_label = label
+            self._writer.submit((event_topics.label_topic(self.topic), label, True, self.config.qos))
 
     def idle(self, redraw: Redraw) -> None:
         self._status_due()
@@ -156,6 +185,8 @@ class MqttSink:
                 return
             self._online.wait(0.2)
         topic, payload, retain, qos = message
+        if isinstance(payload, np.ndarray):
+            payload = jpeg(payload)
         info = self.client.publish(topic, payload, qos=qos, retain=retain)
         # The connection dropped just now: paho keeps a QoS 1-2 message for the next connection,
         # a QoS 0 one is lost (counted); so is one beyond paho's own queue.

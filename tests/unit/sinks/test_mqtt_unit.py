@@ -77,7 +77,11 @@ class FakeClient:
 
     def publish(self, topic: str, payload: str, qos: int, retain: bool) -> Info:
         self.raw.append(payload)
-        self.published.append((topic, json.loads(payload), qos, retain))
+        try:
+            body = json.loads(payload)
+        except ValueError:  # the plain label, a JPEG snapshot
+            body = payload
+        self.published.append((topic, body, qos, retain))
         info = Info(self.rc)
         self.infos.append(info)
         return info
@@ -152,8 +156,12 @@ def test_predictions_and_statuses_go_in_order_with_their_qos_and_retain(fake: Si
     sink.close()
     client = FakeClient.made[0]
     first = json.loads(json.dumps(mqtt.line_record(update(0, 0.0).shown.new_predictions[0], "rtsp://cam/1", None)))
+    label, snapshot = client.published[0], client.published[2]  # the first frame's, once each
+    assert label == ("home/door/label", "tiger cat", 0, True) and snapshot[1][:3] == b"\xff\xd8\xff"
+    assert (snapshot[0], snapshot[3]) == ("home/door/snapshot", True)
+    del client.published[2], client.published[0], client.infos[2], client.infos[0]
     counts = [m.pop("published") for _, m, _, _ in client.published if "state" in m]  # made while the writer sends
-    assert counts == sorted(counts) and counts[0] == 0 and counts[-1] <= 4
+    assert counts == sorted(counts) and counts[0] == 0 and counts[-1] <= 6
     assert client.published == [
         ("home/door/prediction", first, 0, False),
         ("home/door/status", no_count(status("online")), 0, True),
@@ -163,8 +171,8 @@ def test_predictions_and_statuses_go_in_order_with_their_qos_and_retain(fake: Si
     waited = [info.waited for info in client.infos]
     assert waited[0] == waited[2] == [] and waited[4] == [2.0]  # the offline status is seen out, a prediction never
     assert ("disconnect", (), {}) in client.calls and client.calls[-1] == ("loop_stop", (), {})
-    assert (sink.published, sink.dropped, sink.skipped) == (5, 0, 0)
-    assert sink.summary() == "published 5 MQTT messages to mqtt://broker.lan/home"
+    assert (sink.published, sink.dropped, sink.skipped) == (7, 0, 0)
+    assert sink.summary() == "published 7 MQTT messages to mqtt://broker.lan/home"
 
 
 def test_every_and_on_change_skip_and_count(fake: SimpleNamespace) -> None:
@@ -175,7 +183,8 @@ def test_every_and_on_change_skip_and_count(fake: SimpleNamespace) -> None:
     sink.close()
     frames = [message["frame"] for topic, message, _, _ in FakeClient.made[0].published if topic.endswith("prediction")]
     assert frames == [0] and sink.skipped == 3  # the same label every time: on change, only the first
-    assert FakeClient.made[0].published[0][1]["unknown"] is True  # 0.9 < --min-confidence 0.95
+    assert FakeClient.made[0].published[1][1]["unknown"] is True  # 0.9 < --min-confidence 0.95
+    assert FakeClient.made[0].published[0][:2] == ("home/door/label", "unknown")  # what the page shows, once
     sink = sink_for(every_s=2.0)
     for index, now in enumerate([100.0, 101.99, 102.0, 103.0, 104.0]):
         fake.clock.now = now
@@ -370,7 +379,8 @@ def test_on_change_publishes_each_new_label(fake: SimpleNamespace) -> None:
     for index, label in enumerate(["cat", "cat", "dog", "dog", "cat"]):
         sink.write(labelled(index, label))
     sink.close()
-    published = [(m["frame"], m["top"][0]["label"]) for t, m, _, _ in FakeClient.made[0].published if "frame" in m]
+    published = [(m["frame"], m["top"][0]["label"]) for t, m, _, _ in FakeClient.made[0].published
+                 if t.endswith("/prediction")]
     assert published == [(0, "cat"), (2, "dog"), (4, "cat")] and sink.skipped == 2
 
 
@@ -384,15 +394,16 @@ def test_on_a_clock_that_starts_near_0_the_first_prediction_and_status_go_at_onc
     client.on_connect(client, None, None, SUCCESS, None)
     sink.idle(lambda camera: None)  # back: the status goes at once, though the last went 0.1 s ago
     sink.close()
-    kinds = [topic.rsplit("/", 1)[1] + ":" + str(m.get("state", m.get("frame"))) for topic, m, _, _ in client.published]
-    assert kinds == ["prediction:0", "status:online", "status:online", "status:offline"]
+    kinds = [topic.rsplit("/", 1)[1] + ":" + (str(m.get("state", m.get("frame"))) if isinstance(m, dict) else "")
+             for topic, m, _, _ in client.published]
+    assert kinds == ["label:", "prediction:0", "snapshot:", "status:online", "status:online", "status:offline"]
 
 
 def test_non_ascii_goes_as_it_is(fake: SimpleNamespace) -> None:
     sink = MqttSink(MqttConfig(broker_url("mqtt://h/x")), "door", "caméra", backlog=10)
     sink.write(update(0, 0.0))
     sink.close()
-    assert '"source": "caméra"' in FakeClient.made[0].raw[0]
+    assert '"source": "caméra"' in FakeClient.made[0].raw[1]  # raw[0]: the label
 
 
 def test_the_writer_is_a_thread_named_mqtt(fake: SimpleNamespace) -> None:
@@ -415,7 +426,7 @@ def test_while_the_broker_is_away_the_main_loop_never_waits_and_the_oldest_are_d
 
     threading.Thread(target=writes, daemon=True).start()
     assert done.wait(20), "the main loop waited for a broker that is away"
-    assert sink.dropped == 8  # 10 predictions and a status for 3 places, all held back at the gate
+    assert sink.dropped == 10  # 10 predictions, the first label, snapshot and status for 3 places, held at the gate
     sink.close()
 
 

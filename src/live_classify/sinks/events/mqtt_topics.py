@@ -4,22 +4,45 @@ sends them with the rest.
 Under a camera's topic ``PREFIX/CAMERA``: ``events`` (each start and end, QoS 1, never retained: a
 subscriber that comes later must not take an old start for a new one) and a retained ``ON``/``OFF``
 state per event label, at ``PREFIX/CAMERA/<label>`` with the label made topic-safe (``tiger cat``:
-``tiger_cat``). With ``--mqtt-discovery``, retained configs under ``homeassistant/``: a binary
-sensor per camera and event label, a sensor of the camera's top label, each available while the
-camera's status topic says ``online``.
+``tiger_cat``). ``PREFIX/CAMERA/label`` (retained, when it changes) is the answer as the page
+shows it: the top label, or ``unknown`` below ``--min-confidence``; ``PREFIX/CAMERA/snapshot``
+(retained) a JPEG of the annotated picture at each event's start and every ``SNAPSHOT_EVERY_S``.
+With ``--mqtt-discovery``, retained configs under ``homeassistant/``: a binary sensor per camera and
+event label (its ``device_class`` only where ``--mqtt-device-class`` gives one: an espresso is no
+occupancy), a sensor of the label the page shows, a camera of the snapshot, each available while
+the camera's status topic says ``online``.
 """
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
+
+import numpy as np
 
 from live_classify import __version__
+from live_classify.errors import BadValue
 from live_classify.sinks.events.rules import START, Change, record
 
 EVENTS_QOS = 1
 DISCOVERY_PREFIX = "homeassistant"
+SNAPSHOT_EVERY_S = 180.0  # the retained snapshot is refreshed at least this often (and at each event's start)
+# Home Assistant's binary sensor device classes (its documentation's list).
+DEVICE_CLASSES = ("battery", "battery_charging", "carbon_monoxide", "cold", "connectivity", "door", "garage_door",
+                  "gas", "heat", "light", "lock", "moisture", "motion", "moving", "occupancy", "opening", "plug",
+                  "power", "presence", "problem", "running", "safety", "smoke", "sound", "tamper", "update",
+                  "vibration", "window")
 
-Message = tuple[str, str, bool, int]  # topic, payload, retained, QoS
+# topic, payload (text; bytes; or a picture, sent as a JPEG encoded off the main loop), retained, QoS
+Message = tuple[str, "str | bytes | np.ndarray", bool, int]
+
+
+def device_class(text: str) -> tuple[str, str]:
+    """``--mqtt-device-class LABEL=CLASS``: (label, class), or a :class:`BadValue` naming the classes."""
+    label, _, kind = text.rpartition("=")
+    if not label.strip() or kind not in DEVICE_CLASSES:
+        raise BadValue(f"not LABEL=CLASS with CLASS one of Home Assistant's {', '.join(DEVICE_CLASSES)}: {text!r}")
+    return label.strip(), kind
 
 
 def slug(text: str) -> str:
@@ -40,15 +63,18 @@ def initial_states(topic: str, labels: tuple[str, ...]) -> list[Message]:
     return [(f"{topic}/{slug(label)}", "OFF", True, EVENTS_QOS) for label in labels]
 
 
-def setup_messages(prefix: str, camera: str, labels: tuple[str, ...], discovery: bool) -> list[Message]:
+def setup_messages(prefix: str, camera: str, labels: tuple[str, ...], discovery: bool,
+                   device_classes: Mapping[str, str] | None = None) -> list[Message]:
     """What a camera's MQTT sink publishes first: the states, then (``--mqtt-discovery``) the configs."""
     topic = f"{prefix}/{camera}"
-    return initial_states(topic, labels) + (discovery_messages(prefix, camera, labels) if discovery else [])
+    return initial_states(topic, labels) + (discovery_messages(prefix, camera, labels, device_classes or {})
+                                            if discovery else [])
 
 
-def discovery_messages(prefix: str, camera: str, labels: tuple[str, ...]) -> list[Message]:
+def discovery_messages(prefix: str, camera: str, labels: tuple[str, ...],
+                       device_classes: Mapping[str, str]) -> list[Message]:
     """Home Assistant's retained configs for one camera: its device, a binary sensor per event
-    label, a sensor of its top label."""
+    label, a sensor of the label the page shows, a camera of its snapshot."""
     node, cam, topic = slug(prefix), slug(camera), f"{prefix}/{camera}"
     common = {
         "availability_topic": f"{topic}/status", "availability_template": "{{ value_json.state }}",
@@ -58,9 +84,22 @@ def discovery_messages(prefix: str, camera: str, labels: tuple[str, ...]) -> lis
     }
     configs = [(f"{DISCOVERY_PREFIX}/binary_sensor/{node}/{cam}_{slug(label)}/config", {
         "name": label, "unique_id": f"{node}_{cam}_{slug(label)}", "state_topic": f"{topic}/{slug(label)}",
-        "payload_on": "ON", "payload_off": "OFF", "device_class": "occupancy", **common}) for label in labels]
+        "payload_on": "ON", "payload_off": "OFF",
+        **({"device_class": device_classes[label]} if label in device_classes else {}), **common}) for label in labels]
     configs.append((f"{DISCOVERY_PREFIX}/sensor/{node}/{cam}_top/config", {
-        "name": "top label", "unique_id": f"{node}_{cam}_top", "state_topic": f"{topic}/prediction",
-        "value_template": "{{ value_json.top[0].label }}", "json_attributes_topic": f"{topic}/prediction",
+        "name": "top label", "unique_id": f"{node}_{cam}_top", "state_topic": label_topic(topic),
+        "json_attributes_topic": f"{topic}/prediction",
         "json_attributes_template": "{{ {'score': value_json.top[0].score} | tojson }}", **common}))
+    configs.append((f"{DISCOVERY_PREFIX}/camera/{node}/{cam}_snapshot/config", {
+        "name": "snapshot", "unique_id": f"{node}_{cam}_snapshot", "topic": snapshot_topic(topic), **common}))
     return [(where, json.dumps(config, ensure_ascii=False), True, EVENTS_QOS) for where, config in configs]
+
+
+def label_topic(topic: str) -> str:
+    """Where the label the page shows is retained (``unknown`` below ``--min-confidence``)."""
+    return f"{topic}/label"
+
+
+def snapshot_topic(topic: str) -> str:
+    """Where the camera's latest snapshot (a JPEG) is retained."""
+    return f"{topic}/snapshot"
