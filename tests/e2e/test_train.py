@@ -3,6 +3,7 @@ classified through the normal command, plus the mistakes a user makes with the d
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -202,6 +203,11 @@ def test_the_command_line_trains_and_reports_bad_folders(tmp_path: Path) -> None
                           check=False, capture_output=True, text=True, timeout=120, env=headless_env())
     assert done.returncode == 0, done.stderr
     assert "epoch 3/3 [" in done.stdout and "wrote " in done.stdout
+    # Never silent while it works: progress on stderr with counts and time left, a line per quarter to a pipe.
+    assert re.search(r"^features: \d+/\d+ images \(\d+%\), \d+ s left$", done.stderr, re.MULTILINE), done.stderr
+    epochs = re.findall(r"^training: (\d)/3 epochs at most \(\d+%\), \d+ s left$", done.stderr, re.MULTILINE)
+    assert epochs == ["1", "2"]
+    assert "\r" not in done.stderr  # no terminal redraws in a log
     assert (tmp_path / "m.onnx").is_file()
 
     trained_before = (tmp_path / "m.onnx").read_bytes()

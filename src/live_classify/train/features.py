@@ -1,7 +1,7 @@
 """The frozen backbone as a feature extractor: what the head is trained on."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -30,8 +30,9 @@ class FeatureExtractor:
         self._buffer = np.zeros((1, 3, spec.preprocessing.height, spec.preprocessing.width), np.float32)
         self._preprocess = Preprocessor(spec.preprocessing, self._buffer)
 
-    def __call__(self, images: Sequence[np.ndarray]) -> np.ndarray:
-        """``[N, D]`` float32 features of ``images``, run in batches."""
+    def __call__(self, images: Sequence[np.ndarray], done: Callable[[int], None] | None = None) -> np.ndarray:
+        """``[N, D]`` float32 features of ``images``, run in batches; ``done(n)`` after each batch
+        (``n`` images so far)."""
         pre = self.preprocessing
         chunks = []
         for start in range(0, len(images), self.batch):
@@ -40,4 +41,6 @@ class FeatureExtractor:
             for i, image in enumerate(part):
                 tensor[i] = self._preprocess(image)[0]
             chunks.append(self.session.run([FEATURES], {self.input_name: tensor})[0])
+            if done is not None:
+                done(start + len(part))
         return np.concatenate(chunks).astype(np.float32, copy=False)

@@ -17,6 +17,7 @@ from live_classify.train.dataset import Dataset, load_dataset, split_stratified,
 from live_classify.train.export import export_model
 from live_classify.train.features import FeatureExtractor
 from live_classify.train.head import Head, TrainOptions, train_head
+from live_classify.train.progress import Progress
 from live_classify.train.report import (
     EpochStats,
     confusion_matrix,
@@ -102,9 +103,11 @@ def _extract(source: Path, dataset: Dataset, split: _Split, augmentations: int, 
     extractor = FeatureExtractor(source)
     train_images, y_train = training_set(dataset, split.train, augmentations, rng)
     t1 = time.perf_counter()
-    x_train = extractor(train_images)
-    x_val = (extractor([dataset.images[i] for i in split.val]) if len(split.val)
-             else np.zeros((0, x_train.shape[1]), np.float32))
+    progress = Progress("features", len(train_images) + len(split.val), "images")
+    x_train = extractor(train_images, progress.update)
+    x_val = (extractor([dataset.images[i] for i in split.val], lambda n: progress.update(len(train_images) + n))
+             if len(split.val) else np.zeros((0, x_train.shape[1]), np.float32))
+    progress.finish()
     echo(f"features: {len(x_train) + len(x_val)} x {x_train.shape[1]} from {source.name} on the CPU "
          f"({extractor.preprocessing.describe()}) in {time.perf_counter() - t1:.1f} s")
     return _Features(x_train, y_train, x_val, dataset.targets[split.val])
@@ -114,14 +117,18 @@ def _fit(features: _Features, classes: int, options: TrainOptions, rng: np.rando
          echo: Echo) -> tuple[Head, list[EpochStats], int]:
     """Train the head, a line per epoch, then why it stopped and the table of epochs."""
     start_loss = float(np.log(classes))
+    progress = Progress("training", options.epochs, "epochs at most")
 
     def on_epoch(stats: EpochStats, best: bool) -> None:
+        progress.clear()
         echo(epoch_line(stats, options.epochs, start_loss, best))
+        progress.update(stats.epoch)
 
     echo(f"training a softmax head: Adam, lr {options.learning_rate:g}, L2 {options.l2:g}, batch {options.batch_size}, "
          f"initial loss ln({classes}) = {np.log(classes):.4f}")
     head, history, best_epoch = train_head(features.x_train, features.y_train, features.x_val, features.y_val,
                                            classes, options, rng, on_epoch)
+    progress.finish()
     echo(stop_line(history, best_epoch, options))
     echo("")
     echo(history_table(history, best_epoch))

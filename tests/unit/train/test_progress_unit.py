@@ -1,0 +1,40 @@
+"""The training's progress line: counts and time left; redrawn in place on a terminal, a line per
+quarter to a log."""
+from __future__ import annotations
+
+import io
+
+from live_classify.train.progress import Progress, left_text
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_to_a_log_one_line_per_quarter_with_counts_and_time_left() -> None:
+    log, now = io.StringIO(), [0.0]
+    progress = Progress("features", 200, "images", log, clock=lambda: now[0])
+    for done in range(16, 201, 16):  # 16 images a second: 200 in 12.5 s
+        now[0] = done / 16
+        progress.update(done)
+    progress.finish()
+    assert log.getvalue().splitlines() == ["features: 64/200 images (32%), 8 s left",
+                                           "features: 112/200 images (56%), 6 s left",
+                                           "features: 160/200 images (80%), 2 s left"]
+
+
+def test_on_a_terminal_the_line_is_redrawn_in_place_and_wiped_before_other_output() -> None:
+    tty, now = Terminal(), [0.0]
+    progress = Progress("training", 60, "epochs at most", tty, clock=lambda: now[0])
+    for epoch in range(1, 4):
+        now[0] = epoch * 0.5
+        progress.update(epoch)
+    progress.clear()
+    drawn = tty.getvalue()
+    assert drawn.count("\r\033[K") == 4 and "\n" not in drawn
+    assert "training: 3/60 epochs at most (5%), 28 s left" in drawn and drawn.endswith("\r\033[K")
+
+
+def test_time_left_reads_as_minutes_and_seconds() -> None:
+    assert [left_text(s) for s in (0.4, 59, 185)] == ["0 s", "59 s", "3 min 5 s"]
