@@ -6,18 +6,23 @@ rebuild of the events table from the clips."""
 from __future__ import annotations
 
 import json
+import signal
 import sqlite3
 import subprocess
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 from conftest import CHELSEA, COFFEE, LiveCli, run_cli
+from mjpeg_server import Camera, MjpegServer
 from recordings import keyframe_times, probe
 from scenes import EVENT_FLAGS, lines_of
 
 from live_classify.engine.classifier import Classifier
+from live_classify.sinks.display import overlay
 
 # With the scene at 10 fps, keyframes each second from 0: event 1 is frames 20-49, event 2 70-99.
 # A 1.5 s pre-roll reaches back to the keyframe at 0 (event 1) and 5 s (event 2), a 1 s post-roll
@@ -167,3 +172,66 @@ def test_record_mode_mistakes_are_one_line_and_exit_2(scenes: Path, tmp_path: Pa
                                                       flags: tuple[str, ...], said: str) -> None:
     run = run_cli("--source", str(scenes), "--headless", *flags, cwd=tmp_path)
     assert run.returncode == 2 and said in run.stderr and "Traceback" not in run.stderr, run.stderr
+
+
+PHASE_S = 2.5  # the live camera's cat, then its cup, this long each
+
+
+class StillScenes(Camera):
+    """The cat, then the cup, PHASE_S each, every frame of a phase the very same JPEG: each frame of
+    the cup scores the same, so an event's best frame is its first (the one just after the cat)."""
+
+    def __init__(self) -> None:
+        super().__init__(CHELSEA)
+        photos = [cv2.resize(cv2.imread(str(p)), (640, 480), interpolation=cv2.INTER_AREA) for p in (CHELSEA, COFFEE)]
+        self.jpegs = [cv2.imencode(".jpg", photo)[1].tobytes() for photo in photos]
+        self.started: float | None = None
+
+    def next_jpeg(self) -> bytes:
+        self.started = self.started or time.monotonic()
+        self.count += 1
+        return self.jpegs[int((time.monotonic() - self.started) / PHASE_S) % 2]
+
+
+@pytest.fixture
+def still_scenes() -> Iterator[MjpegServer]:
+    with MjpegServer(CHELSEA, fps=15) as server:
+        server.camera = StillScenes()
+        yield server
+
+
+def top_row_match(image: np.ndarray, label: str) -> float:
+    """How well ``label``, drawn as the overlay draws the top class, matches somewhere in ``image`` (0..1)."""
+    height, width = image.shape[:2]
+    scale = overlay.text_scale(width, height)
+    size, thickness = max(overlay.MIN_FONT, overlay.LABEL * scale), 1 if scale < 1.2 else 2
+    (w, h), base = cv2.getTextSize(label, overlay.FONT, size, thickness)
+    template = np.zeros((h + base + 4, w + 4), np.uint8)
+    cv2.putText(template, label, (2, h + 2), overlay.FONT, size, 255, thickness, cv2.LINE_AA)
+    white = np.where(image.min(axis=2) > 160, 255, 0).astype(np.uint8)  # the text, not its bar or the shade
+    return float(cv2.matchTemplate(white, np.where(template > 127, 255, 0).astype(np.uint8),
+                                   cv2.TM_CCOEFF_NORMED).max())
+
+
+def test_a_live_event_s_thumbnail_is_its_best_frame_with_its_own_prediction(
+        still_scenes: MjpegServer, live_cli: type[LiveCli], tmp_path: Path) -> None:
+    """On a live camera each shown frame carries the newest prediction, an older frame's: the
+    recording's frame of the cup's first moment says "cat". Its thumbnail must say what it shows."""
+    rec = tmp_path / "rec"
+    cli = live_cli("--source", still_scenes.url, "--headless", "--provider", "cpu", "--event", "espresso",
+                   "--event-hold", "0.5s", "--event-gap", "0.5s", "--jsonl", "-", "--record", f"{rec}/",
+                   "--record-mode", "events", "--pre-roll", "0.5s", "--post-roll", "0.5s")
+
+    def ends() -> list[dict]:
+        return [json.loads(line) for line in list(cli.stdout_lines) if '"event": "end"' in line]
+
+    cli.wait_for(lambda: len(ends()) >= 2, timeout=90, what="two events' ends")
+    cli.signal(signal.SIGINT)
+    run = cli.finish(timeout=60)
+    assert run.returncode == 0, run.stderr
+    for event in ends()[:2]:
+        thumbnail = cv2.imread(str(rec / event["thumbnail"]))
+        assert thumbnail is not None and thumbnail.shape[:2] == (480, 640)
+        said = {label: top_row_match(thumbnail, label) for label in ("espresso", "Egyptian cat", "tabby", "tiger cat")}
+        assert said["espresso"] > 0.8 and max(said.values()) == said["espresso"], said
+        assert top_row_match(thumbnail, "waiting for the first prediction...") < 0.5

@@ -77,8 +77,9 @@ def text_scale(width: int, height: int) -> float:
     return min(MAX_FONT_SCALE, width / 800, height / 600)
 
 
-def layout(width: int, height: int, prediction: Prediction | None, status: Status) -> Panel:
-    """The rows for a frame of this size: as many classes as fit in ``MAX_COVER`` of its height."""
+def layout(width: int, height: int, prediction: Prediction | None, status: Status, rates: bool = True) -> Panel:
+    """The rows for a frame of this size: as many classes as fit in ``MAX_COVER`` of its height
+    (``rates``: the rates' lines under them; an event's thumbnail has none)."""
     scale = text_scale(width, height)
     thickness = 1 if scale < 1.2 else 2
     pad = max(4, int(8 * scale))
@@ -97,7 +98,7 @@ def layout(width: int, height: int, prediction: Prediction | None, status: Statu
     # The rates wrap at the classes' width (or half the frame's, or 400 px): a panel, not a banner.
     classes_width = max(_text_size(r.text, r.font, thickness)[0] for r in top)
     stats_room = min(room, max(classes_width, width // 2, 400))
-    stats = _wrap(_stats(prediction, status), font(STATS), thickness, stats_room)
+    stats = _wrap(_stats(prediction, status), font(STATS), thickness, stats_room) if rates else []
     rest = fitted([Row(line, GREY, font(STATS)) for line in stats] + _notices(status, font))
     while len(top) > 1 and sum(heights([*top, *rest])) + pad > MAX_COVER * height:
         top.pop()  # the lowest-ranked class goes first
@@ -106,9 +107,9 @@ def layout(width: int, height: int, prediction: Prediction | None, status: Statu
     return Panel(rows, heights(rows), min(width, text_width + 2 * pad), pad, thickness)
 
 
-def draw(image: np.ndarray, prediction: Prediction | None, status: Status) -> np.ndarray:
+def draw(image: np.ndarray, prediction: Prediction | None, status: Status, rates: bool = True) -> np.ndarray:
     """Draw onto ``image`` in place (pass a copy if the frame is shared) and return it."""
-    panel = layout(image.shape[1], image.shape[0], prediction, status)
+    panel = layout(image.shape[1], image.shape[0], prediction, status, rates)
     pad = panel.pad
     _shade(image, 0, 0, panel.width, panel.height)
     y = 0

@@ -17,8 +17,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from live_classify.config import EventConfig
+
+if TYPE_CHECKING:  # its picture is drawn with OpenCV, which the rules need not load
+    from live_classify.sinks.events.moment import Moment
 
 START, END = "start", "end"
 
@@ -48,6 +52,8 @@ class Change:
 
     kind: str  # START or END
     event: Event
+    # The best frame so far with its own prediction, for the thumbnail (None: the frames were not kept).
+    moment: Moment | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,7 @@ class Seen:
     wall: float  # Unix seconds
     label: str | None  # the top label
     score: float
+    keep: Callable[[], Moment] | None = field(default=None, compare=False, repr=False)  # the frame, if it is a best
 
 
 @dataclass
@@ -67,6 +74,7 @@ class _Watch:
     first: Seen | None = None  # the first present frame of the run (while holding or during the event)
     last: Seen | None = None  # the last present frame
     best: Seen | None = None
+    moment: Moment | None = None  # the best frame, kept
     event: Event | None = None  # started, not ended
 
 
@@ -93,7 +101,7 @@ class Tracker:
             if seen.label == label and seen.score >= self.rules.threshold:
                 changes += self._present(watch, label, seen)
             elif watch.event is None:
-                watch.first = watch.last = watch.best = None  # the hold starts again
+                watch.first = watch.last = watch.best = watch.moment = None  # the hold starts again
         return changes
 
     def tick(self, t: float) -> list[Change]:
@@ -115,6 +123,7 @@ class Tracker:
         watch.last = seen
         if watch.best is None or seen.score > watch.best.score:
             watch.best = seen
+            watch.moment = seen.keep() if seen.keep else None
         if watch.event is not None:
             watch.event = replace(watch.event, score=watch.best.score, best_time=watch.best.wall,
                                   source_best=watch.best.t)
@@ -123,13 +132,13 @@ class Tracker:
             return []
         watch.event = Event(self.make_id(), self.camera, label, watch.first.wall, None, watch.best.score,
                             watch.best.wall, watch.first.t, None, watch.best.t)
-        return [Change(START, watch.event)]
+        return [Change(START, watch.event, watch.moment)]
 
     def _end(self, watch: _Watch) -> Change:
         assert watch.event is not None and watch.last is not None
-        ended = replace(watch.event, end=watch.last.wall, source_end=watch.last.t)
-        watch.event = watch.first = watch.last = watch.best = None
-        return Change(END, ended)
+        ended, moment = replace(watch.event, end=watch.last.wall, source_end=watch.last.t), watch.moment
+        watch.event = watch.first = watch.last = watch.best = watch.moment = None
+        return Change(END, ended, moment)
 
 
 def record(change: Change) -> dict[str, object]:

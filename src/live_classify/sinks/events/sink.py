@@ -11,10 +11,12 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 
 from live_classify.config import EventConfig
 from live_classify.pipeline.frames import Frame, Prediction
 from live_classify.sinks.base import Redraw, Sink, Update
+from live_classify.sinks.events.moment import Moment
 from live_classify.sinks.events.rules import START, Change, Seen, Tracker
 from live_classify.sinks.summary_text import events_line
 
@@ -58,7 +60,8 @@ class Events:
             top = prediction.result.top
             label = str(top.labels[0]) if len(top.labels) else None
             score = float(top.scores[0]) if len(top.scores) else 0.0
-            self._tell(tracker.observe(Seen(self.clocks[frame.camera](frame), frame.wall_time, label, score)))
+            seen = Seen(self.clocks[frame.camera](frame), frame.wall_time, label, score, partial(Moment.of, prediction))
+            self._tell(tracker.observe(seen))
 
     def idle(self, redraw: Redraw) -> None:
         """No frame now: a live camera's event whose class has been gone for the gap ends anyway."""

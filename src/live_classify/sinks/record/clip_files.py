@@ -1,5 +1,5 @@
-"""What sits beside a clip: its thumbnail (the event's best frame as a JPEG, decoded from the
-packets at the start and from the clip at the end: nothing but the JPEG is encoded for it), its
+"""What sits beside a clip: its thumbnail (the event's best frame as a JPEG, as it was classified,
+with its own prediction drawn: written at the start with the best so far, again at the end), its
 sidecar (the event, JSON), and ``--retain-events``, which deletes the three together and tells
 the index. Every file is written under a temporary name and renamed: no reader sees half."""
 from __future__ import annotations
@@ -9,17 +9,14 @@ import os
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-import av
 import cv2
 import numpy as np
-from av.video.stream import VideoStream
 
 from live_classify import log
+from live_classify.sinks.events.moment import Moment
 from live_classify.sinks.events.rules import END, Change, Event, record
 from live_classify.sinks.record.clip_names import CLIP, EVENTS, sidecar_of, thumbnail_of
-from live_classify.sinks.record.frame_at import frame_at
 from live_classify.sinks.record.retention import DAY, age_text, size_and_mtime
-from live_classify.sinks.record.ring import Packet
 
 JPEG_QUALITY = 85
 
@@ -43,35 +40,9 @@ def write_sidecar(clip: Path, event: Event, clip_start: float) -> None:
     _replace(sidecar_of(clip), json.dumps({**body, "clip_start": round(clip_start, 3)}, ensure_ascii=False).encode())
 
 
-def write_thumbnail(clip: Path, offset_s: float) -> bool:
-    """At the event's end: the frame of ``clip`` at ``offset_s`` (or the last before it), decoded
-    from the clip on disk from the keyframe before it, as a JPEG beside it."""
-    try:
-        image = frame_at(clip, offset_s)
-    except (av.FFmpegError, OSError) as error:
-        log.warning(f"cannot read {clip} for its thumbnail: {error}")
-        return False
-    return _save_image(image, clip)
-
-
-def early_thumbnail(clip: Path, packets: list[Packet], template: VideoStream, t: float) -> bool:
-    """At the event's start: its best frame so far (at source time ``t``), decoded from the
-    packets in memory from the last keyframe at or before it (a second at most), so that an event
-    cut short by a kill has a thumbnail too."""
-    first = max((i for i, packet in enumerate(packets) if packet.key and packet.t <= t), default=0)
-    decoder = av.CodecContext.create("h264", "r")
-    decoder.extradata = template.codec_context.extradata
-    best = None
-    for packet in packets[first:]:
-        if packet.t > t + 1e-3:
-            break
-        best = ([best, *decoder.decode(av.Packet(packet.data))])[-1]
-    best = ([best, *decoder.decode(None)])[-1]  # a decoder that holds frames back gives them up
-    return _save(best, clip)
-
-
-def _save(frame: av.VideoFrame | None, clip: Path) -> bool:
-    return _save_image(None if frame is None else frame.to_ndarray(format="bgr24"), clip)
+def write_thumbnail(clip: Path, moment: Moment | None) -> bool:
+    """The event's best frame so far (``moment``) with its own prediction, as a JPEG beside ``clip``."""
+    return _save_image(None if moment is None else moment.picture(), clip)
 
 
 def _save_image(image: np.ndarray | None, clip: Path) -> bool:

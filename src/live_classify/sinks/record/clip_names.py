@@ -49,7 +49,7 @@ class ClipNames:
             self._given.pop(event.id, None)
         else:
             self._given[event.id] = clip
-        return Change(change.kind, replace(event, clip=clip, thumbnail=str(thumbnail_of(Path(clip)))))
+        return replace(change, event=replace(event, clip=clip, thumbnail=str(thumbnail_of(Path(clip)))))
 
     def _new(self, event: Event) -> str:
         """A name no file and no event going on has (``_2``, ``_3``... within one second)."""

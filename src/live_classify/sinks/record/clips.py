@@ -7,7 +7,9 @@ written. An event's start (told on the main loop, taken up here at the next pack
 with the ring's packets from the last keyframe at or before start − pre-roll; its end sets where the
 post-roll stops. Nothing is encoded twice: a clip is those packets remuxed into a fragmented MP4
 with the muxer settings of the recordings (``mp4.py``), so a SIGKILL leaves it playable up to its
-last fragment (200 ms). When a clip is done: its thumbnail, its sidecar, ``--retain-events``.
+last fragment (200 ms). When a clip is done: its thumbnail (the event's best frame with its own
+prediction, kept by the events sink: not the recording's frame, which carries the prediction newest
+when it was shown), its sidecar, ``--retain-events``.
 """
 from __future__ import annotations
 
@@ -24,14 +26,9 @@ from av.video.stream import VideoStream
 
 from live_classify import log
 from live_classify.errors import LiveClassifyError, first_line
+from live_classify.sinks.events.moment import Moment
 from live_classify.sinks.events.rules import START, Change, Event
-from live_classify.sinks.record.clip_files import (
-    ClipLog,
-    early_thumbnail,
-    prune_clips,
-    write_sidecar,
-    write_thumbnail,
-)
+from live_classify.sinks.record.clip_files import ClipLog, prune_clips, write_sidecar, write_thumbnail
 from live_classify.sinks.record.mp4 import MILLISECONDS, MUXER_OPTIONS
 from live_classify.sinks.record.ring import RING_BYTES, Packet, Ring
 
@@ -57,6 +54,7 @@ class Clip:
 
     def __init__(self, path: Path, event: Event, template: VideoStream, first: Packet) -> None:
         self.path, self.event, self.template = path, event, first.template
+        self.moment: Moment | None = None  # the event's best frame so far, for the thumbnail
         self.t0 = first.t
         self.until: float | None = None  # the source time past which it is done (known at the event's end)
         self._last_pts = -1
@@ -133,14 +131,15 @@ class Clips:
                 return
             clip = self._open.get(change.event.id)
             if change.kind == START and clip is None:
-                self._guarded(f"the event clip {change.event.clip}", partial(self._start, change.event))
+                self._guarded(f"the event clip {change.event.clip}", partial(self._start, change))
             elif clip is not None:
-                clip.event = change.event
+                clip.event, clip.moment = change.event, change.moment or clip.moment
                 end = change.event.source_end
                 clip.until = None if end is None else end + self.plan.post_roll_s
 
-    def _start(self, event: Event) -> None:
+    def _start(self, change: Change) -> None:
         """Its clip, opened with the ring's packets from the last keyframe at or before start − pre-roll."""
+        event = change.event
         packets = self.ring.since(event.source_start - self.plan.pre_roll_s)
         if not packets or event.clip is None:
             return  # no video yet: the event has no clip
@@ -150,8 +149,9 @@ class Clips:
         for packet in packets:
             clip.write(packet)
         self._open[event.id] = clip
+        clip.moment = change.moment
         clip.write_sidecar()
-        early_thumbnail(clip.path, packets, self._streams[template], event.source_best)
+        write_thumbnail(clip.path, clip.moment)
 
     def _finish(self, clip: Clip) -> None:
         """Close it, then its thumbnail and sidecar (with its end), then retention."""
@@ -160,8 +160,7 @@ class Clips:
 
     def _done(self, clip: Clip) -> None:
         clip.close()
-        event = clip.event
-        write_thumbnail(clip.path, event.source_best - clip.t0)
+        write_thumbnail(clip.path, clip.moment)
         clip.write_sidecar()
         kept = {c.path for c in self._open.values()}
         prune_clips(self.folder, self.plan.retain_bytes, self.plan.retain_age_s, kept, time.time(), self._log)

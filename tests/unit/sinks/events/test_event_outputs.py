@@ -211,7 +211,8 @@ def test_mqtt_messages_events_not_retained_states_retained_topic_safe() -> None:
     topics = [topic for topic, *_ in setup]
     assert topics == ["home/cams/Front Door/tiger_cat",
                       "homeassistant/binary_sensor/home_cams/front_door_tiger_cat/config",
-                      "homeassistant/sensor/home_cams/front_door_top/config"]
+                      "homeassistant/sensor/home_cams/front_door_top/config",
+                      "homeassistant/camera/home_cams/front_door_snapshot/config"]
     assert all(retain for _, _, retain, _ in setup)
     assert mqtt_topics.setup_messages("p", "door", ("cat",), discovery=False) == [("p/door/cat", "OFF", True, 1)]
 
