@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import http.client
 import json
+import re
 import signal
 import subprocess
 import time
@@ -20,10 +21,18 @@ from conftest import CHELSEA, COFFEE, LiveCli, headless_env
 from mjpeg_server import Camera, MjpegServer
 from web_client import CHROMIUM, serve, wait_until
 
+import live_classify
 from live_classify.engine.classifier import Classifier
 
 TOKEN = "history-browser-token"
 SCENE_S = 3.0  # the cat, then the espresso, this long each
+MIN_DELTA_E = 20.0  # CIE76: about 2.3 is a difference just seen; 20 is told apart at a glance
+# The marks (events) whose box overlaps a label band's box vertically, on every timeline.
+MARKS_OVER_BANDS = """() => [...document.querySelectorAll('.timeline')].flatMap(line => {
+    const bands = [...line.querySelectorAll('.band')].map(b => b.getBoundingClientRect());
+    return [...line.querySelectorAll('.mark')].map(m => m.getBoundingClientRect())
+        .filter(m => bands.some(b => m.top < b.bottom && b.top < m.bottom && m.left < b.right && b.left < m.right))
+        .map(m => [m.left, m.top]); })"""
 # Seconds the <video> has played since: each step of currentTime forward (a recording ends: the next starts at 0).
 PLAYED = """() => { const v = document.getElementById('video'); let last = v.currentTime; window.played = 0;
     v.addEventListener('timeupdate', () => { const step = v.currentTime - last; last = v.currentTime;
@@ -104,10 +113,13 @@ def test_history_lists_plays_and_exports_the_events(scenes: MjpegServer, live_cl
             page.on("pageerror", lambda error: errors.append(str(error)))
             before = {e["id"] for e in api(port, "/api/history/events")["events"]}
             page.goto(f"http://127.0.0.1:{port}/?token={TOKEN}")
+            page.wait_for_selector("#recent li", timeout=30_000)  # the live page lists the recent events
+            recent = page.eval_on_selector_all("#recent li", "items => items.map(i => i.textContent)")
             page.click("#history")  # the live page links to the history, the token carried on
             page.wait_for_selector(f'[data-event-id="{event["id"]}"]', timeout=30_000)
             page.wait_for_function(f"document.querySelector('[data-event-id=\"{event['id']}\"] img').naturalWidth > 0",
                                    timeout=30_000)  # its thumbnail, a frame of the recording
+            written = page.eval_on_selector_all("#events .what", "items => items.map(i => i.textContent)")
             listed = page.eval_on_selector_all("#events [data-event-id]", "items => items.map(i => i.dataset.eventId)")
             page.fill("#search [name=label]", "tabby")  # a search: no tabby event
             page.click("#search button")
@@ -135,6 +147,8 @@ def test_history_lists_plays_and_exports_the_events(scenes: MjpegServer, live_cl
             phone.wait_for_selector(".timeline .band", timeout=30_000)
             phone.select_option("#span", "600")  # zoomed to the 10 minutes of now: a band a second
             phone.wait_for_function("document.querySelectorAll('.timeline .band').length >= 3", timeout=30_000)
+            phone.wait_for_selector(".timeline .mark", timeout=30_000)
+            overlaps = phone.evaluate(MARKS_OVER_BANDS)
             phone.wait_for_function("[...document.querySelectorAll('#events img')].every(i => i.naturalWidth > 0)",
                                     timeout=30_000)  # the thumbnails, before the screenshot
             widths = phone.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
@@ -160,4 +174,39 @@ def test_history_lists_plays_and_exports_the_events(scenes: MjpegServer, live_cl
     # (a live camera's frames come when they come: a frame or two of slack).
     assert asked[1] - asked[0] - 0.2 <= duration <= asked[1] - asked[0] + 1.2, (asked, duration)
     assert widths[0] <= widths[1] == 390, widths
+    assert overlaps == [], "event marks cover label bands at the 10 minutes' zoom"
+    stamp = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d"  # one way to write a time on both pages, the export's
+    assert written and all(re.search(rf"· {stamp} ·", text) for text in written), written
+    assert any(re.fullmatch(rf"espresso \d+% on \S+, {stamp}, [\d.]+ s", text) for text in recent), recent
     assert errors == [], errors
+
+
+def test_labels_get_clearly_different_colours(tmp_path: Path) -> None:
+    """The timeline's colours of ten labels (Egyptian cat and motorbike among them): every two at
+    least MIN_DELTA_E apart (CIE76, in Lab), as history.js computes them in the browser."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    if not CHROMIUM:
+        pytest.skip("needs a browser: apt-get install chromium")
+    labels = ["Egyptian cat", "motorbike", "tabby", "tiger cat", "espresso", "cup", "eggnog", "coffee mug",
+              "missile", "projectile"]
+    script = (Path(live_classify.__file__).parent / "sinks" / "web" / "page" / "history.js").read_text()
+    with playwright.sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            page.set_content("<html><body></body></html>")
+            page.add_script_tag(content=script)  # its setUp finds no page to set up: its functions are what count
+            rgb = page.evaluate("""labels => { if (typeof paint === 'function') paint(labels);
+                return labels.map(l => { const d = document.createElement('div'); d.style.background = colour(l);
+                  document.body.append(d);
+                  return getComputedStyle(d).backgroundColor.match(/\\d+/g).map(Number); }); }""", labels)
+        finally:
+            browser.close()
+    lab = cv2.cvtColor(np.array([[c[::-1] for c in rgb]], np.uint8), cv2.COLOR_BGR2LAB)[0].astype(float)
+    lab[:, 0] *= 100 / 255
+    lab[:, 1:] -= 128
+    distance = {(a, b): float(np.linalg.norm(lab[i] - lab[j])) for i, a in enumerate(labels)
+                for j, b in enumerate(labels) if i < j}
+    closest = min(distance, key=distance.__getitem__)
+    assert distance[("Egyptian cat", "motorbike")] >= MIN_DELTA_E, distance[("Egyptian cat", "motorbike")]
+    assert distance[closest] >= MIN_DELTA_E, (closest, distance[closest])

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import signal
 import socket
 import time
 
@@ -179,6 +181,21 @@ def test_the_page_in_a_real_browser_shows_the_label_and_the_video(camera: MjpegS
 
 
 
+
+
+@pytest.mark.skipif(not CHROMIUM, reason="needs a browser: apt-get install chromium")
+def test_the_page_shows_the_events_going_on_with_one_time_format(camera: MjpegServer, live_cli, tmp_path) -> None:
+    cats = [flag for label in CAT_LABELS for flag in ("--event", label)]
+    cli, port = serve(live_cli, camera, *cats, "--event-threshold", "0.01", "--event-hold", "0.2s")
+    expression = ("JSON.stringify({going: [...document.querySelectorAll('#going-on li')].map(i => i.textContent), "
+                  "none: document.getElementById('no-events').hidden, "
+                  "rates: [...document.querySelectorAll('#counters dt')].map(d => d.textContent)})")
+    page = read_page(port, tmp_path, expression, lambda page: page.get("going"))
+    cli.signal(signal.SIGINT)
+    assert cli.finish().returncode == 0
+    (going,) = page["going"]  # the cat on top all along: one event, going on
+    assert re.fullmatch(rf"({'|'.join(CAT_LABELS)}) \d+% on \S+, since \d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d", going), going
+    assert page["none"] is True and {"capture rate", "inference rate"} <= set(page["rates"]), page
 
 
 @pytest.mark.parametrize("value, why", [("0", "1 to 65535"), ("70000", "1 to 65535"), ("host:", "1 to 65535"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import socket
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -23,13 +24,14 @@ from live_classify import log
 from live_classify.pipeline.frames import Prediction
 from live_classify.pipeline.status import CameraStatus
 from live_classify.sinks.base import BackgroundWriter, Redraw, Update
-from live_classify.sinks.events.rules import Change, record
+from live_classify.sinks.events.rules import START, Change, record
 from live_classify.sinks.jsonl import line_record
 from live_classify.sinks.web.listen import Address
 
 HEALTHY_S = 3.0  # /healthz says 503 when no frame came for this long
 JPEG_QUALITY = 80
 IDLE_FRAME_S = 1.0  # while no frame comes, the last one, annotated anew, this often
+RECENT_EVENTS = 5  # ended events /api/status keeps for the page
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,8 @@ class WebView:
         self.feeds = feeds
         self.options = options
         self.started = time.monotonic()
+        self.going_on: dict[str, dict[str, object]] = {}  # event id: its start, while it goes on
+        self.recent: deque[dict[str, object]] = deque(maxlen=RECENT_EVENTS)  # the last ended, newest first
         self.configuration: Callable[[], dict[str, object]] | None = None  # --config: what runs, masked
         self._by_name = {feed.name: feed for feed in feeds}
         self.server = WebServer(sock, self, options.token, [feed.name for feed in feeds])
@@ -133,8 +137,15 @@ class WebView:
         feed.encoder.submit(update.canvas)
 
     def write_event(self, change: Change) -> None:
-        """An event's start or end, to the event feeds of ``/api/events``."""
-        self.server.event(record(change))
+        """An event's start or end, to the event feeds of ``/api/events``, and kept for the page
+        that opens later (``/api/status``: the events going on and the recent ones)."""
+        told = record(change)
+        self.server.event(told)
+        if change.kind == START:
+            self.going_on[change.event.id] = told
+        else:
+            self.going_on.pop(change.event.id, None)
+            self.recent.appendleft(told)
 
     def idle(self, redraw: Redraw) -> None:
         """Some camera sends no frame (a stall, a reconnect): once a second, its viewers get the last
@@ -189,6 +200,7 @@ class WebView:
         return {**cameras[0], "provider": self.options.provider,
                 "uptime_s": round(time.monotonic() - self.started, 3), "viewers": self.server.viewers,
                 "clients": self.server.clients(), "cameras": cameras,
+                "events": {"going_on": list(self.going_on.values()), "recent": list(self.recent)},
                 **({"configuration": self.configuration()} if self.configuration else {})}
 
     def _camera_status(self, feed: Feed) -> dict[str, object]:

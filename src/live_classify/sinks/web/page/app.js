@@ -1,4 +1,5 @@
-// The live page: the MJPEG stream in an <img>, the top-k from /api/events, the counters from /api/status.
+// The live page: the MJPEG stream in an <img>, the top-k from /api/events, the counters from /api/status,
+// the events going on and the recent ones (SSE messages named "event", and /api/status's list).
 // With several cameras: one tile per camera, each its own stream, label and state.
 "use strict";
 const token = new URLSearchParams(location.search).get("token");
@@ -11,6 +12,45 @@ function withToken(path, params = {}) {
   const query = new URLSearchParams(params);
   if (token) query.set("token", token);
   return query.toString() ? `${path}?${query}` : path;
+}
+
+// One way to write a time, as the history page writes it: 2024-05-01 14:03:09 (local time).
+function when(t) {
+  const d = new Date(t * 1000 - new Date(t * 1000).getTimezoneOffset() * 60000);
+  return d.toISOString().slice(0, 19).replace("T", " ");
+}
+
+const RECENT = 5; // ended events listed
+const going = new Map(); // event id -> its start
+let recent = [];
+
+function eventText(e) {
+  const length = e.end ? `, ${Math.max(0, e.end - e.start).toFixed(1)} s` : "";
+  return `${e.label} ${(e.score * 100).toFixed(0)}% on ${e.camera}, ${e.end ? "" : "since "}${when(e.start)}${length}`;
+}
+
+function showEvents() {
+  const item = (e) => Object.assign(document.createElement("li"), { textContent: eventText(e) });
+  $("going-on").replaceChildren(...[...going.values()].map(item));
+  $("recent").replaceChildren(...recent.map(item));
+  $("no-events").hidden = going.size + recent.length > 0;
+}
+
+function tellEvent(e) {
+  if (e.event === "start") going.set(e.id, e);
+  else {
+    going.delete(e.id);
+    recent = [e, ...recent.filter((r) => r.id !== e.id)].slice(0, RECENT);
+  }
+  showEvents();
+}
+
+function knownEvents(events) {
+  // /api/status's events going on and recent ones: what went on before the page opened, or while it was away.
+  going.clear();
+  events.going_on.forEach((e) => going.set(e.id, e));
+  recent = events.recent.slice(0, RECENT);
+  showEvents();
 }
 
 function topLabel(line) {
@@ -86,7 +126,8 @@ function setUp(s) {
 function showCamera(c) {
   const tile = tiles.get(c.name);
   if (!tile) return;
-  tile.state.textContent = `${c.source_state} · ${fixed(c.capture_fps, 0, "")} / ${fixed(c.inference_fps, 0, " fps")}`;
+  tile.state.textContent = `${c.source_state} · capture ${fixed(c.capture_fps, 0, " fps")} · ` +
+    `inference ${fixed(c.inference_fps, 0, " fps")}`;
   tile.state.className = c.source_up ? "" : "lost";
   if (c.prediction) showPrediction(c.prediction);
 }
@@ -116,6 +157,7 @@ async function pollStatus() {
     const s = await reply.json();
     setUp(s);
     showStatus(s);
+    if (s.events) knownEvents(s.events);
   } catch (error) {
     const where = tiles ? $("provider") : $("state");
     where.textContent = "the server is not answering";
@@ -124,7 +166,9 @@ async function pollStatus() {
 }
 
 $("history").href = withToken("history");
-new EventSource(withToken("api/events")).onmessage = (event) => showPrediction(JSON.parse(event.data));
+const feed = new EventSource(withToken("api/events"));
+feed.onmessage = (event) => showPrediction(JSON.parse(event.data));
+feed.addEventListener("event", (message) => tellEvent(JSON.parse(message.data)));
 // After the load event: a stream that never ends would otherwise keep the page "loading" forever.
 window.addEventListener("load", () => {
   pollStatus();
