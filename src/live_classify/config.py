@@ -112,6 +112,7 @@ class RecordConfig:
     pre_roll_s: float = 5.0  # a clip starts this long before its event (from the ring of encoded packets)
     post_roll_s: float = 3.0  # and ends this long after it
     retain_events: tuple[tuple[str, float], ...] = ()  # --retain-events: the clips' own limits
+    event_max_s: float = 300.0  # --event-max: a longer event goes on in a next clip (one event, its clips in parts)
 
     @property
     def clips(self) -> bool:

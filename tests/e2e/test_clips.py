@@ -12,6 +12,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import cv2
 import numpy as np
@@ -23,6 +24,8 @@ from scenes import EVENT_FLAGS, lines_of
 
 from live_classify.engine.classifier import Classifier
 from live_classify.sinks.display import overlay
+from live_classify.sinks.web.history.params import Span
+from live_classify.sinks.web.history.queries import History
 
 # With the scene at 10 fps, keyframes each second from 0: event 1 is frames 20-49, event 2 70-99.
 # A 1.5 s pre-roll reaches back to the keyframe at 0 (event 1) and 5 s (event 2), a 1 s post-roll
@@ -235,3 +238,30 @@ def test_a_live_event_s_thumbnail_is_its_best_frame_with_its_own_prediction(
         said = {label: top_row_match(thumbnail, label) for label in ("espresso", "Egyptian cat", "tabby", "tiger cat")}
         assert said["espresso"] > 0.8 and max(said.values()) == said["espresso"], said
         assert top_row_match(thumbnail, "waiting for the first prediction...") < 0.5
+
+
+def test_event_max_cuts_a_long_event_into_consecutive_clips_of_one_event(scenes: Path, tmp_path: Path) -> None:
+    """--event-max 1s on the scene's 3 s espresso phases (keyframes each second): each event's clip
+    goes on in parts of a second, cut at keyframes; together they are the packets one clip would have
+    been; it stays one event, its sidecars and /api/history/events list its clips in order."""
+    out, rec = tmp_path / "out.jsonl", tmp_path / "rec"
+    run = run_cli("--source", str(scenes), "--headless", "--provider", "cpu", *EVENT_FLAGS, "--jsonl", str(out),
+                  "--record", f"{rec}/", "--record-mode", "events", *CLIP_FLAGS, "--event-max", "1s")
+    assert run.returncode == 0, run.stderr
+    _, events = lines_of(out)
+    assert [e["event"] for e in events] == ["start", "end", "start", "end"]  # still one event per phase
+    listed = {e["id"]: e["clips"] for e in History(rec).events(Span(None, None, None, None))}
+    for event in events[1::2]:
+        first = rec / event["clip"]
+        parts = [first] + sorted(first.parent.glob(f"{first.stem}.*.mp4"), key=lambda p: int(p.suffixes[-2][1:]))
+        assert len(parts) == CLIP_FRAMES // 10, parts  # 6 s of clip, a part a second
+        assert sum(int(probe(part)["nb_read_frames"]) for part in parts) == CLIP_FRAMES  # no frame lost between
+        assert all(keyframe_times(part)[0] == 0.0 for part in parts)  # each starts on a keyframe
+        names = [str(part.relative_to(rec)) for part in parts]
+        for n, part in enumerate(parts, start=1):
+            sidecar = json.loads(part.with_suffix(".json").read_text(encoding="utf-8"))
+            assert (sidecar["id"], sidecar["clip"], sidecar["part"], sidecar["clips"]) == (
+                event["id"], event["clip"], n, names[:n])
+            assert part.with_suffix(".jpg").exists()
+        assert listed[event["id"]] == [f"/media/{quote(name)}" for name in names]
+    assert "12 event clips in" in run.stderr

@@ -164,7 +164,8 @@ def clip_plan(rec: RecordConfig, camera: str, hold_s: float) -> ClipPlan | None:
     limits = dict(rec.retain_events)
     size = limits.get("size")
     return ClipPlan(rec.path, camera, rec.pre_roll_s, rec.post_roll_s, rec.pre_roll_s + hold_s + RING_SLACK_S,
-                    retain_bytes=None if size is None else int(size), retain_age_s=limits.get("age"))
+                    retain_bytes=None if size is None else int(size), retain_age_s=limits.get("age"),
+                    max_s=rec.event_max_s)
 
 
 def captured_of(member: Member) -> Callable[[], int] | None:

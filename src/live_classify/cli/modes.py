@@ -25,7 +25,7 @@ VIDEO_TUNING = ("max_batch", "batch_wait", "name", "realtime", "headless", "over
                 "mqtt_qos", "mqtt_every", "mqtt_on_change", "mqtt_required", "mqtt_ca", "mqtt_discovery",
                 "mqtt_device_class",
                 "event_threshold", "event_hold", "event_gap", "webhook_token", "public_url", "record_mode", "pre_roll",
-                "post_roll",
+                "post_roll", "event_max",
                 "retain_events")
 PHOTO_OUTPUTS = ("json", "trace")
 CAMERA_REQUESTS = ("width", "height", "fps", "fourcc")
@@ -95,7 +95,7 @@ def mode_problems(mode: str, given: frozenset[str], rtsp: bool = False) -> tuple
              "event_threshold": ("event",), "event_hold": ("event",),
              "event_gap": ("event",), "webhook": ("event",), "webhook_token": ("webhook",), "public_url": ("webhook",),
              "record_mode": ("record",), "pre_roll": ("record_mode",), "post_roll": ("record_mode",),
-             "retain_events": ("record_mode",)}
+             "event_max": ("record_mode",), "retain_events": ("record_mode",)}
     for dest, any_of in needs.items():
         if not given & set(any_of):
             unused[dest] = f"does nothing without {' or '.join(flag(d) for d in any_of)}"

@@ -45,6 +45,9 @@ def recording_flags(parser: argparse.ArgumentParser) -> None:
                      help="--record-mode events|both: a clip starts this long before its event (default: 5s)")
     rec.add_argument("--post-roll", type=duration, default=RecordConfig.post_roll_s, metavar="DURATION",
                      help="--record-mode events|both: a clip ends this long after its event (default: 3s)")
+    rec.add_argument("--event-max", type=duration, default=RecordConfig.event_max_s, metavar="DURATION",
+                     help="--record-mode events|both: an event longer than this goes on in a next clip (<name>.2.mp4, "
+                          ".3...): one event, its clips in parts (default: 5m)")
     rec.add_argument("--retain-events", type=retention_limit, action="append", metavar="SIZE|AGE",
                      help="--record-mode events|both: delete each camera's oldest clips beyond a size (10GB) or an "
                           "age (30d), apart from --retain's segments; give it twice for both")

@@ -86,5 +86,5 @@ def record_config(args: argparse.Namespace) -> RecordConfig | None:
     return RecordConfig(
         args.record, args.overwrite, EncoderSettings(encoder=args.encoder, crf=args.crf, bitrate=args.bitrate),
         args.segment, tuple(args.retain or ()), args.record_mode, args.pre_roll, args.post_roll,
-        tuple(args.retain_events or ()),
+        tuple(args.retain_events or ()), args.event_max,
     ) if args.record else None

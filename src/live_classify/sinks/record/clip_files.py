@@ -34,10 +34,12 @@ def _replace(path: Path, data: bytes) -> None:
     os.replace(partial, path)
 
 
-def write_sidecar(clip: Path, event: Event, clip_start: float) -> None:
-    """The event as the JSON lines carry it, and the wall time of the clip's first frame."""
+def write_sidecar(clip: Path, event: Event, clip_start: float, part: int = 1, parts: list[str] | None = None) -> None:
+    """The event as the JSON lines carry it (``clip``: its first clip), the wall time of this clip's
+    first frame, and (``--event-max``) which part this clip is and the event's clips so far."""
     body = {key: value for key, value in record(Change(END, event)).items() if key != "event"}
-    _replace(sidecar_of(clip), json.dumps({**body, "clip_start": round(clip_start, 3)}, ensure_ascii=False).encode())
+    extra = {"clip_start": round(clip_start, 3), "part": part, "clips": parts or [str(event.clip)]}
+    _replace(sidecar_of(clip), json.dumps({**body, **extra}, ensure_ascii=False).encode())
 
 
 def write_thumbnail(clip: Path, moment: Moment | None) -> bool:

@@ -24,6 +24,11 @@ def label_part(label: str) -> str:
     return re.sub(r"[^A-Za-z0-9.]+", "-", label).strip("-.") or "event"
 
 
+def part_path(first: Path, part: int) -> Path:
+    """``--event-max``: an event's clip number ``part`` (2, 3...) beside its first: ``<name>.<part>.mp4``."""
+    return first.with_name(f"{first.stem}.{part}{first.suffix}")
+
+
 def thumbnail_of(clip: Path) -> Path:
     return clip.with_suffix(".jpg")
 

@@ -29,6 +29,7 @@ from live_classify.errors import LiveClassifyError, first_line
 from live_classify.sinks.events.moment import Moment
 from live_classify.sinks.events.rules import START, Change, Event
 from live_classify.sinks.record.clip_files import ClipLog, prune_clips, write_sidecar, write_thumbnail
+from live_classify.sinks.record.clip_names import part_path
 from live_classify.sinks.record.mp4 import MILLISECONDS, MUXER_OPTIONS
 from live_classify.sinks.record.ring import RING_BYTES, Packet, Ring
 
@@ -47,6 +48,7 @@ class ClipPlan:
     ring_bytes: int = RING_BYTES
     retain_bytes: int | None = None
     retain_age_s: float | None = None
+    max_s: float = 300.0  # --event-max: a clip this long goes on in a next part, from its next keyframe
 
 
 class Clip:
@@ -55,6 +57,8 @@ class Clip:
     def __init__(self, path: Path, event: Event, template: VideoStream, first: Packet) -> None:
         self.path, self.event, self.template = path, event, first.template
         self.moment: Moment | None = None  # the event's best frame so far, for the thumbnail
+        self.part = 1  # --event-max: which of the event's clips (1, 2...: <name>.mp4, <name>.2.mp4...)
+        self.parts: list[str] = [str(event.clip)]  # the event's clips so far, relative to --record DIR/
         self.t0 = first.t
         self.until: float | None = None  # the source time past which it is done (known at the event's end)
         self._last_pts = -1
@@ -80,7 +84,15 @@ class Clip:
     def write_sidecar(self) -> None:
         """Its event beside it, with the wall time of its first frame (the source clock set on the event's)."""
         event = self.event
-        write_sidecar(self.path, event, event.start - (event.source_start - self.t0))
+        write_sidecar(self.path, event, event.start - (event.source_start - self.t0), self.part, self.parts)
+
+    def next_part(self, root: Path, template: VideoStream, first: Packet) -> Clip:
+        """The event's next clip (``--event-max``), from ``first`` (a keyframe) on; this one is done."""
+        path = part_path(root / str(self.event.clip), self.part + 1)
+        following = Clip(path, self.event, template, first)
+        following.part, following.parts = self.part + 1, [*self.parts, str(path.relative_to(root))]
+        following.moment, following.until = self.moment, self.until
+        return following
 
 
 class Clips:
@@ -113,8 +125,16 @@ class Clips:
         for clip in list(self._open.values()):
             if (clip.until is not None and t > clip.until) or clip.template != packet.template:
                 self._finish(clip)
-            elif not self._guarded(f"the event clip {clip.path}", partial(clip.write, packet)):
-                del self._open[clip.event.id]
+            else:
+                self._feed(clip, packet)
+
+    def _feed(self, clip: Clip, packet: Packet) -> None:
+        """One packet to an open clip, or (``--event-max``: the clip is long enough and this is a
+        keyframe) to the event's next clip."""
+        if packet.key and packet.t - clip.t0 >= self.plan.max_s:
+            self._guarded(f"the event clip {clip.path}", partial(self._next_part, clip, packet))
+        elif not self._guarded(f"the event clip {clip.path}", partial(clip.write, packet)):
+            del self._open[clip.event.id]
 
     def close(self) -> None:
         """The run ends: every clip ends where its packets do (its post-roll cut short)."""
@@ -146,12 +166,23 @@ class Clips:
         template = packets[-1].template
         packets = [packet for packet in packets if packet.template == template]
         clip = Clip(self.plan.root / event.clip, event, self._streams[template], packets[0])
-        for packet in packets:
-            clip.write(packet)
-        self._open[event.id] = clip
         clip.moment = change.moment
+        clip.write(packets[0])
+        self._open[event.id] = clip
         clip.write_sidecar()
         write_thumbnail(clip.path, clip.moment)
+        for packet in packets[1:]:  # the pre-roll and the hold, cut into parts as the rest will be
+            if (current := self._open.get(event.id)) is not None:
+                self._feed(current, packet)
+
+    def _next_part(self, clip: Clip, packet: Packet) -> None:
+        """``--event-max``: the clip is long enough; the event goes on in its next one, from this keyframe."""
+        self._finish(clip)
+        following = clip.next_part(self.plan.root, self._streams[packet.template], packet)
+        self._open[clip.event.id] = following
+        following.write(packet)
+        following.write_sidecar()
+        write_thumbnail(following.path, following.moment)
 
     def _finish(self, clip: Clip) -> None:
         """Close it, then its thumbnail and sidecar (with its end), then retention."""

@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from live_classify.sinks.events.index import NAME
+from live_classify.sinks.record.clip_names import part_path
 from live_classify.sinks.web.history.params import Span
 
 EVENTS_LIMIT = 1000  # the newest this many events of a search
@@ -50,7 +51,15 @@ class History:
         rows = self._rows('SELECT id, camera, label, start, "end", score, clip, thumbnail FROM events'
                           f"{_clause(where)} ORDER BY start DESC LIMIT {EVENTS_LIMIT}", values)
         return [{"id": r[0], "camera": r[1], "label": r[2], "start": r[3], "end": r[4], "score": round(r[5], 4),
-                 "clip": media_url(r[6]), "thumbnail": media_url(r[7])} for r in rows]
+                 "clip": media_url(r[6]), "clips": [media_url(c) for c in self._clips(r[6])],
+                 "thumbnail": media_url(r[7])} for r in rows]
+
+    def _clips(self, first: str | None) -> list[str]:
+        """An event's clips in order: its first, then (``--event-max``) its next parts beside it on disk."""
+        clips = [first] if first else []
+        while clips and (self.root / (following := str(part_path(Path(first or ""), len(clips) + 1)))).is_file():
+            clips.append(following)
+        return clips
 
     def recordings(self, span: Span) -> list[dict[str, object]]:
         """Segments that overlap the span, oldest first."""

@@ -8,6 +8,7 @@ const shown = { from: 0, span: DAY }; // the timelines' window: a day, or a part
 const step = () => Math.max(1, Math.round(shown.span / 1440)); // seconds per band: a minute a day
 const at = (t) => `${((t - shown.from) / shown.span) * 100}%`; // where t is across a timeline
 let segment = null; // the recording playing now (to go on with the next one at its end)
+let parts = []; // an event's clips still to play (--event-max cut it into several)
 let seekTo = 0;
 
 function withToken(path, params = {}) {
@@ -72,6 +73,7 @@ function show(url, offset, what) {
 }
 
 async function playAt(camera, t, what) {
+  parts = [];
   const found = (await api("api/history/recordings", { camera, since: t - 1, until: t + 60 })).recordings;
   const here = found.filter((r) => r.start <= t).pop() || found[0]; // the one that has t, else the next
   if (!here) {
@@ -89,6 +91,7 @@ async function playEvent(event, button) {
   const what = `${event.label} on ${event.camera}, ${when(event.start)}`;
   if (event.clip) {
     segment = null;
+    parts = (event.clips || []).slice(1);
     show(event.clip, 0, what);
   } else {
     await playAt(event.camera, event.start, what);
@@ -96,6 +99,10 @@ async function playEvent(event, button) {
 }
 
 async function goOn() {
+  if (parts.length) {
+    show(parts.shift(), 0, $("playing").textContent); // the event's next clip
+    return;
+  }
   if (!segment) return;
   const next = (await api("api/history/recordings", { camera: segment.camera, since: segment.end, until: segment.end + 60 }))
     .recordings.find((r) => r.start > segment.start);
