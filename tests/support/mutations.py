@@ -918,6 +918,36 @@ MUTATIONS = [
     Mutation("history: the page does not pass its token on", SRC + "sinks/web/page/history.js",
              "  if (token) query.set(\"token\", token);\n", "",
              (HISTORY_BROWSER + "test_history_lists_plays_and_exports_the_events",)),
+    # issue 33 (events): what a person reads of events, webhooks, Home Assistant, clips and the pages.
+    Mutation("summary: events named after the watched labels, not counted per label", "Events.summary",
+             "return events_line(self.started, watched)",
+             "return f\"{sum(self.started.values())} events ({', '.join(self.rules.labels)})\"",
+             (EVENTS + "test_one_event_per_espresso_phase_in_the_json_lines_and_the_index",)),
+    Mutation("webhooks: what waits at the end lost without a count", "Webhooks.close",
+             "            receiver.lost = receiver.submitted - receiver.sent", "            pass",
+             (EVENTS + "test_events_a_hung_receiver_never_got_are_counted_as_dropped_at_the_end",
+              EVENTS_UNIT + "test_at_the_end_what_is_not_sent_in_time_is_counted_as_dropped")),
+    Mutation("webhooks: no idempotency key", "post",
+             '"X-Event-Id": delivery.event_id, "Idempotency-Key": delivery.key}', "}",
+             (EVENTS + "test_a_receiver_slower_than_a_few_seconds_gets_each_start_and_end_once_with_its_key_and_"
+                       "clip_urls",)),
+    Mutation("Home Assistant: the label sensor shows the top label below --min-confidence", "MqttSink._label_shown",
+             "UNKNOWN if is_unknown(top, self.min_confidence) else str(top.labels[0])", "str(top.labels[0])",
+             (MQTT + "test_home_assistant_sees_the_label_the_page_shows_a_snapshot_camera_and_occupancy_only_"
+                     "where_given",)),
+    Mutation("thumbnails: the best frame not kept (the recording's frame, an older prediction, instead)",
+             "Events.write_predictions", ", partial(Moment.of, prediction))", ")",
+             (CLIPS + "test_a_live_event_s_thumbnail_is_its_best_frame_with_its_own_prediction",)),
+    Mutation("clips: --event-max never cuts", "Clips._feed",
+             "if packet.key and packet.t - clip.t0 >= self.plan.max_s:",
+             "if False and packet.key and packet.t - clip.t0 >= self.plan.max_s:",
+             (CLIPS + "test_event_max_cuts_a_long_event_into_consecutive_clips_of_one_event",)),
+    Mutation("pages: labels coloured by a property of their own (their length), not told apart",
+             "src/live_classify/sinks/web/page/history.js",
+             "  if (!palette.has(label)) palette.set(label, palette.size);",
+             "  if (!palette.has(label)) palette.set(label, label.length);",
+             ("tests/e2e/test_history_browser.py::test_labels_get_clearly_different_colours",)),
+
 ]
 
 
