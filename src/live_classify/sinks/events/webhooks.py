@@ -85,7 +85,7 @@ class Receiver:
         self._token = token
         self._send = send
         self.backlog = backlog
-        self.closing = threading.Event()  # the run ends: what cannot be sent now is dropped
+        self.closing = threading.Event()  # the run ends: a backoff under way is cut short for a last try
         self.deadline = float("inf")  # the run ends: no POST waits past this (time.monotonic)
         self.lost: int | None = None  # at the end: the events it never got (set by Webhooks.close)
         self._backoff = BACKOFF_S[0]
@@ -111,7 +111,7 @@ class Receiver:
                 self._send(self.url, delivery, self._token, timeout)
             except (OSError, ValueError, http.client.HTTPException) as error:  # refused, timed out, not 2xx, garbled
                 self._went_down(error)
-                if self.closing.is_set():  # the last seconds: short waits, never past the deadline
+                if self.closing.is_set():  # the last seconds: the backoff, never past the deadline
                     time.sleep(min(self._backoff, max(0.0, self.deadline - time.monotonic())))
                 else:  # a wait the run's end cuts short, for a last try
                     self.closing.wait(self._backoff)
