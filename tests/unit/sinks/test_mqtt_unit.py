@@ -161,7 +161,7 @@ def test_predictions_and_statuses_go_in_order_with_their_qos_and_retain(fake: Si
     assert (snapshot[0], snapshot[3]) == ("home/door/snapshot", True)
     del client.published[2], client.published[0], client.infos[2], client.infos[0]
     counts = [m.pop("published") for _, m, _, _ in client.published if "state" in m]  # made while the writer sends
-    assert counts == sorted(counts) and counts[0] == 0 and counts[-1] <= 6
+    assert counts == sorted(counts) and counts[0] <= 3 and counts[-1] <= 6  # the label, prediction, snapshot may be out
     assert client.published == [
         ("home/door/prediction", first, 0, False),
         ("home/door/status", no_count(status("online")), 0, True),
