@@ -230,7 +230,7 @@ def median_run(runs: list[dict[str, float]]) -> dict[str, float]:
 
 SUMMARY_LINES = {
     "captured": r"(\d+) frames captured", "classified": r"(\d+) classified", "dropped": r"classified, (\d+) dropped",
-    "elapsed_s": r"reconnects in ([\d.]+) s", "capture_fps": r"capture ([\d.]+) fps",
+    "elapsed_s": r"reconnects? in ([\d.]+) s", "capture_fps": r"capture ([\d.]+) fps",
     "inference_fps": r"inference ([\d.]+) fps", "latency_p50_ms": r"latency p50 (\d+) ms",
     "recorded": r"recorded (\d+) frames", "encoder_dropped": r"(\d+) dropped: the encoder",
 }

@@ -31,7 +31,7 @@ from live_classify.log import error, info, warning
 from live_classify.sinks.base import Sinks, Update
 from live_classify.sinks.display.grid import Grid
 from live_classify.sinks.display.window import Window
-from live_classify.sinks.summary_text import camera_line
+from live_classify.sinks.summary_text import camera_line, plural
 from live_classify.sinks.web.view import WebView
 
 
@@ -169,7 +169,7 @@ def _summary(cameras: Cameras, sinks: Sinks, window: Window | None) -> None:
     if len(cameras.members) == 1:
         s = cameras.members[0].camera.stats
         info(f"{s.captured} frames captured, {s.classified} classified, {s.dropped} dropped, {on_screen}"
-             f"{s.reconnects} reconnects in {elapsed:.1f} s")
+             f"{plural(s.reconnects, 'reconnect')} in {elapsed:.1f} s")
         info(f"capture {s.captured / elapsed:.1f} fps, inference {s.classified / elapsed:.1f} fps; "
              f"{s.latency_summary()}; {provider}")
     else:
@@ -178,7 +178,7 @@ def _summary(cameras: Cameras, sinks: Sinks, window: Window | None) -> None:
             info(camera_line(m.name, m.camera.stats, now))
         info(f"all {len(cameras.members)} cameras: {status.total('captured')} captured, "
              f"{status.total('classified')} classified, {status.total('dropped')} dropped, {on_screen}"
-             f"{status.total('reconnects')} reconnects in {elapsed:.1f} s; {cameras.scheduler.summary()}; "
+             f"{plural(status.total('reconnects'), 'reconnect')} in {elapsed:.1f} s; {cameras.scheduler.summary()}; "
              f"{provider}")
     for line in sinks.summaries():
         info(line)
