@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 from collections.abc import Iterator
 from itertools import pairwise
@@ -83,6 +84,27 @@ def test_a_reload_ends_starts_and_leaves_the_untouched_camera_alone(
     run = cli.finish()
     assert run.returncode == 0, run.stderr
     assert "Traceback" not in run.stderr and cli.process.pid == pid
+
+
+def test_a_camera_a_reload_adds_has_its_rate_over_its_own_lifetime_in_the_summary(
+        three_cameras: list[MjpegServer], live_cli: type[LiveCli], tmp_path: Path) -> None:
+    a, b, _ = three_cameras
+    config, out = tmp_path / "box.toml", tmp_path / "p.jsonl"
+    config.write_text(box({"door": a}))
+    cli = live_cli("--config", str(config), cwd=tmp_path)
+    cli.wait_for(lambda: len(of(lines(out), "door")) >= 40, 60, "door's lines")
+    config.write_text(box({"door": a, "yard": b}))
+    cli.signal(signal.SIGHUP)
+    cli.wait_for(lambda: len(of(lines(out), "yard")) >= 20, 60, "the added camera's lines")
+    cli.signal(signal.SIGINT)
+    run = cli.finish()
+    assert run.returncode == 0, run.stderr
+    found = {name: re.search(rf"{name}: \d+ captured, (\d+) classified \(([\d.]+) fps over its ([\d.]+) s\)",
+                             run.stderr) for name in ("door", "yard")}
+    (door_n, _, door_s), (yard_n, yard_fps, yard_s) = (found[n].groups() for n in ("door", "yard"))  # type: ignore[union-attr]
+    assert float(yard_s) < float(door_s), run.stderr  # yard came later: a shorter life
+    own, run_long = int(yard_n) / float(yard_s), int(yard_n) / float(door_s)  # over its life; over the run's
+    assert abs(float(yard_fps) - own) <= 0.1 * own and float(yard_fps) > 1.5 * run_long, run.stderr
 
 
 def tiny_model(path: Path, prefix: str) -> Path:
