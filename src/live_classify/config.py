@@ -155,7 +155,7 @@ class SourceConfig:
     record: RecordConfig | None = None  # its recording (``--record``, or its [[camera]]'s ``record``)
     min_confidence: float | None = None  # below it its answer is "unknown" (JSON lines, MQTT, overlay)
     events: EventConfig | None = None  # its event rules (``--event``, or its [[camera]]'s); None: no events of it
-    gate: GateConfig | None = None  # ``--gate motion``: its still frames keep the last answer; None: every frame classified
+    gate: GateConfig | None = None  # ``--gate motion``: still frames keep the last answer (None: all classified)
 
 
 @dataclass(frozen=True)

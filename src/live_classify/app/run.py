@@ -167,7 +167,8 @@ def _summary(cameras: Cameras, sinks: Sinks, window: Window | None) -> None:
     provider = cameras.classifier.backend.provider
     if len(cameras.members) == 1:
         s = cameras.members[0].camera.stats
-        info(f"{s.captured} frames captured, {s.classified} classified, {s.dropped} dropped, {on_screen}"
+        info(f"{s.captured} frames captured, {s.classified} classified, {_gated(cameras.members[0])}"
+             f"{s.dropped} dropped, {on_screen}"
              f"{s.reconnects} reconnects in {elapsed:.1f} s")
         info(f"capture {s.captured / elapsed:.1f} fps, inference {s.classified / elapsed:.1f} fps; "
              f"{s.latency_summary()}; {provider}")
@@ -175,10 +176,22 @@ def _summary(cameras: Cameras, sinks: Sinks, window: Window | None) -> None:
         for m in cameras.members:
             s = m.camera.stats
             info(f"{m.name}: {s.captured} captured, {s.classified} classified ({s.classified / elapsed:.1f} fps), "
-                 f"{s.dropped} dropped, {s.reconnects} reconnects; {s.latency_summary()}")
+                 f"{_gated(m)}{s.dropped} dropped, {s.reconnects} reconnects; {s.latency_summary()}")
         info(f"all {len(cameras.members)} cameras: {status.total('captured')} captured, "
-             f"{status.total('classified')} classified, {status.total('dropped')} dropped, {on_screen}"
+             f"{status.total('classified')} classified, "
+             f"{_gated_total(cameras)}{status.total('dropped')} dropped, {on_screen}"
              f"{status.total('reconnects')} reconnects in {elapsed:.1f} s; {cameras.scheduler.summary()}; "
              f"{provider}")
     for line in sinks.summaries():
         info(line)
+
+
+def _gated(member: Member) -> str:
+    """``--gate motion``: the still frames not classified, for the summary ("" without a gate)."""
+    gate = member.camera.gate
+    return f"{gate.gated} gated (still), " if gate.config or gate.gated else ""
+
+
+def _gated_total(cameras: Cameras) -> str:
+    gates = [m.camera.gate for m in cameras.members]
+    return f"{sum(g.gated for g in gates)} gated (still), " if any(g.config or g.gated for g in gates) else ""

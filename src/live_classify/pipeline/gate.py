@@ -20,6 +20,8 @@ change too slow for the check (dusk) is not missed. About 0.3 ms per 720p frame 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import replace
 from enum import Enum
 
 import cv2
@@ -27,6 +29,7 @@ import numpy as np
 
 from live_classify.config import GateConfig, Rect
 from live_classify.errors import UsageError
+from live_classify.pipeline.frames import Frame
 
 HEIGHT = 100  # px of the image the check looks at
 LOW_PCT, HIGH_PCT = 4, 96  # the contrast is stretched between these percentiles
@@ -150,3 +153,41 @@ def _largest_region(changed: np.ndarray) -> int:
     """Pixels in the largest 8-connected region of changed pixels."""
     count, _, stats, _ = cv2.connectedComponentsWithStats(changed.view(np.uint8), connectivity=8)
     return int(stats[1:, cv2.CC_STAT_AREA].max()) if count > 1 else 0
+
+
+def capture_time(frame: Frame) -> float:
+    """A live camera's clock: when ``read()`` returned the frame."""
+    return frame.t_capture
+
+
+class CameraGate:
+    """A camera's gate as its capture thread asks it, frame by frame; a reload replaces it whole
+    (:meth:`set`, from the main thread: one assignment the capture thread reads once per frame)."""
+
+    def __init__(self, config: GateConfig | None, clock: Callable[[Frame], float] = capture_time) -> None:
+        """``clock``: seconds on the source's own clock (a file's time), on which the refresh is counted."""
+        self.clock = clock
+        self.size: tuple[int, int] | None = None  # the newest frame's (width, height)
+        self.gated = 0  # still frames, not classified (the capture thread's count)
+        self._gate = MotionGate(config) if config else None
+
+    @property
+    def config(self) -> GateConfig | None:
+        gate = self._gate
+        return gate.config if gate else None
+
+    def set(self, config: GateConfig | None) -> list[str]:
+        """New settings (None: off), starting afresh (the next frame is classified). Masks beyond
+        the newest frame are a :class:`UsageError` and change nothing; returns the warnings."""
+        warnings = check_masks(config.masks, *self.size) if config and self.size else []
+        self._gate = MotionGate(config) if config else None
+        return warnings
+
+    def mark(self, frame: Frame) -> Frame:
+        """``frame``, marked ``still`` (and counted) when nothing changed in it: it keeps the camera's last answer."""
+        self.size = (frame.image.shape[1], frame.image.shape[0])
+        gate = self._gate
+        if gate is None or gate.check(frame.image, self.clock(frame)).classify:
+            return frame
+        self.gated += 1
+        return replace(frame, still=True)
