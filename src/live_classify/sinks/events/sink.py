@@ -2,9 +2,12 @@
 and end handed to the outputs that tell of events (those with ``write_event``: the JSON lines, MQTT,
 the web view, the webhooks, the index; ``write_event`` returns at once, slow work on their own threads).
 
-It sees only what was classified (``new_predictions``: a live camera's frames that inference never
-saw are not evidence either way). It comes first among the sinks so that, at the end of the run, it
-ends the events still going on while the outputs that tell of them are still open.
+It sees what was classified (``new_predictions``: a live camera's frames that inference never
+saw are not evidence either way), and, with ``--gate motion``, each still frame with the answer it
+kept (``Shown.kept``: nothing changed, so the answer stands on that frame's time; a hold or a gap is
+timed on it, and a refresh that says otherwise ends the event). It comes first among the sinks so
+that, at the end of the run, it ends the events still going on while the outputs that tell of them
+are still open.
 """
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 
 from live_classify.config import EventConfig
+from live_classify.engine.results import Classification
 from live_classify.pipeline.frames import Frame, Prediction
 from live_classify.sinks.base import Redraw, Sink, Update
 from live_classify.sinks.events.rules import Change, Seen, Tracker
@@ -45,18 +49,24 @@ class Events:
         self.names = names
 
     def write(self, update: Update) -> None:
-        self.write_predictions(update.shown.new_predictions)
+        shown = update.shown
+        self.write_predictions(shown.new_predictions)
+        if shown.kept and shown.prediction is not None:  # a still frame: the kept answer, at its time
+            self._observe(shown.frame, shown.prediction.result)
 
     def write_predictions(self, predictions: list[Prediction]) -> None:
         for prediction in predictions:
-            frame = prediction.frame
-            tracker = self.trackers[frame.camera] if frame.camera in self.trackers else self._tracker(frame.camera)
-            if tracker is None:
-                continue
-            top = prediction.result.top
-            label = str(top.labels[0]) if len(top.labels) else None
-            score = float(top.scores[0]) if len(top.scores) else 0.0
-            self._tell(tracker.observe(Seen(self.clocks[frame.camera](frame), frame.wall_time, label, score)))
+            self._observe(prediction.frame, prediction.result)
+
+    def _observe(self, frame: Frame, result: Classification) -> None:
+        """``result`` seen on ``frame``: to its camera's tracker, on the camera's clock."""
+        tracker = self.trackers[frame.camera] if frame.camera in self.trackers else self._tracker(frame.camera)
+        if tracker is None:
+            return
+        top = result.top
+        label = str(top.labels[0]) if len(top.labels) else None
+        score = float(top.scores[0]) if len(top.scores) else 0.0
+        self._tell(tracker.observe(Seen(self.clocks[frame.camera](frame), frame.wall_time, label, score)))
 
     def idle(self, redraw: Redraw) -> None:
         """No frame now: a live camera's event whose class has been gone for the gap ends anyway."""
