@@ -185,10 +185,12 @@ def drain(received: queue.Queue, wait: float = 2.0) -> list:
             return messages
 
 
-def test_sse_carries_each_start_and_end_as_a_message_named_event(scenes: Path, live_cli: type[LiveCli]) -> None:
+@pytest.mark.parametrize("gate", ["off", "motion"])  # --realtime: frames flow as a live camera's
+def test_sse_carries_each_start_and_end_as_a_message_named_event(gate: str, scenes: Path,
+                                                                 live_cli: type[LiveCli]) -> None:
     port = free_port()
     cli = live_cli("--source", str(scenes), "--realtime", "--headless", "--provider", "cpu", *EVENT_FLAGS,
-                   "--jsonl", "-", "--serve", f"127.0.0.1:{port}")
+                   "--jsonl", "-", "--serve", f"127.0.0.1:{port}", "--gate", gate)
     cli.wait_for_stderr("serving http://", timeout=60)
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     connection.request("GET", "/api/events")
@@ -196,7 +198,9 @@ def test_sse_carries_each_start_and_end_as_a_message_named_event(scenes: Path, l
     named, data = [], 0
     name = None
     while len(named) < 4:
-        line = response.readline().decode().rstrip("\n")
+        raw = response.readline()
+        assert raw, f"the stream ended after {len(named)} event messages"  # not a spin on its end
+        line = raw.decode().rstrip("\n")
         if line.startswith("event: "):
             name = line.removeprefix("event: ")
         elif line.startswith("data: "):
