@@ -12,7 +12,9 @@ import cv2
 import pytest
 from conftest import CHELSEA, COFFEE, LiveCli, assert_clean_error, run_cli
 from mjpeg_server import MjpegServer
+from prometheus_client.parser import text_string_to_metric_families
 from scenes import DIP
+from web_client import CHROMIUM, free_port, get, read_page, status
 
 # The fake camera's burnt-in parts, which change every frame: the time bits along the top, the
 # frame number at the bottom left (640x480). A camera's clock overlay is the same case.
@@ -57,6 +59,31 @@ def test_a_live_camera_switching_scenes_is_classified_as_the_new_one_and_its_sti
     assert gaps and min(gaps) > 0.9, "while still, one line per refresh (1 s), no more"
     figures = counts(done.stderr)
     assert figures["gated"] > 0 and figures["classified"] + figures["gated"] <= figures["captured"], figures
+
+
+@pytest.mark.skipif(not CHROMIUM, reason="needs a browser: apt-get install chromium")
+def test_still_cameras_tiles_say_so_and_the_status_and_metrics_count_their_gated_frames(
+        live_cli: type[LiveCli], tmp_path: Path) -> None:
+    with MjpegServer(CHELSEA, fps=15) as door, MjpegServer(COFFEE, fps=15) as yard:
+        port = free_port()
+        cli = live_cli("--source", door.url, "--name", "door", "--source", yard.url, "--name", "yard",
+                       "--provider", "cpu", "--headless", "--jsonl", str(tmp_path / "out.jsonl"),
+                       "--serve", f"127.0.0.1:{port}", "--gate", "motion", *STAMPS)
+        cli.wait_for_stderr("serving http://", timeout=60)
+        expression = ("JSON.stringify(Array.from(document.querySelectorAll('#tiles figure')).map((tile) => ({"
+                      "name: tile.querySelector('strong').textContent, "
+                      "state: tile.querySelector('small').textContent})))")
+        still = "still: label kept, not re-checked"
+        tiles = read_page(port, tmp_path / "profile", expression,
+                          lambda page: len(page) == 2 and all(still in tile["state"] for tile in page))
+        assert [(t["name"], still in t["state"]) for t in tiles] == [("door", True), ("yard", True)], tiles
+        cameras = {c["name"]: c for c in status(port)["cameras"]}
+        assert all(c["gated"] > 0 and c["classified"] < c["captured"] for c in cameras.values()), cameras
+        scraped = {(s.name, s.labels["camera"]): s.value for family in
+                   text_string_to_metric_families(get(port, "/metrics")[1].decode()) for s in family.samples
+                   if s.name == "live_classify_frames_gated_total"}
+        assert scraped[("live_classify_frames_gated_total", "door")] > 0, scraped
+        assert scraped[("live_classify_frames_gated_total", "yard")] > 0, scraped
 
 
 def test_a_still_file_is_classified_at_its_scene_changes_and_the_summary_counts_the_rest(scenes: Path,
