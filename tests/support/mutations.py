@@ -921,13 +921,13 @@ MUTATIONS = [
     # issue 34, the motion gate
     Mutation("gate: a new scene is not learnt anew (it stays motion for seconds)", "MotionGate.check",
              "if count > SCENE_FRACTION * self._kept:", "if False:",
-             ("tests/unit/pipeline/test_gate.py::test_the_lights_switched_on_learn_the_background_anew_and_are_classified_once",)),
+             ("tests/unit/pipeline/test_motion_gate.py::test_the_lights_switched_on_learn_the_background_anew_and_are_classified_once",)),
     Mutation("gate: no refresh for a still camera", "MotionGate.check",
              "elif t - self._classified >= self.config.refresh_s:", "elif False:",
-             ("tests/unit/pipeline/test_gate.py::test_a_still_camera_is_classified_again_after_the_refresh",
+             ("tests/unit/pipeline/test_motion_gate.py::test_a_still_camera_is_classified_again_after_the_refresh",
               "tests/e2e/test_gate.py::test_a_mask_over_the_whole_frame_warns_and_leaves_only_the_refresh")),
     Mutation("gate: masks ignored", "MotionGate._resize", "            keep[max(0, y0):y1, max(0, x0):x1] = False\n",
-             "", ("tests/unit/pipeline/test_gate.py::test_motion_inside_a_mask_is_ignored_and_outside_it_is_not",)),
+             "", ("tests/unit/pipeline/test_motion_gate.py::test_motion_inside_a_mask_is_ignored_and_outside_it_is_not",)),
     Mutation("gate: a live camera's still frames classified anyway", "Camera._hand_over",
              "            if not frame.still:\n", "            if True:\n",
              ("tests/unit/pipeline/test_camera_gate.py::"
