@@ -125,6 +125,20 @@ class RecordConfig:
         return self.mode in ("continuous", "both")
 
 
+Rect = tuple[int, int, int, int]  # x, y, width, height in a source's pixels
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    """``--gate motion``: a camera's frame goes through the model only when something in it moved,
+    the scene changed, or ``refresh_s`` passed since its last classified frame."""
+
+    refresh_s: float = 10.0  # a frame is classified at least this often (on the source's clock)
+    threshold: int = 30  # a pixel changed: its luma (0-255, contrast stretched) differs this much from the background
+    area_pct: float = 0.1  # motion: one changed region covers at least this % of the picture
+    masks: tuple[Rect, ...] = ()  # regions left out of the check (a burnt-in clock, a tree, a TV)
+
+
 @dataclass(frozen=True)
 class SourceConfig:
     """The source and how frames flow from it."""
@@ -142,6 +156,7 @@ class SourceConfig:
     record: RecordConfig | None = None  # its recording (``--record``, or its [[camera]]'s ``record``)
     min_confidence: float | None = None  # below it its answer is "unknown" (JSON lines, MQTT, overlay)
     events: EventConfig | None = None  # its event rules (``--event``, or its [[camera]]'s); None: no events of it
+    gate: GateConfig | None = None  # ``--gate motion``: still frames keep the last answer (None: all classified)
 
 
 @dataclass(frozen=True)

@@ -68,12 +68,13 @@ def event_rows(rec: Path) -> list[tuple]:
         return db.execute('SELECT id, label, start, "end", clip, thumbnail FROM events ORDER BY start').fetchall()
 
 
-def test_a_clip_per_espresso_phase_from_its_pre_roll_to_its_post_roll(scenes: Path, tmp_path: Path,
+@pytest.mark.parametrize("gate", ["off", "motion"])  # motion: the still frames classified by the answer they keep
+def test_a_clip_per_espresso_phase_from_its_pre_roll_to_its_post_roll(gate: str, scenes: Path, tmp_path: Path,
                                                                       classifier: Classifier,
                                                                       likely: tuple[set[str], set[str]]) -> None:
     out, rec = tmp_path / "out.jsonl", tmp_path / "rec"
     run = run_cli("--source", str(scenes), "--headless", "--provider", "cpu", *EVENT_FLAGS, "--jsonl", str(out),
-                  "--record", f"{rec}/", "--record-mode", "events", *CLIP_FLAGS)
+                  "--record", f"{rec}/", "--record-mode", "events", *CLIP_FLAGS, "--gate", gate)
     assert run.returncode == 0, run.stderr
     assert "2 event clips in" in run.stderr
     _, events = lines_of(out)

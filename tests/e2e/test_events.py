@@ -26,19 +26,27 @@ from scenes import DIP, EVENT_FLAGS, EXPECTED, lines_of
 EVENT_KEYS = ["event", "id", "camera", "label", "score", "start", "end", "best_time", "clip", "thumbnail"]
 
 
-def test_one_event_per_espresso_phase_in_the_json_lines_and_the_index(scenes: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("gate", ["off", "motion"])
+def test_one_event_per_espresso_phase_in_the_json_lines_and_the_index(gate: str, scenes: Path, tmp_path: Path) -> None:
+    """With ``--gate motion`` only the scene changes are classified; the still frames between keep
+    the answer, so the events start and end on the same frames."""
     out, rec = tmp_path / "out.jsonl", tmp_path / "rec"
     run = run_cli("--source", str(scenes), "--headless", "--provider", "cpu", *EVENT_FLAGS, "--event", "missile",
-                  "--jsonl", str(out), "--record", f"{rec}/", "--segment", "3s")
+                  "--jsonl", str(out), "--record", f"{rec}/", "--segment", "3s", "--gate", gate)
     assert run.returncode == 0, run.stderr
     predictions, events = lines_of(out)
     time_of = {line["frame"]: line["time"] for line in predictions}
-    assert predictions[DIP]["top"][0]["label"] != "espresso"  # the dip is there, and ends nothing
+    assert time_of[DIP] and [p for p in predictions if p["frame"] == DIP][0]["top"][0]["label"] != "espresso"
     assert [e["event"] for e in events] == ["start", "end", "start", "end"]
     assert all(list(e) == EVENT_KEYS for e in events)
     starts, ends = events[0::2], events[1::2]
     assert [(s["id"], s["start"], s["end"]) for s in starts] == [(e["id"], e["start"], None) for e in ends]
-    assert [(e["start"], e["end"]) for e in ends] == [(time_of[a], time_of[b]) for a, b in EXPECTED]
+    if gate == "motion":  # each end on a still frame (no line of its own): between the classified ones around it
+        assert list(time_of) == [0, 20, DIP, DIP + 1, 50, 70, 100] and "113 gated (still)" in run.stderr
+        assert [e["start"] for e in ends] == [time_of[a] for a, _ in EXPECTED]
+        assert time_of[DIP + 1] < ends[0]["end"] < time_of[50] and time_of[100] > ends[1]["end"] > time_of[70]
+    else:
+        assert [(e["start"], e["end"]) for e in ends] == [(time_of[a], time_of[b]) for a, b in EXPECTED]
     assert len({e["id"] for e in ends}) == 2 and all(e["camera"] == "scenes" and e["score"] >= 0.5 for e in ends)
     assert "2 events: 2 espresso\n" in run.stderr  # counted per label: none of missile, watched too
     with sqlite3.connect(rec / "index.db") as db:
@@ -237,10 +245,12 @@ def drain(received: queue.Queue, wait: float = 2.0) -> list:
             return messages
 
 
-def test_sse_carries_each_start_and_end_as_a_message_named_event(scenes: Path, live_cli: type[LiveCli]) -> None:
+@pytest.mark.parametrize("gate", ["off", "motion"])  # --realtime: frames flow as a live camera's
+def test_sse_carries_each_start_and_end_as_a_message_named_event(gate: str, scenes: Path,
+                                                                 live_cli: type[LiveCli]) -> None:
     port = free_port()
     cli = live_cli("--source", str(scenes), "--realtime", "--headless", "--provider", "cpu", *EVENT_FLAGS,
-                   "--jsonl", "-", "--serve", f"127.0.0.1:{port}")
+                   "--jsonl", "-", "--serve", f"127.0.0.1:{port}", "--gate", gate)
     cli.wait_for_stderr("serving http://", timeout=60)
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     connection.request("GET", "/api/events")
@@ -248,7 +258,9 @@ def test_sse_carries_each_start_and_end_as_a_message_named_event(scenes: Path, l
     named, data = [], 0
     name = None
     while len(named) < 4:
-        line = response.readline().decode().rstrip("\n")
+        raw = response.readline()
+        assert raw, f"the stream ended after {len(named)} event messages"  # not a spin on its end
+        line = raw.decode().rstrip("\n")
         if line.startswith("event: "):
             name = line.removeprefix("event: ")
         elif line.startswith("data: "):

@@ -948,6 +948,42 @@ MUTATIONS = [
              "  if (!palette.has(label)) palette.set(label, label.length);",
              ("tests/e2e/test_history_browser.py::test_labels_get_clearly_different_colours",)),
 
+    # issue 34, the motion gate
+    Mutation("gate: a new scene is not learnt anew (it stays motion for seconds)", "MotionGate.check",
+             "if count > SCENE_FRACTION * self._kept:", "if False:",
+             ("tests/unit/pipeline/test_motion_gate.py::test_the_lights_switched_on_learn_the_background_anew_and_are_classified_once",)),
+    Mutation("gate: no refresh for a still camera", "MotionGate.check",
+             "elif t - self._classified >= self.config.refresh_s:", "elif False:",
+             ("tests/unit/pipeline/test_motion_gate.py::test_a_still_camera_is_classified_again_after_the_refresh",
+              "tests/e2e/test_gate.py::test_a_mask_over_the_whole_frame_warns_and_leaves_only_the_refresh")),
+    Mutation("gate: masks ignored", "MotionGate._resize", "            keep[max(0, y0):y1, max(0, x0):x1] = False\n",
+             "", ("tests/unit/pipeline/test_motion_gate.py::"
+                  "test_motion_inside_a_mask_is_ignored_and_outside_it_is_not",)),
+    Mutation("gate: a live camera's still frames classified anyway", "Camera._hand_over",
+             "            if not frame.still:\n", "            if True:\n",
+             ("tests/unit/pipeline/test_camera_gate.py::"
+              "test_a_live_camera_s_still_frames_keep_the_answer_and_never_reach_the_engine",
+              "tests/e2e/test_gate.py::test_a_live_camera_switching_scenes_is_classified_as_the_new_one_and_its_still_"
+              "frames_are_gated")),
+    Mutation("gate: a file's still frames classified anyway", "Camera.next_for_inference",
+             "            if not frame.still:\n", "            if True:\n",
+             ("tests/e2e/test_gate.py::test_a_still_file_is_classified_at_its_scene_changes_and_the_summary_counts_"
+              "the_rest",)),
+    Mutation("gate: events ignore the still frames' kept answer", "Events.write",
+             "if shown.kept and shown.prediction is not None:", "if False:",
+             ("tests/unit/sinks/events/test_event_outputs.py::"
+              "test_the_gate_s_still_frames_hold_and_end_events_on_the_kept_answer",
+              "tests/e2e/test_events.py::test_one_event_per_espresso_phase_in_the_json_lines_and_the_index[motion]")),
+    Mutation("gate: the page's tiles do not say a camera is still", SRC + "sinks/web/page/app.js",
+             'const state = (c) => c.source_state + (c.still ? ` · ${STILL}` : "");',
+             "const state = (c) => c.source_state;",
+             ("tests/e2e/test_gate.py::test_still_cameras_tiles_say_so_and_the_status_and_metrics_count_their_gated_"
+              "frames",)),
+    Mutation("gate: the overlay does not say the label is kept", "_notices", "    if status.still:\n",
+             "    if False:\n", ("tests/unit/sinks/display/test_overlay.py::"
+                                 "test_a_still_frame_says_its_label_is_kept_and_a_classified_one_does_not",)),
+    Mutation("gate: masks beyond the frame accepted", "_member", "    if src.gate and width and height:",
+             "    if False:", ("tests/e2e/test_gate.py::test_a_mask_beyond_the_frame_is_one_line_and_exit_2",)),
 ]
 
 

@@ -11,11 +11,13 @@ import numpy as np
 from live_classify.app.annotate import Annotator
 from live_classify.config import RunConfig, SourceConfig
 from live_classify.engine.classifier import Classifier
-from live_classify.log import info
-from live_classify.pipeline.camera import Camera, smoothing
+from live_classify.log import info, warning
+from live_classify.pipeline.camera import Camera
 from live_classify.pipeline.frames import Flow, Frame
+from live_classify.pipeline.gate import check_masks
 from live_classify.pipeline.queues import Wake
 from live_classify.pipeline.scheduler import Scheduler, lanes, per_core, scheduler
+from live_classify.pipeline.smoothing import smoothing
 from live_classify.pipeline.status import RunStatus
 from live_classify.sources.absent import check_one_opened, open_or_absent
 from live_classify.sources.capture import Source, SourceSpec
@@ -182,10 +184,15 @@ def _member(src: SourceConfig, source: Source, classifier: Classifier, wake: Wak
     """One camera: its flow, its pace (``--realtime``), its smoothing, its lanes for the workers."""
     flow = Flow.of(src.spec.live, src.realtime)
     pace = None if src.spec.live or not src.realtime else source.claimed_fps or 30.0
+    clock = source_clock(src.spec, source.claimed_fps)
     camera = Camera(source, flow=flow, name=src.name, source_name=src.spec.name, lanes=workers,
                     smoothed=smoothing(classifier, src.smooth), pace_fps=pace, max_reconnects=src.reconnect,
-                    stall_s=src.read_timeout, alone=alone, wake=wake)
-    return Member(src, camera, source_clock(src.spec, source.claimed_fps))
+                    stall_s=src.read_timeout, alone=alone, wake=wake, gate=src.gate, clock=clock)
+    width, height = getattr(source, "width", 0), getattr(source, "height", 0)  # a camera not reached yet: unknown
+    if src.gate and width and height:  # masks beyond the frame: exit 2
+        for line in check_masks(src.gate.masks, width, height, "--gate-mask" if alone else f"{src.name}: --gate-mask"):
+            warning(line)
+    return Member(src, camera, clock)
 
 
 def source_clock(spec: SourceSpec, claimed_fps: float | None) -> Callable[[Frame], float]:

@@ -168,17 +168,29 @@ def _summary(cameras: Cameras, sinks: Sinks, window: Window | None) -> None:
     provider = cameras.classifier.backend.provider
     if len(cameras.members) == 1:
         s = cameras.members[0].camera.stats
-        info(f"{s.captured} frames captured, {s.classified} classified, {s.dropped} dropped, {on_screen}"
-             f"{plural(s.reconnects, 'reconnect')} in {elapsed:.1f} s")
+        info(f"{s.captured} frames captured, {s.classified} classified, {_gated(cameras.members[0])}"
+             f"{s.dropped} dropped, {on_screen}{plural(s.reconnects, 'reconnect')} in {elapsed:.1f} s")
         info(f"capture {s.captured / elapsed:.1f} fps, inference {s.classified / elapsed:.1f} fps; "
              f"{s.latency_summary()}; {provider}")
     else:
         now = time.monotonic()
         for m in cameras.members:
-            info(camera_line(m.name, m.camera.stats, now))
+            info(camera_line(m.name, m.camera.stats, now, _gated(m)))
         info(f"all {len(cameras.members)} cameras: {status.total('captured')} captured, "
-             f"{status.total('classified')} classified, {status.total('dropped')} dropped, {on_screen}"
+             f"{status.total('classified')} classified, "
+             f"{_gated_total(cameras)}{status.total('dropped')} dropped, {on_screen}"
              f"{plural(status.total('reconnects'), 'reconnect')} in {elapsed:.1f} s; {cameras.scheduler.summary()}; "
              f"{provider}")
     for line in sinks.summaries():
         info(line)
+
+
+def _gated(member: Member) -> str:
+    """``--gate motion``: the still frames not classified, for the summary ("" without a gate)."""
+    gate = member.camera.gate
+    return f"{gate.gated} gated (still), " if gate.config or gate.gated else ""
+
+
+def _gated_total(cameras: Cameras) -> str:
+    gates = [m.camera.gate for m in cameras.members]
+    return f"{sum(g.gated for g in gates)} gated (still), " if any(g.config or g.gated for g in gates) else ""

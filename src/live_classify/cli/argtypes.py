@@ -197,3 +197,29 @@ def bitrate(text: str) -> int:
 def crf(text: str) -> int:
     """libx264's constant rate factor: 0 (lossless) to 51 (worst)."""
     return int(_bounded(text, "a whole number from 0 (best) to 51 (smallest)", lambda v: 0 <= v <= 51, whole=True))
+
+
+def gate_mask(text: str) -> tuple[int, int, int, int]:
+    """``--gate-mask X,Y,W,H``: a rectangle in the source's pixels, inside it (checked once its size is known)."""
+    parts = text.split(",")
+    if len(parts) != 4 or not all(p.strip().isdigit() for p in parts) or int(parts[2]) < 1 or int(parts[3]) < 1:
+        raise _refuse("X,Y,W,H in the source's pixels (whole numbers: X and Y 0 or more, W and H 1 or more)", text)
+    x, y, w, h = (int(p) for p in parts)
+    return (x, y, w, h)
+
+
+def gate_refresh(text: str) -> float:
+    """``--gate-refresh``: seconds (``10``) or a duration (``30s``, ``5m``), above 0."""
+    if re.fullmatch(r"\s*[\d.]+\s*", text):
+        return _bounded(text, "a number of seconds above 0, or a duration such as 30s", lambda v: v > 0)
+    return duration(text)
+
+
+def gate_threshold(text: str) -> int:
+    """``--gate-threshold``: a luma difference, 1 to 255."""
+    return int(_bounded(text, "a whole number from 1 to 255 (luma levels)", lambda v: 1 <= v <= 255, whole=True))
+
+
+def percent(text: str) -> float:
+    """A percentage above 0, at most 100."""
+    return _bounded(text, "a percentage above 0, at most 100", lambda v: 0 < v <= 100)

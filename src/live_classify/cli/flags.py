@@ -12,8 +12,12 @@ from live_classify.cli.argtypes import (
     backend_url,
     fourcc,
     fraction,
+    gate_mask,
+    gate_refresh,
+    gate_threshold,
     non_negative_float,
     non_negative_int,
+    percent,
     positive_float,
     positive_int,
     size,
@@ -76,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="--config: print the configuration as it would run, then exit")
     _source_flags(parser)
     _camera_flags(parser)
+    _gate_flags(parser)
     _output_flags(parser)
     output_flags.recording_flags(parser)
     output_flags.browser_flags(parser)
@@ -123,6 +128,25 @@ def _camera_flags(parser: argparse.ArgumentParser) -> None:
                           "(default: 10)")
     cam.add_argument("--rtsp-transport", choices=["tcp", "udp"],
                      help="RTSP over TCP only (a camera behind NAT) or UDP only (default: TCP first, then UDP)")
+
+
+def _gate_flags(parser: argparse.ArgumentParser) -> None:
+    """Which frames go through the model: all of them, or those where something changed."""
+    gate = parser.add_argument_group("motion gate (cameras, streams, video files)")
+    gate.add_argument("--gate", choices=["off", "motion"], default="off",
+                      help="motion: classify a frame only when something moved, the scene changed or the refresh is "
+                           "due; a still frame keeps the last answer and writes no JSON line (default: off)")
+    gate.add_argument("--gate-refresh", type=gate_refresh, default=10.0, metavar="S",
+                      help="--gate motion: classify at least every S seconds of the source, still or not (default: 10)")
+    gate.add_argument("--gate-mask", type=gate_mask, action="append", metavar="X,Y,W,H",
+                      help="--gate motion: leave this rectangle (source pixels) out of the check, e.g. a burnt-in "
+                           "clock or a tree in the wind; repeatable")
+    gate.add_argument("--gate-threshold", type=gate_threshold, default=30, metavar="L",
+                      help="--gate motion: a pixel changed when its luma (0-255, contrast stretched, at about 100 px "
+                           "high) differs this much from the background (default: 30)")
+    gate.add_argument("--gate-area", type=percent, default=0.1, metavar="PCT",
+                      help="--gate motion: motion when one changed region covers PCT %% of the picture "
+                           "(default: 0.1, about 30x30 px of 720p)")
 
 
 def _output_flags(parser: argparse.ArgumentParser) -> None:

@@ -13,6 +13,7 @@ from live_classify.config import (
     CollectConfig,
     EncoderSettings,
     EventConfig,
+    GateConfig,
     MqttConfig,
     NotifyConfig,
     OutputConfig,
@@ -78,7 +79,14 @@ def source_config(args: argparse.Namespace, spec: SourceSpec, name: str) -> Sour
         open_timeout=args.open_timeout, read_timeout=args.read_timeout, rtsp_transport=args.rtsp_transport,
         realtime=args.realtime, reconnect=args.reconnect, threads=args.threads, smooth=args.smooth,
         record=record_config(args), min_confidence=args.min_confidence, events=event_rules(args),
+        gate=gate_config(args),
     )
+
+
+def gate_config(args: argparse.Namespace) -> GateConfig | None:
+    """``--gate motion`` and its settings, as a camera's flags say; None: every frame classified."""
+    return GateConfig(args.gate_refresh, args.gate_threshold, args.gate_area,
+                      tuple(args.gate_mask or ())) if args.gate == "motion" else None
 
 
 def record_config(args: argparse.Namespace) -> RecordConfig | None:

@@ -23,25 +23,20 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from functools import partial
 
-from live_classify.engine.classifier import Classification, Classifier
-from live_classify.engine.postprocess import Smoother
+from live_classify.config import GateConfig
 from live_classify.log import info
 from live_classify.pipeline.frames import Flow, Frame, Log, Prediction, Shown
-from live_classify.pipeline.queues import Wake, put_blocking, put_newest
+from live_classify.pipeline.gate import CameraGate, capture_time
+from live_classify.pipeline.queues import Wake, newest, put_blocking, put_newest
+from live_classify.pipeline.reconnect import reopen_with_backoff
+from live_classify.pipeline.smoothing import Smoothing
 from live_classify.pipeline.stats import Stats
 from live_classify.pipeline.status import CameraState, CameraStatus
 from live_classify.sources.capture import Source
 
 _END = None  # the sentinel that ends each queue
 SHOW_BACKLOG = 2  # live frames waiting for the main loop, which takes the newest: the picture never lags
-Smoothing = Callable[[Classification], Classification]
-
-
-def smoothing(classifier: Classifier, alpha: float) -> Smoothing | None:
-    """``--smooth ALPHA``: each result averaged with the ones before it (one smoother per camera)."""
-    return partial(classifier.smoothed, smoother=Smoother(alpha)) if alpha < 1 else None
 
 
 class Camera:
@@ -51,9 +46,11 @@ class Camera:
     def __init__(self, source: Source, *, flow: Flow, name: str = "", source_name: str = "",
                  lanes: int = 1, smoothed: Smoothing | None = None, pace_fps: float | None = None,
                  max_reconnects: int = 10, stall_s: float = 5.0, alone: bool = True,
-                 wake: Wake | None = None, log: Log = info) -> None:
+                 wake: Wake | None = None, log: Log = info, gate: GateConfig | None = None,
+                 clock: Callable[[Frame], float] = capture_time) -> None:
         """``lanes``: inboxes dealt in turn (every frame, several workers). ``stall_s``: no frame for
-        longer than this is STALLED. ``alone``: the run's only camera (its messages need no name)."""
+        longer than this is STALLED. ``alone``: the run's only camera (its messages need no name).
+        ``gate``: ``--gate motion``'s settings; ``clock``: the source's (the refresh is counted on it)."""
         self.source = source
         self.name = name
         self.source_name = source_name or source.spec.name
@@ -74,6 +71,9 @@ class Camera:
         self._stop = threading.Event()
         self._wake = wake or Wake()
         self.smoothed = smoothed  # a new model's is set by the scheduler's thread, between two batches
+        self.gate = CameraGate(gate, clock)
+        self.still = False  # the newest shown frame kept the last answer (the main loop writes it)
+        self._sent = -1  # live: the newest frame handed to inference (the capture thread's)
         self._turn = 0
         self._lanes_done: set[int] = set()  # the scheduler's
         every = flow is Flow.EVERY
@@ -108,7 +108,13 @@ class Camera:
             last_capture=self.last_capture, captured=stats.captured, classified=stats.classified,
             dropped=stats.dropped, reconnects=stats.reconnects, capture_fps=stats.capture_rate.rate,
             inference_fps=stats.inference_rate.rate, display_fps=stats.display_rate.rate,
-            recent_latencies_ms=recent, backend_down=self.backend_down, ended=self.ended, error=self.error)
+            recent_latencies_ms=recent, backend_down=self.backend_down, ended=self.ended, error=self.error,
+            gated=self.gate.gated, still=self.still)
+
+    def set_gate(self, config: GateConfig | None) -> list[str]:
+        """``--gate`` changed by a reload, in place (no restart): the next frame is classified and
+        the check starts afresh. Masks beyond the frame raise UsageError; returns the warnings."""
+        return self.gate.set(config)
 
     # -- the main thread's side -------------------------------------------------------------
 
@@ -137,30 +143,23 @@ class Camera:
             self.ended = self._stop.is_set()
             return None
         if self.flow is Flow.LATEST and item is not _END:
-            item = self._newest(item)
+            item = newest(self._to_show, item, _END)  # a main loop that fell behind catches up at once
         if item is _END or self._stop.is_set():
             self.ended = True
             return None
         self._turn += 1
         self.stats.display_rate.tick(time.monotonic())
-        if self.flow is Flow.EVERY:
-            frame, prediction = item
-            prediction = self._smooth(prediction)
-            return Shown(frame, prediction, [prediction], exclusive=True)
-        return Shown(item, self._latest, self._drain_results(), exclusive=False)  # inference may still read it
-
-    def _newest(self, frame: Frame) -> Frame:
-        """The newest live frame waiting: a main loop that fell behind catches up at once, so the
-        picture is never older than its label (the recording counts the frames it never got)."""
-        while True:
-            try:
-                item = self._to_show.get_nowait()
-            except queue.Empty:
-                return frame
-            if item is _END:  # the last item ever put: left for the next poll
-                self._to_show.put_nowait(_END)
-                return frame
-            frame = item
+        if self.flow is Flow.LATEST:  # inference may still read the frame; the answer is kept once none is pending
+            new = self._drain_results()
+            kept = item.still and self._latest is not None and self._latest.frame.index >= self._sent
+            shown = Shown(item, self._latest, new, exclusive=False, kept=kept)
+        elif item[1] is None:  # a file's still frame: the answer of the frame before it, in order
+            shown = Shown(item[0], self._latest, [], exclusive=True, kept=self._latest is not None)
+        else:
+            self._latest = prediction = self._smooth(item[1])
+            shown = Shown(item[0], prediction, [prediction], exclusive=True)
+        self.still = shown.kept
+        return shown
 
     def leftover_predictions(self) -> list[Prediction]:
         """Predictions made after the last shown frame: call after :meth:`join` so none is lost."""
@@ -189,19 +188,24 @@ class Camera:
         source, marks ``inference_done``."""
         if self.lane_done(lane):
             return None
-        try:
-            inbox = self._inboxes[lane]
-            frame = inbox.get(timeout=timeout) if timeout > 0 else inbox.get_nowait()
-        except queue.Empty:
-            return None
-        if frame is _END:
-            self._lanes_done.add(lane)
-            self.inference_done = len(self._lanes_done) == len(self._inboxes)
-            if self.flow is Flow.EVERY:
-                put_blocking(self._outboxes[lane], _END, self._stop)
+        inbox = self._inboxes[lane]
+        while True:
+            try:
+                frame = inbox.get(timeout=timeout) if timeout > 0 else inbox.get_nowait()
+            except queue.Empty:
+                return None
+            if frame is _END:
+                break
+            if not frame.still:
+                return frame
+            put_blocking(self._outboxes[lane], (frame, None), self._stop)  # a file's still frame, unclassified
             self._wake.set()
-            return None
-        return frame
+        self._lanes_done.add(lane)
+        self.inference_done = len(self._lanes_done) == len(self._inboxes)
+        if self.flow is Flow.EVERY:
+            put_blocking(self._outboxes[lane], _END, self._stop)
+        self._wake.set()
+        return None
 
     def lane_done(self, lane: int) -> bool:
         """The last frame of ``lane`` has been taken."""
@@ -251,15 +255,18 @@ class Camera:
         self._end_of_source(index)
 
     def _hand_over(self, frame: Frame) -> None:
-        """A new frame: to inference (in turn, or newest wins) and to the main loop."""
+        """A new frame: to inference (in turn, or newest wins; a still one never) and to the main loop."""
         self.last_capture = frame.t_capture
         self._state = CameraState.LIVE
         self.stats.captured += 1
         self.stats.capture_rate.tick(frame.t_capture)
+        frame = self.gate.mark(frame)
         if self.flow is Flow.EVERY:
             put_blocking(self._inboxes[frame.index % len(self._inboxes)], frame, self._stop)
         else:
-            self.stats.replaced += put_newest(self._inboxes[0], frame)
+            if not frame.still:
+                self.stats.replaced += put_newest(self._inboxes[0], frame)
+                self._sent = frame.index
             put_newest(self._to_show, frame)
         self._wake.set()
 
@@ -276,22 +283,15 @@ class Camera:
     def _reconnect(self) -> bool:
         """Reopen a lost live source with backoff; False once ``max_reconnects`` tries have failed."""
         name, why = self.source.spec.name, self.source.lost_because
-        if not self._alone:  # one camera of several: which one
-            name = f"{self.name} ({name})"
+        name = name if self._alone else f"{self.name} ({name})"  # one camera of several: which one
         self.lost_because = why
         self._state = CameraState.RECONNECTING
-        delay = 0.5
-        for attempt in range(1, self.max_reconnects + 1):
-            lost = f"lost ({why})" if attempt == 1 else "still lost"
-            self.log(f"{name}: {lost}; reconnecting in {delay:g} s (attempt {attempt}/{self.max_reconnects})")
-            if self._stop.wait(delay):
-                return False
-            if self.source.reopen():
-                self.stats.reconnects += 1
-                self._state = CameraState.LIVE
-                self.log(f"{name}: reconnected")
-                return True
-            delay = min(5.0, delay * 2)
+        if reopen_with_backoff(self.source, name, self.max_reconnects, self._stop, self.log):
+            self.stats.reconnects += 1
+            self._state = CameraState.LIVE
+            return True
+        if self._stop.is_set():
+            return False
         self.error = f"{name}: lost ({why}), and {self.max_reconnects} reconnection attempts failed"
         self._state = CameraState.LOST
         self._stop.set()

@@ -35,6 +35,7 @@ class Frame:
     wall_time: float  # time.time(), for people and logs
     image: np.ndarray
     camera: str = ""  # the name of the camera (or file, stream) it came from
+    still: bool = False  # ``--gate motion`` saw nothing change in it: it is not classified
 
 
 @dataclass(frozen=True)
@@ -59,3 +60,4 @@ class Shown:
     prediction: Prediction | None  # the newest (live) or the frame's own (every frame)
     new_predictions: list[Prediction]  # classified since the last shown frame: one JSON line each
     exclusive: bool  # no other thread reads the frame any more: draw on it without a copy
+    kept: bool = False  # a still frame (``--gate motion``): ``prediction`` is the camera's last, not re-checked on it

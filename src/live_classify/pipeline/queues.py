@@ -25,6 +25,21 @@ def put_newest(q: queue.Queue, item: object) -> int:
                 pass
 
 
+def newest(q: queue.Queue, item: object, end: object) -> object:
+    """The newest of ``item`` and what waits behind it in ``q``, so the picture is never older than
+    its label (the recording counts the frames it never got); ``end``, the last item ever put, is
+    left in ``q`` for the next look."""
+    while True:
+        try:
+            following = q.get_nowait()
+        except queue.Empty:
+            return item
+        if following is end:
+            q.put_nowait(end)
+            return item
+        item = following
+
+
 @dataclass(frozen=True)
 class Wake:
     """What the cameras set when a frame waits: for the scheduler, for the main loop (both at once;

@@ -42,6 +42,8 @@ class CameraStatus:
     backend_down: str | None  # why the inference server is away, while it is
     ended: bool  # the main loop has seen its last frame
     error: str | None  # why it failed, if it did
+    gated: int = 0  # ``--gate motion``: still frames not classified (they kept the last answer)
+    still: bool = False  # its newest shown frame was still: the answer shown is kept, not re-checked
 
     @property
     def reconnecting(self) -> bool:

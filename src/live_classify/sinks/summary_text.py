@@ -28,9 +28,10 @@ def lifetime_s(stats: Stats, now: float) -> float:
     return max(1e-9, now - stats.started)
 
 
-def camera_line(name: str, stats: Stats, now: float) -> str:
-    """One camera of several: its counts, and its inference rate over its own lifetime."""
+def camera_line(name: str, stats: Stats, now: float, gated: str = "") -> str:
+    """One camera of several: its counts, and its inference rate over its own lifetime (``gated``:
+    the motion gate's part, "" without one)."""
     alive = lifetime_s(stats, now)
     return (f"{name}: {stats.captured} captured, {stats.classified} classified ({stats.classified / alive:.1f} fps "
-            f"over its {alive:.1f} s), {stats.dropped} dropped, {plural(stats.reconnects, 'reconnect')}; "
+            f"over its {alive:.1f} s), {gated}{stats.dropped} dropped, {plural(stats.reconnects, 'reconnect')}; "
             f"{stats.latency_summary()}")

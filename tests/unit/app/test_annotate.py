@@ -30,3 +30,15 @@ def test_no_redraw_while_frames_flow_for_a_file_or_before_the_first_frame() -> N
     nothing_yet = annotator(Flow.LATEST, STALE_S + 5)
     nothing_yet.last = None
     assert nothing_yet.stale() is None
+
+
+def test_a_kept_frame_is_drawn_saying_still_and_a_classified_one_is_not(monkeypatch) -> None:  # noqa: ANN001
+    from live_classify.sinks.display import overlay
+
+    drawn = annotator(Flow.LATEST, 0.0)
+    seen: list[bool] = []
+    monkeypatch.setattr(overlay, "draw", lambda image, prediction, look: seen.append(look.still) or image)
+    frame = Frame(1, 0.0, 0.0, np.zeros((120, 160, 3), np.uint8), "cam0", still=True)
+    drawn.draw(Shown(frame, None, [], exclusive=True, kept=True))
+    drawn.draw(Shown(frame, None, [], exclusive=True, kept=False))  # still, but a newer answer is pending
+    assert seen == [True, False]

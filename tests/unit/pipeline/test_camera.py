@@ -15,8 +15,8 @@ from recordings import recording_counts
 
 from live_classify.engine.classifier import Classification, Classifier
 from live_classify.engine.postprocess import Smoother, top_k
-from live_classify.pipeline.camera import smoothing
 from live_classify.pipeline.frames import Flow
+from live_classify.pipeline.smoothing import smoothing
 from live_classify.pipeline.status import CameraState
 from live_classify.sinks.base import Update
 from live_classify.sinks.record.recording import Recording

@@ -27,6 +27,7 @@ MAX_COVER = 0.45  # of the frame's height
 # Relative sizes: the top class, the other classes, the rates, the notices.
 LABEL, CLASS, STATS, NOTICE = 0.75, 0.55, 0.45, 0.6
 
+STILL = "still: label kept, not re-checked"  # --gate motion, on a frame that was not classified
 Font = Callable[[float], float]  # a relative size -> the font scale for this frame
 
 
@@ -47,6 +48,7 @@ class Status:
     collected: str | None = None  # frames saved per class, when collecting
     min_confidence: float | None = None  # below it the answer is "unknown"
     backend_down: str | None = None  # the inference server is away: why
+    still: bool = False  # --gate motion: nothing moved, the label is the last one, not re-checked on this frame
 
 
 @dataclass(frozen=True)
@@ -164,6 +166,8 @@ def _stats(prediction: Prediction | None, status: Status) -> list[str]:
 
 def _notices(status: Status, font: Font) -> list[Row]:
     rows = []
+    if status.still:
+        rows.append(Row(STILL, GREY, font(NOTICE)))
     if status.backend_down:
         rows.append(Row("inference server unreachable", WARN, font(NOTICE)))
     if status.reconnecting:

@@ -2,9 +2,12 @@
 and end handed to the outputs that tell of events (those with ``write_event``: the JSON lines, MQTT,
 the web view, the webhooks, the index; ``write_event`` returns at once, slow work on their own threads).
 
-It sees only what was classified (``new_predictions``: a live camera's frames that inference never
-saw are not evidence either way). It comes first among the sinks so that, at the end of the run, it
-ends the events still going on while the outputs that tell of them are still open.
+It sees what was classified (``new_predictions``: a live camera's frames that inference never
+saw are not evidence either way), and, with ``--gate motion``, each still frame with the answer it
+kept (``Shown.kept``: nothing changed, so the answer stands on that frame's time; a hold or a gap is
+timed on it, and a refresh that says otherwise ends the event). It comes first among the sinks so
+that, at the end of the run, it ends the events still going on while the outputs that tell of them
+are still open.
 """
 from __future__ import annotations
 
@@ -49,19 +52,26 @@ class Events:
         self.names = names
 
     def write(self, update: Update) -> None:
-        self.write_predictions(update.shown.new_predictions)
+        shown = update.shown
+        self.write_predictions(shown.new_predictions)
+        if shown.kept and shown.prediction is not None:  # a still frame: the kept answer, at its time
+            self._observe(shown.frame, shown.prediction)
 
     def write_predictions(self, predictions: list[Prediction]) -> None:
         for prediction in predictions:
-            frame = prediction.frame
-            tracker = self.trackers[frame.camera] if frame.camera in self.trackers else self._tracker(frame.camera)
-            if tracker is None:
-                continue
-            top = prediction.result.top
-            label = str(top.labels[0]) if len(top.labels) else None
-            score = float(top.scores[0]) if len(top.scores) else 0.0
-            seen = Seen(self.clocks[frame.camera](frame), frame.wall_time, label, score, partial(Moment.of, prediction))
-            self._tell(tracker.observe(seen))
+            self._observe(prediction.frame, prediction)
+
+    def _observe(self, frame: Frame, prediction: Prediction) -> None:
+        """``prediction`` seen on ``frame`` (its own, or a still frame's kept one): to its camera's
+        tracker, on the camera's clock; the moment a thumbnail shows is the prediction's own frame."""
+        tracker = self.trackers[frame.camera] if frame.camera in self.trackers else self._tracker(frame.camera)
+        if tracker is None:
+            return
+        top = prediction.result.top
+        label = str(top.labels[0]) if len(top.labels) else None
+        score = float(top.scores[0]) if len(top.scores) else 0.0
+        seen = Seen(self.clocks[frame.camera](frame), frame.wall_time, label, score, partial(Moment.of, prediction))
+        self._tell(tracker.observe(seen))
 
     def idle(self, redraw: Redraw) -> None:
         """No frame now: a live camera's event whose class has been gone for the gap ends anyway."""

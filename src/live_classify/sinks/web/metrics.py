@@ -17,6 +17,7 @@ COUNTERS = {
     "captured": "frames read from the source",
     "classified": "frames classified",
     "dropped": "live frames with no prediction of their own: replaced by a newer one, or the inference server away",
+    "gated": "frames not classified because nothing moved (--gate motion): they kept the last answer",
     "reconnects": "times the source was reopened",
 }
 GAUGES = {

@@ -110,3 +110,9 @@ def test_any_frame_size_and_label_is_drawn_inside_the_frame(width: int, height: 
     assert panel.width <= width and panel.rows
     image = np.full((height, width, 3), 200, np.uint8)
     assert overlay.draw(image, guess, status) is image
+
+
+def test_a_still_frame_says_its_label_is_kept_and_a_classified_one_does_not() -> None:
+    still = overlay.layout(640, 480, prediction(), overlay.Status(**{**LIVE.__dict__, "still": True}))
+    assert overlay.STILL in texts(still) and any(text.endswith("tiger cat") for text in texts(still))
+    assert overlay.STILL not in texts(overlay.layout(640, 480, prediction(), LIVE))

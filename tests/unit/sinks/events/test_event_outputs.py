@@ -18,7 +18,8 @@ from live_classify.config import EventConfig
 from live_classify.engine.classifier import Classification, StageTimes
 from live_classify.engine.postprocess import TopK
 from live_classify.errors import BadValue
-from live_classify.pipeline.frames import Frame, Prediction
+from live_classify.pipeline.frames import Frame, Prediction, Shown
+from live_classify.sinks.base import Update
 from live_classify.sinks.events import mqtt_topics
 from live_classify.sinks.events.index import Index
 from live_classify.sinks.events.rules import END, START, Change, Event
@@ -63,6 +64,42 @@ def test_each_camera_has_its_own_tracker() -> None:
     assert [(c.kind, c.event.camera) for c in heard.changes] == [(START, "door"), (START, "yard")]
     sink.close()
     assert [c.kind for c in heard.changes[2:]] == [END, END]
+
+
+def kept(camera: str, index: int, prediction: Prediction) -> Update:
+    """A still frame (``--gate motion``): not classified, ``prediction`` kept on it."""
+    frame = Frame(index, index / 10, 1_700_000_000 + index / 10, IMAGE, camera, still=True)
+    return Update(Shown(frame, prediction, [], exclusive=True, kept=True), index / 10, lambda: IMAGE)
+
+
+def test_the_gate_s_still_frames_hold_and_end_events_on_the_kept_answer() -> None:
+    """One classified frame of the cat, then still frames keeping it: the hold (0.5 s) is timed on
+    them and the event goes on; a refresh that sees the dog, then still frames keeping the dog: the
+    gap (1 s) after the cat's last (kept) frame ends it."""
+    heard = Listener()
+    sink = events(heard)
+    cat = seen("door", 0, "cat")
+    sink.write(Update(Shown(cat.frame, cat, [cat], exclusive=True), 0.0, lambda: IMAGE))
+    for i in range(1, 20):
+        sink.write(kept("door", i, cat))
+    assert [(c.kind, c.event.start) for c in heard.changes] == [(START, 1_700_000_000)]
+    dog = seen("door", 20, "dog")
+    sink.write(Update(Shown(dog.frame, dog, [dog], exclusive=True), 2.0, lambda: IMAGE))
+    for i in range(21, 29):
+        sink.write(kept("door", i, dog))
+    assert [c.kind for c in heard.changes] == [START]
+    sink.write(kept("door", 29, dog))
+    assert [(c.kind, c.event.end) for c in heard.changes] == [(START, None), (END, 1_700_000_001.9)]
+
+
+def test_a_kept_frame_is_not_evidence_until_marked_so() -> None:
+    heard = Listener()
+    sink = events(heard)
+    cat = seen("door", 0, "cat")
+    for i in range(6):  # the same prediction drawn on later frames, not kept: a live camera's older answer
+        frame = Frame(i, i / 10, 1_700_000_000 + i / 10, IMAGE, "door")
+        sink.write(Update(Shown(frame, cat, [], exclusive=False), i / 10, lambda: IMAGE))
+    assert heard.changes == []
 
 
 def test_a_listener_that_fails_is_marked_and_the_others_still_hear() -> None:

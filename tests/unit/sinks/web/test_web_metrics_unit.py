@@ -9,7 +9,7 @@ from live_classify.sinks.web.metrics import Metrics
 
 
 def row(name: str, n: int, **extra: object) -> dict[str, object]:
-    return {"name": name, "captured": 10 * n, "classified": 9 * n, "dropped": n, "reconnects": n + 1,
+    return {"name": name, "captured": 10 * n, "classified": 9 * n, "dropped": n, "reconnects": n + 1, "gated": 4 * n,
             "capture_fps": 30.0 + n, "inference_fps": 29.5 + n, "prediction_age_s": 0.25 * n, "viewers": n,
             "source_up": True, **extra}
 
@@ -27,6 +27,9 @@ def test_one_camera_has_unlabelled_series_with_the_status_values() -> None:
                                                       [("live_classify_frames_captured_total", {}, 20.0)])
     assert found["live_classify_frames_classified"][2] == [("live_classify_frames_classified_total", {}, 18.0)]
     assert found["live_classify_frames_dropped"][2] == [("live_classify_frames_dropped_total", {}, 2.0)]
+    assert found["live_classify_frames_gated"] == (
+        "counter", "frames not classified because nothing moved (--gate motion): they kept the last answer",
+        [("live_classify_frames_gated_total", {}, 8.0)])
     assert found["live_classify_reconnects"] == ("counter", "times the source was reopened",
                                                  [("live_classify_reconnects_total", {}, 3.0)])
     assert found["live_classify_capture_fps"] == ("gauge", "frames captured per second, over the last 2 s",

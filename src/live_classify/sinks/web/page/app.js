@@ -123,10 +123,14 @@ function setUp(s) {
   $("tiles").replaceChildren(...[...tiles.values()].map((t) => t.tile));
 }
 
+// --gate motion: nothing moved, so the label shown is the last one, not checked again on the newest frame.
+const STILL = "still: label kept, not re-checked";
+const state = (c) => c.source_state + (c.still ? ` · ${STILL}` : "");
+
 function showCamera(c) {
   const tile = tiles.get(c.name);
   if (!tile) return;
-  tile.state.textContent = `${c.source_state} · capture ${fixed(c.capture_fps, 0, " fps")} · ` +
+  tile.state.textContent = `${state(c)} · capture ${fixed(c.capture_fps, 0, " fps")} · ` +
     `inference ${fixed(c.inference_fps, 0, " fps")}`;
   tile.state.className = c.source_up ? "" : "lost";
   if (c.prediction) showPrediction(c.prediction);
@@ -139,13 +143,13 @@ function showStatus(s) {
     s.cameras.forEach(showCamera);
     return;
   }
-  $("state").textContent = s.source_state;
+  $("state").textContent = state(s);
   $("state").className = s.source_up ? "" : "lost";
   $("capture_fps").textContent = fixed(s.capture_fps, 1, " fps");
   $("inference_fps").textContent = fixed(s.inference_fps, 1, " fps");
   $("latency").textContent = `${fixed(s.latency_ms.p50, 0, "")} / ${fixed(s.latency_ms.p95, 0, " ms")}`;
   $("age").textContent = fixed(s.prediction_age_s, 1, " s");
-  $("frames").textContent = `${s.captured} / ${s.classified} / ${s.dropped}`;
+  $("frames").textContent = `${s.captured} / ${s.classified} / ${s.gated} / ${s.dropped}`;
   $("reconnects").textContent = s.reconnects;
   if (s.prediction) showPrediction(s.prediction);
 }

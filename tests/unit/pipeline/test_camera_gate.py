@@ -1,0 +1,142 @@
+"""The gate inside a camera and its scheduler, in-process: which frames reach the engine, which are
+shown with the answer kept, what is counted; a file through the per-core lanes in order; the gate
+changed in place (a reload's ``set_gate``)."""
+from __future__ import annotations
+
+import queue
+import threading
+
+import cv2
+import numpy as np
+import pytest
+from engines import Run, wait_until
+
+from live_classify.config import GateConfig, SourceSpec
+from live_classify.errors import UsageError
+from live_classify.pipeline.frames import Flow, Shown
+
+W, H = 320, 240
+
+
+def scene(seed: int) -> np.ndarray:
+    coarse = np.random.default_rng(seed).integers(30, 220, (12, 16, 3), dtype=np.uint8)
+    return cv2.resize(coarse, (W, H), interpolation=cv2.INTER_CUBIC)
+
+
+class Pictures:
+    """A source whose pictures the test sends (with a little sensor noise each); ``None`` ends it."""
+
+    def __init__(self, live: bool = True) -> None:
+        self.spec = SourceSpec("pictures", "camera" if live else "file", "pictures")
+        self.claimed_fps = None
+        self.lost_because = "ended"
+        self.queue: queue.Queue = queue.Queue()
+        self.rng = np.random.default_rng(0)
+
+    def send(self, picture: np.ndarray | None) -> None:
+        noisy = None if picture is None else np.clip(picture + self.rng.normal(0, 3, picture.shape), 0, 255)
+        self.queue.put(None if noisy is None else noisy.astype(np.uint8))
+
+    def read(self) -> np.ndarray | None:
+        return self.queue.get()
+
+    def reopen(self) -> bool:
+        return False
+
+    def release(self) -> None:
+        pass
+
+
+class Counting:
+    """The engine: counts the images it was given; each answer names the run it came from."""
+
+    def __init__(self) -> None:
+        self.images = 0
+        self.lock = threading.Lock()
+
+    def classify_batch(self, images: list[np.ndarray], pad_to: int | None = None) -> list[str]:
+        with self.lock:
+            self.images += len(images)
+            return [f"answer {self.images}"] * len(images)
+
+    def sibling(self) -> Counting:
+        return self
+
+
+def next_shown(run: Run) -> Shown:
+    for _ in range(100):
+        if (shown := run.camera.poll(0.1)) is not None:
+            return shown
+    raise AssertionError("no frame shown")
+
+
+def live_step(run: Run, source: Pictures, picture: np.ndarray, classified: int) -> Shown:
+    """Send one frame of a live camera, wait until the engine has seen ``classified`` images in
+    all (and a new answer is on its way to the main loop); the frame as the main loop shows it."""
+    engine: Counting = run.scheduler.classifier  # type: ignore[attr-defined]
+    before = run.stats.classified
+    source.send(picture)
+    wait_until(lambda: engine.images == classified)
+    if classified > before:
+        wait_until(lambda: run.camera._results.qsize() > 0)  # noqa: SLF001 - delivered, not yet shown
+    return next_shown(run)
+
+
+def test_a_live_camera_s_still_frames_keep_the_answer_and_never_reach_the_engine() -> None:
+    source, engine = Pictures(), Counting()
+    run = Run(source, engine, Flow.LATEST, gate=GateConfig()).start()
+    try:
+        first = live_step(run, source, scene(1), classified=1)
+        assert first.new_predictions and not first.kept
+        for _ in range(4):  # still: the engine sees nothing more
+            shown = live_step(run, source, scene(1), classified=1)
+            assert shown.kept and shown.frame.still and shown.new_predictions == []
+            assert shown.prediction is not None and shown.prediction.result == "answer 1"
+        changed = live_step(run, source, scene(2), classified=2)  # a new scene: classified at once
+        assert not changed.frame.still
+        status = run.camera.snapshot()
+        assert (status.gated, status.classified, status.captured) == (4, 2, 6)
+    finally:
+        source.send(None)
+        run.join()
+
+
+def test_a_file_s_still_frames_pass_the_lanes_in_order_with_the_answer_before_them() -> None:
+    source, engine = Pictures(live=False), Counting()
+    for picture in [scene(1)] * 5 + [scene(2)] * 5 + [None]:
+        source.send(picture)
+    run = Run(source, engine, Flow.EVERY, workers=2, gate=GateConfig()).start()
+    try:
+        shown = list(run.frames())
+    finally:
+        run.join()
+    assert [s.frame.index for s in shown] == list(range(10)), "every frame, in order"
+    assert [len(s.new_predictions) for s in shown] == [1, 0, 0, 0, 0, 1, 0, 0, 0, 0]
+    assert [s.kept for s in shown] == [False, True, True, True, True, False, True, True, True, True]
+    kept_from = [s.prediction.frame.index for s in shown if s.prediction is not None]
+    assert kept_from == [0, 0, 0, 0, 0, 5, 5, 5, 5, 5]
+    assert engine.images == 2 and run.camera.snapshot().gated == 8
+
+
+def test_the_gate_is_changed_in_place_and_a_mask_beyond_the_frame_changes_nothing() -> None:
+    source, engine = Pictures(), Counting()
+    run = Run(source, engine, Flow.LATEST).start()  # no gate: every frame classified
+    try:
+        for n in (1, 2):
+            live_step(run, source, scene(1), classified=n)
+        assert run.camera.set_gate(GateConfig()) == []
+        live_step(run, source, scene(1), classified=3)  # afresh: the first frame is classified
+        assert live_step(run, source, scene(1), classified=3).kept
+        with pytest.raises(UsageError, match="reaches beyond the 320x240 frame"):
+            run.camera.set_gate(GateConfig(masks=((300, 0, 40, 10),)))
+        assert live_step(run, source, scene(1), classified=3).kept, "the gate in place is kept"
+        assert run.camera.set_gate(GateConfig(masks=((0, 0, W, H),))) == [
+            "--gate-mask: the masks cover the whole 320x240 frame: only the refresh (--gate-refresh) will classify"]
+        live_step(run, source, scene(1), classified=4)
+        live_step(run, source, scene(2), classified=4)  # all masked: even a new scene waits for the refresh
+        run.camera.set_gate(None)
+        live_step(run, source, scene(2), classified=5)
+        assert run.camera.gate.config is None and run.camera.snapshot().gated == 3
+    finally:
+        source.send(None)
+        run.join()
