@@ -15,6 +15,7 @@ from conftest import CHELSEA, COFFEE, assert_clean_error, count_frames, headless
 from foreign_models import pooled_classifier
 from mjpeg_server import MjpegServer
 from recordings import fill
+from web_client import free_port, status
 
 
 def frame_sizes(video: Path) -> set[tuple[int, int]]:
@@ -219,6 +220,33 @@ def test_credentials_never_reach_logs_json_or_errors(camera: MjpegServer, live_c
     run = cli.finish()
     assert "hunter2" not in run.stdout + run.stderr
     assert json.loads(run.stdout.splitlines()[0])["source"].startswith("http://admin:***@127.0.0.1")
+
+
+def test_secret_query_values_never_reach_the_check_the_log_the_status_or_json_lines(
+        camera: MjpegServer, live_cli, tmp_path: Path) -> None:
+    """A camera's ``?password=`` and a webhook's ``?token=``: masked in ``--check``, the log, /api/status,
+    every JSON line and the summary, as a URL's user info is; the other parameters shown as written."""
+    source = f"{camera.url}video?user=admin&password=hunter2&fps=15"
+    webhook = f"http://127.0.0.1:{free_port()}/hook?token=t0psecret&api_key=k3yvalue"
+    (tmp_path / "box.toml").write_text(f'provider = "cpu"\nwebhook = ["{webhook}"]\nevent = ["tabby"]\n'
+                                       f'[[camera]]\nsource = "{source}"\n')
+    check = run_cli("--config", "box.toml", "--check", cwd=tmp_path)
+    assert check.returncode == 0, check.stderr
+    assert f"{camera.url}video?user=admin&password=***&fps=15" in check.stdout, check.stdout
+    assert "/hook?token=***&api_key=***" in check.stdout, check.stdout
+    port = free_port()
+    cli = live_cli("--source", source, "--provider", "cpu", "--jsonl", "-", "--serve", f"127.0.0.1:{port}",
+                   "--webhook", webhook, "--event", "tabby")
+    cli.wait_for(lambda: len(cli.stdout_lines) >= 10, what="predictions")
+    shown = status(port)["source"]
+    cli.signal(signal.SIGINT)
+    run = cli.finish()
+    assert shown == f"{camera.url}video?user=admin&password=***&fps=15"
+    assert "webhooks: posted 0 to http://127.0.0.1:" in run.stderr and "/hook?token=***&api_key=***" in run.stderr
+    lines = [json.loads(line) for line in run.stdout.splitlines()]
+    assert f"{camera.url}video?user=admin&password=***&fps=15" in {line["source"] for line in lines}
+    for secret in ("hunter2", "t0psecret", "k3yvalue"):
+        assert secret not in run.stdout + run.stderr + check.stdout + check.stderr
 
 
 def test_a_disk_that_fills_with_json_lines_stops_the_run_with_one_line(small_disk: Path, camera: MjpegServer,
