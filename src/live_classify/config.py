@@ -182,6 +182,7 @@ class ServeConfig:
     clients: int | None = None  # streams and event feeds at once (None: web.serve_places decides)
     password: str | None = None  # --serve-password-file: a person's, for the login form (not for machines)
     address: str = ""  # --serve as asked (HOST:PORT): a reload that asks for another binds anew
+    hosts: tuple[str, ...] = ()  # --serve-host: names a loopback server without a login answers besides its own
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import signal
 import socket
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -129,6 +130,42 @@ def test_beyond_loopback_without_a_token_is_a_refused_command_line(camera: Mjpeg
                       env=headless_env(LIVE_CLASSIFY_TOKEN=""))
     assert_clean_error(refused, "--serve-token", "LIVE_CLASSIFY_TOKEN")
     assert refused.returncode == 2 and "opened" not in refused.stderr
+
+
+def host_status(port: int, host: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    """``/api/status`` asked with ``Host: host``, as a page of a site whose name points at 127.0.0.1 asks it."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", "/api/status", headers={"Host": host, **(headers or {})})
+        answer = connection.getresponse()
+        return answer.status, answer.read()
+    finally:
+        connection.close()
+
+
+def test_loopback_without_a_login_answers_only_its_own_names_against_dns_rebinding(
+        camera: MjpegServer, live_cli: type[LiveCli], tmp_path: Path) -> None:
+    """A stranger's page that rebinds its name to 127.0.0.1 reads nothing; 127.0.0.1, localhost, [::1]
+    and the names of ``--serve-host`` (or the file's ``serve-host``) are answered; with a token, any name is."""
+    port = free_port()
+    (tmp_path / "box.toml").write_text(f'provider = "cpu"\nserve = "127.0.0.1:{port}"\n'
+                                       f'serve-host = ["box.lan", "cams.example.org"]\n[[camera]]\nsource = "{camera.url}"\n')
+    cli = live_cli("--config", str(tmp_path / "box.toml"), env=headless_env(LIVE_CLASSIFY_TOKEN=""))
+    cli.wait_for_stderr("serving http://")
+    for host in ("127.0.0.1", f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}", "box.lan", "BOX.lan:443",
+                 "cams.example.org"):
+        assert host_status(port, host)[0] == 200, host
+    for host in (f"rebind.attacker.example:{port}", f"localhost:{port + 1}", "localhost.attacker.example", ""):
+        code, body = host_status(port, host)
+        assert code == 421 and b"--serve-host" in body and b"captured" not in body, (host, code, body)
+    cli.signal(signal.SIGINT)
+    assert cli.finish().returncode == 0
+    guarded, port = serve(live_cli, camera, env=headless_env(LIVE_CLASSIFY_TOKEN=TOKEN))
+    assert host_status(port, "box.lan", {"Authorization": f"Bearer {TOKEN}"})[0] == 200, "a token: every name"
+    assert host_status(port, "rebind.attacker.example")[0] == 401
+    bad = run_cli("--source", camera.url, "--serve", "--serve-host", "not a name!", "--provider", "cpu")
+    assert_clean_error(bad, "--serve-host must be a host name such as box.lan or an IP address, not 'not a name!'")
+    assert bad.returncode == 2
 
 
 @pytest.mark.parametrize("cameras", [1, 2])

@@ -21,7 +21,7 @@ VIDEO_TUNING = ("max_batch", "batch_wait", "name", "realtime", "headless", "over
                 "count", "interval", "collect_dir", "width", "height", "fps", "fourcc", "open_timeout", "read_timeout",
                 "reconnect", "rtsp_transport", "smooth",
                 "segment", "retain", "encoder", "crf", "bitrate", "serve_token", "serve_password_file", "serve_fps",
-                "serve_clients",
+                "serve_clients", "serve_host",
                 "mqtt_qos", "mqtt_every", "mqtt_on_change", "mqtt_required", "mqtt_ca", "mqtt_discovery",
                 "event_threshold", "event_hold", "event_gap", "webhook_token", "record_mode", "pre_roll", "post_roll",
                 "retain_events")
@@ -88,7 +88,7 @@ def mode_problems(mode: str, given: frozenset[str], rtsp: bool = False) -> tuple
     needs = {"overwrite": ("record",), "count": ("collect",), "interval": ("collect",),
              "collect_dir": ("collect", "classes"), "encoder": ("record",), "crf": ("record",), "bitrate": ("record",),
              "serve_token": ("serve",), "serve_password_file": ("serve",), "serve_fps": ("serve",),
-             "serve_clients": ("serve",), "mqtt_ca": ("mqtt",),
+             "serve_clients": ("serve",), "serve_host": ("serve",), "mqtt_ca": ("mqtt",),
              "mqtt_discovery": ("mqtt",), "event_threshold": ("event",), "event_hold": ("event",),
              "event_gap": ("event",), "webhook": ("event",), "webhook_token": ("webhook",),
              "record_mode": ("record",), "pre_roll": ("record_mode",), "post_roll": ("record_mode",),

@@ -25,6 +25,7 @@ from live_classify.sinks.web.auth import TRUSTED, Guard
 from live_classify.sinks.web.channel import Channel, queue_newest
 from live_classify.sinks.web.clients import Places
 from live_classify.sinks.web.history.routes import Routes
+from live_classify.sinks.web.hosts import Hosts
 from live_classify.sinks.web.listen import serve_places
 from live_classify.sinks.web.login import add_login, with_logout
 from live_classify.sinks.web.metrics import Metrics
@@ -54,6 +55,7 @@ class WebServer:
         self._channels = {name: Channel() for name in cameras}  # the first is the one a bare URL means
         self._sock = sock
         self._guard = Guard(token, view.options.password)
+        self._hosts = Hosts(sock.getsockname()[:2], self._guard.on, view.options.hosts)
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, name="web", daemon=True)
@@ -154,7 +156,8 @@ class WebServer:
             self._loop.close()
 
     async def _serve(self) -> None:
-        app = web.Application(middlewares=[self._guard.middleware])  # every route, those added later too
+        # Every route, those added later too: the Host first (DNS rebinding), then the token or a session.
+        app = web.Application(middlewares=[self._hosts.middleware, self._guard.middleware])
         routes = {"/stream.mjpg": self._stream, "/api/status": self._status, "/api/events": self._events,
                   "/healthz": self._health, "/metrics": self._metrics, "/snapshot.jpg": self._snapshot}
         for path, handler in routes.items():
