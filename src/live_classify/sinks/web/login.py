@@ -3,7 +3,8 @@
 A right token or password sets the session cookie (``HttpOnly``: no script reads it; ``SameSite=Strict``:
 no other site's page sends it; ``Secure`` when the request came over HTTPS) and goes on to the page
 asked for (303). Wrong ones are counted per address: ``TRIES`` within a minute and that address is
-answered 429 for ``LOCKOUT_S`` whatever it sends. Nothing typed into the form is ever logged."""
+answered 429 for ``LOCKOUT_S`` whatever it sends; and over all addresses: ``ALL_TRIES`` within a
+minute and every address is answered 429 for ``ALL_LOCKOUT_S``. Nothing typed into the form is ever logged."""
 from __future__ import annotations
 
 import math
@@ -14,7 +15,15 @@ from aiohttp import web
 from live_classify import log
 from live_classify.sinks.web.auth import COOKIE, LOGIN, LOGOUT, Guard
 from live_classify.sinks.web.login_page import local, login_page
-from live_classify.sinks.web.sessions import LOCKOUT_S, SESSION_S, TRIES, TRIES_WINDOW_S, address_key
+from live_classify.sinks.web.sessions import (
+    ALL_LOCKOUT_S,
+    ALL_TRIES,
+    LOCKOUT_S,
+    SESSION_S,
+    TRIES,
+    TRIES_WINDOW_S,
+    address_key,
+)
 
 LOGOUT_FORM = b'<form id="logout" method="post" action="logout"'
 
@@ -49,7 +58,11 @@ async def login(guard: Guard, request: web.Request) -> web.Response:
     if not isinstance(given, str) or not given:  # nothing typed: no guess to count
         return login_page(401, password, "Type the password." if password else "Type the token.", local(then))
     if not guard.accepts(given):
-        if guard.tries.wrong(address):
+        locks = guard.tries.wrong(address)
+        if locks == "all":
+            log.warning(f"web server: {ALL_TRIES} wrong logins within {TRIES_WINDOW_S:.0f} s from all addresses: "
+                        f"/login refuses everyone for {ALL_LOCKOUT_S:.0f} s (the token still works)")
+        elif locks == "address":
             log.warning(f"web server: {TRIES} wrong logins from {address} within {TRIES_WINDOW_S:.0f} s: "
                         f"/login refuses it for {LOCKOUT_S:.0f} s")
         else:
