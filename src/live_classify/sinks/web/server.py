@@ -259,6 +259,7 @@ class WebServer:
         with ``--event``, each start and end as a message named ``event``."""
         if (client := self.places.admit(request)) is None:
             return self.places.full()
+        client.hold_little()
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store"})
         queue: asyncio.Queue = asyncio.Queue(maxsize=EVENT_BACKLOG)
         self._event_queues.add(queue)
