@@ -204,13 +204,14 @@ def test_the_page_with_a_token_in_chromium_is_styled_shows_the_picture_and_the_l
             picture = cv2.imdecode(np.frombuffer(page.locator("#video").screenshot(), np.uint8), cv2.IMREAD_COLOR)
             frames = page.evaluate("document.getElementById('frames').textContent")
             logout = page.locator("#logout").is_visible()
+            address = page.url
         finally:
             browser.close()
     assert background == "rgb(17, 17, 17)", "style.css applies"
     assert picture is not None and picture.shape[0] > 100 and picture.std() > 20, "the video is a picture, not flat"
     assert int(frames.split(" / ")[0]) > 0, frames
     assert refused == [], f"answered 401: {refused}"
-    assert not logout, "a URL with the token has no session to log out of"
+    assert address == f"http://127.0.0.1:{port}/" and logout, "the token became a session, and left the address"
 
 
 def test_the_request_log_is_one_line_without_traceback_or_token(capsys: pytest.CaptureFixture[str]) -> None:

@@ -228,6 +228,47 @@ def test_guesses_from_many_addresses_are_answered_429_for_everyone_for_a_while(
             f"{ALL_LOCKOUT_S:.0f} s") in done.stderr, done.stderr
 
 
+def test_a_page_opened_with_the_token_becomes_a_session_and_loses_the_token_from_its_address(
+        camera: MjpegServer, live_cli: type[LiveCli]) -> None:
+    """A tab opened on ``/?token=``: a session cookie and a 303 to the address without the token (out of
+    the history and the bookmarks); a frame, a picture or a page another site opened keep ``?token=``,
+    which they need. Every answer says ``Referrer-Policy: same-origin``: no token goes to another site."""
+    cli, port = serve(live_cli, camera, env=headless_env(LIVE_CLASSIFY_TOKEN=TOKEN))
+    tab = {"Accept": "text/html", "Sec-Fetch-Dest": "document", "Sec-Fetch-Site": "none"}
+    visit = request(port, "GET", f"/?token={TOKEN}", tab)
+    assert visit.status == 303 and visit.headers["Location"] == "/", visit.status
+    assert request(port, "GET", "/api/status", with_session(session_of(visit))).status == 200
+    older = request(port, "GET", f"/history?camera=door&token={TOKEN}&day=2", {"Accept": "text/html"})
+    assert older.status == 303 and older.headers["Location"] == "/history?camera=door&day=2", "no Sec-Fetch-*"
+    for kept in ({**tab, "Sec-Fetch-Dest": "iframe"}, {**tab, "Sec-Fetch-Site": "cross-site"}, {"Accept": "*/*"}):
+        answer = request(port, "GET", f"/?token={TOKEN}", kept)
+        assert answer.status == 200 and "Set-Cookie" not in answer.headers, kept
+    assert request(port, "GET", "/?token=wrong", tab).status == 401
+    answers = [visit, older, request(port, "GET", "/healthz"), request(port, "GET", "/api/status"),
+               request(port, "GET", f"/api/status?token={TOKEN}"), request(port, "GET", "/", {"Accept": "text/html"}),
+               request(port, "GET", f"/media/x.mp4?token={TOKEN}"), request(port, "POST", "/login", form={"token": "x"})]
+    assert [a.headers["Referrer-Policy"] for a in answers] == ["same-origin"] * len(answers)
+    cli.signal(signal.SIGINT)
+    done = cli.finish()
+    assert done.returncode == 0 and TOKEN not in done.stderr, done.stderr
+
+
+def test_a_login_or_logout_form_from_another_site_is_refused(door: int) -> None:
+    """``Origin`` names the site whose page sent the form: only this server's own is let through."""
+    own = {"Origin": f"http://127.0.0.1:{door}"}
+    for origin in ("http://evil.example", "null", f"http://127.0.0.1:{door + 1}", f"ftp://127.0.0.1:{door}"):
+        refused = request(door, "POST", "/login", {"Origin": origin}, form={"token": PASSWORD})
+        assert refused.status == 403 and "Set-Cookie" not in refused.headers, origin
+    session = session_of(request(door, "POST", "/login", own, form={"token": PASSWORD}))
+    assert request(door, "POST", "/logout", {"Origin": "http://evil.example", **with_session(session)}).status == 403
+    assert request(door, "GET", "/api/status", with_session(session)).status == 200, "still logged in"
+    assert request(door, "POST", "/logout", {**own, **with_session(session)}).status == 303
+    assert request(door, "GET", "/api/status", with_session(session)).status == 401
+    behind = {"Origin": "https://cams.example.org", "X-Forwarded-Host": "cams.example.org"}
+    assert request(door, "POST", "/login", behind, form={"token": PASSWORD}).status == 303, "behind a proxy"
+    assert request(door, "POST", "/login", form={"token": PASSWORD}).status == 303, "no Origin: no browser's page"
+
+
 def test_a_password_alone_may_serve_beyond_loopback_and_a_missing_one_is_a_usage_error(
         tmp_path: Path, camera: MjpegServer, live_cli: type[LiveCli]) -> None:
     missing = run_cli("--source", camera.url, "--provider", "cpu", "--serve", f"0.0.0.0:{free_port()}",

@@ -158,6 +158,7 @@ class WebServer:
     async def _serve(self) -> None:
         # Every route, those added later too: the Host first (DNS rebinding), then the token or a session.
         app = web.Application(middlewares=[self._hosts.middleware, self._guard.middleware])
+        app.on_response_prepare.append(_no_referrer_beyond)
         routes = {"/stream.mjpg": self._stream, "/api/status": self._status, "/api/events": self._events,
                   "/healthz": self._health, "/metrics": self._metrics, "/snapshot.jpg": self._snapshot}
         for path, handler in routes.items():
@@ -286,6 +287,12 @@ class WebServer:
     async def _metrics(self, request: web.Request) -> web.Response:
         body, content_type = self.metrics.exposition()
         return web.Response(body=body, headers={"Content-Type": content_type})
+
+
+async def _no_referrer_beyond(request: web.Request, response: web.StreamResponse) -> None:
+    """Every answer: a link or a fetch from it to another site says nothing of where it came from
+    (a page opened with ``?token=`` would otherwise hand the token to that site in ``Referer``)."""
+    response.headers["Referrer-Policy"] = "same-origin"
 
 
 def _one_line(value: object) -> str:
