@@ -222,6 +222,17 @@ def test_credentials_never_reach_logs_json_or_errors(camera: MjpegServer, live_c
     assert json.loads(run.stdout.splitlines()[0])["source"].startswith("http://admin:***@127.0.0.1")
 
 
+def test_a_camera_that_answers_but_never_sends_a_picture_is_given_up_after_its_reconnects() -> None:
+    """It connects every time and sends only garbage: each reopening that brings no frame is a failed
+    attempt of one streak, so --reconnect 2 gives up (each connection started a new streak, for ever)."""
+    with MjpegServer(CHELSEA, fps=15, garbage=True) as garbage:
+        run = run_cli("--source", garbage.url, "--open-timeout", "1", "--read-timeout", "1", "--reconnect", "2",
+                      "--provider", "cpu", "--jsonl", "-", timeout=90)
+    assert_clean_error(run, "lost (", "and 2 reconnection attempts failed")
+    assert "still lost; reconnecting in 1 s (attempt 2/2)" in run.stderr, run.stderr
+    assert run.stdout == ""
+
+
 def test_secret_query_values_never_reach_the_check_the_log_the_status_or_json_lines(
         camera: MjpegServer, live_cli, tmp_path: Path) -> None:
     """A camera's ``?password=`` and a webhook's ``?token=``: masked in ``--check``, the log, /api/status,
