@@ -4,8 +4,10 @@ from __future__ import annotations
 import json
 import resource
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -220,6 +222,36 @@ def test_credentials_never_reach_logs_json_or_errors(camera: MjpegServer, live_c
     run = cli.finish()
     assert "hunter2" not in run.stdout + run.stderr
     assert json.loads(run.stdout.splitlines()[0])["source"].startswith("http://admin:***@127.0.0.1")
+
+
+def endless_header_camera() -> int:
+    """A port whose every connection is answered ``HTTP/1.0 200 OK`` and header lines that never end."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def answer(client: socket.socket) -> None:
+        with client:
+            try:
+                client.recv(65536)
+                client.sendall(b"HTTP/1.0 200 OK\r\n")
+                for n in range(100_000):
+                    client.sendall(b"X-Header-%d: %s\r\n" % (n, b"a" * 100))
+                    time.sleep(0.01)
+            except OSError:
+                pass
+
+    def serve() -> None:
+        while True:
+            client, _ = listener.accept()
+            threading.Thread(target=answer, args=(client,), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return listener.getsockname()[1]
+
+
+def test_a_camera_that_sends_an_endless_header_is_given_up_at_the_open_timeout() -> None:
+    run = run_cli("--source", f"http://127.0.0.1:{endless_header_camera()}/", "--open-timeout", "2",
+                  "--provider", "cpu", timeout=60)
+    assert_clean_error(run, "nothing came within 2 s (--open-timeout)")
 
 
 def test_a_camera_that_answers_but_never_sends_a_picture_is_given_up_after_its_reconnects() -> None:
