@@ -149,7 +149,8 @@ def test_loopback_without_a_login_answers_only_its_own_names_against_dns_rebindi
     and the names of ``--serve-host`` (or the file's ``serve-host``) are answered; with a token, any name is."""
     port = free_port()
     (tmp_path / "box.toml").write_text(f'provider = "cpu"\nserve = "127.0.0.1:{port}"\n'
-                                       f'serve-host = ["box.lan", "cams.example.org"]\n[[camera]]\nsource = "{camera.url}"\n')
+                                       'serve-host = ["box.lan", "cams.example.org"]\n'
+                                       f'[[camera]]\nsource = "{camera.url}"\n')
     cli = live_cli("--config", str(tmp_path / "box.toml"), env=headless_env(LIVE_CLASSIFY_TOKEN=""))
     cli.wait_for_stderr("serving http://")
     for host in ("127.0.0.1", f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}", "box.lan", "BOX.lan:443",

@@ -215,7 +215,8 @@ def test_guesses_from_many_addresses_are_answered_429_for_everyone_for_a_while(
     """400 guesses from 100 addresses, 4 each (one short of an address's lockout): the limit over all
     addresses answers 429 to them, and to an address that never guessed, even with the right password."""
     (secret := tmp_path / "password").write_text(PASSWORD + "\n")
-    cli, port = serve(live_cli, camera, "--serve-password-file", str(secret), env=headless_env(LIVE_CLASSIFY_TOKEN=TOKEN))
+    cli, port = serve(live_cli, camera, "--serve-password-file", str(secret),
+                      env=headless_env(LIVE_CLASSIFY_TOKEN=TOKEN))
     answers = [login_from(port, f"127.0.1.{n}", f"guess-{n}-{k}").status for k in range(4) for n in range(1, 101)]
     assert answers[:ALL_TRIES] == [401] * ALL_TRIES and set(answers[ALL_TRIES:]) == {429}, answers
     late = login_from(port, "127.0.2.1", PASSWORD)
@@ -246,7 +247,8 @@ def test_a_page_opened_with_the_token_becomes_a_session_and_loses_the_token_from
     assert request(port, "GET", "/?token=wrong", tab).status == 401
     answers = [visit, older, request(port, "GET", "/healthz"), request(port, "GET", "/api/status"),
                request(port, "GET", f"/api/status?token={TOKEN}"), request(port, "GET", "/", {"Accept": "text/html"}),
-               request(port, "GET", f"/media/x.mp4?token={TOKEN}"), request(port, "POST", "/login", form={"token": "x"})]
+               request(port, "GET", f"/media/x.mp4?token={TOKEN}"),
+               request(port, "POST", "/login", form={"token": "x"})]
     assert [a.headers["Referrer-Policy"] for a in answers] == ["same-origin"] * len(answers)
     cli.signal(signal.SIGINT)
     done = cli.finish()

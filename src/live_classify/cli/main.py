@@ -60,8 +60,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     log.configure(quiet=args.quiet, verbose=args.verbose)
     for warning in config.warnings if config else []:
         log.warning(warning)
-    if getattr(args, "serve_password_file", None) and (warning := exposed(args.serve_password_file)):
-        log.warning(f"--serve-password-file: {warning}")
+    if getattr(args, "serve_password_file", None) and (exposure := exposed(args.serve_password_file)):
+        log.warning(f"--serve-password-file: {exposure}")
     cameras_events = config is not None and any(camera.args.event for camera in config.cameras)
     mode = _check_mode(parser, args, argv, config.located if config else str, cameras_events)
     if config and args.check:

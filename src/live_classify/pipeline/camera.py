@@ -32,11 +32,11 @@ from live_classify.pipeline.frames import Flow, Frame, Log, Prediction, Shown
 from live_classify.pipeline.queues import Wake, put_blocking, put_newest
 from live_classify.pipeline.stats import Stats
 from live_classify.pipeline.status import CameraState, CameraStatus
+from live_classify.pipeline.streak import Streak
 from live_classify.sources.capture import Source
 
 _END = None  # the sentinel that ends each queue
 SHOW_BACKLOG = 2  # live frames waiting for the main loop, which takes the newest: the picture never lags
-FIRST_DELAY_S, MAX_DELAY_S = 0.5, 5.0  # a lost camera's first wait before reopening, doubled up to the last
 Smoothing = Callable[[Classification], Classification]
 
 
@@ -72,9 +72,7 @@ class Camera:
         self.backend_down: str | None = None  # why the inference server is away, while it is (the scheduler's)
         self._state = CameraState.STARTING  # the capture thread's
         self._alone = alone
-        # Reopening tries since the last frame read, and the wait before the next: a camera that connects
-        # and then sends nothing readable goes on failing one streak, it does not start a new one.
-        self._tries, self._delay = 0, FIRST_DELAY_S
+        self._streak = Streak(max_reconnects)  # reopening tries since the last frame read
         self._stop = threading.Event()
         self._wake = wake or Wake()
         self.smoothed = smoothed  # a new model's is set by the scheduler's thread, between two batches
@@ -243,8 +241,7 @@ class Camera:
                     if not self.source.spec.live or not self._reconnect():
                         break
                     continue
-                if self._tries:  # a frame: the camera is back for real, and its streak is over
-                    self._tries, self._delay = 0, FIRST_DELAY_S
+                self._streak.end()  # a frame: the camera is back for real
                 if period:
                     next_due += period
                     self._stop.wait(max(0.0, next_due - time.monotonic()))
@@ -280,21 +277,18 @@ class Camera:
         self._wake.set()
 
     def _reconnect(self) -> bool:
-        """Reopen a lost live source with backoff; False once ``max_reconnects`` tries have failed
-        since the last frame read (a reopening that brings no frame is a failed try too)."""
+        """Reopen a lost live source with backoff; False once its streak of tries (``Streak``) failed."""
         name, why = self.source.spec.name, self.source.lost_because
         if not self._alone:  # one camera of several: which one
             name = f"{self.name} ({name})"
         self.lost_because = why
         self._state = CameraState.RECONNECTING
-        while self._tries < self.max_reconnects:
-            self._tries += 1
-            lost = f"lost ({why})" if self._tries == 1 else "still lost"
-            self.log(f"{name}: {lost}; reconnecting in {self._delay:g} s "
-                     f"(attempt {self._tries}/{self.max_reconnects})")
-            if self._stop.wait(self._delay):
+        while (delay := self._streak.next_wait()) is not None:
+            lost = f"lost ({why})" if self._streak.tries == 1 else "still lost"
+            self.log(f"{name}: {lost}; reconnecting in {delay:g} s "
+                     f"(attempt {self._streak.tries}/{self.max_reconnects})")
+            if self._stop.wait(delay):
                 return False
-            self._delay = min(MAX_DELAY_S, self._delay * 2)
             if self.source.reopen():
                 self.stats.reconnects += 1
                 self._state = CameraState.LIVE

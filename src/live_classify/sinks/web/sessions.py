@@ -1,6 +1,6 @@
 """What a login leaves behind on the server: the sessions its cookie names, and the wrong tries
-counted per address and over all of them. Both in memory, both bounded: nothing a stranger sends can grow them without end.
-A restart of the run logs everyone out."""
+counted per address and over all of them. Both in memory, both bounded: nothing a stranger sends can
+grow them without end. A restart of the run logs everyone out."""
 from __future__ import annotations
 
 import hashlib

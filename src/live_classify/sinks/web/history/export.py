@@ -90,9 +90,9 @@ def cut(segments: list[Segment], start: float, end: float, folder: Path, skipped
                         if not clip.add(source, segment_start, start):
                             break
                 except av.FFmpegError as error:
-                    if error.filename not in (None, str(path)):  # the export's own file (a full disk): not the segment's
+                    if error.filename not in (None, str(path)):  # the export's own file (a full disk)
                         raise OSError(f"cannot write the export: {error.strerror}") from None
-                    skipped.append(path.name)  # cut short or damaged, or gone since the index named it: the rest goes on
+                    skipped.append(path.name)  # cut short, damaged, or gone since the index named it: the rest goes on
             if clip.origin is None:
                 raise Nothing("no frame of that range is recorded")
         return open(name, "rb")  # noqa: SIM115 - handed to the caller, who closes it
