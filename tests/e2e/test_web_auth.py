@@ -183,36 +183,56 @@ def test_serve_alone_keeps_stdout_quiet(cameras: int, camera: MjpegServer, live_
     assert done.stdout == "" and "to stdout" not in done.stderr, done.stdout[:300]
 
 
+def live_page(page) -> dict:  # noqa: ANN001 - a Playwright page or frame
+    """What a person sees of the live page: its background, the video as a picture, the counters."""
+    labels = sorted(CAT_LABELS)
+    page.wait_for_function(f"{labels}.includes(document.getElementById('label').textContent)", timeout=30_000)
+    page.wait_for_function("document.getElementById('video').naturalWidth > 0", timeout=30_000)
+    return {"background": page.evaluate("getComputedStyle(document.body).backgroundColor"),
+            "picture": cv2.imdecode(np.frombuffer(page.locator("#video").screenshot(), np.uint8), cv2.IMREAD_COLOR),
+            "frames": page.evaluate("document.getElementById('frames').textContent")}
+
+
 def test_the_page_with_a_token_in_chromium_is_styled_shows_the_picture_and_the_label(
         camera: MjpegServer, live_cli: type[LiveCli]) -> None:
-    """A real browser opens ``/?token=``: the style sheet applies, the video is a picture, the label comes."""
+    """A real browser opens ``/?token=`` in a tab: the token becomes a session and leaves the address; the
+    style sheet applies, the video is a picture, the label comes. In a frame of another site, where no
+    cookie goes, the live page and /history keep the token and pass it on: nothing is refused there either."""
     playwright = pytest.importorskip("playwright.sync_api")
     if not CHROMIUM:
         pytest.skip("needs a browser: apt-get install chromium")
     cli, port = serve(live_cli, camera, env=headless_env(LIVE_CLASSIFY_TOKEN=TOKEN))
     refused: list[str] = []
+    answered: list[str] = []
     with playwright.sync_playwright() as driver:
         browser = driver.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         try:
             page = browser.new_page()
             page.on("response", lambda r: refused.append(r.url) if r.status == 401 else None)
             page.goto(f"http://127.0.0.1:{port}/?token={TOKEN}")
-            labels = sorted(CAT_LABELS)
-            page.wait_for_function(f"{labels}.includes(document.getElementById('label').textContent)",
-                                   timeout=30_000)
-            page.wait_for_function("document.getElementById('video').naturalWidth > 0", timeout=30_000)
-            background = page.evaluate("getComputedStyle(document.body).backgroundColor")
-            picture = cv2.imdecode(np.frombuffer(page.locator("#video").screenshot(), np.uint8), cv2.IMREAD_COLOR)
-            frames = page.evaluate("document.getElementById('frames').textContent")
-            logout = page.locator("#logout").is_visible()
-            address = page.url
+            tab = live_page(page)
+            logout, address = page.locator("#logout").is_visible(), page.url
+            framed = browser.new_page(viewport={"width": 1400, "height": 700})  # a context of its own: no cookie
+            framed.on("response", lambda r: refused.append(r.url) if r.status == 401 else answered.append(r.url))
+            framed.set_content(f'<iframe src="http://127.0.0.1:{port}/?token={TOKEN}" width="680" height="650">'
+                               f'</iframe><iframe src="http://127.0.0.1:{port}/history?token={TOKEN}" width="680" '
+                               'height="650"></iframe>')
+            wait_until(lambda: len(framed.frames) == 3 and all(f.url.startswith("http") for f in framed.frames[1:]),
+                       "both frames")
+            live = next(f for f in framed.frames[1:] if "/history" not in f.url)
+            in_frame = live_page(live)
+            wait_until(lambda: any("/api/history/" in url for url in answered), "the history page asks its API")
+            frame_addresses = [f.url for f in framed.frames[1:]]
         finally:
             browser.close()
-    assert background == "rgb(17, 17, 17)", "style.css applies"
-    assert picture is not None and picture.shape[0] > 100 and picture.std() > 20, "the video is a picture, not flat"
-    assert int(frames.split(" / ")[0]) > 0, frames
+    for seen in (tab, in_frame):
+        assert seen["background"] == "rgb(17, 17, 17)", "style.css applies"
+        picture = seen["picture"]
+        assert picture is not None and picture.shape[0] > 100 and picture.std() > 20, "the video is a picture"
+        assert int(seen["frames"].split(" / ")[0]) > 0, seen["frames"]
     assert refused == [], f"answered 401: {refused}"
     assert address == f"http://127.0.0.1:{port}/" and logout, "the token became a session, and left the address"
+    assert all(f"token={TOKEN}" in url for url in frame_addresses), "a frame keeps its token: no cookie goes there"
 
 
 def test_the_request_log_is_one_line_without_traceback_or_token(capsys: pytest.CaptureFixture[str]) -> None:
