@@ -37,7 +37,8 @@ def test_a_server_that_trickles_an_endless_answer_is_given_up_at_the_timeout() -
     camera's opening) until 4096 bytes had come: minutes. Now ``timeout`` bounds it all."""
     port, sent = trickling_server(b"HTTP/1.0 200 ", every_s=0.05)
     answers: list[str | None] = []
-    asking = threading.Thread(target=lambda: answers.append(why_stream_fails(f"http://127.0.0.1:{port}/", 1.0)))
+    asking = threading.Thread(target=lambda: answers.append(why_stream_fails(f"http://127.0.0.1:{port}/", 1.0)),
+                              daemon=True)
     asking.start()
     asking.join(60)  # 4096 bytes at 20 a second would take 200 s
     assert not asking.is_alive() and answers == [None], "no status line came: no reason to give"
