@@ -80,10 +80,37 @@ def test_a_run_from_the_file_writes_what_the_flags_would(video_file: Path, tmp_p
 def test_the_deploy_example_checks_clean(tmp_path: Path) -> None:
     (tmp_path / "serve-token").write_text("token-of-the-box\n")
     (tmp_path / "yard-password").write_text("yard-pw\n")
+    for secret in ("serve-token", "yard-password"):
+        (tmp_path / secret).chmod(0o600)  # as deploy/README.md installs them
     run = run_cli("--config", str(DEPLOY), "--check", env=headless_env(CREDENTIALS_DIRECTORY=str(tmp_path)))
     assert run.returncode == 0 and run.stderr == "", run.stderr
     assert "token-of-the-box" not in run.stdout and "yard-pw" not in run.stdout
     assert 'source = "rtsp://admin:***@192.168.1.20:554/stream1"' in run.stdout
+
+
+def test_secret_files_every_user_can_read_are_warned_of_in_check_and_at_start(tmp_path: Path) -> None:
+    """A token, a camera's password or the form's password in a file of mode 0644 (written without
+    ``install -m 600``): one warning each, naming the file and the fix, in ``--check`` and at the start."""
+    for name, text in (("serve-token", "token-of-the-box"), ("yard-password", SECRET), ("form", "form-password")):
+        (tmp_path / name).write_text(text + "\n")
+        (tmp_path / name).chmod(0o644)
+    (tmp_path / "box.toml").write_text('provider = "cpu"\nserve = "127.0.0.1:9"\nserve-token-file = "serve-token"\n'
+                                       'serve-password-file = "form"\nreconnect = 0\nopen-timeout = 2\n[[camera]]\n'
+                                       'source = "rtsp://admin@127.0.0.1:9/s"\npassword-file = "yard-password"\n')
+    warnings = [f"box.toml:3: serve-token-file: {tmp_path / 'serve-token'} holds a secret but every user of this "
+                f"machine can read it (mode 0644): chmod 600 {tmp_path / 'serve-token'}",
+                f"box.toml:9: password-file: {tmp_path / 'yard-password'} holds a secret but every user",
+                f"--serve-password-file: {tmp_path / 'form'} holds a secret but every user of this machine can read "
+                f"it (mode 0644): chmod 600 {tmp_path / 'form'}"]
+    env = headless_env(CREDENTIALS_DIRECTORY=str(tmp_path))
+    for run in (run_cli("--config", "box.toml", "--check", cwd=tmp_path, env=env),
+                run_cli("--config", "box.toml", cwd=tmp_path, env=env, timeout=60)):
+        assert all(warning in run.stderr for warning in warnings), run.stderr
+        assert not any(secret in run.stdout + run.stderr for secret in ("token-of-the-box", SECRET, "form-password"))
+    for name in ("serve-token", "yard-password", "form"):
+        (tmp_path / name).chmod(0o600)
+    check = run_cli("--config", "box.toml", "--check", cwd=tmp_path, env=env)
+    assert check.returncode == 0 and check.stderr == "", check.stderr
 
 
 def test_a_run_never_prints_the_password_of_its_credential(tmp_path: Path) -> None:

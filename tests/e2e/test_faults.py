@@ -4,8 +4,10 @@ from __future__ import annotations
 import json
 import resource
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -15,6 +17,7 @@ from conftest import CHELSEA, COFFEE, assert_clean_error, count_frames, headless
 from foreign_models import pooled_classifier
 from mjpeg_server import MjpegServer
 from recordings import fill
+from web_client import free_port, status
 
 
 def frame_sizes(video: Path) -> set[tuple[int, int]]:
@@ -219,6 +222,74 @@ def test_credentials_never_reach_logs_json_or_errors(camera: MjpegServer, live_c
     run = cli.finish()
     assert "hunter2" not in run.stdout + run.stderr
     assert json.loads(run.stdout.splitlines()[0])["source"].startswith("http://admin:***@127.0.0.1")
+
+
+def endless_header_camera() -> int:
+    """A port whose every connection is answered ``HTTP/1.0 200 OK`` and header lines that never end."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def answer(client: socket.socket) -> None:
+        with client:
+            try:
+                client.recv(65536)
+                client.sendall(b"HTTP/1.0 200 OK\r\n")
+                for n in range(100_000):
+                    client.sendall(b"X-Header-%d: %s\r\n" % (n, b"a" * 100))
+                    time.sleep(0.01)
+            except OSError:
+                pass
+
+    def serve() -> None:
+        while True:
+            client, _ = listener.accept()
+            threading.Thread(target=answer, args=(client,), daemon=True).start()
+
+    threading.Thread(target=serve, daemon=True).start()
+    return listener.getsockname()[1]
+
+
+def test_a_camera_that_sends_an_endless_header_is_given_up_at_the_open_timeout() -> None:
+    run = run_cli("--source", f"http://127.0.0.1:{endless_header_camera()}/", "--open-timeout", "2",
+                  "--provider", "cpu", timeout=60)
+    assert_clean_error(run, "nothing came within 2 s (--open-timeout)")
+
+
+def test_a_camera_that_answers_but_never_sends_a_picture_is_given_up_after_its_reconnects() -> None:
+    """It connects every time and sends only garbage: each reopening that brings no frame is a failed
+    attempt of one streak, so --reconnect 2 gives up (each connection started a new streak, for ever)."""
+    with MjpegServer(CHELSEA, fps=15, garbage=True) as garbage:
+        run = run_cli("--source", garbage.url, "--open-timeout", "1", "--read-timeout", "1", "--reconnect", "2",
+                      "--provider", "cpu", "--jsonl", "-", timeout=90)
+    assert_clean_error(run, "lost (", "and 2 reconnection attempts failed")
+    assert "still lost; reconnecting in 1 s (attempt 2/2)" in run.stderr, run.stderr
+    assert run.stdout == ""
+
+
+def test_secret_query_values_never_reach_the_check_the_log_the_status_or_json_lines(
+        camera: MjpegServer, live_cli, tmp_path: Path) -> None:
+    """A camera's ``?password=`` and a webhook's ``?token=``: masked in ``--check``, the log, /api/status,
+    every JSON line and the summary, as a URL's user info is; the other parameters shown as written."""
+    source = f"{camera.url}video?user=admin&password=hunter2&fps=15"
+    webhook = f"http://127.0.0.1:{free_port()}/hook?token=t0psecret&api_key=k3yvalue"
+    (tmp_path / "box.toml").write_text(f'provider = "cpu"\nwebhook = ["{webhook}"]\nevent = ["tabby"]\n'
+                                       f'[[camera]]\nsource = "{source}"\n')
+    check = run_cli("--config", "box.toml", "--check", cwd=tmp_path)
+    assert check.returncode == 0, check.stderr
+    assert f"{camera.url}video?user=admin&password=***&fps=15" in check.stdout, check.stdout
+    assert "/hook?token=***&api_key=***" in check.stdout, check.stdout
+    port = free_port()
+    cli = live_cli("--source", source, "--provider", "cpu", "--jsonl", "-", "--serve", f"127.0.0.1:{port}",
+                   "--webhook", webhook, "--event", "tabby")
+    cli.wait_for(lambda: len(cli.stdout_lines) >= 10, what="predictions")
+    shown = status(port)["source"]
+    cli.signal(signal.SIGINT)
+    run = cli.finish()
+    assert shown == f"{camera.url}video?user=admin&password=***&fps=15"
+    assert "webhooks: posted 0 to http://127.0.0.1:" in run.stderr and "/hook?token=***&api_key=***" in run.stderr
+    lines = [json.loads(line) for line in run.stdout.splitlines()]
+    assert f"{camera.url}video?user=admin&password=***&fps=15" in {line["source"] for line in lines}
+    for secret in ("hunter2", "t0psecret", "k3yvalue"):
+        assert secret not in run.stdout + run.stderr + check.stdout + check.stderr
 
 
 def test_a_disk_that_fills_with_json_lines_stops_the_run_with_one_line(small_disk: Path, camera: MjpegServer,

@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import http.client
 import json
+import logging
+import shutil
 import sqlite3
 import subprocess
 import time
@@ -182,6 +184,16 @@ def test_no_path_from_a_request_leaves_the_recording_directory(port: int, record
     assert get(port, "/media/a/same.mp4")[0] == 200, "a link that stays inside is served"
 
 
+def test_a_name_too_long_for_the_disk_is_a_404_of_one_line(port: int, caplog: pytest.LogCaptureFixture) -> None:
+    """A name over 255 bytes: the file system's ENAMETOOLONG, answered as any missing file (it was a 500,
+    and a 6 KB warning quoting the path)."""
+    caplog.set_level(logging.WARNING)
+    for path in (f"/media/a/{'x' * 300}.mp4", f"/media/{'y' * 256}/x.mp4", f"/media/a/{'z' * 4000}.jpg"):
+        code, _, body = get(port, path)
+        assert code == 404 and body == b"no such file in the recordings\n", (code, body[:200])
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text[:500]
+
+
 def packets(path: Path) -> list[tuple[float, bool, str]]:
     """Each video packet's time, whether a keyframe, and a digest of its bytes."""
     with av.open(str(path)) as video:
@@ -210,6 +222,34 @@ def test_the_export_is_the_recorded_packets_of_the_range_as_one_mp4(port: int, r
     assert exported[0][1], "it starts on a keyframe"
     assert all(digest in recorded_packets for _, _, digest in exported), "copied, not encoded again"
     assert not list(recorded.glob(".export-*")), "its working file is gone"
+
+
+def test_an_export_over_missing_or_damaged_segments_leaves_them_out_and_says_so(recorded: Path,
+                                                                                tmp_path: Path) -> None:
+    """A segment deleted under the index and one damaged: the export is the others' packets, and a header
+    names the two left out (it was a 500 that showed the segment's absolute path)."""
+    copy = tmp_path / "rec"
+    shutil.copytree(recorded, copy)
+    segments = rows(copy, 'SELECT path, start, "end" FROM segments WHERE camera = "b" ORDER BY start')
+    assert len(segments) >= 4, segments
+    (copy / segments[1][0]).unlink()
+    (copy / segments[2][0]).write_bytes(b"\x00" * 100 + (copy / segments[2][0]).read_bytes()[100:])  # no ftyp box
+    camera = camera_status(last_capture=time.monotonic())
+    sock = listen(Address("127.0.0.1", 0), TOKEN)
+    view = web.WebView(sock, [web.Feed("b", "b", lambda: camera)],
+                       web.Options("b", "CPU", token=TOKEN, fps=None, recordings=copy))
+    try:
+        code, headers, body = get(sock.getsockname()[1],
+                                  f"/api/clip.mp4?camera=b&start={segments[0][1]}&end={segments[3][2]}")
+    finally:
+        view.close()
+    assert code == 200, body[:300]
+    names = [Path(path).name for path, _, _ in segments[1:3]]
+    assert headers["X-Skipped-Segments"] == f"2 missing or damaged, left out: {names[0]}, {names[1]}"
+    assert str(tmp_path) not in json.dumps(headers)
+    (clip := tmp_path / "clip.mp4").write_bytes(body)
+    kept = {digest for path, _, _ in (segments[0], segments[3]) for _, _, digest in packets(copy / path)}
+    assert {digest for _, _, digest in packets(clip)} == kept, "the two readable segments, whole"
 
 
 @pytest.mark.parametrize("query", ["camera=b&start=10", "camera=b&start=10&end=5", "start=1&end=2",

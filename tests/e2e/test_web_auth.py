@@ -9,6 +9,7 @@ import signal
 import socket
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -131,6 +132,43 @@ def test_beyond_loopback_without_a_token_is_a_refused_command_line(camera: Mjpeg
     assert refused.returncode == 2 and "opened" not in refused.stderr
 
 
+def host_status(port: int, host: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    """``/api/status`` asked with ``Host: host``, as a page of a site whose name points at 127.0.0.1 asks it."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", "/api/status", headers={"Host": host, **(headers or {})})
+        answer = connection.getresponse()
+        return answer.status, answer.read()
+    finally:
+        connection.close()
+
+
+def test_loopback_without_a_login_answers_only_its_own_names_against_dns_rebinding(
+        camera: MjpegServer, live_cli: type[LiveCli], tmp_path: Path) -> None:
+    """A stranger's page that rebinds its name to 127.0.0.1 reads nothing; 127.0.0.1, localhost, [::1]
+    and the names of ``--serve-host`` (or the file's ``serve-host``) are answered; with a token, any name is."""
+    port = free_port()
+    (tmp_path / "box.toml").write_text(f'provider = "cpu"\nserve = "127.0.0.1:{port}"\n'
+                                       'serve-host = ["box.lan", "cams.example.org"]\n'
+                                       f'[[camera]]\nsource = "{camera.url}"\n')
+    cli = live_cli("--config", str(tmp_path / "box.toml"), env=headless_env(LIVE_CLASSIFY_TOKEN=""))
+    cli.wait_for_stderr("serving http://")
+    for host in ("127.0.0.1", f"127.0.0.1:{port}", f"localhost:{port}", f"[::1]:{port}", "box.lan", "BOX.lan:443",
+                 "cams.example.org"):
+        assert host_status(port, host)[0] == 200, host
+    for host in (f"rebind.attacker.example:{port}", f"localhost:{port + 1}", "localhost.attacker.example", ""):
+        code, body = host_status(port, host)
+        assert code == 421 and b"--serve-host" in body and b"captured" not in body, (host, code, body)
+    cli.signal(signal.SIGINT)
+    assert cli.finish().returncode == 0
+    guarded, port = serve(live_cli, camera, env=headless_env(LIVE_CLASSIFY_TOKEN=TOKEN))
+    assert host_status(port, "box.lan", {"Authorization": f"Bearer {TOKEN}"})[0] == 200, "a token: every name"
+    assert host_status(port, "rebind.attacker.example")[0] == 401
+    bad = run_cli("--source", camera.url, "--serve", "--serve-host", "not a name!", "--provider", "cpu")
+    assert_clean_error(bad, "--serve-host must be a host name such as box.lan or an IP address, not 'not a name!'")
+    assert bad.returncode == 2
+
+
 @pytest.mark.parametrize("cameras", [1, 2])
 def test_serve_alone_keeps_stdout_quiet(cameras: int, camera: MjpegServer, live_cli: type[LiveCli]) -> None:
     """The page shows the results; JSON lines go to stdout only when asked (``--jsonl -``)."""
@@ -145,35 +183,56 @@ def test_serve_alone_keeps_stdout_quiet(cameras: int, camera: MjpegServer, live_
     assert done.stdout == "" and "to stdout" not in done.stderr, done.stdout[:300]
 
 
+def live_page(page) -> dict:  # noqa: ANN001 - a Playwright page or frame
+    """What a person sees of the live page: its background, the video as a picture, the counters."""
+    labels = sorted(CAT_LABELS)
+    page.wait_for_function(f"{labels}.includes(document.getElementById('label').textContent)", timeout=30_000)
+    page.wait_for_function("document.getElementById('video').naturalWidth > 0", timeout=30_000)
+    return {"background": page.evaluate("getComputedStyle(document.body).backgroundColor"),
+            "picture": cv2.imdecode(np.frombuffer(page.locator("#video").screenshot(), np.uint8), cv2.IMREAD_COLOR),
+            "frames": page.evaluate("document.getElementById('frames').textContent")}
+
+
 def test_the_page_with_a_token_in_chromium_is_styled_shows_the_picture_and_the_label(
         camera: MjpegServer, live_cli: type[LiveCli]) -> None:
-    """A real browser opens ``/?token=``: the style sheet applies, the video is a picture, the label comes."""
+    """A real browser opens ``/?token=`` in a tab: the token becomes a session and leaves the address; the
+    style sheet applies, the video is a picture, the label comes. In a frame of another site, where no
+    cookie goes, the live page and /history keep the token and pass it on: nothing is refused there either."""
     playwright = pytest.importorskip("playwright.sync_api")
     if not CHROMIUM:
         pytest.skip("needs a browser: apt-get install chromium")
     cli, port = serve(live_cli, camera, env=headless_env(LIVE_CLASSIFY_TOKEN=TOKEN))
     refused: list[str] = []
+    answered: list[str] = []
     with playwright.sync_playwright() as driver:
         browser = driver.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         try:
             page = browser.new_page()
             page.on("response", lambda r: refused.append(r.url) if r.status == 401 else None)
             page.goto(f"http://127.0.0.1:{port}/?token={TOKEN}")
-            labels = sorted(CAT_LABELS)
-            page.wait_for_function(f"{labels}.includes(document.getElementById('label').textContent)",
-                                   timeout=30_000)
-            page.wait_for_function("document.getElementById('video').naturalWidth > 0", timeout=30_000)
-            background = page.evaluate("getComputedStyle(document.body).backgroundColor")
-            picture = cv2.imdecode(np.frombuffer(page.locator("#video").screenshot(), np.uint8), cv2.IMREAD_COLOR)
-            frames = page.evaluate("document.getElementById('frames').textContent")
-            logout = page.locator("#logout").is_visible()
+            tab = live_page(page)
+            logout, address = page.locator("#logout").is_visible(), page.url
+            framed = browser.new_page(viewport={"width": 1400, "height": 700})  # a context of its own: no cookie
+            framed.on("response", lambda r: refused.append(r.url) if r.status == 401 else answered.append(r.url))
+            framed.set_content(f'<iframe src="http://127.0.0.1:{port}/?token={TOKEN}" width="680" height="650">'
+                               f'</iframe><iframe src="http://127.0.0.1:{port}/history?token={TOKEN}" width="680" '
+                               'height="650"></iframe>')
+            wait_until(lambda: len(framed.frames) == 3 and all(f.url.startswith("http") for f in framed.frames[1:]),
+                       "both frames")
+            live = next(f for f in framed.frames[1:] if "/history" not in f.url)
+            in_frame = live_page(live)
+            wait_until(lambda: any("/api/history/" in url for url in answered), "the history page asks its API")
+            frame_addresses = [f.url for f in framed.frames[1:]]
         finally:
             browser.close()
-    assert background == "rgb(17, 17, 17)", "style.css applies"
-    assert picture is not None and picture.shape[0] > 100 and picture.std() > 20, "the video is a picture, not flat"
-    assert int(frames.split(" / ")[0]) > 0, frames
+    for seen in (tab, in_frame):
+        assert seen["background"] == "rgb(17, 17, 17)", "style.css applies"
+        picture = seen["picture"]
+        assert picture is not None and picture.shape[0] > 100 and picture.std() > 20, "the video is a picture"
+        assert int(seen["frames"].split(" / ")[0]) > 0, seen["frames"]
     assert refused == [], f"answered 401: {refused}"
-    assert not logout, "a URL with the token has no session to log out of"
+    assert address == f"http://127.0.0.1:{port}/" and logout, "the token became a session, and left the address"
+    assert all(f"token={TOKEN}" in url for url in frame_addresses), "a frame keeps its token: no cookie goes there"
 
 
 def test_the_request_log_is_one_line_without_traceback_or_token(capsys: pytest.CaptureFixture[str]) -> None:

@@ -98,6 +98,29 @@ def test_viewers_that_read_nothing_neither_lock_out_a_real_one_nor_stay(camera: 
     assert "Traceback" not in cli.stderr and "Exception" not in cli.stderr, cli.stderr
 
 
+def test_event_feeds_that_read_nothing_neither_lock_out_a_viewer_nor_stay(camera: MjpegServer, live_cli) -> None:
+    """Eight event feeds that never read take every place: their small lines fill their sockets in
+    seconds, as a stream's frames do, so a real viewer gets in, and they are dropped after DRAIN_TIMEOUT_S
+    (issue 33: they held every place for 150 s and more, and every viewer got 503)."""
+    cli, port = serve(live_cli, camera)
+    wait_until(lambda: status(port)["classified"] > 0, "frames flowing")
+    with ExitStack() as stack:
+        for _ in range(8):
+            reads_nothing(port, "/api/events", stack)
+        wait_until(lambda: status(port)["clients"]["events"] == 8, "eight event feeds taken")
+        wait_until(lambda: status(port)["clients"]["stalled"] > 0, "one stalled long enough to make room")
+        response = request(port, "/stream.mjpg")
+        assert response.status == 200, "a real viewer takes the place of a feed that reads nothing"
+        viewer = mjpeg_parts(response)
+        dropped_by = time.monotonic() + DRAIN_TIMEOUT_S + 30
+        while status(port)["clients"]["events"] > 0:
+            next(viewer)
+            assert time.monotonic() < dropped_by, f"stalled feeds still served: {status(port)['clients']}"
+        assert status(port)["clients"] == {"streams": 1, "events": 0, "stalled": 0, "limit": 8}
+        assert len({next(viewer) for _ in range(10)}) == 10, "the viewer still gets new frames"
+    assert "Traceback" not in cli.stderr and "Exception" not in cli.stderr, cli.stderr
+
+
 def test_event_feeds_and_streams_share_the_places_and_a_full_house_says_when_to_retry(
         camera: MjpegServer, live_cli) -> None:
     cli, port = serve(live_cli, camera, "--serve-clients", "2")

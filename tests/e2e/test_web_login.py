@@ -24,7 +24,7 @@ from live_classify.pipeline.status import CameraState
 from live_classify.sinks.web import view as web
 from live_classify.sinks.web.auth import PUBLIC
 from live_classify.sinks.web.listen import Address, listen
-from live_classify.sinks.web.sessions import LOCKOUT_S
+from live_classify.sinks.web.sessions import ALL_LOCKOUT_S, ALL_TRIES, LOCKOUT_S
 
 TOKEN = "s3cret-token-value"
 PASSWORD = "correct horse battery staple"
@@ -195,6 +195,80 @@ def test_wrong_logins_from_an_address_are_answered_429_for_a_while(
     assert "5 wrong logins from 127.0.0.1" in done.stderr and f"for {LOCKOUT_S:.0f} s" in done.stderr, done.stderr
     for secret_text in (TOKEN, PASSWORD, *guesses):
         assert secret_text not in done.stderr, f"{secret_text!r} written to the output"
+
+
+def login_from(port: int, address: str, given: str) -> http.client.HTTPResponse:
+    """``POST /login`` from ``address`` (any of 127.0.0.0/8 is this machine)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10, source_address=(address, 0))
+    try:
+        connection.request("POST", "/login", body=urllib.parse.urlencode({"token": given}),
+                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+        answer = connection.getresponse()
+        answer.read()
+        return answer
+    finally:
+        connection.close()
+
+
+def test_guesses_from_many_addresses_are_answered_429_for_everyone_for_a_while(
+        tmp_path: Path, camera: MjpegServer, live_cli: type[LiveCli]) -> None:
+    """400 guesses from 100 addresses, 4 each (one short of an address's lockout): the limit over all
+    addresses answers 429 to them, and to an address that never guessed, even with the right password."""
+    (secret := tmp_path / "password").write_text(PASSWORD + "\n")
+    cli, port = serve(live_cli, camera, "--serve-password-file", str(secret),
+                      env=headless_env(LIVE_CLASSIFY_TOKEN=TOKEN))
+    answers = [login_from(port, f"127.0.1.{n}", f"guess-{n}-{k}").status for k in range(4) for n in range(1, 101)]
+    assert answers[:ALL_TRIES] == [401] * ALL_TRIES and set(answers[ALL_TRIES:]) == {429}, answers
+    late = login_from(port, "127.0.2.1", PASSWORD)
+    assert late.status == 429 and 0 < int(late.headers["Retry-After"]) <= ALL_LOCKOUT_S
+    assert request(port, "GET", "/api/status", {"Authorization": f"Bearer {TOKEN}"}).status == 200, "machines go on"
+    cli.signal(signal.SIGINT)
+    done = cli.finish()
+    assert done.returncode == 0, done.stderr
+    assert (f"{ALL_TRIES} wrong logins within 60 s from all addresses: /login refuses everyone for "
+            f"{ALL_LOCKOUT_S:.0f} s") in done.stderr, done.stderr
+
+
+def test_a_page_opened_with_the_token_becomes_a_session_and_loses_the_token_from_its_address(
+        camera: MjpegServer, live_cli: type[LiveCli]) -> None:
+    """A tab opened on ``/?token=``: a session cookie and a 303 to the address without the token (out of
+    the history and the bookmarks); a frame, a picture or a page another site opened keep ``?token=``,
+    which they need. Every answer says ``Referrer-Policy: same-origin``: no token goes to another site."""
+    cli, port = serve(live_cli, camera, env=headless_env(LIVE_CLASSIFY_TOKEN=TOKEN))
+    tab = {"Accept": "text/html", "Sec-Fetch-Dest": "document", "Sec-Fetch-Site": "none"}
+    visit = request(port, "GET", f"/?token={TOKEN}", tab)
+    assert visit.status == 303 and visit.headers["Location"] == "/", visit.status
+    assert request(port, "GET", "/api/status", with_session(session_of(visit))).status == 200
+    older = request(port, "GET", f"/history?camera=door&token={TOKEN}&day=2", {"Accept": "text/html"})
+    assert older.status == 303 and older.headers["Location"] == "/history?camera=door&day=2", "no Sec-Fetch-*"
+    for kept in ({**tab, "Sec-Fetch-Dest": "iframe"}, {**tab, "Sec-Fetch-Site": "cross-site"}, {"Accept": "*/*"}):
+        answer = request(port, "GET", f"/?token={TOKEN}", kept)
+        assert answer.status == 200 and "Set-Cookie" not in answer.headers, kept
+    assert request(port, "GET", "/?token=wrong", tab).status == 401
+    answers = [visit, older, request(port, "GET", "/healthz"), request(port, "GET", "/api/status"),
+               request(port, "GET", f"/api/status?token={TOKEN}"), request(port, "GET", "/", {"Accept": "text/html"}),
+               request(port, "GET", f"/media/x.mp4?token={TOKEN}"),
+               request(port, "POST", "/login", form={"token": "x"})]
+    assert [a.headers["Referrer-Policy"] for a in answers] == ["same-origin"] * len(answers)
+    cli.signal(signal.SIGINT)
+    done = cli.finish()
+    assert done.returncode == 0 and TOKEN not in done.stderr, done.stderr
+
+
+def test_a_login_or_logout_form_from_another_site_is_refused(door: int) -> None:
+    """``Origin`` names the site whose page sent the form: only this server's own is let through."""
+    own = {"Origin": f"http://127.0.0.1:{door}"}
+    for origin in ("http://evil.example", "null", f"http://127.0.0.1:{door + 1}", f"ftp://127.0.0.1:{door}"):
+        refused = request(door, "POST", "/login", {"Origin": origin}, form={"token": PASSWORD})
+        assert refused.status == 403 and "Set-Cookie" not in refused.headers, origin
+    session = session_of(request(door, "POST", "/login", own, form={"token": PASSWORD}))
+    assert request(door, "POST", "/logout", {"Origin": "http://evil.example", **with_session(session)}).status == 403
+    assert request(door, "GET", "/api/status", with_session(session)).status == 200, "still logged in"
+    assert request(door, "POST", "/logout", {**own, **with_session(session)}).status == 303
+    assert request(door, "GET", "/api/status", with_session(session)).status == 401
+    behind = {"Origin": "https://cams.example.org", "X-Forwarded-Host": "cams.example.org"}
+    assert request(door, "POST", "/login", behind, form={"token": PASSWORD}).status == 303, "behind a proxy"
+    assert request(door, "POST", "/login", form={"token": PASSWORD}).status == 303, "no Origin: no browser's page"
 
 
 def test_a_password_alone_may_serve_beyond_loopback_and_a_missing_one_is_a_usage_error(

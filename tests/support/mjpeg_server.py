@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import http.server
+import os
 import threading
 import time
 from pathlib import Path
@@ -73,9 +74,10 @@ class MjpegServer:
     """
 
     def __init__(self, photo: Path | np.ndarray, fps: float = 30.0, port: int = 0, width: int = 640, height: int = 480,
-                 corrupt_every: int = 0) -> None:
+                 corrupt_every: int = 0, garbage: bool = False) -> None:
         self.fps = fps
         self.corrupt_every = corrupt_every  # every Nth part is a damaged JPEG (alternately cut short / garbage)
+        self.garbage = garbage  # every part random bytes: a camera that answers and never sends a picture
         self.camera = Camera(photo, width, height)
         self.sent = 0
         self._lock = threading.Lock()
@@ -129,7 +131,9 @@ class MjpegServer:
                 with self._lock:
                     jpeg = self.camera.next_jpeg()
                     n = self.camera.count
-                if self.corrupt_every and n % self.corrupt_every == 0:
+                if self.garbage:
+                    jpeg = os.urandom(len(jpeg))
+                elif self.corrupt_every and n % self.corrupt_every == 0:
                     jpeg = jpeg[: len(jpeg) // 3] if n // self.corrupt_every % 2 else bytes(reversed(jpeg))
                 out.write(f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(jpeg)}\r\n\r\n".encode())
                 out.write(jpeg + b"\r\n")

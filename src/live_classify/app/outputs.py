@@ -72,7 +72,7 @@ def web_view(out: OutputConfig, cameras: Cameras) -> WebView | None:
         return None
     return WebView(serve.sock, [Feed(m.name, m.config.spec.name, m.camera.snapshot) for m in members],
                    Options(members[0].config.spec.name, cameras.provider, serve.token, serve.fps, out.min_confidence,
-                           serve.clients, serve.password, indexed_directory(out)))
+                           serve.clients, serve.password, indexed_directory(out), serve.hosts))
 
 
 def camera_sinks(out: OutputConfig, encoding: EncoderSettings | None, m: Member, several: bool, *,

@@ -47,6 +47,7 @@ backend_url: Callable[[str], TritonTarget] = _usage(triton_target.backend_url)  
 record_target: Callable[[str], Path] = _usage(target.target)  # --record
 serve_address: Callable[[str], Address] = _usage(listen.address)  # --serve
 serve_password_file: Callable[[str], Path] = _usage(listen.password_file)  # --serve-password-file
+serve_host: Callable[[str], str] = _usage(listen.serve_host)  # --serve-host
 webhook_url: Callable[[str], str] = _usage(webhook_address.webhook_url)  # --webhook
 public_url: Callable[[str], str] = _usage(webhook_address.public_url)  # --public-url
 device_class: Callable[[str], tuple[str, str]] = _usage(mqtt_topics.device_class)  # --mqtt-device-class

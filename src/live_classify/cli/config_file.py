@@ -33,6 +33,7 @@ from live_classify.cli.config_toml import (
     ConfigError,
     Lines,
     expand,
+    exposed,
     load,
     normal,
     read_secret,
@@ -87,6 +88,13 @@ class _Reader:
         self.parser = raising_parser(build_parser())
         self.keys = vocabulary(self.parser)
         self.secrets: list[str] = []
+        self.warnings: list[str] = []  # secret files every user can read
+
+    def read_secret(self, name: object, where: str, key: str) -> str:
+        """A ``-file`` key's secret; a file every user of the machine can read is said."""
+        if warning := exposed(secret_path(name, self.environ, where, key)):
+            self.warnings.append(f"{where}: {key}: {warning}")
+        return read_secret(name, self.environ, where, key)
 
     def where(self, table: int, key: str) -> str:
         return f"{self.path}:{self.lines.of(table, key)}"
@@ -107,7 +115,7 @@ class _Reader:
                 continue
             value = expand(raw, self.environ, where)
             if stem != key:
-                value = read_secret(value, self.environ, where, key)
+                value = self.read_secret(value, where, key)
             elif key.endswith("-file"):  # its flag reads the file: named where the -file keys' are found
                 value = str(secret_path(value, self.environ, where, key))
             secret = stem != key or stem in SECRET_KEYS  # a -file key's value, a token
@@ -147,7 +155,7 @@ class _Reader:
         """The source with the password of ``password-file`` in its URL."""
         if source.key != "source" or not isinstance(source.value, str):
             raise ConfigError(f"{where}: password-file is for a source URL (rtsp://USER@host/...), not a camera")
-        password = read_secret(expand(name, self.environ, where), self.environ, where, "password-file")
+        password = self.read_secret(expand(name, self.environ, where), where, "password-file")
         url = with_password(source.value, password, where)
         self.secrets += [password, *url_secrets(url)]
         return Entry("source", url, [f"--source={url}"], source.origin, source.dest)
@@ -181,7 +189,8 @@ def resolve(path: str, argv: Sequence[str], environ: Mapping[str, str]) -> Confi
     args = reader.check([], top, argv)
     if not cameras and "inputs" not in typed:
         raise ConfigError(f"{path}: no camera: add a [[camera]] table with camera = N or source = \"URI\"")
-    config = ConfigFile(path, [*_tokens(top), *argv], top, [], args, typed, reader.keys, reader.secrets)
+    config = ConfigFile(path, [*_tokens(top), *argv], top, [], args, typed, reader.keys, reader.secrets,
+                        reader.warnings)
     sources = typed.get("source")
     urls = [typed.get("mqtt"), *(sources if isinstance(sources, list) else [])]
     config.secrets += [secret for url in urls for secret in url_secrets(url)]

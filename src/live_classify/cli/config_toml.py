@@ -3,7 +3,9 @@
 ``config_file.py``'s business; every problem here is a :class:`ConfigError` naming the file and line."""
 from __future__ import annotations
 
+import os
 import re
+import stat
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -111,6 +113,19 @@ def secret_path(name: object, environ: Mapping[str, str], where: str, key: str) 
     if not isinstance(name, str) or not name:
         raise ConfigError(f"{where}: {key} is the name of a file, not {shown(name)}")
     return Path(environ.get(CREDENTIALS_ENV, "."), name)
+
+
+def exposed(path: Path | str) -> str | None:
+    """A warning when the secret file ``path`` can be read by every user of the machine (mode 0644),
+    as a file written without ``install -m 600`` or ``umask 077`` is; None when it cannot (or is gone)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    if not mode & stat.S_IROTH:
+        return None
+    return f"{path} holds a secret but every user of this machine can read it (mode {stat.S_IMODE(mode):04o}): " \
+           f"chmod 600 {path}"
 
 
 def read_secret(name: object, environ: Mapping[str, str], where: str, key: str) -> str:

@@ -51,6 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from live_classify.app import hangup
     from live_classify.cli import config_check, config_file
+    from live_classify.cli.config_toml import exposed
     typed = list(sys.argv[1:] if argv is None else argv)
     if config := config_file.from_command_line(args, argv):  # the file's keys, as if typed before the flags
         hangup.hold()  # a SIGHUP while it starts: a reload once it runs, not the end of the service
@@ -59,6 +60,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     log.configure(quiet=args.quiet, verbose=args.verbose)
     for warning in config.warnings if config else []:
         log.warning(warning)
+    if getattr(args, "serve_password_file", None) and (exposure := exposed(args.serve_password_file)):
+        log.warning(f"--serve-password-file: {exposure}")
     cameras_events = config is not None and any(camera.args.event for camera in config.cameras)
     mode = _check_mode(parser, args, argv, config.located if config else str, cameras_events)
     if config and args.check:

@@ -19,6 +19,7 @@ from live_classify.cli.argtypes import (
     segment_length,
     serve_address,
     serve_clients,
+    serve_host,
     serve_password_file,
     webhook_url,
 )
@@ -77,6 +78,10 @@ def browser_flags(parser: argparse.ArgumentParser) -> None:
                           help="at most N streams and event feeds at once (a page takes one per camera and one); "
                                f"more are answered 503 (default: {DEFAULT_CLIENTS}, or what one page of the "
                                "cameras takes if more)")
+    web_view.add_argument("--serve-host", type=serve_host, action="append", metavar="NAME",
+                          help="on loopback without a token or a password, the server answers only "
+                               "Host: 127.0.0.1, localhost or [::1] (against DNS rebinding): NAME too, "
+                               "e.g. a reverse proxy's public name; give it once per name")
 def mqtt_flags(parser: argparse.ArgumentParser) -> None:
     """Publish to an MQTT broker: the predictions and a retained online/offline status."""
     broker = parser.add_argument_group("publish to MQTT")

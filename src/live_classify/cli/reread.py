@@ -33,9 +33,9 @@ def serve_config(args: argparse.Namespace, running: ServeConfig | None = None) -
     if not args.serve:
         return None
     token, password, where = serve_token(args.serve_token), serve_password(args.serve_password_file), args.serve
-    wanted = (token, args.serve_fps, args.serve_clients, password, str(where))
+    wanted = (token, args.serve_fps, args.serve_clients, password, str(where), tuple(args.serve_host or ()))
     if running is not None and (running.token, running.fps, running.clients, running.password,
-                                running.address) == wanted:
+                                running.address, running.hosts) == wanted:
         return running
     same = running is not None and running.address == str(where)
     guarded = token or password  # beyond loopback, one of them

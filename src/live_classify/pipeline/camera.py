@@ -12,9 +12,7 @@ Two ways to flow (:class:`~live_classify.pipeline.frames.Flow`), chosen by the s
 * **every** frame (a video file): nothing is dropped; capture blocks when inference is behind, and
   each frame reaches the main loop with its own prediction. With several lanes (the per-core
   worker pool) frames are dealt to the lanes in turn and collected in the same turn, which keeps
-  the order without any sorting.
-
-Smoothing over frames, when asked for, is applied on the main thread in frame order.
+  the order without any sorting. Smoothing, when asked for, runs on the main thread in frame order.
 """
 from __future__ import annotations
 
@@ -33,6 +31,7 @@ from live_classify.pipeline.reconnect import reopen_with_backoff
 from live_classify.pipeline.smoothing import Smoothing
 from live_classify.pipeline.stats import Stats
 from live_classify.pipeline.status import CameraState, CameraStatus
+from live_classify.pipeline.streak import Streak
 from live_classify.sources.capture import Source
 
 _END = None  # the sentinel that ends each queue
@@ -68,6 +67,7 @@ class Camera:
         self.backend_down: str | None = None  # why the inference server is away, while it is (the scheduler's)
         self._state = CameraState.STARTING  # the capture thread's
         self._alone = alone
+        self._streak = Streak(max_reconnects)  # reopening tries since the last frame read
         self._stop = threading.Event()
         self._wake = wake or Wake()
         self.smoothed = smoothed  # a new model's is set by the scheduler's thread, between two batches
@@ -243,6 +243,7 @@ class Camera:
                     if not self.source.spec.live or not self._reconnect():
                         break
                     continue
+                self._streak.end()  # a frame: the camera is back for real
                 if period:
                     next_due += period
                     self._stop.wait(max(0.0, next_due - time.monotonic()))
@@ -281,12 +282,12 @@ class Camera:
         self._wake.set()
 
     def _reconnect(self) -> bool:
-        """Reopen a lost live source with backoff; False once ``max_reconnects`` tries have failed."""
+        """Reopen a lost live source with backoff; False once its streak of tries (``Streak``) failed."""
         name, why = self.source.spec.name, self.source.lost_because
         name = name if self._alone else f"{self.name} ({name})"  # one camera of several: which one
         self.lost_because = why
         self._state = CameraState.RECONNECTING
-        if reopen_with_backoff(self.source, name, self.max_reconnects, self._stop, self.log):
+        if reopen_with_backoff(self.source, name, self._streak, self._stop, self.log):
             self.stats.reconnects += 1
             self._state = CameraState.LIVE
             return True

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import socket
 import ssl
+import time
 from urllib.parse import SplitResult, unquote, urlsplit
 
 DEFAULT_PORTS = {"http": 80, "https": 443, "rtsp": 554, "rtsps": 322, "rtmp": 1935}
@@ -18,9 +19,11 @@ ASKED = {"http", "https", "rtsp"}  # schemes whose server we ask for the path, n
 def why_stream_fails(url: str, timeout: float = 3.0) -> str | None:
     """A short reason why ``url`` cannot be opened, or None when the server seems to serve it.
 
-    Never raises and never names the password. Schemes over UDP (udp, srt) get None: no
+    Never raises and never names the password, and gives up after ``timeout`` seconds in all (a server
+    that trickles an endless answer holds it no longer). Schemes over UDP (udp, srt) get None: no
     connection to try.
     """
+    deadline = time.monotonic() + timeout
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -47,14 +50,15 @@ def why_stream_fails(url: str, timeout: float = 3.0) -> str | None:
         if scheme not in ASKED:
             return None
         try:
-            status = _ask(connection, parts, host)
+            status = _ask(connection, parts, host, deadline)
         except (OSError, ValueError):
             return None
     return _refusal(status) if status else None
 
 
-def _ask(connection: socket.socket, parts: SplitResult, host: str) -> str:
-    """Send one GET (HTTP) or DESCRIBE (RTSP) and return the status line of the answer."""
+def _ask(connection: socket.socket, parts: SplitResult, host: str, deadline: float) -> str:
+    """Send one GET (HTTP) or DESCRIBE (RTSP) and return the status line of the answer, as far as it
+    came by ``deadline``."""
     scheme = parts.scheme.lower()
     if scheme == "https":  # FFmpeg does not verify certificates by default: neither do we
         context = ssl.create_default_context()
@@ -76,7 +80,8 @@ def _ask(connection: socket.socket, parts: SplitResult, host: str) -> str:
         request = f"GET {path} HTTP/1.0\r\nHost: {where}\r\n{auth}User-Agent: live-classify\r\n\r\n"
     connection.sendall(request.encode())
     answer = b""
-    while b"\r\n" not in answer and len(answer) < 4096:
+    while b"\r\n" not in answer and len(answer) < 4096 and (left := deadline - time.monotonic()) > 0:
+        connection.settimeout(left)
         chunk = connection.recv(1024)
         if not chunk:
             break

@@ -175,6 +175,36 @@ def test_reconnect_waits_grow_but_never_past_five_seconds(classifier: Classifier
     assert run.camera.snapshot().state is CameraState.LOST and run.camera.snapshot().reconnecting
 
 
+class ConnectsThenGarbage(Scripted):
+    """A camera that answers every reopening and then sends nothing that reads as a frame."""
+
+    def reopen(self) -> bool:
+        return True
+
+
+def test_a_camera_that_connects_and_sends_nothing_readable_fails_one_streak(classifier: Classifier,
+                                                                            monkeypatch) -> None:
+    """Issue 33: each reopening that succeeded started the count again (attempt 1 of 10, 0.5 s) and such a
+    camera was never given up. Only a frame read ends a streak: then the next loss starts afresh."""
+    source = ConnectsThenGarbage(0)
+    source.send(0)
+    source.end()  # lost
+    source.end()  # reopened, then nothing readable
+    source.send(1)  # a frame: the streak is over
+    for _ in range(3):
+        source.end()
+    lines: list[str] = []
+    run = Run(source, classifier, Flow.LATEST, max_reconnects=2, log=lines.append)
+    waits: list[float] = []
+    monkeypatch.setattr(run.camera._stop, "wait", lambda seconds=None: waits.append(seconds) or False)
+    run.camera.start()
+    run.camera._thread.join(5)
+    assert waits == [0.5, 1, 0.5, 1]
+    assert [line.split("(attempt ")[1] for line in lines if "(attempt " in line] == ["1/2)", "2/2)", "1/2)", "2/2)"]
+    assert run.camera.error == "cam0: lost (ended), and 2 reconnection attempts failed"
+    assert run.camera.stats.captured == 2 and run.camera.stats.reconnects == 4
+
+
 def test_a_main_loop_that_falls_behind_shows_the_newest_frame_and_the_recording_counts_the_rest(
         tmp_path: Path) -> None:
     """Frames come in bursts while the main loop is busy: each poll gives the newest frame (the

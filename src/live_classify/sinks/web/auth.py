@@ -9,8 +9,8 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from live_classify.sinks.web.login_page import refusal
-from live_classify.sinks.web.sessions import Sessions, Tries
+from live_classify.sinks.web.login_page import asked, refusal
+from live_classify.sinks.web.sessions import SESSION_S, Sessions, Tries
 
 # Open to anyone: a watchdog's health, and the page's script and style (code, no data: the login page
 # wears the style, and a page opened with ?token= in a frame of another site, where no cookie goes, gets them).
@@ -30,6 +30,13 @@ def same(given: str, secret: str) -> bool:
         return False
     expected = secret.encode("utf-8", "surrogateescape")  # a token from argv may have them
     return hmac.compare_digest(hashlib.sha256(sent).digest(), hashlib.sha256(expected).digest())
+
+
+def over_https(request: web.Request) -> bool:
+    """HTTPS here, or at the reverse proxy in front (its ``X-Forwarded-Proto``: trusting it can only
+    keep a cookie off plain HTTP, never put one on it)."""
+    forwarded = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
+    return request.secure or forwarded == "https"
 
 
 def carries(request: web.Request, token: str) -> bool:
@@ -64,6 +71,28 @@ class Guard:
             return True
         return self.sessions.valid(request.cookies.get(COOKIE))
 
+    def open_session(self, request: web.Request, response: web.StreamResponse) -> None:
+        """A new session, its id in the cookie ``response`` sets (``HttpOnly``, ``SameSite=Strict``,
+        ``Secure`` over HTTPS)."""
+        response.set_cookie(COOKIE, self.sessions.start(), max_age=SESSION_S, path="/", httponly=True,
+                            samesite="Strict", secure=over_https(request))
+
+    def token_visit(self, request: web.Request) -> web.Response | None:
+        """A browser that opened a page with ``?token=``: a session, and the same page without the token
+        (303), so that the token leaves the address bar, the history and the bookmarks. Only for a
+        page opened in the tab by the person (or this server's own page): a frame of another site, an
+        ``<img>`` or a script keep the token, which they need (no cookie goes with them)."""
+        fetch = request.headers.get("Sec-Fetch-Dest")
+        page = fetch == "document" if fetch else "text/html" in request.headers.get("Accept", "")
+        site = request.headers.get("Sec-Fetch-Site", "none") in ("none", "same-origin")
+        if request.method != "GET" or not page or not site or "token" not in request.query:
+            return None
+        if self.token is None or not same(request.query["token"], self.token):
+            return None
+        response = web.Response(status=303, headers={"Location": asked(request), "Cache-Control": "no-store"})
+        self.open_session(request, response)
+        return response
+
     @web.middleware
     async def middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         """Every request: the PUBLIC ones and the login form pass, the rest need the token or a session;
@@ -71,6 +100,8 @@ class Guard:
         if request.path in PUBLIC:
             request[TRUSTED] = not self.on or self.admits(request)
             return await handler(request)
+        if (visit := self.token_visit(request)) is not None:
+            return visit
         if not self.on or (request.path == LOGIN and request.method == "POST") or self.admits(request):
             return await handler(request)
         return refusal(request, self.password is not None)

@@ -1,7 +1,8 @@
 """The places ``--serve-clients`` gives streams and event feeds, kept from clients that read nothing.
 
 A client that reads nothing cannot hold a place for long: a write its socket has not taken in
-``DRAIN_TIMEOUT_S`` drops it, and when every place is taken a newcomer takes the place of the
+``DRAIN_TIMEOUT_S`` drops it (an event feed's socket keeps a small send buffer, so that its small
+lines fill it in seconds, as a stream's frames do), and when every place is taken a newcomer takes the place of the
 client stalled longest (for ``EVICT_AFTER_S`` at least: a reading viewer never waits that long
 for its socket); only when every client is reading is the newcomer answered 503, with a
 Retry-After. All of it runs on the server's event loop.
@@ -9,6 +10,7 @@ Retry-After. All of it runs on the server's event loop.
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 
 from aiohttp import web
@@ -16,6 +18,8 @@ from aiohttp import web
 DRAIN_TIMEOUT_S = 5.0  # a client whose socket takes no data for this long is dropped
 EVICT_AFTER_S = 1.0  # with every place taken, a client stalled this long makes room for a newcomer
 RETRY_AFTER_S = 5  # a full house's 503 says to try again after this long (a stalled client is gone by then)
+FEED_SEND_BUFFER = 16 * 1024  # an event feed's kernel send buffer (the kernel doubles it): a few seconds of lines
+TAKEN_POLL_S = 0.02  # how often a write that the socket has not taken yet looks again
 
 
 class Client:
@@ -33,15 +37,31 @@ class Client:
         if isinstance(self.transport, asyncio.WriteTransport):
             self.transport.abort()
 
+    def hold_little(self) -> None:
+        """Keep this connection's kernel send buffer small (an event feed's): its lines are small, and a
+        buffer the kernel grows to megabytes takes minutes of them before a client that reads nothing
+        makes a write wait, holding its place all that time."""
+        sock = self.transport.get_extra_info("socket") if self.transport is not None else None
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, FEED_SEND_BUFFER)
+
     async def send(self, response: web.StreamResponse, data: bytes) -> None:
         """Write ``data``; a socket that takes none of it in ``DRAIN_TIMEOUT_S`` drops the client."""
         self.stalled_since = time.monotonic()
         try:
-            await asyncio.wait_for(response.write(data), DRAIN_TIMEOUT_S)
+            await asyncio.wait_for(self._taken(response, data), DRAIN_TIMEOUT_S)
         except asyncio.TimeoutError:
             self.drop()
             raise ConnectionResetError("the client read nothing") from None
         self.stalled_since = None
+
+    async def _taken(self, response: web.StreamResponse, data: bytes) -> None:
+        """``data`` written and taken by the socket: aiohttp waits for the socket only once 64 KB were
+        written, which small writes (an event feed's lines) take long to reach; until the socket takes
+        them, they wait in the connection's buffer."""
+        await response.write(data)
+        while isinstance(self.transport, asyncio.WriteTransport) and self.transport.get_write_buffer_size():
+            await asyncio.sleep(TAKEN_POLL_S)
 
 
 class Places:

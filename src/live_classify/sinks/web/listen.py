@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import socket
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +39,23 @@ def address(text: str) -> Address:
     if not port.isdigit() or not 0 < int(port) < 65536:
         raise BadValue(f"not [HOST:]PORT with a port from 1 to 65535: {text!r}")
     return Address(host, int(port))
+
+
+HOST_NAME = re.compile(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?",
+                       re.IGNORECASE)
+
+
+def serve_host(text: str) -> str:
+    """``--serve-host NAME``: a host name (``box.lan``) or an IP address the server also answers to
+    (loopback without a token or a password answers only its own names: see ``hosts.py``)."""
+    name = text.strip("[]")
+    try:
+        return str(ipaddress.ip_address(name))
+    except ValueError:
+        pass
+    if not HOST_NAME.fullmatch(name):
+        raise BadValue(f"must be a host name such as box.lan or an IP address, not {text!r}")
+    return name.lower().rstrip(".")
 
 
 def serve_places(clients: int | None, cameras: int) -> int:

@@ -25,6 +25,7 @@ from live_classify.sinks.web.auth import TRUSTED, Guard
 from live_classify.sinks.web.channel import Channel, queue_newest
 from live_classify.sinks.web.clients import Places
 from live_classify.sinks.web.history.routes import Routes
+from live_classify.sinks.web.hosts import Hosts
 from live_classify.sinks.web.listen import serve_places
 from live_classify.sinks.web.login import add_login, with_logout
 from live_classify.sinks.web.metrics import Metrics
@@ -54,6 +55,7 @@ class WebServer:
         self._channels = {name: Channel() for name in cameras}  # the first is the one a bare URL means
         self._sock = sock
         self._guard = Guard(token, view.options.password)
+        self._hosts = Hosts(sock.getsockname()[:2], self._guard.on, view.options.hosts)
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, name="web", daemon=True)
@@ -154,7 +156,9 @@ class WebServer:
             self._loop.close()
 
     async def _serve(self) -> None:
-        app = web.Application(middlewares=[self._guard.middleware])  # every route, those added later too
+        # Every route, those added later too: the Host first (DNS rebinding), then the token or a session.
+        app = web.Application(middlewares=[self._hosts.middleware, self._guard.middleware])
+        app.on_response_prepare.append(_no_referrer_beyond)
         routes = {"/stream.mjpg": self._stream, "/api/status": self._status, "/api/events": self._events,
                   "/healthz": self._health, "/metrics": self._metrics, "/snapshot.jpg": self._snapshot}
         for path, handler in routes.items():
@@ -256,6 +260,7 @@ class WebServer:
         with ``--event``, each start and end as a message named ``event``."""
         if (client := self.places.admit(request)) is None:
             return self.places.full()
+        client.hold_little()
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store"})
         queue: asyncio.Queue = asyncio.Queue(maxsize=EVENT_BACKLOG)
         self._event_queues.add(queue)
@@ -282,6 +287,12 @@ class WebServer:
     async def _metrics(self, request: web.Request) -> web.Response:
         body, content_type = self.metrics.exposition()
         return web.Response(body=body, headers={"Content-Type": content_type})
+
+
+async def _no_referrer_beyond(request: web.Request, response: web.StreamResponse) -> None:
+    """Every answer: a link or a fetch from it to another site says nothing of where it came from
+    (a page opened with ``?token=`` would otherwise hand the token to that site in ``Referer``)."""
+    response.headers["Referrer-Policy"] = "same-origin"
 
 
 def _one_line(value: object) -> str:

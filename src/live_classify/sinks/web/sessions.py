@@ -1,6 +1,6 @@
 """What a login leaves behind on the server: the sessions its cookie names, and the wrong tries
-counted per address. Both in memory, both bounded: nothing a stranger sends can grow them without end.
-A restart of the run logs everyone out."""
+counted per address and over all of them. Both in memory, both bounded: nothing a stranger sends can
+grow them without end. A restart of the run logs everyone out."""
 from __future__ import annotations
 
 import hashlib
@@ -16,6 +16,8 @@ TRIES = 5  # wrong logins from one address ...
 TRIES_WINDOW_S = 60.0  # ... within this long ...
 LOCKOUT_S = 300.0  # ... and /login answers 429 to that address for this long
 MAX_ADDRESSES = 4096  # addresses whose wrong tries are remembered; the longest quiet is forgotten first
+ALL_TRIES = 30  # wrong logins from all addresses together within TRIES_WINDOW_S ...
+ALL_LOCKOUT_S = 60.0  # ... and /login answers 429 to every address for this long
 
 Clock = Callable[[], float]
 
@@ -75,42 +77,52 @@ def address_key(remote: str | None) -> str:
 
 
 class Tries:
-    """Wrong logins per address: ``TRIES`` within ``TRIES_WINDOW_S`` lock it out for ``LOCKOUT_S``."""
+    """Wrong logins per address: ``TRIES`` within ``TRIES_WINDOW_S`` lock it out for ``LOCKOUT_S``;
+    and over all addresses: ``ALL_TRIES`` within ``TRIES_WINDOW_S`` lock the form out for everyone for
+    ``ALL_LOCKOUT_S`` (whoever guesses from many addresses, IPv6 /64s or the 127/8 block, gains nothing).
 
-    def __init__(self, clock: Clock = time.monotonic, limit: int = MAX_ADDRESSES) -> None:
+    The table of counts forgets the longest quiet first, but never a locked address before its lock ends:
+    the locks are few (the limit over all addresses allows at most ``ALL_TRIES // TRIES`` a window)."""
+
+    def __init__(self, clock: Clock = time.monotonic, limit: int = MAX_ADDRESSES, all_tries: int = ALL_TRIES) -> None:
         self._clock, self._limit = clock, limit
         self._wrong: OrderedDict[str, deque[float]] = OrderedDict()  # the longest quiet first
-        self._locked: dict[str, float] = {}  # address -> until when
+        self._locked: dict[str, float] = {}  # address -> until when; never forgotten before then
+        self._all: deque[float] = deque(maxlen=all_tries)  # the newest wrong tries, any address's
+        self._all_locked = 0.0  # until when the form refuses everyone
 
     def __len__(self) -> int:
         return len(self._wrong)
 
     def locked(self, address: str) -> float:
         """Seconds ``address`` must still wait before it may try again (0: it may now)."""
+        now = self._clock()
         until = self._locked.get(address)
-        if until is None:
-            return 0.0
-        left = until - self._clock()
-        if left <= 0:
+        if until is not None and until <= now:
             del self._locked[address]
             self._wrong.pop(address, None)
-        return max(left, 0.0)
+            until = None
+        return max((until or now) - now, self._all_locked - now, 0.0)
 
-    def wrong(self, address: str) -> bool:
-        """Count a wrong login; True when it locks the address out."""
+    def wrong(self, address: str) -> str | None:
+        """Count a wrong login; what it locks out (``"address"`` or ``"all"``), else None."""
         now = self._clock()
         times = self._wrong.pop(address, None) or deque(maxlen=TRIES)
         while times and now - times[0] >= TRIES_WINDOW_S:
             times.popleft()
         times.append(now)
         while len(self._wrong) >= self._limit:
-            forgotten, _ = self._wrong.popitem(last=False)
-            self._locked.pop(forgotten, None)
+            self._wrong.popitem(last=False)
         self._wrong[address] = times
+        locks = None
         if len(times) >= TRIES:
-            self._locked[address] = now + LOCKOUT_S
-            return True
-        return False
+            self._locked = {a: until for a, until in self._locked.items() if until > now}  # the expired go
+            self._locked[address], locks = now + LOCKOUT_S, "address"
+        self._all.append(now)
+        if len(self._all) == self._all.maxlen and now - self._all[0] < TRIES_WINDOW_S:
+            self._all_locked, locks = now + ALL_LOCKOUT_S, "all"
+            self._all.clear()
+        return locks
 
     def forget(self, address: str) -> None:
         """A right login: the address starts afresh."""

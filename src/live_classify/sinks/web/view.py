@@ -46,6 +46,7 @@ class Options:
     clients: int | None = None  # --serve-clients: streams and event feeds at once (None: see serve_places)
     password: str | None = None  # --serve-password-file: a person's, for the login form only
     recordings: Path | None = None  # --record DIR/: what /history serves (None: nothing recorded)
+    hosts: tuple[str, ...] = ()  # --serve-host: names a loopback server without a login answers too
 
 
 @dataclass(eq=False)

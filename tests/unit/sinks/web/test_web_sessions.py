@@ -8,6 +8,8 @@ import pytest
 from live_classify.sinks.web.auth import same
 from live_classify.sinks.web.login_page import local
 from live_classify.sinks.web.sessions import (
+    ALL_LOCKOUT_S,
+    ALL_TRIES,
     LOCKOUT_S,
     SESSION_S,
     TRIES,
@@ -50,9 +52,9 @@ def test_sessions_are_bounded_the_oldest_ends_first() -> None:
 def test_five_wrong_tries_within_a_minute_lock_an_address_out_for_a_while() -> None:
     clock = Clock()
     tries = Tries(clock)
-    assert [tries.wrong("10.0.0.9") for _ in range(TRIES - 1)] == [False] * (TRIES - 1)
+    assert [tries.wrong("10.0.0.9") for _ in range(TRIES - 1)] == [None] * (TRIES - 1)
     assert tries.locked("10.0.0.9") == 0.0 and tries.locked("10.0.0.8") == 0.0
-    assert tries.wrong("10.0.0.9") is True
+    assert tries.wrong("10.0.0.9") == "address"
     assert tries.locked("10.0.0.9") == LOCKOUT_S and tries.locked("10.0.0.8") == 0.0, "that address only"
     clock.now += LOCKOUT_S - 1
     assert tries.locked("10.0.0.9") == 1.0
@@ -77,10 +79,38 @@ def test_a_right_login_forgets_the_wrong_tries() -> None:
 
 
 def test_the_table_of_addresses_is_bounded() -> None:
-    tries = Tries(Clock(), limit=100)
+    tries = Tries(Clock(), limit=100, all_tries=10_000)
     for n in range(1000):
         tries.wrong(f"10.0.{n // 256}.{n % 256}")
     assert len(tries) == 100
+
+
+def test_a_locked_address_stays_locked_however_many_others_try_until_its_lock_ends() -> None:
+    """Issue 33: 4100 tries from other addresses made the table forget a locked one, which could try again."""
+    clock = Clock()
+    tries = Tries(clock, limit=100, all_tries=100_000)
+    for _ in range(TRIES):
+        tries.wrong("10.0.0.9")
+    for n in range(1000):
+        tries.wrong(f"10.1.{n // 256}.{n % 256}")
+    assert tries.locked("10.0.0.9") == LOCKOUT_S
+    clock.now += LOCKOUT_S
+    assert tries.locked("10.0.0.9") == 0.0
+
+
+def test_wrong_tries_from_many_addresses_lock_the_form_for_everyone_for_a_while() -> None:
+    """A few guesses each from many addresses (no one address reaches TRIES): ALL_TRIES within the
+    window lock every address out, a new one too, for ALL_LOCKOUT_S."""
+    clock = Clock()
+    tries = Tries(clock)
+    said = [tries.wrong(f"10.0.0.{n}") for n in range(ALL_TRIES)]
+    assert said == [None] * (ALL_TRIES - 1) + ["all"]
+    assert tries.locked("10.9.9.9") == ALL_LOCKOUT_S and tries.locked("10.0.0.1") == ALL_LOCKOUT_S
+    clock.now += ALL_LOCKOUT_S
+    assert tries.locked("10.9.9.9") == 0.0
+    for n in range(3 * ALL_TRIES):  # spread over more than the window: never
+        clock.now += TRIES_WINDOW_S / (ALL_TRIES - 1)
+        assert tries.wrong(f"10.0.1.{n}") is None
 
 
 @pytest.mark.parametrize(("remote", "key"), [

@@ -74,10 +74,11 @@ class _Cut:
         self.output.mux(packet)
 
 
-def cut(segments: list[Segment], start: float, end: float, folder: Path) -> IO[bytes]:
+def cut(segments: list[Segment], start: float, end: float, folder: Path, skipped: list[str]) -> IO[bytes]:
     """The MP4 of [start, end] (``moov`` first: it plays while it downloads), as an open file
     already unlinked, so nothing is left behind whatever happens to the download. Written in
-    ``folder`` (DIR: the disk meant for video, where /tmp may be a few hundred MB of RAM)."""
+    ``folder`` (DIR: the disk meant for video, where /tmp may be a few hundred MB of RAM).
+    A segment that is gone or cannot be read is left out, its name added to ``skipped``."""
     fd, name = tempfile.mkstemp(prefix=".export-", suffix=".mp4", dir=folder)
     os.close(fd)
     try:
@@ -88,8 +89,10 @@ def cut(segments: list[Segment], start: float, end: float, folder: Path) -> IO[b
                     with av.open(str(path)) as source:
                         if not clip.add(source, segment_start, start):
                             break
-                except av.FFmpegError as error:  # a file cut short, or gone since the index named it
-                    raise OSError(f"cannot read {path.name}: {error}") from None
+                except av.FFmpegError as error:
+                    if error.filename not in (None, str(path)):  # the export's own file (a full disk)
+                        raise OSError(f"cannot write the export: {error.strerror}") from None
+                    skipped.append(path.name)  # cut short, damaged, or gone since the index named it: the rest goes on
             if clip.origin is None:
                 raise Nothing("no frame of that range is recorded")
         return open(name, "rb")  # noqa: SIM115 - handed to the caller, who closes it

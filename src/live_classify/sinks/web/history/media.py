@@ -24,13 +24,16 @@ def locate(root: Path, requested: str) -> Path:
     """The file under ``root`` that ``requested`` (relative, ``/``-separated) names, symlinks followed;
     Refused (403) for anything that is or leads outside ``root`` or is not media, (404) if missing."""
     base = root.resolve()
-    path = (base / requested).resolve() if requested and "\x00" not in requested else base
-    if path == base or not path.is_relative_to(base):  # an absolute path replaces base: it is outside too
-        raise Refused(403, "only files under the recording directory are served")
-    if path.suffix.lower() not in MEDIA:
-        raise Refused(403, "only video and pictures are served")
-    if not path.is_file():
-        raise Refused(404, "no such file in the recordings")
+    try:
+        path = (base / requested).resolve() if requested and "\x00" not in requested else base
+        if path == base or not path.is_relative_to(base):  # an absolute path replaces base: it is outside too
+            raise Refused(403, "only files under the recording directory are served")
+        if path.suffix.lower() not in MEDIA:
+            raise Refused(403, "only video and pictures are served")
+        if not path.is_file():
+            raise Refused(404, "no such file in the recordings")
+    except OSError:  # a name longer than the file system allows (255 bytes), a loop of links: no such file either
+        raise Refused(404, "no such file in the recordings") from None
     return path
 
 

@@ -24,6 +24,7 @@ T = TypeVar("T")
 PAGE = {"/history": ("history.html", "text/html"), "/history.js": ("history.js", "text/javascript"),
         "/history.css": ("history.css", "text/css")}
 CHUNK = 1 << 20  # an export is sent in pieces of this many bytes
+SKIPPED = "X-Skipped-Segments"  # an export's header: the segments of its range it could not read
 EXPORTS = 2  # exports cut at once (each a thread copying packets); more are told to come back (503)
 
 
@@ -109,11 +110,12 @@ class Routes:
 
         camera, start, end = params.export(request.query)
         segments, root = await self._ask(lambda h: (h.segments(camera, start, end), h.root))
-        loop = asyncio.get_running_loop()
+        loop, skipped = asyncio.get_running_loop(), list[str]()  # the segments it could not read
         if not self._exports.acquire(blocking=False):
             raise web.HTTPServiceUnavailable(text=f"{EXPORTS} exports are being cut; try again in a moment\n",
                                              headers={"Retry-After": "5"})
-        working = loop.run_in_executor(None, partial(_cut_and_release, self._exports, cut, segments, start, end, root))
+        working = loop.run_in_executor(None, partial(_cut_and_release, self._exports, cut, segments, start, end, root,
+                                                     skipped))
         try:
             file = await asyncio.shield(working)  # a client gone: the cut goes on, its file closed when done
         except asyncio.CancelledError:
@@ -126,6 +128,8 @@ class Routes:
         name = f"{re.sub(r'[^A-Za-z0-9_.-]', '_', camera)}-{time.strftime('%Y%m%d-%H%M%S', time.localtime(start))}.mp4"
         response = web.StreamResponse(headers={"Content-Type": "video/mp4",
                                                "Content-Disposition": f'attachment; filename="{name}"'})
+        if skipped:  # the range has a hole where they were: the download says so
+            response.headers[SKIPPED] = f"{len(skipped)} missing or damaged, left out: {', '.join(skipped)}"
         try:
             response.content_length = await loop.run_in_executor(None, lambda: file.seek(0, 2))
             file.seek(0)
