@@ -22,6 +22,14 @@ def rows(rec: Path, sql: str) -> list[tuple]:
         return db.execute(sql).fetchall()
 
 
+def has_rows(rec: Path, sql: str) -> bool:
+    """Whether ``sql`` (a count) finds rows yet: the file may be there before its tables."""
+    try:
+        return (rec / "index.db").exists() and rows(rec, sql)[0][0] > 0
+    except sqlite3.OperationalError:
+        return False
+
+
 def segment_paths(rec: Path) -> set[str]:
     return {path for (path,) in rows(rec, "SELECT path FROM segments")}
 
@@ -73,8 +81,7 @@ def test_a_lock_held_longer_than_sqlite_waits_is_waited_for_and_the_index_goes_o
     rec = tmp_path / "rec"
     cli = live_cli("--source", str(scenes), "--realtime", "--headless", "--provider", "cpu", *EVENT_FLAGS,
                    "--jsonl", "/dev/null", "--record", f"{rec}/", "--segment", "2s")
-    cli.wait_for(lambda: (rec / "index.db").exists() and rows(rec, "SELECT count(*) FROM seconds")[0][0] > 0,
-                 timeout=60, what="the first rows")
+    cli.wait_for(lambda: has_rows(rec, "SELECT count(*) FROM seconds"), timeout=60, what="the first rows")
     other = sqlite3.connect(rec / "index.db", isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # another writer holds the lock, past SQLite's own 5 s wait
     cli.wait_for_stderr("is locked by another process: waiting for it", timeout=60)
@@ -92,8 +99,7 @@ def test_an_index_deleted_under_the_run_is_made_anew_and_rebuilt_once(scenes: Pa
     rec = tmp_path / "rec"
     cli = live_cli("--source", str(scenes), "--realtime", "--headless", "--provider", "cpu", *EVENT_FLAGS,
                    "--jsonl", "/dev/null", "--record", f"{rec}/", "--segment", "2s")
-    cli.wait_for(lambda: (rec / "index.db").exists() and len(segment_paths(rec)) >= 1, timeout=60,
-                 what="the first segment's row")
+    cli.wait_for(lambda: has_rows(rec, "SELECT count(*) FROM segments"), timeout=60, what="the first segment's row")
     for name in ("index.db", "index.db-wal", "index.db-shm"):
         (rec / name).unlink(missing_ok=True)
     run = cli.finish(timeout=60)

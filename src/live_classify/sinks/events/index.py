@@ -24,6 +24,7 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
@@ -58,6 +59,7 @@ class Index(InBackground):
         self._db, rebuild = open_index(self.path, say)
         self._file = identity(self.path)
         self._second: dict[str, tuple[int, str | None, float]] = {}  # camera: the second being summed
+        self._no_clip: set[str] = set()  # events named a clip that never came
         self._writer: BackgroundWriter[Job] = BackgroundWriter("index", self._execute, drop=True, backlog=BACKLOG)
         self._writer.submit(partial(self._tidy, rebuild=rebuild, before=started))
 
@@ -81,6 +83,8 @@ class Index(InBackground):
     def write_event(self, change: Change) -> None:
         """At its start, and again at its end (with the end and the best score)."""
         e = change.event
+        if e.id in self._no_clip:
+            e = replace(e, clip=None, thumbnail=None)
         self._submit('INSERT OR REPLACE INTO events (id, camera, label, start, "end", score, clip, thumbnail) '
                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (e.id, e.camera, e.label, e.start, e.end, e.score, e.clip,
                                                          e.thumbnail))
@@ -102,6 +106,11 @@ class Index(InBackground):
         """From a recording's thread: ``--retain-events`` deleted these clips (and their thumbnails)."""
         for clip in clips:
             self._submit("DELETE FROM events WHERE clip = ?", (relative(clip, self.root),))
+
+    def clip_missing(self, event_id: str) -> None:
+        """From a recording's thread: the event was named a clip, but no footage came (its row says no clip)."""
+        self._no_clip.add(event_id)
+        self._submit('UPDATE events SET clip = NULL, thumbnail = NULL WHERE id = ?', (event_id,))
 
     def idle(self, redraw: Redraw) -> None:
         pass
