@@ -10,6 +10,8 @@ from pathlib import Path
 
 import av
 import numpy as np
+from conftest import run_cli
+from scenes import EVENT_FLAGS
 
 from live_classify.sinks.record.retention import SegmentPlan, segment_files
 from live_classify.sinks.record.segments import SegmentedMp4
@@ -58,3 +60,16 @@ def test_segments_state_the_frames_rate_and_durations_and_no_tool_sees_dts_go_ba
         with av.open(str(path)) as container:
             packets = [p for p in container.demux(container.streams.video[0]) if p.dts is not None]
         assert [p.duration for p in packets[:-1]] == [b.dts - a.dts for a, b in zip(packets, packets[1:], strict=False)]
+
+
+def test_a_files_segments_and_clips_state_its_own_rate_and_no_tool_sees_dts_go_back(scenes: Path,
+                                                                                    tmp_path: Path) -> None:
+    rec = tmp_path / "rec"
+    run = run_cli("--source", str(scenes), "--headless", "--provider", "cpu", *EVENT_FLAGS, "--jsonl", "/dev/null",
+                  "--record", f"{rec}/", "--segment", "3s", "--record-mode", "both")
+    assert run.returncode == 0, run.stderr
+    files = sorted(rec.glob("scenes/**/*.mp4"))
+    assert len([f for f in files if "/events/" in str(f)]) == 2 and len(files) == 6
+    for path in files:
+        assert dts_warnings(path) == 0, path
+        assert stated_duration(path) == 0.1, f"{path}: the scene's 10 fps"
