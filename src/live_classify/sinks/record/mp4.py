@@ -48,6 +48,7 @@ from live_classify.sinks.letterbox import letterbox
 MILLISECONDS = Fraction(1, 1000)
 DEFAULT_RATE = 30  # fps the stream says when the source's rate is not known yet
 RATE_HEADROOM = 1.25  # a measured rate is said this much higher: a frame a little early is not pushed late
+BURST_MS = 5  # frames closer than this came in a burst (buffered), not at the camera's rate
 INTERVALS, INTERVALS_NEEDED = 600, 10  # the times between frames a rate is measured on (the newest), at least
 HEADER_BYTES, FRAME_OVERHEAD_BYTES = 1024, 40  # the MP4's own bytes beside the packets (with a margin)
 Tap = Callable[[float, bool, bytes, VideoStream], None]  # a packet: source time, keyframe, data, its stream
@@ -157,7 +158,7 @@ class Mp4Writer:
         if self._t0 is None:
             self._t0 = t_capture
         came = round((t_capture - self._t0) * 1000)
-        if self.frames:
+        if self.frames and came - self._last_came >= BURST_MS:  # a burst of buffered frames says nothing of the rate
             self._intervals.append(came - self._last_came)
         self._last_came = came
         pts = max(self._last_pts + self._gap_ms, came)  # strictly increasing
