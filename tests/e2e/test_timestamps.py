@@ -73,3 +73,20 @@ def test_a_files_segments_and_clips_state_its_own_rate_and_no_tool_sees_dts_go_b
     for path in files:
         assert dts_warnings(path) == 0, path
         assert stated_duration(path) == 0.1, f"{path}: the scene's 10 fps"
+
+
+def test_a_source_faster_than_the_rate_stated_keeps_its_own_times(tmp_path: Path) -> None:
+    """A camera at 5 fps in one segment (night) and 30 fps in the next: the next states about 6 fps,
+    yet its frames stay at their own times, never pushed later and later."""
+    writer = SegmentedMp4(tmp_path, SegmentPlan(3.0, "camera-0"), wall_clock=lambda: NOON)
+    image = np.zeros((120, 160, 3), np.uint8)
+    times = [i / 5 for i in range(15)] + [3.0 + i / 30 for i in range(90)]
+    for i, t in enumerate(times):
+        image[:, :, 1] = (i * 7) % 255
+        writer.write(image, t)
+    writer.close()
+    second = segment_files(tmp_path / "camera-0")[1]
+    with av.open(str(second)) as container:
+        stream = container.streams.video[0]
+        pts = [float(p.pts * stream.time_base) for p in container.demux(stream) if p.pts is not None]
+    assert len(pts) == 90 and max(a - i / 30 for i, a in enumerate(pts)) <= 1.001  # at most a burst's spread

@@ -49,6 +49,7 @@ MILLISECONDS = Fraction(1, 1000)
 DEFAULT_RATE = 30  # fps the stream says when the source's rate is not known yet
 RATE_HEADROOM = 1.25  # a measured rate is said this much higher: a frame a little early is not pushed late
 BURST_MS = 5  # frames closer than this came in a burst (buffered), not at the camera's rate
+MAX_LAG_MS = 1000  # a burst is spread at most this far past its frames' own times
 INTERVALS, INTERVALS_NEEDED = 600, 10  # the times between frames a rate is measured on (the newest), at least
 HEADER_BYTES, FRAME_OVERHEAD_BYTES = 1024, 40  # the MP4's own bytes beside the packets (with a margin)
 Tap = Callable[[float, bool, bytes, VideoStream], None]  # a packet: source time, keyframe, data, its stream
@@ -161,7 +162,9 @@ class Mp4Writer:
         if self.frames and came - self._last_came >= BURST_MS:  # a burst of buffered frames says nothing of the rate
             self._intervals.append(came - self._last_came)
         self._last_came = came
-        pts = max(self._last_pts + self._gap_ms, came)  # strictly increasing
+        pts = max(self._last_pts + self._gap_ms, came)  # strictly increasing, a frame of the stated rate apart
+        if pts - came > MAX_LAG_MS:  # faster than the rate stated for longer than a burst: never later and later
+            pts = max(self._last_pts + 1, came)
         frame = av.VideoFrame.from_ndarray(self._fitted(bgr), format="bgr24")
         frame.pts, frame.time_base = pts, MILLISECONDS
         if pts / 1000 >= self._next_key:
