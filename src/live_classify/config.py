@@ -234,6 +234,8 @@ class OutputConfig:
 
     record: RecordConfig | None = None  # the run records (each camera's own settings: SourceConfig.record)
     jsonl: str | None = None  # a file, or "-" for stdout
+    jsonl_rotate: int | str | None = None  # --jsonl-rotate: bytes, or "daily"; None: never
+    jsonl_keep: int = 7  # --jsonl-keep: rotated files kept
     min_confidence: float | None = None  # the run's; each camera's own: SourceConfig.min_confidence
     headless: bool = False
     snapshot_dir: Path = Path(".")

@@ -27,6 +27,7 @@ from live_classify.sinks.events.sink import Events
 from live_classify.sinks.events.webhooks import Webhooks
 from live_classify.sinks.files import check_writable
 from live_classify.sinks.jsonl import JsonLines
+from live_classify.sinks.jsonl_file import Rotation
 from live_classify.sinks.mqtt import MqttSink
 from live_classify.sinks.notify import Notifier
 from live_classify.sinks.record import recording as record
@@ -52,7 +53,8 @@ def outputs(out: OutputConfig, encoding: EncoderSettings | None, cameras: Camera
         Collecting(collector, quota, window, info) if collector else None,
         JsonLines(jsonl_target, members[0].config.spec.name, drop=live, min_confidence=out.min_confidence,
                   sources={m.name: m.config.spec.name for m in members},
-                  thresholds={m.name: m.config.min_confidence for m in members}) if jsonl_target else None,
+                  thresholds={m.name: m.config.min_confidence for m in members},
+                  rotation=Rotation(out.jsonl_rotate, out.jsonl_keep)) if jsonl_target else None,
         *[sink for m in members for sink in camera_sinks(out, encoding, m, several, mqtt=False, index=index)],
         window,
         web_view(out, cameras),

@@ -186,6 +186,16 @@ def retention_limit(text: str) -> tuple[str, float]:
     raise _refuse("a size such as 50GB or an age such as 7d", text)
 
 
+def jsonl_rotation(text: str) -> int | str:
+    """``--jsonl-rotate``: ``daily``, or a size such as ``100MB`` (bytes)."""
+    if text.strip().lower() == "daily":
+        return "daily"
+    unit = re.sub(r"[\d.\s]", "", text.lower())
+    if unit not in SIZE_UNITS:
+        raise _refuse("daily, or a size such as 100MB", text)
+    return data_size(text)
+
+
 def bitrate(text: str) -> int:
     """``2M``, ``800k``, ``1500000``: bits per second."""
     match = re.fullmatch(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([km]?)\s*", text.lower())

@@ -83,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     _gate_flags(parser)
     _output_flags(parser)
     output_flags.recording_flags(parser)
+    output_flags.jsonl_flags(parser)
     output_flags.browser_flags(parser)
     output_flags.mqtt_flags(parser)
     output_flags.event_flags(parser)

@@ -12,7 +12,9 @@ from live_classify.cli.argtypes import (
     device_class,
     duration,
     fraction,
+    jsonl_rotation,
     positive_float,
+    positive_int,
     public_url,
     record_target,
     retention_limit,
@@ -59,6 +61,16 @@ def recording_flags(parser: argparse.ArgumentParser) -> None:
                      help=f"MP4 with libx264: quality, 0 (best) to 51 (smallest) (default: {EncoderSettings.crf})")
     rec.add_argument("--bitrate", type=bitrate, metavar="RATE",
                      help="MP4: a fixed bitrate such as 2M or 800k instead of --crf (default: 2M on hardware encoders)")
+def jsonl_flags(parser: argparse.ArgumentParser) -> None:
+    """The JSON lines' file, kept from filling the disk."""
+    lines = parser.add_argument_group("JSON lines files")
+    lines.add_argument("--jsonl-rotate", type=jsonl_rotation, metavar="SIZE|daily",
+                       help="--jsonl FILE: start a new file past SIZE (100MB) or each day; FILE becomes FILE.1, "
+                            "the older ones FILE.2... (SIGUSR1 reopens FILE, for logrotate) (default: never)")
+    lines.add_argument("--jsonl-keep", type=positive_int, default=7, metavar="N",
+                       help="--jsonl-rotate: keep the newest N rotated files, delete older ones (default: 7)")
+
+
 def browser_flags(parser: argparse.ArgumentParser) -> None:
     """The web view: the video, the answers and the counters in a browser."""
     web_view = parser.add_argument_group("watch it from a browser")

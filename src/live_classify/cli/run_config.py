@@ -37,7 +37,8 @@ def run_config(args: argparse.Namespace, specs: list[SourceSpec], names: list[st
     ) if args.collect or args.classes else None
     run_record = record_config(args) or next((src.record for src in sources if src.record), None)
     outputs = OutputConfig(
-        record=run_record, jsonl=args.jsonl, min_confidence=args.min_confidence, headless=args.headless,
+        record=run_record, jsonl=args.jsonl, jsonl_rotate=args.jsonl_rotate, jsonl_keep=args.jsonl_keep,
+        min_confidence=args.min_confidence, headless=args.headless,
         snapshot_dir=args.snapshot_dir, windows=args.windows, collect=collect,
         given=frozenset(getattr(args, "given", ())),
         serve=serve, notify=NotifyConfig.of(os.environ, args.read_timeout),

@@ -71,24 +71,37 @@ def fsync_path(path: Path) -> None:
 
 RESERVE_SECONDS = 3.0  # a recording stops while this much more of it still fits on the disk
 RESERVE_MIN_BYTES = 4 * 2**20
+RESUME_FACTOR = 1.5  # it resumes once half as much again is free: not on and off at the edge
+RECHECK_S = 3.0  # while stopped, the free space is looked at this often
+
+
+def free_bytes(path: Path) -> int:
+    return shutil.disk_usage(path.parent).free
+
+
+def reserve(bytes_per_second: float) -> float:
+    """The room a recording keeps free: ``RESERVE_SECONDS`` more of it, at least ``RESERVE_MIN_BYTES``."""
+    return max(RESERVE_MIN_BYTES, RESERVE_SECONDS * bytes_per_second)
 
 
 def disk_nearly_full(path: Path, bytes_per_second: float) -> str | None:
     """Why a recording must stop now, or None: the disk keeps room for ``RESERVE_SECONDS`` more of
     it, so whatever else writes there (the JSON lines) goes on and the file is closed cleanly."""
-    free = shutil.disk_usage(path.parent).free
-    if free < max(RESERVE_MIN_BYTES, RESERVE_SECONDS * bytes_per_second):
+    free = free_bytes(path)
+    if free < reserve(bytes_per_second):
         return f"the disk is nearly full ({free / 2**20:.1f} MB free)"
     return None
 
 
 class SpaceWatch:
     """Once a second: push a growing file to the disk (a power cut then loses about a second), and
-    say why its recording must stop when the disk is nearly full (see :func:`disk_nearly_full`)."""
+    say why its recording must stop when the disk is nearly full (see :func:`disk_nearly_full`);
+    once stopped, every ``RECHECK_S``, whether there is room to go on."""
 
     def __init__(self) -> None:
         self._next_check = 0.0
         self._last_size = 0
+        self.rate = 0.0  # bytes a second the file grew, at most, so far
 
     def check(self, path: Path) -> str | None:
         now = time.monotonic()
@@ -101,7 +114,20 @@ class SpaceWatch:
         except OSError:  # not created yet: an encoder that has not sent its first packet
             return None
         growth, self._last_size = max(0, size - self._last_size), size  # a new file (segment) grows from 0
+        self.rate = max(self.rate, growth)
         return disk_nearly_full(path, growth)
+
+    def room_again(self, path: Path) -> str | None:
+        """While stopped: at most every ``RECHECK_S``, what is free if there is room to go on, else None."""
+        now = time.monotonic()
+        if now < self._next_check:
+            return None
+        self._next_check, self._last_size = now + RECHECK_S, 0
+        try:
+            free = free_bytes(path)
+        except OSError:
+            return None
+        return f"{free / 2**20:.1f} MB free" if free >= RESUME_FACTOR * reserve(self.rate) else None
 
 
 def save_png(image: np.ndarray, path: Path) -> bool:

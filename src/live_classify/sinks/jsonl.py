@@ -1,5 +1,6 @@
 """JSON lines: one object per classified frame, flushed per line, to a file or stdout (``-``); with
-``--event``, a line of its own for each event's start and end (it has an ``event`` key, a prediction's has not)."""
+``--event``, a line of its own for each event's start and end (it has an ``event`` key, a prediction's has not).
+A file is rotated and reopened as ``jsonl_file.py`` says (``--jsonl-rotate``, ``--jsonl-keep``, SIGUSR1)."""
 from __future__ import annotations
 
 import json
@@ -13,11 +14,11 @@ from typing import TextIO
 
 from live_classify import log
 from live_classify.engine.results import stage_times, top_records, unknown_field
-from live_classify.errors import LiveClassifyError
 from live_classify.pipeline.frames import Prediction
 from live_classify.sinks.base import BackgroundWriter, InBackground, Redraw, Update
 from live_classify.sinks.events.rules import Change, record
 from live_classify.sinks.files import check_writable
+from live_classify.sinks.jsonl_file import Rotating, Rotation, listen_for_reopen
 
 
 class JsonLines(InBackground):
@@ -34,11 +35,11 @@ class JsonLines(InBackground):
 
     def __init__(self, target: str, source_name: str, *, drop: bool = True, backlog: int = 1000,
                  min_confidence: float | None = None, sources: Mapping[str, str] | None = None,
-                 thresholds: Mapping[str, float | None] | None = None) -> None:
+                 thresholds: Mapping[str, float | None] | None = None, rotation: Rotation | None = None) -> None:
         """A file is appended to: earlier lines are never lost. With ``min_confidence`` each line
         also says whether its answer is "unknown". ``sources``: several cameras, each camera's
         name to its source's (``source_name`` is for the frames of any other); ``thresholds``: each
-        camera's own ``min_confidence``."""
+        camera's own ``min_confidence``; ``rotation``: a file's ``--jsonl-rotate`` and ``--jsonl-keep``."""
         self.source_name = source_name
         self.drop = drop
         self.sources = dict(sources or {})
@@ -46,10 +47,11 @@ class JsonLines(InBackground):
         self.thresholds = dict(thresholds or {})
         self.lines = 0
         self.reader_gone = False  # stdout was a pipe whose reader closed it
-        self._out, self._owned = _open(target)
-        # fsync is for files on a disk: on /dev/null, a pipe or a FIFO it fails (EINVAL).
+        self._out, self._owned = (sys.stdout, False) if target == "-" else (_open(Path(target)), True)
+        # fsync and rotation are for files on a disk: on /dev/null, a pipe or a FIFO fsync fails (EINVAL).
         self._sync = self._owned and stat.S_ISREG(os.fstat(self._out.fileno()).st_mode)
         self._next_sync = 0.0
+        self._rotating = Rotating(Path(target), rotation or Rotation()) if self._sync else None
         self._writer: BackgroundWriter[str] = BackgroundWriter("jsonl", self._write_line, drop=drop, backlog=backlog)
 
     @property
@@ -104,6 +106,8 @@ class JsonLines(InBackground):
         if self.reader_gone:
             return
         try:
+            if self._rotating is not None:
+                self._out = self._rotating.ready(self._out, len(line.encode("utf-8")))
             self._out.write(line)
             self._out.flush()
             self.lines += 1
@@ -133,16 +137,11 @@ def line_record(prediction: Prediction, source_name: str, min_confidence: float 
     }
 
 
-def _open(target: str) -> tuple[TextIO, bool]:
-    """stdout for ``-``, else the file opened for appending; whether we own (and close) it."""
-    if target == "-":
-        return sys.stdout, False
-    path = Path(target)
+def _open(path: Path) -> TextIO:
+    """The file, opened for appending; SIGUSR1 reopens it from now on."""
     check_writable(path, "JSON lines file")
-    try:
-        return path.open("a", encoding="utf-8"), True
-    except OSError as error:
-        raise LiveClassifyError(f"cannot write JSON lines file {path}: {error.strerror}") from None
+    listen_for_reopen()
+    return Rotating(path).open()
 
 
 def silence_stdout() -> None:

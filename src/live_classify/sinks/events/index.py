@@ -11,57 +11,35 @@ score of that second's best classification). One thread writes (a :class:`Backgr
 each row in a transaction of its own, in WAL mode: a SIGKILL loses at most the second still
 being summed and never corrupts the file. ``live-classify index DIR`` rebuilds the segments and
 the clips' events from the files (``rebuild.py``).
+
+The index is a cache of the disk, and never stops the run: a damaged file is moved aside and
+rebuilt from the recordings, on the writer's thread while recording goes on; a lock held by
+another process is waited for with growing pauses (the rows queue up meanwhile); a file deleted or
+replaced under it is reopened (a deleted one rebuilt). Each is said once. At the start, events a
+killed run left open are closed where their clips end (``rebuild.py``).
 """
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
 from collections.abc import Callable
+from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
-from live_classify.errors import LiveClassifyError
+from live_classify import log
 from live_classify.pipeline.frames import Prediction
 from live_classify.sinks.base import BackgroundWriter, InBackground, Redraw, Update
+from live_classify.sinks.events.index_file import NAME, busy, damaged, identity, open_index, relative
+from live_classify.sinks.events.rebuild import close_open_events, rebuild_into
 from live_classify.sinks.events.rules import Change
 
-NAME = "index.db"
-WAL_PAGES = 16  # the write-ahead log is folded into index.db past this many pages (64 kB)
 BACKLOG = 10_000  # rows waiting for the disk; beyond it the oldest are dropped (counted)
+RETRY_S = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0)  # pauses between tries while another process holds the lock
+GIVE_UP_CLOSING_S = 5.0  # at the close, a lock still held this long ends the waiting: the rest is lost
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS events (id TEXT PRIMARY KEY, camera TEXT NOT NULL, label TEXT NOT NULL,
-    start REAL NOT NULL, "end" REAL, score REAL NOT NULL, clip TEXT, thumbnail TEXT);
-CREATE INDEX IF NOT EXISTS events_by_time ON events (camera, start);
-CREATE TABLE IF NOT EXISTS segments (camera TEXT NOT NULL, path TEXT PRIMARY KEY, start REAL NOT NULL,
-    "end" REAL NOT NULL, bytes INTEGER NOT NULL);
-CREATE INDEX IF NOT EXISTS segments_by_time ON segments (camera, start);
-CREATE TABLE IF NOT EXISTS seconds (camera TEXT NOT NULL, second INTEGER NOT NULL, label TEXT,
-    score REAL, PRIMARY KEY (camera, second));
-"""
-
-Statement = tuple[str, tuple[object, ...]]
-
-
-def connect(path: Path) -> sqlite3.Connection:
-    """The index at ``path``, created if new, in WAL mode; one line if it cannot be."""
-    try:
-        db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")  # in WAL mode: a process killed loses nothing committed
-        # A small log, folded into the file often: the index must not take the room the video needs.
-        db.execute(f"PRAGMA wal_autocheckpoint={WAL_PAGES}")
-        db.execute(f"PRAGMA journal_size_limit={WAL_PAGES * 4096}")
-        db.executescript(SCHEMA)
-    except sqlite3.Error as error:
-        raise LiveClassifyError(f"cannot open the index {path}: {error}") from None
-    return db
-
-
-def relative(path: Path, root: Path) -> str:
-    """A segment's path as the index keeps it: under DIR, so the folder can move."""
-    try:
-        return str(path.relative_to(root))
-    except ValueError:
-        return str(path)
+Job = Callable[[sqlite3.Connection], object]  # one row (or the rebuild), in a transaction of its own
 
 
 class Index(InBackground):
@@ -71,14 +49,19 @@ class Index(InBackground):
     essential = False
     stop_requested = False
 
-    def __init__(self, root: Path, connect_to: Callable[[Path], sqlite3.Connection] = connect) -> None:
+    def __init__(self, root: Path, say: log.Log = log.warning) -> None:
         self.root = root
         self.path = root / NAME
         self.rows = 0
-        self._db = connect_to(self.path)
+        self._say = say
+        self._closing = threading.Event()
+        started = time.time()
+        self._db, rebuild = open_index(self.path, say)
+        self._file = identity(self.path)
         self._second: dict[str, tuple[int, str | None, float]] = {}  # camera: the second being summed
-        self._writer: BackgroundWriter[Statement] = BackgroundWriter("index", self._execute, drop=True,
-                                                                     backlog=BACKLOG)
+        self._no_clip: set[str] = set()  # events named a clip that never came
+        self._writer: BackgroundWriter[Job] = BackgroundWriter("index", self._execute, drop=True, backlog=BACKLOG)
+        self._writer.submit(partial(self._tidy, rebuild=rebuild, before=started))
 
     def write(self, update: Update) -> None:
         self.write_predictions(update.shown.new_predictions)
@@ -100,6 +83,8 @@ class Index(InBackground):
     def write_event(self, change: Change) -> None:
         """At its start, and again at its end (with the end and the best score)."""
         e = change.event
+        if e.id in self._no_clip:
+            e = replace(e, clip=None, thumbnail=None)
         self._submit('INSERT OR REPLACE INTO events (id, camera, label, start, "end", score, clip, thumbnail) '
                      "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (e.id, e.camera, e.label, e.start, e.end, e.score, e.clip,
                                                          e.thumbnail))
@@ -113,11 +98,19 @@ class Index(InBackground):
         """From the recording's thread: retention deleted these files."""
         for path in paths:
             self._submit("DELETE FROM segments WHERE path = ?", (relative(path, self.root),))
+        for camera in {relative(path, self.root).partition("/")[0] for path in paths}:  # the seconds go with them
+            self._submit('DELETE FROM seconds WHERE camera = ? AND second < (SELECT MIN(start) FROM segments '
+                         "WHERE camera = ?)", (camera, camera))
 
     def clips_deleted(self, clips: list[Path]) -> None:
         """From a recording's thread: ``--retain-events`` deleted these clips (and their thumbnails)."""
         for clip in clips:
             self._submit("DELETE FROM events WHERE clip = ?", (relative(clip, self.root),))
+
+    def clip_missing(self, event_id: str) -> None:
+        """From a recording's thread: the event was named a clip, but no footage came (its row says no clip)."""
+        self._no_clip.add(event_id)
+        self._submit('UPDATE events SET clip = NULL, thumbnail = NULL WHERE id = ?', (event_id,))
 
     def idle(self, redraw: Redraw) -> None:
         pass
@@ -125,6 +118,7 @@ class Index(InBackground):
     def close(self) -> None:
         for camera in list(self._second):
             self._write_second(camera)
+        self._closing.set()
         self._writer.finish()
         self._db.close()
 
@@ -138,13 +132,59 @@ class Index(InBackground):
                      (camera, second, label, round(score, 6)))
 
     def _submit(self, sql: str, values: tuple[object, ...]) -> None:
-        self._writer.submit((sql, values))
+        self._writer.submit(partial(self._row, sql, values))
 
-    def _execute(self, statement: Statement) -> None:
-        """In the writer's thread: one row, one transaction (committed at once: autocommit)."""
-        sql, values = statement
-        try:
-            self._db.execute(sql, values)
-        except sqlite3.Error as error:
-            raise OSError(f"cannot write the index {self.path}: {error}") from None
+    def _row(self, sql: str, values: tuple[object, ...], db: sqlite3.Connection) -> None:
+        db.execute(sql, values)
         self.rows += 1
+
+    def _execute(self, job: Job) -> None:
+        """In the writer's thread: one row, one transaction (committed at once: autocommit), on the
+        file that is there now; a lock is waited for, a damaged file set aside and rebuilt."""
+        self._follow_file()
+        waited, tries = time.monotonic(), 0
+        while True:
+            try:
+                job(self._db)
+                break
+            except sqlite3.Error as error:
+                if damaged(error):
+                    self._reopen(rebuild=True)
+                    continue
+                if not busy(error) or (self._closing.is_set() and time.monotonic() - waited > GIVE_UP_CLOSING_S):
+                    raise OSError(f"cannot write the index {self.path}: {error}") from None
+                if tries == 0:
+                    self._say(f"the index {self.path} is locked by another process: waiting for it (rows queue "
+                              f"up, at most {BACKLOG})")
+                time.sleep(RETRY_S[min(tries, len(RETRY_S) - 1)])
+                tries += 1
+        if tries:
+            log.info(f"the index {self.path} is written again (locked for {time.monotonic() - waited:.0f} s)")
+
+    def _follow_file(self) -> None:
+        """A file deleted under the writer is made anew and rebuilt; one replaced is written from now on."""
+        now = identity(self.path)
+        if now == self._file:
+            return
+        gone = now is None
+        self._say(f"the index {self.path} was " + ("deleted: a new one is rebuilt from the recordings" if gone
+                                                   else "replaced: the new file is written from now on"))
+        self._reopen(rebuild=gone)
+
+    def _reopen(self, rebuild: bool) -> None:
+        self._db.close()
+        self._db, damaged_now = open_index(self.path, self._say)
+        self._file = identity(self.path)
+        if rebuild or damaged_now:
+            self._tidy(self._db, rebuild=True, before=0.0)
+
+    def _tidy(self, db: sqlite3.Connection, *, rebuild: bool, before: float) -> None:
+        """At the start, on the writer's thread: the rows of a damaged index rebuilt from the files;
+        events left open by a run that was killed (started ``before`` this one) closed."""
+        if rebuild:
+            segments, cameras, clips = rebuild_into(db, self.root)
+            log.info(f"the index {self.path} is rebuilt: {segments} segments of {cameras} cameras, {clips} event clips")
+        if before and (closed := close_open_events(db, self.root, before)):
+            plural = "s" if closed > 1 else ""
+            log.info(f"the index: {closed} event{plural} left open by a run that ended without closing them, "
+                     "closed where their clips end")

@@ -1,9 +1,10 @@
-"""``live-classify index DIR``: the index's segments rebuilt from the files on disk, so that a lost
-or damaged ``index.db`` is not lost history. Each ``DIR/<camera>/<YYYY-MM-DD>/<HH-MM-SS>.mp4`` is
-one row: its start from its name (local time, as the recording named it), its end from its
-length as PyAV reads it, its size. Each event clip ``DIR/<camera>/events/<day>/<...>.mp4`` is its
-event's row again, from its JSON sidecar (an event cut short by a kill: its end where its clip
-ends); the rows of events without a clip, and the per-second summary, are kept as they are.
+"""The index's rows read back from the files on disk, so that a lost or damaged ``index.db`` is not
+lost history: by ``live-classify index DIR``, and by the running index itself when it finds its
+file damaged or deleted. Each ``DIR/<camera>/<YYYY-MM-DD>/<HH-MM-SS>.mp4`` is one row: its start
+from its name (local time, as the recording named it), its end from its length as PyAV reads it,
+its size. Each event clip ``DIR/<camera>/events/<day>/<...>.mp4`` is its event's row again, from
+its JSON sidecar (an event cut short by a kill: its end where its clip ends); the rows of events
+without a clip, and the per-second summary, are kept as they are.
 """
 from __future__ import annotations
 
@@ -13,12 +14,13 @@ import time
 from pathlib import Path
 
 from live_classify.errors import LiveClassifyError
-from live_classify.sinks.events.index import NAME, connect, relative
+from live_classify.sinks.events.index_file import NAME, open_index, relative
 from live_classify.sinks.record.clip_files import clip_files
 from live_classify.sinks.record.clip_names import sidecar_of, thumbnail_of
 from live_classify.sinks.record.retention import segment_files
 
 EventRow = tuple[str, str, str, float, float | None, float, str, str | None]
+SegmentRow = tuple[str, str, float, float, int]
 
 
 def start_of(path: Path) -> float:
@@ -53,28 +55,62 @@ def event_row(clip: Path, root: Path) -> EventRow | None:
         return None
 
 
+def on_disk(root: Path) -> tuple[list[SegmentRow], list[EventRow]]:
+    """The segments' rows and the clips' events' rows of the files under ``root``."""
+    cameras = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+    segments = [(camera.name, relative(path, root), start_of(path), start_of(path) + length_of(path),
+                 path.stat().st_size) for camera in cameras for path in segment_files(camera)]
+    events = [row for camera in cameras for row in (event_row(clip, root) for clip in clip_files(camera))
+              if row is not None]
+    return segments, events
+
+
+def write_rows(db: sqlite3.Connection, segments: list[SegmentRow], events: list[EventRow]) -> None:
+    """Replace the segments and the clips' events in one transaction: the old rows stay until the
+    new ones are all in."""
+    with db:
+        db.execute("BEGIN")
+        db.execute("DELETE FROM segments")
+        db.executemany('INSERT OR REPLACE INTO segments (camera, path, start, "end", bytes) VALUES (?, ?, ?, ?, ?)',
+                       segments)
+        db.execute("DELETE FROM events WHERE clip IS NOT NULL")
+        db.executemany('INSERT OR REPLACE INTO events (id, camera, label, start, "end", score, clip, thumbnail) '
+                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", events)
+
+
+def rebuild_into(db: sqlite3.Connection, root: Path) -> tuple[int, int, int]:
+    """The rows of the files under ``root`` into ``db``; (segments, cameras, clips)."""
+    segments, events = on_disk(root)
+    write_rows(db, segments, events)
+    return len(segments), len({row[0] for row in segments} | {row[1] for row in events}), len(events)
+
+
+def close_open_events(db: sqlite3.Connection, root: Path, before: float) -> int:
+    """Events that started before ``before`` and never ended (a run killed mid-event): each ends
+    where its clip ends, or, without a clip, at the last second its label was seen on its camera
+    (at its start if none). Returns how many were closed."""
+    rows = db.execute('SELECT id, camera, label, start, clip FROM events WHERE "end" IS NULL AND start < ?',
+                      (before,)).fetchall()
+    for event_id, camera, label, start, clip in rows:
+        row = event_row(root / clip, root) if clip else None
+        end = row[4] if row is not None and row[0] == event_id else None
+        if end is None:
+            (last,) = db.execute("SELECT MAX(second) + 1 FROM seconds WHERE camera = ? AND label = ? AND second >= ?",
+                                 (camera, label, int(start))).fetchone()
+            end = max(start, float(last)) if last is not None else start
+        db.execute('UPDATE events SET "end" = ? WHERE id = ?', (end, event_id))
+    return len(rows)
+
+
 def rebuild(root: Path) -> tuple[int, int, int]:
-    """Replace the index's segments and clips' events with those on disk under ``root``;
-    (segments, cameras, clips)."""
+    """``live-classify index DIR``: replace the index's segments and clips' events with those on
+    disk under ``root`` (a damaged index is moved aside first); (segments, cameras, clips)."""
     if not root.is_dir():
         raise LiveClassifyError(f"{root}: not a directory (give the DIR/ of --record DIR/)")
-    rows = [(camera.name, relative(path, root), start_of(path), start_of(path) + length_of(path), path.stat().st_size)
-            for camera in sorted(p for p in root.iterdir() if p.is_dir())
-            for path in segment_files(camera)]
-    events = [row for camera in sorted(p for p in root.iterdir() if p.is_dir())
-              for row in map(lambda clip: event_row(clip, root), clip_files(camera)) if row is not None]
-    db = connect(root / NAME)
+    db, _ = open_index(root / NAME)
     try:
-        with db:  # one transaction: the old rows stay until the new ones are all in
-            db.execute("BEGIN")
-            db.execute("DELETE FROM segments")
-            db.executemany('INSERT OR REPLACE INTO segments (camera, path, start, "end", bytes) VALUES (?, ?, ?, ?, ?)',
-                           rows)
-            db.execute("DELETE FROM events WHERE clip IS NOT NULL")
-            db.executemany('INSERT OR REPLACE INTO events (id, camera, label, start, "end", score, clip, thumbnail) '
-                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", events)
+        return rebuild_into(db, root)
     except sqlite3.Error as error:
         raise LiveClassifyError(f"cannot write the index {root / NAME}: {error}") from None
     finally:
         db.close()
-    return len(rows), len({row[0] for row in rows} | {row[1] for row in events}), len(events)

@@ -23,9 +23,12 @@ JPEG_QUALITY = 85
 
 @runtime_checkable
 class ClipLog(Protocol):
-    """What hears of clips retention deleted (the index, which drops their rows)."""
+    """What hears of clips retention deleted (the index, which drops their rows), and of events
+    named a clip that never came (no footage: their rows say no clip)."""
 
     def clips_deleted(self, clips: list[Path]) -> None: ...
+
+    def clip_missing(self, event_id: str) -> None: ...
 
 
 def _replace(path: Path, data: bytes) -> None:

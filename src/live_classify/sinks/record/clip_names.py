@@ -3,7 +3,9 @@ time of the event's start), its best frame ``<same stem>.jpg`` and its sidecar `
 (the event as the JSON lines carry it, for ``live-classify index DIR`` to rebuild the events table).
 
 Named on the main loop as the event starts, so that its start's JSON line, MQTT message, webhook,
-SSE message and index row already say where its clip is (paths relative to DIR). No encoder here.
+SSE message and index row already say where its clip is (paths relative to DIR). An event that
+starts while its camera's recording is stopped (a full disk) gets no clip (``clip`` null), never
+another's footage. No encoder here.
 """
 from __future__ import annotations
 
@@ -13,6 +15,8 @@ from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
+from live_classify import log
+from live_classify.sinks import troubles
 from live_classify.sinks.events.rules import END, Change, Event
 
 EVENTS = "events"  # the folder under each camera's: apart from the segments' day folders
@@ -49,15 +53,23 @@ class ClipNames:
         event = change.event
         if event.camera not in self.roots:
             return change
-        clip = self._given.get(event.id) or self._new(event)
+        clip = self._given.get(event.id)
+        if clip is None:
+            clip = self._new(event)
         if change.kind == END:
             self._given.pop(event.id, None)
         else:
             self._given[event.id] = clip
+        if not clip:  # no footage: it says so
+            return replace(change, event=replace(event, clip=None, thumbnail=None))
         return replace(change, event=replace(event, clip=clip, thumbnail=str(thumbnail_of(Path(clip)))))
 
     def _new(self, event: Event) -> str:
-        """A name no file and no event going on has (``_2``, ``_3``... within one second)."""
+        """A name no file and no event going on has (``_2``, ``_3``... within one second); "" while
+        the camera's recording is stopped: the event has no footage."""
+        if why := troubles.stopped("recording", event.camera):
+            log.info(f"{event.camera}: the {event.label} event {event.id} has no clip: recording {why}")
+            return ""
         moment = time.localtime(event.start)
         stem = f"{event.camera}/{EVENTS}/{time.strftime('%Y-%m-%d', moment)}/" \
                f"{time.strftime('%H-%M-%S', moment)}-{label_part(event.label)}"

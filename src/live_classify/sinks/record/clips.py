@@ -30,7 +30,7 @@ from live_classify.sinks.events.moment import Moment
 from live_classify.sinks.events.rules import START, Change, Event
 from live_classify.sinks.record.clip_files import ClipLog, prune_clips, write_sidecar, write_thumbnail
 from live_classify.sinks.record.clip_names import part_path
-from live_classify.sinks.record.mp4 import MILLISECONDS, MUXER_OPTIONS
+from live_classify.sinks.record.mp4 import MILLISECONDS, MUXER_OPTIONS, Durations
 from live_classify.sinks.record.ring import RING_BYTES, Packet, Ring
 
 RING_SLACK_S = 2.0  # beyond pre-roll + hold: a keyframe's interval, and the start's way to the recording
@@ -69,12 +69,14 @@ class Clip:
             raise LiveClassifyError(f"cannot write the event clip {path}: {first_line(error)}") from None
         self._stream = self._container.add_stream_from_template(template)
         self._stream.time_base = MILLISECONDS
+        self._durations = Durations()
 
     def write(self, packet: Packet) -> None:
-        pts = max(self._last_pts + 1, round((packet.t - self.t0) * 1000))
+        pts = max(self._last_pts + 1, round((packet.t - self.t0) * 1000))  # the encoder's spacing
         out = av.Packet(packet.data)
         out.pts = out.dts = pts
         out.time_base, out.stream, out.is_keyframe = MILLISECONDS, self._stream, packet.key
+        self._durations.stamp(out)
         self._container.mux(out)
         self._last_pts = pts
 
@@ -161,8 +163,13 @@ class Clips:
         """Its clip, opened with the ring's packets from the last keyframe at or before start − pre-roll."""
         event = change.event
         packets = self.ring.since(event.source_start - self.plan.pre_roll_s)
-        if not packets or event.clip is None:
-            return  # no video yet: the event has no clip
+        if event.clip is None:
+            return
+        if not packets:  # no video yet, or none since the recording stopped: the event has no clip
+            log.info(f"{self.folder}: no footage for the {event.label} event {event.id}: it has no clip")
+            if self._log is not None:
+                self._log.clip_missing(event.id)
+            return
         template = packets[-1].template
         packets = [packet for packet in packets if packet.template == template]
         clip = Clip(self.plan.root / event.clip, event, self._streams[template], packets[0])

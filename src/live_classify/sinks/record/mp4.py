@@ -11,6 +11,14 @@ Why each setting (measured on the development machines, see the README's Recordi
   first frame), not a frame counter at a guessed rate. A stream's burst of buffered frames at
   open, a drifting camera and a stall all keep their real duration: a stall plays as the last
   frame held until the next one came.
+* **Durations and DTS on that timeline**: each packet's duration is the time to the next frame
+  (``Durations``), never a rate the stream states. The H.264 stream says a ``rate`` (what players,
+  x264's rate control for ``--bitrate`` and FFmpeg 5's tools take as the frame rate): a file's
+  own, or a live source's measured rate with ``RATE_HEADROOM`` (the segments after the first);
+  frames are then at least one frame of that rate apart, so that no tool working on that grid
+  sees two frames at one time (``ffmpeg -i X.mp4 -f null -`` warned "non monotonically
+  increasing dts" on a camera's burst of buffered frames). Without a rate (a live source's first
+  file): ``DEFAULT_RATE``, frames 1 ms apart at least.
 * A keyframe every second of capture time, so a player can seek and a cut loses at most a second.
 * ``tap``: each encoded packet is also handed, as it is, to the event clips (``clips.py``): a clip
   is these packets remuxed, never a second encoding. ``path=None``: packets only, no file (FFmpeg's
@@ -19,6 +27,7 @@ Why each setting (measured on the development machines, see the README's Recordi
 from __future__ import annotations
 
 import os
+from collections import deque
 from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
@@ -37,6 +46,11 @@ from live_classify.errors import LiveClassifyError, first_line
 from live_classify.sinks.letterbox import letterbox
 
 MILLISECONDS = Fraction(1, 1000)
+DEFAULT_RATE = 30  # fps the stream says when the source's rate is not known yet
+RATE_HEADROOM = 1.25  # a measured rate is said this much higher: a frame a little early is not pushed late
+BURST_MS = 5  # frames closer than this came in a burst (buffered), not at the camera's rate
+MAX_LAG_MS = 1000  # a burst is spread at most this far past its frames' own times
+INTERVALS, INTERVALS_NEEDED = 600, 10  # the times between frames a rate is measured on (the newest), at least
 HEADER_BYTES, FRAME_OVERHEAD_BYTES = 1024, 40  # the MP4's own bytes beside the packets (with a margin)
 Tap = Callable[[float, bool, bytes, VideoStream], None]  # a packet: source time, keyframe, data, its stream
 MUXER_OPTIONS = {"movflags": "frag_keyframe+empty_moov+default_base_moof", "frag_duration": "200000",
@@ -93,9 +107,10 @@ class Mp4Writer:
     """Frames and their capture times in, a crash-safe H.264 MP4 out (one file)."""
 
     def __init__(self, path: Path | None, size: tuple[int, int], settings: EncoderSettings = EncoderSettings(),
-                 encoder: str | None = None, tap: Tap | None = None) -> None:
+                 encoder: str | None = None, tap: Tap | None = None, rate: float | None = None) -> None:
         """``size`` is (width, height), even numbers; ``encoder`` None: chosen by :func:`choose_encoder`;
-        ``path`` None: no file, the packets go only to ``tap``."""
+        ``path`` None: no file, the packets go only to ``tap``; ``rate``: the frames' rate (an upper
+        bound; None: not known)."""
         self.path = path or Path(os.devnull)
         self.tap = tap
         self.size = even(size)
@@ -103,22 +118,36 @@ class Mp4Writer:
         self.encoder = encoder or choose_encoder(self.size, settings)
         self.frames = 0
         self._t0: float | None = None
-        self._last_pts = -1
+        self._last_came = 0
+        self.rate = max(1, round(rate)) if rate else DEFAULT_RATE
+        self._gap_ms = -(-1000 // self.rate) if rate else 1  # frames closer than this are spread (ms, up)
+        self._last_pts = -self._gap_ms
+        self._intervals: deque[int] = deque(maxlen=INTERVALS)  # ms between the source's frames, as they came
         self._next_key = 0.0
         self._letterboxed: tuple[int, int] | None = None  # the other size last said
         self._packet_bytes = 0
         self.largest_packet = 0  # bytes: a keyframe, usually
+        self._durations = Durations()
         try:
             container = av.open(str(path), "w", format="mp4", options=MUXER_OPTIONS) if path \
                 else av.open(os.devnull, "w", format="null")
         except (av.FFmpegError, OSError) as error:
             raise LiveClassifyError(f"cannot write recording {path}: {first_line(error)}") from None
         self._container: OutputContainer | None = container  # None once closed
-        self._stream = cast(VideoStream, container.add_stream(self.encoder, rate=30))  # a video encoder's name
+        self._stream = cast(VideoStream, container.add_stream(self.encoder, rate=self.rate))  # a video encoder's name
         _configure(self._stream.codec_context, self.encoder, self.size, settings)
         self._stream.time_base = MILLISECONDS
         if path is None:  # the mp4 muxer asks for the headers apart (what a clip's stream copies); null does not
             self._stream.codec_context.flags |= av.codec.context.Flags.global_header
+
+    @property
+    def measured_fps(self) -> float | None:
+        """The source's rate, from the median time between its frames (a stall or a burst does
+        not change it); None before ``INTERVALS_NEEDED`` intervals."""
+        if len(self._intervals) < INTERVALS_NEEDED:
+            return None
+        median = sorted(self._intervals)[len(self._intervals) // 2]
+        return 1000 / median if median > 0 else None
 
     @property
     def duration_s(self) -> float:
@@ -129,7 +158,13 @@ class Mp4Writer:
         """Encode one HxWx3 BGR frame captured at ``t_capture`` (seconds, any fixed origin)."""
         if self._t0 is None:
             self._t0 = t_capture
-        pts = max(self._last_pts + 1, round((t_capture - self._t0) * 1000))  # strictly increasing
+        came = round((t_capture - self._t0) * 1000)
+        if self.frames and came - self._last_came >= BURST_MS:  # a burst of buffered frames says nothing of the rate
+            self._intervals.append(came - self._last_came)
+        self._last_came = came
+        pts = max(self._last_pts + self._gap_ms, came)  # strictly increasing, a frame of the stated rate apart
+        if pts - came > MAX_LAG_MS:  # faster than the rate stated for longer than a burst: never later and later
+            pts = max(self._last_pts + 1, came)
         frame = av.VideoFrame.from_ndarray(self._fitted(bgr), format="bgr24")
         frame.pts, frame.time_base = pts, MILLISECONDS
         if pts / 1000 >= self._next_key:
@@ -174,9 +209,27 @@ class Mp4Writer:
         for packet in packets:
             self._packet_bytes += packet.size
             self.largest_packet = max(self.largest_packet, packet.size)
+            self._durations.stamp(packet)
             if self.tap is None or self._t0 is None or packet.pts is None:
                 container.mux(packet)
                 continue
             t, key, data = self._t0 + packet.pts / 1000, packet.is_keyframe, bytes(packet)  # muxing takes them
             container.mux(packet)
             self.tap(t, key, data, self._stream)  # after: the stream's parameters are set at the first mux
+
+
+class Durations:
+    """Each packet's duration: the time since the one before (the muxer puts the time to the next
+    one in its place as soon as that one comes; the last packet of a file keeps this one), never
+    the stream's stated rate. Without B-frames a packet's DTS is its PTS."""
+
+    def __init__(self) -> None:
+        self._last_dts: int | None = None
+        self._duration = 1
+
+    def stamp(self, packet: av.Packet) -> None:
+        if packet.dts is None:
+            return
+        if self._last_dts is not None:
+            self._duration = max(1, packet.dts - self._last_dts)
+        packet.duration, self._last_dts = self._duration, packet.dts

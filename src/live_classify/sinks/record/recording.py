@@ -20,6 +20,7 @@ import numpy as np
 from live_classify import log
 from live_classify.config import HARDWARE, EncoderSettings
 from live_classify.errors import LiveClassifyError
+from live_classify.sinks import troubles
 from live_classify.sinks.base import BackgroundWriter, InBackground, Redraw, Update
 from live_classify.sinks.events.rules import Change
 from live_classify.sinks.files import SpaceWatch, check_writable
@@ -59,9 +60,10 @@ def check(path: Path, overwrite: bool, settings: EncoderSettings, clips_only: bo
 class _Mp4:
     """An :class:`Mp4Writer` opened at the first frame's size, with the MJPEG writer's counters."""
 
-    def __init__(self, path: Path, settings: EncoderSettings, tap: Tap | None = None, keep: bool = True) -> None:
+    def __init__(self, path: Path, settings: EncoderSettings, tap: Tap | None = None, keep: bool = True,
+                 camera: str = "", fps: float | None = None) -> None:
         """``tap``: every packet (clips); ``keep`` False: no file, the packets only go to ``tap``."""
-        self.path = path
+        self.path, self.camera, self.fps = path, camera, fps
         self.settings = settings
         self.tap, self.keep = tap, keep
         self.stopped_because: str | None = None  # why recording stopped before the run did
@@ -85,11 +87,12 @@ class _Mp4:
         if self._writer is None:
             encoder = None if self.settings.encoder == "auto" else self.settings.encoder  # chosen by check()
             self._writer = Mp4Writer(self.path if self.keep else None, (image.shape[1], image.shape[0]),
-                                     self.settings, encoder, self.tap)
+                                     self.settings, encoder, self.tap, rate=self.fps)
         self._writer.write(image, t)
         if self.keep and (full := self._space.check(self.path)):
             self.close()
             self.stopped_because = full
+            troubles.report("recording", self.camera, "stopped: disk full")
             log.warning(f"recording stopped: {full}; {self.path} keeps what it had on disk; classification goes on")
 
     def close(self) -> None:
@@ -117,22 +120,30 @@ class Recording(InBackground):
         self._captured = captured
         self.clips = Clips(clips, index if isinstance(index, ClipLog) else None) if clips else None
         tap = self.clips.packet if self.clips else None
+        self.camera = segments.camera if segments else clips.camera if clips else ""
         self.handed = 0  # frames the main loop handed over
         self.skipped = 0  # frames captured before the close that were never handed over
         if segments and continuous:
             self._video: SegmentedMp4 | _Mp4 | MjpegWriter = SegmentedMp4(path, segments, settings, log_to=index,
-                                                                         tap=tap)
+                                                                         tap=tap, fps=fps)
         elif path.suffix.lower() == ".mp4" or not continuous:
-            self._video = _Mp4(path, settings, tap, keep=continuous)
+            self._video = _Mp4(path, settings, tap, keep=continuous, camera=self.camera, fps=fps)
         else:
             self._video = MjpegWriter(path, fps, log.warning)
         self.path = self._video.path
         self._writer: BackgroundWriter[tuple[np.ndarray, float]] = BackgroundWriter(
-            "record", lambda item: self._video.write(*item), drop=drop, backlog=BACKLOG)
+            "record", self._encode, drop=drop, backlog=BACKLOG)
 
     def write(self, update: Update) -> None:
         self.handed += 1
         self._writer.submit((update.canvas, update.source_time))
+
+    def _encode(self, item: tuple[np.ndarray, float]) -> None:
+        """On the writer's thread: one frame; while the recording is stopped (a full disk), the
+        clips' pre-roll is emptied: an event then has no footage, never footage from before."""
+        self._video.write(*item)
+        if self.clips is not None and self._video.stopped_because:
+            self.clips.ring.clear()
 
     def write_event(self, change: Change) -> None:
         """An event's start or end, for its clip (its names given already)."""
@@ -149,6 +160,7 @@ class Recording(InBackground):
         self._video.close()
         if self.clips is not None:
             self.clips.close()
+        troubles.report("recording", self.camera, None)
 
     def summary(self) -> str:
         video = self._video

@@ -55,6 +55,11 @@ class Ring:
         first = max((i for i, group in enumerate(groups) if group[0].t <= t), default=0)
         return [packet for group in groups[first:] for packet in group]
 
+    def clear(self) -> None:
+        """Forget every packet (the recording stopped: what it holds is no event's pre-roll any more)."""
+        self._groups.clear()
+        self.bytes = 0
+
     @property
     def seconds(self) -> float:
         """The time the ring covers, oldest packet to newest."""

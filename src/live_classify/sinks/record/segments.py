@@ -21,13 +21,13 @@ import numpy as np
 from live_classify import log
 from live_classify.config import EncoderSettings
 from live_classify.errors import LiveClassifyError
+from live_classify.sinks import troubles
 from live_classify.sinks.files import SpaceWatch
-from live_classify.sinks.record.mp4 import Mp4Writer, Tap, even
+from live_classify.sinks.record.mp4 import RATE_HEADROOM, Mp4Writer, Tap, even
 from live_classify.sinks.record.retention import SegmentPlan, age_text, prune, segment_files, size_and_mtime
 
 STALL_S = 1.0  # no frame for this long is a stall (as the overlay says): segments hold the last frame through it
 HOLD_GAP_S = 0.001  # a held frame ends its segment this long before the boundary
-
 
 
 class SegmentLog(Protocol):
@@ -43,19 +43,22 @@ class SegmentedMp4:
 
     def __init__(self, root: Path, plan: SegmentPlan, settings: EncoderSettings = EncoderSettings(),
                  wall_clock: Callable[[], float] = time.time, log_to: SegmentLog | None = None,
-                 tap: Tap | None = None) -> None:
-        """``log_to``: told of each segment closed and deleted (the index); ``tap``: every packet (clips)."""
+                 tap: Tap | None = None, fps: float | None = None) -> None:
+        """``log_to``: told of each segment closed and deleted (the index); ``tap``: every packet
+        (clips); ``fps``: a file's own rate (None: measured, for the segments after the first)."""
         self.path = root / plan.camera
         self.plan = plan
         self.settings = settings
         self.segments = 0
         self.stopped_because: str | None = None
+        self.stops = 0  # times a full disk stopped it (it resumes when there is room again)
         self._closed_frames = 0
         self._writer: Mp4Writer | None = None
         self._space = SpaceWatch()
         self._wall_clock = wall_clock
         self._t0 = self._wall0 = self._last_t = 0.0
         self._tap, self._log = tap, log_to
+        self._fps, self._file_rate = fps, fps is not None  # the rate the next segment says (see mp4.py)
         self._opened_t, self._written_t = 0.0, 0.0  # the open segment's first and last times
         self._end = -math.inf  # source time at which the open segment ends
         self._last: np.ndarray | None = None  # the last frame, held through a stall
@@ -79,12 +82,16 @@ class SegmentedMp4:
         span, frames = self._last_t - self._t0, self.frames - self.held
         fps = f"{(frames - 1) / span:.3g} fps " if frames > 1 and span > 0 else ""
         held = f", {self.held} frames held through stalls" if self.held else ""
-        return f"{fps}(the source's times), {self.segments} segments of {age_text(self.plan.length_s)}{held}"
+        resumed = self.stops - (1 if self.stopped_because else 0)  # stops it came back from
+        stops = f", resumed {resumed} time{'s' if resumed > 1 else ''} after a full disk" if resumed else ""
+        return f"{fps}(the source's times), {self.segments} segments of {age_text(self.plan.length_s)}{held}{stops}"
 
     def write(self, image: np.ndarray, t: float) -> None:
         """One frame at source time ``t``; the first frame at or past the boundary opens the next segment."""
         if self.stopped_because:
-            return
+            if not (room := self._space.room_again(self.path)):
+                return
+            self._resume(room)
         if self._writer is None and self.segments == 0:
             self._t0, self._wall0 = t, self._wall_clock()
         resized = self._resized(image)
@@ -97,10 +104,21 @@ class SegmentedMp4:
         self._written_t = t
         self._keep_under_limit()
         if full := self._space.check(self._open.path):
-            self.close()
-            self.stopped_because = full
-            log.warning(f"recording stopped: {full}; the segments in {self.path} keep what they had on disk "
-                        "(a smaller --retain keeps room); classification goes on")
+            self._stop(full)
+
+    def _stop(self, full: str) -> None:
+        """The disk is nearly full: the open segment is finished; the free space is watched from now on."""
+        self.close()
+        self.stopped_because, self.stops = full, self.stops + 1
+        self._last, self._end = None, -math.inf  # nothing is held across the stop: the next frame opens a segment
+        troubles.report("recording", self.plan.camera, "stopped: disk full (it resumes when there is room)")
+        log.warning(f"recording stopped: {full}; the segments in {self.path} keep what they had on disk "
+                    "(a smaller --retain keeps room); it resumes when there is room again; classification goes on")
+
+    def _resume(self, room: str) -> None:
+        self.stopped_because = None
+        troubles.report("recording", self.plan.camera, None)
+        log.info(f"recording resumed: the disk has room again ({room}); new segments in {self.path}")
 
     def close(self) -> None:
         """Finish the open segment; retention still keeps it (it is the newest)."""
@@ -164,9 +182,11 @@ class SegmentedMp4:
         index = math.floor((t - self._t0) / self.plan.length_s + 1e-9)  # a boundary's own time opens its segment
         self._end = self._t0 + (index + 1) * self.plan.length_s
         previous, previous_t, self._opened_t = self._writer, self._opened_t, t
+        if previous is not None and previous.measured_fps and not self._file_rate:
+            self._fps = previous.measured_fps * RATE_HEADROOM
         encoder = None if self.settings.encoder == "auto" else self.settings.encoder
         self._writer = Mp4Writer(self._new_path(t), (image.shape[1], image.shape[0]), self.settings, encoder,
-                                 self._tap)
+                                 self._tap, rate=self._fps)
         self.segments += 1
         if previous is not None:
             self._finish(previous, previous_t)

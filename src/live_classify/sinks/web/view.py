@@ -23,6 +23,7 @@ import numpy as np
 from live_classify import log
 from live_classify.pipeline.frames import Prediction
 from live_classify.pipeline.status import CameraStatus
+from live_classify.sinks import troubles
 from live_classify.sinks.base import BackgroundWriter, Redraw, Update
 from live_classify.sinks.events.rules import START, Change, record
 from live_classify.sinks.jsonl import line_record
@@ -185,7 +186,7 @@ class WebView:
         healthy only while every running camera's frames flow, and why not each (a JSON body).
         Without ``reasons`` (a stranger asks: /healthz is open) only "up" or "down", each camera's too."""
         cameras = {feed.name: feed.status() for feed in self.feeds}
-        states = {name: _health(camera) for name, camera in cameras.items()}
+        states = {name: self._with_outputs(name, _health(camera)) for name, camera in cameras.items()}
         if not reasons:
             states = {name: (healthy, "up" if healthy else "down") for name, (healthy, _) in states.items()}
         if len(self.feeds) == 1:
@@ -193,6 +194,15 @@ class WebView:
         running = [name for name, camera in cameras.items() if not camera.ended]
         down = [name for name in running if not states[name][0]] if running else list(states)
         return not down, {"healthy": not down, "down": down, "cameras": {n: why for n, (_, why) in states.items()}}
+
+    def _problems(self, camera: str) -> list[str]:
+        """What its outputs cannot do now (a recording stopped by a full disk): see ``troubles.py``."""
+        return troubles.of(camera if len(self.feeds) > 1 else None)
+
+    def _with_outputs(self, camera: str, health: tuple[bool, str]) -> tuple[bool, str]:
+        """A camera whose frames flow but whose recording stopped is not healthy either, and says why."""
+        problems = self._problems(camera)
+        return (False, "; ".join(problems)) if health[0] and problems else health
 
     def status(self) -> dict[str, object]:
         """The first camera's counters and newest prediction, the run's, and each camera's, for
@@ -222,6 +232,7 @@ class WebView:
             "prediction": self.record(newest) if newest else None,
             "prediction_age_s": round(now - newest.t_done, 3) if newest else None,
             "viewers": self.server.viewers_of(feed.name), "encoded": self.server.encoded_of(feed.name),
+            "problems": self._problems(feed.name),
         }
 
 

@@ -260,3 +260,20 @@ def test_a_webhook_url_must_be_http_with_a_host_and_its_password_is_never_shown(
         with pytest.raises(BadValue) as caught:
             webhook_url(bad)
         assert "secret" not in str(caught.value)
+
+
+def test_the_seconds_go_with_the_segments_retention_deletes(tmp_path: Path) -> None:
+    """The per-second table would keep a row per camera per second forever: it is pruned to the
+    oldest segment left whenever retention deletes one (issue 33)."""
+    index = Index(tmp_path)
+    index.write_predictions([seen("door", i, "cat") for i in range(0, 300, 10)])  # seconds ..000 to ..029
+    index.write_predictions([seen("yard", i, "cat") for i in range(0, 300, 10)])
+    day = tmp_path / "door" / "2023-11-14"
+    index.segment_closed("door", day / "22-13-20.mp4", 1_700_000_000.0, 1_700_000_010.0, 10)
+    index.segment_closed("door", day / "22-13-30.mp4", 1_700_000_010.0, 1_700_000_020.0, 10)
+    index.segments_deleted([day / "22-13-20.mp4"])
+    index.close()
+    with sqlite3.connect(tmp_path / "index.db") as db:
+        door = [s for (s,) in db.execute("SELECT second FROM seconds WHERE camera = 'door' ORDER BY second")]
+        yard = db.execute("SELECT count(*) FROM seconds WHERE camera = 'yard'").fetchone()[0]
+    assert door == list(range(1_700_000_010, 1_700_000_030)) and yard == 30  # another camera's are its own

@@ -1,14 +1,17 @@
 """``/api/clip.mp4``: a time range of one camera as one MP4, cut from its segments by remuxing —
 the H.264 packets copied as they are, never decoded or encoded, so an hour costs what copying
 the file costs. It starts at the keyframe at or before ``start`` (a keyframe a second, as the
-recording writes them) and ends with the last frame at or before ``end``."""
+recording writes them) and ends with the last frame at or before ``end``.
+
+The cut is streamed as it is made: a fragmented MP4 (it plays while it downloads) handed to the
+request through a short queue (:class:`Stream`), never a file on disk, so an export takes no room
+from the recording, however slowly it is read. A client that reads nothing for ``STALL_S`` ends
+its export (the cutting thread and its slot are freed)."""
 from __future__ import annotations
 
-import os
-import tempfile
+import queue
 from fractions import Fraction
 from pathlib import Path
-from typing import IO
 
 import av
 
@@ -74,27 +77,95 @@ class _Cut:
         self.output.mux(packet)
 
 
-def cut(segments: list[Segment], start: float, end: float, folder: Path, skipped: list[str]) -> IO[bytes]:
-    """The MP4 of [start, end] (``moov`` first: it plays while it downloads), as an open file
-    already unlinked, so nothing is left behind whatever happens to the download. Written in
-    ``folder`` (DIR: the disk meant for video, where /tmp may be a few hundred MB of RAM).
-    A segment that is gone or cannot be read is left out, its name added to ``skipped``."""
-    fd, name = tempfile.mkstemp(prefix=".export-", suffix=".mp4", dir=folder)
-    os.close(fd)
+STALL_S = 30.0  # a client that reads nothing for this long gives its export up
+QUEUED = 64  # pieces (a few kB to 32 kB each) waiting for the client: memory bounded, no disk
+FRAGMENTED = {"movflags": "frag_keyframe+empty_moov+default_base_moof"}
+_END = object()
+
+
+class Stream:
+    """The cut's bytes, from the cutting thread (which writes them, as a file) to the request (which
+    reads them): ``next`` gives each piece, None at the end, or raises what ended the cut."""
+
+    def __init__(self, stall_s: float = STALL_S) -> None:
+        self.stall_s = stall_s
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=QUEUED)
+        self._closed = False
+
+    def write(self, data: bytes) -> int:
+        """From the muxer: one piece, waiting at most ``stall_s`` for the client to take the last ones."""
+        if self._closed:
+            raise OSError("the client went away")
+        try:
+            self._queue.put(bytes(data), timeout=self.stall_s)
+        except queue.Full:
+            self._closed = True
+            raise OSError(f"the client read nothing for {self.stall_s:g} s") from None
+        return len(data)
+
+    def end(self, error: BaseException | None = None) -> None:
+        """From the cutting thread, last: the cut is whole (or why not)."""
+        try:
+            self._queue.put(error or _END, timeout=0 if self._closed else self.stall_s)
+        except queue.Full:  # nobody reads any more
+            pass
+
+    def next(self) -> bytes | None:
+        """From the request, on an executor thread: the next piece; None when the cut is whole."""
+        item = self._queue.get()
+        if item is _END:
+            return None
+        if isinstance(item, BaseException):
+            raise item
+        assert isinstance(item, bytes)
+        return item
+
+    @property
+    def closed(self) -> bool:
+        """The request is done, or its client gone: nothing more is taken."""
+        return self._closed
+
+    def close(self) -> None:
+        """The request is done (or its client gone): the cutting thread stops at its next write."""
+        self._closed = True
+        while True:
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                return
+
+
+def cut(segments: list[Segment], start: float, end: float, out: Stream, skipped: list[str]) -> None:
+    """The MP4 of [start, end], fragmented, into ``out``; :class:`Nothing` before a byte is written
+    when no frame of the range is recorded. ``out`` is ended either way. A segment that is gone or
+    cannot be read is left out, its name added to ``skipped`` (those that do not open are found
+    before the first byte, so the response's header can name them)."""
     try:
-        with av.open(name, "w", format="mp4", options={"movflags": "+faststart"}) as output:
+        readable = [segment for segment in segments if _opens(segment[0], skipped)]
+        with av.open(out, "w", format="mp4", options=FRAGMENTED) as output:
             clip = _Cut(output, end)
-            for path, segment_start, _ in segments:
+            for path, segment_start, _ in readable:
                 try:
                     with av.open(str(path)) as source:
                         if not clip.add(source, segment_start, start):
                             break
-                except av.FFmpegError as error:
-                    if error.filename not in (None, str(path)):  # the export's own file (a full disk)
-                        raise OSError(f"cannot write the export: {error.strerror}") from None
-                    skipped.append(path.name)  # cut short, damaged, or gone since the index named it: the rest goes on
+                except av.FFmpegError:
+                    if out.closed:
+                        raise OSError("the client went away") from None
+                    skipped.append(path.name)  # damaged past its start: the rest goes on
             if clip.origin is None:
                 raise Nothing("no frame of that range is recorded")
-        return open(name, "rb")  # noqa: SIM115 - handed to the caller, who closes it
-    finally:
-        os.unlink(name)
+    except BaseException as error:
+        out.end(error)
+        raise
+    out.end()
+
+
+def _opens(path: Path, skipped: list[str]) -> bool:
+    """``path`` is there and reads as a video; else its name is added to ``skipped``."""
+    try:
+        with av.open(str(path)):
+            return True
+    except (av.FFmpegError, OSError):  # gone since the index named it, or damaged
+        skipped.append(path.name)
+        return False

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import IO, TypeVar
+from typing import TypeVar
 
 from aiohttp import web
 
@@ -23,7 +23,6 @@ from live_classify.sinks.web.pages import Pages
 T = TypeVar("T")
 PAGE = {"/history": ("history.html", "text/html"), "/history.js": ("history.js", "text/javascript"),
         "/history.css": ("history.css", "text/css")}
-CHUNK = 1 << 20  # an export is sent in pieces of this many bytes
 SKIPPED = "X-Skipped-Segments"  # an export's header: the segments of its range it could not read
 EXPORTS = 2  # exports cut at once (each a thread copying packets); more are told to come back (503)
 
@@ -105,21 +104,22 @@ class Routes:
         return web.Response(body=jpeg, content_type="image/jpeg", headers={"Cache-Control": "max-age=3600"})
 
     async def clip(self, request: web.Request) -> web.StreamResponse:
-        """The export, downloaded as one MP4 named after the camera and its start."""
-        from live_classify.sinks.web.history.export import Nothing, cut  # PyAV, only when exporting
+        """The export, downloaded as one MP4 named after the camera and its start, sent as it is cut."""
+        from live_classify.sinks.web.history.export import Nothing, Stream, cut  # PyAV, only when exporting
 
         camera, start, end = params.export(request.query)
-        segments, root = await self._ask(lambda h: (h.segments(camera, start, end), h.root))
+        segments = await self._ask(lambda h: h.segments(camera, start, end))
         loop, skipped = asyncio.get_running_loop(), list[str]()  # the segments it could not read
         if not self._exports.acquire(blocking=False):
             raise web.HTTPServiceUnavailable(text=f"{EXPORTS} exports are being cut; try again in a moment\n",
                                              headers={"Retry-After": "5"})
-        working = loop.run_in_executor(None, partial(_cut_and_release, self._exports, cut, segments, start, end, root,
-                                                     skipped))
+        stream = Stream()
+        loop.run_in_executor(None, partial(_cut_and_release, self._exports, cut, segments, start, end, stream,
+                                           skipped))
         try:
-            file = await asyncio.shield(working)  # a client gone: the cut goes on, its file closed when done
-        except asyncio.CancelledError:
-            working.add_done_callback(_close_result)
+            first = await loop.run_in_executor(None, stream.next)  # the first piece, or why there is none
+        except asyncio.CancelledError:  # the client went away: the cut stops at its next write
+            stream.close()
             raise
         except Nothing:
             raise web.HTTPNotFound(text=f"nothing of {camera} is recorded between {start} and {end}\n") from None
@@ -131,28 +131,26 @@ class Routes:
         if skipped:  # the range has a hole where they were: the download says so
             response.headers[SKIPPED] = f"{len(skipped)} missing or damaged, left out: {', '.join(skipped)}"
         try:
-            response.content_length = await loop.run_in_executor(None, lambda: file.seek(0, 2))
-            file.seek(0)
             await response.prepare(request)
-            while chunk := await loop.run_in_executor(None, file.read, CHUNK):
+            chunk = first
+            while chunk is not None:
                 await response.write(chunk)
+                chunk = await loop.run_in_executor(None, stream.next)
+        except OSError:  # the cut failed half-way: the download ends short (its headers are sent)
+            pass
         finally:
-            file.close()
+            stream.close()
         return response
 
 
-def _cut_and_release(slots: threading.BoundedSemaphore, cut: Callable[..., IO[bytes]], *args: object) -> IO[bytes]:
+def _cut_and_release(slots: threading.BoundedSemaphore, cut: Callable[..., None], *args: object) -> None:
     """An export cut in a worker thread, its slot held until it is done (a client gone or not)."""
     try:
-        return cut(*args)
+        cut(*args)
+    except Exception:  # noqa: BLE001 - handed to the request through the stream already
+        pass
     finally:
         slots.release()
-
-
-def _close_result(done: asyncio.Future[IO[bytes]]) -> None:
-    """The file of an export nobody waits for any more."""
-    if not done.cancelled() and done.exception() is None:
-        done.result().close()
 
 
 def _json(value: object) -> web.Response:

@@ -1,0 +1,30 @@
+"""``--jsonl-rotate daily``: a new file on a new day (the clock's day faked)."""
+from __future__ import annotations
+
+import json
+import time
+import types
+from pathlib import Path
+
+from live_classify.sinks import jsonl_file
+from live_classify.sinks.jsonl_file import Rotating, Rotation
+
+
+def frames(path: Path) -> list[int]:
+    return [json.loads(line)["frame"] for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_a_daily_rotation_starts_a_new_file_on_a_new_day(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    today = {"day": "2026-12-07"}
+    clock = types.SimpleNamespace(strftime=lambda fmt, *a: today["day"] if fmt == "%Y-%m-%d" else time.strftime(fmt),
+                                  monotonic=time.monotonic)
+    monkeypatch.setattr(jsonl_file, "time", clock)
+    rotating = Rotating(tmp_path / "out.jsonl", Rotation("daily", keep=3))
+    out = rotating.ready(rotating.open(), 14)
+    out.write('{"frame": 1}\n')
+    assert rotating.ready(out, 14) is out  # the same day: the same file
+    today["day"] = "2026-12-08"
+    out = rotating.ready(out, 14)
+    out.write('{"frame": 2}\n')
+    out.close()
+    assert frames(tmp_path / "out.jsonl.1") == [1] and frames(tmp_path / "out.jsonl") == [2]
