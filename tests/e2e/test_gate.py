@@ -106,9 +106,19 @@ def test_a_mask_over_the_whole_frame_warns_and_leaves_only_the_refresh(scenes: P
     assert [line["frame"] for line in lines(out)] == [0, 50, 100], "the first frame, then every 5 s of the file"
 
 
+def test_the_threshold_decides_which_pixels_changed(scenes: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out.jsonl"
+    run = run_cli("--source", str(scenes), "--headless", "--provider", "cpu", "--jsonl", str(out), "--gate", "motion",
+                  "--gate-threshold", "255", "--gate-refresh", "5s")
+    assert run.returncode == 0, run.stderr
+    assert [line["frame"] for line in lines(out)] == [0, 50, 100], "no pixel differs by more than 255: only refreshes"
+    assert counts(run.stderr) == {"captured": 120, "classified": 3, "gated": 117}
+
+
 @pytest.mark.parametrize("flags, why", [
     (["--gate-mask", "0,0,-5,10"], "--gate-mask must be X,Y,W,H in the source's pixels"),
     (["--gate-mask", "10,10"], "--gate-mask must be X,Y,W,H"),
+    (["--gate-mask", "10,10,0,5"], "--gate-mask must be X,Y,W,H in the source's pixels"),
     (["--gate-refresh", "0"], "--gate-refresh must be a number of seconds above 0"),
     (["--gate-threshold", "300"], "--gate-threshold must be a whole number from 1 to 255"),
     (["--gate-area", "0"], "--gate-area must be a percentage above 0, at most 100"),

@@ -63,6 +63,20 @@ class Counting:
         return self
 
 
+class Held(Counting):
+    """The engine, holding each answer until ``answering`` is set (counted as soon as it is given)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.answering = threading.Event()
+        self.answering.set()
+
+    def classify_batch(self, images: list[np.ndarray], pad_to: int | None = None) -> list[str]:
+        answers = super().classify_batch(images, pad_to)
+        self.answering.wait(10)
+        return answers
+
+
 def next_shown(run: Run) -> Shown:
     for _ in range(100):
         if (shown := run.camera.poll(0.1)) is not None:
@@ -97,6 +111,33 @@ def test_a_live_camera_s_still_frames_keep_the_answer_and_never_reach_the_engine
         status = run.camera.snapshot()
         assert (status.gated, status.classified, status.captured) == (4, 2, 6)
     finally:
+        source.send(None)
+        run.join()
+
+
+def test_a_still_frame_is_not_kept_while_the_answer_to_the_new_scene_is_on_its_way() -> None:
+    # The old scene's answer is shown until the new one's comes; meanwhile the new scene's still frames
+    # must not say "label kept" (the overlay, the tile, events would take the old label for the new scene).
+    source, engine = Pictures(), Held()
+    run = Run(source, engine, Flow.LATEST, gate=GateConfig()).start()
+    try:
+        live_step(run, source, scene(1), classified=1)
+        engine.answering.clear()
+        source.send(scene(2))  # a new scene: to the engine, which has not answered yet
+        wait_until(lambda: engine.images == 2)
+        assert not next_shown(run).frame.still
+        source.send(scene(2))
+        waiting = next_shown(run)
+        assert waiting.frame.still and waiting.prediction is not None and waiting.prediction.result == "answer 1"
+        assert not waiting.kept and not run.camera.snapshot().still, "the label shown is not this scene's"
+        engine.answering.set()
+        wait_until(lambda: run.camera._results.qsize() > 0)  # noqa: SLF001 - delivered, not yet shown
+        source.send(scene(2))
+        answered = next_shown(run)
+        assert answered.kept and answered.prediction is not None and answered.prediction.result == "answer 2"
+        assert run.camera.snapshot().still
+    finally:
+        engine.answering.set()
         source.send(None)
         run.join()
 

@@ -69,6 +69,15 @@ def test_a_new_scene_is_classified_once_then_still() -> None:
     assert verdicts(MotionGate(GateConfig()), frames) == [FIRST, STILL, STILL, SCENE] + [STILL] * 9
 
 
+def test_a_new_scene_behind_large_masks_is_judged_on_the_part_left_unmasked() -> None:
+    # 60 % of the picture masked: the new scene changes all of the rest, which is less than half of the
+    # whole picture but all of what the check looks at. Judged on the whole picture it would be motion,
+    # frame after frame, until the old background faded (and every one of them classified).
+    rng, gate = np.random.default_rng(12), MotionGate(GateConfig(masks=((0, 0, 384, H),)))
+    frames = [noisy(scene(0), rng) for _ in range(3)] + [noisy(scene(7), rng) for _ in range(10)]
+    assert verdicts(gate, frames) == [FIRST, STILL, STILL, SCENE] + [STILL] * 9
+
+
 def test_motion_inside_a_mask_is_ignored_and_outside_it_is_not() -> None:
     rng, base = np.random.default_rng(6), scene()
     inside = [noisy(with_square(base, 420 + 10 * k, 20), rng) for k in range(5)]  # within 400,0,240,120
