@@ -168,6 +168,21 @@ def test_a_receiver_slower_than_a_few_seconds_gets_each_start_and_end_once_with_
     assert "webhooks: posted 4 to" in run.stderr and "dropped" not in run.stderr.split("webhooks: posted")[1]
 
 
+def test_public_url_wins_over_the_serve_address_in_the_clip_and_thumbnail_urls(scenes: Path, tmp_path: Path,
+                                                                                 receiver: Receiver) -> None:
+    """Behind a proxy the receivers reach the box at --public-url, not at the address --serve binds:
+    with both given, every POST's clip and thumbnail are under the public URL (its trailing / once)."""
+    receiver.start()
+    run = run_cli("--source", str(scenes), "--headless", "--provider", "cpu", *EVENT_FLAGS, "--jsonl", "-",
+                  "--webhook", f"http://127.0.0.1:{receiver.port}/hook", "--record", f"{tmp_path / 'rec'}/",
+                  "--record-mode", "events", "--serve", f"127.0.0.1:{free_port()}",
+                  "--public-url", "https://cams.example.com/box/", timeout=90)
+    assert run.returncode == 0, run.stderr
+    posts = [post for post, _ in receiver.received(4, timeout=30)]
+    base = "https://cams.example.com/box/media/scenes/events/"
+    assert [(p["clip"][:len(base)], p["thumbnail"][:len(base)]) for p in posts] == [(base, base)] * 4
+
+
 def fetched(url: str, timeout: float = 30.0) -> bytes:
     """GET ``url``, again while it is 404 (a thumbnail is written just after its start is told)."""
     deadline = time.monotonic() + timeout

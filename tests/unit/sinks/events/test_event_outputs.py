@@ -20,8 +20,10 @@ from live_classify.engine.postprocess import TopK
 from live_classify.errors import BadValue
 from live_classify.pipeline.frames import Frame, Prediction, Shown
 from live_classify.sinks.base import Update
+from live_classify.sinks.display import overlay
 from live_classify.sinks.events import mqtt_topics
 from live_classify.sinks.events.index import Index
+from live_classify.sinks.events.moment import STILL
 from live_classify.sinks.events.rules import END, START, Change, Event
 from live_classify.sinks.events.sink import Events
 from live_classify.sinks.events.webhook_address import webhook_url
@@ -217,6 +219,23 @@ def test_clip_and_thumbnail_are_absolute_urls_under_the_web_view() -> None:
     assert bodies[0]["clip"] == "http://box.lan:8080/media/door/events/2024-01-01/10-00-00-tiger%20cat.mp4"
     assert bodies[0]["thumbnail"].endswith("/media/door/events/2024-01-01/10-00-00-tiger%20cat.jpg")
     assert (bodies[1]["clip"], bodies[1]["thumbnail"]) == (None, None)
+
+
+def test_a_thumbnail_is_its_frame_as_classified_not_as_the_overlay_drew_on_it_afterwards() -> None:
+    """On a file's frames the run's overlay (its rates, the shown prediction) is drawn in place
+    after the events sink saw them: the thumbnail is the raw frame with its own prediction alone."""
+    listener = Listener()
+    sink = events(listener)
+    grey = np.full((480, 640, 3), 200, np.uint8)
+    run_overlay = overlay.Status(capture_fps=25.0, inference_fps=24.0, display_fps=25.0, dropped=0, provider="CPU")
+    for index in range(8):
+        prediction = seen("door", index, "cat")
+        prediction = replace(prediction, frame=replace(prediction.frame, image=grey.copy()))
+        sink.write_predictions([prediction])
+        overlay.draw(prediction.frame.image, seen("door", index, "dog"), run_overlay)  # as the annotator does
+    moment = next(change for change in listener.changes if change.kind == START).moment
+    assert moment is not None
+    assert np.array_equal(moment.picture(), overlay.draw(grey.copy(), moment.prediction, STILL, rates=False))
 
 
 def test_the_index_writes_events_seconds_and_segments(tmp_path: Path) -> None:
