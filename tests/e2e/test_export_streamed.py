@@ -9,6 +9,7 @@ import socket
 import sqlite3
 import time
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ from live_classify.sinks.events.index import Index
 from live_classify.sinks.record.retention import SegmentPlan
 from live_classify.sinks.record.segments import SegmentedMp4
 from live_classify.sinks.web import view as web
+from live_classify.sinks.web.history import export
 from live_classify.sinks.web.listen import Address, listen
 
 TOKEN = "export-token"
@@ -85,14 +87,34 @@ def test_stalled_exports_hold_no_file_on_the_disk_and_free_their_slots_when_gone
     assert files_held_under(big) == [] and not list(big.glob(".export-*"))
     for client in stalled:
         client.close()
+    status, body = download_once_a_slot_is_free(port, path)  # the cuts see their clients gone
+    assert status == 200 and len(body) > 10_000_000, (status, body[:200])
+
+
+def test_downloads_still_connected_but_reading_nothing_give_their_slots_back_after_the_stall(
+        port: int, big: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Clients that keep the connection open and read nothing: each cut gives up after its stall
+    (``STALL_S``, shortened here), so the export's slots are not held for as long as they stay."""
+    monkeypatch.setattr(export, "Stream", partial(export.Stream, stall_s=2.0))
+    path = export_path(big)
+    stalled = [stalled_download(port, path) for _ in range(2)]
+    try:
+        status, body = download_once_a_slot_is_free(port, path)
+    finally:
+        for client in stalled:
+            client.close()
+    assert status == 200 and len(body) > 10_000_000, (status, body[:200])
+
+
+def download_once_a_slot_is_free(port: int, path: str) -> tuple[int, bytes]:
+    """The export, asked for again while it says 503 (every slot taken), for at most 30 s."""
     deadline = time.monotonic() + 30
-    while True:  # the slots come back once the cuts see their clients gone
+    while True:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         connection.request("GET", path, headers={"Authorization": f"Bearer {TOKEN}"})
         response = connection.getresponse()
         body = response.read()
         connection.close()
         if response.status != 503 or time.monotonic() > deadline:
-            break
+            return response.status, body
         time.sleep(0.2)
-    assert response.status == 200 and len(body) > 10_000_000, (response.status, body[:200])

@@ -76,6 +76,22 @@ def test_live_classify_index_moves_a_damaged_index_aside_and_rebuilds_it(scenes:
     assert segment_paths(rec) == on_disk(rec) and len(rows(rec, "SELECT id FROM events")) == 2
 
 
+def test_live_classify_index_moves_an_index_with_broken_pages_aside_and_rebuilds_it(scenes: Path,
+                                                                                    tmp_path: Path) -> None:
+    """A real SQLite file whose pages are broken (SQLite says "malformed", not "not a database")."""
+    rec = tmp_path / "rec"
+    record(scenes, rec)
+    for side in ("index.db-wal", "index.db-shm"):
+        (rec / side).unlink(missing_ok=True)
+    data = bytearray((rec / "index.db").read_bytes())
+    data[200:4096] = b"\xab" * (4096 - 200)  # the schema's page, past SQLite's 100-byte header
+    (rec / "index.db").write_bytes(bytes(data))
+    run = run_cli("index", str(rec))
+    assert run.returncode == 0, run.stderr
+    assert "malformed" in run.stderr and "moved aside as index.db.damaged-" in run.stderr, run.stderr
+    assert segment_paths(rec) == on_disk(rec) and len(rows(rec, "SELECT id FROM events")) == 2
+
+
 def test_a_lock_held_longer_than_sqlite_waits_is_waited_for_and_the_index_goes_on(scenes: Path, tmp_path: Path,
                                                                                    live_cli: type[LiveCli]) -> None:
     rec = tmp_path / "rec"

@@ -1,0 +1,71 @@
+"""Event clips as units (issue 33): an event named a clip whose footage never came (the ring empty:
+no video yet, or none since a full disk stopped the recording) has no clip in the index, while one
+with footage keeps its clip; a clip's frames last their own time, its last one too."""
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import av
+import numpy as np
+
+from live_classify.sinks.events.index import Index
+from live_classify.sinks.events.rules import END, START, Change, Event
+from live_classify.sinks.record.clips import ClipPlan, Clips
+from live_classify.sinks.record.mp4 import Mp4Writer
+
+FRAME = np.full((48, 64, 3), 90, np.uint8)
+
+
+def event(event_id: str, start: float, clip: str) -> Event:
+    return Event(event_id, "door", "cat", 1_700_000_000 + start, None, 0.9, 1_700_000_000 + start,
+                 source_start=start, source_best=start, clip=clip, thumbnail=clip.replace(".mp4", ".jpg"))
+
+
+def encode(writer: Mp4Writer, first: int, last: int) -> None:
+    for i in range(first, last):
+        writer.write(FRAME, i / 10)
+
+
+def test_an_event_whose_footage_never_came_has_no_clip_in_the_index(tmp_path: Path) -> None:
+    index = Index(tmp_path)
+    clips = Clips(ClipPlan(tmp_path, "door", pre_roll_s=0.0, post_roll_s=0.0), index)
+    writer = Mp4Writer(None, (64, 48), tap=clips.packet, rate=10)
+    early = event("early", 0.0, "door/events/2023-11-14/22-13-20-cat.mp4")  # told before any packet came
+    for change in (Change(START, early), Change(END, early)):
+        index.write_event(change)
+    clips.tell(Change(START, early))
+    encode(writer, 0, 20)
+    later = event("later", 1.0, "door/events/2023-11-14/22-13-21-cat.mp4")  # the ring has its footage
+    index.write_event(Change(START, later))
+    clips.tell(Change(START, later))
+    encode(writer, 20, 30)
+    writer.close()
+    clips.close()
+    index.write_event(Change(END, later))
+    index.close()
+    with sqlite3.connect(tmp_path / "index.db") as db:
+        rows = dict(db.execute("SELECT id, clip FROM events").fetchall())
+    assert rows == {"early": None, "later": later.clip}  # never a name without a file behind it
+    assert not (tmp_path / str(early.clip)).exists() and (tmp_path / str(later.clip)).exists()
+
+
+def test_a_clip_lasts_as_long_as_its_frames_even_when_the_stream_states_another_rate(tmp_path: Path) -> None:
+    """A live source's first file states 30 fps (its rate not measured yet); the frames are 10 fps
+    apart: each, the last one too, lasts 0.1 s, so the clip is as long as the time it covers."""
+    clips = Clips(ClipPlan(tmp_path, "door", pre_roll_s=1.0, post_roll_s=0.0))
+    writer = Mp4Writer(None, (64, 48), tap=clips.packet)  # no rate: the stream says 30 fps
+    noise = np.random.default_rng(0)
+    one = event("one", 1.0, "door/events/2023-11-14/22-13-21-cat.mp4")
+    for i in range(40):
+        if i == 15:
+            clips.tell(Change(START, one))
+        writer.write(noise.integers(0, 255, (48, 64, 3), dtype=np.uint8), i / 10)
+    writer.close()
+    clips.close()
+    with av.open(str(tmp_path / str(one.clip))) as container:
+        stream = container.streams.video[0]
+        durations = [float(p.duration * stream.time_base) for p in container.demux(stream) if p.dts is not None]
+        length = float(stream.duration * stream.time_base)
+    assert durations == [0.1] * len(durations) and len(durations) >= 30, durations
+    assert length == len(durations) / 10  # what a player shows as the clip's length
