@@ -71,7 +71,7 @@ def test_live_classify_index_moves_a_damaged_index_aside_and_rebuilds_it(scenes:
     (rec / "index.db").write_bytes(GARBAGE)
     run = run_cli("index", str(rec))
     assert run.returncode == 0, run.stderr
-    assert "moved aside as index.db.damaged-" in run.stderr and "indexed 4 segments of 1 cameras and 2 event clips" \
+    assert "moved aside as index.db.damaged-" in run.stderr and "indexed 4 segments of 1 camera and 2 event clips" \
         in run.stderr, run.stderr
     assert segment_paths(rec) == on_disk(rec) and len(rows(rec, "SELECT id FROM events")) == 2
 
