@@ -1,0 +1,56 @@
+"""``--retain-events``: which clips go, on a fake clip tree whose sizes and ages are exact."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from live_classify.sinks.record.clip_files import prune_clips
+from live_classify.sinks.record.clip_names import sidecar_of, thumbnail_of
+
+NOW = 1_800_000_000.0
+
+
+class Told:
+    """The index, as retention tells it."""
+
+    def __init__(self) -> None:
+        self.deleted: list[Path] = []
+
+    def clips_deleted(self, clips: list[Path]) -> None:
+        self.deleted += clips
+
+
+def clips(camera: Path, ages_s: list[float], size: int = 1000) -> list[Path]:
+    """Clips of ``size`` bytes each, last written ``ages_s`` ago."""
+    made = []
+    for i, age in enumerate(ages_s):
+        clip = camera / "events" / "2027-01-15" / f"10-00-{i:02d}-espresso.mp4"
+        clip.parent.mkdir(parents=True, exist_ok=True)
+        clip.write_bytes(b"x" * size)
+        os.utime(clip, (NOW - age, NOW - age))
+        made.append(clip)
+    return made
+
+
+def test_a_size_limit_deletes_the_oldest_clips_until_the_rest_fit(tmp_path: Path) -> None:
+    old, middle, new = clips(tmp_path, [300, 200, 100])
+    told = Told()
+    assert prune_clips(tmp_path, 2500, None, set(), NOW, told) == [old]
+    assert told.deleted == [old] and not old.exists() and middle.exists() and new.exists()
+    assert prune_clips(tmp_path, 1000, None, set(), NOW, told) == [middle]
+    assert new.exists()
+
+
+def test_thumbnails_and_sidecars_count_and_go_with_their_clip(tmp_path: Path) -> None:
+    old, new = clips(tmp_path, [200, 100])
+    thumbnail_of(old).write_bytes(b"j" * 300)
+    sidecar_of(old).write_bytes(b"{}")
+    assert prune_clips(tmp_path, 2100, None, set(), NOW, None) == [old]  # 1302 + 1000 > 2100
+    assert not thumbnail_of(old).exists() and not sidecar_of(old).exists() and new.exists()
+
+
+def test_an_age_limit_deletes_the_older_clips_alone_and_never_one_being_written(tmp_path: Path) -> None:
+    old, written, new = clips(tmp_path, [7200, 5000, 60])
+    assert prune_clips(tmp_path, None, 3600, {written}, NOW, None) == [old]
+    assert written.exists() and new.exists()
+    assert prune_clips(tmp_path, None, None, set(), NOW, None) == []
