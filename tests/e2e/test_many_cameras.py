@@ -243,8 +243,17 @@ def test_a_camera_unreachable_at_the_start_is_retried_while_the_others_run(
             cli.wait_for_stderr(f"r (http://127.0.0.1:{port}/cam): reconnected", timeout=30)
             cli.wait_for(lambda: per_camera(lines(out))["r"] >= 20, what="camera r classified once it appeared")
             assert healthz(web)["healthy"] is True
-            cli.signal(signal.SIGINT)
-            run = cli.finish()
+
+        def lost() -> list[str]:
+            return [line for line in cli.stderr_lines if f"r (http://127.0.0.1:{port}/cam): lost (" in line]
+
+        cli.wait_for(lambda: len(lost()) == 2, what="r lost again")  # mid-run now: the reason is the new one
+        # A closed connection fails reads at once; on a loaded machine maybe not quite at once.
+        closed = r"(end of stream \(the sender closed it\)|read error: 3 frames in a row could not be read or decoded)"
+        assert re.search(rf": lost \({closed}\); reconnecting", lost()[1]), lost()
+        assert re.match(rf"source lost \({closed}", healthz(web)["cameras"]["r"]), healthz(web)
+        cli.signal(signal.SIGINT)
+        run = cli.finish()
     assert run.returncode == 0, run.stderr
     assert "Traceback" not in run.stderr and "error:" not in run.stderr
     labels = Counter(r["top"][0]["label"] for r in lines(out) if r["camera"] == "r")
