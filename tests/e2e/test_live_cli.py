@@ -148,7 +148,9 @@ def test_every_way_of_being_stopped_leaves_a_readable_recording(signum: int, cam
         assert frames == counts["recorded"] >= 60, "every frame it says it recorded is in the file"
         # A main loop that fell behind skips to the newest frame (issue 25): counted, never silent.
         assert frames + counts["dropped"] + counts["skipped"] >= 90, run.stderr
-        assert "frames captured" in run.stderr
+        totals = summary(run.stderr)
+        assert frames + counts["dropped"] + counts["skipped"] == totals["captured"], "each frame recorded or counted"
+        assert len(lines) == totals["classified"], "every prediction has its line"
 
 
 def wait_until_quiet(cli: LiveCli, quiet_s: float, timeout: float = 60.0) -> None:

@@ -94,9 +94,14 @@ def test_each_camera_gets_its_own_label_and_name_from_one_batched_model(
         assert not set(answers) & (set(expected) - {label}), (name, answers)  # never another camera's answer
         assert {r["source"] for r in mine} == {three_cameras[("door", "cam1", "yard").index(name)].url}
     assert "3 cameras, one model: batches of up to 3" in run.stderr
-    for name in ("door", "cam1", "yard"):
-        assert f"live-classify: {name}: " in run.stderr and " classified (" in run.stderr  # one summary line each
-    assert "all 3 cameras:" in run.stderr
+    each = {name: re.search(rf"live-classify: {name}: (\d+) captured, (\d+) classified \(", run.stderr)
+            for name in ("door", "cam1", "yard")}  # one summary line each
+    assert all(each.values()), run.stderr
+    counted = {name: (int(found.group(1)), int(found.group(2))) for name, found in each.items() if found}
+    assert {name: c[1] for name, c in counted.items()} == per_camera(records), "a line for each classified frame"
+    total = re.search(r"all 3 cameras: (\d+) captured, (\d+) classified, ", run.stderr)
+    sums = (sum(c[0] for c in counted.values()), sum(c[1] for c in counted.values()))
+    assert total and (int(total.group(1)), int(total.group(2))) == sums, run.stderr
 
 
 def test_a_stalled_camera_reconnects_while_the_others_keep_classifying(
