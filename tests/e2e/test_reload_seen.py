@@ -24,7 +24,8 @@ class Systemd:
     """A datagram socket where systemd would listen: every message, in order."""
 
     def __init__(self, path: Path) -> None:
-        self.path, self.messages = path, []  # type: tuple[Path, list[str]]
+        self.path = path
+        self.messages: list[str] = []
         self._socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self._socket.bind(str(path))
         self._socket.settimeout(0.2)
