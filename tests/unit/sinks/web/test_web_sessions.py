@@ -108,6 +108,9 @@ def test_a_login_goes_on_to_a_page_of_this_server_only(then: str | None, goes: s
 def test_secrets_are_compared_as_the_bytes_sent() -> None:
     assert same("s3cret", "s3cret") and not same("s3cre", "s3cret") and not same("", "s3cret")
     assert not same("\ud800", "s3cret"), "a lone surrogate is no byte sent: wrong, not an error"
+    # A token read from argv or a file may hold bytes that are not UTF-8; aiohttp decodes what is sent
+    # the same way (surrogateescape): the same bytes match, whichever side they come from.
+    assert same("caf\udcc3\udca9", "caf\u00e9") and same("\udcff", "\udcff") and not same("\udcfe", "\udcff")
 
 
 def test_a_session_id_is_256_random_bits_and_any_cookie_is_an_answer_never_an_error() -> None:
