@@ -1,8 +1,11 @@
 """``--retain-events``: which clips go, on a fake clip tree whose sizes and ages are exact."""
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
+
+import pytest
 
 from live_classify.sinks.record.clip_files import prune_clips
 from live_classify.sinks.record.clip_names import sidecar_of, thumbnail_of
@@ -54,3 +57,42 @@ def test_an_age_limit_deletes_the_older_clips_alone_and_never_one_being_written(
     assert prune_clips(tmp_path, None, 3600, {written}, NOW, None) == [old]
     assert written.exists() and new.exists()
     assert prune_clips(tmp_path, None, None, set(), NOW, None) == []
+
+
+def test_the_oldest_by_time_not_by_name_go_until_the_rest_fit_and_each_is_said(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    made = clips(tmp_path, [100, 400, 300, 200])  # named in another order than written
+    (tmp_path / "events" / "not-a-day").mkdir()
+    (tmp_path / "events" / "not-a-day" / "10-00-00-espresso.mp4").write_bytes(b"x" * 5000)
+    (tmp_path / "events" / "2027-01-15" / "notes.mp4").write_bytes(b"x" * 5000)
+    with caplog.at_level(logging.INFO, logger="live_classify"):
+        assert prune_clips(tmp_path, 1_500, None, set(), NOW, None) == [made[1], made[2], made[3]]
+    assert [r.getMessage() for r in caplog.records] == [
+        f"retention: deleted the event clip {clip} (the camera's clips over 0.0 MB)" for clip in made[1:]]
+    assert made[0].exists() and (tmp_path / "events" / "2027-01-15" / "notes.mp4").exists()
+
+
+def test_an_age_limit_is_exclusive_and_said_and_a_camera_without_clips_is_nothing(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    old, exact = clips(tmp_path, [3601, 3600])
+    with caplog.at_level(logging.INFO, logger="live_classify"):
+        assert prune_clips(tmp_path, None, 3600, set(), NOW, None) == [old]
+    assert [r.getMessage() for r in caplog.records] == [f"retention: deleted the event clip {old} (older than 1h)"]
+    assert exact.exists()
+    assert prune_clips(tmp_path / "nothing", 1, 1, set(), NOW, None) == []
+
+
+def test_a_clip_that_cannot_be_deleted_is_said_and_the_others_still_go(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch) -> None:
+    stuck, old, new = clips(tmp_path, [300, 200, 100])
+    unlink = Path.unlink
+
+    def refuse(path: Path, missing_ok: bool = False) -> None:
+        if path == stuck:
+            raise PermissionError(13, "Permission denied")
+        unlink(path, missing_ok=missing_ok)
+
+    monkeypatch.setattr(Path, "unlink", refuse)
+    assert prune_clips(tmp_path, 1_500, None, set(), NOW, None) == [old, new]
+    assert f"retention: cannot delete {stuck}: Permission denied" in [r.getMessage() for r in caplog.records]
+    assert stuck.exists() and not new.exists()
