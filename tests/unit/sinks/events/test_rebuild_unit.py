@@ -77,3 +77,23 @@ def test_a_segment_s_start_is_its_name_and_a_numbered_one_too(tmp_path: Path) ->
 def test_not_a_directory_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(LiveClassifyError, match="not a directory"):
         rebuild(tmp_path / "nowhere")
+
+
+def test_an_ended_event_keeps_its_end_and_a_clip_without_thumbnail_has_none(tree: Path) -> None:
+    clip = video(tree / "door" / "events" / "2027-01-15" / "10-00-20-espresso.mp4", 1)
+    event = {"id": "ended", "camera": "door", "label": "espresso", "start": START + 21, "end": START + 24.5,
+             "score": 0.7, "clip_start": START + 20}
+    clip.with_suffix(".json").write_text(json.dumps(event), encoding="utf-8")
+    assert rebuild(tree) == (1, 1, 2)
+    assert rows(tree, 'SELECT "end", clip, thumbnail FROM events WHERE id = \'ended\'') == [
+        (START + 24.5, "door/events/2027-01-15/10-00-20-espresso.mp4", None)]
+
+
+def test_an_index_that_cannot_be_written_is_one_line_and_keeps_its_rows(tree: Path) -> None:
+    with sqlite3.connect(tree / "index.db") as db:  # a segments table of another shape: the insert fails
+        db.execute("DROP TABLE segments")
+        db.execute("CREATE TABLE segments (camera TEXT, start REAL)")
+    with pytest.raises(LiveClassifyError) as refused:
+        rebuild(tree)
+    assert str(refused.value) == f"cannot write the index {tree / 'index.db'}: table segments has no column named path"
+    assert [r[0] for r in rows(tree, "SELECT id FROM events ORDER BY id")] == ["gone", "no-clip"], "rolled back"
