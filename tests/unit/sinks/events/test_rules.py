@@ -135,7 +135,7 @@ def test_an_end_and_another_label_present_in_the_same_frame_are_both_kept() -> N
 
 def test_a_record_rounds_times_to_the_millisecond_and_the_score_to_six_places() -> None:
     from live_classify.sinks.events.rules import Change
-    event = Event("e1", "door", "cat", WALL0 + 0.12345, WALL0 + 5.98765, 0.123456789, WALL0 + 1.00049)
+    event = Event("e1", "door", "cat", WALL0 + 0.12345, WALL0 + 5.98765, 0.123456789, WALL0 + 1.00449)
     assert record(Change(END, event)) == {
         "event": "end", "id": "e1", "camera": "door", "label": "cat", "score": 0.123457, "start": WALL0 + 0.123,
-        "end": WALL0 + 5.988, "best_time": WALL0 + 1.0, "clip": None, "thumbnail": None}
+        "end": WALL0 + 5.988, "best_time": WALL0 + 1.004, "clip": None, "thumbnail": None}

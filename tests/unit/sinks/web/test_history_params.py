@@ -74,6 +74,7 @@ def test_the_summary_s_span_is_the_day_before_now_unless_asked(monkeypatch: pyte
 def test_the_default_step_and_the_limits_of_a_step() -> None:
     assert params.step(MultiDict(), 0, 500) == 1
     assert params.step(MultiDict(), 0, 1_000_000) == 1000
+    assert params.step(MultiDict(), 0, 999_999) == 1000
     assert params.step(MultiDict(), 1_800_000_000, 1_800_086_400) == 87
     assert params.step(MultiDict(step="1"), 1_800_000_000, 1_800_010_000) == 1, "10000 steps: the most"
     assert params.step(MultiDict(step=f"{params.LATEST:.0f}"), 0, 10) == int(params.LATEST)
@@ -85,3 +86,6 @@ def test_an_export_s_refusals_say_what_is_wrong() -> None:
     assert refusal(params.export, MultiDict(camera="a", start="20", end="20")) == "end must be after start\n"
     assert refusal(params.export, MultiDict(camera="a", start="0", end="21601")) == "at most 6 hours in one export\n"
     assert params.export(MultiDict(camera="a", start="0", end="21600")) == ("a", 0.0, 21600.0)
+    assert params.export(MultiDict(camera="a", start="1800000000", end="1800021600")) == ("a", 1.8e9, 1.8e9 + 21600)
+    assert refusal(params.moment, MultiDict(since=f"{params.LATEST:.0f}"), "since").startswith("since='95617584000'")
+    assert params.bad("two\nlines").text == "two lines\n"
