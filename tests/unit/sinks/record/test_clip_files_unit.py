@@ -96,3 +96,9 @@ def test_a_clip_that_cannot_be_deleted_is_said_and_the_others_still_go(
     assert prune_clips(tmp_path, 1_500, None, set(), NOW, None) == [old, new]
     assert f"retention: cannot delete {stuck}: Permission denied" in [r.getMessage() for r in caplog.records]
     assert stuck.exists() and not new.exists()
+
+
+def test_a_clip_still_being_written_is_passed_over_and_the_older_ones_after_it_still_go(tmp_path: Path) -> None:
+    written, old, new = clips(tmp_path, [9000, 7200, 60])
+    assert prune_clips(tmp_path, None, 3600, {written}, NOW, None) == [old]
+    assert written.exists() and new.exists()
