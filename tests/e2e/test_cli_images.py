@@ -19,7 +19,7 @@ def test_a_photo_prints_its_top_classes() -> None:
     assert lines[0] == str(COFFEE)
     assert lines[1].startswith("  1.") and lines[1].endswith("espresso")
     assert len(lines) == 6  # the name and the default top-5
-    assert "running on CPU" in run.stderr
+    assert run.stderr.splitlines()[-1].endswith("live-classify: running on CPU (CPUExecutionProvider)"), run.stderr
 
 
 def test_trace_shows_the_four_stages_with_shapes_and_times() -> None:

@@ -148,7 +148,10 @@ def test_a_sigkill_mid_event_leaves_a_playable_clip_and_its_index_row(scenes: Pa
     (rec / "index.db").unlink()
     assert run_cli("index", str(rec)).returncode == 0
     (row,) = event_rows(rec)
-    assert row[0] == start["id"] and row[3] is not None and row[3] > row[2]  # its end: where its clip ends
+    clip_start = json.loads(clip.with_suffix(".json").read_text())["clip_start"]
+    assert clip_start < row[2] - 1  # the pre-roll: the clip starts well before its event
+    assert row[0] == start["id"]
+    assert row[3] == pytest.approx(clip_start + float(probe(clip)["duration"]), abs=0.25)  # where its clip ends
 
 
 def test_retain_events_deletes_old_clips_and_their_rows_never_segments(scenes: Path, tmp_path: Path) -> None:

@@ -218,10 +218,14 @@ def test_the_export_is_the_recorded_packets_of_the_range_as_one_mp4(port: int, r
     duration = float(probed["format"]["duration"])
     assert probed["streams"][0]["codec_name"] == "h264"
     assert end - start <= duration <= end - start + 1.0 + 0.15, duration  # from the keyframe before start (1 s)
-    recorded_packets = {digest for path, _, _ in segments[:2] for _, _, digest in packets(recorded / path)}
+    recorded_packets = [(first + t, key, digest) for path, first, _ in segments[:2]
+                        for t, key, digest in packets(recorded / path)]
+    keyframe = max(t for t, key, _ in recorded_packets if key and t <= start)
+    assert start - keyframe > 0.2, "frames between the keyframe and the start, to be kept"
     exported = packets(clip)
     assert exported[0][1], "it starts on a keyframe"
-    assert all(digest in recorded_packets for _, _, digest in exported), "copied, not encoded again"
+    # Copied, not encoded again: every recorded packet from the keyframe before start to end, in order.
+    assert [d for _, _, d in exported] == [d for t, _, d in recorded_packets if keyframe <= t <= end + 1e-3]
     assert not list(recorded.glob(".export-*")), "its working file is gone"
 
 
@@ -266,10 +270,11 @@ def test_an_export_of_nothing_recorded_is_a_404(port: int) -> None:
 
 
 def test_a_thumbnail_is_the_frame_recorded_at_that_moment(port: int, recorded: Path, classifier: Classifier) -> None:
-    """The scenes' source times: the cat from 0 to 2 s, the espresso from 2 to 5 s."""
+    """The scenes' source times: the cat from 0 to 2 s, the espresso from 2 to 5 s, the cat from 5 to 7 s;
+    the segments start at 0 and 3 s: each moment shows another class than its segment's first frame."""
     start = rows(recorded, "SELECT start FROM segments WHERE camera = 'a' ORDER BY start LIMIT 1")[0][0]
     cup, cat = (set(np.argsort(classifier.classify(cv2.imread(str(p))).probabilities)[-5:]) for p in (COFFEE, CHELSEA))
-    for t, (likely, unlikely) in ((start + 1.0, (cat, cup)), (start + 3.5, (cup, cat))):
+    for t, (likely, unlikely) in ((start + 2.5, (cup, cat)), (start + 5.5, (cat, cup))):
         code, headers, body = get(port, f"/api/history/thumbnail.jpg?camera=a&t={t}")
         assert code == 200 and headers["Content-Type"] == "image/jpeg", body[:200]
         image = cv2.imdecode(np.frombuffer(body, np.uint8), cv2.IMREAD_COLOR)

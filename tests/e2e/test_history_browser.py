@@ -80,13 +80,22 @@ def ended_and_recorded(port: int) -> list[dict]:
             ["recordings"]]
 
 
+# The frame the <video> shows, drawn on a canvas at the video's own size (no controls, no letterbox)
+# in the same turn of the page's script that finds a frame decoded and paused on it: between two
+# recordings (a 2 s segment ends, the next one's src is set) the video has no frame to draw, and a
+# canvas drawn then is empty.
+FRAME_SHOWN = """() => { const v = document.getElementById('video');
+    if (!(window.played > 0.5 && v.readyState >= 2 && v.videoWidth > 0 && !v.seeking)) return false;
+    v.pause();
+    const c = Object.assign(document.createElement('canvas'), {width: v.videoWidth, height: v.videoHeight});
+    c.getContext('2d').drawImage(v, 0, 0); return c.toDataURL('image/png'); }"""
+
+
 def frame_shown(page) -> np.ndarray:  # noqa: ANN001 - a Playwright page
-    """The frame the <video> shows, as it shows it (drawn on a canvas at the video's own size: no
-    controls, no letterbox)."""
-    url = page.evaluate("""() => { const v = document.getElementById('video');
-        const c = Object.assign(document.createElement('canvas'), {width: v.videoWidth, height: v.videoHeight});
-        c.getContext('2d').drawImage(v, 0, 0); return c.toDataURL('image/png'); }""")
+    """The frame the <video> shows once it has played half a second, the video paused on it."""
+    url = page.wait_for_function(FRAME_SHOWN, timeout=30_000).json_value()
     image = cv2.imdecode(np.frombuffer(base64.b64decode(url.split(",", 1)[1]), np.uint8), cv2.IMREAD_COLOR)
+    assert image is not None and image.shape[:2] == (240, 320), url[:80]
     return image
 
 
@@ -132,9 +141,7 @@ def test_history_lists_plays_and_exports_the_events(scenes: MjpegServer, live_cl
             playing = "(v => v.readyState >= 2 && !v.seeking && !v.paused)(document.getElementById('video'))"
             page.wait_for_function(playing, timeout=30_000)  # seeked to the event's start, and playing
             page.evaluate(PLAYED)
-            page.wait_for_function("window.played > 0.5", timeout=30_000)  # currentTime advanced, half a second
-            page.evaluate("document.getElementById('video').pause()")
-            shot = frame_shown(page)
+            shot = frame_shown(page)  # once currentTime advanced half a second
             with page.expect_download(timeout=60_000) as download:
                 page.click("#export button")  # the range the event filled in
             asked = page.evaluate("[seconds($('export').start.value), seconds($('export').end.value)]")

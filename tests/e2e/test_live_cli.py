@@ -103,9 +103,10 @@ def test_live_stream_headless_with_recording_and_json_on_stdout(live_cli, tmp_pa
     record = tmp_path / "live.avi"
     with MjpegServer(CHELSEA, fps=15) as camera:
         cli = live_cli("--source", camera.url, "--record", str(record), "--jsonl", "-", "--provider", "cpu")
-        cli.wait_for(lambda: len(cli.stdout_lines) >= 45, what="45 predictions")
+        cli.wait_for(lambda: len(cli.stdout_lines) >= 45, timeout=90, what="45 predictions")
         cli.signal(signal.SIGINT)
         run = cli.finish()
+        sent = list(camera.camera.sent_times)
     assert run.returncode == 0, run.stderr
     rows = jsonl_rows(run.stdout)
     counts = summary(run.stderr)
@@ -118,7 +119,9 @@ def test_live_stream_headless_with_recording_and_json_on_stdout(live_cli, tmp_pa
     recording = next(line for line in run.stderr.splitlines() if "recorded " in line)
     assert sum(recording_counts(recording).values()) == counts["captured"], "each frame recorded or counted missed"
     recorded_fps = float(run.stderr.split(" at ")[-1].split(" fps")[0])
-    assert 12 <= recorded_fps <= 19, f"recorded at {recorded_fps}, not the measured 15 fps: {run.stderr}"
+    # What the camera really sent (a loaded machine may starve its thread a while, then it catches up).
+    real = (len(sent) - 1) / (sent[-1] - sent[0])
+    assert 0.6 * real <= recorded_fps <= 1.3 * real, f"recorded at {recorded_fps}, sent at {real:.2f} fps: {run.stderr}"
     assert cv2.VideoCapture(str(record)).get(cv2.CAP_PROP_FPS) == pytest.approx(recorded_fps, abs=0.01)
     assert "640x480, claims 25 fps (the real rate is measured)" in run.stderr, "not '@ 25 fps' as if it were so"
     assert "SIGINT: stopping" in run.stderr
@@ -145,7 +148,9 @@ def test_every_way_of_being_stopped_leaves_a_readable_recording(signum: int, cam
         assert frames == counts["recorded"] >= 60, "every frame it says it recorded is in the file"
         # A main loop that fell behind skips to the newest frame (issue 25): counted, never silent.
         assert frames + counts["dropped"] + counts["skipped"] >= 90, run.stderr
-        assert "frames captured" in run.stderr
+        totals = summary(run.stderr)
+        assert frames + counts["dropped"] + counts["skipped"] == totals["captured"], "each frame recorded or counted"
+        assert len(lines) == totals["classified"], "every prediction has its line"
 
 
 def wait_until_quiet(cli: LiveCli, quiet_s: float, timeout: float = 60.0) -> None:

@@ -73,6 +73,7 @@ def test_every_route_but_the_public_ones_needs_the_token(guarded: tuple[web.WebV
     code, form = get(port, "/", {"Accept": "text/html"})
     assert code == 401 and b'type="password"' in form and b"live-classify" in form, "a browser gets the login form"
     assert ask(port, "GET", "/api/status", {"Authorization": f"bearer {TOKEN}"}) == 200, "the scheme in any case"
+    assert ask(port, "GET", "/api/status", {"Authorization": f"Bearer  {TOKEN} "}) == 200, "spaces around the token"
     assert ask(port, "GET", f"/api/status?token={TOKEN}") == 200
 
 

@@ -3,9 +3,11 @@ the form, the page living on the session cookie alone, logging out, the cookie's
 slowed to 429, and neither the token, the password nor a session id ever in the output."""
 from __future__ import annotations
 
+import html
 import http.client
 import json
 import logging
+import re
 import signal
 import time
 import urllib.parse
@@ -24,7 +26,7 @@ from live_classify.pipeline.status import CameraState
 from live_classify.sinks.web import view as web
 from live_classify.sinks.web.auth import PUBLIC
 from live_classify.sinks.web.listen import Address, listen
-from live_classify.sinks.web.sessions import ALL_LOCKOUT_S, ALL_TRIES, LOCKOUT_S
+from live_classify.sinks.web.sessions import ALL_LOCKOUT_S, ALL_TRIES, LOCKOUT_S, TRIES
 
 TOKEN = "s3cret-token-value"
 PASSWORD = "correct horse battery staple"
@@ -135,6 +137,37 @@ def test_the_password_is_for_the_form_only_and_wrong_ones_get_the_form_again(doo
     assert empty.status == 401
     browser = request(door, "GET", "/history?camera=door&token=wrong", {"Accept": "text/html,*/*"})
     assert browser.status == 401 and browser.headers["Content-Type"].startswith("text/html")
+
+
+def form_goes_on_to(port: int, method: str, path: str, form: dict[str, str] | None = None) -> str:
+    """The page the login form that answers this request goes on to (its hidden ``next``)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    body = urllib.parse.urlencode(form) if form is not None else None
+    headers = {"Accept": "text/html", **({"Content-Type": "application/x-www-form-urlencoded"} if form else {})}
+    try:
+        connection.request(method, path, body=body, headers=headers)
+        answer = connection.getresponse()
+        page = answer.read().decode()
+    finally:
+        connection.close()
+    assert answer.status == 401, (answer.status, page)
+    found = re.search(r'name="next" value="([^"]*)"', page)
+    assert found, page
+    return html.unescape(found.group(1))
+
+
+def test_a_login_goes_on_to_the_page_asked_for_and_a_right_one_forgets_the_wrong_tries(door: int) -> None:
+    """A person opens a link to /history, types the password wrong a few times, then right: they land
+    on /history; later typos start a fresh count (the right login forgot the earlier ones)."""
+    asked = "/history?camera=door"
+    assert form_goes_on_to(door, "GET", asked + "&token=old") == asked
+    for n in range(TRIES - 1):
+        assert form_goes_on_to(door, "POST", "/login", {"token": f"typo-{n}", "next": asked}) == asked
+    right = request(door, "POST", "/login", form={"token": PASSWORD, "next": asked})
+    assert (right.status, right.headers["Location"]) == (303, asked)
+    for n in range(TRIES - 1):
+        assert request(door, "POST", "/login", form={"token": f"later-typo-{n}", "next": "/"}).status == 401
+    assert request(door, "POST", "/login", form={"token": PASSWORD, "next": "/"}).status == 303, "not locked out"
 
 
 def test_healthz_tells_a_stranger_only_up_or_down_and_the_cameras_names() -> None:

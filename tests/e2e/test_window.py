@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import time
 from pathlib import Path
@@ -80,8 +81,11 @@ def test_the_window_shows_the_overlay_and_the_keys_work(display: str, live_cli, 
         press(display, "q")
         run = cli.finish(timeout=20)
     assert run.returncode == 0, run.stderr
-    assert count_frames(record) >= 30
-    assert "frames captured" in run.stderr
+    captured = re.search(r"(\d+) frames captured, (\d+) classified", run.stderr)
+    recorded = re.search(r"recorded (\d+) frames", run.stderr)
+    assert captured and recorded, run.stderr
+    assert count_frames(record) == int(recorded.group(1)) >= 30, "every frame it says it recorded is in the file"
+    assert int(captured.group(1)) >= int(recorded.group(1)) and int(captured.group(2)) > 0, run.stderr
 
 
 def geometry(display: str, window: str) -> tuple[int, int]:

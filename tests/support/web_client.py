@@ -31,7 +31,7 @@ def serve(live_cli: type[LiveCli], camera: MjpegServer, *extra: str, host: str =
     port = free_port()
     cli = live_cli("--source", camera.url, "--provider", "cpu", "--jsonl", "-", "--serve", f"{host}:{port}",
                    *extra, env=env)
-    cli.wait_for_stderr("serving http://")
+    cli.wait_for_stderr("serving http://", timeout=90)  # a loaded machine loads the model slowly
     return cli, port
 
 

@@ -95,12 +95,12 @@ def test_a_file_is_fsynced_once_a_second(tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setattr(jsonl, "time", SimpleNamespace(monotonic=lambda: now[0]))
     monkeypatch.setattr(jsonl.os, "fsync", lambda fd: synced.append(now[0]))
     sink = JsonLines(str(tmp_path / "out.jsonl"), "cam", drop=False)
-    assert sink._sync
     for t in (50.0, 50.5, 50.99, 51.0, 51.2, 52.5):
         now[0] = t
         sink._write_line("{}\n")
     sink.close()
     assert synced == [50.0, 51.0, 52.5] and sink.lines == 6
+    assert (tmp_path / "out.jsonl").read_text() == "{}\n" * 6
 
 
 def test_a_reader_gone_stops_the_run_quietly(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -106,3 +106,36 @@ def test_the_record_has_exactly_these_fields() -> None:
     line = record(Change(kind, event))
     assert list(line) == ["event", "id", "camera", "label", "score", "start", "end", "best_time", "clip", "thumbnail"]
     assert (line["event"], line["end"], line["clip"], line["thumbnail"]) == ("start", None, None, None)
+
+
+def test_an_event_on_two_clocks_its_source_times_for_the_clip_its_wall_times_for_the_world() -> None:
+    """Source time t (the recording's timeline) and wall time (Unix seconds) apart: each field from its own."""
+    tr = tracker(hold_s=0.5, gap_s=0.5, threshold=0.5)
+
+    def at(t: float, label: str, score: float) -> list:  # noqa: ANN401
+        return tr.observe(Seen(t, WALL0 + 100 + 2 * t, label, score))
+
+    assert at(1.0, "cat", 0.5) == [], "at the threshold: present, holding"
+    (start,) = at(1.25, "cat", 0.7) + at(1.5, "cat", 0.7)
+    assert start.kind == START and start.event == Event("e1", "door", "cat", WALL0 + 102, None, 0.7, WALL0 + 102.5,
+                                                        source_start=1.0, source_end=None, source_best=1.25)
+    assert at(1.75, "cat", 0.9) == [] and at(2.0, "cat", 0.9) == [] and at(2.25, "dog", 0.99) == []
+    (end,) = at(2.5, "dog", 0.99)
+    assert end.kind == END and end.event == Event("e1", "door", "cat", WALL0 + 102, WALL0 + 104, 0.9, WALL0 + 103.5,
+                                                  source_start=1.0, source_end=2.0, source_best=1.75)
+
+
+def test_an_end_and_another_label_present_in_the_same_frame_are_both_kept() -> None:
+    ids = (f"e{n}" for n in itertools.count(1))
+    tr = Tracker("door", EventConfig(("cat", "cup"), hold_s=0.5, gap_s=1.0), make_id=lambda: next(ids))
+    changes = feed(tr, scene(0, 2, "cat") + scene(2, 5, "cup"))
+    assert [(kind, e.label, e.end) for kind, e in changes] == [
+        (START, "cat", None), (START, "cup", None), (END, "cat", WALL0 + 1.9)]
+
+
+def test_a_record_rounds_times_to_the_millisecond_and_the_score_to_six_places() -> None:
+    from live_classify.sinks.events.rules import Change
+    event = Event("e1", "door", "cat", WALL0 + 0.12345, WALL0 + 5.98765, 0.123456789, WALL0 + 1.00449)
+    assert record(Change(END, event)) == {
+        "event": "end", "id": "e1", "camera": "door", "label": "cat", "score": 0.123457, "start": WALL0 + 0.123,
+        "end": WALL0 + 5.988, "best_time": WALL0 + 1.004, "clip": None, "thumbnail": None}

@@ -66,5 +66,6 @@ def test_auto_takes_the_first_encoder_that_opens(monkeypatch: pytest.MonkeyPatch
 
 
 def test_libx264_opens_here_and_an_encoder_without_its_device_does_not() -> None:
-    assert mp4._try_open("libx264", (64, 48), EncoderSettings()) is not None
+    opened = mp4._try_open("libx264", (64, 48), EncoderSettings())
+    assert opened is not None and (opened.name, opened.width, opened.height) == ("libx264", 64, 48)
     assert mp4._try_open("h264_v4l2m2m", (64, 48), EncoderSettings()) is None

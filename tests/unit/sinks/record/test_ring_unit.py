@@ -39,3 +39,27 @@ def test_packets_before_the_first_keyframe_are_not_kept() -> None:
     ring = Ring(span_s=5.0)
     ring.add(Packet(0.0, False, b"p", 0))
     assert ring.bytes == 0 and ring.since(0.0) == []
+
+
+def packets(ring: Ring, *times_and_keys: tuple[float, bool], size: int = 10) -> None:
+    for t, key in times_and_keys:
+        ring.add(Packet(t, key, b"x" * size, 0))
+
+
+def test_exact_boundaries_a_keyframe_at_the_time_asked_and_a_ring_exactly_full() -> None:
+    ring = Ring(span_s=100.0, max_bytes=40)
+    packets(ring, (0.0, True), (0.5, False), (1.0, True), (1.5, False))
+    assert ring.bytes == ring.peak_bytes == 40, "exactly full: nothing goes"
+    assert [p.t for p in ring.since(1.0)] == [1.0, 1.5], "from the keyframe at the time asked"
+    assert [p.t for p in ring.since(0.7)] == [0.0, 0.5, 1.0, 1.5], "a time between two packets of a group"
+    assert [p.t for p in ring.since(-1.0)] == [0.0, 0.5, 1.0, 1.5], "before the ring: from its oldest"
+    packets(ring, (2.0, True))
+    assert [p.t for p in ring.since(0.0)] == [1.0, 1.5, 2.0] and ring.bytes == 30 and ring.peak_bytes == 40
+
+
+def test_of_two_groups_the_older_goes_once_the_newer_alone_covers_the_span() -> None:
+    ring = Ring(span_s=1.0)
+    packets(ring, (0.0, True), (1.0, True), (1.5, False))
+    assert [p.t for p in ring.since(0.0)] == [0.0, 1.0, 1.5], "the span from 0.5 s needs the group at 0 s"
+    packets(ring, (2.5, False))
+    assert [p.t for p in ring.since(0.0)] == [1.0, 1.5, 2.5], "the span from 1.5 s starts in the group at 1 s"

@@ -46,3 +46,46 @@ def test_an_export_needs_a_camera_and_a_range_of_at_most_six_hours() -> None:
                   {"camera": "a", "start": "20", "end": "10"}, {"camera": "a", "start": "0", "end": str(6 * 3600 + 1)}):
         with pytest.raises(web.HTTPBadRequest):
             params.export(MultiDict(query))
+
+
+def refusal(call, *args: object) -> str:  # noqa: ANN001
+    """The one line a 400 says."""
+    with pytest.raises(web.HTTPBadRequest) as refused:
+        call(*args)
+    return str(refused.value.text)
+
+
+def test_a_span_may_be_open_on_either_side_or_one_moment() -> None:
+    assert params.span(MultiDict(until="5")) == params.Span(None, None, None, 5.0)
+    assert params.span(MultiDict(since="5", camera="door", label="cup")) == params.Span("door", "cup", 5.0, None)
+    assert params.span(MultiDict(since="5", until="5", camera="")) == params.Span(None, None, 5.0, 5.0)
+    assert refusal(params.span, MultiDict(since="6", until="5")) == "since is after until\n"
+
+
+def test_the_summary_s_span_is_the_day_before_now_unless_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(params.time, "time", lambda: 1_800_000_000.0)
+    assert params.closed(MultiDict()) == (1_800_000_000.0 - params.DAY_S, 1_800_000_000.0)
+    assert params.closed(MultiDict(since="1799999000")) == (1_799_999_000.0, 1_800_000_000.0)
+    assert params.closed(MultiDict(until="1700000000")) == (1_700_000_000.0 - params.DAY_S, 1_700_000_000.0)
+    assert params.closed(MultiDict(since="1800000000")) == (1_800_000_000.0, 1_800_000_000.0)
+    assert refusal(params.closed, MultiDict(since="1800000001")) == "since is after until\n"
+
+
+def test_the_default_step_and_the_limits_of_a_step() -> None:
+    assert params.step(MultiDict(), 0, 500) == 1
+    assert params.step(MultiDict(), 0, 1_000_000) == 1000
+    assert params.step(MultiDict(), 0, 999_999) == 1000
+    assert params.step(MultiDict(), 1_800_000_000, 1_800_086_400) == 87
+    assert params.step(MultiDict(step="1"), 1_800_000_000, 1_800_010_000) == 1, "10000 steps: the most"
+    assert params.step(MultiDict(step=f"{params.LATEST:.0f}"), 0, 10) == int(params.LATEST)
+    assert refusal(params.step, MultiDict(step="x"), 0, 10) == "step='x': not a whole number of seconds\n"
+
+
+def test_an_export_s_refusals_say_what_is_wrong() -> None:
+    assert refusal(params.export, MultiDict(start="10", end="20")) == "camera, start and end are required\n"
+    assert refusal(params.export, MultiDict(camera="a", start="20", end="20")) == "end must be after start\n"
+    assert refusal(params.export, MultiDict(camera="a", start="0", end="21601")) == "at most 6 hours in one export\n"
+    assert params.export(MultiDict(camera="a", start="0", end="21600")) == ("a", 0.0, 21600.0)
+    assert params.export(MultiDict(camera="a", start="1800000000", end="1800021600")) == ("a", 1.8e9, 1.8e9 + 21600)
+    assert refusal(params.moment, MultiDict(since=f"{params.LATEST:.0f}"), "since").startswith("since='95617584000'")
+    assert params.bad("two\nlines").text == "two lines\n"

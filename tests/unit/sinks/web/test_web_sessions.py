@@ -3,6 +3,8 @@ tries counted per address (an IPv6 one by its /64) that lock out for a while, in
 and where a login goes on to (never another site)."""
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 from live_classify.sinks.web.auth import same
@@ -136,3 +138,41 @@ def test_a_login_goes_on_to_a_page_of_this_server_only(then: str | None, goes: s
 def test_secrets_are_compared_as_the_bytes_sent() -> None:
     assert same("s3cret", "s3cret") and not same("s3cre", "s3cret") and not same("", "s3cret")
     assert not same("\ud800", "s3cret"), "a lone surrogate is no byte sent: wrong, not an error"
+    # A token read from argv or a file may hold bytes that are not UTF-8; aiohttp decodes what is sent
+    # the same way (surrogateescape): the same bytes match, whichever side they come from.
+    assert same("caf\udcc3\udca9", "caf\u00e9") and same("\udcff", "\udcff") and not same("\udcfe", "\udcff")
+
+
+def test_a_session_id_is_256_random_bits_and_any_cookie_is_an_answer_never_an_error() -> None:
+    sessions = Sessions(Clock())
+    session = sessions.start()
+    assert len(base64.urlsafe_b64decode(session + "=")) == 32
+    assert not sessions.valid("\ud800") and not sessions.valid("caf\u00e9"), "a cookie no browser sends: refused"
+    sessions.end("\ud800")
+    sessions.end("never-started")  # logging out of nothing: nothing to do
+    assert sessions.valid(session) and len(sessions) == 1
+
+
+def test_a_lockout_lasts_to_its_last_second() -> None:
+    clock = Clock()
+    tries = Tries(clock)
+    for _ in range(TRIES):
+        tries.wrong("10.0.0.9")
+    clock.now += LOCKOUT_S - 1
+    assert [tries.locked("10.0.0.9"), tries.locked("10.0.0.9")] == [1.0, 1.0]
+    clock.now += 1
+    assert tries.locked("10.0.0.9") == 0.0 and not tries.wrong("10.0.0.9")
+
+
+def test_a_full_table_forgets_the_address_quiet_the_longest_its_lockout_with_it() -> None:
+    clock = Clock()
+    tries = Tries(clock, limit=2)
+    for _ in range(TRIES):
+        tries.wrong("10.0.0.1")  # locked out, then quiet the longest
+    clock.now += 1
+    for _ in range(TRIES - 1):
+        tries.wrong("10.0.0.2")
+    clock.now += 1
+    tries.wrong("10.0.0.3")  # the table is full: 10.0.0.1 goes
+    assert tries.locked("10.0.0.1") == 0.0 and len(tries) == 2
+    assert tries.wrong("10.0.0.2") is True, "10.0.0.2's four tries were kept"
