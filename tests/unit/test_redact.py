@@ -1,0 +1,15 @@
+"""``redact``: the one masking every shown URL goes through (``--check``, the log, /api/status, JSON
+lines, the webhook summary), for a query parameter's name however it is written."""
+from __future__ import annotations
+
+from live_classify.config import redact
+
+
+def test_secret_query_names_are_masked_in_any_case() -> None:
+    """Cameras and signed URLs write their names capitalised (``Password=``, ``X-Amz-Signature=``):
+    masked like ``password=``, the harmless parameters shown as written."""
+    camera = "http://10.0.0.5/cgi-bin/mjpg/video.cgi?User=admin&Password=hunter2&subtype=1"
+    assert redact(camera) == "http://10.0.0.5/cgi-bin/mjpg/video.cgi?User=admin&Password=***&subtype=1"
+    signed = "https://bucket.example/hook?X-Amz-Credential=AKIA123&X-Amz-Signature=abcdef&X-Amz-Expires=60"
+    assert redact(signed) == "https://bucket.example/hook?X-Amz-Credential=***&X-Amz-Signature=***&X-Amz-Expires=60"
+    assert redact("rtsp://cam/live?TOKEN=t0p&camPassword=p4ss") == "rtsp://cam/live?TOKEN=***&camPassword=***"
