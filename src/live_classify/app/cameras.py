@@ -86,6 +86,20 @@ class Cameras:
         status = self._by_name[name].camera.snapshot()
         return f"reconnecting: {status.lost_because}" if status.reconnecting else None
 
+    def find(self, name: str) -> Member | None:
+        """Camera ``name`` of the run, if it runs."""
+        return self._by_name.get(name)
+
+    def annotate(self, name: str, annotator: Annotator) -> None:
+        """What draws camera ``name``'s frames (its camera component's)."""
+        self._by_name[name].annotator = annotator
+
+    def retune(self, name: str, min_confidence: float | None) -> None:
+        """A reload's threshold for camera ``name``: drawn from its next frame on."""
+        annotator = self._by_name[name].annotator
+        if annotator is not None:
+            annotator.retune(min_confidence)
+
     def add(self, member: Member) -> None:
         """A camera a reload added, served from the next batch on, then started."""
         self._set([*self.members, member])
@@ -96,7 +110,8 @@ class Cameras:
         member = self._by_name[name]
         self._set([m for m in self.members if m is not member])
         member.camera.stop()
-        self._retired.append(member)
+        member.annotator = None  # its last frame, let go
+        self._retired = [*[m for m in self._retired if m.camera.running], member]  # ended: let go
         return member
 
     def _set(self, members: list[Member]) -> None:

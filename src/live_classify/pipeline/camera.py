@@ -27,7 +27,7 @@ from functools import partial
 
 from live_classify.engine.classifier import Classification, Classifier
 from live_classify.engine.postprocess import Smoother
-from live_classify.log import info
+from live_classify.log import debug_traceback, info
 from live_classify.pipeline.frames import Flow, Frame, Log, Prediction, Shown
 from live_classify.pipeline.queues import Wake, put_blocking, put_newest
 from live_classify.pipeline.stats import Stats
@@ -110,8 +110,6 @@ class Camera:
             inference_fps=stats.inference_rate.rate, display_fps=stats.display_rate.rate,
             recent_latencies_ms=recent, backend_down=self.backend_down, ended=self.ended, error=self.error)
 
-    # -- the main thread's side -------------------------------------------------------------
-
     def start(self) -> Camera:
         self._thread.start()
         return self
@@ -120,6 +118,10 @@ class Camera:
         """Ask the capture thread to finish; safe from a signal handler."""
         self._stop.set()
         self._wake.set()
+
+    @property
+    def running(self) -> bool:  # its capture thread has not ended yet
+        return self._thread.is_alive()
 
     def join(self, timeout: float = 10.0) -> None:
         self.stop()
@@ -182,8 +184,7 @@ class Camera:
             return prediction
         return replace(prediction, result=self.smoothed(prediction.result))
 
-    # -- the scheduler's side -----------------------------------------------------------------
-
+    # -- the scheduler's side, then the capture thread's -----------------------------------------
     def next_for_inference(self, lane: int = 0, timeout: float = 0.0) -> Frame | None:
         """The frame waiting in ``lane`` (waiting up to ``timeout`` for one); at the end of the
         source, marks ``inference_done``."""
@@ -216,13 +217,12 @@ class Camera:
             self._results.put(prediction)
         self._wake.set()
 
-    # -- the capture thread -------------------------------------------------------------------
-
     def _guarded(self) -> None:
         """A failure of the capture thread stops the camera with a message instead of hanging it."""
         try:
             self._capture_loop()
         except Exception as error:  # noqa: BLE001 - surfaced to the user by the main thread
+            debug_traceback(f"{threading.current_thread().name} failed", error)
             if self.error is None:
                 self.error = f"{threading.current_thread().name} failed: {error}"
             self._stop.set()

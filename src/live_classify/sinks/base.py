@@ -89,6 +89,15 @@ class Sinks:
         self.active += sinks
         self.all += sinks
 
+    def arrange(self, active: Sequence[Sink], gone: Sequence[Sink]) -> None:
+        """After a start or a reload: ``active`` fed in this order from the next frame on (but those
+        dropped for a failure), ``gone`` closed (:meth:`remove`)."""
+        dropped = [sink for sink in self.all if all(sink is not a for a in self.active)]
+        self.active = [sink for sink in active if all(sink is not d for d in dropped)]
+        self.all += [sink for sink in active if all(sink is not a for a in self.all)]
+        if gone:
+            self.remove(gone)
+
     def remove(self, gone: Sequence[Sink]) -> None:
         """Outputs a reload ended: fed no more from now on, and closed in a thread of their own (a
         recording's last segment, an MQTT goodbye may take a moment) that :meth:`close` waits for."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
@@ -67,13 +67,15 @@ class WebView:
     essential = False
     stop_requested = False
 
-    def __init__(self, sock: socket.socket, feeds: list[Feed], options: Options) -> None:
+    def __init__(self, sock: socket.socket, feeds: list[Feed], options: Options,
+                 configuration: Callable[[], dict[str, object]] | None = None) -> None:
+        """``configuration``: with ``--config``, what runs (masked), for /api/status."""
         from live_classify.sinks.web.server import WebServer  # aiohttp is imported only when serving
 
         self.feeds = feeds
         self.options = options
         self.started = time.monotonic()
-        self.configuration: Callable[[], dict[str, object]] | None = None  # --config: what runs, masked
+        self.configuration = configuration
         self._by_name = {feed.name: feed for feed in feeds}
         self.server = WebServer(sock, self, options.token, [feed.name for feed in feeds])
         for feed in feeds:
@@ -114,6 +116,17 @@ class WebView:
         if feed.encoder is not None:  # first: a JPEG it is still encoding goes to the channel, which is still there
             feed.encoder.finish(timeout=1.0)
         self.server.remove_channel(name)
+
+    def reconfigure(self, feeds: list[Feed], min_confidence: float | None, recordings: Path | None) -> None:
+        """A reload on the same socket and settings: the cameras that came and went (a new one's tile
+        and stream, a removed one's gone), the threshold, what /history serves."""
+        names = {feed.name for feed in feeds}
+        for gone in [feed.name for feed in self.feeds if feed.name not in names]:
+            self.remove_feed(gone)
+        for feed in feeds:
+            if feed.name not in self._by_name:
+                self.add_feed(feed)
+        self.options = replace(self.options, min_confidence=min_confidence, recordings=recordings)
 
     def write(self, update: Update) -> None:
         """Hand over the new predictions, and the canvas when a viewer of its camera wants one and one is due."""
