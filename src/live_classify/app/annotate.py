@@ -29,6 +29,10 @@ class Annotator:
         self.collector = collector
         self.last: Shown | None = None  # the camera's newest shown frame
 
+    def showed(self, shown: Shown) -> None:
+        """The camera's newest shown frame (the stale redraw draws it again)."""
+        self.last = shown
+
     def retune(self, min_confidence: float | None) -> None:
         """A reload's threshold, from the next frame on."""
         self.min_confidence = min_confidence

@@ -5,14 +5,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
 from live_classify.app.annotate import Annotator
 from live_classify.config import RunConfig, SourceConfig
 from live_classify.engine.classifier import Classifier
+from live_classify.engine.postprocess import Smoother
 from live_classify.log import info
-from live_classify.pipeline.camera import Camera, smoothing
+from live_classify.pipeline.camera import Camera, Smoothing
 from live_classify.pipeline.frames import Flow, Frame
 from live_classify.pipeline.queues import Wake
 from live_classify.pipeline.scheduler import Scheduler, lanes, per_core, scheduler
@@ -35,6 +37,14 @@ class Member:
     @property
     def name(self) -> str:
         return self.config.name
+
+    def annotate(self, annotator: Annotator | None) -> None:
+        """What draws its frames (None: it is gone, its last frame let go)."""
+        self.annotator = annotator
+
+    def end(self) -> None:
+        """Its frames have ended."""
+        self.gone = True
 
 
 class Cameras:
@@ -92,7 +102,7 @@ class Cameras:
 
     def annotate(self, name: str, annotator: Annotator) -> None:
         """What draws camera ``name``'s frames (its camera component's)."""
-        self._by_name[name].annotator = annotator
+        self._by_name[name].annotate(annotator)
 
     def retune(self, name: str, min_confidence: float | None) -> None:
         """A reload's threshold for camera ``name``: drawn from its next frame on."""
@@ -110,7 +120,7 @@ class Cameras:
         member = self._by_name[name]
         self._set([m for m in self.members if m is not member])
         member.camera.stop()
-        member.annotator = None  # its last frame, let go
+        member.annotate(None)  # its last frame, let go
         self._retired = [*[m for m in self._retired if m.camera.running], member]  # ended: let go
         return member
 
@@ -126,7 +136,7 @@ class Cameras:
         """A new model, loaded: the scheduler takes it up between two batches."""
         def rebind(new: Classifier) -> None:
             for member in self.members:
-                member.camera.smoothed = smoothing(new, member.config.smooth)
+                member.camera.smooth_with(smoothing(new, member.config.smooth))
 
         swap = getattr(self.scheduler, "swap", None)
         if swap is None:
@@ -171,6 +181,11 @@ class Cameras:
     @property
     def failures(self) -> list[str]:
         return [m.camera.error for m in self.members if m.camera.error]
+
+
+def smoothing(classifier: Classifier, alpha: float) -> Smoothing | None:
+    """``--smooth ALPHA``: each result averaged with the ones before it (one smoother per camera)."""
+    return partial(classifier.smoothed, smoother=Smoother(alpha)) if alpha < 1 else None
 
 
 def _open_sources(sources: tuple[SourceConfig, ...]) -> list[Source]:

@@ -51,7 +51,9 @@ def reconcile(world: World, old: Mapping[Key, Spec], new: Mapping[Key, Spec],
             debug_traceback(f"reload: {' '.join(key)} failed", error)
             why = str(error) if isinstance(error, LiveClassifyError) else f"{type(error).__name__}: {error}"
             warning(f"reload: {' '.join(key)} could not start ({why}); the run goes on without it")
-    world.components = {key: parts[key] for key in new if key in parts}  # the outputs' order
+    ordered = {key: parts[key] for key in new if key in parts}  # the outputs' order
+    parts.clear()
+    parts.update(ordered)
     return gone
 
 

@@ -48,7 +48,8 @@ def run(config: RunConfig, open_classifier: Callable[..., Classifier], reread: R
     assembly = Assembly(world, sinks)
     reloader = Reloader(reread, config, assembly, partial(_open_model, open_classifier)) \
         if reread or config.watch_model else None
-    world.configuration = reloader.shown if reloader and config.shown else None
+    if reloader and config.shown:
+        world.shows(reloader.shown)
     if not out.jsonl and jsonl_target(out, window is not None) == "-":
         info("headless with no --record or --jsonl: writing JSON lines to stdout")
     assembly.apply(specs(config, window is not None), strict=True)  # the start: from no component to all
@@ -104,7 +105,7 @@ def _hand_to_sinks(member: Member, cameras: Cameras, sinks: Sinks, window: Windo
     shown = camera.poll(0)
     if shown is not None:
         sinks.write(Update(shown, member.clock(shown.frame), partial(annotator.draw, shown)))
-        annotator.last = shown
+        annotator.showed(shown)
         return True
     if camera.ended:
         _gone(member, cameras, window)
@@ -114,7 +115,7 @@ def _hand_to_sinks(member: Member, cameras: Cameras, sinks: Sinks, window: Windo
 def _gone(member: Member, cameras: Cameras, window: Window | None) -> None:
     """A camera's frames have ended: with several, said in one line (the others go on) and its
     tile greyed; the errors of a camera alone are the run's."""
-    member.gone = True
+    member.end()
     if len(cameras.members) == 1:
         return
     if isinstance(window, Grid):

@@ -57,6 +57,10 @@ class World:
     components: dict[Key, Part] = field(default_factory=dict)
     _last: dict[str, CameraStatus] = field(default_factory=dict)  # removed cameras, as they ended
 
+    def shows(self, configuration: Callable[[], dict[str, object]]) -> None:
+        """``--config``: the running configuration, for the web view's /api/status."""
+        self.configuration = configuration
+
     def status_of(self, name: str) -> CameraStatus:
         """Camera ``name`` now (a restarted camera's new capture), or as it was when a reload removed it."""
         member = self.cameras.find(name)

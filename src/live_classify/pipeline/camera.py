@@ -23,10 +23,8 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
-from functools import partial
 
-from live_classify.engine.classifier import Classification, Classifier
-from live_classify.engine.postprocess import Smoother
+from live_classify.engine.classifier import Classification
 from live_classify.log import debug_traceback, info
 from live_classify.pipeline.frames import Flow, Frame, Log, Prediction, Shown
 from live_classify.pipeline.queues import Wake, put_blocking, put_newest
@@ -37,11 +35,6 @@ from live_classify.sources.capture import Source
 _END = None  # the sentinel that ends each queue
 SHOW_BACKLOG = 2  # live frames waiting for the main loop, which takes the newest: the picture never lags
 Smoothing = Callable[[Classification], Classification]
-
-
-def smoothing(classifier: Classifier, alpha: float) -> Smoothing | None:
-    """``--smooth ALPHA``: each result averaged with the ones before it (one smoother per camera)."""
-    return partial(classifier.smoothed, smoother=Smoother(alpha)) if alpha < 1 else None
 
 
 class Camera:
@@ -73,7 +66,7 @@ class Camera:
         self._alone = alone
         self._stop = threading.Event()
         self._wake = wake or Wake()
-        self.smoothed = smoothed  # a new model's is set by the scheduler's thread, between two batches
+        self.smoothed = smoothed  # a new model's: smooth_with(), on the scheduler's thread between two batches
         self._turn = 0
         self._lanes_done: set[int] = set()  # the scheduler's
         every = flow is Flow.EVERY
@@ -122,6 +115,9 @@ class Camera:
     @property
     def running(self) -> bool:  # its capture thread has not ended yet
         return self._thread.is_alive()
+
+    def smooth_with(self, smoothed: Smoothing | None) -> None:  # a new model's smoothing
+        self.smoothed = smoothed
 
     def join(self, timeout: float = 10.0) -> None:
         self.stop()
