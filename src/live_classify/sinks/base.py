@@ -8,6 +8,7 @@ goes on unless it was essential (the only output, or one the user cannot do with
 """
 from __future__ import annotations
 
+import gc
 import queue
 import threading
 import time
@@ -83,6 +84,7 @@ class Sinks:
         self.failure: str | None = None  # an essential output failed: the run ends with this error
         self._warn = warn
         self._closing: list[threading.Thread] = []  # outputs a reload ended, closing
+        self._ended: list[str] = []  # their summaries, once closed (the outputs themselves let go)
 
     def add(self, sinks: Sequence[Sink]) -> None:
         """Outputs a reload started: fed from the next frame on."""
@@ -102,17 +104,28 @@ class Sinks:
         """Outputs a reload ended: fed no more from now on, and closed in a thread of their own (a
         recording's last segment, an MQTT goodbye may take a moment) that :meth:`close` waits for."""
         self.active = [sink for sink in self.active if all(sink is not g for g in gone)]
-        closing = threading.Thread(target=self._close_each, args=(gone,), name="closing", daemon=True)
+        self.all = [sink for sink in self.all if all(sink is not g for g in gone)]  # its encoder, buffers: let go
+        closing = threading.Thread(target=self._close_each, args=(list(gone),), name="closing", daemon=True)
         closing.start()
-        self._closing.append(closing)
+        self._closing = [*[t for t in self._closing if t.is_alive()], closing]
 
-    @staticmethod
-    def _close_each(sinks: Sequence[Sink]) -> None:
-        for sink in sinks:
+    def _close_each(self, sinks: list[Sink]) -> None:
+        while sinks:
+            sink = sinks.pop(0)
             try:
                 sink.close()
             except Exception as error:  # noqa: BLE001 - one output's failure never stops the others' closing
                 log.debug_traceback(f"{sink.name}: closing failed", error)
+            try:
+                if line := sink.summary():
+                    self._ended.append(line)
+            except Exception as error:  # noqa: BLE001 - a summary is not worth a failure
+                log.debug_traceback(f"{sink.name}: its summary failed", error)
+        del sink
+        # An encoder's threads and buffers go with its codec context, which reference cycles (a
+        # writer's thread and its sink, a clip's packets and their stream) would keep until Python's
+        # collector happens to run: a camera removed by a reload lets them go now.
+        gc.collect()
 
     @property
     def stop_requested(self) -> bool:
@@ -145,7 +158,7 @@ class Sinks:
         self._collect_failures()
 
     def summaries(self) -> list[str]:
-        return [line for sink in self.all if (line := sink.summary())]
+        return [*self._ended, *[line for sink in self.all if (line := sink.summary())]]
 
     def _guarded(self, sink: Sink, call: Callable[[T], None], arg: T) -> None:
         try:
