@@ -23,6 +23,10 @@ def cameras(url: str, count: int) -> str:
     return "".join(f'\n[[camera]]\nname = "extra{i}"\nsource = "{url}"\n' for i in range(count))
 
 
+def reloaded(cli: LiveCli, count: int) -> None:
+    cli.wait_for(lambda: cli.stderr.count("configuration reloaded") == count, 60, f"reload {count}")
+
+
 def test_cameras_added_and_removed_give_back_their_threads_and_memory(live_cli: type[LiveCli], tmp_path: Path) -> None:
     with MjpegServer(CHELSEA, fps=10) as door, MjpegServer(CHELSEA, fps=10) as extra:
         config, out = tmp_path / "box.toml", tmp_path / "p.jsonl"
@@ -34,18 +38,18 @@ def test_cameras_added_and_removed_give_back_their_threads_and_memory(live_cli: 
         for cycle in range(1, CYCLES + 1):
             config.write_text(base + cameras(extra.url, ADDED))
             cli.signal(signal.SIGHUP)
-            cli.wait_for(lambda: cli.stderr.count("configuration reloaded") == 2 * cycle - 1, 60, "the cameras added")
-            mark = len(lines(out))
-            cli.wait_for(lambda: {r["camera"] for r in lines(out)[mark:]} >= {f"extra{i}" for i in range(ADDED)},
+            reloaded(cli, 2 * cycle - 1)
+            since = len(lines(out))
+            cli.wait_for(lambda: {r["camera"] for r in lines(out)[since:]} >= {f"extra{i}" for i in range(ADDED)},  # noqa: B023
                          60, "every added camera classified")
             cli.wait_for(lambda: all(list((tmp_path / "rec" / f"extra{i}").rglob("*.mp4")) for i in range(ADDED)),
                          60, "every added camera recording")
             peak = threads_and_memory(pid)
             config.write_text(base)
             cli.signal(signal.SIGHUP)
-            cli.wait_for(lambda: cli.stderr.count("configuration reloaded") == 2 * cycle, 60, "the cameras removed")
-            mark = len(lines(out))
-            cli.wait_for(lambda: len(lines(out)) >= mark + 30, 60, "door going on alone")
+            reloaded(cli, 2 * cycle)
+            since = len(lines(out))
+            cli.wait_for(lambda: len(lines(out)) >= since + 30, 60, "door going on alone")  # noqa: B023
             seen.append((peak, threads_and_memory(pid)))
         cli.signal(signal.SIGINT)
         run = cli.finish()

@@ -86,23 +86,15 @@ class Sinks:
         self._closing: list[threading.Thread] = []  # outputs a reload ended, closing
         self._ended: list[str] = []  # their summaries, once closed (the outputs themselves let go)
 
-    def add(self, sinks: Sequence[Sink]) -> None:
-        """Outputs a reload started: fed from the next frame on."""
-        self.active += sinks
-        self.all += sinks
-
     def arrange(self, active: Sequence[Sink], gone: Sequence[Sink]) -> None:
-        """After a start or a reload: ``active`` fed in this order from the next frame on (but those
-        dropped for a failure), ``gone`` closed (:meth:`remove`)."""
+        """``active`` fed in this order from now on (but those a failure dropped), ``gone`` closed."""
         dropped = [sink for sink in self.all if all(sink is not a for a in self.active)]
         self.active = [sink for sink in active if all(sink is not d for d in dropped)]
         self.all += [sink for sink in active if all(sink is not a for a in self.all)]
-        if gone:
-            self.remove(gone)
+        self.remove(gone)
 
     def remove(self, gone: Sequence[Sink]) -> None:
-        """Outputs a reload ended: fed no more from now on, and closed in a thread of their own (a
-        recording's last segment, an MQTT goodbye may take a moment) that :meth:`close` waits for."""
+        """Outputs a reload ended: fed no more, closed in a thread (a last segment, an MQTT goodbye take a moment)."""
         self.active = [sink for sink in self.active if all(sink is not g for g in gone)]
         self.all = [sink for sink in self.all if all(sink is not g for g in gone)]  # its encoder, buffers: let go
         closing = threading.Thread(target=self._close_each, args=(list(gone),), name="closing", daemon=True)
@@ -110,22 +102,18 @@ class Sinks:
         self._closing = [*[t for t in self._closing if t.is_alive()], closing]
 
     def _close_each(self, sinks: list[Sink]) -> None:
+        """Each one closed, its summary kept; then its encoder's threads and buffers freed now, not when
+        Python's collector happens to run (cycles: a writer's thread and its sink, a clip's packets)."""
         while sinks:
-            sink = sinks.pop(0)
-            try:
-                sink.close()
-            except Exception as error:  # noqa: BLE001 - one output's failure never stops the others' closing
-                log.debug_traceback(f"{sink.name}: closing failed", error)
-            try:
-                if line := sink.summary():
-                    self._ended.append(line)
-            except Exception as error:  # noqa: BLE001 - a summary is not worth a failure
-                log.debug_traceback(f"{sink.name}: its summary failed", error)
-        del sink
-        # An encoder's threads and buffers go with its codec context, which reference cycles (a
-        # writer's thread and its sink, a clip's packets and their stream) would keep until Python's
-        # collector happens to run: a camera removed by a reload lets them go now.
+            self._close_one(sinks.pop(0))
         gc.collect()
+
+    def _close_one(self, sink: Sink) -> None:
+        try:
+            sink.close()
+            self._ended += [line] if (line := sink.summary()) else []
+        except Exception as error:  # noqa: BLE001 - one output's failure never stops the others' closing
+            log.debug_traceback(f"{sink.name}: closing failed", error)
 
     @property
     def stop_requested(self) -> bool:
