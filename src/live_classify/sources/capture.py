@@ -52,7 +52,7 @@ _OPENING = threading.Lock()  # the options are process-wide: one FFmpeg open at 
 
 
 @contextlib.contextmanager
-def _options_for(transport: str | None) -> Iterator[None]:
+def capture_options(transport: str | None) -> Iterator[None]:
     """An FFmpeg open with this camera's ``--rtsp-transport`` (None: the user's options as they are),
     under a lock: OpenCV reads the environment variable at open time, and another camera's reopen,
     on its own thread, must read its own options, not these."""
@@ -190,7 +190,7 @@ class VideoSource:
         else:
             timeouts = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, int(self.open_timeout_s * 1000),
                         cv2.CAP_PROP_READ_TIMEOUT_MSEC, int(self.read_timeout_s * 1000)]
-            with _options_for(self.rtsp_transport) if self.rtsp else contextlib.nullcontext():
+            with capture_options(self.rtsp_transport) if self.rtsp else contextlib.nullcontext():
                 capture = cv2.VideoCapture(str(target), cv2.CAP_FFMPEG, timeouts)
         if not capture.isOpened():
             capture.release()
