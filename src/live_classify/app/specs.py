@@ -35,7 +35,9 @@ class CameraSpec:
     source: SourceConfig  # without its outputs' keys (record, events): those are other components'
     live: tuple[tuple[str, object], ...] = ()  # (field, value) of SourceConfig changed without a restart
 
-    LIVE = ("min_confidence",)  # the keys a running camera takes up between two frames
+    # The keys a running camera takes up between two frames, without a restart: a new one (the
+    # motion gate) is named here and applied in ``CameraPart.reconfigure`` (``Cameras.retune``).
+    LIVE = ("min_confidence",)
 
     @classmethod
     def of(cls, src: SourceConfig) -> CameraSpec:
