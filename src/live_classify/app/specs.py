@@ -165,9 +165,10 @@ def specs(config: RunConfig, window: bool) -> dict[Key, Spec]:
                                       tuple((s.name, s.min_confidence) for s in sources), out.min_confidence)
     indexed = indexed_directory(out)
     for src in sources:
-        if src.record:
+        if src.record:  # what does not change its files does not change its spec (one file: events on)
             hold = src.events.hold_s if src.events and src.record.clips else 0.0
-            found[("record", src.name)] = RecordSpec(src.name, src.record, hold, indexed)
+            told = indexed if src.record.segment_s is not None or src.record.clips else None
+            found[("record", src.name)] = RecordSpec(src.name, src.record, hold, told)
     if window:
         found[("window",)] = WindowSpec(tuple(src.name for src in sources))
     if out.serve:
