@@ -35,6 +35,7 @@ def test_cameras_added_and_removed_give_back_their_threads_and_memory(live_cli: 
         cli = live_cli("--config", str(config), cwd=tmp_path)
         cli.wait_for(lambda: len(lines(out)) >= 20, 60, "door's lines")
         pid, seen = cli.process.pid, []
+        alone = threads_and_memory(pid)[0]  # door's threads, before any camera came
         for cycle in range(1, CYCLES + 1):
             config.write_text(base + cameras(extra.url, ADDED))
             cli.signal(signal.SIGHUP)
@@ -50,12 +51,12 @@ def test_cameras_added_and_removed_give_back_their_threads_and_memory(live_cli: 
             reloaded(cli, 2 * cycle)
             since = len(lines(out))
             cli.wait_for(lambda: len(lines(out)) >= since + 30, 60, "door going on alone")  # noqa: B023
+            cli.wait_for(lambda: threads_and_memory(pid)[0] <= alone, 30,  # their outputs closing meanwhile
+                         f"the removed cameras' threads to end ({threads_and_memory(pid)[0]} > {alone}: {seen})")
             seen.append((peak, threads_and_memory(pid)))
         cli.signal(signal.SIGINT)
         run = cli.finish()
     assert run.returncode == 0 and "Traceback" not in run.stderr, run.stderr
-    threads_after_first = seen[0][1][0]
-    for peak, (threads, _) in seen:
-        assert threads <= threads_after_first < peak[0], f"the removed cameras' threads live on: {seen}"
+    assert all(peak[0] > alone for peak, _ in seen), f"the added cameras never ran: {seen}"
     growth = (seen[-1][1][1] - seen[1][1][1]) / (CYCLES - 2)
     assert growth < RSS_PER_CYCLE_KB, f"memory grows by {growth / 1000:.0f} MB a cycle: {seen}"

@@ -98,6 +98,10 @@ class WebView:
         """The feed a frame or prediction of ``camera`` belongs to (with one camera, that one)."""
         return self.feeds[0] if len(self.feeds) == 1 else self._by_name[camera]
 
+    def serves(self, camera: str) -> bool:
+        """Whether ``camera``'s frames are this view's (a camera a reload removed: no longer)."""
+        return camera in self._by_name or (not camera and len(self.feeds) == 1)
+
     def _encoder(self, feed: Feed) -> None:
         feed.encoder = BackgroundWriter(f"web-jpeg {feed.name}", partial(self._encode, feed.name), drop=True,
                                         backlog=1)
@@ -131,7 +135,7 @@ class WebView:
     def write(self, update: Update) -> None:
         """Hand over the new predictions, and the canvas when a viewer of its camera wants one and one is due."""
         camera = update.shown.frame.camera
-        if camera not in self._by_name and (camera or len(self.feeds) > 1):
+        if not self.serves(camera):
             return  # a camera a reload removed: its last frames
         feed = self.feed(camera)
         predictions = update.shown.new_predictions
