@@ -215,9 +215,11 @@ def test_each_reload_of_the_table_ends_where_b_would_start(rig: Rig, live_cli: t
     assert frames == sorted(set(frames)), "door restarted: its frames counted from 0 again"
     times = [r["time"] for r in door]
     for start, end in reloads(run.stderr):  # the main loop's part ends as "configuration reloaded" is said
-        spanning = [(a, b) for a, b in zip(times, times[1:], strict=False) if a <= end <= b]
+        spanning = [b - a for a, b in zip(times, times[1:], strict=False) if a <= end <= b]
+        before = [b - a for a, b in zip(times, times[1:], strict=False) if start - 10 <= a and b < start]
+        allowed = max(MAX_GAP_S, 1.5 * max(before, default=0.0))  # a loaded machine's own pauses are not the reload's
         said = [line for line in run.stderr.splitlines() if start <= when(line) <= end]
-        assert spanning and spanning[0][1] - spanning[0][0] < MAX_GAP_S, f"door paused over: {spanning} {said}"
+        assert spanning and spanning[0] < allowed, f"door paused {spanning} (allowed {allowed:.2f} s) over: {said}"
     assert len(door_segments) == 1 and sorted((rig.folder / "rec" / "door").rglob("*.mp4")) == door_segments, \
         "door's open segment was closed by a reload"
 
