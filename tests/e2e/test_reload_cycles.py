@@ -14,9 +14,10 @@ from mjpeg_server import MjpegServer
 CAT = "Egyptian cat"  # what the bundled model sees in the photo: each camera records clips of its events
 ADDED = 6  # cameras each cycle adds, recording, then removes
 CYCLES = 5
-# Memory a cycle may keep, on average after the first (the allocator's noise: 0-30 MB measured here);
-# the leak was ~70 MB a cycle (six cameras' encoders, with their event clips').
-RSS_PER_CYCLE_KB = 40_000
+# Memory a cycle may keep, on average after the first (the allocator's noise: 0-30 MB measured here,
+# on a loaded machine); the leak was 70-90 MB a cycle (six cameras' encoders, with their event
+# clips'), and its threads never ended, which the wait for them catches first.
+RSS_PER_CYCLE_KB = 60_000
 
 
 def cameras(url: str, count: int) -> str:
