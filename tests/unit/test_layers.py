@@ -212,3 +212,58 @@ def test_help_imports_neither_onnxruntime_nor_pyav_nor_opencv() -> None:
     run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
     assert run.returncode == 0, run.stderr
     assert run.stdout.splitlines()[-1] == "LOADED", run.stdout.splitlines()[-1]
+
+
+# Underscore names that are public API (os._exit, a namedtuple's _replace) or argparse's parser
+# internals, which have no public way to list a parser's actions.
+OUTSIDE_PRIVATE = {"_exit", "_replace", "_asdict", "_fields", "_actions", "_mutually_exclusive_groups",
+                   "_group_actions", "_AppendAction"}
+
+
+def _private_reads(tree: ast.AST) -> list[tuple[int, str]]:
+    """``x._name`` where ``x`` is not ``self``, ``cls`` or ``super()``: another object's or module's internals."""
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Attribute) or not node.attr.startswith("_") or node.attr.startswith("__"):
+            continue
+        owner = node.value
+        if (isinstance(owner, ast.Name) and owner.id in ("self", "cls")) or \
+                (isinstance(owner, ast.Call) and isinstance(owner.func, ast.Name) and owner.func.id == "super"):
+            continue
+        if node.attr not in OUTSIDE_PRIVATE:
+            found.append((node.lineno, ast.unparse(node)))
+    return found
+
+
+def _attribute_writes(tree: ast.AST) -> list[tuple[int, str]]:
+    """``x.name = ...`` where ``x`` is not ``self`` or ``cls``: writing into another object."""
+    found = []
+    for node in ast.walk(tree):
+        targets = node.targets if isinstance(node, ast.Assign) else \
+            [node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign)) else []
+        for target in targets:
+            for sub in ast.walk(target):
+                if isinstance(sub, ast.Attribute) and isinstance(sub.ctx, ast.Store) and \
+                        not (isinstance(sub.value, ast.Name) and sub.value.id in ("self", "cls")):
+                    found.append((sub.lineno, ast.unparse(sub)))
+    return found
+
+
+def test_the_finders_find_what_they_look_for() -> None:
+    tree = ast.parse("a._b\nself._c\nsuper()._d\nos._exit(1)\nx.y = 1\nself.z = 2\nw.v += 1\n")
+    assert [text for _, text in _private_reads(tree)] == ["a._b"]
+    assert [text for _, text in _attribute_writes(tree)] == ["x.y", "w.v"]
+
+
+def test_no_module_reads_another_s_underscore_attributes() -> None:
+    offenders = [f"{m}:{line} {text}" for m, path in modules().items()
+                 for line, text in _private_reads(ast.parse(path.read_text(encoding="utf-8")))]
+    assert not offenders, f"reading another module's or object's internals: {offenders}"
+
+
+def test_the_application_writes_into_no_other_object() -> None:
+    """The run is assembled from components that change themselves (``reconfigure``): the
+    application never patches an output's or a camera's attributes from outside."""
+    offenders = [f"{m}:{line} {text}" for m, path in modules().items() if _under(m, ("live_classify.app",))
+                 for line, text in _attribute_writes(ast.parse(path.read_text(encoding="utf-8")))]
+    assert not offenders, f"the application writing into another object: {offenders}"

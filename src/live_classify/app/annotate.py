@@ -29,6 +29,14 @@ class Annotator:
         self.collector = collector
         self.last: Shown | None = None  # the camera's newest shown frame
 
+    def showed(self, shown: Shown) -> None:
+        """The camera's newest shown frame (the stale redraw draws it again)."""
+        self.last = shown
+
+    def retune(self, min_confidence: float | None) -> None:
+        """A reload's threshold, from the next frame on."""
+        self.min_confidence = min_confidence
+
     def draw(self, shown: Shown, quiet_s: float | None = None) -> np.ndarray:
         """The frame with the overlay; ``quiet_s``: no new frame for that long (the rates are not live)."""
         status = self.status()

@@ -9,8 +9,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from live_classify.app.annotate import Annotator
-from live_classify.config import RunConfig, SourceConfig
+from live_classify.config import GateConfig, RunConfig, SourceConfig
 from live_classify.engine.classifier import Classifier
+from live_classify.errors import UsageError
 from live_classify.log import info, warning
 from live_classify.pipeline.camera import Camera
 from live_classify.pipeline.frames import Flow, Frame
@@ -37,6 +38,14 @@ class Member:
     @property
     def name(self) -> str:
         return self.config.name
+
+    def annotate(self, annotator: Annotator | None) -> None:
+        """What draws its frames (None: it is gone, its last frame let go)."""
+        self.annotator = annotator
+
+    def end(self) -> None:
+        """Its frames have ended."""
+        self.gone = True
 
 
 class Cameras:
@@ -88,6 +97,28 @@ class Cameras:
         status = self._by_name[name].camera.snapshot()
         return f"reconnecting: {status.lost_because}" if status.reconnecting else None
 
+    def find(self, name: str) -> Member | None:
+        """Camera ``name`` of the run, if it runs."""
+        return self._by_name.get(name)
+
+    def annotate(self, name: str, annotator: Annotator) -> None:
+        """What draws camera ``name``'s frames (its camera component's)."""
+        self._by_name[name].annotate(annotator)
+
+    def retune(self, name: str, min_confidence: float | None, gate: GateConfig | None) -> None:
+        """A reload's threshold and motion gate for camera ``name``, from its next frame on (a gate
+        whose masks do not fit the camera's frame: one warning, and the old gate goes on)."""
+        member = self._by_name[name]
+        if member.annotator is not None:
+            member.annotator.retune(min_confidence)
+        if gate == member.camera.gate.config:
+            return
+        try:
+            for line in member.camera.gate.set(gate):
+                warning(f"{name}: {line}")
+        except UsageError as error:
+            warning(f"{name}: {error}; its motion gate stays as it was")
+
     def add(self, member: Member) -> None:
         """A camera a reload added, served from the next batch on, then started."""
         self._set([*self.members, member])
@@ -98,7 +129,8 @@ class Cameras:
         member = self._by_name[name]
         self._set([m for m in self.members if m is not member])
         member.camera.stop()
-        self._retired.append(member)
+        member.annotate(None)  # its last frame, let go
+        self._retired = [*[m for m in self._retired if m.camera.running], member]  # ended: let go
         return member
 
     def _set(self, members: list[Member]) -> None:
@@ -113,7 +145,7 @@ class Cameras:
         """A new model, loaded: the scheduler takes it up between two batches."""
         def rebind(new: Classifier) -> None:
             for member in self.members:
-                member.camera.smoothed = smoothing(new, member.config.smooth)
+                member.camera.smooth_with(smoothing(new, member.config.smooth))
 
         swap = getattr(self.scheduler, "swap", None)
         if swap is None:

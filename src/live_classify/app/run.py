@@ -12,19 +12,19 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import threading
 import time
 from collections.abc import Callable, Iterator
 from functools import partial
 from pathlib import Path
 
 from live_classify.app import hangup
-from live_classify.app.annotate import Annotator
 from live_classify.app.cameras import Cameras, Member
-from live_classify.app.outputs import check_outputs, collector_for, outputs, window_for, window_wanted
-from live_classify.app.rebuild import Context
+from live_classify.app.outputs import check_outputs, collector_for, window_for, window_wanted
+from live_classify.app.reconcile import Assembly
 from live_classify.app.reload import Reloader, ReRead
-from live_classify.app.watch import watch
+from live_classify.app.specs import jsonl_target, specs
+from live_classify.app.validate import validate
+from live_classify.app.world import World
 from live_classify.config import RunConfig
 from live_classify.engine.classifier import Classifier
 from live_classify.log import error, info, warning
@@ -32,37 +32,35 @@ from live_classify.sinks.base import Sinks, Update
 from live_classify.sinks.display.grid import Grid
 from live_classify.sinks.display.window import Window
 from live_classify.sinks.summary_text import camera_line, plural
-from live_classify.sinks.web.view import WebView
 
 
 def run(config: RunConfig, open_classifier: Callable[..., Classifier], reread: ReRead | None = None) -> int:
     """Classify every source of ``config`` until all end or the user stops; returns the exit code.
     ``reread``: the configuration read anew, on SIGHUP (``--config``)."""
     out = config.outputs
-    encoding = check_outputs(out, config.sources)  # before anything is opened or written
+    encoders = check_outputs(out.jsonl, config.sources)  # before anything is opened or written
     collector, quota = collector_for(out.collect)
     show_window = window_wanted(out)
     cameras = Cameras.open(config, open_classifier)
+    validate(config, cameras.classifier.spec.labels)
     window = window_for(out, cameras) if show_window else None
-    for m in cameras.members:
-        m.annotator = Annotator(m.camera.snapshot, m.camera.flow, cameras.provider, m.config.min_confidence, window,
-                                collector)
-    sinks = Sinks(outputs(out, encoding, cameras, collector, quota, window, reloadable=reread is not None), warning)
-    reloader = Reloader(reread, config, Context(window, collector), partial(_open_model, open_classifier)) \
+    world = World(cameras, window, collector, quota, reloadable=reread is not None, encoders=encoders)
+    sinks = Sinks([], warning)
+    assembly = Assembly(world, sinks)
+    reloader = Reloader(reread, config, assembly, partial(_open_model, open_classifier)) \
         if reread or config.watch_model else None
-    web = next((s for s in sinks.active if isinstance(s, WebView)), None)
-    if web and reloader and config.shown:
-        web.configuration = reloader.shown
-    watching = threading.Event()
-    if config.watch_model and config.model and reloader:
-        watch(config.model, reloader.model_changed, watching)
+    if reloader and config.shown:
+        world.shows(reloader.shown)
+    if not out.jsonl and jsonl_target(out, window is not None) == "-":
+        info("headless with no --record or --jsonl: writing JSON lines to stdout")
+    assembly.apply(specs(config, window is not None), strict=True)  # the start: from no component to all
     # A signal while finishing up must not cut the finishing short.
     with stop_on_signals(cameras, reloader if reread else None) as signals:
         try:
             cameras.start()
             _main_loop(cameras, sinks, window, reloader)
         finally:
-            watching.set()
+            assembly.end()
             cameras.join(timeout=max(src.read_timeout for src in config.sources) + 2)
             for m in cameras.members:
                 sinks.write_late(m.camera.leftover_predictions())
@@ -88,7 +86,7 @@ def _main_loop(cameras: Cameras, sinks: Sinks, window: Window | None, reloader: 
     the one stale redraw, which says why. A reload is applied here, between two frames."""
     while running := cameras.running:
         if reloader:
-            reloader.step(cameras, sinks)
+            reloader.step()
             running = cameras.running
         cameras.wake.display.clear()  # before looking: a frame that comes after the look sets it again
         quiet = [m for m in running if not _hand_to_sinks(m, cameras, sinks, window)]
@@ -108,7 +106,7 @@ def _hand_to_sinks(member: Member, cameras: Cameras, sinks: Sinks, window: Windo
     shown = camera.poll(0)
     if shown is not None:
         sinks.write(Update(shown, member.clock(shown.frame), partial(annotator.draw, shown)))
-        annotator.last = shown
+        annotator.showed(shown)
         return True
     if camera.ended:
         _gone(member, cameras, window)
@@ -118,7 +116,7 @@ def _hand_to_sinks(member: Member, cameras: Cameras, sinks: Sinks, window: Windo
 def _gone(member: Member, cameras: Cameras, window: Window | None) -> None:
     """A camera's frames have ended: with several, said in one line (the others go on) and its
     tile greyed; the errors of a camera alone are the run's."""
-    member.gone = True
+    member.end()
     if len(cameras.members) == 1:
         return
     if isinstance(window, Grid):

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from live_classify.config import OutputConfig
     from live_classify.engine.backend import Backend
     from live_classify.engine.classifier import Classifier
-    from live_classify.engine.model import ModelSpec
+    from live_classify.engine.model import ModelSpec, Overrides
     from live_classify.engine.providers import ProviderOptions
 
 # The engine (onnxruntime), the run (OpenCV) and the sinks (PyAV, aiohttp) are imported in the
@@ -64,9 +64,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.warning(f"--serve-password-file: {exposure}")
     cameras_events = config is not None and any(camera.args.event for camera in config.cameras)
     mode = _check_mode(parser, args, argv, config.located if config else str, cameras_events)
-    if config and args.check:
-        print(config_check.render(config), end="")
-        return 0
+    if config and args.check:  # the reload's own validation, the model's classes included
+        code = exit_code(PROG, partial(_check_runs, args, config)) if mode != PHOTOS else 0
+        if code == 0:
+            print(config_check.render(config), end="")
+        return code
     import cv2
 
     # Our one-line errors say it all: OpenCV's warnings and FFmpeg's decoder complaints about a
@@ -111,6 +113,23 @@ def _check_mode(parser: argparse.ArgumentParser, args: argparse.Namespace, argv:
     for warning in warnings:
         log.warning(located(warning))
     return modes[0]
+
+
+def _check_runs(args: argparse.Namespace, config: ConfigFile) -> int:
+    """``--check``: the configuration validated as a reload validates it, against the model it names
+    (its classes, its input), with nothing opened, bound or written."""
+    from live_classify.app.validate import validate
+    from live_classify.cli.run_config import run_config
+    from live_classify.engine.model import describe_model
+    from live_classify.sinks.record.retention import camera_folder
+    from live_classify.sources.capture import parse_camera, parse_video_source
+
+    specs = [parse_camera(i.value) if i.kind == "camera" else parse_video_source(i.value) for i in args.inputs]
+    run = run_config(args, specs, default_names(args.inputs, camera_folder(specs[0])), None,
+                     [camera.args for camera in config.cameras])
+    assert run.model is not None
+    validate(run, describe_model(run.model, _overrides(args)).labels)
+    return 0
 
 
 @dataclass(frozen=True)
@@ -168,16 +187,14 @@ def open_classifier(args: argparse.Namespace, threads: int | None = None, spin: 
     ``threads`` and ``spin`` let the video pipeline tune the CPU provider (``--threads`` wins).
     """
     from live_classify.engine.classifier import Classifier
-    from live_classify.engine.model import Overrides, default_model_path, describe_model
+    from live_classify.engine.model import default_model_path, describe_model
     from live_classify.engine.providers import ProviderOptions
 
     options = ProviderOptions(device_id=args.device_id, cuda_graph=args.cuda_graph, normalize=args.normalize,
                               tensorrt_fp16=not args.no_fp16, threads=args.threads or threads or 0, spin=spin,
                               **({"tensorrt_cache": args.trt_cache} if args.trt_cache else {}))
-    overrides = Overrides(labels_file=args.labels, size=args.input_size, crop_fraction=args.crop_fraction,
-                          color_order=args.color_order, mean=args.mean, std=args.std)
     model = model or args.model or default_model_path()
-    spec = describe_model(model, overrides)
+    spec = describe_model(model, _overrides(args))
     classifier = Classifier(spec, _backend(args, model, spec, options), top=args.top_k)
     log.info(classifier.backend.describe(verbose=log.verbose()))
     for notice in classifier.spec.notices:
@@ -186,6 +203,14 @@ def open_classifier(args: argparse.Namespace, threads: int | None = None, spin: 
     if top_k_given and args.top_k > (classes := len(classifier.spec.labels or ())):
         log.info(f"note: --top-k {args.top_k}, but the model has {classes} classes: all {classes} are reported")
     return classifier
+
+
+def _overrides(args: argparse.Namespace) -> Overrides:
+    """The flags that describe a foreign model (its labels, size, crop, colours, normalization)."""
+    from live_classify.engine.model import Overrides
+
+    return Overrides(labels_file=args.labels, size=args.input_size, crop_fraction=args.crop_fraction,
+                     color_order=args.color_order, mean=args.mean, std=args.std)
 
 
 LOCAL_ENGINE_FLAGS = {"provider", "device_id", "threads", "cuda_graph", "normalize", "no_fp16", "trt_cache"}

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Sequence
 
 from live_classify.engine.classifier import Classifier
-from live_classify.log import info
+from live_classify.log import debug_traceback, info
 from live_classify.pipeline.camera import Camera
 from live_classify.pipeline.frames import Frame, Log
 from live_classify.pipeline.inference import Inference
@@ -128,6 +128,7 @@ class Batcher:
                 if batch:
                     self._classify(batch)
         except Exception as error:  # noqa: BLE001 - every camera stops; the main loop says why
+            debug_traceback("the inference thread failed", error)
             self.error = f"inference failed: {error}"
             for camera in self.cameras:
                 camera.stop()

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from live_classify.config import GateConfig
-from live_classify.log import info
+from live_classify.log import debug_traceback, info
 from live_classify.pipeline.frames import Flow, Frame, Log, Prediction, Shown
 from live_classify.pipeline.gate import CameraGate, capture_time
 from live_classify.pipeline.queues import Wake, newest, put_blocking, put_newest
@@ -70,8 +70,8 @@ class Camera:
         self._streak = Streak(max_reconnects)  # reopening tries since the last frame read
         self._stop = threading.Event()
         self._wake = wake or Wake()
-        self.smoothed = smoothed  # a new model's is set by the scheduler's thread, between two batches
-        self.gate = CameraGate(gate, clock)
+        self.smoothed = smoothed  # a new model's: smooth_with(), on the scheduler's thread between two batches
+        self.gate = CameraGate(gate, clock)  # a reload changes it in place: gate.set()
         self.still = False  # the newest shown frame kept the last answer (the main loop writes it)
         self._sent = -1  # live: the newest frame handed to inference (the capture thread's)
         self._turn = 0
@@ -111,13 +111,6 @@ class Camera:
             recent_latencies_ms=recent, backend_down=self.backend_down, ended=self.ended, error=self.error,
             gated=self.gate.gated, still=self.still)
 
-    def set_gate(self, config: GateConfig | None) -> list[str]:
-        """``--gate`` changed by a reload, in place (no restart): the next frame is classified and
-        the check starts afresh. Masks beyond the frame raise UsageError; returns the warnings."""
-        return self.gate.set(config)
-
-    # -- the main thread's side -------------------------------------------------------------
-
     def start(self) -> Camera:
         self._thread.start()
         return self
@@ -126,6 +119,13 @@ class Camera:
         """Ask the capture thread to finish; safe from a signal handler."""
         self._stop.set()
         self._wake.set()
+
+    @property
+    def running(self) -> bool:  # its capture thread has not ended yet
+        return self._thread.is_alive()
+
+    def smooth_with(self, smoothed: Smoothing | None) -> None:  # a new model's smoothing
+        self.smoothed = smoothed
 
     def join(self, timeout: float = 10.0) -> None:
         self.stop()
@@ -181,8 +181,7 @@ class Camera:
             return prediction
         return replace(prediction, result=self.smoothed(prediction.result))
 
-    # -- the scheduler's side -----------------------------------------------------------------
-
+    # -- the scheduler's side, then the capture thread's -----------------------------------------
     def next_for_inference(self, lane: int = 0, timeout: float = 0.0) -> Frame | None:
         """The frame waiting in ``lane`` (waiting up to ``timeout`` for one); at the end of the
         source, marks ``inference_done``."""
@@ -220,13 +219,12 @@ class Camera:
             self._results.put(prediction)
         self._wake.set()
 
-    # -- the capture thread -------------------------------------------------------------------
-
     def _guarded(self) -> None:
         """A failure of the capture thread stops the camera with a message instead of hanging it."""
         try:
             self._capture_loop()
         except Exception as error:  # noqa: BLE001 - surfaced to the user by the main thread
+            debug_traceback(f"{threading.current_thread().name} failed", error)
             if self.error is None:
                 self.error = f"{threading.current_thread().name} failed: {error}"
             self._stop.set()

@@ -12,7 +12,7 @@ import threading
 import time
 
 from live_classify.engine.classifier import Classifier
-from live_classify.log import info
+from live_classify.log import debug_traceback, info
 from live_classify.pipeline.camera import Camera
 from live_classify.pipeline.frames import Log
 from live_classify.pipeline.inference import Inference
@@ -52,6 +52,7 @@ class WorkerPool:
         try:
             self._serve(lane)
         except Exception as error:  # noqa: BLE001 - the camera stops; the main loop says why
+            debug_traceback(f"inference worker {lane} failed", error)
             if self.error is None:
                 self.error = f"inference failed: {error}"
             self.camera.stop()

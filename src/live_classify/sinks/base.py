@@ -8,6 +8,7 @@ goes on unless it was essential (the only output, or one the user cannot do with
 """
 from __future__ import annotations
 
+import gc
 import queue
 import threading
 import time
@@ -83,27 +84,36 @@ class Sinks:
         self.failure: str | None = None  # an essential output failed: the run ends with this error
         self._warn = warn
         self._closing: list[threading.Thread] = []  # outputs a reload ended, closing
+        self._ended: list[str] = []  # their summaries, once closed (the outputs themselves let go)
 
-    def add(self, sinks: Sequence[Sink]) -> None:
-        """Outputs a reload started: fed from the next frame on."""
-        self.active += sinks
-        self.all += sinks
+    def arrange(self, active: Sequence[Sink], gone: Sequence[Sink]) -> None:
+        """``active`` fed in this order from now on (but those a failure dropped), ``gone`` closed."""
+        dropped = [sink for sink in self.all if all(sink is not a for a in self.active)]
+        self.active = [sink for sink in active if all(sink is not d for d in dropped)]
+        self.all += [sink for sink in active if all(sink is not a for a in self.all)]
+        self.remove(gone)
 
     def remove(self, gone: Sequence[Sink]) -> None:
-        """Outputs a reload ended: fed no more from now on, and closed in a thread of their own (a
-        recording's last segment, an MQTT goodbye may take a moment) that :meth:`close` waits for."""
+        """Outputs a reload ended: fed no more, closed in a thread (a last segment, an MQTT goodbye take a moment)."""
         self.active = [sink for sink in self.active if all(sink is not g for g in gone)]
-        closing = threading.Thread(target=self._close_each, args=(gone,), name="closing", daemon=True)
+        self.all = [sink for sink in self.all if all(sink is not g for g in gone)]  # its encoder, buffers: let go
+        closing = threading.Thread(target=self._close_each, args=(list(gone),), name="closing", daemon=True)
         closing.start()
-        self._closing.append(closing)
+        self._closing = [*[t for t in self._closing if t.is_alive()], closing]
 
-    @staticmethod
-    def _close_each(sinks: Sequence[Sink]) -> None:
-        for sink in sinks:
-            try:
-                sink.close()
-            except Exception as error:  # noqa: BLE001 - one output's failure never stops the others' closing
-                log.debug_traceback(f"{sink.name}: closing failed", error)
+    def _close_each(self, sinks: list[Sink]) -> None:
+        """Each one closed, its summary kept; then its encoder's threads and buffers freed now, not when
+        Python's collector happens to run (cycles: a writer's thread and its sink, a clip's packets)."""
+        while sinks:
+            self._close_one(sinks.pop(0))
+        gc.collect()
+
+    def _close_one(self, sink: Sink) -> None:
+        try:
+            sink.close()
+            self._ended += [line] if (line := sink.summary()) else []
+        except Exception as error:  # noqa: BLE001 - one output's failure never stops the others' closing
+            log.debug_traceback(f"{sink.name}: closing failed", error)
 
     @property
     def stop_requested(self) -> bool:
@@ -136,7 +146,7 @@ class Sinks:
         self._collect_failures()
 
     def summaries(self) -> list[str]:
-        return [line for sink in self.all if (line := sink.summary())]
+        return [*self._ended, *[line for sink in self.all if (line := sink.summary())]]
 
     def _guarded(self, sink: Sink, call: Callable[[T], None], arg: T) -> None:
         try:

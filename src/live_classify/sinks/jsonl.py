@@ -58,6 +58,11 @@ class JsonLines(InBackground):
     def stop_requested(self) -> bool:
         return self.reader_gone
 
+    def reconfigure(self, sources: Mapping[str, str], thresholds: Mapping[str, float | None],
+                    min_confidence: float | None) -> None:
+        """A reload's cameras and thresholds, from the next line on (the file stays open)."""
+        self.sources, self.thresholds, self.min_confidence = dict(sources), dict(thresholds), min_confidence
+
     @property
     def skipped(self) -> int:
         """Lines dropped because the reader was too slow."""

@@ -72,7 +72,9 @@ class MqttSink:
         self.source_name = source_name
         self.min_confidence = min_confidence
         self.status = status  # the camera now, for the retained status
+        self.camera = camera
         self.topic = f"{config.broker.prefix}/{camera}"
+        self.labels = events
         self.backlog = backlog
         self.published = 0
         self.skipped = 0  # not published by choice: --mqtt-every, --mqtt-on-change
@@ -93,12 +95,43 @@ class MqttSink:
         for message in event_topics.setup_messages(config.broker.prefix, camera, events, config.discovery,
                                                    dict(config.device_classes)):
             self._writer.submit(message)
+        self._discovered = self._configs(events)  # Home Assistant's retained configs it published
         self._connect()
 
     @property
     def dropped(self) -> int:
         """Messages lost because the broker was away longer than the backlog lasts."""
         return self._writer.dropped
+
+    def reconfigure(self, min_confidence: float | None, labels: tuple[str, ...]) -> None:
+        """A reload's threshold and event labels, on the same connection: a new label's state (and
+        Home Assistant's configs) published, a removed label's config cleared."""
+        self.min_confidence = min_confidence
+        added = tuple(label for label in labels if label not in self.labels)
+        for message in event_topics.initial_states(self.topic, added):
+            self._writer.submit(message)
+        if self.config.discovery and labels != self.labels:
+            self.forget(labels)
+            for message in event_topics.discovery_messages(self.config.broker.prefix, self.camera, labels,
+                                                                 dict(self.config.device_classes)):
+                self._writer.submit(message)
+            self._discovered = self._configs(labels)
+        self.labels = labels
+
+    def forget(self, keep: tuple[str, ...] | None = None) -> None:
+        """Home Assistant's configs this camera published, but those of ``keep`` (its labels from
+        now on; None: the camera is gone), cleared with empty retained messages: its entities go."""
+        for topic in sorted(self._discovered - (self._configs(keep) if keep is not None else set())):
+            self._writer.submit((topic, "", True, self.config.qos))
+        self._discovered = self._configs(keep) if keep is not None else set()
+
+    def _configs(self, labels: tuple[str, ...]) -> set[str]:
+        """The discovery topics of this camera with these event labels (none without discovery)."""
+        if not self.config.discovery:
+            return set()
+        classes = dict(self.config.device_classes)
+        return {topic for topic, *_ in event_topics.discovery_messages(self.config.broker.prefix, self.camera, labels,
+                                                                        classes)}
 
     def write(self, update: Update) -> None:
         for prediction in update.shown.new_predictions:

@@ -85,9 +85,9 @@ class Notifier:
         """A reload begins (``Type=notify-reload``): sd_notify(3) wants the monotonic clock with it."""
         self._send(f"RELOADING=1\nMONOTONIC_USEC={time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000}")
 
-    def reloaded(self) -> None:
-        """The reload is done (applied or refused): ready again."""
-        self._send(f"READY=1\nSTATUS={self._status(self.status())}")
+    def reloaded(self, refused: str | None = None) -> None:
+        """The reload is done (applied, or ``refused`` saying why): ready again."""
+        self._send(f"READY=1\nSTATUS={refused or self._status(self.status())}")
 
     def close(self) -> None:
         if self.error is None:

@@ -5,9 +5,12 @@ after OpenCV's 30 s default, and can be reopened when it is lost. A file simply 
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
@@ -45,6 +48,25 @@ def parse_video_source(value: str) -> SourceSpec:
 
 
 CAPTURE_OPTIONS = "OPENCV_FFMPEG_CAPTURE_OPTIONS"  # FFmpeg options, read by OpenCV at each open
+_OPENING = threading.Lock()  # the options are process-wide: one FFmpeg open at a time reads them
+
+
+@contextlib.contextmanager
+def capture_options(transport: str | None) -> Iterator[None]:
+    """An FFmpeg open with this camera's ``--rtsp-transport`` (None: the user's options as they are),
+    under a lock: OpenCV reads the environment variable at open time, and another camera's reopen,
+    on its own thread, must read its own options, not these."""
+    with _OPENING:
+        before = os.environ.get(CAPTURE_OPTIONS)
+        if transport:
+            os.environ[CAPTURE_OPTIONS] = with_rtsp_transport(before, transport)
+        try:
+            yield
+        finally:
+            if before is None:
+                os.environ.pop(CAPTURE_OPTIONS, None)
+            else:
+                os.environ[CAPTURE_OPTIONS] = before
 
 
 def with_rtsp_transport(options: str | None, transport: str) -> str:
@@ -88,8 +110,8 @@ class VideoSource:
                  open_timeout_s: float = 10.0, read_timeout_s: float = 5.0, rtsp_transport: str | None = None) -> None:
         """``rtsp_transport`` 'tcp' or 'udp' forces that transport on an RTSP stream."""
         self.spec = spec
-        if rtsp_transport and urlsplit(str(spec.target)).scheme.lower() in ("rtsp", "rtsps"):
-            os.environ[CAPTURE_OPTIONS] = with_rtsp_transport(os.environ.get(CAPTURE_OPTIONS), rtsp_transport)
+        self.rtsp = urlsplit(str(spec.target)).scheme.lower() in ("rtsp", "rtsps")
+        self.rtsp_transport = rtsp_transport if self.rtsp else None
         self.settings = settings
         self.open_timeout_s = open_timeout_s
         self.read_timeout_s = read_timeout_s
@@ -168,7 +190,8 @@ class VideoSource:
         else:
             timeouts = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, int(self.open_timeout_s * 1000),
                         cv2.CAP_PROP_READ_TIMEOUT_MSEC, int(self.read_timeout_s * 1000)]
-            capture = cv2.VideoCapture(str(target), cv2.CAP_FFMPEG, timeouts)
+            with capture_options(self.rtsp_transport) if self.rtsp else contextlib.nullcontext():
+                capture = cv2.VideoCapture(str(target), cv2.CAP_FFMPEG, timeouts)
         if not capture.isOpened():
             capture.release()
             return None

@@ -13,6 +13,7 @@ from engines import Recorder, Run, Scripted, wait_until
 from mjpeg_server import MjpegServer, read_time
 from recordings import recording_counts
 
+from live_classify import log
 from live_classify.engine.classifier import Classification, Classifier
 from live_classify.engine.postprocess import Smoother, top_k
 from live_classify.pipeline.frames import Flow
@@ -259,3 +260,34 @@ def test_a_worker_that_ends_first_does_not_end_the_others_lanes() -> None:
             shown.append(item.frame.index)
     run.join(2)
     assert shown == [0, 1, 2, 3, 4] and run.stats.classified == 5
+
+
+class Broken(Scripted):
+    """A source whose read fails with a bug (not a lost camera)."""
+
+    def read(self) -> np.ndarray | None:
+        raise ValueError("a bug in the reading")
+
+
+@pytest.mark.parametrize("workers", [None, 2])
+def test_a_failing_thread_says_its_traceback_under_verbose(workers: int | None, video_file: Path,
+                                                          classifier: Classifier,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """The capture thread, the batcher and the worker pool: one line without --verbose, and with it
+    where the failure came from."""
+    log.configure(verbose=True)
+    try:
+        engine = Run(VideoSource(parse_video_source(str(video_file))), Slowed(classifier, 0, fail_after=2),
+                     Flow.EVERY, workers=workers).start()
+        capture = Run(Broken(0), classifier, Flow.LATEST).start()
+        for run in (engine, capture):
+            for _ in run.frames():
+                pass
+            run.join()
+    finally:
+        log.configure()
+    said = capsys.readouterr().err
+    assert engine.error == "inference failed: the accelerator went away"
+    assert capture.camera.error == "capture failed: a bug in the reading"
+    assert said.count("Traceback (most recent call last)") >= 2, said  # each worker of a pool fails alike
+    assert 'raise RuntimeError("the accelerator went away")' in said and 'raise ValueError("a bug' in said, said

@@ -1,6 +1,6 @@
 """The gate inside a camera and its scheduler, in-process: which frames reach the engine, which are
 shown with the answer kept, what is counted; a file through the per-core lanes in order; the gate
-changed in place (a reload's ``set_gate``)."""
+changed in place (a reload's ``gate.set``)."""
 from __future__ import annotations
 
 import queue
@@ -165,17 +165,17 @@ def test_the_gate_is_changed_in_place_and_a_mask_beyond_the_frame_changes_nothin
     try:
         for n in (1, 2):
             live_step(run, source, scene(1), classified=n)
-        assert run.camera.set_gate(GateConfig()) == []
+        assert run.camera.gate.set(GateConfig()) == []
         live_step(run, source, scene(1), classified=3)  # afresh: the first frame is classified
         assert live_step(run, source, scene(1), classified=3).kept
         with pytest.raises(UsageError, match="reaches beyond the 320x240 frame"):
-            run.camera.set_gate(GateConfig(masks=((300, 0, 40, 10),)))
+            run.camera.gate.set(GateConfig(masks=((300, 0, 40, 10),)))
         assert live_step(run, source, scene(1), classified=3).kept, "the gate in place is kept"
-        assert run.camera.set_gate(GateConfig(masks=((0, 0, W, H),))) == [
+        assert run.camera.gate.set(GateConfig(masks=((0, 0, W, H),))) == [
             "--gate-mask: the masks cover the whole 320x240 frame: only the refresh (--gate-refresh) will classify"]
         live_step(run, source, scene(1), classified=4)
         live_step(run, source, scene(2), classified=4)  # all masked: even a new scene waits for the refresh
-        run.camera.set_gate(None)
+        run.camera.gate.set(None)
         live_step(run, source, scene(2), classified=5)
         assert run.camera.gate.config is None and run.camera.snapshot().gated == 3
     finally:

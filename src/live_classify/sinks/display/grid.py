@@ -91,7 +91,7 @@ def ended_look(image: np.ndarray) -> np.ndarray:
 
 def _centred(image: np.ndarray, text: str, color: tuple[int, int, int]) -> np.ndarray:
     scale = max(overlay.MIN_FONT, overlay.text_scale(image.shape[1], image.shape[0]))
-    text = overlay._fit(text, scale, 1, image.shape[1] - 12)
+    text = overlay.fit(text, scale, 1, image.shape[1] - 12)
     (w, h), _ = cv2.getTextSize(text, overlay.FONT, scale, 1)
     origin = (image.shape[1] - w) // 2, (image.shape[0] + h) // 2
     cv2.putText(image, text, origin, overlay.FONT, scale, color, 1, cv2.LINE_AA)
@@ -111,7 +111,7 @@ def draw_cell(cell: np.ndarray, camera: str, tile: Tile, focused: bool, paused: 
     """One tile, in place: the name strip (with the camera's state) over its letterboxed picture."""
     cell[:STRIP] = STRIP_BG
     state = " - ended" if tile.ended else " - paused" if paused else ""
-    cv2.putText(cell, overlay._fit(camera + state, 0.55, 1, cell.shape[1] - 12), (6, STRIP - 7),
+    cv2.putText(cell, overlay.fit(camera + state, 0.55, 1, cell.shape[1] - 12), (6, STRIP - 7),
                 overlay.FONT, 0.55, overlay.WHITE, 1, cv2.LINE_AA)
     cell[STRIP:] = picture(tile, camera, cell.shape[1], cell.shape[0] - STRIP)
     if focused:

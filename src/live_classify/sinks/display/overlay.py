@@ -91,7 +91,7 @@ def layout(width: int, height: int, prediction: Prediction | None, status: Statu
         return max(MIN_FONT, relative * scale)
 
     def fitted(rows: list[Row]) -> list[Row]:  # a row wider than the frame ends in "..."
-        return [Row(_fit(r.text, r.font, thickness, room), r.color, r.font, r.bar) for r in rows]
+        return [Row(fit(r.text, r.font, thickness, room), r.color, r.font, r.bar) for r in rows]
 
     def heights(rows: list[Row]) -> list[int]:
         return [_text_size(r.text, r.font, thickness)[1] + pad for r in rows]
@@ -129,7 +129,7 @@ def notice(image: np.ndarray, text: str) -> np.ndarray:
     height, width = image.shape[:2]
     scale = text_scale(width, height)
     size, thickness, pad = max(0.5, NOTICE * scale), 1 if scale < 1.2 else 2, max(4, int(8 * scale))
-    text = _fit(text, size, thickness, width - 2 * pad)
+    text = fit(text, size, thickness, width - 2 * pad)
     (w, h), _ = cv2.getTextSize(text, FONT, size, thickness)
     left, top = max(0, (width - w) // 2 - pad), max(0, height - h - 3 * pad)
     _shade(image, left, top, w + 2 * pad, h + 2 * pad)
@@ -193,7 +193,7 @@ def _wrap(items: list[str], size: float, thickness: int, room: int) -> list[str]
     return lines
 
 
-def _fit(text: str, size: float, thickness: int, room: int) -> str:
+def fit(text: str, size: float, thickness: int, room: int) -> str:
     """``text``, cut short with "..." if it is wider than ``room`` pixels."""
     if _text_size(text, size, thickness)[0] <= room:
         return text

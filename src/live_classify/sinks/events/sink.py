@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 
 from live_classify.config import EventConfig
+from live_classify.log import debug_traceback
 from live_classify.pipeline.frames import Frame, Prediction
 from live_classify.sinks.base import Redraw, Sink, Update
 from live_classify.sinks.events.moment import Moment
@@ -95,6 +96,24 @@ class Events:
             self._tell(tracker.finish())
         self.trackers[camera] = Tracker(camera, rules) if rules else None
 
+    def listen_to(self, listeners: Iterable[Sink]) -> None:
+        """The outputs that tell of events (those with ``write_event``), after a start or a reload."""
+        self.listeners = [sink for sink in listeners if hasattr(sink, "write_event")]
+
+    def reconfigure(self, rules: EventConfig, clocks: Mapping[str, Callable[[Frame], float]], live: Iterable[str],
+                    own: Mapping[str, EventConfig | None], names: Callable[[Change], Change] | None) -> None:
+        """A reload's cameras and rules: a camera removed ends its events, one whose rules changed (or
+        new) starts anew; the others' events go on untouched."""
+        self.rules, self.clocks, self.live, self.names = rules, dict(clocks), set(live), names
+        for camera in [c for c in self.trackers if c not in self.clocks]:
+            self.set_rules(camera, None)
+            del self.trackers[camera]
+        for camera in self.clocks:
+            wanted = own.get(camera, rules)
+            tracker = self.trackers.get(camera)
+            if camera not in self.trackers or (tracker.rules if tracker else None) != wanted:
+                self.set_rules(camera, wanted)
+
     def _tracker(self, camera: str) -> Tracker:
         """A camera with no clock given (one camera, frames not named): the first one's clock."""
         self.clocks[camera] = next(iter(self.clocks.values()))
@@ -111,4 +130,5 @@ class Events:
                     try:
                         listener.write_event(change)
                     except Exception as error:  # noqa: BLE001 - that output's failure, not the events'
+                        debug_traceback("events: an output failed", error)
                         listener.error = str(error) or type(error).__name__

@@ -49,6 +49,10 @@ class ClipNames:
         self.roots = dict(roots)
         self._given: dict[str, str] = {}  # event id: its clip, while it goes on
 
+    def reroot(self, roots: Mapping[str, Path]) -> None:
+        """A reload's cameras that record clips (an event going on keeps the clip its start named)."""
+        self.roots = dict(roots)
+
     def __call__(self, change: Change) -> Change:
         event = change.event
         if event.camera not in self.roots:

@@ -200,6 +200,7 @@ class WebServer:
         return channel
 
     def _publish_predictions(self, predictions: list[Prediction]) -> None:
+        predictions = [p for p in predictions if self.view.serves(p.frame.camera)]  # not a camera just removed
         for prediction in predictions:
             self.metrics.observe(prediction.latency_ms, self.view.feed(prediction.frame.camera).name)
         if self._event_queues:

@@ -13,7 +13,7 @@ import socket
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
 
@@ -71,7 +71,9 @@ class WebView:
     essential = False
     stop_requested = False
 
-    def __init__(self, sock: socket.socket, feeds: list[Feed], options: Options) -> None:
+    def __init__(self, sock: socket.socket, feeds: list[Feed], options: Options,
+                 configuration: Callable[[], dict[str, object]] | None = None) -> None:
+        """``configuration``: with ``--config``, what runs (masked), for /api/status."""
         from live_classify.sinks.web.server import WebServer  # aiohttp is imported only when serving
 
         self.feeds = feeds
@@ -79,7 +81,7 @@ class WebView:
         self.started = time.monotonic()
         self.going_on: dict[str, dict[str, object]] = {}  # event id: its start, while it goes on
         self.recent: deque[dict[str, object]] = deque(maxlen=RECENT_EVENTS)  # the last ended, newest first
-        self.configuration: Callable[[], dict[str, object]] | None = None  # --config: what runs, masked
+        self.configuration = configuration
         self._by_name = {feed.name: feed for feed in feeds}
         self.server = WebServer(sock, self, options.token, [feed.name for feed in feeds])
         for feed in feeds:
@@ -102,6 +104,10 @@ class WebView:
         """The feed a frame or prediction of ``camera`` belongs to (with one camera, that one)."""
         return self.feeds[0] if len(self.feeds) == 1 else self._by_name[camera]
 
+    def serves(self, camera: str) -> bool:
+        """Whether ``camera``'s frames are this view's (a camera a reload removed: no longer)."""
+        return camera in self._by_name or (not camera and len(self.feeds) == 1)
+
     def _encoder(self, feed: Feed) -> None:
         feed.encoder = BackgroundWriter(f"web-jpeg {feed.name}", partial(self._encode, feed.name), drop=True,
                                         backlog=1)
@@ -121,10 +127,21 @@ class WebView:
             feed.encoder.finish(timeout=1.0)
         self.server.remove_channel(name)
 
+    def reconfigure(self, feeds: list[Feed], min_confidence: float | None, recordings: Path | None) -> None:
+        """A reload on the same socket and settings: the cameras that came and went (a new one's tile
+        and stream, a removed one's gone), the threshold, what /history serves."""
+        names = {feed.name for feed in feeds}
+        for gone in [feed.name for feed in self.feeds if feed.name not in names]:
+            self.remove_feed(gone)
+        for feed in feeds:
+            if feed.name not in self._by_name:
+                self.add_feed(feed)
+        self.options = replace(self.options, min_confidence=min_confidence, recordings=recordings)
+
     def write(self, update: Update) -> None:
         """Hand over the new predictions, and the canvas when a viewer of its camera wants one and one is due."""
         camera = update.shown.frame.camera
-        if camera not in self._by_name and (camera or len(self.feeds) > 1):
+        if not self.serves(camera):
             return  # a camera a reload removed: its last frames
         feed = self.feed(camera)
         predictions = update.shown.new_predictions
