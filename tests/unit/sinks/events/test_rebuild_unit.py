@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from live_classify.errors import LiveClassifyError
-from live_classify.sinks.events.index import connect
+from live_classify.sinks.events.index_file import connect
 from live_classify.sinks.events.rebuild import rebuild, start_of
 
 START = time.mktime(time.strptime("2027-01-15 10-00-00", "%Y-%m-%d %H-%M-%S"))  # local time, as names are

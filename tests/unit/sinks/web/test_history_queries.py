@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from live_classify.sinks.events.index import connect
+from live_classify.sinks.events.index_file import connect
 from live_classify.sinks.web.history.params import Span
 from live_classify.sinks.web.history.queries import EVENTS_LIMIT, History, NoIndex
 
