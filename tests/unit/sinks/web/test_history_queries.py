@@ -74,6 +74,7 @@ def test_an_event_as_the_page_gets_it(full: History) -> None:
     assert full.events(Span("door", "espresso", None, None)) == [{
         "id": "d1", "camera": "door", "label": "espresso", "start": T0 + 1, "end": T0 + 2, "score": 0.1235,
         "clip": "/media/door/events/2027-01-15/10-00-01%20a.mp4",
+        "clips": ["/media/door/events/2027-01-15/10-00-01%20a.mp4"],
         "thumbnail": "/media/door/events/2027-01-15/10-00-01%20a.jpg"}]
     assert full.events(Span("yard", None, None, None))[0]["clip"] is None
     assert full.events(Span(None, "tabby", None, None))[0]["camera"] == "yard"
