@@ -97,3 +97,11 @@ def test_an_index_that_cannot_be_written_is_one_line_and_keeps_its_rows(tree: Pa
         rebuild(tree)
     assert str(refused.value) == f"cannot write the index {tree / 'index.db'}: table segments has no column named path"
     assert [r[0] for r in rows(tree, "SELECT id FROM events ORDER BY id")] == ["gone", "no-clip"], "rolled back"
+
+
+def test_a_segment_gone_from_the_disk_is_gone_from_the_index(tree: Path) -> None:
+    assert rebuild(tree) == (1, 1, 1)
+    (tree / "door" / "2027-01-15" / "10-00-00.mp4").unlink()  # deleted by hand, or by retention unheard
+    video(tree / "door" / "2027-01-15" / "10-00-30.mp4", 1)
+    assert rebuild(tree) == (1, 1, 1)
+    assert rows(tree, "SELECT path FROM segments") == [("door/2027-01-15/10-00-30.mp4",)]

@@ -63,3 +63,12 @@ def test_of_two_groups_the_older_goes_once_the_newer_alone_covers_the_span() -> 
     assert [p.t for p in ring.since(0.0)] == [0.0, 1.0, 1.5], "the span from 0.5 s needs the group at 0 s"
     packets(ring, (2.5, False))
     assert [p.t for p in ring.since(0.0)] == [1.0, 1.5, 2.5], "the span from 1.5 s starts in the group at 1 s"
+
+
+def test_a_cleared_ring_starts_empty_and_holds_a_full_pre_roll_again() -> None:
+    ring = Ring(span_s=100.0, max_bytes=40)
+    packets(ring, (0.0, True), (0.5, False), (1.0, True), (1.5, False))
+    ring.clear()  # the recording stopped: nothing of it counts against the next pre-roll
+    assert ring.bytes == 0 and ring.seconds == 0.0 and ring.since(0.0) == []
+    packets(ring, (10.0, True), (10.5, False), (11.0, True))
+    assert [p.t for p in ring.since(0.0)] == [10.0, 10.5, 11.0] and ring.bytes == 30, "none dropped for the old bytes"
