@@ -78,6 +78,9 @@ def test_still_cameras_tiles_say_so_and_the_status_and_metrics_count_their_gated
         tiles = read_page(port, tmp_path / "profile", expression,
                           lambda page: len(page) == 2 and all(still in tile["state"] for tile in page))
         assert [(t["name"], still in t["state"]) for t in tiles] == [("door", True), ("yard", True)], tiles
+        # Each rate under its own name: a still camera is captured at its 15 fps and classified (nearly) never.
+        rates = [re.search(r"capture (\d+) fps · inference (\d+) fps", t["state"]) for t in tiles]
+        assert all(r and int(r[1]) >= 5 and int(r[2]) < int(r[1]) for r in rates), tiles
         cameras = {c["name"]: c for c in status(port)["cameras"]}
         assert all(c["gated"] > 0 and c["classified"] < c["captured"] for c in cameras.values()), cameras
         scraped = {(s.name, s.labels["camera"]): s.value for family in

@@ -7,6 +7,7 @@ import http.client
 import queue
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -20,6 +21,7 @@ from live_classify.pipeline.camera import Camera as ACamera
 from live_classify.pipeline.frames import Flow, Frame, Prediction
 from live_classify.pipeline.queues import Wake
 from live_classify.pipeline.status import CameraState, CameraStatus
+from live_classify.sinks.events.rules import END, START, Change, Event
 from live_classify.sinks.web import view as web
 from live_classify.sinks.web.listen import Address, listen
 
@@ -146,3 +148,20 @@ def test_the_last_frame_s_age_is_never_negative(views: list[web.WebView]) -> Non
     statuses = [view.status() for _ in range(3)]
     assert all(s["last_frame_age_s"] >= 0 for s in statuses), [s["last_frame_age_s"] for s in statuses]
     assert all(s["source_up"] for s in statuses), "a frame that just came: frames flowing"
+
+
+def test_the_recent_events_are_the_newest_ended_first(views: list[web.WebView]) -> None:
+    """``/api/status``'s recent events, which the live page lists as they are: the last
+    ``RECENT_EVENTS`` ended, the newest first; one going on is not among them."""
+    view = view_of([still_camera()])
+    views.append(view)
+    ended = 7
+    for n in range(ended + 1):
+        event = Event(f"e{n}", "cam0", "cat", 100.0 + n, None, 0.9, 100.0 + n)
+        view.write_event(Change(START, event))
+        if n < ended:
+            view.write_event(Change(END, replace(event, end=100.5 + n)))
+    told = view.status()["events"]
+    assert isinstance(told, dict)
+    assert [e["id"] for e in told["recent"]] == [f"e{n}" for n in range(ended - 1, ended - 1 - web.RECENT_EVENTS, -1)]
+    assert [e["id"] for e in told["going_on"]] == [f"e{ended}"]
