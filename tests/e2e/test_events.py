@@ -44,7 +44,8 @@ def test_one_event_per_espresso_phase_in_the_json_lines_and_the_index(gate: str,
     if gate == "motion":  # each end on a still frame (no line of its own): between the classified ones around it
         assert list(time_of) == [0, 20, DIP, DIP + 1, 50, 70, 100] and "113 gated (still)" in run.stderr
         assert [e["start"] for e in ends] == [time_of[a] for a, _ in EXPECTED]
-        assert time_of[DIP + 1] < ends[0]["end"] < time_of[50] and time_of[100] > ends[1]["end"] > time_of[70]
+        # (a file's frames may be read within a millisecond of each other: equal once rounded)
+        assert time_of[DIP + 1] <= ends[0]["end"] <= time_of[50] and time_of[100] >= ends[1]["end"] >= time_of[70]
     else:
         assert [(e["start"], e["end"]) for e in ends] == [(time_of[a], time_of[b]) for a, b in EXPECTED]
     assert len({e["id"] for e in ends}) == 2 and all(e["camera"] == "scenes" and e["score"] >= 0.5 for e in ends)
