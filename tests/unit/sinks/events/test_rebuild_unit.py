@@ -13,7 +13,7 @@ import pytest
 
 from live_classify.errors import LiveClassifyError
 from live_classify.sinks.events.index_file import connect
-from live_classify.sinks.events.rebuild import rebuild, start_of
+from live_classify.sinks.events.rebuild import close_open_events, rebuild, start_of
 
 START = time.mktime(time.strptime("2027-01-15 10-00-00", "%Y-%m-%d %H-%M-%S"))  # local time, as names are
 
@@ -105,3 +105,17 @@ def test_a_segment_gone_from_the_disk_is_gone_from_the_index(tree: Path) -> None
     video(tree / "door" / "2027-01-15" / "10-00-30.mp4", 1)
     assert rebuild(tree) == (1, 1, 1)
     assert rows(tree, "SELECT path FROM segments") == [("door/2027-01-15/10-00-30.mp4",)]
+
+
+def test_an_event_a_kill_left_open_without_a_clip_ends_after_the_last_second_its_label_was_seen(tmp_path: Path) -> None:
+    """No clip to measure: the end is the end of the last second the per-second summary has its label on
+    its camera (other labels and cameras, and seconds before its start, do not count); none: its start."""
+    db = connect(tmp_path / "index.db")
+    db.execute("INSERT INTO events VALUES ('open', 'door', 'cat', ?, NULL, 0.9, NULL, NULL)", (START + 10.5,))
+    db.execute("INSERT INTO events VALUES ('unseen', 'door', 'dog', ?, NULL, 0.9, NULL, NULL)", (START + 20.25,))
+    db.executemany("INSERT INTO seconds VALUES (?, ?, ?, 0.9)",
+                   [("door", int(START) + 5, "cat"), ("door", int(START) + 10, "cat"), ("door", int(START) + 12, "cat"),
+                    ("door", int(START) + 13, "bird"), ("yard", int(START) + 14, "cat")])
+    assert close_open_events(db, tmp_path, before=START + 60) == 2
+    assert dict(db.execute('SELECT id, "end" FROM events').fetchall()) == {"open": START + 13, "unseen": START + 20.25}
+    db.close()
