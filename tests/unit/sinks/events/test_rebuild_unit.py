@@ -13,7 +13,7 @@ import pytest
 
 from live_classify.errors import LiveClassifyError
 from live_classify.sinks.events.index_file import connect
-from live_classify.sinks.events.rebuild import rebuild, start_of
+from live_classify.sinks.events.rebuild import close_open_events, rebuild, start_of
 
 START = time.mktime(time.strptime("2027-01-15 10-00-00", "%Y-%m-%d %H-%M-%S"))  # local time, as names are
 
@@ -105,3 +105,13 @@ def test_a_segment_gone_from_the_disk_is_gone_from_the_index(tree: Path) -> None
     video(tree / "door" / "2027-01-15" / "10-00-30.mp4", 1)
     assert rebuild(tree) == (1, 1, 1)
     assert rows(tree, "SELECT path FROM segments") == [("door/2027-01-15/10-00-30.mp4",)]
+
+
+def test_an_event_a_kill_left_open_without_a_clip_ends_after_the_last_second_its_label_was_seen(tmp_path: Path) -> None:
+    db = connect(tmp_path / "index.db")
+    db.execute("INSERT INTO events VALUES ('killed', 'door', 'espresso', ?, NULL, 0.9, NULL, NULL)", (START + 0.4,))
+    db.executemany("INSERT INTO seconds VALUES ('door', ?, ?, 0.9)",
+                   [(int(START) + 1, "espresso"), (int(START) + 3, "espresso"), (int(START) + 4, "tabby")])
+    assert close_open_events(db, tmp_path, before=START + 60) == 1
+    assert db.execute('SELECT "end" FROM events').fetchall() == [(START + 4,)], "the end of its last second seen"
+    db.close()
