@@ -1,4 +1,5 @@
-"""``--jsonl-rotate daily``: a new file on a new day (the clock's day faked)."""
+"""``--jsonl-rotate daily``: a new file on a new day (the clock's day faked), and only one;
+SIGUSR1: one reopen per signal."""
 from __future__ import annotations
 
 import json
@@ -26,5 +27,26 @@ def test_a_daily_rotation_starts_a_new_file_on_a_new_day(tmp_path: Path, monkeyp
     today["day"] = "2026-12-08"
     out = rotating.ready(out, 14)
     out.write('{"frame": 2}\n')
+    out = rotating.ready(out, 14)  # the rest of the new day: the new file again, not another rotation
+    out.write('{"frame": 3}\n')
     out.close()
-    assert frames(tmp_path / "out.jsonl.1") == [1] and frames(tmp_path / "out.jsonl") == [2]
+    assert frames(tmp_path / "out.jsonl.1") == [1] and frames(tmp_path / "out.jsonl") == [2, 3]
+    assert not (tmp_path / "out.jsonl.2").exists()
+
+
+def test_a_sigusr1_reopens_the_file_once_and_the_lines_after_it_stay_in_the_new_file(tmp_path: Path,
+                                                                                   monkeypatch) -> None:  # noqa: ANN001
+    path, moved = tmp_path / "out.jsonl", tmp_path / "out.jsonl.old"
+    rotating = Rotating(path)
+    out = rotating.ready(rotating.open(), 14)
+    out.write('{"frame": 1}\n')
+    path.rename(moved)  # logrotate, then its postrotate: kill -USR1
+    monkeypatch.setitem(jsonl_file._reopen, "asked", jsonl_file._reopen["asked"] + 1)
+    out = rotating.ready(out, 14)
+    out.write('{"frame": 2}\n')
+    path.rename(tmp_path / "out.jsonl.taken")  # taken again, with no signal this time
+    out = rotating.ready(out, 14)
+    out.write('{"frame": 3}\n')
+    out.close()
+    assert frames(moved) == [1] and frames(tmp_path / "out.jsonl.taken") == [2, 3], "one reopen per signal"
+    assert not path.exists()

@@ -4,6 +4,7 @@ with footage keeps its clip; a clip's frames last their own time, its last one t
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import av
@@ -48,6 +49,28 @@ def test_an_event_whose_footage_never_came_has_no_clip_in_the_index(tmp_path: Pa
         rows = dict(db.execute("SELECT id, clip FROM events").fetchall())
     assert rows == {"early": None, "later": later.clip}  # never a name without a file behind it
     assert not (tmp_path / str(early.clip)).exists() and (tmp_path / str(later.clip)).exists()
+
+
+def test_an_event_whose_footage_never_came_still_has_no_clip_once_it_ends(tmp_path: Path) -> None:
+    """Its end comes after the recording found no footage, and names the clip its start named."""
+    index = Index(tmp_path)
+    clips = Clips(ClipPlan(tmp_path, "door", pre_roll_s=0.0, post_roll_s=0.0), index)
+    writer = Mp4Writer(None, (64, 48), tap=clips.packet, rate=10)
+    early = event("early", 0.0, "door/events/2023-11-14/22-13-20-cat.mp4")
+    index.write_event(Change(START, early))
+    clips.tell(Change(START, early))
+    encode(writer, 0, 10)  # its first packet finds the ring empty: no footage
+    ended = replace(early, end=early.start + 0.5, source_end=0.5)
+    index.write_event(Change(END, ended))
+    clips.tell(Change(END, ended))
+    encode(writer, 10, 20)
+    writer.close()
+    clips.close()
+    index.close()
+    with sqlite3.connect(tmp_path / "index.db") as db:
+        rows = db.execute('SELECT id, "end", clip, thumbnail FROM events').fetchall()
+    assert rows == [("early", ended.end, None, None)]  # ended, and never a name without a file behind it
+    assert not (tmp_path / str(early.clip)).exists()
 
 
 def test_a_clip_lasts_as_long_as_its_frames_even_when_the_stream_states_another_rate(tmp_path: Path) -> None:
