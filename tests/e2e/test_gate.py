@@ -125,6 +125,7 @@ def test_the_threshold_decides_which_pixels_changed(scenes: Path, tmp_path: Path
     (["--gate-mask", "10,10,0,5"], "--gate-mask must be X,Y,W,H in the source's pixels"),
     (["--gate-refresh", "0"], "--gate-refresh must be a number of seconds above 0"),
     (["--gate-threshold", "300"], "--gate-threshold must be a whole number from 1 to 255"),
+    (["--gate-threshold", "0"], "--gate-threshold must be a whole number from 1 to 255"),
     (["--gate-area", "0"], "--gate-area must be a percentage above 0, at most 100"),
     (["--gate", "sometimes"], "argument --gate: invalid choice: 'sometimes'"),
 ])
@@ -152,6 +153,7 @@ def test_each_camera_of_a_configuration_file_has_its_own_gate(scenes: Path, tmp_
               for name in ("gated", "every")}
     assert frames == {"gated": SCENE_CHANGES, "every": list(range(120))}
     assert re.search(r"gated: 120 captured, 7 classified \(.*\), 113 gated \(still\), ", run.stderr), run.stderr
+    assert "all 2 cameras: 240 captured, 127 classified, 113 gated (still), " in run.stderr, "one camera gated"
     (tmp_path / "box.toml").write_text(f'[[camera]]\nsource = "{scenes}"\ngate = "motion"\ngate-mask = ["0,0,-5,10"]\n')
     refused = run_cli("--config", "box.toml", cwd=tmp_path)
     assert_clean_error(refused, "box.toml:4: gate-mask must be X,Y,W,H")

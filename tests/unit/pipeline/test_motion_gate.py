@@ -56,6 +56,23 @@ def test_a_square_smaller_than_the_area_is_no_motion() -> None:
     assert verdicts(MotionGate(GateConfig(area_pct=2.0)), frames) == [FIRST, STILL, STILL, STILL]
 
 
+def with_specks(picture: np.ndarray, rng: np.random.Generator, side: int = 6, step: int = 48) -> np.ndarray:
+    """``picture`` under snow: a white speck every ``step`` px, each frame somewhere else."""
+    out = picture.copy()
+    for y in range(step // 2, H - side, step):
+        for x in range(step // 2, W - side, step):
+            dx, dy = rng.integers(-8, 8, 2)
+            out[y + dy:y + dy + side, x + dx:x + dx + side] = 255
+    return out
+
+
+def test_specks_all_over_the_picture_are_no_motion_when_none_covers_the_area() -> None:
+    rng, base = np.random.default_rng(7), scene()
+    frames = [noisy(base, rng) for _ in range(3)] + [noisy(with_specks(base, rng), rng) for _ in range(6)]
+    # together the specks cover more than 0.1 % of the picture; each one far less: the area is one region's
+    assert verdicts(MotionGate(GateConfig()), frames) == [FIRST] + [STILL] * 8
+
+
 def test_the_lights_switched_on_learn_the_background_anew_and_are_classified_once() -> None:
     rng, dark = np.random.default_rng(4), scene() // 3
     lit = scene()
