@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import signal
 from pathlib import Path
 
 import cv2
@@ -159,32 +158,3 @@ def test_each_camera_of_a_configuration_file_has_its_own_gate(scenes: Path, tmp_
     assert_clean_error(refused, "box.toml:4: gate-mask must be X,Y,W,H")
     assert refused.returncode == 2
 
-
-def test_a_reload_switches_a_camera_s_gate_on_without_restarting_it(live_cli: type[LiveCli], tmp_path: Path) -> None:
-    """``gate`` is a live key of a camera: a reload changes it between two frames, the capture goes on
-    (its frames are not counted from 0 again) and from then on only the refresh classifies the still scene."""
-    out, config = tmp_path / "p.jsonl", tmp_path / "box.toml"
-    with MjpegServer(CHELSEA, fps=15) as camera:
-        table = f'provider = "cpu"\nheadless = true\njsonl = "p.jsonl"\n\n[[camera]]\nname = "door"\n' \
-                f'source = "{camera.url}"\n'
-        config.write_text(table)
-        cli = live_cli("--config", str(config), cwd=tmp_path)
-        cli.wait_for(lambda: len(lines(out)) >= 20, timeout=90, what="every frame classified")
-        masks = ", ".join(f'"{mask}"' for mask in STAMPS[1::2])
-        config.write_text(table + f'gate = "motion"\ngate-refresh = 1\ngate-mask = [{masks}]\n')
-        cli.signal(signal.SIGHUP)
-        cli.wait_for_stderr("configuration reloaded", timeout=60)
-        reloaded = len(lines(out))
-        cli.wait_for(lambda: len(lines(out)) >= reloaded + 5, timeout=60, what="lines after the reload")
-        cli.process.terminate()
-        done = cli.finish(timeout=60)
-    assert done.returncode == 0, done.stderr
-    assert 'camera door: gate: "off" -> "motion"' in done.stderr
-    assert "door: restarting" not in done.stderr
-    got = lines(out)
-    frames = [line["frame"] for line in got]
-    assert frames == sorted(set(frames)), "the camera restarted: its frames counted from 0 again"
-    after = [line["time"] for line in got[reloaded + 1:]]  # the first may still be an answer under way
-    gaps = [b - a for a, b in zip(after, after[1:], strict=False)]
-    assert gaps and min(gaps) > 0.9, "with the gate on, the still camera is classified once a refresh (1 s)"
-    assert counts(done.stderr)["gated"] > 0
