@@ -11,7 +11,7 @@ import pytest
 from live_classify.cli.config_check import render, shown_camera, shown_top
 from live_classify.cli.config_file import CameraConfig, ConfigFile, resolve
 from live_classify.cli.config_keys import Entry, vocabulary
-from live_classify.cli.config_toml import ConfigError, scan_lines, scrub
+from live_classify.cli.config_toml import ConfigError, exposed, scan_lines, scrub
 from live_classify.cli.flags import build_parser
 from live_classify.cli.main import main
 
@@ -381,3 +381,17 @@ def test_check_scrubs_every_known_secret_wherever_it_shows() -> None:
     config = ConfigFile("box.toml", [], [entry], [], Namespace(), {}, vocabulary(build_parser()), secrets=["hunter2"])
     assert 'collect = "***"' in render(config) and "hunter2" not in render(config)
     assert scrub("a p@ss:w b p%40ss%3Aw", ["p@ss:w"]) == "a *** b ***"
+
+
+@pytest.mark.parametrize("mode, warned", [(0o600, False), (0o640, False), (0o604, True), (0o644, True)])
+def test_a_secret_file_is_warned_of_exactly_when_every_user_can_read_it(mode: int, warned: bool,
+                                                                        tmp_path: Path) -> None:
+    """Readable by its group only (a service's own group) is not every user; the others' read bit is."""
+    secret = tmp_path / "token"
+    secret.write_text("s3cret\n")
+    secret.chmod(mode)
+    said = exposed(secret)
+    assert (said is not None) == warned, said
+    if warned:
+        assert said == f"{secret} holds a secret but every user of this machine can read it (mode {mode:04o}): " \
+                       f"chmod 600 {secret}"
