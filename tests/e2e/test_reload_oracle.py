@@ -108,13 +108,14 @@ def unknown_as(box: Box, camera: str) -> Callable[[dict], bool]:
 
 
 def discovery_of(box: Box) -> set[str]:
-    """The Home Assistant configs B publishes: per camera, one per event label and its top label."""
+    """The Home Assistant configs B publishes: per camera, one per event label, its top label and its snapshot."""
     if not (box.get("mqtt") and box.get("mqtt-discovery")):
         return set()
     node, labels = slug(PREFIX), box.get("event") or []
     assert isinstance(labels, list)
     return {f"homeassistant/binary_sensor/{node}/{slug(c)}_{slug(label)}/config" for c in box.names
-            for label in labels} | {f"homeassistant/sensor/{node}/{slug(c)}_top/config" for c in box.names}
+            for label in labels} | {f"homeassistant/sensor/{node}/{slug(c)}_top/config" for c in box.names} \
+        | {f"homeassistant/camera/{node}/{slug(c)}_snapshot/config" for c in box.names}
 
 
 def api(port: int, path: str) -> tuple[int, bytes]:

@@ -15,7 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from boxes import box, lines
+from boxes import box, lines, retained, slug
 from conftest import CHELSEA, COFFEE, DATA, LiveCli, count_frames
 from mjpeg_server import Camera, MjpegServer
 from mqtt_broker import MOSQUITTO, PREFIX, Broker, Subscriber
@@ -190,11 +190,14 @@ def test_mqtt_moves_to_a_new_prefix(three_cameras: list[MjpegServer], live_cli: 
     subscriber = Subscriber(broker.port)
     config = tmp_path / "box.toml"
     try:
-        config.write_text(box({"door": a, "hall": b}, f'mqtt = "{broker.url}"\n'))
+        config.write_text(box({"door": a, "hall": b}, f'mqtt = "{broker.url}"\nmqtt-discovery = true\n'))
         cli = live_cli("--config", str(config), cwd=tmp_path)
         for name in ("door", "hall"):
             subscriber.next(f"{PREFIX}/{name}/prediction")
-        reload(cli, config, box({"door": a, "hall": b}, f'mqtt = "{broker.url}/moved"\n'), 1)
+        cli.wait_for(lambda: nodes(broker) == {slug(PREFIX)}, 30, "Home Assistant's configs at the first prefix")
+        reload(cli, config, box({"door": a, "hall": b}, f'mqtt = "{broker.url}/moved"\nmqtt-discovery = true\n'), 1)
+        cli.wait_for(lambda: nodes(broker) == {slug(f"{PREFIX}/moved")}, 30,  # the old ones cleared, not left behind
+                     f"Home Assistant's configs at the new prefix alone, not {sorted(nodes(broker))}")
         for name in ("door", "hall"):  # the old topics told the camera is away, the new ones carry on
             subscriber.next(f"{PREFIX}/{name}/status", where=lambda p: p["state"] == "offline")
         for name in ("door", "hall"):
@@ -206,6 +209,33 @@ def test_mqtt_moves_to_a_new_prefix(three_cameras: list[MjpegServer], live_cli: 
     finally:
         subscriber.close()
         broker.stop()
+
+
+def test_a_camera_alone_at_the_start_keeps_its_own_topics_once_a_reload_adds_another(
+        three_cameras: list[MjpegServer], live_cli: type[LiveCli], tmp_path: Path) -> None:
+    a, b, _ = three_cameras
+    broker = Broker(tmp_path)
+    broker.start()
+    subscriber = Subscriber(broker.port)
+    config = tmp_path / "box.toml"
+    try:
+        config.write_text(box({"door": a}, f'mqtt = "{broker.url}"\n'))
+        cli = live_cli("--config", str(config), cwd=tmp_path)
+        subscriber.next(f"{PREFIX}/door/prediction")
+        reload(cli, config, box({"door": a, "hall": b}, f'mqtt = "{broker.url}"\n'), 1)
+        subscriber.next(f"{PREFIX}/hall/prediction")  # the added camera classified: its frames go round
+        door = [subscriber.next(f"{PREFIX}/door/prediction") for _ in range(30)]
+        assert {p["camera"] for p in door} == {"door"}, "the added camera's frames on the first one's topic"
+        cli.signal(signal.SIGINT)
+        assert cli.finish().returncode == 0
+    finally:
+        subscriber.close()
+        broker.stop()
+
+
+def nodes(broker: Broker) -> set[str]:
+    """The MQTT prefixes (as Home Assistant's node ids) of the discovery configs retained at the broker."""
+    return {topic.split("/")[2] for topic in retained(broker.port, "homeassistant/#")}
 
 
 def label_of(classifier: Classifier, photo: Path) -> str:
