@@ -1,4 +1,5 @@
-"""``--jsonl-rotate daily``: a new file on a new day (the clock's day faked), and only one;
+"""``--jsonl-rotate daily``: a new file on a new day (the clock's day faked), and only one; a size:
+rotated past it, never before, the older files shifted up;
 SIGUSR1: one reopen per signal."""
 from __future__ import annotations
 
@@ -50,3 +51,34 @@ def test_a_sigusr1_reopens_the_file_once_and_the_lines_after_it_stay_in_the_new_
     out.close()
     assert frames(moved) == [1] and frames(tmp_path / "out.jsonl.taken") == [2, 3], "one reopen per signal"
     assert not path.exists()
+
+
+def test_a_file_may_reach_exactly_the_rotation_size_before_it_rotates(tmp_path: Path) -> None:
+    """``--jsonl-rotate 26`` with lines of 13 bytes: two lines fill the file to exactly 26 bytes and
+    stay together; the third starts the new file."""
+    path = tmp_path / "out.jsonl"
+    rotating = Rotating(path, Rotation(26, keep=3))
+    out = rotating.open()
+    for frame in (1, 2, 3):
+        line = f'{{"frame": {frame}}}\n'
+        out = rotating.ready(out, len(line.encode()))
+        out.write(line)
+    out.close()
+    assert frames(tmp_path / "out.jsonl.1") == [1, 2] and frames(path) == [3]
+    assert (tmp_path / "out.jsonl.1").stat().st_size == 26
+
+
+def test_each_rotation_shifts_the_older_files_up_one_and_drops_only_the_oldest(tmp_path: Path) -> None:
+    """``--jsonl-rotate 13 --jsonl-keep 3`` with lines of 13 bytes: each line has a file of its own;
+    after five, ``out.jsonl`` holds the fifth, ``.1`` the fourth, ``.2`` the third, ``.3`` the second."""
+    path = tmp_path / "out.jsonl"
+    rotating = Rotating(path, Rotation(13, keep=3))
+    out = rotating.open()
+    for frame in range(1, 6):
+        line = f'{{"frame": {frame}}}\n'
+        out = rotating.ready(out, len(line.encode()))
+        out.write(line)
+    out.close()
+    kept = [frames(tmp_path / name) for name in ("out.jsonl", "out.jsonl.1", "out.jsonl.2", "out.jsonl.3")]
+    assert kept == [[5], [4], [3], [2]]
+    assert not (tmp_path / "out.jsonl.4").exists()

@@ -1,10 +1,14 @@
 """The encoder's settings as units: the size recorded, each encoder's options, the stream
-configured, and the encoder chosen (or refused in one line)."""
+configured, the encoder chosen (or refused in one line), and the packets' times: each lasts until the
+next frame, and a burst is spread a frame of the stated rate apart."""
 from __future__ import annotations
 
 from fractions import Fraction
+from pathlib import Path
 from types import SimpleNamespace
 
+import av
+import numpy as np
 import pytest
 
 from live_classify.config import EncoderSettings
@@ -69,3 +73,32 @@ def test_libx264_opens_here_and_an_encoder_without_its_device_does_not() -> None
     opened = mp4._try_open("libx264", (64, 48), EncoderSettings())
     assert opened is not None and (opened.name, opened.width, opened.height) == ("libx264", 64, 48)
     assert mp4._try_open("h264_v4l2m2m", (64, 48), EncoderSettings()) is None
+
+
+def test_a_recording_lasts_as_long_as_its_frames_even_when_the_stream_states_another_rate(tmp_path: Path) -> None:
+    """A live source's first file states 30 fps (its rate not measured yet); the frames are 10 fps
+    apart: each packet of the file, the last one too, lasts 0.1 s, so the file is as long as the
+    time it covers (a segment's length is what the index and the rebuild say it covers)."""
+    path = tmp_path / "segment.mp4"
+    writer = mp4.Mp4Writer(path, (64, 48))  # no rate: the stream says 30 fps
+    noise = np.random.default_rng(0)
+    for i in range(20):
+        writer.write(noise.integers(0, 255, (48, 64, 3), dtype=np.uint8), i / 10)
+    writer.close()
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        durations = [float(p.duration * stream.time_base) for p in container.demux(stream) if p.dts is not None]
+    assert durations == [0.1] * 20, durations
+
+
+def test_a_burst_of_buffered_frames_is_spread_at_least_a_frame_of_the_stated_rate_apart() -> None:
+    """A stream stating 30 fps, five frames come at once (a camera's buffer at open): each is at
+    least 1/30 s after the one before (33.3 ms: 34 ms, never 33), so no tool on the stated rate's
+    grid sees two frames at one time."""
+    times: list[float] = []
+    writer = mp4.Mp4Writer(None, (64, 48), rate=30, tap=lambda t, key, data, stream: times.append(t))
+    for _ in range(5):
+        writer.write(np.zeros((48, 64, 3), np.uint8), 0.0)
+    writer.close()
+    gaps = [round((b - a) * 1000, 3) for a, b in zip(times, times[1:], strict=False)]  # ms
+    assert len(gaps) == 4 and all(1000 / 30 <= gap < 2000 / 30 for gap in gaps), gaps
