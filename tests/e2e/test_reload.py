@@ -55,7 +55,9 @@ def test_a_reload_ends_starts_and_leaves_the_untouched_camera_alone(
     frames, times = [r["frame"] for r in door], [r["time"] for r in door]
     assert frames == sorted(set(frames)), "door restarted: its frames counted from 0 again"
     gaps = [later - earlier for earlier, later in pairwise(times)]
-    assert max(gaps) < MAX_GAP_S, f"door paused {max(gaps):.2f} s"
+    before = gaps[2:len(of(lines(out)[:reloaded], "door")) - 1]  # door's own pauses before the reload
+    allowed = max(MAX_GAP_S, 1.5 * max(before, default=0.0))  # a loaded machine's pauses are not the reload's
+    assert max(gaps) < allowed, f"door paused {max(gaps):.2f} s (allowed {allowed:.2f} s)"
     assert "door: restarting" not in cli.stderr
     assert "camera hall removed" in cli.stderr and "camera yard added" in cli.stderr
 
