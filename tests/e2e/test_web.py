@@ -191,10 +191,12 @@ def test_the_page_shows_the_events_going_on_with_one_time_format(camera: MjpegSe
                   "none: document.getElementById('no-events').hidden, "
                   "rates: [...document.querySelectorAll('#counters dt')].map(d => d.textContent)})")
     page = read_page(port, tmp_path, expression, lambda page: page.get("going"))
+    (told,) = status(port)["events"]["going_on"]  # the start the page was told of, its score a share (0 to 1)
     cli.signal(signal.SIGINT)
     assert cli.finish().returncode == 0
     (going,) = page["going"]  # the cat on top all along: one event, going on
     assert re.fullmatch(rf"({'|'.join(CAT_LABELS)}) \d+% on \S+, since \d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d", going), going
+    assert going.startswith(f"{told['label']} {told['score'] * 100:.0f}% on "), (going, told)  # a percentage
     assert page["none"] is True and {"capture rate", "inference rate"} <= set(page["rates"]), page
 
 

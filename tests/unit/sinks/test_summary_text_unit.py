@@ -19,6 +19,11 @@ def test_events_are_counted_per_label_not_named_after_the_watched_labels() -> No
     assert events_line(Counter(), ["rocket", "espresso", "rocket"]) == "0 events (watching for espresso, rocket)"
 
 
+def test_the_labels_with_the_most_events_come_first_not_in_alphabetical_order() -> None:
+    assert events_line(Counter({"cat": 1, "zebra": 3, "mug": 2}), ["cat", "mug", "zebra"]) == \
+        "6 events: 3 zebra, 2 mug, 1 cat"
+
+
 def test_a_camera_added_late_gets_its_rate_over_its_own_lifetime() -> None:
     """The run is 100 s old; the camera a reload added 10 s ago classified 100 frames: 10 fps, not 1."""
     late = Stats(started=1000.0)

@@ -24,6 +24,19 @@ def test_to_a_log_one_line_per_quarter_with_counts_and_time_left() -> None:
                                            "features: 160/200 images (80%), 2 s left"]
 
 
+def test_to_a_log_a_step_that_jumps_past_several_quarters_prints_one_line_not_one_per_update() -> None:
+    """Big batches: 0 to 60% at once, then 70%, 80%, 90% (a line for 25%, 50% and 75% is owed at
+    most once: 60% passed the first two, 80% the third)."""
+    log, now = io.StringIO(), [0.0]
+    progress = Progress("features", 10, "batches", log, clock=lambda: now[0])
+    for done in (6, 7, 8, 9, 10):
+        now[0] = float(done)
+        progress.update(done)
+    progress.finish()
+    assert log.getvalue().splitlines() == ["features: 6/10 batches (60%), 4 s left",
+                                           "features: 8/10 batches (80%), 2 s left"]
+
+
 def test_on_a_terminal_the_line_is_redrawn_in_place_and_wiped_before_other_output() -> None:
     tty, now = Terminal(), [0.0]
     progress = Progress("training", 60, "epochs at most", tty, clock=lambda: now[0])

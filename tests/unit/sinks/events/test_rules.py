@@ -76,6 +76,18 @@ def test_the_best_score_and_its_time() -> None:
     assert end.id == start.id
 
 
+def test_the_thumbnail_is_the_best_frame_so_far_at_the_start_and_the_best_of_all_at_the_end() -> None:
+    """Each frame's ``keep`` gives its time (standing for its picture): the start's thumbnail is the
+    best frame of the hold, the end's the best of the whole event (0.97 at 2 s), not the start's."""
+    tr = tracker(hold_s=0.5, gap_s=1.0)
+    frames = scene(0, 3, "cat", score=0.6)
+    frames[20] = (frames[20][0], "cat", 0.97)
+    frames += scene(3, 5, "cup")
+    changes = [c for t, label, score in frames  # a str stands for the frame's Moment
+               for c in tr.observe(Seen(t, WALL0 + t, label, score, keep=lambda t=t: f"frame at {t}"))]
+    assert [(c.kind, c.moment) for c in changes] == [(START, "frame at 0.0"), (END, "frame at 2.0")]
+
+
 def test_a_new_event_needs_the_hold_again_and_a_new_id() -> None:
     tr = tracker(hold_s=1.0, gap_s=1.0)
     changes = feed(tr, scene(0, 2, "cat") + scene(2, 4, "cup") + scene(4, 6, "cat") + scene(6, 8, "cup"))

@@ -10,6 +10,7 @@ from pathlib import Path
 import av
 import numpy as np
 
+from live_classify.config import EncoderSettings
 from live_classify.sinks.events.index import Index
 from live_classify.sinks.events.rules import END, START, Change, Event
 from live_classify.sinks.record.clips import ClipPlan, Clips
@@ -92,3 +93,22 @@ def test_a_clip_lasts_as_long_as_its_frames_even_when_the_stream_states_another_
         length = float(stream.duration * stream.time_base)
     assert durations == [0.1] * len(durations) and len(durations) >= 30, durations
     assert length == len(durations) / 10  # what a player shows as the clip's length
+
+
+def test_event_max_cuts_only_at_keyframes_so_every_part_starts_with_a_picture_of_its_own(tmp_path: Path) -> None:
+    """A keyframe every 2 s and --event-max 0.5 s: each part waits for the next keyframe (three
+    parts of 2 s in 6 s), never a part that starts on a frame that needs the one before it."""
+    clips = Clips(ClipPlan(tmp_path, "door", pre_roll_s=0.0, post_roll_s=0.0, max_s=0.5))
+    writer = Mp4Writer(None, (64, 48), EncoderSettings(keyframe_s=2.0), tap=clips.packet, rate=10)
+    long = event("long", 0.0, "door/events/2023-11-14/22-13-20-cat.mp4")
+    encode(writer, 0, 1)  # the ring has its first keyframe when the start is taken up
+    clips.tell(Change(START, long))
+    encode(writer, 1, 60)
+    writer.close()
+    clips.close()
+    parts = sorted(path.name for path in (tmp_path / "door/events/2023-11-14").glob("*.mp4"))
+    assert parts == ["22-13-20-cat.2.mp4", "22-13-20-cat.3.mp4", "22-13-20-cat.mp4"]
+    for part in parts:
+        with av.open(str(tmp_path / "door/events/2023-11-14" / part)) as video:
+            first = next(video.demux(video.streams.video[0]))
+            assert first.is_keyframe, part
