@@ -116,7 +116,8 @@ def test_watch_model_switched_on_and_off_by_a_reload(camera: MjpegServer, live_c
 
     config.write_text(box({"door": camera}, f'model = "{model}"\n'))
     cli.signal(signal.SIGHUP)
-    cli.wait_for(lambda: cli.stderr.count("configuration reloaded") == 3, 60, "watch-model off")
+    cli.wait_for(lambda: cli.stderr.count("configuration reloaded") == 2, 60, "watch-model off")
+    assert cli.stderr.count("model reloaded: 1 camera") == 1, "the watched file's swap says it was the model"
     tiny(model, "third")
     since = len(lines(out))
     cli.wait_for(lambda: len(lines(out)) >= since + 60, 60, "lines long after the watch would have seen it")
