@@ -82,3 +82,11 @@ def test_a_reload_says_each_change_once_and_no_secret() -> None:
     assert changes(before, after) == ["min-confidence: 0.3 -> 0.15", "camera three added", "camera two removed",
                                       'camera door: source: "rtsp://u:***@a/" -> "rtsp://u:***@b/"']
     assert changes(before, before) == []
+
+
+def test_a_key_switched_on_or_off_is_said_as_the_file_spells_it() -> None:
+    """A top-level key that a reload adds or removes (``watch-model``) is one line, its value as in the file."""
+    before = '[[camera]]\nname = "door"\nsource = "x"\n'
+    after = 'watch-model = true\n[[camera]]\nname = "door"\nsource = "x"\n'
+    assert changes(before, after) == ["watch-model: (not set) -> true"]
+    assert changes(after, before) == ["watch-model: true -> (not set)"]
