@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from live_classify.cli.argparse_parts import actions, exclusive_groups, repeats, typed
 from live_classify.cli.config_toml import ConfigError, shown
 from live_classify.sources.names import is_stream
 
@@ -64,7 +65,7 @@ def raising_parser(build: argparse.ArgumentParser) -> argparse.ArgumentParser:
 def vocabulary(parser: argparse.ArgumentParser) -> dict[str, argparse.Action]:
     """Key -> the flag's action: every long flag, but ``--no-X`` (write ``X = false``) and NOT_KEYS."""
     keys = {}
-    for action in parser._actions:  # argparse has no public list of its flags
+    for action in actions(parser):
         for option in action.option_strings:
             key = option[2:]
             negative = isinstance(action, argparse.BooleanOptionalAction) and key.startswith("no-")
@@ -86,7 +87,7 @@ def tokens(key: str, value: object, action: argparse.Action, where: str) -> list
         return [option if _boolean(key, value, where) else f"--no-{key}"]
     if action.nargs == 0:
         return [option] if _boolean(key, value, where) else []
-    repeatable = isinstance(action, argparse._AppendAction)
+    repeatable = repeats(action)
     if isinstance(value, list) and not repeatable:
         raise ConfigError(f"{where}: {key} takes one value, not an array")
     values = value if isinstance(value, list) else [value]
@@ -121,18 +122,14 @@ def refused_message(where: str, message: str) -> str:
 def typed_flags(argv: Sequence[str], build: Callable[[], argparse.ArgumentParser]) -> dict[str, object]:
     """The flags typed, as typed (no defaults, no conversion): what overrides the file, and what
     --check shows for them."""
-    parser = build()
-    for action in parser._actions:  # argparse has no public way to tell "given" from "default"
-        action.default, action.type, action.choices = argparse.SUPPRESS, None, None
-    typed = vars(parser.parse_args(argv))
-    return {dest: value for dest, value in typed.items() if dest not in ("config", "check")}
+    given = typed(build(), argv, raw=True)
+    return {dest: value for dest, value in given.items() if dest not in ("config", "check")}
 
 
 def overridden_by(parser: argparse.ArgumentParser, typed: Mapping[str, object]) -> set[str]:
     """The destinations the command line sets, and those it excludes (``--quiet`` drops the file's ``verbose``)."""
     dests = set(typed)
-    for group in parser._mutually_exclusive_groups:
-        members = {action.dest for action in group._group_actions}
+    for members in exclusive_groups(parser):
         if members & dests:
             dests |= members
     return dests

@@ -10,6 +10,7 @@ import argparse
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from live_classify.cli.argparse_parts import typed
 from live_classify.config import redact
 from live_classify.sources.names import is_stream, looks_like_images
 
@@ -64,10 +65,7 @@ def several_problems(modes: Sequence[str], given: frozenset[str], rtsp: bool) ->
 
 def given_flags(make_parser: Callable[[], argparse.ArgumentParser], argv: Sequence[str] | None) -> frozenset[str]:
     """The destinations of the flags that are on the command line (not those left at a default)."""
-    parser = make_parser()
-    for action in parser._actions:  # argparse has no public way to tell "given" from "default"
-        action.default = argparse.SUPPRESS
-    return frozenset(vars(parser.parse_args(argv)))
+    return frozenset(typed(make_parser(), argv))
 
 
 def mode_problems(mode: str, given: frozenset[str], rtsp: bool = False) -> tuple[list[str], list[str]]:
