@@ -19,7 +19,7 @@ from live_classify.engine.classifier import Classifier
 from live_classify.engine.model import default_model_path
 
 # Fixtures that live in tests/support: a real X display, a disk that fills up.
-pytest_plugins = ["xdisplay", "recordings", "scenes"]
+pytest_plugins = ["xdisplay", "recordings", "scenes", "systemd"]
 
 DATA = Path(__file__).parent / "data"
 CHELSEA = DATA / "chelsea.png"

@@ -4,7 +4,6 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import threading
 import time
 from math import inf
 from pathlib import Path
@@ -13,48 +12,12 @@ import pytest
 from conftest import CHELSEA, headless_env
 from mjpeg_server import MjpegServer
 from statuses import run_status
+from systemd import FakeSystemd
 from updates import update
 
 from live_classify.config import NotifyConfig
 from live_classify.pipeline.status import RunStatus
 from live_classify.sinks.notify import LOOP_S, Notifier
-
-
-class FakeSystemd:
-    """A datagram socket where systemd would listen; keeps every message with its arrival time."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.messages: list[tuple[float, str]] = []
-        self._socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self._socket.bind(str(path))
-        self._socket.settimeout(0.2)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._listen, daemon=True)
-        self._thread.start()
-
-    def _listen(self) -> None:
-        while not self._stop.is_set():
-            try:
-                message = self._socket.recv(4096).decode()
-            except TimeoutError:
-                continue
-            self.messages.append((time.monotonic(), message))  # when it came (not when recv began to wait)
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(2)
-        self._socket.close()
-
-    def times_of(self, what: str) -> list[float]:
-        return [t for t, message in self.messages if what in message.splitlines()]
-
-
-@pytest.fixture
-def systemd(tmp_path: Path):  # noqa: ANN201
-    fake = FakeSystemd(tmp_path / "notify")
-    yield fake
-    fake.close()
 
 
 def gaps(times: list[float]) -> list[float]:

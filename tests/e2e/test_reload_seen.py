@@ -6,54 +6,15 @@ from __future__ import annotations
 
 import json
 import signal
-import socket
-import threading
 import time
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
-import pytest
 from boxes import box, lines
 from conftest import LiveCli, headless_env
 from mjpeg_server import MjpegServer
+from systemd import FakeSystemd
 from web_client import free_port, get
-
-
-class Systemd:
-    """A datagram socket where systemd would listen: every message, in order."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.messages: list[str] = []
-        self._socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self._socket.bind(str(path))
-        self._socket.settimeout(0.2)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._listen, daemon=True)
-        self._thread.start()
-
-    def _listen(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.messages.append(self._socket.recv(4096).decode())
-            except TimeoutError:
-                continue
-
-    def count(self, what: str) -> int:
-        return sum(what in message.splitlines() for message in self.messages)
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(2)
-        self._socket.close()
-
-
-@pytest.fixture
-def systemd(tmp_path: Path) -> Iterator[Systemd]:
-    fake = Systemd(tmp_path / "notify")
-    yield fake
-    fake.close()
 
 
 def status(port: int) -> dict:
@@ -63,7 +24,7 @@ def status(port: int) -> dict:
 
 
 def test_a_reload_moves_loaded_thresholds_history_and_a_refused_one_is_ready_again(
-        camera: MjpegServer, live_cli: type[LiveCli], systemd: Systemd, tmp_path: Path) -> None:
+        camera: MjpegServer, live_cli: type[LiveCli], systemd: FakeSystemd, tmp_path: Path) -> None:
     port, config, out = free_port(), tmp_path / "box.toml", tmp_path / "p.jsonl"
     outputs = f'serve = "127.0.0.1:{port}"\nsegment = "1s"\n'
     config.write_text(box({"door": camera}, outputs + 'min-confidence = 0.01\nrecord = "rec/"\n'))
