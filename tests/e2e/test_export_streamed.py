@@ -14,15 +14,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from statuses import camera_status
+from web_client import history_server
 
 from live_classify.config import EncoderSettings
 from live_classify.sinks.events.index import Index
 from live_classify.sinks.record.retention import SegmentPlan
 from live_classify.sinks.record.segments import SegmentedMp4
-from live_classify.sinks.web import view as web
 from live_classify.sinks.web.history import export
-from live_classify.sinks.web.listen import Address, listen
 
 TOKEN = "export-token"
 
@@ -43,14 +41,8 @@ def big(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def port(big: Path) -> Iterator[int]:
-    camera = camera_status(last_capture=time.monotonic())
-    sock = listen(Address("127.0.0.1", 0), TOKEN)
-    view = web.WebView(sock, [web.Feed("big", "big", lambda: camera)],
-                       web.Options("big", "CPU", token=TOKEN, fps=None, recordings=big))
-    try:
-        yield sock.getsockname()[1]
-    finally:
-        view.close()
+    with history_server(big, "big", TOKEN) as port:
+        yield port
 
 
 def export_path(big: Path) -> str:

@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 from conftest import CHELSEA, COFFEE, run_cli
 from statuses import camera_status
+from web_client import history_server
 
 from live_classify.engine.classifier import Classifier
 from live_classify.sinks.web import view as web
@@ -56,14 +57,8 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def port(recorded: Path) -> Iterator[int]:
-    camera = camera_status(last_capture=time.monotonic())
-    sock = listen(Address("127.0.0.1", 0), TOKEN)
-    view = web.WebView(sock, [web.Feed("a", "a", lambda: camera)],
-                       web.Options("a", "CPU", token=TOKEN, fps=None, recordings=recorded))
-    try:
-        yield sock.getsockname()[1]
-    finally:
-        view.close()
+    with history_server(recorded, "a", TOKEN) as port:
+        yield port
 
 
 def get(port: int, path: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
@@ -239,15 +234,8 @@ def test_an_export_over_missing_or_damaged_segments_leaves_them_out_and_says_so(
     assert len(segments) >= 4, segments
     (copy / segments[1][0]).unlink()
     (copy / segments[2][0]).write_bytes(b"\x00" * 100 + (copy / segments[2][0]).read_bytes()[100:])  # no ftyp box
-    camera = camera_status(last_capture=time.monotonic())
-    sock = listen(Address("127.0.0.1", 0), TOKEN)
-    view = web.WebView(sock, [web.Feed("b", "b", lambda: camera)],
-                       web.Options("b", "CPU", token=TOKEN, fps=None, recordings=copy))
-    try:
-        code, headers, body = get(sock.getsockname()[1],
-                                  f"/api/clip.mp4?camera=b&start={segments[0][1]}&end={segments[3][2]}")
-    finally:
-        view.close()
+    with history_server(copy, "b", TOKEN) as port:
+        code, headers, body = get(port, f"/api/clip.mp4?camera=b&start={segments[0][1]}&end={segments[3][2]}")
     assert code == 200, body[:300]
     names = [Path(path).name for path, _, _ in segments[1:3]]
     assert headers["X-Skipped-Segments"] == f"2 missing or damaged, left out: {names[0]}, {names[1]}"

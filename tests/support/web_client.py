@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import http.client
 import json
 import shutil
@@ -136,3 +137,22 @@ async def _read_page(devtools: int, expression: str, ready: Callable[[dict], obj
                     return page
                 await asyncio.sleep(0.1)
     return page
+
+
+@contextlib.contextmanager
+def history_server(recordings: Path, camera: str, token: str | None) -> Iterator[int]:
+    """The web view alone, in this process, serving ``recordings`` (/history, its APIs, /media) for
+    one camera that is live; yields its port."""
+    from statuses import camera_status
+
+    from live_classify.sinks.web import view as web
+    from live_classify.sinks.web.listen import Address, listen
+
+    status = camera_status(last_capture=time.monotonic())
+    sock = listen(Address("127.0.0.1", 0), token)
+    served = web.WebView(sock, [web.Feed(camera, camera, lambda: status)],
+                         web.Options(camera, "CPU", token=token, fps=None, recordings=recordings))
+    try:
+        yield sock.getsockname()[1]
+    finally:
+        served.close()
