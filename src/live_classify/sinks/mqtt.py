@@ -248,11 +248,21 @@ class MqttSink:
         return client
 
     def _connect(self) -> None:
-        """Start paho's thread and wait for the first answer: unreachable is a warning, or an error with
-        --mqtt-required."""
+        """Start paho's thread. With --mqtt-required the first answer is awaited (unreachable is the
+        run's error); else it is said when it comes, from a thread of its own: a dead broker must not
+        hold the start, nor a reload on the main loop, for the connection's timeout."""
         broker = self.config.broker
         self.client.connect_async(broker.host, broker.port, keepalive=KEEPALIVE_S)
         self.client.loop_start()
+        if self.config.required:
+            self._say_first_answer()
+        else:
+            threading.Thread(target=self._say_first_answer, name="mqtt-first-answer", daemon=True).start()
+
+    def _say_first_answer(self) -> None:
+        """The first connection attempt's outcome, in one line: unreachable is a warning, or an error
+        with --mqtt-required."""
+        broker = self.config.broker
         self._answered.wait(CONNECT_TIMEOUT_S + 1)
         if self._online.is_set():
             log.info(f"publishing to MQTT broker {broker} under {self.topic}/")

@@ -103,8 +103,17 @@ def sink_for(url: str = "mqtt://broker.lan/home", **config: object) -> MqttSink:
     backlog = config.pop("backlog", 1000)
     status = config.pop("status", None)
     min_confidence = config.pop("min_confidence", None)
-    return MqttSink(MqttConfig(broker_url(url), **config), "door", "rtsp://cam/1", status,  # type: ignore[arg-type]
+    sink = MqttSink(MqttConfig(broker_url(url), **config), "door", "rtsp://cam/1", status,  # type: ignore[arg-type]
                     min_confidence, backlog=backlog)  # type: ignore[arg-type]
+    first_answer_said()
+    return sink
+
+
+def first_answer_said() -> None:
+    """Wait for the line that says how the first connection went (a thread's, unless required)."""
+    for thread in threading.enumerate():
+        if thread.name == "mqtt-first-answer":
+            thread.join(10)
 
 
 def status(state: str, **counts: object) -> dict[str, object]:
@@ -237,6 +246,19 @@ def test_no_broker_there_says_why(fake: SimpleNamespace) -> None:
     refused = "^cannot reach MQTT broker mqtt://broker.lan/home: connection refused$"
     with pytest.raises(LiveClassifyError, match=refused):
         sink_for(required=True)
+
+
+def test_a_broker_that_does_not_answer_holds_neither_the_start_nor_a_reload(
+        fake: SimpleNamespace, monkeypatch: pytest.MonkeyPatch) -> None:
+    FakeClient.answer = "nothing"
+    monkeypatch.setattr(mqtt, "CONNECT_TIMEOUT_S", 0.5)  # the answer is awaited 1.5 s, in a thread of its own
+    sink = MqttSink(MqttConfig(broker_url("mqtt://broker.lan/home")), "door", "rtsp://cam/1", None, None)
+    assert fake.said == []  # the sink is made before the broker could have answered
+    first_answer_said()
+    assert fake.said == [("warning", "cannot reach MQTT broker mqtt://broker.lan/home: no answer; "
+                                     "the run goes on, retrying in the background")]
+    sink._closing = True
+    sink._writer.finish(1.0)
 
 
 def test_no_answer_at_all_is_said_so(fake: SimpleNamespace, monkeypatch: pytest.MonkeyPatch) -> None:
