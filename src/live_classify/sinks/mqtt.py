@@ -247,9 +247,8 @@ class MqttSink:
         return client
 
     def _connect(self) -> None:
-        """Start paho's thread. With --mqtt-required the first answer is awaited (unreachable is the
-        run's error); else it is said when it comes, from a thread of its own: a dead broker must not
-        hold the start, nor a reload on the main loop, for the connection's timeout."""
+        """Start paho's thread; the first answer awaited with --mqtt-required only, else said from a thread
+        of its own: a dead broker must not hold the start, nor a reload on the main loop, for seconds."""
         self.client.connect_async(self.config.broker.host, self.config.broker.port, keepalive=KEEPALIVE_S)
         self.client.loop_start()
         if self.config.required:
