@@ -65,3 +65,18 @@ def test_the_events_run_on_the_wall_clock_for_live_cameras_only(tmp_path: Path) 
     events = found[("events",)]
     assert isinstance(events, EventsSpec)
     assert events.live == ("door",) and dict(events.own) == {"door": None, "clip": None}
+
+
+def test_every_picture_is_decoded_where_a_window_or_a_recording_shows_it_and_that_changes_in_place() -> None:
+    record = RecordConfig(Path("/rec/"), segment_s=60.0)
+    yard = replace(DOOR, name="yard", record=record)
+
+    def every_picture(window: bool, *sources: SourceConfig) -> dict[str, bool]:
+        found = specs(RunConfig(sources, OutputConfig(record=record, headless=not window)), window=window)
+        return {key[1]: spec.every_picture for key, spec in found.items() if isinstance(spec, CameraSpec)}
+
+    assert every_picture(False, DOOR, yard) == {"door": False, "yard": True}  # headless: the recorded one only
+    assert every_picture(True, DOOR, yard) == {"door": True, "yard": True}  # a window shows every camera
+    before = CameraSpec.of(DOOR, every_picture=False)
+    after = CameraSpec.of(DOOR, every_picture=True)
+    assert before != after and before.same_capture(after), "a recording added by a reload restarts the camera"

@@ -230,7 +230,7 @@ def test_a_thumbnail_is_its_frame_as_classified_not_as_the_overlay_drew_on_it_af
     run_overlay = overlay.Status(capture_fps=25.0, inference_fps=24.0, display_fps=25.0, dropped=0, provider="CPU")
     for index in range(8):
         prediction = seen("door", index, "cat")
-        prediction = replace(prediction, frame=replace(prediction.frame, image=grey.copy()))
+        prediction = replace(prediction, frame=replace(prediction.frame, pixels=grey.copy()))
         sink.write_predictions([prediction])
         overlay.draw(prediction.frame.image, seen("door", index, "dog"), run_overlay)  # as the annotator does
     moment = next(change for change in listener.changes if change.kind == START).moment
