@@ -1,6 +1,6 @@
 """The events sink's bookkeeping as a unit: an output that failed is told nothing more, only starts
-are counted in the summary, a reload's new rules end what goes on, and only a live camera's events
-end while no frame comes."""
+are counted in the summary, a reload's new rules end what goes on, only a live camera's events
+end while no frame comes, and a thumbnail drawn again is the same picture."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -11,6 +11,7 @@ from live_classify.config import EventConfig
 from live_classify.engine.classifier import Classification, StageTimes
 from live_classify.engine.postprocess import TopK
 from live_classify.pipeline.frames import Frame, Prediction
+from live_classify.sinks.events.moment import Moment
 from live_classify.sinks.events.rules import END, START, Change
 from live_classify.sinks.events.sink import Events
 
@@ -70,3 +71,13 @@ def test_while_no_frame_comes_a_file_s_event_goes_on_and_a_live_camera_s_ends() 
         sink.write_predictions([seen(i) for i in range(6)])
         sink.idle(lambda camera: None)
         assert [c.kind for c in heard.changes] == kinds
+
+
+def test_a_thumbnail_drawn_twice_is_the_same_picture_and_its_frame_stays_untouched() -> None:
+    """A clip's thumbnail is drawn at its start and again at its end (and for each --event-max part):
+    each time the frame as kept with one overlay, never an overlay drawn over the last one."""
+    image = np.full((240, 320, 3), 200, np.uint8)
+    moment = Moment(image.copy(), replace(seen(0), frame=replace(seen(0).frame, image=image.copy())))
+    first = moment.picture()
+    assert np.array_equal(moment.image, image) and np.array_equal(moment.picture(), first)
+    assert not np.array_equal(first, image)  # the prediction is drawn on it

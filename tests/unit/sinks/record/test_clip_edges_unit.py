@@ -140,3 +140,16 @@ def test_a_clip_ends_where_the_encoder_s_parameters_change(tmp_path: Path) -> No
     after.close()
     clips.close()
     assert frames(tmp_path / str(cat.clip)) == 20
+
+
+def test_an_end_told_just_before_the_run_ends_is_in_the_clip_s_sidecar(tmp_path: Path) -> None:
+    """The run ends right after an event's end was told (no packet came since): the sidecar, which
+    the history reads, has the event's end, not an event that never ended."""
+    camera = Camera(ClipPlan(tmp_path, "door", pre_roll_s=0.0, post_roll_s=1.0))
+    cat = event("cat", 0.0, "22-13-20-cat")
+    camera.until(1)
+    camera.clips.tell(Change(START, cat, moment()))
+    camera.until(20)
+    camera.clips.tell(Change(END, ended(cat, 1.85)))
+    camera.close()
+    assert json.loads((tmp_path / f"{DAY}/22-13-20-cat.json").read_text())["end"] == WALL + 1.85
