@@ -1,6 +1,7 @@
 """The events sink's bookkeeping as a unit: an output that failed is told nothing more, only starts
 are counted in the summary, a reload's new rules end what goes on, only a live camera's events
-end while no frame comes, and a thumbnail drawn again is the same picture."""
+end while no frame comes, a reload touches only the cameras it changes, the clip names come first,
+and a thumbnail drawn again is the same picture."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -81,3 +82,27 @@ def test_a_thumbnail_drawn_twice_is_the_same_picture_and_its_frame_stays_untouch
     first = moment.picture()
     assert np.array_equal(moment.image, image) and np.array_equal(moment.picture(), first)
     assert not np.array_equal(first, image)  # the prediction is drawn on it
+
+
+def test_a_reload_ends_a_removed_camera_s_event_and_leaves_an_unchanged_camera_s_going_on() -> None:
+    heard = FailsOnce()
+    heard.calls = 1
+    clocks = {"door": lambda frame: frame.index / 10, "yard": lambda frame: frame.index / 10}
+    sink = Events(RULES, clocks, [heard])  # type: ignore[list-item]
+    sink.write_predictions([seen(i, camera=camera) for camera in ("door", "yard") for i in range(6)])
+    sink.reconfigure(RULES, {"door": clocks["door"]}, (), {}, None)
+    assert [(c.kind, c.event.camera) for c in heard.changes] == [(START, "door"), (START, "yard"), (END, "yard")]
+    sink.write_predictions([seen(6, camera="door")])
+    sink.close()
+    assert [(c.kind, c.event.camera) for c in heard.changes[3:]] == [(END, "door")]
+    assert heard.changes[3].event.id == heard.changes[0].event.id  # the same event, never restarted
+
+
+def test_every_output_hears_the_event_with_its_clip_s_name() -> None:
+    """``--record-mode events``: the names are given before anyone hears of the event."""
+    heard = FailsOnce()
+    heard.calls = 1
+    named = Events(RULES, {"door": lambda frame: frame.index / 10}, [heard],  # type: ignore[list-item]
+                   names=lambda change: replace(change, event=replace(change.event, clip="door/events/x.mp4")))
+    named.write_predictions([seen(i) for i in range(6)])
+    assert [c.event.clip for c in heard.changes] == ["door/events/x.mp4"]
