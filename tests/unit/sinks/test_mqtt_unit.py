@@ -7,6 +7,7 @@ import errno
 import json
 import ssl
 import threading
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -21,6 +22,7 @@ from updates import update
 from live_classify.config import MqttConfig
 from live_classify.errors import BadValue, LiveClassifyError
 from live_classify.sinks import mqtt
+from live_classify.sinks.events.rules import END, START, Change, Event
 from live_classify.sinks.mqtt import MqttSink
 from live_classify.sinks.mqtt_broker import broker_url, ca_file, certificate_problem, connect_problem
 
@@ -490,3 +492,38 @@ def test_a_tls_error_without_reason_or_strerror_is_said_in_its_own_words() -> No
 
 def test_a_prefix_keeps_every_character_but_its_outer_slashes() -> None:
     assert broker_url("mqtt://h//Xhome/camX//").prefix == "Xhome/camX"
+
+
+def events_sink(labels: tuple[str, ...]) -> MqttSink:
+    return MqttSink(MqttConfig(broker_url("mqtt://broker.lan/home"), discovery=True), "door", "rtsp://cam/1",
+                    events=labels)
+
+
+def test_a_reload_that_adds_a_label_leaves_an_event_going_on_alone_and_clears_a_removed_label(
+        fake: SimpleNamespace) -> None:
+    """``cat`` is ON when a reload watches ``cat`` and ``mug`` instead of ``cat`` and ``dog``: the
+    new label's state is OFF, cat's stays ON (not set OFF again), dog's Home Assistant config is
+    cleared (an empty retained message) and mug's published."""
+    sink = events_sink(("cat", "dog"))
+    sink.write_event(Change(START, Event("e1", "door", "cat", 1.0, None, 0.9, 1.0)))
+    sink.reconfigure(None, ("cat", "mug"))
+    sink.close()
+    published = [(topic, body, retain) for topic, body, _, retain in FakeClient.made[0].published]
+    after = published[published.index(("home/door/cat", "ON", True)) + 1:]
+    assert [(t, b) for t, b, _ in after if t.startswith("home/door/") and not t.endswith("status")] == [
+        ("home/door/mug", "OFF")]
+    assert ("homeassistant/binary_sensor/home/door_dog/config", "", True) in after
+    assert "homeassistant/binary_sensor/home/door_mug/config" in [t for t, _, _ in after]
+
+
+def test_a_snapshot_at_an_event_s_start_not_at_its_end(fake: SimpleNamespace) -> None:
+    sink = events_sink(("cat",))
+    sink.write(update(0, 0.0))  # the first frame's snapshot
+    event = Event("e1", "door", "cat", 1.0, None, 0.9, 1.0)
+    for kind, index in ((START, 1), (END, 2)):
+        fake.clock.now += 1
+        sink.write_event(Change(kind, replace(event, end=None if kind == START else 2.0)))
+        sink.write(update(index, index / 30))
+    sink.close()
+    snapshots = [topic for topic, *_ in FakeClient.made[0].published if topic == "home/door/snapshot"]
+    assert len(snapshots) == 2  # the first frame's and the start's; the end's frame waits its turn

@@ -165,3 +165,4 @@ def test_the_recent_events_are_the_newest_ended_first(views: list[web.WebView]) 
     assert isinstance(told, dict)
     assert [e["id"] for e in told["recent"]] == [f"e{n}" for n in range(ended - 1, ended - 1 - web.RECENT_EVENTS, -1)]
     assert [e["id"] for e in told["going_on"]] == [f"e{ended}"]
+    assert [(e["event"], e["end"]) for e in told["recent"]][0] == ("end", 100.5 + ended - 1)  # as it ended
