@@ -186,3 +186,18 @@ def test_the_threshold_is_a_difference_the_pixel_must_exceed() -> None:
     frames = [board, board, 255 - board, 255 - board]
     assert verdicts(MotionGate(GateConfig(threshold=255)), frames) == [FIRST, STILL, STILL, STILL]
     assert verdicts(MotionGate(GateConfig(threshold=254)), frames) == [FIRST, STILL, SCENE, STILL]
+
+
+def test_a_mask_away_from_the_corner_is_placed_by_its_x_y_width_and_height() -> None:
+    rng, base = np.random.default_rng(16), scene()
+    inside = [noisy(with_square(base, 380 + 10 * k, 320), rng) for k in range(5)]  # within 300,250,200,150
+    above = [noisy(with_square(base, 380 + 10 * k, 175), rng) for k in range(3)]  # just above it
+    gate = MotionGate(GateConfig(masks=((300, 250, 200, 150),)))
+    assert verdicts(gate, [noisy(base, rng)] + inside + above) == [FIRST] + [STILL] * 5 + [MOTION] * 3
+
+
+def test_a_new_scene_counts_as_classified_for_the_refresh() -> None:
+    rng, gate = np.random.default_rng(17), MotionGate(GateConfig(refresh_s=10.0))
+    frames = [(0.0, scene(0)), (8.0, scene(5)), (12.0, scene(5)), (17.9, scene(5)), (18.0, scene(5))]
+    got = [gate.check(noisy(picture, rng), t) for t, picture in frames]
+    assert got == [FIRST, SCENE, STILL, STILL, REFRESH]
