@@ -49,6 +49,7 @@ CLIPS = "tests/e2e/test_clips.py::"  # issue 23, event clips
 RING = "tests/unit/sinks/record/test_ring_unit.py::"  # issue 23, event clips
 HISTORY = "tests/e2e/test_history_api.py::"  # issue 24, history
 HISTORY_BROWSER = "tests/e2e/test_history_browser.py::"  # issue 24, history
+GATE_UNIT = "tests/unit/pipeline/test_motion_gate.py::"  # issue 34, the motion gate
 
 
 @dataclass(frozen=True)
@@ -1068,6 +1069,39 @@ MUTATIONS = [
                                  "test_a_still_frame_says_its_label_is_kept_and_a_classified_one_does_not",)),
     Mutation("gate: masks beyond the frame accepted", "_member", "    if src.gate and width and height:",
              "    if False:", ("tests/e2e/test_gate.py::test_a_mask_beyond_the_frame_is_one_line_and_exit_2",)),
+    # issue 34, hardening (benchmarks/results/hardening-issue34-gate.md)
+    Mutation("gate: the stretch reads the masked pixels too", "MotionGate._percentiles",
+             "np.bincount(small[self._keep]", "np.bincount(small.ravel()",
+             (GATE_UNIT + "test_a_flashing_tv_under_a_large_mask_does_not_move_the_contrast_of_the_rest",)),
+    Mutation("gate: a uniform frame divides by zero", "MotionGate._stretched",
+             "255.0 / max(1.0, high - low)", "255.0 / (high - low)",
+             (GATE_UNIT + "test_a_uniform_frame_is_checked_like_any_other",)),
+    Mutation("gate: the background never learns what stays", "MotionGate.check",
+             "        cv2.accumulateWeighted(seen, self._background, BACKGROUND_ALPHA)\n", "",
+             (GATE_UNIT + "test_something_that_arrives_and_stays_becomes_background",)),
+    Mutation("gate: a mask's bottom from its height alone", "MotionGate._resize",
+             "math.ceil((y + h) * small_h / height) + 1", "math.ceil(h * small_h / height) + 1",
+             (GATE_UNIT + "test_a_mask_away_from_the_corner_is_placed_by_its_x_y_width_and_height",)),
+    Mutation("gate: a new scene does not restart the refresh", "MotionGate._learn",
+             "        self._classified = t\n",
+             "        self._classified = t if verdict is Verdict.FIRST else self._classified\n",
+             (GATE_UNIT + "test_a_new_scene_counts_as_classified_for_the_refresh",)),
+    Mutation("gate: a reload that changes nothing else restarts the gate", "Cameras.retune",
+             "        if gate == member.camera.gate.config:\n            return\n", "",
+             ("tests/unit/app/test_retune.py::test_a_reload_that_leaves_the_gate_as_it_was_does_not_start_it_afresh",)),
+    Mutation("gate: --gate-area ignored", "gate_config", "args.gate_threshold, args.gate_area,",
+             "args.gate_threshold, 0.1,",
+             ("tests/unit/cli/test_gate_flags.py::test_each_flag_reaches_the_camera_s_gate_in_its_own_unit",)),
+    Mutation("gate: events take a pending still frame's old answer", "Events.write",
+             "if shown.kept and shown.prediction is not None:",
+             "if shown.frame.still and shown.prediction is not None:",
+             ("tests/unit/sinks/events/test_event_outputs.py::test_a_kept_frame_is_not_evidence_until_marked_so",)),
+    Mutation("gate: the summary hides what a gate turned off had gated", "_gated",
+             "if gate.config or gate.gated else", "if gate.config else",
+             ("tests/unit/app/test_gated_summary.py::test_each_camera_says_its_gated_frames_when_it_had_a_gate",)),
+    Mutation("gate: one camera's page does not count its gated frames", SRC + "sinks/web/page/app.js",
+             "${s.classified} / ${s.gated} / ${s.dropped}", "${s.classified} / ${s.dropped}",
+             ("tests/e2e/test_gate.py::test_one_still_camera_s_page_says_so_and_counts_its_gated_frames",)),
 ]
 
 

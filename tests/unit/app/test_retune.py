@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from statuses import camera_status
 
+from live_classify.app import cameras as cameras_module
 from live_classify.app.annotate import Annotator
 from live_classify.app.cameras import Cameras, Member
 from live_classify.app.components import CameraPart
@@ -90,3 +91,39 @@ def test_a_reload_that_ends_the_last_recording_leaves_a_still_frame_undecoded() 
     cameras.retune("door", 0.3, gate, every_picture=False)
     frame = marked(3)
     assert frame.still and isinstance(frame.pixels, Picture) and not frame.pixels.decoded_yet
+
+
+def frame(index: int) -> Frame:
+    """A still picture of the door's 160x120 camera, ``index`` frames in (at 10 fps)."""
+    picture = np.kron(np.arange(12 * 16).reshape(12, 16) % 7 * 30, np.ones((10, 10))).astype(np.uint8)
+    return Frame(index, index / 10, index / 10, cv2.cvtColor(picture, cv2.COLOR_GRAY2BGR), "door")
+
+
+def test_a_reload_that_leaves_the_gate_as_it_was_does_not_start_it_afresh() -> None:
+    gate = GateConfig(refresh_s=60.0)
+    cameras, _, camera_gate = one_camera(gate)
+    assert [camera_gate.mark(frame(k)).still for k in range(3)] == [False, True, True]
+    cameras.retune("door", 0.9, GateConfig(refresh_s=60.0))  # only the threshold changed
+    assert camera_gate.mark(frame(3)).still, "the gate started afresh: a still frame classified"
+    cameras.retune("door", 0.9, GateConfig(refresh_s=30.0))
+    assert not camera_gate.mark(frame(4)).still, "a new gate starts afresh"
+
+
+def test_a_reload_can_turn_the_gate_off() -> None:
+    cameras, _, camera_gate = one_camera(GateConfig())
+    camera_gate.mark(frame(0))
+    cameras.retune("door", None, None)
+    assert camera_gate.config is None and [camera_gate.mark(frame(k)).still for k in (1, 2)] == [False, False]
+
+
+def test_a_reloaded_mask_beyond_the_frame_is_one_warning_and_the_gate_stays(monkeypatch: pytest.MonkeyPatch) -> None:
+    said: list[str] = []
+    monkeypatch.setattr(cameras_module, "warning", said.append)
+    cameras, _, camera_gate = one_camera(GateConfig())
+    camera_gate.mark(frame(0))
+    cameras.retune("door", None, GateConfig(masks=((150, 0, 20, 10),)))
+    assert said == ["door: --gate-mask 150,0,20,10 reaches beyond the 160x120 frame; its motion gate stays as it was"]
+    assert camera_gate.config == GateConfig() and camera_gate.mark(frame(1)).still
+    cameras.retune("door", None, GateConfig(masks=((0, 0, 160, 120),)))
+    assert said[1:] == ["door: --gate-mask: the masks cover the whole 160x120 frame: only the refresh "
+                        "(--gate-refresh) will classify"]

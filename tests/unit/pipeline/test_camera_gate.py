@@ -211,3 +211,19 @@ def test_a_still_frame_that_nothing_shows_is_never_decoded_and_one_shown_or_clas
     finally:
         source.send(None)
         run.join()
+
+
+def test_a_file_s_refresh_is_counted_on_the_file_s_own_clock() -> None:
+    # 25 frames of one still scene at 10 fps, read in far less than a second: with a 1 s refresh, frames
+    # 0, 10 and 20 are classified (on the wall clock, read that fast, only the first would be).
+    source, engine = Pictures(live=False), Counting()
+    for picture in [scene(1)] * 25 + [None]:
+        source.send(picture)
+    run = Run(source, engine, Flow.EVERY, workers=1, gate=GateConfig(refresh_s=1.0),
+              clock=lambda frame: frame.index / 10).start()
+    try:
+        shown = list(run.frames())
+    finally:
+        run.join()
+    assert [s.frame.index for s in shown if s.new_predictions] == [0, 10, 20]
+    assert run.camera.snapshot().gated == 22

@@ -102,6 +102,10 @@ def test_a_kept_frame_is_not_evidence_until_marked_so() -> None:
         frame = Frame(i, i / 10, 1_700_000_000 + i / 10, IMAGE, "door")
         sink.write(Update(Shown(frame, cat, [], exclusive=False), i / 10, lambda: IMAGE))
     assert heard.changes == []
+    for i in range(6, 12):  # still frames, but the answer to the new scene is on its way: the cat is the old scene's
+        frame = Frame(i, i / 10, 1_700_000_000 + i / 10, IMAGE, "door", still=True)
+        sink.write(Update(Shown(frame, cat, [], exclusive=False, kept=False), i / 10, lambda: IMAGE))
+    assert heard.changes == []
 
 
 def test_a_listener_that_fails_is_marked_and_the_others_still_hear() -> None:
