@@ -106,6 +106,8 @@ def test_only_a_scheduler_that_can_takes_a_new_model_or_new_cameras() -> None:
     assert scheduler.swapped == [model] and run.classifier is model
     workers = cameras(member("door"), scheduler=SimpleNamespace())
     assert not workers.swappable and not workers.changeable
+    fixed_model = cameras(member("door"), scheduler=SimpleNamespace(set_cameras=lambda cameras: None))
+    assert fixed_model.changeable and not fixed_model.swappable
 
 
 def test_a_files_time_is_counted_from_its_frame_rate_and_a_live_cameras_is_its_capture_time() -> None:
