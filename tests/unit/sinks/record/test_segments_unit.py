@@ -5,11 +5,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import av
+import numpy as np
 import pytest
 
 from live_classify.config import SourceSpec
 from live_classify.errors import LiveClassifyError
-from live_classify.sinks.record import retention
+from live_classify.sinks import troubles
+from live_classify.sinks.record import retention, segments
 from live_classify.sinks.record.retention import SegmentPlan, camera_folder, prepare, prune, segment_files
 
 NOW = 1_800_000_000.0
@@ -136,3 +139,44 @@ def test_sizes_in_megabytes_and_a_file_gone_meanwhile(tmp_path: Path) -> None:
     retention._remove_if_empty(path.parent)
     assert not path.parent.exists()
     retention._remove_if_empty(path.parent)  # gone already: no error
+
+
+class Disk:
+    """A SpaceWatch whose answers the test sets: full now, or room again."""
+
+    def __init__(self) -> None:
+        self.full: str | None = None
+        self.room: str | None = None
+
+    def check(self, path: Path) -> str | None:
+        return self.full
+
+    def room_again(self, path: Path) -> str | None:
+        return self.room
+
+
+def test_a_full_disk_finishes_the_segment_drops_frames_until_there_is_room_and_says_it_resumed_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    disk = Disk()
+    monkeypatch.setattr(segments, "SpaceWatch", lambda: disk)
+    writer = segments.SegmentedMp4(tmp_path, SegmentPlan(60.0, "full-cam"), wall_clock=lambda: NOW)
+    image = np.zeros((48, 64, 3), np.uint8)
+    for i in range(5):
+        writer.write(image, i * 0.1)
+    disk.full = "the disk is nearly full (1.0 MB free)"
+    writer.write(image, 0.5)
+    disk.full = None
+    (first,) = segment_files(tmp_path / "full-cam")
+    with av.open(str(first)) as played:  # finished at the stop: it plays while the recording waits
+        assert sum(1 for _ in played.decode(video=0)) == 6
+    assert troubles.stopped("recording", "full-cam") and "resumed" not in writer.rate
+    for i in range(6, 10):
+        writer.write(image, i * 0.1)  # no room: dropped
+    disk.room = "20.0 MB free"
+    writer.write(image, 1.0)
+    disk.room = None  # once resumed, the disk is not asked again before each frame
+    writer.write(image, 1.1)
+    writer.close()
+    assert troubles.stopped("recording", "full-cam") is None
+    assert writer.frames == 8 and writer.segments == 2
+    assert writer.rate.endswith(", 2 segments of 1m, resumed 1 time after a full disk")
