@@ -4,6 +4,7 @@ under the writer (said once, rebuilt when it was deleted or damaged), a lock wai
 once, the row kept), and a lock still held at the close given up on (the close ends)."""
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import threading
@@ -198,3 +199,15 @@ def test_a_lock_still_held_at_the_close_is_given_up_on_and_the_close_ends(
     other.close()
     assert pauses[0] < 100 and "database is locked" in (index.error or "")
     assert rows(tmp_path, "SELECT id FROM events") == [("e0",)]  # the row waiting for the lock is lost
+
+
+def test_at_the_start_an_event_a_killed_run_left_open_is_closed_and_said_in_one_line(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    db, _ = open_index(tmp_path / "index.db")
+    db.execute("INSERT INTO events VALUES ('open', 'door', 'cat', 5.0, NULL, 0.9, NULL, NULL)")
+    db.close()
+    with caplog.at_level(logging.INFO, logger="live_classify"):
+        Index(tmp_path).close()
+    assert rows(tmp_path, 'SELECT "end" FROM events') == [(5.0,)]
+    assert [r.getMessage() for r in caplog.records if "left open" in r.getMessage()] == [
+        "the index: 1 event left open by a run that ended without closing them, closed where their clips end"]
