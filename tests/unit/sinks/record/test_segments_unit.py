@@ -3,6 +3,7 @@ files are segments, what is pruned and the line that says so, ages and sizes in 
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import av
@@ -180,3 +181,42 @@ def test_a_full_disk_finishes_the_segment_drops_frames_until_there_is_room_and_s
     assert troubles.stopped("recording", "full-cam") is None
     assert writer.frames == 8 and writer.segments == 2
     assert writer.rate.endswith(", 2 segments of 1m, resumed 1 time after a full disk")
+
+
+def test_the_open_segment_s_day_folder_stays_though_its_file_is_not_written_yet(tmp_path: Path) -> None:
+    old = segment(tmp_path, "2026-01-01/10-00-00.mp4", 3 * 86400)
+    keep = tmp_path / "2026-01-01" / "10-05-00.mp4"  # opened: the encoder has sent nothing yet
+    assert prune(tmp_path, SegmentPlan(60, "x", max_age_s=86400), keep, NOW, lambda line: None) == [old]
+    assert keep.parent.is_dir()
+
+
+class Told:
+    """The index, as a segmented recording tells it: each segment closed, those retention deleted."""
+
+    def __init__(self) -> None:
+        self.closed: list[tuple[str, str, float, float]] = []
+        self.deleted: list[Path] = []
+
+    def segment_closed(self, camera: str, path: Path, start: float, end: float, size: int) -> None:
+        self.closed.append((camera, path.name, start, end))
+
+    def segments_deleted(self, paths: list[Path]) -> None:
+        self.deleted += paths
+
+
+def test_the_index_is_told_each_segment_in_wall_clock_times_and_each_one_retention_deletes(tmp_path: Path) -> None:
+    wall = [time.time()]
+    start = wall[0]
+    told = Told()
+    writer = segments.SegmentedMp4(tmp_path, SegmentPlan(1.0, "told", max_age_s=100.0),
+                                   wall_clock=lambda: wall[0], log_to=told)
+    image = np.zeros((48, 64, 3), np.uint8)
+    for i in range(50, 76):  # source times 5.0 to 7.5: three segments, two closed
+        writer.write(image, i / 10)
+    assert [(c, s - start, e - start) for c, _, s, e in told.closed] == [
+        ("told", pytest.approx(0.0), pytest.approx(0.9)), ("told", pytest.approx(1.0), pytest.approx(1.9))]
+    files = segment_files(tmp_path / "told")
+    wall[0] = start + 1000  # the wall clock moves on: every segment is now older than 100 s
+    writer.write(image, 8.0)
+    writer.close()
+    assert told.deleted == files and [p.name for p in segment_files(tmp_path / "told")] == [told.closed[-1][1]]
