@@ -101,8 +101,7 @@ def test_an_index_deleted_under_the_writer_is_said_once_made_anew_and_rebuilt(tm
     index = Index(tmp_path, say=said.append)
     index.write_event(event("e1"))
     written(index, 1)
-    for name in ("index.db", "index.db-wal", "index.db-shm"):
-        (tmp_path / name).unlink(missing_ok=True)
+    (tmp_path / "index.db").unlink()  # by hand: its log and shared memory files are left
     index.write_event(event("e2"))
     index.write_event(event("e3", clip="door/events/2027-01-15/10-00-00-cat.mp4"))
     index.clips_deleted([tmp_path / "door/events/2027-01-15/10-00-00-cat.mp4"])
@@ -122,17 +121,17 @@ def test_an_index_replaced_under_the_writer_is_written_from_then_on_and_a_damage
     index = Index(tmp_path, say=said.append)
     index.write_event(event("e1"))
     written(index, 1)
-    # The log folded in first: else SQLite applies the old file's log to the new one (said in
-    # benchmarks/results/hardening-issue33-store.md).
-    with closing(sqlite3.connect(tmp_path / "index.db")) as folding:
-        folding.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     other = tmp_path / "other.db"
-    with closing(sqlite3.connect(other)) as made:
-        made.executescript(index_file.SCHEMA)
-    os.replace(other, tmp_path / "index.db")  # a good index put in its place: written on, not rebuilt
+    with closing(sqlite3.connect(other)) as made:  # a good index of its own, with a table of its own
+        made.executescript(index_file.SCHEMA + "CREATE TABLE notes (x TEXT); INSERT INTO notes VALUES ('mine');")
+    os.rename(tmp_path / "index.db", tmp_path / "index.old")
+    os.replace(other, tmp_path / "index.db")  # put in its place: written on, not rebuilt
     index.write_event(event("e2"))
     written(index, 2)
     assert rows(tmp_path, "SELECT id FROM events") == [("e2",)] and rows(tmp_path, "SELECT * FROM segments") == []
+    assert rows(tmp_path, "SELECT x FROM notes") == [("mine",)], "the old file's log is not applied to the new one"
+    with closing(sqlite3.connect(tmp_path / "index.old")) as old:
+        assert old.execute("SELECT id FROM events").fetchall() == [("e1",)], "its rows went into the old file"
     (tmp_path / "garbage").write_bytes(b"garbage" * 512)
     os.replace(tmp_path / "garbage", tmp_path / "index.db")  # a damaged one: set aside, rebuilt
     index.write_event(event("e3"))

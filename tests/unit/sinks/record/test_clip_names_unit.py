@@ -12,8 +12,8 @@ from live_classify.config import EventConfig
 from live_classify.engine.classifier import Classification, StageTimes
 from live_classify.engine.postprocess import TopK
 from live_classify.pipeline.frames import Frame, Prediction
-from live_classify.sinks.events import mqtt_topics
 from live_classify.sinks import troubles
+from live_classify.sinks.events import mqtt_topics
 from live_classify.sinks.events.rules import START, Change, Event
 from live_classify.sinks.events.sink import Events
 from live_classify.sinks.record.clip_names import ClipNames, label_part
