@@ -78,7 +78,7 @@ def test_a_thumbnail_drawn_twice_is_the_same_picture_and_its_frame_stays_untouch
     """A clip's thumbnail is drawn at its start and again at its end (and for each --event-max part):
     each time the frame as kept with one overlay, never an overlay drawn over the last one."""
     image = np.full((240, 320, 3), 200, np.uint8)
-    moment = Moment(image.copy(), replace(seen(0), frame=replace(seen(0).frame, image=image.copy())))
+    moment = Moment(image.copy(), replace(seen(0), frame=replace(seen(0).frame, pixels=image.copy())))
     first = moment.picture()
     assert np.array_equal(moment.image, image) and np.array_equal(moment.picture(), first)
     assert not np.array_equal(first, image)  # the prediction is drawn on it
