@@ -16,15 +16,16 @@ from typing import TypeVar
 
 from aiohttp import web
 
-from live_classify.sinks.web.history import params
+from live_classify.sinks.web.history import marks, params
 from live_classify.sinks.web.history.media import serve
 from live_classify.sinks.web.history.queries import History, NoIndex
 from live_classify.sinks.web.pages import Pages
-from live_classify.sinks.web.roles import is_admin, may_see, require_camera
+from live_classify.sinks.web.roles import is_admin, may_see, one_line, require_camera, who
 
 T = TypeVar("T")
 PAGE = {"/history": ("history.html", "text/html"), "/history.js": ("history.js", "text/javascript"),
-        "/history.css": ("history.css", "text/css")}
+        "/history.css": ("history.css", "text/css"), "/session.js": ("session.js", "text/javascript"),
+        "/marks.js": ("marks.js", "text/javascript")}
 SKIPPED = "X-Skipped-Segments"  # an export's header: the segments of its range it could not read
 EXPORTS = 2  # exports cut at once (each a thread copying packets); more are told to come back (503)
 
@@ -49,6 +50,8 @@ class Routes:
                "thumbnail.jpg": self.thumbnail}
         for name, handler in api.items():
             app.router.add_get(f"/api/history/{name}", handler)
+        app.router.add_get("/api/history/marks", self.tally)
+        app.router.add_post("/api/history/events/{id}/mark", self.mark)
         app.router.add_get("/api/clip.mp4", self.clip)
         app.router.add_get("/media/{path:.+}", self.media)
 
@@ -64,8 +67,35 @@ class Routes:
             raise web.HTTPServiceUnavailable(text=f"the index cannot be read: {error}\n") from None
 
     async def events(self, request: web.Request) -> web.Response:
+        """The events of the span, each with its ``mark``: true (right), false (wrong), null (not marked)."""
         span = _span(request)
-        return _json({"events": _theirs(request, await self._ask(lambda h: h.events(span)))})
+
+        def marked(history: History) -> list[dict[str, object]]:
+            found = history.events(span)
+            said = marks.of(history.root, [str(event["id"]) for event in found])
+            return [{**event, "mark": said.get(str(event["id"]))} for event in found]
+
+        return _json({"events": _theirs(request, await self._ask(marked))})
+
+    async def tally(self, request: web.Request) -> web.Response:
+        """Per camera and label, the events marked right and wrong."""
+        return _json({"marks": _theirs(request, await self._ask(lambda h: marks.tally(h.root)))})
+
+    async def mark(self, request: web.Request) -> web.Response:
+        """``{"right": true|false}`` (null takes the mark back) on an event: an admin's word (the roles'
+        middleware lets no one else change anything)."""
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict) or set(body) != {"right"} or body["right"] not in (True, False, None):
+            raise _error(web.HTTPBadRequest, 'send {"right": true} or {"right": false} (null takes the mark back)')
+        event, person = request.match_info["id"], who(request).name
+        try:
+            said = await self._ask(lambda h: marks.write(h.root, event, body["right"], person))
+        except marks.NoEvent as missing:
+            raise _error(web.HTTPNotFound, str(missing)) from None
+        return _json(said)
 
     async def recordings(self, request: web.Request) -> web.Response:
         span = _span(request)
@@ -172,6 +202,11 @@ def _span(request: web.Request) -> params.Span:
 def _theirs(request: web.Request, rows: list[dict[str, object]]) -> list[dict[str, object]]:
     """The rows of the cameras the requester may see."""
     return rows if is_admin(request) else [row for row in rows if may_see(request, str(row["camera"]))]
+
+
+def _error(kind: type[web.HTTPException], message: str) -> web.HTTPException:
+    """An API's refusal: one JSON line saying why."""
+    return kind(text=one_line({"error": message}), content_type="application/json")
 
 
 def _json(value: object) -> web.Response:
