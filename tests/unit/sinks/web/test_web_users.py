@@ -58,14 +58,16 @@ def users_file(tmp_path: Path, text: str) -> Path:
 
 
 def test_a_users_file_is_read_with_roles_and_cameras(tmp_path: Path) -> None:
-    path = users_file(tmp_path, f'[[user]]\nname = "ana"\npassword-hash = "{HASH}"\nrole = "admin"\n\n'
-                                f'[[user]]\nname = "bo"\npassword-hash = "{OTHER}"\nrole = "viewer"\ncameras = ["door"]\n')
+    path = users_file(tmp_path, f'[[user]]\nname = "ana"\npassword-hash = "{HASH}"\nrole = "admin"\n\n[[user]]\n'
+                                f'name = "bo"\npassword-hash = "{OTHER}"\nrole = "viewer"\ncameras = ["door"]\n')
     assert read_users(path) == (WebUser("ana", HASH, "admin", None), WebUser("bo", OTHER, "viewer", ("door",)))
 
 
 @pytest.mark.parametrize(("entries", "said"), [
-    ('name = "ana"\npassword-hash = "hunter2"\nrole = "admin"', "user 'ana': password-hash is not a hash (a plain-text"),
-    (f'name = "ana"\npassword-hash = "{HASH}"\nrole = "root"', "user 'ana': role must be \"admin\" or \"viewer\", not 'root'"),
+    ('name = "ana"\npassword-hash = "hunter2"\nrole = "admin"',
+     "user 'ana': password-hash is not a hash (a plain-text"),
+    (f'name = "ana"\npassword-hash = "{HASH}"\nrole = "root"',
+     "user 'ana': role must be \"admin\" or \"viewer\", not 'root'"),
     (f'name = "ana"\npassword-hash = "{HASH}"\nrole = "admin"\n[[user]]\nname = "ana"\npassword-hash = "{HASH}"\n'
      'role = "viewer"', "user 'ana' is given twice"),
     (f'name = "ana"\npassword = "hunter2"\npassword-hash = "{HASH}"\nrole = "admin"', "unknown key 'password'"),
