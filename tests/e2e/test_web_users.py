@@ -196,7 +196,7 @@ def test_in_a_browser_the_admin_sees_both_cameras_and_marks_an_event_the_viewer_
                 page.fill("#user", user)
                 page.fill("input[type=password]", PASSWORDS[user])
                 page.click("button[type=submit]")
-                page.wait_for_selector("#counters", timeout=30_000)
+                page.wait_for_selector("#history", timeout=30_000)  # the live page, past the form
                 return page
 
             ana = logged_in("ana")
