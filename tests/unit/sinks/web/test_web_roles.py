@@ -17,6 +17,7 @@ from statuses import camera_status
 
 from live_classify.config import WebUser
 from live_classify.sinks.events.index_file import connect
+from live_classify.sinks.events.rules import START, Change, Event
 from live_classify.sinks.web import view as web
 from live_classify.sinks.web.listen import Address, listen
 from live_classify.sinks.web.passwords import hash_password
@@ -62,12 +63,17 @@ def serve(root: Path) -> tuple[web.WebView, int]:
 
 
 @pytest.fixture
-def port(tmp_path: Path) -> Iterator[int]:
+def served(tmp_path: Path) -> Iterator[tuple[web.WebView, int]]:
     view, port = serve(recordings(tmp_path))
     try:
-        yield port
+        yield view, port
     finally:
         view.close()
+
+
+@pytest.fixture
+def port(served: tuple[web.WebView, int]) -> int:
+    return served[1]
 
 
 def call(port: int, method: str, path: str, headers: dict[str, str] | None = None,
@@ -122,6 +128,32 @@ def test_a_viewer_sees_its_cameras_and_nothing_of_the_others(port: int) -> None:
     assert call(port, "GET", "/media/door/a.jpg", bo)[0] == 200
     assert call(port, "GET", "/media/kitchen/b.jpg", ana)[0] == 200
     assert call(port, "GET", "/metrics", ana)[0] == 200
+
+
+def test_a_viewers_event_feed_carries_its_cameras_events_only(served: tuple[web.WebView, int]) -> None:
+    view, port = served
+    bo = log_in(port, "bo", "bo-pw")
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+    connection.request("GET", "/api/events", headers=bo)
+    feed = connection.getresponse()
+    assert feed.status == 200
+    wait_until(lambda: view.server.clients()["events"] == 1, "the feed open")
+    for n, camera in enumerate(("kitchen", "door", "kitchen", "door")):
+        view.write_event(Change(START, Event(f"e{n}", camera, "espresso", T0 + n, None, 0.9, T0 + n)))
+    told = []
+    while len(told) < 2:
+        line = feed.fp.readline().decode()
+        if line.startswith("data: "):
+            told.append(json.loads(line[6:]))
+    connection.close()
+    assert [(e["id"], e["camera"]) for e in told] == [("e1", "door"), ("e3", "door")]
+
+
+def wait_until(condition, what: str, timeout: float = 20.0) -> None:  # noqa: ANN001
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
 
 
 def mark(port: int, event: str, right: object, headers: dict[str, str]) -> tuple[int, dict]:
