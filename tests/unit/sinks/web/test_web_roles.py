@@ -23,7 +23,8 @@ from live_classify.sinks.web.listen import Address, listen
 from live_classify.sinks.web.passwords import hash_password
 
 TOKEN = "roles-token"
-USERS = (WebUser("ana", hash_password("ana-pw"), "admin"), WebUser("bo", hash_password("bo-pw"), "viewer", ("door",)))
+USERS = (WebUser("ana", hash_password("ana-pw"), "admin"), WebUser("bo", hash_password("bo-pw"), "viewer", ("door",)),
+         WebUser("cy", hash_password("cy-pw"), "viewer", ("yard",)))  # cy's camera is not there
 T0 = 1_800_000_000.0
 OLD_SCHEMA = ('CREATE TABLE events (id TEXT PRIMARY KEY, camera TEXT NOT NULL, label TEXT NOT NULL, start REAL NOT '
               'NULL, "end" REAL, score REAL NOT NULL, clip TEXT, thumbnail TEXT); CREATE TABLE segments (camera TEXT '
@@ -45,6 +46,8 @@ def recordings(root: Path, old: bool = False) -> Path:
                    "VALUES (?, ?, 'espresso', ?, ?, 0.9, NULL, ?)",
                    [("e-door", "door", T0, T0 + 5, "door/a.jpg"), ("e-kitchen", "kitchen", T0 + 10, T0 + 15,
                                                                    "kitchen/b.jpg")])
+    db.executemany("INSERT INTO seconds (camera, second, label, score) VALUES (?, ?, ?, 0.9)",
+                   [("door", int(T0), "tabby"), ("kitchen", int(T0), "espresso")])
     db.commit()
     db.close()
     for camera, name in (("door", "a.jpg"), ("kitchen", "b.jpg")):
@@ -114,7 +117,10 @@ def test_a_viewer_sees_its_cameras_and_nothing_of_the_others(port: int) -> None:
     assert [c["name"] for c in status["cameras"]] == ["door"] and status["name"] == "door"
     assert status["configuration"] is None, "what runs is an admin's to see"
     assert [c["name"] for c in get_json(port, "/api/status", ana)["cameras"]] == ["door", "kitchen"]
-    assert get_json(port, "/api/history/cameras", bo)["cameras"] == ["door"]
+    assert get_json(port, "/api/history/cameras", bo) == {"cameras": ["door"], "labels": ["tabby"]}
+    assert sorted(get_json(port, "/api/history/cameras", ana)["labels"]) == ["espresso", "tabby"]
+    nothing = get_json(port, "/api/status", log_in(port, "cy", "cy-pw"))
+    assert nothing["cameras"] == [] and nothing["name"] is None and nothing["captured"] is None, "not kitchen's"
     assert [e["id"] for e in get_json(port, "/api/history/events", bo)["events"]] == ["e-door"]
     assert [e["id"] for e in get_json(port, "/api/history/events", ana)["events"]] == ["e-kitchen", "e-door"]
     refused = ["/api/history/events?camera=kitchen", "/api/history/recordings?camera=kitchen",
