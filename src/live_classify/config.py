@@ -199,6 +199,17 @@ class ServeConfig:
     password: str | None = None  # --serve-password-file: a person's, for the login form (not for machines)
     address: str = ""  # --serve as asked (HOST:PORT): a reload that asks for another binds anew
     hosts: tuple[str, ...] = ()  # --serve-host: names a loopback server without a login answers besides its own
+    users_file: Path | None = None  # --serve-users: its users are OutputConfig.users (changed live by a reload)
+
+
+@dataclass(frozen=True)
+class WebUser:
+    """A person of ``--serve-users``: an admin may do everything, a viewer watch ``cameras`` (None: all)."""
+
+    name: str
+    password_hash: str  # scrypt, PHC format (``live-classify passwd``): never the password
+    role: str  # "admin" or "viewer"
+    cameras: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -245,6 +256,7 @@ class OutputConfig:
     notify: NotifyConfig | None = None  # run by systemd (NOTIFY_SOCKET set)
     mqtt: MqttConfig | None = None
     events: EventConfig | None = None
+    users: tuple[WebUser, ...] | None = None  # --serve-users: who may log in, and to see what (None: no such file)
     given: frozenset[str] = frozenset()  # the flags typed on the command line, for warnings about unused ones
 
 

@@ -51,6 +51,8 @@ RING = "tests/unit/sinks/record/test_ring_unit.py::"  # issue 23, event clips
 HISTORY = "tests/e2e/test_history_api.py::"  # issue 24, history
 HISTORY_BROWSER = "tests/e2e/test_history_browser.py::"  # issue 24, history
 GATE_UNIT = "tests/unit/pipeline/test_motion_gate.py::"  # issue 34, the motion gate
+ROLES = "tests/unit/sinks/web/test_web_roles.py::"  # issue 36, users
+USERS_E2E = "tests/e2e/test_web_users.py::"  # issue 36, users
 
 
 @dataclass(frozen=True)
@@ -1144,6 +1146,34 @@ MUTATIONS = [
     Mutation("store hardening: only the first SIGUSR1 reopens", SRC + "sinks/jsonl_file.py",
              '_reopen.update(asked=_reopen["asked"] + 1)', "_reopen.update(asked=1)",
              ("tests/unit/sinks/test_jsonl_file_unit.py::test_every_real_sigusr1_reopens_the_file_not_only_the_first",)),
+    # Users, roles, safe changes and marks (issue 36).
+    Mutation("users: a viewer may change things", SRC + "sinks/web/roles.py",
+             "(request.method not in SAFE and request.path not in EXEMPT) or ", "",
+             (ROLES + "test_a_change_needs_an_admin_this_site_and_the_sessions_token",)),
+    Mutation("users: a viewer sees every camera", "may_see", "return sees(who(request), camera)", "return True",
+             (ROLES + "test_a_viewer_sees_its_cameras_and_nothing_of_the_others",
+              USERS_E2E + "test_in_a_browser_the_admin_sees_both_cameras_and_marks_an_event_the_viewer_its_camera_"
+                          "alone")),
+    Mutation("users: /media/door/../kitchen/ is door's", "Routes.media", "posixpath.normpath(path).partition",
+             "path.partition", (ROLES + "test_a_viewer_sees_its_cameras_and_nothing_of_the_others",)),
+    Mutation("users: a viewer's status lists every camera", "status_for", "    if is_admin(request):",
+             "    if True:", (ROLES + "test_a_viewer_sees_its_cameras_and_nothing_of_the_others",)),
+    Mutation("users: a reload keeps the sessions of users removed or given a new password", "Guard.set_users",
+             "ended = self.sessions.end_users(kept)", "ended = 0",
+             ("tests/unit/sinks/web/test_web_users_unit.py::test_a_reload_ends_the_sessions_of_users_removed_or_given_a_"
+              "new_password_only",)),
+    Mutation("csrf: any X-CSRF-Token passes", SRC + "sinks/web/safe_changes.py", "request.path != LOGOUT and not same(",
+             "request.path != LOGOUT and same(",
+             (ROLES + "test_a_change_needs_an_admin_this_site_and_the_sessions_token",)),
+    Mutation("csrf: another site's Origin passes", "same_site", "    if origin is None:\n        return True",
+             "    return True",
+             (USERS_E2E + "test_people_log_in_see_their_cameras_change_as_admins_and_go_with_a_reload",)),
+    Mutation("csrf: the page's changes lack the header", SRC + "sinks/web/page/session.js",
+             '    if (csrf) headers["X-CSRF-Token"] = csrf;\n', "",
+             (USERS_E2E + "test_in_a_browser_the_admin_sees_both_cameras_and_marks_an_event_the_viewer_its_camera_"
+                          "alone",)),
+    Mutation("marks: an index made before marks cannot be read", "_read", "return []  # an index of an older",
+             "pass  # an index of an older", (ROLES + "test_an_index_made_before_marks_is_read_and_then_marked",)),
 ]
 
 

@@ -147,7 +147,7 @@ class WebPart(Simple):
         self.spec, self.world = spec, world
         options = Options(spec.feeds[0][1], world.cameras.provider, spec.serve.token, spec.serve.fps,
                           spec.min_confidence, spec.serve.clients, spec.serve.password, spec.recordings,
-                          spec.serve.hosts)
+                          spec.serve.hosts, spec.users)
         self.web = WebView(spec.serve.sock, self._feeds(spec), options, configuration=world.configuration)
         self.sink = self.web
 
@@ -159,7 +159,7 @@ class WebPart(Simple):
         if spec.serve != self.spec.serve:
             return False
         self.spec = spec
-        self.web.reconfigure(self._feeds(spec), spec.min_confidence, spec.recordings)
+        self.web.reconfigure(self._feeds(spec), spec.min_confidence, spec.recordings, spec.users)
         return True
 
 

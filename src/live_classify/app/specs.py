@@ -24,6 +24,7 @@ from live_classify.config import (
     RunConfig,
     ServeConfig,
     SourceConfig,
+    WebUser,
 )
 from live_classify.sinks.jsonl_file import Rotation
 from live_classify.sinks.record.target import is_directory
@@ -108,6 +109,7 @@ class WebSpec:
     feeds: tuple[tuple[str, str], ...]  # camera: its source's name
     min_confidence: float | None
     recordings: Path | None  # what /history serves
+    users: tuple[WebUser, ...] | None = None  # --serve-users: who logs in (a reload changes them in place)
 
 
 @dataclass(frozen=True)
@@ -185,7 +187,7 @@ def specs(config: RunConfig, window: bool) -> dict[Key, Spec]:
         found[("window",)] = WindowSpec(tuple(src.name for src in sources))
     if out.serve:
         found[("web",)] = WebSpec(out.serve, tuple((s.name, s.spec.name) for s in sources), out.min_confidence,
-                                  indexed)
+                                  indexed, out.users)
     if out.notify:
         found[("notify",)] = NotifySpec(out.notify)
     for src in sources if out.mqtt else ():

@@ -24,7 +24,7 @@ from live_classify.errors import BadValue
 from live_classify.sinks import mqtt_broker
 from live_classify.sinks.events import mqtt_topics, webhook_address
 from live_classify.sinks.record import target
-from live_classify.sinks.web import listen
+from live_classify.sinks.web import listen, users
 from live_classify.sinks.web.listen import MAX_CLIENTS, Address
 
 T = TypeVar("T")
@@ -47,6 +47,7 @@ backend_url: Callable[[str], TritonTarget] = _usage(triton_target.backend_url)  
 record_target: Callable[[str], Path] = _usage(target.target)  # --record
 serve_address: Callable[[str], Address] = _usage(listen.address)  # --serve
 serve_password_file: Callable[[str], Path] = _usage(listen.password_file)  # --serve-password-file
+serve_users_file: Callable[[str], Path] = _usage(users.users_file)  # --serve-users
 serve_host: Callable[[str], str] = _usage(listen.serve_host)  # --serve-host
 webhook_url: Callable[[str], str] = _usage(webhook_address.webhook_url)  # --webhook
 public_url: Callable[[str], str] = _usage(webhook_address.public_url)  # --public-url

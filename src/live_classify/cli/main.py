@@ -47,6 +47,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from live_classify.cli.index_command import index_main
 
         return index_main(words[1:])
+    if words[:1] == ["passwd"]:  # a word before any flag: a password's hash for --serve-users
+        from live_classify.cli.passwd_command import passwd_main
+
+        return passwd_main(words[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     from live_classify.app import hangup

@@ -23,6 +23,7 @@ from live_classify.cli.argtypes import (
     serve_clients,
     serve_host,
     serve_password_file,
+    serve_users_file,
     webhook_url,
 )
 from live_classify.config import ENCODERS, RECORD_MODES, EncoderSettings, RecordConfig
@@ -84,6 +85,10 @@ def browser_flags(parser: argparse.ArgumentParser) -> None:
                                f"needs it or --serve-password-file (or set {TOKEN_ENV})")
     web_view.add_argument("--serve-password-file", type=serve_password_file, metavar="FILE",
                           help="a person logs in with the password in FILE (or the token) on the page's form")
+    web_view.add_argument("--serve-users", type=serve_users_file, metavar="FILE",
+                          help="people who log in with a name and a password: a TOML file of [[user]] tables "
+                               "(name, password-hash from `live-classify passwd`, role = \"admin\" or \"viewer\", "
+                               "a viewer's cameras = [...]); read again on reload")
     web_view.add_argument("--serve-fps", type=positive_float, metavar="N",
                           help="at most N frames a second to the browser (default: every frame)")
     web_view.add_argument("--serve-clients", type=serve_clients, metavar="N",

@@ -33,12 +33,13 @@ def serve_config(args: argparse.Namespace, running: ServeConfig | None = None) -
     if not args.serve:
         return None
     token, password, where = serve_token(args.serve_token), serve_password(args.serve_password_file), args.serve
-    wanted = (token, args.serve_fps, args.serve_clients, password, str(where), tuple(args.serve_host or ()))
+    wanted = (token, args.serve_fps, args.serve_clients, password, str(where), tuple(args.serve_host or ()),
+              args.serve_users)
     if running is not None and (running.token, running.fps, running.clients, running.password,
-                                running.address, running.hosts) == wanted:
+                                running.address, running.hosts, running.users_file) == wanted:
         return running
     same = running is not None and running.address == str(where)
-    guarded = token or password  # beyond loopback, one of them
+    guarded = token or password or (args.serve_users and "users")  # beyond loopback, one of them
     sock = listen_again(running.sock, where, guarded) if running and same else listen(where, guarded)
     return ServeConfig(sock, *wanted)
 

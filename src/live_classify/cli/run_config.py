@@ -23,6 +23,7 @@ from live_classify.config import (
     SourceConfig,
     SourceSpec,
 )
+from live_classify.sinks.web.users import serve_users
 
 
 def run_config(args: argparse.Namespace, specs: list[SourceSpec], names: list[str],
@@ -45,7 +46,7 @@ def run_config(args: argparse.Namespace, specs: list[SourceSpec], names: list[st
         mqtt=MqttConfig(args.mqtt, args.mqtt_qos, args.mqtt_every, args.mqtt_on_change,
                         args.mqtt_required, args.mqtt_ca, args.mqtt_discovery,
                         tuple(args.mqtt_device_class or ())) if args.mqtt else None,
-        events=_events(args, sources),
+        events=_events(args, sources), users=serve_users(args.serve_users) if serve else None,
     )
     return RunConfig(sources, outputs, BatchConfig(args.max_batch, args.batch_wait / 1e3), model_file(args),
                      args.watch_model)

@@ -25,7 +25,11 @@ CREATE TABLE IF NOT EXISTS segments (camera TEXT NOT NULL, path TEXT PRIMARY KEY
 CREATE INDEX IF NOT EXISTS segments_by_time ON segments (camera, start);
 CREATE TABLE IF NOT EXISTS seconds (camera TEXT NOT NULL, second INTEGER NOT NULL, label TEXT,
     score REAL, PRIMARY KEY (camera, second));
+CREATE TABLE IF NOT EXISTS marks (event TEXT PRIMARY KEY, camera TEXT NOT NULL, label TEXT NOT NULL,
+    correct INTEGER NOT NULL, who TEXT NOT NULL, at REAL NOT NULL);
 """
+# Each table is made where it is missing, so an index.db of an older version gains the newer ones
+# (``marks``) the first time it is opened to be written, with its rows as they were.
 
 Identity = tuple[int, int] | None  # (device, inode) of the file, None when there is none
 

@@ -133,4 +133,4 @@ def _check_exposed(where: Address, host: str, guarded: str | None) -> None:
     """Beyond loopback only with a token or a password: a camera on the network for anyone to watch is a mistake."""
     if not ipaddress.ip_address(host).is_loopback and not guarded:
         raise UsageError(f"--serve {where} listens beyond this machine: give --serve-token TOKEN "
-                         f"(or set {TOKEN_ENV}) or --serve-password-file FILE, to log in with")
+                         f"(or set {TOKEN_ENV}), --serve-password-file FILE or --serve-users FILE, to log in with")

@@ -8,6 +8,7 @@ minute and every address is answered 429 for ``ALL_LOCKOUT_S``. A form sent from
 (its ``Origin``) is refused (403), logging out too. Nothing typed into the form is ever logged."""
 from __future__ import annotations
 
+import asyncio
 import math
 from functools import partial
 
@@ -61,16 +62,22 @@ def other_site() -> web.Response:
 async def login(guard: Guard, request: web.Request) -> web.Response:
     if not from_here(request):
         return other_site()
-    password = guard.password is not None
+    password, users = guard.password is not None, guard.users is not None
+    page = partial(login_page, users=users)
     address = address_key(request.remote)
     if wait := math.ceil(guard.tries.locked(address)):
-        return login_page(429, password, f"Too many wrong tries: try again in {wait} s.",
-                          headers={"Retry-After": str(wait)})
+        return page(429, password, f"Too many wrong tries: try again in {wait} s.", headers={"Retry-After": str(wait)})
     form = await request.post()
-    given, then = form.get("token"), form.get("next")
+    user, then = form.get("user"), form.get("next")
+    given = form.get("password") if users and user else form.get("token", form.get("password"))
     if not isinstance(given, str) or not given:  # nothing typed: no guess to count
-        return login_page(401, password, "Type the password." if password else "Type the token.", local(then))
-    if not guard.accepts(given):
+        return page(401, password, "Type the password." if password or users else "Type the token.", local(then))
+    name = user if isinstance(user, str) and user and users else None
+    if name is not None:  # scrypt takes a tenth of a second: off the event loop
+        right = await asyncio.get_running_loop().run_in_executor(None, guard.user_accepts, name, given)
+    else:
+        right = guard.accepts(given)
+    if not right:
         locks = guard.tries.wrong(address)
         if locks == "all":
             log.warning(f"web server: {ALL_TRIES} wrong logins within {TRIES_WINDOW_S:.0f} s from all addresses: "
@@ -80,10 +87,13 @@ async def login(guard: Guard, request: web.Request) -> web.Response:
                         f"/login refuses it for {LOCKOUT_S:.0f} s")
         else:
             log.detail(f"web server: a wrong login from {address}")
-        return login_page(401, password, "Wrong password or token." if password else "Wrong token.", local(then))
+        wrong = "Wrong user or password." if name else "Wrong password or token." if password else "Wrong token."
+        return page(401, password, wrong, local(then))
     guard.tries.forget(address)
     response = web.Response(status=303, headers={"Location": local(then), "Cache-Control": "no-store"})
-    guard.open_session(request, response)
+    guard.open_session(request, response, name)
+    if name:
+        log.info(f"web server: {name} logged in from {address}")
     return response
 
 

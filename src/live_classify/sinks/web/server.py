@@ -1,12 +1,11 @@
 """The HTTP side of ``--serve``: aiohttp in a thread and event loop of its own.
 
-Every viewer of ``/stream.mjpg?camera=NAME`` is sent that camera's newest JPEG, encoded once for
-all of them: a viewer that reads slowly waits on its own connection (aiohttp's ``write`` waits while
-the socket's buffer is full) and then gets whatever is newest, so it skips frames and holds at most
-one, never slowing the run or the other viewers. ``/api/events`` works the same way with a short
-queue of lines, every camera's. Streams and event feeds share ``--serve-clients`` places, which a
-client that reads nothing cannot keep (``clients.py``); a connection that sends no request in
-``IDLE_TIMEOUT_S`` is closed.
+Every viewer of ``/stream.mjpg?camera=NAME`` is sent that camera's newest JPEG, encoded once for all
+of them: a viewer that reads slowly waits on its own connection (aiohttp's ``write`` waits while the
+socket's buffer is full) and then gets the newest, so it skips frames and holds at most one, never
+slowing the run or the other viewers. ``/api/events`` works the same way with a short queue of lines.
+Streams and event feeds share ``--serve-clients`` places, which a client that reads nothing cannot
+keep (``clients.py``); a connection that sends no request in ``IDLE_TIMEOUT_S`` is closed.
 """
 from __future__ import annotations
 
@@ -20,7 +19,9 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from live_classify import log
+from live_classify.config import WebUser
 from live_classify.pipeline.frames import Prediction
+from live_classify.sinks.web import roles, safe_changes
 from live_classify.sinks.web.auth import TRUSTED, Guard
 from live_classify.sinks.web.channel import Channel, queue_newest
 from live_classify.sinks.web.clients import Places
@@ -54,14 +55,14 @@ class WebServer:
         self.metrics = Metrics(view.status, cameras if len(cameras) > 1 else None)
         self._channels = {name: Channel() for name in cameras}  # the first is the one a bare URL means
         self._sock = sock
-        self._guard = Guard(token, view.options.password)
+        self._guard = Guard(token, view.options.password, view.options.users)
         self._hosts = Hosts(sock.getsockname()[:2], self._guard.on, view.options.hosts)
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._thread = threading.Thread(target=self._run, name="web", daemon=True)
         self._runner: web.AppRunner | None = None
         self._closing = False
-        self._event_queues: set[asyncio.Queue] = set()
+        self._event_queues: dict[asyncio.Queue, roles.Who] = {}  # each feed's reader, who sees what
         self.places = Places(serve_places(view.options.clients, len(cameras)))  # streams and event feeds
         self._pages = Pages(PAGE)
         self._pages.files["/"] = (with_logout(self._pages.files["/"][0], self._guard), "text/html")
@@ -106,12 +107,16 @@ class WebServer:
     def event(self, record: dict[str, object]) -> None:
         """An event's start or end (from the main thread): to every event feed, as an SSE message
         named ``event`` (a page's ``onmessage`` sees only the predictions)."""
-        self._call(self._publish_event, f"event: event\ndata: {json.dumps(record, ensure_ascii=False)}\n\n")
+        self._call(self._publish_event, str(record["camera"]),
+                   f"event: event\ndata: {json.dumps(record, ensure_ascii=False)}\n\n")
 
     def add_channel(self, name: str) -> None:
         """A camera a reload added (from the main thread): a new dict, so the loop's readers never see one change."""
         self._channels = {**self._channels, name: Channel()}
         self.places.limit = serve_places(self.view.options.clients, len(self._channels))
+
+    def set_users(self, users: tuple[WebUser, ...] | None) -> None:  # a reload's, on the loop: the sessions live there
+        self._call(self._guard.set_users, users)
 
     def remove_channel(self, name: str) -> None:
         """A camera a reload removed: gone from the next request on; its open streams end."""
@@ -157,10 +162,12 @@ class WebServer:
 
     async def _serve(self) -> None:
         # Every route, those added later too: the Host first (DNS rebinding), then the token or a session.
-        app = web.Application(middlewares=[self._hosts.middleware, self._guard.middleware])
-        app.on_response_prepare.append(_no_referrer_beyond)
+        app = web.Application(middlewares=[self._hosts.middleware, self._guard.middleware, safe_changes.middleware,
+                                           roles.middleware])  # then who may change what, and do it
+        app.on_response_prepare.append(safe_changes.no_referrer_beyond)
         routes = {"/stream.mjpg": self._stream, "/api/status": self._status, "/api/events": self._events,
-                  "/healthz": self._health, "/metrics": self._metrics, "/snapshot.jpg": self._snapshot}
+                  "/healthz": self._health, "/metrics": self._metrics, "/snapshot.jpg": self._snapshot,
+                  "/api/session": safe_changes.session}
         for path, handler in routes.items():
             app.router.add_get(path, handler)
         self._pages.add_to(app)
@@ -176,15 +183,12 @@ class WebServer:
 
     async def _shutdown(self) -> None:
         self._closing = True
-        self._wake_viewers()
+        for channel in self._channels.values():
+            channel.wake()
         for queue in self._event_queues:
             queue_newest(queue, None)
         if self._runner is not None:
             await self._runner.cleanup()
-
-    def _wake_viewers(self) -> None:
-        for channel in self._channels.values():
-            channel.wake()
 
     async def _next_frame(self, channel: Channel, after: int) -> tuple[bytes | None, int]:
         """The camera's newest JPEG once it is newer than number ``after`` (None when the server closes)."""
@@ -193,10 +197,11 @@ class WebServer:
         return (None if self._closing or channel.closed else channel.jpeg), channel.seq
 
     def _channel(self, request: web.Request) -> Channel | web.Response:
-        """The camera ``?camera=NAME`` names (the first without it), or a 404 saying there is none."""
-        name = request.query.get("camera", next(iter(self._channels)))
+        """The camera ``?camera=NAME`` names (else the first the requester may see); 404 if none, 403 if not theirs."""
+        name = request.query.get("camera", next(iter(roles.seen(request, self._channels) or self._channels)))
+        roles.require_camera(request, name)
         if (channel := self._channels.get(name)) is None:
-            return web.json_response({"error": f"no camera named {name!r}"}, status=404, dumps=_one_line)
+            return web.json_response({"error": f"no camera named {name!r}"}, status=404, dumps=roles.one_line)
         return channel
 
     def _publish_predictions(self, predictions: list[Prediction]) -> None:
@@ -204,14 +209,17 @@ class WebServer:
         for prediction in predictions:
             self.metrics.observe(prediction.latency_ms, self.view.feed(prediction.frame.camera).name)
         if self._event_queues:
-            messages = [f"data: {json.dumps(self.view.record(p), ensure_ascii=False)}\n\n" for p in predictions]
-            for queue in self._event_queues:
-                for message in messages:
-                    queue_newest(queue, message)
+            messages = [(self.view.feed(p.frame.camera).name,
+                         f"data: {json.dumps(self.view.record(p), ensure_ascii=False)}\n\n") for p in predictions]
+            for queue, person in self._event_queues.items():
+                for camera, message in messages:
+                    if roles.sees(person, camera):
+                        queue_newest(queue, message)
 
-    def _publish_event(self, message: str) -> None:
-        for queue in self._event_queues:
-            queue_newest(queue, message)
+    def _publish_event(self, camera: str, message: str) -> None:
+        for queue, person in self._event_queues.items():
+            if roles.sees(person, camera):
+                queue_newest(queue, message)
 
     async def _stream(self, request: web.Request) -> web.StreamResponse:
         if isinstance(channel := self._channel(request), web.Response):
@@ -264,7 +272,7 @@ class WebServer:
         client.hold_little()
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store"})
         queue: asyncio.Queue = asyncio.Queue(maxsize=EVENT_BACKLOG)
-        self._event_queues.add(queue)
+        self._event_queues[queue] = roles.who(request)
         try:
             await response.prepare(request)
             while (message := await queue.get()) is not None:
@@ -272,29 +280,20 @@ class WebServer:
         except (ConnectionError, RuntimeError):  # the reader went away, or read nothing
             pass
         finally:
-            self._event_queues.discard(queue)
+            self._event_queues.pop(queue, None)
             self.places.release(client)
         return response
 
     async def _status(self, request: web.Request) -> web.Response:
-        return web.json_response(self.view.status(), headers={"Cache-Control": "no-store"})
+        return web.json_response(roles.status_for(request, self.view.status()), headers={"Cache-Control": "no-store"})
 
     async def _health(self, request: web.Request) -> web.Response:
         healthy, why = self.view.health(reasons=request.get(TRUSTED, False))
         if isinstance(why, dict):  # several cameras: which are down, and why each
-            return web.json_response(why, status=200 if healthy else 503, dumps=_one_line)
+            return web.json_response(why, status=200 if healthy else 503, dumps=roles.one_line)
         return web.Response(status=200 if healthy else 503, text=why + "\n")
 
     async def _metrics(self, request: web.Request) -> web.Response:
         body, content_type = self.metrics.exposition()
         return web.Response(body=body, headers={"Content-Type": content_type})
 
-
-async def _no_referrer_beyond(request: web.Request, response: web.StreamResponse) -> None:
-    """Every answer: a link or a fetch from it to another site says nothing of where it came from
-    (a page opened with ``?token=`` would otherwise hand the token to that site in ``Referer``)."""
-    response.headers["Referrer-Policy"] = "same-origin"
-
-
-def _one_line(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False) + "\n"

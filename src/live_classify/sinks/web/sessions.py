@@ -9,6 +9,7 @@ import secrets
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
+from dataclasses import dataclass
 
 SESSION_S = 7 * 24 * 3600  # a login lasts a week, then the form again
 MAX_SESSIONS = 100  # at most this many logged-in browsers; a new login ends the oldest session
@@ -28,39 +29,60 @@ def _key(session_id: str) -> bytes:
     return hashlib.sha256(session_id.encode("utf-8", "replace")).digest()
 
 
+@dataclass(frozen=True)
+class Session:
+    """Who logged in (None: with the token or the one password), the token its page sends with each
+    change (``X-CSRF-Token``: another site's page cannot read it), and until when it lasts."""
+
+    user: str | None
+    csrf: str
+    expiry: float
+
+
 class Sessions:
     """Logged-in browsers: a random id each (the cookie's value), good until it expires or logs out."""
 
     def __init__(self, clock: Clock = time.monotonic, limit: int = MAX_SESSIONS) -> None:
         self._clock, self._limit = clock, limit
-        self._expiry: OrderedDict[bytes, float] = OrderedDict()  # oldest first
+        self._sessions: OrderedDict[bytes, Session] = OrderedDict()  # oldest first
 
     def __len__(self) -> int:
-        return len(self._expiry)
+        return len(self._sessions)
 
-    def start(self) -> str:
+    def start(self, user: str | None = None) -> str:
         """A new session: its id, 256 random bits from ``secrets``, never one the browser chose."""
         session_id = secrets.token_urlsafe(32)
-        while len(self._expiry) >= self._limit:
-            self._expiry.popitem(last=False)
-        self._expiry[_key(session_id)] = self._clock() + SESSION_S
+        while len(self._sessions) >= self._limit:
+            self._sessions.popitem(last=False)
+        self._sessions[_key(session_id)] = Session(user, secrets.token_urlsafe(32), self._clock() + SESSION_S)
         return session_id
+
+    def get(self, session_id: str | None) -> Session | None:
+        """The session ``session_id`` names, if it has not expired nor logged out."""
+        if not session_id:
+            return None
+        key = _key(session_id)
+        session = self._sessions.get(key)
+        if session is not None and self._clock() >= session.expiry:
+            del self._sessions[key]
+            return None
+        return session
 
     def valid(self, session_id: str | None) -> bool:
         """Whether ``session_id`` names a session that has not expired nor logged out."""
-        if not session_id:
-            return False
-        key = _key(session_id)
-        expiry = self._expiry.get(key)
-        if expiry is not None and self._clock() >= expiry:
-            del self._expiry[key]
-            return False
-        return expiry is not None
+        return self.get(session_id) is not None
 
     def end(self, session_id: str | None) -> None:
         """Log out: the id is worth nothing from now on, whoever still has it."""
         if session_id:
-            self._expiry.pop(_key(session_id), None)
+            self._sessions.pop(_key(session_id), None)
+
+    def end_users(self, kept: Callable[[str], bool]) -> int:
+        """End the sessions of every user ``kept`` says no to (removed by a reload); how many ended."""
+        gone = [key for key, s in self._sessions.items() if s.user is not None and not kept(s.user)]
+        for key in gone:
+            del self._sessions[key]
+        return len(gone)
 
 
 def address_key(remote: str | None) -> str:

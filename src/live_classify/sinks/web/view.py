@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 
 from live_classify import log
+from live_classify.config import WebUser
 from live_classify.pipeline.frames import Prediction
 from live_classify.pipeline.status import CameraStatus
 from live_classify.sinks import troubles
@@ -48,6 +49,7 @@ class Options:
     password: str | None = None  # --serve-password-file: a person's, for the login form only
     recordings: Path | None = None  # --record DIR/: what /history serves (None: nothing recorded)
     hosts: tuple[str, ...] = ()  # --serve-host: names a loopback server without a login answers too
+    users: tuple[WebUser, ...] | None = None  # --serve-users: who logs in, and sees what
 
 
 @dataclass(eq=False)
@@ -88,8 +90,8 @@ class WebView:
             self._encoder(feed)
         self.server.start()
         host, port = sock.getsockname()[:2]
-        needs = " or ".join(what for what, given in (("the token", options.token), ("the password", options.password))
-                            if given)
+        needs = " or ".join(what for what, given in (("the token", options.token), ("the password", options.password),
+                                                     ("a user's name and password", options.users)) if given)
         log.info(f"serving http://{Address(host, port)}/" + (f" (log in with {needs})" if needs else ""))
 
     @property
@@ -127,16 +129,19 @@ class WebView:
             feed.encoder.finish(timeout=1.0)
         self.server.remove_channel(name)
 
-    def reconfigure(self, feeds: list[Feed], min_confidence: float | None, recordings: Path | None) -> None:
+    def reconfigure(self, feeds: list[Feed], min_confidence: float | None, recordings: Path | None,
+                    users: tuple[WebUser, ...] | None = None) -> None:
         """A reload on the same socket and settings: the cameras that came and went (a new one's tile
-        and stream, a removed one's gone), the threshold, what /history serves."""
+        and stream, a removed one's gone), the threshold, what /history serves, the users."""
         names = {feed.name for feed in feeds}
         for gone in [feed.name for feed in self.feeds if feed.name not in names]:
             self.remove_feed(gone)
         for feed in feeds:
             if feed.name not in self._by_name:
                 self.add_feed(feed)
-        self.options = replace(self.options, min_confidence=min_confidence, recordings=recordings)
+        if users != self.options.users:
+            self.server.set_users(users)
+        self.options = replace(self.options, min_confidence=min_confidence, recordings=recordings, users=users)
 
     def write(self, update: Update) -> None:
         """Hand over the new predictions, and the canvas when a viewer of its camera wants one and one is due."""

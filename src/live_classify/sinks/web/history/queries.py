@@ -91,10 +91,11 @@ class History:
                           "UNION SELECT DISTINCT camera FROM seconds", ())
         return sorted(row[0] for row in rows)
 
-    def label_names(self) -> list[str]:
-        """Every label seen on top, most seen first (for the search box's suggestions)."""
+    def label_names(self, cameras: list[str] | None = None) -> list[str]:
+        """Every label seen on top (on ``cameras``: None, all), most seen first (the search box's suggestions)."""
+        only = "" if cameras is None else f" AND camera IN ({','.join('?' * len(cameras))})"
         counts = Counter({r[0]: r[1] for r in self._rows(
-            "SELECT label, count(*) FROM seconds WHERE label IS NOT NULL GROUP BY label", ())})
+            f"SELECT label, count(*) FROM seconds WHERE label IS NOT NULL{only} GROUP BY label", tuple(cameras or ()))})
         return [label for label, _ in counts.most_common(200)]
 
     def segments(self, camera: str, start: float, end: float) -> list[tuple[Path, float, float]]:

@@ -4,6 +4,7 @@ streams meanwhile. They go through the server's auth like every other route."""
 from __future__ import annotations
 
 import asyncio
+import posixpath
 import re
 import sqlite3
 import threading
@@ -15,14 +16,16 @@ from typing import TypeVar
 
 from aiohttp import web
 
-from live_classify.sinks.web.history import params
+from live_classify.sinks.web.history import marks, params
 from live_classify.sinks.web.history.media import serve
 from live_classify.sinks.web.history.queries import History, NoIndex
 from live_classify.sinks.web.pages import Pages
+from live_classify.sinks.web.roles import is_admin, may_see, one_line, require_camera, who
 
 T = TypeVar("T")
 PAGE = {"/history": ("history.html", "text/html"), "/history.js": ("history.js", "text/javascript"),
-        "/history.css": ("history.css", "text/css")}
+        "/history.css": ("history.css", "text/css"), "/session.js": ("session.js", "text/javascript"),
+        "/marks.js": ("marks.js", "text/javascript")}
 SKIPPED = "X-Skipped-Segments"  # an export's header: the segments of its range it could not read
 EXPORTS = 2  # exports cut at once (each a thread copying packets); more are told to come back (503)
 
@@ -47,6 +50,8 @@ class Routes:
                "thumbnail.jpg": self.thumbnail}
         for name, handler in api.items():
             app.router.add_get(f"/api/history/{name}", handler)
+        app.router.add_get("/api/history/marks", self.tally)
+        app.router.add_post("/api/history/events/{id}/mark", self.mark)
         app.router.add_get("/api/clip.mp4", self.clip)
         app.router.add_get("/media/{path:.+}", self.media)
 
@@ -62,27 +67,58 @@ class Routes:
             raise web.HTTPServiceUnavailable(text=f"the index cannot be read: {error}\n") from None
 
     async def events(self, request: web.Request) -> web.Response:
-        span = params.span(request.query)
-        return _json({"events": await self._ask(lambda h: h.events(span))})
+        """The events of the span, each with its ``mark``: true (right), false (wrong), null (not marked)."""
+        span = _span(request)
+
+        def marked(history: History) -> list[dict[str, object]]:
+            found = history.events(span)
+            said = marks.of(history.root, [str(event["id"]) for event in found])
+            return [{**event, "mark": said.get(str(event["id"]))} for event in found]
+
+        return _json({"events": _theirs(request, await self._ask(marked))})
+
+    async def tally(self, request: web.Request) -> web.Response:
+        """Per camera and label, the events marked right and wrong."""
+        return _json({"marks": _theirs(request, await self._ask(lambda h: marks.tally(h.root)))})
+
+    async def mark(self, request: web.Request) -> web.Response:
+        """``{"right": true|false}`` (null takes the mark back) on an event: an admin's word (the roles'
+        middleware lets no one else change anything)."""
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict) or set(body) != {"right"} or body["right"] not in (True, False, None):
+            raise _error(web.HTTPBadRequest, 'send {"right": true} or {"right": false} (null takes the mark back)')
+        event, person = request.match_info["id"], who(request).name
+        try:
+            said = await self._ask(lambda h: marks.write(h.root, event, body["right"], person))
+        except marks.NoEvent as missing:
+            raise _error(web.HTTPNotFound, str(missing)) from None
+        return _json(said)
 
     async def recordings(self, request: web.Request) -> web.Response:
-        span = params.span(request.query)
-        return _json({"recordings": await self._ask(lambda h: h.recordings(span))})
+        span = _span(request)
+        return _json({"recordings": _theirs(request, await self._ask(lambda h: h.recordings(span)))})
 
     async def labels(self, request: web.Request) -> web.Response:
         since, until = params.closed(request.query)
-        step, camera = params.step(request.query, since, until), request.query.get("camera") or None
-        rows = await self._ask(lambda h: h.labels(camera, since, until, step))
+        step, camera = params.step(request.query, since, until), _span(request).camera
+        rows = _theirs(request, await self._ask(lambda h: h.labels(camera, since, until, step)))
         return _json({"since": since, "until": until, "step": step, "labels": rows})
 
     async def cameras(self, request: web.Request) -> web.Response:
         cameras, labels = await self._ask(lambda h: (h.cameras(), h.label_names()))
-        return _json({"cameras": cameras, "labels": labels})
+        return _json({"cameras": [c for c in cameras if may_see(request, c)], "labels": labels})
 
     async def media(self, request: web.Request) -> web.StreamResponse:
+        """A file under DIR: a viewer's only under its cameras' folders (``DIR/<camera>/...``)."""
         if (history := self.history) is None:
             raise web.HTTPNotFound(text="nothing is recorded\n")
-        return await serve(history.root, request.match_info["path"])
+        path = request.match_info["path"]
+        if not is_admin(request):  # ``door/../kitchen/x.mp4`` is kitchen's
+            require_camera(request, posixpath.normpath(path).partition("/")[0])
+        return await serve(history.root, path)
 
     async def thumbnail(self, request: web.Request) -> web.Response:
         """A small JPEG of ``camera`` at ``t``, from the segment that holds it."""
@@ -91,6 +127,7 @@ class Routes:
         camera, t = request.query.get("camera", ""), params.moment(request.query, "t")
         if not camera or t is None:
             raise params.bad("camera and t are required")
+        require_camera(request, camera)
         # The segment that holds t (or whose last frame is at most a frame before it); one still being
         # written is not in the index yet: a 404 then, never another moment's frame.
         held = [s for s in await self._ask(lambda h: h.segments(camera, t - 1, t)) if s[1] <= t <= s[2] + 0.5]
@@ -108,6 +145,7 @@ class Routes:
         from live_classify.sinks.web.history.export import Nothing, Stream, cut  # PyAV, only when exporting
 
         camera, start, end = params.export(request.query)
+        require_camera(request, camera)
         segments = await self._ask(lambda h: h.segments(camera, start, end))
         loop, skipped = asyncio.get_running_loop(), list[str]()  # the segments it could not read
         if not self._exports.acquire(blocking=False):
@@ -151,6 +189,24 @@ def _cut_and_release(slots: threading.BoundedSemaphore, cut: Callable[..., None]
         pass
     finally:
         slots.release()
+
+
+def _span(request: web.Request) -> params.Span:
+    """The query's span; a camera the requester may not see is a 403."""
+    span = params.span(request.query)
+    if span.camera is not None:
+        require_camera(request, span.camera)
+    return span
+
+
+def _theirs(request: web.Request, rows: list[dict[str, object]]) -> list[dict[str, object]]:
+    """The rows of the cameras the requester may see."""
+    return rows if is_admin(request) else [row for row in rows if may_see(request, str(row["camera"]))]
+
+
+def _error(kind: type[web.HTTPException], message: str) -> web.HTTPException:
+    """An API's refusal: one JSON line saying why."""
+    return kind(text=one_line({"error": message}), content_type="application/json")
 
 
 def _json(value: object) -> web.Response:

@@ -129,6 +129,7 @@ function eventItem(event) {
   button.addEventListener("click", () => playEvent(event, button).catch((e) => say(e.message)));
   const item = element("li", {}, [button]);
   item.dataset.eventId = event.id;
+  item.dataset.mark = event.mark == null ? "" : String(event.mark); // right or wrong: marks.js
   return item;
 }
 
