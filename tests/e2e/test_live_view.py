@@ -1,0 +1,96 @@
+"""``/live.mp4`` through the real command: the annotated picture as H.264 in fragmented MP4, from one
+encoder per camera that runs only while someone watches, to readers that decode it with PyAV, and to
+a real browser's ``<video>`` through Media Source Extensions."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import LiveCli
+from live_reader import LiveReader
+from mjpeg_server import MjpegServer
+from web_client import CHROMIUM, decode, mjpeg_parts, open_stream, serve, status, wait_until
+
+PANEL = (slice(10, 60), slice(0, 640))  # the overlay's panel, the label on a shaded band (under the time strip)
+MIDDLE = (slice(120, 400), slice(0, 640))  # the camera's picture, under no overlay
+NOBODY = {"encoders": 0, "viewers": 0, "skipped": 0}
+
+
+def counts(port: int) -> dict:
+    """The live view's encoders and viewers now (not the frames it encoded so far)."""
+    return {k: v for k, v in status(port)["live"].items() if k != "fragments"}
+
+
+def difference(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.abs(a.astype(int) - b.astype(int)).mean())
+
+
+def test_two_viewers_share_one_encoder_of_the_annotated_picture_which_stops_after_the_last_leaves(
+        camera: MjpegServer, live_cli: type[LiveCli]) -> None:
+    cli, port = serve(live_cli, camera)
+    wait_until(lambda: status(port)["prediction"], "a first prediction, drawn on the frames")
+    assert counts(port) == NOBODY, "no viewer, no encoder"
+    first, second = LiveReader(port), LiveReader(port)
+    try:
+        assert first.response.getheader("Content-Type") == "video/mp4"
+        frames, others = first.take(10), second.take(10)
+        assert len(frames) == len(others) == 10
+        for reader in (first, second):
+            assert reader.kinds[:4] == [b"ftyp", b"moov", b"moof", b"mdat"], "the init segment, then fragments"
+        assert counts(port) == {**NOBODY, "encoders": 1, "viewers": 2}, "one encoder for both viewers"
+        mjpeg = decode(next(mjpeg_parts(open_stream(port))))
+        raw = camera.camera.base
+        for image in (frames[-1], others[-1]):
+            assert image.shape == raw.shape
+            assert difference(image[MIDDLE], raw[MIDDLE]) < 12, "the camera's picture"
+            assert difference(image[PANEL], raw[PANEL]) > 2 * difference(image[PANEL], mjpeg[PANEL]), \
+                "the label's panel drawn on it, as the MJPEG stream shows it"
+    finally:
+        first.close()
+        second.close()
+    wait_until(lambda: counts(port) == NOBODY, "the encoder to stop a few seconds after the last viewer left")
+
+
+def test_a_reader_that_reads_nothing_falls_behind_alone_and_is_dropped(camera: MjpegServer,
+                                                                       live_cli: type[LiveCli]) -> None:
+    """A viewer whose socket takes nothing skips to the next keyframe, then loses its place; the other
+    viewer gets every frame encoded meanwhile."""
+    cli, port = serve(live_cli, camera)
+    stalled = LiveReader(port, rcvbuf=4096)  # reads nothing from here on
+    fast = LiveReader(port)
+    try:
+        fast.take(1)
+        before, got = status(port)["live"], 0
+        while (now := status(port)["live"])["viewers"] == 2:
+            got += len(fast.take(10))
+        assert now["skipped"] >= 1, "the stalled viewer fell behind and started again at a keyframe"
+        assert got >= 0.9 * (now["fragments"] - before["fragments"]) - 10, "the other got every frame meanwhile"
+        assert fast.take(10) and not fast.ended, "and goes on"
+    finally:
+        stalled.close()
+        fast.close()
+
+
+@pytest.mark.skipif(not CHROMIUM, reason="needs a browser: apt-get install chromium")
+def test_the_page_plays_the_h264_stream_in_a_video_element_in_chromium(camera: MjpegServer,
+                                                                        live_cli: type[LiveCli]) -> None:
+    """Debian's chromium can play H.264 through MSE: the page's ``<video>`` plays (its time advances),
+    the MJPEG ``<img>`` is hidden and loads nothing, and the page says which plays."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    cli, port = serve(live_cli, camera)
+    with playwright.sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            page.goto(f"http://127.0.0.1:{port}/")
+            assert page.evaluate("MediaSource.isTypeSupported('video/mp4; codecs=\"avc1.42E01E\"')")
+            page.wait_for_function("document.getElementById('live').currentTime > 0", timeout=30_000)
+            start = page.evaluate("document.getElementById('live').currentTime")
+            page.wait_for_function(f"document.getElementById('live').currentTime > {start} + 1", timeout=30_000)
+            seen = page.evaluate("({playing: document.getElementById('playing').textContent, "
+                                 "width: document.getElementById('live').videoWidth, "
+                                 "img: document.getElementById('video').hidden && "
+                                 "!document.getElementById('video').getAttribute('src')})")
+        finally:
+            browser.close()
+    assert seen == {"playing": "playing H.264 (Media Source Extensions)", "width": 640, "img": True}
+    assert status(port)["viewers"] == 0, "no MJPEG stream open beside it"
