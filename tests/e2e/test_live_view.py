@@ -3,12 +3,16 @@ encoder per camera that runs only while someone watches, to readers that decode 
 a real browser's ``<video>`` through Media Source Extensions."""
 from __future__ import annotations
 
+import signal
+from pathlib import Path
+
 import numpy as np
 import pytest
-from conftest import LiveCli
+from boxes import box
+from conftest import COFFEE, LiveCli
 from live_reader import LiveReader
 from mjpeg_server import MjpegServer
-from web_client import CHROMIUM, decode, mjpeg_parts, open_stream, serve, status, wait_until
+from web_client import CHROMIUM, decode, free_port, mjpeg_parts, open_stream, serve, status, wait_until
 
 PANEL = (slice(10, 60), slice(0, 640))  # the overlay's panel, the label on a shaded band (under the time strip)
 MIDDLE = (slice(120, 400), slice(0, 640))  # the camera's picture, under no overlay
@@ -94,3 +98,33 @@ def test_the_page_plays_the_h264_stream_in_a_video_element_in_chromium(camera: M
             browser.close()
     assert seen == {"playing": "playing H.264 (Media Source Extensions)", "width": 640, "img": True}
     assert status(port)["viewers"] == 0, "no MJPEG stream open beside it"
+
+
+def test_a_camera_removed_by_a_reload_ends_its_viewers_stream_and_the_other_cameras_goes_on(
+        camera: MjpegServer, live_cli: type[LiveCli], tmp_path: Path) -> None:
+    with MjpegServer(COFFEE, fps=15) as yard:
+        port, config = free_port(), tmp_path / "box.toml"
+        serve = f'serve = "127.0.0.1:{port}"\n'
+        config.write_text(box({"door": camera, "yard": yard}, serve))
+        cli = live_cli("--config", str(config), cwd=tmp_path)
+        wait_until(lambda: _cameras(port) == ["door", "yard"], "both cameras served", timeout=90)
+        removed, kept = LiveReader(port, "/live.mp4?camera=yard"), LiveReader(port, "/live.mp4?camera=door")
+        try:
+            assert removed.take(3) and kept.take(3)
+            config.write_text(box({"door": camera}, serve))
+            cli.signal(signal.SIGHUP)
+            while removed.next_frame() is not None:  # its frames until the stream ends
+                pass
+            assert removed.ended, "the removed camera's stream ended cleanly (the chunked body's end)"
+            assert len(kept.take(10)) == 10 and not kept.ended, "the other camera's stream goes on"
+        finally:
+            removed.close()
+            kept.close()
+        assert LiveReader(port, "/live.mp4?camera=yard").response.status == 404
+
+
+def _cameras(port: int) -> list[str]:
+    try:
+        return [c["name"] for c in status(port)["cameras"]]
+    except OSError:  # not serving yet
+        return []
