@@ -138,8 +138,9 @@ class LiveStreams:
     def counts(self) -> dict[str, int]:
         """For /api/status: encoders running, viewers watching, frames encoded, times a viewer fell behind."""
         channels = list(self.channels.values())
+        skipped = self.skipped + sum(viewer.skips for channel in channels for viewer in channel.viewers)
         return {"encoders": sum(c.encoding for c in channels), "viewers": sum(len(c.viewers) for c in channels),
-                "fragments": self.fragments, "skipped": self.skipped + sum(v.skips for c in channels for v in c.viewers)}
+                "fragments": self.fragments, "skipped": skipped}
 
     def close(self) -> None:
         """The server stops (on its loop): every stream ends."""
