@@ -2,8 +2,9 @@
 on a 720p 30 fps fake camera with a little sensor noise (a still photo is H.264's best case; real
 sensors are never still):
 
-    python benchmarks/live_view.py              # about 3 minutes
+    python benchmarks/live_view.py              # about 5 minutes
     python benchmarks/live_view.py --out DIR    # where the report goes (default: a local, git-ignored folder)
+    python benchmarks/live_view.py --size 640x480   # a smaller camera (a loaded machine keeps up better)
 
 1. **Bytes per second** of one reader of each, at once (goal: H.264 at most 1/8 of MJPEG).
 2. **Latency** from the camera's send time (stamped in the frame's bottom rows) to the frame's arrival
@@ -12,7 +13,7 @@ sensors are never still):
    (goal: at most 1.5 s).
 4. **The process's CPU** with 0, 1, 6 and 20 readers of each (readers that only read: a player decodes on
    its own machine) (goal: 20 H.264 viewers cost at most 25 % more than one).
-5. **A slow reader** (a small socket window, read at 20 KB/s) beside a fast one: the slow one is skipped
+5. **A slow reader** (a small socket window, read at 5 KB/s) beside a fast one: the slow one is skipped
    to keyframes or dropped; the fast one's latency and rate do not change.
 """
 from __future__ import annotations
@@ -40,24 +41,25 @@ from live_reader import LiveReader  # noqa: E402
 from mjpeg_server import STRIP_HEIGHT, Camera, MjpegServer, read_time, stamp_time  # noqa: E402
 from web_client import free_port, mjpeg_parts, open_stream, status, wait_until  # noqa: E402
 
-WIDTH, HEIGHT, FPS, NOISE = 1280, 720, 30, 2.0  # NOISE: the sensor's, standard deviation in grey levels
+FPS, NOISE = 30, 2.0  # NOISE: the sensor's, standard deviation in grey levels
 WINDOW_S = 12.0  # each measurement
 SETTLE_S = 3.0  # after the readers start, before a window
 TRIALS = 4  # time-to-first-frame tries of each kind
+SLOW_BPS = 5_000  # the slow reader's pace: far below the stream's
 
 
 class NoisyStampedCamera(Camera):
     """The fake camera's photo with sensor noise, its frame number, and its send time in the bottom
     rows (the top rows are under the overlay's panel)."""
 
-    def __init__(self) -> None:
-        super().__init__(CHELSEA, WIDTH, HEIGHT)
+    def __init__(self, width: int, height: int) -> None:
+        super().__init__(CHELSEA, width, height)
         self._noise = [np.random.default_rng(i).normal(0, NOISE, self.base.shape).astype(np.int16) for i in range(8)]
 
     def next_jpeg(self) -> bytes:
         noisy = self.base.astype(np.int16) + self._noise[self.count % len(self._noise)]
         image = np.clip(noisy, 0, 255).astype(np.uint8)
-        cv2.putText(image, f"#{self.count}", (10, HEIGHT - 30), cv2.FONT_HERSHEY_SIMPLEX, 1.2, (255, 255, 255), 2)
+        cv2.putText(image, f"#{self.count}", (10, image.shape[0] - 30), cv2.FONT_HERSHEY_SIMPLEX, 1.2, (255,) * 3, 2)
         self.count += 1
         self.sent_times.append(time.time())
         stamp_time(image[-STRIP_HEIGHT:], self.sent_times[-1])
@@ -99,8 +101,10 @@ class Reader(threading.Thread):
     def _live(self) -> None:
         reader = LiveReader(self.port, self.path, self.rcvbuf)
         if not self.decode:
-            for _kind, _box in reader.boxes():
+            for kind, _box in reader.boxes():
                 self.bytes = reader.bytes
+                if kind == b"mdat":
+                    self._seen(None, time.time())
                 if self.stop.is_set():
                     break
                 self._throttle()
@@ -132,13 +136,15 @@ def window(port: int, pid: int, readers: list[Reader]) -> dict:
         reader.start()
     time.sleep(SETTLE_S)
     b0, f0, l0 = [r.bytes for r in readers], [r.frames for r in readers], [len(r.latencies) for r in readers]
-    cpu0, live0, t0 = cpu_seconds(pid), status(port)["live"], time.monotonic()
+    cpu0, s0, t0 = cpu_seconds(pid), status(port), time.monotonic()
     time.sleep(WINDOW_S)
-    cpu1, live1, t1 = cpu_seconds(pid), status(port)["live"], time.monotonic()
+    cpu1, s1, t1 = cpu_seconds(pid), status(port), time.monotonic()
+    live0, live1, captured = s0["live"], s1["live"], s1["captured"] - s0["captured"]
     for reader in readers:
         reader.stop.set()
     elapsed = t1 - t0
-    return {"cpu_per_s": round((cpu1 - cpu0) / elapsed, 3),
+    return {"cpu_per_s": round((cpu1 - cpu0) / elapsed, 3), "captured_fps": round(captured / elapsed, 1),
+            "cpu_ms_per_frame": round(1000 * (cpu1 - cpu0) / captured, 1) if captured else None,
             "bytes_per_s": [round((r.bytes - b) / elapsed) for r, b in zip(readers, b0, strict=True)],
             "fps": [round((r.frames - f) / elapsed, 1) for r, f in zip(readers, f0, strict=True)],
             "latency_s": [r.latencies[n:] for r, n in zip(readers, l0, strict=True)],
@@ -188,21 +194,23 @@ def cpu_cases(port: int, pid: int, say: Callable[[str], None]) -> dict:
         for n in (0, 1, 6, 20) if path == "/live.mp4" else (1, 6, 20):
             idle(port)
             m = window(port, pid, [Reader(port, path, decode=False) for _ in range(n)])
-            cases[f"{path} x{n}"] = {"cpu_per_s": m["cpu_per_s"], "fps_min": min(m["fps"], default=None),
+            cases[f"{path} x{n}"] = {"cpu_per_s": m["cpu_per_s"], "captured_fps": m["captured_fps"],
+                                     "cpu_ms_per_frame": m["cpu_ms_per_frame"], "fps_min": min(m["fps"], default=None),
                                      "bytes_per_s_each": round(statistics.mean(m["bytes_per_s"])) if n else 0}
             say(f"CPU {path} x{n}: {cases[f'{path} x{n}']}")
             idle(port)
     return cases
 
 
-def run(out: Path) -> None:
-    report: dict = {"machine": machine(), "camera": f"{WIDTH}x{HEIGHT} {FPS} fps, noise sd {NOISE}"}
+def run(out: Path, width: int, height: int) -> None:
+    report: dict = {"machine": machine(), "camera": f"{width}x{height} {FPS} fps, noise sd {NOISE}",
+                    "load_average_1min": {"start": round(os.getloadavg()[0], 1)}}
 
     def say(line: str) -> None:
         print(line, flush=True)
 
-    with MjpegServer(CHELSEA, fps=FPS, width=WIDTH, height=HEIGHT) as camera:
-        camera.camera = NoisyStampedCamera()
+    with MjpegServer(CHELSEA, fps=FPS, width=width, height=height) as camera:
+        camera.camera = NoisyStampedCamera(width, height)
         port = free_port()
         command = subprocess.Popen([sys.executable, "-m", "live_classify", "--source", camera.url, "--provider", "cpu",
                                     "--jsonl", os.devnull, "--serve", f"127.0.0.1:{port}", "--serve-clients", "64"],
@@ -222,7 +230,7 @@ def run(out: Path) -> None:
             say(f"time to first frame: {report['first_frame_s']}")
             report["cpu"] = cpu_cases(port, command.pid, say)
             slow = window(port, command.pid, [Reader(port, "/live.mp4", True),
-                                              Reader(port, "/live.mp4", False, rcvbuf=4096, rate_bps=20_000)])
+                                              Reader(port, "/live.mp4", False, rcvbuf=4096, rate_bps=SLOW_BPS)])
             report["slow_reader"] = {"fast_fps": slow["fps"][0], "encoded_fps": slow["encoded_fps"],
                                      "fast_latency_s": percentiles(slow["latency_s"][0]),
                                      "slow_bytes_per_s": slow["bytes_per_s"][1], "skipped": slow["skipped"],
@@ -231,7 +239,8 @@ def run(out: Path) -> None:
         finally:
             command.terminate()
             command.wait(30)
-    save_report(out, "live-view", report, markdown(report))
+    report["load_average_1min"]["end"] = round(os.getloadavg()[0], 1)
+    save_report(out, f"live-view-{report['machine']['host']}-{height}p", report, markdown(report))
 
 
 def _up(port: int) -> bool:
@@ -243,15 +252,16 @@ def _up(port: int) -> bool:
 
 
 def markdown(r: dict) -> str:
-    s, cpu, slow = r["side_by_side"], r["cpu"], r["slow_reader"]
+    s, cpu, slow, host = r["side_by_side"], r["cpu"], r["slow_reader"], r["machine"]
     h264, mjpeg = s["latency_s"]["h264"], s["latency_s"]["mjpeg"]
-    one, twenty = cpu["/live.mp4 x1"]["cpu_per_s"], cpu["/live.mp4 x20"]["cpu_per_s"]
-    rows = "\n".join(f"| {case} | {v['cpu_per_s']} | {v['fps_min']} | {v['bytes_per_s_each']} |"
-                     for case, v in cpu.items())
+    one, twenty = cpu["/live.mp4 x1"]["cpu_ms_per_frame"], cpu["/live.mp4 x20"]["cpu_ms_per_frame"]
+    rows = "\n".join(f"| {case} | {v['cpu_per_s']} | {v['captured_fps']} | {v['cpu_ms_per_frame']} | {v['fps_min']} | "
+                     f"{v['bytes_per_s_each']} |" for case, v in cpu.items())
     return f"""# The live view: H.264 (/live.mp4) beside MJPEG (/stream.mjpg)
 
-`python benchmarks/live_view.py` on {r['machine']['host']} ({r['machine']['cores']} cores, {r['machine']['cpu']}),
-{r['machine']['date']}; camera {r['camera']}. The machine was shared with other work while it ran.
+`python benchmarks/live_view.py --size {r['camera'].split()[0]}` on {host['host']} ({host['cores']} cores,
+{host['cpu']}), {host['date']}; camera {r['camera']}. The machine was shared with other work while it ran: load average
+{r['load_average_1min']['start']} at the start, {r['load_average_1min']['end']} at the end.
 
 | | H.264 | MJPEG |
 |---|---|---|
@@ -264,13 +274,13 @@ Time to first decoded frame (s): cold (encoder stopped) {r['first_frame_s']['col
 
 The command's CPU (CPU seconds per second) by readers (they only read):
 
-| readers | CPU s/s | slowest reader fps | bytes/s each |
-|---|---|---|---|
+| readers | CPU s/s | frames captured/s | CPU ms per captured frame | slowest reader fps | bytes/s each |
+|---|---|---|---|---|---|
 {rows}
 
-20 H.264 viewers / 1: {round(twenty / one, 3) if one else None}.
+CPU per captured frame, 20 H.264 viewers / 1: {round(twenty / one, 3) if one and twenty else None}.
 
-A slow reader (4 KB window, 20 KB/s) beside a fast one: the fast one got {slow['fast_fps']} fps of
+A slow reader (4 KB window, 5 KB/s) beside a fast one: the fast one got {slow['fast_fps']} fps of
 {slow['encoded_fps']} encoded, latency p50/p95 {slow['fast_latency_s']['p50']} / {slow['fast_latency_s']['p95']} s;
 the slow one was skipped to a keyframe {slow['skipped']} times ({slow['slow_bytes_per_s']} bytes/s reached it);
 viewers at the end {slow['viewers_at_end']}.
@@ -280,8 +290,10 @@ viewers at the end {slow['viewers_at_end']}.
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--size", default="1280x720", help="the camera's WIDTHxHEIGHT (1280x720)")
     args = parser.parse_args()
-    run(args.out or default_out(machine()["host"], time.gmtime()))
+    width, height = (int(side) for side in args.size.split("x"))
+    run(args.out or default_out(machine()["host"], time.gmtime()), width, height)
 
 
 if __name__ == "__main__":
