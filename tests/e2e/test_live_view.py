@@ -17,6 +17,7 @@ from web_client import CHROMIUM, decode, free_port, mjpeg_parts, open_stream, se
 PANEL = (slice(10, 60), slice(0, 640))  # the overlay's panel, the label on a shaded band (under the time strip)
 MIDDLE = (slice(120, 400), slice(0, 640))  # the camera's picture, under no overlay
 NOBODY = {"encoders": 0, "viewers": 0, "skipped": 0}
+PLAYING = "document.getElementById('playing').textContent"
 
 
 def counts(port: int) -> dict:
@@ -75,12 +76,17 @@ def test_a_reader_that_reads_nothing_falls_behind_alone_and_is_dropped(camera: M
 
 
 @pytest.mark.skipif(not CHROMIUM, reason="needs a browser: apt-get install chromium")
-def test_the_page_plays_the_h264_stream_in_a_video_element_in_chromium(camera: MjpegServer,
-                                                                        live_cli: type[LiveCli]) -> None:
+def test_the_page_plays_the_h264_stream_in_a_video_element_in_chromium_and_mjpeg_where_mse_is_missing(
+        camera: MjpegServer, live_cli: type[LiveCli]) -> None:
     """Debian's chromium can play H.264 through MSE: the page's ``<video>`` plays (its time advances),
-    the MJPEG ``<img>`` is hidden and loads nothing, and the page says which plays."""
+    from the live edge of an encoder that ran before it came (its first fragment seconds into the
+    stream), and back to the live edge when it falls behind; the MJPEG ``<img>`` is hidden and loads
+    nothing; the page says which plays. Without MSE
+    the page plays MJPEG and says why."""
     playwright = pytest.importorskip("playwright.sync_api")
     cli, port = serve(live_cli, camera)
+    earlier = LiveReader(port)  # the encoder runs for a while before the page opens
+    assert len(earlier.take(45)) == 45
     with playwright.sync_playwright() as driver:
         browser = driver.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         try:
@@ -90,14 +96,25 @@ def test_the_page_plays_the_h264_stream_in_a_video_element_in_chromium(camera: M
             page.wait_for_function("document.getElementById('live').currentTime > 0", timeout=30_000)
             start = page.evaluate("document.getElementById('live').currentTime")
             page.wait_for_function(f"document.getElementById('live').currentTime > {start} + 1", timeout=30_000)
-            seen = page.evaluate("({playing: document.getElementById('playing').textContent, "
-                                 "width: document.getElementById('live').videoWidth, "
+            seen = page.evaluate(f"({{playing: {PLAYING}, width: document.getElementById('live').videoWidth, "
                                  "img: document.getElementById('video').hidden && "
                                  "!document.getElementById('video').getAttribute('src')})")
+            assert status(port)["viewers"] == 0, "no MJPEG stream open beside it"
+            # A player slower than the camera (a quarter of its pace) falls behind: the page jumps to the live edge.
+            page.evaluate("(v => { window.jumps = 0; v.addEventListener('seeked', () => window.jumps++); "
+                          "v.playbackRate = 0.25; })(document.getElementById('live'))")
+            page.wait_for_function("window.jumps >= 2", timeout=30_000)
+            without = browser.new_page()
+            without.add_init_script("delete window.MediaSource; delete window.ManagedMediaSource;")
+            without.goto(f"http://127.0.0.1:{port}/")
+            without.wait_for_function("document.getElementById('video').naturalWidth > 0", timeout=30_000)
+            fallback = without.evaluate(f"({{playing: {PLAYING}, live: document.getElementById('live').hidden}})")
         finally:
             browser.close()
+            earlier.close()
     assert seen == {"playing": "playing H.264 (Media Source Extensions)", "width": 640, "img": True}
-    assert status(port)["viewers"] == 0, "no MJPEG stream open beside it"
+    assert fallback == {"playing": "playing MJPEG (this browser cannot play H.264 through Media Source Extensions)",
+                        "live": True}
 
 
 def test_a_camera_removed_by_a_reload_ends_its_viewers_stream_and_the_other_cameras_goes_on(
@@ -128,3 +145,16 @@ def _cameras(port: int) -> list[str]:
         return [c["name"] for c in status(port)["cameras"]]
     except OSError:  # not serving yet
         return []
+
+
+def test_live_viewers_take_serve_clients_places(camera: MjpegServer, live_cli: type[LiveCli]) -> None:
+    cli, port = serve(live_cli, camera, "--serve-clients", "1")
+    watching = LiveReader(port)
+    try:
+        assert watching.take(5)
+        refused = LiveReader(port)
+        assert refused.response.status == 503 and refused.response.getheader("Retry-After") == "5"
+        assert b"at most 1 streams and event feeds at once (--serve-clients)" in refused.response.read()
+        assert len(watching.take(5)) == 5, "the viewer inside goes on"
+    finally:
+        watching.close()

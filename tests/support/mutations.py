@@ -1086,7 +1086,12 @@ MUTATIONS = [
              "BACKLOG = 10**6 ", (LIVE_VIEW + "test_a_reader_that_reads_nothing_falls_behind_alone_and_is_dropped",)),
     Mutation("live: the page never tries H.264", SRC + "sinks/web/page/live.js",
              "return Boolean(MSE && MSE.isTypeSupported && MSE.isTypeSupported(LIVE_CODEC));", "return false;",
-             (LIVE_VIEW + "test_the_page_plays_the_h264_stream_in_a_video_element_in_chromium",)),
+             (LIVE_VIEW + "test_the_page_plays_the_h264_stream_in_a_video_element_in_chromium_and_mjpeg_where_mse_is_"
+              "missing",)),
+    Mutation("live: the page never jumps to the live edge", SRC + "sinks/web/page/live.js",
+             "if (video.currentTime < start || end - video.currentTime > BEHIND_S)", "if (false)",
+             (LIVE_VIEW + "test_the_page_plays_the_h264_stream_in_a_video_element_in_chromium_and_mjpeg_where_mse_is_"
+              "missing",)),
     Mutation("live: a failed encoder leaves its viewers waiting", "LiveChannel.ended",
              "self.end_started() if why is None else self.end_all()", "self.end_started()",
              ("tests/unit/sinks/web/test_live_unit.py::"
