@@ -158,3 +158,8 @@ def test_live_viewers_take_serve_clients_places(camera: MjpegServer, live_cli: t
         assert len(watching.take(5)) == 5, "the viewer inside goes on"
     finally:
         watching.close()
+    cli.signal(signal.SIGINT)
+    run = cli.finish()
+    assert run.returncode == 0, run.stderr
+    assert any(line.endswith("live-classify: H.264 (/live.mp4) to 1 viewer") for line in run.stderr.splitlines()), \
+        "the summary counts the viewer served, not the one refused"

@@ -199,9 +199,11 @@ class WebView:
         self.server.stop()
 
     def summary(self) -> str | None:
-        viewers = self.server.viewers_served
-        plural = "" if viewers == 1 else "s"
-        return f"served {self.server.frames_sent} stream frames to {viewers} viewer{plural}" if viewers else None
+        viewers, live = self.server.viewers_served, self.server.live.served
+        parts = [f"served {self.server.frames_sent} stream frames to {viewers} viewer{'' if viewers == 1 else 's'}"
+                 ] if viewers else []
+        parts += [f"H.264 (/live.mp4) to {live} viewer{'' if live == 1 else 's'}"] if live else []
+        return "; ".join(parts) or None
 
     def record(self, prediction: Prediction) -> dict[str, object]:
         """One prediction as a JSON line has it."""
