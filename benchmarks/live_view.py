@@ -290,10 +290,17 @@ viewers at the end {slow['viewers_at_end']}.
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=None)
-    parser.add_argument("--size", default="1280x720", help="the camera's WIDTHxHEIGHT (1280x720)")
+    parser.add_argument("--size", default=(1280, 720), type=size, help="the camera's WIDTHxHEIGHT (1280x720)")
     args = parser.parse_args()
-    width, height = (int(side) for side in args.size.split("x"))
-    run(args.out or default_out(machine()["host"], time.gmtime()), width, height)
+    run(args.out or default_out(machine()["host"], time.gmtime()), *args.size)
+
+
+def size(text: str) -> tuple[int, int]:
+    """``640x480`` as (640, 480): even sides from 64 up."""
+    width, _, height = text.partition("x")
+    if not (width.isdigit() and height.isdigit() and int(width) >= 64 and int(height) >= 64):
+        raise argparse.ArgumentTypeError(f"{text!r} is not WIDTHxHEIGHT, e.g. 640x480")
+    return int(width) // 2 * 2, int(height) // 2 * 2
 
 
 if __name__ == "__main__":
