@@ -17,6 +17,7 @@ from statuses import camera_status
 from web_client import (
     CAT_LABELS,
     CHROMIUM,
+    PICTURE_WIDTH,
     decode,
     free_port,
     get,
@@ -172,11 +173,11 @@ def test_the_page_in_a_real_browser_shows_the_label_and_the_video(camera: MjpegS
     cli, port = serve(live_cli, camera)
     expression = ("JSON.stringify({label: document.getElementById('label').textContent, "
                   "frames: document.getElementById('frames').textContent, "
-                  "video: document.getElementById('video').naturalWidth})")
+                  f"video: {PICTURE_WIDTH}}})")
     page = read_page(port, tmp_path, expression, lambda page: page.get("label") in CAT_LABELS and page.get("video"))
     assert page["label"] in CAT_LABELS, page
     assert int(page["frames"].split(" / ")[0]) > 0, page
-    assert page["video"] > 0, "the <img> decoded frames of the stream"
+    assert page["video"] > 0, "the <video> (H.264) or the <img> (MJPEG) decoded frames of the stream"
 
 
 

@@ -17,7 +17,7 @@ import pytest
 from conftest import LiveCli, assert_clean_error, headless_env, run_cli
 from mjpeg_server import MjpegServer
 from statuses import camera_status
-from web_client import CAT_LABELS, CHROMIUM, free_port, get, serve, status, wait_until
+from web_client import CAT_LABELS, CHROMIUM, PICTURE, PICTURE_WIDTH, free_port, get, serve, status, wait_until
 
 from live_classify.pipeline.status import CameraState
 from live_classify.sinks.web import view as web
@@ -25,7 +25,7 @@ from live_classify.sinks.web.listen import Address, listen
 
 TOKEN = "s3cret-token-value"
 # Open without the token, on purpose: a watchdog's check, and the page's script and style (no data).
-PUBLIC = {"/healthz", "/app.js", "/style.css", "/history.js", "/history.css", "/session.js", "/marks.js"}
+PUBLIC = {"/healthz", "/app.js", "/live.js", "/style.css", "/history.js", "/history.css", "/session.js", "/marks.js"}
 
 
 @pytest.fixture
@@ -188,9 +188,9 @@ def live_page(page) -> dict:  # noqa: ANN001 - a Playwright page or frame
     """What a person sees of the live page: its background, the video as a picture, the counters."""
     labels = sorted(CAT_LABELS)
     page.wait_for_function(f"{labels}.includes(document.getElementById('label').textContent)", timeout=30_000)
-    page.wait_for_function("document.getElementById('video').naturalWidth > 0", timeout=30_000)
+    page.wait_for_function(f"{PICTURE_WIDTH} > 0", timeout=30_000)
     return {"background": page.evaluate("getComputedStyle(document.body).backgroundColor"),
-            "picture": cv2.imdecode(np.frombuffer(page.locator("#video").screenshot(), np.uint8), cv2.IMREAD_COLOR),
+            "picture": cv2.imdecode(np.frombuffer(page.locator(PICTURE).screenshot(), np.uint8), cv2.IMREAD_COLOR),
             "frames": page.evaluate("document.getElementById('frames').textContent")}
 
 

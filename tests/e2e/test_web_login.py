@@ -20,7 +20,7 @@ import pytest
 from conftest import LiveCli, assert_clean_error, headless_env, run_cli
 from mjpeg_server import MjpegServer
 from statuses import camera_status
-from web_client import CAT_LABELS, CHROMIUM, free_port, serve
+from web_client import CAT_LABELS, CHROMIUM, PICTURE, PICTURE_WIDTH, free_port, serve
 
 from live_classify.pipeline.status import CameraState
 from live_classify.sinks.web import view as web
@@ -384,10 +384,10 @@ def logged_in(context, port: int) -> dict:  # noqa: ANN001 - playwright's Browse
         page.keyboard.press("Enter")
     labels = sorted(CAT_LABELS)
     page.wait_for_function(f"{labels}.includes(document.getElementById('label').textContent)", timeout=30_000)
-    page.wait_for_function("document.getElementById('video').naturalWidth > 0", timeout=30_000)
+    page.wait_for_function(f"{PICTURE_WIDTH} > 0", timeout=30_000)
     page.wait_for_function("document.getElementById('provider').textContent !== '-'", timeout=30_000)
     seen["label"] = page.locator("#label").text_content()
-    seen["picture"] = cv2.imdecode(np.frombuffer(page.locator("#video").screenshot(), np.uint8), cv2.IMREAD_COLOR)
+    seen["picture"] = cv2.imdecode(np.frombuffer(page.locator(PICTURE).screenshot(), np.uint8), cv2.IMREAD_COLOR)
     seen["cookie"] = next(c for c in context.cookies() if c["name"] == COOKIE)
     seen["script_sees"] = page.evaluate("document.cookie")
     page.remove_listener("response", answered)

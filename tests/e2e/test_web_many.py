@@ -154,12 +154,13 @@ def test_the_page_shows_one_tile_per_camera_in_a_real_browser(
     cli, port = serve_cameras(live_cli, two_cameras)
     expression = ("JSON.stringify(Array.from(document.querySelectorAll('#tiles figure')).map((tile) => ({"
                   "name: tile.querySelector('strong').textContent, label: tile.querySelector('.label').textContent, "
-                  "src: tile.querySelector('img').getAttribute('src'), state: tile.querySelector('small').textContent, "
-                  "width: tile.querySelector('img').naturalWidth})))")
+                  "playing: tile.querySelector('.playing').textContent, "
+                  "state: tile.querySelector('small').textContent, "
+                  "width: tile.querySelector('video').videoWidth})))")
     tiles = read_page(port, tmp_path, expression,
                       lambda page: len(page) == 2 and all(t["width"] and t["label"] and t["state"] for t in page))
     assert [t["name"] for t in tiles] == list(NAMES), tiles
     for tile in tiles:
-        assert tile["src"] == f"stream.mjpg?camera={tile['name']}" and tile["width"] == 640, tile
+        assert tile["playing"] == "playing H.264 (Media Source Extensions)" and tile["width"] == 640, tile
         assert tile["label"].startswith(labels[tile["name"]] + " "), tiles
         assert re.fullmatch(r".+ · capture \d+ fps · inference \d+ fps", tile["state"]), tile  # each rate named

@@ -135,7 +135,8 @@ def test_people_log_in_see_their_cameras_change_as_admins_and_go_with_a_reload(
     assert cameras_seen(port, ana) == cameras_seen(port, script) == ["door", "kitchen"]
     assert cameras_seen(port, bo) == ["door"]
     assert json.loads(call(port, "GET", "/api/session", bo)[1])["role"] == "viewer"
-    for path in ("/stream.mjpg?camera=kitchen", "/snapshot.jpg?camera=kitchen", "/metrics"):
+    for path in ("/stream.mjpg?camera=kitchen", "/live.mp4?camera=kitchen", "/snapshot.jpg?camera=kitchen",
+                 "/metrics"):
         assert call(port, "GET", path, bo)[0] == 403, path
     assert call(port, "GET", "/snapshot.jpg?camera=door", bo)[0] == 200
     assert call(port, "GET", "/metrics", ana)[0] == 200

@@ -38,6 +38,7 @@ WEB_SESSIONS = "tests/unit/sinks/web/test_web_sessions.py::"  # issue 24, login
 RELOAD = "tests/e2e/test_reload.py::"
 RELOAD_OUT = "tests/e2e/test_reload_outputs.py::"  # issue 22, reload2
 INDEX_UNIT = "tests/unit/sinks/events/test_index_unit.py::"  # issue 33, hstore
+LIVE_VIEW = "tests/e2e/test_live_view.py::"  # issue 37
 ORACLE = "tests/e2e/test_reload_oracle.py::test_each_reload_of_the_table_ends_where_b_would_start"  # issue 31
 SAYS = "tests/e2e/test_reload_says.py::"  # issue 31
 CONFIG_UNIT = "tests/unit/cli/test_config_file.py::"  # issue 22, config-file
@@ -1174,6 +1175,33 @@ MUTATIONS = [
                           "alone",)),
     Mutation("marks: an index made before marks cannot be read", "_read", "return []  # an index of an older",
              "pass  # an index of an older", (ROLES + "test_an_index_made_before_marks_is_read_and_then_marked",)),
+    # issue 37, the live view in H.264
+    Mutation("live: the encoder runs with nobody watching", "LiveChannel.wanted",
+             "(bool(self.viewers) or now - self.left_at < LINGER_S)", "True",
+             (LIVE_VIEW + "test_two_viewers_share_one_encoder_of_the_annotated_picture_which_stops_after_the_last_"
+              "leaves",)),
+    Mutation("live: the raw frame encoded, not the annotated one", "WebView.write",
+             "feed.live.offer(update.canvas)", "feed.live.offer(update.shown.frame.image)",
+             (LIVE_VIEW + "test_two_viewers_share_one_encoder_of_the_annotated_picture_which_stops_after_the_last_"
+              "leaves",)),
+    Mutation("live: a new viewer gets no init segment", "LiveChannel.fragment",
+             "                viewer.queue.put_nowait(self.init)\n", "",
+             (LIVE_VIEW + "test_two_viewers_share_one_encoder_of_the_annotated_picture_which_stops_after_the_last_"
+              "leaves",)),
+    Mutation("live: a viewer's queue without a bound", SRC + "sinks/web/live_streams.py", "BACKLOG = 30 ",
+             "BACKLOG = 10**6 ", (LIVE_VIEW + "test_a_reader_that_reads_nothing_falls_behind_alone_and_is_dropped",)),
+    Mutation("live: the page never tries H.264", SRC + "sinks/web/page/live.js",
+             "return Boolean(MSE && MSE.isTypeSupported && MSE.isTypeSupported(LIVE_CODEC));", "return false;",
+             (LIVE_VIEW + "test_the_page_plays_the_h264_stream_in_a_video_element_in_chromium_and_mjpeg_where_mse_is_"
+              "missing",)),
+    Mutation("live: the page never jumps to the live edge", SRC + "sinks/web/page/live.js",
+             "if (video.currentTime < start || end - video.currentTime > BEHIND_S)", "if (false)",
+             (LIVE_VIEW + "test_the_page_plays_the_h264_stream_in_a_video_element_in_chromium_and_mjpeg_where_mse_is_"
+              "missing",)),
+    Mutation("live: a failed encoder leaves its viewers waiting", "LiveChannel.ended",
+             "self.end_started() if why is None else self.end_all()", "self.end_started()",
+             ("tests/unit/sinks/web/test_live_unit.py::"
+              "test_an_encoder_that_fails_says_why_once_and_its_channel_ends_every_stream",)),
 ]
 
 

@@ -95,6 +95,9 @@ def decode(jpeg: bytes) -> np.ndarray:
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+# The live page's picture: H.264 in the <video>, or MJPEG in the <img> where MSE cannot play H.264.
+PICTURE = "#one > :is(#live, #video):visible"
+PICTURE_WIDTH = "(document.getElementById('live').videoWidth || document.getElementById('video').naturalWidth)"
 
 
 def read_page(port: int, profile: Path, expression: str, ready: Callable[[dict], object]) -> dict:

@@ -1,11 +1,10 @@
 """The HTTP side of ``--serve``: aiohttp in a thread and event loop of its own.
 
-Every viewer of ``/stream.mjpg?camera=NAME`` is sent that camera's newest JPEG, encoded once for all
-of them: a viewer that reads slowly waits on its own connection (aiohttp's ``write`` waits while the
-socket's buffer is full) and then gets the newest, so it skips frames and holds at most one, never
-slowing the run or the other viewers. ``/api/events`` works the same way with a short queue of lines.
-Streams and event feeds share ``--serve-clients`` places, which a client that reads nothing cannot
-keep (``clients.py``); a connection that sends no request in ``IDLE_TIMEOUT_S`` is closed.
+Every viewer of ``/stream.mjpg?camera=NAME`` gets that camera's newest JPEG, encoded once for all: a
+slow reader waits on its own connection (aiohttp's ``write`` waits while the socket's buffer is full),
+then gets the newest, never slowing the run or the others; ``/api/events`` likewise, with a short queue
+of lines; ``/live.mp4`` is H.264 (``live_streams.py``). They share ``--serve-clients`` places, which a
+client that reads nothing cannot keep (``clients.py``); an idle connection is closed after ``IDLE_TIMEOUT_S``.
 """
 from __future__ import annotations
 
@@ -28,6 +27,7 @@ from live_classify.sinks.web.clients import Places
 from live_classify.sinks.web.history.routes import Routes
 from live_classify.sinks.web.hosts import Hosts
 from live_classify.sinks.web.listen import serve_places
+from live_classify.sinks.web.live_streams import LiveStreams
 from live_classify.sinks.web.login import add_login, with_logout
 from live_classify.sinks.web.metrics import Metrics
 from live_classify.sinks.web.pages import Pages
@@ -41,7 +41,7 @@ IDLE_TIMEOUT_S = 10.0  # a connection that sends no request for this long is clo
 EVENT_BACKLOG = 100  # lines a slow /api/events reader may fall behind before the oldest are skipped
 SNAPSHOT_WAIT_S = 5.0
 PAGE = {"/": ("index.html", "text/html"), "/app.js": ("app.js", "text/javascript"),
-        "/style.css": ("style.css", "text/css")}
+        "/style.css": ("style.css", "text/css"), "/live.js": ("live.js", "text/javascript")}
 
 
 class WebServer:
@@ -49,8 +49,7 @@ class WebServer:
 
     def __init__(self, sock: socket.socket, view: WebView, token: str | None, cameras: list[str]) -> None:
         self.error: str | None = None
-        self.viewers_served = 0
-        self.frames_sent = 0
+        self.viewers_served = self.frames_sent = 0
         self.view = view
         self.metrics = Metrics(view.status, cameras if len(cameras) > 1 else None)
         self._channels = {name: Channel() for name in cameras}  # the first is the one a bare URL means
@@ -64,6 +63,7 @@ class WebServer:
         self._closing = False
         self._event_queues: dict[asyncio.Queue, roles.Who] = {}  # each feed's reader, who sees what
         self.places = Places(serve_places(view.options.clients, len(cameras)))  # streams and event feeds
+        self.live = LiveStreams(cameras, self.places, self._call)  # /live.mp4: H.264, its viewers
         self._pages = Pages(PAGE)
         self._pages.files["/"] = (with_logout(self._pages.files["/"][0], self._guard), "text/html")
 
@@ -167,7 +167,7 @@ class WebServer:
         app.on_response_prepare.append(safe_changes.no_referrer_beyond)
         routes = {"/stream.mjpg": self._stream, "/api/status": self._status, "/api/events": self._events,
                   "/healthz": self._health, "/metrics": self._metrics, "/snapshot.jpg": self._snapshot,
-                  "/api/session": safe_changes.session}
+                  "/api/session": safe_changes.session, "/live.mp4": self.live.stream}
         for path, handler in routes.items():
             app.router.add_get(path, handler)
         self._pages.add_to(app)
@@ -185,6 +185,7 @@ class WebServer:
         self._closing = True
         for channel in self._channels.values():
             channel.wake()
+        self.live.close()
         for queue in self._event_queues:
             queue_newest(queue, None)
         if self._runner is not None:

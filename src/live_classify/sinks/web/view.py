@@ -29,6 +29,7 @@ from live_classify.sinks.base import BackgroundWriter, Redraw, Update
 from live_classify.sinks.events.rules import START, Change, record
 from live_classify.sinks.jsonl import line_record
 from live_classify.sinks.web.listen import Address
+from live_classify.sinks.web.live_encoder import LiveEncoder
 
 HEALTHY_S = 3.0  # /healthz says 503 when no frame came for this long
 JPEG_QUALITY = 80
@@ -63,6 +64,7 @@ class Feed:
     next_frame: float = 0.0  # --serve-fps: no JPEG before then
     next_idle: float = 0.0
     encoder: BackgroundWriter[np.ndarray] | None = None
+    live: LiveEncoder | None = None  # /live.mp4's H.264, running while someone watches
 
 
 class WebView:
@@ -113,11 +115,13 @@ class WebView:
     def _encoder(self, feed: Feed) -> None:
         feed.encoder = BackgroundWriter(f"web-jpeg {feed.name}", partial(self._encode, feed.name), drop=True,
                                         backlog=1)
+        feed.live = LiveEncoder(feed.name, self.server.live)
 
     def add_feed(self, feed: Feed) -> None:
         """A camera a reload added: its stream, its tile on the page, its row in /api/status."""
         self._encoder(feed)
         self.server.add_channel(feed.name)
+        self.server.live.add(feed.name)
         self.feeds = [*self.feeds, feed]
         self._by_name[feed.name] = feed
 
@@ -127,7 +131,10 @@ class WebView:
         self.feeds = [f for f in self.feeds if f is not feed]
         if feed.encoder is not None:  # first: a JPEG it is still encoding goes to the channel, which is still there
             feed.encoder.finish(timeout=1.0)
+        if feed.live is not None:
+            feed.live.finish()
         self.server.remove_channel(name)
+        self.server.live.remove(name)
 
     def reconfigure(self, feeds: list[Feed], min_confidence: float | None, recordings: Path | None,
                     users: tuple[WebUser, ...] | None = None) -> None:
@@ -153,6 +160,8 @@ class WebView:
         if predictions:
             feed.newest = predictions[-1]
             self.server.predictions(predictions)
+        if feed.live is not None and self.server.live.wanted(feed.name):
+            feed.live.offer(update.canvas)
         now = time.monotonic()
         if now < feed.next_frame or not self.server.wants_frames(feed.name):
             return
@@ -176,22 +185,30 @@ class WebView:
         one saying why (``redraw`` draws it)."""
         now = time.monotonic()
         for feed in self.feeds:
-            if now >= feed.next_idle and self.server.wants_frames(feed.name):
+            jpeg, live = self.server.wants_frames(feed.name), self.server.live.wanted(feed.name)
+            if now >= feed.next_idle and (jpeg or live):
                 feed.next_idle = now + IDLE_FRAME_S
-                image = redraw(feed.name)
-                if image is not None and feed.encoder is not None:
+                if (image := redraw(feed.name)) is None:
+                    continue
+                if jpeg and feed.encoder is not None:
                     feed.encoder.submit(image)
+                if live and feed.live is not None:
+                    feed.live.offer(image)
 
     def close(self) -> None:
         for feed in self.feeds:
             if feed.encoder is not None:
                 feed.encoder.finish(timeout=2.0)
+            if feed.live is not None:
+                feed.live.finish()
         self.server.stop()
 
     def summary(self) -> str | None:
-        viewers = self.server.viewers_served
-        plural = "" if viewers == 1 else "s"
-        return f"served {self.server.frames_sent} stream frames to {viewers} viewer{plural}" if viewers else None
+        viewers, live = self.server.viewers_served, self.server.live.served
+        parts = [f"served {self.server.frames_sent} stream frames to {viewers} viewer{'' if viewers == 1 else 's'}"
+                 ] if viewers else []
+        parts += [f"H.264 (/live.mp4) to {live} viewer{'' if live == 1 else 's'}"] if live else []
+        return "; ".join(parts) or None
 
     def record(self, prediction: Prediction) -> dict[str, object]:
         """One prediction as a JSON line has it."""
@@ -232,7 +249,7 @@ class WebView:
         cameras = [self._camera_status(feed) for feed in self.feeds]
         return {**cameras[0], "provider": self.options.provider,
                 "uptime_s": round(time.monotonic() - self.started, 3), "viewers": self.server.viewers,
-                "clients": self.server.clients(), "cameras": cameras,
+                "clients": self.server.clients(), "live": self.server.live.counts(), "cameras": cameras,
                 "events": {"going_on": list(self.going_on.values()), "recent": list(self.recent)},
                 **({"configuration": self.configuration()} if self.configuration else {})}
 

@@ -1,4 +1,4 @@
-// The live page: the MJPEG stream in an <img>, the top-k from /api/events, the counters from /api/status,
+// The live page: the video (H.264 in a <video>, or MJPEG in an <img>: live.js), the top-k from /api/events, the counters from /api/status,
 // the events going on and the recent ones (SSE messages named "event", and /api/status's list).
 // With several cameras: one tile per camera, each its own stream, label and state.
 "use strict";
@@ -80,18 +80,19 @@ function showPrediction(line) {
 
 function makeTile(name) {
   const tile = document.createElement("figure");
+  const live = Object.assign(document.createElement("video"), { muted: true, autoplay: true, playsInline: true });
   const video = document.createElement("img");
-  video.alt = `${name}, live`;
-  video.src = withToken("stream.mjpg", { camera: name, ...again() });
+  video.alt = live.ariaLabel = `${name}, live`;
+  const playing = Object.assign(document.createElement("small"), { className: "playing" });
   const caption = document.createElement("figcaption");
   const title = document.createElement("strong");
   title.textContent = name;
   const label = document.createElement("span");
   label.className = "label";
   const state = document.createElement("small");
-  caption.append(title, label, state);
-  tile.append(video, caption);
-  return { tile, video, label, state };
+  caption.append(title, label, state, playing);
+  tile.append(live, video, caption);
+  return { tile, video, label, state, stop: playLive(live, video, { camera: name, ...again() }, playing) };
 }
 
 // The page follows the cameras the status lists: a reload may add or remove some (a tile each),
@@ -99,6 +100,7 @@ function makeTile(name) {
 let laidOut = null;
 let uptime = 0;
 let layouts = 0;
+let stopOne = () => {}; // the one camera's video, when there is one
 // A stream opened anew gets a URL of its own: the browser would show the old one's image again.
 const again = () => (layouts > 1 ? { again: layouts } : {});
 function setUp(s) {
@@ -109,17 +111,21 @@ function setUp(s) {
   if (names === laidOut && !restarted) return;
   laidOut = names;
   layouts += 1;
+  stopOne();
+  stopOne = () => {};
+  const before = tiles || new Map();
   if (cameras.length <= 1) {
     tiles = null;
+    before.forEach((t) => t.stop());
     $("tiles").hidden = true;
     $("one").hidden = false;
-    $("video").src = withToken("stream.mjpg", again());
+    stopOne = playLive($("live"), $("video"), again(), $("playing"));
     return;
   }
   $("one").hidden = true;
   $("tiles").hidden = false;
-  const before = tiles || new Map();
   tiles = new Map(cameras.map((c) => [c.name, (!restarted && before.get(c.name)) || makeTile(c.name)]));
+  before.forEach((t, name) => { if (tiles.get(name) !== t) t.stop(); });
   $("tiles").replaceChildren(...[...tiles.values()].map((t) => t.tile));
 }
 
