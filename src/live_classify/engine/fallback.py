@@ -78,7 +78,7 @@ class FallbackBackend:
             self._retry_s = 0.0
 
     def features(self, n: int) -> np.ndarray | None:
-        return None  # the server sends the scores alone, and the local model stands in only at times: taught classes need a local model
+        return None  # the server sends scores alone (the local model only stands in): taught classes need a local one
 
     def describe(self, verbose: bool = True) -> str:
         return f"{self.remote.describe(verbose)}; while it is unreachable, here: {self.local.describe(verbose)}"
