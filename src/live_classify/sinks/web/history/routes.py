@@ -15,6 +15,7 @@ from typing import TypeVar
 
 from aiohttp import web
 
+from live_classify.sinks.web.classes import ClassRoutes, Teaching
 from live_classify.sinks.web.history import params
 from live_classify.sinks.web.history.media import serve
 from live_classify.sinks.web.history.queries import History, NoIndex
@@ -30,9 +31,11 @@ EXPORTS = 2  # exports cut at once (each a thread copying packets); more are tol
 class Routes:
     """The handlers, over the recording directory (None: nothing is recorded, and each says so)."""
 
-    def __init__(self, root: Callable[[], Path | None]) -> None:
-        """``root``: asked at each request, so that a reload that changes ``--record`` is followed."""
+    def __init__(self, root: Callable[[], Path | None], teacher: Callable[[], Teaching | None] | None = None) -> None:
+        """``root``: asked at each request, so that a reload that changes ``--record`` is followed;
+        ``teacher``: the same for the classes taught from the recordings (``/api/classes``)."""
         self._root = root
+        self._classes = ClassRoutes(teacher or (lambda: None))
         self._exports = threading.BoundedSemaphore(EXPORTS)  # held by the cutting thread, to its end
         self._pages = Pages(PAGE)
 
@@ -49,6 +52,7 @@ class Routes:
             app.router.add_get(f"/api/history/{name}", handler)
         app.router.add_get("/api/clip.mp4", self.clip)
         app.router.add_get("/media/{path:.+}", self.media)
+        self._classes.add_to(app)
 
     async def _ask(self, query: Callable[[History], T]) -> T:
         """``query`` on an executor thread; an index that is missing or unreadable is a one-line 404/503."""
