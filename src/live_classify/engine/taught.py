@@ -7,7 +7,8 @@ nearest sibling says how much the class varies between its own views; the thresh
 ``MARGIN`` below the least similar pair (a class taught from varied views accepts more variety),
 never below ``FLOOR`` (unrelated photos score about 0.13 on the bundled model, altered views of
 the same thing 0.83 or more: ``benchmarks/teach.py``) nor above ``CEILING`` (five near-identical
-frames would otherwise accept nothing but themselves).
+frames would otherwise accept nothing but themselves, nor the camera's frames, which lack the
+overlay the recorded examples carry).
 
 A :class:`Matcher` is immutable: teaching builds a new one and swaps it into the shared
 :class:`Taught` cell, which the inference thread reads once per batch: no lock, no half-made state.
@@ -22,8 +23,11 @@ from live_classify.engine.postprocess import TopK
 
 TAUGHT_ID = -1  # the class id a taught label carries (it is none of the model's outputs)
 MARGIN = 0.25
-FLOOR = 0.5
-CEILING = 0.75  # also the threshold of a class taught from a single example
+FLOOR = 0.45
+# Also the threshold of a class taught from a single example. The recordings carry the overlay (the
+# labels, the rates) and the camera's own frames do not: on a 320x240 camera the overlay covers a
+# third of the picture, and a live frame of the very thing taught scores 0.67 (0.84 at 640x480).
+CEILING = 0.6
 
 
 def normalised(features: np.ndarray) -> np.ndarray:

@@ -23,7 +23,7 @@ from live_classify.sinks.web.pages import Pages
 
 T = TypeVar("T")
 PAGE = {"/history": ("history.html", "text/html"), "/history.js": ("history.js", "text/javascript"),
-        "/history.css": ("history.css", "text/css")}
+        "/history.css": ("history.css", "text/css"), "/teach.js": ("teach.js", "text/javascript")}
 SKIPPED = "X-Skipped-Segments"  # an export's header: the segments of its range it could not read
 EXPORTS = 2  # exports cut at once (each a thread copying packets); more are told to come back (503)
 
