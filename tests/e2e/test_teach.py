@@ -118,7 +118,8 @@ def test_bad_requests_are_refused_with_a_json_message_and_a_model_class_name_is_
     assert request(port, "GET", "/api/classes") == (200, {"classes": []}), "nothing refused was kept"
     code, taught = request(port, "POST", "/api/classes", {"label": "espresso", "examples": good})
     assert code == 200 and taught["model_class"] is True, taught  # type: ignore[index]
-    assert taught["note"] == "'espresso' is also one of the model's classes: the taught one wins where it matches"  # type: ignore[index]
+    note = "'espresso' is also one of the model's classes: the taught one wins where it matches"
+    assert taught["note"] == note  # type: ignore[index]
 
 
 def test_a_taught_class_survives_a_restart(live_cli: type[LiveCli], coffee_camera: MjpegServer,

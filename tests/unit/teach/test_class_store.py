@@ -57,6 +57,7 @@ def test_a_class_is_saved_loaded_and_removed_with_its_frames(tmp_path: Path) -> 
 def test_the_taught_classes_are_a_dataset_the_trainer_reads(tmp_path: Path) -> None:
     store = ClassStore(tmp_path)
     for label, value in (("mug", 10), ("van", 200)):
-        store.save(label, Examples((f"a-{value}.jpg",), np.ones((1, 3), np.float32), "m"), {f"a-{value}.jpg": _jpeg(value)})
+        name = f"a-{value}.jpg"
+        store.save(label, Examples((name,), np.ones((1, 3), np.float32), "m"), {name: _jpeg(value)})
     dataset = load_dataset(tmp_path / "classes")
     assert dataset.labels == ("mug", "van") and [p.name for p in dataset.paths] == ["a-10.jpg", "a-200.jpg"]
