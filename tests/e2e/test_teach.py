@@ -94,7 +94,8 @@ def test_five_moments_teach_a_class_the_live_camera_uses_at_once_and_a_delete_fo
     assert not (rec / "classes" / LABEL).exists()
     code, missing = request(port, "DELETE", f"/api/classes/{LABEL.replace(' ', '%20')}")
     assert code == 404 and missing == {"error": f"no class {LABEL!r} was taught"}
-    assert f"taught {LABEL!r} from 3 example(s), 5 in all" in cli.stderr and f"forgot the taught class {LABEL!r}" in cli.stderr
+    assert f"taught {LABEL!r} from 3 example(s), 5 in all" in cli.stderr
+    assert f"forgot the taught class {LABEL!r}" in cli.stderr
 
 
 def test_bad_requests_are_refused_with_a_json_message_and_a_model_class_name_is_said(
