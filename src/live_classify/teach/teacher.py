@@ -112,33 +112,34 @@ class Teacher:
         self.taught.set(Matcher(tuple(self._classes[label] for label in sorted(self._classes))))
 
     def _frames(self, moments: Sequence[Moment]) -> dict[str, np.ndarray]:
-        """Each moment's frame, by its example's file name; Refused (422) for one not recorded."""
+        """Each moment's frame, by its example's file name (each segment opened once); Refused (422)
+        for a camera the recordings do not know or a moment they do not hold."""
         try:
             known = set(self.history.cameras())
+            wanted: dict[tuple[Path, float], list[Moment]] = {}
+            for camera, t in moments:
+                if camera not in known:
+                    raise Refused(422, f"no camera named {camera!r} in the recordings ({', '.join(sorted(known))})")
+                wanted.setdefault(self._segment(camera, t), []).append((camera, t))
         except (NoIndex, sqlite3.Error) as error:
             raise Refused(422, f"nothing can be read from the recordings: {error}") from None
         frames = {}
-        for camera, t in moments:
-            if camera not in known:
-                raise Refused(422, f"no camera named {camera!r} in the recordings ({', '.join(sorted(known))})")
-            frames[example_name(camera, t)] = self._frame(camera, t)
+        for (path, begins), held in wanted.items():
+            images = _read(path, [when - begins for _, when in held])
+            for (camera, when), image in zip(held, images, strict=True):
+                if image is None:
+                    raise Refused(422, f"nothing of {camera} is recorded at {when}")
+                frames[example_name(camera, when)] = image
         return frames
 
-    def _frame(self, camera: str, t: float) -> np.ndarray:
-        from live_classify.sinks.record.frame_at import frame_at  # PyAV, only when teaching
-
-        # The segment that holds t, as the thumbnails find it: one still being written is not indexed yet.
+    def _segment(self, camera: str, t: float) -> tuple[Path, float]:
+        """The segment that holds ``t`` and its start, as the thumbnails find it (one still being
+        written is not indexed yet)."""
         held = [s for s in self.history.segments(camera, t - 1, t) if s[1] <= t <= s[2] + 0.5]
-        image = None
-        if held:
-            try:
-                image = frame_at(held[-1][0], t - held[-1][1])
-            except Exception as error:  # noqa: BLE001 - av.FFmpegError or OSError: a file cut short or gone
-                raise Refused(422, f"cannot read {camera} at {t}: {error}") from None
-        if image is None:
+        if not held:
             raise Refused(422, f"nothing of {camera} is recorded at {t} (a segment still being written "
                                "is readable once it is closed)")
-        return image
+        return held[-1][0], held[-1][1]
 
     def _features(self, images: list[np.ndarray]) -> np.ndarray:
         if self._extractor is None:
@@ -174,3 +175,12 @@ def _merged(old: Examples | None, names: tuple[str, ...], features: np.ndarray, 
 def _example(label: str, name: str) -> dict[str, object]:
     camera, _, millis = name.removesuffix(".jpg").rpartition("-")
     return {"camera": camera, "time": int(millis) / 1000, "url": media_url(f"classes/{label}/{name}")}
+
+
+def _read(path: Path, offsets: list[float]) -> list[np.ndarray | None]:
+    from live_classify.sinks.record.frame_at import frames_at  # PyAV, only when teaching
+
+    try:
+        return frames_at(path, offsets)
+    except Exception as error:  # noqa: BLE001 - av.FFmpegError or OSError: a file cut short or gone
+        raise Refused(422, f"cannot read {path.name}: {error}") from None
