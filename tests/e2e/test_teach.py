@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import shutil
 import signal
 from pathlib import Path
 
@@ -13,6 +14,8 @@ import pytest
 from conftest import COFFEE, LiveCli
 from mjpeg_server import MjpegServer
 from web_client import serve, wait_until
+
+from live_classify.engine.model import default_model_path
 
 LABEL = "our mug"
 
@@ -138,3 +141,23 @@ def test_a_taught_class_survives_a_restart(live_cli: type[LiveCli], coffee_camer
     assert code == 200 and [c["label"] for c in listed["classes"]] == [LABEL]  # type: ignore[index]
     wait_until(lambda: len(tops(again)) >= 3, "JSON lines")
     assert set(tops(again)) == {LABEL}, "from its first frame on"
+
+
+def test_a_model_swapped_by_watch_model_keeps_the_taught_class(live_cli: type[LiveCli], coffee_camera: MjpegServer,
+                                                               tmp_path: Path) -> None:
+    """The same backbone, a new file (what ``live-classify-train --out`` renames over it): the class stays."""
+    model = tmp_path / "model.onnx"
+    shutil.copyfile(default_model_path(), model)
+    cli, port = serve(live_cli, coffee_camera, "--record", f"{tmp_path / 'rec'}/", "--segment", "2s",
+                      "--model", str(model), "--watch-model")
+    camera, moments = recorded_moments(port)
+    body = {"label": LABEL, "examples": [{"camera": camera, "time": t} for t in moments]}
+    assert request(port, "POST", "/api/classes", body)[0] == 200
+    mark = len(cli.stdout_lines)
+    wait_until(lambda: switched(cli, LABEL, mark), "the taught label")
+    shutil.copyfile(default_model_path(), tmp_path / "new.onnx")
+    (tmp_path / "new.onnx").replace(model)
+    cli.wait_for_stderr("model reloaded: 1 camera", timeout=60)
+    mark = len(cli.stdout_lines)
+    wait_until(lambda: len(tops(cli, mark)) >= 5, "lines of the new model")
+    assert set(tops(cli, mark)) == {LABEL}
