@@ -26,10 +26,14 @@ def coffee_camera() -> MjpegServer:
         yield server
 
 
+class RawBody(bytes):
+    """A body sent as it is, not as JSON."""
+
+
 def request(port: int, method: str, path: str, body: object = None) -> tuple[int, object]:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     try:
-        payload = None if body is None else json.dumps(body)
+        payload = body if isinstance(body, RawBody) else None if body is None else json.dumps(body)
         connection.request(method, path, body=payload, headers={"Content-Type": "application/json"})
         response = connection.getresponse()
         data = response.read()
@@ -119,6 +123,7 @@ def test_bad_requests_are_refused_with_a_json_message_and_a_model_class_name_is_
     }
     for (status, message), body in refused.items():
         assert request(port, "POST", "/api/classes", body) == (status, {"error": message}), body
+    assert request(port, "POST", "/api/classes", RawBody(b"label=mug")) == (400, {"error": "the body is not JSON"})
     assert request(port, "GET", "/api/classes") == (200, {"classes": []}), "nothing refused was kept"
     code, taught = request(port, "POST", "/api/classes", {"label": "espresso", "examples": good})
     assert code == 200 and taught["model_class"] is True, taught  # type: ignore[index]

@@ -60,11 +60,12 @@ class Teacher:
     def classes(self) -> list[dict[str, object]]:
         """Every taught class with its examples (camera, time, the URL of its frame), by label."""
         listed: list[dict[str, object]] = []
-        for label in self.store.labels():
-            names = self.store.load(label).names
-            listed.append({"label": label, "threshold": round(self._classes[label].threshold, 4)
-                           if label in self._classes else None,
-                           "examples": [_example(label, name) for name in names]})
+        with self._lock:  # not a class half deleted
+            for label in self.store.labels():
+                names = self.store.load(label).names
+                listed.append({"label": label, "threshold": round(self._classes[label].threshold, 4)
+                               if label in self._classes else None,
+                               "examples": [_example(label, name) for name in names]})
         return listed
 
     def teach(self, label: str, moments: Sequence[Moment]) -> dict[str, object]:
