@@ -25,7 +25,7 @@ from live_classify.sinks.web.listen import Address, listen
 
 TOKEN = "s3cret-token-value"
 # Open without the token, on purpose: a watchdog's check, and the page's script and style (no data).
-PUBLIC = {"/healthz", "/app.js", "/style.css", "/history.js", "/history.css"}
+PUBLIC = {"/healthz", "/app.js", "/style.css", "/history.js", "/history.css", "/teach.js"}
 
 
 @pytest.fixture
