@@ -140,12 +140,21 @@ def test_a_taught_class_survives_a_restart(live_cli: type[LiveCli], coffee_camer
     assert request(port, "POST", "/api/classes", body)[0] == 200
     first.signal(signal.SIGINT)
     assert first.finish().returncode == 0
-    again, port = serve(live_cli, coffee_camera, "--record", f"{rec}/", "--segment", "2s")
+    again, port = serve(live_cli, coffee_camera, "--record", f"{rec}/", "--segment", "2s", "--event", LABEL,
+                        "--event-hold", "0.5s")
     again.wait_for_stderr(f"taught classes: {LABEL}")
     code, listed = request(port, "GET", "/api/classes")
     assert code == 200 and [c["label"] for c in listed["classes"]] == [LABEL]  # type: ignore[index]
     wait_until(lambda: len(tops(again)) >= 3, "JSON lines")
     assert set(tops(again)) == {LABEL}, "from its first frame on"
+    events: list = []  # a taught label is a label like the model's: an event watches it
+
+    def started() -> bool:
+        events[:] = request(port, "GET", f"/api/history/events?label={LABEL.replace(' ', '%20')}")[1]["events"]  # type: ignore[index]
+        return bool(events)
+
+    wait_until(started, "an event of the taught label")
+    assert events[0]["camera"] == camera and events[0]["label"] == LABEL
 
 
 def test_a_model_swapped_by_watch_model_keeps_the_taught_class(live_cli: type[LiveCli], coffee_camera: MjpegServer,
