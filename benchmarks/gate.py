@@ -126,6 +126,32 @@ def gate_cost(pictures: list[np.ndarray], frames: int = 300) -> dict:
             "classify_ms_p50": classify_ms, "gate_vs_classify": gate_ms / classify_ms}
 
 
+def still_frame_cost(pictures: list[np.ndarray], frames: int = 300) -> dict:
+    """What a still 720p frame of an MJPEG camera costs the camera's thread, the check included: its
+    JPEG decoded in full (a window or a recording shows every frame), or only the small grey picture
+    the check needs (nothing shows it); one thread, the same JPEGs."""
+    from live_classify.config import GateConfig
+    from live_classify.pipeline.frames import Frame
+    from live_classify.pipeline.gate import CameraGate
+    from live_classify.sources.picture import Picture
+
+    rng = np.random.default_rng(2)
+    jpegs = [cv2.imencode(".jpg", noisy(pictures[0], rng), [cv2.IMWRITE_JPEG_QUALITY, 80])[1] for _ in range(VARIANTS)]
+    cost = {}
+    for shown in (True, False):
+        gate = CameraGate(GateConfig())
+        gate.show_every_picture(shown)
+        times = []
+        for k in range(frames):
+            start = time.perf_counter()
+            picture = Picture.of(jpegs[k % VARIANTS])
+            assert picture is not None
+            gate.mark(Frame(k, k / 30, 0.0, picture))
+            times.append(time.perf_counter() - start)
+        cost["decoded_ms_p50" if shown else "undecoded_ms_p50"] = float(np.median(times[1:])) * 1e3
+    return {**cost, "undecoded_vs_decoded": cost["undecoded_ms_p50"] / cost["decoded_ms_p50"]}
+
+
 def read_lines(path: Path) -> list[dict]:
     found = []
     for text in path.read_text().splitlines() if path.exists() else []:
@@ -221,7 +247,7 @@ def changes_seen(servers: list[MjpegServer], lines: list[dict], labels: list[set
 
 
 def markdown(report: dict) -> str:
-    m, cost = report["machine"], report["cost"]
+    m, cost, still = report["machine"], report["cost"], report["still"]
     lines = [f"# The motion gate: what it costs and what it saves ({report['cameras']} cameras, 1280x720 at "
              f"{report['fps']:g} fps, {report['seconds']:g} s a run, {report['rounds']} round(s))", "",
              f"Machine: {m['cpu']}, {m['cores']} cores, {m['date']}. {report['note']}", "",
@@ -230,6 +256,11 @@ def markdown(report: dict) -> str:
              "| gate p50 | gate p95 | one classification p50 | gate / classification |", "|---|---|---|---|",
              f"| {cost['gate_ms_p50']:.2f} ms | {cost['gate_ms_p95']:.2f} ms | {cost['classify_ms_p50']:.1f} ms | "
              f"{cost['gate_vs_classify']:.1%} |", "",
+             "## A still frame of an MJPEG camera, on the camera's thread (one thread, the check included)", "",
+             "| decoded in full (shown or recorded) p50 | left a JPEG, the check's grey picture only p50 | ratio |",
+             "|---|---|---|",
+             f"| {still['decoded_ms_p50']:.2f} ms | {still['undecoded_ms_p50']:.2f} ms | "
+             f"{still['undecoded_vs_decoded']:.0%} |", "",
              f"## {report['cameras']} mostly still cameras, each changing scene every {report['period']:g} s", "",
              "| round | --gate | frames classified / sent | CPU per camera (cores) | CPU vs ungated | changes | "
              "missed | change to label p50 | p95 | of which reading it, p95 |",
@@ -277,8 +308,9 @@ def main() -> int:
     labels = scene_labels(pictures)
     if not all(labels):
         raise SystemExit(f"the photos' likeliest classes overlap: {labels}")
-    cost = gate_cost(pictures)
-    print(f"gate {cost['gate_ms_p50']:.2f} ms per 720p frame, classification {cost['classify_ms_p50']:.1f} ms",
+    cost, still = gate_cost(pictures), still_frame_cost(pictures)
+    print(f"gate {cost['gate_ms_p50']:.2f} ms per 720p frame, classification {cost['classify_ms_p50']:.1f} ms; "
+          f"a still MJPEG frame {still['decoded_ms_p50']:.2f} ms decoded, {still['undecoded_ms_p50']:.2f} ms not",
           file=sys.stderr)
     runs = []
     for k in range(args.rounds):
@@ -291,8 +323,8 @@ def main() -> int:
         runs.append(pair)
     command = shlex.join(["python", "benchmarks/gate.py", *sys.argv[1:]])
     report = {"machine": machine(), "cameras": args.cameras, "fps": args.fps, "seconds": args.seconds,
-              "period": args.period, "rounds": args.rounds, "note": args.note, "cost": cost, "runs": runs,
-              "command": command}
+              "period": args.period, "rounds": args.rounds, "note": args.note, "cost": cost, "still": still,
+              "runs": runs, "command": command}
     save_report(args.out or default_out(report["machine"]["host"], time.gmtime()), f"gate-{report['machine']['host']}",
                 report, markdown(report))
     return 0

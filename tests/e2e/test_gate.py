@@ -89,6 +89,25 @@ def test_still_cameras_tiles_say_so_and_the_status_and_metrics_count_their_gated
         assert scraped[("live_classify_frames_gated_total", "yard")] > 0, scraped
 
 
+@pytest.mark.skipif(not CHROMIUM, reason="needs a browser: apt-get install chromium")
+def test_one_still_camera_s_page_says_so_and_counts_its_gated_frames(live_cli: type[LiveCli], tmp_path: Path) -> None:
+    # One camera: the page has no tiles, its state and "captured / classified / gated / dropped" say it.
+    with MjpegServer(CHELSEA, fps=15) as door:
+        port = free_port()
+        cli = live_cli("--source", door.url, "--provider", "cpu", "--headless", "--serve", f"127.0.0.1:{port}",
+                       "--gate", "motion", *STAMPS)
+        cli.wait_for_stderr("serving http://", timeout=60)
+        expression = ("JSON.stringify({state: document.getElementById('state').textContent, "
+                      "frames: document.getElementById('frames').textContent})")
+        page = read_page(port, tmp_path / "profile", expression,
+                         lambda page: "still: label kept" in page.get("state", "")
+                         and page.get("frames", "").count("/") == 3 and int(page["frames"].split(" / ")[2]) > 0)
+    assert "still: label kept, not re-checked" in page.get("state", ""), page
+    assert page["frames"].count(" / ") == 3, f"not captured / classified / gated / dropped: {page}"
+    captured, classified, gated, _ = (int(n) for n in page["frames"].split(" / "))
+    assert gated > 0 and classified + gated <= captured, page
+
+
 def test_a_still_file_is_classified_at_its_scene_changes_and_the_summary_counts_the_rest(scenes: Path,
                                                                                           tmp_path: Path) -> None:
     out = tmp_path / "out.jsonl"

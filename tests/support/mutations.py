@@ -39,6 +39,7 @@ RELOAD = "tests/e2e/test_reload.py::"
 RELOAD_OUT = "tests/e2e/test_reload_outputs.py::"  # issue 22, reload2
 TAUGHT = "tests/unit/engine/test_taught.py::"  # issue 36, teaching
 TEACH = "tests/e2e/test_teach.py::"  # issue 36, teaching
+INDEX_UNIT = "tests/unit/sinks/events/test_index_unit.py::"  # issue 33, hstore
 ORACLE = "tests/e2e/test_reload_oracle.py::test_each_reload_of_the_table_ends_where_b_would_start"  # issue 31
 SAYS = "tests/e2e/test_reload_says.py::"  # issue 31
 CONFIG_UNIT = "tests/unit/cli/test_config_file.py::"  # issue 22, config-file
@@ -51,6 +52,7 @@ CLIPS = "tests/e2e/test_clips.py::"  # issue 23, event clips
 RING = "tests/unit/sinks/record/test_ring_unit.py::"  # issue 23, event clips
 HISTORY = "tests/e2e/test_history_api.py::"  # issue 24, history
 HISTORY_BROWSER = "tests/e2e/test_history_browser.py::"  # issue 24, history
+GATE_UNIT = "tests/unit/pipeline/test_motion_gate.py::"  # issue 34, the motion gate
 
 
 @dataclass(frozen=True)
@@ -1123,6 +1125,80 @@ MUTATIONS = [
              "while len(images) < len(offsets) and frame.time > offsets[0] + 1e-3:",
              ("tests/unit/sinks/record/test_frame_at_unit.py",)),
 
+    # issue 34, hardening (benchmarks/results/hardening-issue34-gate.md)
+    Mutation("gate: the stretch reads the masked pixels too", "MotionGate._percentiles",
+             "np.bincount(small[self._keep]", "np.bincount(small.ravel()",
+             (GATE_UNIT + "test_a_flashing_tv_under_a_large_mask_does_not_move_the_contrast_of_the_rest",)),
+    Mutation("gate: a uniform frame divides by zero", "MotionGate._stretched",
+             "255.0 / max(1.0, high - low)", "255.0 / (high - low)",
+             (GATE_UNIT + "test_a_uniform_frame_is_checked_like_any_other",)),
+    Mutation("gate: the background never learns what stays", "MotionGate.check",
+             "        cv2.accumulateWeighted(seen, self._background, BACKGROUND_ALPHA)\n", "",
+             (GATE_UNIT + "test_something_that_arrives_and_stays_becomes_background",)),
+    Mutation("gate: a mask's bottom from its height alone", "MotionGate._resize",
+             "math.ceil((y + h) * small_h / height) + 1", "math.ceil(h * small_h / height) + 1",
+             (GATE_UNIT + "test_a_mask_away_from_the_corner_is_placed_by_its_x_y_width_and_height",)),
+    Mutation("gate: a new scene does not restart the refresh", "MotionGate._learn",
+             "        self._classified = t\n",
+             "        self._classified = t if verdict is Verdict.FIRST else self._classified\n",
+             (GATE_UNIT + "test_a_new_scene_counts_as_classified_for_the_refresh",)),
+    Mutation("gate: a reload that changes nothing else restarts the gate", "Cameras.retune",
+             "        if gate == member.camera.gate.config:\n            return\n", "",
+             ("tests/unit/app/test_retune.py::test_a_reload_that_leaves_the_gate_as_it_was_does_not_start_it_afresh",)),
+    Mutation("gate: --gate-area ignored", "gate_config", "args.gate_threshold, args.gate_area,",
+             "args.gate_threshold, 0.1,",
+             ("tests/unit/cli/test_gate_flags.py::test_each_flag_reaches_the_camera_s_gate_in_its_own_unit",)),
+    Mutation("gate: events take a pending still frame's old answer", "Events.write",
+             "if shown.kept and shown.prediction is not None:",
+             "if shown.frame.still and shown.prediction is not None:",
+             ("tests/unit/sinks/events/test_event_outputs.py::test_a_kept_frame_is_not_evidence_until_marked_so",)),
+    Mutation("gate: the summary hides what a gate turned off had gated", "_gated",
+             "if gate.config or gate.gated else", "if gate.config else",
+             ("tests/unit/app/test_gated_summary.py::test_each_camera_says_its_gated_frames_when_it_had_a_gate",)),
+    Mutation("gate: one camera's page does not count its gated frames", SRC + "sinks/web/page/app.js",
+             "${s.classified} / ${s.gated} / ${s.dropped}", "${s.classified} / ${s.dropped}",
+             ("tests/e2e/test_gate.py::test_one_still_camera_s_page_says_so_and_counts_its_gated_frames",)),
+    # issue 33's store, hardened (benchmarks/results/hardening-issue33-store.md)
+    Mutation("store hardening: a lock is not waited for", SRC + "sinks/events/index_file.py",
+             'return "locked" in text or "busy" in text', 'return "busy" in text',
+             (INDEX_UNIT + "test_a_lock_is_waited_for_damage_is_set_aside_and_a_full_disk_is_neither",)),
+    Mutation("store hardening: a damaged index set aside over another", SRC + "sinks/events/index_file.py",
+             "while aside.exists():", "if aside.exists():",
+             (INDEX_UNIT + "test_damaged_files_in_one_second_are_each_set_aside_under_a_name_of_their_own",)),
+    Mutation("store hardening: the index known by its size", SRC + "sinks/events/index_file.py",
+             "return (status.st_dev, status.st_ino)", "return (status.st_dev, status.st_size)",
+             (INDEX_UNIT + "test_a_file_is_known_by_its_identity_not_its_size_or_contents",)),
+    Mutation("store hardening: a lock said at every retry", SRC + "sinks/events/index.py",
+             "if tries == 0:", "if True:",
+             (INDEX_UNIT + "test_a_lock_held_by_another_writer_is_waited_for_said_once_and_the_row_kept",)),
+    Mutation("store hardening: the close never gives up on a lock", SRC + "sinks/events/index.py",
+             "(self._closing.is_set() and time.monotonic() - waited > GIVE_UP_CLOSING_S)", "(False)",
+             (INDEX_UNIT + "test_a_lock_still_held_at_the_close_is_given_up_on_and_the_close_ends",)),
+    Mutation("store hardening: a replaced index gets the old one's log", SRC + "sinks/events/index.py",
+             "        self._fold_log()\n", "",
+             (INDEX_UNIT + "test_an_index_replaced_under_the_writer_is_written_from_then_on_and_a_damaged_one_"
+              "rebuilt",)),
+    Mutation("store hardening: this run's open events closed at its start", SRC + "sinks/events/rebuild.py",
+             "AND start < ?',\n                      (before,))",
+             "AND start < ?',\n                      (float(\"inf\"),))",
+             ("tests/unit/sinks/events/test_rebuild_unit.py::"
+              "test_only_open_events_of_an_earlier_run_are_closed_and_never_by_another_event_s_clip",)),
+    Mutation("store hardening: recording resumes at the reserve's edge", SRC + "sinks/files.py",
+             "free >= RESUME_FACTOR * reserve(self.rate)", "free >= reserve(self.rate)",
+             ("tests/unit/sinks/test_files_unit.py::"
+              "test_a_stopped_recording_resumes_only_with_half_its_peak_reserve_again_free_looked_at_every_3_s",)),
+    Mutation("store hardening: the segment not finished at a full disk", SRC + "sinks/record/segments.py",
+             "        self.close()\n        self.stopped_because, self.stops",
+             "        self.stopped_because, self.stops",
+             ("tests/unit/sinks/record/test_segments_unit.py::"
+              "test_a_full_disk_finishes_the_segment_drops_frames_until_there_is_room_and_says_it_resumed_once",)),
+    Mutation("store hardening: two events in one second share a clip", SRC + "sinks/record/clip_names.py",
+             "while clip in self._given.values() or (self.roots", "while (self.roots",
+             ("tests/unit/sinks/record/test_clip_names_unit.py::"
+              "test_two_events_going_on_in_one_second_get_names_of_their_own_and_none_while_the_disk_is_full",)),
+    Mutation("store hardening: only the first SIGUSR1 reopens", SRC + "sinks/jsonl_file.py",
+             '_reopen.update(asked=_reopen["asked"] + 1)', "_reopen.update(asked=1)",
+             ("tests/unit/sinks/test_jsonl_file_unit.py::test_every_real_sigusr1_reopens_the_file_not_only_the_first",)),
 ]
 
 

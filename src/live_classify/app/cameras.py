@@ -105,12 +105,14 @@ class Cameras:
         """What draws camera ``name``'s frames (its camera component's)."""
         self._by_name[name].annotate(annotator)
 
-    def retune(self, name: str, min_confidence: float | None, gate: GateConfig | None) -> None:
-        """A reload's threshold and motion gate for camera ``name``, from its next frame on (a gate
-        whose masks do not fit the camera's frame: one warning, and the old gate goes on)."""
+    def retune(self, name: str, min_confidence: float | None, gate: GateConfig | None,
+               every_picture: bool = True) -> None:
+        """A reload's threshold, motion gate and pictures shown for camera ``name``, from its next frame
+        on (a gate whose masks do not fit the camera's frame: one warning, and the old gate goes on)."""
         member = self._by_name[name]
         if member.annotator is not None:
             member.annotator.retune(min_confidence)
+        member.camera.gate.show_every_picture(every_picture)
         if gate == member.camera.gate.config:
             return
         try:

@@ -75,13 +75,14 @@ class CameraPart(Simple):
             cameras.add(member)
         cameras.annotate(spec.name, Annotator(member.camera.snapshot, member.camera.flow, cameras.provider,
                                               spec.min_confidence, world.window, world.collector))
+        cameras.retune(spec.name, spec.min_confidence, spec.gate, spec.every_picture)
 
     def reconfigure(self, spec: Spec) -> bool:
         assert isinstance(spec, CameraSpec)
         if not self.spec.same_capture(spec):
             return False
         self.spec = spec
-        self.world.cameras.retune(spec.name, spec.min_confidence, spec.gate)
+        self.world.cameras.retune(spec.name, spec.min_confidence, spec.gate, spec.every_picture)
         return True
 
     def retire(self, successor: Spec | None) -> None:

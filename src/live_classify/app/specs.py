@@ -37,16 +37,17 @@ class CameraSpec:
 
     source: SourceConfig  # without its outputs' keys (record, events): those are other components'
     live: tuple[tuple[str, object], ...] = ()  # (field, value) of SourceConfig changed without a restart
+    every_picture: bool = True  # a window or a recording shows every frame (decoded as captured); in place too
 
     # The keys a running camera takes up between two frames, without a restart: each is named
     # here and applied in ``CameraPart.reconfigure`` (``Cameras.retune``).
     LIVE = ("min_confidence", "gate")
 
     @classmethod
-    def of(cls, src: SourceConfig) -> CameraSpec:
+    def of(cls, src: SourceConfig, every_picture: bool = True) -> CameraSpec:
         kept = {name: None for name in cls.LIVE}
         return cls(replace(src, record=None, events=None, **kept),  # type: ignore[arg-type]
-                   tuple((name, getattr(src, name)) for name in cls.LIVE))
+                   tuple((name, getattr(src, name)) for name in cls.LIVE), every_picture)
 
     def same_capture(self, other: CameraSpec) -> bool:
         """Whether ``other`` differs only in its live fields (no restart needed)."""
@@ -171,7 +172,8 @@ def specs(config: RunConfig, window: bool) -> dict[Key, Spec]:
     """Every component ``config`` asks for, in the order the outputs see a frame (the cameras
     first: they feed them). ``window``: the run shows one (the JSON lines then need not go to stdout)."""
     out, sources = config.outputs, config.sources
-    found: dict[Key, Spec] = {("camera", src.name): CameraSpec.of(src) for src in sources}
+    found: dict[Key, Spec] = {("camera", src.name): CameraSpec.of(src, window or bool(src.record) or bool(out.collect))
+                              for src in sources}
     if out.events:
         found[("events",)] = events_spec(out.events, sources)
     if out.collect:

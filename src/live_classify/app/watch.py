@@ -20,9 +20,12 @@ def identity(path: Path) -> tuple[int, int] | None:
 
 
 def watch(path: Path, changed: threading.Event, stop: threading.Event, every_s: float = POLL_S) -> threading.Thread:
-    """Set ``changed`` each time ``path`` is another file than before, until ``stop`` is set."""
+    """Set ``changed`` each time ``path`` is another file than before, until ``stop`` is set (the file
+    as it is now, before the thread starts, is the first "before": a file replaced at once is seen)."""
+    last = identity(path)
+
     def loop() -> None:
-        last = identity(path)
+        nonlocal last
         while not stop.wait(every_s):
             now = identity(path)
             if now is not None and now != last:

@@ -10,6 +10,7 @@ from enum import Enum
 import numpy as np
 
 from live_classify.engine.results import Classification
+from live_classify.sources.picture import Picture
 
 Log = Callable[[str], None]  # where the stream's threads say what happens (the package logger's info)
 
@@ -33,9 +34,32 @@ class Frame:
     index: int
     t_capture: float  # time.monotonic()
     wall_time: float  # time.time(), for people and logs
-    image: np.ndarray
+    pixels: np.ndarray | Picture  # BGR, or an MJPEG camera's JPEG, decoded when first needed
     camera: str = ""  # the name of the camera (or file, stream) it came from
     still: bool = False  # ``--gate motion`` saw nothing change in it: it is not classified
+
+    @property
+    def image(self) -> np.ndarray:
+        """The BGR picture (a JPEG is decoded here, once, by whichever thread first asks)."""
+        pixels = self.pixels
+        return pixels.decoded() if isinstance(pixels, Picture) else pixels
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(width, height), without decoding."""
+        pixels = self.pixels
+        return (pixels.width, pixels.height) if isinstance(pixels, Picture) else (pixels.shape[1], pixels.shape[0])
+
+    def decoded(self) -> Frame:
+        """This frame, its picture decoded now, on the calling thread (not later, by whichever asks first)."""
+        if isinstance(self.pixels, Picture):
+            self.pixels.decoded()
+        return self
+
+    def grey(self, height: int) -> np.ndarray:
+        """The picture with at least ``height`` rows (BGR or grey), as cheaply as it comes: what the gate looks at."""
+        pixels = self.pixels
+        return pixels.grey(height) if isinstance(pixels, Picture) else pixels
 
 
 @dataclass(frozen=True)

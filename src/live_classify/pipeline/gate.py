@@ -80,10 +80,12 @@ class MotionGate:
         self._background: np.ndarray | None = None  # float32, the small image's shape
         self._classified = -math.inf  # when a frame was last let through (the source's clock)
 
-    def check(self, image: np.ndarray, t: float) -> Verdict:
-        """The verdict on ``image`` (BGR or grey), seen at ``t`` seconds on the source's clock."""
-        if image.shape[:2] != self._size:
-            self._resize(image.shape[0], image.shape[1])
+    def check(self, image: np.ndarray, t: float, size: tuple[int, int] | None = None) -> Verdict:
+        """The verdict on ``image`` (BGR or grey), seen at ``t`` seconds on the source's clock; ``size``:
+        the source frame's (height, width) where ``image`` is a smaller decoding of it."""
+        size = size or (image.shape[0], image.shape[1])
+        if size != self._size:
+            self._resize(*size)
         small = self._luma(image)
         low, high = self._percentiles(small)
         if self._background is None:
@@ -162,7 +164,11 @@ def capture_time(frame: Frame) -> float:
 
 class CameraGate:
     """A camera's gate as its capture thread asks it, frame by frame; a reload replaces it whole
-    (:meth:`set`, from the main thread: one assignment the capture thread reads once per frame)."""
+    (:meth:`set`, from the main thread: one assignment the capture thread reads once per frame).
+
+    It also says which pictures are decoded on the capture thread (an MJPEG camera's come undecoded):
+    those to classify, and every one while something shows every frame (a window, a recording). A
+    still frame that nothing shows is never decoded in full: that is most of what a still camera costs."""
 
     def __init__(self, config: GateConfig | None, clock: Callable[[Frame], float] = capture_time) -> None:
         """``clock``: seconds on the source's own clock (a file's time), on which the refresh is counted."""
@@ -170,6 +176,11 @@ class CameraGate:
         self.size: tuple[int, int] | None = None  # the newest frame's (width, height)
         self.gated = 0  # still frames, not classified (the capture thread's count)
         self._gate = MotionGate(config) if config else None
+        self._every_picture = True  # something shows every frame: decode each one here
+
+    def show_every_picture(self, wanted: bool) -> None:
+        """Whether a window or a recording shows every frame of the camera (a reload may change it)."""
+        self._every_picture = wanted
 
     @property
     def config(self) -> GateConfig | None:
@@ -185,9 +196,10 @@ class CameraGate:
 
     def mark(self, frame: Frame) -> Frame:
         """``frame``, marked ``still`` (and counted) when nothing changed in it: it keeps the camera's last answer."""
-        self.size = (frame.image.shape[1], frame.image.shape[0])
+        self.size = width, height = frame.size
         gate = self._gate
-        if gate is None or gate.check(frame.image, self.clock(frame)).classify:
-            return frame
+        if gate is None or gate.check(frame.grey(HEIGHT), self.clock(frame), (height, width)).classify:
+            return frame.decoded()
         self.gated += 1
-        return replace(frame, still=True)
+        still = replace(frame, still=True)
+        return still.decoded() if self._every_picture else still

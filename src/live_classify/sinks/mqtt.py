@@ -3,9 +3,8 @@
 Topics, under the URL's prefix and the camera's topic-safe name:
 ``PREFIX/CAMERA/prediction`` (one JSON line's object per published classification) and
 ``PREFIX/CAMERA/status`` (retained: ``online`` with the counters every few seconds, ``offline`` with
-the last counters on a clean stop and, as the MQTT last will, ``offline`` with only what it knows at
-connect time, the source, when the process or its connection dies); with ``--event``, the events
-and their states (``events/mqtt_topics.py``).
+the last counters on a clean stop and, as the last will, ``offline`` with the source when the process
+dies); with ``--event``, the events and their states (``events/mqtt_topics.py``).
 
 The main loop only queues: a :class:`BackgroundWriter` hands the messages to paho, whose own
 network thread sends them and reconnects with backoff. While the broker is away the messages wait
@@ -248,11 +247,18 @@ class MqttSink:
         return client
 
     def _connect(self) -> None:
-        """Start paho's thread and wait for the first answer: unreachable is a warning, or an error with
-        --mqtt-required."""
-        broker = self.config.broker
-        self.client.connect_async(broker.host, broker.port, keepalive=KEEPALIVE_S)
+        """Start paho's thread; the first answer awaited with --mqtt-required only, else said from a thread
+        of its own: a dead broker must not hold the start, nor a reload on the main loop, for seconds."""
+        self.client.connect_async(self.config.broker.host, self.config.broker.port, keepalive=KEEPALIVE_S)
         self.client.loop_start()
+        if self.config.required:
+            self._say_first_answer()
+        else:
+            threading.Thread(target=self._say_first_answer, name="mqtt-first-answer", daemon=True).start()
+
+    def _say_first_answer(self) -> None:
+        """The first attempt's outcome: unreachable is a warning, or an error with --mqtt-required."""
+        broker = self.config.broker
         self._answered.wait(CONNECT_TIMEOUT_S + 1)
         if self._online.is_set():
             log.info(f"publishing to MQTT broker {broker} under {self.topic}/")

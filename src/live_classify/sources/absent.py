@@ -17,6 +17,7 @@ from live_classify.errors import LiveClassifyError
 from live_classify.log import info, warning
 from live_classify.sources.capture import Source, SourceSpec
 from live_classify.sources.opening import open_source
+from live_classify.sources.picture import Picture
 
 
 def open_or_absent(src: SourceConfig) -> Source:
@@ -65,7 +66,7 @@ class AbsentSource:
     def describe(self) -> str:
         return self._opened.describe() if self._opened else f"{self.spec.name}: not opened yet"
 
-    def read(self) -> np.ndarray | None:
+    def read(self) -> np.ndarray | Picture | None:
         """None until a reopen has worked (the camera then reopens with backoff), frames after."""
         if self._opened is None:
             return None

@@ -22,6 +22,7 @@ from live_classify.config import CameraSettings, SourceSpec, redact
 from live_classify.errors import LiveClassifyError
 from live_classify.sources.diagnose import why_stream_fails
 from live_classify.sources.names import is_stream
+from live_classify.sources.picture import Picture
 
 
 def parse_camera(value: str) -> SourceSpec:
@@ -89,8 +90,9 @@ class Source(Protocol):
     def describe(self) -> str:
         """What was opened, in a few words: '640x480 @ 30 fps MJPG'."""
 
-    def read(self) -> np.ndarray | None:
-        """The next HxWx3 BGR frame, or None when the source ended or was lost (``lost_because`` says)."""
+    def read(self) -> np.ndarray | Picture | None:
+        """The next HxWx3 BGR frame (or an MJPEG stream's JPEG, decoded when first needed), or None when
+        the source ended or was lost (``lost_because`` says)."""
 
     def reopen(self) -> bool:
         """One try to get a lost live source back."""
@@ -117,6 +119,7 @@ class VideoSource:
         self.read_timeout_s = read_timeout_s
         started = time.monotonic()
         self.lost_because = ""  # why the last read() returned None
+        self.jpeg = False  # read() gives the stream's JPEGs undecoded (MJPEG over HTTP)
         capture = self._open()
         if capture is None:
             raise LiveClassifyError(self._open_failure(time.monotonic() - started))
@@ -132,15 +135,12 @@ class VideoSource:
         fps = f" @ {self.claimed_fps:g} fps" if self.claimed_fps else ""
         if self.claimed_fps and self.spec.kind == "stream":  # MJPEG over HTTP says 25 whatever it sends
             fps = f", claims {self.claimed_fps:g} fps (the real rate is measured)"
-        fourcc = ""
-        if self.spec.kind == "camera":
-            code = int(self.capture.get(cv2.CAP_PROP_FOURCC))
-            fourcc = " " + "".join(chr((code >> 8 * i) & 0xFF) for i in range(4)).strip("\x00") if code else ""
-        return f"{self.spec.name}: {self.width}x{self.height}{fps}{fourcc}"
+        fourcc = _fourcc(self.capture) if self.spec.kind == "camera" else ""
+        return f"{self.spec.name}: {self.width}x{self.height}{fps}{' ' + fourcc if fourcc else ''}"
 
-    def read(self) -> np.ndarray | None:
+    def read(self) -> np.ndarray | Picture | None:
         """The next frame, or None at the end of a file or when a live source is lost (then
-        ``lost_because`` says why).
+        ``lost_because`` says why). An MJPEG stream's frame comes as its JPEG, undecoded (``Picture``).
 
         A live stream's damaged frame fails one read and the next one works, so a quick failure
         is retried (up to ``MAX_QUICK_FAILURES`` in a row) before the source counts as lost; a
@@ -152,6 +152,11 @@ class VideoSource:
             ok, frame = self.capture.read()
             seconds = time.monotonic() - started
             if ok and frame is not None and frame.size:
+                if self.jpeg:
+                    picture = Picture.of(frame)
+                    if picture is not None:
+                        return picture
+                    continue  # a damaged frame: as one the decoder refused
                 return cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR) if frame.ndim == 2 else frame
             if seconds > 0.8 * self.read_timeout_s:
                 self.lost_because = f"stalled: nothing received for {seconds:.1f} s"
@@ -195,6 +200,7 @@ class VideoSource:
         if not capture.isOpened():
             capture.release()
             return None
+        self.jpeg = kind == "stream" and _undecoded_if_mjpeg(capture)
         return capture
 
     def _apply_settings(self, capture: cv2.VideoCapture) -> None:
@@ -221,3 +227,15 @@ class VideoSource:
             why = why or "the server answers, but OpenCV finds no video it can read there"
             return f"cannot open stream {self.spec.name}: {why}"
         return f"cannot open video {self.spec.name}: not a video OpenCV can read, or damaged"
+
+
+def _undecoded_if_mjpeg(capture: cv2.VideoCapture) -> bool:
+    """An MJPEG stream read as its JPEG packets, left to be decoded when needed (``Picture``):
+    whether the capture agreed."""
+    return _fourcc(capture) == "MJPG" and bool(capture.set(cv2.CAP_PROP_FORMAT, -1))
+
+
+def _fourcc(capture: cv2.VideoCapture) -> str:
+    """The codec's four characters ('MJPG', 'H264'), '' if the capture does not say."""
+    code = int(capture.get(cv2.CAP_PROP_FOURCC))
+    return "".join(chr((code >> 8 * i) & 0xFF) for i in range(4)).strip("\x00")

@@ -9,7 +9,8 @@ import pytest
 
 from live_classify.app import reconcile as module
 from live_classify.app.changes import changes
-from live_classify.app.reconcile import reconcile
+from live_classify.app.reconcile import Assembly, reconcile
+from live_classify.errors import LiveClassifyError
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,12 @@ class Part:
 
     def retire(self, successor: Fake | None) -> None:
         self.log.append(f"retire {self.spec.value}" + (f" for {successor.value}" if successor else ""))
+
+    def wire(self, sinks: list[object]) -> None:
+        self.log.append(f"wire {self.spec.value} to {len(sinks)}")
+
+    def end(self) -> None:
+        self.log.append(f"end {self.spec.value}")
 
 
 @dataclass
@@ -72,6 +79,86 @@ def test_equal_untouched_changed_reconfigured_or_replaced_removed_closed_new_ope
     assert gone == [parts[("gone",)].sink, parts[("swapped",)].sink], "the sinks to close"
     assert world.components[("same",)] is parts[("same",)] and world.components[("tuned",)] is parts[("tuned",)]
     assert list(world.components) == list(new)
+
+
+def test_a_reload_ends_the_events_first_then_the_cameras_then_the_index(log: list[str]) -> None:
+    """An event of a removed camera ends while the outputs that tell of it are still open."""
+    world = World()
+    old = {("jsonl",): Fake(1), ("index",): Fake(2), ("camera", "a"): Fake(3), ("events",): Fake(4), ("web",): Fake(5)}
+    reconcile(world, {}, old)  # type: ignore[arg-type]
+    log.clear()
+    reconcile(world, old, {("web",): Fake(5)})  # type: ignore[arg-type]
+    assert log[:3] == ["retire 4", "retire 3", "retire 2"] and log[3] == "retire 1"
+
+
+def test_what_has_no_sink_is_not_closed(log: list[str]) -> None:
+    """A camera, the model's watch: no sink of theirs goes to the closing thread."""
+    world = World()
+    reconcile(world, {}, {("watch-model",): Fake(1)})  # type: ignore[arg-type]
+    world.components[("watch-model",)].sink = None
+    assert reconcile(world, {("watch-model",): Fake(1)}, {}) == []  # type: ignore[arg-type]
+    assert log[-1] == "retire 1"
+
+
+@pytest.fixture
+def failing(log: list[str], monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """``build`` fails for a spec of value 0 (a port taken, a broker refused), with one line why."""
+    built = module.build
+    warned: list[str] = []
+
+    def build(spec: Fake, world: World) -> Part:
+        if spec.value == 0:
+            raise LiveClassifyError("port 8080 is taken")
+        return built(spec, world)  # type: ignore[arg-type,return-value]
+
+    monkeypatch.setattr(module, "build", build)
+    monkeypatch.setattr(module, "warning", warned.append)
+    return warned
+
+
+def test_at_the_start_a_component_that_cannot_start_is_the_runs_error(failing: list[str]) -> None:
+    with pytest.raises(LiveClassifyError, match="port 8080"):
+        reconcile(World(), {}, {("web",): Fake(0)})  # type: ignore[arg-type]
+
+
+def test_a_reload_goes_on_without_a_component_that_cannot_start(failing: list[str], log: list[str]) -> None:
+    world = World()
+    reconcile(world, {}, {("jsonl",): Fake(1)})  # type: ignore[arg-type]
+    reconcile(world, {("jsonl",): Fake(1)}, {("web",): Fake(0), ("jsonl",): Fake(2)}, strict=False)  # type: ignore
+    assert failing == ["reload: web could not start (port 8080 is taken); the run goes on without it"]
+    assert list(world.components) == [("jsonl",)] and log[-1] == "reconfigure 1->2"
+
+
+class Sinks:
+    def __init__(self) -> None:
+        self.arranged: list[tuple[list[object], list[object]]] = []
+
+    def arrange(self, active: list[object], gone: list[object]) -> None:
+        self.arranged.append((active, gone))
+
+
+def test_the_assembly_feeds_the_running_sinks_in_order_closes_the_gone_and_wires_each(log: list[str]) -> None:
+    world, sinks = World(), Sinks()
+    assembly = Assembly(world, sinks)  # type: ignore[arg-type]
+    first = {("jsonl",): Fake(1), ("camera", "a"): Fake(2), ("web",): Fake(3)}
+    assembly.apply(first, strict=True)  # type: ignore[arg-type]
+    jsonl, camera, web = (world.components[key] for key in first)
+    camera.sink = None  # a camera feeds the outputs, it is none of them
+    log.clear()
+    assembly.apply({("web",): Fake(3), ("jsonl",): Fake(10, in_place=False), ("camera", "a"): Fake(2)})  # type: ignore
+    assert assembly.specs == {("web",): Fake(3), ("jsonl",): Fake(10, in_place=False), ("camera", "a"): Fake(2)}
+    assert sinks.arranged[-1] == ([web.sink, world.components[("jsonl",)].sink], [jsonl.sink])
+    assert log[-3:] == ["wire 3 to 2", "wire 10 to 2", "wire 2 to 2"]
+    assert assembly.part(("web",)) is web and assembly.part(("mqtt", "a")) is None
+    log.clear()
+    assembly.end()
+    assert log == ["end 3", "end 10", "end 2"]
+
+
+def test_the_assemblys_reload_goes_on_without_it_too(failing: list[str]) -> None:
+    assembly = Assembly(World(), Sinks())  # type: ignore[arg-type]
+    assembly.apply({("web",): Fake(0), ("jsonl",): Fake(1)})  # type: ignore[arg-type]
+    assert len(failing) == 1 and assembly.part(("jsonl",)) is not None and assembly.part(("web",)) is None
 
 
 def test_a_reload_says_each_change_once_and_no_secret() -> None:

@@ -4,19 +4,26 @@ gate changed with it."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from types import SimpleNamespace
 from typing import Any, cast
 
+import cv2
 import numpy as np
 import pytest
 from statuses import camera_status
 
+from live_classify.app import cameras as cameras_module
 from live_classify.app.annotate import Annotator
 from live_classify.app.cameras import Cameras, Member
-from live_classify.config import GateConfig
+from live_classify.app.components import CameraPart
+from live_classify.app.specs import CameraSpec
+from live_classify.config import GateConfig, SourceConfig
 from live_classify.pipeline.frames import Flow, Frame, Shown
 from live_classify.pipeline.gate import CameraGate
 from live_classify.sinks.display import overlay
+from live_classify.sources.capture import parse_video_source
+from live_classify.sources.picture import Picture
 
 
 def one_camera(gate: GateConfig | None) -> tuple[Cameras, Annotator, CameraGate]:
@@ -53,3 +60,70 @@ def test_a_new_gate_and_threshold_both_taken_up(monkeypatch: pytest.MonkeyPatch)
     cameras.retune("door", 0.5, GateConfig(refresh_s=2.0))
     assert camera_gate.config == GateConfig(refresh_s=2.0)
     assert drawn_threshold(annotator, monkeypatch) == 0.5
+
+
+def test_a_camera_part_hands_its_spec_s_threshold_gate_and_pictures_shown_to_its_camera() -> None:
+    told: list[tuple[object, ...]] = []
+    member = SimpleNamespace(camera=SimpleNamespace(snapshot=None, flow=Flow.LATEST))
+    cameras = SimpleNamespace(find=lambda name: member, annotate=lambda name, annotator: None, provider="CPU",
+                              retune=lambda *args: told.append(args))
+    world = cast(Any, SimpleNamespace(cameras=cameras, window=None, collector=None))
+    door = SourceConfig(parse_video_source("http://127.0.0.1:8554/door"), name="door", min_confidence=0.3)
+    part = CameraPart(CameraSpec.of(door, every_picture=False), world)
+    assert told == [("door", 0.3, None, False)]  # at the start: a headless camera's still frames stay undecoded
+    gate = GateConfig(refresh_s=5.0)
+    assert part.reconfigure(CameraSpec.of(replace(door, gate=gate, min_confidence=0.5), every_picture=True))
+    assert told[-1] == ("door", 0.5, gate, True)  # a reload that adds a recording: every picture decoded
+
+
+def test_a_reload_that_ends_the_last_recording_leaves_a_still_frame_undecoded() -> None:
+    gate = GateConfig(refresh_s=60.0)
+    cameras, _, camera_gate = one_camera(gate)
+    still = cv2.imencode(".jpg", np.full((480, 640, 3), 90, np.uint8))[1]  # the gate decodes it at a quarter
+
+    def marked(index: int) -> Frame:
+        picture = Picture.of(still)
+        assert picture is not None
+        return camera_gate.mark(Frame(index, float(index), 0.0, picture, "door"))
+
+    assert not marked(0).still  # the first frame is classified (and decoded)
+    assert isinstance(marked(1).pixels, Picture) and marked(2).pixels.decoded_yet  # type: ignore[union-attr]
+    cameras.retune("door", 0.3, gate, every_picture=False)
+    frame = marked(3)
+    assert frame.still and isinstance(frame.pixels, Picture) and not frame.pixels.decoded_yet
+
+
+def frame(index: int) -> Frame:
+    """A still picture of the door's 160x120 camera, ``index`` frames in (at 10 fps)."""
+    picture = np.kron(np.arange(12 * 16).reshape(12, 16) % 7 * 30, np.ones((10, 10))).astype(np.uint8)
+    return Frame(index, index / 10, index / 10, cv2.cvtColor(picture, cv2.COLOR_GRAY2BGR), "door")
+
+
+def test_a_reload_that_leaves_the_gate_as_it_was_does_not_start_it_afresh() -> None:
+    gate = GateConfig(refresh_s=60.0)
+    cameras, _, camera_gate = one_camera(gate)
+    assert [camera_gate.mark(frame(k)).still for k in range(3)] == [False, True, True]
+    cameras.retune("door", 0.9, GateConfig(refresh_s=60.0))  # only the threshold changed
+    assert camera_gate.mark(frame(3)).still, "the gate started afresh: a still frame classified"
+    cameras.retune("door", 0.9, GateConfig(refresh_s=30.0))
+    assert not camera_gate.mark(frame(4)).still, "a new gate starts afresh"
+
+
+def test_a_reload_can_turn_the_gate_off() -> None:
+    cameras, _, camera_gate = one_camera(GateConfig())
+    camera_gate.mark(frame(0))
+    cameras.retune("door", None, None)
+    assert camera_gate.config is None and [camera_gate.mark(frame(k)).still for k in (1, 2)] == [False, False]
+
+
+def test_a_reloaded_mask_beyond_the_frame_is_one_warning_and_the_gate_stays(monkeypatch: pytest.MonkeyPatch) -> None:
+    said: list[str] = []
+    monkeypatch.setattr(cameras_module, "warning", said.append)
+    cameras, _, camera_gate = one_camera(GateConfig())
+    camera_gate.mark(frame(0))
+    cameras.retune("door", None, GateConfig(masks=((150, 0, 20, 10),)))
+    assert said == ["door: --gate-mask 150,0,20,10 reaches beyond the 160x120 frame; its motion gate stays as it was"]
+    assert camera_gate.config == GateConfig() and camera_gate.mark(frame(1)).still
+    cameras.retune("door", None, GateConfig(masks=((0, 0, 160, 120),)))
+    assert said[1:] == ["door: --gate-mask: the masks cover the whole 160x120 frame: only the refresh "
+                        "(--gate-refresh) will classify"]

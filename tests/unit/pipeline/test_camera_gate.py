@@ -14,6 +14,7 @@ from engines import Run, wait_until
 from live_classify.config import GateConfig, SourceSpec
 from live_classify.errors import UsageError
 from live_classify.pipeline.frames import Flow, Shown
+from live_classify.sources.picture import Picture
 
 W, H = 320, 240
 
@@ -181,3 +182,48 @@ def test_the_gate_is_changed_in_place_and_a_mask_beyond_the_frame_changes_nothin
     finally:
         source.send(None)
         run.join()
+
+
+class Jpegs(Pictures):
+    """An MJPEG camera: each picture comes as its JPEG, decoded only when something needs it."""
+
+    def read(self) -> Picture | None:  # type: ignore[override]
+        picture = self.queue.get()
+        return None if picture is None else Picture.of(cv2.imencode(".jpg", picture)[1])
+
+
+def test_a_still_frame_that_nothing_shows_is_never_decoded_and_one_shown_or_classified_is() -> None:
+    source, engine = Jpegs(), Counting()
+    run = Run(source, engine, Flow.LATEST, gate=GateConfig()).start()
+    try:
+        run.camera.gate.show_every_picture(False)  # headless, no recording: JSON lines only
+        first = live_step(run, source, scene(1), classified=1)
+        assert isinstance(first.frame.pixels, Picture) and first.frame.pixels.decoded_yet  # classified
+        still = live_step(run, source, scene(1), classified=1)
+        assert still.frame.still and isinstance(still.frame.pixels, Picture)
+        assert not still.frame.pixels.decoded_yet, "a still frame nothing shows was decoded"
+        assert still.frame.size == (W, H)
+        run.camera.gate.show_every_picture(True)  # a reload adds a recording: every picture decoded again
+        shown = live_step(run, source, scene(1), classified=1)
+        assert shown.frame.still and isinstance(shown.frame.pixels, Picture) and shown.frame.pixels.decoded_yet
+        changed = live_step(run, source, scene(2), classified=2)  # and the gate saw the change in the small picture
+        assert not changed.frame.still
+    finally:
+        source.send(None)
+        run.join()
+
+
+def test_a_file_s_refresh_is_counted_on_the_file_s_own_clock() -> None:
+    # 25 frames of one still scene at 10 fps, read in far less than a second: with a 1 s refresh, frames
+    # 0, 10 and 20 are classified (on the wall clock, read that fast, only the first would be).
+    source, engine = Pictures(live=False), Counting()
+    for picture in [scene(1)] * 25 + [None]:
+        source.send(picture)
+    run = Run(source, engine, Flow.EVERY, workers=1, gate=GateConfig(refresh_s=1.0),
+              clock=lambda frame: frame.index / 10).start()
+    try:
+        shown = list(run.frames())
+    finally:
+        run.join()
+    assert [s.frame.index for s in shown if s.new_predictions] == [0, 10, 20]
+    assert run.camera.snapshot().gated == 22

@@ -145,3 +145,59 @@ def test_masks_beyond_the_frame_are_refused_and_one_over_all_of_it_warned_about(
         "--gate-mask: the masks cover the whole 640x480 frame: only the refresh (--gate-refresh) will classify"]
     assert check_masks(((0, 0, 640, 240),), W, H) == []
     assert check_masks((), W, H) == []
+
+
+def test_a_flashing_tv_under_a_large_mask_does_not_move_the_contrast_of_the_rest() -> None:
+    # The stretch reads the percentiles of the unmasked pixels only: read over the whole picture, a TV
+    # that covers 60 % of it, flashing black and white, would stretch the still rest into "motion".
+    rng, base = np.random.default_rng(13), scene()
+
+    def tv(level: int) -> np.ndarray:
+        out = base.copy()
+        out[:, :384] = level
+        return noisy(out, rng)
+
+    gate = MotionGate(GateConfig(masks=((0, 0, 384, H),)))
+    frames = [tv(128) for _ in range(3)] + [tv(255 if k % 2 else 0) for k in range(40)]
+    assert verdicts(gate, frames) == [FIRST] + [STILL] * 42
+
+
+def test_a_uniform_frame_is_checked_like_any_other() -> None:
+    # A lens cap, a camera's "no signal" screen, a black night: no contrast to stretch (4th and 96th
+    # percentiles equal), which must neither fail nor hide the picture that comes back.
+    black = np.zeros((H, W, 3), np.uint8)
+    assert verdicts(MotionGate(GateConfig()), [black] * 3 + [scene()] * 2) == [FIRST, STILL, STILL, SCENE, STILL]
+
+
+def test_something_that_arrives_and_stays_becomes_background() -> None:
+    # A parked car: motion while it comes, then part of the scene (the background's running average
+    # takes it in within seconds at 30 fps), no longer classified on every frame.
+    rng, base = np.random.default_rng(14), scene()
+    parked = with_square(base, 300, 200, side=100)
+    frames = [noisy(base, rng) for _ in range(3)] + [noisy(parked, rng) for _ in range(300)]
+    got = verdicts(MotionGate(GateConfig()), frames)
+    assert got[:4] == [FIRST, STILL, STILL, MOTION]
+    assert got[-60:] == [STILL] * 60, "still motion 8 s after it stopped"
+
+
+def test_the_threshold_is_a_difference_the_pixel_must_exceed() -> None:
+    # No luma differs from another by more than 255: at --gate-threshold 255 even black turned white is no change.
+    board = np.kron((np.indices((12, 16)).sum(axis=0) % 2) * 255, np.ones((40, 40))).astype(np.uint8)
+    frames = [board, board, 255 - board, 255 - board]
+    assert verdicts(MotionGate(GateConfig(threshold=255)), frames) == [FIRST, STILL, STILL, STILL]
+    assert verdicts(MotionGate(GateConfig(threshold=254)), frames) == [FIRST, STILL, SCENE, STILL]
+
+
+def test_a_mask_away_from_the_corner_is_placed_by_its_x_y_width_and_height() -> None:
+    rng, base = np.random.default_rng(16), scene()
+    inside = [noisy(with_square(base, 380 + 10 * k, 320), rng) for k in range(5)]  # within 300,250,200,150
+    above = [noisy(with_square(base, 380 + 10 * k, 175), rng) for k in range(3)]  # just above it
+    gate = MotionGate(GateConfig(masks=((300, 250, 200, 150),)))
+    assert verdicts(gate, [noisy(base, rng)] + inside + above) == [FIRST] + [STILL] * 5 + [MOTION] * 3
+
+
+def test_a_new_scene_counts_as_classified_for_the_refresh() -> None:
+    rng, gate = np.random.default_rng(17), MotionGate(GateConfig(refresh_s=10.0))
+    frames = [(0.0, scene(0)), (8.0, scene(5)), (12.0, scene(5)), (17.9, scene(5)), (18.0, scene(5))]
+    got = [gate.check(noisy(picture, rng), t) for t, picture in frames]
+    assert got == [FIRST, SCENE, STILL, STILL, REFRESH]

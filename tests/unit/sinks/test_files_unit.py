@@ -145,3 +145,28 @@ def test_the_first_check_is_at_once_whatever_the_clock_reads(tmp_path: Path, mon
     monkeypatch.setattr(files, "disk_nearly_full", lambda path, growth: f"full after {growth}")
     (tmp_path / "rec.mp4").write_bytes(b"x" * 7)
     assert files.SpaceWatch().check(tmp_path / "rec.mp4") == "full after 7"
+
+
+def test_a_stopped_recording_resumes_only_with_half_its_peak_reserve_again_free_looked_at_every_3_s(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its peak rate (4 MB/s: 12 MB reserve) sets the bar, not the last growth (a new segment's 0);
+    18 MB free is needed (not 12: on and off at the edge); the disk is looked at every RECHECK_S."""
+    now, free = [10.0], [100 * MB]
+    monkeypatch.setattr(files, "time", SimpleNamespace(monotonic=lambda: now[0]))
+    monkeypatch.setattr(files.shutil, "disk_usage", lambda path: SimpleNamespace(free=free[0]))
+    monkeypatch.setattr(files, "fsync_path", lambda path: None)
+    path = tmp_path / "rec.mp4"
+    path.write_bytes(b"x" * (4 * MB))
+    watch = files.SpaceWatch()
+    assert watch.check(path) is None and watch.rate == 4 * MB
+    path.write_bytes(b"x" * 10)  # the next segment: it grew by 0 this second
+    now[0] = 11.0
+    assert watch.check(path) is None and watch.rate == 4 * MB
+    free[0] = 17 * MB  # over the 12 MB reserve, under one and a half of it
+    now[0] = 12.0
+    assert watch.room_again(path) is None
+    free[0] = 20 * MB
+    now[0] = 14.9  # not looked at again yet
+    assert watch.room_again(path) is None
+    now[0] = 15.0
+    assert watch.room_again(path) == "20.0 MB free"

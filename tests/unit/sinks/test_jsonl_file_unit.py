@@ -4,6 +4,8 @@ SIGUSR1: one reopen per signal."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 import types
 from pathlib import Path
@@ -82,3 +84,36 @@ def test_each_rotation_shifts_the_older_files_up_one_and_drops_only_the_oldest(t
     kept = [frames(tmp_path / name) for name in ("out.jsonl", "out.jsonl.1", "out.jsonl.2", "out.jsonl.3")]
     assert kept == [[5], [4], [3], [2]]
     assert not (tmp_path / "out.jsonl.4").exists()
+
+
+def test_a_line_longer_than_the_size_goes_into_the_empty_file_and_rotates_no_empty_file(tmp_path: Path) -> None:
+    path = tmp_path / "out.jsonl"
+    rotating = Rotating(path, Rotation(10, keep=3))
+    out = rotating.open()
+    for frame in (1, 2):
+        line = f'{{"frame": {frame}}}\n'  # 13 bytes, over the 10
+        out = rotating.ready(out, len(line.encode()))
+        out.write(line)
+    out.close()
+    assert frames(tmp_path / "out.jsonl.1") == [1] and frames(path) == [2]
+    assert not (tmp_path / "out.jsonl.2").exists()
+
+
+def test_every_real_sigusr1_reopens_the_file_not_only_the_first(tmp_path: Path, monkeypatch) -> None:  # noqa: ANN001
+    monkeypatch.setitem(jsonl_file._reopen, "asked", 0)
+    before = signal.getsignal(signal.SIGUSR1)
+    try:
+        jsonl_file.listen_for_reopen()
+        path = tmp_path / "out.jsonl"
+        rotating = Rotating(path)
+        out = rotating.open()
+        for frame in (1, 2, 3):
+            out = rotating.ready(out, 14)
+            out.write(f'{{"frame": {frame}}}\n')
+            out.flush()
+            path.rename(tmp_path / f"moved-{frame}")  # logrotate moves it, then kill -USR1
+            os.kill(os.getpid(), signal.SIGUSR1)
+        out.close()
+    finally:
+        signal.signal(signal.SIGUSR1, before)
+    assert [frames(tmp_path / f"moved-{n}") for n in (1, 2, 3)] == [[1], [2], [3]]

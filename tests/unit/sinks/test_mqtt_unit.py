@@ -7,6 +7,7 @@ import errno
 import json
 import ssl
 import threading
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -21,6 +22,7 @@ from updates import update
 from live_classify.config import MqttConfig
 from live_classify.errors import BadValue, LiveClassifyError
 from live_classify.sinks import mqtt
+from live_classify.sinks.events.rules import END, START, Change, Event
 from live_classify.sinks.mqtt import MqttSink
 from live_classify.sinks.mqtt_broker import broker_url, ca_file, certificate_problem, connect_problem
 
@@ -103,8 +105,17 @@ def sink_for(url: str = "mqtt://broker.lan/home", **config: object) -> MqttSink:
     backlog = config.pop("backlog", 1000)
     status = config.pop("status", None)
     min_confidence = config.pop("min_confidence", None)
-    return MqttSink(MqttConfig(broker_url(url), **config), "door", "rtsp://cam/1", status,  # type: ignore[arg-type]
+    sink = MqttSink(MqttConfig(broker_url(url), **config), "door", "rtsp://cam/1", status,  # type: ignore[arg-type]
                     min_confidence, backlog=backlog)  # type: ignore[arg-type]
+    first_answer_said()
+    return sink
+
+
+def first_answer_said() -> None:
+    """Wait for the line that says how the first connection went (a thread's, unless required)."""
+    for thread in threading.enumerate():
+        if thread.name == "mqtt-first-answer":
+            thread.join(10)
 
 
 def status(state: str, **counts: object) -> dict[str, object]:
@@ -237,6 +248,19 @@ def test_no_broker_there_says_why(fake: SimpleNamespace) -> None:
     refused = "^cannot reach MQTT broker mqtt://broker.lan/home: connection refused$"
     with pytest.raises(LiveClassifyError, match=refused):
         sink_for(required=True)
+
+
+def test_a_broker_that_does_not_answer_holds_neither_the_start_nor_a_reload(
+        fake: SimpleNamespace, monkeypatch: pytest.MonkeyPatch) -> None:
+    FakeClient.answer = "nothing"
+    monkeypatch.setattr(mqtt, "CONNECT_TIMEOUT_S", 0.5)  # the answer is awaited 1.5 s, in a thread of its own
+    sink = MqttSink(MqttConfig(broker_url("mqtt://broker.lan/home")), "door", "rtsp://cam/1", None, None)
+    assert fake.said == []  # the sink is made before the broker could have answered
+    first_answer_said()
+    assert fake.said == [("warning", "cannot reach MQTT broker mqtt://broker.lan/home: no answer; "
+                                     "the run goes on, retrying in the background")]
+    sink._closing = True
+    sink._writer.finish(1.0)
 
 
 def test_no_answer_at_all_is_said_so(fake: SimpleNamespace, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -468,3 +492,38 @@ def test_a_tls_error_without_reason_or_strerror_is_said_in_its_own_words() -> No
 
 def test_a_prefix_keeps_every_character_but_its_outer_slashes() -> None:
     assert broker_url("mqtt://h//Xhome/camX//").prefix == "Xhome/camX"
+
+
+def events_sink(labels: tuple[str, ...]) -> MqttSink:
+    return MqttSink(MqttConfig(broker_url("mqtt://broker.lan/home"), discovery=True), "door", "rtsp://cam/1",
+                    events=labels)
+
+
+def test_a_reload_that_adds_a_label_leaves_an_event_going_on_alone_and_clears_a_removed_label(
+        fake: SimpleNamespace) -> None:
+    """``cat`` is ON when a reload watches ``cat`` and ``mug`` instead of ``cat`` and ``dog``: the
+    new label's state is OFF, cat's stays ON (not set OFF again), dog's Home Assistant config is
+    cleared (an empty retained message) and mug's published."""
+    sink = events_sink(("cat", "dog"))
+    sink.write_event(Change(START, Event("e1", "door", "cat", 1.0, None, 0.9, 1.0)))
+    sink.reconfigure(None, ("cat", "mug"))
+    sink.close()
+    published = [(topic, body, retain) for topic, body, _, retain in FakeClient.made[0].published]
+    after = published[published.index(("home/door/cat", "ON", True)) + 1:]
+    assert [(t, b) for t, b, _ in after if t.startswith("home/door/") and not t.endswith("status")] == [
+        ("home/door/mug", "OFF")]
+    assert ("homeassistant/binary_sensor/home/door_dog/config", "", True) in after
+    assert "homeassistant/binary_sensor/home/door_mug/config" in [t for t, _, _ in after]
+
+
+def test_a_snapshot_at_an_event_s_start_not_at_its_end(fake: SimpleNamespace) -> None:
+    sink = events_sink(("cat",))
+    sink.write(update(0, 0.0))  # the first frame's snapshot
+    event = Event("e1", "door", "cat", 1.0, None, 0.9, 1.0)
+    for kind, index in ((START, 1), (END, 2)):
+        fake.clock.now += 1
+        sink.write_event(Change(kind, replace(event, end=None if kind == START else 2.0)))
+        sink.write(update(index, index / 30))
+    sink.close()
+    snapshots = [topic for topic, *_ in FakeClient.made[0].published if topic == "home/door/snapshot"]
+    assert len(snapshots) == 2  # the first frame's and the start's; the end's frame waits its turn

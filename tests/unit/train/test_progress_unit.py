@@ -51,3 +51,25 @@ def test_on_a_terminal_the_line_is_redrawn_in_place_and_wiped_before_other_outpu
 
 def test_time_left_reads_as_minutes_and_seconds() -> None:
     assert [left_text(s) for s in (0.4, 59, 185)] == ["0 s", "59 s", "3 min 5 s"]
+
+
+def test_on_a_terminal_the_last_count_is_drawn_even_right_after_a_redraw() -> None:
+    """The last update comes 10 ms after the one before: the line still ends on the full count."""
+    tty, now = Terminal(), [0.0]
+    progress = Progress("features", 2, "images", tty, clock=lambda: now[0])
+    progress.update(1)
+    now[0] = 0.01
+    progress.update(2)
+    assert tty.getvalue().endswith("features: 2/2 images (100%)")
+
+
+def test_to_a_log_a_step_done_at_once_prints_no_line_and_an_empty_one_neither() -> None:
+    """Its own line follows a step: no ``100%`` line before it; a step of nothing does not fail."""
+    log = io.StringIO()
+    Progress("features", 10, "batches", log, clock=lambda: 1.0).update(10)
+    Progress("features", 0, "images", log, clock=lambda: 1.0).update(0)
+    assert log.getvalue() == ""
+
+
+def test_a_minute_left_reads_as_a_minute() -> None:
+    assert [left_text(s) for s in (59.6, 60, 61)] == ["1 min 0 s", "1 min 0 s", "1 min 1 s"]

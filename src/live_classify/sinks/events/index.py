@@ -167,9 +167,19 @@ class Index(InBackground):
         if now == self._file:
             return
         gone = now is None
+        self._fold_log()
         self._say(f"the index {self.path} was " + ("deleted: a new one is rebuilt from the recordings" if gone
                                                    else "replaced: the new file is written from now on"))
         self._reopen(rebuild=gone)
+
+    def _fold_log(self) -> None:
+        """Fold the write-ahead log into the file it belongs to (open here, whatever its name now)
+        and empty it: SQLite does not at the close of a file moved or deleted, and the next file
+        opened under the name would take that log's pages for its own."""
+        try:
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error:  # a lock or a damaged file: the reopen says what is wrong, if anything
+            pass
 
     def _reopen(self, rebuild: bool) -> None:
         self._db.close()

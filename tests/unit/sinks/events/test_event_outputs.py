@@ -102,6 +102,10 @@ def test_a_kept_frame_is_not_evidence_until_marked_so() -> None:
         frame = Frame(i, i / 10, 1_700_000_000 + i / 10, IMAGE, "door")
         sink.write(Update(Shown(frame, cat, [], exclusive=False), i / 10, lambda: IMAGE))
     assert heard.changes == []
+    for i in range(6, 12):  # still frames, but the answer to the new scene is on its way: the cat is the old scene's
+        frame = Frame(i, i / 10, 1_700_000_000 + i / 10, IMAGE, "door", still=True)
+        sink.write(Update(Shown(frame, cat, [], exclusive=False, kept=False), i / 10, lambda: IMAGE))
+    assert heard.changes == []
 
 
 def test_a_listener_that_fails_is_marked_and_the_others_still_hear() -> None:
@@ -230,7 +234,7 @@ def test_a_thumbnail_is_its_frame_as_classified_not_as_the_overlay_drew_on_it_af
     run_overlay = overlay.Status(capture_fps=25.0, inference_fps=24.0, display_fps=25.0, dropped=0, provider="CPU")
     for index in range(8):
         prediction = seen("door", index, "cat")
-        prediction = replace(prediction, frame=replace(prediction.frame, image=grey.copy()))
+        prediction = replace(prediction, frame=replace(prediction.frame, pixels=grey.copy()))
         sink.write_predictions([prediction])
         overlay.draw(prediction.frame.image, seen("door", index, "dog"), run_overlay)  # as the annotator does
     moment = next(change for change in listener.changes if change.kind == START).moment

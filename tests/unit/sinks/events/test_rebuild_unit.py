@@ -119,3 +119,28 @@ def test_an_event_a_kill_left_open_without_a_clip_ends_after_the_last_second_its
     assert close_open_events(db, tmp_path, before=START + 60) == 2
     assert dict(db.execute('SELECT id, "end" FROM events').fetchall()) == {"open": START + 13, "unseen": START + 20.25}
     db.close()
+
+
+def test_a_segment_cut_off_before_its_first_frame_and_a_clip_with_a_broken_sidecar_do_not_stop_the_rebuild(
+        tree: Path) -> None:
+    """A kill mid-write leaves such files: the segment is indexed with no length, the clip without a row."""
+    (tree / "door" / "2027-01-15" / "10-00-10.mp4").write_bytes(b"\x00\x00\x00\x18ftypisom cut off")
+    clip = video(tree / "door" / "events" / "2027-01-15" / "10-00-30-espresso.mp4", 1)
+    clip.with_suffix(".json").write_text('{"id": "torn", "camera": "do', encoding="utf-8")
+    assert rebuild(tree) == (2, 1, 1)
+    assert rows(tree, 'SELECT start, "end" FROM segments WHERE path LIKE \'%10-00-10.mp4\'') == [
+        (START + 10, START + 10)]
+    assert [r[0] for r in rows(tree, "SELECT id FROM events ORDER BY id")] == ["killed", "no-clip"]
+
+
+def test_only_open_events_of_an_earlier_run_are_closed_and_never_by_another_event_s_clip(tree: Path) -> None:
+    """An ended event keeps its end; one this run started (after ``before``) stays open; a clip whose
+    sidecar is another event's (a name taken again) does not give its end."""
+    db = connect(tree / "index.db")
+    clip = "door/events/2027-01-15/10-00-05-espresso.mp4"  # the tree's clip: its sidecar is event "killed"'s
+    db.executemany("INSERT INTO events VALUES (?, 'door', 'espresso', ?, ?, 0.9, ?, NULL)", [
+        ("ended", START + 2, START + 2.5, None), ("mine", START + 100, None, None), ("named", START + 6, None, clip)])
+    assert close_open_events(db, tree, before=START + 50) == 1
+    ends = dict(db.execute('SELECT id, "end" FROM events').fetchall())
+    db.close()
+    assert (ends["ended"], ends["mine"], ends["named"]) == (START + 2.5, None, START + 6)

@@ -12,8 +12,9 @@ from live_classify.config import EventConfig
 from live_classify.engine.classifier import Classification, StageTimes
 from live_classify.engine.postprocess import TopK
 from live_classify.pipeline.frames import Frame, Prediction
+from live_classify.sinks import troubles
 from live_classify.sinks.events import mqtt_topics
-from live_classify.sinks.events.rules import START, Change
+from live_classify.sinks.events.rules import START, Change, Event
 from live_classify.sinks.events.sink import Events
 from live_classify.sinks.record.clip_names import ClipNames, label_part
 
@@ -71,3 +72,22 @@ def test_a_name_taken_on_disk_gets_a_number(tmp_path: Path) -> None:
 def test_a_label_is_made_safe_for_a_file_name() -> None:
     assert label_part("tiger cat") == "tiger-cat" and label_part("a/../b") == "a-..-b"  # never a folder
     assert label_part("...") == "event"
+
+
+def test_two_events_going_on_in_one_second_get_names_of_their_own_and_none_while_the_disk_is_full(
+        tmp_path: Path) -> None:
+    names = ClipNames({"door": tmp_path})
+    start = 1_700_000_000.5
+
+    def started(event_id: str) -> Event:
+        return names(Change(START, Event(event_id, "door", "tiger cat", start, None, 0.9, start))).event
+
+    first, second = started("a"), started("b")
+    assert first.clip != second.clip and second.clip is not None and second.clip.endswith("-tiger-cat_2.mp4")
+    troubles.report("recording", "door", "stopped: disk full (it resumes when there is room)")
+    try:
+        stopped = started("c")
+    finally:
+        troubles.report("recording", "door", None)
+    assert (stopped.clip, stopped.thumbnail) == (None, None)  # no footage: never another's name
+    assert started("d").clip is not None

@@ -3,13 +3,17 @@ files are segments, what is pruned and the line that says so, ages and sizes in 
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
+import av
+import numpy as np
 import pytest
 
 from live_classify.config import SourceSpec
 from live_classify.errors import LiveClassifyError
-from live_classify.sinks.record import retention
+from live_classify.sinks import troubles
+from live_classify.sinks.record import retention, segments
 from live_classify.sinks.record.retention import SegmentPlan, camera_folder, prepare, prune, segment_files
 
 NOW = 1_800_000_000.0
@@ -136,3 +140,83 @@ def test_sizes_in_megabytes_and_a_file_gone_meanwhile(tmp_path: Path) -> None:
     retention._remove_if_empty(path.parent)
     assert not path.parent.exists()
     retention._remove_if_empty(path.parent)  # gone already: no error
+
+
+class Disk:
+    """A SpaceWatch whose answers the test sets: full now, or room again."""
+
+    def __init__(self) -> None:
+        self.full: str | None = None
+        self.room: str | None = None
+
+    def check(self, path: Path) -> str | None:
+        return self.full
+
+    def room_again(self, path: Path) -> str | None:
+        return self.room
+
+
+def test_a_full_disk_finishes_the_segment_drops_frames_until_there_is_room_and_says_it_resumed_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    disk = Disk()
+    monkeypatch.setattr(segments, "SpaceWatch", lambda: disk)
+    writer = segments.SegmentedMp4(tmp_path, SegmentPlan(60.0, "full-cam"), wall_clock=lambda: NOW)
+    image = np.zeros((48, 64, 3), np.uint8)
+    for i in range(5):
+        writer.write(image, i * 0.1)
+    disk.full = "the disk is nearly full (1.0 MB free)"
+    writer.write(image, 0.5)
+    disk.full = None
+    (first,) = segment_files(tmp_path / "full-cam")
+    with av.open(str(first)) as played:  # finished at the stop: it plays while the recording waits
+        assert sum(1 for _ in played.decode(video=0)) == 6
+    assert troubles.stopped("recording", "full-cam") and "resumed" not in writer.rate
+    for i in range(6, 10):
+        writer.write(image, i * 0.1)  # no room: dropped
+    disk.room = "20.0 MB free"
+    writer.write(image, 1.0)
+    disk.room = None  # once resumed, the disk is not asked again before each frame
+    writer.write(image, 1.1)
+    writer.close()
+    assert troubles.stopped("recording", "full-cam") is None
+    assert writer.frames == 8 and writer.segments == 2
+    assert writer.rate.endswith(", 2 segments of 1m, resumed 1 time after a full disk")
+
+
+def test_the_open_segment_s_day_folder_stays_though_its_file_is_not_written_yet(tmp_path: Path) -> None:
+    old = segment(tmp_path, "2026-01-01/10-00-00.mp4", 3 * 86400)
+    keep = tmp_path / "2026-01-01" / "10-05-00.mp4"  # opened: the encoder has sent nothing yet
+    assert prune(tmp_path, SegmentPlan(60, "x", max_age_s=86400), keep, NOW, lambda line: None) == [old]
+    assert keep.parent.is_dir()
+
+
+class Told:
+    """The index, as a segmented recording tells it: each segment closed, those retention deleted."""
+
+    def __init__(self) -> None:
+        self.closed: list[tuple[str, str, float, float]] = []
+        self.deleted: list[Path] = []
+
+    def segment_closed(self, camera: str, path: Path, start: float, end: float, size: int) -> None:
+        self.closed.append((camera, path.name, start, end))
+
+    def segments_deleted(self, paths: list[Path]) -> None:
+        self.deleted += paths
+
+
+def test_the_index_is_told_each_segment_in_wall_clock_times_and_each_one_retention_deletes(tmp_path: Path) -> None:
+    wall = [time.time()]
+    start = wall[0]
+    told = Told()
+    writer = segments.SegmentedMp4(tmp_path, SegmentPlan(1.0, "told", max_age_s=100.0),
+                                   wall_clock=lambda: wall[0], log_to=told)
+    image = np.zeros((48, 64, 3), np.uint8)
+    for i in range(50, 76):  # source times 5.0 to 7.5: three segments, two closed
+        writer.write(image, i / 10)
+    assert [(c, s - start, e - start) for c, _, s, e in told.closed] == [
+        ("told", pytest.approx(0.0), pytest.approx(0.9)), ("told", pytest.approx(1.0), pytest.approx(1.9))]
+    files = segment_files(tmp_path / "told")
+    wall[0] = start + 1000  # the wall clock moves on: every segment is now older than 100 s
+    writer.write(image, 8.0)
+    writer.close()
+    assert told.deleted == files and [p.name for p in segment_files(tmp_path / "told")] == [told.closed[-1][1]]

@@ -111,6 +111,15 @@ def test_dropped_counts_the_frames_lost_while_the_inference_server_was_away(view
     assert metrics(view)[("live_classify_frames_dropped_total", ())] == stats.replaced + stats.unserved
 
 
+def test_each_camera_s_gated_frames_and_stillness_are_its_own(views: list[web.WebView]) -> None:
+    views.append(view := view_of([still_camera(captured=50, classified=3, gated=47, still=True),
+                                  still_camera(captured=50, classified=50, gated=0, still=False)]))
+    cameras = view.status()["cameras"]
+    assert [(c["gated"], c["still"]) for c in cameras] == [(47, True), (0, False)]  # type: ignore[index, union-attr]
+    scraped = metrics(view)
+    assert [scraped[("live_classify_frames_gated_total", (("camera", f"cam{n}"),))] for n in (0, 1)] == [47, 0]
+
+
 LATENCIES_MS = [3.0, 12.0, 12.0, 40.0, 150.0, 700.0]
 BUCKETS = {"0.005": 1, "0.01": 1, "0.02": 3, "0.03": 3, "0.05": 4, "0.075": 4, "0.1": 4, "0.2": 5, "0.5": 5,
            "1.0": 6, "2.0": 6, "+Inf": 6}
@@ -165,3 +174,4 @@ def test_the_recent_events_are_the_newest_ended_first(views: list[web.WebView]) 
     assert isinstance(told, dict)
     assert [e["id"] for e in told["recent"]] == [f"e{n}" for n in range(ended - 1, ended - 1 - web.RECENT_EVENTS, -1)]
     assert [e["id"] for e in told["going_on"]] == [f"e{ended}"]
+    assert [(e["event"], e["end"]) for e in told["recent"]][0] == ("end", 100.5 + ended - 1)  # as it ended

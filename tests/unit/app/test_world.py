@@ -1,0 +1,137 @@
+"""The run's shared state (``app/world.py``), its cameras changed by a reload (``app/cameras.py``)
+and the model file's watch (``app/watch.py``), on small fakes: what the outputs of a camera a
+reload removed still read of it, each camera's own outputs, a camera added or removed between
+two batches, a new model file noticed."""
+from __future__ import annotations
+
+import os
+import threading
+from types import SimpleNamespace
+from typing import Any, cast
+
+import numpy as np
+from statuses import camera_status
+
+from live_classify.app.cameras import Cameras, Member, source_clock
+from live_classify.app.watch import identity, watch
+from live_classify.app.world import World
+from live_classify.pipeline.frames import Frame
+from live_classify.sinks.base import OneCamera
+from live_classify.sources.capture import parse_video_source
+
+
+class Camera:
+    """A camera's stand-in: its status, and whether it was started or stopped."""
+
+    def __init__(self, name: str, captured: int) -> None:
+        self.status = camera_status(name=name, captured=captured)
+        self.stats = SimpleNamespace(captured=captured)
+        self.running = True
+        self.said: list[str] = []
+
+    def snapshot(self) -> Any:
+        return self.status
+
+    def start(self) -> None:
+        self.said.append("start")
+
+    def stop(self) -> None:
+        self.said.append("stop")
+
+
+class Scheduler:
+    def __init__(self) -> None:
+        self.served: list[list[Camera]] = []
+        self.swapped: list[object] = []
+
+    def set_cameras(self, cameras: list[Camera]) -> None:
+        self.served.append(cameras)
+
+    def swap(self, classifier: object, rebind: object) -> None:
+        self.swapped.append(classifier)
+
+
+def member(name: str, captured: int = 0) -> Member:
+    config: Any = SimpleNamespace(name=name, smooth=1.0)
+    return Member(config, cast(Any, Camera(name, captured)), lambda frame: frame.index / 10.0)
+
+
+def cameras(*members: Member, scheduler: object | None = None) -> Cameras:
+    engine: Any = SimpleNamespace(backend=SimpleNamespace(short_name="CPU"))
+    return Cameras(list(members), cast(Any, scheduler or Scheduler()), cast(Any, None), engine)
+
+
+def frame(camera: str) -> Frame:
+    return Frame(30, 5.0, 1_700_000_000.0, np.zeros((2, 2, 3), np.uint8), camera)
+
+
+def test_a_removed_cameras_outputs_still_read_it_as_it_ended() -> None:
+    world = World(cameras(member("door", captured=7), member("yard", captured=3)))
+    assert world.status_of("door").captured == 7 and world.captured_of("yard") == 3
+    assert world.clock_of("door")(frame("door")) == 3.0, "its own clock"
+    world.removed("door")
+    assert world.cameras.find("door") is None and [m.name for m in world.cameras.members] == ["yard"]
+    assert (world.status_of("door").name, world.status_of("door").captured, world.captured_of("door")) == ("door", 7, 7)
+    assert world.clock_of("door")(frame("door")) == 5.0, "gone: the frame's capture time"
+    world.cameras.add(member("door", captured=1))  # restarted by a reload: a new capture
+    assert world.status_of("door").captured == 1 and world.captured_of("door") == 1
+
+
+def test_a_cameras_own_output_sees_only_its_frames_when_there_are_or_may_be_several() -> None:
+    sink: Any = SimpleNamespace(name="mqtt", essential=False)
+    alone = World(cameras(member("door")))
+    assert alone.own("door", sink) is sink
+    for world in (World(cameras(member("door")), reloadable=True), World(cameras(member("door"), member("yard")))):
+        own = world.own("door", sink)
+        assert isinstance(own, OneCamera) and (own.camera, own.sink) == ("door", sink)
+
+
+def test_a_camera_added_or_removed_is_served_from_the_next_batch() -> None:
+    door, yard, scheduler = member("door"), member("yard"), Scheduler()
+    run = cameras(door, scheduler=scheduler)
+    run.add(yard)
+    assert scheduler.served[-1] == [door.camera, yard.camera] and run.find("yard") is yard
+    assert cast(Camera, yard.camera).said == ["start"]
+    yard.annotate(cast(Any, "an annotator"))
+    assert run.remove("yard") is yard
+    assert scheduler.served[-1] == [door.camera] and run.find("yard") is None and run.members == [door]
+    assert cast(Camera, yard.camera).said == ["start", "stop"] and yard.annotator is None, "its last frame let go"
+
+
+def test_only_a_scheduler_that_can_takes_a_new_model_or_new_cameras() -> None:
+    scheduler, model = Scheduler(), object()
+    run = cameras(member("door"), scheduler=scheduler)
+    assert run.swappable and run.changeable
+    run.swap_model(cast(Any, model))
+    assert scheduler.swapped == [model] and run.classifier is model
+    workers = cameras(member("door"), scheduler=SimpleNamespace())
+    assert not workers.swappable and not workers.changeable
+    fixed_model = cameras(member("door"), scheduler=SimpleNamespace(set_cameras=lambda cameras: None))
+    assert fixed_model.changeable and not fixed_model.swappable
+
+
+def test_a_files_time_is_counted_from_its_frame_rate_and_a_live_cameras_is_its_capture_time() -> None:
+    live, file = parse_video_source("http://127.0.0.1:8554/door"), cast(Any, SimpleNamespace(live=False, name="clip"))
+    assert source_clock(live, 10.0)(frame("door")) == 5.0
+    assert source_clock(file, 10.0)(frame("door")) == 3.0
+    assert source_clock(file, None)(frame("door")) == 30 / 25.0, "no rate said: 25 fps"
+
+
+def test_a_model_file_replaced_or_rewritten_is_noticed(tmp_path: Any) -> None:
+    model, new = tmp_path / "m.onnx", tmp_path / "m.onnx.tmp"
+    model.write_bytes(b"first")
+    assert identity(tmp_path / "missing.onnx") is None
+    changed, stop = threading.Event(), threading.Event()
+    thread = watch(model, changed, stop, every_s=0.01)
+    try:
+        new.write_bytes(b"second")
+        os.replace(new, model)  # as live-classify-train --out writes it
+        assert changed.wait(10), "a new file renamed over the model not noticed"
+        changed.clear()
+        before = identity(model)
+        os.utime(model, ns=(0, (before[1] if before else 0) + 1_000_000_000))  # written in place: a new time
+        assert changed.wait(10), "a model file written in place not noticed"
+    finally:
+        stop.set()
+        thread.join(10)
+    assert not thread.is_alive()

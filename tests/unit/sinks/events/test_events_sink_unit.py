@@ -1,0 +1,108 @@
+"""The events sink's bookkeeping as a unit: an output that failed is told nothing more, only starts
+are counted in the summary, a reload's new rules end what goes on, only a live camera's events
+end while no frame comes, a reload touches only the cameras it changes, the clip names come first,
+and a thumbnail drawn again is the same picture."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from live_classify.config import EventConfig
+from live_classify.engine.classifier import Classification, StageTimes
+from live_classify.engine.postprocess import TopK
+from live_classify.pipeline.frames import Frame, Prediction
+from live_classify.sinks.events.moment import Moment
+from live_classify.sinks.events.rules import END, START, Change
+from live_classify.sinks.events.sink import Events
+
+IMAGE = np.zeros((2, 2, 3), np.uint8)
+RULES = EventConfig(("cat",), threshold=0.5, hold_s=0.5, gap_s=1.0)
+
+
+def seen(index: int, label: str = "cat", camera: str = "door") -> Prediction:
+    frame = Frame(index, index / 10, 1_700_000_000 + index / 10, IMAGE, camera)
+    return Prediction(frame, Classification(TopK((1,), (label,), (0.9,)), StageTimes(1, 1, 1), np.zeros(2)), 0.0)
+
+
+class FailsOnce:
+    """An output whose first ``write_event`` fails (a full disk); later ones would work."""
+
+    def __init__(self) -> None:
+        self.error: str | None = None
+        self.calls = 0
+        self.changes: list[Change] = []
+
+    def write_event(self, change: Change) -> None:
+        self.calls += 1
+        if self.calls == 1:
+            raise OSError("disk full")
+        self.changes.append(change)
+
+
+def sink_of(*listeners: FailsOnce, live: tuple[str, ...] = ()) -> Events:
+    return Events(RULES, {"door": lambda frame: frame.index / 10}, listeners, live=live)  # type: ignore[arg-type]
+
+
+def test_an_output_that_failed_is_told_nothing_more_and_only_starts_are_counted() -> None:
+    broken = FailsOnce()
+    sink = sink_of(broken)
+    sink.write_predictions([seen(i) for i in range(6)])  # a start: the output fails
+    sink.write_predictions([seen(i, "dog") for i in range(6, 30)])  # the end
+    assert broken.error == "disk full" and broken.calls == 1 and broken.changes == []
+    assert sink.summary() == "1 event: 1 cat"
+
+
+def test_new_rules_for_a_camera_end_its_event_going_on_first() -> None:
+    heard = FailsOnce()
+    heard.calls = 1  # this one works
+    sink = sink_of(heard)
+    sink.write_predictions([seen(i) for i in range(6)])
+    sink.set_rules("door", replace(RULES, threshold=0.8))
+    assert [(c.kind, c.event.end) for c in heard.changes] == [(START, None), (END, 1_700_000_000.5)]
+
+
+def test_while_no_frame_comes_a_file_s_event_goes_on_and_a_live_camera_s_ends() -> None:
+    """A file's clock is its frames' times: no frame, no time passes; a live camera's is the
+    monotonic clock (here seconds after its last frame, as after a stall)."""
+    for live, kinds in (((), [START]), (("door",), [START, END])):
+        heard = FailsOnce()
+        heard.calls = 1
+        sink = sink_of(heard, live=live)
+        sink.write_predictions([seen(i) for i in range(6)])
+        sink.idle(lambda camera: None)
+        assert [c.kind for c in heard.changes] == kinds
+
+
+def test_a_thumbnail_drawn_twice_is_the_same_picture_and_its_frame_stays_untouched() -> None:
+    """A clip's thumbnail is drawn at its start and again at its end (and for each --event-max part):
+    each time the frame as kept with one overlay, never an overlay drawn over the last one."""
+    image = np.full((240, 320, 3), 200, np.uint8)
+    moment = Moment(image.copy(), replace(seen(0), frame=replace(seen(0).frame, pixels=image.copy())))
+    first = moment.picture()
+    assert np.array_equal(moment.image, image) and np.array_equal(moment.picture(), first)
+    assert not np.array_equal(first, image)  # the prediction is drawn on it
+
+
+def test_a_reload_ends_a_removed_camera_s_event_and_leaves_an_unchanged_camera_s_going_on() -> None:
+    heard = FailsOnce()
+    heard.calls = 1
+    clocks = {"door": lambda frame: frame.index / 10, "yard": lambda frame: frame.index / 10}
+    sink = Events(RULES, clocks, [heard])  # type: ignore[list-item]
+    sink.write_predictions([seen(i, camera=camera) for camera in ("door", "yard") for i in range(6)])
+    sink.reconfigure(RULES, {"door": clocks["door"]}, (), {}, None)
+    assert [(c.kind, c.event.camera) for c in heard.changes] == [(START, "door"), (START, "yard"), (END, "yard")]
+    sink.write_predictions([seen(6, camera="door")])
+    sink.close()
+    assert [(c.kind, c.event.camera) for c in heard.changes[3:]] == [(END, "door")]
+    assert heard.changes[3].event.id == heard.changes[0].event.id  # the same event, never restarted
+
+
+def test_every_output_hears_the_event_with_its_clip_s_name() -> None:
+    """``--record-mode events``: the names are given before anyone hears of the event."""
+    heard = FailsOnce()
+    heard.calls = 1
+    named = Events(RULES, {"door": lambda frame: frame.index / 10}, [heard],  # type: ignore[list-item]
+                   names=lambda change: replace(change, event=replace(change.event, clip="door/events/x.mp4")))
+    named.write_predictions([seen(i) for i in range(6)])
+    assert [c.event.clip for c in heard.changes] == ["door/events/x.mp4"]
