@@ -25,7 +25,8 @@ from live_classify.sinks.web.listen import Address, listen
 
 TOKEN = "s3cret-token-value"
 # Open without the token, on purpose: a watchdog's check, and the page's script and style (no data).
-PUBLIC = {"/healthz", "/app.js", "/live.js", "/style.css", "/history.js", "/history.css", "/session.js", "/marks.js"}
+PUBLIC = {"/healthz", "/app.js", "/live.js", "/style.css", "/history.js", "/history.css", "/session.js", "/marks.js",
+          "/teach.js"}
 
 
 @pytest.fixture

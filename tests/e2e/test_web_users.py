@@ -136,7 +136,7 @@ def test_people_log_in_see_their_cameras_change_as_admins_and_go_with_a_reload(
     assert cameras_seen(port, bo) == ["door"]
     assert json.loads(call(port, "GET", "/api/session", bo)[1])["role"] == "viewer"
     for path in ("/stream.mjpg?camera=kitchen", "/live.mp4?camera=kitchen", "/snapshot.jpg?camera=kitchen",
-                 "/metrics"):
+                 "/metrics", "/api/classes"):
         assert call(port, "GET", path, bo)[0] == 403, path
     assert call(port, "GET", "/snapshot.jpg?camera=door", bo)[0] == 200
     assert call(port, "GET", "/metrics", ana)[0] == 200
@@ -216,9 +216,11 @@ def test_in_a_browser_the_admin_sees_both_cameras_and_marks_an_event_the_viewer_
             bo.wait_for_function("document.getElementById('found').textContent !== ''", timeout=30_000)
             assert bo.eval_on_selector_all("#timelines h3", "names => names.map(n => n.textContent)") == ["door"]
             assert bo.eval_on_selector_all("#events li", "items => items.length") == 0, "kitchen's event: not bo's"
+            bo.wait_for_selector("#teach", state="hidden", timeout=30_000)  # a viewer cannot teach
 
             ana.goto(f"http://127.0.0.1:{port}/history")
             ana.wait_for_selector("#events li .mark-right:not([disabled])", timeout=30_000)
+            assert ana.is_visible("#teach"), "an admin teaches"
             ana.click("#events li .mark-right")
             ana.wait_for_function("document.getElementById('tallies').textContent.includes("
                                   "'espresso on kitchen: 1 right, 0 wrong')", timeout=30_000)

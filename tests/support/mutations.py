@@ -37,6 +37,8 @@ WEB_LOGIN = "tests/e2e/test_web_login.py::"  # issue 24, login
 WEB_SESSIONS = "tests/unit/sinks/web/test_web_sessions.py::"  # issue 24, login
 RELOAD = "tests/e2e/test_reload.py::"
 RELOAD_OUT = "tests/e2e/test_reload_outputs.py::"  # issue 22, reload2
+TAUGHT = "tests/unit/engine/test_taught.py::"  # issue 36, teaching
+TEACH = "tests/e2e/test_teach.py::"  # issue 36, teaching
 INDEX_UNIT = "tests/unit/sinks/events/test_index_unit.py::"  # issue 33, hstore
 LIVE_VIEW = "tests/e2e/test_live_view.py::"  # issue 37
 ORACLE = "tests/e2e/test_reload_oracle.py::test_each_reload_of_the_table_ends_where_b_would_start"  # issue 31
@@ -1073,6 +1075,59 @@ MUTATIONS = [
                                  "test_a_still_frame_says_its_label_is_kept_and_a_classified_one_does_not",)),
     Mutation("gate: masks beyond the frame accepted", "_member", "    if src.gate and width and height:",
              "    if False:", ("tests/e2e/test_gate.py::test_a_mask_beyond_the_frame_is_one_line_and_exit_2",)),
+    # Issue 36: teaching a class from moments of the recordings.
+    Mutation("teach: the matcher never applied to a batch", "Classifier.classify_batch",
+             "tops = [top if found is None else with_taught(top, *found)",
+             "tops = [top if True else with_taught(top, *found)",
+             (TAUGHT + "test_the_classifier_names_a_taught_things_frames_and_leaves_the_others_to_the_model",
+              TEACH + "test_five_moments_teach_a_class_the_live_camera_uses_at_once_and_a_delete_forgets_it")),
+    Mutation("teach: smoothing drops the taught label", "Classifier.smoothed",
+             "top=top if result.taught is None else with_taught(top, *result.taught)", "top=top",
+             (TAUGHT + "test_the_classifier_names_a_taught_things_frames_and_leaves_the_others_to_the_model",)),
+    Mutation("teach: a swapped model forgets what was taught", "Cameras.swap_model",
+             "        classifier.succeeds(self.classifier)  # what was taught stays taught\n", "",
+             (TEACH + "test_a_model_swapped_by_watch_model_keeps_the_taught_class",)),
+    Mutation("teach: the threshold above the examples' spread", "calibrate",
+             "np.clip(least - MARGIN, FLOOR, CEILING)", "np.clip(least + MARGIN, FLOOR, CEILING)",
+             (TAUGHT + "test_the_threshold_sits_a_margin_below_the_least_similar_pair_within_floor_and_ceiling",)),
+    Mutation("teach: the first class that claims a frame wins, not the closest", "Matcher.match",
+             "(found is None or similarity > found[1])", "found is None",
+             (TAUGHT + "test_a_frame_goes_to_the_closest_class_that_claims_it_and_to_none_below_its_threshold",)),
+    Mutation("teach: the features output never bound", "BoundSession.__init__",
+             "FEATURES in outputs and output_name != FEATURES", "False",
+             (TAUGHT + "test_the_classifier_names_a_taught_things_frames_and_leaves_the_others_to_the_model",)),
+    Mutation("teach: a forgotten class still matched", "Teacher.forget",
+             "            self._classes.pop(label, None)\n", "",
+             (TEACH + "test_five_moments_teach_a_class_the_live_camera_uses_at_once_and_a_delete_forgets_it",)),
+    Mutation("teach: the kept classes not matched after a restart", "Teacher.load",
+             "                self._classes[label] = TaughtClass.of(label, examples.features)\n", "",
+             (TEACH + "test_a_taught_class_survives_a_restart",)),
+    Mutation("teach: adding examples replaces the old ones", "_merged",
+             "if old is None or old.model != model:", "if True:",
+             (TEACH + "test_five_moments_teach_a_class_the_live_camera_uses_at_once_and_a_delete_forgets_it",)),
+    Mutation("teach: deleting a label never taught says it is done", "ClassRoutes.forget",
+             "if not await self._run(lambda t: t.forget(label)):",
+             "if not await self._run(lambda t: t.forget(label)) and False:",
+             (TEACH + "test_five_moments_teach_a_class_the_live_camera_uses_at_once_and_a_delete_forgets_it",)),
+    Mutation("teach: an overlong label taken", "src/live_classify/teach/store.py",
+             "if len(label) > MAX_LABEL:", "if len(label) > MAX_LABEL + 1:",
+             ("tests/unit/teach/test_class_store.py",
+              TEACH + "test_bad_requests_are_refused_with_a_json_message_and_a_model_class_name_is_said")),
+    Mutation("teach: a camera the recordings do not know is read anyway", "Teacher._frames",
+             "                if camera not in known:", "                if False:",
+             (TEACH + "test_bad_requests_are_refused_with_a_json_message_and_a_model_class_name_is_said",)),
+    Mutation("teach: the page takes the start of the playing recording, not its frame on screen",
+             "src/live_classify/sinks/web/page/teach.js",
+             "time: segment.start + $(\"video\").currentTime", "time: segment.start",
+             ("tests/e2e/test_teach_browser.py",)),
+    Mutation("teach: the page's delete button deletes nothing", "src/live_classify/sinks/web/page/teach.js",
+             "send(\"DELETE\", `api/classes/${encodeURIComponent(taught.label)}`)", "Promise.resolve()",
+             ("tests/e2e/test_teach_browser.py",)),
+    Mutation("teach: moments of one file read as the first moment", "_decode_to",
+             "while len(images) < len(offsets) and frame.time > offsets[len(images)] + 1e-3:",
+             "while len(images) < len(offsets) and frame.time > offsets[0] + 1e-3:",
+             ("tests/unit/sinks/record/test_frame_at_unit.py",)),
+
     # issue 34, hardening (benchmarks/results/hardening-issue34-gate.md)
     Mutation("gate: the stretch reads the masked pixels too", "MotionGate._percentiles",
              "np.bincount(small[self._keep]", "np.bincount(small.ravel()",

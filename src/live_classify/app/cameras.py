@@ -152,6 +152,7 @@ class Cameras:
         swap = getattr(self.scheduler, "swap", None)
         if swap is None:
             raise RuntimeError("this run's model cannot change")
+        classifier.succeeds(self.classifier)  # what was taught stays taught
         swap(classifier, rebind)
         self.classifier = classifier
 

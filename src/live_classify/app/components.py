@@ -19,6 +19,7 @@ from live_classify.app.specs import (
     NotifySpec,
     RecordSpec,
     Spec,
+    TeachSpec,
     WatchSpec,
     WebhooksSpec,
     WebSpec,
@@ -26,6 +27,7 @@ from live_classify.app.specs import (
 )
 from live_classify.app.watch import watch
 from live_classify.app.world import Part, World
+from live_classify.engine.model import default_model_path
 from live_classify.log import info, warning
 from live_classify.sinks.base import Sink
 from live_classify.sinks.collect import Collecting
@@ -38,6 +40,7 @@ from live_classify.sinks.notify import Notifier
 from live_classify.sinks.record.clip_names import ClipNames
 from live_classify.sinks.web.view import Feed, Options, WebView
 from live_classify.sources.absent import open_or_absent
+from live_classify.teach.teacher import Teacher
 
 
 class Simple:
@@ -147,9 +150,13 @@ class WebPart(Simple):
         self.spec, self.world = spec, world
         options = Options(spec.feeds[0][1], world.cameras.provider, spec.serve.token, spec.serve.fps,
                           spec.min_confidence, spec.serve.clients, spec.serve.password, spec.recordings,
-                          spec.serve.hosts, spec.users)
+                          spec.serve.hosts, spec.users, self._teacher)
         self.web = WebView(spec.serve.sock, self._feeds(spec), options, configuration=world.configuration)
         self.sink = self.web
+
+    def _teacher(self) -> Teacher | None:
+        part = self.world.components.get(("teach",))
+        return part.teacher if isinstance(part, TeachPart) else None
 
     def _feeds(self, spec: WebSpec) -> list[Feed]:
         return [Feed(name, source, partial(self.world.status_of, name)) for name, source in spec.feeds]
@@ -238,6 +245,22 @@ class WindowPart(Simple):
         return True
 
 
+class TeachPart(Simple):
+    """The classes taught from the recordings: loaded and matched by every camera from the start."""
+
+    def __init__(self, spec: TeachSpec, world: World) -> None:
+        classifier = world.cameras.classifier
+        self.teacher = Teacher(spec.root, spec.model or default_model_path(), classifier.taught, classifier.labels)
+        try:
+            self.teacher.load()
+        except (OSError, ValueError) as error:  # a damaged features file: the run goes on without them
+            warning(f"the taught classes in {spec.root} cannot be read ({error}); none is used")
+
+    def retire(self, successor: Spec | None) -> None:
+        if successor is None:
+            self.teacher.clear()
+
+
 class CollectPart(Simple):
     def __init__(self, spec: CollectSpec, world: World) -> None:
         assert world.collector is not None
@@ -247,7 +270,7 @@ class CollectPart(Simple):
 KINDS: dict[type, type] = {CameraSpec: CameraPart, RecordSpec: RecordPart, JsonlSpec: JsonlPart, MqttSpec: MqttPart,
                            WebSpec: WebPart, EventsSpec: EventsPart, IndexSpec: IndexPart, NotifySpec: NotifyPart,
                            WebhooksSpec: WebhooksPart, WatchSpec: WatchPart, WindowSpec: WindowPart,
-                           CollectSpec: CollectPart}
+                           CollectSpec: CollectPart, TeachSpec: TeachPart}
 
 
 def build(spec: Spec, world: World) -> Part:

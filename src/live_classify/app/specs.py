@@ -1,6 +1,6 @@
 """A configuration as the run's components: :func:`specs` maps a :class:`RunConfig` to one frozen
 spec per component, keyed ``("camera", "door")``, ``("record", "door")``, ``("mqtt", "door")``,
-``("jsonl",)``, ``("web",)``, ``("events",)``, ``("index",)``, ``("notify",)``, ``("webhooks",)``,
+``("jsonl",)``, ``("web",)``, ``("events",)``, ``("index",)``, ``("teach",)``, ``("notify",)``, ``("webhooks",)``,
 ``("watch-model",)``...
 
 The run is built from these (``components.py``) and a reload is their difference (``reconcile.py``):
@@ -128,6 +128,14 @@ class IndexSpec:
 
 
 @dataclass(frozen=True)
+class TeachSpec:
+    """Classes taught from moments of the recordings, kept in ``DIR/classes``, used by every camera."""
+
+    root: Path
+    model: Path | None  # the model file that computes their features (None: the bundled one)
+
+
+@dataclass(frozen=True)
 class NotifySpec:
     notify: NotifyConfig
 
@@ -159,7 +167,7 @@ class CollectSpec:
 
 
 Spec = (CameraSpec | RecordSpec | JsonlSpec | MqttSpec | WebSpec | EventsSpec | IndexSpec | NotifySpec
-        | WebhooksSpec | WatchSpec | WindowSpec | CollectSpec)
+        | WebhooksSpec | WatchSpec | WindowSpec | CollectSpec | TeachSpec)
 
 
 def specs(config: RunConfig, window: bool) -> dict[Key, Spec]:
@@ -198,6 +206,7 @@ def specs(config: RunConfig, window: bool) -> dict[Key, Spec]:
         found[("webhooks",)] = WebhooksSpec(out.events.webhooks, out.events.webhook_token, media_url(out))
     if indexed:
         found[("index",)] = IndexSpec(indexed)
+        found[("teach",)] = TeachSpec(indexed, config.model)
     if config.watch_model and config.model:
         found[("watch-model",)] = WatchSpec(config.model)
     return found

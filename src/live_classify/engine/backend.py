@@ -49,6 +49,10 @@ class Backend(Protocol):
         """``[n, classes]`` scores for the current contents of ``batch_buffer(n)``; raises
         :class:`BackendUnavailable` when a remote backend cannot answer now."""
 
+    def features(self, n: int) -> np.ndarray | None:
+        """``[n, D]`` features of the last ``infer(n)`` (the model's ``features`` output), or None when
+        the backend has none: then no taught class can claim a frame."""
+
     def describe(self, verbose: bool = True) -> str:
         """One line: what runs the model and, where a better choice was not taken, why (briefly
         unless ``verbose``)."""

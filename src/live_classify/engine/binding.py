@@ -24,6 +24,7 @@ from live_classify.engine.model import Preprocessing
 from live_classify.engine.pinned import page_lock
 
 NORMALIZE_GRAPH = "normalize.onnx"
+FEATURES = "features"  # the pooled output before the head, where the model has one: what taught classes match
 _graph_ids = itertools.count(1)  # CUDA graphs are captured per id: one id per bound batch, process-wide
 
 
@@ -36,6 +37,7 @@ class _Bound:
     device_input: ort.OrtValue | None  # GPU: where ``host`` is copied each run
     scores: ort.OrtValue
     scores_host: np.ndarray | None  # CPU: the numpy array behind ``scores``
+    features: ort.OrtValue | None  # the model's ``features``, bound beside the scores where it has them
     normalize: ort.IOBinding | None  # device normalization: uint8 images -> the model's input
     pinned: bool
     run_options: ort.RunOptions | None  # CUDA graphs: one graph per batch size
@@ -66,7 +68,11 @@ class BoundSession:
         # One plain run learns the output shape, so dynamic class dimensions work too; it also
         # warms up the CPU provider before the buffers are bound.
         sample = np.zeros((1, 3, pre.height, pre.width), np.float32)
-        self.classes = int(np.prod(session.run([output_name], {input_name: sample})[0].shape[1:]))
+        outputs = [o.name for o in session.get_outputs()]
+        self.features_name = FEATURES if FEATURES in outputs and output_name != FEATURES else None
+        first = session.run([output_name, *([self.features_name] if self.features_name else [])], {input_name: sample})
+        self.classes = int(np.prod(first[0].shape[1:]))
+        self.feature_size = int(np.prod(first[1].shape[1:])) if self.features_name else 0
 
     @property
     def input(self) -> np.ndarray:
@@ -101,6 +107,13 @@ class BoundSession:
         self.session.run_with_iobinding(bound.binding, bound.run_options)
         return bound.scores_host if bound.scores_host is not None else bound.scores.numpy()
 
+    def features(self, n: int = 1) -> np.ndarray | None:
+        """``[n, D]`` features of the last :meth:`run` of ``n`` (copied to the host), or None when the
+        model has no ``features`` output. Bound always: the model computes them anyway (its head
+        reads them), and fetching them costs a copy of 5 KB a frame, made only when asked."""
+        bound = self.buffers(n)
+        return None if bound.features is None else bound.features.numpy()
+
     def _bind(self, n: int) -> _Bound:
         """Allocate the buffers for a batch of ``n`` where they belong and bind them."""
         h, w = self.pre.height, self.pre.width
@@ -117,8 +130,14 @@ class BoundSession:
         binding = self.session.io_binding()
         binding.bind_ortvalue_input(self.input_name, model_input)
         binding.bind_ortvalue_output(self.output_name, scores)
+        features = None
+        if self.features_name is not None:
+            features = (ort.OrtValue.ortvalue_from_numpy(np.zeros((n, self.feature_size), np.float32)) if on_cpu
+                        else self._device_value((n, self.feature_size), np.float32))
+            binding.bind_ortvalue_output(self.features_name, features)
         normalize = self._bind_normalizer(feed, model_input) if self.normalize_on_device else None
-        return _Bound(host, binding, device_input, scores, scores_host, normalize, pinned, self._graph_options())
+        return _Bound(host, binding, device_input, scores, scores_host, features, normalize, pinned,
+                      self._graph_options())
 
     def _graph_options(self) -> ort.RunOptions | None:
         """With CUDA graphs, each bound batch is captured as a graph of its own: a graph replays the

@@ -19,6 +19,7 @@ from live_classify.engine.postprocess import Smoother, to_probabilities, top_k
 from live_classify.engine.preprocess import Preprocessor
 from live_classify.engine.providers import ProviderOptions
 from live_classify.engine.results import Classification, StageTimes
+from live_classify.engine.taught import Taught, with_taught
 
 
 class Classifier:
@@ -28,12 +29,14 @@ class Classifier:
     on the same loaded model each take a :meth:`sibling`.
     """
 
-    def __init__(self, spec: ModelSpec, backend: Backend, top: int = 5) -> None:
+    def __init__(self, spec: ModelSpec, backend: Backend, top: int = 5, taught: Taught | None = None) -> None:
+        """``taught``: the classes taught from examples (``taught.py``), shared with siblings and successors."""
         self.spec = with_class_count(spec, backend.classes)
         assert self.spec.labels is not None  # with_class_count names every class the model outputs
         self.labels: tuple[str, ...] = self.spec.labels
         self.backend = backend
         self.top = top
+        self.taught = taught or Taught()
         self._preprocessors: dict[int, Preprocessor] = {}
 
     @classmethod
@@ -45,7 +48,12 @@ class Classifier:
 
     def sibling(self) -> Classifier:
         """Another engine on the same loaded model, with buffers of its own."""
-        return Classifier(self.spec, self.backend.sibling(), self.top)
+        return Classifier(self.spec, self.backend.sibling(), self.top, self.taught)
+
+    def succeeds(self, old: Classifier) -> None:
+        """A new model replaces ``old``: the classes taught to ``old`` stay taught (the same backbone gives
+        the same features; another one's features, of another size, match nothing)."""
+        self.taught = old.taught
 
     def preprocess(self, bgr: np.ndarray, row: int = 0, batch: int = 1) -> np.ndarray:
         """Stage 2 alone: ``bgr`` into row ``row`` of the bound buffer for a batch of ``batch``."""
@@ -72,11 +80,23 @@ class Classifier:
         t2 = time.perf_counter()
         probabilities = [to_probabilities(row, self.spec.outputs_logits) for row in scores]
         tops = [top_k(p, self.labels, self.top) for p in probabilities]
+        taught = self._taught(n, len(frames))
+        tops = [top if found is None else with_taught(top, *found) for top, found in zip(tops, taught, strict=True)]
         t3 = time.perf_counter()
         times = StageTimes((t1 - t0) * 1e3, (t2 - t1) * 1e3, (t3 - t2) * 1e3)
-        return [Classification(top, times, p) for top, p in zip(tops, probabilities, strict=True)]
+        return [Classification(top, times, p, found)
+                for top, p, found in zip(tops, probabilities, taught, strict=True)]
+
+    def _taught(self, n: int, count: int) -> list[tuple[str, float] | None]:
+        """The taught class (and similarity) that claims each of the batch's first ``count`` frames, if
+        any: the features are fetched only while something is taught (one matcher read for the batch)."""
+        matcher = self.taught.matcher
+        features = self.backend.features(n) if matcher.classes else None
+        return [None] * count if features is None else matcher.match(features[:count])
 
     def smoothed(self, result: Classification, smoother: Smoother) -> Classification:
         """The same frame's result with its probabilities averaged over the frames before it."""
         probabilities = smoother(result.probabilities)
-        return replace(result, top=top_k(probabilities, self.labels, self.top), probabilities=probabilities)
+        top = top_k(probabilities, self.labels, self.top)
+        return replace(result, top=top if result.taught is None else with_taught(top, *result.taught),
+                       probabilities=probabilities)

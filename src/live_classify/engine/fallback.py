@@ -77,6 +77,9 @@ class FallbackBackend:
             self.log(f"{self.remote.target.describe()} answers again: classifying there")
             self._retry_s = 0.0
 
+    def features(self, n: int) -> np.ndarray | None:
+        return None  # the server sends scores alone (the local model only stands in): taught classes need a local one
+
     def describe(self, verbose: bool = True) -> str:
         return f"{self.remote.describe(verbose)}; while it is unreachable, here: {self.local.describe(verbose)}"
 

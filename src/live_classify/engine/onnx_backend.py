@@ -60,6 +60,9 @@ class OnnxBackend:
     def infer(self, n: int) -> np.ndarray:
         return self.bound.run(n)
 
+    def features(self, n: int) -> np.ndarray | None:
+        return self.bound.features(n)
+
     def describe(self, verbose: bool = True) -> str:
         return self.opened.describe() if verbose else self.opened.brief()
 

@@ -28,6 +28,7 @@ class Classification:
     top: TopK
     times: StageTimes
     probabilities: np.ndarray  # all classes, this frame's own (smoothing over frames comes later)
+    taught: tuple[str, float] | None = None  # the taught class that claimed the frame, and its similarity
 
 
 def top_records(top: TopK) -> list[dict[str, object]]:

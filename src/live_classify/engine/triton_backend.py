@@ -94,6 +94,9 @@ class TritonBackend:
             reason = self.connection.reason(error)
             raise BackendUnavailable(f"{self.target.describe()} does not answer: {reason}") from None
 
+    def features(self, n: int) -> np.ndarray | None:
+        return None  # the server sends the scores alone: taught classes need a local model
+
     def describe(self, verbose: bool = True) -> str:
         return f"inference on {self.target.describe()} (model {self.target.model}, {self.target.protocol})"
 

@@ -17,6 +17,7 @@ from live_classify.app.specs import (
     JsonlSpec,
     MqttSpec,
     RecordSpec,
+    TeachSpec,
     WatchSpec,
     WebhooksSpec,
     WebSpec,
@@ -156,6 +157,7 @@ def test_each_output_is_one_spec_made_of_its_own_settings(tmp_path: Path) -> Non
         ("mqtt", "clip"): MqttSpec(mqtt, "clip", clip.spec.name, None, ()),  # type: ignore[arg-type]
         ("webhooks",): WebhooksSpec(("http://h/x",), "t", "https://pub"),
         ("index",): IndexSpec(root),
+        ("teach",): TeachSpec(root, Path("m.onnx")),  # the classes taught from the recordings
         ("watch-model",): WatchSpec(Path("m.onnx")),
     }
     assert list(found)[:2] == [("camera", "door"), ("camera", "clip")], "the cameras first: they feed the rest"

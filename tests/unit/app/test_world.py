@@ -99,11 +99,13 @@ def test_a_camera_added_or_removed_is_served_from_the_next_batch() -> None:
 
 
 def test_only_a_scheduler_that_can_takes_a_new_model_or_new_cameras() -> None:
-    scheduler, model = Scheduler(), object()
+    inherited: list[object] = []  # what the new model took over from the old (the taught classes)
+    scheduler, model = Scheduler(), SimpleNamespace(succeeds=inherited.append)
     run = cameras(member("door"), scheduler=scheduler)
+    old = run.classifier
     assert run.swappable and run.changeable
     run.swap_model(cast(Any, model))
-    assert scheduler.swapped == [model] and run.classifier is model
+    assert scheduler.swapped == [model] and run.classifier is model and inherited == [old]
     workers = cameras(member("door"), scheduler=SimpleNamespace())
     assert not workers.swappable and not workers.changeable
     fixed_model = cameras(member("door"), scheduler=SimpleNamespace(set_cameras=lambda cameras: None))

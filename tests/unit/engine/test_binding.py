@@ -40,6 +40,9 @@ class FixedBatch:
     def get_inputs(self) -> list[ort.NodeArg]:
         return [type("Input", (), {"shape": [self.batch, 3, 8, 8]})()]
 
+    def get_outputs(self) -> list[ort.NodeArg]:
+        return [type("Output", (), {"name": "scores"})()]
+
     def run(self, names: list[str], feed: dict[str, np.ndarray]) -> list[np.ndarray]:
         return [np.zeros((1, 5), np.float32)]
 

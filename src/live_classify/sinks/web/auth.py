@@ -19,7 +19,7 @@ from live_classify.sinks.web.sessions import SESSION_S, Sessions, Tries
 # Open to anyone: a watchdog's health, and the page's script and style (code, no data: the login page
 # wears the style, and a page opened with ?token= in a frame of another site, where no cookie goes, gets them).
 PUBLIC = frozenset({"/healthz", "/app.js", "/live.js", "/style.css", "/history.js", "/history.css", "/session.js",
-                    "/marks.js"})
+                    "/marks.js", "/teach.js"})
 LOGIN, LOGOUT = "/login", "/logout"
 COOKIE = "live_classify_session"
 TRUSTED = web.RequestKey("trusted", bool)  # a public route's request with the token or a session: /healthz says why

@@ -14,7 +14,7 @@ from aiohttp import web
 ADMIN, VIEWER = "admin", "viewer"
 SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
 EXEMPT = frozenset({"/login", "/logout"})  # a person's own way in and out: anyone's
-ADMIN_ONLY = frozenset({"/metrics"})  # reads that tell of every camera at once
+ADMIN_ONLY = frozenset({"/metrics", "/api/classes"})  # reads that tell of every camera at once
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 

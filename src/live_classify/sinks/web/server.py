@@ -172,7 +172,7 @@ class WebServer:
             app.router.add_get(path, handler)
         self._pages.add_to(app)
         add_login(app, self._guard)
-        Routes(lambda: self.view.options.recordings).add_to(app)  # /history, its APIs, the media files
+        Routes(lambda: self.view.options.recordings, self.view.options.teacher).add_to(app)  # /history, media, classes
         # handler_cancellation: a viewer that hangs up frees its stream slot at once, not at the next frame.
         # keepalive_timeout: a connection without a request in flight, from its start on, is closed that soon.
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0,

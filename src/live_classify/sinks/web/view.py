@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -30,6 +31,9 @@ from live_classify.sinks.events.rules import START, Change, record
 from live_classify.sinks.jsonl import line_record
 from live_classify.sinks.web.listen import Address
 from live_classify.sinks.web.live_encoder import LiveEncoder
+
+if TYPE_CHECKING:
+    from live_classify.sinks.web.classes import Teaching
 
 HEALTHY_S = 3.0  # /healthz says 503 when no frame came for this long
 JPEG_QUALITY = 80
@@ -51,6 +55,7 @@ class Options:
     recordings: Path | None = None  # --record DIR/: what /history serves (None: nothing recorded)
     hosts: tuple[str, ...] = ()  # --serve-host: names a loopback server without a login answers too
     users: tuple[WebUser, ...] | None = None  # --serve-users: who logs in, and sees what
+    teacher: Callable[[], Teaching | None] | None = None  # the run's taught classes (/api/classes), if recorded
 
 
 @dataclass(eq=False)

@@ -16,6 +16,7 @@ from typing import TypeVar
 
 from aiohttp import web
 
+from live_classify.sinks.web.classes import ClassRoutes, Teaching
 from live_classify.sinks.web.history import marks, params
 from live_classify.sinks.web.history.media import serve
 from live_classify.sinks.web.history.queries import History, NoIndex
@@ -25,7 +26,7 @@ from live_classify.sinks.web.roles import is_admin, may_see, one_line, require_c
 T = TypeVar("T")
 PAGE = {"/history": ("history.html", "text/html"), "/history.js": ("history.js", "text/javascript"),
         "/history.css": ("history.css", "text/css"), "/session.js": ("session.js", "text/javascript"),
-        "/marks.js": ("marks.js", "text/javascript")}
+        "/marks.js": ("marks.js", "text/javascript"), "/teach.js": ("teach.js", "text/javascript")}
 SKIPPED = "X-Skipped-Segments"  # an export's header: the segments of its range it could not read
 EXPORTS = 2  # exports cut at once (each a thread copying packets); more are told to come back (503)
 
@@ -33,9 +34,11 @@ EXPORTS = 2  # exports cut at once (each a thread copying packets); more are tol
 class Routes:
     """The handlers, over the recording directory (None: nothing is recorded, and each says so)."""
 
-    def __init__(self, root: Callable[[], Path | None]) -> None:
-        """``root``: asked at each request, so that a reload that changes ``--record`` is followed."""
+    def __init__(self, root: Callable[[], Path | None], teacher: Callable[[], Teaching | None] | None = None) -> None:
+        """``root``: asked at each request, so that a reload that changes ``--record`` is followed;
+        ``teacher``: the same for the classes taught from the recordings (``/api/classes``)."""
         self._root = root
+        self._classes = ClassRoutes(teacher or (lambda: None))
         self._exports = threading.BoundedSemaphore(EXPORTS)  # held by the cutting thread, to its end
         self._pages = Pages(PAGE)
 
@@ -54,6 +57,7 @@ class Routes:
         app.router.add_post("/api/history/events/{id}/mark", self.mark)
         app.router.add_get("/api/clip.mp4", self.clip)
         app.router.add_get("/media/{path:.+}", self.media)
+        self._classes.add_to(app)
 
     async def _ask(self, query: Callable[[History], T]) -> T:
         """``query`` on an executor thread; an index that is missing or unreadable is a one-line 404/503."""

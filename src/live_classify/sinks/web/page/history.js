@@ -10,6 +10,7 @@ const at = (t) => `${((t - shown.from) / shown.span) * 100}%`; // where t is acr
 let segment = null; // the recording playing now (to go on with the next one at its end)
 let parts = []; // an event's clips still to play (--event-max cut it into several)
 let seekTo = 0;
+let playingEvent = null; // the event last played (teach.js takes its moment when no segment plays)
 
 function withToken(path, params = {}) {
   const query = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== "" && v != null));
@@ -85,6 +86,7 @@ async function playAt(camera, t, what) {
 }
 
 async function playEvent(event, button) {
+  playingEvent = event;
   document.querySelectorAll("#events .playing").forEach((b) => b.classList.remove("playing"));
   button.classList.add("playing");
   fillExport(event.camera, event.start, event.end || event.start + 10);
