@@ -23,6 +23,7 @@ from live_classify.cli.argtypes import (
     size,
     triple,
 )
+from live_classify.cli.health_flags import health_flags
 from live_classify.cli.inputs import AddInput, NameInput, camera_name
 from live_classify.engine.provider_names import CHOICES
 
@@ -81,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     _source_flags(parser)
     _camera_flags(parser)
     _gate_flags(parser)
+    health_flags(parser)
     _output_flags(parser)
     output_flags.recording_flags(parser)
     output_flags.jsonl_flags(parser)

@@ -26,6 +26,8 @@ import cv2
 import numpy as np
 
 from live_classify.config import HEALTH_PROBLEMS, HealthConfig
+from live_classify.pipeline.frames import Frame
+from live_classify.pipeline.gate import small_luma
 
 PROBLEMS = HEALTH_PROBLEMS  # the most telling first: a camera shows one
 VIEW_SIZE = (32, 18)  # (width, height) of the picture the reference view is compared on
@@ -185,6 +187,14 @@ class CameraHealth:
     def learning(self) -> bool:
         looks = self._looks
         return looks is not None and looks.learning
+
+    def look(self, frame: Frame) -> np.ndarray | None:
+        """A frame, from the capture thread: its small luma (for the motion gate too), None when off."""
+        if self._config is None:
+            return None
+        small = small_luma(frame.image)
+        self.see(small, frame.t_capture)
+        return small
 
     def see(self, small: np.ndarray, t: float) -> None:
         """A frame's small luma, seen at ``t`` (``time.monotonic()``): the capture thread's."""

@@ -13,9 +13,10 @@ from statuses import camera_status
 
 from live_classify.app.annotate import Annotator
 from live_classify.app.cameras import Cameras, Member
-from live_classify.config import GateConfig
+from live_classify.config import GateConfig, HealthConfig
 from live_classify.pipeline.frames import Flow, Frame, Shown
 from live_classify.pipeline.gate import CameraGate
+from live_classify.pipeline.health import CameraHealth
 from live_classify.sinks.display import overlay
 
 
@@ -23,8 +24,8 @@ def one_camera(gate: GateConfig | None) -> tuple[Cameras, Annotator, CameraGate]
     status = camera_status(name="door", last_capture=time.monotonic())
     annotator = Annotator(lambda: status, Flow.LATEST, "CPU", 0.3, None, None)
     camera_gate = CameraGate(gate)
-    member = Member(cast(Any, SimpleNamespace(name="door")), cast(Any, SimpleNamespace(gate=camera_gate)),
-                    lambda frame: frame.t_capture, annotator)
+    camera = SimpleNamespace(gate=camera_gate, health=CameraHealth(None))
+    member = Member(cast(Any, SimpleNamespace(name="door")), cast(Any, camera), lambda f: f.t_capture, annotator)
     engine = cast(Any, SimpleNamespace(backend=SimpleNamespace(short_name="CPU")))
     return Cameras([member], cast(Any, None), cast(Any, None), engine), annotator, camera_gate
 
@@ -53,3 +54,12 @@ def test_a_new_gate_and_threshold_both_taken_up(monkeypatch: pytest.MonkeyPatch)
     cameras.retune("door", 0.5, GateConfig(refresh_s=2.0))
     assert camera_gate.config == GateConfig(refresh_s=2.0)
     assert drawn_threshold(annotator, monkeypatch) == 0.5
+
+
+def test_new_health_settings_reach_the_camera_and_are_learned_anew() -> None:
+    cameras, _, _ = one_camera(None)
+    health = cameras.members[0].camera.health
+    cameras.retune("door", None, None, HealthConfig(after_s=3.0))
+    assert health.config == HealthConfig(after_s=3.0) and health.learning
+    cameras.retune("door", None, None, None)
+    assert health.config is None

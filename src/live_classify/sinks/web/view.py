@@ -242,6 +242,7 @@ class WebView:
             "name": feed.name, "source": feed.source_name,
             "captured": camera.captured, "classified": camera.classified,
             "dropped": camera.dropped, "reconnects": camera.reconnects, "gated": camera.gated, "still": camera.still,
+            "health": camera.health,
             "capture_fps": round(camera.capture_fps, 2), "inference_fps": round(camera.inference_fps, 2),
             "latency_ms": {"p50": _percentile(recent, 50), "p95": _percentile(recent, 95)},
             "source_up": healthy, "source_state": why, "reconnecting": camera.reconnecting,
