@@ -184,7 +184,7 @@ class SourceConfig:
     read_timeout: float = 5.0
     rtsp_transport: str | None = None
     realtime: bool = False  # a file played at its own rate, newest frame wins
-    reconnect: int = 10  # tries before a lost live source is an error
+    reconnect: int | None = None  # tries before a lost live source is an error (None: retried for the run)
     threads: int = 0  # CPU inference threads asked for (0: the program decides)
     smooth: float = 1.0  # weight of the newest frame's probabilities (1: no smoothing)
     record: RecordConfig | None = None  # its recording (``--record``, or its [[camera]]'s ``record``)

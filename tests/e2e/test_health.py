@@ -5,6 +5,7 @@ name (a JSON line, /api/status, MQTT) and cleared when the fault ends; the norma
 Home Assistant's discovery has a problem sensor per problem; bad values are one line and exit 2."""
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import threading
@@ -55,6 +56,16 @@ class Scene:
         return cv2.imencode(".jpg", noisy, [cv2.IMWRITE_JPEG_QUALITY, 85])[1].tobytes()
 
 
+def post(port: int, path: str) -> tuple[int, dict]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("POST", path)
+        response = connection.getresponse()
+        return response.status, json.loads(response.read())
+    finally:
+        connection.close()
+
+
 def health_lines(path: Path) -> list[dict]:
     if not path.exists():
         return []
@@ -85,13 +96,18 @@ def test_each_fault_is_raised_by_name_and_cleared_and_a_normal_scene_raises_none
             assert status(port)["health"] is None
             watcher = Subscriber(broker.port)
             watcher.client.subscribe("homeassistant/#", qos=1)
-            for fault in ("dark", "blurred", "moved", "frozen"):
+            for fault in ("dark", "blurred", "frozen"):
                 scene.fault = fault
                 cli.wait_for(told(out, "start", fault), timeout=60, what=f"{fault} raised")
                 if fault == "dark":
                     assert status(port)["health"] == "dark"
                 scene.fault = None
                 cli.wait_for(told(out, "end", fault), timeout=60, what=f"{fault} cleared")
+            scene.fault = "moved"  # turned away, for good: the new view is learned on asking
+            cli.wait_for(told(out, "start", "moved"), timeout=60, what="moved raised")
+            assert post(port, "/api/health/relearn?camera=nowhere")[0] == 404
+            assert post(port, "/api/health/relearn?camera=door") == (200, {"camera": "door", "relearning": True})
+            cli.wait_for(told(out, "end", "moved"), timeout=60, what="moved cleared by learning the new view")
             camera.stall()  # no frames at all
             cli.wait_for(told(out, "start", "offline"), timeout=60, what="offline raised")
             camera.resume()
@@ -100,7 +116,7 @@ def test_each_fault_is_raised_by_name_and_cleared_and_a_normal_scene_raises_none
             done = cli.finish(timeout=60)
         assert done.returncode == 0, done.stderr
         problems = [(line["event"], line["problem"]) for line in health_lines(out)]
-        assert problems == [(event, problem) for problem in ("dark", "blurred", "moved", "frozen", "offline")
+        assert problems == [(event, problem) for problem in ("dark", "blurred", "frozen", "moved", "offline")
                             for event in ("start", "end")], problems
         line = health_lines(out)[0]
         assert (line["camera"], line["label"], line["end"]) == ("door", "dark", None)

@@ -151,7 +151,8 @@ class WebPart(Simple):
         self.sink = self.web
 
     def _feeds(self, spec: WebSpec) -> list[Feed]:
-        return [Feed(name, source, partial(self.world.status_of, name)) for name, source in spec.feeds]
+        return [Feed(name, source, partial(self.world.status_of, name), partial(self.world.relearn, name))
+                for name, source in spec.feeds]
 
     def reconfigure(self, spec: Spec) -> bool:
         assert isinstance(spec, WebSpec)

@@ -44,7 +44,7 @@ class Camera:
 
     def __init__(self, source: Source, *, flow: Flow, name: str = "", source_name: str = "",
                  lanes: int = 1, smoothed: Smoothing | None = None, pace_fps: float | None = None,
-                 max_reconnects: int = 10, stall_s: float = 5.0, alone: bool = True,
+                 max_reconnects: int | None = 10, stall_s: float = 5.0, alone: bool = True,
                  wake: Wake | None = None, log: Log = info, gate: GateConfig | None = None,
                  clock: Callable[[Frame], float] = capture_time, health: HealthConfig | None = None) -> None:
         """``lanes``: inboxes dealt in turn (every frame, several workers). ``stall_s``: no frame for

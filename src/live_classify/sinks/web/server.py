@@ -4,9 +4,8 @@ Every viewer of ``/stream.mjpg?camera=NAME`` is sent that camera's newest JPEG, 
 all of them: a viewer that reads slowly waits on its own connection (aiohttp's ``write`` waits while
 the socket's buffer is full) and then gets whatever is newest, so it skips frames and holds at most
 one, never slowing the run or the other viewers. ``/api/events`` works the same way with a short
-queue of lines, every camera's. Streams and event feeds share ``--serve-clients`` places, which a
-client that reads nothing cannot keep (``clients.py``); a connection that sends no request in
-``IDLE_TIMEOUT_S`` is closed.
+queue of lines, every camera's. Streams and event feeds share ``--serve-clients`` places, which a client
+that reads nothing cannot keep (``clients.py``); a connection idle for ``IDLE_TIMEOUT_S`` is closed.
 """
 from __future__ import annotations
 
@@ -30,6 +29,7 @@ from live_classify.sinks.web.listen import serve_places
 from live_classify.sinks.web.login import add_login, with_logout
 from live_classify.sinks.web.metrics import Metrics
 from live_classify.sinks.web.pages import Pages
+from live_classify.sinks.web.relearn import add_relearn
 from live_classify.sinks.web.requests import RequestLog
 
 if TYPE_CHECKING:
@@ -165,9 +165,9 @@ class WebServer:
             app.router.add_get(path, handler)
         self._pages.add_to(app)
         add_login(app, self._guard)
+        add_relearn(app, self.view.relearn)  # POST /api/health/relearn?camera=NAME
         Routes(lambda: self.view.options.recordings).add_to(app)  # /history, its APIs, the media files
-        # handler_cancellation: a viewer that hangs up frees its stream slot at once, not at the next frame.
-        # keepalive_timeout: a connection without a request in flight, from its start on, is closed that soon.
+        # handler_cancellation: a viewer gone frees its slot at once; keepalive_timeout: idle connections close.
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0,
                                      handler_cancellation=True, keepalive_timeout=IDLE_TIMEOUT_S,
                                      logger=RequestLog(self._guard.token, self._guard.password))

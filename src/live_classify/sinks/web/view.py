@@ -57,6 +57,7 @@ class Feed:
     name: str  # the camera's name: ``?camera=NAME``, the ``camera`` of its frames
     source_name: str  # its source, as JSON lines name it
     status: Callable[[], CameraStatus]  # the camera now
+    relearn: Callable[[], bool] = lambda: False  # its health checks' normal learned anew (False: it has none)
     newest: Prediction | None = None
     next_frame: float = 0.0  # --serve-fps: no JPEG before then
     next_idle: float = 0.0
@@ -154,6 +155,11 @@ class WebView:
         feed.next_frame = now + 1.0 / self.options.fps if self.options.fps else 0.0
         assert feed.encoder is not None
         feed.encoder.submit(update.canvas)
+
+    def relearn(self, camera: str) -> bool | None:
+        """``POST /api/health/relearn``: camera's health checks learn anew (None: no such camera)."""
+        feed = next((f for f in self.feeds if f.name == camera), None)
+        return None if feed is None else feed.relearn()
 
     def write_event(self, change: Change) -> None:
         """An event's start or end, to the event feeds of ``/api/events``, and kept for the page
