@@ -170,7 +170,7 @@ class HealthConfig:
     dark_level: float = 25.0  # dark: mean luma (0-255) below this ...
     dark_contrast: float = 8.0  # ... and its spread (standard deviation) below this
     blur_ratio: float = 0.2  # blurred: sharpness below this fraction of the learned normal
-    moved_match: float = 0.5  # moved: correlation (-1..1) with the learned reference view below this
+    moved_match: float = 0.5  # moved: likeness (-1..1, a median of parts' correlations) to the learned view below this
 
 
 @dataclass(frozen=True)

@@ -27,8 +27,8 @@ def health_flags(parser: argparse.ArgumentParser) -> None:
     health.add_argument("--health-blur", type=below_one, default=0.2, metavar="F",
                         help="blurred: sharpness below F times the camera's learned normal (default: 0.2)")
     health.add_argument("--health-moved", type=correlation, default=0.5, metavar="C",
-                        help="moved: the view's correlation with the learned reference below C, -1 to 1 "
-                             "(default: 0.5)")
+                        help="moved: the view's likeness to the learned reference below C, -1 to 1 (the "
+                             "median over 12 parts of the picture of their correlation) (default: 0.5)")
 
 
 def health_config(args: argparse.Namespace, spec: SourceSpec) -> HealthConfig | None:

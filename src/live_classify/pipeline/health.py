@@ -8,8 +8,9 @@ Camera vendors call it tampering detection. Each frame's small luma (the motion 
 - ``dark``: a low mean and a low spread of luma (a hand, a bag, a lens cap, a dead sensor).
 - ``blurred``: the sharpness (variance of the Laplacian over the squared mean luma: a light
   switched on or off scales both) far below the camera's own learned normal.
-- ``moved``: the picture, shrunk to a few hundred pixels, blurred and normalised (mean 0, spread
-  1: the lights do not count), correlates poorly with the learned reference view.
+- ``moved``: the picture, shrunk to a few hundred pixels and normalised (robustly, to mean 0 and
+  spread 1: the lights do not count), is unlike the learned reference view in most of its twelve
+  parts (an object that covers a few of them is no move).
 
 The fifth, ``offline``, is no frame at all: the camera's capture reports it (:class:`CameraHealth`).
 A problem is *raised* once it has held for ``after_s`` and *cleared* once it has been gone as long
@@ -31,9 +32,11 @@ from live_classify.pipeline.gate import small_luma
 
 PROBLEMS = HEALTH_PROBLEMS  # the most telling first: a camera shows one
 VIEW_SIZE = (32, 18)  # (width, height) of the picture the reference view is compared on
+PARTS = (3, 4)  # rows and columns of the parts of the view compared one by one
 AVERAGE_ALPHA = 0.1  # weight of a frame in the running mean that sharpness and view are measured on
 SAMPLE_S = 0.5  # sharpness and view are compared at most this often (seconds)
 FOLLOW_S = 600.0  # after learning, the normal follows changes this slow (a time constant, in seconds)
+CLIP = 2.5  # a view's values beyond this many (robust) deviations count as this many
 
 
 class Latch:
@@ -117,7 +120,7 @@ class Looks:
         unlike = set()
         if sharp < self.config.blur_ratio * self.normal.sharpness:
             unlike.add("blurred")
-        if float(np.mean(view * self.normal.view)) < self.config.moved_match:
+        if likeness(view, self.normal.view) < self.config.moved_match:
             unlike.add("moved")
         self._unlike = unlike
         if not unlike:
@@ -148,15 +151,35 @@ def sharpness(small: np.ndarray, mean: float) -> float:
     return float(cv2.meanStdDev(laplacian)[1][0][0]) ** 2 / (mean * mean + 1.0)
 
 
+def likeness(view: np.ndarray, reference: np.ndarray) -> float:
+    """How alike two views are: the median, over :data:`PARTS` parts of the picture, of each part's
+    cosine similarity (1: the same, about 0: unrelated). A median: an object that covers a few parts
+    (a parked car, a box, a person close by) leaves the rest, and the answer, as they were."""
+    rows, cols = PARTS
+    height, width = view.shape
+    def parts(v: np.ndarray) -> np.ndarray:
+        return v.reshape(rows, height // rows, cols, width // cols).transpose(0, 2, 1, 3).reshape(rows * cols, -1)
+    a, b = parts(view), parts(reference)
+    similarity = (a * b).sum(axis=1) / np.sqrt((a * a).sum(axis=1) * (b * b).sum(axis=1) + 1e-6)
+    return float(np.median(similarity))
+
+
 def view_of(small: np.ndarray) -> np.ndarray:
     """The picture as the reference compares it: tiny (objects and detail average out), normalised."""
     return normalised(cv2.resize(small, VIEW_SIZE, interpolation=cv2.INTER_AREA))
 
 
 def normalised(view: np.ndarray) -> np.ndarray:
-    """``view`` with mean 0 and spread 1 (a flat picture: all 0, which matches nothing)."""
-    mean, spread = (float(v[0][0]) for v in cv2.meanStdDev(view))
-    return ((view - mean) * (1.0 / spread if spread > 1e-3 else 0.0)).astype(np.float32)
+    """``view`` with mean 0 and spread 1 (a flat picture: all 0, which matches nothing), scaled first
+    by its median and median deviation and clipped, so that a bright object on a dark scene (a box
+    put down, a lamp) does not outweigh the rest of the picture."""
+    centred = view - float(np.median(view))
+    deviation = 1.4826 * float(np.median(np.abs(centred)))
+    if deviation < 1e-3:
+        return (centred * 0).astype(np.float32)
+    clipped = np.clip(centred / deviation, -CLIP, CLIP)
+    mean, spread = (float(v[0][0]) for v in cv2.meanStdDev(clipped))
+    return ((clipped - mean) * (1.0 / spread if spread > 1e-3 else 0.0)).astype(np.float32)
 
 
 class CameraHealth:

@@ -137,6 +137,14 @@ def parked(t: float) -> np.ndarray:
     return out
 
 
+def car(t: float) -> np.ndarray:
+    """A dark, plain scene (the rocket at night), and something big and bright parked in it for good."""
+    out = ROCKET.copy()
+    if t > 8:
+        cv2.rectangle(out, (213, 90), (317, 177), (200, 200, 210), -1)
+    return out
+
+
 def lights(t: float) -> np.ndarray:
     """The lights switched off and on every few seconds (dim, not black), and a lamp's uneven light."""
     gain = 0.35 if int(t / 3) % 2 else 1.0
@@ -150,7 +158,8 @@ def dusk(t: float) -> np.ndarray:
     return (CAT * gain).astype(np.uint8)
 
 
-@pytest.mark.parametrize("scene", [walker, parked, lights, dusk], ids=["people", "object", "lights", "dusk"])
+@pytest.mark.parametrize("scene", [walker, parked, car, lights, dusk],
+                         ids=["people", "object", "car", "lights", "dusk"])
 def test_no_crying_wolf_on_a_normal_changing_scene(scene: Scene) -> None:
     run = Run().learned(scene)
     assert set(run.shown(scene, 60)) == {None}
