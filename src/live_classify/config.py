@@ -157,6 +157,22 @@ class GateConfig:
     masks: tuple[Rect, ...] = ()  # regions left out of the check (a burnt-in clock, a tree, a TV)
 
 
+HEALTH_PROBLEMS = ("offline", "frozen", "dark", "blurred", "moved")  # the most telling first
+
+
+@dataclass(frozen=True)
+class HealthConfig:
+    """A live camera's health checks (``--health``): which problems are watched and their thresholds."""
+
+    checks: tuple[str, ...] = HEALTH_PROBLEMS  # the problems watched (``health = [...]`` in a [[camera]])
+    after_s: float = 30.0  # a problem is raised once it held this long, cleared once gone as long
+    learn_s: float = 60.0  # the camera's normal view and sharpness are learned over this long
+    dark_level: float = 25.0  # dark: mean luma (0-255) below this ...
+    dark_contrast: float = 8.0  # ... and its spread (standard deviation) below this
+    blur_ratio: float = 0.2  # blurred: sharpness below this fraction of the learned normal
+    moved_match: float = 0.5  # moved: likeness (-1..1, a median of parts' correlations) to the learned view below this
+
+
 @dataclass(frozen=True)
 class SourceConfig:
     """The source and how frames flow from it."""
@@ -168,13 +184,14 @@ class SourceConfig:
     read_timeout: float = 5.0
     rtsp_transport: str | None = None
     realtime: bool = False  # a file played at its own rate, newest frame wins
-    reconnect: int = 10  # tries before a lost live source is an error
+    reconnect: int | None = None  # tries before a lost live source is an error (None: retried for the run)
     threads: int = 0  # CPU inference threads asked for (0: the program decides)
     smooth: float = 1.0  # weight of the newest frame's probabilities (1: no smoothing)
     record: RecordConfig | None = None  # its recording (``--record``, or its [[camera]]'s ``record``)
     min_confidence: float | None = None  # below it its answer is "unknown" (JSON lines, MQTT, overlay)
     events: EventConfig | None = None  # its event rules (``--event``, or its [[camera]]'s); None: no events of it
     gate: GateConfig | None = None  # ``--gate motion``: still frames keep the last answer (None: all classified)
+    health: HealthConfig | None = None  # its health checks (None: not checked)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from conftest import LiveCli, run_cli
 from mqtt_broker import MOSQUITTO, PREFIX, Broker, free_port
 from scenes import DIP, EVENT_FLAGS, EXPECTED, lines_of
 
-EVENT_KEYS = ["event", "id", "camera", "label", "score", "start", "end", "best_time", "clip", "thumbnail"]
+EVENT_KEYS = ["event", "id", "camera", "label", "score", "start", "end", "best_time", "clip", "thumbnail", "kind"]
 
 
 @pytest.mark.parametrize("gate", ["off", "motion"])

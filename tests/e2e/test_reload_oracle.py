@@ -23,6 +23,7 @@ from mjpeg_server import Camera, MjpegServer
 from mqtt_broker import MOSQUITTO, PREFIX, Broker, Subscriber
 from web_client import free_port, get
 
+from live_classify.config import HEALTH_PROBLEMS
 from live_classify.engine.classifier import Classifier
 
 pytestmark = pytest.mark.skipif(MOSQUITTO is None, reason="needs mosquitto: apt-get install mosquitto")
@@ -108,14 +109,17 @@ def unknown_as(box: Box, camera: str) -> Callable[[dict], bool]:
 
 
 def discovery_of(box: Box) -> set[str]:
-    """The Home Assistant configs B publishes: per camera, one per event label, its top label and its snapshot."""
+    """The Home Assistant configs B publishes: per camera, one per event label, its top label, its
+    snapshot, and one per health problem (the checks are on for every live camera)."""
     if not (box.get("mqtt") and box.get("mqtt-discovery")):
         return set()
     node, labels = slug(PREFIX), box.get("event") or []
     assert isinstance(labels, list)
     return {f"homeassistant/binary_sensor/{node}/{slug(c)}_{slug(label)}/config" for c in box.names
             for label in labels} | {f"homeassistant/sensor/{node}/{slug(c)}_top/config" for c in box.names} \
-        | {f"homeassistant/camera/{node}/{slug(c)}_snapshot/config" for c in box.names}
+        | {f"homeassistant/camera/{node}/{slug(c)}_snapshot/config" for c in box.names} \
+        | {f"homeassistant/binary_sensor/{node}/{slug(c)}_health_{p}/config" for c in box.names
+           for p in HEALTH_PROBLEMS}
 
 
 def api(port: int, path: str) -> tuple[int, bytes]:

@@ -50,7 +50,7 @@ class Annotator:
             age_ms=age, paused=bool(self.window and self.window.paused), reconnecting=reconnecting,
             lost_for_s=quiet_s, lost_because=status.lost_because if reconnecting else None,
             collected=self.collector.summary() if self.collector else None, min_confidence=self.min_confidence,
-            backend_down=status.backend_down, still=shown.kept,
+            backend_down=status.backend_down, still=shown.kept, health=status.health,
         )
         canvas = shown.frame.image if shown.exclusive and quiet_s is None else shown.frame.image.copy()
         return overlay.draw(canvas, shown.prediction, look)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from live_classify.app.annotate import Annotator
-from live_classify.config import GateConfig, RunConfig, SourceConfig
+from live_classify.config import GateConfig, HealthConfig, RunConfig, SourceConfig
 from live_classify.engine.classifier import Classifier
 from live_classify.errors import UsageError
 from live_classify.log import info, warning
@@ -106,13 +106,16 @@ class Cameras:
         self._by_name[name].annotate(annotator)
 
     def retune(self, name: str, min_confidence: float | None, gate: GateConfig | None,
-               every_picture: bool = True) -> None:
-        """A reload's threshold, motion gate and pictures shown for camera ``name``, from its next frame
-        on (a gate whose masks do not fit the camera's frame: one warning, and the old gate goes on)."""
+               health: HealthConfig | None = None, every_picture: bool = True) -> None:
+        """A reload's threshold, motion gate, health checks and pictures shown for camera ``name``, from its
+        next frame on (a gate whose masks do not fit the camera's frame: one warning, and the old gate goes
+        on; new health settings: its normal learned again)."""
         member = self._by_name[name]
         if member.annotator is not None:
             member.annotator.retune(min_confidence)
         member.camera.gate.show_every_picture(every_picture)
+        if health != member.camera.health.config:
+            member.camera.health.set(health)
         if gate == member.camera.gate.config:
             return
         try:
@@ -222,7 +225,8 @@ def _member(src: SourceConfig, source: Source, classifier: Classifier, wake: Wak
     clock = source_clock(src.spec, source.claimed_fps)
     camera = Camera(source, flow=flow, name=src.name, source_name=src.spec.name, lanes=workers,
                     smoothed=smoothing(classifier, src.smooth), pace_fps=pace, max_reconnects=src.reconnect,
-                    stall_s=src.read_timeout, alone=alone, wake=wake, gate=src.gate, clock=clock)
+                    stall_s=src.read_timeout, alone=alone, wake=wake, gate=src.gate, clock=clock,
+                    health=src.health)
     width, height = getattr(source, "width", 0), getattr(source, "height", 0)  # a camera not reached yet: unknown
     if src.gate and width and height:  # masks beyond the frame: exit 2
         for line in check_masks(src.gate.masks, width, height, "--gate-mask" if alone else f"{src.name}: --gate-mask"):

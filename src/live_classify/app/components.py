@@ -75,14 +75,14 @@ class CameraPart(Simple):
             cameras.add(member)
         cameras.annotate(spec.name, Annotator(member.camera.snapshot, member.camera.flow, cameras.provider,
                                               spec.min_confidence, world.window, world.collector))
-        cameras.retune(spec.name, spec.min_confidence, spec.gate, spec.every_picture)
+        cameras.retune(spec.name, spec.min_confidence, spec.gate, spec.health, spec.every_picture)
 
     def reconfigure(self, spec: Spec) -> bool:
         assert isinstance(spec, CameraSpec)
         if not self.spec.same_capture(spec):
             return False
         self.spec = spec
-        self.world.cameras.retune(spec.name, spec.min_confidence, spec.gate, spec.every_picture)
+        self.world.cameras.retune(spec.name, spec.min_confidence, spec.gate, spec.health, spec.every_picture)
         return True
 
     def retire(self, successor: Spec | None) -> None:
@@ -124,7 +124,7 @@ class MqttPart(Simple):
     def __init__(self, spec: MqttSpec, world: World) -> None:
         self.spec = spec
         self.mqtt = MqttSink(spec.mqtt, spec.camera, spec.source_name, partial(world.status_of, spec.camera),
-                             spec.min_confidence, events=spec.labels)
+                             spec.min_confidence, events=spec.labels, problems=spec.problems)
         self.sink = world.own(spec.camera, self.mqtt)
 
     def reconfigure(self, spec: Spec) -> bool:
@@ -132,7 +132,7 @@ class MqttPart(Simple):
         if (spec.mqtt, spec.camera, spec.source_name) != (self.spec.mqtt, self.spec.camera, self.spec.source_name):
             return False
         self.spec = spec
-        self.mqtt.reconfigure(spec.min_confidence, spec.labels)
+        self.mqtt.reconfigure(spec.min_confidence, spec.labels, spec.problems)
         return True
 
     def retire(self, successor: Spec | None) -> None:
@@ -159,7 +159,8 @@ class WebPart(Simple):
         return part.teacher if isinstance(part, TeachPart) else None
 
     def _feeds(self, spec: WebSpec) -> list[Feed]:
-        return [Feed(name, source, partial(self.world.status_of, name)) for name, source in spec.feeds]
+        return [Feed(name, source, partial(self.world.status_of, name), partial(self.world.relearn, name))
+                for name, source in spec.feeds]
 
     def reconfigure(self, spec: Spec) -> bool:
         assert isinstance(spec, WebSpec)
@@ -176,8 +177,13 @@ class EventsPart(Simple):
     def __init__(self, spec: EventsSpec, world: World) -> None:
         self.spec, self.world = spec, world
         self.names = ClipNames(dict(spec.roots)) if spec.roots else None
-        self.events = Events(spec.rules, self._clocks(spec), [], spec.live, self.names, dict(spec.own))
+        self.events = Events(spec.rules, self._clocks(spec), [], spec.live, self.names, dict(spec.own),
+                             problems=self._problems)
         self.sink = self.events
+
+    def _problems(self) -> dict[str, str | None]:
+        """Each camera's health problem now (the events of its health checks)."""
+        return {camera.name: camera.health for camera in self.world.cameras.status().cameras}
 
     def _clocks(self, spec: EventsSpec) -> dict:
         return {camera: self.world.clock_of(camera) for camera, _ in spec.own}

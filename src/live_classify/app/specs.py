@@ -17,6 +17,7 @@ from pathlib import Path
 from live_classify.config import (
     EventConfig,
     GateConfig,
+    HealthConfig,
     MqttConfig,
     NotifyConfig,
     OutputConfig,
@@ -42,7 +43,7 @@ class CameraSpec:
 
     # The keys a running camera takes up between two frames, without a restart: each is named
     # here and applied in ``CameraPart.reconfigure`` (``Cameras.retune``).
-    LIVE = ("min_confidence", "gate")
+    LIVE = ("min_confidence", "gate", "health")
 
     @classmethod
     def of(cls, src: SourceConfig, every_picture: bool = True) -> CameraSpec:
@@ -65,6 +66,10 @@ class CameraSpec:
     @property
     def gate(self) -> GateConfig | None:
         return dict(self.live).get("gate")  # type: ignore[return-value]
+
+    @property
+    def health(self) -> HealthConfig | None:
+        return dict(self.live).get("health")  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -99,6 +104,7 @@ class MqttSpec:
     source_name: str
     min_confidence: float | None
     labels: tuple[str, ...]  # its event labels (their states; with discovery, their configs)
+    problems: tuple[str, ...] = ()  # its health problems watched (likewise)
 
 
 @dataclass(frozen=True)
@@ -114,9 +120,10 @@ class WebSpec:
 
 @dataclass(frozen=True)
 class EventsSpec:
-    """``--event``: the run's rules and each camera's own, and the cameras whose clips are named."""
+    """``--event``: the run's rules and each camera's own, and the cameras whose clips are named (with
+    no ``--event``, ``rules`` None: the events of the cameras' health checks only)."""
 
-    rules: EventConfig
+    rules: EventConfig | None
     own: tuple[tuple[str, EventConfig | None], ...]  # camera: its rules (None: no events of it)
     live: tuple[str, ...]  # cameras on the wall clock: their events end on time with no frame
     roots: tuple[tuple[str, Path], ...]  # camera: its --record DIR/, where it records clips
@@ -176,7 +183,7 @@ def specs(config: RunConfig, window: bool) -> dict[Key, Spec]:
     out, sources = config.outputs, config.sources
     found: dict[Key, Spec] = {("camera", src.name): CameraSpec.of(src, window or bool(src.record) or bool(out.collect))
                               for src in sources}
-    if out.events:
+    if out.events or any(src.health for src in sources):
         found[("events",)] = events_spec(out.events, sources)
     if out.collect:
         found[("collect",)] = CollectSpec()
@@ -201,7 +208,8 @@ def specs(config: RunConfig, window: bool) -> dict[Key, Spec]:
     for src in sources if out.mqtt else ():
         labels = src.events.labels if src.events else ()
         assert out.mqtt is not None
-        found[("mqtt", src.name)] = MqttSpec(out.mqtt, src.name, src.spec.name, src.min_confidence, labels)
+        found[("mqtt", src.name)] = MqttSpec(out.mqtt, src.name, src.spec.name, src.min_confidence, labels,
+                                             src.health.checks if src.health else ())
     if out.events and out.events.webhooks:
         found[("webhooks",)] = WebhooksSpec(out.events.webhooks, out.events.webhook_token, media_url(out))
     if indexed:
@@ -212,7 +220,7 @@ def specs(config: RunConfig, window: bool) -> dict[Key, Spec]:
     return found
 
 
-def events_spec(rules: EventConfig, sources: tuple[SourceConfig, ...]) -> EventsSpec:
+def events_spec(rules: EventConfig | None, sources: tuple[SourceConfig, ...]) -> EventsSpec:
     """The events' cameras: each one's own rules, its clock, where it records clips."""
     return EventsSpec(rules, tuple((s.name, s.events) for s in sources), tuple(s.name for s in sources if s.spec.live),
                       tuple((s.name, s.record.path) for s in sources if s.record and s.record.clips))

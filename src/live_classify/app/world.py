@@ -66,6 +66,14 @@ class World:
         member = self.cameras.find(name)
         return member.camera.snapshot() if member else self._last[name]
 
+    def relearn(self, name: str) -> bool:
+        """Camera ``name``'s health checks learn its normal anew; False when it has none."""
+        member = self.cameras.find(name)
+        if member is None or member.camera.health.config is None:
+            return False
+        member.camera.health.relearn()
+        return True
+
     def clock_of(self, name: str) -> Callable[[Frame], float]:
         """Camera ``name``'s clock, looked up at each frame (a restart gives it a new capture)."""
         def clock(frame: Frame) -> float:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from live_classify.config import BrokerUrl
+from live_classify.config import HEALTH_PROBLEMS, BrokerUrl
 from live_classify.engine import triton_target
 from live_classify.engine.triton_target import TritonTarget
 from live_classify.errors import BadValue
@@ -235,3 +235,31 @@ def gate_threshold(text: str) -> int:
 def percent(text: str) -> float:
     """A percentage above 0, at most 100."""
     return _bounded(text, "a percentage above 0, at most 100", lambda v: 0 < v <= 100)
+
+
+def health_choice(text: str) -> tuple[str, ...]:
+    """``--health``: ``on``, ``off``, or problems to watch (``dark,moved``, or the flag repeated)."""
+    words = tuple(word.strip().lower() for word in text.split(",") if word.strip())
+    if len(words) == 1 and words[0] in ("on", "off") or words and all(word in HEALTH_PROBLEMS for word in words):
+        return words
+    raise _refuse(f"on, off, or problems among {', '.join(HEALTH_PROBLEMS)}", text)
+
+
+def seconds(text: str) -> float:
+    """Seconds (``30``) or a duration (``30s``, ``2m``), above 0."""
+    return gate_refresh(text)
+
+
+def below_one(text: str) -> float:
+    """A number above 0 and below 1."""
+    return _bounded(text, "a number above 0 and below 1", lambda v: 0 < v < 1)
+
+
+def correlation(text: str) -> float:
+    """A correlation above -1 and below 1."""
+    return _bounded(text, "a number above -1 and below 1", lambda v: -1 < v < 1)
+
+
+def luma(text: str) -> float:
+    """A luma level above 0, at most 255."""
+    return _bounded(text, "a luma level above 0, at most 255", lambda v: 0 < v <= 255)

@@ -16,7 +16,8 @@ from live_classify.sources.names import is_stream
 #: Keys a ``[[camera]]`` may set for itself, overriding the top level for that camera.
 PER_CAMERA = ("width", "height", "fps", "fourcc", "rtsp-transport", "record", "segment", "min-confidence",
               "open-timeout", "read-timeout", "reconnect", "smooth", "realtime", "event", "event-threshold",
-              "event-hold", "event-gap", "gate", "gate-refresh", "gate-mask", "gate-threshold", "gate-area")
+              "event-hold", "event-gap", "gate", "gate-refresh", "gate-mask", "gate-threshold", "gate-area",
+              "health", "health-after", "health-learn", "health-dark", "health-blur", "health-moved")
 #: Keys only a ``[[camera]]`` has: what it is and what it is called.
 CAMERA_ONLY = ("name", "camera", "source", "password-file")
 #: Flags that mean nothing inside the file.

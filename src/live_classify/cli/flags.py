@@ -23,6 +23,7 @@ from live_classify.cli.argtypes import (
     size,
     triple,
 )
+from live_classify.cli.health_flags import health_flags
 from live_classify.cli.inputs import AddInput, NameInput, camera_name
 from live_classify.engine.provider_names import CHOICES
 
@@ -81,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     _source_flags(parser)
     _camera_flags(parser)
     _gate_flags(parser)
+    health_flags(parser)
     _output_flags(parser)
     output_flags.recording_flags(parser)
     output_flags.jsonl_flags(parser)
@@ -124,9 +126,10 @@ def _camera_flags(parser: argparse.ArgumentParser) -> None:
                      help="give up opening a stream after S seconds (default: 10)")
     cam.add_argument("--read-timeout", type=positive_float, default=5.0, metavar="S",
                      help="a stream that sends nothing for S seconds is lost (default: 5)")
-    cam.add_argument("--reconnect", type=non_negative_int, default=10, metavar="N",
-                     help="reconnection attempts, with backoff, before a lost camera or stream is an error "
-                          "(default: 10)")
+    cam.add_argument("--reconnect", type=non_negative_int, metavar="N",
+                     help="reconnection attempts, with backoff (0.5 s doubled up to 5 s), before a lost camera or "
+                          "stream is an error (default: retried for as long as the run lasts, the camera "
+                          "shown offline meanwhile; one that cannot be opened at the start is an error at once)")
     cam.add_argument("--rtsp-transport", choices=["tcp", "udp"],
                      help="RTSP over TCP only (a camera behind NAT) or UDP only (default: TCP first, then UDP)")
 

@@ -7,6 +7,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+from live_classify.cli.health_flags import health_config
 from live_classify.config import (
     BatchConfig,
     CameraSettings,
@@ -81,7 +82,7 @@ def source_config(args: argparse.Namespace, spec: SourceSpec, name: str) -> Sour
         open_timeout=args.open_timeout, read_timeout=args.read_timeout, rtsp_transport=args.rtsp_transport,
         realtime=args.realtime, reconnect=args.reconnect, threads=args.threads, smooth=args.smooth,
         record=record_config(args), min_confidence=args.min_confidence, events=event_rules(args),
-        gate=gate_config(args),
+        gate=gate_config(args), health=health_config(args, spec),
     )
 
 

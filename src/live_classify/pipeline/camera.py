@@ -10,9 +10,8 @@ Two ways to flow (:class:`~live_classify.pipeline.frames.Flow`), chosen by the s
   as dropped), so neither a slow classifier nor a slow window builds a backlog. Each shown frame
   carries the newest prediction and its age: smooth video, honest labels.
 * **every** frame (a video file): nothing is dropped; capture blocks when inference is behind, and
-  each frame reaches the main loop with its own prediction. With several lanes (the per-core
-  worker pool) frames are dealt to the lanes in turn and collected in the same turn, which keeps
-  the order without any sorting. Smoothing, when asked for, runs on the main thread in frame order.
+  each frame reaches the main loop with its own prediction. With several lanes (the per-core worker
+  pool) frames are dealt to the lanes in turn and collected in the same turn (in order, unsorted).
 """
 from __future__ import annotations
 
@@ -22,10 +21,11 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 
-from live_classify.config import GateConfig
+from live_classify.config import GateConfig, HealthConfig
 from live_classify.log import debug_traceback, info
 from live_classify.pipeline.frames import Flow, Frame, Log, Prediction, Shown
 from live_classify.pipeline.gate import CameraGate, capture_time
+from live_classify.pipeline.health import CameraHealth
 from live_classify.pipeline.queues import Wake, newest, put_blocking, put_newest
 from live_classify.pipeline.reconnect import reopen_with_backoff
 from live_classify.pipeline.smoothing import Smoothing
@@ -44,12 +44,13 @@ class Camera:
 
     def __init__(self, source: Source, *, flow: Flow, name: str = "", source_name: str = "",
                  lanes: int = 1, smoothed: Smoothing | None = None, pace_fps: float | None = None,
-                 max_reconnects: int = 10, stall_s: float = 5.0, alone: bool = True,
+                 max_reconnects: int | None = 10, stall_s: float = 5.0, alone: bool = True,
                  wake: Wake | None = None, log: Log = info, gate: GateConfig | None = None,
-                 clock: Callable[[Frame], float] = capture_time) -> None:
+                 clock: Callable[[Frame], float] = capture_time, health: HealthConfig | None = None) -> None:
         """``lanes``: inboxes dealt in turn (every frame, several workers). ``stall_s``: no frame for
         longer than this is STALLED. ``alone``: the run's only camera (its messages need no name).
-        ``gate``: ``--gate motion``'s settings; ``clock``: the source's (the refresh is counted on it)."""
+        ``gate``: ``--gate motion``'s settings; ``clock``: the source's (the refresh is counted on it);
+        ``health``: its health checks' (None: none)."""
         self.source = source
         self.name = name
         self.source_name = source_name or source.spec.name
@@ -72,6 +73,7 @@ class Camera:
         self._wake = wake or Wake()
         self.smoothed = smoothed  # a new model's: smooth_with(), on the scheduler's thread between two batches
         self.gate = CameraGate(gate, clock)  # a reload changes it in place: gate.set()
+        self.health = CameraHealth(health)  # likewise: health.set(), and health.relearn()
         self.still = False  # the newest shown frame kept the last answer (the main loop writes it)
         self._sent = -1  # live: the newest frame handed to inference (the capture thread's)
         self._turn = 0
@@ -100,16 +102,17 @@ class Camera:
 
     def snapshot(self) -> CameraStatus:
         """This camera now, frozen."""
-        stats = self.stats
+        stats, state = self.stats, self.state
         with stats.lock:  # the scheduler appends under this lock
             recent = tuple(stats.latencies_ms)
         return CameraStatus(
-            name=self.name, source_name=self.source_name, state=self.state, lost_because=self.lost_because,
+            name=self.name, source_name=self.source_name, state=state, lost_because=self.lost_because,
             last_capture=self.last_capture, captured=stats.captured, classified=stats.classified,
             dropped=stats.dropped, reconnects=stats.reconnects, capture_fps=stats.capture_rate.rate,
             inference_fps=stats.inference_rate.rate, display_fps=stats.display_rate.rate,
             recent_latencies_ms=recent, backend_down=self.backend_down, ended=self.ended, error=self.error,
-            gated=self.gate.gated, still=self.still)
+            gated=self.gate.gated, still=self.still,
+            health=self.health.problem(time.monotonic(), receiving=state is CameraState.LIVE))
 
     def start(self) -> Camera:
         self._thread.start()
@@ -259,7 +262,7 @@ class Camera:
         self._state = CameraState.LIVE
         self.stats.captured += 1
         self.stats.capture_rate.tick(frame.t_capture)
-        frame = self.gate.mark(frame)
+        frame = self.gate.mark(frame, self.health.look(frame))  # the small luma made once for both
         if self.flow is Flow.EVERY:
             put_blocking(self._inboxes[frame.index % len(self._inboxes)], frame, self._stop)
         else:

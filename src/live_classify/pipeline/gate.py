@@ -80,13 +80,15 @@ class MotionGate:
         self._background: np.ndarray | None = None  # float32, the small image's shape
         self._classified = -math.inf  # when a frame was last let through (the source's clock)
 
-    def check(self, image: np.ndarray, t: float, size: tuple[int, int] | None = None) -> Verdict:
-        """The verdict on ``image`` (BGR or grey), seen at ``t`` seconds on the source's clock; ``size``:
-        the source frame's (height, width) where ``image`` is a smaller decoding of it."""
+    def check(self, image: np.ndarray, t: float, small: np.ndarray | None = None,
+              size: tuple[int, int] | None = None) -> Verdict:
+        """The verdict on ``image`` (BGR or grey), seen at ``t`` seconds on the source's clock (``small``:
+        its :func:`small_luma`, when the caller has it already; ``size``: the frame's (height, width)
+        where ``image`` is a smaller decoding of it)."""
         size = size or (image.shape[0], image.shape[1])
         if size != self._size:
             self._resize(*size)
-        small = self._luma(image)
+        small = small_luma(image, size) if small is None else small
         low, high = self._percentiles(small)
         if self._background is None:
             return self._learn(small, low, high, t, Verdict.FIRST)
@@ -109,8 +111,7 @@ class MotionGate:
     def _resize(self, height: int, width: int) -> None:
         """A new frame size (the first frame, a camera back at another size): masks scaled, background forgotten."""
         self._size = (height, width)
-        small_h = min(HEIGHT, height)
-        small_w = max(1, round(width * small_h / height))
+        small_h, small_w = small_size(height, width)
         keep = np.ones((small_h, small_w), bool)
         for x, y, w, h in self.config.masks:  # floor/ceil, and a pixel more: the bilinear footprint
             x0, x1 = math.floor(x * small_w / width) - 1, math.ceil((x + w) * small_w / width) + 1
@@ -119,11 +120,6 @@ class MotionGate:
         self._keep, self._kept = keep, int(keep.sum())
         self._min_area = max(1, round(self.config.area_pct / 100 * small_h * small_w))
         self._background = None
-
-    def _luma(self, image: np.ndarray) -> np.ndarray:
-        """The small grey image (uint8)."""
-        small = cv2.resize(image, (self._keep.shape[1], self._keep.shape[0]), interpolation=cv2.INTER_LINEAR)
-        return cv2.cvtColor(small, cv2.COLOR_BGR2GRAY) if small.ndim == 3 else small
 
     def _percentiles(self, small: np.ndarray) -> tuple[float, float]:
         """The 4th and 96th percentiles of the unmasked pixels, from their histogram."""
@@ -149,6 +145,27 @@ class MotionGate:
         self._background = self._stretched(small, low, high)
         self._classified = t
         return verdict
+
+
+def small_size(height: int, width: int) -> tuple[int, int]:
+    """The (height, width) of a frame's small luma: :data:`HEIGHT` px high (or the frame's own)."""
+    small_h = min(HEIGHT, height)
+    return small_h, max(1, round(width * small_h / height))
+
+
+def small_luma(image: np.ndarray, size: tuple[int, int] | None = None) -> np.ndarray:
+    """A frame's small grey image (uint8), which the gate and the health checks look at; ``size``: the
+    frame's (height, width) where ``image`` is a smaller decoding of it (the small image is the frame's)."""
+    small_h, small_w = small_size(*(size or (image.shape[0], image.shape[1])))
+    small = cv2.resize(image, (small_w, small_h), interpolation=cv2.INTER_LINEAR)
+    return cv2.cvtColor(small, cv2.COLOR_BGR2GRAY) if small.ndim == 3 else small
+
+
+def frame_luma(frame: Frame) -> np.ndarray:
+    """:func:`small_luma` of ``frame``, from as little of its picture as it takes (an MJPEG camera's
+    JPEG decoded at a quarter or an eighth of the size)."""
+    width, height = frame.size
+    return small_luma(frame.grey(HEIGHT), (height, width))
 
 
 def _largest_region(changed: np.ndarray) -> int:
@@ -194,11 +211,12 @@ class CameraGate:
         self._gate = MotionGate(config) if config else None
         return warnings
 
-    def mark(self, frame: Frame) -> Frame:
-        """``frame``, marked ``still`` (and counted) when nothing changed in it: it keeps the camera's last answer."""
+    def mark(self, frame: Frame, small: np.ndarray | None = None) -> Frame:
+        """``frame``, marked ``still`` (and counted) when nothing changed in it: it keeps the camera's
+        last answer (``small``: its :func:`frame_luma`, if made already)."""
         self.size = width, height = frame.size
         gate = self._gate
-        if gate is None or gate.check(frame.grey(HEIGHT), self.clock(frame), (height, width)).classify:
+        if gate is None or gate.check(frame.grey(HEIGHT), self.clock(frame), small, (height, width)).classify:
             return frame.decoded()
         self.gated += 1
         still = replace(frame, still=True)

@@ -14,7 +14,8 @@ def reopen_with_backoff(source: Source, name: str, streak: Streak, stop: threadi
     why = source.lost_because
     while (delay := streak.next_wait()) is not None:
         lost = f"lost ({why})" if streak.tries == 1 else "still lost"
-        log(f"{name}: {lost}; reconnecting in {delay:g} s (attempt {streak.tries}/{streak.limit})")
+        of = f"/{streak.limit}" if streak.limit is not None else ""
+        log(f"{name}: {lost}; reconnecting in {delay:g} s (attempt {streak.tries}{of})")
         if stop.wait(delay):
             return False
         if source.reopen():

@@ -44,6 +44,7 @@ class CameraStatus:
     error: str | None  # why it failed, if it did
     gated: int = 0  # ``--gate motion``: still frames not classified (they kept the last answer)
     still: bool = False  # its newest shown frame was still: the answer shown is kept, not re-checked
+    health: str | None = None  # the problem it is in (offline, frozen, dark, blurred, moved), or None
 
     @property
     def reconnecting(self) -> bool:

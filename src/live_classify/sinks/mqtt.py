@@ -62,9 +62,11 @@ class MqttSink:
 
     def __init__(self, config: MqttConfig, camera: str, source_name: str,
                  status: Callable[[], CameraStatus] | None = None,
-                 min_confidence: float | None = None, backlog: int = BACKLOG, events: tuple[str, ...] = ()) -> None:
+                 min_confidence: float | None = None, backlog: int = BACKLOG, events: tuple[str, ...] = (),
+                 problems: tuple[str, ...] = ()) -> None:
         """``backlog``: the messages that wait while the broker is away (beyond it the oldest are dropped);
-        ``events``: the event labels (their states, and with ``--mqtt-discovery`` Home Assistant's configs)."""
+        ``events``: the event labels (their states, and with ``--mqtt-discovery`` Home Assistant's configs);
+        ``problems``: the health problems watched (likewise)."""
         import paho.mqtt.client as mqtt  # imported only when publishing
 
         self.config = config
@@ -73,7 +75,7 @@ class MqttSink:
         self.status = status  # the camera now, for the retained status
         self.camera = camera
         self.topic = f"{config.broker.prefix}/{camera}"
-        self.labels = events
+        self.labels, self.problems = events, problems
         self.backlog = backlog
         self.published = 0
         self.skipped = 0  # not published by choice: --mqtt-every, --mqtt-on-change
@@ -92,7 +94,7 @@ class MqttSink:
         self._shown_label: str | None = None  # the label the page shows, as last published
         self._next_snapshot = 0.0  # the first frame's, then every SNAPSHOT_EVERY_S and at each event's start
         for message in event_topics.setup_messages(config.broker.prefix, camera, events, config.discovery,
-                                                   dict(config.device_classes)):
+                                                   dict(config.device_classes), problems):
             self._writer.submit(message)
         self._discovered = self._configs(events)  # Home Assistant's retained configs it published
         self._connect()
@@ -102,20 +104,22 @@ class MqttSink:
         """Messages lost because the broker was away longer than the backlog lasts."""
         return self._writer.dropped
 
-    def reconfigure(self, min_confidence: float | None, labels: tuple[str, ...]) -> None:
+    def reconfigure(self, min_confidence: float | None, labels: tuple[str, ...],
+                    problems: tuple[str, ...] = ()) -> None:
         """A reload's threshold and event labels, on the same connection: a new label's state (and
         Home Assistant's configs) published, a removed label's config cleared."""
         self.min_confidence = min_confidence
         added = tuple(label for label in labels if label not in self.labels)
         for message in event_topics.initial_states(self.topic, added):
             self._writer.submit(message)
-        if self.config.discovery and labels != self.labels:
+        if self.config.discovery and (labels, problems) != (self.labels, self.problems):
+            self.problems = problems
             self.forget(labels)
             for message in event_topics.discovery_messages(self.config.broker.prefix, self.camera, labels,
-                                                                 dict(self.config.device_classes)):
+                                                           dict(self.config.device_classes), problems):
                 self._writer.submit(message)
             self._discovered = self._configs(labels)
-        self.labels = labels
+        self.labels, self.problems = labels, problems
 
     def forget(self, keep: tuple[str, ...] | None = None) -> None:
         """Home Assistant's configs this camera published, but those of ``keep`` (its labels from
@@ -130,7 +134,7 @@ class MqttSink:
             return set()
         classes = dict(self.config.device_classes)
         return {topic for topic, *_ in event_topics.discovery_messages(self.config.broker.prefix, self.camera, labels,
-                                                                        classes)}
+                                                                        classes, self.problems)}
 
     def write(self, update: Update) -> None:
         for prediction in update.shown.new_predictions:

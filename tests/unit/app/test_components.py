@@ -138,6 +138,7 @@ class FakeCameras:
 def camera_world() -> Any:
     removed: list[str] = []
     return SimpleNamespace(cameras=FakeCameras(), opened={}, window=None, collector=None, removed=removed.append,
+                           relearn=lambda name: None,
                            gone=removed, own=lambda camera, sink: sink, status_of=lambda name: None,
                            encoders={}, components={})
 
@@ -147,13 +148,13 @@ def test_a_camera_takes_its_threshold_and_gate_in_place_and_anything_else_restar
     monkeypatch.setattr(components, "Annotator", lambda *args: args[3])  # the threshold it draws with
     world = camera_world()
     part = components.CameraPart(CameraSpec.of(DOOR), world)
-    assert world.cameras.calls == [("annotate", "door", 0.3), ("retune", "door", 0.3, None, True)], \
+    assert world.cameras.calls == [("annotate", "door", 0.3), ("retune", "door", 0.3, None, DOOR.health, True)], \
         "a running camera is not made again"
     gate = GateConfig(refresh_s=5.0)
     assert part.reconfigure(CameraSpec.of(replace(DOOR, min_confidence=0.15, gate=gate)))
-    assert world.cameras.calls[-1] == ("retune", "door", 0.15, gate, True)
+    assert world.cameras.calls[-1] == ("retune", "door", 0.15, gate, DOOR.health, True)
     assert not part.reconfigure(CameraSpec.of(replace(DOOR, smooth=0.5)))
-    assert world.cameras.calls[-1] == ("retune", "door", 0.15, gate, True), "a restart is not a retune"
+    assert world.cameras.calls[-1] == ("retune", "door", 0.15, gate, DOOR.health, True), "a restart is not a retune"
     part.retire(None)
     assert world.gone == ["door"]
 
@@ -200,9 +201,10 @@ def test_mqtt_keeps_its_connection_for_a_new_threshold_or_labels_and_clears_only
     part = components.MqttPart(spec, world)
     assert part.sink == ("door", part.mqtt)
     args, kwargs = part.mqtt.made  # type: ignore[attr-defined]
-    assert (args[:3], args[4], kwargs) == ((spec.mqtt, "door", "door-src"), 0.3, {"events": ("person",)})
+    assert (args[:3], args[4], kwargs) == ((spec.mqtt, "door", "door-src"), 0.3,
+                                           {"events": ("person",), "problems": spec.problems})
     assert part.reconfigure(replace(spec, min_confidence=0.5, labels=("person", "cat")))
-    assert part.mqtt.calls[-1] == ("reconfigure", (0.5, ("person", "cat")))  # type: ignore[attr-defined]
+    assert part.mqtt.calls[-1] == ("reconfigure", (0.5, ("person", "cat"), spec.problems))  # type: ignore[attr-defined]
     for restarted in (replace(spec, mqtt=broker("mqtt://b/p")), replace(spec, source_name="other")):
         assert not part.reconfigure(restarted)
     forgotten = {}
@@ -226,9 +228,9 @@ def test_the_web_view_keeps_its_server_for_new_cameras_threshold_or_recordings(m
     assert [(f.name, f.source_name) for f in feeds] == [("door", "door-src"), ("yard", "y")]
     assert (options.source_name, options.token, options.min_confidence) == ("door-src", "t", 0.3)
     assert part.reconfigure(replace(spec, feeds=(("yard", "y"),), min_confidence=0.5, recordings=Path("/rec")))
-    name, (feeds, threshold, recordings) = part.web.calls[-1]  # type: ignore[attr-defined]
-    assert (name, [(f.name, f.source_name) for f in feeds], threshold, recordings) == (
-        "reconfigure", [("yard", "y")], 0.5, Path("/rec"))
+    name, (feeds, threshold, recordings, users) = part.web.calls[-1]  # type: ignore[attr-defined]
+    assert (name, [(f.name, f.source_name) for f in feeds], threshold, recordings, users) == (
+        "reconfigure", [("yard", "y")], 0.5, Path("/rec"), spec.users)
     assert not part.reconfigure(replace(spec, serve=SimpleNamespace(**{**vars(serve), "token": "u"})))
 
 

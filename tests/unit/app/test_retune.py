@@ -18,9 +18,10 @@ from live_classify.app.annotate import Annotator
 from live_classify.app.cameras import Cameras, Member
 from live_classify.app.components import CameraPart
 from live_classify.app.specs import CameraSpec
-from live_classify.config import GateConfig, SourceConfig
+from live_classify.config import GateConfig, HealthConfig, SourceConfig
 from live_classify.pipeline.frames import Flow, Frame, Shown
 from live_classify.pipeline.gate import CameraGate
+from live_classify.pipeline.health import CameraHealth
 from live_classify.sinks.display import overlay
 from live_classify.sources.capture import parse_video_source
 from live_classify.sources.picture import Picture
@@ -30,8 +31,8 @@ def one_camera(gate: GateConfig | None) -> tuple[Cameras, Annotator, CameraGate]
     status = camera_status(name="door", last_capture=time.monotonic())
     annotator = Annotator(lambda: status, Flow.LATEST, "CPU", 0.3, None, None)
     camera_gate = CameraGate(gate)
-    member = Member(cast(Any, SimpleNamespace(name="door")), cast(Any, SimpleNamespace(gate=camera_gate)),
-                    lambda frame: frame.t_capture, annotator)
+    camera = SimpleNamespace(gate=camera_gate, health=CameraHealth(None))
+    member = Member(cast(Any, SimpleNamespace(name="door")), cast(Any, camera), lambda f: f.t_capture, annotator)
     engine = cast(Any, SimpleNamespace(backend=SimpleNamespace(short_name="CPU")))
     return Cameras([member], cast(Any, None), cast(Any, None), engine), annotator, camera_gate
 
@@ -70,10 +71,10 @@ def test_a_camera_part_hands_its_spec_s_threshold_gate_and_pictures_shown_to_its
     world = cast(Any, SimpleNamespace(cameras=cameras, window=None, collector=None))
     door = SourceConfig(parse_video_source("http://127.0.0.1:8554/door"), name="door", min_confidence=0.3)
     part = CameraPart(CameraSpec.of(door, every_picture=False), world)
-    assert told == [("door", 0.3, None, False)]  # at the start: a headless camera's still frames stay undecoded
+    assert told == [("door", 0.3, None, door.health, False)]  # at the start: still frames left undecoded
     gate = GateConfig(refresh_s=5.0)
     assert part.reconfigure(CameraSpec.of(replace(door, gate=gate, min_confidence=0.5), every_picture=True))
-    assert told[-1] == ("door", 0.5, gate, True)  # a reload that adds a recording: every picture decoded
+    assert told[-1] == ("door", 0.5, gate, door.health, True)  # a reload that adds a recording: every picture decoded
 
 
 def test_a_reload_that_ends_the_last_recording_leaves_a_still_frame_undecoded() -> None:
@@ -127,3 +128,12 @@ def test_a_reloaded_mask_beyond_the_frame_is_one_warning_and_the_gate_stays(monk
     cameras.retune("door", None, GateConfig(masks=((0, 0, 160, 120),)))
     assert said[1:] == ["door: --gate-mask: the masks cover the whole 160x120 frame: only the refresh "
                         "(--gate-refresh) will classify"]
+
+
+def test_new_health_settings_reach_the_camera_and_are_learned_anew() -> None:
+    cameras, _, _ = one_camera(None)
+    health = cameras.members[0].camera.health
+    cameras.retune("door", None, None, HealthConfig(after_s=3.0))
+    assert health.config == HealthConfig(after_s=3.0) and health.learning
+    cameras.retune("door", None, None, None)
+    assert health.config is None

@@ -178,6 +178,43 @@ def test_reconnect_waits_grow_but_never_past_five_seconds(classifier: Classifier
     assert run.camera.snapshot().state is CameraState.LOST and run.camera.snapshot().reconnecting
 
 
+class BackAfter(Scripted):
+    """A camera that is away for ``tries`` reopenings (a firmware update), then answers again."""
+
+    def __init__(self, tries: int) -> None:
+        super().__init__(0)
+        self.left = tries
+
+    def reopen(self) -> bool:
+        self.left -= 1
+        return self.left < 0
+
+
+def test_with_no_limit_a_lost_camera_is_retried_until_it_is_back(classifier: Classifier, monkeypatch) -> None:
+    """Issue 35: offline is not the end. With no --reconnect a camera away for 30 tries (minutes at
+    5 s each) is retried, each wait capped at 5 s, and goes on once back; nothing is an error."""
+    source = BackAfter(30)
+    source.send(0)
+    source.end()  # lost
+    source.send(1)  # back, after 30 failed reopenings
+    source.end()
+    lines: list[str] = []
+    run = Run(source, classifier, Flow.LATEST, max_reconnects=None, log=lines.append)
+    waits: list[float] = []
+    def wait(seconds: float | None = None) -> bool:  # no real sleeping; the run stopped at the second loss
+        waits.append(seconds or 0.0)
+        if len(waits) > 31:
+            run.camera.stop()
+        return len(waits) > 31
+
+    monkeypatch.setattr(run.camera._stop, "wait", wait)
+    run.camera.start()
+    run.camera._thread.join(5)
+    assert waits[:31] == [0.5, 1, 2, 4] + [5] * 27
+    assert "(attempt 31)" in lines[30] and "reconnected" in lines[31]
+    assert run.camera.stats.captured == 2 and run.camera.error is None
+
+
 class ConnectsThenGarbage(Scripted):
     """A camera that answers every reopening and then sends nothing that reads as a frame."""
 

@@ -49,6 +49,7 @@ class Status:
     min_confidence: float | None = None  # below it the answer is "unknown"
     backend_down: str | None = None  # the inference server is away: why
     still: bool = False  # --gate motion: nothing moved, the label is the last one, not re-checked on this frame
+    health: str | None = None  # the camera's problem (frozen, dark, blurred, moved, offline), if it is in one
 
 
 @dataclass(frozen=True)
@@ -168,6 +169,8 @@ def _notices(status: Status, font: Font) -> list[Row]:
     rows = []
     if status.still:
         rows.append(Row(STILL, GREY, font(NOTICE)))
+    if status.health:
+        rows.append(Row(f"camera problem: {status.health}", WARN, font(NOTICE)))
     if status.backend_down:
         rows.append(Row("inference server unreachable", WARN, font(NOTICE)))
     if status.reconnecting:

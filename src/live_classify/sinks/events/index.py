@@ -85,9 +85,9 @@ class Index(InBackground):
         e = change.event
         if e.id in self._no_clip:
             e = replace(e, clip=None, thumbnail=None)
-        self._submit('INSERT OR REPLACE INTO events (id, camera, label, start, "end", score, clip, thumbnail) '
-                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (e.id, e.camera, e.label, e.start, e.end, e.score, e.clip,
-                                                         e.thumbnail))
+        self._submit('INSERT OR REPLACE INTO events (id, camera, label, start, "end", score, clip, thumbnail, kind) '
+                     "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", (e.id, e.camera, e.label, e.start, e.end, e.score, e.clip,
+                                                            e.thumbnail, e.kind))
 
     def segment_closed(self, camera: str, path: Path, start: float, end: float, size: int) -> None:
         """From the recording's thread: a segment is whole on disk."""

@@ -18,7 +18,8 @@ BUSY_S = 5.0  # SQLite's own wait for another writer's lock, before the writer's
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (id TEXT PRIMARY KEY, camera TEXT NOT NULL, label TEXT NOT NULL,
-    start REAL NOT NULL, "end" REAL, score REAL NOT NULL, clip TEXT, thumbnail TEXT);
+    start REAL NOT NULL, "end" REAL, score REAL NOT NULL, clip TEXT, thumbnail TEXT,
+    kind TEXT NOT NULL DEFAULT 'class');
 CREATE INDEX IF NOT EXISTS events_by_time ON events (camera, start);
 CREATE TABLE IF NOT EXISTS segments (camera TEXT NOT NULL, path TEXT PRIMARY KEY, start REAL NOT NULL,
     "end" REAL NOT NULL, bytes INTEGER NOT NULL);
@@ -48,12 +49,19 @@ def connect(path: Path) -> sqlite3.Connection:
         db.execute(f"PRAGMA wal_autocheckpoint={WAL_PAGES}")
         db.execute(f"PRAGMA journal_size_limit={WAL_PAGES * 4096}")
         db.executescript(SCHEMA)
+        if not has_kind(db):  # an index made before health events: its events are all of classes
+            db.execute("ALTER TABLE events ADD COLUMN kind TEXT NOT NULL DEFAULT 'class'")
     except sqlite3.Error as error:
         db.close()
         if damaged(error):
             raise
         raise LiveClassifyError(f"cannot open the index {path}: {error}") from None
     return db
+
+
+def has_kind(db: sqlite3.Connection) -> bool:
+    """Whether the events table tells class events from health events (an older index's does not)."""
+    return any(row[1] == "kind" for row in db.execute("PRAGMA table_info(events)"))
 
 
 def damaged(error: sqlite3.Error) -> bool:

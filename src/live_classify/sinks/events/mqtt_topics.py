@@ -7,6 +7,7 @@ state per event label, at ``PREFIX/CAMERA/<label>`` with the label made topic-sa
 ``tiger_cat``). ``PREFIX/CAMERA/label`` (retained, when it changes) is the answer as the page
 shows it: the top label, or ``unknown`` below ``--min-confidence``; ``PREFIX/CAMERA/snapshot``
 (retained) a JPEG of the annotated picture at each event's start and every ``SNAPSHOT_EVERY_S``.
+``PREFIX/CAMERA/health`` (retained) is the camera's health problem, or ``ok``.
 With ``--mqtt-discovery``, retained configs under ``homeassistant/``: a binary sensor per camera and
 event label (its ``device_class`` only where ``--mqtt-device-class`` gives one: an espresso is no
 occupancy), a sensor of the label the page shows, a camera of the snapshot, each available while
@@ -22,9 +23,10 @@ import numpy as np
 
 from live_classify import __version__
 from live_classify.errors import BadValue
-from live_classify.sinks.events.rules import START, Change, record
+from live_classify.sinks.events.rules import HEALTH, START, Change, record
 
 EVENTS_QOS = 1
+OK = "ok"  # a camera's health, retained, while it shows no problem
 DISCOVERY_PREFIX = "homeassistant"
 SNAPSHOT_EVERY_S = 180.0  # the retained snapshot is refreshed at least this often (and at each event's start)
 # Home Assistant's binary sensor device classes (its documentation's list).
@@ -51,10 +53,18 @@ def slug(text: str) -> str:
 
 
 def event_messages(topic: str, change: Change) -> list[Message]:
-    """A start or an end: the event itself, and the label's retained state."""
+    """A start or an end: the event itself, and the label's retained state (a health event's: the
+    camera's problem at ``PREFIX/CAMERA/health``, ``ok`` when it ends)."""
+    told = (f"{topic}/events", json.dumps(record(change), ensure_ascii=False), False, EVENTS_QOS)
+    if change.event.kind == HEALTH:
+        return [told, (health_topic(topic), change.event.label if change.kind == START else OK, True, EVENTS_QOS)]
     state = "ON" if change.kind == START else "OFF"
-    return [(f"{topic}/events", json.dumps(record(change), ensure_ascii=False), False, EVENTS_QOS),
-            (f"{topic}/{slug(change.event.label)}", state, True, EVENTS_QOS)]
+    return [told, (f"{topic}/{slug(change.event.label)}", state, True, EVENTS_QOS)]
+
+
+def health_topic(topic: str) -> str:
+    """Where a camera's health is retained: its problem (offline, frozen, dark, blurred, moved) or ``ok``."""
+    return f"{topic}/health"
 
 
 def initial_states(topic: str, labels: tuple[str, ...]) -> list[Message]:
@@ -64,17 +74,20 @@ def initial_states(topic: str, labels: tuple[str, ...]) -> list[Message]:
 
 
 def setup_messages(prefix: str, camera: str, labels: tuple[str, ...], discovery: bool,
-                   device_classes: Mapping[str, str] | None = None) -> list[Message]:
-    """What a camera's MQTT sink publishes first: the states, then (``--mqtt-discovery``) the configs."""
+                   device_classes: Mapping[str, str] | None = None, problems: tuple[str, ...] = ()) -> list[Message]:
+    """What a camera's MQTT sink publishes first: the states (its health ``ok`` when it is watched),
+    then (``--mqtt-discovery``) the configs."""
     topic = f"{prefix}/{camera}"
-    return initial_states(topic, labels) + (discovery_messages(prefix, camera, labels, device_classes or {})
-                                            if discovery else [])
+    health = [(health_topic(topic), OK, True, EVENTS_QOS)] if problems else []
+    return initial_states(topic, labels) + health + (
+        discovery_messages(prefix, camera, labels, device_classes or {}, problems) if discovery else [])
 
 
 def discovery_messages(prefix: str, camera: str, labels: tuple[str, ...],
-                       device_classes: Mapping[str, str]) -> list[Message]:
+                       device_classes: Mapping[str, str], problems: tuple[str, ...] = ()) -> list[Message]:
     """Home Assistant's retained configs for one camera: its device, a binary sensor per event
-    label, a sensor of the label the page shows, a camera of its snapshot."""
+    label and per health problem watched (``device_class: problem``, on while the camera shows
+    it), a sensor of the label the page shows, a camera of its snapshot."""
     node, cam, topic = slug(prefix), slug(camera), f"{prefix}/{camera}"
     common = {
         "availability_topic": f"{topic}/status", "availability_template": "{{ value_json.state }}",
@@ -92,6 +105,10 @@ def discovery_messages(prefix: str, camera: str, labels: tuple[str, ...],
         "json_attributes_template": "{{ {'score': value_json.top[0].score} | tojson }}", **common}))
     configs.append((f"{DISCOVERY_PREFIX}/camera/{node}/{cam}_snapshot/config", {
         "name": "snapshot", "unique_id": f"{node}_{cam}_snapshot", "topic": snapshot_topic(topic), **common}))
+    configs += [(f"{DISCOVERY_PREFIX}/binary_sensor/{node}/{cam}_health_{problem}/config", {
+        "name": f"camera {problem}", "unique_id": f"{node}_{cam}_health_{problem}", "state_topic": health_topic(topic),
+        "value_template": f"{{{{ 'ON' if value == '{problem}' else 'OFF' }}}}", "device_class": "problem",
+        **common}) for problem in problems]
     return [(where, json.dumps(config, ensure_ascii=False), True, EVENTS_QOS) for where, config in configs]
 
 

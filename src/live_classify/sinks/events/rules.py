@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # its picture is drawn with OpenCV, which the rules need not 
     from live_classify.sinks.events.moment import Moment
 
 START, END = "start", "end"
+CLASS, HEALTH = "class", "health"  # an event's kinds
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,7 @@ class Event:
     source_best: float = 0.0
     clip: str | None = None  # --record-mode events|both: its clip, relative to --record DIR/
     thumbnail: str | None = None  # its best frame's JPEG beside it (the best so far at the start, then at the end)
+    kind: str = CLASS  # CLASS: a label was seen; HEALTH: the camera is in trouble (``label``: the problem)
 
 
 @dataclass(frozen=True)
@@ -143,9 +145,14 @@ class Tracker:
 
 def record(change: Change) -> dict[str, object]:
     """A start or an end as a JSON line, an MQTT message, an SSE message and a webhook carry it
-    (``clip`` and ``thumbnail``: paths relative to ``--record DIR/``, null without clips)."""
+    (``clip`` and ``thumbnail``: paths relative to ``--record DIR/``, null without clips; a health
+    event names its ``problem``, which is also its label)."""
     event = change.event
-    return {"event": change.kind, "id": event.id, "camera": event.camera, "label": event.label,
-            "score": round(event.score, 6), "start": round(event.start, 3),
-            "end": None if event.end is None else round(event.end, 3),
-            "best_time": round(event.best_time, 3), "clip": event.clip, "thumbnail": event.thumbnail}
+    told: dict[str, object] = {
+        "event": change.kind, "id": event.id, "camera": event.camera, "label": event.label,
+        "score": round(event.score, 6), "start": round(event.start, 3),
+        "end": None if event.end is None else round(event.end, 3),
+        "best_time": round(event.best_time, 3), "clip": event.clip, "thumbnail": event.thumbnail, "kind": event.kind}
+    if event.kind == HEALTH:
+        told["problem"] = event.label
+    return told

@@ -31,6 +31,7 @@ from live_classify.sinks.web.live_streams import LiveStreams
 from live_classify.sinks.web.login import add_login, with_logout
 from live_classify.sinks.web.metrics import Metrics
 from live_classify.sinks.web.pages import Pages
+from live_classify.sinks.web.relearn import add_relearn
 from live_classify.sinks.web.requests import RequestLog
 
 if TYPE_CHECKING:
@@ -172,9 +173,9 @@ class WebServer:
             app.router.add_get(path, handler)
         self._pages.add_to(app)
         add_login(app, self._guard)
+        add_relearn(app, self.view.relearn)  # POST /api/health/relearn?camera=NAME
         Routes(lambda: self.view.options.recordings, self.view.options.teacher).add_to(app)  # /history, media, classes
-        # handler_cancellation: a viewer that hangs up frees its stream slot at once, not at the next frame.
-        # keepalive_timeout: a connection without a request in flight, from its start on, is closed that soon.
+        # handler_cancellation: a viewer gone frees its slot at once; keepalive_timeout: idle connections close.
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None, shutdown_timeout=1.0,
                                      handler_cancellation=True, keepalive_timeout=IDLE_TIMEOUT_S,
                                      logger=RequestLog(self._guard.token, self._guard.password))

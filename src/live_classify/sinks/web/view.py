@@ -65,6 +65,7 @@ class Feed:
     name: str  # the camera's name: ``?camera=NAME``, the ``camera`` of its frames
     source_name: str  # its source, as JSON lines name it
     status: Callable[[], CameraStatus]  # the camera now
+    relearn: Callable[[], bool] = lambda: False  # its health checks' normal learned anew (False: it has none)
     newest: Prediction | None = None
     next_frame: float = 0.0  # --serve-fps: no JPEG before then
     next_idle: float = 0.0
@@ -174,6 +175,11 @@ class WebView:
         assert feed.encoder is not None
         feed.encoder.submit(update.canvas)
 
+    def relearn(self, camera: str) -> bool | None:
+        """``POST /api/health/relearn``: camera's health checks learn anew (None: no such camera)."""
+        feed = next((f for f in self.feeds if f.name == camera), None)
+        return None if feed is None else feed.relearn()
+
     def write_event(self, change: Change) -> None:
         """An event's start or end, to the event feeds of ``/api/events``, and kept for the page
         that opens later (``/api/status``: the events going on and the recent ones)."""
@@ -269,6 +275,7 @@ class WebView:
             "name": feed.name, "source": feed.source_name,
             "captured": camera.captured, "classified": camera.classified,
             "dropped": camera.dropped, "reconnects": camera.reconnects, "gated": camera.gated, "still": camera.still,
+            "health": camera.health,
             "capture_fps": round(camera.capture_fps, 2), "inference_fps": round(camera.inference_fps, 2),
             "latency_ms": {"p50": _percentile(recent, 50), "p95": _percentile(recent, 95)},
             "source_up": healthy, "source_state": why, "reconnecting": camera.reconnecting,

@@ -15,6 +15,8 @@ from live_classify.errors import LiveClassifyError
 from live_classify.sinks.events.index_file import connect
 from live_classify.sinks.events.rebuild import close_open_events, rebuild, start_of
 
+EVENT_ROW = "INSERT INTO events (id, camera, label, start, [end], score, clip, thumbnail) VALUES"
+
 START = time.mktime(time.strptime("2027-01-15 10-00-00", "%Y-%m-%d %H-%M-%S"))  # local time, as names are
 
 
@@ -42,8 +44,8 @@ def tree(tmp_path: Path) -> Path:
     clip.with_suffix(".json").write_text(json.dumps(event))
     video(tmp_path / "door" / "events" / "2027-01-15" / "10-00-09-espresso.mp4", 1)  # no sidecar: no row
     db = connect(tmp_path / "index.db")
-    db.execute("INSERT INTO events VALUES ('no-clip', 'door', 'espresso', ?, ?, 0.9, NULL, NULL)", (START, START + 1))
-    db.execute("INSERT INTO events VALUES ('gone', 'door', 'espresso', ?, ?, 0.9, 'door/events/x.mp4', NULL)",
+    db.execute(EVENT_ROW + " ('no-clip', 'door', 'espresso', ?, ?, 0.9, NULL, NULL)", (START, START + 1))
+    db.execute(EVENT_ROW + " ('gone', 'door', 'espresso', ?, ?, 0.9, 'door/events/x.mp4', NULL)",
                (START, START + 1))
     db.execute("INSERT INTO seconds VALUES ('door', ?, 'espresso', 0.9)", (int(START),))
     db.close()
@@ -111,8 +113,8 @@ def test_an_event_a_kill_left_open_without_a_clip_ends_after_the_last_second_its
     """No clip to measure: the end is the end of the last second the per-second summary has its label on
     its camera (other labels and cameras, and seconds before its start, do not count); none: its start."""
     db = connect(tmp_path / "index.db")
-    db.execute("INSERT INTO events VALUES ('open', 'door', 'cat', ?, NULL, 0.9, NULL, NULL)", (START + 10.5,))
-    db.execute("INSERT INTO events VALUES ('unseen', 'door', 'dog', ?, NULL, 0.9, NULL, NULL)", (START + 20.25,))
+    db.execute(EVENT_ROW + " ('open', 'door', 'cat', ?, NULL, 0.9, NULL, NULL)", (START + 10.5,))
+    db.execute(EVENT_ROW + " ('unseen', 'door', 'dog', ?, NULL, 0.9, NULL, NULL)", (START + 20.25,))
     db.executemany("INSERT INTO seconds VALUES (?, ?, ?, 0.9)",
                    [("door", int(START) + 5, "cat"), ("door", int(START) + 10, "cat"), ("door", int(START) + 12, "cat"),
                     ("door", int(START) + 13, "bird"), ("yard", int(START) + 14, "cat")])

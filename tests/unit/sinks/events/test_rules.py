@@ -116,7 +116,8 @@ def test_the_record_has_exactly_these_fields() -> None:
     ((kind, event),) = feed(tr, [(0.0, "cat", 0.8)])
     from live_classify.sinks.events.rules import Change
     line = record(Change(kind, event))
-    assert list(line) == ["event", "id", "camera", "label", "score", "start", "end", "best_time", "clip", "thumbnail"]
+    assert list(line) == ["event", "id", "camera", "label", "score", "start", "end", "best_time", "clip", "thumbnail",
+                          "kind"]
     assert (line["event"], line["end"], line["clip"], line["thumbnail"]) == ("start", None, None, None)
 
 
@@ -150,4 +151,4 @@ def test_a_record_rounds_times_to_the_millisecond_and_the_score_to_six_places() 
     event = Event("e1", "door", "cat", WALL0 + 0.12345, WALL0 + 5.98765, 0.123456789, WALL0 + 1.00449)
     assert record(Change(END, event)) == {
         "event": "end", "id": "e1", "camera": "door", "label": "cat", "score": 0.123457, "start": WALL0 + 0.123,
-        "end": WALL0 + 5.988, "best_time": WALL0 + 1.004, "clip": None, "thumbnail": None}
+        "end": WALL0 + 5.988, "best_time": WALL0 + 1.004, "clip": None, "thumbnail": None, "kind": "class"}

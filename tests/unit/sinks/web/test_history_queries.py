@@ -10,6 +10,8 @@ from live_classify.sinks.events.index_file import connect
 from live_classify.sinks.web.history.params import Span
 from live_classify.sinks.web.history.queries import EVENTS_LIMIT, History, NoIndex
 
+EVENT_ROW = "INSERT INTO events (id, camera, label, start, [end], score, clip, thumbnail) VALUES"
+
 T0 = 1_800_000_000.0
 EVERY = Span(None, None, None, None)
 
@@ -57,7 +59,7 @@ def full(tmp_path: Path) -> History:
         ("door", "door/2027-01-15/10-00-00.mp4", T0, T0 + 2.9, 1000),
         ("door", "door/2027-01-15/10-00-03 #1.mp4", T0 + 3, T0 + 5.9, 2000),
         ("yard", "yard/2027-01-15/10-00-00.mp4", T0, T0 + 2.9, 3000)])
-    db.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?)", [
+    db.executemany(EVENT_ROW + " (?, ?, ?, ?, ?, ?, ?, ?)", [
         ("d1", "door", "espresso", T0 + 1, T0 + 2, 0.123456, "door/events/2027-01-15/10-00-01 a.mp4",
          "door/events/2027-01-15/10-00-01 a.jpg"),
         ("y1", "yard", "tabby", T0 + 4, T0 + 5, 0.5, None, None)])
@@ -75,7 +77,17 @@ def test_an_event_as_the_page_gets_it(full: History) -> None:
         "id": "d1", "camera": "door", "label": "espresso", "start": T0 + 1, "end": T0 + 2, "score": 0.1235,
         "clip": "/media/door/events/2027-01-15/10-00-01%20a.mp4",
         "clips": ["/media/door/events/2027-01-15/10-00-01%20a.mp4"],
-        "thumbnail": "/media/door/events/2027-01-15/10-00-01%20a.jpg"}]
+        "thumbnail": "/media/door/events/2027-01-15/10-00-01%20a.jpg", "kind": "class"}]
+
+
+def test_kind_health_lists_the_cameras_problems_only(full: History, tmp_path: Path) -> None:
+    db = connect(tmp_path / "index.db")
+    db.execute("INSERT INTO events (id, camera, label, start, [end], score, kind) VALUES "
+               "('h1', 'door', 'dark', ?, ?, 1.0, 'health')", (T0 + 3, T0 + 4))
+    db.close()
+    assert [(e["id"], e["label"], e["kind"]) for e in full.events(Span(None, None, None, None, "health"))] == [
+        ("h1", "dark", "health")]
+    assert "h1" not in [e["id"] for e in full.events(Span(None, None, None, None, "class"))]
     assert full.events(Span("yard", None, None, None))[0]["clip"] is None
     assert full.events(Span(None, "tabby", None, None))[0]["camera"] == "yard"
 

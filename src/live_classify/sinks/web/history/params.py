@@ -48,13 +48,17 @@ class Span:
     label: str | None
     since: float | None
     until: float | None
+    kind: str | None = None  # "class" or "health" events only
 
 
 def span(query: MultiMapping[str]) -> Span:
     since, until = moment(query, "since"), moment(query, "until")
     if since is not None and until is not None and since > until:
         raise bad("since is after until")
-    return Span(query.get("camera") or None, query.get("label") or None, since, until)
+    kind = query.get("kind") or None
+    if kind not in (None, "class", "health"):
+        raise bad("kind is class or health")
+    return Span(query.get("camera") or None, query.get("label") or None, since, until, kind)
 
 
 def closed(query: MultiMapping[str]) -> tuple[float, float]:

@@ -9,6 +9,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from live_classify.sinks.events.index import NAME
+from live_classify.sinks.events.index_file import has_kind
 from live_classify.sinks.record.clip_names import part_path
 from live_classify.sinks.web.history.params import Span
 
@@ -48,11 +49,23 @@ class History:
         where, values = _where(span, "start", '"end"')
         if span.label:
             where, values = [*where, "label = ?"], (*values, span.label)
-        rows = self._rows('SELECT id, camera, label, start, "end", score, clip, thumbnail FROM events'
+        kinds = self._kinds()  # an older index has no kind: its events are all of classes
+        if span.kind:
+            where, values = [*where, "kind = ?" if kinds else "? = 'class'"], (*values, span.kind)
+        kind = "kind" if kinds else "'class'"
+        rows = self._rows(f'SELECT id, camera, label, start, "end", score, clip, thumbnail, {kind} FROM events'
                           f"{_clause(where)} ORDER BY start DESC LIMIT {EVENTS_LIMIT}", values)
         return [{"id": r[0], "camera": r[1], "label": r[2], "start": r[3], "end": r[4], "score": round(r[5], 4),
                  "clip": media_url(r[6]), "clips": [media_url(c) for c in self._clips(r[6])],
-                 "thumbnail": media_url(r[7])} for r in rows]
+                 "thumbnail": media_url(r[7]), "kind": r[8]} for r in rows]
+
+    def _kinds(self) -> bool:
+        """Whether the index tells health events from class events."""
+        db = self._connect()
+        try:
+            return has_kind(db)
+        finally:
+            db.close()
 
     def _clips(self, first: str | None) -> list[str]:
         """An event's clips in order: its first, then (``--event-max``) its next parts beside it on disk."""

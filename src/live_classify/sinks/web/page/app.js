@@ -131,14 +131,15 @@ function setUp(s) {
 
 // --gate motion: nothing moved, so the label shown is the last one, not checked again on the newest frame.
 const STILL = "still: label kept, not re-checked";
-const state = (c) => c.source_state + (c.still ? ` · ${STILL}` : "");
+// The camera's health: the problem it is in (offline, frozen, dark, blurred, moved), if any.
+const state = (c) => c.source_state + (c.still ? ` · ${STILL}` : "") + (c.health ? ` · camera problem: ${c.health}` : "");
 
 function showCamera(c) {
   const tile = tiles.get(c.name);
   if (!tile) return;
   tile.state.textContent = `${state(c)} · capture ${fixed(c.capture_fps, 0, " fps")} · ` +
     `inference ${fixed(c.inference_fps, 0, " fps")}`;
-  tile.state.className = c.source_up ? "" : "lost";
+  tile.state.className = c.source_up && !c.health ? "" : "lost";
   if (c.prediction) showPrediction(c.prediction);
 }
 
@@ -150,7 +151,7 @@ function showStatus(s) {
     return;
   }
   $("state").textContent = state(s);
-  $("state").className = s.source_up ? "" : "lost";
+  $("state").className = s.source_up && !s.health ? "" : "lost";
   $("capture_fps").textContent = fixed(s.capture_fps, 1, " fps");
   $("inference_fps").textContent = fixed(s.inference_fps, 1, " fps");
   $("latency").textContent = `${fixed(s.latency_ms.p50, 0, "")} / ${fixed(s.latency_ms.p95, 0, " ms")}`;

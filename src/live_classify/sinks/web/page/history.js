@@ -159,13 +159,18 @@ function bands(rows) {
 }
 
 // Events in a strip of their own under the bands (from start to end, never narrower than a tick):
-// at the 10 minutes' zoom a band is a second wide, and a mark over it would hide it.
+// at the 10 minutes' zoom a band is a second wide, and a mark over it would hide it. A camera's
+// health problem (offline, frozen, dark...) is marked in a colour of its own, no label's.
+const HEALTH = "#e02020";
 function marks(events) {
   return events.map((e) => {
     const end = e.end || Date.now() / 1000;
-    const mark = element("div", { className: "mark", title: `${e.label} ${when(e.start)} – ${clock(end)}` });
+    const health = e.kind === "health";
+    const what = health ? `camera problem: ${e.label}` : e.label;
+    const mark = element("div", { className: health ? "mark health" : "mark",
+      title: `${what} ${when(e.start)} – ${clock(end)}` });
     Object.assign(mark.style, { left: at(e.start), width: `${(Math.max(0, end - e.start) / shown.span) * 100}%`,
-      background: colour(e.label) });
+      background: health ? HEALTH : colour(e.label) });
     return mark;
   });
 }

@@ -1,0 +1,193 @@
+"""The health checks on synthetic frames (the test photos with fresh sensor noise each frame, on a
+simulated clock): each problem raised after ``after_s`` with its name and cleared as long after it
+ends; and no crying wolf: a still scene with noise, people and objects passing, the lights switched,
+day turning to night, a fault shorter than ``after_s``."""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from live_classify.config import HealthConfig
+from live_classify.pipeline.gate import small_luma
+from live_classify.pipeline.health import CameraHealth, Latch
+
+DATA = Path(__file__).parents[2] / "data"
+FPS = 10
+AFTER, LEARN = 5.0, 5.0
+CONFIG = HealthConfig(after_s=AFTER, learn_s=LEARN)
+Scene = Callable[[float], np.ndarray]  # the picture (before noise) at t seconds
+
+
+def photo(name: str) -> np.ndarray:
+    return cv2.resize(cv2.imread(str(DATA / name)), (320, 180), interpolation=cv2.INTER_AREA)
+
+
+CAT, CUP, ROCKET = photo("chelsea.png"), photo("coffee.png"), photo("rocket.jpg")
+
+
+NOISE = [np.random.default_rng(k).normal(0, 2.0, CAT.shape).astype(np.float32) for k in range(5)]
+
+
+def noisy(picture: np.ndarray, k: int) -> np.ndarray:
+    """``picture`` with a sensor's noise (one of a few, in turn: never the same twice running)."""
+    return np.clip(picture + NOISE[k % len(NOISE)], 0, 255).astype(np.uint8)
+
+
+class Run:
+    """One camera fed frames on a simulated clock; ``problems`` is what it showed, second by second."""
+
+    def __init__(self, config: HealthConfig = CONFIG) -> None:
+        self.health = CameraHealth(config)
+        self.t = 0.0
+        self.count = 0
+
+    def frames(self, scene: Scene, seconds: float, noise: bool = True) -> Iterator[float]:
+        end = self.t + seconds
+        while self.t < end:
+            picture = scene(self.t)
+            self.health.see(small_luma(noisy(picture, self.count) if noise else picture), self.t)
+            self.count += 1
+            yield self.t
+            self.t += 1 / FPS
+
+    def shown(self, scene: Scene, seconds: float, noise: bool = True) -> list[str | None]:
+        """What the camera says after each frame of ``seconds`` of ``scene``."""
+        return [self.health.problem(t, receiving=True) for t in self.frames(scene, seconds, noise)]
+
+    def learned(self, scene: Scene = lambda t: CAT) -> Run:
+        assert set(self.shown(scene, LEARN + 1)) == {None}
+        assert not self.health.learning
+        return self
+
+
+def still(picture: np.ndarray) -> Scene:
+    return lambda t: picture
+
+
+def raised_after(shown: list[str | None], problem: str) -> float:
+    """Seconds from the start of ``shown`` until ``problem`` was shown (it never left after)."""
+    assert shown[-1] == problem, f"{problem} not raised: ended with {shown[-1]}"
+    assert set(shown) <= {None, problem}
+    return shown.index(problem) / FPS
+
+
+@pytest.mark.parametrize(("problem", "scene", "noise"), [
+    ("frozen", still(CAT), False),  # the same picture, not even noise
+    ("dark", still(np.full_like(CAT, 12)), True),  # covered: black, a little noise
+    ("blurred", still(cv2.GaussianBlur(CAT, (0, 0), 4)), True),
+    ("moved", still(ROCKET), True),  # turned toward something else
+    ("moved", still(np.roll(CAT, (90, 200), axis=(0, 1))), True),  # turned a little
+])
+def test_each_problem_is_raised_after_it_held_and_cleared_after_it_went(problem: str, scene: Scene,
+                                                                       noise: bool) -> None:
+    run = Run().learned()
+    shown = run.shown(scene, AFTER + 2, noise)
+    assert AFTER <= raised_after(shown, problem) <= AFTER + 2  # sampled twice a second, on the frames' running mean
+    back = run.shown(still(CAT), AFTER + 2)
+    assert back[0] == problem and back[-1] is None  # cleared, as long after
+    assert AFTER <= back.index(None) / FPS <= AFTER + 2
+
+
+def test_offline_is_raised_when_no_frame_comes_and_wins_over_the_others() -> None:
+    run = Run().learned()
+    assert run.shown(still(ROCKET), AFTER + 3)[-1] == "moved"
+    health, t = run.health, run.t
+    assert health.problem(t, receiving=False) == "moved"  # the frames stop
+    assert health.problem(t + AFTER / 2, receiving=False) == "moved"
+    assert health.problem(t + AFTER, receiving=False) == "offline"
+    assert health.problem(t + 2 * AFTER, receiving=True) == "offline"
+    assert health.problem(t + 3 * AFTER, receiving=True) == "moved"
+
+
+def test_a_covered_camera_is_dark_not_blurred_nor_moved() -> None:
+    run = Run().learned()
+    shown = run.shown(still(np.full_like(CAT, 8)), AFTER + 2)
+    assert set(shown) == {None, "dark"}
+
+
+def test_a_still_scene_with_sensor_noise_is_not_frozen() -> None:
+    run = Run().learned()
+    assert set(run.shown(still(CAT), 4 * AFTER)) == {None}
+
+
+def test_a_fault_shorter_than_health_after_raises_nothing() -> None:
+    run = Run().learned()
+    for _ in range(3):
+        assert set(run.shown(still(CUP), AFTER - 2)) == {None}
+        assert set(run.shown(still(CAT), 2)) == {None}
+
+
+def walker(t: float) -> np.ndarray:
+    """A person walking through, again and again: a dark figure a quarter of the picture wide."""
+    out = CAT.copy()
+    x = int((t * 40) % 400) - 80
+    cv2.rectangle(out, (x, 20), (x + 75, 179), (40, 60, 90), -1)
+    return out
+
+
+def parked(t: float) -> np.ndarray:
+    """A box put down in a corner for good (a change of the scene, not of the camera)."""
+    out = CAT.copy()
+    if t > 8:
+        cv2.rectangle(out, (210, 100), (310, 175), (200, 200, 210), -1)
+    return out
+
+
+def car(t: float) -> np.ndarray:
+    """A dark, plain scene (the rocket at night), and something big and bright parked in it for good."""
+    out = ROCKET.copy()
+    if t > 8:
+        cv2.rectangle(out, (213, 90), (317, 177), (200, 200, 210), -1)
+    return out
+
+
+def lights(t: float) -> np.ndarray:
+    """The lights switched off and on every few seconds (dim, not black), and a lamp's uneven light."""
+    gain = 0.35 if int(t / 3) % 2 else 1.0
+    lamp = np.linspace(0.7, 1.2, CAT.shape[1])[None, :, None]
+    return np.clip(CAT * gain * lamp, 0, 255).astype(np.uint8)
+
+
+def dusk(t: float) -> np.ndarray:
+    """Day turning to night over the run, the camera's gain up (more noise) as it goes."""
+    gain = max(0.25, 1.0 - t / 60)
+    return (CAT * gain).astype(np.uint8)
+
+
+@pytest.mark.parametrize("scene", [walker, parked, car, lights, dusk],
+                         ids=["people", "object", "car", "lights", "dusk"])
+def test_no_crying_wolf_on_a_normal_changing_scene(scene: Scene) -> None:
+    run = Run().learned(scene)
+    assert set(run.shown(scene, 60)) == {None}
+
+
+def test_relearn_takes_the_new_view_as_normal() -> None:
+    run = Run().learned()
+    assert run.shown(still(CUP), AFTER + 3)[-1] == "moved"
+    run.health.relearn()
+    assert run.health.learning
+    assert set(run.shown(still(CUP), LEARN + AFTER + 1)) == {None}
+
+
+def test_only_the_checks_asked_for_are_raised() -> None:
+    run = Run(HealthConfig(checks=("offline", "dark"), after_s=AFTER, learn_s=LEARN)).learned()
+    assert set(run.shown(still(ROCKET), 2 * AFTER)) == {None}
+    assert run.shown(still(CAT), 1, noise=False)[-1] is None
+    assert run.health.problem(run.t, receiving=False) is None
+    assert run.health.problem(run.t + AFTER, receiving=False) == "offline"
+
+
+def test_off_says_nothing() -> None:
+    health = CameraHealth(None)
+    health.see(small_luma(CAT), 0.0)
+    assert health.problem(100.0, receiving=False) is None
+
+
+def test_a_latch_ignores_a_flag_that_flickers() -> None:
+    latch = Latch(2.0)
+    assert not any(latch.update(k % 10 != 0, k / 10) for k in range(100))  # off once a second: never held 2 s
+    assert latch.update(True, 10.0) is False and latch.update(True, 12.0) is True

@@ -1,0 +1,53 @@
+"""A camera's health problems as events (``HealthEvents``): a problem starts an event, a change of
+problem ends one and starts the next, a camera gone or the run's end ends it; and their MQTT
+messages and Home Assistant configs."""
+from __future__ import annotations
+
+import json
+
+from live_classify.sinks.events.health import HealthEvents
+from live_classify.sinks.events.mqtt_topics import discovery_messages, event_messages, setup_messages
+from live_classify.sinks.events.rules import END, HEALTH, START, record
+
+
+def test_a_problem_starts_changes_and_ends_as_events() -> None:
+    health = HealthEvents(None)
+    assert health.changes({"door": None, "yard": None}, 1.0) == []
+    started = health.changes({"door": "dark", "yard": None}, 2.0)
+    assert [(c.kind, c.event.camera, c.event.label, c.event.kind) for c in started] == [
+        (START, "door", "dark", HEALTH)]
+    assert health.changes({"door": "dark", "yard": None}, 3.0) == []  # told once
+    moved = health.changes({"door": "offline", "yard": None}, 4.0)
+    assert [(c.kind, c.event.label, c.event.end) for c in moved] == [(END, "dark", 4.0), (START, "offline", None)]
+    assert moved[0].event.id == started[0].event.id and moved[1].event.id != started[0].event.id
+    assert [(c.kind, c.event.label) for c in health.changes({"yard": None}, 5.0)] == [(END, "offline")]  # door gone
+    assert health.summary() == "camera problems raised: 1 dark, 1 offline"
+
+
+def test_the_runs_end_ends_every_problem_and_a_record_names_it() -> None:
+    health = HealthEvents(lambda: {"door": "frozen"})
+    assert [c.kind for c in health.poll(now=10.0)] == [START]
+    assert health.poll(now=10.1) == []  # looked at twice a second at most
+    (ended,) = health.finish()
+    told = record(ended)
+    assert (told["event"], told["kind"], told["problem"], told["label"], told["camera"]) == (
+        "end", "health", "frozen", "frozen", "door")
+
+
+def test_mqtt_says_the_problem_at_the_cameras_health_topic() -> None:
+    (start,) = HealthEvents(None).changes({"door": "dark"}, 1.0)
+    (events, state) = event_messages("lc/door", start)
+    assert events[0] == "lc/door/events" and json.loads(events[1])["problem"] == "dark"
+    assert state == ("lc/door/health", "dark", True, 1)
+    assert ("lc/door/health", "ok", True, 1) in setup_messages("lc", "door", (), False, problems=("dark",))
+    assert not [m for m in setup_messages("lc", "door", (), False) if m[0].endswith("/health")]  # not watched
+
+
+def test_discovery_has_a_problem_sensor_per_camera_and_problem() -> None:
+    configs = {topic: json.loads(text) for topic, text, *_ in discovery_messages("lc", "door", (), {},
+                                                                                ("offline", "dark"))}
+    dark = configs["homeassistant/binary_sensor/lc/door_health_dark/config"]
+    assert (dark["device_class"], dark["state_topic"]) == ("problem", "lc/door/health")
+    assert dark["value_template"] == "{{ 'ON' if value == 'dark' else 'OFF' }}"
+    assert "homeassistant/binary_sensor/lc/door_health_offline/config" in configs
+    assert not [t for t in configs if "health_moved" in t]
