@@ -86,7 +86,8 @@ def status_for(request: web.Request, status: dict[str, object]) -> dict[str, obj
     assert isinstance(every, list) and isinstance(events, dict)
     cameras = [c for c in every if may_see(request, str(c["name"]))]
     events = {kind: [e for e in found if may_see(request, str(e.get("camera")))] for kind, found in events.items()}
-    return {**status, **(cameras[0] if cameras else {}), "cameras": cameras, "events": events,
+    blank = {key: None for key in every[0]} if every else {}  # none of its cameras: nothing of another's
+    return {**status, **blank, **(cameras[0] if cameras else {}), "cameras": cameras, "events": events,
             "configuration": None}
 
 

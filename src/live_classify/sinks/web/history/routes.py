@@ -112,8 +112,12 @@ class Routes:
         return _json({"since": since, "until": until, "step": step, "labels": rows})
 
     async def cameras(self, request: web.Request) -> web.Response:
-        cameras, labels = await self._ask(lambda h: (h.cameras(), h.label_names()))
-        return _json({"cameras": [c for c in cameras if may_see(request, c)], "labels": labels})
+        def theirs(history: History) -> tuple[list[str], list[str]]:
+            cameras = [camera for camera in history.cameras() if may_see(request, camera)]
+            return cameras, history.label_names(None if is_admin(request) else cameras)
+
+        cameras, labels = await self._ask(theirs)
+        return _json({"cameras": cameras, "labels": labels})
 
     async def media(self, request: web.Request) -> web.StreamResponse:
         """A file under DIR: a viewer's only under its cameras' folders (``DIR/<camera>/...``)."""
