@@ -5,47 +5,17 @@ A leaf: it imports nothing of the package but ``errors``, so that any layer may 
 """
 from __future__ import annotations
 
-import re
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote_plus, urlsplit, urlunsplit
+
+from live_classify.redact import redact
 
 #: ``--encoder`` choices for MP4; ``auto`` takes the first hardware encoder that opens here.
 ENCODERS = ("auto", "libx264", "h264_nvenc", "h264_v4l2m2m")
 HARDWARE = ("h264_nvenc", "h264_v4l2m2m")  # NVIDIA GPUs (Jetson, desktop); Raspberry Pi and other V4L2 boards
 RECORD_MODES = ("continuous", "events", "both")  # --record-mode
-
-
-#: Query parameters whose values are secrets (``?password=``, ``?token=``, ``?api_key=``, ``?sig=``...):
-#: matched anywhere in the name, so ``X-Amz-Signature`` and ``camPassword`` are too. A harmless name
-#: that matches (``keyframe``) is only shown masked.
-SECRET_QUERY = re.compile(r"pass|pwd|token|key|secret|auth|sig|cred|session", re.IGNORECASE)
-MASK = "***"
-
-
-def redact(uri: str) -> str:
-    """The URI as a person or a log may see it: no password in its user info (``rtsp://user:***@host/``)
-    and no value of a secret-looking query parameter (``?user=bob&password=***``). Every place that
-    shows a URL shows it through here."""
-    try:
-        parts = urlsplit(uri)
-        password = parts.password
-    except ValueError:  # not a URL after all (e.g. an unbalanced '[')
-        return uri
-    query = "&".join(_masked_pair(pair) for pair in parts.query.split("&"))
-    if password is None and query == parts.query:
-        return uri  # as written, to the byte
-    host = parts.netloc.rpartition("@")[2]  # as written: a port out of range is shown, not raised
-    netloc = parts.netloc if password is None else f"{parts.username}:{MASK}@{host}"
-    return urlunsplit(parts._replace(netloc=netloc, query=query))
-
-
-def _masked_pair(pair: str) -> str:
-    """``name=value``, the value masked when the name looks secret."""
-    name, equals, value = pair.partition("=")
-    return f"{name}={MASK}" if equals and value and SECRET_QUERY.search(unquote_plus(name)) else pair
 
 
 @dataclass(frozen=True)

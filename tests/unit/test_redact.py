@@ -2,7 +2,7 @@
 lines, the webhook summary), for a query parameter's name however it is written."""
 from __future__ import annotations
 
-from live_classify.config import redact
+from live_classify.redact import redact
 
 
 def test_secret_query_names_are_masked_in_any_case() -> None:

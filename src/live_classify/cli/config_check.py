@@ -10,7 +10,7 @@ from pathlib import PurePath
 from live_classify.cli.config_file import CameraConfig, ConfigFile
 from live_classify.cli.config_keys import CAMERA_ONLY, PER_CAMERA, SECRET_KEYS, Entry
 from live_classify.cli.config_toml import scrub
-from live_classify.config import redact
+from live_classify.redact import redact
 
 MASK = "***"
 Shown = tuple[object, str]  # a value (None: not set) and where it came from: "box.toml:7", "flag", "default"

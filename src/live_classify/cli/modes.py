@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from live_classify.cli.argparse_parts import typed
-from live_classify.config import redact
+from live_classify.redact import redact
 from live_classify.sources.names import is_stream, looks_like_images
 
 PHOTOS, CAMERA, STREAM, FILE = "photos", "a camera", "a stream", "a video file"

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
+FLOWING_S = 3.0  # no frame for longer than this: not flowing (``/healthz`` says 503)
+
 
 class CameraState(Enum):
     """Where a camera stands; its capture thread sets it (STALLED is read from the newest frame's age)."""
@@ -54,6 +56,18 @@ class CameraStatus:
     def quiet_s(self, now: float) -> float:
         """How long no frame has come."""
         return now - self.last_capture
+
+    def flowing(self, now: float) -> tuple[bool, str]:
+        """(healthy, why): its frames are flowing, or why not."""
+        if self.ended:
+            return False, "ended"
+        if self.reconnecting:
+            return False, f"source lost ({self.lost_because or 'reconnecting'})"
+        if self.captured == 0:
+            return False, "no frame yet"
+        if (quiet := self.quiet_s(now)) > FLOWING_S:
+            return False, f"no frame for {quiet:.1f} s"
+        return True, "frames flowing"
 
 
 @dataclass(frozen=True)

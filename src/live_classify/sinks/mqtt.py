@@ -197,24 +197,20 @@ class MqttSink:
     def _status(self, state: str) -> str:
         """The retained status: online/offline, with the counters."""
         status: dict[str, object] = {"state": state, "time": round(time.time(), 3), "source": self.source_name,
-                                     "published": self.published, "dropped": self.dropped,
-                                     "skipped": self.skipped}
+                                     "published": self.published, "dropped": self.dropped, "skipped": self.skipped}
         if self.status is not None:
             camera = self.status()
             status |= {"reconnecting": camera.reconnecting, "captured": camera.captured,
-                       "classified": camera.classified,
-                       "capture_fps": round(camera.capture_fps, 2),
+                       "classified": camera.classified, "capture_fps": round(camera.capture_fps, 2),
                        "inference_fps": round(camera.inference_fps, 2)}
         return json.dumps(status)
 
     def _will(self) -> str:
-        """The last will, which the broker publishes long after it was written: ``offline`` and the
-        source, nothing that changes during the run (the time, the counters)."""
+        """The last will, published long after it was written: ``offline``, the source, nothing that changes."""
         return json.dumps({"state": "offline", "source": self.source_name})
 
     def _publish(self, message: Message) -> None:
-        """In the writer's thread: hand over to paho, waiting for a broker lost just now; at the end,
-        what cannot be sent is counted at once."""
+        """In the writer's thread: to paho (waiting for a broker just lost); at the end, what cannot go is counted."""
         while not self._online.is_set():
             if self._closing:
                 self._writer.dropped += 1

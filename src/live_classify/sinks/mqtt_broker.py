@@ -9,8 +9,9 @@ import ssl
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from live_classify.config import BrokerUrl, redact
+from live_classify.config import BrokerUrl
 from live_classify.errors import BadValue
+from live_classify.redact import redact
 
 DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
 KEEPALIVE_S = 15  # paho pings the broker when idle this long, and gives up after as long again without an answer

@@ -18,8 +18,9 @@ from urllib.parse import urlsplit
 import cv2
 import numpy as np
 
-from live_classify.config import CameraSettings, SourceSpec, redact
+from live_classify.config import CameraSettings, SourceSpec
 from live_classify.errors import LiveClassifyError
+from live_classify.redact import redact
 from live_classify.sources.diagnose import why_stream_fails
 from live_classify.sources.names import is_stream
 from live_classify.sources.picture import Picture

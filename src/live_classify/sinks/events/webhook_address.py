@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from live_classify.config import redact
 from live_classify.errors import BadValue
+from live_classify.redact import redact
 
 
 def webhook_url(text: str) -> str:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from live_classify import log
-from live_classify.config import redact
+from live_classify.redact import redact
 from live_classify.sinks.base import BackgroundWriter, Redraw, Update
 from live_classify.sinks.events.rules import Change, record
 

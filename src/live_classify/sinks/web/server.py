@@ -1,10 +1,9 @@
 """The HTTP side of ``--serve``: aiohttp in a thread and event loop of its own.
 
-Every viewer of ``/stream.mjpg?camera=NAME`` gets that camera's newest JPEG, encoded once for all: a
-slow reader waits on its own connection (aiohttp's ``write`` waits while the socket's buffer is full),
-then gets the newest, never slowing the run or the others; ``/api/events`` likewise, with a short queue
-of lines; ``/live.mp4`` is H.264 (``live_streams.py``). They share ``--serve-clients`` places, which a
-client that reads nothing cannot keep (``clients.py``); an idle connection is closed after ``IDLE_TIMEOUT_S``.
+Every viewer of ``/stream.mjpg?camera=NAME`` gets that camera's newest JPEG, encoded once for all; a
+slow reader waits on its own connection (aiohttp's ``write`` waits while its socket is full), then gets
+the newest, never slowing the run or the others; ``/api/events`` likewise; ``/live.mp4`` is H.264
+(``live_streams.py``). They share ``--serve-clients`` places (``clients.py``); idle connections close.
 """
 from __future__ import annotations
 

@@ -35,7 +35,6 @@ from live_classify.sinks.web.live_encoder import LiveEncoder
 if TYPE_CHECKING:
     from live_classify.sinks.web.classes import Teaching
 
-HEALTHY_S = 3.0  # /healthz says 503 when no frame came for this long
 JPEG_QUALITY = 80
 IDLE_FRAME_S = 1.0  # while no frame comes, the last one, annotated anew, this often
 RECENT_EVENTS = 5  # ended events /api/status keeps for the page
@@ -236,7 +235,7 @@ class WebView:
         healthy only while every running camera's frames flow, and why not each (a JSON body).
         Without ``reasons`` (a stranger asks: /healthz is open) only "up" or "down", each camera's too."""
         cameras = {feed.name: feed.status() for feed in self.feeds}
-        states = {name: self._with_outputs(name, _health(camera)) for name, camera in cameras.items()}
+        states = {name: self._with_outputs(name, camera.flowing(time.monotonic())) for name, camera in cameras.items()}
         if not reasons:
             states = {name: (healthy, "up" if healthy else "down") for name, (healthy, _) in states.items()}
         if len(self.feeds) == 1:
@@ -269,7 +268,7 @@ class WebView:
         # The camera before the clock: a frame that comes in between is then older than now, never newer.
         newest, camera = feed.newest, feed.status()
         now = time.monotonic()
-        healthy, why = _health(camera, now)
+        healthy, why = camera.flowing(now)
         recent = list(camera.recent_latencies_ms)
         return {
             "name": feed.name, "source": feed.source_name,
@@ -285,20 +284,6 @@ class WebView:
             "viewers": self.server.viewers_of(feed.name), "encoded": self.server.encoded_of(feed.name),
             "problems": self._problems(feed.name),
         }
-
-
-def _health(camera: CameraStatus, now: float | None = None) -> tuple[bool, str]:
-    """(healthy, why): a camera's frames are flowing, or why not."""
-    if camera.ended:
-        return False, "ended"
-    if camera.reconnecting:
-        return False, f"source lost ({camera.lost_because or 'reconnecting'})"
-    if camera.captured == 0:
-        return False, "no frame yet"
-    quiet = (time.monotonic() if now is None else now) - camera.last_capture
-    if quiet > HEALTHY_S:
-        return False, f"no frame for {quiet:.1f} s"
-    return True, "frames flowing"
 
 
 def _percentile(values: list[float], q: float) -> float | None:

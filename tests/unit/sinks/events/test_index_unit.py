@@ -203,7 +203,7 @@ def test_a_lock_still_held_at_the_close_is_given_up_on_and_the_close_ends(
 def test_at_the_start_an_event_a_killed_run_left_open_is_closed_and_said_in_one_line(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     db, _ = open_index(tmp_path / "index.db")
-    db.execute("INSERT INTO events VALUES ('open', 'door', 'cat', 5.0, NULL, 0.9, NULL, NULL)")
+    db.execute("INSERT INTO events VALUES ('open', 'door', 'cat', 5.0, NULL, 0.9, NULL, NULL, 'class')")
     db.close()
     with caplog.at_level(logging.INFO, logger="live_classify"):
         Index(tmp_path).close()

@@ -140,7 +140,7 @@ def test_only_open_events_of_an_earlier_run_are_closed_and_never_by_another_even
     sidecar is another event's (a name taken again) does not give its end."""
     db = connect(tree / "index.db")
     clip = "door/events/2027-01-15/10-00-05-espresso.mp4"  # the tree's clip: its sidecar is event "killed"'s
-    db.executemany("INSERT INTO events VALUES (?, 'door', 'espresso', ?, ?, 0.9, ?, NULL)", [
+    db.executemany("INSERT INTO events VALUES (?, 'door', 'espresso', ?, ?, 0.9, ?, NULL, 'class')", [
         ("ended", START + 2, START + 2.5, None), ("mine", START + 100, None, None), ("named", START + 6, None, clip)])
     assert close_open_events(db, tree, before=START + 50) == 1
     ends = dict(db.execute('SELECT id, "end" FROM events').fetchall())
