@@ -47,6 +47,8 @@ class ClassRoutes:
             return await asyncio.get_running_loop().run_in_executor(None, work, teacher)
         except Refused as refused:
             raise _refusal(refused.status, str(refused)) from None
+        except OSError as error:  # the disk full, a folder not writable: said, never a traceback
+            raise _refusal(500, f"the taught classes cannot be read or written: {error}") from None
 
     async def list(self, request: web.Request) -> web.Response:
         return _json({"classes": await self._run(lambda t: t.classes())})
@@ -90,7 +92,7 @@ def _taught(body: object) -> tuple[str, list[tuple[str, float]]]:
 
 
 REFUSALS: dict[int, type[web.HTTPException]] = {400: web.HTTPBadRequest, 404: web.HTTPNotFound,
-                                                422: web.HTTPUnprocessableEntity}
+                                                422: web.HTTPUnprocessableEntity, 500: web.HTTPInternalServerError}
 
 
 def _refusal(status: int, message: str) -> web.HTTPException:
