@@ -12,6 +12,7 @@ from typing import Protocol
 
 from aiohttp import web
 
+from live_classify.sinks.web.roles import requires_admin
 from live_classify.teach import Refused
 
 
@@ -23,11 +24,6 @@ class Teaching(Protocol):
     def teach(self, label: str, moments: list[tuple[str, float]]) -> dict[str, object]: ...
 
     def forget(self, label: str) -> bool: ...
-
-
-def may_change(request: web.Request) -> None:
-    """The one check before a change: only an admin may teach or forget. Until people have roles,
-    whoever the server's guard admitted (the token, a session; anyone without them) is one."""
 
 
 class ClassRoutes:
@@ -54,12 +50,12 @@ class ClassRoutes:
         return _json({"classes": await self._run(lambda t: t.classes())})
 
     async def teach(self, request: web.Request) -> web.Response:
-        may_change(request)
+        requires_admin(request)  # as the roles middleware has it: a change is an admin's
         label, moments = _taught(await _body(request))
         return _json(await self._run(lambda t: t.teach(label, moments)))
 
     async def forget(self, request: web.Request) -> web.Response:
-        may_change(request)
+        requires_admin(request)  # as the roles middleware has it: a change is an admin's
         label = request.match_info["label"]
         if not await self._run(lambda t: t.forget(label)):
             raise _refusal(404, f"no class {label!r} was taught")
