@@ -1,7 +1,7 @@
 """What a video run was asked to do, as frozen values: ``cli/run_config.py`` builds them from the
 flags, and nothing past the command line reads ``argparse.Namespace``.
 
-A leaf: it imports nothing of the package but ``errors``, so that any layer may read its values.
+A leaf: it imports nothing of the package but ``redact`` (a leaf too), so that any layer may read its values.
 """
 from __future__ import annotations
 

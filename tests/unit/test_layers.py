@@ -179,7 +179,9 @@ def test_the_pipeline_knows_no_output_and_no_application() -> None:
 
 def test_config_is_a_leaf_and_holds_every_config() -> None:
     ours = {i.target for i in GRAPH["live_classify.config"] if _under(i.target, (PACKAGE,))}
-    assert ours <= {"live_classify.errors"}, f"config imports {sorted(ours)}"
+    assert ours <= {"live_classify.errors", "live_classify.redact"}, f"config imports {sorted(ours)}"
+    redact = {i.target for i in GRAPH["live_classify.redact"] if _under(i.target, (PACKAGE,))}
+    assert not redact, f"redact, a leaf below config, imports {sorted(redact)}"
     elsewhere = sorted(f"{m}.{node.name}" for m, path in modules().items()
                        if m != "live_classify.config" and not _under(m, ("live_classify.cli",))
                        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
