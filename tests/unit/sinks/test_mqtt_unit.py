@@ -387,15 +387,20 @@ def test_connection_problems_in_words() -> None:
         "cannot reach MQTT broker mqtt://h/x: timed out"
 
 
-def labelled(index: int, label: str):  # noqa: ANN201
+def scored(index: int, label: str, score: float):  # noqa: ANN201
+    """Frame ``index`` classified as ``label`` at ``score``."""
     from live_classify.engine.postprocess import TopK
 
     prediction = update(index, index / 30).shown.new_predictions[0]
-    result = type(prediction.result)(TopK((1,), (label,), (0.9,)), prediction.result.times,
+    result = type(prediction.result)(TopK((1,), (label,), (score,)), prediction.result.times,
                                      prediction.result.probabilities)
     shown = update(index, index / 30).shown
     new = type(prediction)(prediction.frame, result, prediction.t_done)
     return type(update(0, 0.0))(type(shown)(shown.frame, new, [new], True), index / 30, lambda: shown.frame.image)
+
+
+def labelled(index: int, label: str):  # noqa: ANN201
+    return scored(index, label, 0.9)
 
 
 def test_on_change_publishes_each_new_label(fake: SimpleNamespace) -> None:
@@ -527,3 +532,18 @@ def test_a_snapshot_at_an_event_s_start_not_at_its_end(fake: SimpleNamespace) ->
     sink.close()
     snapshots = [topic for topic, *_ in FakeClient.made[0].published if topic == "home/door/snapshot"]
     assert len(snapshots) == 2  # the first frame's and the start's; the end's frame waits its turn
+
+
+def test_the_label_topic_follows_the_page_even_when_the_prediction_is_not_published(fake: SimpleNamespace) -> None:
+    """--mqtt-on-change and --mqtt-every limit the prediction messages, not Home Assistant's label:
+    the cat falls under --min-confidence (the page says unknown) though its top label is the same,
+    and a dog comes within --mqtt-every; the label topic says both, as the page does."""
+    sink = sink_for(on_change=True, every_s=2.0, min_confidence=0.8)
+    for index, (now, label, score) in enumerate([(100.0, "cat", 0.9), (100.5, "cat", 0.5), (101.0, "dog", 0.9)]):
+        fake.clock.now = now
+        sink.write(scored(index, label, score))
+    sink.close()
+    published = FakeClient.made[0].published
+    labels = [body for topic, body, _, _ in published if topic == "home/door/label"]
+    frames = [body["frame"] for topic, body, _, _ in published if topic == "home/door/prediction"]
+    assert labels == ["cat", "unknown", "dog"] and frames == [0]

@@ -200,3 +200,22 @@ def test_a_public_url_loses_its_trailing_slash_and_takes_no_query_or_fragment() 
         with pytest.raises(BadValue) as caught:
             public_url(bad)
         assert "s3cret" not in str(caught.value)
+
+
+def test_at_the_end_every_receiver_shares_one_wait_not_one_wait_each(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three receivers down at the end: ``CLOSE_WAIT_S`` is the end's wait all told (the run stops in
+    that time, not in three times it): one deadline for all, each one's event counted as dropped."""
+    import live_classify.sinks.events.webhooks as webhooks
+
+    monkeypatch.setattr(webhooks, "CLOSE_WAIT_S", 0.5)
+    urls = tuple(f"http://127.0.0.1:9/hook{n}" for n in range(3))
+
+    def down(url: str, delivery: Delivery, token: str | None, timeout: float) -> None:
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    hooks = Webhooks(urls, None, send=down)
+    hooks.write_event(change())
+    hooks.close()
+    deadlines = {receiver.deadline for receiver in hooks.receivers}
+    assert len(deadlines) == 1  # one deadline for all the receivers
+    assert [receiver.dropped for receiver in hooks.receivers] == [1, 1, 1]
