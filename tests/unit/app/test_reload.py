@@ -1,6 +1,7 @@
 """A reload applied (``app/reload.py``: ``Reloader._apply``) on a fake assembly: its lines."""
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -15,7 +16,7 @@ from live_classify.app import reload as module
 from live_classify.app.components import NotifyPart
 from live_classify.app.reload import Plan, Reloader
 from live_classify.app.specs import specs
-from live_classify.config import OutputConfig, RecordConfig, RunConfig, SourceConfig
+from live_classify.config import OutputConfig, RecordConfig, RunConfig, ServeConfig, SourceConfig
 from live_classify.errors import LiveClassifyError
 from live_classify.sources.capture import parse_video_source
 
@@ -219,3 +220,57 @@ def test_a_new_model_file_is_loaded_without_reading_the_configuration(planning: 
     reload_once(run, lambda: run.loaded == 1)
     assert said[0] == "the model file changed: loading it" and planning.models == [Path("a.onnx")]
     assert said[-1] == "model reloaded: 1 camera" and not run.model_changed.is_set()
+
+
+def test_a_reload_that_fails_unexpectedly_says_why_to_systemd_and_the_next_one_applies(
+        planning: Planning, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not only a refusal (a LiveClassifyError): any failure of the reload's thread comes back to the
+    main loop, so that systemd hears READY=1 and a later SIGHUP is taken up (not ignored as busy)."""
+    warned: list[str] = []
+    monkeypatch.setattr(module, "warning", warned.append)
+    files: list[RunConfig | Exception] = [RunConfig((DOOR, YARD), OutputConfig(headless=True), shown=SHOWN),
+                                          PermissionError("box.toml: permission denied")]
+
+    def reread(config: RunConfig) -> RunConfig:
+        if isinstance(found := files.pop(), Exception):
+            raise found
+        return found
+
+    run = running(RunConfig((DOOR,), OutputConfig(headless=True), shown=SHOWN), planning, reread=reread)
+    run.requested.set()
+    reload_once(run, lambda: len(planning.notifier.told) == 2)
+    assert warned == ["reload failed: box.toml: permission denied; the run goes on as it was"]
+    assert planning.notifier.told == ["RELOADING=1", "reload failed: box.toml: permission denied"]
+    run.requested.set()
+    reload_once(run, lambda: run.loaded == 1)
+    assert run.config.sources == (DOOR, YARD) and planning.notifier.told[2:] == ["RELOADING=1", None]
+
+
+def test_a_refused_reload_closes_only_a_socket_it_bound_itself(planning: Planning,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The running web server's socket, read again unchanged, stays open after a refusal (the page
+    goes on); a new address's socket, bound for the refused file alone, is closed."""
+    def bound() -> socket.socket:
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        return sock
+
+    def refuse(config: RunConfig, labels: object) -> None:
+        raise LiveClassifyError("event: espresso is not a class of the model")
+
+    monkeypatch.setattr(module, "validate", refuse)
+    serve = ServeConfig(bound(), address="127.0.0.1:8080")
+    out = OutputConfig(headless=True, serve=serve)
+    moved = ServeConfig(bound(), address="127.0.0.1:8081")
+    files = [RunConfig((DOOR,), replace(out, serve=moved), shown=SHOWN), RunConfig((DOOR,), out, shown=SHOWN)]
+    run = running(RunConfig((DOOR,), out, shown=SHOWN), planning, reread=lambda config: files.pop())
+    try:
+        for told in (2, 4):
+            run.requested.set()
+            reload_once(run, lambda told=told: len(planning.notifier.told) == told)  # type: ignore[misc]
+        assert serve.sock.fileno() != -1, "the running web server's socket closed by a refused reload"
+        assert moved.sock.fileno() == -1, "the refused file's new socket left bound"
+    finally:
+        serve.sock.close()
+        moved.sock.close()

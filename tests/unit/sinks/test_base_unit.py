@@ -272,3 +272,18 @@ def test_finish_waits_10_s_at_most_by_default(monkeypatch: pytest.MonkeyPatch) -
     writer.finish()
     writer.finish(timeout=2.5)
     assert joined == [10.0, 2.5]
+
+
+def test_a_reload_never_feeds_again_an_output_a_failure_dropped() -> None:
+    """An output that failed stays dropped (closed once, one line) when a reload arranges the
+    outputs anew with it still among the components; a new one is fed from then on."""
+    warned: list[str] = []
+    good, bad, new = Sink("good"), Sink("bad", fail_in="write"), Sink("new")
+    sinks = Sinks([bad, good], warned.append)
+    sinks.write(update(0, 0.0))
+    sinks.arrange([bad, good, new], [])
+    sinks.write(update(1, 0.1))
+    assert sinks.active == [good, new] and sinks.all == [bad, good, new]
+    assert bad.calls == ["write:0", "close"] and new.calls == ["write:1"]
+    assert warned == ["bad stopped: bad broke in write; the rest of the run goes on"]
+    sinks.close()

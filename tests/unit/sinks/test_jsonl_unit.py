@@ -42,6 +42,21 @@ def test_a_camera_is_named_and_sources_are_looked_up_by_camera(tmp_path: Path) -
     assert list(lines[0]) == ["frame", "time", "source", "camera", "top", "unknown", "times_ms", "latency_ms"]
 
 
+def test_a_reload_s_sources_and_thresholds_name_the_next_lines_in_the_same_file(tmp_path: Path) -> None:
+    """A reload that points ``door`` at another stream, adds ``yard`` and moves the thresholds: the
+    next lines say the new source and threshold of each camera, in the file left open."""
+    path = tmp_path / "out.jsonl"
+    sink = JsonLines(str(path), "default", drop=False, min_confidence=0.95, sources={"door": "rtsp://door"},
+                     thresholds={"door": 0.95})
+    sink.write_predictions([camera_prediction(0, "door")])
+    sink.reconfigure({"door": "rtsp://door2", "yard": "rtsp://yard"}, {"door": 0.1, "yard": 0.95}, 0.1)
+    sink.write_predictions([camera_prediction(1, "door"), camera_prediction(2, "yard")])
+    sink.close()
+    lines = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    assert [(line["camera"], line["source"], line["unknown"]) for line in lines] == [
+        ("door", "rtsp://door", True), ("door", "rtsp://door2", False), ("yard", "rtsp://yard", True)]
+
+
 def test_a_file_is_appended_to_and_its_sink_attributes(tmp_path: Path) -> None:
     path = tmp_path / "out.jsonl"
     path.write_text("earlier\n", encoding="utf-8")

@@ -106,3 +106,17 @@ def test_every_output_hears_the_event_with_its_clip_s_name() -> None:
                    names=lambda change: replace(change, event=replace(change.event, clip="door/events/x.mp4")))
     named.write_predictions([seen(i) for i in range(6)])
     assert [c.event.clip for c in heard.changes] == ["door/events/x.mp4"]
+
+
+def test_a_reload_moves_a_camera_onto_the_wall_clock_or_off_it() -> None:
+    """A camera whose source a reload makes live (a file replaced by a stream, or a camera added):
+    its event ends while no frame comes, as a live camera's does; made a file again, it goes on."""
+    clock = {"door": lambda frame: frame.index / 10}
+    for before, after, kinds in (((), ("door",), [START, END]), (("door",), (), [START])):
+        heard = FailsOnce()
+        heard.calls = 1
+        sink = sink_of(heard, live=before)
+        sink.reconfigure(RULES, clock, after, {}, None)
+        sink.write_predictions([seen(i) for i in range(6)])
+        sink.idle(lambda camera: None)
+        assert [c.kind for c in heard.changes] == kinds, (before, after)
