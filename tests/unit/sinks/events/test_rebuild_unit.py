@@ -115,11 +115,14 @@ def test_an_event_a_kill_left_open_without_a_clip_ends_after_the_last_second_its
     db = connect(tmp_path / "index.db")
     db.execute(EVENT_ROW + " ('open', 'door', 'cat', ?, NULL, 0.9, NULL, NULL)", (START + 10.5,))
     db.execute(EVENT_ROW + " ('unseen', 'door', 'dog', ?, NULL, 0.9, NULL, NULL)", (START + 20.25,))
+    db.execute(EVENT_ROW + " ('brief', 'door', 'fox', ?, NULL, 0.9, NULL, NULL)", (START + 30.5,))
     db.executemany("INSERT INTO seconds VALUES (?, ?, ?, 0.9)",
                    [("door", int(START) + 5, "cat"), ("door", int(START) + 10, "cat"), ("door", int(START) + 12, "cat"),
-                    ("door", int(START) + 13, "bird"), ("yard", int(START) + 14, "cat")])
-    assert close_open_events(db, tmp_path, before=START + 60) == 2
-    assert dict(db.execute('SELECT id, "end" FROM events').fetchall()) == {"open": START + 13, "unseen": START + 20.25}
+                    ("door", int(START) + 13, "bird"), ("yard", int(START) + 14, "cat"),
+                    ("door", int(START) + 30, "fox")])
+    assert close_open_events(db, tmp_path, before=START + 60) == 3
+    assert dict(db.execute('SELECT id, "end" FROM events').fetchall()) == {
+        "open": START + 13, "unseen": START + 20.25, "brief": START + 31}  # seen only in the second it started in
     db.close()
 
 

@@ -9,12 +9,16 @@ from pathlib import Path
 
 import av
 import numpy as np
+import pytest
 
 from live_classify.config import EncoderSettings
 from live_classify.sinks.events.index import Index
 from live_classify.sinks.events.rules import END, START, Change, Event
+from live_classify.sinks.record import segments
 from live_classify.sinks.record.clips import ClipPlan, Clips
 from live_classify.sinks.record.mp4 import Mp4Writer
+from live_classify.sinks.record.recording import Recording
+from live_classify.sinks.record.retention import SegmentPlan
 
 FRAME = np.full((48, 64, 3), 90, np.uint8)
 
@@ -112,3 +116,45 @@ def test_event_max_cuts_only_at_keyframes_so_every_part_starts_with_a_picture_of
         with av.open(str(tmp_path / "door/events/2023-11-14" / part)) as video:
             first = next(video.demux(video.streams.video[0]))
             assert first.is_keyframe, part
+
+
+class Disk:
+    """The recording's SpaceWatch, answering as the test says: full now, or room again."""
+
+    def __init__(self) -> None:
+        self.full: str | None = None
+        self.room: str | None = None
+
+    def check(self, path: Path) -> str | None:
+        return self.full
+
+    def room_again(self, path: Path) -> str | None:
+        return self.room
+
+
+def test_a_clip_after_a_full_disk_has_only_footage_from_after_the_resume(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Bright frames until the disk fills (2.9 s), dark ones once there is room again (4.0 s); an
+    event just after the resume with a 2 s pre-roll: its clip holds only dark frames, none from
+    before the stop (the pre-roll is forgotten at the stop)."""
+    disk = Disk()
+    monkeypatch.setattr(segments, "SpaceWatch", lambda: disk)
+    recording = Recording(tmp_path, 10.0, drop=False, segments=SegmentPlan(60.0, "door"),
+                          clips=ClipPlan(tmp_path, "door", pre_roll_s=2.0, post_roll_s=0.0))
+    bright, dark = np.full((48, 64, 3), 230, np.uint8), np.full((48, 64, 3), 20, np.uint8)
+    for i in range(30):  # 0.0 to 2.9 s; the disk fills at the last
+        disk.full = "the disk is nearly full (1.0 MB free)" if i == 29 else None
+        recording._encode((bright, i / 10))  # the writer thread's step, in order with the events told below
+    disk.full = None
+    for i in range(30, 65):  # dropped until 4.0 s, where there is room again
+        disk.room = "20.0 MB free" if i == 40 else None
+        recording._encode((dark, i / 10))
+    one = event("one", 5.5, "door/events/2023-11-14/22-13-25-cat.mp4")  # its pre-roll reaches back to 3.5 s
+    recording.write_event(Change(START, one))
+    recording.write_event(Change(END, replace(one, end=one.start + 0.5, source_end=6.0)))
+    for i in range(65, 80):
+        recording._encode((dark, i / 10))
+    recording.close()
+    with av.open(str(tmp_path / str(one.clip))) as container:
+        levels = [float(frame.to_ndarray(format="gray").mean()) for frame in container.decode(video=0)]
+    assert levels and max(levels) < 60, levels  # dark only: 4.0 s on

@@ -183,6 +183,42 @@ def test_a_full_disk_finishes_the_segment_drops_frames_until_there_is_room_and_s
     assert writer.rate.endswith(", 2 segments of 1m, resumed 1 time after a full disk")
 
 
+
+def test_the_summary_s_rate_after_a_resume_counts_the_frames_over_the_whole_recording(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 10 fps source, 5 s recorded, half a second lost to a full disk, 4.5 s more: about 10 fps,
+    not the frames of both parts over the time since the resume (21.6 fps)."""
+    disk = Disk()
+    monkeypatch.setattr(segments, "SpaceWatch", lambda: disk)
+    writer = segments.SegmentedMp4(tmp_path, SegmentPlan(60.0, "rate-cam"), wall_clock=lambda: NOW)
+    image = np.zeros((48, 64, 3), np.uint8)
+    for i in range(100):
+        disk.full = "the disk is nearly full (1.0 MB free)" if i == 50 else None
+        disk.room = "20.0 MB free" if i == 55 else None
+        writer.write(image, i / 10)  # frames 5.1 to 5.4 dropped; 5.5 resumes
+    writer.close()
+    assert writer.frames == 96 and writer.segments == 2
+    assert writer.rate.startswith("9.6 fps (the source's times), 2 segments of 1m, resumed 1 time")
+
+
+
+def test_a_size_limit_holds_while_a_busy_segment_outgrows_several_quiet_ones(tmp_path: Path) -> None:
+    """``--retain SIZE`` counts the open segment as it grows: a scene that turns busy (a segment of
+    ~50 kB after 3 s segments of ~20 kB) deletes one old segment, then another as it grows on:
+    at no frame do the camera's segments on disk pass the limit."""
+    rng = np.random.default_rng(1)
+    quiet = [rng.integers(100, 116, (48, 64, 3), np.uint8) for _ in range(150)]
+    busy = [rng.integers(0, 255, (48, 64, 3), np.uint8) for _ in range(60)]
+    writer = segments.SegmentedMp4(tmp_path, SegmentPlan(3.0, "busy-cam", max_bytes=100_000),
+                                   wall_clock=lambda: NOW)
+    on_disk = []
+    for i, image in enumerate(quiet + busy):
+        writer.write(image, i / 10)
+        on_disk.append(sum(retention.size_and_mtime(path)[0] for path in segment_files(tmp_path / "busy-cam")))
+    writer.close()
+    assert max(on_disk) <= 100_000 and on_disk[149] > 80_000  # full, but never past it
+
+
 def test_the_open_segment_s_day_folder_stays_though_its_file_is_not_written_yet(tmp_path: Path) -> None:
     old = segment(tmp_path, "2026-01-01/10-00-00.mp4", 3 * 86400)
     keep = tmp_path / "2026-01-01" / "10-05-00.mp4"  # opened: the encoder has sent nothing yet
