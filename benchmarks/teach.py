@@ -154,7 +154,8 @@ def markdown(report: dict, command: str) -> str:
                      f"({100 * r['recognised'] / r['views']:.0f} %) | {r['mistaken']}/{2 * r['views']} "
                      f"| {r['similarity_own_min']:.3f} | {r['similarity_other_max']:.3f} |")
     t = report["teach_20_s"]
-    lines += ["", f"Teaching 20 moments (load average {m['load_average_1min']:.1f} on {m['cores']} cores when measured; "
+    lines += ["", f"Teaching 20 moments (load average {m['load_average_1min']:.1f} on {m['cores']} cores when "
+              "measured; "
               "CPU seconds: every thread of the process, what a quiet machine would spend):", "",
               "| teaching 20 moments | wall median | wall worst | CPU median | CPU worst |", "|---|---|---|---|---|"]
     for kind, what in (("first", "first (the model's session opened too)"), ("warm", "again (warm)")):
