@@ -13,7 +13,8 @@ from engines import Run, wait_until
 
 from live_classify.config import GateConfig, SourceSpec
 from live_classify.errors import UsageError
-from live_classify.pipeline.frames import Flow, Shown
+from live_classify.pipeline.frames import Flow, Frame, Shown
+from live_classify.pipeline.gate import CameraGate
 from live_classify.sources.picture import Picture
 
 W, H = 320, 240
@@ -111,6 +112,7 @@ def test_a_live_camera_s_still_frames_keep_the_answer_and_never_reach_the_engine
         assert not changed.frame.still
         status = run.camera.snapshot()
         assert (status.gated, status.classified, status.captured) == (4, 2, 6)
+        assert not status.still, "a camera that moved again is still said to be still (tile, overlay, /api/status)"
     finally:
         source.send(None)
         run.join()
@@ -227,3 +229,21 @@ def test_a_file_s_refresh_is_counted_on_the_file_s_own_clock() -> None:
         run.join()
     assert [s.frame.index for s in shown if s.new_predictions] == [0, 10, 20]
     assert run.camera.snapshot().gated == 22
+
+
+@pytest.mark.parametrize("gate", [GateConfig(refresh_s=60.0), None])
+def test_a_frame_to_classify_is_decoded_by_the_gate_not_on_the_engine_s_thread(gate: GateConfig | None) -> None:
+    # The capture thread decodes what will be classified (4 ms a 720p JPEG): left to the engine's thread,
+    # that one thread, which every camera shares, would decode each camera's frames in turn.
+    camera_gate = CameraGate(gate)
+    camera_gate.show_every_picture(False)  # headless, no recording: a still frame need not be decoded
+
+    def marked(index: int, seed: int) -> Frame:
+        picture = Picture.of(cv2.imencode(".jpg", scene(seed))[1])
+        assert picture is not None
+        return camera_gate.mark(Frame(index, float(index), 0.0, picture, "door"))
+
+    first, again, changed = marked(0, 1), marked(1, 1), marked(2, 2)
+    assert [first.still, again.still, changed.still] == [False, gate is not None, False]
+    decoded = [isinstance(f.pixels, Picture) and f.pixels.decoded_yet for f in (first, again, changed)]
+    assert decoded == [True, gate is None, True], "a frame to classify left undecoded for the engine's thread"

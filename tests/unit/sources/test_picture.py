@@ -3,10 +3,12 @@ grey picture the gate looks at decoded small, the full one decoded once; a damag
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
+from conftest import make_video
 from mjpeg_server import MjpegServer
 
 from live_classify.config import SourceSpec
@@ -90,3 +92,38 @@ def test_an_mjpeg_stream_is_read_as_its_jpegs_and_they_decode_to_its_frames() ->
             assert abs(float(frame.decoded().mean()) - float(cv2.resize(cv2.imread(CHELSEA), (640, 360)).mean())) < 8
         finally:
             source.release()
+
+
+def test_a_header_long_before_the_frame_s_size_is_read_through() -> None:
+    # A camera that puts metadata (an EXIF thumbnail, its own tags) first: the frame header comes
+    # tens of kilobytes in. An APP13 segment of 40 KB before the rest, as such a camera sends it.
+    data = jpeg(320, 240).tobytes()
+    segment = b"\xff\xed" + (2 + 40000).to_bytes(2, "big") + bytes(40000)
+    padded = np.frombuffer(data[:2] + segment + data[2:], np.uint8)
+    picture = Picture.of(padded)
+    assert picture is not None, "a picture whose header is 40 KB long was taken for a damaged one"
+    assert (picture.width, picture.height) == (320, 240)
+    assert np.array_equal(picture.decoded(), cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR))
+
+
+def test_an_mjpeg_stream_s_damaged_frames_are_skipped_not_taken_for_its_end() -> None:
+    # Every 2nd part damaged (by turns cut short, or its bytes reversed: no JPEG at all).
+    with MjpegServer(CHELSEA, fps=30, width=320, height=240, corrupt_every=2) as server:
+        source = VideoSource(SourceSpec(server.url, "stream", server.url))
+        try:
+            read = [source.read() for _ in range(12)]
+        finally:
+            source.release()
+    assert all(isinstance(frame, Picture) for frame in read), f"a damaged frame ended the stream: {read}"
+    assert all((frame.width, frame.height) == (320, 240) for frame in read)  # type: ignore[union-attr]
+
+
+def test_a_stream_that_is_not_mjpeg_is_decoded_as_opencv_decodes_it(tmp_path: Path) -> None:
+    # An H.264 or MPEG-4 stream (here a file read as a stream) keeps OpenCV's decoding: its frames are pictures.
+    clip = make_video(tmp_path / "clip.mp4", 10, size=(320, 240))
+    source = VideoSource(SourceSpec(str(clip), "stream", str(clip)))
+    try:
+        frame = source.read()
+    finally:
+        source.release()
+    assert isinstance(frame, np.ndarray) and frame.shape == (240, 320, 3), "its packets taken as JPEGs"
