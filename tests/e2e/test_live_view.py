@@ -3,7 +3,9 @@ encoder per camera that runs only while someone watches, to readers that decode 
 a real browser's ``<video>`` through Media Source Extensions."""
 from __future__ import annotations
 
+import contextlib
 import signal
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -53,6 +55,11 @@ def test_two_viewers_share_one_encoder_of_the_annotated_picture_which_stops_afte
         first.close()
         second.close()
     wait_until(lambda: counts(port) == NOBODY, "the encoder to stop a few seconds after the last viewer left")
+    later = LiveReader(port)
+    try:
+        assert len(later.take(5)) == 5, "a viewer who comes after it stopped starts it again"
+    finally:
+        later.close()
 
 
 def test_a_reader_that_reads_nothing_falls_behind_alone_and_is_dropped(camera: MjpegServer,
@@ -117,6 +124,35 @@ def test_the_page_plays_the_h264_stream_in_a_video_element_in_chromium_and_mjpeg
                         "live": True}
 
 
+@pytest.mark.skipif(not CHROMIUM, reason="needs a browser: apt-get install chromium")
+def test_the_page_plays_mjpeg_and_says_why_where_the_codec_is_missing_or_the_h264_stream_is_refused(
+        camera: MjpegServer, live_cli: type[LiveCli]) -> None:
+    """MSE without H.264 (``isTypeSupported`` says no) plays MJPEG from the start; a ``/live.mp4``
+    refused (the one ``--serve-clients`` place taken) ends in MJPEG too, the page saying why."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    cli, port = serve(live_cli, camera, "--serve-clients", "1")
+    holder = LiveReader(port)  # takes the only place, reading all the while (a stalled one would make room)
+    threading.Thread(target=drain, args=(holder,), daemon=True).start()
+    fallback = f"{PLAYING}.startsWith('playing MJPEG')"
+    with playwright.sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            no_codec = browser.new_page()
+            no_codec.add_init_script("MediaSource.isTypeSupported = () => false;")
+            no_codec.goto(f"http://127.0.0.1:{port}/")
+            no_codec.wait_for_function(fallback, timeout=30_000)
+            without = no_codec.evaluate(PLAYING)
+            refused = browser.new_page()
+            refused.goto(f"http://127.0.0.1:{port}/")
+            refused.wait_for_function(fallback, timeout=30_000)
+            ended = refused.evaluate(PLAYING)
+        finally:
+            browser.close()
+            holder.close()
+    assert without == "playing MJPEG (this browser cannot play H.264 through Media Source Extensions)"
+    assert ended.startswith("playing MJPEG (the H.264 stream ended: ") and "(--serve-clients)" in ended, ended
+
+
 def test_a_camera_removed_by_a_reload_ends_its_viewers_stream_and_the_other_cameras_goes_on(
         camera: MjpegServer, live_cli: type[LiveCli], tmp_path: Path) -> None:
     with MjpegServer(COFFEE, fps=15) as yard:
@@ -138,6 +174,13 @@ def test_a_camera_removed_by_a_reload_ends_its_viewers_stream_and_the_other_came
             removed.close()
             kept.close()
         assert LiveReader(port, "/live.mp4?camera=yard").response.status == 404
+
+
+def drain(reader: LiveReader) -> None:
+    """Reads ``reader``'s stream until it is closed: a viewer who keeps up."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        for _ in reader.boxes():
+            pass
 
 
 def _cameras(port: int) -> list[str]:

@@ -8,8 +8,10 @@ import threading
 import numpy as np
 import pytest
 
+from live_classify.sinks.web.clients import Places
+from live_classify.sinks.web.fmp4 import Fmp4Encoder
 from live_classify.sinks.web.live_encoder import LiveEncoder
-from live_classify.sinks.web.live_streams import BACKLOG, LiveChannel, Viewer
+from live_classify.sinks.web.live_streams import BACKLOG, LiveChannel, LiveStreams, Viewer
 
 
 def queued(viewer: Viewer) -> list[bytes | None]:
@@ -80,3 +82,52 @@ def test_an_encoder_that_fails_says_why_once_and_its_channel_ends_every_stream(
 
     told, failed, wanted = asyncio.run(viewers_told())
     assert told == [None] and failed and not wanted, "the stream ended; /live.mp4 answers 503; no new encoder"
+
+
+def test_the_encoder_makes_a_keyframe_when_a_viewer_asks_and_then_one_a_second() -> None:
+    """A new viewer starts within a frame (its request makes the next frame a keyframe), and one who fell
+    behind starts again within ``KEYFRAME_S``: frames 0 and 5 (asked), then none for a second."""
+    fragments: list[bool] = []
+    encoder = Fmp4Encoder((64, 48), lambda data: None, lambda data, key: fragments.append(key))
+    gray = np.full((48, 64, 3), 128, np.uint8)
+    for n in range(45):
+        encoder.write(gray, n / 30, key=n == 5)
+    encoder.close()
+    keys = [n for n, key in enumerate(fragments) if key]
+    assert len(fragments) == 45 and keys[:2] == [0, 5], "the first frame, and the one a viewer asked for"
+    assert len(keys) == 3 and 34 <= keys[2] <= 36, "then the next a second (30 frames) after the last"
+
+
+def test_a_viewers_request_for_a_keyframe_is_answered_once() -> None:
+    """One keyframe per viewer who joins, not every frame after (a keyframe is ~10 times a frame's bytes)."""
+    streams = LiveStreams(["door"], Places(4), lambda method, *args: method(*args))
+    streams.channels["door"].key_wanted = True  # as a viewer's joining does
+    assert [streams.take_key_request("door") for _ in range(3)] == [True, False, False]
+
+
+def test_status_counts_the_skips_of_a_viewer_still_watching() -> None:
+    """``/api/status``'s ``live.skipped`` while the slow viewer is still there, not only once he left."""
+    async def scenario() -> dict[str, int]:
+        streams = LiveStreams(["door"], Places(4), lambda method, *args: method(*args))
+        channel, slow = streams.channels["door"], Viewer()
+        channel.viewers.add(slow)
+        channel.new_init(b"init")
+        for n in range(BACKLOG + 2):
+            channel.fragment(f"f{n}".encode(), key=n == 0)
+        channel.fragment(b"key", key=True)  # behind at a keyframe: he skips
+        return streams.counts()
+
+    assert asyncio.run(scenario()) == {"encoders": 1, "viewers": 1, "fragments": 0, "skipped": 1}
+
+
+def test_a_camera_removed_ends_even_the_streams_still_waiting_for_their_first_keyframe() -> None:
+    """Its encoder's end ends the viewers it started; one that joined a moment ago (no frame yet, or
+    a camera that never sent one) would wait for ever but for the removal's own end."""
+    async def scenario() -> tuple[list, bool]:
+        streams = LiveStreams(["door", "yard"], Places(4), lambda method, *args: method(*args))
+        waiting = Viewer()
+        streams.channels["yard"].viewers.add(waiting)
+        streams.remove("yard")
+        return queued(waiting), streams.wanted("yard")
+
+    assert asyncio.run(scenario()) == ([None], False), "its stream ended; no encoder wanted for it"
