@@ -213,3 +213,35 @@ def test_an_index_made_before_marks_is_read_and_then_marked(tmp_path: Path) -> N
             {"camera": "door", "label": "espresso", "right": 0, "wrong": 1}]
     finally:
         view.close()
+
+
+def test_a_delete_needs_this_site_and_the_sessions_token_as_a_post_does(port: int) -> None:
+    """Every change, not only a POST: a DELETE (forgetting a taught class) without the session's
+    X-CSRF-Token, or from another site's page, is refused before it reaches its handler (which, with
+    nothing taught here, would answer 404)."""
+    ana = log_in(port, "ana", "ana-pw")
+    here, path = {"Origin": f"http://127.0.0.1:{port}"}, "/api/classes/our%20mug"
+    code, body = call(port, "DELETE", path, {"Cookie": ana["Cookie"], **here})
+    assert code == 403 and "X-CSRF-Token" in json.loads(body)["error"], "no CSRF token"
+    code, body = call(port, "DELETE", path, {**ana, "Origin": "http://evil.example"})
+    assert code == 403 and "another site" in json.loads(body)["error"]
+    assert call(port, "DELETE", path, {**ana, **here})[0] == 404, "past every check, to the handler"
+
+
+def test_a_browser_logged_in_with_the_token_needs_its_sessions_csrf_token_too(port: int) -> None:
+    """The form's other way in (the token, no user name): its session has a CSRF token like a
+    user's, and a change that does not send it is refused."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+    connection.request("POST", "/login", body=urllib.parse.urlencode({"token": TOKEN}),
+                       headers={"Content-Type": "application/x-www-form-urlencoded"})
+    answer = connection.getresponse()
+    answer.read()
+    connection.close()
+    assert answer.status == 303
+    cookie = {"Cookie": answer.headers["Set-Cookie"].split(";")[0]}
+    session = get_json(port, "/api/session", cookie)
+    assert session["role"] == "admin" and isinstance(session["csrf"], str) and len(session["csrf"]) > 20
+    here = {"Origin": f"http://127.0.0.1:{port}"}
+    code, said = mark(port, "e-door", True, {**cookie, **here})
+    assert code == 403 and "X-CSRF-Token" in said["error"], "the cookie alone"
+    assert mark(port, "e-door", True, {**cookie, **here, "X-CSRF-Token": session["csrf"]})[0] == 200
