@@ -55,6 +55,7 @@ from live_classify.engine.providers import ProviderOptions  # noqa: E402
 from live_classify.pipeline.frames import Flow  # noqa: E402
 from live_classify.sinks.display import overlay  # noqa: E402
 from live_classify.sources.capture import VideoSource, parse_video_source  # noqa: E402
+from live_classify.sources.picture import pixels  # noqa: E402
 
 PHOTO = ROOT / "tests" / "data" / "chelsea.png"
 SECTIONS = ("inference", "preprocess", "throughput", "latency", "soak")
@@ -362,9 +363,10 @@ def live_worker(mode: str, url: str, seconds: float, threads: int, spin: bool) -
     else:
         dropped = 0
         while time.monotonic() - t0 < seconds:
-            image = source.read()
-            if image is None:
+            frame = source.read()
+            if frame is None:
                 break
+            image = pixels(frame)  # an MJPEG camera's JPEG, decoded
             sent = read_time(image)  # before the overlay covers the stamp
             classifier.classify(image)
             overlay.draw(image, None, status_for())

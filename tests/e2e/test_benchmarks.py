@@ -116,11 +116,12 @@ def test_the_fake_cameras_nth_send_time_is_the_readers_nth_frame() -> None:
     from mjpeg_server import MjpegServer, read_time
 
     from live_classify.sources.capture import VideoSource, parse_video_source
+    from live_classify.sources.picture import pixels
 
     with MjpegServer(ROOT / "tests" / "data" / "coffee.png", fps=60) as camera:
         source = VideoSource(parse_video_source(camera.url))
         try:
-            stamped = [read_time(source.read()) for _ in range(12)]
+            stamped = [read_time(pixels(source.read())) for _ in range(12)]  # type: ignore[arg-type]
         finally:
             source.release()
         sent = camera.camera.sent_times

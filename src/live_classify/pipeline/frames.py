@@ -10,7 +10,7 @@ from enum import Enum
 import numpy as np
 
 from live_classify.engine.results import Classification
-from live_classify.sources.picture import Picture
+from live_classify.sources.picture import Picture, pixels
 
 Log = Callable[[str], None]  # where the stream's threads say what happens (the package logger's info)
 
@@ -41,8 +41,7 @@ class Frame:
     @property
     def image(self) -> np.ndarray:
         """The BGR picture (a JPEG is decoded here, once, by whichever thread first asks)."""
-        pixels = self.pixels
-        return pixels.decoded() if isinstance(pixels, Picture) else pixels
+        return pixels(self.pixels)
 
     @property
     def size(self) -> tuple[int, int]:

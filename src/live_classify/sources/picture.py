@@ -83,3 +83,8 @@ class Picture:
                 small: np.ndarray | None = cv2.imdecode(self.jpeg, flag)
                 return small if small is not None else self.decoded()
         return self.decoded()
+
+
+def pixels(frame: np.ndarray | Picture) -> np.ndarray:
+    """A source's frame as BGR pixels, whichever way it came (a JPEG is decoded here)."""
+    return frame.decoded() if isinstance(frame, Picture) else frame
