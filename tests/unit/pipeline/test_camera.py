@@ -14,6 +14,7 @@ from mjpeg_server import MjpegServer, read_time
 from recordings import recording_counts
 
 from live_classify import log
+from live_classify.config import HealthConfig
 from live_classify.engine.classifier import Classification, Classifier
 from live_classify.engine.postprocess import Smoother, top_k
 from live_classify.pipeline.frames import Flow
@@ -328,3 +329,41 @@ def test_a_failing_thread_says_its_traceback_under_verbose(workers: int | None, 
     assert capture.camera.error == "capture failed: a bug in the reading"
     assert said.count("Traceback (most recent call last)") >= 2, said  # each worker of a pool fails alike
     assert 'raise RuntimeError("the accelerator went away")' in said and 'raise ValueError("a bug' in said, said
+
+
+def test_reconnect_0_gives_a_lost_camera_up_at_once(classifier: Classifier, monkeypatch) -> None:
+    """Issue 35: no limit is ``None`` (``--reconnect`` not given), and ``--reconnect 0`` still means no
+    try at all: a camera lost is an error at once, not retried for the run."""
+    source = Scripted(0)
+    source.send(0)
+    source.end()  # lost; reopen() would fail anyway
+    run = Run(source, classifier, Flow.LATEST, max_reconnects=0, log=lambda line: None)
+    waits: list[float] = []
+    def wait(seconds: float | None = None) -> bool:  # no real sleeping; a camera retried anyway is stopped
+        waits.append(seconds or 0.0)
+        if len(waits) > 3:
+            run.camera.stop()
+        return len(waits) > 3
+
+    monkeypatch.setattr(run.camera._stop, "wait", wait)
+    run.camera.start()
+    run.camera._thread.join(5)
+    assert waits == []
+    assert run.camera.error == "cam0: lost (ended), and 0 reconnection attempts failed"
+    assert run.camera.snapshot().state is CameraState.LOST
+
+
+def test_a_camera_that_sends_nothing_on_an_open_stream_is_offline() -> None:
+    """Issue 35: offline is "no frame arrives, or reconnecting": a stream still open that sends nothing
+    (STALLED, before ``--read-timeout`` drops it) is offline once that held for ``--health-after``."""
+    source = Scripted(0)
+    source.send(0)  # one frame, then nothing: read() waits on
+    run = Run(source, Recorder(), Flow.LATEST, stall_s=0.2, health=HealthConfig(after_s=0.3)).start()
+    try:
+        wait_until(lambda: run.stats.captured == 1)
+        wait_until(lambda: run.camera.snapshot().state is CameraState.STALLED)
+        wait_until(lambda: run.camera.snapshot().health == "offline")
+        assert run.camera.snapshot().state is CameraState.STALLED, "offline before any reconnection"
+    finally:
+        source.end()
+        run.join()

@@ -19,7 +19,9 @@ from live_classify.sinks.events import index as index_module
 from live_classify.sinks.events import index_file
 from live_classify.sinks.events.index import Index
 from live_classify.sinks.events.index_file import busy, damaged, identity, open_index, set_aside
-from live_classify.sinks.events.rules import START, Change, Event
+from live_classify.sinks.events.rules import HEALTH, START, Change, Event
+from live_classify.sinks.web.history.params import Span
+from live_classify.sinks.web.history.queries import History
 
 SEGMENT = "door/2027-01-15/10-00-00.mp4"  # on disk (not a video: its length reads as 0)
 
@@ -210,3 +212,17 @@ def test_at_the_start_an_event_a_killed_run_left_open_is_closed_and_said_in_one_
     assert rows(tmp_path, 'SELECT "end" FROM events') == [(5.0,)]
     assert [r.getMessage() for r in caplog.records if "left open" in r.getMessage()] == [
         "the index: 1 event left open by a run that ended without closing them, closed where their clips end"]
+
+
+def test_a_health_event_is_written_with_its_kind_and_listed_by_kind_health(tmp_path: Path) -> None:
+    """Issue 35: ``/api/history/events?kind=health`` lists the cameras' problems, so the index writes
+    each event's kind (a health event kept as a class event would be listed with the labels)."""
+    index = Index(tmp_path, say=lambda line: None)
+    index.write_event(event("c1"))
+    index.write_event(Change(START, Event("h1", "door", "dark", 2.0, None, 1.0, 2.0, kind=HEALTH)))
+    written(index, 2)
+    index.close()
+    assert rows(tmp_path, "SELECT id, kind FROM events ORDER BY id") == [("c1", "class"), ("h1", "health")]
+    history = History(tmp_path)
+    assert [e["id"] for e in history.events(Span(None, None, None, None, "health"))] == ["h1"]
+    assert [e["id"] for e in history.events(Span(None, None, None, None, "class"))] == ["c1"]
