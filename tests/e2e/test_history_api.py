@@ -105,8 +105,8 @@ def test_each_filter_of_the_events_keeps_what_it_names_and_only_that(port: int, 
         assert 0 < len(ids) < len(every), what  # the filter has something to keep and something to leave
         assert {e["id"] for e in found} == ids, what
     event = api(port, "/api/history/events", camera="b", label="Egyptian cat")["events"][0]
-    assert list(event) == ["id", "camera", "label", "start", "end", "score", "clip", "clips", "thumbnail", "mark",
-                           "kind"]
+    assert list(event) == ["id", "camera", "label", "start", "end", "score", "clip", "clips", "thumbnail", "kind",
+                           "mark"]
     assert event["clips"] == [event["clip"]], "an event shorter than --event-max: one clip"
 
 
