@@ -73,3 +73,15 @@ def test_to_a_log_a_step_done_at_once_prints_no_line_and_an_empty_one_neither() 
 
 def test_a_minute_left_reads_as_a_minute() -> None:
     assert [left_text(s) for s in (59.6, 60, 61)] == ["1 min 0 s", "1 min 0 s", "1 min 1 s"]
+
+
+def test_on_a_terminal_updates_closer_than_a_tenth_of_a_second_are_not_all_drawn() -> None:
+    """Fifty updates in one instant are one redraw; the next, 0.2 s later, is the second."""
+    tty, now = Terminal(), [1.0]
+    progress = Progress("features", 100, "images", tty, clock=lambda: now[0])
+    for done in range(1, 51):
+        progress.update(done)
+    now[0] = 1.2
+    progress.update(51)
+    drawn = tty.getvalue().split("\r\033[K")[1:]
+    assert [line.split(" (")[0] for line in drawn] == ["features: 1/100 images", "features: 51/100 images"]

@@ -120,3 +120,12 @@ def test_a_reload_moves_a_camera_onto_the_wall_clock_or_off_it() -> None:
         sink.write_predictions([seen(i) for i in range(6)])
         sink.idle(lambda camera: None)
         assert [c.kind for c in heard.changes] == kinds, (before, after)
+
+
+def test_a_camera_s_problem_is_counted_as_a_problem_not_as_an_event_of_a_label() -> None:
+    """The door goes offline (a health event), then a cat is seen: one class event, one problem."""
+    sink = Events(RULES, {"door": lambda frame: frame.index / 10}, [], problems=lambda: {"door": "offline"})
+    sink.idle(lambda: None)  # the health events' first look: the door's problem starts
+    sink.write_predictions([seen(i) for i in range(6)])
+    sink.close()
+    assert sink.summary() == "1 event: 1 cat; camera problems raised: 1 offline"

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from live_classify.config import EventConfig
 from live_classify.engine.classifier import Classification, StageTimes
@@ -91,3 +92,17 @@ def test_two_events_going_on_in_one_second_get_names_of_their_own_and_none_while
         troubles.report("recording", "door", None)
     assert (stopped.clip, stopped.thumbnail) == (None, None)  # no footage: never another's name
     assert started("d").clip is not None
+
+
+def test_a_clip_is_named_for_its_start_in_local_time_not_utc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nine hours east of UTC, an event that starts at 22:13:20 UTC on 14 November 2023 is on the
+    15th at 07:13:20 for the user, as the recording's day folders are."""
+    monkeypatch.setenv("TZ", "JST-9")  # a POSIX zone: no tz database needed
+    time.tzset()
+    try:
+        changes = run(ClipNames({"door": tmp_path}), ("door",))
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert changes[0].event.start == 1_700_000_000.0  # 2023-11-14 22:13:20 UTC
+    assert changes[0].event.clip == "door/events/2023-11-15/07-13-20-tiger-cat.mp4"
