@@ -217,6 +217,7 @@ def test_in_a_browser_the_admin_sees_both_cameras_and_marks_an_event_the_viewer_
             assert bo.eval_on_selector_all("#timelines h3", "names => names.map(n => n.textContent)") == ["door"]
             assert bo.eval_on_selector_all("#events li", "items => items.length") == 0, "kitchen's event: not bo's"
             bo.wait_for_selector("#teach", state="hidden", timeout=30_000)  # a viewer cannot teach
+            assert bo.eval_on_selector_all("#events .as-example", "b => b.length") == 0
 
             ana.goto(f"http://127.0.0.1:{port}/history")
             ana.wait_for_selector("#events li .mark-right:not([disabled])", timeout=30_000)
@@ -225,6 +226,10 @@ def test_in_a_browser_the_admin_sees_both_cameras_and_marks_an_event_the_viewer_
             ana.wait_for_function("document.getElementById('tallies').textContent.includes("
                                   "'espresso on kitchen: 1 right, 0 wrong')", timeout=30_000)
             assert ana.get_attribute("#events li .mark-right", "aria-pressed") == "true"
+            ana.click("#events li .as-example")  # one click: the event's moment among those to teach
+            ana.wait_for_function("document.querySelectorAll('#moments li').length === 1", timeout=10_000)
+            assert "camera=kitchen" in ana.get_attribute("#moments li img", "src")
+            assert ana.evaluate("document.activeElement.name") == "label", "the label's field waits"
             bare = ana.evaluate("""async () => (await fetch('api/history/events/x/mark', {method: 'POST',
                 headers: {'Content-Type': 'application/json'}, body: '{"right": true}'})).status""")
             assert bare == 403, "the same page's POST without its session's X-CSRF-Token"

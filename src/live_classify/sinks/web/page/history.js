@@ -132,6 +132,7 @@ function eventItem(event) {
   const item = element("li", {}, [button]);
   item.dataset.eventId = event.id;
   item.dataset.mark = event.mark == null ? "" : String(event.mark); // right or wrong: marks.js
+  Object.assign(item.dataset, { camera: event.camera, moment: String(inside) }); // a moment to teach: teach.js
   return item;
 }
 

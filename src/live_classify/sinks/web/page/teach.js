@@ -48,7 +48,25 @@ async function listClasses() {
   $("classes").replaceChildren(...classes.map(classItem));
 }
 
+// On each listed event, one click makes it an example (a wrong one, most often): its moment is
+// added to those picked, and the label's field waits for the class it should have been.
+function exampleButtons() {
+  document.querySelectorAll("#events li").forEach((item) => {
+    if (item.querySelector(".as-example")) return;
+    const add = element("button", { type: "button", className: "as-example", textContent: "+ example",
+      title: "teach from this event: add its moment to the moments picked" });
+    add.addEventListener("click", () => {
+      picked.push({ camera: item.dataset.camera, time: Number(item.dataset.moment) });
+      showPicked();
+      $("teach").label.focus();
+    });
+    item.append(add);
+  });
+}
+
 function setUpTeaching() {
+  new MutationObserver(exampleButtons).observe($("events"), { childList: true });
+  exampleButtons();
   $("pick").addEventListener("click", () => {
     const m = moment();
     if (!m) {
