@@ -61,8 +61,10 @@ def served(port: int) -> dict:
 
 
 def reopened(status: dict, old_uptime: float) -> bool:
-    """The new server (its uptime counted again), with a viewer of every camera."""
-    return status.get("uptime_s", old_uptime) < old_uptime and all(c["viewers"] for c in status["cameras"])
+    """The new server (its uptime counted again), with a viewer of every camera (MJPEG, or H.264)."""
+    cameras = status["cameras"]
+    watched = all(c["viewers"] for c in cameras) or status.get("live", {}).get("viewers", 0) >= len(cameras)
+    return status.get("uptime_s", old_uptime) < old_uptime and watched
 
 
 def reload(cli: LiveCli, config: Path, text: str, count: int) -> None:
@@ -125,7 +127,8 @@ def test_the_open_page_shows_an_added_camera_and_drops_a_removed_one(
     cli = live_cli("--config", str(config), cwd=tmp_path)
     cli.wait_for_stderr("serving http://")
     expression = ("JSON.stringify(Array.from(document.querySelectorAll('#tiles figure')).map((tile) => ({"
-                  "name: tile.querySelector('strong').textContent, width: tile.querySelector('img').naturalWidth})))")
+                  "name: tile.querySelector('strong').textContent, "  # H.264 in the <video>, or MJPEG: the <img>
+                  "width: tile.querySelector('video').videoWidth || tile.querySelector('img').naturalWidth})))")
     done: dict[str, float] = {}
     last: list[dict] = [{}]  # the status as the browser last left it
 
