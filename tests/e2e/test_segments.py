@@ -249,7 +249,7 @@ def test_retention_from_the_command_line_deletes_old_segments_in_one_line_each(f
 
 def test_a_full_disk_stops_the_segments_cleanly_and_classification_goes_on(small_disk: Path, camera: MjpegServer,
                                                                              live_cli, tmp_path: Path) -> None:  # noqa: F811
-    fill(small_disk, leave=4 * 2**20 + 150_000)  # past the 4 MB reserve: little room
+    fill(small_disk, leave=4 * 2**20 + 300_000)  # past the 4 MB reserve: room for a few 1 s segments and the index
     jsonl = tmp_path / "cam.jsonl"
     cli = live_cli("--source", camera.url, "--record", f"{small_disk}/rec/", "--segment", "1s", "--jsonl", str(jsonl),
                    "--provider", "cpu")
