@@ -203,7 +203,8 @@ def test_a_stalled_event_reader_costs_a_live_one_no_event_and_logs_nothing(caplo
     sock = listen(Address("127.0.0.1", 0), None)
     view = SimpleNamespace(options=web.Options("test", "CPU", None, None), status=lambda: {},
                            feed=lambda camera: SimpleNamespace(name="test"),
-                           record=lambda p: {"frame": p.frame.index, "padding": "x" * 1000}, serves=lambda camera: True)
+                           record=lambda p: {"frame": p.frame.index, "padding": "x" * 1000}, serves=lambda camera: True,
+                           relearn=lambda camera: None)
     server = WebServer(sock, view, None, ["test"])  # type: ignore[arg-type]
     server.start()
     port, sent, received = sock.getsockname()[1], 0, []
