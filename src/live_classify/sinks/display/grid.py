@@ -167,8 +167,7 @@ class Grid(Window):
         self._frame = DEFAULT_FRAME  # the largest picture yet: the cells' shape
         super().__init__(snapshot_dir, title)
 
-    def _open(self) -> None:
-        super()._open()
+    def _on_open(self) -> None:
         cv2.setMouseCallback(self.title, self._on_mouse)
 
     def write(self, update: Update) -> None:

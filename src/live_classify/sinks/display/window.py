@@ -135,6 +135,10 @@ class Window:
 
     def _open(self) -> None:
         cv2.namedWindow(self.title, cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO | cv2.WINDOW_GUI_NORMAL)
+        self._on_open()
+
+    def _on_open(self) -> None:
+        """What a kind of window adds once it is open (the grid: its mouse); nothing here."""
 
     @property
     def stop_requested(self) -> bool:

@@ -96,13 +96,19 @@ def test_a_file_is_known_by_its_identity_not_its_size_or_contents(tmp_path: Path
     assert identity(path) is None
 
 
-def test_an_index_deleted_under_the_writer_is_said_once_made_anew_and_rebuilt(tmp_path: Path) -> None:
-    (tmp_path / SEGMENT).parent.mkdir(parents=True)
-    (tmp_path / SEGMENT).write_bytes(b"not a video")
+def writing_beside_a_segment(folder: Path) -> tuple[Index, list[str]]:
+    """An index of ``folder`` (which holds a segment to rebuild from) with event e1 written; what it says."""
+    (folder / SEGMENT).parent.mkdir(parents=True)
+    (folder / SEGMENT).write_bytes(b"not a video")
     said: list[str] = []
-    index = Index(tmp_path, say=said.append)
+    index = Index(folder, say=said.append)
     index.write_event(event("e1"))
     written(index, 1)
+    return index, said
+
+
+def test_an_index_deleted_under_the_writer_is_said_once_made_anew_and_rebuilt(tmp_path: Path) -> None:
+    index, said = writing_beside_a_segment(tmp_path)
     (tmp_path / "index.db").unlink()  # by hand: its log and shared memory files are left
     index.write_event(event("e2"))
     index.write_event(event("e3", clip="door/events/2027-01-15/10-00-00-cat.mp4"))
@@ -117,12 +123,7 @@ def test_an_index_deleted_under_the_writer_is_said_once_made_anew_and_rebuilt(tm
 
 def test_an_index_replaced_under_the_writer_is_written_from_then_on_and_a_damaged_one_rebuilt(
         tmp_path: Path) -> None:
-    (tmp_path / SEGMENT).parent.mkdir(parents=True)
-    (tmp_path / SEGMENT).write_bytes(b"not a video")
-    said: list[str] = []
-    index = Index(tmp_path, say=said.append)
-    index.write_event(event("e1"))
-    written(index, 1)
+    index, said = writing_beside_a_segment(tmp_path)
     other = tmp_path / "other.db"
     with closing(sqlite3.connect(other)) as made:  # a good index of its own, with a table of its own
         made.executescript(index_file.SCHEMA + "CREATE TABLE notes (x TEXT); INSERT INTO notes VALUES ('mine');")

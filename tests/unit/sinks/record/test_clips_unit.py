@@ -10,6 +10,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from disks import Disk
 
 from live_classify.config import EncoderSettings
 from live_classify.sinks.events.index import Index
@@ -116,20 +117,6 @@ def test_event_max_cuts_only_at_keyframes_so_every_part_starts_with_a_picture_of
         with av.open(str(tmp_path / "door/events/2023-11-14" / part)) as video:
             first = next(video.demux(video.streams.video[0]))
             assert first.is_keyframe, part
-
-
-class Disk:
-    """The recording's SpaceWatch, answering as the test says: full now, or room again."""
-
-    def __init__(self) -> None:
-        self.full: str | None = None
-        self.room: str | None = None
-
-    def check(self, path: Path) -> str | None:
-        return self.full
-
-    def room_again(self, path: Path) -> str | None:
-        return self.room
 
 
 def test_a_clip_after_a_full_disk_has_only_footage_from_after_the_resume(tmp_path: Path,

@@ -9,6 +9,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+from disks import Disk
 
 from live_classify.config import SourceSpec
 from live_classify.errors import LiveClassifyError
@@ -140,20 +141,6 @@ def test_sizes_in_megabytes_and_a_file_gone_meanwhile(tmp_path: Path) -> None:
     retention._remove_if_empty(path.parent)
     assert not path.parent.exists()
     retention._remove_if_empty(path.parent)  # gone already: no error
-
-
-class Disk:
-    """A SpaceWatch whose answers the test sets: full now, or room again."""
-
-    def __init__(self) -> None:
-        self.full: str | None = None
-        self.room: str | None = None
-
-    def check(self, path: Path) -> str | None:
-        return self.full
-
-    def room_again(self, path: Path) -> str | None:
-        return self.room
 
 
 def test_a_full_disk_finishes_the_segment_drops_frames_until_there_is_room_and_says_it_resumed_once(
