@@ -127,26 +127,29 @@ def gate_cost(pictures: list[np.ndarray], frames: int = 300) -> dict:
 
 
 def still_frame_cost(pictures: list[np.ndarray], frames: int = 300) -> dict:
-    """What a still 720p frame of an MJPEG camera costs the camera's thread, the check included: its
-    JPEG decoded in full (a window or a recording shows every frame), or only the small grey picture
-    the check needs (nothing shows it); one thread's CPU time, the same JPEGs."""
-    from live_classify.config import GateConfig
+    """What a still 720p frame of an MJPEG camera costs the camera's thread, the gate and the health
+    checks (on by default) included, as ``Camera._hand_over`` runs them: its JPEG decoded in full (a
+    window or a recording shows every frame), or only the small grey picture both checks share
+    (nothing shows it); one thread's CPU time, the same JPEGs."""
+    from live_classify.config import GateConfig, HealthConfig
     from live_classify.pipeline.frames import Frame
     from live_classify.pipeline.gate import CameraGate
+    from live_classify.pipeline.health import CameraHealth
     from live_classify.sources.picture import Picture
 
     rng = np.random.default_rng(2)
     jpegs = [cv2.imencode(".jpg", noisy(pictures[0], rng), [cv2.IMWRITE_JPEG_QUALITY, 80])[1] for _ in range(VARIANTS)]
     cost = {}
     for shown in (True, False):
-        gate = CameraGate(GateConfig())
+        gate, health = CameraGate(GateConfig()), CameraHealth(HealthConfig())
         gate.show_every_picture(shown)
         times = []
         for k in range(frames):  # CPU time of this thread: what another process's load does not inflate
             start = time.thread_time()
             picture = Picture.of(jpegs[k % VARIANTS])
             assert picture is not None
-            gate.mark(Frame(k, k / 30, 0.0, picture))
+            frame = Frame(k, k / 30, 0.0, picture)
+            gate.mark(frame, health.look(frame))
             times.append(time.thread_time() - start)
         cost["decoded_ms_p50" if shown else "undecoded_ms_p50"] = float(np.median(times[1:])) * 1e3
     return {**cost, "undecoded_vs_decoded": cost["undecoded_ms_p50"] / cost["decoded_ms_p50"]}
@@ -256,8 +259,8 @@ def markdown(report: dict) -> str:
              "| gate p50 | gate p95 | one classification p50 | gate / classification |", "|---|---|---|---|",
              f"| {cost['gate_ms_p50']:.2f} ms | {cost['gate_ms_p95']:.2f} ms | {cost['classify_ms_p50']:.1f} ms | "
              f"{cost['gate_vs_classify']:.1%} |", "",
-             "## A still frame of an MJPEG camera, on the camera's thread (one thread, the check included)", "",
-             "| decoded in full (shown or recorded) p50 | left a JPEG, the check's grey picture only p50 | ratio |",
+             "## A still frame of an MJPEG camera, on the camera's thread (one thread, gate and health checks)", "",
+             "| decoded in full (shown or recorded) p50 | left a JPEG, one small grey picture p50 | ratio |",
              "|---|---|---|",
              f"| {still['decoded_ms_p50']:.2f} ms | {still['undecoded_ms_p50']:.2f} ms | "
              f"{still['undecoded_vs_decoded']:.0%} |", "",

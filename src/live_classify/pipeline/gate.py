@@ -216,7 +216,10 @@ class CameraGate:
         last answer (``small``: its :func:`frame_luma`, if made already)."""
         self.size = width, height = frame.size
         gate = self._gate
-        if gate is None or gate.check(frame.grey(HEIGHT), self.clock(frame), small, (height, width)).classify:
+        if gate is None:
+            return frame.decoded()
+        small = frame_luma(frame) if small is None else small  # the picture's one small decoding, shared
+        if gate.check(small, self.clock(frame), small, (height, width)).classify:
             return frame.decoded()
         self.gated += 1
         still = replace(frame, still=True)

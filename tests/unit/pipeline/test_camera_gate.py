@@ -14,7 +14,7 @@ from engines import Run, wait_until
 from live_classify.config import GateConfig, SourceSpec
 from live_classify.errors import UsageError
 from live_classify.pipeline.frames import Flow, Frame, Shown
-from live_classify.pipeline.gate import CameraGate
+from live_classify.pipeline.gate import CameraGate, frame_luma
 from live_classify.sources.picture import Picture
 
 W, H = 320, 240
@@ -247,3 +247,31 @@ def test_a_frame_to_classify_is_decoded_by_the_gate_not_on_the_engine_s_thread(g
     assert [first.still, again.still, changed.still] == [False, gate is not None, False]
     decoded = [isinstance(f.pixels, Picture) and f.pixels.decoded_yet for f in (first, again, changed)]
     assert decoded == [True, gate is None, True], "a frame to classify left undecoded for the engine's thread"
+
+
+class CountedPicture(Picture):
+    """A JPEG frame that counts its small decodings (libjpeg at an eighth: most of what a still frame costs)."""
+
+    def __init__(self, jpeg: np.ndarray, height: int, width: int) -> None:
+        super().__init__(jpeg, height, width)
+        self.greys = 0
+
+    def grey(self, height: int) -> np.ndarray:
+        self.greys += 1
+        return super().grey(height)
+
+
+def test_the_health_checks_small_picture_is_the_gate_s_too_one_small_decoding_a_frame() -> None:
+    # The capture thread hands the gate the small luma the health checks made: a still frame is
+    # decoded once, at an eighth (1.3 ms at 720p); decoding it again for the gate doubled its cost.
+    camera_gate = CameraGate(GateConfig(refresh_s=60.0))
+    camera_gate.show_every_picture(False)
+    verdicts = []
+    for index, seed in enumerate([1, 1, 1, 2]):
+        jpeg = cv2.imencode(".jpg", scene(seed))[1].reshape(-1)
+        picture = CountedPicture(jpeg, H, W)
+        frame = Frame(index, float(index), 0.0, picture, "door")
+        marked = camera_gate.mark(frame, frame_luma(frame))  # as Camera._hand_over does, health on
+        verdicts.append(marked.still)
+        assert picture.greys == 1, f"frame {index}: {picture.greys} small decodings"
+    assert verdicts == [False, True, True, False]
