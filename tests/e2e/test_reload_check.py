@@ -51,3 +51,16 @@ def test_check_describes_the_model_a_file_names(tmp_path: Path, camera: MjpegSer
     (tmp_path / "box.toml").write_text(box({"door": camera}, 'model = "broken.onnx"\n'))
     check = run_cli("--config", str(tmp_path / "box.toml"), "--check", cwd=tmp_path)
     assert check.returncode == 1 and "Traceback" not in check.stderr and "broken.onnx" in check.stderr, check
+
+
+def test_check_judges_event_labels_by_the_labels_file_the_run_uses(tmp_path: Path, camera: MjpegServer) -> None:
+    """``labels = "mine.txt"`` renames the model's classes: the run (and a reload) knows ``cup``, not
+    ``tiny-1``; ``--check`` judges the events by the same names, not by the model file's own."""
+    model = three_classes(tmp_path / "tiny.onnx")
+    (tmp_path / "mine.txt").write_text("cup\nplate\nbowl\n")
+    config = tmp_path / "box.toml"
+    for label, code in (("cup", 0), ("tiny-1", 2)):
+        config.write_text(box({"door": camera}, f'model = "{model}"\nlabels = "mine.txt"\nevent = ["{label}"]\n'))
+        check = run_cli("--config", str(config), "--check", cwd=tmp_path)
+        assert check.returncode == code and "Traceback" not in check.stderr, (label, check)
+    assert "--event tiny-1: the model has no class of that name" in check.stderr, check

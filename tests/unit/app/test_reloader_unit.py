@@ -68,6 +68,19 @@ def test_a_file_reread_unchanged_says_nothing_changed_and_a_changed_one_its_line
     assert run.config is changed and run.loaded == 2
 
 
+def test_a_camera_a_reload_adds_is_built_with_the_source_the_reload_opened(said: list[str]) -> None:
+    """The new camera's stream was opened off the main loop (``plan``): the components are built with
+    it, not opened again on the main loop (where a slow open pauses every other camera), nor released."""
+    config, taken = RunConfig((), OutputConfig(), shown=SHOWN), []
+    world = SimpleNamespace(model_changed=threading.Event(), cameras=Cameras(), opened={}, encoders={})
+    assembly: Any = SimpleNamespace(world=world, apply=lambda specs: taken.append(world.opened.pop("yard", None)))
+    run = Reloader(None, config, assembly, lambda path: None)  # type: ignore[arg-type,return-value]
+    yard = Opened(YARD)
+    run._apply(Plan(config, {}, opened={"yard": yard}))  # type: ignore[dict-item]
+    assert taken == [yard], "the camera was built without the source the reload opened for it"
+    assert not yard.released and world.opened == {}
+
+
 DOOR = SourceConfig(parse_video_source("http://127.0.0.1:8554/door"), name="door", min_confidence=0.3)
 YARD = SourceConfig(parse_video_source("http://127.0.0.1:8554/yard"), name="yard")
 

@@ -137,3 +137,18 @@ def test_new_health_settings_reach_the_camera_and_are_learned_anew() -> None:
     assert health.config == HealthConfig(after_s=3.0) and health.learning
     cameras.retune("door", None, None, None)
     assert health.config is None
+
+
+def test_a_reload_that_leaves_the_health_checks_as_they_were_keeps_the_normal_learned() -> None:
+    """A reload that changes only the threshold: the camera's health checks keep the normal they
+    learned (not learning it again for ``learn_s``, blind to a problem meanwhile), as the gate does."""
+    cameras, _, _ = one_camera(None)
+    health = cameras.members[0].camera.health
+    cameras.retune("door", None, None, HealthConfig(learn_s=0.5))
+    rng = np.random.default_rng(0)
+    for k in range(12):  # a live picture, changing a little (not frozen), over 1.1 s
+        noisy = np.clip(frame(k).pixels.astype(np.int16) + rng.integers(-20, 20, (120, 160, 1)), 0, 255)
+        health.look(replace(frame(k), pixels=noisy.astype(np.uint8)))
+    assert not health.learning, "the normal was never learned: the test shows nothing"
+    cameras.retune("door", 0.9, None, HealthConfig(learn_s=0.5))  # only the threshold changed
+    assert not health.learning, "an unchanged health check learns its normal again"

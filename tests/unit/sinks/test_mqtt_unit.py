@@ -521,6 +521,20 @@ def test_a_reload_that_adds_a_label_leaves_an_event_going_on_alone_and_clears_a_
     assert "homeassistant/binary_sensor/home/door_mug/config" in [t for t, _, _ in after]
 
 
+def test_a_reload_that_changes_only_the_health_checks_moves_home_assistant_s_configs(fake: SimpleNamespace) -> None:
+    """The same event labels, but the checks watched go from ``offline`` and ``frozen`` to ``offline``
+    and ``dark``: Home Assistant gets dark's config, and frozen's is cleared (an empty retained message)."""
+    sink = MqttSink(MqttConfig(broker_url("mqtt://broker.lan/home"), discovery=True), "door", "rtsp://cam/1",
+                    events=("cat",), problems=("offline", "frozen"))
+    sink.reconfigure(None, ("cat",), ("offline", "dark"))
+    sink.close()
+    published = [(topic, body, retain) for topic, body, _, retain in FakeClient.made[0].published]
+    dark = [body for topic, body, _ in published if topic.endswith("/door_health_dark/config")]
+    assert dark and dark[-1] != "", "the new health check's config never published"
+    assert ("homeassistant/binary_sensor/home/door_health_frozen/config", "", True) in published, \
+        "the removed health check's config not cleared"
+
+
 def test_a_snapshot_at_an_event_s_start_not_at_its_end(fake: SimpleNamespace) -> None:
     sink = events_sink(("cat",))
     sink.write(update(0, 0.0))  # the first frame's snapshot

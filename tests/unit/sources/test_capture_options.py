@@ -37,3 +37,15 @@ def test_another_camera_s_open_never_reads_this_one_s_transport(monkeypatch: pyt
         thread.join(5)
     assert seen == {"udp": "stimeout;5000000|rtsp_transport;udp", "other": "stimeout;5000000"}
     assert os.environ[CAPTURE_OPTIONS] == "stimeout;5000000", "the user's own options not put back"
+
+
+def test_no_transport_stays_after_an_open_when_the_user_set_no_options(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With no ``OPENCV_FFMPEG_CAPTURE_OPTIONS`` of the user's, one camera's ``--rtsp-transport udp``
+    must not stay in the environment: another camera's reopen (with none) would then force udp too."""
+    monkeypatch.delenv(CAPTURE_OPTIONS, raising=False)
+    with capture_options("udp"):
+        assert os.environ.get(CAPTURE_OPTIONS) == "rtsp_transport;udp"
+    with capture_options(None):  # the other camera's reopen
+        seen = os.environ.get(CAPTURE_OPTIONS)
+    assert seen is None, "another camera's open reads this one's transport"
+    assert CAPTURE_OPTIONS not in os.environ

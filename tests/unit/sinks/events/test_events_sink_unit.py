@@ -129,3 +129,18 @@ def test_a_camera_s_problem_is_counted_as_a_problem_not_as_an_event_of_a_label()
     sink.write_predictions([seen(i) for i in range(6)])
     sink.close()
     assert sink.summary() == "1 event: 1 cat; camera problems raised: 1 offline"
+
+
+def test_a_camera_with_no_events_given_rules_by_a_reload_has_its_events_from_then_on() -> None:
+    """``[[camera]] event = []`` for the door at the start (no events of it), then a reload gives it
+    ``cat``: a cat seen at the door after the reload is an event, as at a fresh start with those rules."""
+    heard = FailsOnce()
+    heard.calls = 1
+    clocks = {"door": lambda frame: frame.index / 10, "yard": lambda frame: frame.index / 10}
+    sink = Events(RULES, clocks, [heard], own={"door": None, "yard": RULES})  # type: ignore[list-item]
+    sink.write_predictions([seen(i, camera="door") for i in range(6)])
+    assert heard.changes == []  # no events of the door yet
+    sink.reconfigure(RULES, clocks, (), {"door": RULES, "yard": RULES}, None)
+    sink.write_predictions([seen(i, camera="door") for i in range(6, 12)])
+    sink.close()
+    assert [(c.kind, c.event.camera) for c in heard.changes] == [(START, "door"), (END, "door")]
