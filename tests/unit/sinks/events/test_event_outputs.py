@@ -300,3 +300,21 @@ def test_the_seconds_go_with_the_segments_retention_deletes(tmp_path: Path) -> N
         door = [s for (s,) in db.execute("SELECT second FROM seconds WHERE camera = 'door' ORDER BY second")]
         yard = db.execute("SELECT count(*) FROM seconds WHERE camera = 'yard'").fetchone()[0]
     assert door == list(range(1_700_000_010, 1_700_000_030)) and yard == 30  # another camera's are its own
+
+
+def test_each_camera_s_seconds_are_pruned_to_its_own_oldest_segment_not_another_camera_s(tmp_path: Path) -> None:
+    """Two cameras recording: the yard's oldest segment is older than what retention leaves of the
+    door's; the door's seconds before its own oldest segment go all the same (none of the yard's)."""
+    index = Index(tmp_path)
+    index.write_predictions([seen("door", i, "cat") for i in range(0, 300, 10)])  # seconds ..000 to ..029
+    index.write_predictions([seen("yard", i, "cat") for i in range(0, 300, 10)])
+    door, yard = tmp_path / "door" / "2023-11-14", tmp_path / "yard" / "2023-11-14"
+    index.segment_closed("yard", yard / "22-13-20.mp4", 1_700_000_000.0, 1_700_000_030.0, 10)
+    index.segment_closed("door", door / "22-13-20.mp4", 1_700_000_000.0, 1_700_000_015.0, 10)
+    index.segment_closed("door", door / "22-13-35.mp4", 1_700_000_015.0, 1_700_000_030.0, 10)
+    index.segments_deleted([door / "22-13-20.mp4"])
+    index.close()
+    with sqlite3.connect(tmp_path / "index.db") as db:
+        kept = dict(db.execute("SELECT camera, MIN(second) FROM seconds GROUP BY camera").fetchall())
+        counts = dict(db.execute("SELECT camera, count(*) FROM seconds GROUP BY camera").fetchall())
+    assert kept == {"door": 1_700_000_015, "yard": 1_700_000_000} and counts == {"door": 15, "yard": 30}
