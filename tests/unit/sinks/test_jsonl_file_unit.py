@@ -1,16 +1,22 @@
 """``--jsonl-rotate daily``: a new file on a new day (the clock's day faked), and only one; a size:
 rotated past it, never before, the older files shifted up;
-SIGUSR1: one reopen per signal."""
+SIGUSR1: one reopen per signal; through the JSON lines sink, a size in bytes (not letters), and
+no rotation of a FIFO."""
 from __future__ import annotations
 
 import json
 import os
 import signal
+import stat
 import time
 import types
 from pathlib import Path
 
+from updates import update
+
 from live_classify.sinks import jsonl_file
+from live_classify.sinks.events.rules import START, Change, Event, record
+from live_classify.sinks.jsonl import JsonLines
 from live_classify.sinks.jsonl_file import Rotating, Rotation
 
 
@@ -117,3 +123,39 @@ def test_every_real_sigusr1_reopens_the_file_not_only_the_first(tmp_path: Path, 
     finally:
         signal.signal(signal.SIGUSR1, before)
     assert [frames(tmp_path / f"moved-{n}") for n in (1, 2, 3)] == [[1], [2], [3]]
+
+
+def test_a_size_rotation_counts_the_bytes_of_a_label_with_accents_not_its_letters(tmp_path: Path) -> None:
+    """``--jsonl-rotate SIZE`` is a size on disk: an event's line for ``crème brûlée`` (written as it
+    is, two bytes for each accented letter) counts its bytes. The size is one byte short of two
+    lines: each line gets a file of its own, and no file passes the size."""
+    path = tmp_path / "out.jsonl"
+    events = [Change(START, Event(f"e{n}", "door", "crème brûlée", 1.0, None, 0.9, 1.0)) for n in (1, 2, 3)]
+    line = json.dumps(record(events[0]), ensure_ascii=False) + "\n"
+    assert len(line.encode()) > len(line)  # the scenario: bytes and letters differ
+    size = 2 * len(line.encode()) - 1
+    sink = JsonLines(str(path), "cam", drop=False, rotation=Rotation(size, keep=3))
+    for event in events:
+        sink.write_event(event)
+    sink.close()
+    kept = {f.name: [json.loads(text)["id"] for text in f.read_text(encoding="utf-8").splitlines()]
+            for f in tmp_path.iterdir()}
+    assert kept == {"out.jsonl.2": ["e1"], "out.jsonl.1": ["e2"], "out.jsonl": ["e3"]}
+    assert all(f.stat().st_size <= size for f in tmp_path.iterdir())
+
+
+def test_a_fifo_given_a_rotation_is_never_rotated_and_its_reader_gets_every_line(tmp_path: Path) -> None:
+    """Rotation is for a regular file: ``--jsonl FIFO --jsonl-rotate 100B`` writes every line to the
+    FIFO (nothing moved or renamed; a FIFO cannot tell its size), as it does to /dev/null."""
+    fifo = tmp_path / "out.jsonl"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # a reader there first: opening to write then returns
+    try:
+        sink = JsonLines(str(fifo), "cam", drop=False, rotation=Rotation(100, keep=2))
+        sink.write_predictions([update(n, n / 10).shown.new_predictions[0] for n in range(3)])
+        sink.close()
+        got = os.read(reader, 1 << 16).decode()
+    finally:
+        os.close(reader)
+    assert sink.error is None and [json.loads(text)["frame"] for text in got.splitlines()] == [0, 1, 2]
+    assert stat.S_ISFIFO(fifo.stat().st_mode) and sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl"]

@@ -1,6 +1,7 @@
 """Event clips as units (issue 33): an event named a clip whose footage never came (the ring empty:
 no video yet, or none since a full disk stopped the recording) has no clip in the index, while one
-with footage keeps its clip; a clip's frames last their own time, its last one too."""
+with footage keeps its clip; a clip's frames last their own time, its last one too; its thumbnail
+is the best frame the start told, then the one the end told."""
 from __future__ import annotations
 
 import sqlite3
@@ -8,12 +9,15 @@ from dataclasses import replace
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 import pytest
 from disks import Disk
+from updates import update
 
 from live_classify.config import EncoderSettings
 from live_classify.sinks.events.index import Index
+from live_classify.sinks.events.moment import Moment
 from live_classify.sinks.events.rules import END, START, Change, Event
 from live_classify.sinks.record import segments
 from live_classify.sinks.record.clips import ClipPlan, Clips
@@ -145,3 +149,25 @@ def test_a_clip_after_a_full_disk_has_only_footage_from_after_the_resume(tmp_pat
     with av.open(str(tmp_path / str(one.clip))) as container:
         levels = [float(frame.to_ndarray(format="gray").mean()) for frame in container.decode(video=0)]
     assert levels and max(levels) < 60, levels  # dark only: 4.0 s on
+
+
+def test_the_end_s_best_frame_replaces_the_start_s_thumbnail(tmp_path: Path) -> None:
+    """The start tells the best frame so far (a dark one), the end the best of all (a bright one,
+    seen later): while the event goes on the thumbnail is the dark frame, once its clip is done the
+    bright one (the end's thumbnail is the event's best, not its start's)."""
+    clips = Clips(ClipPlan(tmp_path, "door", pre_roll_s=1.0, post_roll_s=0.0))
+    writer = Mp4Writer(None, (64, 48), tap=clips.packet, rate=10)
+    cat = event("cat", 0.5, "door/events/2023-11-14/22-13-20-cat.mp4")
+    dark, bright = (Moment(np.full((240, 320, 3), level, np.uint8), update(0, 0.0).shown.new_predictions[0])
+                    for level in (0, 255))
+    thumbnail = tmp_path / "door/events/2023-11-14/22-13-20-cat.jpg"
+    encode(writer, 0, 10)
+    clips.tell(Change(START, cat, dark))
+    encode(writer, 10, 20)
+    at_start = cv2.imread(str(thumbnail)).mean()
+    clips.tell(Change(END, replace(cat, end=cat.start + 1.5, source_end=2.0, score=0.99), bright))
+    encode(writer, 20, 30)
+    writer.close()
+    clips.close()
+    assert at_start < 64, "while it goes on: the start's best so far"
+    assert cv2.imread(str(thumbnail)).mean() > 192, "once done: the end's best"
