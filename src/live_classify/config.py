@@ -215,14 +215,20 @@ class MqttConfig:
 
 @dataclass(frozen=True)
 class EventConfig:
-    """``--event``: the labels watched, what makes an event of them, and the webhooks told."""
+    """``--event``: the labels watched, and what makes an event of them."""
 
     labels: tuple[str, ...]
     threshold: float = 0.5
     hold_s: float = 1.0
     gap_s: float = 3.0
-    webhooks: tuple[str, ...] = ()
-    webhook_token: str | None = None  # sent as Authorization: Bearer, never printed
+
+
+@dataclass(frozen=True)
+class WebhookConfig:
+    """``--webhook``: who is told of every event, the labels' and the cameras' health problems alike."""
+
+    urls: tuple[str, ...]
+    token: str | None = None  # sent as Authorization: Bearer, never printed
     public_url: str | None = None  # --public-url: the web view as receivers reach it (clip URLs; None: --serve's)
 
 
@@ -243,6 +249,7 @@ class OutputConfig:
     notify: NotifyConfig | None = None  # run by systemd (NOTIFY_SOCKET set)
     mqtt: MqttConfig | None = None
     events: EventConfig | None = None
+    webhooks: WebhookConfig | None = None
     users: tuple[WebUser, ...] | None = None  # --serve-users: who may log in, and to see what (None: no such file)
     given: frozenset[str] = frozenset()  # the flags typed on the command line, for warnings about unused ones
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from boxes import Webhooks
 from conftest import CHELSEA, COFFEE, LiveCli, assert_clean_error, run_cli
 from mjpeg_server import MjpegServer
 from mqtt_broker import MOSQUITTO, PREFIX, Broker, Subscriber
@@ -132,6 +133,38 @@ def test_each_fault_is_raised_by_name_and_cleared_and_a_normal_scene_raises_none
         assert "camera problems raised: " in done.stderr
     finally:
         broker.stop()
+
+
+def test_webhooks_are_told_of_a_cameras_problem_without_any_event_label(live_cli: type[LiveCli]) -> None:
+    # Health is on by default for a live camera: its problems are events, and --webhook needs no --event for them.
+    scene, receiver = Scene(), Webhooks()
+    try:
+        with MjpegServer(CHELSEA, fps=15, width=SIZE[0], height=SIZE[1]) as camera:
+            camera.camera.next_jpeg = scene.next_jpeg  # type: ignore[method-assign]
+            scene.fault = "dark"
+            cli = live_cli("--source", camera.url, "--name", "door", "--provider", "cpu", "--jsonl", os.devnull,
+                           "--webhook", receiver.url, "--health", "dark", *FAST)
+            cli.wait_for(lambda: any(p.get("event") == "start" for p in receiver.posts), timeout=90,
+                         what="the problem's start POSTed")
+            cli.process.terminate()
+            assert cli.finish(timeout=60).returncode == 0
+        start = next(p for p in receiver.posts if p["event"] == "start")
+        assert (start["kind"], start["problem"], start["camera"]) == ("health", "dark", "door")
+        assert "--webhook does nothing" not in cli.stderr
+    finally:
+        receiver.close()
+
+
+def test_a_video_file_has_no_health_checks_so_a_webhook_without_event_is_said_to_do_nothing(tmp_path: Path) -> None:
+    video = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10, SIZE)
+    for _ in range(5):
+        writer.write(cv2.resize(cv2.imread(str(CHELSEA)), SIZE))
+    writer.release()
+    run = run_cli("--source", str(video), "--provider", "cpu", "--jsonl", os.devnull, "--webhook",
+                  "http://127.0.0.1:9/hook")
+    assert run.returncode == 0, run.stderr
+    assert "--webhook does nothing without --event" in run.stderr
 
 
 def test_mqtt_retains_the_problem_on_the_cameras_health_topic(live_cli: type[LiveCli], tmp_path: Path) -> None:

@@ -210,8 +210,8 @@ def specs(config: RunConfig, window: bool) -> dict[Key, Spec]:
         assert out.mqtt is not None
         found[("mqtt", src.name)] = MqttSpec(out.mqtt, src.name, src.spec.name, src.min_confidence, labels,
                                              src.health.checks if src.health else ())
-    if out.events and out.events.webhooks:
-        found[("webhooks",)] = WebhooksSpec(out.events.webhooks, out.events.webhook_token, media_url(out))
+    if out.webhooks and ("events",) in found:  # class events, or the cameras' health problems
+        found[("webhooks",)] = WebhooksSpec(out.webhooks.urls, out.webhooks.token, media_url(out))
     if indexed:
         found[("index",)] = IndexSpec(indexed)
         found[("teach",)] = TeachSpec(indexed, config.model)
@@ -245,8 +245,8 @@ def indexed_directory(out: OutputConfig) -> Path | None:
 def media_url(out: OutputConfig) -> str | None:
     """Where the receivers of webhooks find the clips (``/media/`` under it): ``--public-url``, else
     the web view's own address when it serves the clips (a wildcard address: this machine's name)."""
-    if out.events and out.events.public_url:
-        return out.events.public_url
+    if out.webhooks and out.webhooks.public_url:
+        return out.webhooks.public_url
     if out.serve is None or indexed_directory(out) is None:
         return None
     host, port = out.serve.sock.getsockname()[:2]

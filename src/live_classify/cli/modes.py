@@ -95,6 +95,8 @@ def mode_problems(mode: str, given: frozenset[str], rtsp: bool = False) -> tuple
              "event_gap": ("event",), "webhook": ("event",), "webhook_token": ("webhook",), "public_url": ("webhook",),
              "record_mode": ("record",), "pre_roll": ("record_mode",), "post_roll": ("record_mode",),
              "event_max": ("record_mode",), "retain_events": ("record_mode",)}
+    if mode != FILE:
+        del needs["webhook"]  # a live camera's health problems are events too
     for dest, any_of in needs.items():
         if not given & set(any_of):
             unused[dest] = f"does nothing without {' or '.join(flag(d) for d in any_of)}"

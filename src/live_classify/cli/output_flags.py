@@ -135,7 +135,8 @@ def event_flags(parser: argparse.ArgumentParser) -> None:
     events.add_argument("--event-gap", type=duration, default=3.0, metavar="DURATION",
                         help="--event: the event ends when the class has been gone this long (default: 3s)")
     events.add_argument("--webhook", type=webhook_url, action="append", metavar="URL",
-                        help="--event: POST each start and end as JSON to URL (give it once per URL)")
+                        help="POST each event's start and end as JSON to URL: --event's, and a live camera's health "
+                             "problems (give it once per URL)")
     events.add_argument("--webhook-token", metavar="TOKEN", help="--webhook: sent as Authorization: Bearer TOKEN")
     events.add_argument("--public-url", type=public_url, metavar="URL",
                         help="--webhook: the web view's address as the receivers reach it, for the clip's and "

@@ -23,6 +23,7 @@ from live_classify.config import (
     ServeConfig,
     SourceConfig,
     SourceSpec,
+    WebhookConfig,
 )
 from live_classify.sinks.web.users import serve_users
 
@@ -47,7 +48,7 @@ def run_config(args: argparse.Namespace, specs: list[SourceSpec], names: list[st
         mqtt=MqttConfig(args.mqtt, args.mqtt_qos, args.mqtt_every, args.mqtt_on_change,
                         args.mqtt_required, args.mqtt_ca, args.mqtt_discovery,
                         tuple(args.mqtt_device_class or ())) if args.mqtt else None,
-        events=_events(args, sources), users=serve_users(args.serve_users) if serve else None,
+        events=_events(args, sources), webhooks=webhooks(args), users=serve_users(args.serve_users) if serve else None,
     )
     return RunConfig(sources, outputs, BatchConfig(args.max_batch, args.batch_wait / 1e3), model_file(args),
                      args.watch_model)
@@ -60,12 +61,16 @@ def event_rules(args: argparse.Namespace) -> EventConfig | None:
 
 
 def _events(args: argparse.Namespace, sources: Sequence[SourceConfig]) -> EventConfig | None:
-    """The run's events: every label any camera watches (each camera keeps its own rules), the
-    top level's rules for what has no camera of its own, and the webhooks."""
+    """The run's events: every label any camera watches (each camera keeps its own rules), and the
+    top level's rules for what has no camera of its own."""
     own = [label for src in sources if src.events for label in src.events.labels]
     labels = tuple(dict.fromkeys([*(args.event or ()), *own]))
-    return EventConfig(labels, args.event_threshold, args.event_hold, args.event_gap, tuple(args.webhook or ()),
-                       args.webhook_token, args.public_url) if labels else None
+    return EventConfig(labels, args.event_threshold, args.event_hold, args.event_gap) if labels else None
+
+
+def webhooks(args: argparse.Namespace) -> WebhookConfig | None:
+    """``--webhook``: told of the labels' events and of the cameras' health problems."""
+    return WebhookConfig(tuple(args.webhook), args.webhook_token, args.public_url) if args.webhook else None
 
 
 def model_file(args: argparse.Namespace) -> Path:

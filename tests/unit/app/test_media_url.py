@@ -16,10 +16,10 @@ def test_a_web_view_on_every_address_gives_this_machines_name_and_the_public_url
     with socket.socket() as sock:
         sock.bind(("0.0.0.0", 0))
         port = sock.getsockname()[1]
-        out: Any = SimpleNamespace(events=SimpleNamespace(public_url=None), serve=SimpleNamespace(sock=sock),
+        out: Any = SimpleNamespace(events=SimpleNamespace(), webhooks=None, serve=SimpleNamespace(sock=sock),
                                    record=SimpleNamespace(path=tmp_path / "rec", segment_s=None))
         assert media_url(out) == f"http://{socket.getfqdn()}:{port}"
-        out.events = SimpleNamespace(public_url="https://cams.example.com/box")
+        out.webhooks = SimpleNamespace(public_url="https://cams.example.com/box")
         assert media_url(out) == "https://cams.example.com/box"
 
 
@@ -31,6 +31,6 @@ def test_a_web_view_on_ipv6_is_given_in_brackets_and_on_every_ipv6_address_by_th
         with socket.socket(socket.AF_INET6) as sock:
             sock.bind((address, 0))
             port = sock.getsockname()[1]
-            out: Any = SimpleNamespace(events=SimpleNamespace(public_url=None), serve=SimpleNamespace(sock=sock),
+            out: Any = SimpleNamespace(events=SimpleNamespace(), webhooks=None, serve=SimpleNamespace(sock=sock),
                                        record=SimpleNamespace(path=tmp_path / "rec", segment_s=None))
             assert media_url(out) == f"http://{host}:{port}"

@@ -31,10 +31,12 @@ from live_classify.config import (
     CollectConfig,
     EventConfig,
     GateConfig,
+    HealthConfig,
     OutputConfig,
     RecordConfig,
     RunConfig,
     SourceConfig,
+    WebhookConfig,
 )
 from live_classify.sinks.jsonl_file import Rotation
 from live_classify.sources.capture import parse_video_source
@@ -135,13 +137,14 @@ def test_each_output_is_one_spec_made_of_its_own_settings(tmp_path: Path) -> Non
     """A run of everything: each spec's fields, from the run's and each camera's settings."""
     root = Path("/rec/")
     clip = replace(clip_of(tmp_path), min_confidence=None, record=RecordConfig(root, segment_s=60.0))  # no clips
-    rules = EventConfig(("espresso",), webhooks=("http://h/x",), webhook_token="t", public_url="https://pub")
+    rules = EventConfig(("espresso",))
     own = EventConfig(("person",), hold_s=2.5)
     record = RecordConfig(root, segment_s=60.0, mode="both")
     door = replace(DOOR, record=record, events=own)
     serve, mqtt = SimpleNamespace(sock=None), SimpleNamespace(discovery=False)
     out = OutputConfig(jsonl="p.jsonl", jsonl_rotate="daily", jsonl_keep=3, min_confidence=0.2, record=record,
-                       events=rules, serve=serve, mqtt=mqtt)  # type: ignore[arg-type]
+                       events=rules, webhooks=WebhookConfig(("http://h/x",), "t", "https://pub"), serve=serve,
+                       mqtt=mqtt)  # type: ignore[arg-type]
     found = specs(RunConfig((door, clip), out, model=Path("m.onnx"), watch_model=True), window=True)
     names = (("door", door.spec.name), ("clip", clip.spec.name))
     assert found == {
@@ -205,3 +208,14 @@ def test_webhooks_find_the_clips_on_the_web_view_that_serves_them(host: str) -> 
         assert media_url(served) == f"http://{shown}:{port}"
         assert media_url(replace(served, record=None)) is None, "no index: the web view serves no clip"
         assert media_url(replace(served, serve=None)) is None
+
+
+def test_webhooks_are_built_for_the_cameras_health_problems_alone_and_not_where_no_event_can_come() -> None:
+    hooks = WebhookConfig(("http://h/x",))
+    watched = replace(DOOR, health=HealthConfig())
+    found = specs(RunConfig((watched,), OutputConfig(jsonl="-", webhooks=hooks), model=Path("m.onnx")), window=False)
+    assert found[("webhooks",)] == WebhooksSpec(("http://h/x",), None, None)
+    assert found[("events",)] == EventsSpec(None, (("door", None),), ("door",), ())
+    unwatched = replace(DOOR, health=None)
+    found = specs(RunConfig((unwatched,), OutputConfig(jsonl="-", webhooks=hooks), model=Path("m.onnx")), window=False)
+    assert ("webhooks",) not in found and ("events",) not in found
