@@ -275,3 +275,41 @@ def test_the_health_checks_small_picture_is_the_gate_s_too_one_small_decoding_a_
         verdicts.append(marked.still)
         assert picture.greys == 1, f"frame {index}: {picture.greys} small decodings"
     assert verdicts == [False, True, True, False]
+
+
+def test_an_mjpeg_camera_s_masks_are_placed_on_its_frame_not_on_the_smaller_picture_the_gate_decodes() -> None:
+    # The gate looks at a JPEG decoded at half its size (120 rows of 240); the masks are in the frame's pixels.
+    # The left half masked (a TV): a square appearing there is no motion, one on the right is.
+    def square(x: int) -> np.ndarray:
+        picture = scene(1).copy()
+        picture[90:150, x:x + 60] = 255
+        return picture
+
+    def still(as_jpeg: bool) -> list[bool]:
+        gate = CameraGate(GateConfig(masks=((0, 0, W // 2, H),)))
+        gate.show_every_picture(False)
+        seen = []
+        for index, picture in enumerate([scene(1), scene(1), square(40), square(220)]):
+            pixels = Picture.of(cv2.imencode(".jpg", picture)[1]) if as_jpeg else picture
+            assert pixels is not None
+            seen.append(gate.mark(Frame(index, float(index), 0.0, pixels, "door")).still)
+        return seen
+
+    assert still(as_jpeg=False) == [False, True, True, False]
+    assert still(as_jpeg=True) == [False, True, True, False], "the masks of a JPEG were scaled to its smaller decoding"
+
+
+def test_a_file_s_status_says_still_on_its_kept_frames_and_not_on_its_classified_ones() -> None:
+    # A video file with --serve: the page's tile and /api/status say "still" from the camera's status,
+    # read as each frame is shown.
+    source, engine = Pictures(live=False), Counting()
+    for picture in [scene(1)] * 3 + [scene(2)] * 3 + [None]:
+        source.send(picture)
+    run = Run(source, engine, Flow.EVERY, workers=1, gate=GateConfig()).start()
+    try:
+        said = [(shown.kept, run.camera.snapshot().still) for shown in run.frames()]
+    finally:
+        run.join()
+    kept = [False, True, True, False, True, True]
+    assert [k for k, _ in said] == kept
+    assert [still for _, still in said] == kept, "a file's gated frames never said still in its status"

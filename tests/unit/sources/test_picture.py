@@ -127,3 +127,21 @@ def test_a_stream_that_is_not_mjpeg_is_decoded_as_opencv_decodes_it(tmp_path: Pa
     finally:
         source.release()
     assert isinstance(frame, np.ndarray) and frame.shape == (240, 320, 3), "its packets taken as JPEGs"
+
+
+def test_tables_before_the_frame_header_are_not_taken_for_it() -> None:
+    # Many cameras send their Huffman tables (DHT, 0xFFC4) before the frame header (SOF0, 0xFFC0):
+    # a marker of the same 0xC_ range that carries no size. OpenCV puts them after it; moved first here.
+    data = jpeg(320, 240).tobytes()
+    segments, at = [], 2
+    while data[at + 1] != 0xDA:  # up to the scan
+        end = at + 2 + int.from_bytes(data[at + 2:at + 4], "big")
+        segments.append(data[at:end])
+        at = end
+    tables = [s for s in segments if s[1] == 0xC4]
+    assert tables and segments.index(tables[0]) > [s[1] for s in segments].index(0xC0)
+    moved = data[:2] + b"".join(tables + [s for s in segments if s[1] != 0xC4]) + data[at:]
+    picture = Picture.of(np.frombuffer(moved, np.uint8))
+    assert picture is not None and (picture.width, picture.height) == (320, 240), \
+        "the Huffman tables were read as the frame's size"
+    assert np.array_equal(picture.decoded(), cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR))
