@@ -111,7 +111,7 @@ class Camera:
             dropped=stats.dropped, reconnects=stats.reconnects, capture_fps=stats.capture_rate.rate,
             inference_fps=stats.inference_rate.rate, display_fps=stats.display_rate.rate,
             recent_latencies_ms=recent, backend_down=self.backend_down, ended=self.ended, error=self.error,
-            gated=self.gate.gated, still=self.still,
+            gated=self.gate.gated, still=self.still and state is CameraState.LIVE,  # a lost camera keeps nothing
             health=self.health.problem(time.monotonic(), receiving=state is CameraState.LIVE))
 
     def start(self) -> Camera:

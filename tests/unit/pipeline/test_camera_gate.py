@@ -15,6 +15,7 @@ from live_classify.config import GateConfig, SourceSpec
 from live_classify.errors import UsageError
 from live_classify.pipeline.frames import Flow, Frame, Shown
 from live_classify.pipeline.gate import CameraGate, frame_luma
+from live_classify.pipeline.status import CameraState
 from live_classify.sources.picture import Picture
 
 W, H = 320, 240
@@ -313,3 +314,18 @@ def test_a_file_s_status_says_still_on_its_kept_frames_and_not_on_its_classified
     kept = [False, True, True, False, True, True]
     assert [k for k, _ in said] == kept
     assert [still for _, still in said] == kept, "a file's gated frames never said still in its status"
+
+
+def test_a_camera_that_is_lost_is_no_longer_said_to_be_still() -> None:
+    # The tile said "reconnecting · still: label kept" at once: a lost camera keeps no label it re-checks.
+    source, engine = Pictures(), Counting()
+    run = Run(source, engine, Flow.LATEST, gate=GateConfig()).start()
+    try:
+        live_step(run, source, scene(1), classified=1)
+        assert live_step(run, source, scene(1), classified=1).kept
+        assert run.camera.snapshot().still
+        source.send(None)  # the stream is lost: retried
+        wait_until(lambda: run.camera.snapshot().state is not CameraState.LIVE)
+        assert not run.camera.snapshot().still
+    finally:
+        run.join()
