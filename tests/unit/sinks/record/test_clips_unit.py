@@ -16,6 +16,7 @@ from disks import Disk
 from updates import update
 
 from live_classify.config import EncoderSettings
+from live_classify.sinks import troubles
 from live_classify.sinks.events.index import Index
 from live_classify.sinks.events.moment import Moment
 from live_classify.sinks.events.rules import END, START, Change, Event
@@ -149,6 +150,23 @@ def test_a_clip_after_a_full_disk_has_only_footage_from_after_the_resume(tmp_pat
     with av.open(str(tmp_path / str(one.clip))) as container:
         levels = [float(frame.to_ndarray(format="gray").mean()) for frame in container.decode(video=0)]
     assert levels and max(levels) < 60, levels  # dark only: 4.0 s on
+
+
+def test_a_camera_removed_while_a_full_disk_stops_its_recording_leaves_no_trouble_behind(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reload removes a camera whose recording a full disk stopped: its recording is closed, and
+    status and /healthz no longer say "recording stopped" for a camera that is gone."""
+    disk = Disk()
+    monkeypatch.setattr(segments, "SpaceWatch", lambda: disk)
+    recording = Recording(tmp_path, 10.0, drop=False, segments=SegmentPlan(60.0, "gone"),
+                          clips=ClipPlan(tmp_path, "gone", pre_roll_s=1.0, post_roll_s=0.0))
+    image = np.zeros((48, 64, 3), np.uint8)
+    for i in range(5):
+        disk.full = "the disk is nearly full (1.0 MB free)" if i == 4 else None
+        recording._encode((image, i / 10))
+    assert troubles.stopped("recording", "gone")
+    recording.close()
+    assert troubles.stopped("recording", "gone") is None
 
 
 def test_the_end_s_best_frame_replaces_the_start_s_thumbnail(tmp_path: Path) -> None:

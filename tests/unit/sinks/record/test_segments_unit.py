@@ -243,3 +243,18 @@ def test_the_index_is_told_each_segment_in_wall_clock_times_and_each_one_retenti
     writer.write(image, 8.0)
     writer.close()
     assert told.deleted == files and [p.name for p in segment_files(tmp_path / "told")] == [told.closed[-1][1]]
+
+
+def test_a_segment_a_stall_ran_across_is_indexed_to_the_held_frame_at_its_end(tmp_path: Path) -> None:
+    """Frames to 0.5 s, then none until 1.8 s (a stall over the 1 s boundary): the first segment holds
+    its last frame to its end, so the index says it lasts to 0.999 s (the history shows no hole), not
+    to the last frame the camera sent (0.5 s)."""
+    wall = time.time()
+    told = Told()
+    writer = segments.SegmentedMp4(tmp_path, SegmentPlan(1.0, "stalled"), wall_clock=lambda: wall, log_to=told)
+    image = np.zeros((48, 64, 3), np.uint8)
+    for t in [i / 10 for i in range(6)] + [1.8, 1.9]:
+        writer.write(image, t)
+    writer.close()
+    assert [(s - wall, e - wall) for _, _, s, e in told.closed] == [
+        (pytest.approx(0.0), pytest.approx(1.0 - segments.HOLD_GAP_S)), (pytest.approx(1.0), pytest.approx(1.9))]

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+import pytest
 
 from live_classify.config import EncoderSettings
 from live_classify.sinks.record.mp4 import Mp4Writer
@@ -65,3 +66,15 @@ def test_segments_of_two_runs_that_overlap_are_exported_once_each_moment_with_no
     expected = [digest for _, digest in packets(first)] + [digest for t, digest in packets(second) if t > 0.95]
     assert len(expected) == 40
     assert [digest for _, digest in packets(clip)] == expected
+
+
+def test_a_client_that_reads_nothing_holds_a_bounded_queue_and_its_cut_gives_up_after_the_stall() -> None:
+    """Slow exports must not eat memory or hold the cutting thread: with nobody reading, the cut
+    queues ``QUEUED`` pieces (32 kB each at most: ~2 MB), then waits the stall and gives up with
+    one line, the stream closed, never queueing the rest of the file in memory."""
+    out, queued = export.Stream(stall_s=0.05), 0
+    with pytest.raises(OSError, match="the client read nothing for 0.05 s"):
+        for _ in range(10 * export.QUEUED):
+            out.write(b"x" * 32_768)
+            queued += 1
+    assert queued == export.QUEUED and out.closed
