@@ -78,3 +78,19 @@ def test_a_client_that_reads_nothing_holds_a_bounded_queue_and_its_cut_gives_up_
             out.write(b"x" * 32_768)
             queued += 1
     assert queued == export.QUEUED and out.closed
+
+
+def test_an_export_lasts_as_long_as_its_frames_its_last_frame_included(tmp_path: Path) -> None:
+    """Frames 0.1 s apart: the export lasts from its first frame to its last plus 0.1 s, the last frame
+    keeping its 0.1 s on the export's own clock (its duration rescaled with its times; left in the
+    segment's time base it was read as 17.8 ms)."""
+    segment = recorded(tmp_path / "10-00-00.mp4", 0, 30)  # 0.0 .. 2.9 s
+    origin = 1_000_000.0
+    exported([(segment, origin, origin + 2.9)], origin + 1.0, origin + 2.45, clip := tmp_path / "clip.mp4")
+    with av.open(str(clip)) as video:
+        stream = video.streams.video[0]
+        kept = [p for p in video.demux(stream) if p.pts is not None]
+        times = sorted(float(p.pts * stream.time_base) for p in kept)
+        assert len(kept) >= 15
+        assert float(kept[-1].duration * stream.time_base) == pytest.approx(0.1, abs=0.002)
+        assert float(video.duration / av.time_base) == pytest.approx(times[-1] - times[0] + 0.1, abs=0.01)

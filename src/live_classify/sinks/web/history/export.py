@@ -72,6 +72,8 @@ class _Cut:
             return
         packet.pts = round(packet.pts * time_base / self.time_base) + shift
         packet.dts, self.last_dts = dts, dts
+        if packet.duration:  # on the export's clock too: the muxer keeps the last frame's as it is
+            packet.duration = round(packet.duration * time_base / self.time_base)
         packet.time_base = self.time_base
         packet.stream = self.stream
         self.output.mux(packet)
