@@ -7,6 +7,7 @@ import re
 import signal
 import socket
 import time
+from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import pytest
@@ -185,7 +186,11 @@ def test_the_page_in_a_real_browser_shows_the_label_and_the_video(camera: MjpegS
 
 
 @pytest.mark.skipif(not CHROMIUM, reason="needs a browser: apt-get install chromium")
-def test_the_page_shows_the_events_going_on_with_one_time_format(camera: MjpegServer, live_cli, tmp_path) -> None:
+def test_the_page_shows_the_events_going_on_with_one_time_format(camera: MjpegServer, live_cli, tmp_path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The browser nine hours east of UTC (Tokyo, no daylight saving): the event's start in its local
+    time, as the history page writes it, not in UTC (the same only on a box in UTC)."""
+    monkeypatch.setenv("TZ", "Asia/Tokyo")  # the browser started next inherits it
     cats = [flag for label in CAT_LABELS for flag in ("--event", label)]
     cli, port = serve(live_cli, camera, *cats, "--event-threshold", "0.01", "--event-hold", "0.2s")
     expression = ("JSON.stringify({going: [...document.querySelectorAll('#going-on li')].map(i => i.textContent), "
@@ -198,6 +203,8 @@ def test_the_page_shows_the_events_going_on_with_one_time_format(camera: MjpegSe
     (going,) = page["going"]  # the cat on top all along: one event, going on
     assert re.fullmatch(rf"({'|'.join(CAT_LABELS)}) \d+% on \S+, since \d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d", going), going
     assert going.startswith(f"{told['label']} {told['score'] * 100:.0f}% on "), (going, told)  # a percentage
+    tokyo = datetime.fromtimestamp(told["start"], timezone(timedelta(hours=9))).strftime("%Y-%m-%d %H:%M:%S")
+    assert going.endswith(f", since {tokyo}"), (going, tokyo)  # the browser's local time
     assert page["none"] is True and {"capture rate", "inference rate"} <= set(page["rates"]), page
 
 

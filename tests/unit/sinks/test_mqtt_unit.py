@@ -11,6 +11,8 @@ from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
+import cv2
+import numpy as np
 import paho.mqtt.client as paho
 import pytest
 from paho.mqtt.client import DisconnectFlags
@@ -561,3 +563,17 @@ def test_the_label_topic_follows_the_page_even_when_the_prediction_is_not_publis
     labels = [body for topic, body, _, _ in published if topic == "home/door/label"]
     frames = [body["frame"] for topic, body, _, _ in published if topic == "home/door/prediction"]
     assert labels == ["cat", "unknown", "dog"] and frames == [0]
+
+
+def test_the_snapshot_is_the_annotated_picture_the_page_shows_not_the_raw_frame(fake: SimpleNamespace) -> None:
+    """Home Assistant's camera entity shows what the page shows: the frame with its label drawn (the
+    canvas), not the camera's raw frame. Here the raw frame is black and the canvas white."""
+    sink = sink_for()
+    raw, canvas = np.zeros((240, 320, 3), np.uint8), np.full((240, 320, 3), 255, np.uint8)
+    sink.write(update(0, 0.0, draw=lambda: canvas, image=raw))
+    sink.close()
+    client = FakeClient.made[0]
+    (jpeg,) = [payload for (topic, *_), payload in zip(client.published, client.raw, strict=True)
+               if topic == "home/door/snapshot"]
+    picture = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    assert picture.shape == (240, 320, 3) and picture.mean() > 250, "the snapshot is the canvas, not the raw frame"

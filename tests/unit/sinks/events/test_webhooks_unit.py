@@ -219,3 +219,29 @@ def test_at_the_end_every_receiver_shares_one_wait_not_one_wait_each(monkeypatch
     deadlines = {receiver.deadline for receiver in hooks.receivers}
     assert len(deadlines) == 1  # one deadline for all the receivers
     assert [receiver.dropped for receiver in hooks.receivers] == [1, 1, 1]
+
+
+def test_at_the_end_a_post_waits_no_longer_than_the_time_left(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A receiver that failed just before the end: its last POST may wait only what is left of
+    ``CLOSE_WAIT_S`` (the end's wait all told), not a POST's full ``TIMEOUT_S``: a slow receiver
+    never holds the run's end past it, nor posts after the summary counted its event as dropped."""
+    import live_classify.sinks.events.webhooks as webhooks
+
+    monkeypatch.setattr(webhooks, "CLOSE_WAIT_S", 0.5)
+    monkeypatch.setattr(webhooks, "BACKOFF_S", (60.0, 60.0))
+    waits: list[float] = []
+
+    def down_then_up(url: str, delivery: Delivery, token: str | None, timeout: float) -> None:
+        waits.append(timeout)
+        if len(waits) == 1:
+            raise ConnectionRefusedError(111, "Connection refused")
+
+    hooks = Webhooks(("http://127.0.0.1:9/hook",), None, send=down_then_up)
+    receiver = hooks.receivers[0]
+    receiver.closing = backoff = Backoff()
+    hooks.write_event(change())
+    assert backoff.entered.wait(10)  # the first try failed: it waits out its backoff
+    hooks.close()
+    assert waits[0] == webhooks.TIMEOUT_S  # while the run goes on: a POST's full wait
+    assert len(waits) == 2 and 0 < waits[1] <= 0.5, waits  # the last try: what is left of the end's wait
+    assert receiver.sent == 1 and receiver.dropped == 0
