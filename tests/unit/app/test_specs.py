@@ -99,6 +99,15 @@ def test_the_events_run_on_the_wall_clock_for_live_cameras_only(tmp_path: Path) 
     assert events.live == ("door",) and dict(events.own) == {"door": None, "clip": None}
 
 
+def test_health_checks_alone_run_the_events_for_their_problems() -> None:
+    """Issue 35: a live camera's health checks (on by default) are told as events with no ``--event``
+    at all; with health off and no rule there are no events."""
+    found = specs(RunConfig((replace(DOOR, health=HealthConfig()),), OutputConfig(headless=True)), window=False)
+    events = found[("events",)]
+    assert isinstance(events, EventsSpec)
+    assert events.rules is None and events.live == ("door",)
+    assert ("events",) not in specs(RunConfig((DOOR,), OutputConfig(headless=True)), window=False)
+
 def test_every_picture_is_decoded_where_a_window_or_a_recording_shows_it_and_that_changes_in_place() -> None:
     record = RecordConfig(Path("/rec/"), segment_s=60.0)
     yard = replace(DOOR, name="yard", record=record)

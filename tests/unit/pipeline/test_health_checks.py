@@ -165,6 +165,20 @@ def test_no_crying_wolf_on_a_normal_changing_scene(scene: Scene) -> None:
     assert set(run.shown(scene, 60)) == {None}
 
 
+def dimmed(picture: np.ndarray, gain: float) -> np.ndarray:
+    return np.clip(picture * gain, 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize(("picture", "gain", "blur"), [(CUP, 0.15, 0.2), (CAT, 0.3, 0.5)],
+                         ids=["dim-default", "dimmer-strict-blur"])
+def test_the_lights_switched_off_for_good_are_no_blur(picture: np.ndarray, gain: float, blur: float) -> None:
+    """Sharpness is over the squared mean luma, so a scene lit far less (for good, dim but not black:
+    not dark) is as sharp as before, with the default ``--health-blur`` or a strict one (over the mean
+    alone it would fall with the light, and the lights going off would read as a fogged lens)."""
+    run = Run(HealthConfig(after_s=AFTER, learn_s=LEARN, blur_ratio=blur)).learned(still(picture))
+    assert set(run.shown(still(dimmed(picture, gain)), 4 * AFTER)) == {None}
+
+
 def test_relearn_takes_the_new_view_as_normal() -> None:
     run = Run().learned()
     assert run.shown(still(CUP), AFTER + 3)[-1] == "moved"

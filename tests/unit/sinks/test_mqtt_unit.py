@@ -537,6 +537,16 @@ def test_a_reload_that_changes_only_the_health_checks_moves_home_assistant_s_con
         "the removed health check's config not cleared"
 
 
+def test_a_reload_that_stops_watching_a_problem_clears_its_home_assistant_sensor(fake: SimpleNamespace) -> None:
+    """Issue 35: a reload from ``--health offline,dark,moved`` to ``offline,dark`` clears the ``moved``
+    problem sensor's Home Assistant config (an empty retained message), and only that one."""
+    sink = MqttSink(MqttConfig(broker_url("mqtt://broker.lan/home"), discovery=True), "door", "rtsp://cam/1",
+                    problems=("offline", "dark", "moved"))
+    sink.reconfigure(None, (), ("offline", "dark"))
+    sink.close()
+    cleared = [topic for topic, body, _, retain in FakeClient.made[0].published if body == "" and retain]
+    assert cleared == ["homeassistant/binary_sensor/home/door_health_moved/config"]
+
 def test_a_snapshot_at_an_event_s_start_not_at_its_end(fake: SimpleNamespace) -> None:
     sink = events_sink(("cat",))
     sink.write(update(0, 0.0))  # the first frame's snapshot

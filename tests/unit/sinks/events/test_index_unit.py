@@ -227,3 +227,21 @@ def test_a_health_event_is_written_with_its_kind_and_listed_by_kind_health(tmp_p
     history = History(tmp_path)
     assert [e["id"] for e in history.events(Span(None, None, None, None, "health"))] == ["h1"]
     assert [e["id"] for e in history.events(Span(None, None, None, None, "class"))] == ["c1"]
+
+
+def test_an_index_made_before_health_events_gains_their_kind_and_keeps_its_rows_as_classes(tmp_path: Path) -> None:
+    """Issue 35: an ``index.db`` of an older version has no ``kind`` column; the run's index adds it
+    (its rows: class events) and writes and lists health events as on a new one."""
+    with closing(sqlite3.connect(tmp_path / "index.db")) as db:
+        db.execute('CREATE TABLE events (id TEXT PRIMARY KEY, camera TEXT NOT NULL, label TEXT NOT NULL, '
+                   'start REAL NOT NULL, "end" REAL, score REAL NOT NULL, clip TEXT, thumbnail TEXT)')
+        db.execute("INSERT INTO events VALUES ('old', 'door', 'cat', 1.0, 2.0, 0.9, NULL, NULL)")
+        db.commit()
+    index = Index(tmp_path, say=lambda line: None)
+    index.write_event(Change(START, Event("h1", "door", "dark", 3.0, None, 1.0, 3.0, kind=HEALTH)))
+    written(index, 1)
+    index.close()
+    assert rows(tmp_path, "SELECT id, kind FROM events ORDER BY id") == [("h1", "health"), ("old", "class")]
+    history = History(tmp_path)
+    assert [e["id"] for e in history.events(Span(None, None, None, None, "health"))] == ["h1"]
+    assert [e["id"] for e in history.events(Span(None, None, None, None, "class"))] == ["old"]
