@@ -214,13 +214,14 @@ def test_events_a_hung_receiver_never_got_are_counted_as_dropped_at_the_end(scen
 
 
 @pytest.mark.skipif(MOSQUITTO is None, reason="needs mosquitto")
-def test_mqtt_events_states_and_home_assistant_discovery(scenes: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("gate", ["off", "motion"])  # the still frames keep the answer: the same events, states
+def test_mqtt_events_states_and_home_assistant_discovery(gate: str, scenes: Path, tmp_path: Path) -> None:
     broker = Broker(tmp_path)
     broker.start()
     try:
         received = subscribe(broker.port)
         run = run_cli("--source", str(scenes), "--headless", "--provider", "cpu", *EVENT_FLAGS, "--jsonl", "-",
-                      "--mqtt", broker.url, "--mqtt-discovery")
+                      "--mqtt", broker.url, "--mqtt-discovery", "--gate", gate)
         assert run.returncode == 0, run.stderr
         camera = f"{PREFIX}/scenes"
         messages = drain(received)
