@@ -83,7 +83,7 @@ class Row:
 JSONL = JsonlSpec("p.jsonl", True, "door-src", (("door", "door-src"),), (("door", 0.3),), 0.2, Rotation())
 MQTT = MqttSpec(broker("mqtt://a/p"), "door", "door-src", 0.3, ("person",), ("offline",))
 WEB = WebSpec(serve(), (("door", "door-src"),), 0.3, None, None)
-EVENTS = EventsSpec(CAT, (("door", CAT), ("yard", None)), ("door",), ())
+EVENTS = EventsSpec(CAT, (("door", CAT), ("yard", None)), ("door",), (("yard", Path("/rec/")),))
 RECORD = RecordSpec("door", RecordConfig(Path("/rec/"), segment_s=60.0), 0.0, Path("/rec/"))
 TEACH = TeachSpec(Path("/a"), None)
 HOOKS = WebhooksSpec(("http://a",), None, None)
