@@ -102,3 +102,13 @@ def test_the_model_reaches_the_taught_classes_and_its_watch_alone() -> None:
     before = specs(RunConfig((DOOR, YARD), OUT, model=Path("a.onnx"), watch_model=True), window=False)
     after = specs(RunConfig((DOOR, YARD), OUT, model=Path("b.onnx"), watch_model=True), window=False)
     assert reached(before, after) == {("teach",), ("watch-model",)}
+
+
+def test_a_new_event_hold_reaches_a_recording_only_where_it_records_clips() -> None:
+    """The hold is the clips' pre-roll: a recording of segments alone keeps its open segment."""
+    yard = replace(YARD, record=RecordConfig(ROOT, segment_s=60.0))  # segments, no clips
+    held = replace(RULES, hold_s=9.0)
+    before = specs(RunConfig((DOOR, yard), OUT), window=False)
+    after = specs(RunConfig((replace(DOOR, events=replace(OWN, hold_s=9.0)), replace(yard, events=held)), OUT),
+                  window=False)
+    assert reached(before, after) == {("events",), ("record", "door")}
