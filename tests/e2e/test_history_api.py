@@ -279,7 +279,7 @@ def test_a_thumbnail_is_the_frame_recorded_at_that_moment(port: int, recorded: P
 def test_without_a_recording_directory_each_api_says_so_in_one_line() -> None:
     camera = camera_status(last_capture=time.monotonic())
     sock = listen(Address("127.0.0.1", 0), None)
-    view = web.WebView(sock, [web.Feed("a", "a", lambda: camera)], web.Options("a", "CPU", token=None, fps=None))
+    view = web.WebView(sock, [web.Feed("a", "a", lambda: camera)], web.Options("CPU", token=None, fps=None))
     try:
         port = sock.getsockname()[1]
         for path in APIS[:-1]:

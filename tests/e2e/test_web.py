@@ -248,7 +248,7 @@ def test_a_failing_server_is_one_line_and_the_run_goes_on(monkeypatch: pytest.Mo
     camera = camera_status(state=CameraState.STARTING, last_capture=time.monotonic())
     sock = listen(Address("127.0.0.1", 0), None)
     view = web.WebView(sock, [web.Feed("test", "test", lambda: camera)],
-                        web.Options("test", "CPU", token=None, fps=None))
+                        web.Options("CPU", token=None, fps=None))
     viewer = open_stream(sock.getsockname()[1])
     monkeypatch.setattr(web.cv2, "imencode", lambda *_: (_ for _ in ()).throw(MemoryError("no memory")))
     other, warnings = Counting(), []

@@ -35,7 +35,7 @@ def guarded() -> Iterator[tuple[web.WebView, int]]:
     camera = camera_status(state=CameraState.STARTING, last_capture=time.monotonic())
     sock = listen(Address("127.0.0.1", 0), TOKEN)
     view = web.WebView(sock, [web.Feed("door", "door", lambda: camera)],
-                       web.Options("door", "CPU", token=TOKEN, fps=None))
+                       web.Options("CPU", token=TOKEN, fps=None))
     try:
         yield view, sock.getsockname()[1]
     finally:

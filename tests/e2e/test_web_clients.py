@@ -201,7 +201,7 @@ def test_a_stalled_event_reader_costs_a_live_one_no_event_and_logs_nothing(caplo
     """The server object on a real socket: one event reader never reads, and its queue overflows;
     the other gets every event in order, and nothing is logged."""
     sock = listen(Address("127.0.0.1", 0), None)
-    view = SimpleNamespace(options=web.Options("test", "CPU", None, None), status=lambda: {},
+    view = SimpleNamespace(options=web.Options("CPU", None, None), status=lambda: {},
                            feed=lambda camera: SimpleNamespace(name="test"),
                            record=lambda p: {"frame": p.frame.index, "padding": "x" * 1000}, serves=lambda camera: True,
                            relearn=lambda camera: None)

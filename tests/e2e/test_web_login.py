@@ -65,7 +65,7 @@ def served(tmp_path: Path) -> Iterator[tuple[web.WebView, int]]:
     camera = camera_status(state=CameraState.STARTING, last_capture=time.monotonic())
     sock = listen(Address("127.0.0.1", 0), TOKEN)
     view = web.WebView(sock, [web.Feed("door", "door", lambda: camera)],
-                       web.Options("door", "CPU", token=TOKEN, fps=None, password=PASSWORD))
+                       web.Options("CPU", token=TOKEN, fps=None, password=PASSWORD))
     try:
         yield view, sock.getsockname()[1]
     finally:
@@ -177,7 +177,7 @@ def test_healthz_tells_a_stranger_only_up_or_down_and_the_cameras_names() -> Non
     for names in (["door"], ["door", "yard"]):
         sock = listen(Address("127.0.0.1", 0), TOKEN)
         feeds = [web.Feed(name, name, lambda name=name: cameras[name]) for name in names]
-        view = web.WebView(sock, feeds, web.Options(names[0], "CPU", token=TOKEN, fps=None, password=PASSWORD))
+        view = web.WebView(sock, feeds, web.Options("CPU", token=TOKEN, fps=None, password=PASSWORD))
         port = sock.getsockname()[1]
         try:
             stranger, told = (health(port, {}), health(port, {"Authorization": f"Bearer {TOKEN}"}))

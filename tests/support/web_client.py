@@ -154,7 +154,7 @@ def history_server(recordings: Path, camera: str, token: str | None) -> Iterator
     status = camera_status(last_capture=time.monotonic())
     sock = listen(Address("127.0.0.1", 0), token)
     served = web.WebView(sock, [web.Feed(camera, camera, lambda: status)],
-                         web.Options(camera, "CPU", token=token, fps=None, recordings=recordings))
+                         web.Options("CPU", token=token, fps=None, recordings=recordings))
     try:
         yield sock.getsockname()[1]
     finally:

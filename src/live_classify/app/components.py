@@ -148,7 +148,7 @@ class WebPart(Simple):
 
     def __init__(self, spec: WebSpec, world: World) -> None:
         self.spec, self.world = spec, world
-        options = Options(spec.feeds[0][1], world.cameras.provider, spec.serve.token, spec.serve.fps,
+        options = Options(world.cameras.provider, spec.serve.token, spec.serve.fps,
                           spec.min_confidence, spec.serve.clients, spec.serve.password, spec.recordings,
                           spec.serve.hosts, spec.users, self._teacher)
         self.web = WebView(spec.serve.sock, self._feeds(spec), options, configuration=world.configuration)

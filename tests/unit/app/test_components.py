@@ -226,7 +226,7 @@ def test_the_web_view_keeps_its_server_for_new_cameras_threshold_or_recordings(m
     part = components.WebPart(spec, world)
     (_, feeds, options), _ = part.web.made  # type: ignore[attr-defined]
     assert [(f.name, f.source_name) for f in feeds] == [("door", "door-src"), ("yard", "y")]
-    assert (options.source_name, options.token, options.min_confidence) == ("door-src", "t", 0.3)
+    assert (options.token, options.min_confidence) == ("t", 0.3)
     assert part.reconfigure(replace(spec, feeds=(("yard", "y"),), min_confidence=0.5, recordings=Path("/rec")))
     name, (feeds, threshold, recordings, users) = part.web.calls[-1]  # type: ignore[attr-defined]
     assert (name, [(f.name, f.source_name) for f in feeds], threshold, recordings, users) == (

@@ -23,19 +23,21 @@ from live_classify.config import (
     RecordConfig,
     RunConfig,
     SourceConfig,
+    WebhookConfig,
 )
 from live_classify.sources.capture import parse_video_source
 
 ROOT = Path("/rec/")
 RECORD = RecordConfig(ROOT, segment_s=60.0, mode="both")
 OWN = EventConfig(("person",), hold_s=2.5)
-RULES = EventConfig(("espresso",), webhooks=("http://h/x",), webhook_token="t", public_url="https://pub")
+RULES = EventConfig(("espresso",))
+HOOKS = WebhookConfig(("http://h/x",), "t", "https://pub")
 DOOR = SourceConfig(parse_video_source("http://127.0.0.1:8554/door"), name="door", min_confidence=0.3,
                     record=RECORD, events=OWN, health=HealthConfig())
 YARD = SourceConfig(parse_video_source("http://127.0.0.1:8554/yard"), name="yard", record=RECORD, events=RULES)
 MQTT = SimpleNamespace(discovery=True, broker="mqtt://a/p")
-OUT = OutputConfig(jsonl="p.jsonl", min_confidence=0.2, record=RECORD, events=RULES, serve=SimpleNamespace(sock=None),
-                   mqtt=MQTT)  # type: ignore[arg-type]
+OUT = OutputConfig(jsonl="p.jsonl", min_confidence=0.2, record=RECORD, events=RULES, webhooks=HOOKS,
+                   serve=SimpleNamespace(sock=None), mqtt=MQTT)  # type: ignore[arg-type]
 
 CAMERA = {("camera", "door")}
 # door's key -> (its new value, the components a reload changing it alone reaches)
@@ -86,7 +88,8 @@ OUTPUT_KEYS: dict[str, tuple[object, set[Key]]] = {
     "min_confidence": (0.5, {("jsonl",), ("web",)}),  # each camera's own threshold is the camera's
     "serve": (SimpleNamespace(sock=None, token="u"), {("web",)}),  # webhooks: --public-url names the media
     "mqtt": (SimpleNamespace(discovery=False, broker="mqtt://a/p"), {("mqtt", "door"), ("mqtt", "yard")}),
-    "events": (replace(RULES, webhook_token="u"), {("events",), ("webhooks",)}),
+    "events": (replace(RULES, threshold=0.7), {("events",)}),
+    "webhooks": (replace(HOOKS, token="u"), {("webhooks",)}),
 }
 
 

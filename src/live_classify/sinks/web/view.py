@@ -44,7 +44,6 @@ RECENT_EVENTS = 5  # ended events /api/status keeps for the page
 class Options:
     """What the server needs besides the cameras."""
 
-    source_name: str
     provider: str
     token: str | None
     fps: float | None  # --serve-fps: at most this many JPEGs a second (None: every shown frame)

@@ -60,7 +60,7 @@ def serve(root: Path) -> tuple[web.WebView, int]:
     statuses = {name: camera_status(name=name, last_capture=time.monotonic()) for name in ("door", "kitchen")}
     sock = listen(Address("127.0.0.1", 0), TOKEN)
     view = web.WebView(sock, [web.Feed(name, name, lambda n=name: statuses[n]) for name in statuses],
-                       web.Options("door", "CPU", token=TOKEN, fps=None, recordings=root, users=USERS),
+                       web.Options("CPU", token=TOKEN, fps=None, recordings=root, users=USERS),
                        configuration=lambda: {"secret": "what runs"})
     return view, sock.getsockname()[1]
 

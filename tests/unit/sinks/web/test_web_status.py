@@ -41,7 +41,7 @@ def still_camera(**extra: object) -> Callable[[], CameraStatus]:
 
 def view_of(cameras: list[Callable[[], CameraStatus]]) -> web.WebView:
     feeds = [web.Feed(f"cam{n}", f"cam{n}", status) for n, status in enumerate(cameras)]
-    return web.WebView(listen(Address("127.0.0.1", 0), None), feeds, web.Options("cam0", "CPU", None, None))
+    return web.WebView(listen(Address("127.0.0.1", 0), None), feeds, web.Options("CPU", None, None))
 
 
 @pytest.fixture
