@@ -327,9 +327,9 @@ MUTATIONS = [
              "    total += open_bytes or 0\n", "",
              ("tests/e2e/test_segments.py::test_retention_by_size_keeps_the_bytes_on_disk_under_the_limit_at_every_frame",)),
     # issue 25/26, web-clients:
-    Mutation("web clients: a viewer that reads nothing is never dropped", "Client.send",
-             "await asyncio.wait_for(self._taken(response, data), DRAIN_TIMEOUT_S)",
-             "await self._taken(response, data)",
+    Mutation("web clients: a viewer that reads nothing is never dropped", "Client._within",
+             "await asyncio.wait_for(taken, DRAIN_TIMEOUT_S)",
+             "await taken",
              ("tests/e2e/test_web_clients.py::test_viewers_that_read_nothing_neither_lock_out_a_real_one_nor_stay",)),
     Mutation("web clients: a full house never makes room for a newcomer", "Places.admit",
              "            if stalled.stalled_for(now) < EVICT_AFTER_S:", "            if True:",
