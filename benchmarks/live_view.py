@@ -6,6 +6,7 @@ sensors are never still):
     python benchmarks/live_view.py --out DIR    # where the report goes (default: a local, git-ignored folder)
     python benchmarks/live_view.py --size 640x480   # a smaller camera (a loaded machine keeps up better)
     python benchmarks/live_view.py --before OLD/src # also 1 and 20 viewers' CPU with an older tree, in turns
+    python benchmarks/live_view.py --latency-rounds 4   # only the latency, 4 rounds (about 3 minutes)
 
 1. **Bytes per second** of one reader of each, at once (goal: H.264 at most 1/8 of MJPEG).
 2. **Latency** from the camera's send time (stamped in the frame's bottom rows) to the frame's arrival
@@ -217,7 +218,7 @@ def cpu_cases(port: int, pid: int, say: Callable[[str], None]) -> dict:
     return cases
 
 
-def run(out: Path, width: int, height: int, before: str | None) -> None:
+def run(out: Path, width: int, height: int, before: str | None, latency_rounds: int = 0) -> None:
     report: dict = {"machine": machine(), "camera": f"{width}x{height} {FPS} fps, noise sd {NOISE}",
                     "load_average_1min": {"start": round(os.getloadavg()[0], 1)}}
 
@@ -226,6 +227,12 @@ def run(out: Path, width: int, height: int, before: str | None) -> None:
 
     with MjpegServer(CHELSEA, fps=FPS, width=width, height=height) as camera:
         camera.camera = NoisyStampedCamera(width, height)
+        if latency_rounds:
+            with command(camera.url) as (port, pid):
+                report["latency_rounds"] = [say_back(latencies(port, pid), say) for _ in range(latency_rounds)]
+            report["load_average_1min"]["end"] = round(os.getloadavg()[0], 1)
+            save_report(out, f"live-latency-{report['machine']['host']}-{height}p", report, latency_markdown(report))
+            return
         with command(camera.url) as (port, pid):
             side = window(port, pid, [Reader(port, "/live.mp4", False), Reader(port, "/stream.mjpg", False)])
             report["side_by_side"] = {"bytes_per_s": dict(zip(("h264", "mjpeg"), side["bytes_per_s"], strict=True)),
@@ -245,10 +252,17 @@ def run(out: Path, width: int, height: int, before: str | None) -> None:
                                      "slow_bytes_per_s": slow["bytes_per_s"][1], "skipped": slow["skipped"],
                                      "viewers_at_end": slow["viewers_at_end"]}
             say(f"slow reader: {report['slow_reader']}")
-        if before:
+        report["load_average_1min"]["end"] = round(os.getloadavg()[0], 1)
+        save_report(out, f"live-view-{report['machine']['host']}-{height}p", report, markdown(report))
+        if before:  # then again, with the trees
             report["trees"] = trees(camera.url, before, say)
-    report["load_average_1min"]["end"] = round(os.getloadavg()[0], 1)
-    save_report(out, f"live-view-{report['machine']['host']}-{height}p", report, markdown(report))
+            report["load_average_1min"]["end"] = round(os.getloadavg()[0], 1)
+            save_report(out, f"live-view-{report['machine']['host']}-{height}p", report, markdown(report))
+
+
+def say_back(value: dict, say: Callable[[str], None]) -> dict:
+    say(f"latency: {value}")
+    return value
 
 
 @contextlib.contextmanager
@@ -332,6 +346,24 @@ viewers at the end {slow['viewers_at_end']}.
 {trees_markdown(r.get("trees"))}"""
 
 
+def latency_markdown(r: dict) -> str:
+    rows = "\n".join(f"| {n + 1} | {t['h264']['p50']} / {t['h264']['p95']} | {t['h264']['load']} | "
+                     f"{t['mjpeg']['p50']} / {t['mjpeg']['p95']} | {t['mjpeg']['load']} |"
+                     for n, t in enumerate(r["latency_rounds"]))
+    host = r["machine"]
+    return f"""# The live view's latency: H.264 (/live.mp4) and MJPEG (/stream.mjpg), one at a time
+
+`python benchmarks/live_view.py --size {r['camera'].split()[0]} --latency-rounds {len(r['latency_rounds'])}` on
+{host['host']} ({host['cores']} cores, {host['cpu']}), {host['date']}; camera {r['camera']}. Seconds from the
+camera's send time (stamped in the picture) to the frame decoded in one reader, {WINDOW_S:.0f} s a window, with the
+machine's load average (shared with other work) as each window began.
+
+| round | H.264 p50 / p95 (s) | load | MJPEG p50 / p95 (s) | load |
+|---|---|---|---|---|
+{rows}
+"""
+
+
 def trees_markdown(t: dict | None) -> str:
     if not t:
         return ""
@@ -351,10 +383,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--size", default=(1280, 720), type=size, help="the camera's WIDTHxHEIGHT (1280x720)")
+    parser.add_argument("--latency-rounds", type=int, default=0, metavar="N",
+                        help="only the latency, N rounds of H.264 then MJPEG (each with its load average)")
     parser.add_argument("--before", metavar="SRC", help="also the CPU of 1 and 20 viewers with the command from "
                         "this older src folder, in turns with this one's")
     args = parser.parse_args()
-    run(args.out or default_out(machine()["host"], time.gmtime()), *args.size, args.before)
+    run(args.out or default_out(machine()["host"], time.gmtime()), *args.size, args.before, args.latency_rounds)
 
 
 def size(text: str) -> tuple[int, int]:
