@@ -169,8 +169,9 @@ def latencies(port: int, pid: int) -> dict[str, dict]:
     load = round(os.getloadavg()[0], 1)
     readers = [Reader(port, "/live.mp4", True, sparse=True), Reader(port, "/stream.mjpg", True, sparse=True)]
     m = window(port, pid, readers)
-    return {name: {**percentiles(values), "load": load} for name, values in zip(("h264", "mjpeg"), m["latency_s"],
-                                                                               strict=True)}
+    return {name: {**percentiles(values), "load": load, "captured_fps": m["captured_fps"],
+                   "values": [round(v, 4) for v in values]}
+            for name, values in zip(("h264", "mjpeg"), m["latency_s"], strict=True)}
 
 
 def percentiles(values: list[float]) -> dict[str, float | None]:
@@ -266,7 +267,7 @@ def run(out: Path, width: int, height: int, before: str | None, latency_rounds: 
 
 
 def say_back(value: dict, say: Callable[[str], None]) -> dict:
-    say(f"latency: {value}")
+    say(f"latency: { {name: {k: v for k, v in t.items() if k != 'values'} for name, t in value.items()} }")
     return value
 
 
@@ -302,7 +303,7 @@ def trees(url: str, before: str, say: Callable[[str], None]) -> dict:
             ratio = round(cases[20]["cpu_ms_per_frame"] / cases[1]["cpu_ms_per_frame"], 3)
             runs[name].append({**cases, "ratio": ratio})
             say(f"tree {name}: {runs[name][-1]}")
-    return {"before": before, **runs}
+    return {"before_src": before, **runs}
 
 
 def _up(port: int) -> bool:
@@ -352,9 +353,13 @@ viewers at the end {slow['viewers_at_end']}.
 
 
 def latency_markdown(r: dict) -> str:
-    rows = "\n".join(f"| {n + 1} | {t['h264']['p50']} / {t['h264']['p95']} | {t['h264']['load']} | "
-                     f"{t['mjpeg']['p50']} / {t['mjpeg']['p95']} | {t['mjpeg']['load']} |"
+    rows = "\n".join(f"| {n + 1} | {t['h264']['p50']} / {t['h264']['p95']} | "
+                     f"{t['mjpeg']['p50']} / {t['mjpeg']['p95']} | {t['h264']['load']} | {t['h264']['captured_fps']} |"
                      for n, t in enumerate(r["latency_rounds"]))
+    pooled = {name: percentiles([v for t in r["latency_rounds"] for v in t[name]["values"]])
+              for name in ("h264", "mjpeg")}
+    rows += (f"\n| all rounds | {pooled['h264']['p50']} / {pooled['h264']['p95']} (n {pooled['h264']['n']}) | "
+             f"{pooled['mjpeg']['p50']} / {pooled['mjpeg']['p95']} (n {pooled['mjpeg']['n']}) | | |")
     host = r["machine"]
     return f"""# The live view's latency: H.264 (/live.mp4) and MJPEG (/stream.mjpg)
 
@@ -362,9 +367,10 @@ def latency_markdown(r: dict) -> str:
 {host['host']} ({host['cores']} cores, {host['cpu']}), {host['date']}; camera {r['camera']}. Seconds from the
 camera's send time (stamped in the picture) to the frame decoded, a reader of each at once, each decoding a frame
 a second (H.264's keyframes, every 30th JPEG), {WINDOW_S:.0f} s a window, with the machine's load average (shared
-with other work) as each window began.
+with other work) as each window began, and the frames the command captured a second (of the camera's 30: one that
+falls behind leaves frames waiting in the camera's socket, for both streams alike).
 
-| round | H.264 p50 / p95 (s) | load | MJPEG p50 / p95 (s) | load |
+| round | H.264 p50 / p95 (s) | MJPEG p50 / p95 (s) | load average | frames the command captured/s |
 |---|---|---|---|---|
 {rows}
 """
@@ -377,7 +383,7 @@ def trees_markdown(t: dict | None) -> str:
                      f"{run[1]['captured_fps']} / {run[20]['captured_fps']} | {run[20]['fps_min']} | {run[1]['load']} |"
                      for name in ("before", "after") for run in t[name])
     return f"""
-The command from the older tree `{t['before']}` (before) and from this one (after), in turns, H.264 readers:
+The command from the older tree `{t['before_src']}` (before) and from this one (after), in turns, H.264 readers:
 
 | tree | CPU ms/frame, 1 viewer | 20 viewers | 20 / 1 | frames captured/s (1 / 20) | slowest of 20, fps | load |
 |---|---|---|---|---|---|---|
