@@ -327,9 +327,9 @@ MUTATIONS = [
              "    total += open_bytes or 0\n", "",
              ("tests/e2e/test_segments.py::test_retention_by_size_keeps_the_bytes_on_disk_under_the_limit_at_every_frame",)),
     # issue 25/26, web-clients:
-    Mutation("web clients: a viewer that reads nothing is never dropped", "Client.send",
-             "await asyncio.wait_for(self._taken(response, data), DRAIN_TIMEOUT_S)",
-             "await self._taken(response, data)",
+    Mutation("web clients: a viewer that reads nothing is never dropped", "Client._within",
+             "await asyncio.wait_for(taken, DRAIN_TIMEOUT_S)",
+             "await taken",
              ("tests/e2e/test_web_clients.py::test_viewers_that_read_nothing_neither_lock_out_a_real_one_nor_stay",)),
     Mutation("web clients: a full house never makes room for a newcomer", "Places.admit",
              "            if stalled.stalled_for(now) < EVICT_AFTER_S:", "            if True:",
@@ -1240,7 +1240,7 @@ MUTATIONS = [
              (LIVE_VIEW + "test_two_viewers_share_one_encoder_of_the_annotated_picture_which_stops_after_the_last_"
               "leaves",)),
     Mutation("live: a new viewer gets no init segment", "LiveChannel.fragment",
-             "                viewer.queue.put_nowait(self.init)\n", "",
+             "                viewer.start(self.init)\n", "                viewer.started = True\n",
              (LIVE_VIEW + "test_two_viewers_share_one_encoder_of_the_annotated_picture_which_stops_after_the_last_"
               "leaves",)),
     Mutation("live: a viewer's queue without a bound", SRC + "sinks/web/live_streams.py", "BACKLOG = 30 ",
@@ -1257,6 +1257,15 @@ MUTATIONS = [
              "self.end_started() if why is None else self.end_all()", "self.end_started()",
              ("tests/unit/sinks/web/test_live_unit.py::"
               "test_an_encoder_that_fails_says_why_once_and_its_channel_ends_every_stream",)),
+    Mutation("live: every fragment waits for the viewer's handler", "Viewer.give",
+             "        if (self.open and not self.ended", "        if (False and self.open and not self.ended",
+             ("tests/unit/sinks/web/test_live_unit.py::"
+              "test_a_viewer_who_keeps_up_gets_each_fragment_at_once_and_one_behind_gets_them_together",)),
+    Mutation("live: a viewer behind gets what queued one fragment a write", "Viewer.send",
+             'framed, self.pending = b"".join(self.pending), []',
+             "framed, self.pending = self.pending[0], self.pending[1:]",
+             ("tests/unit/sinks/web/test_live_unit.py::"
+              "test_a_viewer_who_keeps_up_gets_each_fragment_at_once_and_one_behind_gets_them_together",)),
 ]
 
 

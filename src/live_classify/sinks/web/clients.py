@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
+from collections.abc import Awaitable
 
 from aiohttp import web
 
@@ -47,9 +48,18 @@ class Client:
 
     async def send(self, response: web.StreamResponse, data: bytes) -> None:
         """Write ``data``; a socket that takes none of it in ``DRAIN_TIMEOUT_S`` drops the client."""
+        await self._within(self._taken(response, data))
+
+    async def write(self, data: bytes) -> None:
+        """``data``, a body already framed (``/live.mp4``'s chunks), straight to the connection; then as ``send``."""
+        if isinstance(self.transport, asyncio.WriteTransport) and not self.transport.is_closing():
+            self.transport.write(data)
+        await self._within(self._drained())
+
+    async def _within(self, taken: Awaitable[None]) -> None:
         self.stalled_since = time.monotonic()
         try:
-            await asyncio.wait_for(self._taken(response, data), DRAIN_TIMEOUT_S)
+            await asyncio.wait_for(taken, DRAIN_TIMEOUT_S)
         except asyncio.TimeoutError:
             self.drop()
             raise ConnectionResetError("the client read nothing") from None
@@ -60,6 +70,9 @@ class Client:
         written, which small writes (an event feed's lines) take long to reach; until the socket takes
         them, they wait in the connection's buffer."""
         await response.write(data)
+        await self._drained()
+
+    async def _drained(self) -> None:
         while isinstance(self.transport, asyncio.WriteTransport) and self.transport.get_write_buffer_size():
             await asyncio.sleep(TAKEN_POLL_S)
 

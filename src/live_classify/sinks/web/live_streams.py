@@ -2,7 +2,8 @@
 number of viewers from one encoder (``live_encoder.py``), over chunked HTTP.
 
 A new viewer gets the init segment and then the fragments from the next keyframe on (the encoder
-makes one at once when a viewer joins). Each viewer has a short queue of its own: one that falls
+makes one at once when a viewer joins). Each fragment goes straight to the socket of every viewer
+who keeps up; one whose socket is behind has them queued (``live_viewer.py``): one that falls
 ``BACKLOG`` fragments behind loses them and starts again at the next keyframe (the live edge),
 and one that reads nothing is dropped by its place (``clients.py``); nobody else waits for it.
 Viewers take ``--serve-clients`` places as the MJPEG streams do. A camera removed by a reload, a
@@ -12,7 +13,6 @@ encoder thread asks, and the calls that hand its bytes over.
 """
 from __future__ import annotations
 
-import asyncio
 import socket
 import time
 from collections.abc import Callable
@@ -22,25 +22,12 @@ from aiohttp import web
 
 from live_classify.sinks.web import roles
 from live_classify.sinks.web.clients import Places
+from live_classify.sinks.web.live_viewer import Viewer, chunk
 
 BACKLOG = 30  # fragments (frames) a viewer may fall behind before it skips to the next keyframe: ~1 s at 30 fps
 SEND_BUFFER = 64 * 1024  # a viewer's kernel send buffer (doubled by the kernel): ~10 Mbit/s at 100 ms, and a
 # viewer who stops reading fills it in seconds, not after the megabytes the kernel would let it grow to
 LINGER_S = 3.0  # the encoder runs this long after its last viewer left (a page reloaded finds it running)
-
-
-class Viewer:
-    """One open ``/live.mp4``: what is queued for it, and whether it has had its keyframe."""
-
-    def __init__(self) -> None:
-        self.queue: asyncio.Queue[bytes | None] = asyncio.Queue()
-        self.started = False  # has had the init segment and a keyframe
-        self.skips = 0  # times it fell behind and started again at a keyframe
-
-    def end(self) -> None:
-        while not self.queue.empty():
-            self.queue.get_nowait()
-        self.queue.put_nowait(None)
 
 
 class LiveChannel:
@@ -64,19 +51,18 @@ class LiveChannel:
         self.init, self.encoding = init, True
 
     def fragment(self, data: bytes, key: bool) -> None:
+        framed = chunk(data)  # once, the same bytes to every viewer
         for viewer in list(self.viewers):
             if not viewer.started and key and self.init is not None:
-                viewer.queue.put_nowait(self.init)
-                viewer.started = True
+                viewer.start(self.init)
             if not viewer.started:
                 continue
-            if viewer.queue.qsize() >= BACKLOG and not key:  # behind: wait for the next keyframe
+            if len(viewer.pending) >= BACKLOG and not key:  # behind: wait for the next keyframe
                 continue
-            if viewer.queue.qsize() >= BACKLOG:  # behind at a keyframe: what is queued goes, this one starts again
+            if len(viewer.pending) >= BACKLOG:  # behind at a keyframe: what is queued goes, this one starts again
                 viewer.skips += 1
-                while not viewer.queue.empty():
-                    viewer.queue.get_nowait()
-            viewer.queue.put_nowait(data)
+                viewer.pending.clear()
+            viewer.give(framed)
 
     def ended(self, why: str | None) -> None:
         """The encoder stopped (no viewer for ``LINGER_S``), or failed (``why``)."""
@@ -164,14 +150,13 @@ class LiveStreams:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
         response = web.StreamResponse(headers={"Content-Type": "video/mp4", "Cache-Control": "no-store"})
         response.enable_chunked_encoding()
-        viewer = Viewer()
+        viewer = Viewer(request.transport)
         channel.viewers.add(viewer)
         channel.key_wanted = True
         self.served += 1
         try:
             await response.prepare(request)
-            while (data := await viewer.queue.get()) is not None:
-                await client.send(response, data)  # waits while its socket is full; drops it after a while
+            await viewer.send(client, response)
             await response.write_eof()
         except (ConnectionError, RuntimeError):  # the viewer went away, or read nothing
             pass

@@ -4,21 +4,35 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Callable
 
 import numpy as np
 import pytest
 
-from live_classify.sinks.web.clients import Places
+from live_classify.sinks.web.clients import Client, Places
 from live_classify.sinks.web.fmp4 import Fmp4Encoder
 from live_classify.sinks.web.live_encoder import LiveEncoder
-from live_classify.sinks.web.live_streams import BACKLOG, LiveChannel, LiveStreams, Viewer
+from live_classify.sinks.web.live_streams import BACKLOG, LiveChannel, LiveStreams
+from live_classify.sinks.web.live_viewer import Viewer, chunk
+
+
+def unchunk(framed: bytes) -> list[bytes]:
+    """A chunked body's pieces (the tests' fragments are short ASCII, never holding CRLF)."""
+    pieces, rest = [], framed
+    while rest:
+        size, _, rest = rest.partition(b"\r\n")
+        pieces.append(rest[:int(size, 16)])
+        assert rest[int(size, 16):int(size, 16) + 2] == b"\r\n"
+        rest = rest[int(size, 16) + 2:]
+    return pieces
 
 
 def queued(viewer: Viewer) -> list[bytes | None]:
-    items = []
-    while not viewer.queue.empty():
-        items.append(viewer.queue.get_nowait())
-    return items
+    """What waits for the viewer's handler (its socket never took any: these viewers have none), then
+    None once its stream ended; taken, as its handler would."""
+    items: list[bytes | None] = [piece for framed in viewer.pending for piece in unchunk(framed)]
+    viewer.pending.clear()
+    return items + [None] * viewer.ended
 
 
 def test_a_viewer_starts_on_a_keyframe_after_the_init_and_one_that_falls_behind_skips_to_the_next() -> None:
@@ -131,3 +145,67 @@ def test_a_camera_removed_ends_even_the_streams_still_waiting_for_their_first_ke
         return queued(waiting), streams.wanted("yard")
 
     assert asyncio.run(scenario()) == ([None], False), "its stream ended; no encoder wanted for it"
+
+
+class Socket(asyncio.WriteTransport):
+    """A viewer's connection whose kernel buffer is full or not (``behind``), recording each write."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes: list[bytes] = []
+        self.behind = 0  # bytes the kernel has not taken yet
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.writes.append(bytes(data))
+
+    def get_write_buffer_size(self) -> int:
+        return self.behind
+
+    def is_closing(self) -> bool:
+        return False
+
+
+class Response:
+    """aiohttp's response as the handler uses it for the init segment (its headers go with it)."""
+
+    def __init__(self, socket: Socket) -> None:
+        self.socket = socket
+
+    async def write(self, data: bytes) -> None:
+        self.socket.writes.append(b"headers+" + data)
+
+
+def test_a_viewer_who_keeps_up_gets_each_fragment_at_once_and_one_behind_gets_them_together() -> None:
+    """Each fragment is framed once and written to a keeping-up viewer's socket in the channel's own
+    call (no wake-up of his handler per fragment); while his socket is behind they queue, and his
+    handler gives them to it in one write once it took the last."""
+    async def scenario() -> tuple[list[bytes], list[bytes]]:
+        channel, socket = LiveChannel(), Socket()
+        viewer = Viewer(socket)
+        channel.viewers.add(viewer)
+        channel.new_init(b"init")
+        handler = asyncio.create_task(viewer.send(Client(socket), Response(socket)))  # type: ignore[arg-type]
+        channel.fragment(b"k1", key=True)
+        await asyncio.wait_for(until(lambda: viewer.open and not viewer.pending), 5)
+        channel.fragment(b"p1", key=False)
+        at_once = list(socket.writes)  # before the loop ran anything else
+        socket.behind = 100
+        channel.fragment(b"p2", key=False)
+        channel.fragment(b"p3", key=False)
+        await asyncio.wait_for(until(lambda: not viewer.pending), 5)  # his handler gave them to the socket
+        channel.fragment(b"p4", key=False)  # the socket has not taken them yet: it waits
+        socket.behind = 0
+        await asyncio.wait_for(until(lambda: not viewer.pending), 5)
+        channel.fragment(b"p5", key=False)
+        viewer.end()
+        await handler
+        return at_once, socket.writes
+
+    at_once, writes = asyncio.run(scenario())
+    assert at_once == [b"headers+init", chunk(b"k1"), chunk(b"p1")], "p1 written in the channel's call"
+    assert writes[3:] == [chunk(b"p2") + chunk(b"p3"), chunk(b"p4"), chunk(b"p5")], "behind: together"
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    while not condition():
+        await asyncio.sleep(0.001)
