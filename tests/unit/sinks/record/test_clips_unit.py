@@ -169,6 +169,25 @@ def test_a_camera_removed_while_a_full_disk_stops_its_recording_leaves_no_troubl
     assert troubles.stopped("recording", "gone") is None
 
 
+def test_a_camera_removed_during_an_event_finishes_its_clip_to_the_last_frame(tmp_path: Path) -> None:
+    """A reload removes a camera while one of its events goes on: closing its recording finishes the
+    event's clip (its muxer's last fragment written, the file closed, counted), as the end of a run
+    does, rather than leaving it open, short of its last frames, until the process ends."""
+    recording = Recording(tmp_path, 10.0, drop=False, segments=SegmentPlan(60.0, "door"),
+                          clips=ClipPlan(tmp_path, "door", pre_roll_s=0.0, post_roll_s=0.0))
+    cat = event("cat", 1.0, "door/events/2023-11-14/22-13-21-cat.mp4")
+    for i in range(30):  # 10 fps; a keyframe each second: the clip starts at the one at 1.0 s
+        if i == 11:
+            recording.write_event(Change(START, cat))
+        recording._encode((FRAME, i / 10))
+    recording.close()
+    with av.open(str(tmp_path / str(cat.clip))) as clip:
+        stream = clip.streams.video[0]
+        times = [round(float(p.pts * stream.time_base), 3) for p in clip.demux(stream) if p.pts is not None]
+    assert times == [round(i / 10 - 1.0, 3) for i in range(10, 30)], "from its keyframe to the last frame"
+    assert "1 event clip in" in recording.summary()
+
+
 def test_the_end_s_best_frame_replaces_the_start_s_thumbnail(tmp_path: Path) -> None:
     """The start tells the best frame so far (a dark one), the end the best of all (a bright one,
     seen later): while the event goes on the thumbnail is the dark frame, once its clip is done the

@@ -94,3 +94,21 @@ def test_an_export_lasts_as_long_as_its_frames_its_last_frame_included(tmp_path:
         assert len(kept) >= 15
         assert float(kept[-1].duration * stream.time_base) == pytest.approx(0.1, abs=0.002)
         assert float(video.duration / av.time_base) == pytest.approx(times[-1] - times[0] + 0.1, abs=0.01)
+
+
+def test_an_export_ends_where_the_camera_came_back_at_another_size(tmp_path: Path) -> None:
+    """A camera that came back at another size opens a segment at that size; one MP4 holds one
+    size, so an export over both ends with the first size's frames, none of the second muxed into
+    a stream that says the first size (a player would show them garbled)."""
+    first = recorded(tmp_path / "10-00-00.mp4", 0, 30)  # 64x48, 0.0 .. 2.9 s
+    second = tmp_path / "10-00-03.mp4"
+    writer = Mp4Writer(second, (96, 72), EncoderSettings(preset="ultrafast"), "libx264")
+    for i in range(10):
+        writer.write(np.full((72, 96, 3), (200, 8 * i, 255 - 8 * i), dtype=np.uint8), i / 10)
+    writer.close()
+    origin = 1_000_000.0
+    segments = [(first, origin, origin + 2.9), (second, origin + 3.0, origin + 3.9)]
+    exported(segments, origin, origin + 4.0, clip := tmp_path / "clip.mp4")
+    assert [digest for _, digest in packets(clip)] == [digest for _, digest in packets(first)]
+    with av.open(str(clip)) as video:
+        assert {(frame.width, frame.height) for frame in video.decode(video=0)} == {(64, 48)}
