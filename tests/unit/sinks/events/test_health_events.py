@@ -51,3 +51,20 @@ def test_discovery_has_a_problem_sensor_per_camera_and_problem() -> None:
     assert dark["value_template"] == "{{ 'ON' if value == 'dark' else 'OFF' }}"
     assert "homeassistant/binary_sensor/lc/door_health_offline/config" in configs
     assert not [t for t in configs if "health_moved" in t]
+
+
+def test_the_health_topic_reads_ok_again_once_the_problem_clears() -> None:
+    # What a broker keeps at PREFIX/CAMERA/health (its last retained message) through a problem's
+    # life: ok at the start, the problem while it shows, ok again when it clears, as a subscriber
+    # joining at each moment reads it (mutation round issue33-events-8: the end retained as OFF).
+    health, retained = HealthEvents(None), {}
+
+    def publish(messages: list) -> str:
+        retained.update({topic: payload for topic, payload, keep, _ in messages if keep})
+        return retained["lc/door/health"]
+
+    assert publish(setup_messages("lc", "door", (), False, problems=("dark", "offline"))) == "ok"
+    told = [publish([message for change in health.changes({"door": problem}, wall)
+                     for message in event_messages("lc/door", change)])
+            for problem, wall in (("dark", 1.0), ("offline", 2.0), (None, 3.0))]
+    assert told == ["dark", "offline", "ok"]
