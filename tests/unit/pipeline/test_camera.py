@@ -367,3 +367,19 @@ def test_a_camera_that_sends_nothing_on_an_open_stream_is_offline() -> None:
     finally:
         source.end()
         run.join()
+
+
+def test_a_camera_retried_for_ever_is_offline_while_it_reconnects() -> None:
+    """Issue 35: a lost live camera is retried for the whole run (no ``--reconnect``), and all that
+    time it is ``offline`` once that held for ``--health-after``: reconnecting is no frame coming."""
+    source = Scripted(0)
+    source.send(0)
+    source.end()  # lost after one frame; every reopening fails
+    run = Run(source, Recorder(), Flow.LATEST, max_reconnects=None, log=lambda line: None,
+              health=HealthConfig(after_s=0.3)).start()
+    try:
+        wait_until(lambda: run.camera.snapshot().state is CameraState.RECONNECTING)
+        wait_until(lambda: run.camera.snapshot().health == "offline")
+        assert run.camera.snapshot().state is CameraState.RECONNECTING, "offline while still retried"
+    finally:
+        run.join()

@@ -205,3 +205,16 @@ def test_a_latch_ignores_a_flag_that_flickers() -> None:
     latch = Latch(2.0)
     assert not any(latch.update(k % 10 != 0, k / 10) for k in range(100))  # off once a second: never held 2 s
     assert latch.update(True, 10.0) is False and latch.update(True, 12.0) is True
+
+
+@pytest.mark.parametrize(("problem", "picture"), [("blurred", cv2.GaussianBlur(CAT, (0, 0), 4)), ("moved", ROCKET)])
+def test_a_problem_that_lasts_is_not_learned_as_the_normal(problem: str, picture: np.ndarray) -> None:
+    """The normal follows slow changes (dusk, seasons) only on frames that look normal: a camera left
+    fogged or turned away for 40 minutes still says so (a normal that followed every frame would drift to
+    the fault in some minutes, and the problem would clear itself with nobody told why)."""
+    run = Run().learned()
+    assert run.shown(still(picture), AFTER + 3)[-1] == problem
+    for second in range(2, 2401, 2):  # then a frame every 2 s (each one a sample: 2 s of following)
+        t = run.t + second
+        run.health.see(small_luma(noisy(picture, second)), t)
+        assert run.health.problem(t, receiving=True) == problem, f"{problem} cleared itself after {second} s"

@@ -2,6 +2,8 @@
 events than a search returns, segments and the per-second summary, exact values throughout."""
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -121,3 +123,17 @@ def test_cameras_labels_and_segments_known_to_the_index(full: History, tmp_path:
     assert full.segments("door", T0 + 2.95, T0 + 10) == [(second, T0 + 3, T0 + 5.9)]
     assert [s[1] for s in full.segments("door", T0, T0 + 3)] == [T0, T0 + 3]
     assert full.segments("yard", T0 + 3, T0 + 10) == []
+
+
+def test_an_index_made_before_health_events_has_no_health_events_to_list(tmp_path: Path) -> None:
+    """Issue 35: the history reads an index it may not change (read-only): an older one, made before
+    health events (no ``kind`` column), holds class events only, so ``?kind=health`` lists none of
+    them and ``?kind=class`` lists them all (each said to be of kind ``class``)."""
+    with closing(sqlite3.connect(tmp_path / "index.db")) as db:
+        db.execute('CREATE TABLE events (id TEXT PRIMARY KEY, camera TEXT NOT NULL, label TEXT NOT NULL, '
+                   'start REAL NOT NULL, "end" REAL, score REAL NOT NULL, clip TEXT, thumbnail TEXT)')
+        db.execute("INSERT INTO events VALUES ('old', 'door', 'cat', ?, ?, 0.9, NULL, NULL)", (T0, T0 + 5))
+        db.commit()
+    history = History(tmp_path)
+    assert history.events(Span(None, None, None, None, "health")) == []
+    assert [(e["id"], e["kind"]) for e in history.events(Span(None, None, None, None, "class"))] == [("old", "class")]
