@@ -145,3 +145,20 @@ def test_tables_before_the_frame_header_are_not_taken_for_it() -> None:
     assert picture is not None and (picture.width, picture.height) == (320, 240), \
         "the Huffman tables were read as the frame's size"
     assert np.array_equal(picture.decoded(), cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR))
+
+
+def test_fill_bytes_before_a_marker_are_skipped_one_at_a_time() -> None:
+    # A marker may be preceded by any number of 0xFF fill bytes (JPEG, B.1.1.2); some encoders pad with
+    # them. One fill byte before the frame header, two before each other segment: the size is read.
+    data = jpeg(320, 240).tobytes()
+    at, padded = 2, bytearray(data[:2])
+    while data[at + 1] != 0xDA:  # each segment up to the scan, with its fill bytes
+        end = at + 2 + int.from_bytes(data[at + 2:at + 4], "big")
+        padded += b"\xff" * (1 if data[at + 1] == 0xC0 else 2) + data[at:end]
+        at = end
+    padded += data[at:]
+    assert padded.count(b"\xff\xff\xc0") == 1  # the frame header has its fill byte
+    picture = Picture.of(np.frombuffer(bytes(padded), np.uint8))
+    assert picture is not None and (picture.width, picture.height) == (320, 240), \
+        "a fill byte before a marker was skipped with the byte after it: the frame was taken for a damaged one"
+    assert np.array_equal(picture.decoded(), cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR))

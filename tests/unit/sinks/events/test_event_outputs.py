@@ -94,6 +94,21 @@ def test_the_gate_s_still_frames_hold_and_end_events_on_the_kept_answer() -> Non
     assert [(c.kind, c.event.end) for c in heard.changes] == [(START, None), (END, 1_700_000_001.9)]
 
 
+def test_an_answer_that_arrives_on_a_kept_frame_is_seen_at_its_own_frame_too() -> None:
+    """A live camera: the answer to frame 0 (the cat's scene) comes back while frame 3, still, is shown
+    (``Camera.poll`` drains it and keeps it on that frame: new predictions and ``kept`` together). The
+    answer is evidence at frame 0's time as well as at the kept frame's: the event starts at frame 0."""
+    heard = Listener()
+    sink = events(heard)
+    cat = seen("door", 0, "cat")
+    first = kept("door", 3, cat)
+    sink.write(replace(first, shown=replace(first.shown, new_predictions=[cat], exclusive=False)))
+    for i in range(4, 12):
+        sink.write(kept("door", i, cat))
+    assert [(c.kind, c.event.start) for c in heard.changes] == [(START, 1_700_000_000)], \
+        "the answer's own frame was not seen: the event starts at the still frame it arrived on"
+
+
 def test_a_kept_frame_is_not_evidence_until_marked_so() -> None:
     heard = Listener()
     sink = events(heard)
