@@ -36,6 +36,7 @@ from live_classify.sources.capture import Source
 
 _END = None  # the sentinel that ends each queue
 SHOW_BACKLOG = 2  # live frames waiting for the main loop, which takes the newest: the picture never lags
+KEEPS_ITS_ANSWER = (CameraState.LIVE, CameraState.ENDED)  # still: the label kept (a lost camera re-checks none)
 
 
 class Camera:
@@ -111,7 +112,7 @@ class Camera:
             dropped=stats.dropped, reconnects=stats.reconnects, capture_fps=stats.capture_rate.rate,
             inference_fps=stats.inference_rate.rate, display_fps=stats.display_rate.rate,
             recent_latencies_ms=recent, backend_down=self.backend_down, ended=self.ended, error=self.error,
-            gated=self.gate.gated, still=self.still and state is CameraState.LIVE,  # a lost camera keeps nothing
+            gated=self.gate.gated, still=self.still and state in KEEPS_ITS_ANSWER,
             health=self.health.problem(time.monotonic(), receiving=state is CameraState.LIVE))
 
     def start(self) -> Camera:
