@@ -317,6 +317,22 @@ def test_the_seconds_go_with_the_segments_retention_deletes(tmp_path: Path) -> N
     assert door == list(range(1_700_000_010, 1_700_000_030)) and yard == 30  # another camera's are its own
 
 
+def test_the_seconds_are_kept_back_to_the_oldest_segment_left_not_the_newest(tmp_path: Path) -> None:
+    """Retention deletes the oldest of three segments: the seconds of the two left (..010 to ..029)
+    are all kept; only those before the oldest one left go."""
+    index = Index(tmp_path)
+    index.write_predictions([seen("door", i, "cat") for i in range(0, 300, 10)])  # seconds ..000 to ..029
+    day = tmp_path / "door" / "2023-11-14"
+    for start in (0, 10, 20):
+        index.segment_closed("door", day / f"22-13-{20 + start}.mp4", 1_700_000_000.0 + start,
+                             1_700_000_010.0 + start, 10)
+    index.segments_deleted([day / "22-13-20.mp4"])
+    index.close()
+    with sqlite3.connect(tmp_path / "index.db") as db:
+        door = [s for (s,) in db.execute("SELECT second FROM seconds WHERE camera = 'door' ORDER BY second")]
+    assert door == list(range(1_700_000_010, 1_700_000_030))
+
+
 def test_each_camera_s_seconds_are_pruned_to_its_own_oldest_segment_not_another_camera_s(tmp_path: Path) -> None:
     """Two cameras recording: the yard's oldest segment is older than what retention leaves of the
     door's; the door's seconds before its own oldest segment go all the same (none of the yard's)."""

@@ -102,3 +102,16 @@ def test_a_burst_of_buffered_frames_is_spread_at_least_a_frame_of_the_stated_rat
     writer.close()
     gaps = [round((b - a) * 1000, 3) for a, b in zip(times, times[1:], strict=False)]  # ms
     assert len(gaps) == 4 and all(1000 / 30 <= gap < 2000 / 30 for gap in gaps), gaps
+
+
+def test_after_a_stall_keyframes_come_a_second_apart_again_not_at_every_frame() -> None:
+    """Frames at 10 fps for 2 s, no frame for 5 s (a stall), then 2 s more: the keyframes are a
+    second of capture time apart (``keyframe_s``) before and after the stall, never a run of them
+    while the schedule catches up with the time the stall skipped."""
+    keys: list[float] = []
+    writer = mp4.Mp4Writer(None, (64, 48), rate=10,
+                           tap=lambda t, key, data, stream: keys.append(round(t, 3)) if key else None)
+    for t in [i / 10 for i in range(20)] + [7 + i / 10 for i in range(20)]:
+        writer.write(np.zeros((48, 64, 3), np.uint8), t)
+    writer.close()
+    assert keys == [0.0, 1.0, 7.0, 8.0], keys

@@ -206,6 +206,37 @@ def test_a_size_limit_holds_while_a_busy_segment_outgrows_several_quiet_ones(tmp
     assert max(on_disk) <= 100_000 and on_disk[149] > 80_000  # full, but never past it
 
 
+def test_a_size_limit_leaves_room_for_the_next_frame_before_it_is_written(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--retain SIZE`` prunes with room for one more frame (the largest so far): as each new
+    packet is muxed (before the pruning that follows it), the closed segments on disk and the open
+    one as it will be are still within the limit, not over it until the next check."""
+    opened: list[segments.Mp4Writer] = []
+
+    class Recorded(segments.Mp4Writer):
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+            opened.append(self)
+
+    monkeypatch.setattr(segments, "Mp4Writer", Recorded)
+    totals: list[int] = []
+
+    def seen(t: float, key: bool, data: bytes, stream: object) -> None:
+        closed = sum(retention.size_and_mtime(path)[0] for path in segment_files(tmp_path / "busy-cam")
+                     if path != opened[-1].path)
+        totals.append(closed + opened[-1].bytes_estimate)
+
+    rng = np.random.default_rng(1)
+    frames = [rng.integers(100, 116, (48, 64, 3), np.uint8) for _ in range(150)] + \
+        [rng.integers(0, 255, (48, 64, 3), np.uint8) for _ in range(60)]
+    writer = segments.SegmentedMp4(tmp_path, SegmentPlan(3.0, "busy-cam", max_bytes=100_000),
+                                   wall_clock=lambda: NOW, tap=seen)
+    for i, image in enumerate(frames):
+        writer.write(image, i / 10)
+    writer.close()
+    assert max(totals) <= 100_000 and totals[149] > 80_000, max(totals)
+
+
 def test_the_open_segment_s_day_folder_stays_though_its_file_is_not_written_yet(tmp_path: Path) -> None:
     old = segment(tmp_path, "2026-01-01/10-00-00.mp4", 3 * 86400)
     keep = tmp_path / "2026-01-01" / "10-05-00.mp4"  # opened: the encoder has sent nothing yet
