@@ -177,3 +177,13 @@ def test_a_key_switched_on_or_off_is_said_as_the_file_spells_it() -> None:
     after = 'watch-model = true\n[[camera]]\nname = "door"\nsource = "x"\n'
     assert changes(before, after) == ["watch-model: (not set) -> true"]
     assert changes(after, before) == ["watch-model: true -> (not set)"]
+
+
+def test_a_cameras_own_change_of_a_key_the_top_level_also_changes_is_said_too() -> None:
+    """A reload that lowers the run's ``min-confidence`` and raises the door's own: the run's line, and the
+    door's (its change is not the top level's); a camera that only follows the top level says nothing more."""
+    before = ('min-confidence = 0.3  # box.toml:1\n[[camera]]\nname = "door"\nsource = "x"\nmin-confidence = 0.5\n'
+              '[[camera]]\nname = "yard"\nsource = "y"\nmin-confidence = 0.3\n')
+    after = ('min-confidence = 0.2  # box.toml:1\n[[camera]]\nname = "door"\nsource = "x"\nmin-confidence = 0.6\n'
+             '[[camera]]\nname = "yard"\nsource = "y"\nmin-confidence = 0.2\n')
+    assert changes(before, after) == ["min-confidence: 0.3 -> 0.2", "camera door: min-confidence: 0.5 -> 0.6"]
