@@ -144,3 +144,16 @@ def test_a_camera_with_no_events_given_rules_by_a_reload_has_its_events_from_the
     sink.write_predictions([seen(i, camera="door") for i in range(6, 12)])
     sink.close()
     assert [(c.kind, c.event.camera) for c in heard.changes] == [(START, "door"), (END, "door")]
+
+
+def test_the_run_s_end_ends_a_camera_s_problem_going_on_for_every_output() -> None:
+    """The door is dark when the run ends: every output hears the problem end (the JSON lines'
+    ``end`` line, MQTT's ``ok``, the index's end time), as a class event going on ends."""
+    heard = FailsOnce()
+    heard.calls = 1  # this one works
+    sink = Events(None, {"door": lambda frame: frame.index / 10}, [heard],  # type: ignore[list-item]
+                  problems=lambda: {"door": "dark"})
+    sink.idle(lambda camera: None)  # the first look: the door's problem starts
+    sink.close()
+    assert [(c.kind, c.event.label, c.event.end is not None) for c in heard.changes] == [
+        (START, "dark", False), (END, "dark", True)]

@@ -61,3 +61,14 @@ def test_the_top_label_sensor_reads_the_label_the_page_shows_and_the_camera_its_
     assert sensor["state_topic"] == mqtt_topics.label_topic("home/cams/Front Door") == "home/cams/Front Door/label"
     assert sensor["json_attributes_topic"] == "home/cams/Front Door/prediction"
     assert camera["topic"] == mqtt_topics.snapshot_topic("home/cams/Front Door") == "home/cams/Front Door/snapshot"
+
+
+def test_every_entity_of_a_camera_has_an_id_of_its_own_health_problems_and_labels_alike() -> None:
+    """Home Assistant keeps one entity per ``unique_id``: two configs sharing one are one sensor, the
+    second config rejected (a camera both dark and frozen could never show both)."""
+    found = [json.loads(payload) for _, payload, _, _ in discovery_messages(  # type: ignore[arg-type]
+        "home/cams", "Front Door", ("tiger cat", "mug"), {}, ("offline", "dark", "frozen"))]
+    ids = [config["unique_id"] for config in found]
+    assert len(ids) == 7 and len(set(ids)) == len(ids), ids
+    dark = next(config for config in found if config["name"] == "camera dark")
+    assert dark["unique_id"] == "home_cams_front_door_health_dark"
