@@ -164,3 +164,21 @@ def test_the_page_shows_one_tile_per_camera_in_a_real_browser(
         assert tile["playing"] == "playing H.264 (Media Source Extensions)" and tile["width"] == 640, tile
         assert tile["label"].startswith(labels[tile["name"]] + " "), tiles
         assert re.fullmatch(r".+ · capture \d+ fps · inference \d+ fps", tile["state"]), tile  # each rate named
+
+
+@pytest.mark.skipif(not CHROMIUM, reason="needs a browser: apt-get install chromium")
+def test_the_tile_of_a_camera_in_trouble_says_its_problem_in_red(
+        two_cameras: list[MjpegServer], live_cli: type[LiveCli], tmp_path: Path) -> None:
+    # cam1 covered (a black picture, sent again and again): its tile says its problem and is marked as a
+    # camera that is down ("lost": red), door's is not (mutation round issue35-health-4).
+    black = cv2.imencode(".jpg", np.full((480, 640, 3), 8, np.uint8))[1].tobytes()
+    two_cameras[1].camera.next_jpeg = lambda: black  # type: ignore[method-assign]
+    cli, port = serve_cameras(live_cli, two_cameras, "--health-after", "1")
+    wait_until(lambda: status(port)["cameras"][1]["health"] is not None, "cam1's problem raised")
+    expression = ("JSON.stringify(Array.from(document.querySelectorAll('#tiles figure')).map((tile) => ({"
+                  "name: tile.querySelector('strong').textContent, state: tile.querySelector('small').textContent, "
+                  "marked: tile.querySelector('small').className})))")
+    tiles = read_page(port, tmp_path, expression,
+                      lambda page: len(page) == 2 and "camera problem: " in page[1]["state"])
+    assert [(t["name"], t["marked"]) for t in tiles] == [("door", ""), ("cam1", "lost")], tiles
+    assert "camera problem: " not in tiles[0]["state"], tiles

@@ -29,6 +29,12 @@ def test_off_and_the_problems_picked() -> None:
     assert (picked.after_s, picked.learn_s, picked.blur_ratio, picked.moved_match) == (60.0, 20.0, 0.3, 0.4)
 
 
+def test_the_dark_level_is_carried() -> None:
+    # --health-dark 40: a mean luma of 30 is dark (the default, 25, would not say so).
+    assert config("--health-dark", "40").dark_level == 40.0
+    assert config().dark_level == 25.0
+
+
 def test_off_with_problems_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="--health off cannot go with other --health values"):
         config("--health", "off", "--health", "dark")

@@ -195,6 +195,13 @@ def test_only_the_checks_asked_for_are_raised() -> None:
     assert run.health.problem(run.t + AFTER, receiving=False) == "offline"
 
 
+def test_offline_is_not_raised_when_it_was_not_asked_for() -> None:
+    # --health dark: a camera whose frames stop is not said to be offline (offline was not picked).
+    run = Run(HealthConfig(checks=("dark",), after_s=AFTER, learn_s=LEARN)).learned()
+    health, t = run.health, run.t
+    assert [health.problem(t + k * AFTER, receiving=False) for k in range(4)] == [None] * 4
+
+
 def test_off_says_nothing() -> None:
     health = CameraHealth(None)
     health.see(small_luma(CAT), 0.0)

@@ -53,6 +53,17 @@ def test_discovery_has_a_problem_sensor_per_camera_and_problem() -> None:
     assert not [t for t in configs if "health_moved" in t]
 
 
+def test_each_problem_sensor_has_a_unique_id_of_its_own() -> None:
+    # Home Assistant keeps one entity per unique_id: two sensors that share one are one sensor, and
+    # the camera's other problems never show. One id per camera and problem, none shared with a label's.
+    configs = [json.loads(text) for topic, text, *_ in discovery_messages("lc", "door", ("cat",), {},
+                                                                       ("offline", "dark", "moved"))]
+    ids = [c["unique_id"] for c in configs]
+    assert len(set(ids)) == len(ids) == 6, ids  # cat, top, snapshot and the three problems
+    assert {c["unique_id"] for c in configs if c.get("device_class") == "problem"} == {
+        "lc_door_health_offline", "lc_door_health_dark", "lc_door_health_moved"}
+
+
 def test_the_health_topic_reads_ok_again_once_the_problem_clears() -> None:
     # What a broker keeps at PREFIX/CAMERA/health (its last retained message) through a problem's
     # life: ok at the start, the problem while it shows, ok again when it clears, as a subscriber
