@@ -201,3 +201,18 @@ def test_a_new_scene_counts_as_classified_for_the_refresh() -> None:
     frames = [(0.0, scene(0)), (8.0, scene(5)), (12.0, scene(5)), (17.9, scene(5)), (18.0, scene(5))]
     got = [gate.check(noisy(picture, rng), t) for t, picture in frames]
     assert got == [FIRST, SCENE, STILL, STILL, REFRESH]
+
+
+def with_wire(picture: np.ndarray, x: int) -> np.ndarray:
+    """``picture`` crossed by a thin diagonal wire (a cable, a branch): about a pixel wide at the check's size."""
+    out = picture.copy()
+    cv2.line(out, (x, 0), (x + 400, 400), (255, 255, 255), 2)
+    return out
+
+
+def test_a_thin_diagonal_wire_is_one_region_not_a_staircase_of_pieces() -> None:
+    # A diagonal of one-pixel steps touches only at the corners: counted as one region (8-connected) it
+    # covers 1 % of the picture; cut at each corner (4-connected), its largest piece is well under that.
+    rng, base = np.random.default_rng(3), scene()
+    frames = [noisy(base, rng) for _ in range(3)] + [noisy(with_wire(base, 100), rng)]
+    assert verdicts(MotionGate(GateConfig(area_pct=1.0)), frames) == [FIRST, STILL, STILL, MOTION]
