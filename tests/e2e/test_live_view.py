@@ -19,6 +19,7 @@ from web_client import CHROMIUM, decode, free_port, mjpeg_parts, open_stream, se
 PANEL = (slice(10, 60), slice(0, 640))  # the overlay's panel, the label on a shaded band (under the time strip)
 MIDDLE = (slice(120, 400), slice(0, 640))  # the camera's picture, under no overlay
 NOBODY = {"encoders": 0, "viewers": 0, "skipped": 0}
+IDLE_FRAMES = 150  # 5 s of the camera's frames
 PLAYING = "document.getElementById('playing').textContent"
 
 
@@ -35,7 +36,7 @@ def test_two_viewers_share_one_encoder_of_the_annotated_picture_which_stops_afte
         camera: MjpegServer, live_cli: type[LiveCli]) -> None:
     cli, port = serve(live_cli, camera)
     wait_until(lambda: status(port)["prediction"], "a first prediction, drawn on the frames")
-    assert counts(port) == NOBODY, "no viewer, no encoder"
+    idle(port)  # nobody has watched yet
     first, second = LiveReader(port), LiveReader(port)
     try:
         assert first.response.getheader("Content-Type") == "video/mp4"
@@ -55,11 +56,20 @@ def test_two_viewers_share_one_encoder_of_the_annotated_picture_which_stops_afte
         first.close()
         second.close()
     wait_until(lambda: counts(port) == NOBODY, "the encoder to stop a few seconds after the last viewer left")
+    idle(port)  # and it stays stopped
     later = LiveReader(port)
     try:
         assert len(later.take(5)) == 5, "a viewer who comes after it stopped starts it again"
     finally:
         later.close()
+
+
+def idle(port: int) -> None:
+    """No viewer: no encoder runs, and none starts while the camera sends ``IDLE_FRAMES`` frames (at 30 fps,
+    longer than an encoder lingers after its last viewer left)."""
+    before, frames = status(port)["live"]["fragments"], status(port)["cameras"][0]["captured"]
+    wait_until(lambda: status(port)["cameras"][0]["captured"] >= frames + IDLE_FRAMES, "frames nobody watches", 60)
+    assert status(port)["live"] == {**NOBODY, "fragments": before}, "no viewer, no encoder: nothing encoded"
 
 
 def test_a_reader_that_reads_nothing_falls_behind_alone_and_is_dropped(camera: MjpegServer,
@@ -201,8 +211,15 @@ def test_live_viewers_take_serve_clients_places(camera: MjpegServer, live_cli: t
         assert len(watching.take(5)) == 5, "the viewer inside goes on"
     finally:
         watching.close()
+    wait_until(lambda: counts(port)["viewers"] == 0, "the viewer's leaving seen by the server")
+    assert status(port)["clients"]["stalled"] == 0, "his place is free, not held by a stalled client"
+    later = LiveReader(port)  # the one place again
+    try:
+        assert later.response.status == 200 and len(later.take(5)) == 5, "a viewer who leaves frees his place"
+    finally:
+        later.close()
     cli.signal(signal.SIGINT)
     run = cli.finish()
     assert run.returncode == 0, run.stderr
-    assert any(line.endswith("live-classify: H.264 (/live.mp4) to 1 viewer") for line in run.stderr.splitlines()), \
-        "the summary counts the viewer served, not the one refused"
+    assert any(line.endswith("live-classify: H.264 (/live.mp4) to 2 viewers") for line in run.stderr.splitlines()), \
+        "the summary counts the viewers served, not the one refused"

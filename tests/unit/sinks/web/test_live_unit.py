@@ -3,17 +3,24 @@ an encoder that fails ends its camera's streams and stops nothing else."""
 from __future__ import annotations
 
 import asyncio
+import http.client
+import socket
 import threading
 from collections.abc import Callable
 
 import numpy as np
 import pytest
+from statuses import camera_status
 
 from live_classify.sinks.web.clients import Client, Places
 from live_classify.sinks.web.fmp4 import Fmp4Encoder
+from live_classify.sinks.web.listen import Address, listen
 from live_classify.sinks.web.live_encoder import LiveEncoder
 from live_classify.sinks.web.live_streams import BACKLOG, LiveChannel, LiveStreams
 from live_classify.sinks.web.live_viewer import Viewer, chunk
+from live_classify.sinks.web.view import Feed, Options, WebView
+
+TOKEN = "live-token"
 
 
 def unchunk(framed: bytes) -> list[bytes]:
@@ -209,3 +216,46 @@ def test_a_viewer_who_keeps_up_gets_each_fragment_at_once_and_one_behind_gets_th
 async def until(condition: Callable[[], bool]) -> None:
     while not condition():
         await asyncio.sleep(0.001)
+
+
+def test_a_picture_that_changes_size_ends_the_streams_started_on_the_old_init() -> None:
+    """A new init segment (the camera's picture changed size: a new encoder) cannot follow fragments of
+    the old one in a stream: the viewers who started end (the page opens a new stream), and a viewer
+    who starts now gets the new init."""
+    async def scenario() -> tuple[bool, bytes | None]:
+        channel, watching, newcomer = LiveChannel(), Viewer(), Viewer()
+        channel.viewers.add(watching)
+        channel.new_init(b"init 640x480")
+        channel.fragment(b"k1", key=True)
+        channel.new_init(b"init 1280x720")
+        channel.viewers.add(newcomer)
+        channel.fragment(b"k2", key=True)
+        return watching.ended, newcomer.init
+
+    assert asyncio.run(scenario()) == (True, b"init 1280x720")
+
+
+def test_once_its_encoder_failed_a_camera_answers_a_new_viewer_503_saying_why() -> None:
+    """A viewer who comes after the encoder failed is told at once (the page plays MJPEG, saying why),
+    instead of waiting for ever for a keyframe that no encoder will make."""
+    sock = listen(Address("127.0.0.1", 0), TOKEN)
+    feeds = [Feed("door", "door", lambda: camera_status(name="door"))]
+    view = WebView(sock, feeds, Options("CPU", token=TOKEN, fps=None))
+    try:
+        assert get(sock, "/api/status")[0] == 200  # the server's loop runs: the encoder's word reaches it
+        view.server.live.ended("door", "x264 refused the picture")  # as its encoder's thread says it: run on the
+        # server's loop before it reads the request below
+        said = get(sock, "/live.mp4?camera=door")
+    finally:
+        view.close()
+    assert said == (503, b"the live encoder failed: x264 refused the picture\n")
+
+
+def get(sock: socket.socket, path: str) -> tuple[int, bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", sock.getsockname()[1], timeout=20)
+    try:
+        connection.request("GET", path, headers={"Authorization": f"Bearer {TOKEN}"})
+        answer = connection.getresponse()
+        return answer.status, answer.read()
+    finally:
+        connection.close()

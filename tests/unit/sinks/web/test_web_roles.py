@@ -136,6 +136,25 @@ def test_a_viewer_sees_its_cameras_and_nothing_of_the_others(port: int) -> None:
     assert call(port, "GET", "/metrics", ana)[0] == 200
 
 
+def test_a_viewer_is_refused_the_h264_stream_of_a_camera_not_his(port: int) -> None:
+    """``/live.mp4`` answers a viewer 403 for another camera, at once (its status alone is read: a stream
+    let in by mistake would never end)."""
+    bo = log_in(port, "bo", "bo-pw")
+    assert status_of(port, "/live.mp4?camera=kitchen", bo) == 403
+
+
+def status_of(port: int, path: str, headers: dict[str, str]) -> int | None:
+    """The status of a GET, its body unread; None when none came within a few seconds."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        connection.request("GET", path, headers={"Host": f"127.0.0.1:{port}", **headers})
+        return connection.getresponse().status
+    except TimeoutError:
+        return None
+    finally:
+        connection.close()
+
+
 def test_a_viewers_event_feed_carries_its_cameras_events_only(served: tuple[web.WebView, int]) -> None:
     view, port = served
     bo = log_in(port, "bo", "bo-pw")
