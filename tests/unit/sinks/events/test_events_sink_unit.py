@@ -144,3 +144,18 @@ def test_a_camera_with_no_events_given_rules_by_a_reload_has_its_events_from_the
     sink.write_predictions([seen(i, camera="door") for i in range(6, 12)])
     sink.close()
     assert [(c.kind, c.event.camera) for c in heard.changes] == [(START, "door"), (END, "door")]
+
+
+def test_a_camera_a_reload_adds_without_events_of_its_own_has_none() -> None:
+    """The run's ``cat`` for the door; a reload adds the yard with ``[[camera]] event = []``: a cat
+    seen in the yard is no event (as at a fresh start), the door's still are."""
+    heard = FailsOnce()
+    heard.calls = 1
+    door = {"door": lambda frame: frame.index / 10}
+    sink = Events(RULES, door, [heard], own={"door": RULES})  # type: ignore[list-item]
+    sink.write_predictions([seen(i, camera="door") for i in range(6)])
+    both = {**door, "yard": lambda frame: frame.index / 10}
+    sink.reconfigure(RULES, both, (), {"door": RULES, "yard": None}, None)
+    sink.write_predictions([seen(i, camera="yard") for i in range(6)])
+    sink.close()
+    assert [(c.kind, c.event.camera) for c in heard.changes] == [(START, "door"), (END, "door")]
