@@ -1,6 +1,5 @@
 """One camera (or stream, or video file) of the run: its capture thread, its queues, its counters,
-its state. Inference is not its business: a scheduler (``scheduler.py``) takes its frames and
-hands back the predictions.
+its state. Inference is not its business: a scheduler (``scheduler.py``) takes its frames, gives answers.
 
 Two ways to flow (:class:`~live_classify.pipeline.frames.Flow`), chosen by the source:
 

@@ -235,6 +235,15 @@ def test_a_new_model_file_is_loaded_without_reading_the_configuration(planning: 
     assert said[-1] == "model reloaded: 1 camera" and not run.model_changed.is_set()
 
 
+def test_a_new_model_file_is_a_reload_systemd_hears_begin_and_end(planning: Planning) -> None:
+    """``Type=notify-reload``: the watched model's swap is a reload too, RELOADING=1 before its READY=1."""
+    config = RunConfig((DOOR,), OutputConfig(headless=True), model=Path("a.onnx"), watch_model=True, shown=SHOWN)
+    run = running(config, planning)
+    run.model_changed.set()
+    reload_once(run, lambda: run.loaded == 1)
+    assert planning.notifier.told == ["RELOADING=1", None]
+
+
 def test_a_reload_that_fails_unexpectedly_says_why_to_systemd_and_the_next_one_applies(
         planning: Planning, monkeypatch: pytest.MonkeyPatch) -> None:
     """Not only a refusal (a LiveClassifyError): any failure of the reload's thread comes back to the

@@ -152,3 +152,17 @@ def test_a_reload_that_leaves_the_health_checks_as_they_were_keeps_the_normal_le
     assert not health.learning, "the normal was never learned: the test shows nothing"
     cameras.retune("door", 0.9, None, HealthConfig(learn_s=0.5))  # only the threshold changed
     assert not health.learning, "an unchanged health check learns its normal again"
+
+
+def test_a_camera_a_reload_adds_is_named_in_what_it_says(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One camera of several: a reload's new camera says which it is (its masks named
+    ``yard: --gate-mask``, in the reload's warning), as a camera of the start does."""
+    said: list[str] = []
+    monkeypatch.setattr(cameras_module, "warning", said.append)
+    cameras, _, _ = one_camera(None)
+    src = SourceConfig(parse_video_source("http://127.0.0.1:9/yard"), name="yard",
+                       gate=GateConfig(masks=((0, 0, 160, 120),)))
+    source = SimpleNamespace(spec=src.spec, claimed_fps=25.0, width=160, height=120)
+    cameras.new_member(src, cast(Any, source))
+    assert said == ["yard: --gate-mask: the masks cover the whole 160x120 frame: only the refresh "
+                    "(--gate-refresh) will classify"]

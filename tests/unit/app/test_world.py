@@ -12,6 +12,7 @@ from typing import Any, cast
 import numpy as np
 from statuses import camera_status
 
+from live_classify.app import watch as watch_module
 from live_classify.app.cameras import Cameras, Member, source_clock
 from live_classify.app.watch import identity, watch
 from live_classify.app.world import World
@@ -133,6 +134,36 @@ def test_a_model_file_replaced_or_rewritten_is_noticed(tmp_path: Any) -> None:
         before = identity(model)
         os.utime(model, ns=(0, (before[1] if before else 0) + 1_000_000_000))  # written in place: a new time
         assert changed.wait(10), "a model file written in place not noticed"
+    finally:
+        stop.set()
+        thread.join(10)
+    assert not thread.is_alive()
+
+
+def test_a_model_file_missing_for_a_moment_is_no_change_until_the_new_one_is_there(
+        tmp_path: Any, monkeypatch: Any) -> None:
+    """Between an unlink and the new file's rename the model is missing: no reload then (it would
+    fail to load), one once the new file is there."""
+    model = tmp_path / "m.onnx"
+    model.write_bytes(b"first")
+    missing = threading.Semaphore(0)  # one release per poll of the watch that found no file
+
+    def seen(path: Any) -> tuple[int, int] | None:
+        now = identity(path)
+        if now is None:
+            missing.release()
+        return now
+
+    monkeypatch.setattr(watch_module, "identity", seen)
+    changed, stop = threading.Event(), threading.Event()
+    thread = watch(model, changed, stop, every_s=0.01)
+    try:
+        model.unlink()
+        for _ in range(3):  # three polls of the watch with the file missing
+            assert missing.acquire(timeout=10)
+        assert not changed.is_set(), "a missing model file taken for a new one"
+        model.write_bytes(b"second")
+        assert changed.wait(10), "the new model file not noticed"
     finally:
         stop.set()
         thread.join(10)

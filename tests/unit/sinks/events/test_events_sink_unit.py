@@ -157,3 +157,18 @@ def test_the_run_s_end_ends_a_camera_s_problem_going_on_for_every_output() -> No
     sink.close()
     assert [(c.kind, c.event.label, c.event.end is not None) for c in heard.changes] == [
         (START, "dark", False), (END, "dark", True)]
+
+
+def test_a_camera_a_reload_adds_without_events_of_its_own_has_none() -> None:
+    """The run's ``cat`` for the door; a reload adds the yard with ``[[camera]] event = []``: a cat
+    seen in the yard is no event (as at a fresh start), the door's still are."""
+    heard = FailsOnce()
+    heard.calls = 1
+    door = {"door": lambda frame: frame.index / 10}
+    sink = Events(RULES, door, [heard], own={"door": RULES})  # type: ignore[list-item]
+    sink.write_predictions([seen(i, camera="door") for i in range(6)])
+    both = {**door, "yard": lambda frame: frame.index / 10}
+    sink.reconfigure(RULES, both, (), {"door": RULES, "yard": None}, None)
+    sink.write_predictions([seen(i, camera="yard") for i in range(6)])
+    sink.close()
+    assert [(c.kind, c.event.camera) for c in heard.changes] == [(START, "door"), (END, "door")]

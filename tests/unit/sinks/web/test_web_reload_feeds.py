@@ -6,6 +6,7 @@ import http.client
 import time
 
 from statuses import camera_status
+from updates import update
 
 from live_classify.pipeline.status import CameraState
 from live_classify.sinks.web import view as web
@@ -35,5 +36,26 @@ def test_a_camera_a_reload_adds_has_its_live_stream_and_one_it_removes_has_none(
         view.reconfigure([feed("door"), feed("yard")], None, None)  # hall removed, yard added
         assert {name: live_answer(view, name) for name in ("door", "yard", "hall")} == \
             {"door": 200, "yard": 200, "hall": 404}
+    finally:
+        view.close()
+
+
+def door_prediction():  # noqa: ANN201
+    base = update(0, 0.0).shown.new_predictions[0]
+    frame = type(base.frame)(base.frame.index, base.frame.t_capture, base.frame.wall_time, base.frame.image, "door")
+    return type(base)(frame, base.result, base.t_done)
+
+
+def test_a_reload_s_threshold_marks_the_web_view_s_next_predictions() -> None:
+    """Its predictions (``/api/events``, ``/api/status``) say ``unknown`` by the threshold a reload set:
+    none at the start, then one above every score, then none again."""
+    view = web.WebView(listen(Address("127.0.0.1", 0), None), [feed("door")], web.Options("CPU", None, None))
+    try:
+        said = [view.record(door_prediction()).get("unknown")]
+        view.reconfigure([feed("door")], 1.0, None)
+        said.append(view.record(door_prediction()).get("unknown"))
+        view.reconfigure([feed("door")], None, None)
+        said.append(view.record(door_prediction()).get("unknown"))
+        assert said == [None, True, None]
     finally:
         view.close()
