@@ -53,6 +53,7 @@ SIZE = (1280, 720)
 PHOTOS = [DATA / "chelsea.png", DATA / "coffee.png", DATA / "rocket.jpg"]
 VARIANTS = 8  # noisy JPEGs per scene, sent in turn: a camera's sensor noise
 START_TIMEOUT_S = 180
+ROUNDING_S = 0.0005  # a JSON line's time is rounded to the ms: a frame read 0.3 ms after its send may say before
 
 
 def scenes() -> list[np.ndarray]:
@@ -234,7 +235,8 @@ def changes_seen(servers: list[MjpegServer], lines: list[dict], labels: list[set
         for k, (when, scene) in enumerate(changes):
             until = changes[k + 1][0] if k + 1 < len(changes) else end + 2.0
             total += 1
-            named = [line for line in own if when <= line["time"] < until and line["top"][0]["label"] in labels[scene]]
+            named = [line for line in own if when - ROUNDING_S <= line["time"] < until
+                     and line["top"][0]["label"] in labels[scene]]
             if named:
                 first = min(named, key=lambda line: line["time"])
                 latencies.append(first["time"] + first["latency_ms"] / 1e3 - when)
