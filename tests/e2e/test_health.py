@@ -135,15 +135,20 @@ def test_each_fault_is_raised_by_name_and_cleared_and_a_normal_scene_raises_none
         broker.stop()
 
 
+def covered(live_cli: type[LiveCli], camera: MjpegServer, scene: Scene, *outputs: str) -> LiveCli:
+    """The command watching ``camera`` (named door) for darkness alone, ``outputs`` added, the camera covered."""
+    camera.camera.next_jpeg = scene.next_jpeg  # type: ignore[method-assign]
+    scene.fault = "dark"
+    return live_cli("--source", camera.url, "--name", "door", "--provider", "cpu", "--jsonl", os.devnull, *outputs,
+                    "--health", "dark", *FAST)
+
+
 def test_webhooks_are_told_of_a_cameras_problem_without_any_event_label(live_cli: type[LiveCli]) -> None:
     # Health is on by default for a live camera: its problems are events, and --webhook needs no --event for them.
     scene, receiver = Scene(), Webhooks()
     try:
         with MjpegServer(CHELSEA, fps=15, width=SIZE[0], height=SIZE[1]) as camera:
-            camera.camera.next_jpeg = scene.next_jpeg  # type: ignore[method-assign]
-            scene.fault = "dark"
-            cli = live_cli("--source", camera.url, "--name", "door", "--provider", "cpu", "--jsonl", os.devnull,
-                           "--webhook", receiver.url, "--health", "dark", *FAST)
+            cli = covered(live_cli, camera, scene, "--webhook", receiver.url)
             cli.wait_for(lambda: any(p.get("event") == "start" for p in receiver.posts), timeout=90,
                          what="the problem's start POSTed")
             cli.process.terminate()
@@ -175,10 +180,7 @@ def test_mqtt_retains_the_problem_on_the_cameras_health_topic(live_cli: type[Liv
     watcher = Subscriber(broker.port)
     try:
         with MjpegServer(CHELSEA, fps=15, width=SIZE[0], height=SIZE[1]) as camera:
-            camera.camera.next_jpeg = scene.next_jpeg  # type: ignore[method-assign]
-            scene.fault = "dark"
-            cli = live_cli("--source", camera.url, "--name", "door", "--provider", "cpu", "--jsonl", os.devnull,
-                           "--mqtt", broker.url, "--health", "dark", *FAST)
+            cli = covered(live_cli, camera, scene, "--mqtt", broker.url)
             seen: list[bytes] = []
             cli.wait_for(lambda: _health_payloads(watcher, seen) and seen[-1] == b"dark", timeout=90,
                          what="dark on the health topic")

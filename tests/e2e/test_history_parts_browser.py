@@ -8,21 +8,15 @@ shows its own thumbnail (the clip's best frame), not a frame of the recordings."
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from page_files import served_page
 from web_client import CHROMIUM
 
-import live_classify
-
-PAGE = Path(live_classify.__file__).parent / "sinks" / "web" / "page"
 CLIP = "door/events/2026-12-08/10-00-00-espresso.mp4"
 CLIPS = [CLIP, CLIP.replace(".mp4", ".2.mp4"), CLIP.replace(".mp4", ".3.mp4")]
 THUMBNAIL = CLIP.replace(".mp4", ".jpg")
@@ -33,31 +27,20 @@ document.addEventListener('loadstart',
     (e) => window.sources.push(new URL(e.target.currentSrc).pathname.slice(1)), true);"""
 
 
-class Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
-        pass
-
-
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[str]:
     """The page's files and three half-second clips (red, green, blue), over HTTP."""
     root = tmp_path / "site"
-    shutil.copytree(PAGE, root)
-    for clip, colour in zip(CLIPS, ("red", "green", "blue"), strict=True):
-        (root / clip).parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", f"color=c={colour}:s=160x120:r=10:d=0.5",
-                        "-c:v", "libx264", "-pix_fmt", "yuv420p", "-movflags", "+faststart", str(root / clip)],
+    with served_page(root) as url:
+        for clip, colour in zip(CLIPS, ("red", "green", "blue"), strict=True):
+            (root / clip).parent.mkdir(parents=True, exist_ok=True)
+            subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", f"color=c={colour}:s=160x120:r=10:d=0.5",
+                            "-c:v", "libx264", "-pix_fmt", "yuv420p", "-movflags", "+faststart", str(root / clip)],
+                           check=True)
+        subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i",
+                        "color=c=red:s={}x{}:d=0.1".format(*THUMBNAIL_SIZE), "-frames:v", "1", str(root / THUMBNAIL)],
                        check=True)
-    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "color=c=red:s={}x{}:d=0.1".format(*THUMBNAIL_SIZE),
-                    "-frames:v", "1", str(root / THUMBNAIL)], check=True)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(root)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+        yield url
 
 
 def answers(route) -> None:  # noqa: ANN001 - a Playwright route (one argument: Playwright counts them)

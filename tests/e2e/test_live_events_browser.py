@@ -6,40 +6,21 @@ answers are given: an event going on, then ended, and a stream that says nothing
 from __future__ import annotations
 
 import json
-import shutil
 import threading
 import time
 from collections.abc import Iterator
-from functools import partial
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from page_files import served_page
 from web_client import CHROMIUM
-
-import live_classify
-
-PAGE = Path(live_classify.__file__).parent / "sinks" / "web" / "page"
-
-
-class Quiet(SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
-        pass
 
 
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[str]:
     """The page's files over HTTP."""
-    root = tmp_path / "site"
-    shutil.copytree(PAGE, root)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(Quiet, directory=str(root)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with served_page(tmp_path / "site") as url:
+        yield url
 
 
 class Run:

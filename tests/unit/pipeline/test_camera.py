@@ -191,6 +191,21 @@ class BackAfter(Scripted):
         return self.left < 0
 
 
+def waited(run: Run, monkeypatch: pytest.MonkeyPatch, stop_after: int) -> list[float]:
+    """The seconds the camera's thread waits between reopenings, none really slept; the camera is stopped
+    after ``stop_after`` of them."""
+    waits: list[float] = []
+
+    def wait(seconds: float | None = None) -> bool:
+        waits.append(seconds or 0.0)
+        if len(waits) > stop_after:
+            run.camera.stop()
+        return len(waits) > stop_after
+
+    monkeypatch.setattr(run.camera._stop, "wait", wait)  # noqa: SLF001 - the camera's own sleep
+    return waits
+
+
 def test_with_no_limit_a_lost_camera_is_retried_until_it_is_back(classifier: Classifier, monkeypatch) -> None:
     """Issue 35: offline is not the end. With no --reconnect a camera away for 30 tries (minutes at
     5 s each) is retried, each wait capped at 5 s, and goes on once back; nothing is an error."""
@@ -201,14 +216,7 @@ def test_with_no_limit_a_lost_camera_is_retried_until_it_is_back(classifier: Cla
     source.end()
     lines: list[str] = []
     run = Run(source, classifier, Flow.LATEST, max_reconnects=None, log=lines.append)
-    waits: list[float] = []
-    def wait(seconds: float | None = None) -> bool:  # no real sleeping; the run stopped at the second loss
-        waits.append(seconds or 0.0)
-        if len(waits) > 31:
-            run.camera.stop()
-        return len(waits) > 31
-
-    monkeypatch.setattr(run.camera._stop, "wait", wait)
+    waits = waited(run, monkeypatch, stop_after=31)  # the run stopped at the second loss
     run.camera.start()
     run.camera._thread.join(5)
     assert waits[:31] == [0.5, 1, 2, 4] + [5] * 27
@@ -338,14 +346,7 @@ def test_reconnect_0_gives_a_lost_camera_up_at_once(classifier: Classifier, monk
     source.send(0)
     source.end()  # lost; reopen() would fail anyway
     run = Run(source, classifier, Flow.LATEST, max_reconnects=0, log=lambda line: None)
-    waits: list[float] = []
-    def wait(seconds: float | None = None) -> bool:  # no real sleeping; a camera retried anyway is stopped
-        waits.append(seconds or 0.0)
-        if len(waits) > 3:
-            run.camera.stop()
-        return len(waits) > 3
-
-    monkeypatch.setattr(run.camera._stop, "wait", wait)
+    waits = waited(run, monkeypatch, stop_after=3)  # a camera retried anyway is stopped
     run.camera.start()
     run.camera._thread.join(5)
     assert waits == []
