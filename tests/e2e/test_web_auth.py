@@ -107,7 +107,8 @@ def test_bad_requests_are_a_4xx_and_one_line_at_most_never_the_token(camera: Mjp
     assert raw(port, head + b"Authorization: Bearer \xff\xfe" + TOKEN.encode() + b"\r\n\r\n") == 401, "not UTF-8"
     assert raw(port, b"GET /api/status?token=%ed%a0%80 HTTP/1.1\r\nHost: box\r\n\r\n") == 401, "a lone surrogate"
     assert raw(port, head + f"Authorization: bearer {TOKEN}\r\n\r\n".encode()) == 200
-    assert status_with_token(port)["captured"] > 0, "the server still serves"
+    # The server still serves, and frames go on: the first may come after these requests on a loaded box.
+    wait_until(lambda: status_with_token(port)["captured"] > 0, "a captured frame after the bad requests")
     cli.signal(signal.SIGINT)
     done = cli.finish()
     assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
