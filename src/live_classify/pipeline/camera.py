@@ -72,7 +72,7 @@ class Camera:
         self._stop = threading.Event()
         self._wake = wake or Wake()
         self.smoothed = smoothed  # a new model's: smooth_with(), on the scheduler's thread between two batches
-        self.gate = CameraGate(gate, clock)  # a reload changes it in place: gate.set()
+        self.gate = CameraGate(gate, clock, paced=flow is Flow.LATEST)  # a reload changes it in place: gate.set()
         self.health = CameraHealth(health)  # likewise: health.set(), and health.relearn()
         self.still = False  # the newest shown frame kept the last answer (the main loop writes it)
         self._sent = -1  # live: the newest frame handed to inference (the capture thread's)
@@ -262,7 +262,7 @@ class Camera:
         self._state = CameraState.LIVE
         self.stats.captured += 1
         self.stats.capture_rate.tick(frame.t_capture)
-        frame = self.gate.mark(frame, self.health.look(frame))  # the small luma made once for both
+        frame = self.gate.look(frame, self.health.look)  # the small luma made once for both, when due
         if self.flow is Flow.EVERY:
             put_blocking(self._inboxes[frame.index % len(self._inboxes)], frame, self._stop)
         else:

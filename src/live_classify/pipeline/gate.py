@@ -30,6 +30,7 @@ import numpy as np
 from live_classify.config import GateConfig, Rect
 from live_classify.errors import UsageError
 from live_classify.pipeline.frames import Frame
+from live_classify.pipeline.pace import LOOKS_PER_S, Pace
 
 HEIGHT = 100  # px of the image the check looks at
 LOW_PCT, HIGH_PCT = 4, 96  # the contrast is stretched between these percentiles
@@ -187,13 +188,18 @@ class CameraGate:
     those to classify, and every one while something shows every frame (a window, a recording). A
     still frame that nothing shows is never decoded in full: that is most of what a still camera costs."""
 
-    def __init__(self, config: GateConfig | None, clock: Callable[[Frame], float] = capture_time) -> None:
-        """``clock``: seconds on the source's own clock (a file's time), on which the refresh is counted."""
+    def __init__(self, config: GateConfig | None, clock: Callable[[Frame], float] = capture_time,
+                 paced: bool = False) -> None:
+        """``clock``: seconds on the source's own clock (a file's time), on which the refresh is counted;
+        ``paced``: :meth:`look` looks at :data:`~live_classify.pipeline.pace.LOOKS_PER_S` frames a second
+        at most (a live camera), else at every one (a file, every frame of which is classified or not)."""
         self.clock = clock
         self.size: tuple[int, int] | None = None  # the newest frame's (width, height)
         self.gated = 0  # still frames, not classified (the capture thread's count)
         self._gate = MotionGate(config) if config else None
         self._every_picture = True  # something shows every frame: decode each one here
+        self._pace = Pace(LOOKS_PER_S if paced else None)
+        self._moving = False  # the newest look saw motion: the frames until the next are classified too
 
     def show_every_picture(self, wanted: bool) -> None:
         """Whether a window or a recording shows every frame of the camera (a reload may change it)."""
@@ -209,7 +215,19 @@ class CameraGate:
         the newest frame are a :class:`UsageError` and change nothing; returns the warnings."""
         warnings = check_masks(config.masks, *self.size) if config and self.size else []
         self._gate = MotionGate(config) if config else None
+        self._pace.restart()
         return warnings
+
+    def look(self, frame: Frame, health: Callable[[Frame], np.ndarray | None]) -> Frame:
+        """:meth:`mark` on the frames the pace looks at (``health``: the health checks' look, which
+        makes the small luma both share); a frame between two looks keeps the newest one's verdict:
+        classified while it saw motion, else still."""
+        if self._pace.due(self.clock(frame)):
+            return self.mark(frame, health(frame))
+        self.size = frame.size
+        if self._gate is None or self._moving:
+            return frame.decoded()
+        return self._still(frame)
 
     def mark(self, frame: Frame, small: np.ndarray | None = None) -> Frame:
         """``frame``, marked ``still`` (and counted) when nothing changed in it: it keeps the camera's
@@ -219,8 +237,12 @@ class CameraGate:
         if gate is None:
             return frame.decoded()
         small = frame_luma(frame) if small is None else small  # the picture's one small decoding, shared
-        if gate.check(small, self.clock(frame), small, (height, width)).classify:
-            return frame.decoded()
+        verdict = gate.check(small, self.clock(frame), small, (height, width))
+        self._moving = verdict is Verdict.MOTION
+        return frame.decoded() if verdict.classify else self._still(frame)
+
+    def _still(self, frame: Frame) -> Frame:
+        """``frame`` marked still and counted; decoded in full only where something shows every frame."""
         self.gated += 1
         still = replace(frame, still=True)
         return still.decoded() if self._every_picture else still

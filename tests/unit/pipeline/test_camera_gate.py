@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 
 import cv2
 import numpy as np
@@ -15,6 +16,7 @@ from live_classify.config import GateConfig, SourceSpec
 from live_classify.errors import UsageError
 from live_classify.pipeline.frames import Flow, Frame, Shown
 from live_classify.pipeline.gate import CameraGate, frame_luma
+from live_classify.pipeline.pace import LOOKS_PER_S
 from live_classify.pipeline.status import CameraState
 from live_classify.sources.picture import Picture
 
@@ -37,6 +39,8 @@ class Pictures:
         self.rng = np.random.default_rng(0)
 
     def send(self, picture: np.ndarray | None) -> None:
+        if self.spec.live:
+            time.sleep(1 / LOOKS_PER_S)  # a camera at the checks' pace: each frame is looked at
         noisy = None if picture is None else np.clip(picture + self.rng.normal(0, 3, picture.shape), 0, 255)
         self.queue.put(None if noisy is None else noisy.astype(np.uint8))
 

@@ -1,0 +1,94 @@
+"""How often a live camera's frames are looked at (the gate and the health checks): at most
+``LOOKS_PER_S`` a second, evenly spread; a frame between two looks keeps the newest look's verdict."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from live_classify.config import GateConfig, SourceSpec
+from live_classify.pipeline.camera import Camera
+from live_classify.pipeline.frames import Flow, Frame
+from live_classify.pipeline.gate import CameraGate, frame_luma
+from live_classify.pipeline.pace import LOOKS_PER_S, Pace
+
+W, H = 320, 240
+
+
+def looked(pace: Pace, times: list[float]) -> list[float]:
+    return [t for t in times if pace.due(t)]
+
+
+@pytest.mark.parametrize(("fps", "looks"), [(30, 15), (20, 15), (15, 15), (10, 10), (60, 15)])
+def test_a_camera_s_frames_are_looked_at_up_to_the_pace_evenly(fps: int, looks: int) -> None:
+    jitter = np.random.default_rng(fps).uniform(-0.002, 0.002, 10 * fps)  # a real camera's frames wobble
+    times = [k / fps + float(jitter[k]) for k in range(10 * fps)]  # ten seconds
+    seen = looked(Pace(LOOKS_PER_S), times)
+    assert len(seen) == pytest.approx(10 * looks, abs=2)
+    gaps = np.diff(seen)
+    longest = 1 / fps + (1 / LOOKS_PER_S if fps > LOOKS_PER_S else 0.0)  # a pace's period and a frame at most
+    assert gaps.max() <= longest + 0.005, "a change waits too long for a look"
+
+
+def test_a_file_s_frames_are_each_looked_at_and_a_clock_gone_back_is_looked_at_at_once() -> None:
+    assert looked(Pace(None), [0.0, 0.001, 0.002, 0.0]) == [0.0, 0.001, 0.002, 0.0]
+    pace = Pace(LOOKS_PER_S)
+    assert looked(pace, [10.0, 10.02, 0.5, 0.52, 0.6]) == [10.0, 0.5, 0.6], "a looped file starts over"
+    pace.restart()
+    assert pace.due(0.61), "new settings: the next frame is looked at"
+
+
+def scene(seed: int) -> np.ndarray:
+    coarse = np.random.default_rng(seed).integers(30, 220, (12, 16, 3), dtype=np.uint8)
+    return cv2.resize(coarse, (W, H), interpolation=cv2.INTER_CUBIC)
+
+
+def square(picture: np.ndarray, x: int) -> np.ndarray:
+    moved = picture.copy()
+    moved[90:150, x:x + 60] = 255
+    return moved
+
+
+class Health:
+    """The health checks' look, counted: what the capture thread hands the gate."""
+
+    def __init__(self) -> None:
+        self.seen: list[int] = []
+
+    def __call__(self, frame: Frame) -> np.ndarray:
+        self.seen.append(frame.index)
+        return frame_luma(frame)
+
+
+def marked(gate: CameraGate, health: Health, pictures: list[np.ndarray], fps: float = 30.0) -> list[bool]:
+    """Each frame's ``still``, the frames sent at ``fps`` on the camera's clock."""
+    return [gate.look(Frame(k, k / fps, 0.0, p, "door"), health).still for k, p in enumerate(pictures)]
+
+
+def test_between_two_looks_a_still_scene_stays_still_and_motion_is_classified() -> None:
+    gate, health = CameraGate(GateConfig(refresh_s=60.0), paced=True), Health()
+    still = [scene(1)] * 6
+    moving = [square(scene(1), x) for x in (20, 60, 100, 140, 180, 220)]
+    assert marked(gate, health, still + moving) == [False, True, True, True, True, True] + [False] * 6
+    assert health.seen == [0, 2, 4, 6, 8, 10], "a 30 fps camera: every other frame looked at"
+    assert gate.gated == 5
+
+
+def test_new_settings_look_at_the_next_frame_and_classify_it() -> None:
+    gate, health = CameraGate(GateConfig(refresh_s=60.0), paced=True), Health()
+    marked(gate, health, [scene(1)])
+    gate.set(GateConfig(refresh_s=30.0))
+    assert not gate.look(Frame(1, 1 / 30, 0.0, scene(1), "door"), health).still, "a new gate starts afresh"
+    assert health.seen == [0, 1]
+
+
+@pytest.mark.parametrize(("live", "looks"), [(True, [0, 2, 4, 6]), (False, list(range(8)))])
+def test_a_live_camera_is_paced_and_a_file_is_not(live: bool, looks: list[int]) -> None:
+    class Source:
+        spec = SourceSpec("pictures", "camera" if live else "file", "pictures")
+
+    camera = Camera(Source(), flow=Flow.of(live, realtime=False), gate=GateConfig())  # type: ignore[arg-type]
+    health = Health()
+    for k in range(8):
+        camera.gate.look(Frame(k, k / 30, 0.0, scene(1), "door"), health)
+    assert health.seen == looks
