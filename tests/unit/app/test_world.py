@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import threading
+from dataclasses import replace
 from types import SimpleNamespace
 from typing import Any, cast
 
@@ -120,6 +121,20 @@ def test_a_files_time_is_counted_from_its_frame_rate_and_a_live_cameras_is_its_c
     assert source_clock(file, None)(frame("door")) == 30 / 25.0, "no rate said: 25 fps"
 
 
+def test_a_clock_made_before_its_camera_reads_the_camera_a_reload_adds_or_restarts() -> None:
+    """A reload changes the events before the cameras (``reconcile.FIRST``): the clock of a camera
+    it adds is made while that camera is not there yet, and must read it at each frame once it is
+    (a file's time, not the wall clock); a restarted camera's clock is its new capture's."""
+    world = World(cameras(member("yard")))
+    clock = world.clock_of("door")  # the events' clock, made before the camera
+    assert clock(frame("door")) == 5.0, "no camera yet: the frame's capture time"
+    world.cameras.add(member("door"))  # frame 30 at 10 fps
+    assert clock(frame("door")) == 3.0, "the added camera's own clock"
+    world.removed("door")
+    world.cameras.add(replace(member("door"), clock=lambda shown: shown.index / 30.0))  # restarted: another rate
+    assert clock(frame("door")) == 1.0, "the restarted camera's clock"
+
+
 def test_a_model_file_replaced_or_rewritten_is_noticed(tmp_path: Any) -> None:
     model, new = tmp_path / "m.onnx", tmp_path / "m.onnx.tmp"
     model.write_bytes(b"first")
@@ -164,6 +179,36 @@ def test_a_model_file_missing_for_a_moment_is_no_change_until_the_new_one_is_the
         assert not changed.is_set(), "a missing model file taken for a new one"
         model.write_bytes(b"second")
         assert changed.wait(10), "the new model file not noticed"
+    finally:
+        stop.set()
+        thread.join(10)
+    assert not thread.is_alive()
+
+
+def test_a_model_file_replaced_once_is_one_change_not_one_per_poll(tmp_path: Any, monkeypatch: Any) -> None:
+    """The new file, once noticed, is the watch's "before": the polls after it see no change, so the
+    model is reloaded once, not every second."""
+    model, new = tmp_path / "m.onnx", tmp_path / "m.onnx.tmp"
+    model.write_bytes(b"first")
+    polls = threading.Semaphore(0)  # one release per poll of the watch
+
+    def seen(path: Any) -> tuple[int, int] | None:
+        polls.release()
+        return identity(path)
+
+    monkeypatch.setattr(watch_module, "identity", seen)
+    changed, stop = threading.Event(), threading.Event()
+    thread = watch(model, changed, stop, every_s=0.01)
+    try:
+        new.write_bytes(b"second")
+        os.replace(new, model)
+        assert changed.wait(10), "the new model file not noticed"
+        changed.clear()
+        while polls.acquire(blocking=False):  # the polls before the clear
+            pass
+        for _ in range(3):  # three polls begun after it: the first two have ended
+            assert polls.acquire(timeout=10)
+        assert not changed.is_set(), "one new model file taken for a new one at each poll"
     finally:
         stop.set()
         thread.join(10)

@@ -1,7 +1,8 @@
 """Event clips at their edges, as units with a real encoder (a keyframe every half second, 10 fps):
 where a clip starts (``--pre-roll``) and stops (``--post-roll``), the wall time its sidecar gives its
 first frame, an ``--event-max`` part after the event's end, a part's thumbnail while it is being
-written, and ``--retain-events`` never deleting a clip still being written."""
+written, ``--retain-events`` never deleting a clip still being written, and the ring a camera's
+recording plans (``app/outputs.clip_plan``) reaching back to the pre-roll of an event told a hold late."""
 from __future__ import annotations
 
 import json
@@ -11,7 +12,8 @@ from pathlib import Path
 import av
 import numpy as np
 
-from live_classify.config import EncoderSettings
+from live_classify.app.outputs import clip_plan
+from live_classify.config import EncoderSettings, RecordConfig
 from live_classify.engine.classifier import Classification, StageTimes
 from live_classify.engine.postprocess import TopK
 from live_classify.pipeline.frames import Frame, Prediction
@@ -78,6 +80,26 @@ def test_a_clip_runs_from_pre_roll_before_its_start_to_post_roll_after_its_end(t
     sidecar = json.loads((tmp_path / f"{DAY}/22-13-23-cat.json").read_text())
     assert frames(tmp_path / str(cat.clip)) == 30
     assert (sidecar["clip_start"], sidecar["start"], sidecar["end"]) == (WALL + 2.0, WALL + 3.05, WALL + 3.95)
+
+
+def test_a_clip_told_a_long_hold_after_its_start_still_has_its_pre_roll(tmp_path: Path) -> None:
+    """An event is told ``--event-hold`` after its start: with a 5 s hold, the cat from 3.05 s is
+    told at 8.1 s. The ring the camera's recording plans spans the pre-roll and that hold, so the
+    clip still starts at the keyframe at 2 s, a second before the cat (a ring of the pre-roll and
+    the slack alone has let 2 s go by then)."""
+    rec = RecordConfig(tmp_path, mode="events", pre_roll_s=1.0, post_roll_s=1.0)
+    plan = clip_plan(rec, "door", hold_s=5.0)
+    assert plan is not None
+    camera = Camera(plan)
+    cat = event("cat", 3.05, "22-13-23-cat")
+    camera.until(81)
+    camera.clips.tell(Change(START, cat, moment()))
+    camera.until(91)
+    camera.clips.tell(Change(END, ended(cat, 3.95)))
+    camera.until(100)
+    camera.close()
+    sidecar = json.loads((tmp_path / f"{DAY}/22-13-23-cat.json").read_text())
+    assert sidecar["clip_start"] == WALL + 2.0, "the clip's pre-roll cut short by the hold"
 
 
 def test_a_part_cut_after_the_event_s_end_stops_at_the_post_roll_not_at_the_run_s_end(tmp_path: Path) -> None:
