@@ -41,6 +41,21 @@ def test_a_full_disk_says_so_in_health_and_status_and_recording_resumes_once_the
     assert "resumed 1 time after a full disk" in run.stderr and "stopped early" not in run.stderr
 
 
+def test_a_single_file_recording_stopped_by_a_full_disk_says_so_in_health_and_status(
+        small_disk: Path, camera: MjpegServer, live_cli: type[LiveCli]) -> None:
+    """``--record FILE.mp4`` (one file, no segments) stops for good on a full disk: /healthz and
+    /api/status say so while the run goes on, as they do for segments."""
+    fill(small_disk, leave=4 * 2**20 + 150_000)  # past the 4 MB reserve: little room
+    cli, port = serve(live_cli, camera, "--record", str(small_disk / "door.mp4"))
+    cli.wait_for_stderr("recording stopped: the disk is nearly full", timeout=60)
+    code, body = get(port, "/healthz")
+    assert code == 503 and b"recording stopped: disk full" in body, body
+    assert any("recording stopped: disk full" in p for p in status(port)["cameras"][0]["problems"])
+    cli.signal(signal.SIGINT)
+    run = cli.finish(timeout=60)
+    assert run.returncode == 0 and "(stopped early: the disk is nearly full" in run.stderr, run.stderr
+
+
 def test_an_event_while_recording_is_stopped_has_no_clip_never_older_footage(small_disk: Path, scenes: Path,
                                                                             tmp_path: Path) -> None:
     fill(small_disk, leave=3 * 2**20)  # under the reserve: the recording stops at its first frame

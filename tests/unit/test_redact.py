@@ -13,3 +13,10 @@ def test_secret_query_names_are_masked_in_any_case() -> None:
     signed = "https://bucket.example/hook?X-Amz-Credential=AKIA123&X-Amz-Signature=abcdef&X-Amz-Expires=60"
     assert redact(signed) == "https://bucket.example/hook?X-Amz-Credential=***&X-Amz-Signature=***&X-Amz-Expires=60"
     assert redact("rtsp://cam/live?TOKEN=t0p&camPassword=p4ss") == "rtsp://cam/live?TOKEN=***&camPassword=***"
+
+
+def test_a_password_with_an_at_sign_is_masked_whole() -> None:
+    """Cameras' generated passwords hold ``@`` unquoted (``admin:p@ss@cam``): the host is after the
+    last ``@``, as ``urlsplit`` reads it, so no part of the password is shown."""
+    assert redact("rtsp://admin:p@ss@10.0.0.5:554/live") == "rtsp://admin:***@10.0.0.5:554/live"
+    assert redact("http://u:a@b@c@cam/mjpg?subtype=1") == "http://u:***@cam/mjpg?subtype=1"

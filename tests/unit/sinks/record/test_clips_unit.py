@@ -4,6 +4,8 @@ with footage keeps its clip; a clip's frames last their own time, its last one t
 is the best frame the start told, then the one the end told."""
 from __future__ import annotations
 
+import errno
+import logging
 import sqlite3
 from dataclasses import replace
 from pathlib import Path
@@ -20,11 +22,13 @@ from live_classify.sinks import troubles
 from live_classify.sinks.events.index import Index
 from live_classify.sinks.events.moment import Moment
 from live_classify.sinks.events.rules import END, START, Change, Event
+from live_classify.sinks.record import clips as clips_module
 from live_classify.sinks.record import segments
 from live_classify.sinks.record.clips import ClipPlan, Clips
 from live_classify.sinks.record.mp4 import Mp4Writer
 from live_classify.sinks.record.recording import Recording
 from live_classify.sinks.record.retention import SegmentPlan
+from live_classify.sinks.record.ring import Packet
 
 FRAME = np.full((48, 64, 3), 90, np.uint8)
 
@@ -208,3 +212,35 @@ def test_the_end_s_best_frame_replaces_the_start_s_thumbnail(tmp_path: Path) -> 
     clips.close()
     assert at_start < 64, "while it goes on: the start's best so far"
     assert cv2.imread(str(thumbnail)).mean() > 192, "once done: the end's best"
+
+
+def test_a_clip_that_cannot_be_written_is_one_warning_and_let_go_while_the_others_go_on(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """Two events' clips; one's file refuses its writes from its fifth packet (its disk full, its
+    folder gone): one warning, that clip let go (never tried again, not counted as written), the
+    other clip whole to its last frame."""
+    written = clips_module.Clip.write
+
+    def refusing(clip: clips_module.Clip, packet: Packet) -> None:
+        if clip.event.id == "full" and clip._last_pts >= 300:  # noqa: SLF001 - the test's own fault
+            raise OSError(errno.ENOSPC, "No space left on device")
+        written(clip, packet)
+
+    monkeypatch.setattr(clips_module.Clip, "write", refusing)
+    clips = Clips(ClipPlan(tmp_path, "door", pre_roll_s=0.0, post_roll_s=0.0))
+    writer = Mp4Writer(None, (64, 48), tap=clips.packet, rate=10)
+    full = event("full", 0.0, "door/events/2023-11-14/22-13-20-cat.mp4")
+    fine = event("fine", 0.0, "door/events/2023-11-14/22-13-20-cat_2.mp4")
+    encode(writer, 0, 1)
+    clips.tell(Change(START, full))
+    clips.tell(Change(START, fine))
+    with caplog.at_level(logging.INFO, logger="live_classify"):
+        encode(writer, 1, 30)
+        writer.close()
+        clips.close()
+    refused = [r.getMessage() for r in caplog.records if str(full.clip) in r.getMessage()]
+    assert refused == [f"the event clip {tmp_path / str(full.clip)}: [Errno 28] No space left on device; "
+                       "the recording goes on"]
+    assert clips.written == 1
+    with av.open(str(tmp_path / str(fine.clip))) as container:
+        assert sum(1 for p in container.demux(container.streams.video[0]) if p.dts is not None) == 30
