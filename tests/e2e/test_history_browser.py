@@ -23,6 +23,10 @@ from web_client import CHROMIUM, serve, wait_until
 
 import live_classify
 from live_classify.engine.classifier import Classifier
+from live_classify.sinks.events.index import Index
+from live_classify.sinks.events.rules import END, HEALTH, Change, Event
+from live_classify.sinks.web.history.params import Span
+from live_classify.sinks.web.history.queries import History
 
 TOKEN = "history-browser-token"
 SCENE_S = 3.0  # the cat, then the espresso, this long each
@@ -217,3 +221,38 @@ def test_labels_get_clearly_different_colours(tmp_path: Path) -> None:
     closest = min(distance, key=distance.__getitem__)
     assert distance[("Egyptian cat", "motorbike")] >= MIN_DELTA_E, distance[("Egyptian cat", "motorbike")]
     assert distance[closest] >= MIN_DELTA_E, (closest, distance[closest])
+
+
+def test_a_camera_problem_is_marked_in_red_and_a_label_s_event_in_the_label_s_colour(tmp_path: Path) -> None:
+    """Issue 35: on /history's timeline a camera's problem has a mark of its own colour. The events
+    as ``/api/history/events`` gives them (written by the run's index, read by its history: they
+    carry ``kind``, not the JSON lines' ``problem``), drawn by history.js's ``marks`` in a browser:
+    the door's ``dark`` is red and says it is a camera problem, the cat's event is not (mutation round
+    issue35-health-5, R10: a health mark told by ``e.problem``, never in red on /history)."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    if not CHROMIUM:
+        pytest.skip("needs a browser: apt-get install chromium")
+    index = Index(tmp_path, say=lambda line: None)
+    now = time.time()
+    index.write_event(Change(END, Event("c1", "door", "cat", now - 60, now - 50, 0.9, now - 55)))
+    index.write_event(Change(END, Event("h1", "door", "dark", now - 40, now - 10, 1.0, now - 40, kind=HEALTH)))
+    index.close()
+    events = [{**e, "mark": None} for e in History(tmp_path).events(Span(None, None, None, None, None))]
+    assert sorted(e["kind"] for e in events) == ["class", "health"]
+    script = (Path(live_classify.__file__).parent / "sinks" / "web" / "page" / "history.js").read_text()
+    with playwright.sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            page.set_content("<html><body></body></html>")
+            page.add_script_tag(content=script)  # its setUp finds no page to set up: its functions are what count
+            found = page.evaluate("""events => marks(events).map(m => { document.body.append(m);
+                return [m.className, m.title, getComputedStyle(m).backgroundColor]; })""", events)
+        finally:
+            browser.close()
+    drawn = dict(zip([e["id"] for e in events], found, strict=True))
+    kind, title, background = drawn["h1"]
+    assert (kind, background) == ("mark health", "rgb(224, 32, 32)"), drawn
+    assert title.startswith("camera problem: dark "), drawn
+    kind, title, background = drawn["c1"]
+    assert kind == "mark" and title.startswith("cat ") and background != "rgb(224, 32, 32)", drawn

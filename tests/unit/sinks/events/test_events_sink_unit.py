@@ -5,6 +5,7 @@ and a thumbnail drawn again is the same picture."""
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 
@@ -15,6 +16,7 @@ from live_classify.pipeline.frames import Frame, Prediction
 from live_classify.sinks.events.moment import Moment
 from live_classify.sinks.events.rules import END, START, Change
 from live_classify.sinks.events.sink import Events
+from live_classify.sinks.record.clip_names import ClipNames
 
 IMAGE = np.zeros((2, 2, 3), np.uint8)
 RULES = EventConfig(("cat",), threshold=0.5, hold_s=0.5, gap_s=1.0)
@@ -172,3 +174,20 @@ def test_a_camera_a_reload_adds_without_events_of_its_own_has_none() -> None:
     sink.write_predictions([seen(i, camera="yard") for i in range(6)])
     sink.close()
     assert [(c.kind, c.event.camera) for c in heard.changes] == [(START, "door"), (END, "door")]
+
+
+def test_a_camera_s_problem_is_named_no_clip_while_its_label_s_event_is(tmp_path: Path) -> None:
+    """``--record-mode events``: a cat's event is given its clip's and thumbnail's names; the door's
+    problem (a health event) has no footage of its own, and its JSON lines, index row and webhook
+    say ``null`` (mutation round issue35-health-5, R7: a clip named, cut from 0, never ending)."""
+    heard = FailsOnce()
+    heard.calls = 1  # this one works
+    sink = Events(RULES, {"door": lambda frame: frame.index / 10}, [heard],  # type: ignore[list-item]
+                  names=ClipNames({"door": tmp_path}), problems=lambda: {"door": "dark"})
+    sink.idle(lambda camera: None)  # the first look: the door's problem starts
+    sink.write_predictions([seen(i) for i in range(6)])
+    sink.close()
+    named = {(c.kind, c.event.label): (c.event.clip, c.event.thumbnail) for c in heard.changes}
+    assert named[(START, "dark")] == named[(END, "dark")] == (None, None)
+    clip, thumbnail = named[(START, "cat")]
+    assert clip is not None and clip.startswith("door/events/") and clip.endswith("-cat.mp4") and thumbnail

@@ -4,6 +4,7 @@ messages and Home Assistant configs."""
 from __future__ import annotations
 
 import json
+import time
 
 from live_classify.sinks.events.health import HealthEvents
 from live_classify.sinks.events.mqtt_topics import discovery_messages, event_messages, setup_messages
@@ -32,6 +33,22 @@ def test_the_runs_end_ends_every_problem_and_a_record_names_it() -> None:
     told = record(ended)
     assert (told["event"], told["kind"], told["problem"], told["label"], told["camera"]) == (
         "end", "health", "frozen", "frozen", "door")
+
+
+def test_a_problem_s_start_and_end_are_told_in_wall_clock_time() -> None:
+    # The poll runs on time.monotonic (seconds since boot); what it tells is on the wall clock, as a
+    # class event is: a JSON line, a webhook, the index and /history read Unix seconds (mutation
+    # round issue35-health-5, R6: the monotonic time told as the start, a problem filed in 1970).
+    problem: dict[str, str | None] = {"door": "dark"}
+    health = HealthEvents(lambda: problem)
+    before = time.time()
+    (start,) = health.poll()
+    problem["door"] = None
+    (end,) = health.poll(now=time.monotonic() + 1.0)  # past the next look
+    after = time.time()
+    assert before <= start.event.start == start.event.best_time <= after
+    assert (end.kind, end.event.id) == (END, start.event.id)
+    assert end.event.end is not None and start.event.start <= end.event.end <= after
 
 
 def test_mqtt_says_the_problem_at_the_cameras_health_topic() -> None:
