@@ -141,7 +141,7 @@ def test_a_camera_whose_picture_has_an_odd_width_and_height_is_encoded(caplog: p
     streams = Watched()
     encoder = LiveEncoder("door", streams)
     try:
-        for _ in range(200):  # a frame's fragment leaves once the next frame is muxed: frames until one does
+        for _ in range(600):  # a frame's fragment leaves once the next frame is muxed: frames until one does
             encoder.offer(np.full((49, 65, 3), 128, np.uint8))
             if streams.made.wait(0.05) or streams.done.is_set():
                 break
