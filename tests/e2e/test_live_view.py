@@ -118,9 +118,13 @@ def test_the_page_plays_the_h264_stream_in_a_video_element_in_chromium_and_mjpeg
                                  "!document.getElementById('video').getAttribute('src')})")
             assert status(port)["viewers"] == 0, "no MJPEG stream open beside it"
             # A player slower than the camera (a quarter of its pace) falls behind: the page jumps to the live edge.
-            page.evaluate("(v => { window.jumps = 0; v.addEventListener('seeked', () => window.jumps++); "
-                          "v.playbackRate = 0.25; })(document.getElementById('live'))")
+            # Each jump goes to the newest frame: how far behind the buffer's end the video is as it seeks.
+            page.evaluate("(v => { window.jumps = 0; window.lags = []; "
+                          "v.addEventListener('seeked', () => window.jumps++); "
+                          "v.addEventListener('seeking', () => window.lags.push(v.buffered.end(v.buffered.length - 1) "
+                          "- v.currentTime)); v.playbackRate = 0.25; })(document.getElementById('live'))")
             page.wait_for_function("window.jumps >= 2", timeout=30_000)
+            lags = page.evaluate("window.lags")
             without = browser.new_page()
             without.add_init_script("delete window.MediaSource; delete window.ManagedMediaSource;")
             without.goto(f"http://127.0.0.1:{port}/")
@@ -130,6 +134,7 @@ def test_the_page_plays_the_h264_stream_in_a_video_element_in_chromium_and_mjpeg
             browser.close()
             earlier.close()
     assert seen == {"playing": "playing H.264 (Media Source Extensions)", "width": 640, "img": True}
+    assert lags and max(lags) < 0.5, f"each jump lands at the live edge, not back in the buffer: {lags}"
     assert fallback == {"playing": "playing MJPEG (this browser cannot play H.264 through Media Source Extensions)",
                         "live": True}
 

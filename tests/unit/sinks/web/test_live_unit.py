@@ -60,6 +60,23 @@ def test_a_viewer_starts_on_a_keyframe_after_the_init_and_one_that_falls_behind_
     assert fast[-1] == b"k2" and b"p0" not in fast
 
 
+def test_a_viewer_who_joins_between_keyframes_gets_nothing_until_the_next_one() -> None:
+    """A fragment that is not a keyframe cannot start a stream (a decoder has no picture to build it on):
+    a viewer who joined while one was on its way starts with the keyframe his joining asked for."""
+    async def scenario() -> list[list[bytes | None]]:
+        channel, viewer = LiveChannel(), Viewer()
+        channel.new_init(b"init")
+        channel.fragment(b"k0", key=True)
+        channel.viewers.add(viewer)
+        channel.fragment(b"p1", key=False)  # encoded before his request reached the encoder
+        before = queued(viewer)
+        channel.fragment(b"k2", key=True)
+        channel.fragment(b"p3", key=False)
+        return [before, [viewer.init, *queued(viewer)]]
+
+    assert asyncio.run(scenario()) == [[], [b"init", b"k2", b"p3"]]
+
+
 class Streams:
     """The server's side, recording what the encoder told it."""
 
@@ -103,6 +120,35 @@ def test_an_encoder_that_fails_says_why_once_and_its_channel_ends_every_stream(
 
     told, failed, wanted = asyncio.run(viewers_told())
     assert told == [None] and failed and not wanted, "the stream ended; /live.mp4 answers 503; no new encoder"
+
+
+class Watched(Streams):
+    """A viewer watches: the fragments the encoder made, and whether it has made one yet."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fragments: list[bool] = []
+        self.made = threading.Event()
+
+    def fragment(self, camera: str, data: bytes, key: bool) -> None:
+        self.fragments.append(key)
+        self.made.set()
+
+
+def test_a_camera_whose_picture_has_an_odd_width_and_height_is_encoded(caplog: pytest.LogCaptureFixture) -> None:
+    """H.264 in 4:2:0 needs an even size: a 65x49 camera is encoded as 64x48 (its last column and row
+    left out), not refused by the encoder (which would end the live view of that camera)."""
+    streams = Watched()
+    encoder = LiveEncoder("door", streams)
+    try:
+        for _ in range(600):  # a frame's fragment leaves once the next frame is muxed: frames until one does
+            encoder.offer(np.full((49, 65, 3), 128, np.uint8))
+            if streams.made.wait(0.05) or streams.done.is_set():
+                break
+    finally:
+        encoder.finish()
+    assert streams.fragments[:1] == [True] and encoder.error is None, (encoder.error, caplog.text)
+    assert "the H.264 encoder failed" not in caplog.text
 
 
 def test_the_encoder_makes_a_keyframe_when_a_viewer_asks_and_then_one_a_second() -> None:
@@ -205,7 +251,7 @@ def test_a_viewer_who_keeps_up_gets_each_fragment_at_once_and_one_behind_gets_th
         await asyncio.wait_for(until(lambda: not viewer.pending), 5)
         channel.fragment(b"p5", key=False)
         viewer.end()
-        await handler
+        await asyncio.wait_for(handler, 5)  # his stream's end wakes his handler, which returns
         return at_once, socket.writes
 
     at_once, writes = asyncio.run(scenario())
