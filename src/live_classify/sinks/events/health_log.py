@@ -7,7 +7,8 @@ event has no clip and so no sidecar: these lines are what an index rebuilt from 
 Appended by the index's writer thread, never the main loop; flushed, not fsynced: a power cut may
 cut the last line short, and the reader skips a line that is not whole. A line that cannot be
 written (a full disk, a folder that takes no files) is one warning; it is kept (at most
-``OWED_MAX`` lines) and written before the next one, once there is room again, with one line to say so.
+``OWED_MAX`` lines) and tried again before each of the index's next rows (one a second while
+frames come), written once there is room again, with one line to say so.
 """
 from __future__ import annotations
 
