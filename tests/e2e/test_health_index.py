@@ -3,7 +3,8 @@
 and covered again; the index is deleted under the run, which rebuilds it, then damaged and rebuilt
 by ``live-classify index DIR``; ``/api/history/events?kind=health`` lists the same problems, with
 their times, each time (a health event has no clip and no sidecar: its lines beside the recordings
-are what the rebuild reads)."""
+are what the rebuild reads). A folder for those lines that cannot be made is one warning, and the
+line held back is written once it can be, while the recording goes on."""
 from __future__ import annotations
 
 import json
@@ -12,9 +13,12 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import pytest
 from conftest import CHELSEA, LiveCli, run_cli
 from mjpeg_server import MjpegServer
 from web_client import free_port, get
+
+from live_classify.sinks.events.health_log import health_rows
 
 SIZE = (640, 480)
 FAST = ("--health", "dark", "--health-after", "2", "--health-learn", "3", "--read-timeout", "2")
@@ -83,3 +87,31 @@ def test_health_events_are_listed_again_after_the_index_is_deleted_under_the_run
     with sqlite3.connect(f"file:{rec / 'index.db'}?mode=ro", uri=True) as db:
         rows = db.execute('SELECT id, camera, label, start, "end", kind FROM events ORDER BY start DESC').fetchall()
     assert rows == [(e["id"], e["camera"], e["label"], e["start"], e["end"], e["kind"]) for e in ended]
+
+
+def test_a_health_log_that_cannot_be_written_is_one_warning_and_is_caught_up_on_once_it_can(
+        live_cli: type[LiveCli], tmp_path: Path) -> None:
+    rec, out, lens = tmp_path / "rec", tmp_path / "out.jsonl", Lens()
+    (rec / "door").mkdir(parents=True)
+    blocker = rec / "door" / "health"
+    blocker.write_text("a file where the folder of the health lines goes")
+    with MjpegServer(CHELSEA, fps=15, width=SIZE[0], height=SIZE[1]) as camera:
+        camera.camera.next_jpeg = lens.next_jpeg  # type: ignore[method-assign]
+        cli = live_cli("--source", camera.url, "--name", "door", "--provider", "cpu", "--headless", "--jsonl",
+                       str(out), "--record", f"{rec}/", "--segment", "2s", *FAST)
+        cli.wait_for(lambda: told(out, "start", 1), timeout=120, what="dark raised")
+        cli.wait_for_stderr("cannot write the camera health log", timeout=30)
+        blocker.unlink()  # room again
+        cli.wait_for_stderr("are written again", timeout=30)
+        (start,) = health_rows(rec)
+        lens.covered = False
+        cli.wait_for(lambda: told(out, "end", 1), timeout=60, what="dark cleared")
+        cli.process.terminate()
+        run = cli.finish(timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert run.stderr.count("cannot write the camera health log") == 1 and "stopped" not in run.stderr, run.stderr
+    ended = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()
+             if '"kind": "health"' in line and '"event": "end"' in line]
+    ((*kept, end),) = health_rows(rec)
+    assert kept == list(start[:4]) and end == pytest.approx(ended[0]["end"], abs=1e-3) and start[4] is None
+    assert ended[0]["id"] == start[0] and list(rec.glob("door/*-*-*/*.mp4"))  # and the recording went on
