@@ -14,9 +14,10 @@ from live_classify.errors import exit_code
 
 def index_main(argv: Sequence[str]) -> int:
     parser = OneLineParser(prog=f"{PROG} index",
-                           description="Rebuild DIR/index.db's segments and event clips from the recordings under "
-                                       "DIR (--record DIR/ --segment, --record-mode events|both): a lost or damaged "
-                                       "index is not lost history.")
+                           description="Rebuild DIR/index.db's segments, event clips and camera health problems "
+                                       "from the recordings under DIR (--record DIR/ --segment, --record-mode "
+                                       "events|both) and the health logs beside them: a lost or damaged index is "
+                                       "not lost history.")
     parser.add_argument("dir", type=Path, metavar="DIR", help="the directory of --record DIR/")
     parser.add_argument("--quiet", action="store_true", help="on stderr only warnings and errors")
     args = parser.parse_args(argv)
@@ -28,7 +29,8 @@ def _rebuild(root: Path) -> int:
     from live_classify.sinks.events.rebuild import rebuild
     from live_classify.sinks.summary_text import plural
 
-    segments, cameras, clips = rebuild(root)
-    log.info(f"indexed {plural(segments, 'segment')} of {plural(cameras, 'camera')} and "
-             f"{plural(clips, 'event clip')} in {root / 'index.db'}")
+    found = rebuild(root)
+    problems = f" (and {plural(found.problems, 'camera problem')})" if found.problems else ""
+    log.info(f"indexed {plural(found.segments, 'segment')} of {plural(found.cameras, 'camera')} and "
+             f"{plural(found.clips, 'event clip')}{problems} in {root / 'index.db'}")
     return 0

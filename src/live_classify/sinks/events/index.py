@@ -10,7 +10,8 @@ retention deletes its file) and ``seconds`` (per camera and wall-clock second, t
 score of that second's best classification). One thread writes (a :class:`BackgroundWriter`),
 each row in a transaction of its own, in WAL mode: a SIGKILL loses at most the second still
 being summed and never corrupts the file. ``live-classify index DIR`` rebuilds the segments and
-the clips' events from the files (``rebuild.py``).
+the clips' events from the files (``rebuild.py``), and the cameras' health events from the lines
+this writer also appends for each of them beside the recordings (``health_log.py``).
 
 The index is a cache of the disk, and never stops the run: a damaged file is moved aside and
 rebuilt from the recordings, on the writer's thread while recording goes on; a lock held by
@@ -31,9 +32,10 @@ from pathlib import Path
 from live_classify import log
 from live_classify.pipeline.frames import Prediction
 from live_classify.sinks.base import BackgroundWriter, InBackground, Redraw, Update
+from live_classify.sinks.events.health_log import HealthLog
 from live_classify.sinks.events.index_file import NAME, busy, damaged, identity, open_index, relative
 from live_classify.sinks.events.rebuild import close_open_events, rebuild_into
-from live_classify.sinks.events.rules import Change
+from live_classify.sinks.events.rules import HEALTH, Change
 
 BACKLOG = 10_000  # rows waiting for the disk; beyond it the oldest are dropped (counted)
 RETRY_S = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0)  # pauses between tries while another process holds the lock
@@ -55,7 +57,8 @@ class Index(InBackground):
         self.rows = 0
         self._say = say
         self._closing = threading.Event()
-        started = time.time()
+        self._health = HealthLog(root, say)  # written on the writer's thread only
+        self._started = started = time.time()
         self._db, rebuild = open_index(self.path, say)
         self._file = identity(self.path)
         self._second: dict[str, tuple[int, str | None, float]] = {}  # camera: the second being summed
@@ -81,8 +84,11 @@ class Index(InBackground):
                 self._second[camera] = (second, label, score)
 
     def write_event(self, change: Change) -> None:
-        """At its start, and again at its end (with the end and the best score)."""
+        """At its start, and again at its end (with the end and the best score); a health event is
+        also a line on disk first (what a rebuild reads it back from)."""
         e = change.event
+        if e.kind == HEALTH:
+            self._writer.submit(partial(self._log_health, change))
         if e.id in self._no_clip:
             e = replace(e, clip=None, thumbnail=None)
         self._submit('INSERT OR REPLACE INTO events (id, camera, label, start, "end", score, clip, thumbnail, kind) '
@@ -138,9 +144,15 @@ class Index(InBackground):
         db.execute(sql, values)
         self.rows += 1
 
+    def _log_health(self, change: Change, db: sqlite3.Connection) -> None:
+        self._health.add(change)
+
     def _execute(self, job: Job) -> None:
         """In the writer's thread: one row, one transaction (committed at once: autocommit), on the
-        file that is there now; a lock is waited for, a damaged file set aside and rebuilt."""
+        file that is there now; a lock is waited for, a damaged file set aside and rebuilt. Health
+        lines a full disk held back are tried again first."""
+        if self._health.owed:
+            self._health.flush()
         self._follow_file()
         waited, tries = time.monotonic(), 0
         while True:
@@ -185,15 +197,16 @@ class Index(InBackground):
         self._db.close()
         self._db, damaged_now = open_index(self.path, self._say)
         self._file = identity(self.path)
-        if rebuild or damaged_now:
-            self._tidy(self._db, rebuild=True, before=0.0)
+        if rebuild or damaged_now:  # health events a killed run left open are closed again, as at the start
+            self._tidy(self._db, rebuild=True, before=self._started)
 
     def _tidy(self, db: sqlite3.Connection, *, rebuild: bool, before: float) -> None:
         """At the start, on the writer's thread: the rows of a damaged index rebuilt from the files;
         events left open by a run that was killed (started ``before`` this one) closed."""
         if rebuild:
-            segments, cameras, clips = rebuild_into(db, self.root)
-            log.info(f"the index {self.path} is rebuilt: {segments} segments of {cameras} cameras, {clips} event clips")
+            found = rebuild_into(db, self.root)
+            log.info(f"the index {self.path} is rebuilt: {found.segments} segments of {found.cameras} cameras, "
+                     f"{found.clips} event clips, {found.problems} camera problems")
         if before and (closed := close_open_events(db, self.root, before)):
             plural = "s" if closed > 1 else ""
             log.info(f"the index: {closed} event{plural} left open by a run that ended without closing them, "

@@ -3,17 +3,22 @@ lost history: by ``live-classify index DIR``, and by the running index itself wh
 file damaged or deleted. Each ``DIR/<camera>/<YYYY-MM-DD>/<HH-MM-SS>.mp4`` is one row: its start
 from its name (local time, as the recording named it), its end from its length as PyAV reads it,
 its size. Each event clip ``DIR/<camera>/events/<day>/<...>.mp4`` is its event's row again, from
-its JSON sidecar (an event cut short by a kill: its end where its clip ends); the rows of events
-without a clip, and the per-second summary, are kept as they are.
+its JSON sidecar (an event cut short by a kill: its end where its clip ends). Each camera's health
+problems are rows again from the lines ``health_log.py`` keeps of them (a row still in the index
+keeps the end it has where the lines have none). The rows of other events without a clip, and the
+per-second summary, are kept as they are.
 """
 from __future__ import annotations
 
 import json
 import sqlite3
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from live_classify.errors import LiveClassifyError
+from live_classify.sinks.events.health_log import HealthRow, health_rows
 from live_classify.sinks.events.index_file import NAME, open_index, relative
 from live_classify.sinks.record.clip_files import clip_files
 from live_classify.sinks.record.clip_names import sidecar_of, thumbnail_of
@@ -21,6 +26,15 @@ from live_classify.sinks.record.retention import segment_files
 
 EventRow = tuple[str, str, str, float, float | None, float, str, str | None]
 SegmentRow = tuple[str, str, float, float, int]
+
+
+class Rebuilt(NamedTuple):
+    """What a rebuild found on disk."""
+
+    segments: int
+    cameras: int
+    clips: int  # the clips' events
+    problems: int  # the cameras' health events
 
 
 def start_of(path: Path) -> float:
@@ -65,9 +79,10 @@ def on_disk(root: Path) -> tuple[list[SegmentRow], list[EventRow]]:
     return segments, events
 
 
-def write_rows(db: sqlite3.Connection, segments: list[SegmentRow], events: list[EventRow]) -> None:
-    """Replace the segments and the clips' events in one transaction: the old rows stay until the
-    new ones are all in."""
+def write_rows(db: sqlite3.Connection, segments: list[SegmentRow], events: list[EventRow],
+               problems: Sequence[HealthRow] = ()) -> None:
+    """Replace the segments and the clips' events, and write the health events, in one transaction:
+    the old rows stay until the new ones are all in."""
     with db:
         db.execute("BEGIN")
         db.execute("DELETE FROM segments")
@@ -76,13 +91,18 @@ def write_rows(db: sqlite3.Connection, segments: list[SegmentRow], events: list[
         db.execute("DELETE FROM events WHERE clip IS NOT NULL")
         db.executemany('INSERT OR REPLACE INTO events (id, camera, label, start, "end", score, clip, thumbnail) '
                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", events)
+        db.executemany('INSERT INTO events (id, camera, label, start, "end", score, kind) VALUES '
+                       "(?, ?, ?, ?, ?, 1.0, 'health') ON CONFLICT (id) DO UPDATE SET "
+                       '"end" = COALESCE(excluded."end", events."end")', problems)
 
 
-def rebuild_into(db: sqlite3.Connection, root: Path) -> tuple[int, int, int]:
-    """The rows of the files under ``root`` into ``db``; (segments, cameras, clips)."""
+def rebuild_into(db: sqlite3.Connection, root: Path) -> Rebuilt:
+    """The rows of the files under ``root`` into ``db``."""
     segments, events = on_disk(root)
-    write_rows(db, segments, events)
-    return len(segments), len({row[0] for row in segments} | {row[1] for row in events}), len(events)
+    problems = health_rows(root)
+    write_rows(db, segments, events, problems)
+    cameras = {row[0] for row in segments} | {row[1] for row in events} | {row[1] for row in problems}
+    return Rebuilt(len(segments), len(cameras), len(events), len(problems))
 
 
 def close_open_events(db: sqlite3.Connection, root: Path, before: float) -> int:
@@ -102,9 +122,9 @@ def close_open_events(db: sqlite3.Connection, root: Path, before: float) -> int:
     return len(rows)
 
 
-def rebuild(root: Path) -> tuple[int, int, int]:
+def rebuild(root: Path) -> Rebuilt:
     """``live-classify index DIR``: replace the index's segments and clips' events with those on
-    disk under ``root`` (a damaged index is moved aside first); (segments, cameras, clips)."""
+    disk under ``root``, and write its cameras' health events (a damaged index is moved aside first)."""
     if not root.is_dir():
         raise LiveClassifyError(f"{root}: not a directory (give the DIR/ of --record DIR/)")
     db, _ = open_index(root / NAME)

@@ -58,7 +58,7 @@ def rows(root: Path, sql: str) -> list[tuple]:
 
 
 def test_segments_and_clips_are_indexed_from_the_disk_and_the_rest_is_kept(tree: Path) -> None:
-    assert rebuild(tree) == (1, 1, 1)
+    assert rebuild(tree) == (1, 1, 1, 0)
     ((camera, path, start, end, size),) = rows(tree, 'SELECT camera, path, start, "end", bytes FROM segments')
     assert (camera, path, start) == ("door", "door/2027-01-15/10-00-00.mp4", START)
     assert end == pytest.approx(START + 3, abs=0.15) and size == (tree / path).stat().st_size
@@ -86,7 +86,7 @@ def test_an_ended_event_keeps_its_end_and_a_clip_without_thumbnail_has_none(tree
     event = {"id": "ended", "camera": "door", "label": "espresso", "start": START + 21, "end": START + 24.5,
              "score": 0.7, "clip_start": START + 20}
     clip.with_suffix(".json").write_text(json.dumps(event), encoding="utf-8")
-    assert rebuild(tree) == (1, 1, 2)
+    assert rebuild(tree) == (1, 1, 2, 0)
     assert rows(tree, 'SELECT "end", clip, thumbnail FROM events WHERE id = \'ended\'') == [
         (START + 24.5, "door/events/2027-01-15/10-00-20-espresso.mp4", None)]
 
@@ -102,10 +102,10 @@ def test_an_index_that_cannot_be_written_is_one_line_and_keeps_its_rows(tree: Pa
 
 
 def test_a_segment_gone_from_the_disk_is_gone_from_the_index(tree: Path) -> None:
-    assert rebuild(tree) == (1, 1, 1)
+    assert rebuild(tree) == (1, 1, 1, 0)
     (tree / "door" / "2027-01-15" / "10-00-00.mp4").unlink()  # deleted by hand, or by retention unheard
     video(tree / "door" / "2027-01-15" / "10-00-30.mp4", 1)
-    assert rebuild(tree) == (1, 1, 1)
+    assert rebuild(tree) == (1, 1, 1, 0)
     assert rows(tree, "SELECT path FROM segments") == [("door/2027-01-15/10-00-30.mp4",)]
 
 
@@ -132,7 +132,7 @@ def test_a_segment_cut_off_before_its_first_frame_and_a_clip_with_a_broken_sidec
     (tree / "door" / "2027-01-15" / "10-00-10.mp4").write_bytes(b"\x00\x00\x00\x18ftypisom cut off")
     clip = video(tree / "door" / "events" / "2027-01-15" / "10-00-30-espresso.mp4", 1)
     clip.with_suffix(".json").write_text('{"id": "torn", "camera": "do', encoding="utf-8")
-    assert rebuild(tree) == (2, 1, 1)
+    assert rebuild(tree) == (2, 1, 1, 0)
     assert rows(tree, 'SELECT start, "end" FROM segments WHERE path LIKE \'%10-00-10.mp4\'') == [
         (START + 10, START + 10)]
     assert [r[0] for r in rows(tree, "SELECT id FROM events ORDER BY id")] == ["killed", "no-clip"]
