@@ -87,6 +87,25 @@ def test_a_reload_that_stops_a_cameras_clips_names_none(tmp_path: Path) -> None:
     assert clips_named(part, "door") == [None, None]
 
 
+def test_an_event_going_on_across_a_reload_ends_naming_the_clip_its_start_named(tmp_path: Path) -> None:
+    """A reload that changes the events (here: a camera added) while the door's event goes on: its
+    end names the clip its start named, the one the recorder opened then (on disk by now), not
+    another name beside it (``..._2.mp4``, never written)."""
+    part = EventsPart(EventsSpec(RULES, (("door", RULES),), (), (("door", tmp_path),)), clock_world())
+    heard = Listener()
+    part.wire([cast(Any, heard)])
+    part.events.write_predictions([seen("door", i) for i in range(8)])
+    [start] = heard.changes
+    assert start.event.clip is not None
+    (tmp_path / start.event.clip).parent.mkdir(parents=True)
+    (tmp_path / start.event.clip).write_bytes(b"")  # the clip, opened by the recorder as the event started
+    assert part.reconfigure(EventsSpec(RULES, (("door", RULES), ("yard", RULES)), (), (("door", tmp_path),)))
+    part.events.write_predictions([seen("door", i) for i in range(8, 12)])
+    part.events.close()
+    assert [(c.kind, c.event.camera, c.event.clip) for c in heard.changes] == [
+        ("start", "door", start.event.clip), ("end", "door", start.event.clip)], "the end names another clip"
+
+
 def test_the_model_watch_stops_when_a_reload_switches_it_off(monkeypatch: pytest.MonkeyPatch,
                                                              tmp_path: Path) -> None:
     threads: list[threading.Thread] = []
