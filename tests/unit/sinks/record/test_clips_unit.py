@@ -5,6 +5,7 @@ is the best frame the start told, then the one the end told."""
 from __future__ import annotations
 
 import errno
+import json
 import logging
 import sqlite3
 from dataclasses import replace
@@ -64,6 +65,21 @@ def test_an_event_whose_footage_never_came_has_no_clip_in_the_index(tmp_path: Pa
         rows = dict(db.execute("SELECT id, clip FROM events").fetchall())
     assert rows == {"early": None, "later": later.clip}  # never a name without a file behind it
     assert not (tmp_path / str(early.clip)).exists() and (tmp_path / str(later.clip)).exists()
+
+
+def test_a_clip_s_sidecar_is_beside_it_from_its_start_as_a_kill_mid_event_leaves_it(tmp_path: Path) -> None:
+    """A run killed mid-event leaves its clip with the sidecar that ``live-classify index`` and the
+    next start read (which event, where its clip starts): written as the clip opens, not at its end."""
+    clips = Clips(ClipPlan(tmp_path, "door", pre_roll_s=0.5, post_roll_s=0.0))
+    writer = Mp4Writer(None, (64, 48), tap=clips.packet, rate=10)
+    going_on = event("going-on", 1.0, "door/events/2023-11-14/22-13-21-cat.mp4")
+    encode(writer, 0, 15)  # a keyframe at 0 s and at 1 s: the pre-roll (from 0.5 s) starts at 0 s
+    clips.tell(Change(START, going_on))
+    encode(writer, 15, 25)  # the clip is being written; the event never ends, nothing is closed yet
+    sidecar = json.loads((tmp_path / "door/events/2023-11-14/22-13-21-cat.json").read_text())
+    assert (sidecar["id"], sidecar["end"], sidecar["clip_start"]) == ("going-on", None, 1_700_000_000.0)
+    writer.close()
+    clips.close()
 
 
 def test_an_event_whose_footage_never_came_still_has_no_clip_once_it_ends(tmp_path: Path) -> None:
