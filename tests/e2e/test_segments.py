@@ -114,7 +114,10 @@ def test_a_short_pause_across_a_boundary_holds_nothing(tmp_path: Path) -> None:
 def test_a_name_taken_already_gets_a_number(tmp_path: Path) -> None:
     record(tmp_path, [0.0, 0.1], 2.0)
     record(tmp_path, [0.0, 0.1], 2.0)  # a second run in the same second
-    assert names(tmp_path / "camera-0") == ["2026-11-27/12-00-00.mp4", "2026-11-27/12-00-00_2.mp4"]
+    record(tmp_path, [0.0, 0.1, 0.2], 2.0)  # and a third: a number of its own, the second run's file kept
+    folder = tmp_path / "camera-0"
+    assert names(folder) == ["2026-11-27/12-00-00.mp4", "2026-11-27/12-00-00_2.mp4", "2026-11-27/12-00-00_3.mp4"]
+    assert [count_frames(path) for path in segment_files(folder)] == [2, 2, 3]
 
 
 @pytest.mark.parametrize("spec, folder", [

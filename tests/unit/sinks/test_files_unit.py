@@ -170,3 +170,23 @@ def test_a_stopped_recording_resumes_only_with_half_its_peak_reserve_again_free_
     assert watch.room_again(path) is None
     now[0] = 15.0
     assert watch.room_again(path) == "20.0 MB free"
+
+
+def test_a_slow_recording_stopped_at_the_4_mb_floor_resumes_only_with_half_as_much_again_free(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A recording of 100 kB/s keeps the 4 MB floor free (3 s of it is far less); stopped there, it
+    resumes at 6 MB free (one and a half floors), not at 5 MB: that would be on and off at the edge."""
+    now, free = [10.0], [100 * MB]
+    monkeypatch.setattr(files, "time", SimpleNamespace(monotonic=lambda: now[0]))
+    monkeypatch.setattr(files.shutil, "disk_usage", lambda path: SimpleNamespace(free=free[0]))
+    monkeypatch.setattr(files, "fsync_path", lambda path: None)
+    path = tmp_path / "rec.mp4"
+    path.write_bytes(b"x" * 100_000)
+    watch = files.SpaceWatch()
+    assert watch.check(path) is None and watch.rate == 100_000
+    free[0] = 5 * MB  # over the floor, under one and a half of it
+    now[0] = 13.0
+    assert watch.room_again(path) is None
+    free[0] = 6 * MB
+    now[0] = 16.0
+    assert watch.room_again(path) == "6.0 MB free"

@@ -245,3 +245,16 @@ def test_an_index_made_before_health_events_gains_their_kind_and_keeps_its_rows_
     history = History(tmp_path)
     assert [e["id"] for e in history.events(Span(None, None, None, None, "health"))] == ["h1"]
     assert [e["id"] for e in history.events(Span(None, None, None, None, "class"))] == ["old"]
+
+
+def test_the_write_ahead_log_stays_small_while_the_run_writes(tmp_path: Path) -> None:
+    """The index must not take the room the video needs: its log is folded into ``index.db`` every
+    few pages and cut back, so 300 rows (a transaction each) leave a log of tens of kB, not one page per row."""
+    index = Index(tmp_path, say=lambda line: None)
+    for n in range(300):
+        index.write_event(event(f"e{n:03}"))
+    written(index, 300)
+    log_bytes = (tmp_path / "index.db-wal").stat().st_size  # read while the writer still has the file open
+    index.close()
+    assert len(rows(tmp_path, "SELECT id FROM events")) == 300
+    assert log_bytes <= 2 * index_file.WAL_PAGES * 4096, f"a {log_bytes} byte log for 300 rows"
