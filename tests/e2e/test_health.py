@@ -210,3 +210,28 @@ def test_bad_health_values_are_one_line_and_exit_2(flags: tuple[str, ...], says:
     run = run_cli("--source", "http://127.0.0.1:9/", *flags)
     assert_clean_error(run, says)
     assert run.returncode == 2
+
+
+def test_each_camera_of_a_file_has_its_own_checks_and_an_offline_one_says_so_in_the_status(
+        live_cli: type[LiveCli], tmp_path: Path) -> None:
+    """Two cameras of a config file, ``health = ["offline"]`` for the door and ``["off"]`` for the
+    yard: the door's relearn is a 200, the yard's a 409 (no checks), and once the door's frames stop
+    ``/api/status`` says it is ``offline`` while the yard has no problem (mutation round 6 of issue 35:
+    the per-camera key refused, the 409 answered 200, ``offline`` hidden where no frame flows)."""
+    port = free_port()
+    with MjpegServer(CHELSEA, fps=15, width=SIZE[0], height=SIZE[1]) as door, \
+            MjpegServer(COFFEE, fps=15, width=SIZE[0], height=SIZE[1]) as yard:
+        (tmp_path / "box.toml").write_text(
+            f'[[camera]]\nname = "door"\nsource = "{door.url}"\nhealth = ["offline"]\n\n'
+            f'[[camera]]\nname = "yard"\nsource = "{yard.url}"\nhealth = ["off"]\n', encoding="utf-8")
+        cli = live_cli("--config", str(tmp_path / "box.toml"), "--provider", "cpu", "--headless",
+                       "--serve", f"127.0.0.1:{port}", *FAST)
+        cli.wait_for_stderr("serving http://", timeout=90)
+        assert post(port, "/api/health/relearn?camera=yard")[0] == 409
+        assert post(port, "/api/health/relearn?camera=door") == (200, {"camera": "door", "relearning": True})
+        door.stall()
+        cli.wait_for(lambda: [c["health"] for c in status(port)["cameras"]] == ["offline", None], timeout=60,
+                     what="the door offline in /api/status")
+        door.resume()
+        cli.process.terminate()
+        assert cli.finish(timeout=60).returncode == 0

@@ -3,6 +3,7 @@ second (or while it reconnects), never while frames flow, never for a file."""
 from __future__ import annotations
 
 import time
+from functools import partial
 
 import numpy as np
 from statuses import camera_status
@@ -42,3 +43,22 @@ def test_a_kept_frame_is_drawn_saying_still_and_a_classified_one_is_not(monkeypa
     drawn.draw(Shown(frame, None, [], exclusive=True, kept=True))
     drawn.draw(Shown(frame, None, [], exclusive=True, kept=False))  # still, but a newer answer is pending
     assert seen == [True, False]
+
+
+def test_a_camera_in_trouble_is_drawn_saying_its_problem_and_a_well_one_is_not(monkeypatch) -> None:  # noqa: ANN001
+    """The window, the grid and a recording's overlay say the camera's problem now ("camera problem:
+    dark") from its status (mutation round 6 of issue 35: the status's ``health`` not handed over)."""
+    from live_classify.sinks.display import overlay
+
+    said: list[list[str]] = []
+    def draw(image: np.ndarray, prediction: object, look: overlay.Status) -> np.ndarray:
+        said.append([row.text for row in overlay.layout(640, 360, None, look).rows])
+        return image
+    monkeypatch.setattr(overlay, "draw", draw)
+    frame = Frame(1, 0.0, 0.0, np.zeros((120, 160, 3), np.uint8), "cam0")
+    for status in (camera_status(last_capture=time.monotonic(), health=problem) for problem in ("dark", None)):
+        Annotator(partial(lambda s: s, status), Flow.LATEST, "CPU", None, None, None).draw(
+            Shown(frame, None, [], exclusive=True))
+    covered, well = said
+    assert "camera problem: dark" in covered
+    assert not any(text.startswith("camera problem") for text in well)

@@ -17,7 +17,9 @@ from live_classify.app import watch as watch_module
 from live_classify.app.cameras import Cameras, Member, source_clock
 from live_classify.app.watch import identity, watch
 from live_classify.app.world import World
+from live_classify.config import HealthConfig
 from live_classify.pipeline.frames import Frame
+from live_classify.pipeline.health import CameraHealth
 from live_classify.sinks.base import OneCamera
 from live_classify.sources.capture import parse_video_source
 
@@ -213,3 +215,15 @@ def test_a_model_file_replaced_once_is_one_change_not_one_per_poll(tmp_path: Any
         stop.set()
         thread.join(10)
     assert not thread.is_alive()
+
+
+def test_relearn_is_refused_for_a_camera_without_health_checks() -> None:
+    """``POST /api/health/relearn?camera=NAME`` answers 409 for a camera with ``--health off`` (it has
+    no normal to learn: False here) and learns anew for one with checks (mutation round 6 of issue 35:
+    the check dropped, so the camera without checks was said to be relearning)."""
+    door, yard = member("door"), member("yard")
+    cast(Camera, door.camera).health = CameraHealth(HealthConfig())
+    cast(Camera, yard.camera).health = CameraHealth(None)
+    world = World(cameras(door, yard))
+    assert world.relearn("yard") is False
+    assert world.relearn("door") is True

@@ -2,8 +2,11 @@
 or the problems picked (repeated or comma-separated); the thresholds carried."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from live_classify.cli.config_file import resolve
 from live_classify.cli.flags import build_parser
 from live_classify.cli.health_flags import health_config
 from live_classify.config import HEALTH_PROBLEMS, SourceSpec
@@ -38,3 +41,21 @@ def test_the_dark_level_is_carried() -> None:
 def test_off_with_problems_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="--health off cannot go with other --health values"):
         config("--health", "off", "--health", "dark")
+
+
+def test_each_camera_of_a_file_picks_its_own_health_checks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``health = [...]`` in a ``[[camera]]`` picks that camera's problems, over the top level's
+    (mutation round 6 of issue 35: ``health`` left out of the per-camera keys, so the file is refused)."""
+    monkeypatch.chdir(tmp_path)
+    Path("box.toml").write_text(
+        'health-after = 10\n'
+        '[[camera]]\nname = "door"\nsource = "http://cam/door"\nhealth = ["dark", "moved"]\nhealth-learn = 20\n'
+        '[[camera]]\nname = "yard"\nsource = "http://cam/yard"\n'
+        '[[camera]]\nname = "hall"\nsource = "http://cam/hall"\nhealth = ["off"]\n')
+    config = resolve("box.toml", ["--config", "box.toml"], {})
+    assert config.warnings == []
+    made = [health_config(camera.args, CAMERA) for camera in config.cameras]
+    assert made[0] is not None and made[1] is not None
+    assert (made[0].checks, made[0].after_s, made[0].learn_s) == (("dark", "moved"), 10.0, 20.0)
+    assert (made[1].checks, made[1].after_s, made[1].learn_s) == (HEALTH_PROBLEMS, 10.0, 60.0)
+    assert made[2] is None

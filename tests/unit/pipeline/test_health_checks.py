@@ -253,3 +253,13 @@ def test_a_grainy_camera_fogged_is_blurred_its_noise_is_no_detail(picture: np.nd
     assert not run.health.learning
     shown = run.shown(grainy(cv2.GaussianBlur(picture, (0, 0), 4), 8.0, seed=2), AFTER + 3, noise=False)
     assert AFTER <= raised_after(shown, "blurred") <= AFTER + 3
+
+
+def test_the_normal_is_learned_over_learn_s_not_over_after_s() -> None:
+    """``--health-learn 2 --health-after 6``: the normal is the view of the first 2 s (the cat), so a
+    camera turned toward the rocket at 2.5 s is ``moved`` after 6 s more (mutation round 6 of issue 35:
+    learning over ``after_s``, 6 s, takes in the rocket as the normal and never raises it)."""
+    run = Run(HealthConfig(after_s=6.0, learn_s=2.0))
+    assert set(run.shown(still(CAT), 2.5)) == {None}
+    shown = run.shown(still(ROCKET), 6.0 + 3)
+    assert 6.0 <= raised_after(shown, "moved") <= 6.0 + 2

@@ -175,3 +175,17 @@ def test_the_recent_events_are_the_newest_ended_first(views: list[web.WebView]) 
     assert [e["id"] for e in told["recent"]] == [f"e{n}" for n in range(ended - 1, ended - 1 - web.RECENT_EVENTS, -1)]
     assert [e["id"] for e in told["going_on"]] == [f"e{ended}"]
     assert [(e["event"], e["end"]) for e in told["recent"]][0] == ("end", 100.5 + ended - 1)  # as it ended
+
+
+def test_a_camera_that_is_offline_says_so_in_its_status_and_a_covered_one_its_problem(
+        views: list[web.WebView]) -> None:
+    """``/api/status``'s ``health`` is the camera's problem now, whatever the state of its frames:
+    ``offline`` while none come (the tile and a script read it there), ``dark`` while they do
+    (mutation round 6 of issue 35: ``offline`` dropped where the frames do not flow)."""
+    offline = camera_status(name="cam0", reconnecting=True, captured=40, last_capture=time.monotonic() - 60,
+                            health="offline")
+    dark = camera_status(name="cam1", captured=40, last_capture=time.monotonic(), health="dark")
+    views.append(view := view_of([lambda: offline, lambda: dark]))
+    cameras = view.status()["cameras"]
+    assert [(c["source_up"], c["health"]) for c in cameras] == [  # type: ignore[index, union-attr]
+        (False, "offline"), (True, "dark")]
