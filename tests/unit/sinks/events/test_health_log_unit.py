@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from live_classify.sinks.events import health_log
-from live_classify.sinks.events.health_log import HealthLog, health_rows, log_path
+from live_classify.sinks.events.health_log import OWED_MAX, HealthLog, health_rows, log_path
 from live_classify.sinks.events.index import Index
 from live_classify.sinks.events.index_file import connect
 from live_classify.sinks.events.rebuild import rebuild
@@ -91,6 +91,22 @@ def test_a_folder_that_takes_no_file_is_said_once_and_its_lines_are_written_in_o
     assert [line["event"] for line in map(json.loads, log_path(tmp_path, "door", START_T).read_text().splitlines())] \
         == ["start", "end"]
     assert f"the camera health logs under {tmp_path} are written again" in caplog.text and len(said) == 1
+
+
+def test_past_the_lines_a_full_disk_holds_back_the_oldest_are_lost_and_the_newest_kept(tmp_path: Path) -> None:
+    """A disk full for long: 501 problems (a start and an end line each, 1002 lines) owed; once there
+    is room, the lines written are the newest 1000: the first problem is lost, the last one ended."""
+    log = HealthLog(tmp_path, say=lambda _: None)
+    (tmp_path / "door").write_text("a file where the camera's folder goes")
+    for n in range(501):
+        log.add(problem(f"h{n}", "door", "dark", START_T + 10 * n))
+        log.add(problem(f"h{n}", "door", "dark", START_T + 10 * n, START_T + 10 * n + 4))
+    assert len(log.owed) == OWED_MAX
+    (tmp_path / "door").unlink()  # room again
+    log.flush()
+    found = health_rows(tmp_path)
+    assert [row[0] for row in found] == [f"h{n}" for n in range(1, 501)]
+    assert found[-1] == ("h500", "door", "dark", START_T + 5000, START_T + 5004)
 
 
 def test_the_rebuild_lists_the_health_events_again_and_keeps_an_end_the_lines_lack(tmp_path: Path) -> None:

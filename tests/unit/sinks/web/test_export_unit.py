@@ -112,3 +112,40 @@ def test_an_export_ends_where_the_camera_came_back_at_another_size(tmp_path: Pat
     assert [digest for _, digest in packets(clip)] == [digest for _, digest in packets(first)]
     with av.open(str(clip)) as video:
         assert {(frame.width, frame.height) for frame in video.decode(video=0)} == {(64, 48)}
+
+
+def damaged_past_its_start(path: Path, fragment: int) -> None:
+    """Give the first sample of the ``fragment``-th fragment (``moof``) a size no file holds: the file
+    still opens (its header and first fragments are whole), and reading it fails at that fragment."""
+    data = bytearray(path.read_bytes())
+    at, moofs = 0, []
+    while at < len(data):
+        if data[at + 4:at + 8] == b"moof":
+            moofs.append(at)
+        at += int.from_bytes(data[at:at + 4], "big")
+    trun = data.index(b"trun", moofs[fragment]) - 4
+    flags = int.from_bytes(data[trun + 9:trun + 12], "big")
+    assert flags & 0x200, "the samples' sizes are in the trun"
+    field = trun + 16 + 4 * bool(flags & 0x1) + 4 * bool(flags & 0x4) + 4 * bool(flags & 0x100)
+    data[field:field + 4] = (0x7FFFFFFF).to_bytes(4, "big")
+    path.write_bytes(bytes(data))
+
+
+def test_a_segment_damaged_past_its_start_is_named_and_the_segments_after_it_are_exported(tmp_path: Path) -> None:
+    """Three segments, the middle one damaged a second in (it opens, so it is not found before the
+    first byte): the export names it among those left out (the download's header says so) and goes on
+    with the third, whole; the first is whole too."""
+    first = recorded(tmp_path / "10-00-00.mp4", 0, 30)  # 0.0 .. 2.9 s
+    middle = recorded(tmp_path / "10-00-03.mp4", 100, 30)
+    third = recorded(tmp_path / "10-00-06.mp4", 200, 30)
+    damaged_past_its_start(middle, 6)
+    with av.open(str(middle)):  # it opens: only reading on finds the damage
+        pass
+    origin = 1_000_000.0
+    segments = [(first, origin, origin + 2.9), (middle, origin + 3.0, origin + 5.9),
+                (third, origin + 6.0, origin + 8.9)]
+    skipped = exported(segments, origin, origin + 9.0, clip := tmp_path / "clip.mp4")
+    assert skipped == ["10-00-03.mp4"]
+    digests = [digest for _, digest in packets(clip)]
+    assert digests[:30] == [digest for _, digest in packets(first)]
+    assert digests[-30:] == [digest for _, digest in packets(third)]
