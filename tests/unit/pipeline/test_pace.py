@@ -92,3 +92,19 @@ def test_a_live_camera_is_paced_and_a_file_is_not(live: bool, looks: list[int]) 
     for k in range(8):
         camera.gate.look(Frame(k, k / 30, 0.0, scene(1), "door"), health)
     assert health.seen == looks
+
+
+def test_with_the_gate_off_every_frame_between_two_looks_is_classified() -> None:
+    """The pace is the health checks' too: with no gate (or a reload that ends it) a frame it does not
+    look at is still classified, never taken for a still one."""
+    gate, health = CameraGate(None, paced=True), Health()
+    frames = [gate.look(Frame(k, k / 30, 0.0, scene(1), "door"), health) for k in range(6)]
+    assert [f.still for f in frames] == [False] * 6, "a camera without a gate had frames left unclassified"
+    assert health.seen == [0, 2, 4], "the health checks are paced all the same"
+    gate = CameraGate(GateConfig(refresh_s=60.0), paced=True)
+    assert [gate.look(Frame(k, k / 30, 0.0, scene(1), "door"), health).still for k in range(4)] == \
+        [False, True, True, True]
+    gate.set(None)  # a reload turns the gate off
+    after = [gate.look(Frame(k, k / 30, 0.0, scene(1), "door"), health).still for k in range(4, 10)]
+    assert after == [False] * 6, "the still frames went on after the gate was turned off"
+    assert gate.gated == 3
