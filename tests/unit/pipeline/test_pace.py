@@ -5,6 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+from engines import wait_until
 
 from live_classify.config import GateConfig, SourceSpec
 from live_classify.pipeline.camera import Camera
@@ -92,3 +93,52 @@ def test_a_live_camera_is_paced_and_a_file_is_not(live: bool, looks: list[int]) 
     for k in range(8):
         camera.gate.look(Frame(k, k / 30, 0.0, scene(1), "door"), health)
     assert health.seen == looks
+
+
+def test_with_the_gate_off_every_frame_between_two_looks_is_classified() -> None:
+    """The pace is the health checks' too: with no gate (or a reload that ends it) a frame it does not
+    look at is still classified, never taken for a still one."""
+    gate, health = CameraGate(None, paced=True), Health()
+    frames = [gate.look(Frame(k, k / 30, 0.0, scene(1), "door"), health) for k in range(6)]
+    assert [f.still for f in frames] == [False] * 6, "a camera without a gate had frames left unclassified"
+    assert health.seen == [0, 2, 4], "the health checks are paced all the same"
+    gate = CameraGate(GateConfig(refresh_s=60.0), paced=True)
+    assert [gate.look(Frame(k, k / 30, 0.0, scene(1), "door"), health).still for k in range(4)] == \
+        [False, True, True, True]
+    gate.set(None)  # a reload turns the gate off
+    after = [gate.look(Frame(k, k / 30, 0.0, scene(1), "door"), health).still for k in range(4, 10)]
+    assert after == [False] * 6, "the still frames went on after the gate was turned off"
+    assert gate.gated == 3
+
+
+class Frames:
+    """A live camera whose frames are all there at once; then it is lost for good."""
+
+    def __init__(self, pictures: list[np.ndarray]) -> None:
+        self.spec = SourceSpec("door", "camera", "door")
+        self.claimed_fps = None
+        self.lost_because = "ended"
+        self.pictures = pictures
+
+    def read(self) -> np.ndarray | None:
+        return self.pictures.pop(0) if self.pictures else None
+
+    def reopen(self) -> bool:
+        return False
+
+    def release(self) -> None:
+        pass
+
+
+def test_a_live_camera_s_capture_thread_looks_at_its_frames_at_the_pace(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The capture thread itself hands each frame to the pace, not straight to the checks (a 30 fps
+    camera, on its frames' own clock: every other frame looked at, the ones between kept still)."""
+    camera = Camera(Frames([scene(1)] * 8), flow=Flow.LATEST, gate=GateConfig(refresh_s=60.0),  # type: ignore[arg-type]
+                    clock=lambda frame: frame.index / 30, max_reconnects=0)
+    health = Health()
+    monkeypatch.setattr(camera.health, "look", health)
+    camera.start()
+    wait_until(lambda: not camera.running, 10)
+    assert camera.stats.captured == 8
+    assert health.seen == [0, 2, 4, 6], "the capture thread looked at every frame of a 30 fps camera"
+    assert camera.snapshot().gated == 7
