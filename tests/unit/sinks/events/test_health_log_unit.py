@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from live_classify.sinks.events import health_log
 from live_classify.sinks.events.health_log import OWED_MAX, HealthLog, health_rows, log_path
 from live_classify.sinks.events.index import Index
 from live_classify.sinks.events.index_file import connect
@@ -185,20 +184,6 @@ def test_a_problem_a_killed_run_left_open_is_closed_again_when_the_index_is_rebu
     index.write_event(Change(START, Event("c2", "door", "cat", time.time(), None, 0.9, time.time())))
     index.close()
     assert rows(tmp_path, "SELECT id, \"end\" FROM events WHERE kind = 'health'") == [("old", then)]
-
-
-def test_beyond_the_lines_kept_the_oldest_are_lost_and_the_newest_written(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """While the log cannot be written, at most ``OWED_MAX`` lines are kept: the newest (what the
-    camera is in now), the oldest lost (mutation round 6 of issue 35: the newest dropped instead)."""
-    monkeypatch.setattr(health_log, "OWED_MAX", 3)
-    log = HealthLog(tmp_path, say=lambda line: None)
-    (tmp_path / "door").write_text("a file where the camera's folder goes")
-    for n in range(5):
-        log.add(problem(f"h{n}", "door", "dark", START_T + n))
-    (tmp_path / "door").unlink()  # room again
-    log.flush()
-    assert [row[0] for row in health_rows(tmp_path)] == ["h2", "h3", "h4"]
 
 
 def test_a_problem_is_filed_under_the_local_day_of_its_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
