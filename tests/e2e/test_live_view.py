@@ -143,7 +143,8 @@ def test_the_page_plays_the_h264_stream_in_a_video_element_in_chromium_and_mjpeg
 def test_the_page_plays_mjpeg_and_says_why_where_the_codec_is_missing_or_the_h264_stream_is_refused(
         camera: MjpegServer, live_cli: type[LiveCli]) -> None:
     """MSE without H.264 (``isTypeSupported`` says no) plays MJPEG from the start; a ``/live.mp4``
-    refused (the one ``--serve-clients`` place taken) ends in MJPEG too, the page saying why."""
+    refused (the one ``--serve-clients`` place taken) ends in MJPEG too, the page saying why, and so does
+    one the server ends."""
     playwright = pytest.importorskip("playwright.sync_api")
     cli, port = serve(live_cli, camera, "--serve-clients", "1")
     holder = LiveReader(port)  # takes the only place, reading all the while (a stalled one would make room)
@@ -161,11 +162,17 @@ def test_the_page_plays_mjpeg_and_says_why_where_the_codec_is_missing_or_the_h26
             refused.goto(f"http://127.0.0.1:{port}/")
             refused.wait_for_function(fallback, timeout=30_000)
             ended = refused.evaluate(PLAYING)
+            closed = browser.new_page()  # a stream the server ends (its encoder failed, the picture changed size)
+            closed.route("**/live.mp4*", lambda route: route.fulfill(status=200, content_type="video/mp4", body=b""))
+            closed.goto(f"http://127.0.0.1:{port}/")
+            closed.wait_for_function(fallback, timeout=30_000)
+            gone = closed.evaluate(PLAYING)
         finally:
             browser.close()
             holder.close()
     assert without == "playing MJPEG (this browser cannot play H.264 through Media Source Extensions)"
     assert ended.startswith("playing MJPEG (the H.264 stream ended: ") and "(--serve-clients)" in ended, ended
+    assert gone == "playing MJPEG (the H.264 stream ended: the server closed it)"
 
 
 def test_a_camera_removed_by_a_reload_ends_its_viewers_stream_and_the_other_cameras_goes_on(

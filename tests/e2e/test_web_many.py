@@ -3,6 +3,7 @@ showing that camera's picture, status, events and metrics naming each camera, a 
 names the camera that stalls, and a page with one tile per camera in a real browser."""
 from __future__ import annotations
 
+import base64
 import http.client
 import json
 import re
@@ -21,6 +22,9 @@ from live_classify.engine.classifier import Classifier
 
 NAMES = ("door", "cam1")  # the first named, the second by default
 MIDDLE = (slice(120, 400), slice(0, 640))  # below the overlay's panel, above the camera's frame number
+# The frame a <video> shows, drawn on a canvas at its own size, as a JPEG data URL.
+DRAWN = ("(v) => { const c = Object.assign(document.createElement('canvas'), {width: v.videoWidth, "
+         "height: v.videoHeight}); c.getContext('2d').drawImage(v, 0, 0); return c.toDataURL('image/jpeg'); }")
 
 
 @pytest.fixture
@@ -156,14 +160,17 @@ def test_the_page_shows_one_tile_per_camera_in_a_real_browser(
                   "name: tile.querySelector('strong').textContent, label: tile.querySelector('.label').textContent, "
                   "playing: tile.querySelector('.playing').textContent, "
                   "state: tile.querySelector('small').textContent, "
-                  "width: tile.querySelector('video').videoWidth})))")
-    tiles = read_page(port, tmp_path, expression,
-                      lambda page: len(page) == 2 and all(t["width"] and t["label"] and t["state"] for t in page))
+                  "width: tile.querySelector('video').videoWidth, shown: tile.querySelector('video').readyState >= 2, "
+                  f"picture: ({DRAWN})(tile.querySelector('video'))}})))")
+    tiles = read_page(port, tmp_path, expression, lambda page: len(page) == 2 and all(
+        t["width"] and t["shown"] and t["label"] and t["state"] for t in page))
     assert [t["name"] for t in tiles] == list(NAMES), tiles
     for tile in tiles:
         assert tile["playing"] == "playing H.264 (Media Source Extensions)" and tile["width"] == 640, tile
         assert tile["label"].startswith(labels[tile["name"]] + " "), tiles
         assert re.fullmatch(r".+ · capture \d+ fps · inference \d+ fps", tile["state"]), tile  # each rate named
+        picture = base64.b64decode(tile["picture"].split(",", 1)[1])
+        assert whose(picture, two_cameras) == tile["name"], "each tile's <video> plays its own camera"
 
 
 @pytest.mark.skipif(not CHROMIUM, reason="needs a browser: apt-get install chromium")

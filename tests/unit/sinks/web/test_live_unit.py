@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import http.client
+import io
+import os
 import socket
 import threading
+import time
 from collections.abc import Callable
 
+import av
 import numpy as np
 import pytest
 from statuses import camera_status
 
+from live_classify.sinks.web import live_streams
 from live_classify.sinks.web.clients import Client, Places
 from live_classify.sinks.web.fmp4 import Fmp4Encoder
 from live_classify.sinks.web.listen import Address, listen
@@ -305,3 +310,111 @@ def get(sock: socket.socket, path: str) -> tuple[int, bytes]:
         return answer.status, answer.read()
     finally:
         connection.close()
+
+
+def test_frames_stamped_in_the_same_millisecond_each_get_a_time_of_their_own() -> None:
+    """Frames offered within a millisecond of each other (a camera's frame and an idle redraw) are shown a
+    millisecond apart: two at the same time would be one frame the player never shows."""
+    parts: list[bytes] = []
+    encoder = Fmp4Encoder((64, 48), parts.append, lambda data, key: parts.append(data))
+    for t in (10.0, 10.0002, 10.0334, 10.0669):
+        encoder.write(np.full((48, 64, 3), 128, np.uint8), t)
+    encoder.close()
+    with av.open(io.BytesIO(b"".join(parts))) as played:
+        shown = [round(frame.time * 1000) for frame in played.decode(video=0)]
+    assert shown == [0, 1, 33, 67]
+
+
+def test_the_encoder_runs_on_a_moment_after_the_last_viewer_left(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A page reloaded finds its camera's encoder still running (``LINGER_S``): it is wanted right
+    after its last viewer left, as it is while he watches, and was not before anyone came."""
+    # Longer than this test takes, shorter than the time since the clock's start (where a departure
+    # never written would count from).
+    monkeypatch.setattr(live_streams, "LINGER_S", time.monotonic() / 2)
+    sock, view = door_view()
+    live = view.server.live
+    try:
+        before = live.wanted("door")
+        connection = http.client.HTTPConnection("127.0.0.1", sock.getsockname()[1], timeout=20)
+        connection.request("GET", "/live.mp4?camera=door", headers={"Authorization": f"Bearer {TOKEN}"})
+        wait_for(lambda: live.counts()["viewers"] == 1, "the viewer is in")
+        watched = live.wanted("door")
+        connection.close()
+        wait_for(lambda: live.counts()["viewers"] == 0, "the viewer left")
+        after = live.wanted("door")
+    finally:
+        view.close()
+    assert (before, watched, after) == (False, True, True)
+
+
+def test_a_camera_that_sends_nothing_shows_its_live_viewer_why() -> None:
+    """A stalled camera's last picture, redrawn saying why (``idle``), goes to ``/live.mp4`` as it goes
+    to ``/stream.mjpg``: a page playing H.264 (no MJPEG stream open) gets it too, not a frozen video."""
+    sock, view = door_view()
+    connection = http.client.HTTPConnection("127.0.0.1", sock.getsockname()[1], timeout=20)
+    stop = threading.Event()
+
+    def main_loop() -> None:  # the camera has sent nothing for a while: the run's loop asks for its idle frames
+        while not stop.wait(0.05):
+            view.idle(lambda camera: np.full((48, 64, 3), 90, np.uint8))
+
+    try:
+        connection.request("GET", "/live.mp4?camera=door", headers={"Authorization": f"Bearer {TOKEN}"})
+        wait_for(lambda: view.server.live.counts()["viewers"] == 1, "the viewer is in")
+        threading.Thread(target=main_loop, daemon=True).start()
+        answer = connection.getresponse()
+        head = answer.read(8)
+    finally:
+        stop.set()
+        connection.close()
+        view.close()
+    assert (answer.status, answer.getheader("Content-Type"), head[4:8]) == (200, "video/mp4", b"ftyp")
+
+
+def door_view() -> tuple[socket.socket, WebView]:
+    """A web view in this process, with a token, of one camera (door) that has sent nothing yet."""
+    sock = listen(Address("127.0.0.1", 0), TOKEN)
+    return sock, WebView(sock, [Feed("door", "door", lambda: camera_status(name="door"))], Options("CPU", token=TOKEN,
+                                                                                                  fps=None))
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+def test_a_viewers_socket_gets_a_small_send_buffer() -> None:
+    """A viewer who stops reading fills his socket's send buffer in seconds (then he skips to the live
+    edge, or is dropped), not after the megabytes the kernel would let it grow to: ``SEND_BUFFER``,
+    which Linux doubles, on the server's side of his connection."""
+    sock, view = door_view()
+    connection = http.client.HTTPConnection("127.0.0.1", sock.getsockname()[1], timeout=20)
+    try:
+        connection.request("GET", "/live.mp4?camera=door", headers={"Authorization": f"Bearer {TOKEN}"})
+        wait_for(lambda: view.server.live.counts()["viewers"] == 1, "the viewer is in")
+        assert connection.sock is not None
+        served = accepted(connection.sock.getsockname())
+        size = served.getsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF)
+        served.close()
+    finally:
+        connection.close()
+        view.close()
+    assert size == 2 * live_streams.SEND_BUFFER
+
+
+def accepted(peer: tuple[str, int]) -> socket.socket:
+    """This process's end of the TCP connection whose other end is ``peer`` (a copy of it)."""
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            found = socket.socket(fileno=os.dup(int(fd)))
+        except OSError:  # not a socket, or gone
+            continue
+        try:
+            if found.type == socket.SOCK_STREAM and found.getpeername() == peer:
+                return found
+        except OSError:  # not connected
+            pass
+        found.close()
+    raise AssertionError(f"no connection from {peer}")

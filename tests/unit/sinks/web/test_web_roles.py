@@ -24,7 +24,8 @@ from live_classify.sinks.web.passwords import hash_password
 
 TOKEN = "roles-token"
 USERS = (WebUser("ana", hash_password("ana-pw"), "admin"), WebUser("bo", hash_password("bo-pw"), "viewer", ("door",)),
-         WebUser("cy", hash_password("cy-pw"), "viewer", ("yard",)))  # cy's camera is not there
+         WebUser("cy", hash_password("cy-pw"), "viewer", ("yard",)),  # cy's camera is not there
+         WebUser("di", hash_password("di-pw"), "viewer", ("kitchen",)))
 T0 = 1_800_000_000.0
 OLD_SCHEMA = ('CREATE TABLE events (id TEXT PRIMARY KEY, camera TEXT NOT NULL, label TEXT NOT NULL, start REAL NOT '
               'NULL, "end" REAL, score REAL NOT NULL, clip TEXT, thumbnail TEXT); CREATE TABLE segments (camera TEXT '
@@ -264,3 +265,21 @@ def test_a_browser_logged_in_with_the_token_needs_its_sessions_csrf_token_too(po
     code, said = mark(port, "e-door", True, {**cookie, **here})
     assert code == 403 and "X-CSRF-Token" in said["error"], "the cookie alone"
     assert mark(port, "e-door", True, {**cookie, **here, "X-CSRF-Token": session["csrf"]})[0] == 200
+
+
+def test_a_viewer_of_one_camera_gets_its_h264_stream_without_naming_it(served: tuple[web.WebView, int]) -> None:
+    """The page with one camera to show asks ``/live.mp4`` without ``?camera=``: a viewer of kitchen alone
+    (the second camera) gets kitchen's stream, not a 403 for door (the page would fall back to MJPEG)."""
+    view, port = served
+    di = log_in(port, "di", "di-pw")
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+    try:
+        connection.request("GET", "/live.mp4", headers={"Host": f"127.0.0.1:{port}", **di})
+        wait_until(lambda: view.server.live.counts()["viewers"] == 1, "di's viewer is in")
+        view.server.live.init("kitchen", b"kitchen init")  # as kitchen's encoder hands them over
+        view.server.live.fragment("kitchen", b"kitchen keyframe", True)
+        answer = connection.getresponse()
+        body = answer.read(len(b"kitchen init"))
+    finally:
+        connection.close()
+    assert (answer.status, body) == (200, b"kitchen init")
