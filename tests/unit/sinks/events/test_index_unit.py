@@ -165,15 +165,15 @@ def test_a_lock_held_by_another_writer_is_waited_for_said_once_and_the_row_kept(
 
     def pause(seconds: float) -> None:
         pauses.append(seconds)
-        if len(pauses) == 4:
-            other.execute("COMMIT")  # the other writer lets go after four tries
+        if len(pauses) == 8:  # 13.8 s of pauses: past the 12 s lock of the issue, the last pause repeated
+            other.execute("COMMIT")  # the other writer lets go after eight tries
 
     monkeypatch.setattr(index_module, "time", SimpleNamespace(time=time.time, monotonic=time.monotonic, sleep=pause))
     index.write_event(event("e1"))
     index.close()
     other.close()
     assert rows(tmp_path, "SELECT id FROM events ORDER BY id") == [("e0",), ("e1",)] and index.error is None
-    assert pauses == [0.1, 0.2, 0.5, 1.0]  # growing pauses
+    assert pauses == [0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 5.0, 5.0]  # growing pauses, then the longest again
     assert [line for line in said if "locked" in line] == said and len(said) == 1
 
 
