@@ -9,7 +9,7 @@ import sys
 import time
 from itertools import pairwise
 from pathlib import Path
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 
 import cv2
 import numpy as np
@@ -233,3 +233,23 @@ def test_the_many_cameras_benchmark_runs_end_to_end(tmp_path: Path) -> None:
     assert all(f"| 2 | ({c}) {label} |" in text for c, label in report["configs"].items())
     assert set(report["ratios_a_over_c"]) == {"2"} and "## (a) one batched process / (c)" in text
     assert next(tmp_path.glob("many-cameras-*.png")).stat().st_size > 0
+
+
+def test_the_gate_benchmark_scores_each_camera_s_changes_on_its_own_lines_only() -> None:
+    """benchmarks/gate.py's "no change missed" and latency: a change is seen when a line *of that
+    camera* names the new scene; another camera showing the same scene does not count for it."""
+    gate = load_benchmark("gate")
+
+    def camera(changes: list[tuple[float, int]]) -> SimpleNamespace:
+        return SimpleNamespace(camera=SimpleNamespace(changes=changes))
+
+    def line(name: str, t: float, latency_ms: float, label: str) -> dict:
+        return {"camera": name, "time": t, "latency_ms": latency_ms, "top": [{"label": label}]}
+
+    labels = [{"tabby"}, {"espresso"}]
+    servers = [camera([(100.0, 0), (110.0, 1)]), camera([(100.0, 0), (110.0, 1)])]
+    lines = [line("cam0", 100.05, 30, "tabby"), line("cam0", 110.1, 20, "espresso"),
+             line("cam1", 100.1, 50, "tabby"), line("cam1", 110.5, 40, "tabby")]  # cam1 never saw espresso
+    score = gate.changes_seen(servers, lines, labels, end=120.0)
+    assert (score["changes"], score["missed"]) == (4, 1), "cam1's change to espresso was never named by cam1"
+    assert score["latency_ms_p50"] == pytest.approx(120.0), "latencies 80, 120 and 150 ms, each camera's own"

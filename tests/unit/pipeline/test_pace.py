@@ -39,6 +39,17 @@ def test_a_file_s_frames_are_each_looked_at_and_a_clock_gone_back_is_looked_at_a
     assert pace.due(0.61), "new settings: the next frame is looked at"
 
 
+def test_after_a_stall_the_pace_starts_again_from_the_next_frame() -> None:
+    """A look far late (the camera stalled, or came back) is a new start: the frames after it are
+    looked at at the pace, not all of them until a schedule left in the past catches up."""
+    pace = Pace(LOOKS_PER_S)
+    looked(pace, [k / 30 for k in range(30)])
+    after = [3.0 + k / 30 for k in range(30)]  # the camera's frames again after 2 s without one
+    seen = looked(pace, after)
+    assert len(seen) == 15, "after a stall every frame was looked at until the old schedule caught up"
+    assert seen[:3] == after[0:6:2]
+
+
 def scene(seed: int) -> np.ndarray:
     coarse = np.random.default_rng(seed).integers(30, 220, (12, 16, 3), dtype=np.uint8)
     return cv2.resize(coarse, (W, H), interpolation=cv2.INTER_CUBIC)
