@@ -263,3 +263,33 @@ def test_the_normal_is_learned_over_learn_s_not_over_after_s() -> None:
     assert set(run.shown(still(CAT), 2.5)) == {None}
     shown = run.shown(still(ROCKET), 6.0 + 3)
     assert 6.0 <= raised_after(shown, "moved") <= 6.0 + 2
+
+
+def test_a_scene_that_changes_over_hours_is_followed_not_said_to_have_moved() -> None:
+    """The normal follows slow changes (seasons, a hedge growing, a shop front redone): a scene that
+    turns from the cat into the cup over 2 hours, frame by frame (one every 4 s), says nothing all
+    along, and the cup is then the normal. A normal that never followed (its weight computed from no
+    time gone: mutation round 7 of issue 35) says ``moved`` once the view is more cup than cat."""
+    run = Run().learned()
+    fade = 2 * 3600
+    for second in range(4, fade + 1, 4):
+        t = run.t + second
+        mix = second / fade
+        picture = cv2.addWeighted(CAT, 1.0 - mix, CUP, mix, 0.0)
+        run.health.see(small_luma(noisy(picture, second)), t)
+        assert run.health.problem(t, receiving=True) is None, f"{run.health.problem(t, True)} at {mix:.0%} of the fade"
+    run.t += fade + 4
+    assert run.shown(still(CAT), AFTER + 3)[-1] == "moved"  # the cat is no longer the normal: the cup is
+
+
+@pytest.mark.parametrize(("problem", "picture", "noise"), [
+    ("frozen", np.full_like(CAT, 12), False),  # one black picture sent again and again: frozen and dark
+    ("blurred", cv2.GaussianBlur(ROCKET, (0, 0), 4), True),  # knocked toward the rocket and fogged: blurred and moved
+])
+def test_a_camera_with_two_problems_says_the_most_telling(problem: str, picture: np.ndarray, noise: bool) -> None:
+    """One problem is said, the most telling (offline, frozen, dark, blurred, moved, in that order): a
+    stuck encoder repeating a black picture is frozen, not merely dark (the order turned round said the
+    lesser one: mutation round 7 of issue 35)."""
+    run = Run().learned()
+    shown = run.shown(still(picture), AFTER + 3, noise)
+    assert shown[-1] == problem and set(shown[: int(AFTER * FPS)]) == {None}

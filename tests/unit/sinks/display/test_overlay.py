@@ -78,6 +78,17 @@ def test_while_reconnecting_no_rate_or_age_is_shown_as_if_live() -> None:
     assert "stalled: nothing received for 5.0 s" in joined
 
 
+def test_a_camera_offline_while_it_reconnects_still_says_its_problem() -> None:
+    # The camera problem is said whatever else is: offline comes while the camera reconnects, and the
+    # grid and the web's frames must say it then (hiding it behind "reconnecting": mutation round 7 of
+    # issue 35). A covered camera whose frames flow says its problem too, and a well one none.
+    for status, problem in ((overlay.Status(**{**LIVE.__dict__, "reconnecting": True, "lost_for_s": 40.0,
+                                                "health": "offline"}), "offline"),
+                            (overlay.Status(**{**LIVE.__dict__, "health": "dark"}), "dark"), (LIVE, None)):
+        said = [text for text in texts(overlay.layout(640, 480, prediction(), status)) if "camera problem" in text]
+        assert said == ([f"camera problem: {problem}"] if problem else [])
+
+
 def test_a_stall_before_the_source_counts_as_lost_shows_no_live_rates_either() -> None:
     stalled = overlay.Status(**{**LIVE.__dict__, "lost_for_s": 2.2})
     joined = " ".join(texts(overlay.layout(640, 480, prediction(), stalled)))

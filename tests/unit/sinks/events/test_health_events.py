@@ -25,6 +25,16 @@ def test_a_problem_starts_changes_and_ends_as_events() -> None:
     assert health.summary() == "camera problems raised: 1 dark, 1 offline"
 
 
+def test_the_summary_counts_each_time_a_problem_was_raised_on_every_camera() -> None:
+    # The end-of-run line counts problems raised, not kinds of problem: a door covered twice and a yard
+    # covered once is 3 dark (counting each kind once said "1 dark": mutation round 7 of issue 35).
+    health = HealthEvents(None)
+    for wall, problems in enumerate(({"door": "dark", "yard": None}, {"door": None, "yard": "dark"},
+                                     {"door": "dark", "yard": "dark"}, {"door": "offline", "yard": None})):
+        health.changes(problems, float(wall))
+    assert health.summary() == "camera problems raised: 3 dark, 1 offline"
+
+
 def test_the_runs_end_ends_every_problem_and_a_record_names_it() -> None:
     health = HealthEvents(lambda: {"door": "frozen"})
     assert [c.kind for c in health.poll(now=10.0)] == [START]

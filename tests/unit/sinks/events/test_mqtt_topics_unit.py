@@ -12,9 +12,10 @@ from live_classify.sinks.events import mqtt_topics
 from live_classify.sinks.events.mqtt_topics import device_class, discovery_messages, slug
 
 
-def configs(labels: tuple[str, ...] = ("tiger cat",), classes: dict[str, str] | None = None) -> dict[str, dict]:
+def configs(labels: tuple[str, ...] = ("tiger cat",), classes: dict[str, str] | None = None,
+            problems: tuple[str, ...] = ()) -> dict[str, dict]:
     return {topic: json.loads(payload) for topic, payload, _, _ in  # type: ignore[arg-type]
-            discovery_messages("home/cams", "Front Door", labels, classes or {})}
+            discovery_messages("home/cams", "Front Door", labels, classes or {}, problems)}
 
 
 def test_a_label_or_camera_as_a_topic_level_has_no_outer_underscores() -> None:
@@ -42,8 +43,11 @@ def test_the_binary_sensor_reads_the_state_topic_the_sink_publishes_with_its_pay
 
 
 def test_every_entity_is_available_while_the_camera_s_status_says_online_and_shares_one_device() -> None:
-    found = configs(("tiger cat",))
-    assert len(found) == 3
+    # The health problems' sensors too: without the camera's device, Home Assistant lists them apart
+    # from the camera they are about, and never says them unavailable (mutation round 7 of issue 35).
+    found = configs(("tiger cat",), problems=("offline", "dark"))
+    assert len(found) == 5
+    assert "homeassistant/binary_sensor/home_cams/front_door_health_dark/config" in found
     for config in found.values():
         assert (config["availability_topic"], config["availability_template"]) == (
             "home/cams/Front Door/status", "{{ value_json.state }}")
