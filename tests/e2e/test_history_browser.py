@@ -213,14 +213,51 @@ def test_labels_get_clearly_different_colours(tmp_path: Path) -> None:
                   return getComputedStyle(d).backgroundColor.match(/\\d+/g).map(Number); }); }""", labels)
         finally:
             browser.close()
-    lab = cv2.cvtColor(np.array([[c[::-1] for c in rgb]], np.uint8), cv2.COLOR_BGR2LAB)[0].astype(float)
-    lab[:, 0] *= 100 / 255
-    lab[:, 1:] -= 128
+    lab = cie_lab(rgb)
     distance = {(a, b): float(np.linalg.norm(lab[i] - lab[j])) for i, a in enumerate(labels)
                 for j, b in enumerate(labels) if i < j}
     closest = min(distance, key=distance.__getitem__)
     assert distance[("Egyptian cat", "motorbike")] >= MIN_DELTA_E, distance[("Egyptian cat", "motorbike")]
     assert distance[closest] >= MIN_DELTA_E, (closest, distance[closest])
+
+
+def cie_lab(rgb: list[list[int]]) -> np.ndarray:
+    """Colours (r, g, b: 0-255) in CIE Lab (L 0-100), where the distance between two is how
+    different they look (CIE76)."""
+    lab = cv2.cvtColor(np.array([[c[::-1] for c in rgb]], np.uint8), cv2.COLOR_BGR2LAB)[0].astype(float)
+    lab[:, 0] *= 100 / 255
+    lab[:, 1:] -= 128
+    return lab
+
+
+def test_no_label_gets_a_colour_near_the_camera_problem_s_red(tmp_path: Path) -> None:
+    """A label's event never looks like a camera problem on the timeline: each of a view's first 200
+    labels (``dark`` first: it once got rgb(230, 26, 26), next to the problems' rgb(224, 32, 32)) is at
+    least MIN_DELTA_E from the problem marks' colour, as history.js draws both in the browser."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    if not CHROMIUM:
+        pytest.skip("needs a browser: apt-get install chromium")
+    labels = ["dark", *(f"label {k}" for k in range(1, 200))]
+    script = (Path(live_classify.__file__).parent / "sinks" / "web" / "page" / "history.js").read_text()
+    with playwright.sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            page.set_content("<html><body></body></html>")
+            page.add_script_tag(content=script)  # its setUp finds no page to set up: its functions are what count
+            rgb = page.evaluate("""labels => { paint(labels);
+                const problem = marks([{ kind: 'health', label: 'dark', start: 0, end: 1 }])[0];
+                const swatches = [problem, ...labels.map(l => {
+                  const d = document.createElement('div'); d.style.background = colour(l); return d; })];
+                return swatches.map(d => { document.body.append(d);
+                  return getComputedStyle(d).backgroundColor.match(/\\d+/g).map(Number); }); }""", labels)
+        finally:
+            browser.close()
+    assert rgb[0] == [224, 32, 32], rgb[0]  # the problem's red
+    lab = cie_lab(rgb)
+    distance = np.linalg.norm(lab[1:] - lab[0], axis=1)
+    closest = int(np.argmin(distance))
+    assert distance[closest] >= MIN_DELTA_E, (labels[closest], rgb[closest + 1], float(distance[closest]))
 
 
 def test_a_camera_problem_is_marked_in_red_and_a_label_s_event_in_the_label_s_colour(tmp_path: Path) -> None:

@@ -1266,6 +1266,18 @@ MUTATIONS = [
              "framed, self.pending = self.pending[0], self.pending[1:]",
              ("tests/unit/sinks/web/test_live_unit.py::"
               "test_a_viewer_who_keeps_up_gets_each_fragment_at_once_and_one_behind_gets_them_together",)),
+    # Issue 35, camera health: a flat bright object is no blur; no label looks like a camera problem.
+    Mutation("health: sharpness over each part's mean luma, not each pixel's neighbourhood's", "sharpness",
+             "contrast = laplacian / (local + 1.0)",
+             "contrast = laplacian / (cv2.resize(cv2.resize(small, (4, 3), interpolation=cv2.INTER_AREA), "
+             "small.shape[::-1], interpolation=cv2.INTER_NEAREST) + 1.0)",
+             ("tests/unit/pipeline/test_health_checks.py::test_no_crying_wolf_on_a_normal_changing_scene[lorry-close]",)),
+    Mutation("health: blurred judged by the least sharp part", "sharpened",
+             "np.median(sharp / (normal + 1e-6))", "np.min(sharp / (normal + 1e-6))",
+             ("tests/unit/pipeline/test_health_checks.py::test_no_crying_wolf_on_a_normal_changing_scene[lorry]",)),
+    Mutation("history: a label may get the camera problems' red", SRC + "sinks/web/page/history.js",
+             "while (nearProblem(hue(painted))) painted += 1;", "while (false) painted += 1;",
+             ("tests/e2e/test_history_browser.py::test_no_label_gets_a_colour_near_the_camera_problem_s_red",)),
 ]
 
 

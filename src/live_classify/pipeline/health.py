@@ -6,8 +6,9 @@ Camera vendors call it tampering detection. Each frame's small luma (the motion 
 - ``frozen``: identical to the frame before, pixel for pixel. A live camera always has sensor
   noise, so a still scene still differs by a little; only a stuck encoder or decoder repeats itself.
 - ``dark``: a low mean and a low spread of luma (a hand, a bag, a lens cap, a dead sensor).
-- ``blurred``: the sharpness (variance of the Laplacian over the squared mean luma: a light
-  switched on or off scales both) far below the camera's own learned normal.
+- ``blurred``: the sharpness (the Laplacian's mean square, each pixel's over its neighbourhood's
+  squared mean luma: a light switched on or off scales both) far below the camera's own learned
+  normal in most of twelve parts of the picture (a flat object parked over a few of them is no blur).
 - ``moved``: the picture, shrunk to a few hundred pixels and normalised (robustly, to mean 0 and
   spread 1: the lights do not count), is unlike the learned reference view in most of its twelve
   parts (an object that covers a few of them is no move).
@@ -37,6 +38,7 @@ AVERAGE_ALPHA = 0.1  # weight of a frame in the running mean that sharpness and 
 SAMPLE_S = 0.5  # sharpness and view are compared at most this often (seconds)
 FOLLOW_S = 600.0  # after learning, the normal follows changes this slow (a time constant, in seconds)
 CLIP = 2.5  # a view's values beyond this many (robust) deviations count as this many
+LOCAL = 17  # side (px of the small luma) of the neighbourhood whose mean luma a pixel's Laplacian is over
 
 
 class Latch:
@@ -62,7 +64,7 @@ class Latch:
 class Normal:
     """What the camera looks like when all is well, learned from its own frames."""
 
-    sharpness: float
+    sharpness: np.ndarray  # float32, one per part (:data:`PARTS`)
     view: np.ndarray  # float32, VIEW_SIZE, normalised
 
 
@@ -78,7 +80,7 @@ class Looks:
         self.normal: Normal | None = None
         self._previous: np.ndarray | None = None
         self._started: float | None = None  # when learning began (the first frame)
-        self._sharpness: list[float] = []  # while learning
+        self._sharpness: list[np.ndarray] = []  # while learning
         self._views: list[np.ndarray] = []
         self._average: np.ndarray | None = None  # float32: the frames' running mean (their noise averages out)
         self._sampled: float | None = None  # when sharpness and view were last compared
@@ -108,17 +110,17 @@ class Looks:
         if found:  # frozen or dark: nothing to learn from, nothing more to tell
             return found
         if self._sampled is None or t - self._sampled >= SAMPLE_S:
-            self._compare(sharpness(self._average, mean), view_of(self._average), t)
+            self._compare(sharpness(self._average), view_of(self._average), t)
         return found | self._unlike
 
-    def _compare(self, sharp: float, view: np.ndarray, t: float) -> None:
+    def _compare(self, sharp: np.ndarray, view: np.ndarray, t: float) -> None:
         """The slower half of the look (a few times a second: a problem must last for seconds anyway)."""
         dt, self._sampled = (0.0 if self._sampled is None else t - self._sampled), t
         if self.normal is None:
             self._learn(sharp, view, t)
             return
         unlike = set()
-        if sharp < self.config.blur_ratio * self.normal.sharpness:
+        if sharpened(sharp, self.normal.sharpness) < self.config.blur_ratio:
             unlike.add("blurred")
         if likeness(view, self.normal.view) < self.config.moved_match:
             unlike.add("moved")
@@ -126,16 +128,17 @@ class Looks:
         if not unlike:
             self._follow(sharp, view, dt)
 
-    def _learn(self, sharp: float, view: np.ndarray, t: float) -> None:
+    def _learn(self, sharp: np.ndarray, view: np.ndarray, t: float) -> None:
         if self._started is None:
             self._started = t
         self._sharpness.append(sharp)
         self._views.append(view)
         if t - self._started >= self.config.learn_s and len(self._views) >= 2:
-            self.normal = Normal(float(np.median(self._sharpness)), normalised(np.mean(self._views, axis=0)))
+            learned = np.median(self._sharpness, axis=0).astype(np.float32)
+            self.normal = Normal(learned, normalised(np.mean(self._views, axis=0)))
             self._sharpness, self._views = [], []
 
-    def _follow(self, sharp: float, view: np.ndarray, dt: float) -> None:
+    def _follow(self, sharp: np.ndarray, view: np.ndarray, dt: float) -> None:
         """A normal-looking sample moves the normal a little toward it (slow changes are no problem)."""
         assert self.normal is not None
         weight = min(1.0, max(0.0, dt) / FOLLOW_S)
@@ -143,25 +146,42 @@ class Looks:
         self.normal.view = normalised(self.normal.view + weight * (view - self.normal.view))
 
 
-def sharpness(small: np.ndarray, mean: float) -> float:
-    """The variance of the Laplacian over the squared mean luma: a sharp picture has much, a
-    blurred one little, and a light switched on or off scales both alike. Measured on the frames'
-    running mean: a camera's noise (much at night, its gain up) would pass for detail."""
+def sharpness(small: np.ndarray) -> np.ndarray:
+    """Each part's (:data:`PARTS`) mean square of the Laplacian, each pixel's over the mean luma of its
+    neighbourhood (:data:`LOCAL`): a sharp picture has much, a blurred one little, and a light switched
+    on or off scales both alike. Over its neighbourhood's luma, not the whole picture's: a bright flat
+    object parked on a dark scene would raise that and so lower the sharpness of every part, though
+    nothing blurred. Measured on the frames' running mean: a camera's noise (much at night, its gain
+    up) would pass for detail."""
     laplacian = cv2.Laplacian(small, cv2.CV_32F)
-    return float(cv2.meanStdDev(laplacian)[1][0][0]) ** 2 / (mean * mean + 1.0)
+    local = cv2.boxFilter(small, cv2.CV_32F, (LOCAL, LOCAL))
+    contrast = laplacian / (local + 1.0)
+    return split(contrast * contrast).mean(axis=1)
+
+
+def sharpened(sharp: np.ndarray, normal: np.ndarray) -> float:
+    """How sharp a picture is against the normal (1: as sharp, 0: no detail left): the median over the
+    parts of each one's ratio. A median: a flat object over a few parts (a parked car, a box) takes
+    their detail away and leaves the answer as it was; a fogged lens or a lost focus takes it from all."""
+    return float(np.median(sharp / (normal + 1e-6)))
 
 
 def likeness(view: np.ndarray, reference: np.ndarray) -> float:
     """How alike two views are: the median, over :data:`PARTS` parts of the picture, of each part's
     cosine similarity (1: the same, about 0: unrelated). A median: an object that covers a few parts
     (a parked car, a box, a person close by) leaves the rest, and the answer, as they were."""
-    rows, cols = PARTS
-    height, width = view.shape
-    def parts(v: np.ndarray) -> np.ndarray:
-        return v.reshape(rows, height // rows, cols, width // cols).transpose(0, 2, 1, 3).reshape(rows * cols, -1)
-    a, b = parts(view), parts(reference)
+    a, b = split(view), split(reference)
     similarity = (a * b).sum(axis=1) / np.sqrt((a * a).sum(axis=1) * (b * b).sum(axis=1) + 1e-6)
     return float(np.median(similarity))
+
+
+def split(picture: np.ndarray) -> np.ndarray:
+    """``picture`` cut into its :data:`PARTS` parts, one a row (the few rows and columns that do not
+    divide evenly left out)."""
+    rows, cols = PARTS
+    height, width = picture.shape[0] // rows, picture.shape[1] // cols
+    grid = picture[:rows * height, :cols * width].reshape(rows, height, cols, width)
+    return grid.transpose(0, 2, 1, 3).reshape(rows * cols, height * width)
 
 
 def view_of(small: np.ndarray) -> np.ndarray:

@@ -26,18 +26,30 @@ async function api(path, params) {
 
 // Each label its own colour, told apart at a glance: the labels of the view get, in order (the most
 // seen first), hues a golden angle apart (137.5°: each new one far from all before it) and, by turns,
-// three lightnesses. A hash alone gave near-identical blues to "Egyptian cat" and "motorbike".
+// three lightnesses. A hash alone gave near-identical blues to "Egyptian cat" and "motorbike". No
+// label is red: hues within 30° of it are skipped, red is a camera problem's (HEALTH, below; the
+// first label once got rgb(230, 26, 26), and its events read as camera problems).
 const palette = new Map();
 const GOLDEN_ANGLE = 137.508;
 const LIGHTNESS = [50, 30, 70];
+const PROBLEM_HUE = 0;  // HEALTH's
+const CLEAR_OF_PROBLEM = 30;  // degrees of hue on either side of it that no label gets
+let painted = 0;  // palette places handed out, the skipped ones counted
+const hue = (i) => (i * GOLDEN_ANGLE) % 360;
+const nearProblem = (h) => Math.min(Math.abs(h - PROBLEM_HUE), 360 - Math.abs(h - PROBLEM_HUE)) < CLEAR_OF_PROBLEM;
 function colour(label) {
   if (!label) return "#333";
-  if (!palette.has(label)) palette.set(label, palette.size);
+  if (!palette.has(label)) {
+    while (nearProblem(hue(painted))) painted += 1;
+    palette.set(label, painted);
+    painted += 1;
+  }
   const i = palette.get(label);
-  return `hsl(${((i * GOLDEN_ANGLE) % 360).toFixed(1)} 80% ${LIGHTNESS[i % LIGHTNESS.length]}%)`;
+  return `hsl(${hue(i).toFixed(1)} 80% ${LIGHTNESS[i % LIGHTNESS.length]}%)`;
 }
 function paint(labels) {
   palette.clear();
+  painted = 0;
   labels.forEach(colour);
 }
 
