@@ -204,6 +204,10 @@ def _health_payloads(watcher: Subscriber, seen: list[bytes]) -> bool:
     (("--health", "sometimes"), "--health must be on, off, or problems among offline, frozen"),
     (("--health-after", "0"), "--health-after must be a number of seconds above 0"),
     (("--health-blur", "1.5"), "--health-blur must be a number above 0 and below 1"),
+    # a likeness of 1 (or -1) is no threshold: every view is under 1, the camera would be "moved" at once
+    # (mutation round issue35-health-8, N9)
+    (("--health-moved", "1"), "--health-moved must be a number above -1 and below 1, not 1"),
+    (("--health-moved", "-1"), "--health-moved must be a number above -1 and below 1, not -1"),
     (("--health", "off", "--health", "dark"), "--health off cannot go with other --health values"),
 ])
 def test_bad_health_values_are_one_line_and_exit_2(flags: tuple[str, ...], says: str) -> None:

@@ -9,6 +9,7 @@ import socket
 import time
 from datetime import datetime, timedelta, timezone
 
+import cv2
 import numpy as np
 import pytest
 from conftest import COFFEE, assert_clean_error, headless_env, run_cli
@@ -183,6 +184,21 @@ def test_the_page_in_a_real_browser_shows_the_label_and_the_video(camera: MjpegS
 
 
 
+
+
+@pytest.mark.skipif(not CHROMIUM, reason="needs a browser: apt-get install chromium")
+def test_the_page_of_a_covered_camera_says_its_problem_in_red(camera: MjpegServer, live_cli, tmp_path) -> None:
+    """One camera, covered (a black picture, sent again and again): its frames still flow, yet once its
+    problem is raised the page's state line says it and is marked as a camera in trouble ("lost": red),
+    as a tile of several is (mutation round issue35-health-8, N7)."""
+    black = cv2.imencode(".jpg", np.full((480, 640, 3), 8, np.uint8))[1].tobytes()
+    camera.camera.next_jpeg = lambda: black  # type: ignore[method-assign]
+    cli, port = serve(live_cli, camera, "--health-after", "1")
+    wait_until(lambda: status(port)["health"] is not None, "the camera's problem raised")
+    expression = ("JSON.stringify({state: document.getElementById('state').textContent, "
+                  "marked: document.getElementById('state').className})")
+    page = read_page(port, tmp_path, expression, lambda page: "camera problem: " in page.get("state", ""))
+    assert page["marked"] == "lost", page
 
 
 @pytest.mark.skipif(not CHROMIUM, reason="needs a browser: apt-get install chromium")

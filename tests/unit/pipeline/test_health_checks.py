@@ -178,6 +178,17 @@ def lorry_close(t: float) -> np.ndarray:
     return (ROCKET * (1 - CLOSE) + 200 * CLOSE).astype(np.uint8) if t > 8 else ROCKET
 
 
+def lamp(t: float) -> np.ndarray:
+    """A dim room (the cup at 0.3 of its light) where a bright lamp is switched on for good: a white
+    disc a quarter of the picture high. The view's values are clipped at a few deviations, so the lamp
+    weighs as any object; unclipped, it outweighs the rest of the picture and the camera reads
+    ``moved`` (mutation round issue35-health-8, N1)."""
+    out = dimmed(CUP, 0.3)
+    if t > 8:
+        cv2.circle(out, (200, 100), 40, (255, 255, 255), -1)
+    return out
+
+
 def lights(t: float) -> np.ndarray:
     """The lights switched off and on every few seconds (dim, not black), and a lamp's uneven light."""
     gain = 0.35 if int(t / 3) % 2 else 1.0
@@ -191,8 +202,8 @@ def dusk(t: float) -> np.ndarray:
     return (CAT * gain).astype(np.uint8)
 
 
-@pytest.mark.parametrize("scene", [walker, parked, car, van, lorry, lorry_close, lights, dusk],
-                         ids=["people", "object", "car", "van", "lorry", "lorry-close", "lights", "dusk"])
+@pytest.mark.parametrize("scene", [walker, parked, car, van, lorry, lorry_close, lamp, lights, dusk],
+                         ids=["people", "object", "car", "van", "lorry", "lorry-close", "lamp", "lights", "dusk"])
 def test_no_crying_wolf_on_a_normal_changing_scene(scene: Scene) -> None:
     run = Run().learned(scene)
     assert set(run.shown(scene, 60)) == {None}

@@ -133,6 +133,15 @@ def test_a_camera_s_problem_is_counted_as_a_problem_not_as_an_event_of_a_label()
     assert sink.summary() == "1 event: 1 cat; camera problems raised: 1 offline"
 
 
+def test_without_any_event_rule_the_summary_still_says_the_problems_raised() -> None:
+    """No ``--event`` (rules None): the events sink is there for the cameras' health alone, and the
+    run's end still says what was raised (mutation round issue35-health-8, N6)."""
+    sink = Events(None, {"door": lambda frame: frame.index / 10}, [], problems=lambda: {"door": "dark"})
+    sink.idle(lambda: None)
+    sink.close()
+    assert sink.summary() == "camera problems raised: 1 dark"
+
+
 def test_a_camera_with_no_events_given_rules_by_a_reload_has_its_events_from_then_on() -> None:
     """``[[camera]] event = []`` for the door at the start (no events of it), then a reload gives it
     ``cat``: a cat seen at the door after the reload is an event, as at a fresh start with those rules."""

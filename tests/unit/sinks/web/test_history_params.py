@@ -89,3 +89,14 @@ def test_an_export_s_refusals_say_what_is_wrong() -> None:
     assert params.export(MultiDict(camera="a", start="1800000000", end="1800021600")) == ("a", 1.8e9, 1.8e9 + 21600)
     assert refusal(params.moment, MultiDict(since=f"{params.LATEST:.0f}"), "since").startswith("since='95617584000'")
     assert params.bad("two\nlines").text == "two lines\n"
+
+
+def test_the_kind_is_class_or_health_and_anything_else_is_a_400() -> None:
+    """``?kind=health`` lists the cameras' problems, ``?kind=class`` the labels' events; a typo
+    (``healthy``, ``Health``) is one line, not an empty list that looks like "no problem ever"
+    (mutation round issue35-health-8, N8)."""
+    assert params.span(MultiDict(kind="health")).kind == "health"
+    assert params.span(MultiDict(kind="class")).kind == "class"
+    assert params.span(MultiDict(kind="")).kind is None
+    for typo in ("healthy", "Health", "problem"):
+        assert refusal(params.span, MultiDict(kind=typo)) == "kind is class or health\n"
