@@ -144,7 +144,7 @@ def test_the_page_plays_mjpeg_and_says_why_where_the_codec_is_missing_or_the_h26
         camera: MjpegServer, live_cli: type[LiveCli]) -> None:
     """MSE without H.264 (``isTypeSupported`` says no) plays MJPEG from the start; a ``/live.mp4``
     refused (the one ``--serve-clients`` place taken) ends in MJPEG too, the page saying why, and so does
-    one the server ends."""
+    one the server ends: its ``<video>`` hidden, the MJPEG ``<img>`` shown in its place."""
     playwright = pytest.importorskip("playwright.sync_api")
     cli, port = serve(live_cli, camera, "--serve-clients", "1")
     holder = LiveReader(port)  # takes the only place, reading all the while (a stalled one would make room)
@@ -167,12 +167,15 @@ def test_the_page_plays_mjpeg_and_says_why_where_the_codec_is_missing_or_the_h26
             closed.goto(f"http://127.0.0.1:{port}/")
             closed.wait_for_function(fallback, timeout=30_000)
             gone = closed.evaluate(PLAYING)
+            shown = closed.evaluate("({img: !document.getElementById('video').hidden, "
+                                    "video: !document.getElementById('live').hidden})")
         finally:
             browser.close()
             holder.close()
     assert without == "playing MJPEG (this browser cannot play H.264 through Media Source Extensions)"
     assert ended.startswith("playing MJPEG (the H.264 stream ended: ") and "(--serve-clients)" in ended, ended
     assert gone == "playing MJPEG (the H.264 stream ended: the server closed it)"
+    assert shown == {"img": True, "video": False}, "the MJPEG <img> shows in the <video>'s place"
 
 
 def test_a_camera_removed_by_a_reload_ends_its_viewers_stream_and_the_other_cameras_goes_on(
