@@ -59,3 +59,19 @@ def test_each_camera_of_a_file_picks_its_own_health_checks(tmp_path: Path, monke
     assert (made[0].checks, made[0].after_s, made[0].learn_s) == (("dark", "moved"), 10.0, 20.0)
     assert (made[1].checks, made[1].after_s, made[1].learn_s) == (HEALTH_PROBLEMS, 10.0, 60.0)
     assert made[2] is None
+
+
+@pytest.mark.parametrize("typo", ["dark,blured", "frozen,,movd", "on,dark", "off,moved"])
+def test_a_typo_among_the_problems_is_refused_not_left_out(typo: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--health dark,blured`` (a typo) is a usage error naming the choices, not ``dark`` alone with the
+    blur silently unwatched (mutation round 9 of issue 35: a word accepted when *any* was a problem)."""
+    with pytest.raises(SystemExit) as exited:
+        config("--health", typo)
+    assert exited.value.code == 2
+    assert "on, off, or problems among offline, frozen, dark, blurred, moved" in capsys.readouterr().err
+
+
+def test_the_problems_are_read_whatever_their_case() -> None:
+    """``--health Dark,MOVED`` (as a config file or a person may write them) picks dark and moved."""
+    picked = config("--health", "Dark, MOVED")
+    assert picked is not None and picked.checks == ("dark", "moved")

@@ -327,3 +327,26 @@ def test_a_camera_with_two_problems_says_the_most_telling(problem: str, picture:
     run = Run().learned()
     shown = run.shown(still(picture), AFTER + 3, noise)
     assert shown[-1] == problem and set(shown[: int(AFTER * FPS)]) == {None}
+
+
+def test_a_camera_covered_from_its_start_learns_its_normal_once_uncovered() -> None:
+    """A camera installed with its lens cap on (dark from the first frame, longer than ``--health-learn``)
+    learns nothing from the black: once the cap is off it learns the scene and says nothing more (mutation
+    round 9 of issue 35: dark frames learned as the normal, and the uncovered camera said ``moved`` for good)."""
+    run = Run()
+    assert run.shown(still(np.full_like(CAT, 12)), LEARN + AFTER + 1)[-1] == "dark"
+    assert run.health.learning
+    uncovered = run.shown(still(CAT), LEARN + 3 * AFTER)
+    assert set(uncovered) <= {"dark", None} and uncovered[-1] is None
+    assert not run.health.learning
+
+
+def test_a_fogged_lens_is_blurred_though_a_sky_flat_in_the_normal_now_shows_some_detail() -> None:
+    """The normal learned under a plain overcast sky (the top third of the picture flat), the lens then
+    fogged on a day the sky has texture: its four parts, flat in the normal, read far sharper than it even
+    fogged, but the median over the twelve parts still says ``blurred`` (mutation round 9 of issue 35: a
+    mean over the parts let those four outweigh the eight others, and the fog went unsaid)."""
+    overcast = CAT.copy()
+    overcast[:60] = (150, 140, 130)
+    run = Run().learned(still(overcast))
+    assert run.shown(still(cv2.GaussianBlur(CAT, (0, 0), 4)), AFTER + 3)[-1] == "blurred"
