@@ -114,6 +114,7 @@ def test_the_page_plays_the_h264_stream_in_a_video_element_in_chromium_and_mjpeg
             start = page.evaluate("document.getElementById('live').currentTime")
             page.wait_for_function(f"document.getElementById('live').currentTime > {start} + 1", timeout=30_000)
             seen = page.evaluate(f"({{playing: {PLAYING}, width: document.getElementById('live').videoWidth, "
+                                 "shown: !document.getElementById('live').hidden, "
                                  "img: document.getElementById('video').hidden && "
                                  "!document.getElementById('video').getAttribute('src')})")
             assert status(port)["viewers"] == 0, "no MJPEG stream open beside it"
@@ -133,7 +134,7 @@ def test_the_page_plays_the_h264_stream_in_a_video_element_in_chromium_and_mjpeg
         finally:
             browser.close()
             earlier.close()
-    assert seen == {"playing": "playing H.264 (Media Source Extensions)", "width": 640, "img": True}
+    assert seen == {"playing": "playing H.264 (Media Source Extensions)", "width": 640, "shown": True, "img": True}
     assert lags and max(lags) < 0.5, f"each jump lands at the live edge, not back in the buffer: {lags}"
     assert fallback == {"playing": "playing MJPEG (this browser cannot play H.264 through Media Source Extensions)",
                         "live": True}
