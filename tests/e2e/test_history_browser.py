@@ -5,6 +5,7 @@ the espresso; the export downloads and plays in ffprobe; at phone width nothing 
 from __future__ import annotations
 
 import base64
+import contextlib
 import http.client
 import json
 import re
@@ -13,13 +14,14 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 import pytest
 from conftest import CHELSEA, COFFEE, LiveCli, headless_env
 from mjpeg_server import Camera, MjpegServer
-from web_client import CHROMIUM, serve, wait_until
+from web_client import CHROMIUM, chromium_page, serve, wait_until
 
 import live_classify
 from live_classify.engine.classifier import Classifier
@@ -192,27 +194,27 @@ def test_history_lists_plays_and_exports_the_events(scenes: MjpegServer, live_cl
     assert errors == [], errors
 
 
+@contextlib.contextmanager
+def history_functions() -> Iterator[Any]:
+    """A blank page with history.js loaded: its setUp finds no page to set up, its functions
+    (``colour``, ``paint``, ``marks``) are what a test calls."""
+    script = (Path(live_classify.__file__).parent / "sinks" / "web" / "page" / "history.js").read_text()
+    with chromium_page() as page:
+        page.set_content("<html><body></body></html>")
+        page.add_script_tag(content=script)
+        yield page
+
+
 def test_labels_get_clearly_different_colours(tmp_path: Path) -> None:
     """The timeline's colours of ten labels (Egyptian cat and motorbike among them): every two at
     least MIN_DELTA_E apart (CIE76, in Lab), as history.js computes them in the browser."""
-    playwright = pytest.importorskip("playwright.sync_api")
-    if not CHROMIUM:
-        pytest.skip("needs a browser: apt-get install chromium")
     labels = ["Egyptian cat", "motorbike", "tabby", "tiger cat", "espresso", "cup", "eggnog", "coffee mug",
               "missile", "projectile"]
-    script = (Path(live_classify.__file__).parent / "sinks" / "web" / "page" / "history.js").read_text()
-    with playwright.sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            page = browser.new_page()
-            page.set_content("<html><body></body></html>")
-            page.add_script_tag(content=script)  # its setUp finds no page to set up: its functions are what count
-            rgb = page.evaluate("""labels => { if (typeof paint === 'function') paint(labels);
+    with history_functions() as page:
+        rgb = page.evaluate("""labels => { if (typeof paint === 'function') paint(labels);
                 return labels.map(l => { const d = document.createElement('div'); d.style.background = colour(l);
                   document.body.append(d);
                   return getComputedStyle(d).backgroundColor.match(/\\d+/g).map(Number); }); }""", labels)
-        finally:
-            browser.close()
     lab = cie_lab(rgb)
     distance = {(a, b): float(np.linalg.norm(lab[i] - lab[j])) for i, a in enumerate(labels)
                 for j, b in enumerate(labels) if i < j}
@@ -234,25 +236,14 @@ def test_no_label_gets_a_colour_near_the_camera_problem_s_red(tmp_path: Path) ->
     """A label's event never looks like a camera problem on the timeline: each of a view's first 200
     labels (``dark`` first: it once got rgb(230, 26, 26), next to the problems' rgb(224, 32, 32)) is at
     least MIN_DELTA_E from the problem marks' colour, as history.js draws both in the browser."""
-    playwright = pytest.importorskip("playwright.sync_api")
-    if not CHROMIUM:
-        pytest.skip("needs a browser: apt-get install chromium")
     labels = ["dark", *(f"label {k}" for k in range(1, 200))]
-    script = (Path(live_classify.__file__).parent / "sinks" / "web" / "page" / "history.js").read_text()
-    with playwright.sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            page = browser.new_page()
-            page.set_content("<html><body></body></html>")
-            page.add_script_tag(content=script)  # its setUp finds no page to set up: its functions are what count
-            rgb = page.evaluate("""labels => { paint(labels);
+    with history_functions() as page:
+        rgb = page.evaluate("""labels => { paint(labels);
                 const problem = marks([{ kind: 'health', label: 'dark', start: 0, end: 1 }])[0];
                 const swatches = [problem, ...labels.map(l => {
                   const d = document.createElement('div'); d.style.background = colour(l); return d; })];
                 return swatches.map(d => { document.body.append(d);
                   return getComputedStyle(d).backgroundColor.match(/\\d+/g).map(Number); }); }""", labels)
-        finally:
-            browser.close()
     assert rgb[0] == [224, 32, 32], rgb[0]  # the problem's red
     lab = cie_lab(rgb)
     distance = np.linalg.norm(lab[1:] - lab[0], axis=1)
@@ -266,9 +257,6 @@ def test_a_camera_problem_is_marked_in_red_and_a_label_s_event_in_the_label_s_co
     carry ``kind``, not the JSON lines' ``problem``), drawn by history.js's ``marks`` in a browser:
     the door's ``dark`` is red and says it is a camera problem, the cat's event is not (mutation round
     issue35-health-5, R10: a health mark told by ``e.problem``, never in red on /history)."""
-    playwright = pytest.importorskip("playwright.sync_api")
-    if not CHROMIUM:
-        pytest.skip("needs a browser: apt-get install chromium")
     index = Index(tmp_path, say=lambda line: None)
     now = time.time()
     index.write_event(Change(END, Event("c1", "door", "cat", now - 60, now - 50, 0.9, now - 55)))
@@ -276,17 +264,9 @@ def test_a_camera_problem_is_marked_in_red_and_a_label_s_event_in_the_label_s_co
     index.close()
     events = [{**e, "mark": None} for e in History(tmp_path).events(Span(None, None, None, None, None))]
     assert sorted(e["kind"] for e in events) == ["class", "health"]
-    script = (Path(live_classify.__file__).parent / "sinks" / "web" / "page" / "history.js").read_text()
-    with playwright.sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            page = browser.new_page()
-            page.set_content("<html><body></body></html>")
-            page.add_script_tag(content=script)  # its setUp finds no page to set up: its functions are what count
-            found = page.evaluate("""events => marks(events).map(m => { document.body.append(m);
-                return [m.className, m.title, getComputedStyle(m).backgroundColor]; })""", events)
-        finally:
-            browser.close()
+    with history_functions() as page:
+        found = page.evaluate("""events => marks(events).map(m => { document.body.append(m);
+            return [m.className, m.title, getComputedStyle(m).backgroundColor]; })""", events)
     drawn = dict(zip([e["id"] for e in events], found, strict=True))
     kind, title, background = drawn["h1"]
     assert (kind, background) == ("mark health", "rgb(224, 32, 32)"), drawn

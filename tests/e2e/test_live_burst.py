@@ -2,10 +2,9 @@
 (one a frame) while the ``SourceBuffer`` is still busy with the last append, and must wait for it."""
 from __future__ import annotations
 
-import pytest
 from conftest import LiveCli
 from mjpeg_server import MjpegServer
-from web_client import CHROMIUM, serve
+from web_client import chromium_page, serve
 
 PLAYING = "document.getElementById('playing').textContent"
 SLOW_APPENDS = """
@@ -28,16 +27,10 @@ def test_fragments_that_come_while_the_buffer_is_busy_wait_for_its_append_to_end
         camera: MjpegServer, live_cli: type[LiveCli]) -> None:
     """Appends slower than the camera's frames: the page joins what came meanwhile into the next append,
     never calls ``appendBuffer`` on a busy ``SourceBuffer``, and goes on playing H.264."""
-    playwright = pytest.importorskip("playwright.sync_api")
     cli, port = serve(live_cli, camera)
-    with playwright.sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            page = browser.new_page()
-            page.add_init_script(SLOW_APPENDS)
-            page.goto(f"http://127.0.0.1:{port}/")
-            page.wait_for_function("window.appends >= 10", timeout=60_000)
-            said, busy = page.evaluate(PLAYING), page.evaluate("window.busyAppends")
-        finally:
-            browser.close()
+    with chromium_page() as page:
+        page.add_init_script(SLOW_APPENDS)
+        page.goto(f"http://127.0.0.1:{port}/")
+        page.wait_for_function("window.appends >= 10", timeout=60_000)
+        said, busy = page.evaluate(PLAYING), page.evaluate("window.busyAppends")
     assert (said, busy) == ("playing H.264 (Media Source Extensions)", 0)

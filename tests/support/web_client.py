@@ -11,9 +11,11 @@ import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
+import pytest
 from conftest import LiveCli
 from mjpeg_server import MjpegServer
 
@@ -140,6 +142,21 @@ async def _read_page(devtools: int, expression: str, ready: Callable[[dict], obj
                     return page
                 await asyncio.sleep(0.1)
     return page
+
+
+@contextlib.contextmanager
+def chromium_page() -> Iterator[Any]:
+    """A new page of Debian's chromium, headless, driven by Playwright; the test is skipped where either
+    is missing (outside CI)."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    if not CHROMIUM:
+        pytest.skip("needs a browser: apt-get install chromium")
+    with playwright.sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            yield browser.new_page()
+        finally:
+            browser.close()
 
 
 @contextlib.contextmanager
